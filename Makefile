@@ -1,0 +1,28 @@
+# The two commands of the README's quick start, each installing what it needs:
+#   make run    benchmark the server at 127.0.0.1:3306 (or as dbbench.toml says)
+#   make test   the whole test suite, against throwaway servers it starts itself
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ITERATIONS ?= 100
+
+.PHONY: run test lint clean
+
+$(BIN)/dbbench: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+run: $(BIN)/dbbench
+	$(BIN)/dbbench run --iterations $(ITERATIONS)
+
+test: $(BIN)/dbbench
+	scripts/ensure-mariadb
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/dbbench
+	$(BIN)/ruff check src tests benchmarks
+	.ci/actionlint
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .ci/.cache

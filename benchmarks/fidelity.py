@@ -1,0 +1,160 @@
+"""Harness fidelity: does dbbench measure what a hand-written loop measures?
+
+For each runner, in one process, blocks of operations alternate between
+dbbench's harness (``run_interleaved`` with that runner) and a minimal loop
+written out by hand doing exactly the same driver calls, timed the same way.
+Both sides use the same connection (persistent) or the same pool (pool):
+on a small machine two identical connections can differ by 2x in latency,
+depending on where the scheduler puts the server thread, and that must not
+pass for harness overhead.  It prints dbbench / minimal for the mean and the
+median: 1.00 means the harness adds nothing; the target is 0.95-1.05.
+
+    python benchmarks/fidelity.py                     # the configured server
+    python benchmarks/fidelity.py --server local      # a throwaway server
+    python benchmarks/fidelity.py --runner pool --blocks 200 --block-size 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import pymysql
+
+from dbbench.benchmark import settings_for_server
+from dbbench.harness import Plan, run_interleaved
+from dbbench.runners import RUNNER_NAMES, Runner, create_runner
+from dbbench.server import LocalServer
+from dbbench.settings import Settings, find_config_path, load_settings
+
+
+class KeptOpen(Runner):
+    """A runner opened once and kept open across the harness calls of all blocks."""
+
+    def __init__(self, inner: Runner) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.run_once = inner.run_once  # the very bound method the harness would time
+        inner.open()
+
+    def run_once(self) -> None:  # replaced per instance in __init__
+        raise NotImplementedError
+
+    def close(self) -> None:  # the harness closes after each block; see measure()
+        pass
+
+
+def minimal_loop(name: str, runner: Runner, settings: Settings) -> Callable[[int], list[int]]:
+    """``n`` operations written out by hand, on the runner's own connection or pool."""
+    kwargs = settings.database.connect_kwargs()
+    query = settings.benchmark.query
+    clock = time.perf_counter_ns
+
+    if name == "raw":
+
+        def get():
+            return pymysql.connect(**kwargs)
+
+        def give_back(connection):
+            connection.close()
+
+    elif name == "persistent":
+        connection = runner.connection
+
+        def get():
+            return connection
+
+        def give_back(connection):
+            pass
+
+    else:
+        engine = runner.engine
+
+        def get():
+            return engine.raw_connection()
+
+        def give_back(connection):
+            connection.close()
+
+    def loop(n: int) -> list[int]:
+        samples = []
+        for _ in range(n):
+            start = clock()
+            connection = get()
+            cursor = connection.cursor()
+            cursor.execute(query)
+            cursor.fetchall()
+            cursor.close()
+            give_back(connection)
+            samples.append(clock() - start)
+        return samples
+
+    return loop
+
+
+def measure(
+    name: str, settings: Settings, blocks: int, block_size: int
+) -> tuple[list[int], list[int]]:
+    runner = KeptOpen(create_runner(name, settings))
+    loop = minimal_loop(name, runner.inner, settings)
+    dbbench_ns: list[int] = []
+    minimal_ns: list[int] = []
+    try:
+        loop(block_size)  # warm-up
+        for block in range(blocks):
+            # alternate which side goes first, so neither always follows the other
+            sides = ("dbbench", "minimal") if block % 2 == 0 else ("minimal", "dbbench")
+            for side in sides:
+                if side == "minimal":
+                    minimal_ns.extend(loop(block_size))
+                else:
+                    outcome = run_interleaved([runner], Plan(iterations=block_size, warmup=0))
+                    dbbench_ns.extend(outcome.samples[0].latencies_ns)
+    finally:
+        runner.inner.close()
+    return dbbench_ns, minimal_ns
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", help="dbbench settings file")
+    parser.add_argument("--server", choices=["configured", "local"], default="configured")
+    parser.add_argument("--runner", default=",".join(RUNNER_NAMES))
+    parser.add_argument("--blocks", type=int, default=1000, help="alternating blocks per side")
+    parser.add_argument("--block-size", type=int, default=10, help="operations per block")
+    args = parser.parse_args()
+
+    settings = load_settings(find_config_path(args.config))
+    names = [n.strip() for n in args.runner.split(",") if n.strip()]
+
+    def run(settings: Settings) -> None:
+        print(
+            f"{args.blocks} blocks x {args.block_size} operations per side and runner, "
+            f"query {settings.benchmark.query!r} on {settings.database.describe()}"
+        )
+        print(
+            f"{'runner':<11} {'mean dbbench/minimal':>21} {'p50 dbbench/minimal':>20}"
+            f" {'dbbench mean us':>16} {'minimal mean us':>16}"
+        )
+        for name in names:
+            ours, theirs = measure(name, settings, args.blocks, args.block_size)
+            mean_ratio = statistics.fmean(ours) / statistics.fmean(theirs)
+            p50_ratio = statistics.median(ours) / statistics.median(theirs)
+            inside = all(0.95 <= r <= 1.05 for r in (mean_ratio, p50_ratio))
+            print(
+                f"{name:<11} {mean_ratio:>21.3f} {p50_ratio:>20.3f}"
+                f" {statistics.fmean(ours) / 1e3:>16.1f} {statistics.fmean(theirs) / 1e3:>16.1f}"
+                f"  {'ok' if inside else 'OUTSIDE 0.95-1.05'}"
+            )
+
+    if args.server == "local":
+        with LocalServer() as local:
+            run(settings_for_server(settings, local.address))
+    else:
+        run(settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""The ``dbbench`` command line: parse, call the library, render.  No SQL, no maths.
+
+Errors are turned into one line and an exit status in one place,
+``DbbenchGroup.main``; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+from rich.console import Console
+
+from dbbench import benchmark
+from dbbench.errors import DbbenchError, ExitStatus
+from dbbench.output import WRITERS
+from dbbench.progress import ProgressBar
+from dbbench.results import RunResult
+from dbbench.runners import RUNNER_NAMES, parse_runner_names
+from dbbench.server import LocalServer
+from dbbench.settings import Settings, find_config_path, load_settings
+
+#: columns for the table when stdout is not a terminal (rich would assume 80)
+PIPED_WIDTH = 140
+
+
+def _error_line(console: Console, text: str) -> None:
+    console.print(f"dbbench: error: {text}", markup=False, highlight=False, soft_wrap=True)
+
+
+class DbbenchGroup(click.Group):
+    """A click group whose ``main`` maps every failure to one line and an exit status."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv
+        stderr = Console(stderr=True)
+        try:
+            status = super().main(argv, prog_name or "dbbench", standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            status = exc.exit_code
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            _error_line(stderr, "interrupted")
+            status = ExitStatus.INTERRUPTED
+        except click.ClickException as exc:
+            if debug:
+                traceback.print_exc()
+            _error_line(stderr, exc.format_message())
+            status = ExitStatus.USAGE if isinstance(exc, click.UsageError) else ExitStatus.ERROR
+        except DbbenchError as exc:
+            if debug:
+                traceback.print_exc()
+            _error_line(stderr, str(exc))
+            status = exc.exit_status
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            _error_line(stderr, f"unexpected {type(exc).__name__}: {exc} (rerun with --debug)")
+            status = ExitStatus.ERROR
+        sys.exit(int(status or 0))
+
+
+@click.group(cls=DbbenchGroup)
+@click.version_option(package_name="dbbench")
+@click.option("--debug", is_flag=True, help="Show a traceback with errors.")
+def cli(debug: bool) -> None:
+    """Measure what database connections cost, and what a connection pool buys.
+
+    \b
+    Example:
+        dbbench run --iterations 100
+    """
+
+
+def _connection_options(command: Callable) -> Callable:
+    options = [
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=True),
+            help="TOML settings file [default: ./dbbench.toml when present].",
+        ),
+        click.option("--host", help="Server host name or address [default: 127.0.0.1]."),
+        click.option("--port", type=int, help="Server TCP port [default: 3306]."),
+        click.option("--user", help="User name [default: root]."),
+        click.option("--database", help="Database (schema) to connect to [default: none]."),
+        click.option(
+            "--server",
+            type=click.Choice(["configured", "local"]),
+            default="configured",
+            show_default=True,
+            help="'local' starts a private throwaway MariaDB/MySQL server for the run.",
+        ),
+        # read by DbbenchGroup.main from the arguments; accepted here too so that
+        # "dbbench run ... --debug" works as well as "dbbench --debug run ..."
+        click.option(
+            "--debug", is_flag=True, expose_value=False, help="Show a traceback with errors."
+        ),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def _run_options(command: Callable) -> Callable:
+    options = [
+        click.option(
+            "--iterations", "-n", type=int, help="Measured operations per runner [default: 100]."
+        ),
+        click.option(
+            "--warmup",
+            type=int,
+            help="Uncounted warm-up operations per runner [default: 10%, at least 5].",
+        ),
+        click.option("--query", help="SQL each operation runs and fetches [default: SELECT 1]."),
+        click.option(
+            "--runner",
+            "runner_text",
+            default=",".join(RUNNER_NAMES),
+            show_default=True,
+            help="Comma-separated runners to compare.",
+        ),
+        click.option(
+            "--json", "as_json", is_flag=True, help="Print a JSON document instead of the table."
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def _pool_options(command: Callable) -> Callable:
+    options = [
+        click.option("--pool-size", type=int, help="Connections the pool keeps [default: 5]."),
+        click.option(
+            "--max-overflow",
+            type=int,
+            help="Extra connections beyond pool_size, -1 = no limit [default: 10].",
+        ),
+        click.option(
+            "--pool-timeout",
+            type=float,
+            help="Seconds to wait for a free connection [default: 30].",
+        ),
+        click.option(
+            "--pool-recycle",
+            type=float,
+            help="Replace connections older than this many seconds, -1 = never [default: -1].",
+        ),
+        click.option(
+            "--pre-ping/--no-pre-ping",
+            "pre_ping",
+            default=None,
+            help="Ping each connection at checkout [default: off].",
+        ),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def _load(options: dict[str, Any]) -> Settings:
+    overrides = {
+        "database": {
+            "host": options.get("host"),
+            "port": options.get("port"),
+            "user": options.get("user"),
+            "database": options.get("database"),
+        },
+        "benchmark": {
+            "iterations": options.get("iterations"),
+            "warmup": options.get("warmup"),
+            "query": options.get("query"),
+        },
+        "pool": {
+            "pool_size": options.get("pool_size"),
+            "max_overflow": options.get("max_overflow"),
+            "pool_timeout": options.get("pool_timeout"),
+            "pool_recycle": options.get("pool_recycle"),
+            "pool_pre_ping": options.get("pre_ping"),
+        },
+    }
+    return load_settings(find_config_path(options.get("config_path")), overrides=overrides)
+
+
+@contextlib.contextmanager
+def _target(settings: Settings, server: str, stderr: Console, quiet: bool) -> Iterator[Settings]:
+    """The settings to benchmark with: as configured, or pointed at a throwaway server."""
+    if server != "local":
+        yield settings
+        return
+    with LocalServer() as local:
+        address = local.address
+        if not quiet:
+            stderr.print(f"[dim]started a throwaway server on {address.host}:{address.port}[/dim]")
+        yield benchmark.settings_for_server(settings, address)
+
+
+def _stdout_console() -> Console:
+    """Rich's console; piped output (CI logs, files) gets a width that fits the table."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=PIPED_WIDTH)
+    return console
+
+
+def _benchmark(command: str, options: dict[str, Any]) -> int:
+    stdout, stderr = _stdout_console(), Console(stderr=True)
+    settings = _load(options)
+    runner_names = parse_runner_names(options["runner_text"])
+    if (
+        options.get("config_path") is None
+        and settings.config_path is not None
+        and not options["quiet"]
+    ):
+        stderr.print(f"[dim]using settings from {settings.config_path}[/dim]")
+    with (
+        _target(settings, options["server"], stderr, options["quiet"]) as target,
+        ProgressBar(stderr, f"dbbench {command}", enabled=not options["quiet"]) as bar,
+    ):
+        result: RunResult = benchmark.run_benchmark(
+            target, runner_names, command=command, on_progress=bar
+        )
+    WRITERS["json" if options["as_json"] else "table"](result, stdout)
+    if not result.complete:
+        return ExitStatus.INTERRUPTED
+    if result.errors:
+        return ExitStatus.RUN_ERRORS
+    return ExitStatus.SUCCESS
+
+
+@cli.command()
+@_connection_options
+@_run_options
+def run(**options: Any) -> int:
+    """Compare a new connection per query (raw), a SQLAlchemy pool and one persistent connection.
+
+    Every runner runs the same query and fetches all rows; runners take turns
+    (interleaved rounds) so drift affects them alike; warm-up is not counted.
+    Pool settings come from the [pool] section of the settings file.
+
+    \b
+    Examples:
+        dbbench run --iterations 100
+        dbbench run --runner raw,pool --query "SELECT * FROM t LIMIT 10" --json
+        dbbench run --server local --iterations 1000
+    """
+    return _benchmark("run", options)
+
+
+@cli.command()
+@_connection_options
+@_pool_options
+@_run_options
+def compare(**options: Any) -> int:
+    """Compare raw connections against a pool built with exactly these settings.
+
+    Flags override the [pool] section of the settings file; the pool's
+    settings are shown in the table's title.
+
+    \b
+    Example:
+        dbbench compare --pool-size 10 --max-overflow 3 --pre-ping
+    """
+    return _benchmark("compare", options)
+
+
+def main() -> None:
+    cli.main()
+
+
+__all__ = ["cli", "main"]

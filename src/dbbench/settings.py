@@ -1,0 +1,372 @@
+"""Settings: TOML file + environment + command-line flags -> frozen dataclasses.
+
+Precedence, highest first: command-line flag, environment variable,
+configuration file, built-in default.  Every value remembers where it came
+from, so a bad one is reported as "<where>: <key> = <value>: <what is wrong>".
+The password is never part of any message or of ``public_dict``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dbbench.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "dbbench.toml"
+DEFAULT_QUERY = "SELECT 1"
+
+#: environment variable -> (section, key); the first one set wins for a key
+ENVIRONMENT_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("DBBENCH_HOST", "database", "host"),
+    ("DBBENCH_PORT", "database", "port"),
+    ("DBBENCH_USER", "database", "user"),
+    ("DBBENCH_PASSWORD", "database", "password"),
+    ("MYSQL_PWD", "database", "password"),
+    ("DBBENCH_DATABASE", "database", "database"),
+)
+
+#: command-line flags whose name is not ``--`` + the key with dashes
+FLAG_NAMES = {"pool_pre_ping": "--pre-ping/--no-pre-ping"}
+
+#: [database] keys passed through to the driver's ``ssl_*`` arguments
+SSL_KEYS = (
+    "ssl_ca",
+    "ssl_cert",
+    "ssl_key",
+    "ssl_verify_cert",
+    "ssl_verify_identity",
+    "ssl_disabled",
+)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    password: str = field(default="", repr=False)
+    database: str | None = None
+    unix_socket: str | None = None
+    connect_timeout_s: float = 10.0
+    #: driver ``ssl_*`` options as given; empty means the driver's defaults
+    ssl: Mapping[str, Any] = field(default_factory=dict)
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``pymysql.connect``; only what is set."""
+        kwargs: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "connect_timeout": self.connect_timeout_s,
+        }
+        if self.database is not None:
+            kwargs["database"] = self.database
+        if self.unix_socket is not None:
+            kwargs["unix_socket"] = self.unix_socket
+        kwargs.update(self.ssl)
+        return kwargs
+
+    def describe(self) -> str:
+        """``user@host:port`` (or the socket) for messages; never the password."""
+        where = self.unix_socket if self.unix_socket else f"{self.host}:{self.port}"
+        return f"{self.user}@{where}"
+
+    def public_dict(self) -> dict[str, Any]:
+        """Everything but the password, for result files."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password_set": bool(self.password),
+            "database": self.database,
+            "unix_socket": self.unix_socket,
+            "connect_timeout_s": self.connect_timeout_s,
+            "ssl": dict(self.ssl),
+        }
+
+
+@dataclass(frozen=True)
+class BenchmarkSettings:
+    iterations: int = 100
+    #: warm-up operations per runner; None means 10% of iterations, at least 5
+    warmup: int | None = None
+    query: str = DEFAULT_QUERY
+
+    @property
+    def warmup_iterations(self) -> int:
+        if self.warmup is not None:
+            return self.warmup
+        return max(5, math.ceil(self.iterations / 10))
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """SQLAlchemy ``QueuePool`` arguments; the defaults are SQLAlchemy's own."""
+
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_timeout_s: float = 30.0
+    #: -1 means never recycle
+    pool_recycle_s: float = -1
+    pool_pre_ping: bool = False
+
+    def describe(self) -> str:
+        recycle = "off" if self.pool_recycle_s < 0 else f"{self.pool_recycle_s:g}s"
+        return (
+            f"pool_size={self.pool_size} max_overflow={self.max_overflow} "
+            f"pool_timeout={self.pool_timeout_s:g}s pool_recycle={recycle} "
+            f"pool_pre_ping={'on' if self.pool_pre_ping else 'off'}"
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    benchmark: BenchmarkSettings = field(default_factory=BenchmarkSettings)
+    pool: PoolSettings = field(default_factory=PoolSettings)
+    #: the configuration file read, if any
+    config_path: Path | None = None
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "config_path": str(self.config_path) if self.config_path else None,
+            "database": self.database.public_dict(),
+            "benchmark": {
+                "iterations": self.benchmark.iterations,
+                "warmup": self.benchmark.warmup_iterations,
+                "query": self.benchmark.query,
+            },
+            "pool": dataclasses.asdict(self.pool),
+        }
+
+
+# --- validation --------------------------------------------------------------
+
+Validator = Callable[[Any], Any]
+
+
+def _integer(low: int | None = None, high: int | None = None) -> Validator:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be a whole number")
+        if low is not None and value < low:
+            raise ValueError(f"must be at least {low}")
+        if high is not None and value > high:
+            raise ValueError(f"must be at most {high}")
+        return value
+
+    return check
+
+
+def _number(*, positive: bool = False, allow: tuple[float, ...] = ()) -> Validator:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("must be a number")
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        if value in allow:
+            return value
+        if positive and value <= 0:
+            extra = f" (or {', '.join(f'{a:g}' for a in allow)})" if allow else ""
+            raise ValueError(f"must be greater than 0{extra}")
+        return value
+
+    return check
+
+
+def _string(*, non_empty: bool = False) -> Validator:
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        if non_empty and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    return check
+
+
+def _optional_string(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return _string()(value)
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+#: section -> key -> (dataclass field name, validator)
+SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
+    "database": {
+        "host": ("host", _string(non_empty=True)),
+        "port": ("port", _integer(1, 65535)),
+        "user": ("user", _string(non_empty=True)),
+        "password": ("password", _string()),
+        "database": ("database", _optional_string),
+        "unix_socket": ("unix_socket", _optional_string),
+        "connect_timeout": ("connect_timeout_s", _number(positive=True)),
+        "ssl_ca": ("ssl_ca", _string(non_empty=True)),
+        "ssl_cert": ("ssl_cert", _string(non_empty=True)),
+        "ssl_key": ("ssl_key", _string(non_empty=True)),
+        "ssl_verify_cert": ("ssl_verify_cert", _boolean),
+        "ssl_verify_identity": ("ssl_verify_identity", _boolean),
+        "ssl_disabled": ("ssl_disabled", _boolean),
+    },
+    "benchmark": {
+        "iterations": ("iterations", _integer(1)),
+        "warmup": ("warmup", _integer(0)),
+        "query": ("query", _string(non_empty=True)),
+    },
+    "pool": {
+        "pool_size": ("pool_size", _integer(1)),
+        "max_overflow": ("max_overflow", _integer(-1)),
+        "pool_timeout": ("pool_timeout_s", _number(positive=True)),
+        "pool_recycle": ("pool_recycle_s", _number(positive=True, allow=(-1,))),
+        "pool_pre_ping": ("pool_pre_ping", _boolean),
+    },
+}
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _show(key: str, value: Any) -> str:
+    """A value for an error message: the password is never shown."""
+    if key == "password":
+        return "<hidden>"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class _Value:
+    value: Any
+    where: str
+
+
+def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a configuration file") from None
+    except PermissionError:
+        raise ConfigError(
+            f"{path}: cannot read the configuration file (permission denied)"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror})") from None
+    if not text.strip():
+        raise ConfigError(f"{path}: the configuration file is empty")
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+    found: dict[str, dict[str, _Value]] = {}
+    for section, table in document.items():
+        if section not in SCHEMA:
+            hint = _suggest(section, list(SCHEMA))
+            raise ConfigError(f"{path}: unknown section [{section}]{hint}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: '{section}' must be a [{section}] table")
+        for key, value in table.items():
+            if key not in SCHEMA[section]:
+                hint = _suggest(key, list(SCHEMA[section]))
+                raise ConfigError(f"{path}: unknown key '{key}' in [{section}]{hint}")
+            found.setdefault(section, {})[key] = _Value(value, f"{path}: [{section}] {key}")
+    return found
+
+
+def _read_environment(env: Mapping[str, str]) -> dict[str, dict[str, _Value]]:
+    found: dict[str, dict[str, _Value]] = {}
+    for variable, section, key in ENVIRONMENT_KEYS:
+        if variable not in env or key in found.get(section, {}):
+            continue
+        raw = env[variable]
+        value: Any = raw
+        if key == "port":
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(
+                    f"environment variable {variable}: {raw!r} is not a port number"
+                ) from None
+        found.setdefault(section, {})[key] = _Value(value, f"environment variable {variable}")
+    return found
+
+
+def find_config_path(
+    explicit: str | os.PathLike[str] | None, cwd: Path | None = None
+) -> Path | None:
+    """The file to read: ``--config``, else ./dbbench.toml if present, else none."""
+    if explicit is not None:
+        return Path(explicit)
+    candidate = (cwd or Path.cwd()) / DEFAULT_CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(
+    config_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Merge defaults < file < environment < ``overrides`` (command-line flags).
+
+    ``overrides`` uses the file's section and key names, e.g.
+    ``{"pool": {"pool_size": 10}}``; a value of None means "flag not given".
+    Raises ``ConfigError`` naming the source, key and value of a bad setting.
+    """
+    layers: list[dict[str, dict[str, _Value]]] = []
+    if config_path is not None:
+        layers.append(_read_file(config_path))
+    layers.append(_read_environment(os.environ if env is None else env))
+    flags: dict[str, dict[str, _Value]] = {}
+    for section, values in (overrides or {}).items():
+        for key, value in values.items():
+            if value is not None:
+                option = FLAG_NAMES.get(key, "--" + key.replace("_", "-"))
+                flags.setdefault(section, {})[key] = _Value(value, option)
+    layers.append(flags)
+
+    merged: dict[str, dict[str, _Value]] = {section: {} for section in SCHEMA}
+    for layer in layers:
+        for section, values in layer.items():
+            merged[section].update(values)
+
+    fields: dict[str, dict[str, Any]] = {section: {} for section in SCHEMA}
+    for section, values in merged.items():
+        for key, item in values.items():
+            name, check = SCHEMA[section][key]
+            try:
+                fields[section][name] = check(item.value)
+            except ValueError as exc:
+                raise ConfigError(f"{item.where} = {_show(key, item.value)}: {exc}") from None
+
+    database = fields["database"]
+    database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}
+    return Settings(
+        database=DatabaseSettings(**database),
+        benchmark=BenchmarkSettings(**fields["benchmark"]),
+        pool=PoolSettings(**fields["pool"]),
+        config_path=config_path,
+    )

@@ -1,0 +1,63 @@
+"""A fake runner and clock for testing the harness and the CLI without a database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dbbench.runners.base import Runner
+from dbbench.settings import DatabaseSettings
+from dbbench.workload import Workload
+
+
+class FakeClock:
+    """A clock that advances only when told to: time passes inside fake operations."""
+
+    def __init__(self) -> None:
+        self.now_ns = 0
+
+    def __call__(self) -> int:
+        return self.now_ns
+
+
+class FakeRunner(Runner):
+    """Each operation "takes" ``cost_ns`` on ``clock``; ``fail(call_number)`` decides failures."""
+
+    operation = "nothing"
+
+    def __init__(
+        self,
+        name: str,
+        log: list[str],
+        clock: FakeClock | None = None,
+        cost_ns: int = 1000,
+        open_cost_ns: int = 0,
+        fail: Callable[[int], BaseException | None] | None = None,
+    ) -> None:
+        super().__init__(DatabaseSettings(), Workload("SELECT 1"))
+        self.name = name
+        self.log = log
+        self.clock = clock
+        self.cost_ns = cost_ns
+        self.open_cost_ns = open_cost_ns
+        self.fail = fail
+        self.calls = 0
+        self.closed = False
+
+    def open(self) -> None:
+        self.log.append(f"open {self.name}")
+        if self.clock is not None:
+            self.clock.now_ns += self.open_cost_ns
+
+    def run_once(self) -> None:
+        self.calls += 1
+        self.log.append(self.name)
+        if self.clock is not None:
+            self.clock.now_ns += self.cost_ns
+        if self.fail is not None:
+            error = self.fail(self.calls)
+            if error is not None:
+                raise error
+
+    def close(self) -> None:
+        self.closed = True
+        self.log.append(f"close {self.name}")

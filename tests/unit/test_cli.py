@@ -1,0 +1,223 @@
+"""The CLI through click's CliRunner, with fake runners instead of a database."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from dbbench import benchmark
+from dbbench.cli import cli
+from dbbench.errors import ConnectError
+from dbbench.preflight import ServerInfo
+from tests.fakes import FakeRunner
+
+COSTS_NS = {"raw": 2_000_000, "pool": 50_000, "persistent": 20_000}
+
+
+@pytest.fixture
+def fake_runners(monkeypatch):
+    """Replace the database: each runner spins for its cost; the server check always passes."""
+    import time
+
+    created: dict[str, FakeRunner] = {}
+
+    class BusyRunner(FakeRunner):
+        def run_once(self) -> None:
+            super().run_once()
+            end = time.perf_counter_ns() + self.cost_ns
+            while time.perf_counter_ns() < end:
+                pass
+
+    def create(name, settings):
+        fail = None
+        if name == "raw" and "fail" in settings.benchmark.query:
+            fail = lambda call: None if call % 2 else RuntimeError("boom")  # noqa: E731
+        created[name] = BusyRunner(name, [], cost_ns=COSTS_NS[name], fail=fail)
+        created[name].settings = settings
+        return created[name]
+
+    monkeypatch.setattr(benchmark, "create_runner", create)
+    monkeypatch.setattr(benchmark, "check_server", lambda db, wl: ServerInfo("10.11.0-Fake"))
+    monkeypatch.chdir(monkeypatch_tmp := __import__("tempfile").mkdtemp())
+    for variable in (
+        "DBBENCH_HOST",
+        "DBBENCH_PORT",
+        "DBBENCH_USER",
+        "DBBENCH_PASSWORD",
+        "DBBENCH_DATABASE",
+        "MYSQL_PWD",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    created["_dir"] = monkeypatch_tmp
+    return created
+
+
+def invoke(*args, env=None):
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def test_run_prints_table_and_speedups(fake_runners):
+    result = invoke("run", "--iterations", "20")
+    assert result.exit_code == 0, result.output
+    for name in ("raw", "pool", "persistent"):
+        assert name in result.stdout
+    assert "pool is " in result.stdout and "× faster than raw (95% CI " in result.stdout
+    assert "10.11.0-Fake" in result.stdout
+    assert fake_runners["raw"].calls == 1 + 5 + 20  # cold + default warm-up + iterations
+
+
+def test_run_json_document(fake_runners):
+    result = invoke(
+        "run",
+        "--iterations",
+        "10",
+        "--warmup",
+        "2",
+        "--json",
+        env={"DBBENCH_PASSWORD": "canary-pw-123"},
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["schema_version"] == 1
+    assert doc["complete"] is True
+    assert doc["environment"]["server_version"] == "10.11.0-Fake"
+    for key in ("python", "pymysql", "sqlalchemy", "dbbench"):
+        assert key in doc["environment"]
+    assert [r["runner"] for r in doc["results"]] == ["raw", "pool", "persistent"]
+    raw = doc["results"][0]
+    for key in (
+        "n",
+        "errors",
+        "mean_us",
+        "stddev_us",
+        "min_us",
+        "p50_us",
+        "p95_us",
+        "p99_us",
+        "max_us",
+        "ops_per_s",
+        "first_op_us",
+    ):
+        assert key in raw
+    assert raw["n"] == 10 and raw["errors"] == 0
+    assert raw["min_us"] <= raw["p50_us"] <= raw["p95_us"] <= raw["p99_us"] <= raw["max_us"]
+    assert raw["mean_us"] >= 2000  # the fake raw spins 2 ms
+    speedups = {s["runner"]: s for s in doc["speedups"]}
+    assert set(speedups) == {"pool", "persistent"}
+    assert speedups["pool"]["ci_low"] <= speedups["pool"]["ratio"] <= speedups["pool"]["ci_high"]
+    assert doc["settings"]["benchmark"]["warmup"] == 2
+    assert doc["settings"]["database"]["password_set"] is True
+    assert "canary-pw-123" not in result.output
+
+
+def test_runner_subset_and_order(fake_runners):
+    result = invoke("run", "--iterations", "5", "--runner", "pool,raw", "--json")
+    assert result.exit_code == 0, result.output
+    assert [r["runner"] for r in json.loads(result.stdout)["results"]] == ["pool", "raw"]
+    assert "persistent" not in fake_runners
+
+
+def test_compare_applies_pool_flags_and_shows_them(fake_runners, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("[pool]\npool_size = 2\nmax_overflow = 7\npool_recycle = 60\n")
+    result = invoke(
+        "compare",
+        "--config",
+        str(config),
+        "--pool-size",
+        "10",
+        "--max-overflow",
+        "3",
+        "--pre-ping",
+        "--iterations",
+        "5",
+    )
+    assert result.exit_code == 0, result.output
+    pool = fake_runners["pool"].settings.pool
+    assert (pool.pool_size, pool.max_overflow, pool.pool_pre_ping) == (10, 3, True)
+    assert pool.pool_recycle_s == 60  # from the file: no flag given
+    assert "pool_size=10 max_overflow=3" in result.stdout
+
+
+def test_operation_errors_are_reported_and_set_the_exit_status(fake_runners):
+    result = invoke("run", "--iterations", "10", "--query", "SELECT 'fail'")
+    assert result.exit_code == 3
+    assert "raw: 5 failed operations: RuntimeError × 5" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "--iterations", "0"], "--iterations = 0: must be at least 1"),
+        (["run", "--iterations", "abc"], "'abc' is not a valid integer"),
+        (["run", "--runner", "raw,bogus"], "unknown runner 'bogus'"),
+        (["run", "--port", "70000"], "--port = 70000: must be at most 65535"),
+        (["compare", "--pool-size", "0"], "--pool-size = 0: must be at least 1"),
+        (["run", "--config", "/nonexistent/dbbench.toml"], "configuration file not found"),
+        (["run", "--server", "remote"], "'remote' is not one of"),
+        (["run", "--nope"], "No such option '--nope'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(fake_runners, args, expected):
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("dbbench: error: ")
+    assert expected in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_bad_config_key_names_file_and_key(fake_runners, tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("[database]\nprot = 3306\n")
+    result = invoke("run", "--config", str(config))
+    assert result.exit_code == 2
+    assert f"{config}: unknown key 'prot' in [database] (did you mean 'port'?)" in result.stderr
+
+
+def test_dbbench_toml_in_working_directory_is_used(fake_runners):
+    import pathlib
+
+    pathlib.Path(fake_runners["_dir"], "dbbench.toml").write_text("[benchmark]\niterations = 7\n")
+    result = invoke("run", "--json", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["results"][0]["n"] == 7
+
+
+def test_connect_failure_is_one_line_exit_1_and_debug_shows_traceback(fake_runners, monkeypatch):
+    def refuse(db, wl):
+        raise ConnectError(f"cannot connect to {db.describe()}: connection refused")
+
+    monkeypatch.setattr(benchmark, "check_server", refuse)
+    result = invoke("run", "--port", "3999")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "dbbench: error: cannot connect to root@127.0.0.1:3999: connection refused"
+    )
+    debug = invoke("--debug", "run", "--port", "3999")
+    assert debug.exit_code == 1
+    assert "Traceback" in debug.stderr
+
+
+def test_help_has_examples():
+    for command in ("run", "compare"):
+        result = invoke(command, "--help")
+        assert result.exit_code == 0
+        assert "Example" in result.output and f"dbbench {command}" in result.output
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0
+
+
+def test_tls_default_note_only_without_ssl_settings(fake_runners, tmp_path):
+    result = invoke("run", "--iterations", "5", "--json")
+    assert any("SSL context" in note for note in json.loads(result.stdout)["notes"])
+    config = tmp_path / "c.toml"
+    config.write_text("[database]\nssl_disabled = true\n")
+    result = invoke("run", "--iterations", "5", "--json", "--config", str(config))
+    assert json.loads(result.stdout)["notes"] == []
+    result = invoke("run", "--iterations", "5", "--json", "--runner", "pool")
+    assert json.loads(result.stdout)["notes"] == []

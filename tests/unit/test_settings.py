@@ -1,0 +1,193 @@
+"""Settings: precedence flag > environment > file > default, and one-line errors."""
+
+from pathlib import Path
+
+import pytest
+
+from dbbench.errors import ConfigError, ExitStatus
+from dbbench.settings import (
+    BenchmarkSettings,
+    DatabaseSettings,
+    Settings,
+    find_config_path,
+    load_settings,
+)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "dbbench.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_file_or_environment():
+    s = load_settings(None, env={})
+    assert s.database == DatabaseSettings()
+    assert (s.database.host, s.database.port, s.database.user) == ("127.0.0.1", 3306, "root")
+    assert s.database.password == "" and s.database.database is None
+    assert (s.pool.pool_size, s.pool.max_overflow, s.pool.pool_timeout_s) == (5, 10, 30.0)
+    assert (s.pool.pool_recycle_s, s.pool.pool_pre_ping) == (-1, False)
+    assert s.benchmark.query == "SELECT 1"
+
+
+def test_precedence_flag_over_environment_over_file(tmp_path):
+    path = write(tmp_path, '[database]\nhost = "file-host"\nport = 3307\nuser = "file-user"\n')
+    env = {"DBBENCH_HOST": "env-host", "DBBENCH_PORT": "3308"}
+    s = load_settings(path, env=env, overrides={"database": {"host": "flag-host", "port": None}})
+    assert s.database.host == "flag-host"  # flag beats environment
+    assert s.database.port == 3308  # environment beats file; a flag of None is "not given"
+    assert s.database.user == "file-user"  # file beats default
+    assert s.config_path == path
+
+
+def test_password_sources_and_order(tmp_path):
+    path = write(tmp_path, '[database]\npassword = "from-file"\n')
+    assert load_settings(path, env={}).database.password == "from-file"
+    assert load_settings(path, env={"MYSQL_PWD": "mysql-pwd"}).database.password == "mysql-pwd"
+    both = {"MYSQL_PWD": "mysql-pwd", "DBBENCH_PASSWORD": "dbbench-pwd"}
+    assert load_settings(path, env=both).database.password == "dbbench-pwd"
+
+
+def test_password_is_not_in_repr_or_public_dict():
+    s = load_settings(None, env={"DBBENCH_PASSWORD": "s3cret-canary"})
+    assert "s3cret-canary" not in repr(s)
+    assert "s3cret-canary" not in str(s.public_dict())
+    assert s.public_dict()["database"]["password_set"] is True
+
+
+def test_every_section_read_from_file(tmp_path):
+    path = write(
+        tmp_path,
+        """
+[database]
+database = "test"
+connect_timeout = 2.5
+ssl_disabled = true
+[benchmark]
+iterations = 250
+warmup = 0
+query = "SELECT 2"
+[pool]
+pool_size = 10
+max_overflow = 3
+pool_timeout = 1.5
+pool_recycle = 3600
+pool_pre_ping = true
+""",
+    )
+    s = load_settings(path, env={})
+    assert s.database.database == "test" and s.database.connect_timeout_s == 2.5
+    assert s.database.ssl == {"ssl_disabled": True}
+    assert s.database.connect_kwargs()["ssl_disabled"] is True
+    assert (s.benchmark.iterations, s.benchmark.warmup_iterations) == (250, 0)
+    assert s.benchmark.query == "SELECT 2"
+    assert (s.pool.pool_size, s.pool.max_overflow, s.pool.pool_pre_ping) == (10, 3, True)
+    assert (s.pool.pool_timeout_s, s.pool.pool_recycle_s) == (1.5, 3600)
+
+
+@pytest.mark.parametrize(
+    ("iterations", "warmup"), [(1, 5), (50, 5), (51, 6), (100, 10), (1000, 100)]
+)
+def test_default_warmup_is_ten_percent_at_least_five(iterations, warmup):
+    assert BenchmarkSettings(iterations=iterations).warmup_iterations == warmup
+
+
+def test_connect_kwargs_leave_unset_options_to_the_driver():
+    kwargs = DatabaseSettings().connect_kwargs()
+    assert set(kwargs) == {"host", "port", "user", "password", "connect_timeout"}
+
+
+def test_describe_never_shows_password():
+    d = DatabaseSettings(password="hunter2", unix_socket=None)
+    assert d.describe() == "root@127.0.0.1:3306"
+    assert "hunter2" not in repr(d)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[databse]\nhost = "x"\n', "unknown section [databse] (did you mean 'database'?)"),
+        ('[database]\nhots = "x"\n', "unknown key 'hots' in [database] (did you mean 'host'?)"),
+        ("[pool]\nfrobnicate = 1\n", "unknown key 'frobnicate' in [pool]"),
+        ('[database]\nport = "3306"\n', "[database] port = '3306': must be a whole number"),
+        ("[database]\nport = 70000\n", "[database] port = 70000: must be at most 65535"),
+        ("[benchmark]\niterations = 0\n", "[benchmark] iterations = 0: must be at least 1"),
+        ("[benchmark]\nwarmup = -1\n", "[benchmark] warmup = -1: must be at least 0"),
+        ('[benchmark]\nquery = "  "\n', "[benchmark] query = '  ': must not be empty"),
+        ("[pool]\npool_size = 0\n", "[pool] pool_size = 0: must be at least 1"),
+        ("[pool]\nmax_overflow = -2\n", "[pool] max_overflow = -2: must be at least -1"),
+        ("[pool]\npool_timeout = 0\n", "[pool] pool_timeout = 0: must be greater than 0"),
+        ("[pool]\npool_recycle = 0\n", "[pool] pool_recycle = 0: must be greater than 0 (or -1)"),
+        ('[pool]\npool_pre_ping = "yes"\n', "[pool] pool_pre_ping = 'yes': must be true or false"),
+        ("[pool]\npool_size = true\n", "[pool] pool_size = true: must be a whole number"),
+        ("[database]\npassword = 5\n", "[database] password = <hidden>: must be a string"),
+        ("database = 5\n", "'database' must be a [database] table"),
+        ("[database\n", "invalid TOML"),
+        ("", "the configuration file is empty"),
+    ],
+)
+def test_bad_file_values_are_one_line_naming_file_key_value(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    message = str(info.value)
+    assert message.startswith(str(path))
+    assert expected in message
+    assert "\n" not in message
+    assert info.value.exit_status == ExitStatus.USAGE
+
+
+def test_password_value_is_never_echoed_in_errors(tmp_path):
+    path = write(tmp_path, "[database]\npassword = 123456789\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert "123456789" not in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_bad_environment_port_names_the_variable():
+    with pytest.raises(ConfigError, match="environment variable DBBENCH_PORT: 'abc' is not a port"):
+        load_settings(None, env={"DBBENCH_PORT": "abc"})
+
+
+def test_environment_port_out_of_range_names_the_variable():
+    with pytest.raises(
+        ConfigError, match="environment variable DBBENCH_PORT = 0: must be at least 1"
+    ):
+        load_settings(None, env={"DBBENCH_PORT": "0"})
+
+
+def test_bad_flag_value_names_the_flag():
+    with pytest.raises(ConfigError, match="--pool-size = 0: must be at least 1"):
+        load_settings(None, env={}, overrides={"pool": {"pool_size": 0}})
+    with pytest.raises(ConfigError, match="--iterations = -3: must be at least 1"):
+        load_settings(None, env={}, overrides={"benchmark": {"iterations": -3}})
+
+
+def test_config_discovery(tmp_path):
+    assert find_config_path(None, cwd=tmp_path) is None
+    write(tmp_path, "[database]\n")
+    assert find_config_path(None, cwd=tmp_path) == tmp_path / "dbbench.toml"
+    assert find_config_path("other.toml", cwd=tmp_path) == Path("other.toml")
+
+
+def test_settings_are_frozen():
+    with pytest.raises(AttributeError):
+        Settings().database.host = "x"  # type: ignore[misc]
+
+
+def test_example_config_documents_every_key_with_its_default():
+    root = Path(__file__).resolve().parents[2]
+    example = root / "config.example.toml"
+    assert load_settings(example, env={}) == Settings(config_path=example)
+    text = example.read_text()
+    from dbbench.settings import SCHEMA
+
+    for section, keys in SCHEMA.items():
+        assert f"[{section}]" in text
+        for key in keys:
+            assert f"{key} = " in text, f"config.example.toml does not document {key}"
