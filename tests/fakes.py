@@ -48,7 +48,7 @@ class FakeRunner(Runner):
         if self.clock is not None:
             self.clock.now_ns += self.open_cost_ns
 
-    def run_once(self) -> None:
+    def run_once(self, worker: int = 0) -> None:
         self.calls += 1
         self.log.append(self.name)
         if self.clock is not None:
@@ -61,3 +61,25 @@ class FakeRunner(Runner):
     def close(self) -> None:
         self.closed = True
         self.log.append(f"close {self.name}")
+
+
+class FakeMonitor:
+    """Stands in for ``ServerStatusMonitor``: the server saw exactly what dbbench did."""
+
+    def __init__(self, database) -> None:
+        self.database = database
+
+    def start(self) -> None:
+        pass
+
+    def stop(self):
+        from dbbench.server_status import ServerActivity
+
+        return ServerActivity(
+            deltas={"Connections": 0},
+            threads_connected_before=1,
+            threads_connected_peak=1,
+            samples=0,
+            max_connections=151,
+            monitor_connections=0,
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -18,12 +19,13 @@ from rich.console import Console
 
 from dbbench import benchmark
 from dbbench.errors import DbbenchError, ExitStatus
-from dbbench.output import WRITERS
+from dbbench.output import WRITERS, matrix
 from dbbench.progress import ProgressBar
 from dbbench.results import RunResult
-from dbbench.runners import RUNNER_NAMES, parse_runner_names
+from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
 from dbbench.server import LocalServer
 from dbbench.settings import Settings, find_config_path, load_settings
+from dbbench.sweep import parse_int_list
 
 #: columns for the table when stdout is not a terminal (rich would assume 80)
 PIPED_WIDTH = 140
@@ -108,7 +110,14 @@ def _connection_options(command: Callable) -> Callable:
 def _run_options(command: Callable) -> Callable:
     options = [
         click.option(
-            "--iterations", "-n", type=int, help="Measured operations per runner [default: 100]."
+            "--iterations",
+            "-n",
+            type=int,
+            help="Measured operations per runner, all workers together [default: 100].",
+        ),
+        click.option(
+            "--duration",
+            help="Measure each runner for this long instead (30s, 500ms, 2m).",
         ),
         click.option(
             "--warmup",
@@ -117,32 +126,51 @@ def _run_options(command: Callable) -> Callable:
         ),
         click.option("--query", help="SQL each operation runs and fetches [default: SELECT 1]."),
         click.option(
+            "--concurrency",
+            "-c",
+            "concurrency_text",
+            help="Worker threads running operations at once; a list (1,8,32) sweeps [default: 1].",
+        ),
+        click.option(
+            "--processes",
+            type=int,
+            help="Processes sharing the workers, each with its own pool [default: 1].",
+        ),
+        click.option(
+            "--rate",
+            help="Open loop: operations per second per runner; latency counts from the "
+            "scheduled start [default: closed loop].",
+        ),
+        click.option(
             "--runner",
             "runner_text",
-            default=",".join(RUNNER_NAMES),
-            show_default=True,
-            help="Comma-separated runners to compare.",
+            help=f"Comma-separated runners, from {', '.join(RUNNER_NAMES)} "
+            f"[default: {','.join(DEFAULT_RUNNERS)}; pool alone in a sweep].",
         ),
         click.option(
             "--json", "as_json", is_flag=True, help="Print a JSON document instead of the table."
         ),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress display."),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
 def _pool_options(command: Callable) -> Callable:
     options = [
-        click.option("--pool-size", type=int, help="Connections the pool keeps [default: 5]."),
+        click.option(
+            "--pool-size",
+            "pool_size_text",
+            help="Connections the pool keeps; a list (1,5,10) sweeps [default: 5].",
+        ),
         click.option(
             "--max-overflow",
-            type=int,
-            help="Extra connections beyond pool_size, -1 = no limit [default: 10].",
+            "max_overflow_text",
+            help="Extra connections beyond pool_size, -1 = no limit; a list sweeps [default: 10].",
         ),
         click.option(
             "--pool-timeout",
             type=float,
-            help="Seconds to wait for a free connection [default: 30].",
+            help="Seconds a checkout waits for a free connection [default: 30].",
         ),
         click.option(
             "--pool-recycle",
@@ -155,11 +183,26 @@ def _pool_options(command: Callable) -> Callable:
             default=None,
             help="Ping each connection at checkout [default: off].",
         ),
+        click.option(
+            "--lifo/--fifo",
+            "use_lifo",
+            default=None,
+            help="Hand out the most recently returned connection first [default: fifo].",
+        ),
+        click.option(
+            "--reset-on-return",
+            type=click.Choice(["rollback", "commit", "none"]),
+            help="What checkin does to a connection [default: rollback].",
+        ),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
-def _load(options: dict[str, Any]) -> Settings:
+def _single(values: list[int] | None) -> int | None:
+    return values[0] if values and len(values) == 1 else None
+
+
+def _load(options: dict[str, Any], lists: dict[str, list[int] | None]) -> Settings:
     overrides = {
         "database": {
             "host": options.get("host"),
@@ -169,18 +212,40 @@ def _load(options: dict[str, Any]) -> Settings:
         },
         "benchmark": {
             "iterations": options.get("iterations"),
+            "duration": options.get("duration"),
             "warmup": options.get("warmup"),
             "query": options.get("query"),
+            # a list of several values is a sweep: each cell sets its own value
+            "concurrency": _single(lists["concurrency"]),
+            "processes": options.get("processes"),
+            "rate": options.get("rate"),
         },
         "pool": {
-            "pool_size": options.get("pool_size"),
-            "max_overflow": options.get("max_overflow"),
+            "pool_size": _single(lists["pool_size"]),
+            "max_overflow": _single(lists["max_overflow"]),
             "pool_timeout": options.get("pool_timeout"),
             "pool_recycle": options.get("pool_recycle"),
             "pool_pre_ping": options.get("pre_ping"),
+            "pool_use_lifo": options.get("use_lifo"),
+            "pool_reset_on_return": options.get("reset_on_return"),
         },
     }
     return load_settings(find_config_path(options.get("config_path")), overrides=overrides)
+
+
+def _lists(options: dict[str, Any]) -> dict[str, list[int] | None]:
+    """The flags that take lists, parsed; None where not given."""
+    spec = {
+        "concurrency": ("concurrency_text", "--concurrency", 1),
+        "pool_size": ("pool_size_text", "--pool-size", 1),
+        "max_overflow": ("max_overflow_text", "--max-overflow", -1),
+    }
+    return {
+        key: parse_int_list(options[name], where=flag, minimum=minimum)
+        if options.get(name) is not None
+        else None
+        for key, (name, flag, minimum) in spec.items()
+    }
 
 
 @contextlib.contextmanager
@@ -206,21 +271,42 @@ def _stdout_console() -> Console:
 
 def _benchmark(command: str, options: dict[str, Any]) -> int:
     stdout, stderr = _stdout_console(), Console(stderr=True)
-    settings = _load(options)
-    runner_names = parse_runner_names(options["runner_text"])
-    if (
-        options.get("config_path") is None
-        and settings.config_path is not None
-        and not options["quiet"]
-    ):
+    lists = _lists(options)
+    settings = _load(options, lists)
+    sweeping = any(values is not None and len(values) > 1 for values in lists.values())
+    runner_text = options["runner_text"] or ("pool" if sweeping else ",".join(DEFAULT_RUNNERS))
+    runner_names = parse_runner_names(runner_text)
+    quiet = options["quiet"]
+    if options.get("config_path") is None and settings.config_path is not None and not quiet:
         stderr.print(f"[dim]using settings from {settings.config_path}[/dim]")
     with (
-        _target(settings, options["server"], stderr, options["quiet"]) as target,
-        ProgressBar(stderr, f"dbbench {command}", enabled=not options["quiet"]) as bar,
+        _target(settings, options["server"], stderr, quiet) as target,
+        ProgressBar(stderr, f"dbbench {command}", enabled=not quiet) as bar,
     ):
-        result: RunResult = benchmark.run_benchmark(
-            target, runner_names, command=command, on_progress=bar
-        )
+        if sweeping:
+            sweep = benchmark.run_sweep(
+                target,
+                runner_names,
+                lists["concurrency"] or [target.benchmark.concurrency],
+                lists["pool_size"] or [target.pool.pool_size],
+                lists["max_overflow"] or [target.pool.max_overflow],
+                on_cell=bar.relabel,
+            )
+        else:
+            result: RunResult = benchmark.run_benchmark(
+                target, runner_names, command=command, on_progress=bar
+            )
+    if sweeping:
+        if options["as_json"]:
+            stdout.file.write(json.dumps(sweep.to_dict(), indent=2) + "\n")
+        else:
+            cells = [cell for cell, _ in sweep.cells]
+            matrix.write(cells, sweep.recommendations, stdout)
+            if not sweep.complete:
+                stdout.print("[yellow]interrupted: the matrix shows the cells completed[/yellow]")
+        if not sweep.complete:
+            return ExitStatus.INTERRUPTED
+        return ExitStatus.RUN_ERRORS if any(c.errors for c, _ in sweep.cells) else 0
     WRITERS["json" if options["as_json"] else "table"](result, stdout)
     if not result.complete:
         return ExitStatus.INTERRUPTED

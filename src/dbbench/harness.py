@@ -1,66 +1,220 @@
-"""The harness: turns runners and a plan into latency samples, honestly.
+"""The harness: turns runners and a plan into latency histograms, honestly.
 
 - Cold start: each runner's ``open()`` and first operation are timed together
   and reported on their own (the pool's first physical connect lives there),
   never mixed into the steady state.
-- Warm-up: ``plan.warmup`` operations per runner, interleaved, not recorded.
-- Measurement: ``plan.iterations`` rounds; each round runs every runner once.
-  The order rotates by one each round (ABC, BCA, CAB, ...), so drift on a
-  noisy machine and any after-effect of one runner on the next (a server
-  still tearing down a closed connection) fall on all runners alike.
-- Only ``run_once()`` is inside the clock; progress reporting and bookkeeping
-  happen between operations.
+- Warm-up: ``plan.warmup`` operations per runner (at least one per worker),
+  not recorded; their failures are counted apart.
+- Turns: runners take turns so that drift on a noisy machine, and any
+  after-effect of one runner on the next, falls on all of them alike.  With
+  one worker and a fixed number of operations the turn is one operation
+  (ABC, BCA, CAB, ...: the order rotates each round).  Otherwise a turn lasts
+  ``plan.slice_s`` seconds (or until the runner's operations are done), with
+  all workers running that runner at once, and the order rotates likewise.
+- Closed loop by default: each worker starts its next operation when the last
+  one ends.  Open loop (``plan.rate_per_s``): operations are scheduled at a
+  fixed rate and each one's latency is measured from its *scheduled* start, so
+  time spent queueing behind a slow operation (for a pool connection, say) is
+  counted, not hidden (coordinated omission).
+- Only ``run_once()`` is inside the clock.  Bookkeeping happens between
+  operations; the progress display is refreshed between operations with one
+  worker, and from the main thread at most once a second with several.
 - Ctrl-C stops the run; what was measured so far is returned, marked
   incomplete, and every runner is closed.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import threading
 import time
-from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from dbbench.histogram import LatencyHistogram
+from dbbench.poolstats import PoolCounters
 from dbbench.runners.base import Runner
 
-#: called between operations with (operations done, operations planned)
-ProgressCallback = Callable[[int, int], None]
+#: latencies kept for the live p99 shown while running (not for results)
+RECENT_WINDOW = 4096
+#: with several workers, the main thread wakes this often to refresh progress
+PROGRESS_INTERVAL_S = 1.0
+#: progress is reported at most this often (between operations with one worker)
+REPORT_EVERY_NS = 250_000_000
 
 
 @dataclass(frozen=True)
 class Plan:
-    iterations: int
-    warmup: int
+    #: measured operations per runner, all workers together; None with duration_s
+    iterations: int | None = 100
+    #: instead of iterations: how long each runner is measured, in seconds
+    duration_s: float | None = None
+    #: warm-up operations per runner (at least one per worker is run)
+    warmup: int = 10
+    #: worker threads running operations at once
+    concurrency: int = 1
+    #: open loop: operations per second per runner, all workers together
+    rate_per_s: float | None = None
+    #: length of a runner's turn when turns are not single operations
+    slice_s: float = 0.25
 
-    def total_operations(self, runner_count: int) -> int:
-        return runner_count * (1 + self.warmup + self.iterations)
+    @property
+    def turns_of_one_operation(self) -> bool:
+        return self.concurrency == 1 and self.duration_s is None and self.rate_per_s is None
+
+    @property
+    def warmup_operations(self) -> int:
+        return max(self.warmup, self.concurrency) if self.warmup else 0
 
 
 @dataclass
-class RunnerSamples:
-    runner: str
-    #: steady-state latencies of successful operations, nanoseconds
-    latencies_ns: array = field(default_factory=lambda: array("q"))
-    #: ``open()`` plus the first operation, nanoseconds; None if it failed
-    first_op_ns: int | None = None
+class Tally:
+    """What one worker (or a whole runner, once merged) recorded."""
+
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    #: time to get a connection from a pool, for runners that report it
+    checkout: LatencyHistogram = field(default_factory=LatencyHistogram)
     errors_by_kind: Counter[str] = field(default_factory=Counter)
-    #: failed warm-up operations: not in the statistics, but not hidden either
-    warmup_errors: int = 0
 
     @property
     def errors(self) -> int:
         return sum(self.errors_by_kind.values())
 
+    @property
+    def attempted(self) -> int:
+        return self.latency.count + self.errors
+
+    def merge(self, other: Tally) -> None:
+        self.latency.merge(other.latency)
+        self.checkout.merge(other.checkout)
+        self.errors_by_kind.update(other.errors_by_kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "latency": self.latency.to_dict(),
+            "checkout": self.checkout.to_dict(),
+            "errors_by_kind": dict(self.errors_by_kind),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Tally:
+        return cls(
+            latency=LatencyHistogram.from_dict(data["latency"]),
+            checkout=LatencyHistogram.from_dict(data["checkout"]),
+            errors_by_kind=Counter(data["errors_by_kind"]),
+        )
+
+
+@dataclass
+class RunnerRecord:
+    runner: str
+    tally: Tally = field(default_factory=Tally)
+    #: ``open()`` plus the first operation, nanoseconds; None if not reached
+    first_op_ns: int | None = None
+    warmup_errors: int = 0
+    #: wall time this runner was being measured, nanoseconds (sum of its turns)
+    measured_ns: int = 0
+    #: what the runner reports of its pool at the end (``Runner.counters()``)
+    pool_counters: PoolCounters | None = None
+    #: physical connections the runner opened, cold start and warm-up included
+    connections_opened: int = 0
+
+    @property
+    def errors(self) -> int:
+        return self.tally.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runner": self.runner,
+            "tally": self.tally.to_dict(),
+            "first_op_ns": self.first_op_ns,
+            "warmup_errors": self.warmup_errors,
+            "measured_ns": self.measured_ns,
+            "pool_counters": self.pool_counters.to_dict() if self.pool_counters else None,
+            "connections_opened": self.connections_opened,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunnerRecord:
+        counters = data["pool_counters"]
+        return cls(
+            runner=data["runner"],
+            tally=Tally.from_dict(data["tally"]),
+            first_op_ns=data["first_op_ns"],
+            warmup_errors=data["warmup_errors"],
+            measured_ns=data["measured_ns"],
+            pool_counters=PoolCounters.from_dict(counters) if counters else None,
+            connections_opened=data["connections_opened"],
+        )
+
+    def merge(self, other: RunnerRecord) -> None:
+        """Add another process's record of the same runner (they ran at the same time)."""
+        self.tally.merge(other.tally)
+        self.warmup_errors += other.warmup_errors
+        self.connections_opened += other.connections_opened
+        self.measured_ns = max(self.measured_ns, other.measured_ns)
+        if self.first_op_ns is None:
+            self.first_op_ns = other.first_op_ns
+        if other.pool_counters is not None:
+            self.pool_counters = (
+                other.pool_counters
+                if self.pool_counters is None
+                else self.pool_counters + other.pool_counters
+            )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the harness reports while it runs."""
+
+    phase: str  # "cold start", "warm-up", "measuring"
+    runner: str
+    #: measured operations attempted so far, all runners
+    done: int
+    #: measured operations planned, all runners; None when running for a duration
+    total: int | None
+    elapsed_s: float
+    #: measured seconds planned, all runners; None when running for a number of operations
+    total_s: float | None
+    errors: int
+    recent_p99_ns: int | None
+    #: pool connections checked out now, for runners with a pool
+    checked_out: int | None
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class Coordinator:
+    """Keeps the turns of several processes in step; alone, it agrees with itself.
+
+    Before each turn every process says whether it still has work for that
+    runner; all of them then take the turn (an empty one where there is no
+    work left) or all skip it, so the same runner runs everywhere at once.
+    """
+
+    def agree(self, work_left: bool) -> bool:
+        return work_left
+
+    def stop(self) -> None:
+        """Tell the other processes this one stopped (Ctrl-C)."""
+
+
+class RunStopped(Exception):
+    """Another process stopped: end this one as if interrupted."""
+
 
 @dataclass
 class RunOutcome:
-    samples: list[RunnerSamples]
-    #: False when the run was interrupted before all rounds finished
+    records: list[RunnerRecord]
+    #: False when the run was interrupted before it finished
     complete: bool
     started_at_s: float
     finished_at_s: float
+    plan: Plan
 
 
 def error_kind(exc: BaseException) -> str:
@@ -70,57 +224,328 @@ def error_kind(exc: BaseException) -> str:
     return f"{name}({code})" if code is not None else name
 
 
+class _Turn:
+    """One runner's turn: workers run operations until the quota or the time is used up."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        quota: int | None,
+        duration_ns: int | None,
+        rate_per_s: float | None,
+        clock: Callable[[], int],
+    ) -> None:
+        self.runner = runner
+        self.quota = quota
+        self.interval_ns = 1e9 / rate_per_s if rate_per_s else None
+        self.start_ns = clock()
+        self.end_ns = self.start_ns + duration_ns if duration_ns is not None else None
+        self.stopped = False
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def claim(self) -> int | None:
+        with self._lock:
+            if self.stopped or (self.quota is not None and self._next >= self.quota):
+                return None
+            index = self._next
+            self._next += 1
+            return index
+
+
+def _work(
+    turn: _Turn,
+    worker: int,
+    tally: Tally,
+    recent: collections.deque,
+    clock: Callable[[], int],
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    runner, interval_ns, end_ns = turn.runner, turn.interval_ns, turn.end_ns
+    while True:
+        index = turn.claim()
+        if index is None:
+            return
+        if interval_ns is not None:
+            scheduled = turn.start_ns + int(index * interval_ns)
+            if end_ns is not None and scheduled >= end_ns:
+                return
+            delay_ns = scheduled - clock()
+            if delay_ns > 0:
+                sleep(delay_ns / 1e9)
+            start = scheduled  # late starts count as latency: coordinated omission
+        else:
+            start = clock()
+            if end_ns is not None and start >= end_ns:
+                return
+        try:
+            checkout_ns = runner.run_once(worker)
+        except Exception as exc:  # counted, never fatal: the run goes on
+            tally.errors_by_kind[error_kind(exc)] += 1
+        else:
+            elapsed = clock() - start
+            tally.latency.record(elapsed)
+            if checkout_ns is not None:
+                tally.checkout.record(checkout_ns)
+            recent.append(elapsed)
+
+
+class _Workers:
+    """Worker threads kept for the whole run; each turn is handed to all of them."""
+
+    def __init__(self, count: int, recent: collections.deque, clock: Callable[[], int]) -> None:
+        self.count = count
+        self._recent = recent
+        self._clock = clock
+        self._cv = threading.Condition()
+        self._generation = 0
+        self._busy = 0
+        self._closing = False
+        self._turn: _Turn | None = None
+        self._tallies: list[Tally] = []
+        self._threads = [
+            threading.Thread(target=self._loop, args=(i,), name=f"dbbench-worker-{i}", daemon=True)
+            for i in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _loop(self, worker: int) -> None:
+        seen = 0
+        while True:
+            with self._cv:
+                while self._generation == seen and not self._closing:
+                    self._cv.wait()
+                if self._closing:
+                    return
+                seen = self._generation
+                turn, tally = self._turn, self._tallies[worker]
+            try:
+                _work(turn, worker, tally, self._recent, self._clock)
+            finally:
+                with self._cv:
+                    self._busy -= 1
+                    self._cv.notify_all()
+
+    def run(self, turn: _Turn, tallies: list[Tally], poll: Callable[[], None]) -> None:
+        """Run ``turn`` on every worker, each recording into its own tally.
+
+        ``poll`` is called about once a second meanwhile.  On Ctrl-C the turn is
+        stopped, the workers finish their operation in flight, and the
+        KeyboardInterrupt goes on: the tallies hold everything recorded.
+        """
+        with self._cv:
+            self._turn, self._tallies = turn, tallies
+            self._busy = self.count
+            self._generation += 1
+            self._cv.notify_all()
+        try:
+            while True:
+                with self._cv:
+                    if self._busy == 0:
+                        break
+                    self._cv.wait(PROGRESS_INTERVAL_S)
+                    if self._busy == 0:
+                        break
+                poll()
+        except KeyboardInterrupt:
+            turn.stopped = True
+            with self._cv:
+                while self._busy:
+                    self._cv.wait()
+            raise
+
+    def close(self) -> None:
+        with self._cv:
+            self._closing = True
+            self._cv.notify_all()
+        for thread in self._threads:
+            thread.join()
+
+
+class _Run:
+    """The state of one ``run_interleaved`` call."""
+
+    def __init__(
+        self,
+        runners: Sequence[Runner],
+        plan: Plan,
+        on_progress: ProgressCallback | None,
+        clock: Callable[[], int],
+        coordinator: Coordinator,
+    ) -> None:
+        self.coordinator = coordinator
+        self.runners = list(runners)
+        self.plan = plan
+        self.clock = clock
+        self.on_progress = on_progress
+        self.records = [RunnerRecord(runner.name) for runner in runners]
+        self.recent: collections.deque[int] = collections.deque(maxlen=RECENT_WINDOW)
+        self.started_ns = clock()
+        self.phase = "cold start"
+        self.current = runners[0].name if runners else ""
+        self.workers: _Workers | None = None
+        self.last_report_ns = -REPORT_EVERY_NS
+
+    # --- progress ------------------------------------------------------------
+
+    def report(self) -> None:
+        if self.on_progress is None:
+            return
+        now = self.clock()
+        if now - self.last_report_ns < REPORT_EVERY_NS:
+            return
+        self.last_report_ns = now
+        plan = self.plan
+        recent = sorted(self.recent)
+        runner = next(r for r in self.runners if r.name == self.current)
+        self.on_progress(
+            Progress(
+                phase=self.phase,
+                runner=self.current,
+                done=sum(r.tally.attempted for r in self.records),
+                total=plan.iterations * len(self.runners) if plan.iterations else None,
+                elapsed_s=sum(r.measured_ns for r in self.records) / 1e9,
+                total_s=plan.duration_s * len(self.runners) if plan.duration_s else None,
+                errors=sum(r.errors for r in self.records),
+                recent_p99_ns=recent[max(0, -(-len(recent) * 99 // 100) - 1)] if recent else None,
+                checked_out=runner.checked_out(),
+            )
+        )
+
+    # --- phases ----------------------------------------------------------------
+
+    def cold_start(self) -> None:
+        for runner, record in zip(self.runners, self.records, strict=True):
+            self.current = runner.name
+            start = self.clock()
+            runner.open()
+            runner.run_once(0)
+            record.first_op_ns = self.clock() - start
+            self.report()
+
+    def turn(self, index: int, quota: int | None, duration_ns: int | None, measuring: bool) -> None:
+        """One turn of runner ``index``, added to its record even when interrupted."""
+        runner, record = self.runners[index], self.records[index]
+        self.current = runner.name
+        turn = _Turn(runner, quota, duration_ns, self.plan.rate_per_s, self.clock)
+        tallies = [Tally() for _ in range(self.workers.count if self.workers else 1)]
+        try:
+            if self.workers is None:
+                _work(turn, 0, tallies[0], self.recent, self.clock)
+            else:
+                self.workers.run(turn, tallies, self.report)
+        finally:
+            for tally in tallies:
+                if measuring:
+                    record.tally.merge(tally)
+                else:
+                    record.warmup_errors += tally.errors
+            if measuring:
+                record.measured_ns += self.clock() - turn.start_ns
+
+    def warm_up(self) -> None:
+        self.phase = "warm-up"
+        operations = self.plan.warmup_operations
+        if operations:
+            for index in range(len(self.runners)):
+                self.coordinator.agree(True)
+                self.turn(index, operations, None, measuring=False)
+        self.recent.clear()
+
+    def measure_one_operation_turns(self) -> None:
+        """One worker, a fixed number of operations: turns of one operation each."""
+        count = len(self.runners)
+        clock, report, recent = self.clock, self.report, self.recent
+        for round_index in range(self.plan.iterations):
+            for offset in range(count):
+                position = (round_index + offset) % count
+                runner, record = self.runners[position], self.records[position]
+                self.current = runner.name
+                start = clock()
+                try:
+                    checkout_ns = runner.run_once(0)
+                except Exception as exc:  # counted, never fatal: the run goes on
+                    end = clock()
+                    record.tally.errors_by_kind[error_kind(exc)] += 1
+                else:
+                    end = clock()
+                    record.tally.latency.record(end - start)
+                    if checkout_ns is not None:
+                        record.tally.checkout.record(checkout_ns)
+                    recent.append(end - start)
+                record.measured_ns += end - start
+                report()
+
+    def measure_timed_turns(self) -> None:
+        """Turns of ``slice_s`` seconds (or the operations left), rotating."""
+        plan = self.plan
+        count = len(self.runners)
+        slice_ns = int(plan.slice_s * 1e9)
+        round_index = 0
+        while True:
+            pending = False
+            for offset in range(count):
+                position = (round_index + offset) % count
+                record = self.records[position]
+                if plan.iterations is not None:
+                    quota = plan.iterations - record.tally.attempted
+                    work_left, duration_ns = quota > 0, slice_ns
+                else:
+                    left_ns = int(plan.duration_s * 1e9) - record.measured_ns
+                    work_left, quota, duration_ns = left_ns > 0, None, min(slice_ns, left_ns)
+                if not self.coordinator.agree(work_left):
+                    continue
+                pending = True
+                if work_left:
+                    self.turn(position, quota, duration_ns, measuring=True)
+                    self.report()
+            if not pending:
+                return
+            round_index += 1
+
+    def measure(self) -> None:
+        self.phase = "measuring"
+        if self.plan.turns_of_one_operation:
+            self.measure_one_operation_turns()
+        else:
+            self.measure_timed_turns()
+
+
 def run_interleaved(
     runners: Sequence[Runner],
     plan: Plan,
     on_progress: ProgressCallback | None = None,
     clock: Callable[[], int] = time.perf_counter_ns,
+    coordinator: Coordinator | None = None,
 ) -> RunOutcome:
-    """Run ``plan`` over ``runners``; see the module docstring for the method."""
-    samples = [RunnerSamples(runner.name) for runner in runners]
-    total = plan.total_operations(len(runners))
-    done = 0
+    """Run ``plan`` over ``runners``; see the module docstring for the method.
+
+    An exception from a cold start (the first operation of a runner) is
+    raised after every runner is closed: nothing was measured yet.  With
+    ``coordinator``, this is one of several processes running in step.
+    """
     started_at_s = time.time()
+    run = _Run(runners, plan, on_progress, clock, coordinator or Coordinator())
     complete = False
-
-    def progress() -> None:
-        if on_progress is not None:
-            on_progress(done, total)
-
     try:
-        for runner, record in zip(runners, samples, strict=True):
-            start = clock()
-            runner.open()
-            runner.run_once()
-            record.first_op_ns = clock() - start
-            done += 1
-            progress()
-
-        count = len(runners)
-        for round_index in range(plan.warmup + plan.iterations):
-            measuring = round_index >= plan.warmup
-            for offset in range(count):
-                position = (round_index + offset) % count
-                runner, record = runners[position], samples[position]
-                try:
-                    start = clock()
-                    runner.run_once()
-                    elapsed = clock() - start
-                except Exception as exc:  # counted, never fatal: the run goes on
-                    if measuring:
-                        record.errors_by_kind[error_kind(exc)] += 1
-                    else:
-                        record.warmup_errors += 1
-                else:
-                    if measuring:
-                        record.latencies_ns.append(elapsed)
-                done += 1
-                progress()
+        if plan.concurrency > 1:
+            run.workers = _Workers(plan.concurrency, run.recent, clock)
+        run.cold_start()
+        run.warm_up()
+        run.measure()
         complete = True
     except KeyboardInterrupt:
+        run.coordinator.stop()
+    except RunStopped:
         pass
     finally:
-        for runner in runners:
+        if run.workers is not None:
+            run.workers.close()
+        for runner, record in zip(runners, run.records, strict=True):
+            with contextlib.suppress(Exception):
+                record.pool_counters = runner.counters()
+                record.connections_opened = runner.connections_opened()
             with contextlib.suppress(Exception):  # best effort: the results matter more
                 runner.close()
-    return RunOutcome(samples, complete, started_at_s, time.time())
+    return RunOutcome(run.records, complete, started_at_s, time.time(), plan)

@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from dbbench.harness import RunnerSamples, RunOutcome
+from dbbench.harness import RunnerRecord, RunOutcome
+from dbbench.poolstats import PoolCounters
 from dbbench.stats import Speedup, Summary, speedup, summarize
 
 SCHEMA_VERSION = 1
 BASELINE_RUNNER = "raw"
+#: an open-loop run that reached less than this share of its target rate says so
+RATE_SHORTFALL = 0.95
 
 
 @dataclass(frozen=True)
@@ -26,23 +29,68 @@ class RunnerResult:
     runner: str
     #: None when no operation succeeded
     summary: Summary | None
+    #: time to get a connection from the pool (pool runners), apart from the query
+    checkout: Summary | None
     errors_by_kind: dict[str, int]
     warmup_errors: int
     #: ``open()`` plus the first operation, nanoseconds
     first_op_ns: int | None
+    #: wall time this runner was measured, seconds (its turns added up)
+    measured_s: float
+    pool: PoolCounters | None = None
+    connections_opened: int = 0
+    #: open loop: the target rate, operations per second
+    target_rate_per_s: float | None = None
+    #: the raw record, with its histograms (for files that keep them)
+    record: RunnerRecord | None = field(default=None, repr=False, compare=False)
 
     @property
     def errors(self) -> int:
         return sum(self.errors_by_kind.values())
 
+    @property
+    def attempted(self) -> int:
+        return (self.summary.n if self.summary else 0) + self.errors
+
+    @property
+    def timeouts(self) -> int:
+        """Pool checkouts that gave up waiting (SQLAlchemy's ``TimeoutError``)."""
+        return self.errors_by_kind.get("TimeoutError", 0)
+
+    @property
+    def ops_per_s(self) -> float | None:
+        """Successful operations per second of measured wall time, all workers together."""
+        if not self.summary or self.measured_s <= 0:
+            return None
+        return self.summary.n / self.measured_s
+
+    @property
+    def achieved_rate_per_s(self) -> float | None:
+        """Operations attempted per second of measured wall time."""
+        return self.attempted / self.measured_s if self.measured_s > 0 else None
+
+    @property
+    def rate_shortfall(self) -> bool:
+        achieved = self.achieved_rate_per_s
+        return bool(self.target_rate_per_s) and (
+            achieved is None or achieved < RATE_SHORTFALL * self.target_rate_per_s
+        )
+
     @classmethod
-    def from_samples(cls, samples: RunnerSamples) -> RunnerResult:
+    def from_record(cls, record: RunnerRecord, target_rate_per_s: float | None) -> RunnerResult:
+        tally = record.tally
         return cls(
-            runner=samples.runner,
-            summary=summarize(samples.latencies_ns) if samples.latencies_ns else None,
-            errors_by_kind=dict(samples.errors_by_kind),
-            warmup_errors=samples.warmup_errors,
-            first_op_ns=samples.first_op_ns,
+            runner=record.runner,
+            summary=summarize(tally.latency) if tally.latency.count else None,
+            checkout=summarize(tally.checkout) if tally.checkout.count else None,
+            errors_by_kind=dict(tally.errors_by_kind),
+            warmup_errors=record.warmup_errors,
+            first_op_ns=record.first_op_ns,
+            measured_s=record.measured_ns / 1e9,
+            pool=record.pool_counters,
+            connections_opened=record.connections_opened,
+            target_rate_per_s=target_rate_per_s,
+            record=record,
         )
 
 
@@ -63,10 +111,12 @@ class RunResult:
     complete: bool
     started_at: str
     finished_at: str
-    #: the pool's settings when the pool runner took part
+    #: the pool's settings when a pool runner took part
     pool_description: str | None = None
     #: findings about known costs in these settings, in plain language
     notes: list[str] = field(default_factory=list)
+    #: what the server saw (``ServerActivity.to_dict()``) and the cross-check
+    server: dict[str, Any] | None = None
     schema_version: int = field(default=SCHEMA_VERSION)
 
     @property
@@ -94,6 +144,7 @@ class RunResult:
                 }
                 for s in self.speedups
             ],
+            "server": self.server,
             "notes": self.notes,
         }
 
@@ -102,23 +153,30 @@ def _us(value_ns: float | None) -> float | None:
     return None if value_ns is None else value_ns / 1000.0
 
 
+def summary_dict(s: Summary | None) -> dict[str, Any]:
+    """Latency statistics in microseconds (null when nothing succeeded)."""
+    keys = ("mean", "stddev", "min", "p50", "p90", "p95", "p99", "p999", "max")
+    if s is None:
+        return {f"{key}_us": None for key in keys}
+    return {f"{key}_us": _us(getattr(s, f"{key}_ns")) for key in keys}
+
+
 def _runner_dict(result: RunnerResult) -> dict[str, Any]:
-    s = result.summary
     return {
         "runner": result.runner,
-        "n": s.n if s else 0,
+        "n": result.summary.n if result.summary else 0,
         "errors": result.errors,
         "errors_by_kind": result.errors_by_kind,
         "warmup_errors": result.warmup_errors,
-        "mean_us": _us(s.mean_ns) if s else None,
-        "stddev_us": _us(s.stddev_ns) if s else None,
-        "min_us": _us(s.min_ns) if s else None,
-        "p50_us": _us(s.p50_ns) if s else None,
-        "p95_us": _us(s.p95_ns) if s else None,
-        "p99_us": _us(s.p99_ns) if s else None,
-        "max_us": _us(s.max_ns) if s else None,
-        "ops_per_s": s.ops_per_s if s else None,
+        **summary_dict(result.summary),
+        "ops_per_s": result.ops_per_s,
+        "measured_s": result.measured_s,
         "first_op_us": _us(result.first_op_ns),
+        "target_rate_per_s": result.target_rate_per_s,
+        "achieved_rate_per_s": result.achieved_rate_per_s if result.target_rate_per_s else None,
+        "checkout": summary_dict(result.checkout) if result.checkout else None,
+        "pool": result.pool.to_dict() if result.pool else None,
+        "connections_opened": result.connections_opened,
     }
 
 
@@ -154,9 +212,10 @@ def build_result(
     environment: dict[str, Any],
     pool_description: str | None = None,
     notes: list[str] | None = None,
+    server: dict[str, Any] | None = None,
 ) -> RunResult:
     """Summarise every runner and compute each one's speedup over ``raw``."""
-    runners = [RunnerResult.from_samples(s) for s in outcome.samples]
+    runners = [RunnerResult.from_record(r, outcome.plan.rate_per_s) for r in outcome.records]
     by_name = {r.runner: r for r in runners}
     baseline = by_name.get(BASELINE_RUNNER)
     speedups = []
@@ -170,6 +229,15 @@ def build_result(
                         speedup(baseline.summary, result.summary),
                     )
                 )
+    all_notes = list(notes or [])
+    for result in runners:
+        if result.rate_shortfall:
+            achieved = result.achieved_rate_per_s or 0.0
+            all_notes.append(
+                f"{result.runner} reached {achieved:,.0f} operations/s of the "
+                f"{result.target_rate_per_s:,.0f}/s asked for: the client or the server "
+                "could not keep up, and latencies include the queueing that caused"
+            )
     return RunResult(
         command=command,
         settings=settings,
@@ -180,5 +248,6 @@ def build_result(
         started_at=_iso(outcome.started_at_s),
         finished_at=_iso(outcome.finished_at_s),
         pool_description=pool_description,
-        notes=list(notes or []),
+        notes=all_notes,
+        server=server,
     )

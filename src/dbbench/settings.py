@@ -34,7 +34,11 @@ ENVIRONMENT_KEYS: tuple[tuple[str, str, str], ...] = (
 )
 
 #: command-line flags whose name is not ``--`` + the key with dashes
-FLAG_NAMES = {"pool_pre_ping": "--pre-ping/--no-pre-ping"}
+FLAG_NAMES = {
+    "pool_pre_ping": "--pre-ping/--no-pre-ping",
+    "pool_use_lifo": "--lifo/--fifo",
+    "rate": "--rate",
+}
 
 #: [database] keys passed through to the driver's ``ssl_*`` arguments
 SSL_KEYS = (
@@ -56,6 +60,8 @@ class DatabaseSettings:
     database: str | None = None
     unix_socket: str | None = None
     connect_timeout_s: float = 10.0
+    #: SQL run on every new connection (``SET SESSION ...``), as PyMySQL's init_command
+    init_command: str | None = None
     #: driver ``ssl_*`` options as given; empty means the driver's defaults
     ssl: Mapping[str, Any] = field(default_factory=dict)
 
@@ -72,6 +78,8 @@ class DatabaseSettings:
             kwargs["database"] = self.database
         if self.unix_socket is not None:
             kwargs["unix_socket"] = self.unix_socket
+        if self.init_command is not None:
+            kwargs["init_command"] = self.init_command
         kwargs.update(self.ssl)
         return kwargs
 
@@ -90,21 +98,33 @@ class DatabaseSettings:
             "database": self.database,
             "unix_socket": self.unix_socket,
             "connect_timeout_s": self.connect_timeout_s,
+            "init_command": self.init_command,
             "ssl": dict(self.ssl),
         }
 
 
 @dataclass(frozen=True)
 class BenchmarkSettings:
+    #: measured operations per runner, all workers together
     iterations: int = 100
+    #: instead of iterations: how long each runner is measured
+    duration_s: float | None = None
     #: warm-up operations per runner; None means 10% of iterations, at least 5
     warmup: int | None = None
     query: str = DEFAULT_QUERY
+    #: worker threads, across all processes
+    concurrency: int = 1
+    #: processes, each with its own pool and its share of the workers
+    processes: int = 1
+    #: open loop: operations per second per runner, all workers together
+    rate_per_s: float | None = None
 
     @property
     def warmup_iterations(self) -> int:
         if self.warmup is not None:
             return self.warmup
+        if self.duration_s is not None:
+            return 5
         return max(5, math.ceil(self.iterations / 10))
 
 
@@ -118,14 +138,33 @@ class PoolSettings:
     #: -1 means never recycle
     pool_recycle_s: float = -1
     pool_pre_ping: bool = False
+    #: hand out the most recently returned connection first (lets idle ones time out)
+    pool_use_lifo: bool = False
+    #: what checkin does to a connection: "rollback", "commit" or "none"
+    pool_reset_on_return: str = "rollback"
+
+    @property
+    def reset_on_return_argument(self) -> str | None:
+        """``pool_reset_on_return`` as SQLAlchemy takes it."""
+        return None if self.pool_reset_on_return == "none" else self.pool_reset_on_return
+
+    @property
+    def max_connections(self) -> int | None:
+        """Most connections one pool may open; None when overflow is unlimited."""
+        return None if self.max_overflow < 0 else self.pool_size + self.max_overflow
 
     def describe(self) -> str:
         recycle = "off" if self.pool_recycle_s < 0 else f"{self.pool_recycle_s:g}s"
-        return (
+        text = (
             f"pool_size={self.pool_size} max_overflow={self.max_overflow} "
             f"pool_timeout={self.pool_timeout_s:g}s pool_recycle={recycle} "
             f"pool_pre_ping={'on' if self.pool_pre_ping else 'off'}"
         )
+        if self.pool_use_lifo:
+            text += " pool_use_lifo=on"
+        if self.pool_reset_on_return != "rollback":
+            text += f" reset_on_return={self.pool_reset_on_return}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -141,9 +180,13 @@ class Settings:
             "config_path": str(self.config_path) if self.config_path else None,
             "database": self.database.public_dict(),
             "benchmark": {
-                "iterations": self.benchmark.iterations,
+                "iterations": None if self.benchmark.duration_s else self.benchmark.iterations,
+                "duration_s": self.benchmark.duration_s,
                 "warmup": self.benchmark.warmup_iterations,
                 "query": self.benchmark.query,
+                "concurrency": self.benchmark.concurrency,
+                "processes": self.benchmark.processes,
+                "rate_per_s": self.benchmark.rate_per_s,
             },
             "pool": dataclasses.asdict(self.pool),
         }
@@ -200,6 +243,51 @@ def _optional_string(value: Any) -> str | None:
     return _string()(value)
 
 
+def _choice(*choices: str) -> Validator:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+#: "30s", "500ms", "2m", "1h" or a number of seconds
+_DURATION_UNITS_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration_s(value: Any) -> float:
+    """``30s``, ``500ms``, ``2m``, ``1h`` or a plain number of seconds -> seconds (> 0)."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        number, unit = text, "s"
+        for suffix in sorted(_DURATION_UNITS_S, key=len, reverse=True):
+            if text.endswith(suffix):
+                number, unit = text[: -len(suffix)].strip(), suffix
+                break
+        try:
+            seconds = float(number) * _DURATION_UNITS_S[unit]
+        except ValueError:
+            raise ValueError("must be a duration such as 30s, 500ms, 2m or 1h") from None
+    else:
+        seconds = _number()(value)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError("must be a duration greater than 0")
+    return seconds
+
+
+def parse_rate(value: Any) -> float:
+    """``1000``, ``1000/s`` or ``"1e3"`` operations per second -> a number (> 0)."""
+    if isinstance(value, str):
+        text = value.strip().lower().removesuffix("/s").strip()
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("must be operations per second, such as 500 or 500/s") from None
+    rate = _number(positive=True)(value)
+    return rate
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("must be true or false")
@@ -216,6 +304,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
         "database": ("database", _optional_string),
         "unix_socket": ("unix_socket", _optional_string),
         "connect_timeout": ("connect_timeout_s", _number(positive=True)),
+        "init_command": ("init_command", _optional_string),
         "ssl_ca": ("ssl_ca", _string(non_empty=True)),
         "ssl_cert": ("ssl_cert", _string(non_empty=True)),
         "ssl_key": ("ssl_key", _string(non_empty=True)),
@@ -225,8 +314,12 @@ SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
     },
     "benchmark": {
         "iterations": ("iterations", _integer(1)),
+        "duration": ("duration_s", parse_duration_s),
         "warmup": ("warmup", _integer(0)),
         "query": ("query", _string(non_empty=True)),
+        "concurrency": ("concurrency", _integer(1, 10_000)),
+        "processes": ("processes", _integer(1, 256)),
+        "rate": ("rate_per_s", parse_rate),
     },
     "pool": {
         "pool_size": ("pool_size", _integer(1)),
@@ -234,6 +327,8 @@ SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
         "pool_timeout": ("pool_timeout_s", _number(positive=True)),
         "pool_recycle": ("pool_recycle_s", _number(positive=True, allow=(-1,))),
         "pool_pre_ping": ("pool_pre_ping", _boolean),
+        "pool_use_lifo": ("pool_use_lifo", _boolean),
+        "pool_reset_on_return": ("pool_reset_on_return", _choice("rollback", "commit", "none")),
     },
 }
 
@@ -258,6 +353,8 @@ def _show(key: str, value: Any) -> str:
 class _Value:
     value: Any
     where: str
+    #: precedence: 1 file, 2 environment, 3 flag
+    layer: int = 0
 
 
 def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
@@ -293,7 +390,7 @@ def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
             if key not in SCHEMA[section]:
                 hint = _suggest(key, list(SCHEMA[section]))
                 raise ConfigError(f"{path}: unknown key '{key}' in [{section}]{hint}")
-            found.setdefault(section, {})[key] = _Value(value, f"{path}: [{section}] {key}")
+            found.setdefault(section, {})[key] = _Value(value, f"{path}: [{section}] {key}", 1)
     return found
 
 
@@ -311,7 +408,7 @@ def _read_environment(env: Mapping[str, str]) -> dict[str, dict[str, _Value]]:
                 raise ConfigError(
                     f"environment variable {variable}: {raw!r} is not a port number"
                 ) from None
-        found.setdefault(section, {})[key] = _Value(value, f"environment variable {variable}")
+        found.setdefault(section, {})[key] = _Value(value, f"environment variable {variable}", 2)
     return found
 
 
@@ -323,6 +420,18 @@ def find_config_path(
         return Path(explicit)
     candidate = (cwd or Path.cwd()) / DEFAULT_CONFIG_NAME
     return candidate if candidate.is_file() else None
+
+
+def _resolve_run_length(benchmark: dict[str, _Value]) -> None:
+    """Keep one of iterations and duration: the one given with higher precedence."""
+    if "duration" in benchmark and "iterations" in benchmark:
+        iterations, duration = benchmark["iterations"], benchmark["duration"]
+        if iterations.layer == duration.layer:
+            raise ConfigError(
+                f"{iterations.where} and {duration.where} are both given: "
+                "choose a number of operations or a duration"
+            )
+        del benchmark["duration" if iterations.layer > duration.layer else "iterations"]
 
 
 def load_settings(
@@ -345,7 +454,7 @@ def load_settings(
         for key, value in values.items():
             if value is not None:
                 option = FLAG_NAMES.get(key, "--" + key.replace("_", "-"))
-                flags.setdefault(section, {})[key] = _Value(value, option)
+                flags.setdefault(section, {})[key] = _Value(value, option, 3)
     layers.append(flags)
 
     merged: dict[str, dict[str, _Value]] = {section: {} for section in SCHEMA}
@@ -353,6 +462,7 @@ def load_settings(
         for section, values in layer.items():
             merged[section].update(values)
 
+    _resolve_run_length(merged["benchmark"])
     fields: dict[str, dict[str, Any]] = {section: {} for section in SCHEMA}
     for section, values in merged.items():
         for key, item in values.items():
@@ -361,6 +471,16 @@ def load_settings(
                 fields[section][name] = check(item.value)
             except ValueError as exc:
                 raise ConfigError(f"{item.where} = {_show(key, item.value)}: {exc}") from None
+
+    benchmark = merged["benchmark"]
+    if "processes" in benchmark:
+        processes = fields["benchmark"]["processes"]
+        concurrency = fields["benchmark"].get("concurrency", 1)
+        if processes > concurrency:
+            raise ConfigError(
+                f"{benchmark['processes'].where} = {processes} is more than the concurrency "
+                f"({concurrency}): each process needs at least one worker; raise --concurrency"
+            )
 
     database = fields["database"]
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}

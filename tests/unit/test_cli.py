@@ -9,7 +9,7 @@ from dbbench import benchmark
 from dbbench.cli import cli
 from dbbench.errors import ConnectError
 from dbbench.preflight import ServerInfo
-from tests.fakes import FakeRunner
+from tests.fakes import FakeMonitor, FakeRunner
 
 COSTS_NS = {"raw": 2_000_000, "pool": 50_000, "persistent": 20_000}
 
@@ -22,8 +22,8 @@ def fake_runners(monkeypatch):
     created: dict[str, FakeRunner] = {}
 
     class BusyRunner(FakeRunner):
-        def run_once(self) -> None:
-            super().run_once()
+        def run_once(self, worker: int = 0) -> None:
+            super().run_once(worker)
             end = time.perf_counter_ns() + self.cost_ns
             while time.perf_counter_ns() < end:
                 pass
@@ -38,6 +38,8 @@ def fake_runners(monkeypatch):
 
     monkeypatch.setattr(benchmark, "create_runner", create)
     monkeypatch.setattr(benchmark, "check_server", lambda db, wl: ServerInfo("10.11.0-Fake"))
+    monkeypatch.setattr(benchmark, "ServerStatusMonitor", FakeMonitor)
+    monkeypatch.setattr(benchmark, "read_max_connections", lambda db: 151)
     monkeypatch.chdir(monkeypatch_tmp := __import__("tempfile").mkdtemp())
     for variable in (
         "DBBENCH_HOST",
@@ -152,7 +154,13 @@ def test_operation_errors_are_reported_and_set_the_exit_status(fake_runners):
         (["run", "--iterations", "abc"], "'abc' is not a valid integer"),
         (["run", "--runner", "raw,bogus"], "unknown runner 'bogus'"),
         (["run", "--port", "70000"], "--port = 70000: must be at most 65535"),
-        (["compare", "--pool-size", "0"], "--pool-size = 0: must be at least 1"),
+        (["compare", "--pool-size", "0"], "--pool-size = '0': '0' must be at least 1"),
+        (["compare", "--pool-size", "5,x"], "--pool-size = '5,x': 'x' is not a whole number"),
+        (["run", "--concurrency", "0"], "--concurrency = '0': '0' must be at least 1"),
+        (["run", "--duration", "30x"], "--duration = '30x': must be a duration such as 30s"),
+        (["run", "--rate", "fast"], "--rate = 'fast': must be operations per second"),
+        (["run", "--processes", "3", "--concurrency", "2"], "each process needs at least one"),
+        (["run", "--iterations", "5", "--duration", "1s"], "are both given"),
         (["run", "--config", "/nonexistent/dbbench.toml"], "configuration file not found"),
         (["run", "--server", "remote"], "'remote' is not one of"),
         (["run", "--nope"], "No such option '--nope'"),

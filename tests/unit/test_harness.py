@@ -1,4 +1,7 @@
-"""The harness with fake runners: ordering, warm-up, cold start, errors, interruption."""
+"""The harness with fake runners: turns, warm-up, cold start, errors, interruption, workers."""
+
+import threading
+import time
 
 import pymysql
 
@@ -6,25 +9,29 @@ from dbbench.harness import Plan, error_kind, run_interleaved
 from tests.fakes import FakeClock, FakeRunner
 
 
-def test_rounds_are_interleaved_and_rotate():
+def latencies(record) -> list[tuple[int, int]]:
+    return list(record.tally.latency.buckets())
+
+
+def test_one_operation_turns_rotate():
     log: list[str] = []
     runners = [FakeRunner(n, log) for n in ("a", "b", "c")]
-    run_interleaved(runners, Plan(iterations=2, warmup=1))
+    run_interleaved(runners, Plan(iterations=3, warmup=1))
     operations = [entry for entry in log if " " not in entry]
-    # cold start a, b, c; then rounds rotating the first runner: abc, bca, cab
-    assert operations == ["a", "b", "c"] + list("abc") + list("bca") + list("cab")
+    # cold start a, b, c; warm-up one each; then rounds rotating the first runner: abc, bca, cab
+    assert operations == ["a", "b", "c"] + ["a", "b", "c"] + list("abc") + list("bca") + list("cab")
     assert log[:2] == ["open a", "a"]
     assert log[-3:] == ["close a", "close b", "close c"]
 
 
 def test_warmup_and_cold_start_are_not_in_the_samples():
     clock = FakeClock()
-    log: list[str] = []
-    slow_start = FakeRunner("pool", log, clock, cost_ns=100, open_cost_ns=5000)
+    slow_start = FakeRunner("pool", [], clock, cost_ns=100, open_cost_ns=5000)
     outcome = run_interleaved([slow_start], Plan(iterations=4, warmup=3), clock=clock)
-    (samples,) = outcome.samples
-    assert list(samples.latencies_ns) == [100, 100, 100, 100]
-    assert samples.first_op_ns == 5100  # open + first operation, reported apart
+    (record,) = outcome.records
+    assert latencies(record) == [(100, 4)]
+    assert record.first_op_ns == 5100  # open + first operation, reported apart
+    assert record.measured_ns == 400
     assert slow_start.calls == 1 + 3 + 4
     assert outcome.complete
 
@@ -41,17 +48,18 @@ def test_errors_are_counted_by_kind_and_the_run_goes_on():
     runner = FakeRunner("raw", [], clock, cost_ns=10, fail=fail)
     # calls: 1 cold, 2 warm-up, 3..7 measured
     outcome = run_interleaved([runner], Plan(iterations=5, warmup=1), clock=clock)
-    (samples,) = outcome.samples
-    assert dict(samples.errors_by_kind) == {"OperationalError(2013)": 2, "RuntimeError": 1}
-    assert samples.errors + len(samples.latencies_ns) == 5
-    assert samples.warmup_errors == 0
+    (record,) = outcome.records
+    assert dict(record.tally.errors_by_kind) == {"OperationalError(2013)": 2, "RuntimeError": 1}
+    assert record.tally.attempted == 5
+    assert record.warmup_errors == 0
+    assert record.measured_ns == 50  # failed operations' time counts as measured time too
 
 
 def test_warmup_errors_are_counted_apart():
     runner = FakeRunner("raw", [], fail=lambda call: RuntimeError() if call == 2 else None)
     outcome = run_interleaved([runner], Plan(iterations=3, warmup=2))
-    assert outcome.samples[0].warmup_errors == 1
-    assert outcome.samples[0].errors == 0
+    assert outcome.records[0].warmup_errors == 1
+    assert outcome.records[0].errors == 0
 
 
 def test_interrupt_keeps_what_was_measured_and_closes_runners():
@@ -65,18 +73,76 @@ def test_interrupt_keeps_what_was_measured_and_closes_runners():
     assert not outcome.complete
     assert a.closed and b.closed
     # a: cold, then measured calls 2, 3, 4 succeeded before call 5 was interrupted
-    assert len(outcome.samples[0].latencies_ns) == 3
-    assert len(outcome.samples[1].latencies_ns) >= 3
+    assert outcome.records[0].tally.latency.count == 3
+    assert outcome.records[1].tally.latency.count >= 3
 
 
-def test_progress_reports_every_operation_up_to_the_total():
-    seen: list[tuple[int, int]] = []
+def test_progress_is_reported_with_totals():
+    seen = []
+    clock = FakeClock()
+    runners = [FakeRunner("a", [], clock, cost_ns=300_000_000), FakeRunner("b", [], clock)]
+    run_interleaved(runners, Plan(iterations=3, warmup=2), on_progress=seen.append, clock=clock)
+    assert seen, "a run longer than the report interval reports progress"
+    assert all(p.total == 6 for p in seen)
+    measuring = [p for p in seen if p.phase == "measuring"]
+    assert measuring and max(p.done for p in measuring) <= 6
+
+
+class ThreadRecorder(FakeRunner):
+    """Notes which threads and worker numbers ran operations."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: set[tuple[str, int]] = set()
+        self.lock = threading.Lock()
+
+    def run_once(self, worker: int = 0) -> int:
+        super().run_once(worker)
+        with self.lock:
+            self.seen.add((threading.current_thread().name, worker))
+        time.sleep(0.0002)  # like I/O: lets the other workers run
+        return 7  # a "checkout" time, recorded apart
+
+
+def test_concurrent_workers_account_for_every_operation():
+    runners = [ThreadRecorder("a", []), ThreadRecorder("b", [])]
+    outcome = run_interleaved(runners, Plan(iterations=500, warmup=4, concurrency=4, slice_s=0.01))
+    assert outcome.complete
+    for runner, record in zip(runners, outcome.records, strict=True):
+        assert record.tally.attempted == 500  # exactly the operations asked for
+        assert runner.calls == 1 + 4 + 500  # cold start + warm-up + measured
+        workers = {w for name, w in runner.seen if name.startswith("dbbench-worker-")}
+        assert workers == {0, 1, 2, 3}
+        assert record.tally.checkout.count == 500
+        assert record.measured_ns > 0
+
+
+def test_duration_runs_each_runner_for_about_that_long():
     runners = [FakeRunner("a", []), FakeRunner("b", [])]
-    run_interleaved(
-        runners, Plan(iterations=3, warmup=2), on_progress=lambda d, t: seen.append((d, t))
+    outcome = run_interleaved(
+        runners, Plan(iterations=None, duration_s=0.2, warmup=0, concurrency=2, slice_s=0.05)
     )
-    assert seen[-1] == (12, 12)  # 2 runners x (1 cold + 2 warm-up + 3 measured)
-    assert [d for d, _ in seen] == list(range(1, 13))
+    for record in outcome.records:
+        assert 0.2 <= record.measured_ns / 1e9 < 0.4
+        assert record.tally.latency.count > 0
+
+
+def test_open_loop_latency_counts_from_the_scheduled_start():
+    # one worker, 100 ops/s scheduled, but each operation takes 30 ms: the queue grows,
+    # and each latency includes the wait behind the operations before it
+    class Slow(FakeRunner):
+        def run_once(self, worker: int = 0) -> None:
+            super().run_once(worker)
+            time.sleep(0.03)
+
+    outcome = run_interleaved(
+        [Slow("a", [])], Plan(iterations=10, warmup=0, rate_per_s=100, slice_s=5)
+    )
+    latency = outcome.records[0].tally.latency
+    assert latency.count == 10
+    # the 10th operation was scheduled at 90 ms and started at about 270 ms
+    assert latency.max_ns >= 0.2e9
+    assert latency.min_ns < 0.05e9
 
 
 def test_error_kind_names():

@@ -1,13 +1,14 @@
-"""The rich table printed by default, and the one-line speedup summaries."""
+"""The rich tables printed by default: latency per runner, pool counters, the server's view."""
 
 from __future__ import annotations
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from dbbench.results import RunResult
-from dbbench.stats import Speedup
+from dbbench.results import RunnerResult, RunResult
+from dbbench.stats import Speedup, Summary
 
 
 def _ms(value_ns: float | None) -> str:
@@ -33,70 +34,156 @@ def _digits(value: float) -> int:
     return 2 if value < 10 else 1
 
 
-def build_table(result: RunResult) -> Table:
+def _stddev(s: Summary | None) -> str:
+    return _ms(s.stddev_ns) if s and s.n > 1 else "-"
+
+
+#: (header, cell) for each latency column; the first ones are dropped first on narrow terminals
+_COLUMNS = {
+    "n": lambda r, s: str(s.n if s else 0),
+    "errors": lambda r, s: f"[red]{r.errors}[/red]" if r.errors else "0",
+    "mean": lambda r, s: _ms(s.mean_ns if s else None),
+    "± σ": lambda r, s: _stddev(s),
+    "min": lambda r, s: _ms(s.min_ns if s else None),
+    "p50": lambda r, s: _ms(s.p50_ns if s else None),
+    "p90": lambda r, s: _ms(s.p90_ns if s else None),
+    "p99": lambda r, s: _ms(s.p99_ns if s else None),
+    "p99.9": lambda r, s: _ms(s.p999_ns if s else None),
+    "max": lambda r, s: _ms(s.max_ns if s else None),
+    "ops/s": lambda r, s: f"{r.ops_per_s:,.0f}" if r.ops_per_s is not None else "-",
+    "first op": lambda r, s: _ms(r.first_op_ns),
+}
+#: dropped in this order when the terminal is too narrow for all columns
+_DROP_ORDER = ("min", "p99.9", "p90", "± σ", "first op", "max")
+#: about how wide one numeric column is, borders and padding included
+_COLUMN_WIDTH = 10
+
+
+def _visible_columns(width: int) -> list[str]:
+    columns = list(_COLUMNS)
+    for name in _DROP_ORDER:
+        if 12 + (len(columns) + 1) * _COLUMN_WIDTH <= width:
+            break
+        columns.remove(name)
+    return columns
+
+
+def build_table(result: RunResult, width: int = 200) -> Table:
     bench = result.settings["benchmark"]
     database = result.settings["database"]
     where = database["unix_socket"] or f"{database['host']}:{database['port']}"
     server = result.environment.get("server_version") or "unknown server"
+    length = (
+        f"{bench['iterations']} operations per runner"
+        if bench.get("iterations")
+        else f"{bench['duration_s']:g} s per runner"
+    )
+    load = f"{bench.get('concurrency', 1)} worker(s)"
+    if bench.get("processes", 1) > 1:
+        load += f" in {bench['processes']} processes"
+    load += f", open loop at {bench['rate_per_s']:g}/s" if bench.get("rate_per_s") else ""
     title = (
-        f"{bench['query']!r} × {bench['iterations']} iterations (+{bench['warmup']} warm-up)\n"
-        f"server: {database['user']}@{where}, {server}"
+        f"{escape(repr(bench['query']))}: {length} (+{bench['warmup']} warm-up), {load}\n"
+        f"server: {escape(database['user'])}@{escape(where)}, {escape(server)}"
     )
     if result.pool_description:
-        title += f"\npool: {result.pool_description}"
+        title += f"\npool: {escape(result.pool_description)}"
     table = Table(
-        title=title, caption="times in milliseconds", title_justify="left", box=box.SIMPLE_HEAD
+        title=title,
+        caption="times in milliseconds; ops/s: successful operations per second, all workers",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
     )
     table.add_column("runner", style="bold", no_wrap=True)
-    for name in ("n", "errors", "mean", "± σ", "min", "p50", "p95", "p99", "max", "ops/s"):
+    columns = _visible_columns(width)
+    for name in columns:
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("first op", justify="right", no_wrap=True)
     table.add_column("vs raw", justify="right", no_wrap=True)
     speedups = {s.runner: s.speedup for s in result.speedups}
     for r in result.runners:
         s = r.summary
-        vs_raw = (
-            f"{speedups[r.runner].ratio:.{_digits(speedups[r.runner].ratio)}f}×"
-            if (r.runner in speedups)
-            else ("1×" if r.runner == "raw" and s else "-")
-        )
+        if r.runner in speedups:
+            vs_raw = f"{speedups[r.runner].ratio:.{_digits(speedups[r.runner].ratio)}f}×"
+        else:
+            vs_raw = "1×" if r.runner == "raw" and s else "-"
+        table.add_row(r.runner, *(_COLUMNS[name](r, s) for name in columns), vs_raw)
+    return table
+
+
+def _pool_rows(results: list[RunnerResult]) -> Table | None:
+    pooled = [r for r in results if r.pool is not None]
+    if not pooled:
+        return None
+    table = Table(
+        title="what the pool did (cold start and warm-up included)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption="checkout: waiting for a connection (and connecting, pinging), in milliseconds",
+    )
+    table.add_column("runner", style="bold")
+    for name in ("checkout p50", "p99", "max", "timeouts", "connects", "closes", "invalidated"):
+        table.add_column(name, justify="right")
+    table.add_column("peak out", justify="right")
+    for r in pooled:
+        c, p = r.checkout, r.pool
         table.add_row(
             r.runner,
-            str(s.n if s else 0),
-            str(r.errors) if not r.errors else f"[red]{r.errors}[/red]",
-            _ms(s.mean_ns if s else None),
-            _ms(s.stddev_ns if s else None),
-            _ms(s.min_ns if s else None),
-            _ms(s.p50_ns if s else None),
-            _ms(s.p95_ns if s else None),
-            _ms(s.p99_ns if s else None),
-            _ms(s.max_ns if s else None),
-            f"{s.ops_per_s:,.0f}" if s else "-",
-            _ms(r.first_op_ns),
-            vs_raw,
+            _ms(c.p50_ns if c else None),
+            _ms(c.p99_ns if c else None),
+            _ms(c.max_ns if c else None),
+            f"[red]{r.timeouts}[/red]" if r.timeouts else "0",
+            str(p.connects),
+            str(p.closes),
+            str(p.invalidations),
+            str(p.peak_checked_out),
         )
     return table
 
 
+def _server_line(result: RunResult) -> str | None:
+    server = result.server
+    if not server:
+        return None
+    deltas = server.get("deltas") or {}
+    check = server.get("cross_check") or {}
+    parts = [f"{name} +{deltas[name]}" for name in deltas]
+    parts.append(
+        f"Threads_connected peak {server.get('threads_connected_peak')} "
+        f"of max_connections {server.get('max_connections')}"
+    )
+    line = "server saw: " + ", ".join(parts)
+    if check:
+        verdict = "matches" if check.get("matches") else "does not match"
+        line += (
+            f"; dbbench opened {check.get('dbbench_connections')} connections "
+            f"(its monitor's included): {verdict}"
+        )
+    return line
+
+
 def write(result: RunResult, console: Console) -> None:
-    console.print(build_table(result))
+    console.print(build_table(result, console.width))
     console.print(
         "[dim]first op: opening the runner + its first operation (cold start), "
-        "not in the other columns; ops/s: 1 / mean, one client[/dim]"
+        "not in the other columns[/dim]"
     )
     for s in result.speedups:
         console.print(describe_speedup(s.runner, s.baseline, s.speedup))
+    pool = _pool_rows(result.runners)
+    if pool is not None:
+        console.print(pool)
+    line = _server_line(result)
+    if line:
+        console.print(escape(line), style="dim")
     for r in result.runners:
         if r.errors:
-            kinds = ", ".join(
-                f"{kind} × {count}" for kind, count in sorted(r.errors_by_kind.items())
-            )
-            console.print(f"[red]{r.runner}: {r.errors} failed operations: {kinds}[/red]")
+            kinds = ", ".join(f"{k} × {n}" for k, n in sorted(r.errors_by_kind.items()))
+            console.print(f"[red]{r.runner}: {r.errors} failed operations: {escape(kinds)}[/red]")
         if r.warmup_errors:
             console.print(
                 f"[yellow]{r.runner}: {r.warmup_errors} failed warm-up operations[/yellow]"
             )
     for note in result.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
     if not result.complete:
-        console.print("[yellow]interrupted: these results cover only the rounds completed[/yellow]")
+        console.print("[yellow]interrupted: these results cover only the turns completed[/yellow]")

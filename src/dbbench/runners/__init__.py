@@ -5,14 +5,16 @@ from __future__ import annotations
 from dbbench.errors import ConfigError
 from dbbench.runners.base import Runner
 from dbbench.runners.persistent import PersistentRunner
-from dbbench.runners.pool import PoolRunner
+from dbbench.runners.pool import NullPoolRunner, PoolRunner
 from dbbench.runners.raw import RawRunner
 from dbbench.settings import Settings
 from dbbench.workload import Workload
 
-RUNNER_NAMES: tuple[str, ...] = ("raw", "pool", "persistent")
+RUNNER_NAMES: tuple[str, ...] = ("raw", "pool", "persistent", "nullpool")
+#: what runs when --runner is not given
+DEFAULT_RUNNERS: tuple[str, ...] = ("raw", "pool", "persistent")
 
-__all__ = ["RUNNER_NAMES", "Runner", "create_runner", "parse_runner_names"]
+__all__ = ["DEFAULT_RUNNERS", "RUNNER_NAMES", "Runner", "create_runner", "parse_runner_names"]
 
 
 def parse_runner_names(text: str, where: str = "--runner") -> list[str]:
@@ -40,4 +42,6 @@ def create_runner(name: str, settings: Settings) -> Runner:
         return PersistentRunner(settings.database, workload)
     if name == "pool":
         return PoolRunner(settings.database, workload, settings.pool)
+    if name == "nullpool":
+        return NullPoolRunner(settings.database, workload, settings.pool)
     raise ConfigError(f"unknown runner {name!r}; choose from {', '.join(RUNNER_NAMES)}")

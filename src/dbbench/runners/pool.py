@@ -1,4 +1,4 @@
-"""``pool``: a SQLAlchemy ``QueuePool`` of PyMySQL connections.
+"""``pool``: a SQLAlchemy ``QueuePool`` of PyMySQL connections, shared by all workers.
 
 The pool belongs to a real ``mysql+pymysql`` engine, so it behaves as in an
 application: the dialect's ping for ``pool_pre_ping``, its rollback when a
@@ -9,11 +9,14 @@ queries on the first physical connection, which land in the cold start.
 from __future__ import annotations
 
 import functools
+import time
+from typing import Any
 
 import pymysql
 import sqlalchemy
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import NullPool, QueuePool
 
+from dbbench.poolstats import PoolCounters, PoolInstrument
 from dbbench.runners.base import Runner
 from dbbench.settings import DatabaseSettings, PoolSettings
 from dbbench.workload import Workload
@@ -27,35 +30,75 @@ class PoolRunner(Runner):
         super().__init__(database, workload)
         self.pool_settings = pool
         self._engine: sqlalchemy.Engine | None = None
+        self._instrument: PoolInstrument | None = None
 
     @property
     def engine(self) -> sqlalchemy.Engine | None:
         """The engine whose pool every operation checks out from, once open."""
         return self._engine
 
-    def open(self) -> None:
+    def engine_arguments(self) -> dict[str, Any]:
         settings = self.pool_settings
+        return {
+            "poolclass": QueuePool,
+            "pool_size": settings.pool_size,
+            "max_overflow": settings.max_overflow,
+            "pool_timeout": settings.pool_timeout_s,
+            "pool_recycle": settings.pool_recycle_s,
+            "pool_pre_ping": settings.pool_pre_ping,
+            "pool_use_lifo": settings.pool_use_lifo,
+            "pool_reset_on_return": settings.reset_on_return_argument,
+        }
+
+    def open(self) -> None:
         # creator= keeps the connection arguments exactly those of the raw
         # runner; the URL only selects the dialect.
         self._engine = sqlalchemy.create_engine(
             "mysql+pymysql://",
             creator=functools.partial(pymysql.connect, **self._connect_kwargs),
-            poolclass=QueuePool,
-            pool_size=settings.pool_size,
-            max_overflow=settings.max_overflow,
-            pool_timeout=settings.pool_timeout_s,
-            pool_recycle=settings.pool_recycle_s,
-            pool_pre_ping=settings.pool_pre_ping,
+            **self.engine_arguments(),
         )
+        self._instrument = PoolInstrument(self._engine)
 
-    def run_once(self) -> None:
+    def run_once(self, worker: int = 0) -> int:
+        start = time.perf_counter_ns()
         connection = self._engine.raw_connection()  # checkout
+        checkout_ns = time.perf_counter_ns() - start
         try:
             self.workload.run_on(connection)
         finally:
             connection.close()  # checkin: back to the pool, not closed
+        return checkout_ns
+
+    def counters(self) -> PoolCounters | None:
+        return self._instrument.snapshot() if self._instrument else None
+
+    def connections_opened(self) -> int:
+        return self._instrument.snapshot().connects if self._instrument else 0
+
+    def checked_out(self) -> int | None:
+        return self._instrument.checked_out if self._instrument else None
 
     def close(self) -> None:
         if self._engine is not None:
             engine, self._engine = self._engine, None
             engine.dispose()
+
+
+class NullPoolRunner(PoolRunner):
+    """``nullpool``: SQLAlchemy with ``NullPool``: a new connection per checkout, closed at checkin.
+
+    Set beside ``raw`` it shows what SQLAlchemy's own machinery costs, apart
+    from the connection.
+    """
+
+    name = "nullpool"
+    operation = "connect via SQLAlchemy (NullPool), query, fetch, close"
+
+    def engine_arguments(self) -> dict[str, Any]:
+        settings = self.pool_settings
+        return {
+            "poolclass": NullPool,
+            "pool_pre_ping": settings.pool_pre_ping,
+            "pool_reset_on_return": settings.reset_on_return_argument,
+        }

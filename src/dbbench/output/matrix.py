@@ -1,0 +1,165 @@
+"""The pool-sweep matrix: pool settings down, concurrency across, then one recommendation each."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from dbbench.sweep import Recommendation, SweepCell
+
+RECOMMENDED = "★"
+BEST = "▲"
+TIMEOUT = "⏱"
+ERROR = "✗"
+
+#: two lines, so that each fits in 120 columns
+LEGEND = (
+    f"{RECOMMENDED} recommended: the smallest setting close to the best (see below) · "
+    f"{BEST} bold: highest throughput without errors",
+    f"{TIMEOUT} pool timeouts (QueuePool limit reached) · {ERROR} other failed operations · "
+    "throughput counts successful operations only",
+)
+
+
+def _ops(ops_per_s: float) -> str:
+    return f"{ops_per_s:,.0f}/s" if ops_per_s >= 10 else f"{ops_per_s:.1f}/s"
+
+
+def _ms(value_us: float) -> str:
+    ms = value_us / 1000
+    digits = 3 if ms < 1 else 2 if ms < 10 else 1 if ms < 100 else 0
+    return f"{ms:,.{digits}f} ms"
+
+
+def _overflow(max_overflow: int) -> str:
+    return "unlimited" if max_overflow < 0 else str(max_overflow)
+
+
+def describe_setting(cell: SweepCell) -> str:
+    """e.g. "pool_size=5 max_overflow=3"."""
+    return f"pool_size={cell.pool_size} max_overflow={_overflow(cell.max_overflow)}"
+
+
+def _key(cell: SweepCell) -> tuple[int, int, int]:
+    return (cell.concurrency, cell.pool_size, cell.max_overflow)
+
+
+def _row_order(setting: tuple[int, int]) -> tuple[int, float]:
+    pool_size, max_overflow = setting
+    return (pool_size, math.inf if max_overflow < 0 else max_overflow)
+
+
+def _cell_text(cell: SweepCell | None, *, best: bool, chosen: bool) -> Text:
+    if cell is None:
+        return Text("not run", style="dim")
+    text = Text()
+    if chosen:
+        text.append(f"{RECOMMENDED} ", style="bold yellow")
+    if best:
+        text.append(f"{BEST} ", style="bold")
+    if cell.ops_per_s is None:
+        text.append("no successes" if cell.operations else "nothing ran", style="red")
+    else:
+        text.append(_ops(cell.ops_per_s), style="bold" if best else "")
+    if cell.p99_us is not None:
+        text.append(f"\np99 {_ms(cell.p99_us)}", style="bold" if best else "")
+    if cell.timeouts:
+        word = "timeout" if cell.timeouts == 1 else "timeouts"
+        text.append(f"\n{TIMEOUT} {cell.timeouts:,} {word}", style="red")
+    others = cell.errors - cell.timeouts
+    if others > 0:
+        word = "error" if others == 1 else "errors"
+        word = f"other {word}" if cell.timeouts else word
+        text.append(f"\n{ERROR} {others:,} {word}", style="red")
+    return text
+
+
+def build_matrix(cells: Sequence[SweepCell], recommendations: Sequence[Recommendation]) -> Table:
+    """Rows: (pool_size, max_overflow); columns: concurrency; best bold and ▲, chosen ★."""
+    concurrencies = sorted({c.concurrency for c in cells})
+    settings = sorted({(c.pool_size, c.max_overflow) for c in cells}, key=_row_order)
+    by_key = {_key(c): c for c in cells}
+    best = {_key(r.best) for r in recommendations if r.best is not None}
+    chosen = {_key(r.chosen) for r in recommendations if r.chosen is not None}
+
+    table = Table(
+        title="pool sweep: successful operations/s (all threads) and p99 latency",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_lines=True,
+    )
+    table.add_column("pool_size", justify="right", no_wrap=True)
+    table.add_column("max_overflow", justify="right", no_wrap=True)
+    for concurrency in concurrencies:
+        table.add_column(f"concurrency {concurrency}", justify="right", no_wrap=True)
+    for pool_size, max_overflow in settings:
+        row: list[str | Text] = [str(pool_size), _overflow(max_overflow)]
+        for concurrency in concurrencies:
+            key = (concurrency, pool_size, max_overflow)
+            row.append(_cell_text(by_key.get(key), best=key in best, chosen=key in chosen))
+        table.add_row(*row)
+    return table
+
+
+def _recommendation_parts(r: Recommendation, cells: Sequence[SweepCell]) -> tuple[str, str, str]:
+    """(head, first, second): the line is the three joined by spaces; printed on two lines."""
+    head = f"concurrency {r.concurrency}:"
+    if r.chosen is None or r.best is None:
+        here = [c for c in cells if c.concurrency == r.concurrency]
+        if here and not any(c.operations for c in here):
+            problem = "nothing was measured"
+        elif here and not any(c.timeouts for c in here):
+            problem = (
+                "no setting ran without errors, and none were pool timeouts; "
+                "check the server and the query rather than the pool"
+            )
+        else:
+            problem = "no setting ran without timeouts or errors; raise pool_size or pool_timeout"
+        return head, f"{problem};", r.rule_of_thumb
+    best_ops = _ops(r.best.ops_per_s or 0)
+    if r.chosen == r.best:
+        finding = f"{describe_setting(r.chosen)} has the best throughput ({best_ops})"
+    else:
+        # floor, so that a setting just under a round percentage is not shown above it
+        percent = math.floor((r.fraction_of_best or 0) * 100 + 1e-6)
+        finding = (
+            f"{describe_setting(r.chosen)} reaches {percent}% of the best throughput "
+            f"({describe_setting(r.best)}: {best_ops})"
+        )
+    verdict = "agrees" if r.agrees_with_rule else "disagrees"
+    return head, finding, f"with no timeouts or errors; {r.rule_of_thumb} — {verdict}"
+
+
+def describe_recommendation(recommendation: Recommendation, cells: Sequence[SweepCell] = ()) -> str:
+    """One line: what to use at this concurrency, against the best and the rule of thumb.
+
+    e.g. "concurrency 8: pool_size=5 max_overflow=3 reaches 98% of the best throughput
+    (pool_size=10 max_overflow=3: 8,200/s) with no timeouts or errors; rule of thumb:
+    pool_size 5–16 for concurrency 8, max_overflow 0–5 — agrees".  ``cells`` only
+    refine the message when no setting qualified: timeouts call for a bigger pool,
+    other errors do not.
+    """
+    return " ".join(_recommendation_parts(recommendation, cells))
+
+
+def write(
+    cells: Sequence[SweepCell], recommendations: Sequence[Recommendation], console: Console
+) -> None:
+    console.print(build_matrix(cells, recommendations))
+    for line in LEGEND:
+        console.print(Text(line, style="dim"))
+    # a grid, so that a line too long for the terminal wraps under its own column
+    lines = Table.grid(padding=(0, 1))
+    lines.add_column(no_wrap=True)
+    lines.add_column()
+    for r in recommendations:
+        head, first, second = _recommendation_parts(r, cells)
+        style = "" if r.chosen is not None else "yellow"
+        lines.add_row(Text(head, style=style), Text(first, style=style))
+        lines.add_row("", Text(second, style=style))
+    console.print(lines)

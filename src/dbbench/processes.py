@@ -1,0 +1,240 @@
+"""Several processes, each with its own runners (its own pool) and its share of the workers.
+
+This is how an application with several worker processes per host uses a
+pool: one pool per process.  Every process runs ``harness.run_interleaved``;
+a ``BarrierCoordinator`` keeps their turns in step (the same runner runs in
+every process at once), and at the end each process sends its records --
+histograms, counts, pool counters -- to the parent, which merges them
+exactly (histograms add bucket by bucket; counts add).
+
+Processes are started with the "spawn" method: a clean interpreter, no
+inherited threads or sockets.  Settings travel over a pipe, never in the
+process arguments, so the password does not show in ``ps``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import queue as queue_module
+import threading
+import time
+from collections.abc import Sequence
+from multiprocessing.synchronize import Barrier
+from typing import Any
+
+from dbbench.harness import (
+    Coordinator,
+    Plan,
+    Progress,
+    ProgressCallback,
+    RunnerRecord,
+    RunOutcome,
+    RunStopped,
+)
+from dbbench.harness import run_interleaved as run_in_this_process
+from dbbench.settings import Settings
+
+#: a turn lasts a slice, but an operation in flight or a slow cold start may take longer
+BARRIER_TIMEOUT_S = 600.0
+#: how often a worker process sends its progress
+PROGRESS_EVERY_S = 1.0
+
+
+class ProcessFailed(Exception):
+    """A worker process failed before it could send its results."""
+
+
+class BarrierCoordinator(Coordinator):
+    def __init__(self, barrier: Barrier, flags: Any, index: int) -> None:
+        self.barrier, self.flags, self.index = barrier, flags, index
+
+    def agree(self, work_left: bool) -> bool:
+        try:
+            self.flags[self.index] = int(work_left)
+            self.barrier.wait(BARRIER_TIMEOUT_S)  # everyone has written
+            decision = any(self.flags[:])
+            self.barrier.wait(BARRIER_TIMEOUT_S)  # everyone has read
+        except threading.BrokenBarrierError:
+            raise RunStopped("another process stopped") from None
+        return decision
+
+    def stop(self) -> None:
+        self.barrier.abort()
+
+
+def split(total: int, parts: int) -> list[int]:
+    """``total`` as ``parts`` near-equal whole shares, larger ones first: 10, 3 -> 4, 3, 3."""
+    share, extra = divmod(total, parts)
+    return [share + (1 if i < extra else 0) for i in range(parts)]
+
+
+def process_plans(plan: Plan, processes: int) -> list[Plan]:
+    """Each process's plan: its share of the workers, operations, rate and warm-up."""
+    workers = split(plan.concurrency, processes)
+    operations = split(plan.iterations, processes) if plan.iterations is not None else None
+    return [
+        dataclasses.replace(
+            plan,
+            concurrency=workers[i],
+            iterations=operations[i] if operations is not None else None,
+            rate_per_s=plan.rate_per_s * workers[i] / plan.concurrency if plan.rate_per_s else None,
+            warmup=max(1, plan.warmup * workers[i] // plan.concurrency) if plan.warmup else 0,
+        )
+        for i in range(processes)
+    ]
+
+
+def _child(
+    index: int,
+    settings: Settings,
+    runner_names: Sequence[str],
+    plan: Plan,
+    barrier: Barrier,
+    flags: Any,
+    messages: Any,
+) -> None:
+    """The body of one worker process: run, then send the records (or the error)."""
+    from dbbench.runners import create_runner
+
+    last_sent = [0.0]
+
+    def send_progress(progress: Progress) -> None:
+        now = time.monotonic()
+        if now - last_sent[0] >= PROGRESS_EVERY_S:
+            last_sent[0] = now
+            messages.put(("progress", index, progress, None))
+
+    try:
+        runners = [create_runner(name, settings) for name in runner_names]
+        outcome = run_in_this_process(
+            runners,
+            plan,
+            on_progress=send_progress,
+            coordinator=BarrierCoordinator(barrier, flags, index),
+        )
+        messages.put(("result", index, [r.to_dict() for r in outcome.records], outcome.complete))
+    except BaseException as exc:
+        barrier.abort()  # release the others: they stop and send what they have
+        # exceptions do not all survive pickling; their text does
+        messages.put(("error", index, f"{type(exc).__name__}: {exc}", None))
+
+
+def run_in_processes(
+    settings: Settings,
+    runner_names: Sequence[str],
+    plan: Plan,
+    processes: int,
+    on_progress: ProgressCallback | None = None,
+) -> RunOutcome:
+    """Run ``plan`` split over ``processes`` processes and merge their records."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    flags = context.Array("b", processes, lock=False)
+    messages = context.Queue()
+    started_at_s = time.time()
+    children = [
+        context.Process(
+            target=_child,
+            args=(i, settings, list(runner_names), child_plan, barrier, flags, messages),
+            name=f"dbbench-process-{i}",
+        )
+        for i, child_plan in enumerate(process_plans(plan, processes))
+    ]
+    for child in children:
+        child.start()
+
+    results: dict[int, tuple[list[dict], bool]] = {}
+    errors: dict[int, str] = {}
+    latest: dict[int, Progress] = {}
+    interrupted = False
+    try:
+        while len(results) + len(errors) < processes:
+            try:
+                kind, index, payload, complete = messages.get(timeout=0.5)
+            except queue_module.Empty:
+                dead = [c for i, c in enumerate(children) if not c.is_alive()]
+                if dead and all(i in results or i in errors for i in range(processes)):
+                    break
+                _check_exits(children, results, errors)
+                continue
+            if kind == "progress":
+                latest[index] = payload
+                if on_progress is not None:
+                    on_progress(_combine(latest.values()))
+            elif kind == "result":
+                results[index] = (payload, complete)
+            else:
+                errors[index] = payload
+    except KeyboardInterrupt:
+        # the children got the same Ctrl-C from the terminal; collect what they send
+        interrupted = True
+        _drain(messages, results, errors, processes, children)
+    finally:
+        for child in children:
+            child.join(timeout=30)
+            if child.is_alive():
+                child.kill()
+                child.join()
+
+    if errors and not results:
+        first = min(errors)
+        raise ProcessFailed(f"worker process {first}: {errors[first]}")
+    records = _merge(runner_names, [results[i][0] for i in sorted(results)])
+    complete = (
+        not interrupted
+        and not errors
+        and len(results) == processes
+        and all(c for _, c in results.values())
+    )
+    return RunOutcome(records, complete, started_at_s, time.time(), plan)
+
+
+def _check_exits(children: list, results: dict, errors: dict) -> None:
+    """A child that died without a word (killed, crashed) counts as failed."""
+    for i, child in enumerate(children):
+        if not child.is_alive() and i not in results and i not in errors:
+            errors[i] = f"exited with status {child.exitcode} before sending results"
+
+
+def _drain(messages: Any, results: dict, errors: dict, processes: int, children: list) -> None:
+    deadline = time.monotonic() + 30
+    while len(results) + len(errors) < processes and time.monotonic() < deadline:
+        try:
+            kind, index, payload, complete = messages.get(timeout=0.5)
+        except queue_module.Empty:
+            _check_exits(children, results, errors)
+            continue
+        except KeyboardInterrupt:
+            continue
+        if kind == "result":
+            results[index] = (payload, complete)
+        elif kind == "error":
+            errors[index] = payload
+
+
+def _merge(runner_names: Sequence[str], per_process: list[list[dict]]) -> list[RunnerRecord]:
+    merged = [RunnerRecord(name) for name in runner_names]
+    for records in per_process:
+        for target, data in zip(merged, records, strict=True):
+            target.merge(RunnerRecord.from_dict(data))
+    return merged
+
+
+def _combine(progress: Any) -> Progress:
+    """One progress line from every process's latest report."""
+    items: list[Progress] = list(progress)
+    first = items[0]
+    p99s = [p.recent_p99_ns for p in items if p.recent_p99_ns is not None]
+    checked = [p.checked_out for p in items if p.checked_out is not None]
+    return Progress(
+        phase=first.phase,
+        runner=first.runner,
+        done=sum(p.done for p in items),
+        total=sum(p.total for p in items) if all(p.total for p in items) else None,
+        elapsed_s=max(p.elapsed_s for p in items),
+        total_s=first.total_s,
+        errors=sum(p.errors for p in items),
+        recent_p99_ns=max(p99s) if p99s else None,
+        checked_out=sum(checked) if checked else None,
+    )

@@ -1,0 +1,219 @@
+"""Pool-setting sweeps: parse the lists, order the grid, pick the setting to recommend.
+
+Pure: no I/O, no clocks.  The harness measures each cell of the grid (N worker
+threads sharing one pool); this module only decides what to run and, from the
+measured cells, what to recommend.  ``tests/unit/test_sweep.py`` checks it by hand.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dbbench.errors import ConfigError
+
+#: relative slack when comparing a throughput with ``threshold × best``, so that a
+#: cell at exactly the threshold qualifies despite floating-point rounding
+_TOLERANCE = 1e-9
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_RANGE = re.compile(r"[0-9]+-[0-9]+")
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """What one (concurrency, pool_size, max_overflow) point of the grid measured."""
+
+    concurrency: int
+    pool_size: int
+    #: -1 means no limit, as in SQLAlchemy
+    max_overflow: int
+    #: successful operations per second of wall time, all threads together;
+    #: None if nothing succeeded
+    ops_per_s: float | None
+    p99_us: float | None
+    #: all failed operations, timeouts included
+    errors: int
+    #: pool ``TimeoutError`` ("QueuePool limit ... reached"), counted among ``errors``
+    timeouts: int
+    #: operations attempted: successes + errors
+    operations: int
+
+    @property
+    def connections(self) -> float:
+        """The most connections this pool may open; ``math.inf`` when overflow is unlimited."""
+        return math.inf if self.max_overflow < 0 else self.pool_size + self.max_overflow
+
+    @property
+    def clean(self) -> bool:
+        """Something succeeded and nothing failed: the only cells that can be recommended."""
+        return self.ops_per_s is not None and self.errors == 0 and self.timeouts == 0
+
+
+@dataclass(frozen=True)
+class RuleOfThumb:
+    """The usual advice for a pool shared by ``concurrency`` threads, as exact bounds.
+
+    The advice: about one pooled connection per concurrent worker, but no fewer
+    than SQLAlchemy's default of 5 unless there are fewer workers than that, never
+    more than 20, and little overflow.  Precisely, a setting agrees when
+
+    * ``min(5, c) <= pool_size <= min(20, max(5, 2 × c))`` for concurrency ``c``
+      (twice the workers is the loosest reading of "near the concurrency"; above
+      that connections are never all in use at once), and
+    * ``0 <= max_overflow <= 5`` (unlimited overflow, -1, does not agree).  Zero
+      agrees: with a fixed number of threads there are no bursts to absorb.
+
+    For c = 1, 8 and 32 the pool_size bounds are 1–5, 5–16 and 5–20.
+    """
+
+    concurrency: int
+    pool_size_min: int
+    pool_size_max: int
+    max_overflow_max: int = 5
+
+    @classmethod
+    def for_concurrency(cls, concurrency: int) -> RuleOfThumb:
+        return cls(
+            concurrency=concurrency,
+            pool_size_min=min(5, concurrency),
+            pool_size_max=min(20, max(5, 2 * concurrency)),
+        )
+
+    def fits(self, pool_size: int, max_overflow: int) -> bool:
+        return (
+            self.pool_size_min <= pool_size <= self.pool_size_max
+            and 0 <= max_overflow <= self.max_overflow_max
+        )
+
+    def describe(self) -> str:
+        """e.g. "rule of thumb: pool_size 5–16 for concurrency 8, max_overflow 0–5"."""
+        return (
+            f"rule of thumb: pool_size {self.pool_size_min}–{self.pool_size_max} "
+            f"for concurrency {self.concurrency}, max_overflow 0–{self.max_overflow_max}"
+        )
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The setting to use at one concurrency, and how it compares with the best."""
+
+    concurrency: int
+    #: the smallest clean setting within ``threshold`` of the best; None if no cell is clean
+    chosen: SweepCell | None
+    #: the clean cell with the highest throughput; None if no cell is clean
+    best: SweepCell | None
+    #: ``chosen.ops_per_s / best.ops_per_s``; None when nothing was chosen
+    fraction_of_best: float | None
+    #: ``RuleOfThumb.describe()`` for this concurrency
+    rule_of_thumb: str
+    #: whether ``chosen`` fits the rule of thumb (see ``RuleOfThumb``); False if nothing chosen
+    agrees_with_rule: bool
+
+
+def parse_int_list(text: str, *, where: str, minimum: int) -> list[int]:
+    """``"10,1,5,5"`` -> ``[1, 5, 10]``: comma-separated whole numbers, sorted, no repeats.
+
+    Spaces around items are allowed.  Ranges such as ``1-4`` are not: ``-1`` is a
+    valid ``max_overflow``, so a dash would be ambiguous, and an explicit list
+    keeps the size of the grid visible.  Raises ``ConfigError`` with one line
+    naming ``where``, the text and the offending item.
+    """
+    if not text.strip():
+        raise ConfigError(f"{where} = {text!r}: give at least one whole number, e.g. 1,5,10")
+    values: set[int] = set()
+    for position, raw in enumerate(text.split(","), start=1):
+        item = raw.strip()
+        if not item:
+            raise ConfigError(f"{where} = {text!r}: item {position} is empty")
+        if _RANGE.fullmatch(item):
+            low, high = sorted(int(n) for n in item.split("-"))
+            example = ",".join(str(n) for n in range(low, min(high, low + 3) + 1))
+            example += ",…" if high - low > 3 else ""
+            raise ConfigError(
+                f"{where} = {text!r}: ranges like {item!r} are not supported; "
+                f"list the values, e.g. {example}"
+            )
+        if not _WHOLE_NUMBER.fullmatch(item):
+            raise ConfigError(f"{where} = {text!r}: {item!r} is not a whole number")
+        value = int(item)
+        if value < minimum:
+            raise ConfigError(f"{where} = {text!r}: {item!r} must be at least {minimum}")
+        values.add(value)
+    return sorted(values)
+
+
+def grid(
+    concurrencies: Sequence[int], pool_sizes: Sequence[int], max_overflows: Sequence[int]
+) -> list[tuple[int, int, int]]:
+    """Every ``(concurrency, pool_size, max_overflow)``, in the order to run them.
+
+    Ascending by concurrency, then pool_size, then max_overflow; repeated values
+    are dropped.  Empty if any of the three is empty.
+    """
+    return list(
+        itertools.product(
+            sorted(set(concurrencies)), sorted(set(pool_sizes)), sorted(set(max_overflows))
+        )
+    )
+
+
+def _size_key(cell: SweepCell) -> tuple[float, int, int]:
+    """Smaller is a smaller setting: fewest connections, then smaller pool_size."""
+    return (cell.connections, cell.pool_size, cell.max_overflow)
+
+
+def recommend(cells: Sequence[SweepCell], threshold: float = 0.95) -> list[Recommendation]:
+    """One recommendation per concurrency, ascending.
+
+    At each concurrency, only *clean* cells count: some operation succeeded and
+    none failed (no pool timeouts, no other errors).
+
+    * ``best`` is the clean cell with the highest ``ops_per_s``; on a tie, the
+      smaller setting (below).
+    * ``chosen`` is the smallest clean setting whose ``ops_per_s`` is at least
+      ``threshold × best.ops_per_s`` (exactly the threshold qualifies).  Smallest
+      means the fewest connections the pool may open, ``pool_size +
+      max_overflow`` (unlimited overflow counts as infinitely many), and on a tie
+      the smaller ``pool_size``: connections kept open cost the server even when
+      idle, overflow connections are closed when returned.
+    * Since ``best`` itself qualifies, ``chosen`` is None exactly when ``best``
+      is: when no cell at that concurrency is clean.
+
+    ``threshold`` must be in (0, 1].
+    """
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    by_concurrency: dict[int, list[SweepCell]] = {}
+    for cell in cells:
+        by_concurrency.setdefault(cell.concurrency, []).append(cell)
+
+    recommendations = []
+    for concurrency in sorted(by_concurrency):
+        rule = RuleOfThumb.for_concurrency(concurrency)
+        clean = sorted((c for c in by_concurrency[concurrency] if c.clean), key=_size_key)
+        if not clean:
+            recommendations.append(
+                Recommendation(concurrency, None, None, None, rule.describe(), False)
+            )
+            continue
+        # max() keeps the first of equal values, and ``clean`` is smallest first
+        best = max(clean, key=lambda c: c.ops_per_s or 0.0)
+        best_ops = best.ops_per_s or 0.0
+        floor = threshold * best_ops * (1 - _TOLERANCE)
+        chosen = next(c for c in clean if (c.ops_per_s or 0.0) >= floor)
+        fraction = (chosen.ops_per_s or 0.0) / best_ops if best_ops > 0 else 1.0
+        recommendations.append(
+            Recommendation(
+                concurrency=concurrency,
+                chosen=chosen,
+                best=best,
+                fraction_of_best=fraction,
+                rule_of_thumb=rule.describe(),
+                agrees_with_rule=rule.fits(chosen.pool_size, chosen.max_overflow),
+            )
+        )
+    return recommendations
