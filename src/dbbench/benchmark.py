@@ -53,13 +53,20 @@ def settings_for_server(settings: Settings, address: ServerAddress) -> Settings:
 def findings(settings: Settings, runner_names: Sequence[str]) -> list[str]:
     """Plain-language notes on known costs that the settings bring into the numbers."""
     notes = []
-    if "raw" in runner_names and not settings.database.ssl:
+    ssl = settings.database.ssl
+    real_tls = any(key in ssl for key in ("ssl_ca", "ssl_cert", "ssl_key"))
+    if "raw" in runner_names and not ssl.get("ssl_disabled") and not real_tls:
         notes.append(
             "no ssl_* setting: PyMySQL then tries TLS ('preferred') and builds a new SSL "
             "context, loading the system's CA store, for every connect, whether or not the "
             "server offers TLS; on a nearby server that can be most of raw's time. Set "
             "ssl_disabled = true, or ssl_ca for verified TLS, to measure what your "
             "application configures (README: 'The TLS default')."
+        )
+    if "pool" in runner_names and settings.benchmark.concurrency == 1:
+        notes.append(
+            "one worker uses one pooled connection at a time: pool_size, max_overflow and "
+            "pool_timeout change nothing here; give --concurrency to see them matter"
         )
     return notes
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
-from dbbench import benchmark
+from dbbench import benchmark, logs
 from dbbench.errors import DbbenchError, ExitStatus
 from dbbench.output import WRITERS, matrix
 from dbbench.progress import ProgressBar
@@ -41,11 +42,15 @@ class DbbenchGroup(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
+        logs.configure(debug)
         stderr = Console(stderr=True)
         try:
             status = super().main(argv, prog_name or "dbbench", standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             status = exc.exit_code
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help())
+            status = ExitStatus.SUCCESS
         except (click.exceptions.Abort, KeyboardInterrupt):
             _error_line(stderr, "interrupted")
             status = ExitStatus.INTERRUPTED
@@ -278,7 +283,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     runner_names = parse_runner_names(runner_text)
     quiet = options["quiet"]
     if options.get("config_path") is None and settings.config_path is not None and not quiet:
-        stderr.print(f"[dim]using settings from {settings.config_path}[/dim]")
+        stderr.print(f"[dim]using settings from {escape(str(settings.config_path))}[/dim]")
     with (
         _target(settings, options["server"], stderr, quiet) as target,
         ProgressBar(stderr, f"dbbench {command}", enabled=not quiet) as bar,

@@ -16,6 +16,8 @@ from dbbench.settings import DatabaseSettings
 # MySQL / MariaDB error numbers met while connecting
 ER_DBACCESS_DENIED = 1044
 ER_ACCESS_DENIED = 1045
+#: MariaDB: access denied, no password given, or an unknown user
+ER_ACCESS_DENIED_NO_PASSWORD = 1698
 ER_BAD_DB = 1049
 ER_CON_COUNT = 1040
 ER_HOST_NOT_PRIVILEGED = 1130
@@ -31,8 +33,10 @@ def redact(text: str, secret: str) -> str:
 def _driver_message(exc: BaseException) -> tuple[int | None, str]:
     if isinstance(exc, pymysql.err.MySQLError) and len(exc.args) >= 2:
         code, message = exc.args[0], str(exc.args[1])
-        return (code if isinstance(code, int) else None), message
-    return None, str(exc) or type(exc).__name__
+    else:
+        code, message = None, str(exc) or type(exc).__name__
+    # one line, whatever the server quoted back (a multi-line query, say)
+    return (code if isinstance(code, int) else None), " ".join(message.split())
 
 
 def connect_error(exc: BaseException, database: DatabaseSettings) -> DbbenchError:
@@ -61,7 +65,7 @@ def connect_error(exc: BaseException, database: DatabaseSettings) -> DbbenchErro
             text = f"cannot connect to {where}: no socket file at {database.unix_socket!r}"
         else:
             text = f"cannot connect to {where}: {message}"
-    elif code == ER_ACCESS_DENIED:
+    elif code in (ER_ACCESS_DENIED, ER_ACCESS_DENIED_NO_PASSWORD):
         text = (
             f"cannot connect to {where}: access denied ({message}); check the password "
             "([database] password, DBBENCH_PASSWORD or MYSQL_PWD) and the user's grants"
@@ -82,10 +86,10 @@ def connect_error(exc: BaseException, database: DatabaseSettings) -> DbbenchErro
         )
     elif code == ER_HOST_NOT_PRIVILEGED:
         text = f"cannot connect to {where}: {message}; the user may not connect from this host"
-    elif code == CR_SERVER_LOST:
+    elif code == CR_SERVER_LOST or "Packet sequence number wrong" in message:
         text = (
-            f"cannot connect to {where}: the server closed the connection during the "
-            f"handshake ({message}); is this a MySQL-compatible server on that port?"
+            f"cannot connect to {where}: the handshake failed ({message}); "
+            "is this a MySQL-compatible server on that port?"
         )
     else:
         prefix = f"({code}) " if code is not None else ""
@@ -106,7 +110,13 @@ def query_error(exc: BaseException, database: DatabaseSettings, query: str) -> D
 
 
 def _is_connect_failure(code: int | None) -> bool:
-    connect_codes = {ER_DBACCESS_DENIED, ER_ACCESS_DENIED, ER_BAD_DB, ER_CON_COUNT}
+    connect_codes = {
+        ER_DBACCESS_DENIED,
+        ER_ACCESS_DENIED,
+        ER_ACCESS_DENIED_NO_PASSWORD,
+        ER_BAD_DB,
+        ER_CON_COUNT,
+    }
     return code is None or code >= 2000 or code in connect_codes | {ER_HOST_NOT_PRIVILEGED}
 
 

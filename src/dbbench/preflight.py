@@ -21,21 +21,33 @@ class ServerInfo:
     version: str
 
 
-def check_server(database: DatabaseSettings, workload: Workload) -> ServerInfo:
-    """Connect once, read the server version and run the workload once."""
+def _connect(database: DatabaseSettings, **extra) -> pymysql.connections.Connection:
     try:
-        connection = pymysql.connect(**database.connect_kwargs())
+        return pymysql.connect(**database.connect_kwargs(), **extra)
     except Exception as exc:
         raise connect_error(exc, database) from exc
-    try:
-        cursor = connection.cursor()
-        cursor.execute("SELECT VERSION()")
-        (version,) = cursor.fetchone()
-        cursor.close()
+
+
+def check_server(database: DatabaseSettings, workload: Workload) -> ServerInfo:
+    """Connect, read the server version, then run the workload once.
+
+    The first connection also bounds its reads by ``connect_timeout``:
+    PyMySQL's connect timeout covers only the TCP connect, and a listener
+    that accepts but never sends a greeting would otherwise hang us.  The
+    workload runs on a second, ordinary connection, since a slow query is
+    no fault.
+    """
+    timeout_s = database.connect_timeout_s
+    with _connect(database, read_timeout=timeout_s, write_timeout=timeout_s) as connection:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT VERSION()")
+                (version,) = cursor.fetchone()
+        except Exception as exc:
+            raise connect_error(exc, database) from exc
+    with _connect(database) as connection:
         try:
             workload.run_on(connection)
         except Exception as exc:
             raise query_error(exc, database, workload.query) from exc
-    finally:
-        connection.close()
     return ServerInfo(version=str(version))

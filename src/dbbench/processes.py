@@ -95,7 +95,10 @@ def _child(
     messages: Any,
 ) -> None:
     """The body of one worker process: run, then send the records (or the error)."""
+    from dbbench import logs
     from dbbench.runners import create_runner
+
+    logs.configure(debug=False)
 
     last_sent = [0.0]
 

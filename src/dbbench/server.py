@@ -168,6 +168,20 @@ def find_server_kind() -> str:
 # --------------------------------------------------------------------------- helpers
 
 
+#: environment variables that may hold a password: never handed to the server
+_SECRET_VARIABLES = ("MYSQL_PWD",)
+_SECRET_PREFIXES = ("DBBENCH_",)
+
+
+def _server_environment() -> dict[str, str]:
+    """Our environment without anything that may carry a password (/proc/PID/environ)."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name not in _SECRET_VARIABLES and not name.startswith(_SECRET_PREFIXES)
+    }
+
+
 def _free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago (never 3306)."""
     for _ in range(20):
@@ -567,6 +581,7 @@ class LocalServer:
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     cwd=root,
+                    env=_server_environment(),
                     timeout=_INSTALL_TIMEOUT_S,
                     start_new_session=True,
                     check=False,
@@ -636,6 +651,7 @@ class LocalServer:
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     cwd=root,
+                    env=_server_environment(),
                     start_new_session=True,
                     preexec_fn=_pdeathsig_preexec(),
                 )

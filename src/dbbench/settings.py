@@ -40,6 +40,9 @@ FLAG_NAMES = {
     "rate": "--rate",
 }
 
+#: keys whose values are never shown or saved
+SECRET_KEYS = frozenset({"password", "ssl_key_password"})
+
 #: [database] keys passed through to the driver's ``ssl_*`` arguments
 SSL_KEYS = (
     "ssl_ca",
@@ -48,6 +51,7 @@ SSL_KEYS = (
     "ssl_verify_cert",
     "ssl_verify_identity",
     "ssl_disabled",
+    "ssl_key_password",
 )
 
 
@@ -99,7 +103,7 @@ class DatabaseSettings:
             "unix_socket": self.unix_socket,
             "connect_timeout_s": self.connect_timeout_s,
             "init_command": self.init_command,
-            "ssl": dict(self.ssl),
+            "ssl": {k: "<hidden>" if k in SECRET_KEYS else v for k, v in self.ssl.items()},
         }
 
 
@@ -210,18 +214,22 @@ def _integer(low: int | None = None, high: int | None = None) -> Validator:
     return check
 
 
-def _number(*, positive: bool = False, allow: tuple[float, ...] = ()) -> Validator:
+def _number(
+    *, positive: bool = False, allow: tuple[float, ...] = (), high: float | None = None
+) -> Validator:
     def check(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError("must be a number")
         if not math.isfinite(value):
             raise ValueError("must be a finite number")
         if value in allow:
-            return value
+            return float(value)
         if positive and value <= 0:
             extra = f" (or {', '.join(f'{a:g}' for a in allow)})" if allow else ""
             raise ValueError(f"must be greater than 0{extra}")
-        return value
+        if high is not None and value > high:
+            raise ValueError(f"must be at most {high:g}")
+        return float(value)
 
     return check
 
@@ -303,7 +311,8 @@ SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
         "password": ("password", _string()),
         "database": ("database", _optional_string),
         "unix_socket": ("unix_socket", _optional_string),
-        "connect_timeout": ("connect_timeout_s", _number(positive=True)),
+        # PyMySQL's own limit: a year
+        "connect_timeout": ("connect_timeout_s", _number(positive=True, high=31_536_000)),
         "init_command": ("init_command", _optional_string),
         "ssl_ca": ("ssl_ca", _string(non_empty=True)),
         "ssl_cert": ("ssl_cert", _string(non_empty=True)),
@@ -311,6 +320,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
         "ssl_verify_cert": ("ssl_verify_cert", _boolean),
         "ssl_verify_identity": ("ssl_verify_identity", _boolean),
         "ssl_disabled": ("ssl_disabled", _boolean),
+        "ssl_key_password": ("ssl_key_password", _string()),
     },
     "benchmark": {
         "iterations": ("iterations", _integer(1)),
@@ -340,7 +350,7 @@ def _suggest(word: str, choices: list[str]) -> str:
 
 def _show(key: str, value: Any) -> str:
     """A value for an error message: the password is never shown."""
-    if key == "password":
+    if key in SECRET_KEYS:
         return "<hidden>"
     if isinstance(value, str):
         return repr(value)
@@ -381,6 +391,12 @@ def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
 
     found: dict[str, dict[str, _Value]] = {}
     for section, table in document.items():
+        if not isinstance(table, dict) and section not in SCHEMA:
+            home = next((name for name, keys in SCHEMA.items() if section in keys), None)
+            if home:
+                raise ConfigError(
+                    f"{path}: '{section}' is outside any section; put it under [{home}]"
+                )
         if section not in SCHEMA:
             hint = _suggest(section, list(SCHEMA))
             raise ConfigError(f"{path}: unknown section [{section}]{hint}")

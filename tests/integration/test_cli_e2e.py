@@ -112,11 +112,11 @@ def test_server_local_ctrl_c_reports_partial_results_and_cleans_up(tmp_path):
         text=True,
         stdin=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not _server_processes_under(tmp_path):
-        time.sleep(0.1)
-    assert _server_processes_under(tmp_path), "the throwaway server did not start"
-    time.sleep(1.5)  # measuring by now
+    # wait until the throwaway server is up (dbbench says so on stderr), then let it measure
+    first_line = process.stderr.readline()
+    assert "started a throwaway server" in first_line, first_line
+    assert _server_processes_under(tmp_path), "the throwaway server is not running"
+    time.sleep(1.5)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
@@ -204,7 +204,11 @@ def test_database_the_user_may_not_use(server, password_user):
         "DBBENCH_PASSWORD": password,
         "DBBENCH_DATABASE": "dbbench_private",
     }
-    result = run_dbbench("run", env=env)
+    try:
+        result = run_dbbench("run", env=env)
+    finally:
+        with server.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("DROP DATABASE dbbench_private")
     _one_error_line(result, "Access denied", "dbbench_private", "grant the user access")
     assert password not in result.stdout + result.stderr
 
@@ -228,3 +232,21 @@ def test_bad_config_file_exit_2(server, tmp_path):
         result.stderr.strip()
         == f"dbbench: error: {config}: [pool] pool_size = -1: must be at least 1"
     )
+
+
+def test_a_server_that_never_answers_times_out(server, tmp_path):
+    """A listener that accepts but never sends the greeting: connect_timeout must fire."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        config = tmp_path / "silent.toml"
+        config.write_text(f"[database]\nport = {port}\nconnect_timeout = 1\n")
+        env = {k: v for k, v in server.env().items() if k not in ("DBBENCH_PORT", "DBBENCH_HOST")}
+        started = time.monotonic()
+        result = run_dbbench("run", "--config", str(config), env=env, timeout_s=30)
+        elapsed_s = time.monotonic() - started
+    _one_error_line(result, f"127.0.0.1:{port}", "MySQL-compatible server")
+    assert elapsed_s < 15

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pymysql
 import pytest
@@ -163,3 +164,13 @@ def test_failed_start_is_one_line_naming_the_cause_and_log(tmp_path):
     assert (kept / "error.log").is_file()
     assert not (kept / "data").exists()
     server.cleanup()  # harmless after a failed start
+
+
+def test_the_server_does_not_inherit_passwords_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("DBBENCH_PASSWORD", "canary-env-secret")
+    monkeypatch.setenv("MYSQL_PWD", "canary-env-secret")
+    with LocalServer(base_dir=tmp_path) as local:
+        environ = Path(f"/proc/{local.pid}/environ").read_bytes()
+        cmdline = Path(f"/proc/{local.pid}/cmdline").read_bytes()
+    assert b"canary-env-secret" not in environ
+    assert b"canary-env-secret" not in cmdline

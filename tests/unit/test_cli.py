@@ -220,12 +220,34 @@ def test_version():
     assert result.exit_code == 0
 
 
+def _ssl_notes(result) -> list[str]:
+    return [note for note in json.loads(result.stdout)["notes"] if "SSL context" in note]
+
+
 def test_tls_default_note_only_without_ssl_settings(fake_runners, tmp_path):
-    result = invoke("run", "--iterations", "5", "--json")
-    assert any("SSL context" in note for note in json.loads(result.stdout)["notes"])
+    assert _ssl_notes(invoke("run", "--iterations", "5", "--json"))
     config = tmp_path / "c.toml"
     config.write_text("[database]\nssl_disabled = true\n")
-    result = invoke("run", "--iterations", "5", "--json", "--config", str(config))
-    assert json.loads(result.stdout)["notes"] == []
-    result = invoke("run", "--iterations", "5", "--json", "--runner", "pool")
-    assert json.loads(result.stdout)["notes"] == []
+    assert not _ssl_notes(invoke("run", "--iterations", "5", "--json", "--config", str(config)))
+    config.write_text("[database]\nssl_disabled = false\n")  # still PyMySQL's default
+    assert _ssl_notes(invoke("run", "--iterations", "5", "--json", "--config", str(config)))
+    assert not _ssl_notes(invoke("run", "--iterations", "5", "--json", "--runner", "pool"))
+
+
+def test_pool_settings_note_with_one_worker(fake_runners):
+    notes = json.loads(invoke("compare", "--pool-size", "3", "-n", "5", "--json").stdout)["notes"]
+    assert any("give --concurrency" in note for note in notes)
+    notes = json.loads(invoke("compare", "-c", "2", "-n", "5", "--json").stdout)["notes"]
+    assert not any("give --concurrency" in note for note in notes)
+
+
+def test_no_arguments_shows_help():
+    result = invoke()
+    assert result.exit_code == 0
+    assert "Commands:" in result.output and "dbbench: error" not in result.output
+
+
+def test_markup_in_the_query_is_shown_literally(fake_runners):
+    result = invoke("run", "-n", "5", "-q", "--query", "SELECT '[/x]' AS [red]a[/red]")
+    assert result.exit_code == 0, result.output
+    assert "SELECT '[/x]' AS [red]a[/red]" in result.stdout

@@ -124,6 +124,13 @@ def test_describe_never_shows_password():
         ("database = 5\n", "'database' must be a [database] table"),
         ("[database\n", "invalid TOML"),
         ("", "the configuration file is empty"),
+        ("iterations = 5\n", "'iterations' is outside any section; put it under [benchmark]"),
+        ("[database]\nconnect_timeout = 1e12\n", "must be at most 3.1536e+07"),
+        ("[benchmark]\nduration = '2x'\n", "must be a duration such as 30s"),
+        ("[benchmark]\nconcurrency = 0\n", "[benchmark] concurrency = 0: must be at least 1"),
+        ("[benchmark]\nrate = -5\n", "[benchmark] rate = -5: must be greater than 0"),
+        ('[pool]\npool_reset_on_return = "yes"\n', "must be one of rollback, commit, none"),
+        ("[database]\nssl_key_password = 5\n", "ssl_key_password = <hidden>: must be a string"),
     ],
 )
 def test_bad_file_values_are_one_line_naming_file_key_value(tmp_path, text, expected):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pymysql
 
 from dbbench.runners.base import Runner
+
+#: lost-connection errors: gone away, lost, server lost, timed out (MySQL), killed (MariaDB)
+LOST = frozenset({2006, 2013, 2055, 4031, 1927})
 
 
 class PersistentRunner(Runner):
@@ -26,7 +31,17 @@ class PersistentRunner(Runner):
         if connection is None:
             # a worker's first operation connects: the cold start or warm-up
             connection = self._connections[worker] = pymysql.connect(**self._connect_kwargs)
-        self.workload.run_on(connection)
+        try:
+            self.workload.run_on(connection)
+        except (pymysql.err.OperationalError, pymysql.err.InterfaceError) as exc:
+            if isinstance(exc, pymysql.err.OperationalError) and exc.args[0] not in LOST:
+                raise
+            # the connection is lost (server restarted, KILL, timeout): as an
+            # application would, this worker reconnects on its next operation
+            del self._connections[worker]
+            with contextlib.suppress(Exception):
+                connection.close()
+            raise
 
     def connections_opened(self) -> int:
         return len(self._connections)

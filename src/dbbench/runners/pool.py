@@ -66,8 +66,14 @@ class PoolRunner(Runner):
         checkout_ns = time.perf_counter_ns() - start
         try:
             self.workload.run_on(connection)
-        finally:
-            connection.close()  # checkin: back to the pool, not closed
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                # Ctrl-C in the middle of a query: the connection's state is unknown;
+                # discard it rather than let the pool's reset trip over it
+                connection.invalidate()
+            connection.close()
+            raise
+        connection.close()  # checkin: back to the pool, not closed
         return checkout_ns
 
     def counters(self) -> PoolCounters | None:

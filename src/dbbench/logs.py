@@ -1,0 +1,23 @@
+"""Keep SQLAlchemy's and PyMySQL's own log output off the user's terminal, unless --debug.
+
+SQLAlchemy's pool logs a full traceback ("Exception during reset or
+similar") whenever it discards a broken connection; dbbench counts those
+failures itself and reports them in one line, so by default they are
+silenced.  With ``--debug`` they are shown.
+"""
+
+from __future__ import annotations
+
+import logging
+
+LIBRARY_LOGGERS = ("sqlalchemy", "pymysql")
+
+
+def configure(debug: bool) -> None:
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if debug:
+            logger.propagate = True
+        else:
+            logger.addHandler(logging.NullHandler())
+            logger.propagate = False
