@@ -20,13 +20,15 @@ from rich.markup import escape
 
 from dbbench import benchmark, logs
 from dbbench.errors import DbbenchError, ExitStatus
-from dbbench.output import WRITERS, matrix
+from dbbench.output import WRITERS, matrix, stale_table
 from dbbench.progress import ProgressBar
-from dbbench.results import RunResult
+from dbbench.results import SCHEMA_VERSION, RunResult
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
 from dbbench.server import LocalServer
-from dbbench.settings import Settings, find_config_path, load_settings
+from dbbench.settings import Settings, find_config_path, load_settings, parse_duration_s
+from dbbench.stale import IDLE_MARGIN_S, PROTECTIONS, run_stale_scenario
 from dbbench.sweep import parse_int_list
+from dbbench.workload import Workload
 
 #: columns for the table when stdout is not a terminal (rich would assume 80)
 PIPED_WIDTH = 140
@@ -354,6 +356,82 @@ def compare(**options: Any) -> int:
         dbbench compare --pool-size 10 --max-overflow 3 --pre-ping
     """
     return _benchmark("compare", options)
+
+
+@cli.command()
+@_connection_options
+@click.option(
+    "--wait-timeout",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Server-side idle timeout (seconds) given to the pool's connections.",
+)
+@click.option("--idle", help="How long the pool sits idle [default: wait-timeout + 1.5s].")
+@click.option(
+    "--pool-size", type=int, default=4, show_default=True, help="Connections in the pool."
+)
+@click.option(
+    "--operations", type=int, default=40, show_default=True, help="Operations after the idle time."
+)
+@click.option(
+    "--protection",
+    default=",".join(PROTECTIONS),
+    show_default=True,
+    help="Cases to run: none, recycle (pool_recycle below the timeout), pre_ping.",
+)
+@click.option("--query", help="SQL each operation runs [default: SELECT 1].")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document instead of the table.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+def stale(**options: Any) -> int:
+    """Show what idle connections past the server's wait_timeout cost, with and without protection.
+
+    For each protection the pool is filled, left idle longer than the
+    connections' wait_timeout (set with SET SESSION), and used again: no
+    protection fails once per dead connection; pool_recycle and pool_pre_ping
+    replace them, at the price of a reconnect.
+
+    \b
+    Example:
+        dbbench stale --wait-timeout 2 --idle 4s --pool-size 4
+    """
+    stdout, stderr = _stdout_console(), Console(stderr=True)
+    settings = _load(
+        {
+            k: v
+            for k, v in options.items()
+            if k in ("config_path", "host", "port", "user", "database", "query")
+        },
+        {"concurrency": None, "pool_size": None, "max_overflow": None},
+    )
+    idle_s = parse_duration_s(options["idle"]) if options["idle"] is not None else None
+    protections = [p.strip() for p in options["protection"].split(",") if p.strip()]
+    with _target(settings, options["server"], stderr, options["quiet"]) as target:
+        benchmark.check_server(target.database, Workload(target.benchmark.query))
+        cases = run_stale_scenario(
+            target,
+            wait_timeout_s=options["wait_timeout"],
+            idle_s=idle_s,
+            pool_size=options["pool_size"],
+            operations=options["operations"],
+            protections=protections,
+            on_case=None
+            if options["quiet"]
+            else (lambda name: stderr.print(f"[dim]stale: case {name}[/dim]")),
+        )
+    idle_shown = idle_s if idle_s is not None else options["wait_timeout"] + IDLE_MARGIN_S
+    if options["as_json"]:
+        document = {
+            "schema_version": SCHEMA_VERSION,
+            "command": "stale",
+            "wait_timeout_s": options["wait_timeout"],
+            "idle_s": idle_shown,
+            "cases": [case.to_dict() for case in cases],
+        }
+        stdout.file.write(json.dumps(document, indent=2) + "\n")
+    else:
+        stale_table.write(cases, options["wait_timeout"], idle_shown, stdout)
+    return ExitStatus.SUCCESS
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ from dbbench.server import LocalServer, ServerAddress
 
 @dataclass(frozen=True)
 class TestServer(ServerAddress):
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
     #: the LocalServer when this session started one (fault tests need it)
     local: LocalServer | None = None
 

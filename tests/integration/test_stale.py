@@ -25,8 +25,11 @@ DISCONNECT_KINDS = {"OperationalError(2006)", "OperationalError(2013)", "Operati
 USER_INIT_COMMAND = "SET time_zone = '+03:00'"
 #: succeeds only on a session that ran both parts of the init_command; otherwise the
 #: pattern is '(' and the query fails (invalid regular expression: MariaDB 1139, MySQL 3692)
+#: long enough that a reconnected connection does not die again on a busy machine
+WAIT_TIMEOUT_S = 2
 SESSION_CHECK = (
-    "SELECT '1' REGEXP IF(@@SESSION.time_zone = '+03:00' AND @@SESSION.wait_timeout = 1, '1', '(')"
+    "SELECT '1' REGEXP IF(@@SESSION.time_zone = '+03:00' "
+    f"AND @@SESSION.wait_timeout = {WAIT_TIMEOUT_S}, '1', '(')"
 )
 
 
@@ -42,8 +45,8 @@ def cases(server):
     started = []
     result = run_stale_scenario(
         settings,
-        wait_timeout_s=1,
-        idle_s=2.5,
+        wait_timeout_s=WAIT_TIMEOUT_S,
+        idle_s=WAIT_TIMEOUT_S + 1.5,
         pool_size=POOL_SIZE,
         operations=OPERATIONS,
         on_case=started.append,
@@ -90,7 +93,7 @@ def test_the_users_init_command_is_kept_on_every_connection(cases):
     # the check query failed nowhere (no regex error), before or after the idle period,
     # so every connection, reconnects included, ran both assignments
     for case in cases.values():
-        assert case.init_command == f"{USER_INIT_COMMAND}, SESSION wait_timeout=1"
+        assert case.init_command == f"{USER_INIT_COMMAND}, SESSION wait_timeout={WAIT_TIMEOUT_S}"
         assert set(case.errors_by_kind) <= DISCONNECT_KINDS
 
 
