@@ -87,6 +87,11 @@ class Tally:
     def attempted(self) -> int:
         return self.latency.count + self.errors
 
+    def reset(self) -> None:
+        self.latency.reset()
+        self.checkout.reset()
+        self.errors_by_kind.clear()
+
     def merge(self, other: Tally) -> None:
         self.latency.merge(other.latency)
         self.checkout.merge(other.checkout)
@@ -385,6 +390,8 @@ class _Run:
         self.phase = "cold start"
         self.current = runners[0].name if runners else ""
         self.workers: _Workers | None = None
+        #: one per worker, reused every turn (see LatencyHistogram.reset)
+        self.tallies = [Tally() for _ in range(plan.concurrency)]
         self.last_report_ns = -REPORT_EVERY_NS
 
     # --- progress ------------------------------------------------------------
@@ -429,7 +436,9 @@ class _Run:
         runner, record = self.runners[index], self.records[index]
         self.current = runner.name
         turn = _Turn(runner, quota, duration_ns, self.plan.rate_per_s, self.clock)
-        tallies = [Tally() for _ in range(self.workers.count if self.workers else 1)]
+        tallies = self.tallies
+        for tally in tallies:
+            tally.reset()
         try:
             if self.workers is None:
                 _work(turn, 0, tallies[0], self.recent, self.clock)

@@ -11,7 +11,9 @@ max are exact; only percentiles come from the buckets.
 
 from __future__ import annotations
 
+import ctypes
 import math
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,6 +47,28 @@ class LatencyHistogram:
             self.min_ns = value_ns
         if self.max_ns is None or value_ns > self.max_ns:
             self.max_ns = value_ns
+
+    def reset(self) -> None:
+        """Empty the histogram in place, keeping its memory.
+
+        The harness reuses one histogram per worker for every turn: a new
+        HdrHistogram per turn would be garbage that only the cyclic collector
+        frees (HdrHistogram and its encoder refer to each other), and memory
+        would grow with the length of the run.
+        """
+        hdr = self._hdr
+        if isinstance(hdr.counts, ctypes.Array):
+            ctypes.memset(ctypes.addressof(hdr.counts), 0, ctypes.sizeof(hdr.counts))
+            hdr.total_count = 0
+            hdr.min_value = sys.maxsize
+            hdr.max_value = 0
+        else:  # another hdrh layout: its own, slower, reset
+            hdr.reset()
+        self.count = 0
+        self.sum_ns = 0
+        self.sum_sq_ns = 0
+        self.min_ns = None
+        self.max_ns = None
 
     def merge(self, other: LatencyHistogram) -> None:
         """Add ``other``'s values to this histogram, exactly."""

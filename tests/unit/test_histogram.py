@@ -83,3 +83,12 @@ def test_out_of_range_values_are_clamped():
 def test_empty_histogram_has_no_percentile():
     with pytest.raises(ValueError):
         LatencyHistogram().percentile(0.5)
+
+
+def test_reset_empties_in_place_and_records_afresh():
+    h = filled([5, 10**9, 123_456])
+    h.reset()
+    assert (h.count, h.sum_ns, h.sum_sq_ns, h.min_ns, h.max_ns) == (0, 0, 0, None, None)
+    assert list(h.buckets()) == []
+    h.record(7)
+    assert list(h.buckets()) == [(7, 1)] and h.percentile(0.5) == 7
