@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ import sqlalchemy.exc
 
 from dbbench.diagnosis import operation_error
 from dbbench.errors import ConfigError
-from dbbench.harness import Plan, ProgressCallback, RunnerRecord, run_interleaved
+from dbbench.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.preflight import check_server
 from dbbench.processes import ProcessFailed, run_in_processes
 from dbbench.results import SCHEMA_VERSION, RunResult, build_result, capture_environment
@@ -108,12 +109,16 @@ def run_benchmark(
     *,
     command: str = "run",
     on_progress: ProgressCallback | None = None,
+    on_result: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
     """Check the server, run every runner in turns, and summarise.
 
     Raises ``ConnectError``/``QueryError`` when the server cannot be used at
     all.  Errors of single operations during the run are counted, not raised.
     A Ctrl-C during the run returns the partial result (``complete`` False).
+    ``on_result`` gets the result so far about once a second while measuring
+    (``complete`` False; with one process), then the final one: a result
+    file written from it loses nothing to a crash.
     """
     workload = Workload(settings.benchmark.query)
     server = check_server(settings.database, workload)
@@ -130,6 +135,25 @@ def run_benchmark(
         )
         if warning:
             notes.append(warning)
+    environment = capture_environment(server.version)
+    pool_description = (
+        settings.pool.describe() if {"pool", "nullpool"} & set(runner_names) else None
+    )
+    started_at_s = time.time()
+
+    def checkpoint(records: list[RunnerRecord]) -> None:
+        partial = RunOutcome(records, False, started_at_s, time.time(), plan)
+        on_result(
+            build_result(
+                command,
+                partial,
+                settings=settings.public_dict(),
+                environment=environment,
+                pool_description=pool_description,
+                notes=notes,
+            )
+        )
+
     monitor = ServerStatusMonitor(settings.database)
     monitor.start()
     try:
@@ -137,7 +161,12 @@ def run_benchmark(
             outcome = run_in_processes(settings, runner_names, plan, processes, on_progress)
         else:
             runners = [create_runner(name, settings) for name in runner_names]
-            outcome = run_interleaved(runners, plan, on_progress=on_progress)
+            outcome = run_interleaved(
+                runners,
+                plan,
+                on_progress=on_progress,
+                on_checkpoint=checkpoint if on_result else None,
+            )
     except (pymysql.err.MySQLError, sqlalchemy.exc.SQLAlchemyError, OSError, ProcessFailed) as exc:
         # a cold start failed after the check passed (the server went away?)
         raise operation_error(exc, settings.database, workload.query) from exc
@@ -150,17 +179,18 @@ def run_benchmark(
             f"dbbench opened {check['dbbench_connections']}: other clients were connecting too, "
             "or some connects failed before the server counted them"
         )
-    return build_result(
+    result = build_result(
         command,
         outcome,
         settings=settings.public_dict(),
-        environment=capture_environment(server.version),
-        pool_description=(
-            settings.pool.describe() if {"pool", "nullpool"} & set(runner_names) else None
-        ),
+        environment=environment,
+        pool_description=pool_description,
         notes=notes,
         server={**activity.to_dict(), "cross_check": check},
     )
+    if on_result is not None:
+        on_result(result)
+    return result
 
 
 @dataclass(frozen=True)
@@ -170,12 +200,20 @@ class SweepResult:
     cells: list[tuple[SweepCell, RunResult]]
     recommendations: list[Recommendation]
     complete: bool
+    #: the lists swept: concurrency, pool_size, max_overflow
+    grid: dict[str, list[int]] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        first = self.cells[0][1] if self.cells else None
+        last = self.cells[-1][1] if self.cells else None
         return {
             "schema_version": SCHEMA_VERSION,
             "command": "sweep",
             "complete": self.complete,
+            "started_at": first.started_at if first else None,
+            "finished_at": last.finished_at if last else None,
+            "settings": {**(first.settings if first else {}), "grid": self.grid},
+            "environment": first.environment if first else {},
             "cells": [
                 {**dataclasses.asdict(cell), "result": result.to_dict()}
                 for cell, result in self.cells
@@ -222,6 +260,7 @@ def run_sweep(
     max_overflows: Sequence[int],
     *,
     on_cell: Callable[[str], ProgressCallback | None] | None = None,
+    on_result: Callable[[SweepResult], None] | None = None,
 ) -> SweepResult:
     """Run every (concurrency, pool_size, max_overflow) cell, one after another.
 
@@ -235,6 +274,7 @@ def run_sweep(
     cells: list[tuple[SweepCell, RunResult]] = []
     complete = True
     todo = grid(concurrencies, pool_sizes, max_overflows)
+    sweep = SweepResult([], [], False)
     for number, (concurrency, pool_size, max_overflow) in enumerate(todo, start=1):
         processes = settings.benchmark.processes
         if processes > concurrency:
@@ -256,5 +296,18 @@ def run_sweep(
         cells.append((sweep_cell(concurrency, cell_settings.pool, result), result))
         if not result.complete:
             complete = False
+        sweep = SweepResult(
+            list(cells),
+            recommend([c for c, _ in cells]),
+            complete and number == len(todo),
+            {
+                "concurrency": sorted(set(concurrencies)),
+                "pool_size": sorted(set(pool_sizes)),
+                "max_overflow": sorted(set(max_overflows)),
+            },
+        )
+        if on_result is not None:
+            on_result(sweep)  # after each cell: a crash later loses nothing done
+        if not complete:
             break
-    return SweepResult(cells, recommend([c for c, _ in cells]), complete)
+    return sweep

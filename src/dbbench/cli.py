@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,14 +20,17 @@ from rich.console import Console
 from rich.markup import escape
 
 from dbbench import benchmark, logs
-from dbbench.errors import DbbenchError, ExitStatus
-from dbbench.output import WRITERS, matrix, stale_table
+from dbbench.benchmark import SweepResult
+from dbbench.errors import ConfigError, DbbenchError, ExitStatus
+from dbbench.output import FORMAT_NAMES, format_module, json_format
+from dbbench.output.runs_table import runs_table
 from dbbench.progress import ProgressBar
-from dbbench.results import SCHEMA_VERSION, RunResult
+from dbbench.resultfile import ResultSink, RunStore
+from dbbench.results import RunResult, capture_environment, iso_utc
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
 from dbbench.server import LocalServer
 from dbbench.settings import Settings, find_config_path, load_settings, parse_duration_s
-from dbbench.stale import IDLE_MARGIN_S, PROTECTIONS, run_stale_scenario
+from dbbench.stale import IDLE_MARGIN_S, PROTECTIONS, run_stale_scenario, stale_document
 from dbbench.sweep import parse_int_list
 from dbbench.workload import Workload
 
@@ -155,9 +159,10 @@ def _run_options(command: Callable) -> Callable:
             f"[default: {','.join(DEFAULT_RUNNERS)}; pool alone in a sweep].",
         ),
         click.option(
-            "--json", "as_json", is_flag=True, help="Print a JSON document instead of the table."
+            "--histogram",
+            is_flag=True,
+            help="Draw each runner's latency distribution under the table.",
         ),
-        click.option("--quiet", "-q", is_flag=True, help="No progress display."),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
@@ -276,13 +281,61 @@ def _stdout_console() -> Console:
     return console
 
 
+def _output_options(command: Callable) -> Callable:
+    """Where results go: the format on stdout, a result file, a saved run."""
+    options = [
+        click.option(
+            "--format",
+            "format_name",
+            type=click.Choice(FORMAT_NAMES),
+            help="How to print the results [default: table].",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Same as --format json."),
+        click.option(
+            "--output",
+            "-o",
+            "output_path",
+            type=click.Path(dir_okay=False, writable=True),
+            help="Also write the result document to this file, atomically, as the run goes.",
+        ),
+        click.option(
+            "--save",
+            "save_name",
+            is_flag=False,
+            flag_value="",
+            default=None,
+            help="Also keep the run under .dbbench/runs/ (numbered; NAME optional).",
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="No progress display."),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def _format_name(options: dict[str, Any]) -> str:
+    if options["as_json"]:
+        if options["format_name"] not in (None, "json"):
+            raise ConfigError(f"--json and --format {options['format_name']} ask for two formats")
+        return "json"
+    return options["format_name"] or "table"
+
+
+def _result_sink(options: dict[str, Any]) -> ResultSink:
+    saved = None
+    if options["save_name"] is not None:
+        saved = RunStore().next_path(options["save_name"] or None)
+    output = Path(options["output_path"]) if options["output_path"] else None
+    return ResultSink([path for path in (output, saved) if path is not None])
+
+
 def _benchmark(command: str, options: dict[str, Any]) -> int:
     stdout, stderr = _stdout_console(), Console(stderr=True)
+    format_name = _format_name(options)
     lists = _lists(options)
     settings = _load(options, lists)
     sweeping = any(values is not None and len(values) > 1 for values in lists.values())
     runner_text = options["runner_text"] or ("pool" if sweeping else ",".join(DEFAULT_RUNNERS))
     runner_names = parse_runner_names(runner_text)
+    sink = _result_sink(options)
     quiet = options["quiet"]
     if options.get("config_path") is None and settings.config_path is not None and not quiet:
         stderr.print(f"[dim]using settings from {escape(str(settings.config_path))}[/dim]")
@@ -291,40 +344,45 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
         ProgressBar(stderr, f"dbbench {command}", enabled=not quiet) as bar,
     ):
         if sweeping:
-            sweep = benchmark.run_sweep(
+            outcome: RunResult | SweepResult = benchmark.run_sweep(
                 target,
                 runner_names,
                 lists["concurrency"] or [target.benchmark.concurrency],
                 lists["pool_size"] or [target.pool.pool_size],
                 lists["max_overflow"] or [target.pool.max_overflow],
                 on_cell=bar.relabel,
+                on_result=lambda sweep: sink.write(sweep.to_dict()),
             )
         else:
-            result: RunResult = benchmark.run_benchmark(
-                target, runner_names, command=command, on_progress=bar
+            outcome = benchmark.run_benchmark(
+                target,
+                runner_names,
+                command=command,
+                on_progress=bar,
+                on_result=lambda result: sink.write(result.to_dict()),
             )
-    if sweeping:
-        if options["as_json"]:
-            stdout.file.write(json.dumps(sweep.to_dict(), indent=2) + "\n")
-        else:
-            cells = [cell for cell, _ in sweep.cells]
-            matrix.write(cells, sweep.recommendations, stdout)
-            if not sweep.complete:
-                stdout.print("[yellow]interrupted: the matrix shows the cells completed[/yellow]")
-        if not sweep.complete:
-            return ExitStatus.INTERRUPTED
-        return ExitStatus.RUN_ERRORS if any(c.errors for c, _ in sweep.cells) else 0
-    WRITERS["json" if options["as_json"] else "table"](result, stdout)
-    if not result.complete:
+    if format_name == "json":
+        json_format.write_document(outcome.to_dict(), stdout)
+    elif sweeping:
+        format_module(format_name).write_sweep(outcome, stdout)
+    else:
+        format_module(format_name).write_run(outcome, stdout)
+        if options.get("histogram"):
+            from dbbench.output import histogram_text
+
+            histogram_text.write(outcome, stdout)
+    for path in sink.paths:
+        stderr.print(f"[dim]results written to {escape(str(path))}[/dim]")
+    if not outcome.complete:
         return ExitStatus.INTERRUPTED
-    if result.errors:
-        return ExitStatus.RUN_ERRORS
-    return ExitStatus.SUCCESS
+    errors = any(c.errors for c, _ in outcome.cells) if sweeping else outcome.errors
+    return ExitStatus.RUN_ERRORS if errors else ExitStatus.SUCCESS
 
 
 @cli.command()
 @_connection_options
 @_run_options
+@_output_options
 def run(**options: Any) -> int:
     """Compare a new connection per query (raw), a SQLAlchemy pool and one persistent connection.
 
@@ -345,6 +403,7 @@ def run(**options: Any) -> int:
 @_connection_options
 @_pool_options
 @_run_options
+@_output_options
 def compare(**options: Any) -> int:
     """Compare raw connections against a pool built with exactly these settings.
 
@@ -381,8 +440,7 @@ def compare(**options: Any) -> int:
     help="Cases to run: none, recycle (pool_recycle below the timeout), pre_ping.",
 )
 @click.option("--query", help="SQL each operation runs [default: SELECT 1].")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON document instead of the table.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@_output_options
 def stale(**options: Any) -> int:
     """Show what idle connections past the server's wait_timeout cost, with and without protection.
 
@@ -396,6 +454,7 @@ def stale(**options: Any) -> int:
         dbbench stale --wait-timeout 2 --idle 4s --pool-size 4
     """
     stdout, stderr = _stdout_console(), Console(stderr=True)
+    format_name = _format_name(options)
     settings = _load(
         {
             k: v
@@ -406,8 +465,10 @@ def stale(**options: Any) -> int:
     )
     idle_s = parse_duration_s(options["idle"]) if options["idle"] is not None else None
     protections = [p.strip() for p in options["protection"].split(",") if p.strip()]
+    sink = _result_sink(options)
+    started_at = iso_utc(time.time())
     with _target(settings, options["server"], stderr, options["quiet"]) as target:
-        benchmark.check_server(target.database, Workload(target.benchmark.query))
+        server = benchmark.check_server(target.database, Workload(target.benchmark.query))
         cases = run_stale_scenario(
             target,
             wait_timeout_s=options["wait_timeout"],
@@ -420,18 +481,37 @@ def stale(**options: Any) -> int:
             else (lambda name: stderr.print(f"[dim]stale: case {name}[/dim]")),
         )
     idle_shown = idle_s if idle_s is not None else options["wait_timeout"] + IDLE_MARGIN_S
-    if options["as_json"]:
-        document = {
-            "schema_version": SCHEMA_VERSION,
-            "command": "stale",
-            "wait_timeout_s": options["wait_timeout"],
-            "idle_s": idle_shown,
-            "cases": [case.to_dict() for case in cases],
-        }
-        stdout.file.write(json.dumps(document, indent=2) + "\n")
+    document = stale_document(
+        cases,
+        wait_timeout_s=options["wait_timeout"],
+        idle_s=idle_shown,
+        settings=target.public_dict(),
+        environment=capture_environment(server.version),
+        started_at=started_at,
+        finished_at=iso_utc(time.time()),
+    )
+    sink.write(document)
+    if format_name == "json":
+        json_format.write_document(document, stdout)
     else:
-        stale_table.write(cases, options["wait_timeout"], idle_shown, stdout)
+        format_module(format_name).write_stale(cases, options["wait_timeout"], idle_shown, stdout)
     return ExitStatus.SUCCESS
+
+
+@cli.command()
+def runs() -> None:
+    """List the runs kept with --save under .dbbench/runs/.
+
+    \b
+    Example:
+        dbbench run -n 1000 --save before-upgrade && dbbench runs
+    """
+    console = _stdout_console()
+    saved = RunStore().runs()
+    if not saved:
+        console.print("no saved runs in .dbbench/runs/ (save one with --save [NAME])")
+        return
+    console.print(runs_table(saved))
 
 
 def main() -> None:

@@ -191,6 +191,9 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+#: called between turns, at most every CHECKPOINT_EVERY_S, with the records so far
+CheckpointCallback = Callable[[list["RunnerRecord"]], None]
+CHECKPOINT_EVERY_S = 1.0
 
 
 class Coordinator:
@@ -378,8 +381,11 @@ class _Run:
         on_progress: ProgressCallback | None,
         clock: Callable[[], int],
         coordinator: Coordinator,
+        on_checkpoint: CheckpointCallback | None = None,
     ) -> None:
         self.coordinator = coordinator
+        self.on_checkpoint = on_checkpoint
+        self.last_checkpoint_s = time.monotonic()
         self.runners = list(runners)
         self.plan = plan
         self.clock = clock
@@ -395,6 +401,15 @@ class _Run:
         self.last_report_ns = -REPORT_EVERY_NS
 
     # --- progress ------------------------------------------------------------
+
+    def checkpoint(self, force: bool = False) -> None:
+        """Hand the records so far to ``on_checkpoint`` (a result file), between operations."""
+        if self.on_checkpoint is None or self.phase != "measuring":
+            return
+        now = time.monotonic()
+        if force or now - self.last_checkpoint_s >= CHECKPOINT_EVERY_S:
+            self.last_checkpoint_s = now
+            self.on_checkpoint(self.records)
 
     def report(self) -> None:
         if self.on_progress is None:
@@ -485,6 +500,7 @@ class _Run:
                     recent.append(end - start)
                 record.measured_ns += end - start
                 report()
+                self.checkpoint()
 
     def measure_timed_turns(self) -> None:
         """Turns of ``slice_s`` seconds (or the operations left), rotating."""
@@ -509,6 +525,7 @@ class _Run:
                 if work_left:
                     self.turn(position, quota, duration_ns, measuring=True)
                     self.report()
+                    self.checkpoint()  # between turns: no worker is running
             if not pending:
                 return
             round_index += 1
@@ -527,6 +544,7 @@ def run_interleaved(
     on_progress: ProgressCallback | None = None,
     clock: Callable[[], int] = time.perf_counter_ns,
     coordinator: Coordinator | None = None,
+    on_checkpoint: CheckpointCallback | None = None,
 ) -> RunOutcome:
     """Run ``plan`` over ``runners``; see the module docstring for the method.
 
@@ -535,7 +553,7 @@ def run_interleaved(
     ``coordinator``, this is one of several processes running in step.
     """
     started_at_s = time.time()
-    run = _Run(runners, plan, on_progress, clock, coordinator or Coordinator())
+    run = _Run(runners, plan, on_progress, clock, coordinator or Coordinator(), on_checkpoint)
     complete = False
     try:
         if plan.concurrency > 1:

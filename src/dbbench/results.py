@@ -18,7 +18,8 @@ from dbbench.harness import RunnerRecord, RunOutcome
 from dbbench.poolstats import PoolCounters
 from dbbench.stats import Speedup, Summary, speedup, summarize
 
-SCHEMA_VERSION = 1
+#: 2 added latency histograms, the server's vendor and the sweep/stale envelopes
+SCHEMA_VERSION = 2
 BASELINE_RUNNER = "raw"
 #: an open-loop run that reached less than this share of its target rate says so
 RATE_SHORTFALL = 0.95
@@ -177,6 +178,15 @@ def _runner_dict(result: RunnerResult) -> dict[str, Any]:
         "checkout": summary_dict(result.checkout) if result.checkout else None,
         "pool": result.pool.to_dict() if result.pool else None,
         "connections_opened": result.connections_opened,
+        # the distributions themselves: percentiles can be recomputed and runs merged
+        "histograms": {
+            "latency": result.record.tally.latency.to_dict() if result.record else None,
+            "checkout": (
+                result.record.tally.checkout.to_dict()
+                if result.record and result.record.tally.checkout.count
+                else None
+            ),
+        },
     }
 
 
@@ -187,6 +197,13 @@ def _version(distribution: str) -> str | None:
         return None
 
 
+def server_vendor(version: str | None) -> str | None:
+    """ "MariaDB" or "MySQL" from ``SELECT VERSION()`` (MySQL's has no vendor in it)."""
+    if not version:
+        return None
+    return "MariaDB" if "mariadb" in version.lower() else "MySQL"
+
+
 def capture_environment(server_version: str | None) -> dict[str, Any]:
     return {
         "dbbench": _version("dbbench"),
@@ -195,13 +212,14 @@ def capture_environment(server_version: str | None) -> dict[str, Any]:
         "pymysql": _version("PyMySQL"),
         "sqlalchemy": _version("SQLAlchemy"),
         "server_version": server_version,
+        "server_vendor": server_vendor(server_version),
         "os": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
     }
 
 
-def _iso(timestamp_s: float) -> str:
+def iso_utc(timestamp_s: float) -> str:
     return dt.datetime.fromtimestamp(timestamp_s, dt.UTC).isoformat(timespec="seconds")
 
 
@@ -245,8 +263,8 @@ def build_result(
         runners=runners,
         speedups=speedups,
         complete=outcome.complete,
-        started_at=_iso(outcome.started_at_s),
-        finished_at=_iso(outcome.finished_at_s),
+        started_at=iso_utc(outcome.started_at_s),
+        finished_at=iso_utc(outcome.finished_at_s),
         pool_description=pool_description,
         notes=all_notes,
         server=server,

@@ -387,3 +387,31 @@ def _failed_reset_not_logged() -> Iterator[None]:
         yield
     finally:
         logger.removeFilter(drop)
+
+
+def stale_document(
+    cases: Sequence[StaleCase],
+    *,
+    wait_timeout_s: int,
+    idle_s: float,
+    settings: dict[str, Any],
+    environment: dict[str, Any],
+    started_at: str,
+    finished_at: str,
+    complete: bool = True,
+) -> dict[str, Any]:
+    """The result document of ``dbbench stale`` (same envelope as every command's)."""
+    from dbbench.results import SCHEMA_VERSION
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "stale",
+        "complete": complete,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "settings": settings,
+        "environment": environment,
+        "wait_timeout_s": wait_timeout_s,
+        "idle_s": idle_s,
+        "cases": [case.to_dict() for case in cases],
+    }

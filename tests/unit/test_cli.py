@@ -80,7 +80,7 @@ def test_run_json_document(fake_runners):
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert doc["complete"] is True
     assert doc["environment"]["server_version"] == "10.11.0-Fake"
     for key in ("python", "pymysql", "sqlalchemy", "dbbench"):

@@ -1,15 +1,14 @@
-"""The JSON document (``--json``): ``RunResult.to_dict()``, printed as is."""
+"""JSON: the result document (``--format json``, ``--json``), printed as is."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from rich.console import Console
 
-from dbbench.results import RunResult
 
-
-def write(result: RunResult, console: Console) -> None:
+def write_document(document: dict[str, Any], console: Console) -> None:
     # Straight to the file: rich must not wrap, colour or reflow JSON.
-    console.file.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    console.file.write(json.dumps(document, indent=2) + "\n")
     console.file.flush()

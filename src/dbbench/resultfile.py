@@ -1,0 +1,178 @@
+"""Result files: written atomically as a run goes, kept under .dbbench/runs, read back and upgraded.
+
+Every command's JSON document is one format, versioned by
+``schema_version`` and described by ``schema/dbbench-result.schema.json``.
+A file is written to a temporary file beside it and renamed over it, so a
+reader (or a crash) never sees half a file; a run writes it again after
+each turn of its runners or each sweep cell, marked ``"complete": false``
+until the end, so Ctrl-C, a kill or a crash keeps what was measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dbbench.errors import ConfigError, DbbenchError
+from dbbench.results import SCHEMA_VERSION
+
+RUNS_DIR = Path(".dbbench") / "runs"
+_RUN_FILE = re.compile(r"^(\d{4,})(?:-(.+))?\.json$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class ResultFileError(DbbenchError):
+    """A result file that cannot be read, or written."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, document: dict[str, Any]) -> None:
+    """Write ``document`` as JSON to ``path``: all of it or, on failure, the old file untouched."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    text = json.dumps(document, indent=2) + "\n"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        try:
+            os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise ResultFileError(f"{path}: cannot write the result file ({exc.strerror})") from None
+
+
+def upgrade(document: dict[str, Any], source: str) -> dict[str, Any]:
+    """Bring a document of an older schema version to the current one, or say why not."""
+    version = document.get("schema_version")
+    if not isinstance(version, int):
+        raise ResultFileError(f"{source}: not a dbbench result file (no schema_version)")
+    if version > SCHEMA_VERSION:
+        raise ResultFileError(
+            f"{source}: schema_version {version} was written by a newer dbbench "
+            f"(this one reads up to {SCHEMA_VERSION}); upgrade dbbench to read it"
+        )
+    if version < 1:
+        raise ResultFileError(f"{source}: schema_version {version} is not one dbbench wrote")
+    if version == 1:
+        # version 1 (run/compare/sweep/stale) had no histograms and no server vendor:
+        # statistics stay as recorded; percentiles cannot be recomputed from it
+        document = json.loads(json.dumps(document))
+        for result in _run_documents(document):
+            for runner in result.get("results", []):
+                runner.setdefault("histograms", {"latency": None, "checkout": None})
+            result.setdefault("schema_version", 2)
+            result.get("environment", {}).setdefault("server_vendor", None)
+        document["schema_version"] = 2
+        document["upgraded_from"] = 1
+    return document
+
+
+def _run_documents(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run documents inside a document: itself, or a sweep's cells."""
+    if document.get("command") == "sweep":
+        return [cell["result"] for cell in document.get("cells", [])]
+    if document.get("command") in ("run", "compare"):
+        return [document]
+    return []
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read, check and upgrade a result file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultFileError(f"{path}: no such result file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultFileError(f"{path}: cannot read the result file ({exc})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultFileError(
+            f"{path}: not JSON ({exc.msg} at line {exc.lineno}); an interrupted write? "
+            "dbbench writes atomically, so this file was not written by it"
+        ) from None
+    if not isinstance(document, dict):
+        raise ResultFileError(f"{path}: not a dbbench result file (not a JSON object)")
+    return upgrade(document, str(path))
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    number: int
+    name: str | None
+    path: Path
+
+
+class RunStore:
+    """Saved runs: ``.dbbench/runs/0001-NAME.json``, numbered in order."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.directory = (root or Path.cwd()) / RUNS_DIR
+
+    def runs(self) -> list[SavedRun]:
+        if not self.directory.is_dir():
+            return []
+        found = []
+        for path in self.directory.iterdir():
+            match = _RUN_FILE.match(path.name)
+            if match:
+                found.append(SavedRun(int(match.group(1)), match.group(2), path))
+        return sorted(found, key=lambda run: run.number)
+
+    def next_path(self, name: str | None) -> Path:
+        if name is not None and not _NAME.match(name):
+            raise ConfigError(
+                f"--save = {name!r}: a run name is letters, digits, '.', '_' and '-' "
+                "(at most 64, starting with a letter or digit)"
+            )
+        existing = self.runs()
+        if name is not None and any(run.name == name for run in existing):
+            raise ConfigError(f"--save = {name!r}: a saved run has that name already")
+        number = existing[-1].number + 1 if existing else 1
+        return self.directory / (f"{number:04d}-{name}.json" if name else f"{number:04d}.json")
+
+    def resolve(self, reference: str) -> Path:
+        """A file path, a saved run's name, its number, or "latest"."""
+        path = Path(reference)
+        if path.suffix == ".json" or path.exists():
+            return path
+        runs = self.runs()
+        if reference == "latest" and runs:
+            return runs[-1].path
+        for run in runs:
+            if run.name == reference or (reference.isdigit() and run.number == int(reference)):
+                return run.path
+        known = ", ".join(run.name or str(run.number) for run in runs[-5:]) or "none saved yet"
+        raise ResultFileError(
+            f"{reference!r}: no such result file or saved run (saved: {known}; see dbbench runs)"
+        )
+
+
+class ResultSink:
+    """The files a command writes its result document to (``--output``, ``--save``)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+
+    def write(self, document: dict[str, Any]) -> None:
+        for path in self.paths:
+            write_atomic(path, document)

@@ -1,0 +1,144 @@
+"""Result files from real runs: valid against the schema, written as the run goes, kept."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from dbbench.resultfile import load
+from tests.integration.conftest import run_dbbench
+
+pytestmark = pytest.mark.integration
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "schema" / "dbbench-result.schema.json").read_text()
+)
+
+
+def valid(document: dict) -> dict:
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    return document
+
+
+def test_every_command_writes_a_document_the_schema_accepts(server, tmp_path):
+    commands = {
+        "run": ["run", "-n", "50", "--runner", "raw,pool,persistent,nullpool"],
+        "threads": ["compare", "-n", "200", "-c", "4", "--processes", "2", "--pool-size", "2"],
+        "open": ["run", "-n", "20", "--rate", "500", "--runner", "pool"],
+        "sweep": ["compare", "-n", "30", "-c", "1,2", "--pool-size", "1,2"],
+        "stale": [
+            "stale",
+            "--wait-timeout",
+            "1",
+            "--idle",
+            "1.5s",
+            "--pool-size",
+            "1",
+            "--operations",
+            "3",
+            "--protection",
+            "none,pre_ping",
+        ],
+    }
+    for name, args in commands.items():
+        path = tmp_path / f"{name}.json"
+        result = run_dbbench(*args, "-q", "--output", str(path), env=server.env(), timeout_s=300)
+        assert result.returncode == 0, (name, result.stderr)
+        document = valid(json.loads(path.read_text()))
+        assert document["complete"] is True
+        assert document["environment"]["server_vendor"] in ("MariaDB", "MySQL")
+        assert load(path) == document  # current version: read back as is
+
+
+def test_json_on_stdout_is_the_same_document(server, tmp_path):
+    path = tmp_path / "r.json"
+    result = run_dbbench("run", "-n", "20", "--json", "-q", "-o", str(path), env=server.env())
+    assert json.loads(result.stdout) == json.loads(path.read_text())
+
+
+def test_histograms_in_the_file_recompute_the_percentiles(server, tmp_path):
+    from dbbench.histogram import LatencyHistogram
+
+    path = tmp_path / "r.json"
+    run_dbbench(
+        "run", "-n", "300", "-q", "-o", str(path), "--runner", "persistent", env=server.env()
+    )
+    (runner,) = load(path)["results"]
+    histogram = LatencyHistogram.from_dict(runner["histograms"]["latency"])
+    assert histogram.count == runner["n"] == 300
+    assert histogram.percentile(0.99) / 1000 == runner["p99_us"]
+    assert histogram.mean_ns / 1000 == pytest.approx(runner["mean_us"])
+
+
+def test_save_keeps_numbered_runs_and_runs_lists_them(server, tmp_path):
+    env = server.env()
+    for name in ("baseline", None):
+        args = ["run", "-n", "10", "-q", "--save"] + ([name] if name else [])
+        result = subprocess.run(
+            [sys.executable, "-m", "dbbench", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 0, result.stderr
+    saved = sorted(p.name for p in (tmp_path / ".dbbench" / "runs").iterdir())
+    assert saved == ["0001-baseline.json", "0002.json"]
+    listing = subprocess.run(
+        [sys.executable, "-m", "dbbench", "runs"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "baseline" in listing.stdout and "0002.json" in listing.stdout
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_run_keeps_what_it_measured(server, tmp_path, how):
+    path = tmp_path / "partial.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dbbench",
+            "run",
+            "-n",
+            "100000000",
+            "--warmup",
+            "5",
+            "--runner",
+            "pool,persistent",
+            "-c",
+            "2",
+            "-q",
+            "-o",
+            str(path),
+        ],
+        env=server.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not path.exists():
+        time.sleep(0.1)
+    assert path.exists(), "no result file written while running"
+    time.sleep(1.5)
+    process.send_signal(how)
+    process.communicate(timeout=60)
+    document = valid(json.loads(path.read_text()))  # whole, never half-written
+    assert document["complete"] is False
+    assert all(r["n"] > 0 for r in document["results"])
+    assert [p.name for p in tmp_path.iterdir()] == ["partial.json"]  # no temporary left
