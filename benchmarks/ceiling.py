@@ -199,13 +199,7 @@ def main() -> None:
                 sys.exit("ceiling.py: --server local cannot override [database] unix_socket")
             address = stack.enter_context(LocalServer()).address
             settings = settings_for_server(settings, address)
-            env.update(
-                DBBENCH_HOST=address.host,
-                DBBENCH_PORT=str(address.port),
-                DBBENCH_USER=address.user,
-                DBBENCH_PASSWORD=address.password,
-                DBBENCH_DATABASE=address.database,
-            )
+            env.update(address.environment())
             print(f"started a throwaway server on {address.host}:{address.port}")
         # a schema that exists; information_schema always does, and cannot be dropped
         schema = settings.database.database or "information_schema"

@@ -127,13 +127,7 @@ def main() -> None:
             if settings.database.unix_socket:
                 sys.exit("memory.py: --server local cannot override [database] unix_socket")
             address = stack.enter_context(LocalServer()).address
-            env.update(
-                DBBENCH_HOST=address.host,
-                DBBENCH_PORT=str(address.port),
-                DBBENCH_USER=address.user,
-                DBBENCH_PASSWORD=address.password,
-                DBBENCH_DATABASE=address.database,
-            )
+            env.update(address.environment())
             print(f"started a throwaway server on {address.host}:{address.port}")
         results = [measure(n, args, env, args.config) for n in (args.small, args.large)]
 

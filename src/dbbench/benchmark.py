@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -140,19 +141,17 @@ def run_benchmark(
         settings.pool.describe() if {"pool", "nullpool"} & set(runner_names) else None
     )
     started_at_s = time.time()
+    summarise = functools.partial(
+        build_result,
+        command,
+        settings=settings.public_dict(),
+        environment=environment,
+        pool_description=pool_description,
+    )
 
     def checkpoint(records: list[RunnerRecord]) -> None:
         partial = RunOutcome(records, False, started_at_s, time.time(), plan)
-        on_result(
-            build_result(
-                command,
-                partial,
-                settings=settings.public_dict(),
-                environment=environment,
-                pool_description=pool_description,
-                notes=notes,
-            )
-        )
+        on_result(summarise(partial, notes=notes))
 
     monitor = ServerStatusMonitor(settings.database)
     monitor.start()
@@ -179,15 +178,7 @@ def run_benchmark(
             f"dbbench opened {check['dbbench_connections']}: other clients were connecting too, "
             "or some connects failed before the server counted them"
         )
-    result = build_result(
-        command,
-        outcome,
-        settings=settings.public_dict(),
-        environment=environment,
-        pool_description=pool_description,
-        notes=notes,
-        server={**activity.to_dict(), "cross_check": check},
-    )
+    result = summarise(outcome, notes=notes, server={**activity.to_dict(), "cross_check": check})
     if on_result is not None:
         on_result(result)
     return result

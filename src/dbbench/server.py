@@ -95,6 +95,16 @@ class ServerAddress:
     #: the server's Unix socket, when it is on this machine
     unix_socket: str | None = None
 
+    def environment(self) -> dict[str, str]:
+        """The ``DBBENCH_*`` variables that point a ``dbbench`` process at this server."""
+        return {
+            "DBBENCH_HOST": self.host,
+            "DBBENCH_PORT": str(self.port),
+            "DBBENCH_USER": self.user,
+            "DBBENCH_PASSWORD": self.password,
+            "DBBENCH_DATABASE": self.database,
+        }
+
 
 @dataclass(frozen=True)
 class _Binaries:

@@ -42,13 +42,7 @@ class TestServer(ServerAddress):
     def env(self) -> dict[str, str]:
         """Environment for a ``dbbench`` subprocess pointed at this server."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DBBENCH_", "MYSQL_"))}
-        env.update(
-            DBBENCH_HOST=self.host,
-            DBBENCH_PORT=str(self.port),
-            DBBENCH_USER=self.user,
-            DBBENCH_PASSWORD=self.password,
-            DBBENCH_DATABASE=self.database,
-        )
+        env.update(self.environment())
         return env
 
 
