@@ -19,10 +19,10 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from dbbench import benchmark, logs
+from dbbench import benchmark, diffing, logs, resultfile
 from dbbench.benchmark import SweepResult
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
-from dbbench.output import FORMAT_NAMES, format_module, json_format
+from dbbench.output import FORMAT_NAMES, diff_table, format_module, json_format
 from dbbench.output.runs_table import runs_table
 from dbbench.progress import ProgressBar
 from dbbench.resultfile import ResultSink, RunStore
@@ -335,6 +335,11 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     sweeping = any(values is not None and len(values) > 1 for values in lists.values())
     runner_text = options["runner_text"] or ("pool" if sweeping else ",".join(DEFAULT_RUNNERS))
     runner_names = parse_runner_names(runner_text)
+    if options.get("histogram") and (format_name != "table" or sweeping):
+        raise ConfigError(
+            "--histogram draws under the table of a run; the result document (--format json, "
+            "--output) holds the histograms themselves"
+        )
     sink = _result_sink(options)
     quiet = options["quiet"]
     if options.get("config_path") is None and settings.config_path is not None and not quiet:
@@ -512,6 +517,56 @@ def runs() -> None:
         console.print("no saved runs in .dbbench/runs/ (save one with --save [NAME])")
         return
     console.print(runs_table(saved))
+
+
+@cli.command()
+@click.argument("base_ref", metavar="BASE")
+@click.argument("new_ref", metavar="NEW")
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    metavar="METRIC:PCT",
+    help="Exit 4 when METRIC (mean, p50, p95, p99, ops_per_s) gets worse by more than PCT, "
+    "beyond noise. May be given several times.",
+)
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(["table", "markdown"]),
+    default="table",
+    show_default=True,
+    help="markdown: a table for a pull-request comment.",
+)
+def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str) -> int:
+    """Compare two results (files, saved-run names or numbers, or "latest"): a CI gate.
+
+    Each runner's mean, p50, p95, p99 and throughput, the change, and whether
+    it is beyond noise (Welch's t-test for mean and throughput, 99% quantile
+    intervals from the histograms for percentiles).
+
+    \b
+    Examples:
+        dbbench diff before.json after.json
+        dbbench diff baseline latest --fail-on p99:10% --fail-on mean:5%
+    """
+    thresholds = [diffing.parse_fail_on(text) for text in fail_on]  # bad input before any file
+    store = RunStore()
+    base_path, new_path = store.resolve(base_ref), store.resolve(new_ref)
+    base, new = resultfile.load(base_path), resultfile.load(new_path)
+    labels = {"base_label": str(base_path), "new_label": str(new_path)}
+    diffs = diffing.diff_documents(base, new, **labels)
+    trips = diffing.tripped(diffs, thresholds)
+    write = diff_table.write_markdown if format_name == "markdown" else diff_table.write
+    write(
+        diffs,
+        trips,
+        _stdout_console(),
+        thresholds=thresholds,
+        caveats=diffing.caveats(base, new, **labels),
+        **labels,
+    )
+    return ExitStatus.THRESHOLD if trips else ExitStatus.SUCCESS
 
 
 def main() -> None:

@@ -20,6 +20,8 @@ class ExitStatus(enum.IntEnum):
     USAGE = 2
     #: the benchmark finished, but some operations failed
     RUN_ERRORS = 3
+    #: dbbench diff: a --fail-on threshold tripped (a regression beyond noise)
+    THRESHOLD = 4
     #: interrupted (Ctrl-C); what was measured so far was still reported
     INTERRUPTED = 130
 

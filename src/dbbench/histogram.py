@@ -110,7 +110,13 @@ class LatencyHistogram:
             raise ValueError("percentile of an empty histogram")
         if not 0.0 <= fraction <= 1.0:
             raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
-        rank = max(1, math.ceil(fraction * self.count - 1e-9))
+        return self.value_at_rank(max(1, math.ceil(fraction * self.count - 1e-9)))
+
+    def value_at_rank(self, rank: int) -> int:
+        """The ``rank``-th smallest value (1-based): the first bucket whose cumulative
+        count reaches ``rank``, clamped to the exact minimum and maximum."""
+        if not 1 <= rank <= self.count:
+            raise ValueError(f"rank {rank} outside 1..{self.count}")
         seen = 0
         value = self.max_ns
         for value, count in self.buckets():  # noqa: B007 - value is used after the loop

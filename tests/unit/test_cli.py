@@ -251,3 +251,30 @@ def test_markup_in_the_query_is_shown_literally(fake_runners):
     result = invoke("run", "-n", "5", "-q", "--query", "SELECT '[/x]' AS [red]a[/red]")
     assert result.exit_code == 0, result.output
     assert "SELECT '[/x]' AS [red]a[/red]" in result.stdout
+
+
+DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / "data"
+
+
+def test_diff_gate_exit_codes():
+    base, new = str(DATA / "diff_base.json"), str(DATA / "diff_new.json")
+    passed = invoke("diff", base, new)
+    assert passed.exit_code == 0, passed.output
+    assert "nothing gated" in passed.stdout
+    # persistent's p99 rose ~42% beyond noise between these two files
+    tripped = invoke("diff", base, new, "--fail-on", "p99:10%", "--fail-on", "mean:50%")
+    assert tripped.exit_code == 4, tripped.output
+    assert "p99 of persistent rose" in tripped.stdout
+    # the same limit the other way round: an improvement never trips
+    assert invoke("diff", new, base, "--fail-on", "p99:10%").exit_code == 0
+    assert invoke("diff", base, new, "--fail-on", "p99:50%").exit_code == 0
+
+
+def test_diff_bad_input():
+    base = str(DATA / "diff_base.json")
+    bad = invoke("diff", base, base, "--fail-on", "p99:10")
+    assert bad.exit_code == 2 and "needs a '%'" in bad.stderr
+    missing = invoke("diff", base, "nope.json")
+    assert missing.exit_code == 1 and "no such result file" in missing.stderr
+    mixed = invoke("diff", base, str(DATA / "diff_sweep_base.json"))
+    assert mixed.exit_code == 2 and "compares a run with a run" in mixed.stderr

@@ -1,0 +1,651 @@
+"""Compare two result documents, metric by metric, and gate on regressions.
+
+Pure: documents in (``resultfile.load()`` output), dataclasses out; no I/O.
+``dbbench diff BASE NEW --fail-on p99:10%`` is built on three functions:
+``diff_documents`` (what changed, and is it beyond noise), ``parse_fail_on``
+(the thresholds) and ``tripped`` (which thresholds the changes break).
+
+Noise.  Every change is tested against the sampling noise *within* the two
+runs, from what each document stores, at the 1% level (``ALPHA``): a CI gate
+that fails one build in twenty on noise alone (the usual 5%) teaches people to
+re-run it until it passes.
+
+- ``mean``: Welch's two-sided t-test from the exact ``n``, ``mean_us`` and
+  ``stddev_us`` (see ``welch_t_test``); method ``"welch-t"``.
+- ``ops_per_s``: a two-sided t-test of the log ratio of the two throughputs,
+  with each run's relative standard error taken from its latencies (see
+  ``throughput_test``); method ``"log-ratio-t"``.
+- ``p50``, ``p95``, ``p99``: a distribution-free 99% confidence interval for
+  the quantile in each run, from its histogram (see ``quantile_interval``);
+  beyond noise when the two intervals do not overlap; method ``"quantile-ci"``.
+  Without histograms (files upgraded from schema version 1) the method is
+  ``"n/a (no histograms)"`` and ``beyond_noise`` is None.
+
+What "beyond noise" does not cover: the tests treat the operations of a run as
+independent draws, and they know nothing of the run-to-run variation of the
+machine (other load, CPU frequency, the server's caches).  Two runs of the same
+code with thousands of operations each are often "beyond noise" by a few per
+cent.  That is what the percentage limit of ``--fail-on`` is for: a threshold
+trips only when the change is both larger than the limit and beyond noise.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Any, NamedTuple
+
+from dbbench.errors import ConfigError
+from dbbench.histogram import LatencyHistogram
+
+METRICS = ("mean", "p50", "p95", "p99", "ops_per_s")
+#: latency metrics: higher is worse; ``ops_per_s``: lower is worse
+LATENCY_METRICS = ("mean", "p50", "p95", "p99")
+#: two-sided significance level of every noise test
+ALPHA = 0.01
+#: confidence of the quantile intervals: 1 - ALPHA
+CONFIDENCE = 1 - ALPHA
+#: a change within this of the limit counts as at the limit, which passes
+#: (105 / 100 - 1 is 0.050000000000000044 in floating point)
+LIMIT_TOLERANCE = 1e-9
+
+_QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+_RUN_COMMANDS = ("run", "compare")
+_CELL_KEYS = ("concurrency", "pool_size", "max_overflow")
+
+
+class IncomparableError(ConfigError):
+    """The two documents cannot be compared: different commands, or not results at all."""
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    """One metric of one runner, in both documents, and whether the change is noise."""
+
+    metric: str
+    #: microseconds for latency metrics, operations per second for ``ops_per_s``
+    base: float | None
+    new: float | None
+    #: ``(new - base) / base``: 0.12 is +12%; None when either side is missing
+    change: float | None
+    #: the change is in the bad direction; None when it cannot be said.  True with
+    #: ``change`` None when base had successful operations and new had none.
+    worse: bool | None
+    #: the difference is statistically significant; None when it cannot be tested
+    beyond_noise: bool | None
+    #: from ``welch-t`` and ``log-ratio-t``; None for ``quantile-ci``
+    p_value: float | None
+    #: ``"welch-t"``, ``"log-ratio-t"``, ``"quantile-ci"`` or ``"n/a (why)"``
+    method: str
+    #: ``quantile-ci`` only: the 99% interval in each run, microseconds
+    base_interval: tuple[float, float] | None = None
+    new_interval: tuple[float, float] | None = None
+
+    @property
+    def tested(self) -> bool:
+        return self.beyond_noise is not None
+
+
+@dataclass(frozen=True)
+class RunnerDiff:
+    """One runner (in one sweep cell) in both documents, or in only one of them."""
+
+    runner: str
+    #: for sweeps: "concurrency 8, pool_size 5, max_overflow 0"; None for plain runs
+    cell: str | None
+    #: one per ``METRICS``, in that order; empty when ``only_in`` is set
+    changes: list[MetricChange]
+    #: ``"base"`` or ``"new"`` when the runner (or its cell) is in one document only
+    only_in: str | None = None
+
+    @property
+    def label(self) -> str:
+        """e.g. "pool" or "pool (concurrency 8, pool_size 5, max_overflow 0)"."""
+        return self.runner if self.cell is None else f"{self.runner} ({self.cell})"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """``--fail-on p99:10%``: fail when p99 gets worse by more than 10%, beyond noise."""
+
+    metric: str
+    #: the largest allowed worsening, as a fraction: 0.10 for 10%
+    limit: float
+
+    def __str__(self) -> str:
+        return f"{self.metric}:{self.limit * 100:g}%"
+
+
+class Trip(NamedTuple):
+    """A threshold that a change broke."""
+
+    diff: RunnerDiff
+    change: MetricChange
+    threshold: Threshold
+
+
+# --- --fail-on ---------------------------------------------------------------
+
+#: names people reach for, for the did-you-mean hint (they are not accepted as such)
+_METRIC_HINTS = {
+    "ops": "ops_per_s",
+    "ops/s": "ops_per_s",
+    "throughput": "ops_per_s",
+    "median": "p50",
+    "avg": "mean",
+    "average": "mean",
+}
+_FAIL_ON = re.compile(r"^\s*([^:]*?)\s*:\s*(.*?)\s*$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def parse_fail_on(text: str) -> Threshold:
+    """``"p99:10%"`` -> ``Threshold("p99", 0.10)``; ``"mean:2.5%"`` -> ``("mean", 0.025)``.
+
+    The metric is one of ``METRICS`` (case does not matter); the limit is a
+    percentage, 0 or more, and the ``%`` is required: pytest-benchmark reads
+    ``mean:0.001`` as an absolute difference in seconds, so a bare ``10`` would
+    mean 10%, 0.10 or 10 µs depending on the reader.  ``p99:0%`` fails on any
+    worsening beyond noise.  Raises ``ConfigError`` with one line naming
+    ``--fail-on``, the text and what to write instead.
+    """
+    where = f"--fail-on = {text!r}"
+    example = "write METRIC:PERCENT, e.g. p99:10% or mean:5%"
+    match = _FAIL_ON.match(text)
+    if not match:
+        raise ConfigError(f"{where}: no ':'; {example}")
+    metric, limit_text = match.group(1).lower(), match.group(2)
+    if metric not in METRICS:
+        close = [_METRIC_HINTS[metric]] if metric in _METRIC_HINTS else []
+        close = close or difflib.get_close_matches(metric, METRICS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(
+            f"{where}: unknown metric {metric!r}{hint}; choose from {', '.join(METRICS)}"
+        )
+    if not limit_text:
+        raise ConfigError(f"{where}: no limit after ':'; {example}")
+    number = limit_text[:-1].rstrip() if limit_text.endswith("%") else limit_text
+    if not _NUMBER.match(number):
+        raise ConfigError(f"{where}: {limit_text!r} is not a percentage; {example}")
+    if not limit_text.endswith("%"):
+        raise ConfigError(
+            f"{where}: the limit needs a '%' ({metric}:{number}%); "
+            "only relative limits are supported"
+        )
+    percent = float(number)
+    if percent < 0:
+        raise ConfigError(
+            f"{where}: the limit must be 0% or more: it is how much worse {metric} may get"
+        )
+    return Threshold(metric, percent / 100)
+
+
+# --- the noise tests ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TTest:
+    """A two-sided t-test: statistic, degrees of freedom, p-value."""
+
+    t: float
+    df: float
+    p_value: float
+
+
+def welch_t_test(
+    n_base: int, mean_base: float, sd_base: float, n_new: int, mean_new: float, sd_new: float
+) -> TTest | None:
+    """Welch's two-sided t-test of ``mean_new - mean_base``, from summaries.
+
+    ``se = sqrt(sd_base² / n_base + sd_new² / n_new)``, ``t = (mean_new - mean_base) / se``,
+    and Welch–Satterthwaite degrees of freedom
+    ``df = se⁴ / ((sd_base² / n_base)² / (n_base - 1) + (sd_new² / n_new)² / (n_new - 1))``.
+    ``p = P(|T_df| >= |t|)`` from Student's t distribution, exact for any df
+    (``student_t_two_sided_p``).  ``sd`` is the sample standard deviation (n - 1).
+    None when either side has fewer than 2 values (no spread to test with).
+    When both spreads are 0: p is 1 if the means are equal, else 0.
+    """
+    if n_base < 2 or n_new < 2:
+        return None
+    var_base, var_new = sd_base * sd_base / n_base, sd_new * sd_new / n_new
+    difference = mean_new - mean_base
+    se_squared = var_base + var_new
+    if se_squared == 0:
+        return _degenerate(difference)
+    df = se_squared**2 / (var_base**2 / (n_base - 1) + var_new**2 / (n_new - 1))
+    t = difference / math.sqrt(se_squared)
+    return TTest(t, df, student_t_two_sided_p(t, df))
+
+
+def throughput_test(base: Mapping[str, Any], new: Mapping[str, Any]) -> TTest | None:
+    """Two-sided t-test of ``ln(ops_new / ops_base)`` for two runner results.
+
+    Throughput is successful operations over the measured wall time, and that
+    wall time is (workers aside) the sum of the operations' latencies: its
+    relative noise is the relative standard error of the mean latency,
+    ``s / (sqrt(n) · mean)`` (the delta method ``stats.speedup`` uses too).
+    The two runs are independent, so
+    ``t = ln(ops_new / ops_base) / sqrt(rse_base² + rse_new²)``, and p comes
+    from Student's t with the Welch–Satterthwaite df of the latencies.
+
+    Why not reuse the test of the mean: throughput can change while the mean
+    latency does not (failed operations, which count in the wall time but not
+    in the latencies; time spent between operations; an open-loop rate), and
+    then it is the throughputs that must be compared.  In a closed loop without
+    errors ``ops ∝ 1 / mean`` and this test agrees with Welch's to first order.
+    None when either side has fewer than 2 successful operations.
+    """
+    welch = welch_t_test(
+        base["n"], base["mean_us"], base["stddev_us"], new["n"], new["mean_us"], new["stddev_us"]
+    )
+    if welch is None or not base["ops_per_s"] or not new["ops_per_s"]:
+        return None
+    rse_squared = sum(
+        (r["stddev_us"] / (math.sqrt(r["n"]) * r["mean_us"])) ** 2 for r in (base, new)
+    )
+    log_ratio = math.log(new["ops_per_s"] / base["ops_per_s"])
+    if rse_squared == 0:
+        return _degenerate(log_ratio)
+    t = log_ratio / math.sqrt(rse_squared)
+    return TTest(t, welch.df, student_t_two_sided_p(t, welch.df))
+
+
+def _degenerate(difference: float) -> TTest:
+    """No spread on either side: any difference is certain, none is none."""
+    if difference == 0:
+        return TTest(0.0, math.inf, 1.0)
+    return TTest(math.copysign(math.inf, difference), math.inf, 0.0)
+
+
+def student_t_two_sided_p(t: float, df: float) -> float:
+    """``P(|T| >= |t|)`` for Student's t with ``df`` > 0 degrees of freedom (need not be whole).
+
+    Exact: ``P(|T| >= |t|) = I_x(df / 2, 1 / 2)`` with ``x = df / (df + t²)``, the
+    regularized incomplete beta function (Abramowitz & Stegun 26.7.1, 26.5.27),
+    evaluated by its continued fraction (``regularized_incomplete_beta``).
+    ``df`` infinite is the normal distribution.
+    """
+    if math.isinf(t):
+        return 0.0
+    if math.isinf(df):
+        return 2 * NormalDist().cdf(-abs(t))
+    t_squared = t * t
+    # x and 1 - x computed apart, so neither loses digits to the subtraction
+    x, y = df / (df + t_squared), t_squared / (df + t_squared)
+    return regularized_incomplete_beta(df / 2, 0.5, x, y)
+
+
+_BETA_EPSILON = 1e-15
+_BETA_TINY = 1e-300
+_BETA_MAX_ITERATIONS = 100_000
+
+
+def regularized_incomplete_beta(a: float, b: float, x: float, y: float | None = None) -> float:
+    """``I_x(a, b)``, the regularized incomplete beta function, for a, b > 0 and 0 <= x <= 1.
+
+    The continued fraction of A&S 26.5.8, evaluated by the modified Lentz
+    method (Numerical Recipes, 2nd ed., §6.4 ``betai``/``betacf``), using the
+    symmetry ``I_x(a, b) = 1 - I_{1-x}(b, a)`` where it converges faster.
+    It takes O(sqrt(max(a, b))) iterations: a few hundred for df of 100,000.
+    ``y`` is ``1 - x`` when the caller has it more precisely than ``1 - x``.
+    """
+    y = 1.0 - x if y is None else y
+    if x <= 0.0:
+        return 0.0
+    if y <= 0.0:
+        return 1.0
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(y)
+    )
+    front = math.exp(log_front)
+    if x < (a + 1) / (a + b + 2):
+        return front * _beta_continued_fraction(a, b, x) / a
+    return 1.0 - front * _beta_continued_fraction(b, a, y) / b
+
+
+def _beta_continued_fraction(a: float, b: float, x: float) -> float:
+    def guard(value: float) -> float:
+        return value if abs(value) >= _BETA_TINY else _BETA_TINY
+
+    c, d = 1.0, 1.0 / guard(1.0 - (a + b) * x / (a + 1))
+    h = d
+    for m in range(1, _BETA_MAX_ITERATIONS):
+        m2 = 2 * m
+        even = m * (b - m) * x / ((a - 1 + m2) * (a + m2))
+        d = 1.0 / guard(1.0 + even * d)
+        c = guard(1.0 + even / c)
+        h *= d * c
+        odd = -(a + m) * (a + b + m) * x / ((a + m2) * (a + 1 + m2))
+        d = 1.0 / guard(1.0 + odd * d)
+        c = guard(1.0 + odd / c)
+        step = d * c
+        h *= step
+        if abs(step - 1.0) < _BETA_EPSILON:
+            return h
+    raise ArithmeticError(f"incomplete beta did not converge for a={a}, b={b}, x={x}")
+
+
+def quantile_ranks(n: int, q: float, confidence: float = CONFIDENCE) -> tuple[int, int]:
+    """1-based ranks ``(low, high)`` of order statistics bracketing the q-quantile.
+
+    The number of the n values below the true q-quantile is Binomial(n, q);
+    with its normal approximation the interval ``[x_(low), x_(high)]`` covers
+    the quantile with probability ``confidence``, where
+    ``low = floor(n·q - z·sqrt(n·q·(1 - q)))`` and
+    ``high = ceil(n·q + z·sqrt(n·q·(1 - q)))`` (rounded outwards: conservative),
+    ``z`` the normal quantile of ``(1 + confidence) / 2`` (2.5758 at 99%),
+    then clamped to ``[1, n]``: with few values the interval of a high quantile
+    runs to the maximum, and its coverage is then lower than stated.
+    """
+    if n < 1:
+        raise ValueError("no values")
+    z = NormalDist().inv_cdf((1 + confidence) / 2)
+    centre, spread = n * q, z * math.sqrt(n * q * (1 - q))
+    low = math.floor(centre - spread + 1e-9)
+    high = math.ceil(centre + spread - 1e-9)
+    return max(1, min(n, low)), max(1, min(n, high))
+
+
+def value_at_rank(histogram: LatencyHistogram, rank: int) -> int:
+    """The ``rank``-th smallest value (1-based) in nanoseconds, read from the histogram."""
+    return histogram.value_at_rank(rank)
+
+
+def quantile_interval(
+    histogram: LatencyHistogram, q: float, confidence: float = CONFIDENCE
+) -> tuple[int, int]:
+    """The distribution-free confidence interval of the q-quantile, in nanoseconds.
+
+    ``(value_at_rank(low), value_at_rank(high))`` for ``quantile_ranks(n, q)``.
+    """
+    low, high = quantile_ranks(histogram.count, q, confidence)
+    return value_at_rank(histogram, low), value_at_rank(histogram, high)
+
+
+def intervals_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Closed intervals: sharing an end point is overlapping."""
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+# --- comparing two runner results --------------------------------------------
+
+
+def _relative_change(base: float, new: float) -> float | None:
+    return (new - base) / base if base else None
+
+
+def _is_worse(metric: str, change: float) -> bool:
+    return change < 0 if metric == "ops_per_s" else change > 0
+
+
+def _latency_histogram(result: Mapping[str, Any]) -> LatencyHistogram | None:
+    histograms = result.get("histograms") or {}
+    data = histograms.get("latency")
+    if not data or not data.get("count"):
+        return None
+    return LatencyHistogram.from_dict(data)
+
+
+def _missing(metric: str, base: Any, new: Any, why: str, worse: bool | None) -> MetricChange:
+    return MetricChange(metric, base, new, None, worse, None, None, f"n/a ({why})")
+
+
+def compare_runner(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[MetricChange]:
+    """Every metric of ``METRICS`` for two results of one runner (``results[]`` entries).
+
+    When one side had no successful operation the values are None; ``worse``
+    is True when it is the new side (base had successes), False when it is the
+    base, and nothing is tested.
+    """
+    base_ok, new_ok = base.get("n", 0) > 0, new.get("n", 0) > 0
+    if not (base_ok and new_ok):
+        if not base_ok and not new_ok:
+            why, worse = "no successful operations in either", None
+        elif new_ok:
+            why, worse = "no successful operations in base", False
+        else:
+            why, worse = "no successful operations in new", True
+        return [_missing(m, _value(base, m), _value(new, m), why, worse) for m in METRICS]
+    histograms = (_latency_histogram(base), _latency_histogram(new))
+    return [_change(metric, base, new, histograms) for metric in METRICS]
+
+
+def _value(result: Mapping[str, Any], metric: str) -> float | None:
+    return result.get(metric if metric == "ops_per_s" else f"{metric}_us")
+
+
+def _interval_us(histogram: LatencyHistogram | None, q: float) -> tuple[float, float]:
+    assert histogram is not None
+    low_ns, high_ns = quantile_interval(histogram, q)
+    return low_ns / 1000, high_ns / 1000
+
+
+def _change(
+    metric: str,
+    base: Mapping[str, Any],
+    new: Mapping[str, Any],
+    histograms: tuple[LatencyHistogram | None, LatencyHistogram | None],
+) -> MetricChange:
+    base_value, new_value = _value(base, metric), _value(new, metric)
+    if base_value is None or new_value is None:
+        return _missing(metric, base_value, new_value, "not recorded", None)
+    change = _relative_change(base_value, new_value)
+    worse = None if change is None else _is_worse(metric, change)
+    if metric in _QUANTILES:
+        if histograms[0] is None or histograms[1] is None:
+            return MetricChange(
+                metric, base_value, new_value, change, worse, None, None, "n/a (no histograms)"
+            )
+        q = _QUANTILES[metric]
+        base_ci, new_ci = (_interval_us(h, q) for h in histograms)
+        return MetricChange(
+            metric,
+            base_value,
+            new_value,
+            change,
+            worse,
+            not intervals_overlap(base_ci, new_ci),
+            None,
+            "quantile-ci",
+            base_interval=base_ci,
+            new_interval=new_ci,
+        )
+    if metric == "mean":
+        test, method = (
+            welch_t_test(
+                base["n"],
+                base["mean_us"],
+                base["stddev_us"],
+                new["n"],
+                new["mean_us"],
+                new["stddev_us"],
+            ),
+            "welch-t",
+        )
+    else:
+        test, method = throughput_test(base, new), "log-ratio-t"
+    if test is None:
+        return MetricChange(metric, base_value, new_value, change, worse, None, None, "n/a (n < 2)")
+    return MetricChange(
+        metric, base_value, new_value, change, worse, test.p_value < ALPHA, test.p_value, method
+    )
+
+
+# --- comparing two documents -------------------------------------------------
+
+
+def _kind(document: Mapping[str, Any], label: str) -> str:
+    command = document.get("command")
+    if command in _RUN_COMMANDS:
+        return "run"
+    if command == "sweep":
+        return "sweep"
+    what = f"a {command!r} document" if command else "not a run or sweep document"
+    raise IncomparableError(
+        f"{label} is {what}: dbbench diff compares run, compare and sweep results"
+    )
+
+
+def _runners(document: Mapping[str, Any], label: str) -> dict[str, Mapping[str, Any]]:
+    by_name: dict[str, Mapping[str, Any]] = {}
+    for result in document.get("results") or []:
+        name = result.get("runner")
+        if name in by_name:
+            raise IncomparableError(f"{label}: runner {name!r} appears twice in one result")
+        by_name[name] = result
+    return by_name
+
+
+def _cells(document: Mapping[str, Any], label: str) -> dict[tuple[int, int, int], Mapping]:
+    by_key: dict[tuple[int, int, int], Mapping] = {}
+    for cell in document.get("cells") or []:
+        key = (cell.get("concurrency"), cell.get("pool_size"), cell.get("max_overflow"))
+        if key in by_key:
+            raise IncomparableError(f"{label}: sweep cell {cell_label(key)} appears twice")
+        by_key[key] = cell
+    return by_key
+
+
+def cell_label(key: Sequence[int]) -> str:
+    """(8, 5, 0) -> "concurrency 8, pool_size 5, max_overflow 0"."""
+    return ", ".join(f"{name} {value}" for name, value in zip(_CELL_KEYS, key, strict=True))
+
+
+def _diff_runners(
+    base: Mapping[str, Mapping[str, Any]], new: Mapping[str, Mapping[str, Any]], cell: str | None
+) -> list[RunnerDiff]:
+    diffs = []
+    for name, result in base.items():
+        if name in new:
+            diffs.append(RunnerDiff(name, cell, compare_runner(result, new[name])))
+        else:
+            diffs.append(RunnerDiff(name, cell, [], only_in="base"))
+    diffs.extend(RunnerDiff(name, cell, [], only_in="new") for name in new if name not in base)
+    return diffs
+
+
+def diff_documents(
+    base: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    base_label: str = "BASE",
+    new_label: str = "NEW",
+) -> list[RunnerDiff]:
+    """Every runner's changes from ``base`` to ``new``, in base's order, then new's extra ones.
+
+    Runners are matched by name; sweep cells by (concurrency, pool_size,
+    max_overflow), in that order, then runners within them.  A runner or cell
+    in one document only is reported with ``only_in`` ``"base"`` or ``"new"``
+    and no changes.  ``run`` and ``compare`` documents compare with each other;
+    a sweep only with a sweep; anything else raises ``IncomparableError``
+    (a ``ConfigError``) naming the labels, e.g. the paths given on the command line.
+    """
+    kinds = _kind(base, base_label), _kind(new, new_label)
+    if kinds[0] != kinds[1]:
+        raise IncomparableError(
+            f"{base_label} is a {kinds[0]} and {new_label} is a {kinds[1]}: "
+            "dbbench diff compares a run with a run, or a sweep with a sweep"
+        )
+    if kinds[0] == "run":
+        return _diff_runners(_runners(base, base_label), _runners(new, new_label), None)
+    base_cells, new_cells = _cells(base, base_label), _cells(new, new_label)
+    diffs: list[RunnerDiff] = []
+    for key in sorted(set(base_cells) | set(new_cells), key=_cell_order):
+        label = cell_label(key)
+        base_runners = _runners(base_cells[key]["result"], base_label) if key in base_cells else {}
+        new_runners = _runners(new_cells[key]["result"], new_label) if key in new_cells else {}
+        diffs.extend(_diff_runners(base_runners, new_runners, label))
+    return diffs
+
+
+def _cell_order(key: tuple[int, int, int]) -> tuple[float, ...]:
+    # max_overflow -1 is unlimited: it sorts last
+    concurrency, pool_size, max_overflow = key
+    return (concurrency, pool_size, math.inf if max_overflow < 0 else max_overflow)
+
+
+def caveats(
+    base: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    base_label: str = "BASE",
+    new_label: str = "NEW",
+) -> list[str]:
+    """What makes the two documents less comparable, one line each.
+
+    An interrupted run (``complete`` false), and every setting or environment
+    value that differs (``settings.benchmark.iterations: 2000 -> 1000``);
+    ``settings.config_path`` is left out, since the same settings may come from
+    different files.
+    """
+    notes = [
+        f"{label} was interrupted: its results cover only the turns done"
+        for label, document in ((base_label, base), (new_label, new))
+        if document.get("complete") is False
+    ]
+    for section in ("settings", "environment"):
+        flat_base = dict(_flatten(base.get(section) or {}, section))
+        flat_new = dict(_flatten(new.get(section) or {}, section))
+        for key in sorted(set(flat_base) | set(flat_new)):
+            if key == "settings.config_path":
+                continue
+            before, after = flat_base.get(key), flat_new.get(key)
+            if before != after:
+                notes.append(f"{key} differs: {before!r} in {base_label}, {after!r} in {new_label}")
+    return notes
+
+
+def _flatten(value: Any, prefix: str) -> Iterable[tuple[str, Any]]:
+    if isinstance(value, Mapping) and value:
+        for key, item in value.items():
+            yield from _flatten(item, f"{prefix}.{key}")
+    else:
+        yield prefix, value
+
+
+# --- the gate ----------------------------------------------------------------
+
+
+def worsening(change: MetricChange) -> float | None:
+    """How much worse, as a positive fraction: the rise of a latency, the fall of ops_per_s."""
+    if change.change is None:
+        return None
+    return -change.change if change.metric == "ops_per_s" else change.change
+
+
+def tripped(diffs: Iterable[RunnerDiff], thresholds: Iterable[Threshold]) -> list[Trip]:
+    """Every (runner, change, threshold) where the threshold trips, in the order of ``diffs``.
+
+    A threshold ``METRIC:LIMIT`` trips on a runner when its METRIC
+
+    1. got worse by more than LIMIT (``worsening(change) > limit``; exactly at
+       the limit passes, to within ``LIMIT_TOLERANCE``), and
+    2. the change is not within noise (``beyond_noise`` is not False): a change
+       the test cannot tell from noise never fails the gate, however large.
+       Where no test is possible (``beyond_noise`` None: files without
+       histograms, n < 2) the limit alone decides, as in pytest-benchmark;
+       the gate does not pass for want of evidence.
+
+    A runner with successful operations in base and none in new trips every
+    threshold (its change cannot be computed, but it is worse by any measure).
+    Runners in only one document trip nothing: the caller reports them.
+    """
+    thresholds = list(thresholds)
+    trips = []
+    for diff in diffs:
+        for change in diff.changes:
+            for threshold in thresholds:
+                if threshold.metric == change.metric and _trips(change, threshold):
+                    trips.append(Trip(diff, change, threshold))
+    return trips
+
+
+def _trips(change: MetricChange, threshold: Threshold) -> bool:
+    if change.worse is not True or change.beyond_noise is False:
+        return False
+    amount = worsening(change)
+    return amount is None or amount > threshold.limit + LIMIT_TOLERANCE

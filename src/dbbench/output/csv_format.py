@@ -1,0 +1,223 @@
+"""CSV (``--format csv``): one header row, then one row per runner, sweep cell or stale case.
+
+For machines: numbers as Python writes them (no thousands separators, no
+rounding), times in microseconds and rates per second as the column names say
+(``mean_us``, ``ops_per_s``), an empty cell for a value that does not exist
+(no successful operation, no pool), booleans as ``true``/``false``.  Column
+names follow the JSON document's keys where both have the value.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from dbbench.results import RunnerResult, RunResult, summary_dict
+from dbbench.stale import StaleCase
+from dbbench.stats import Summary
+from dbbench.sweep import SweepCell
+
+if TYPE_CHECKING:  # the library's entry point, not needed to format its results
+    from dbbench.benchmark import SweepResult
+
+RUN_COLUMNS = (
+    "runner",
+    "n",
+    "errors",
+    "errors_by_kind",
+    "warmup_errors",
+    "mean_us",
+    "stddev_us",
+    "min_us",
+    "p50_us",
+    "p90_us",
+    "p95_us",
+    "p99_us",
+    "p999_us",
+    "max_us",
+    "ops_per_s",
+    "measured_s",
+    "first_op_us",
+    "speedup_vs",
+    "speedup",
+    "speedup_ci_low",
+    "speedup_ci_high",
+    "target_rate_per_s",
+    "achieved_rate_per_s",
+    "checkout_p50_us",
+    "checkout_p99_us",
+    "checkout_max_us",
+    "timeouts",
+    "pool_connects",
+    "pool_closes",
+    "pool_invalidations",
+    "pool_peak_checked_out",
+    "connections_opened",
+)
+
+SWEEP_COLUMNS = (
+    "concurrency",
+    "pool_size",
+    "max_overflow",
+    "ops_per_s",
+    "p99_us",
+    "errors",
+    "timeouts",
+    "operations",
+    "mean_us",
+    "p50_us",
+    "p90_us",
+    "p999_us",
+    "max_us",
+    "recommended",
+    "best",
+)
+
+STALE_COLUMNS = (
+    "protection",
+    "wait_timeout_s",
+    "idle_s",
+    "pool_size",
+    "pool_recycle_s",
+    "pool_pre_ping",
+    "operations",
+    "errors",
+    "error_rate",
+    "errors_by_kind",
+    "first_latency_us",
+    "mean_us",
+    "p50_us",
+    "p99_us",
+    "max_us",
+    "baseline_mean_us",
+    "baseline_p99_us",
+    "pool_connects",
+    "pool_closes",
+    "pool_invalidations",
+)
+
+
+def _us(value_ns: float | None) -> float | None:
+    return None if value_ns is None else value_ns / 1000.0
+
+
+def _kinds(errors_by_kind: Mapping[str, int]) -> str:
+    """e.g. "OperationalError(2006)=2;TimeoutError=1" (empty when there were none)."""
+    return ";".join(f"{kind}={count}" for kind, count in sorted(errors_by_kind.items()))
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value  # the csv module writes None as an empty cell, numbers with repr()
+
+
+def _write(columns: tuple[str, ...], rows: Iterable[Mapping[str, Any]], console: Console) -> None:
+    # "\n", not csv's default "\r\n": this is a text stream, which adds "\r" itself where needed
+    writer = csv.DictWriter(console.file, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({name: _cell(row.get(name)) for name in columns})
+    console.file.flush()
+
+
+def _summary(s: Summary | None, *keys: str) -> dict[str, float | None]:
+    values = summary_dict(s)
+    return {f"{key}_us": values[f"{key}_us"] for key in keys}
+
+
+def run_row(r: RunnerResult, result: RunResult) -> dict[str, Any]:
+    speedup = next((s for s in result.speedups if s.runner == r.runner), None)
+    checkout = _summary(r.checkout, "p50", "p99", "max")
+    return {
+        "runner": r.runner,
+        "n": r.summary.n if r.summary else 0,
+        "errors": r.errors,
+        "errors_by_kind": _kinds(r.errors_by_kind),
+        "warmup_errors": r.warmup_errors,
+        **summary_dict(r.summary),
+        "ops_per_s": r.ops_per_s,
+        "measured_s": r.measured_s,
+        "first_op_us": _us(r.first_op_ns),
+        "speedup_vs": speedup.baseline if speedup else None,
+        "speedup": speedup.speedup.ratio if speedup else None,
+        "speedup_ci_low": speedup.speedup.ci_low if speedup else None,
+        "speedup_ci_high": speedup.speedup.ci_high if speedup else None,
+        "target_rate_per_s": r.target_rate_per_s,
+        "achieved_rate_per_s": r.achieved_rate_per_s if r.target_rate_per_s else None,
+        **{f"checkout_{key}": value for key, value in checkout.items()},
+        "timeouts": r.timeouts,
+        "pool_connects": r.pool.connects if r.pool else None,
+        "pool_closes": r.pool.closes if r.pool else None,
+        "pool_invalidations": r.pool.invalidations if r.pool else None,
+        "pool_peak_checked_out": r.pool.peak_checked_out if r.pool else None,
+        "connections_opened": r.connections_opened,
+    }
+
+
+def write_run(result: RunResult, console: Console) -> None:
+    _write(RUN_COLUMNS, (run_row(r, result) for r in result.runners), console)
+
+
+def _key(cell: SweepCell) -> tuple[int, int, int]:
+    return (cell.concurrency, cell.pool_size, cell.max_overflow)
+
+
+def _sweep_rows(sweep: SweepResult) -> Iterable[dict[str, Any]]:
+    chosen = {_key(r.chosen) for r in sweep.recommendations if r.chosen is not None}
+    best = {_key(r.best) for r in sweep.recommendations if r.best is not None}
+    for cell, result in sweep.cells:
+        pooled = next((r for r in result.runners if r.runner == "pool"), None)
+        yield {
+            "concurrency": cell.concurrency,
+            "pool_size": cell.pool_size,
+            "max_overflow": cell.max_overflow,
+            "ops_per_s": cell.ops_per_s,
+            "p99_us": cell.p99_us,
+            "errors": cell.errors,
+            "timeouts": cell.timeouts,
+            "operations": cell.operations,
+            **_summary(pooled.summary if pooled else None, "mean", "p50", "p90", "p999", "max"),
+            "recommended": _key(cell) in chosen,
+            "best": _key(cell) in best,
+        }
+
+
+def write_sweep(sweep: SweepResult, console: Console) -> None:
+    _write(SWEEP_COLUMNS, _sweep_rows(sweep), console)
+
+
+def _stale_rows(
+    cases: list[StaleCase], wait_timeout_s: int, idle_s: float
+) -> Iterable[dict[str, Any]]:
+    for case in cases:
+        pool = case.pool_settings
+        latency = _summary(case.latency, "mean", "p50", "p99", "max")
+        baseline = _summary(case.baseline, "mean", "p99")
+        yield {
+            "protection": case.protection,
+            "wait_timeout_s": wait_timeout_s,
+            "idle_s": idle_s,
+            "pool_size": pool.pool_size,
+            "pool_recycle_s": pool.pool_recycle_s,
+            "pool_pre_ping": pool.pool_pre_ping,
+            "operations": case.operations,
+            "errors": case.errors,
+            "error_rate": case.error_rate,
+            "errors_by_kind": _kinds(case.errors_by_kind),
+            "first_latency_us": _us(case.first_latency_ns),
+            **latency,
+            **{f"baseline_{key}": value for key, value in baseline.items()},
+            "pool_connects": case.pool.connects if case.pool else None,
+            "pool_closes": case.pool.closes if case.pool else None,
+            "pool_invalidations": case.pool.invalidations if case.pool else None,
+        }
+
+
+def write_stale(
+    cases: list[StaleCase], wait_timeout_s: int, idle_s: float, console: Console
+) -> None:
+    _write(STALE_COLUMNS, _stale_rows(cases, wait_timeout_s, idle_s), console)

@@ -1,0 +1,254 @@
+"""``dbbench diff`` output: a rich table per runner, or a Markdown table for a pull request.
+
+Both print the same things in the same order: the changes, the runners found
+in one document only, the caveats, one line per tripped threshold, and a
+verdict.  The numbers and the tests come from ``dbbench.diffing``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from dbbench.diffing import ALPHA, CONFIDENCE, MetricChange, RunnerDiff, Threshold, Trip
+
+#: one line under the tables: what "beyond noise" means
+LEGEND = (
+    f"beyond noise: mean by Welch's t-test, ops_per_s by a t-test of the log ratio "
+    f"(p < {ALPHA:g}); p50–p99 when their {CONFIDENCE:.0%} confidence intervals "
+    "do not overlap · latencies in milliseconds"
+)
+
+
+# --- words shared by both formats --------------------------------------------
+
+
+def format_value(metric: str, value: float | None) -> str:
+    """Microseconds as milliseconds (3 significant-ish digits), or operations per second."""
+    if value is None:
+        return "-"
+    if metric == "ops_per_s":
+        return f"{value:,.0f}/s" if value >= 10 else f"{value:.1f}/s"
+    ms = value / 1000
+    digits = 3 if ms < 1 else 2 if ms < 10 else 1 if ms < 100 else 0
+    return f"{ms:,.{digits}f} ms"
+
+
+def format_change(change: float | None) -> str:
+    """0.142 -> "+14.2%"; -0.05 -> "−5.0%" (a real minus sign)."""
+    if change is None:
+        return "-"
+    return f"{change:+.1%}".replace("-", "−")
+
+
+def format_p(p_value: float) -> str:
+    return "p < 0.0001" if p_value < 0.0001 else f"p = {p_value:.2g}"
+
+
+def describe_noise(change: MetricChange) -> str:
+    """The "beyond noise?" cell: "yes, p = 0.0003", "no, 99% CIs overlap", "untested (why)"."""
+    if change.beyond_noise is None:
+        return "untested" + change.method.removeprefix("n/a")
+    answer = "yes" if change.beyond_noise else "no"
+    if change.p_value is not None:
+        return f"{answer}, {format_p(change.p_value)}"
+    return f"{answer}, {CONFIDENCE:.0%} CIs {'apart' if change.beyond_noise else 'overlap'}"
+
+
+def _why_beyond_noise(change: MetricChange) -> str:
+    if change.beyond_noise is None:
+        return f"noise not tested ({change.method.removeprefix('n/a (')}: the limit alone decides"
+    if change.method == "quantile-ci":
+        return f"beyond noise ({CONFIDENCE:.0%} CIs do not overlap)"
+    test = "Welch's t-test" if change.method == "welch-t" else "t-test of the log ratio"
+    return f"beyond noise ({test}, {format_p(change.p_value or 0.0)})"
+
+
+def describe_trip(trip: Trip) -> str:
+    """e.g. "p99 of pool rose 14.2% (limit 10%), beyond noise (99% CIs do not overlap)"."""
+    change, limit = trip.change, f"limit {trip.threshold.limit * 100:g}%"
+    who = f"{change.metric} of {trip.diff.label}"
+    if change.change is None:
+        return f"{who}: no successful operations in new ({limit})"
+    verb = "fell" if change.change < 0 else "rose"
+    return f"{who} {verb} {abs(change.change):.1%} ({limit}), {_why_beyond_noise(change)}"
+
+
+def verdict(trips: Sequence[Trip], thresholds: Sequence[Threshold]) -> str:
+    """The last line: FAIL with the count, PASS with the thresholds, or nothing gated."""
+    if trips:
+        count = len(trips)
+        return f"FAIL: {count} threshold{'s' if count != 1 else ''} tripped"
+    if thresholds:
+        return f"PASS: no threshold tripped ({', '.join(str(t) for t in thresholds)})"
+    return "no --fail-on thresholds given: changes shown, nothing gated"
+
+
+def _only_in_lines(diffs: Sequence[RunnerDiff], base_label: str, new_label: str) -> list[str]:
+    lines = []
+    for side, label in (("base", base_label), ("new", new_label)):
+        names = [d.label for d in diffs if d.only_in == side]
+        if names:
+            lines.append(f"only in {label}, not compared: {'; '.join(names)}")
+    return lines
+
+
+# --- rich --------------------------------------------------------------------
+
+
+def _change_text(change: MetricChange, tripped: bool) -> Text:
+    style = ""
+    if change.beyond_noise is False:
+        style = "dim"
+    elif change.beyond_noise and change.worse is not None:
+        style = "red" if change.worse else "green"
+    if tripped:
+        style = f"bold {style or 'red'}"
+    return Text(format_change(change.change), style=style)
+
+
+def build_table(
+    diff: RunnerDiff, trips: Sequence[Trip], base_label: str = "base", new_label: str = "new"
+) -> Table:
+    """One runner (or sweep cell): metric, base, new, change, beyond noise?"""
+    tripped_metrics = {t.change.metric for t in trips if t.diff is diff}
+    table = Table(title=escape(diff.label), title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("metric", style="bold", no_wrap=True)
+    table.add_column(escape(base_label), justify="right", no_wrap=True)
+    table.add_column(escape(new_label), justify="right", no_wrap=True)
+    table.add_column("change", justify="right", no_wrap=True)
+    table.add_column("beyond noise?", no_wrap=True)
+    for change in diff.changes:
+        tripped = change.metric in tripped_metrics
+        table.add_row(
+            Text(
+                f"✗ {change.metric}" if tripped else change.metric, style="red" if tripped else ""
+            ),
+            format_value(change.metric, change.base),
+            format_value(change.metric, change.new),
+            _change_text(change, tripped),
+            Text(describe_noise(change), style="" if change.beyond_noise else "dim"),
+        )
+    return table
+
+
+def write(
+    diffs: Sequence[RunnerDiff],
+    tripped: Sequence[Trip],
+    console: Console,
+    *,
+    thresholds: Sequence[Threshold] = (),
+    base_label: str = "base",
+    new_label: str = "new",
+    caveats: Sequence[str] = (),
+) -> None:
+    """Tables, then what was not compared, caveats, tripped thresholds and the verdict."""
+    for diff in diffs:
+        if diff.changes:
+            console.print(build_table(diff, tripped, base_label, new_label))
+    console.print(f"[dim]{escape(LEGEND)}[/dim]", soft_wrap=True)
+    for line in _only_in_lines(diffs, base_label, new_label):
+        console.print(f"[yellow]{escape(line)}[/yellow]", soft_wrap=True)
+    for line in caveats:
+        console.print(f"[yellow]note: {escape(line)}[/yellow]", soft_wrap=True)
+    for trip in tripped:
+        console.print(f"[red]✗ {escape(describe_trip(trip))}[/red]", soft_wrap=True)
+    style = "bold red" if tripped else "bold green" if thresholds else "dim"
+    console.print(f"[{style}]{escape(verdict(tripped, thresholds))}[/{style}]", soft_wrap=True)
+
+
+# --- Markdown ----------------------------------------------------------------
+
+
+def _md(text: str) -> str:
+    """Text safe inside a GitHub table cell."""
+    for special in ("\\", "|", "*", "_", "`", "<", ">", "[", "]"):
+        text = text.replace(special, "\\" + special)
+    return text
+
+
+def _md_change(change: MetricChange, tripped: bool) -> str:
+    text = format_change(change.change)
+    if change.beyond_noise and change.worse is not None:
+        text = f"{'🔴' if change.worse else '🟢'} {text}"
+    return f"**{text}**" if tripped else text
+
+
+def markdown_lines(
+    diffs: Sequence[RunnerDiff],
+    tripped: Sequence[Trip],
+    *,
+    thresholds: Sequence[Threshold] = (),
+    base_label: str = "base",
+    new_label: str = "new",
+    caveats: Sequence[str] = (),
+) -> list[str]:
+    """The Markdown document, line by line (see ``write_markdown``)."""
+    sweep = any(d.cell is not None for d in diffs)
+    lines = [f"### dbbench diff: {_md(base_label)} → {_md(new_label)}", ""]
+    compared = [d for d in diffs if d.changes]
+    if compared:
+        head = ["cell"] if sweep else []
+        head += ["runner", "metric", _md(base_label), _md(new_label), "change", "beyond noise?"]
+        align = ["---"] * (len(head) - 5) + ["---", "---:", "---:", "---:", "---"]
+        lines += [f"| {' | '.join(head)} |", f"|{'|'.join(align)}|"]
+        tripped_keys = {(id(t.diff), t.change.metric) for t in tripped}
+        for diff in compared:
+            for index, change in enumerate(diff.changes):
+                is_tripped = (id(diff), change.metric) in tripped_keys
+                first = index == 0
+                row = [_md(diff.cell or "") if first else ""] if sweep else []
+                row += [
+                    f"**{_md(diff.runner)}**" if first else "",
+                    f"❌ {change.metric}" if is_tripped else change.metric,
+                    format_value(change.metric, change.base),
+                    format_value(change.metric, change.new),
+                    _md_change(change, is_tripped),
+                    _md(describe_noise(change)),
+                ]
+                lines.append(f"| {' | '.join(row)} |")
+        lines += ["", f"<sub>{_md(LEGEND)}</sub>"]
+    notes = _only_in_lines(diffs, base_label, new_label) + [f"note: {c}" for c in caveats]
+    if notes:
+        lines += [""] + [f"- {_md(line)}" for line in notes]
+    if tripped:
+        lines += [""] + [f"- ❌ {_md(describe_trip(trip))}" for trip in tripped]
+    line = verdict(tripped, thresholds)
+    word, rest = line.partition(": ")[::2]
+    lines += ["", f"**{word}**: {_md(rest)}" if word in ("FAIL", "PASS") else _md(line)]
+    return lines
+
+
+def write_markdown(
+    diffs: Sequence[RunnerDiff],
+    tripped: Sequence[Trip],
+    console: Console,
+    *,
+    thresholds: Sequence[Threshold] = (),
+    base_label: str = "base",
+    new_label: str = "new",
+    caveats: Sequence[str] = (),
+) -> None:
+    """A GitHub-flavoured Markdown report, fit for a pull-request comment.
+
+    One table, a row per metric and runner (and a cell column for sweeps),
+    🔴/🟢 on changes beyond noise, tripped metrics marked ❌ and in bold, then
+    bullets for what was not compared, caveats and tripped thresholds, and the
+    verdict in bold.  Printed without rich markup or wrapping.
+    """
+    text = "\n".join(
+        markdown_lines(
+            diffs,
+            tripped,
+            thresholds=thresholds,
+            base_label=base_label,
+            new_label=new_label,
+            caveats=caveats,
+        )
+    )
+    console.print(text, markup=False, highlight=False, soft_wrap=True, emoji=False)

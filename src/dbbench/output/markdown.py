@@ -1,0 +1,383 @@
+"""GitHub-flavoured Markdown (``--format markdown``): results to paste into a pull-request comment.
+
+The same content as the terminal tables, as Markdown tables with the figures
+formatted for people (milliseconds with 3 decimals, thousands separators),
+the speedups, errors and notes as bullet lists, and the environment in small
+print.  Text that comes from outside (queries, notes, error kinds, versions)
+is escaped, so that a ``|`` cannot split a table cell and a ``*`` cannot
+start emphasis.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from dbbench.output.matrix import LEGEND, describe_recommendation
+from dbbench.output.stale_table import _protection
+from dbbench.output.table import _server_line, describe_speedup
+from dbbench.results import RunnerResult, RunResult
+from dbbench.stale import StaleCase
+from dbbench.stats import Summary
+from dbbench.sweep import Recommendation, SweepCell
+
+if TYPE_CHECKING:  # the library's entry point, not needed to format its results
+    from dbbench.benchmark import SweepResult
+
+#: characters that mean something in GFM inline text or table rows
+_SPECIAL = re.compile(r"([\\`*|<>\[\]~])")
+#: "_" starts or ends emphasis only next to a non-word character: pool_size is safe as it is
+_UNDERSCORE = re.compile(r"(?<!\w)_|_(?!\w)")
+_BACKTICKS = re.compile(r"`+")
+
+
+def escape(text: str) -> str:
+    """``text`` as literal Markdown inline text, on one line (also safe in a table cell)."""
+    text = " ".join(str(text).split())
+    return _UNDERSCORE.sub(r"\\_", _SPECIAL.sub(r"\\\1", text))
+
+
+def code_span(text: str, *, in_table: bool = False) -> str:
+    """``text`` as inline code, on one line, whatever backticks it holds.
+
+    In a table cell ``|`` must be written ``\\|`` even inside code (GFM splits
+    rows before it reads code spans); elsewhere a backslash in code is shown as
+    is, so ``|`` is left alone.
+    """
+    text = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    if in_table:
+        text = text.replace("|", "\\|")
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
+    """A GFM table: the first ``left`` columns left-aligned, the others (numbers) right-aligned.
+
+    Cells must already be Markdown (``escape`` any text in them).
+    """
+    align = [":---" if i < left else "---:" for i in range(len(header))]
+    return [f"| {' | '.join(cells)} |" for cells in (header, align, *rows)]
+
+
+def _ms(value_ns: float | None) -> str:
+    return "-" if value_ns is None else f"{value_ns / 1e6:,.3f}"
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _emit(console: Console, blocks: list[list[str]]) -> None:
+    """Blocks separated by blank lines, written as they are (rich must not wrap them)."""
+    text = "\n\n".join("\n".join(block) for block in blocks if block)
+    console.file.write(text + "\n")
+    console.file.flush()
+
+
+def _length(bench: dict) -> str:
+    if bench.get("iterations"):
+        return f"{bench['iterations']:,} operations"
+    return f"{bench.get('duration_s') or 0:g} s"
+
+
+def _server(result: RunResult) -> str:
+    database = result.settings.get("database", {})
+    where = database.get("unix_socket") or f"{database.get('host')}:{database.get('port')}"
+    version = result.environment.get("server_version") or "unknown server"
+    return f"server {escape(database.get('user'))}@{escape(where)}, {escape(version)}"
+
+
+def _footer(result: RunResult) -> list[str]:
+    env = result.environment
+    parts = [
+        f"{name} {env[key]}"
+        for name, key in (
+            ("dbbench", "dbbench"),
+            ("Python", "python"),
+            ("SQLAlchemy", "sqlalchemy"),
+            ("PyMySQL", "pymysql"),
+        )
+        if env.get(key)
+    ]
+    machine = " ".join(str(env[key]) for key in ("os", "machine") if env.get(key))
+    if machine:
+        parts.append(machine + (f", {env['cpu_count']} CPUs" if env.get("cpu_count") else ""))
+    parts.append(result.started_at)
+    return [f"<sub>{escape(' · '.join(parts))}</sub>"]
+
+
+# --- run, compare ------------------------------------------------------------
+
+RUN_HEADER = (
+    "runner",
+    "n",
+    "errors",
+    "mean",
+    "± σ",
+    "p50",
+    "p90",
+    "p99",
+    "p99.9",
+    "max",
+    "ops/s",
+    "first op",
+    "vs raw",
+)
+
+
+def _run_cells(r: RunnerResult, vs_raw: str) -> list[str]:
+    s: Summary | None = r.summary
+    return [
+        f"**{escape(r.runner)}**",
+        _count(s.n if s else 0),
+        f"**{r.errors:,}**" if r.errors else "0",
+        _ms(s.mean_ns if s else None),
+        _ms(s.stddev_ns) if s and s.n > 1 else "-",
+        *(_ms(getattr(s, f"{key}_ns")) if s else "-" for key in ("p50", "p90", "p99", "p999")),
+        _ms(s.max_ns if s else None),
+        f"{r.ops_per_s:,.0f}" if r.ops_per_s is not None else "-",
+        _ms(r.first_op_ns),
+        vs_raw,
+    ]
+
+
+def _vs_raw(result: RunResult, r: RunnerResult) -> str:
+    for s in result.speedups:
+        if s.runner == r.runner:
+            return f"{s.speedup.ratio:.{2 if s.speedup.ratio < 10 else 1}f}×"
+    return "1×" if r.runner == "raw" and r.summary else "-"
+
+
+def _pool_table(result: RunResult) -> list[str]:
+    pooled = [r for r in result.runners if r.pool is not None]
+    if not pooled:
+        return []
+    header = ("runner", "checkout p50", "checkout p99", "checkout max", "timeouts")
+    header += ("connects", "closes", "invalidated", "peak out")
+    rows = []
+    for r in pooled:
+        c, p = r.checkout, r.pool
+        rows.append(
+            [
+                f"**{escape(r.runner)}**",
+                _ms(c.p50_ns if c else None),
+                _ms(c.p99_ns if c else None),
+                _ms(c.max_ns if c else None),
+                f"**{r.timeouts:,}**" if r.timeouts else "0",
+                *(_count(v) for v in (p.connects, p.closes, p.invalidations, p.peak_checked_out)),
+            ]
+        )
+    title = "**What the pool did** (cold start and warm-up included; checkout in milliseconds)"
+    return [title, "", *table(header, rows)]
+
+
+def _failures(result: RunResult) -> list[str]:
+    lines = []
+    for r in result.runners:
+        if r.errors:
+            kinds = ", ".join(f"{k} × {n:,}" for k, n in sorted(r.errors_by_kind.items()))
+            lines.append(
+                f"- **{escape(r.runner)}**: {r.errors:,} failed operations: {escape(kinds)}"
+            )
+        if r.warmup_errors:
+            lines.append(f"- **{escape(r.runner)}**: {r.warmup_errors:,} failed warm-up operations")
+    return lines
+
+
+def run_lines(result: RunResult) -> list[list[str]]:
+    """The blocks of ``write_run``, for callers that assemble a larger comment."""
+    bench = result.settings.get("benchmark", {})
+    workers = bench.get("concurrency", 1)
+    load = f"{workers} worker{'s' if workers != 1 else ''}"
+    if bench.get("processes", 1) > 1:
+        load += f" in {bench['processes']} processes"
+    if bench.get("rate_per_s"):
+        load += f", open loop at {bench['rate_per_s']:,g}/s"
+    context = [
+        code_span(bench.get("query", "")),
+        f"{_length(bench)} per runner (+{bench.get('warmup', 0):,} warm-up), {load}",
+        _server(result),
+    ]
+    if result.pool_description:
+        context.append(f"pool: {escape(result.pool_description)}")
+    rows = [_run_cells(r, _vs_raw(result, r)) for r in result.runners]
+    server = _server_line(result)
+    notes = [f"- {escape(note)}" for note in result.notes]
+    return [
+        [f"### dbbench {escape(result.command)}"],
+        [" · ".join(context)],
+        table(RUN_HEADER, rows),
+        [
+            "Times in milliseconds; ops/s: successful operations per second, all workers; "
+            "first op: opening the runner plus its first operation (cold start), "
+            "not in the other columns."
+        ],
+        [f"- {escape(describe_speedup(s.runner, s.baseline, s.speedup))}" for s in result.speedups],
+        _pool_table(result),
+        [escape(server[0].upper() + server[1:])] if server else [],
+        _failures(result),
+        ["**Notes**", "", *notes] if notes else [],
+        []
+        if result.complete
+        else ["**Interrupted**: these results cover only the turns completed."],
+        _footer(result),
+    ]
+
+
+def write_run(result: RunResult, console: Console) -> None:
+    _emit(console, run_lines(result))
+
+
+# --- sweep -------------------------------------------------------------------
+
+
+def _key(cell: SweepCell) -> tuple[int, int, int]:
+    return (cell.concurrency, cell.pool_size, cell.max_overflow)
+
+
+def _ops(ops_per_s: float) -> str:
+    return f"{ops_per_s:,.0f}/s" if ops_per_s >= 10 else f"{ops_per_s:.1f}/s"
+
+
+def _overflow(max_overflow: int) -> str:
+    return "unlimited" if max_overflow < 0 else str(max_overflow)
+
+
+def sweep_cell_text(cell: SweepCell | None, *, best: bool = False, chosen: bool = False) -> str:
+    """e.g. "★ ▲ **8,200/s · 1.700 ms**" or "3,100/s · 41.000 ms · ⏱ 17 timeouts"."""
+    if cell is None:
+        return "not run"
+    if cell.ops_per_s is None:
+        measured = "no successes" if cell.operations else "nothing ran"
+    else:
+        measured = _ops(cell.ops_per_s)
+    if cell.p99_us is not None:
+        measured += f" · {_ms(cell.p99_us * 1000)} ms"
+    parts = [f"**{measured}**" if best else measured]
+    if cell.timeouts:
+        parts.append(f"⏱ {cell.timeouts:,} timeout{'s' if cell.timeouts != 1 else ''}")
+    others = cell.errors - cell.timeouts
+    if others > 0:
+        parts.append(f"✗ {others:,} {'other ' if cell.timeouts else ''}error{'s' * (others != 1)}")
+    marks = ("★ " if chosen else "") + ("▲ " if best else "")
+    return marks + " · ".join(parts)
+
+
+def matrix_table(
+    cells: Sequence[SweepCell], recommendations: Sequence[Recommendation]
+) -> list[str]:
+    """Rows (pool_size, max_overflow), columns concurrency, as ``output.matrix`` draws it."""
+    concurrencies = sorted({c.concurrency for c in cells})
+    settings = sorted(
+        {(c.pool_size, c.max_overflow) for c in cells},
+        key=lambda s: (s[0], float("inf") if s[1] < 0 else s[1]),
+    )
+    by_key = {_key(c): c for c in cells}
+    best = {_key(r.best) for r in recommendations if r.best is not None}
+    chosen = {_key(r.chosen) for r in recommendations if r.chosen is not None}
+    header = ["pool_size", "max_overflow", *(f"concurrency {c}" for c in concurrencies)]
+    rows = []
+    for pool_size, max_overflow in settings:
+        row = [str(pool_size), _overflow(max_overflow)]
+        for concurrency in concurrencies:
+            key = (concurrency, pool_size, max_overflow)
+            cell = by_key.get(key)
+            row.append(sweep_cell_text(cell, best=key in best, chosen=key in chosen))
+        rows.append(row)
+    return table([escape(h) for h in header], rows, left=0)
+
+
+def sweep_lines(sweep: SweepResult) -> list[list[str]]:
+    cells = [cell for cell, _ in sweep.cells]
+    heading = ["### dbbench sweep: pool settings against concurrency"]
+    if not sweep.cells:
+        return [heading, ["No cell was measured."]]
+    first = sweep.cells[0][1]
+    bench = first.settings.get("benchmark", {})
+    context = [
+        code_span(bench.get("query", "")),
+        f"{_length(bench)} per runner and cell (+{bench.get('warmup', 0):,} warm-up)",
+        _server(first),
+    ]
+    recommendations = [
+        f"- {escape(describe_recommendation(r, cells))}" for r in sweep.recommendations
+    ]
+    return [
+        heading,
+        [" · ".join(context)],
+        ["Successful operations/s of the pool runner (all threads) · its p99 latency"],
+        matrix_table(cells, sweep.recommendations),
+        [escape(" · ".join(LEGEND))],
+        recommendations,
+        [] if sweep.complete else ["**Interrupted**: the matrix shows the cells completed."],
+        _footer(first),
+    ]
+
+
+def write_sweep(sweep: SweepResult, console: Console) -> None:
+    _emit(console, sweep_lines(sweep))
+
+
+# --- stale -------------------------------------------------------------------
+
+STALE_HEADER = (
+    "protection",
+    "operations",
+    "errors",
+    "error rate",
+    "first op",
+    "mean",
+    "p99",
+    "baseline mean",
+    "connects",
+    "invalidated",
+)
+
+
+def stale_lines(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> list[list[str]]:
+    rows = [
+        [
+            f"**{escape(_protection(case))}**",
+            _count(case.operations),
+            f"**{case.errors:,}**" if case.errors else "0",
+            f"{case.error_rate:.1%}",
+            _ms(case.first_latency_ns),
+            _ms(case.latency.mean_ns if case.latency else None),
+            _ms(case.latency.p99_ns if case.latency else None),
+            _ms(case.baseline.mean_ns if case.baseline else None),
+            _count(case.pool.connects if case.pool else None),
+            _count(case.pool.invalidations if case.pool else None),
+        ]
+        for case in cases
+    ]
+    failures = [
+        f"- **{escape(_protection(case))}**: "
+        + escape(", ".join(f"{k} × {n:,}" for k, n in sorted(case.errors_by_kind.items())))
+        for case in cases
+        if case.errors
+    ]
+    return [
+        ["### dbbench stale: connections left idle past the server's wait_timeout"],
+        [
+            f"Server wait_timeout {wait_timeout_s:,} s, pool idle {idle_s:g} s, "
+            "then operations one at a time."
+        ],
+        table(STALE_HEADER, rows),
+        [
+            "Times in milliseconds; first op: the first request after the idle period, what "
+            "its user waits for; baseline: the same pool before it sat idle; connects: "
+            "physical connections opened in the whole case (filling the pool included)."
+        ],
+        failures,
+    ]
+
+
+def write_stale(
+    cases: list[StaleCase], wait_timeout_s: int, idle_s: float, console: Console
+) -> None:
+    _emit(console, stale_lines(cases, wait_timeout_s, idle_s))
