@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from dbbench.output.matrix import LEGEND, describe_recommendation
-from dbbench.output.stale_table import _protection
-from dbbench.output.table import _server_line, describe_speedup
+from dbbench.output.stale_table import describe_protection
+from dbbench.output.table import describe_speedup, server_line
 from dbbench.results import RunnerResult, RunResult
 from dbbench.stale import StaleCase
 from dbbench.stats import Summary
@@ -206,7 +206,7 @@ def run_lines(result: RunResult) -> list[list[str]]:
     if result.pool_description:
         context.append(f"pool: {escape(result.pool_description)}")
     rows = [_run_cells(r, _vs_raw(result, r)) for r in result.runners]
-    server = _server_line(result)
+    server = server_line(result)
     notes = [f"- {escape(note)}" for note in result.notes]
     return [
         [f"### dbbench {escape(result.command)}"],
@@ -342,7 +342,7 @@ STALE_HEADER = (
 def stale_lines(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> list[list[str]]:
     rows = [
         [
-            f"**{escape(_protection(case))}**",
+            f"**{escape(describe_protection(case))}**",
             _count(case.operations),
             f"**{case.errors:,}**" if case.errors else "0",
             f"{case.error_rate:.1%}",
@@ -356,7 +356,7 @@ def stale_lines(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> l
         for case in cases
     ]
     failures = [
-        f"- **{escape(_protection(case))}**: "
+        f"- **{escape(describe_protection(case))}**: "
         + escape(", ".join(f"{k} × {n:,}" for k, n in sorted(case.errors_by_kind.items())))
         for case in cases
         if case.errors

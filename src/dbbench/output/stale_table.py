@@ -13,7 +13,7 @@ def _ms(value_ns: float | None) -> str:
     return "-" if value_ns is None else f"{value_ns / 1e6:.3f}"
 
 
-def _protection(case: StaleCase) -> str:
+def describe_protection(case: StaleCase) -> str:
     pool = case.pool_settings
     if case.protection == "recycle":
         return f"pool_recycle={pool.pool_recycle_s:g}s"
@@ -40,7 +40,7 @@ def build_table(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> T
     for case in cases:
         errors = f"[red]{case.errors}[/red]" if case.errors else "0"
         table.add_row(
-            _protection(case),
+            describe_protection(case),
             str(case.operations),
             errors,
             f"{case.error_rate:.1%}",
@@ -59,7 +59,7 @@ def write(cases: list[StaleCase], wait_timeout_s: int, idle_s: float, console: C
     for case in cases:
         if case.errors:
             kinds = ", ".join(f"{k} × {n}" for k, n in sorted(case.errors_by_kind.items()))
-            console.print(f"[red]{_protection(case)}: {kinds}[/red]", highlight=False)
+            console.print(f"[red]{describe_protection(case)}: {kinds}[/red]", highlight=False)
     console.print(
         "[dim]first op: the first request after the idle period, what its user waits for; "
         "connects: physical connections opened in the whole case (filling the pool included)[/dim]"

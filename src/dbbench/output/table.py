@@ -140,7 +140,7 @@ def _pool_rows(results: list[RunnerResult]) -> Table | None:
     return table
 
 
-def _server_line(result: RunResult) -> str | None:
+def server_line(result: RunResult) -> str | None:
     server = result.server
     if not server:
         return None
@@ -172,7 +172,7 @@ def write(result: RunResult, console: Console) -> None:
     pool = _pool_rows(result.runners)
     if pool is not None:
         console.print(pool)
-    line = _server_line(result)
+    line = server_line(result)
     if line:
         console.print(escape(line), style="dim")
     for r in result.runners:
