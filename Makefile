@@ -18,6 +18,7 @@ run: $(BIN)/dbbench
 
 test: $(BIN)/dbbench
 	scripts/ensure-mariadb
+	scripts/ensure-chromium
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/dbbench

@@ -25,6 +25,7 @@ from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.output import FORMAT_NAMES, diff_table, format_module, json_format
 from dbbench.output.runs_table import runs_table
 from dbbench.progress import ProgressBar
+from dbbench.report import write_report
 from dbbench.resultfile import ResultSink, RunStore
 from dbbench.results import RunResult, capture_environment, iso_utc
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
@@ -567,6 +568,35 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
         **labels,
     )
     return ExitStatus.THRESHOLD if trips else ExitStatus.SUCCESS
+
+
+@cli.command()
+@click.argument("refs", metavar="FILE...", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="The HTML page to write (replaced atomically).",
+)
+def report(refs: tuple[str, ...], output: Path) -> int:
+    """Write one self-contained HTML page of charts and tables for result files.
+
+    Latency CDFs per runner, throughput and p99 against concurrency and pool
+    size for sweeps, the pool's and the server's counters, the environment.
+    Files, saved-run names or numbers, or "latest". Needs matplotlib:
+    pip install 'dbbench[report]'.
+
+    \b
+    Examples:
+        dbbench report result.json -o report.html
+        dbbench report baseline latest sweep.json -o pools.html
+    """
+    store = RunStore()
+    write_report([store.resolve(ref) for ref in refs], output)
+    click.echo(f"wrote {output}", err=True)
+    return ExitStatus.SUCCESS
 
 
 def main() -> None:

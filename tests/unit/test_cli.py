@@ -278,3 +278,12 @@ def test_diff_bad_input():
     assert missing.exit_code == 1 and "no such result file" in missing.stderr
     mixed = invoke("diff", base, str(DATA / "diff_sweep_base.json"))
     assert mixed.exit_code == 2 and "compares a run with a run" in mixed.stderr
+
+
+def test_report_command_writes_a_page(tmp_path):
+    page = tmp_path / "report.html"
+    result = invoke("report", str(DATA / "results" / "run.json"), "-o", str(page))
+    assert result.exit_code == 0, result.output
+    assert "<svg" in page.read_text()
+    same = invoke("report", str(page), "-o", str(page))
+    assert same.exit_code in (1, 2) and "dbbench: error:" in same.stderr
