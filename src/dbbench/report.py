@@ -163,34 +163,13 @@ def write_report(paths: list[Path], output: Path) -> None:
             )
     labels = _labels(paths)
     documents = [(label, resultfile.load(path)) for label, path in zip(labels, paths, strict=True)]
-    _write_text_atomic(output, build_report(documents))
+    write_text_atomic(output, build_report(documents), "the report")
 
 
 def _labels(paths: Sequence[Path]) -> list[str]:
     """File names, or the paths as given where two files share a name."""
     names = [Path(path).name for path in paths]
     return [n if names.count(n) == 1 else str(p) for n, p in zip(names, paths, strict=True)]
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    """All of the page or, on failure, the old file untouched (as ``resultfile.write_atomic``)."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide a page meant to be shared
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot write the report ({exc.strerror})") from None
 
 
 def _own_version() -> str:

@@ -39,9 +39,12 @@ def _umask() -> int:
 
 def write_atomic(path: Path, document: dict[str, Any]) -> None:
     """Write ``document`` as JSON to ``path``: all of it or, on failure, the old file untouched."""
-    path = Path(path)
+    write_text_atomic(Path(path), json.dumps(document, indent=2) + "\n", "the result file")
+
+
+def write_text_atomic(path: Path, text: str, what: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed over it (``what``: for errors)."""
     directory = path.parent if str(path.parent) else Path(".")
-    text = json.dumps(document, indent=2) + "\n"
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
@@ -57,7 +60,7 @@ def write_atomic(path: Path, document: dict[str, Any]) -> None:
                 os.unlink(temporary)
             raise
     except OSError as exc:
-        raise ResultFileError(f"{path}: cannot write the result file ({exc.strerror})") from None
+        raise ResultFileError(f"{path}: cannot write {what} ({exc.strerror})") from None
 
 
 def upgrade(document: dict[str, Any], source: str) -> dict[str, Any]:
