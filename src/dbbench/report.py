@@ -33,9 +33,7 @@ import datetime
 import html
 import io
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -163,7 +161,7 @@ def write_report(paths: list[Path], output: Path) -> None:
             )
     labels = _labels(paths)
     documents = [(label, resultfile.load(path)) for label, path in zip(labels, paths, strict=True)]
-    write_text_atomic(output, build_report(documents), "the report")
+    resultfile.write_text_atomic(output, build_report(documents), "the report")
 
 
 def _labels(paths: Sequence[Path]) -> list[str]:

@@ -43,7 +43,7 @@ def write_atomic(path: Path, document: dict[str, Any]) -> None:
 
 
 def write_text_atomic(path: Path, text: str, what: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file renamed over it (``what``: for errors)."""
+    """Write ``text`` to ``path`` via a temporary file renamed over it; ``what`` names it."""
     directory = path.parent if str(path.parent) else Path(".")
     try:
         directory.mkdir(parents=True, exist_ok=True)
