@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -19,7 +21,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from dbbench import benchmark, diffing, logs, resultfile
+from dbbench import benchmark, diffing, logs, processes, resultfile
 from dbbench.benchmark import SweepResult
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.output import FORMAT_NAMES, diff_table, format_module, json_format
@@ -43,6 +45,17 @@ def _error_line(console: Console, text: str) -> None:
     console.print(f"dbbench: error: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a CI timeout, `kill`) stops a run as Ctrl-C does: results kept, servers removed."""
+
+    def handler(signum: int, frame: object) -> None:
+        processes.interrupt_children()
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
 class DbbenchGroup(click.Group):
     """A click group whose ``main`` maps every failure to one line and an exit status."""
 
@@ -50,6 +63,7 @@ class DbbenchGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
         logs.configure(debug)
+        _stop_on_sigterm()
         stderr = Console(stderr=True)
         try:
             status = super().main(argv, prog_name or "dbbench", standalone_mode=False, **extra)

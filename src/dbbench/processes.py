@@ -14,9 +14,12 @@ process arguments, so the password does not show in ``ps``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
+import os
 import queue as queue_module
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -39,6 +42,20 @@ from dbbench.settings import Settings
 BARRIER_TIMEOUT_S = 600.0
 #: how often a worker process sends its progress
 PROGRESS_EVERY_S = 1.0
+
+
+#: pids of worker processes still running, for interrupt_children()
+_LIVE_CHILDREN: set[int] = set()
+
+
+def interrupt_children() -> None:
+    """Send SIGINT to running worker processes, as a terminal's Ctrl-C would.
+
+    For a SIGTERM to dbbench: the workers then stop and send what they measured.
+    """
+    for pid in list(_LIVE_CHILDREN):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
 
 
 class ProcessFailed(Exception):
@@ -99,6 +116,9 @@ def _child(
     from dbbench.runners import create_runner
 
     logs.configure(debug=False)
+    # a process started in the background inherits SIGINT ignored; the parent's
+    # interrupt_children() must still stop this one
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     last_sent = [0.0]
 
@@ -116,6 +136,8 @@ def _child(
             on_progress=send_progress,
             coordinator=BarrierCoordinator(barrier, flags, index),
         )
+        # measured: a second Ctrl-C must not break the sending of it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         messages.put(("result", index, [r.to_dict() for r in outcome.records], outcome.complete))
     except BaseException as exc:
         barrier.abort()  # release the others: they stop and send what they have
@@ -146,6 +168,7 @@ def run_in_processes(
     ]
     for child in children:
         child.start()
+        _LIVE_CHILDREN.add(child.pid)
 
     results: dict[int, tuple[list[dict], bool]] = {}
     errors: dict[int, str] = {}
@@ -179,6 +202,7 @@ def run_in_processes(
             if child.is_alive():
                 child.kill()
                 child.join()
+            _LIVE_CHILDREN.discard(child.pid)
 
     if errors and not results:
         first = min(errors)

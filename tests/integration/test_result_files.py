@@ -104,8 +104,11 @@ def test_save_keeps_numbered_runs_and_runs_lists_them(server, tmp_path):
     assert "baseline" in listing.stdout and "0002.json" in listing.stdout
 
 
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
-def test_a_killed_run_keeps_what_it_measured(server, tmp_path, how):
+@pytest.mark.parametrize(
+    ("how", "processes"),
+    [(signal.SIGKILL, "1"), (signal.SIGINT, "1"), (signal.SIGTERM, "1"), (signal.SIGTERM, "2")],
+)
+def test_a_killed_run_keeps_what_it_measured(server, tmp_path, how, processes):
     path = tmp_path / "partial.json"
     process = subprocess.Popen(
         [
@@ -121,6 +124,8 @@ def test_a_killed_run_keeps_what_it_measured(server, tmp_path, how):
             "pool,persistent",
             "-c",
             "2",
+            "--processes",
+            processes,
             "-q",
             "-o",
             str(path),
@@ -131,13 +136,16 @@ def test_a_killed_run_keeps_what_it_measured(server, tmp_path, how):
         text=True,
         stdin=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not path.exists():
-        time.sleep(0.1)
-    assert path.exists(), "no result file written while running"
-    time.sleep(1.5)
+    if processes == "1":  # worker processes report at the end only
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not path.exists():
+            time.sleep(0.1)
+        assert path.exists(), "no result file written while running"
+    time.sleep(4)
     process.send_signal(how)
     process.communicate(timeout=60)
+    if how != signal.SIGKILL:
+        assert process.returncode == 130
     document = valid(json.loads(path.read_text()))  # whole, never half-written
     assert document["complete"] is False
     assert all(r["n"] > 0 for r in document["results"])
