@@ -431,8 +431,10 @@ def compare(**options: Any) -> int:
     settings are shown in the table's title.
 
     \b
-    Example:
-        dbbench compare --pool-size 10 --max-overflow 3 --pre-ping
+    Examples:
+        dbbench compare --pool-size 10 --max-overflow 3 --pre-ping -c 16
+        dbbench compare --pool-size 1,5,10,20 --max-overflow 0,5 -c 1,8,32 --duration 2s
+        dbbench compare --pool-size 5 -c 8 --rate 2000 --save pool5 --format markdown
     """
     return _benchmark("compare", options)
 
