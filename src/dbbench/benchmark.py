@@ -157,7 +157,14 @@ def run_benchmark(
     monitor.start()
     try:
         if processes > 1:
-            outcome = run_in_processes(settings, runner_names, plan, processes, on_progress)
+            outcome = run_in_processes(
+                settings,
+                runner_names,
+                plan,
+                processes,
+                on_progress,
+                on_checkpoint=checkpoint if on_result else None,
+            )
         else:
             runners = [create_runner(name, settings) for name in runner_names]
             outcome = run_interleaved(
@@ -172,7 +179,7 @@ def run_benchmark(
     finally:
         activity = monitor.stop()
     check = cross_check(activity, outcome.records)
-    if activity.complete and not check["matches"]:
+    if outcome.complete and activity.complete and not check["matches"]:
         notes.append(
             f"the server counted {check['server_connections']} new connections during the run, "
             f"dbbench opened {check['dbbench_connections']}: other clients were connecting too, "

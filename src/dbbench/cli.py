@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal
 import sys
 import threading
@@ -33,7 +34,7 @@ from dbbench.results import RunResult, capture_environment, iso_utc
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
 from dbbench.server import LocalServer
 from dbbench.settings import Settings, find_config_path, load_settings, parse_duration_s
-from dbbench.stale import IDLE_MARGIN_S, PROTECTIONS, run_stale_scenario, stale_document
+from dbbench.stale import PROTECTIONS, check_arguments, run_stale_scenario, stale_document
 from dbbench.sweep import parse_int_list
 from dbbench.workload import Workload
 
@@ -291,7 +292,7 @@ def _target(settings: Settings, server: str, stderr: Console, quiet: bool) -> It
 def _stdout_console() -> Console:
     """Rich's console; piped output (CI logs, files) gets a width that fits the table."""
     console = Console()
-    if not console.is_terminal:
+    if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(width=PIPED_WIDTH)
     return console
 
@@ -339,6 +340,13 @@ def _result_sink(options: dict[str, Any]) -> ResultSink:
     if options["save_name"] is not None:
         saved = RunStore().next_path(options["save_name"] or None)
     output = Path(options["output_path"]) if options["output_path"] else None
+    if output is not None:
+        directory = output.parent if str(output.parent) else Path(".")
+        if output.is_dir() or not directory.is_dir() or not os.access(directory, os.W_OK):
+            raise ConfigError(
+                f"--output = {str(output)!r}: cannot write a file there "
+                "(the directory must exist and be writable)"
+            )
     return ResultSink([path for path in (output, saved) if path is not None])
 
 
@@ -487,37 +495,69 @@ def stale(**options: Any) -> int:
     )
     idle_s = parse_duration_s(options["idle"]) if options["idle"] is not None else None
     protections = [p.strip() for p in options["protection"].split(",") if p.strip()]
+    idle_shown = check_arguments(
+        options["wait_timeout"], idle_s, options["pool_size"], options["operations"], protections
+    )
     sink = _result_sink(options)
     started_at = iso_utc(time.time())
     with _target(settings, options["server"], stderr, options["quiet"]) as target:
         server = benchmark.check_server(target.database, Workload(target.benchmark.query))
-        cases = run_stale_scenario(
-            target,
-            wait_timeout_s=options["wait_timeout"],
-            idle_s=idle_s,
-            pool_size=options["pool_size"],
-            operations=options["operations"],
-            protections=protections,
-            on_case=None
-            if options["quiet"]
-            else (lambda name: stderr.print(f"[dim]stale: case {name}[/dim]")),
-        )
-    idle_shown = idle_s if idle_s is not None else options["wait_timeout"] + IDLE_MARGIN_S
-    document = stale_document(
-        cases,
-        wait_timeout_s=options["wait_timeout"],
-        idle_s=idle_shown,
-        settings=target.public_dict(),
-        environment=capture_environment(server.version),
-        started_at=started_at,
-        finished_at=iso_utc(time.time()),
-    )
-    sink.write(document)
+        cases: list = []
+
+        def document(complete: bool) -> dict[str, Any]:
+            return stale_document(
+                cases,
+                wait_timeout_s=options["wait_timeout"],
+                idle_s=idle_shown,
+                settings=stale_settings,
+                environment=environment,
+                started_at=started_at,
+                finished_at=iso_utc(time.time()),
+                complete=complete,
+            )
+
+        environment = capture_environment(server.version)
+        stale_settings = _stale_settings(target, options, idle_shown, protections)
+        for protection in protections:  # one case at a time: the file grows case by case
+            cases += run_stale_scenario(
+                target,
+                wait_timeout_s=options["wait_timeout"],
+                idle_s=idle_s,
+                pool_size=options["pool_size"],
+                operations=options["operations"],
+                protections=[protection],
+                on_case=None
+                if options["quiet"]
+                else (lambda name: stderr.print(f"[dim]stale: case {name}[/dim]")),
+            )
+            sink.write(document(complete=False))
+        final = document(complete=True)
+        sink.write(final)
     if format_name == "json":
-        json_format.write_document(document, stdout)
+        json_format.write_document(final, stdout)
     else:
         format_module(format_name).write_stale(cases, options["wait_timeout"], idle_shown, stdout)
     return ExitStatus.SUCCESS
+
+
+def _stale_settings(
+    target: Settings, options: dict[str, Any], idle_s: float, protections: list[str]
+) -> dict[str, Any]:
+    """What shaped the scenario: the connection, the query, and the scenario's own
+    arguments (each case's exact pool settings are in its case)."""
+    public = target.public_dict()
+    return {
+        "config_path": public["config_path"],
+        "database": public["database"],
+        "benchmark": {"query": target.benchmark.query},
+        "stale": {
+            "wait_timeout_s": options["wait_timeout"],
+            "idle_s": idle_s,
+            "pool_size": options["pool_size"],
+            "operations": options["operations"],
+            "protections": protections,
+        },
+    }
 
 
 @cli.command()
@@ -571,9 +611,12 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
     store = RunStore()
     base_path, new_path = store.resolve(base_ref), store.resolve(new_ref)
     base, new = resultfile.load(base_path), resultfile.load(new_path)
-    labels = {"base_label": str(base_path), "new_label": str(new_path)}
+    # as the user named them: short, and no local paths in a pull-request comment
+    labels = {"base_label": base_ref, "new_label": new_ref}
     diffs = diffing.diff_documents(base, new, **labels)
     trips = diffing.tripped(diffs, thresholds)
+    missing = [d.label for d in diffs if d.only_in == "base"]
+    compared = [d for d in diffs if d.only_in is None]
     write = diff_table.write_markdown if format_name == "markdown" else diff_table.write
     write(
         diffs,
@@ -583,6 +626,11 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
         caveats=diffing.caveats(base, new, **labels),
         **labels,
     )
+    if thresholds and (missing or not compared):
+        # a gate must not pass because the new run left something out
+        gone = ", ".join(missing) if missing else "nothing in common"
+        click.echo(f"FAIL: {new_ref} lacks what {base_ref} has ({gone}): nothing to gate on")
+        return ExitStatus.THRESHOLD
     return ExitStatus.THRESHOLD if trips else ExitStatus.SUCCESS
 
 

@@ -404,7 +404,7 @@ class _Run:
 
     def checkpoint(self, force: bool = False) -> None:
         """Hand the records so far to ``on_checkpoint`` (a result file), between operations."""
-        if self.on_checkpoint is None or self.phase != "measuring":
+        if self.on_checkpoint is None:
             return
         now = time.monotonic()
         if force or now - self.last_checkpoint_s >= CHECKPOINT_EVERY_S:
@@ -475,6 +475,7 @@ class _Run:
             for index in range(len(self.runners)):
                 self.coordinator.agree(True)
                 self.turn(index, operations, None, measuring=False)
+                self.checkpoint()
         self.recent.clear()
 
     def measure_one_operation_turns(self) -> None:
@@ -559,6 +560,7 @@ def run_interleaved(
         if plan.concurrency > 1:
             run.workers = _Workers(plan.concurrency, run.recent, clock)
         run.cold_start()
+        run.checkpoint(force=True)  # a result file exists from the start
         run.warm_up()
         run.measure()
         complete = True

@@ -27,6 +27,7 @@ from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from dbbench.harness import (
+    CheckpointCallback,
     Coordinator,
     Plan,
     Progress,
@@ -110,6 +111,7 @@ def _child(
     barrier: Barrier,
     flags: Any,
     messages: Any,
+    checkpoints: bool,
 ) -> None:
     """The body of one worker process: run, then send the records (or the error)."""
     from dbbench import logs
@@ -121,6 +123,9 @@ def _child(
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     last_sent = [0.0]
+
+    def send_checkpoint(records: list[RunnerRecord]) -> None:
+        messages.put(("checkpoint", index, [r.to_dict() for r in records], False))
 
     def send_progress(progress: Progress) -> None:
         now = time.monotonic()
@@ -135,6 +140,7 @@ def _child(
             plan,
             on_progress=send_progress,
             coordinator=BarrierCoordinator(barrier, flags, index),
+            on_checkpoint=send_checkpoint if checkpoints else None,
         )
         # measured: a second Ctrl-C must not break the sending of it
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -151,8 +157,13 @@ def run_in_processes(
     plan: Plan,
     processes: int,
     on_progress: ProgressCallback | None = None,
+    on_checkpoint: CheckpointCallback | None = None,
 ) -> RunOutcome:
-    """Run ``plan`` split over ``processes`` processes and merge their records."""
+    """Run ``plan`` split over ``processes`` processes and merge their records.
+
+    With ``on_checkpoint``, each process sends its records at its checkpoints
+    and the parent hands on the merge of the latest from each.
+    """
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(processes)
     flags = context.Array("b", processes, lock=False)
@@ -161,7 +172,16 @@ def run_in_processes(
     children = [
         context.Process(
             target=_child,
-            args=(i, settings, list(runner_names), child_plan, barrier, flags, messages),
+            args=(
+                i,
+                settings,
+                list(runner_names),
+                child_plan,
+                barrier,
+                flags,
+                messages,
+                on_checkpoint is not None,
+            ),
             name=f"dbbench-process-{i}",
         )
         for i, child_plan in enumerate(process_plans(plan, processes))
@@ -173,6 +193,7 @@ def run_in_processes(
     results: dict[int, tuple[list[dict], bool]] = {}
     errors: dict[int, str] = {}
     latest: dict[int, Progress] = {}
+    checkpoints: dict[int, list[dict]] = {}
     interrupted = False
     try:
         while len(results) + len(errors) < processes:
@@ -188,6 +209,9 @@ def run_in_processes(
                 latest[index] = payload
                 if on_progress is not None:
                     on_progress(_combine(latest.values()))
+            elif kind == "checkpoint":
+                checkpoints[index] = payload
+                on_checkpoint(_merge(runner_names, list(checkpoints.values())))
             elif kind == "result":
                 results[index] = (payload, complete)
             else:

@@ -66,7 +66,7 @@ def write_text_atomic(path: Path, text: str, what: str) -> None:
 def upgrade(document: dict[str, Any], source: str) -> dict[str, Any]:
     """Bring a document of an older schema version to the current one, or say why not."""
     version = document.get("schema_version")
-    if not isinstance(version, int):
+    if isinstance(version, bool) or not isinstance(version, int):
         raise ResultFileError(f"{source}: not a dbbench result file (no schema_version)")
     if version > SCHEMA_VERSION:
         raise ResultFileError(
@@ -110,8 +110,8 @@ def load(path: Path) -> dict[str, Any]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ResultFileError(
-            f"{path}: not JSON ({exc.msg} at line {exc.lineno}); an interrupted write? "
-            "dbbench writes atomically, so this file was not written by it"
+            f"{path}: not JSON ({exc.msg}, line {exc.lineno}); dbbench writes its files "
+            "atomically, so this one was not written by it, or was changed since"
         ) from None
     if not isinstance(document, dict):
         raise ResultFileError(f"{path}: not a dbbench result file (not a JSON object)")
@@ -147,11 +147,37 @@ class RunStore:
                 f"--save = {name!r}: a run name is letters, digits, '.', '_' and '-' "
                 "(at most 64, starting with a letter or digit)"
             )
-        existing = self.runs()
-        if name is not None and any(run.name == name for run in existing):
-            raise ConfigError(f"--save = {name!r}: a saved run has that name already")
-        number = existing[-1].number + 1 if existing else 1
-        return self.directory / (f"{number:04d}-{name}.json" if name else f"{number:04d}.json")
+        if name is not None and (name.isdigit() or name == "latest" or name.endswith(".json")):
+            raise ConfigError(
+                f"--save = {name!r}: a number, 'latest' or a name ending in .json would be "
+                "read as something else by dbbench diff and report; choose another name"
+            )
+        for _ in range(100):
+            existing = self.runs()
+            if name is not None and any(run.name == name for run in existing):
+                raise ConfigError(f"--save = {name!r}: a saved run has that name already")
+            number = existing[-1].number + 1 if existing else 1
+            path = self.directory / (f"{number:04d}-{name}.json" if name else f"{number:04d}.json")
+            if self._claim(number, path):
+                return path
+        raise ResultFileError(f"{self.directory}: could not claim a number for the saved run")
+
+    def _claim(self, number: int, path: Path) -> bool:
+        """Reserve ``number`` for ``path`` (an empty marker made with O_EXCL): runs saved
+        at the same moment get different numbers."""
+        try:
+            claims = self.directory.parent / "claims"  # beside runs/, out of its listing
+            claims.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            marker = claims / f"{number:04d}"
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise ResultFileError(
+                f"{self.directory}: cannot keep saved runs here ({exc.strerror})"
+            ) from None
+        return not path.exists()
 
     def resolve(self, reference: str) -> Path:
         """A file path, a saved run's name, its number, or "latest"."""

@@ -22,6 +22,8 @@ from dbbench.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "dbbench.toml"
 DEFAULT_QUERY = "SELECT 1"
+#: the default warm-up is 10% of the iterations, but no more than this
+MAX_DEFAULT_WARMUP = 10_000
 
 #: environment variable -> (section, key); the first one set wins for a key
 ENVIRONMENT_KEYS: tuple[tuple[str, str, str], ...] = (
@@ -129,7 +131,7 @@ class BenchmarkSettings:
             return self.warmup
         if self.duration_s is not None:
             return 5
-        return max(5, math.ceil(self.iterations / 10))
+        return max(5, min(math.ceil(self.iterations / 10), MAX_DEFAULT_WARMUP))
 
 
 @dataclass(frozen=True)

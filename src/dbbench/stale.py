@@ -202,7 +202,7 @@ def stale_pool_settings(
     )
 
 
-def _check_arguments(
+def check_arguments(
     wait_timeout_s: int,
     idle_s: float | None,
     pool_size: int,
@@ -276,7 +276,7 @@ def run_stale_scenario(
     bounded by ``connect_timeout``, and with one worker and no overflow a
     checkout never waits for another one.
     """
-    idle_s = _check_arguments(wait_timeout_s, idle_s, pool_size, operations, protections)
+    idle_s = check_arguments(wait_timeout_s, idle_s, pool_size, operations, protections)
     init_command = session_init_command(settings.database.init_command, wait_timeout_s)
     database = dataclasses.replace(settings.database, init_command=init_command)
     workload = Workload(settings.benchmark.query)

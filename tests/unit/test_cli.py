@@ -267,7 +267,11 @@ def test_diff_gate_exit_codes():
     assert "p99 of persistent rose" in tripped.stdout
     # the same limit the other way round: an improvement never trips
     assert invoke("diff", new, base, "--fail-on", "p99:10%").exit_code == 0
-    assert invoke("diff", base, new, "--fail-on", "p99:50%").exit_code == 0
+    # NEW lacks BASE's nullpool runner: a gate must not pass on what it did not compare
+    lacking = invoke("diff", base, new, "--fail-on", "p99:50%")
+    assert (
+        lacking.exit_code == 4 and "lacks what" in lacking.stdout and "nullpool" in lacking.stdout
+    )
 
 
 def test_diff_bad_input():

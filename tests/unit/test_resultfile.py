@@ -117,3 +117,16 @@ def test_saved_run_names_are_checked(tmp_path):
     write_atomic(store.next_path("x"), {})
     with pytest.raises(ConfigError, match="has that name already"):
         store.next_path("x")
+
+
+def test_runs_saved_at_the_same_moment_get_different_numbers(tmp_path):
+    store = RunStore(tmp_path)
+    first, second = store.next_path(None), store.next_path(None)  # neither written yet
+    assert (first.name, second.name) == ("0001.json", "0002.json")
+    assert [p.name for p in (tmp_path / ".dbbench" / "runs").iterdir()] == []
+
+
+@pytest.mark.parametrize("name", ["3", "latest", "before.json"])
+def test_names_diff_would_read_as_something_else_are_refused(tmp_path, name):
+    with pytest.raises(ConfigError, match="would be read as something else"):
+        RunStore(tmp_path).next_path(name)

@@ -86,7 +86,8 @@ pool_pre_ping = true
 
 
 @pytest.mark.parametrize(
-    ("iterations", "warmup"), [(1, 5), (50, 5), (51, 6), (100, 10), (1000, 100)]
+    ("iterations", "warmup"),
+    [(1, 5), (50, 5), (51, 6), (100, 10), (1000, 100), (10**5, 10_000), (10**8, 10_000)],
 )
 def test_default_warmup_is_ten_percent_at_least_five(iterations, warmup):
     assert BenchmarkSettings(iterations=iterations).warmup_iterations == warmup
