@@ -152,14 +152,15 @@ class RunStore:
                 f"--save = {name!r}: a number, 'latest' or a name ending in .json would be "
                 "read as something else by dbbench diff and report; choose another name"
             )
-        for _ in range(100):
-            existing = self.runs()
-            if name is not None and any(run.name == name for run in existing):
-                raise ConfigError(f"--save = {name!r}: a saved run has that name already")
-            number = existing[-1].number + 1 if existing else 1
+        existing = self.runs()
+        if name is not None and any(run.name == name for run in existing):
+            raise ConfigError(f"--save = {name!r}: a saved run has that name already")
+        number = existing[-1].number + 1 if existing else 1
+        for _ in range(1000):  # numbers claimed by runs not yet written are skipped
             path = self.directory / (f"{number:04d}-{name}.json" if name else f"{number:04d}.json")
             if self._claim(number, path):
                 return path
+            number += 1
         raise ResultFileError(f"{self.directory}: could not claim a number for the saved run")
 
     def _claim(self, number: int, path: Path) -> bool:
