@@ -149,7 +149,7 @@ def _run_options(command: Callable) -> Callable:
         click.option(
             "--warmup",
             type=int,
-            help="Uncounted warm-up operations per runner [default: 10%, at least 5].",
+            help="Uncounted warm-up operations per runner [default: 10%, 5 to 10,000].",
         ),
         click.option("--query", help="SQL each operation runs and fetches [default: SELECT 1]."),
         click.option(
