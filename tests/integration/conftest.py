@@ -20,6 +20,7 @@ import pymysql
 import pytest
 
 from dbbench.server import LocalServer, ServerAddress
+from dbbench.settings import DatabaseSettings
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,17 @@ class TestServer(ServerAddress):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DBBENCH_", "MYSQL_"))}
         env.update(self.environment())
         return env
+
+
+def database_for(address: ServerAddress) -> DatabaseSettings:
+    """``DatabaseSettings`` for a server's address (the session's or a test's own)."""
+    return DatabaseSettings(
+        host=address.host,
+        port=address.port,
+        user=address.user,
+        password=address.password,
+        database=address.database,
+    )
 
 
 def _from_url(url: str) -> TestServer:

@@ -19,22 +19,12 @@ import sqlalchemy
 from sqlalchemy.pool import QueuePool
 
 from dbbench.poolstats import PoolCounters, PoolInstrument
-from dbbench.settings import DatabaseSettings
+from tests.integration.conftest import database_for
 
 pytestmark = pytest.mark.integration
 
 #: Long enough for any test machine, short enough that a bug fails instead of hanging.
 BARRIER_TIMEOUT_S = 10.0
-
-
-def database_for(server) -> DatabaseSettings:
-    return DatabaseSettings(
-        host=server.host,
-        port=server.port,
-        user=server.user,
-        password=server.password,
-        database=server.database,
-    )
 
 
 @pytest.fixture

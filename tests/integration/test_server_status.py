@@ -25,20 +25,11 @@ from dbbench.server_status import (
 )
 from dbbench.settings import DatabaseSettings
 from tests.integration import conftest
+from tests.integration.conftest import database_for
 
 pytestmark = pytest.mark.integration
 
 WAIT_TIMEOUT_S = 10.0
-
-
-def database_for(address) -> DatabaseSettings:
-    return DatabaseSettings(
-        host=address.host,
-        port=address.port,
-        user=address.user,
-        password=address.password,
-        database=address.database,
-    )
 
 
 @pytest.fixture(scope="module")
