@@ -25,11 +25,18 @@ from rich.markup import escape
 from dbbench import benchmark, diffing, logs, processes, resultfile
 from dbbench.benchmark import SweepResult
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
-from dbbench.output import FORMAT_NAMES, diff_table, format_module, json_format
+from dbbench.output import (
+    FORMAT_NAMES,
+    csv_format,
+    diff_table,
+    format_module,
+    json_format,
+    markdown,
+)
 from dbbench.output.runs_table import runs_table
 from dbbench.progress import ProgressBar
 from dbbench.report import write_report
-from dbbench.resultfile import ResultSink, RunStore
+from dbbench.resultfile import ResultSink, RunStore, describe_runs
 from dbbench.results import RunResult, capture_environment, iso_utc
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
 from dbbench.server import LocalServer
@@ -561,7 +568,15 @@ def _stale_settings(
 
 
 @cli.command()
-def runs() -> None:
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(FORMAT_NAMES),
+    default="table",
+    show_default=True,
+    help="How to print the list.",
+)
+def runs(format_name: str) -> None:
     """List the runs kept with --save under .dbbench/runs/.
 
     \b
@@ -569,11 +584,17 @@ def runs() -> None:
         dbbench run -n 1000 --save before-upgrade && dbbench runs
     """
     console = _stdout_console()
-    saved = RunStore().runs()
-    if not saved:
+    described = describe_runs(RunStore().runs())
+    if format_name == "json":
+        json_format.write_document({"command": "runs", "runs": described}, console)
+    elif format_name == "csv":
+        csv_format.write_runs(described, console)
+    elif format_name == "markdown":
+        markdown.write_runs(described, console)
+    elif not described:
         console.print("no saved runs in .dbbench/runs/ (save one with --save [NAME])")
-        return
-    console.print(runs_table(saved))
+    else:
+        console.print(runs_table(described))
 
 
 @cli.command()
@@ -590,7 +611,7 @@ def runs() -> None:
 @click.option(
     "--format",
     "format_name",
-    type=click.Choice(["table", "markdown"]),
+    type=click.Choice(FORMAT_NAMES),
     default="table",
     show_default=True,
     help="markdown: a table for a pull-request comment.",
@@ -617,21 +638,31 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
     trips = diffing.tripped(diffs, thresholds)
     missing = [d.label for d in diffs if d.only_in == "base"]
     compared = [d for d in diffs if d.only_in is None]
-    write = diff_table.write_markdown if format_name == "markdown" else diff_table.write
-    write(
-        diffs,
-        trips,
-        _stdout_console(),
-        thresholds=thresholds,
-        caveats=diffing.caveats(base, new, **labels),
-        **labels,
-    )
-    if thresholds and (missing or not compared):
-        # a gate must not pass because the new run left something out
-        gone = ", ".join(missing) if missing else "nothing in common"
-        click.echo(f"FAIL: {new_ref} lacks what {base_ref} has ({gone}): nothing to gate on")
-        return ExitStatus.THRESHOLD
-    return ExitStatus.THRESHOLD if trips else ExitStatus.SUCCESS
+    # a gate must not pass because the new run left something out
+    lacking = bool(thresholds) and bool(missing or not compared)
+    console = _stdout_console()
+    if format_name in ("json", "csv"):
+        document = diffing.diff_document(
+            diffs, trips, thresholds, failed=bool(trips) or lacking, **labels
+        )
+        if format_name == "json":
+            json_format.write_document(document, console)
+        else:
+            csv_format.write_diff(document, console)
+    else:
+        write = diff_table.write_markdown if format_name == "markdown" else diff_table.write
+        write(
+            diffs,
+            trips,
+            console,
+            thresholds=thresholds,
+            caveats=diffing.caveats(base, new, **labels),
+            **labels,
+        )
+        if lacking:
+            gone = ", ".join(missing) if missing else "nothing in common"
+            click.echo(f"FAIL: {new_ref} lacks what {base_ref} has ({gone}): nothing to gate on")
+    return ExitStatus.THRESHOLD if trips or lacking else ExitStatus.SUCCESS
 
 
 @cli.command()

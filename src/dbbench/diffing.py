@@ -31,6 +31,7 @@ trips only when the change is both larger than the limit and beyond noise.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
@@ -649,3 +650,35 @@ def _trips(change: MetricChange, threshold: Threshold) -> bool:
         return False
     amount = worsening(change)
     return amount is None or amount > threshold.limit + LIMIT_TOLERANCE
+
+
+def diff_document(
+    diffs: Sequence[RunnerDiff],
+    trips: Sequence[Trip],
+    thresholds: Sequence[Threshold],
+    *,
+    base_label: str,
+    new_label: str,
+    failed: bool,
+) -> dict[str, Any]:
+    """``dbbench diff --format json``: every comparison, the thresholds and the verdict."""
+    return {
+        "command": "diff",
+        "base": base_label,
+        "new": new_label,
+        "thresholds": [str(t) for t in thresholds],
+        "failed": failed,
+        "diffs": [
+            {
+                "runner": d.runner,
+                "cell": d.cell,
+                "only_in": d.only_in,
+                "changes": [dataclasses.asdict(c) for c in d.changes],
+            }
+            for d in diffs
+        ],
+        "tripped": [
+            {"runner": t.diff.label, "metric": t.change.metric, "threshold": str(t.threshold)}
+            for t in trips
+        ],
+    }

@@ -206,3 +206,37 @@ class ResultSink:
     def write(self, document: dict[str, Any]) -> None:
         for path in self.paths:
             write_atomic(path, document)
+
+
+def describe_runs(saved: list[SavedRun]) -> list[dict[str, Any]]:
+    """One line of facts per saved run, for ``dbbench runs`` in any format."""
+    described = []
+    for run in saved:
+        entry: dict[str, Any] = {
+            "number": run.number,
+            "name": run.name,
+            "path": os.path.relpath(run.path),
+        }
+        try:
+            document = load(run.path)
+        except ResultFileError as exc:
+            described.append({**entry, "error": str(exc)})
+            continue
+        if document.get("command") == "sweep":
+            results = [r for c in document.get("cells", []) for r in c["result"]["results"]]
+        else:
+            results = document.get("results", [])
+        runners = ", ".join(sorted({r["runner"] for r in results}))
+        if not runners and document.get("cases"):
+            runners = f"{len(document['cases'])} cases"
+        described.append(
+            {
+                **entry,
+                "started_at": document.get("started_at"),
+                "command": document.get("command"),
+                "runners": runners,
+                "complete": bool(document.get("complete")),
+                "error": None,
+            }
+        )
+    return described

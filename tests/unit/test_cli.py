@@ -291,3 +291,39 @@ def test_report_command_writes_a_page(tmp_path):
     assert "<svg" in page.read_text()
     same = invoke("report", str(page), "-o", str(page))
     assert same.exit_code in (1, 2) and "dbbench: error:" in same.stderr
+
+
+def test_diff_in_every_format():
+    base, new = str(DATA / "diff_base.json"), str(DATA / "diff_new.json")
+    document = json.loads(invoke("diff", base, new, "--format", "json").stdout)
+    assert document["command"] == "diff" and document["failed"] is False
+    pool = next(d for d in document["diffs"] if d["runner"] == "pool")
+    assert [c["metric"] for c in pool["changes"]] == ["mean", "p50", "p95", "p99", "ops_per_s"]
+    gated = invoke("diff", base, new, "--format", "json", "--fail-on", "p99:10%")
+    assert gated.exit_code == 4 and json.loads(gated.stdout)["failed"] is True
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(invoke("diff", base, new, "--format", "csv").stdout)))
+    assert {r["metric"] for r in rows if r["runner"] == "raw"} == {
+        "mean",
+        "p50",
+        "p95",
+        "p99",
+        "ops_per_s",
+    }
+    assert any(r["only_in"] == "base" for r in rows)  # nullpool: reported, not dropped
+    assert invoke("diff", base, new, "--format", "markdown").stdout.startswith("### dbbench diff")
+
+
+def test_runs_in_every_format(tmp_path, monkeypatch):
+    from dbbench.resultfile import RunStore, write_atomic
+
+    monkeypatch.chdir(tmp_path)
+    document = json.loads((DATA / "results" / "run.json").read_text())
+    write_atomic(RunStore().next_path("first"), document)
+    listed = json.loads(invoke("runs", "--format", "json").stdout)["runs"]
+    assert [(r["number"], r["name"], r["complete"]) for r in listed] == [(1, "first", True)]
+    assert "first" in invoke("runs", "--format", "csv").stdout
+    assert "| 1 | first |" in invoke("runs", "--format", "markdown").stdout
+    assert "first" in invoke("runs").stdout

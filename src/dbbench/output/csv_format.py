@@ -221,3 +221,35 @@ def write_stale(
     cases: list[StaleCase], wait_timeout_s: int, idle_s: float, console: Console
 ) -> None:
     _write(STALE_COLUMNS, _stale_rows(cases, wait_timeout_s, idle_s), console)
+
+
+DIFF_COLUMNS = (
+    "runner",
+    "cell",
+    "only_in",
+    "metric",
+    "base",
+    "new",
+    "change",
+    "worse",
+    "beyond_noise",
+    "p_value",
+    "method",
+)
+
+
+def write_diff(document: Mapping[str, Any], console: Console) -> None:
+    """``dbbench diff --format csv``: a row per runner (or cell) and metric."""
+    rows = []
+    for diff in document["diffs"]:
+        base = {"runner": diff["runner"], "cell": diff["cell"], "only_in": diff["only_in"]}
+        rows += [{**base, **change} for change in diff["changes"]] or [base]
+    _write(DIFF_COLUMNS, rows, console)
+
+
+RUNS_COLUMNS = ("number", "name", "started_at", "command", "runners", "complete", "path")
+
+
+def write_runs(runs: Iterable[Mapping[str, Any]], console: Console) -> None:
+    """``dbbench runs --format csv``: a row per saved run."""
+    _write(RUNS_COLUMNS, runs, console)

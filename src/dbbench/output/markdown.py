@@ -11,8 +11,8 @@ start emphasis.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -381,3 +381,21 @@ def write_stale(
     cases: list[StaleCase], wait_timeout_s: int, idle_s: float, console: Console
 ) -> None:
     _emit(console, stale_lines(cases, wait_timeout_s, idle_s))
+
+
+def write_runs(runs: Sequence[Mapping[str, Any]], console: Console) -> None:
+    """``dbbench runs --format markdown``."""
+    rows = [
+        [
+            str(run["number"]),
+            escape(run["name"] or ""),
+            escape(str(run.get("started_at") or "")),
+            escape(str(run.get("command") or "")),
+            escape(run.get("error") or run.get("runners") or ""),
+            "yes" if run.get("complete") else "no",
+            code_span(run["path"], in_table=True),
+        ]
+        for run in runs
+    ]
+    header = ["#", "name", "started", "command", "runners", "complete", "file"]
+    _emit(console, [["### dbbench runs"], table(header, rows)])
