@@ -25,6 +25,7 @@ from rich.markup import escape
 from dbbench import benchmark, diffing, logs, processes, resultfile
 from dbbench.benchmark import SweepResult
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
+from dbbench.guard import check_query
 from dbbench.output import (
     FORMAT_NAMES,
     csv_format,
@@ -141,6 +142,18 @@ def _connection_options(command: Callable) -> Callable:
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
+_allow_writes_option = click.option(
+    "--allow-writes",
+    is_flag=True,
+    help="Let a query that may change data (not a plain SELECT/SHOW) run.",
+)
+
+
+def _check_query(settings: Settings, options: dict[str, Any]) -> None:
+    where = "--query" if options.get("query") is not None else "[benchmark] query"
+    check_query(settings.benchmark.query, options.get("allow_writes", False), where)
+
+
 def _run_options(command: Callable) -> Callable:
     options = [
         click.option(
@@ -159,6 +172,7 @@ def _run_options(command: Callable) -> Callable:
             help="Uncounted warm-up operations per runner [default: 10%, 5 to 10,000].",
         ),
         click.option("--query", help="SQL each operation runs and fetches [default: SELECT 1]."),
+        _allow_writes_option,
         click.option(
             "--concurrency",
             "-c",
@@ -362,6 +376,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     format_name = _format_name(options)
     lists = _lists(options)
     settings = _load(options, lists)
+    _check_query(settings, options)
     sweeping = any(values is not None and len(values) > 1 for values in lists.values())
     runner_text = options["runner_text"] or ("pool" if sweeping else ",".join(DEFAULT_RUNNERS))
     runner_names = parse_runner_names(runner_text)
@@ -477,6 +492,7 @@ def compare(**options: Any) -> int:
     help="Cases to run: none, recycle (pool_recycle below the timeout), pre_ping.",
 )
 @click.option("--query", help="SQL each operation runs [default: SELECT 1].")
+@_allow_writes_option
 @_output_options
 def stale(**options: Any) -> int:
     """Show what idle connections past the server's wait_timeout cost, with and without protection.
@@ -500,6 +516,7 @@ def stale(**options: Any) -> int:
         },
         {"concurrency": None, "pool_size": None, "max_overflow": None},
     )
+    _check_query(settings, options)
     idle_s = parse_duration_s(options["idle"]) if options["idle"] is not None else None
     protections = [p.strip() for p in options["protection"].split(",") if p.strip()]
     idle_shown = check_arguments(

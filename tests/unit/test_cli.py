@@ -327,3 +327,18 @@ def test_runs_in_every_format(tmp_path, monkeypatch):
     assert "first" in invoke("runs", "--format", "csv").stdout
     assert "| 1 | first |" in invoke("runs", "--format", "markdown").stdout
     assert "first" in invoke("runs").stdout
+
+
+def test_a_query_that_may_write_needs_allow_writes(fake_runners, tmp_path):
+    refused = invoke("run", "-n", "5", "--query", "UPDATE t SET a = 1")
+    assert refused.exit_code == 2
+    assert "--allow-writes" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert "raw" not in fake_runners  # refused before anything ran
+    allowed = invoke("run", "-n", "5", "-q", "--query", "UPDATE t SET a = 1", "--allow-writes")
+    assert allowed.exit_code == 0, allowed.output
+    config = tmp_path / "w.toml"
+    config.write_text('[benchmark]\nquery = "DELETE FROM t"\n')
+    from_file = invoke("compare", "--config", str(config))
+    assert from_file.exit_code == 2 and "[benchmark] query" in from_file.stderr
+    stale = invoke("stale", "--query", "DELETE FROM t")
+    assert stale.exit_code == 2 and "--allow-writes" in stale.stderr
