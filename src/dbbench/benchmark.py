@@ -81,6 +81,7 @@ def plan_for(settings: Settings) -> Plan:
         warmup=bench.warmup_iterations,
         concurrency=bench.concurrency,
         rate_per_s=bench.rate_per_s,
+        max_errors=bench.max_errors,
     )
 
 

@@ -180,6 +180,12 @@ def _run_options(command: Callable) -> Callable:
             help="Worker threads running operations at once; a list (1,8,32) sweeps [default: 1].",
         ),
         click.option(
+            "--max-errors",
+            type=int,
+            help="Stop once this many operations failed (what was measured is kept) "
+            "[default: never].",
+        ),
+        click.option(
             "--processes",
             type=int,
             help="Processes sharing the workers, each with its own pool [default: 1].",
@@ -268,6 +274,7 @@ def _load(options: dict[str, Any], lists: dict[str, list[int] | None]) -> Settin
             "concurrency": _single(lists["concurrency"]),
             "processes": options.get("processes"),
             "rate": options.get("rate"),
+            "max_errors": options.get("max_errors"),
         },
         "pool": {
             "pool_size": _single(lists["pool_size"]),
@@ -423,6 +430,8 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
             histogram_text.write(outcome, stdout)
     for path in sink.paths:
         stderr.print(f"[dim]results written to {escape(str(path))}[/dim]")
+    if getattr(outcome, "stopped", None):
+        return ExitStatus.RUN_ERRORS
     if not outcome.complete:
         return ExitStatus.INTERRUPTED
     errors = any(c.errors for c, _ in outcome.cells) if sweeping else outcome.errors

@@ -60,6 +60,8 @@ class Plan:
     rate_per_s: float | None = None
     #: length of a runner's turn when turns are not single operations
     slice_s: float = 0.25
+    #: stop the run once this many measured operations failed (all runners); None: never
+    max_errors: int | None = None
 
     @property
     def turns_of_one_operation(self) -> bool:
@@ -223,6 +225,12 @@ class RunOutcome:
     started_at_s: float
     finished_at_s: float
     plan: Plan
+    #: why the run stopped early, when not interrupted: e.g. "--max-errors 50 reached"
+    stopped: str | None = None
+
+
+class TooManyErrors(Exception):
+    """``plan.max_errors`` measured operations failed: the run stops, results kept."""
 
 
 def error_kind(exc: BaseException) -> str:
@@ -411,6 +419,11 @@ class _Run:
             self.last_checkpoint_s = now
             self.on_checkpoint(self.records)
 
+    def check_errors(self) -> None:
+        limit = self.plan.max_errors
+        if limit is not None and sum(r.errors for r in self.records) >= limit:
+            raise TooManyErrors(f"stopped after {limit} failed operations (--max-errors {limit})")
+
     def report(self) -> None:
         if self.on_progress is None:
             return
@@ -502,6 +515,7 @@ class _Run:
                 record.measured_ns += end - start
                 report()
                 self.checkpoint()
+                self.check_errors()
 
     def measure_timed_turns(self) -> None:
         """Turns of ``slice_s`` seconds (or the operations left), rotating."""
@@ -527,6 +541,7 @@ class _Run:
                     self.turn(position, quota, duration_ns, measuring=True)
                     self.report()
                     self.checkpoint()  # between turns: no worker is running
+                    self.check_errors()
             if not pending:
                 return
             round_index += 1
@@ -556,6 +571,7 @@ def run_interleaved(
     started_at_s = time.time()
     run = _Run(runners, plan, on_progress, clock, coordinator or Coordinator(), on_checkpoint)
     complete = False
+    stopped = None
     try:
         if plan.concurrency > 1:
             run.workers = _Workers(plan.concurrency, run.recent, clock)
@@ -568,6 +584,9 @@ def run_interleaved(
         run.coordinator.stop()
     except RunStopped:
         pass
+    except TooManyErrors as exc:
+        run.coordinator.stop()
+        stopped = str(exc)
     finally:
         if run.workers is not None:
             run.workers.close()
@@ -577,4 +596,4 @@ def run_interleaved(
                 record.connections_opened = runner.connections_opened()
             with contextlib.suppress(Exception):  # best effort: the results matter more
                 runner.close()
-    return RunOutcome(run.records, complete, started_at_s, time.time(), plan)
+    return RunOutcome(run.records, complete, started_at_s, time.time(), plan, stopped)

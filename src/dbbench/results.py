@@ -112,6 +112,8 @@ class RunResult:
     complete: bool
     started_at: str
     finished_at: str
+    #: why the run stopped early (--max-errors), when it did
+    stopped: str | None = None
     #: the pool's settings when a pool runner took part
     pool_description: str | None = None
     #: findings about known costs in these settings, in plain language
@@ -129,6 +131,7 @@ class RunResult:
             "schema_version": self.schema_version,
             "command": self.command,
             "complete": self.complete,
+            "stopped": self.stopped,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "settings": self.settings,
@@ -248,6 +251,8 @@ def build_result(
                     )
                 )
     all_notes = list(notes or [])
+    if outcome.stopped:
+        all_notes.append(outcome.stopped)
     for result in runners:
         if result.rate_shortfall:
             achieved = result.achieved_rate_per_s or 0.0
@@ -263,6 +268,7 @@ def build_result(
         runners=runners,
         speedups=speedups,
         complete=outcome.complete,
+        stopped=outcome.stopped,
         started_at=iso_utc(outcome.started_at_s),
         finished_at=iso_utc(outcome.finished_at_s),
         pool_description=pool_description,

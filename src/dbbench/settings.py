@@ -124,6 +124,8 @@ class BenchmarkSettings:
     processes: int = 1
     #: open loop: operations per second per runner, all workers together
     rate_per_s: float | None = None
+    #: stop once this many measured operations failed; None: never
+    max_errors: int | None = None
 
     @property
     def warmup_iterations(self) -> int:
@@ -193,6 +195,7 @@ class Settings:
                 "concurrency": self.benchmark.concurrency,
                 "processes": self.benchmark.processes,
                 "rate_per_s": self.benchmark.rate_per_s,
+                "max_errors": self.benchmark.max_errors,
             },
             "pool": dataclasses.asdict(self.pool),
         }
@@ -332,6 +335,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
         "concurrency": ("concurrency", _integer(1, 10_000)),
         "processes": ("processes", _integer(1, 256)),
         "rate": ("rate_per_s", parse_rate),
+        "max_errors": ("max_errors", _integer(1)),
     },
     "pool": {
         "pool_size": ("pool_size", _integer(1)),

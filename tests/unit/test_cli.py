@@ -342,3 +342,11 @@ def test_a_query_that_may_write_needs_allow_writes(fake_runners, tmp_path):
     assert from_file.exit_code == 2 and "[benchmark] query" in from_file.stderr
     stale = invoke("stale", "--query", "DELETE FROM t")
     assert stale.exit_code == 2 and "--allow-writes" in stale.stderr
+
+
+def test_max_errors_stops_with_exit_3_and_says_why(fake_runners):
+    result = invoke("run", "-n", "1000", "-q", "--query", "SELECT 'fail'", "--max-errors", "4")
+    assert result.exit_code == 3, result.output
+    assert "stopped after 4 failed operations (--max-errors 4)" in result.stdout
+    bad = invoke("run", "--max-errors", "0")
+    assert bad.exit_code == 2 and "--max-errors = 0: must be at least 1" in bad.stderr

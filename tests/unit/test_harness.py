@@ -148,3 +148,22 @@ def test_open_loop_latency_counts_from_the_scheduled_start():
 def test_error_kind_names():
     assert error_kind(pymysql.err.OperationalError(2003, "x")) == "OperationalError(2003)"
     assert error_kind(TimeoutError("x")) == "TimeoutError"
+
+
+def test_max_errors_stops_the_run_and_keeps_what_was_measured():
+    failing = FakeRunner("raw", [], fail=lambda call: RuntimeError() if call % 3 == 0 else None)
+    healthy = FakeRunner("pool", [])
+    outcome = run_interleaved([failing, healthy], Plan(iterations=1000, warmup=0, max_errors=5))
+    assert not outcome.complete
+    assert outcome.stopped == "stopped after 5 failed operations (--max-errors 5)"
+    assert outcome.records[0].errors == 5
+    assert outcome.records[0].tally.latency.count > 0  # the successes before are kept
+    assert failing.closed and healthy.closed
+
+
+def test_max_errors_with_workers():
+    failing = FakeRunner("raw", [], fail=lambda call: RuntimeError() if call > 3 else None)
+    outcome = run_interleaved(
+        [failing], Plan(iterations=10**6, warmup=0, concurrency=2, slice_s=0.01, max_errors=10)
+    )
+    assert outcome.stopped and outcome.records[0].errors >= 10

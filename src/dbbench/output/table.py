@@ -185,5 +185,5 @@ def write(result: RunResult, console: Console) -> None:
             )
     for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {escape(note)}")
-    if not result.complete:
+    if not result.complete and not result.stopped:
         console.print("[yellow]interrupted: these results cover only the turns completed[/yellow]")
