@@ -286,7 +286,10 @@ def _load(options: dict[str, Any], lists: dict[str, list[int] | None]) -> Settin
             "pool_reset_on_return": options.get("reset_on_return"),
         },
     }
-    return load_settings(find_config_path(options.get("config_path")), overrides=overrides)
+    settings = load_settings(find_config_path(options.get("config_path")), overrides=overrides)
+    for warning in settings.warnings:
+        Console(stderr=True).print(f"dbbench: warning: {warning}", markup=False, highlight=False)
+    return settings
 
 
 def _lists(options: dict[str, Any]) -> dict[str, list[int] | None]:

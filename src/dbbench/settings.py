@@ -182,6 +182,8 @@ class Settings:
     pool: PoolSettings = field(default_factory=PoolSettings)
     #: the configuration file read, if any
     config_path: Path | None = None
+    #: things worth a word on stderr that are not errors
+    warnings: tuple[str, ...] = ()
 
     def public_dict(self) -> dict[str, Any]:
         return {
@@ -504,6 +506,15 @@ def load_settings(
                 f"({concurrency}): each process needs at least one worker; raise --concurrency"
             )
 
+    warnings = []
+    if config_path is not None and "password" in merged["database"]:
+        source = merged["database"]["password"].where
+        mode = config_path.stat().st_mode
+        if source.startswith(str(config_path)) and mode & 0o077:
+            warnings.append(
+                f"{config_path} holds a password and other users may read it "
+                f"(mode {mode & 0o777:o}); chmod 600 it, or use DBBENCH_PASSWORD or MYSQL_PWD"
+            )
     database = fields["database"]
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}
     return Settings(
@@ -511,4 +522,5 @@ def load_settings(
         benchmark=BenchmarkSettings(**fields["benchmark"]),
         pool=PoolSettings(**fields["pool"]),
         config_path=config_path,
+        warnings=tuple(warnings),
     )

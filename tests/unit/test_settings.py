@@ -199,3 +199,16 @@ def test_example_config_documents_every_key_with_its_default():
         assert f"[{section}]" in text
         for key in keys:
             assert f"{key} = " in text, f"config.example.toml does not document {key}"
+
+
+def test_a_password_in_a_file_others_may_read_is_warned_about(tmp_path):
+    path = write(tmp_path, '[database]\npassword = "canary-file-pw"\n')
+    path.chmod(0o644)
+    (warning,) = load_settings(path, env={}).warnings
+    assert "other users may read it (mode 644)" in warning and "canary-file-pw" not in warning
+    path.chmod(0o600)
+    assert load_settings(path, env={}).warnings == ()
+    # the password from the environment: the readable file holds none
+    plain = write(tmp_path, "[database]\nhost = 'h'\n")
+    plain.chmod(0o644)
+    assert load_settings(plain, env={"DBBENCH_PASSWORD": "x"}).warnings == ()
