@@ -142,6 +142,11 @@ def _connection_options(command: Callable) -> Callable:
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
+def _format_option(**kwargs: Any) -> Callable:
+    """``--format``, the same choice of formats on every command."""
+    return click.option("--format", "format_name", type=click.Choice(FORMAT_NAMES), **kwargs)
+
+
 _allow_writes_option = click.option(
     "--allow-writes",
     is_flag=True,
@@ -331,12 +336,7 @@ def _stdout_console() -> Console:
 def _output_options(command: Callable) -> Callable:
     """Where results go: the format on stdout, a result file, a saved run."""
     options = [
-        click.option(
-            "--format",
-            "format_name",
-            type=click.Choice(FORMAT_NAMES),
-            help="How to print the results [default: table].",
-        ),
+        _format_option(help="How to print the results [default: table]."),
         click.option("--json", "as_json", is_flag=True, help="Same as --format json."),
         click.option(
             "--output",
@@ -597,14 +597,7 @@ def _stale_settings(
 
 
 @cli.command()
-@click.option(
-    "--format",
-    "format_name",
-    type=click.Choice(FORMAT_NAMES),
-    default="table",
-    show_default=True,
-    help="How to print the list.",
-)
+@_format_option(default="table", show_default=True, help="How to print the list.")
 def runs(format_name: str) -> None:
     """List the runs kept with --save under .dbbench/runs/.
 
@@ -637,13 +630,8 @@ def runs(format_name: str) -> None:
     help="Exit 4 when METRIC (mean, p50, p95, p99, ops_per_s) gets worse by more than PCT, "
     "beyond noise. May be given several times.",
 )
-@click.option(
-    "--format",
-    "format_name",
-    type=click.Choice(FORMAT_NAMES),
-    default="table",
-    show_default=True,
-    help="markdown: a table for a pull-request comment.",
+@_format_option(
+    default="table", show_default=True, help="markdown: a table for a pull-request comment."
 )
 def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str) -> int:
     """Compare two results (files, saved-run names or numbers, or "latest"): a CI gate.
