@@ -8,7 +8,10 @@ ITERATIONS ?= 100
 
 .PHONY: run test lint clean
 
+# mysqlclient (in the test extra) compiles against the MariaDB client headers:
+# ensure-client-headers installs them (apt) where pkg-config cannot find them
 $(BIN)/dbbench: pyproject.toml
+	scripts/ensure-client-headers
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@

@@ -26,6 +26,7 @@ from dbbench.benchmark import settings_for_server
 from dbbench.harness import Plan, run_interleaved
 from dbbench.histogram import LatencyHistogram
 from dbbench.runners import RUNNER_NAMES, Runner, create_runner
+from dbbench.runners.base import AsyncRunner
 from dbbench.server import LocalServer
 from dbbench.settings import Settings, find_config_path, load_settings
 
@@ -45,6 +46,53 @@ class KeptOpen(Runner):
 
     def close(self) -> None:  # the harness closes after each block; see measure()
         pass
+
+
+class KeptOpenAsync(AsyncRunner):
+    """KeptOpen for an async runner: its coroutine and its event loop, so the harness
+    times it on the loop as it would the runner itself."""
+
+    def __init__(self, inner: AsyncRunner) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.run_once_async = inner.run_once_async
+        self.run_on_loop = inner.run_on_loop
+        inner.open()
+        inner.run_once(0)
+
+    async def run_once_async(self, worker: int = 0) -> None:  # replaced per instance
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def minimal_async_loop(runner: AsyncRunner, settings: Settings) -> Callable[[int], list[int]]:
+    """``minimal_loop`` for async-pool: the operation by hand in the greenlet that
+    SQLAlchemy's asyncio engine needs, timed around the await, on the runner's loop."""
+    from sqlalchemy.util import greenlet_spawn
+
+    engine = runner.engine  # the async engine's synchronous face, whose pool it is
+    query = settings.benchmark.query
+    clock = time.perf_counter_ns
+
+    def operation() -> None:
+        connection = engine.raw_connection()
+        cursor = connection.cursor()
+        cursor.execute(query)
+        cursor.fetchall()
+        cursor.close()
+        connection.close()
+
+    async def loop(n: int) -> list[int]:
+        samples = []
+        for _ in range(n):
+            start = clock()
+            await greenlet_spawn(operation)
+            samples.append(clock() - start)
+        return samples
+
+    return lambda n: runner.run_on_loop(loop(n))
 
 
 def minimal_loop(name: str, runner: Runner, settings: Settings) -> Callable[[int], list[int]]:
@@ -99,8 +147,13 @@ def measure(
     name: str, settings: Settings, blocks: int, block_size: int
 ) -> tuple[LatencyHistogram, LatencyHistogram]:
     """Both sides' latencies, each in a histogram as dbbench keeps them (same quantisation)."""
-    runner = KeptOpen(create_runner(name, settings))
-    loop = minimal_loop(name, runner.inner, settings)
+    inner = create_runner(name, settings)
+    if isinstance(inner, AsyncRunner):
+        runner: Runner = KeptOpenAsync(inner)
+        loop = minimal_async_loop(inner, settings)
+    else:
+        runner = KeptOpen(inner)
+        loop = minimal_loop(name, inner, settings)
     dbbench_ns = LatencyHistogram()
     minimal_ns = LatencyHistogram()
     try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
 
-from dbbench.runners.base import Runner
+from dbbench.runners.base import AsyncRunner, Runner
 from dbbench.settings import DatabaseSettings
 from dbbench.workload import Workload
 
@@ -61,6 +63,43 @@ class FakeRunner(Runner):
     def close(self) -> None:
         self.closed = True
         self.log.append(f"close {self.name}")
+
+
+class FakeAsyncRunner(AsyncRunner, FakeRunner):
+    """``FakeRunner`` with coroutine operations; notes where each ran, and yields to the loop.
+
+    ``pause_s`` is awaited inside every operation (like I/O: lets the other
+    tasks run); ``seen`` holds (thread name, worker, task id, loop id).
+    """
+
+    def __init__(self, *args, pause_s: float = 0.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pause_s = pause_s
+        self.seen: set[tuple[str, int, int, int]] = set()
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.cancelled = 0
+
+    async def open_async(self) -> None:
+        FakeRunner.open(self)
+
+    async def run_once_async(self, worker: int = 0) -> int:
+        task, loop = asyncio.current_task(), asyncio.get_running_loop()
+        self.seen.add((threading.current_thread().name, worker, id(task), id(loop)))
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.pause_s)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self.in_flight -= 1
+        FakeRunner.run_once(self, worker)
+        return 7  # a "checkout" time, recorded apart
+
+    async def close_async(self) -> None:
+        FakeRunner.close(self)
 
 
 class FakeMonitor:

@@ -9,24 +9,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pymysql
 import sqlalchemy.exc
 
+from dbbench import drivers
+from dbbench.certificates import CertificateFiles, make_certificates
 from dbbench.diagnosis import operation_error
-from dbbench.errors import ConfigError
+from dbbench.errors import ConfigError, DbbenchError
 from dbbench.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.preflight import check_server
 from dbbench.processes import ProcessFailed, run_in_processes
 from dbbench.results import SCHEMA_VERSION, RunResult, build_result, capture_environment
-from dbbench.runners import create_runner
-from dbbench.server import ServerAddress
+from dbbench.runners import create_runner, runner_kind, runner_labels
+from dbbench.scratch import ScratchTable, insert_statement, new_table_name, require_database
+from dbbench.server import LocalServer, ServerAddress
 from dbbench.server_status import (
     ServerActivity,
     ServerStatusMonitor,
@@ -35,37 +42,72 @@ from dbbench.server_status import (
 )
 from dbbench.settings import PoolSettings, Settings
 from dbbench.sweep import Recommendation, SweepCell, grid, recommend
-from dbbench.workload import Workload
+from dbbench.workload import READ_WORKLOAD, workload_for
+
+#: runners with a QueuePool of their own, each opened for the whole run
+QUEUE_POOL_RUNNERS = frozenset({"pool", "async-pool"})
+
+#: failures of a runner's cold start, besides the drivers' own exceptions
+_SETUP_ERRORS = (sqlalchemy.exc.SQLAlchemyError, OSError, ProcessFailed)
 
 
-def settings_for_server(settings: Settings, address: ServerAddress) -> Settings:
-    """``settings`` pointed at a throwaway server; driver options (ssl, timeout) are kept."""
+def settings_for_server(
+    settings: Settings, address: ServerAddress, certificates: CertificateFiles | None = None
+) -> Settings:
+    """``settings`` pointed at a throwaway server; driver options (ssl, timeout) are kept.
+
+    With ``certificates`` (the server's own, made for it) the TLS files are
+    replaced by them: no other CA signed that server's certificate.
+    """
+    ssl = dict(settings.database.ssl)
+    if certificates is not None:
+        if "ssl_ca" in ssl or settings.database.tls.verifies:
+            ssl["ssl_ca"] = str(certificates.ca)
+        if "ssl_cert" in ssl or "ssl_key" in ssl:
+            ssl["ssl_cert"] = str(certificates.client_cert)
+            ssl["ssl_key"] = str(certificates.client_key)
+            ssl.pop("ssl_key_password", None)
     database = dataclasses.replace(
         settings.database,
         host=address.host,
         port=address.port,
         user=address.user,
         password=address.password,
+        password_source="the throwaway server",
         database=address.database,
         unix_socket=None,
+        ssl=ssl,
     )
     return dataclasses.replace(settings, database=database)
 
 
-def findings(settings: Settings, runner_names: Sequence[str]) -> list[str]:
+@contextlib.contextmanager
+def local_server(settings: Settings) -> Iterator[tuple[LocalServer, Settings]]:
+    """A throwaway server for ``settings`` and the settings pointed at it.
+
+    Where ``ssl_mode`` demands TLS the server gets it, with certificates made
+    for it (``dbbench.certificates``), and verify modes check against its CA.
+    """
+    if not settings.database.tls.encrypts:
+        with LocalServer() as server:
+            yield server, settings_for_server(settings, server.address)
+        return
+    with tempfile.TemporaryDirectory(prefix="dbbench-tls-") as directory:
+        certificates = make_certificates(Path(directory))
+        with LocalServer(tls=certificates) as server:
+            yield server, settings_for_server(settings, server.address, certificates)
+
+
+def findings(
+    settings: Settings, runner_names: Sequence[str], driver_names: Sequence[str] = ()
+) -> list[str]:
     """Plain-language notes on known costs that the settings bring into the numbers."""
     notes = []
-    ssl = settings.database.ssl
-    real_tls = any(key in ssl for key in ("ssl_ca", "ssl_cert", "ssl_key"))
-    if "raw" in runner_names and not ssl.get("ssl_disabled") and not real_tls:
-        notes.append(
-            "no ssl_* setting: PyMySQL then tries TLS ('preferred') and builds a new SSL "
-            "context, loading the system's CA store, for every connect, whether or not the "
-            "server offers TLS; on a nearby server that can be most of raw's time. Set "
-            "ssl_disabled = true, or ssl_ca for verified TLS, to measure what your "
-            "application configures (README: 'The TLS default')."
-        )
-    if "pool" in runner_names and settings.benchmark.concurrency == 1:
+    kinds = {runner_kind(name) for name in runner_names}
+    if {"raw", "nullpool"} & kinds:
+        for name in driver_names or [settings.database.driver]:
+            notes += drivers.get_driver(name).notes(settings.database)
+    if QUEUE_POOL_RUNNERS & kinds and settings.benchmark.concurrency == 1:
         notes.append(
             "one worker uses one pooled connection at a time: pool_size, max_overflow and "
             "pool_timeout change nothing here; give --concurrency to see them matter"
@@ -88,8 +130,9 @@ def plan_for(settings: Settings) -> Plan:
 def _connections_held(settings: Settings, runner_names: Sequence[str]) -> int:
     """Connections other than the pools' that may be open at once: workers, the monitor."""
     workers = settings.benchmark.concurrency
-    held = workers if "persistent" in runner_names else 0  # held all run long
-    busy = workers if {"raw", "nullpool"} & set(runner_names) else 0  # during their turns
+    kinds = [runner_kind(name) for name in runner_names]
+    held = workers * kinds.count("persistent")  # held all run long, per driver
+    busy = workers if {"raw", "nullpool"} & set(kinds) else 0  # during their turns
     return held + busy + 1
 
 
@@ -112,8 +155,13 @@ def run_benchmark(
     command: str = "run",
     on_progress: ProgressCallback | None = None,
     on_result: Callable[[RunResult], None] | None = None,
+    driver_names: Sequence[str] = (),
 ) -> RunResult:
     """Check the server, run every runner in turns, and summarise.
+
+    ``driver_names``: with more than one, every runner runs once per driver,
+    labelled ``raw/pymysql``, ``raw/mysqlclient``, ...; with one (or none:
+    ``[database] driver``) the runners keep their plain names.
 
     Raises ``ConnectError``/``QueryError`` when the server cannot be used at
     all.  Errors of single operations during the run are counted, not raised.
@@ -122,24 +170,51 @@ def run_benchmark(
     (``complete`` False; with one process), then the final one: a result
     file written from it loses nothing to a crash.
     """
-    workload = Workload(settings.benchmark.query)
-    server = check_server(settings.database, workload)
+    writes = settings.benchmark.workload != READ_WORKLOAD
+    if writes:
+        require_database(settings.database, settings.benchmark.workload)
+    if len(driver_names) == 1:
+        settings = dataclasses.replace(
+            settings, database=dataclasses.replace(settings.database, driver=driver_names[0])
+        )
+    in_play = list(driver_names) or [settings.database.driver]
+    # a write workload's table does not exist yet: its first operations check it
+    checked = None if writes else workload_for(settings.benchmark)
+    for name in in_play:  # each driver connects once before anything is measured
+        server = check_server(dataclasses.replace(settings.database, driver=name), checked)
+    runner_names = runner_labels(list(runner_names), in_play)
+    scratch = None
+    if writes:
+        scratch = ScratchTable(settings.database, new_table_name())
+        settings = dataclasses.replace(
+            settings,
+            benchmark=dataclasses.replace(
+                settings.benchmark, scratch_table=scratch.name, query=insert_statement(scratch.name)
+            ),
+        )
     plan = plan_for(settings)
     processes = settings.benchmark.processes
-    notes = findings(settings, runner_names)
-    if "pool" in runner_names:
+    notes = findings(settings, runner_names, in_play)
+    kinds = [runner_kind(name) for name in runner_names]
+    pools = sum(kind in QUEUE_POOL_RUNNERS for kind in kinds)
+    if pools:
+        # every pool (pool per driver, async-pool) holds its connections all run long
+        other_pools = (pools - 1) * processes * (settings.pool.max_connections or 0)
         warning = connection_budget_warning(
             read_max_connections(settings.database),
             processes,
             settings.pool.pool_size,
             settings.pool.max_overflow,
-            other_connections=_connections_held(settings, runner_names),
+            other_connections=_connections_held(settings, runner_names) + other_pools,
         )
         if warning:
             notes.append(warning)
     environment = capture_environment(server.version)
+    environment["drivers"] = {name: drivers.get_driver(name).describe() for name in in_play}
     pool_description = (
-        settings.pool.describe() if {"pool", "nullpool"} & set(runner_names) else None
+        settings.pool.describe()
+        if (QUEUE_POOL_RUNNERS | {"nullpool"}) & set(kinds)
+        else None
     )
     started_at_s = time.time()
     summarise = functools.partial(
@@ -152,8 +227,57 @@ def run_benchmark(
 
     def checkpoint(records: list[RunnerRecord]) -> None:
         partial = RunOutcome(records, False, started_at_s, time.time(), plan)
-        on_result(summarise(partial, notes=notes))
+        on_result(summarise(partial, notes=notes, scratch=_scratch_dict(scratch, None)))
 
+    measure = functools.partial(
+        _measure, settings, runner_names, plan, on_progress, checkpoint if on_result else None
+    )
+    if scratch is None:
+        outcome, activity = measure()
+        scratch_record = None
+    else:
+        # the parent owns the table, with --processes too: its children only insert
+        finished = False
+        try:
+            scratch.create()
+            outcome, activity = measure()
+            rows = _count_rows(scratch)
+            finished = True
+        finally:
+            drop_note = scratch.drop()
+            if drop_note and not finished:
+                # the run is failing with its own error; this must not be lost with it
+                print(f"dbbench: warning: {drop_note}", file=sys.stderr)
+        if drop_note:
+            notes.append(drop_note)
+        scratch_record = _scratch_dict(scratch, rows)
+    check = cross_check(activity, outcome.records)
+    if outcome.complete and activity.complete and not check["matches"]:
+        notes.append(
+            f"the server counted {check['server_connections']} new connections during the run, "
+            f"dbbench opened {check['dbbench_connections']}: other clients were connecting too, "
+            "or some connects failed before the server counted them"
+        )
+    result = summarise(
+        outcome,
+        notes=notes,
+        server={**activity.to_dict(), "cross_check": check},
+        scratch=scratch_record,
+    )
+    if on_result is not None:
+        on_result(result)
+    return result
+
+
+def _measure(
+    settings: Settings,
+    runner_names: Sequence[str],
+    plan: Plan,
+    on_progress: ProgressCallback | None,
+    checkpoint: Callable[[list[RunnerRecord]], None] | None,
+) -> tuple[RunOutcome, ServerActivity]:
+    """Run every runner (in this process or several), watching the server meanwhile."""
+    processes = settings.benchmark.processes
     monitor = ServerStatusMonitor(settings.database)
     monitor.start()
     try:
@@ -164,7 +288,7 @@ def run_benchmark(
                 plan,
                 processes,
                 on_progress,
-                on_checkpoint=checkpoint if on_result else None,
+                on_checkpoint=checkpoint,
             )
         else:
             runners = [create_runner(name, settings) for name in runner_names]
@@ -172,24 +296,36 @@ def run_benchmark(
                 runners,
                 plan,
                 on_progress=on_progress,
-                on_checkpoint=checkpoint if on_result else None,
+                on_checkpoint=checkpoint,
             )
-    except (pymysql.err.MySQLError, sqlalchemy.exc.SQLAlchemyError, OSError, ProcessFailed) as exc:
+    except Exception as exc:
+        if not (drivers.is_driver_error(exc) or isinstance(exc, _SETUP_ERRORS)):
+            raise
         # a cold start failed after the check passed (the server went away?)
-        raise operation_error(exc, settings.database, workload.query) from exc
+        raise operation_error(exc, settings.database, settings.benchmark.query) from exc
     finally:
         activity = monitor.stop()
-    check = cross_check(activity, outcome.records)
-    if outcome.complete and activity.complete and not check["matches"]:
-        notes.append(
-            f"the server counted {check['server_connections']} new connections during the run, "
-            f"dbbench opened {check['dbbench_connections']}: other clients were connecting too, "
-            "or some connects failed before the server counted them"
-        )
-    result = summarise(outcome, notes=notes, server={**activity.to_dict(), "cross_check": check})
-    if on_result is not None:
-        on_result(result)
-    return result
+    return outcome, activity
+
+
+def _count_rows(scratch: ScratchTable) -> int | None:
+    """The rows the run committed, or None when the server cannot tell us any more."""
+    try:
+        return scratch.count_rows()
+    except (pymysql.err.MySQLError, OSError, DbbenchError):  # scratch.py speaks PyMySQL
+        return None
+
+
+def _scratch_dict(scratch: ScratchTable | None, rows: int | None) -> dict[str, Any] | None:
+    """The scratch table in the result: its name, rows counted before the drop, dropped?"""
+    if scratch is None:
+        return None
+    return {
+        "table": scratch.name,
+        "database": scratch.database.database,
+        "rows": rows,
+        "dropped": not scratch.created,
+    }
 
 
 @dataclass(frozen=True)

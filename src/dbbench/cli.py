@@ -7,6 +7,7 @@ Errors are turned into one line and an exit status in one place,
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import signal
@@ -22,10 +23,11 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from dbbench import benchmark, diffing, logs, processes, resultfile
+from dbbench import benchmark, credentials, diffing, logs, processes, resultfile
 from dbbench.benchmark import SweepResult
+from dbbench.drivers import SSL_MODES, parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
-from dbbench.guard import check_query
+from dbbench.guard import check_query, check_workload
 from dbbench.output import (
     FORMAT_NAMES,
     csv_format,
@@ -40,11 +42,10 @@ from dbbench.report import write_report
 from dbbench.resultfile import ResultSink, RunStore, describe_runs
 from dbbench.results import RunResult, capture_environment, iso_utc
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
-from dbbench.server import LocalServer
 from dbbench.settings import Settings, find_config_path, load_settings, parse_duration_s
 from dbbench.stale import PROTECTIONS, check_arguments, run_stale_scenario, stale_document
 from dbbench.sweep import parse_int_list
-from dbbench.workload import Workload
+from dbbench.workload import READ_WORKLOAD, WORKLOAD_NAMES, workload_for
 
 #: columns for the table when stdout is not a terminal (rich would assume 80)
 PIPED_WIDTH = 140
@@ -75,6 +76,7 @@ class DbbenchGroup(click.Group):
         _stop_on_sigterm()
         stderr = Console(stderr=True)
         try:
+            credentials.refuse_password_value(argv)
             status = super().main(argv, prog_name or "dbbench", standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             status = exc.exit_code
@@ -127,6 +129,26 @@ def _connection_options(command: Callable) -> Callable:
         click.option("--user", help="User name [default: root]."),
         click.option("--database", help="Database (schema) to connect to [default: none]."),
         click.option(
+            "--driver",
+            "driver_text",
+            help="DB-API driver: pymysql, mysqlclient or mysql-connector; a list "
+            "(pymysql,mysqlclient) runs every runner once per driver [default: pymysql].",
+        ),
+        click.option(
+            "--ssl-mode",
+            type=click.Choice(SSL_MODES),
+            help="TLS: disabled, preferred (the driver's default), required, verify_ca, "
+            "verify_identity [default: preferred].",
+        ),
+        click.option(
+            "--password",
+            "password_prompt",
+            is_flag=True,
+            help="Ask for the password on the terminal, echo off (no value is taken: the "
+            "process list would show it) [default: DBBENCH_PASSWORD, MYSQL_PWD, the settings "
+            "file, ~/.my.cnf].",
+        ),
+        click.option(
             "--server",
             type=click.Choice(["configured", "local"]),
             default="configured",
@@ -150,13 +172,35 @@ def _format_option(**kwargs: Any) -> Callable:
 _allow_writes_option = click.option(
     "--allow-writes",
     is_flag=True,
-    help="Let a query that may change data (not a plain SELECT/SHOW) run.",
+    help="Let a query that may change data (not a plain SELECT/SHOW), or a write --workload, run.",
+)
+
+
+_allow_large_results_option = click.option(
+    "--allow-large-results",
+    is_flag=True,
+    help="Run a query that returns over 100,000 rows or 32 MiB per operation "
+    "(refused by default: every operation fetches it all into memory).",
 )
 
 
 def _check_query(settings: Settings, options: dict[str, Any]) -> None:
     where = "--query" if options.get("query") is not None else "[benchmark] query"
     check_query(settings.benchmark.query, options.get("allow_writes", False), where)
+
+
+def _check_workload(settings: Settings, options: dict[str, Any]) -> None:
+    workload = settings.benchmark.workload
+    where = "--workload" if options.get("workload") is not None else "[benchmark] workload"
+    check_workload(workload, options.get("allow_writes", False), where)
+    if workload != READ_WORKLOAD and options.get("query") is not None:
+        raise ConfigError(
+            f"--query is for the read workload; the {workload} workload runs its own "
+            "statement on a scratch table (leave out --query, or give --workload read)"
+        )
+    if workload != READ_WORKLOAD and options.get("rtt") is not None:
+        # its round trips are counted on the query, not on the insert and its commit
+        raise ConfigError(f"--rtt projects the read workload only, not --workload {workload}")
 
 
 def _run_options(command: Callable) -> Callable:
@@ -177,7 +221,14 @@ def _run_options(command: Callable) -> Callable:
             help="Uncounted warm-up operations per runner [default: 10%, 5 to 10,000].",
         ),
         click.option("--query", help="SQL each operation runs and fetches [default: SELECT 1]."),
+        click.option(
+            "--workload",
+            type=click.Choice(WORKLOAD_NAMES),
+            help="read: the query; insert: one row + COMMIT into a scratch table dbbench "
+            "creates and drops (needs --allow-writes) [default: read].",
+        ),
         _allow_writes_option,
+        _allow_large_results_option,
         click.option(
             "--concurrency",
             "-c",
@@ -210,6 +261,11 @@ def _run_options(command: Callable) -> Callable:
             "--histogram",
             is_flag=True,
             help="Draw each runner's latency distribution under the table.",
+        ),
+        click.option(
+            "--rtt",
+            help="Also project each runner's median onto a network with this round-trip "
+            "time (1ms, 20ms); round trips are counted on the wire first.",
         ),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
@@ -262,6 +318,11 @@ def _single(values: list[int] | None) -> int | None:
     return values[0] if values and len(values) == 1 else None
 
 
+def _single_driver(text: str | None) -> str | None:
+    names = parse_driver_names(text) if text is not None else []
+    return names[0] if len(names) == 1 else None
+
+
 def _load(options: dict[str, Any], lists: dict[str, list[int] | None]) -> Settings:
     overrides = {
         "database": {
@@ -269,17 +330,23 @@ def _load(options: dict[str, Any], lists: dict[str, list[int] | None]) -> Settin
             "port": options.get("port"),
             "user": options.get("user"),
             "database": options.get("database"),
+            "ssl_mode": options.get("ssl_mode"),
+            # a list of several drivers runs each; one is the driver for everything
+            "driver": _single_driver(options.get("driver_text")),
         },
         "benchmark": {
             "iterations": options.get("iterations"),
             "duration": options.get("duration"),
             "warmup": options.get("warmup"),
             "query": options.get("query"),
+            "workload": options.get("workload"),
             # a list of several values is a sweep: each cell sets its own value
             "concurrency": _single(lists["concurrency"]),
             "processes": options.get("processes"),
             "rate": options.get("rate"),
             "max_errors": options.get("max_errors"),
+            # a flag only turns it on; off leaves the settings file's value
+            "allow_large_results": options.get("allow_large_results") or None,
         },
         "pool": {
             "pool_size": _single(lists["pool_size"]),
@@ -292,6 +359,12 @@ def _load(options: dict[str, Any], lists: dict[str, list[int] | None]) -> Settin
         },
     }
     settings = load_settings(find_config_path(options.get("config_path")), overrides=overrides)
+    if options.get("password_prompt"):
+        typed = credentials.prompt_password(f"Password for {settings.database.describe()}: ")
+        database = dataclasses.replace(
+            settings.database, password=typed, password_source="--password (prompt)"
+        )
+        settings = dataclasses.replace(settings, database=database)
     for warning in settings.warnings:
         Console(stderr=True).print(f"dbbench: warning: {warning}", markup=False, highlight=False)
     return settings
@@ -318,11 +391,14 @@ def _target(settings: Settings, server: str, stderr: Console, quiet: bool) -> It
     if server != "local":
         yield settings
         return
-    with LocalServer() as local:
+    with benchmark.local_server(settings) as (local, target):
         address = local.address
         if not quiet:
-            stderr.print(f"[dim]started a throwaway server on {address.host}:{address.port}[/dim]")
-        yield benchmark.settings_for_server(settings, address)
+            tls = " with TLS" if local.tls else ""
+            stderr.print(
+                f"[dim]started a throwaway server{tls} on {address.host}:{address.port}[/dim]"
+            )
+        yield target
 
 
 def _stdout_console() -> Console:
@@ -381,20 +457,44 @@ def _result_sink(options: dict[str, Any]) -> ResultSink:
     return ResultSink([path for path in (output, saved) if path is not None])
 
 
+def _rtt_option(options: dict[str, Any], format_name: str, sweeping: bool) -> float | None:
+    """``--rtt`` as seconds; it adds a line under one run's table, or a key to its JSON."""
+    if options.get("rtt") is None:
+        return None
+    if sweeping or format_name == "csv":
+        raise ConfigError("--rtt projects one run: not with a sweep, nor with --format csv")
+    try:
+        return parse_duration_s(options["rtt"])
+    except ValueError as exc:
+        raise ConfigError(f"--rtt = {options['rtt']!r}: {exc}") from None
+
+
+def _projection(outcome: Any, trips: dict, rtt_s: float) -> list[dict[str, Any]]:
+    from dbbench.explain import run_projection
+
+    medians = {r.runner: r.summary.p50_ns for r in outcome.runners if r.summary}
+    return run_projection(medians, trips, rtt_s)
+
+
 def _benchmark(command: str, options: dict[str, Any]) -> int:
     stdout, stderr = _stdout_console(), Console(stderr=True)
     format_name = _format_name(options)
     lists = _lists(options)
     settings = _load(options, lists)
     _check_query(settings, options)
+    _check_workload(settings, options)
     sweeping = any(values is not None and len(values) > 1 for values in lists.values())
     runner_text = options["runner_text"] or ("pool" if sweeping else ",".join(DEFAULT_RUNNERS))
     runner_names = parse_runner_names(runner_text)
+    driver_names = parse_driver_names(options["driver_text"]) if options["driver_text"] else []
+    if sweeping and len(driver_names) > 1:
+        raise ConfigError("a sweep runs one driver: give --driver one name, or no list to sweep")
     if options.get("histogram") and (format_name != "table" or sweeping):
         raise ConfigError(
             "--histogram draws under the table of a run; the result document (--format json, "
             "--output) holds the histograms themselves"
         )
+    rtt_s = _rtt_option(options, format_name, sweeping)
     sink = _result_sink(options)
     quiet = options["quiet"]
     if options.get("config_path") is None and settings.config_path is not None and not quiet:
@@ -403,6 +503,13 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
         _target(settings, options["server"], stderr, quiet) as target,
         ProgressBar(stderr, f"dbbench {command}", enabled=not quiet) as bar,
     ):
+        trips = None
+        if rtt_s is not None:  # before the run: its server counters must not see these
+            from dbbench import explain as explaining
+
+            counted = [n for n in runner_names if n in explaining.EXPLAIN_RUNNERS]
+            benchmark.check_server(target.database, workload_for(target.benchmark))
+            trips = explaining.count_labelled_round_trips(target, counted, driver_names)
         if sweeping:
             outcome: RunResult | SweepResult = benchmark.run_sweep(
                 target,
@@ -419,10 +526,17 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
                 runner_names,
                 command=command,
                 on_progress=bar,
-                on_result=lambda result: sink.write(result.to_dict()),
+                # a document only where a file takes it: summarising every runner
+                # each second is not free (9 runners with three drivers)
+                on_result=(lambda result: sink.write(result.to_dict())) if sink.paths else None,
+                driver_names=driver_names,
             )
+    projection = _projection(outcome, trips, rtt_s) if trips is not None else None
     if format_name == "json":
-        json_format.write_document(outcome.to_dict(), stdout)
+        document = outcome.to_dict()
+        if projection is not None:
+            document["projection"] = {"rtt_s": rtt_s, "runners": projection}
+        json_format.write_document(document, stdout)
     elif sweeping:
         format_module(format_name).write_sweep(outcome, stdout)
     else:
@@ -431,6 +545,10 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
             from dbbench.output import histogram_text
 
             histogram_text.write(outcome, stdout)
+        if projection is not None:
+            from dbbench.explain import describe_run_projection
+
+            stdout.print(escape(describe_run_projection(projection, rtt_s)), highlight=False)
     for path in sink.paths:
         stderr.print(f"[dim]results written to {escape(str(path))}[/dim]")
     if getattr(outcome, "stopped", None):
@@ -505,6 +623,7 @@ def compare(**options: Any) -> int:
 )
 @click.option("--query", help="SQL each operation runs [default: SELECT 1].")
 @_allow_writes_option
+@_allow_large_results_option
 @_output_options
 def stale(**options: Any) -> int:
     """Show what idle connections past the server's wait_timeout cost, with and without protection.
@@ -521,23 +640,27 @@ def stale(**options: Any) -> int:
     stdout, stderr = _stdout_console(), Console(stderr=True)
     format_name = _format_name(options)
     settings = _load(
-        {
-            k: v
-            for k, v in options.items()
-            if k in ("config_path", "host", "port", "user", "database", "query")
-        },
+        {k: v for k, v in options.items() if k in _STALE_SETTINGS}
+        | {"driver_text": options["driver_text"]},
         {"concurrency": None, "pool_size": None, "max_overflow": None},
     )
+    if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
+        raise ConfigError("stale runs one driver: give --driver one name")
     _check_query(settings, options)
-    idle_s = parse_duration_s(options["idle"]) if options["idle"] is not None else None
+    idle_s = _idle_seconds(options["idle"])
     protections = [p.strip() for p in options["protection"].split(",") if p.strip()]
     idle_shown = check_arguments(
-        options["wait_timeout"], idle_s, options["pool_size"], options["operations"], protections
+        options["wait_timeout"],
+        idle_s,
+        options["pool_size"],
+        options["operations"],
+        protections,
+        names=_STALE_FLAGS,
     )
     sink = _result_sink(options)
     started_at = iso_utc(time.time())
     with _target(settings, options["server"], stderr, options["quiet"]) as target:
-        server = benchmark.check_server(target.database, Workload(target.benchmark.query))
+        server = benchmark.check_server(target.database, workload_for(target.benchmark))
         cases: list = []
 
         def document(complete: bool) -> dict[str, Any]:
@@ -576,6 +699,36 @@ def stale(**options: Any) -> int:
     return ExitStatus.SUCCESS
 
 
+#: dbbench stale's options that are settings (the rest are the scenario's own)
+_STALE_SETTINGS = (
+    "config_path",
+    "host",
+    "port",
+    "user",
+    "database",
+    "password_prompt",
+    "query",
+    "allow_large_results",
+    "ssl_mode",
+)
+
+#: dbbench stale's flags, as check_arguments' messages should name them
+_STALE_FLAGS = {
+    "wait_timeout_s": "--wait-timeout",
+    "idle_s": "--idle",
+    "pool_size": "--pool-size",
+    "operations": "--operations",
+    "protections": "--protection",
+}
+
+
+def _idle_seconds(text: str | None) -> float | None:
+    try:
+        return parse_duration_s(text) if text is not None else None
+    except ValueError as exc:
+        raise ConfigError(f"--idle = {text!r}: {exc}") from None
+
+
 def _stale_settings(
     target: Settings, options: dict[str, Any], idle_s: float, protections: list[str]
 ) -> dict[str, Any]:
@@ -594,6 +747,100 @@ def _stale_settings(
             "protections": protections,
         },
     }
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+    dbbench explain
+    dbbench explain --rtt 1ms --runner raw,pool
+    dbbench explain --server local -n 500 --format json > explain.json"""
+)
+@_connection_options
+@click.option(
+    "--iterations",
+    "-n",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Rounds; in each, raw runs once instrumented and once as dbbench run times it, "
+    "pool and persistent four times each.",
+)
+@click.option(
+    "--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="Uncounted rounds."
+)
+@click.option("--query", help="SQL each operation runs and fetches [default: SELECT 1].")
+@_allow_writes_option
+@click.option(
+    "--runner",
+    "runner_text",
+    default="raw,pool,persistent",
+    show_default=True,
+    help="Runners to split, from raw, pool, persistent.",
+)
+@click.option(
+    "--rtt",
+    help="Project each runner onto a network with this round-trip time (1ms, 0.5ms, 20ms).",
+)
+@click.option(
+    "--pre-ping/--no-pre-ping", "pre_ping", default=None, help="Ping at checkout [default: off]."
+)
+@click.option(
+    "--reset-on-return",
+    type=click.Choice(["rollback", "commit", "none"]),
+    help="What checkin does to a connection [default: rollback].",
+)
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table, or json for the document.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+def explain(**options: Any) -> int:
+    """Show where each operation's time goes, phase by phase, and its round trips.
+
+    raw: driver set-up, SSL context, name resolution, TCP connect, server
+    greeting, TLS handshake, authentication, session statements, query,
+    close. pool: checkout, pre-ping, query, reset-on-return, checkin.
+    Medians and p95 over many operations, each phase's share of the whole
+    operation (timed apart, as dbbench run times it), round trips counted on
+    the wire, and findings on known costs with the setting that removes them.
+    """
+    from dbbench import explain as explaining
+    from dbbench.output import explain_table
+
+    stdout, stderr = _stdout_console(), Console(stderr=True)
+    keys = ("config_path", "host", "port", "user", "database", "query", "pre_ping", "ssl_mode")
+    if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
+        raise ConfigError("explain splits one driver's operations: give --driver one name")
+    keys += ("driver_text", "password_prompt")
+    settings = _load(
+        {**{k: options[k] for k in keys}, "reset_on_return": options["reset_on_return"]},
+        {"concurrency": None, "pool_size": None, "max_overflow": None},
+    )
+    _check_query(settings, options)
+    runner_names = parse_runner_names(options["runner_text"])
+    explaining.check_arguments(runner_names, settings.database.driver)
+    rtt_s = _rtt_option(options, options["format_name"], sweeping=False)
+    total = options["warmup"] + options["iterations"]
+    with _target(settings, options["server"], stderr, options["quiet"]) as target:
+        if not options["quiet"]:
+            stderr.print(f"[dim]explain: {total} rounds of {', '.join(runner_names)}[/dim]")
+        explanation = explaining.explain(
+            target,
+            runner_names,
+            iterations=options["iterations"],
+            warmup=options["warmup"],
+            rtt_s=rtt_s,
+        )
+    if options["format_name"] == "json":
+        json_format.write_document(explanation.to_dict(), stdout)
+    else:
+        explain_table.write(explanation, stdout)
+    return ExitStatus.SUCCESS
 
 
 @cli.command()

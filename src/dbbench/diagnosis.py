@@ -1,15 +1,16 @@
 """Driver exceptions -> one-line ``DbbenchError`` messages that say what to try.
 
 Messages name ``user@host:port`` and never the password; any text that came
-from the driver or the server is passed through ``redact`` as well.
+from the driver or the server is passed through ``redact`` as well.  Any
+driver's exception (``dbbench.drivers``) is read through the same error
+number and reason, so the same failure reads the same whichever driver met it.
 """
 
 from __future__ import annotations
 
-import socket
+import sqlalchemy.exc
 
-import pymysql
-
+from dbbench import drivers
 from dbbench.errors import ConnectError, DbbenchError, QueryError
 from dbbench.settings import DatabaseSettings
 
@@ -23,6 +24,9 @@ ER_CON_COUNT = 1040
 ER_HOST_NOT_PRIVILEGED = 1130
 CR_CONN_HOST_ERROR = 2003
 CR_SERVER_LOST = 2013
+CR_SSL_CONNECTION_ERROR = 2026
+#: words of a certificate check that failed, as OpenSSL and Connector/C put them
+_VERIFY_WORDS = ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "Validation of SSL")
 
 
 def redact(text: str, secret: str) -> str:
@@ -31,45 +35,82 @@ def redact(text: str, secret: str) -> str:
 
 
 def _driver_message(exc: BaseException) -> tuple[int | None, str]:
-    if isinstance(exc, pymysql.err.MySQLError) and len(exc.args) >= 2:
-        code, message = exc.args[0], str(exc.args[1])
-    else:
-        code, message = None, str(exc) or type(exc).__name__
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.orig is not None:
+        exc = exc.orig  # a pool's connect: the driver's own exception inside
     # one line, whatever the server quoted back (a multi-line query, say)
-    return (code if isinstance(code, int) else None), " ".join(message.split())
+    return drivers.error_code(exc), drivers.error_message(exc)
 
 
-def connect_error(exc: BaseException, database: DatabaseSettings) -> DbbenchError:
-    """Explain a failure to connect to ``database``."""
+def _tls_failure(code: int | None, message: str, database: DatabaseSettings) -> str | None:
+    """What to do about a failed TLS handshake or certificate check, if it was one."""
+    tls = database.tls
+    if "mismatch" in message or "doesn't match" in message or "not valid for" in message:
+        return (
+            f"the server's certificate does not name {database.host!r} ({message}); connect "
+            "with a host name the certificate names, or use ssl_mode = \"verify_ca\""
+        )
+    # Connector/C reports any TLS failure as 2026 with OpenSSL's reason
+    verify_failed = code == CR_SSL_CONNECTION_ERROR and "certificate" in message
+    if verify_failed or any(words in message for words in _VERIFY_WORDS):
+        return (
+            f"the server's certificate did not verify against ssl_ca = {tls.ca!r} ({message}); "
+            "check that ssl_ca is the CA that signed the server's certificate"
+            + (", and that it names the host" if tls.mode == "verify_identity" else "")
+        )
+    if "did not offer TLS" in message or "SSL is required" in message:
+        return f"{message}; enable TLS on the server or lower ssl_mode"
+    return None
+
+
+def _password_hint(database: DatabaseSettings) -> str:
+    """Where the password that was refused came from, or where one can be given."""
+    if database.password and database.password_source:
+        return f"check the password (from {database.password_source}) and the user's grants"
+    return (
+        "no password was given: use --password (a prompt), DBBENCH_PASSWORD or MYSQL_PWD, "
+        "[database] password, or ~/.my.cnf [client] password; or check the user's grants"
+    )
+
+
+def connect_error(
+    exc: BaseException, database: DatabaseSettings, *, in_connect: bool = False
+) -> DbbenchError:
+    """Explain a failure to connect to ``database``.
+
+    ``in_connect``: ``exc`` came out of the driver's connect call itself, so a
+    read that timed out was the wait for the server's greeting.
+    """
     code, message = _driver_message(exc)
     message = redact(message, database.password)
     where = database.describe()
-    if code == CR_CONN_HOST_ERROR:
-        cause = getattr(exc, "original_exception", None)
-        if isinstance(cause, socket.gaierror):
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    reason = drivers.failure_reason(exc)
+    tls_failure = _tls_failure(code, message, database) if database.tls.mode != "disabled" else None
+    if tls_failure is not None:
+        text = f"cannot connect to {where} over TLS (ssl_mode {database.tls.mode}): {tls_failure}"
+    elif code == CR_CONN_HOST_ERROR:
+        if reason == "unknown host":
             text = (
                 f"cannot connect to {where}: unknown host {database.host!r}; "
                 "check [database] host or DBBENCH_HOST"
             )
-        elif isinstance(cause, ConnectionRefusedError):
+        elif reason == "refused":
             text = (
                 f"cannot connect to {where}: connection refused; is the server running and "
                 "listening on that port? (check [database] port, or try --server local)"
             )
-        elif isinstance(cause, TimeoutError | socket.timeout):
+        elif reason == "timeout":
             text = (
                 f"cannot connect to {where}: no answer within {database.connect_timeout_s:g}s "
                 "(connect_timeout); check the host, port and any firewall"
             )
-        elif isinstance(cause, FileNotFoundError) and database.unix_socket:
+        elif reason == "no socket" and database.unix_socket:
             text = f"cannot connect to {where}: no socket file at {database.unix_socket!r}"
         else:
             text = f"cannot connect to {where}: {message}"
     elif code in (ER_ACCESS_DENIED, ER_ACCESS_DENIED_NO_PASSWORD):
-        text = (
-            f"cannot connect to {where}: access denied ({message}); check the password "
-            "([database] password, DBBENCH_PASSWORD or MYSQL_PWD) and the user's grants"
-        )
+        text = f"cannot connect to {where}: access denied ({message}); {_password_hint(database)}"
     elif code == ER_BAD_DB:
         text = (
             f"cannot connect to {where}: {message}; create it or change "
@@ -86,6 +127,12 @@ def connect_error(exc: BaseException, database: DatabaseSettings) -> DbbenchErro
         )
     elif code == ER_HOST_NOT_PRIVILEGED:
         text = f"cannot connect to {where}: {message}; the user may not connect from this host"
+    elif code == CR_SERVER_LOST and in_connect and "timed out" in message:
+        text = (
+            f"cannot connect to {where}: something accepted the connection but sent no "
+            f"greeting within {database.connect_timeout_s:g}s (connect_timeout); is a "
+            "MySQL-compatible server on that port, and is it overloaded or stopped?"
+        )
     elif code == CR_SERVER_LOST or "Packet sequence number wrong" in message:
         text = (
             f"cannot connect to {where}: the handshake failed ({message}); "

@@ -37,6 +37,17 @@ _COMMENTS = re.compile(r"/\*.*?\*/|--[^\n]*|#[^\n]*", re.DOTALL)
 _STRINGS = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"|`[^`]*`")
 
 
+#: MariaDB/MySQL run what is inside /*! ... */ and /*M! ... */: not comments
+_EXECUTABLE_COMMENT = re.compile(r"/\*M?!")
+
+
+def has_statement(query: str) -> bool:
+    """Whether ``query`` holds anything but comments, semicolons and blanks."""
+    if _EXECUTABLE_COMMENT.search(query):
+        return True
+    return bool(_COMMENTS.sub(" ", query).replace(";", " ").strip())
+
+
 def is_read_only(query: str) -> bool:
     """Whether ``query`` only reads, judged on its text (comments and literals removed).
 
@@ -61,4 +72,14 @@ def check_query(query: str, allow_writes: bool, where: str = "--query") -> None:
     raise ConfigError(
         f"{where} = {shown!r} may change data (it is not a plain SELECT/SHOW); dbbench "
         "runs it thousands of times, so give --allow-writes if that is what you want"
+    )
+
+
+def check_workload(workload: str, allow_writes: bool, where: str = "--workload") -> None:
+    """Refuse a built-in write workload unless ``allow_writes``."""
+    if allow_writes or workload == "read":
+        return
+    raise ConfigError(
+        f"{where} = {workload!r} writes (into a scratch table dbbench creates and drops); "
+        "give --allow-writes to run it"
     )

@@ -21,6 +21,9 @@
   worker, and from the main thread at most once a second with several.
 - Ctrl-C stops the run; what was measured so far is returned, marked
   incomplete, and every runner is closed.
+- An ``AsyncRunner`` (operations are coroutines) runs its turns as asyncio
+  tasks on its own event loop instead of on the worker threads (``tasks.py``);
+  everything above holds for it alike.
 """
 
 from __future__ import annotations
@@ -34,9 +37,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dbbench import drivers, tasks
 from dbbench.histogram import LatencyHistogram
 from dbbench.poolstats import PoolCounters
-from dbbench.runners.base import Runner
+from dbbench.runners.base import AsyncRunner, Runner
+from dbbench.timeline import ErrorTimeline
 
 #: latencies kept for the live p99 shown while running (not for results)
 RECENT_WINDOW = 4096
@@ -62,6 +67,9 @@ class Plan:
     slice_s: float = 0.25
     #: stop the run once this many measured operations failed (all runners); None: never
     max_errors: int | None = None
+    #: wall-clock time (``time.time()``) the error timeline counts from; None: this
+    #: call's start (several processes are given their parent's, to agree on "when")
+    origin_s: float | None = None
 
     @property
     def turns_of_one_operation(self) -> bool:
@@ -88,6 +96,18 @@ class Tally:
     @property
     def attempted(self) -> int:
         return self.latency.count + self.errors
+
+    def count(self, latency_ns: int, checkout_ns: int | None) -> None:
+        """Record one successful operation."""
+        self.latency.record(latency_ns)
+        if checkout_ns is not None:
+            self.checkout.record(checkout_ns)
+
+    def count_error(self, exc: BaseException) -> str:
+        """Record one failed operation, by kind; returns the kind."""
+        kind = error_kind(exc)
+        self.errors_by_kind[kind] += 1
+        return kind
 
     def reset(self) -> None:
         self.latency.reset()
@@ -128,6 +148,8 @@ class RunnerRecord:
     pool_counters: PoolCounters | None = None
     #: physical connections the runner opened, cold start and warm-up included
     connections_opened: int = 0
+    #: when measured operations failed, and when they succeeded again
+    timeline: ErrorTimeline = field(default_factory=ErrorTimeline)
 
     @property
     def errors(self) -> int:
@@ -142,6 +164,7 @@ class RunnerRecord:
             "measured_ns": self.measured_ns,
             "pool_counters": self.pool_counters.to_dict() if self.pool_counters else None,
             "connections_opened": self.connections_opened,
+            "error_timeline": self.timeline.to_dict(),
         }
 
     @classmethod
@@ -155,6 +178,7 @@ class RunnerRecord:
             measured_ns=data["measured_ns"],
             pool_counters=PoolCounters.from_dict(counters) if counters else None,
             connections_opened=data["connections_opened"],
+            timeline=ErrorTimeline.from_dict(data.get("error_timeline")),
         )
 
     def merge(self, other: RunnerRecord) -> None:
@@ -162,6 +186,7 @@ class RunnerRecord:
         self.tally.merge(other.tally)
         self.warmup_errors += other.warmup_errors
         self.connections_opened += other.connections_opened
+        self.timeline.merge(other.timeline)
         self.measured_ns = max(self.measured_ns, other.measured_ns)
         if self.first_op_ns is None:
             self.first_op_ns = other.first_op_ns
@@ -234,10 +259,24 @@ class TooManyErrors(Exception):
 
 
 def error_kind(exc: BaseException) -> str:
-    """A short, stable name for an error: class name and driver error code."""
-    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-    name = type(exc).__name__
-    return f"{name}({code})" if code is not None else name
+    """A short, stable name for an error: class name and driver error code, alike for
+    every driver (``dbbench.drivers.error_kind``)."""
+    return drivers.error_kind(exc)
+
+
+def _count_failure(tally: Tally, timeline: ErrorTimeline | None, exc: BaseException) -> None:
+    """Count a failed operation (and when it failed, while measuring: ``timeline``)."""
+    kind = tally.count_error(exc)
+    if timeline is not None:
+        timeline.error(kind)
+
+
+def _count_success(
+    tally: Tally, timeline: ErrorTimeline | None, elapsed_ns: int, checkout_ns: int | None
+) -> None:
+    tally.count(elapsed_ns, checkout_ns)
+    if timeline is not None and timeline.awaiting_recovery:
+        timeline.success()
 
 
 class _Turn:
@@ -250,8 +289,11 @@ class _Turn:
         duration_ns: int | None,
         rate_per_s: float | None,
         clock: Callable[[], int],
+        timeline: ErrorTimeline | None = None,
     ) -> None:
         self.runner = runner
+        #: where measured errors and recoveries go; None while warming up
+        self.timeline = timeline
         self.quota = quota
         self.interval_ns = 1e9 / rate_per_s if rate_per_s else None
         self.start_ns = clock()
@@ -268,6 +310,29 @@ class _Turn:
             self._next += 1
             return index
 
+    def failed(self, tally: Tally, exc: BaseException) -> None:
+        _count_failure(tally, self.timeline, exc)
+
+    def succeeded(self, tally: Tally, elapsed_ns: int, checkout_ns: int | None) -> None:
+        _count_success(tally, self.timeline, elapsed_ns, checkout_ns)
+
+    def next_start(self, clock: Callable[[], int]) -> tuple[int, int] | None:
+        """Claim the next operation: (the clock reading its latency counts from,
+        nanoseconds to wait before starting it), or None when the turn is over."""
+        index = self.claim()
+        if index is None:
+            return None
+        if self.interval_ns is not None:
+            scheduled = self.start_ns + int(index * self.interval_ns)
+            if self.end_ns is not None and scheduled >= self.end_ns:
+                return None
+            # late starts count as latency: coordinated omission
+            return scheduled, scheduled - clock()
+        start = clock()
+        if self.end_ns is not None and start >= self.end_ns:
+            return None
+        return start, 0
+
 
 def _work(
     turn: _Turn,
@@ -277,33 +342,29 @@ def _work(
     clock: Callable[[], int],
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    runner, interval_ns, end_ns = turn.runner, turn.interval_ns, turn.end_ns
-    while True:
-        index = turn.claim()
-        if index is None:
-            return
-        if interval_ns is not None:
-            scheduled = turn.start_ns + int(index * interval_ns)
-            if end_ns is not None and scheduled >= end_ns:
-                return
-            delay_ns = scheduled - clock()
-            if delay_ns > 0:
-                sleep(delay_ns / 1e9)
-            start = scheduled  # late starts count as latency: coordinated omission
-        else:
-            start = clock()
-            if end_ns is not None and start >= end_ns:
-                return
+    runner = turn.runner
+    while (slot := turn.next_start(clock)) is not None:
+        start, delay_ns = slot
+        if delay_ns > 0:
+            sleep(delay_ns / 1e9)
         try:
             checkout_ns = runner.run_once(worker)
         except Exception as exc:  # counted, never fatal: the run goes on
-            tally.errors_by_kind[error_kind(exc)] += 1
+            turn.failed(tally, exc)
         else:
             elapsed = clock() - start
-            tally.latency.record(elapsed)
-            if checkout_ns is not None:
-                tally.checkout.record(checkout_ns)
+            turn.succeeded(tally, elapsed, checkout_ns)
             recent.append(elapsed)
+
+
+def _time_one(runner: Runner, clock: Callable[[], int]) -> tuple[int, int | None, Exception | None]:
+    """One operation of worker 0, timed: (elapsed ns, checkout ns, the error if it failed)."""
+    start = clock()
+    try:
+        checkout_ns = runner.run_once(0)
+    except Exception as exc:  # counted, never fatal: the run goes on
+        return clock() - start, None, exc
+    return clock() - start, checkout_ns, None
 
 
 class _Workers:
@@ -390,15 +451,21 @@ class _Run:
         clock: Callable[[], int],
         coordinator: Coordinator,
         on_checkpoint: CheckpointCallback | None = None,
+        origin_s: float = 0.0,
     ) -> None:
         self.coordinator = coordinator
         self.on_checkpoint = on_checkpoint
         self.last_checkpoint_s = time.monotonic()
+        #: grows when summarising takes long (many runners): a checkpoint must
+        #: never take more than a tenth of the run's time
+        self.checkpoint_every_s = CHECKPOINT_EVERY_S
         self.runners = list(runners)
         self.plan = plan
         self.clock = clock
         self.on_progress = on_progress
-        self.records = [RunnerRecord(runner.name) for runner in runners]
+        self.records = [
+            RunnerRecord(runner.name, timeline=ErrorTimeline(origin_s)) for runner in runners
+        ]
         self.recent: collections.deque[int] = collections.deque(maxlen=RECENT_WINDOW)
         self.started_ns = clock()
         self.phase = "cold start"
@@ -415,9 +482,11 @@ class _Run:
         if self.on_checkpoint is None:
             return
         now = time.monotonic()
-        if force or now - self.last_checkpoint_s >= CHECKPOINT_EVERY_S:
-            self.last_checkpoint_s = now
+        if force or now - self.last_checkpoint_s >= self.checkpoint_every_s:
             self.on_checkpoint(self.records)
+            self.last_checkpoint_s = time.monotonic()
+            took_s = self.last_checkpoint_s - now
+            self.checkpoint_every_s = max(CHECKPOINT_EVERY_S, 10 * took_s)
 
     def check_errors(self) -> None:
         limit = self.plan.max_errors
@@ -463,12 +532,24 @@ class _Run:
         """One turn of runner ``index``, added to its record even when interrupted."""
         runner, record = self.runners[index], self.records[index]
         self.current = runner.name
-        turn = _Turn(runner, quota, duration_ns, self.plan.rate_per_s, self.clock)
+        turn = _Turn(
+            runner,
+            quota,
+            duration_ns,
+            self.plan.rate_per_s,
+            self.clock,
+            record.timeline if measuring else None,
+        )
         tallies = self.tallies
         for tally in tallies:
             tally.reset()
         try:
-            if self.workers is None:
+            if isinstance(runner, AsyncRunner):
+                on_loop = tasks.run_turn(
+                    runner, turn, tallies, self.recent, self.clock, self.report, PROGRESS_INTERVAL_S
+                )
+                runner.run_on_loop(on_loop)
+            elif self.workers is None:
                 _work(turn, 0, tallies[0], self.recent, self.clock)
             else:
                 self.workers.run(turn, tallies, self.report)
@@ -500,19 +581,20 @@ class _Run:
                 position = (round_index + offset) % count
                 runner, record = self.runners[position], self.records[position]
                 self.current = runner.name
-                start = clock()
-                try:
-                    checkout_ns = runner.run_once(0)
-                except Exception as exc:  # counted, never fatal: the run goes on
-                    end = clock()
-                    record.tally.errors_by_kind[error_kind(exc)] += 1
+                if isinstance(runner, AsyncRunner):
+                    # timed on its event loop, as its tasks time theirs
+                    timed = tasks.time_one(runner, clock)
+                    elapsed, checkout_ns, error = runner.run_on_loop(
+                        timed, cancel_on_interrupt=False
+                    )
                 else:
-                    end = clock()
-                    record.tally.latency.record(end - start)
-                    if checkout_ns is not None:
-                        record.tally.checkout.record(checkout_ns)
-                    recent.append(end - start)
-                record.measured_ns += end - start
+                    elapsed, checkout_ns, error = _time_one(runner, clock)
+                if error is not None:
+                    _count_failure(record.tally, record.timeline, error)
+                else:
+                    _count_success(record.tally, record.timeline, elapsed, checkout_ns)
+                    recent.append(elapsed)
+                record.measured_ns += elapsed
                 report()
                 self.checkpoint()
                 self.check_errors()
@@ -569,11 +651,19 @@ def run_interleaved(
     ``coordinator``, this is one of several processes running in step.
     """
     started_at_s = time.time()
-    run = _Run(runners, plan, on_progress, clock, coordinator or Coordinator(), on_checkpoint)
+    run = _Run(
+        runners,
+        plan,
+        on_progress,
+        clock,
+        coordinator or Coordinator(),
+        on_checkpoint,
+        origin_s=plan.origin_s if plan.origin_s is not None else started_at_s,
+    )
     complete = False
     stopped = None
     try:
-        if plan.concurrency > 1:
+        if plan.concurrency > 1 and not all(isinstance(r, AsyncRunner) for r in runners):
             run.workers = _Workers(plan.concurrency, run.recent, clock)
         run.cold_start()
         run.checkpoint(force=True)  # a result file exists from the start

@@ -184,7 +184,10 @@ def run_in_processes(
             ),
             name=f"dbbench-process-{i}",
         )
-        for i, child_plan in enumerate(process_plans(plan, processes))
+        # the parent's start: every process's error timeline counts from it
+        for i, child_plan in enumerate(
+            process_plans(dataclasses.replace(plan, origin_s=started_at_s), processes)
+        )
     ]
     for child in children:
         child.start()
@@ -217,8 +220,11 @@ def run_in_processes(
             else:
                 errors[index] = payload
     except KeyboardInterrupt:
-        # the children got the same Ctrl-C from the terminal; collect what they send
+        # A terminal's Ctrl-C reaches the children too; a SIGINT sent to this process
+        # alone (kill -INT) does not: breaking the barrier stops them at their next
+        # turn either way, and they send what they measured.
         interrupted = True
+        barrier.abort()
         _drain(messages, results, errors, processes, children)
     finally:
         for child in children:
@@ -248,9 +254,23 @@ def _check_exits(children: list, results: dict, errors: dict) -> None:
             errors[i] = f"exited with status {child.exitcode} before sending results"
 
 
+#: after an interrupt, how long the workers get to stop on their own before they are sent one
+NUDGE_AFTER_S = 2.0
+
+
 def _drain(messages: Any, results: dict, errors: dict, processes: int, children: list) -> None:
-    deadline = time.monotonic() + 30
+    start = time.monotonic()
+    deadline, nudged = start + 30, False
     while len(results) + len(errors) < processes and time.monotonic() < deadline:
+        if not nudged and time.monotonic() - start >= NUDGE_AFTER_S:
+            # a SIGINT to this process alone (kill -INT) reached no worker, and one
+            # that measures whole operations without turns does not meet the broken
+            # barrier until its end: interrupt those that have not answered
+            nudged = True
+            for i, child in enumerate(children):
+                if i not in results and i not in errors and child.is_alive():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(child.pid, signal.SIGINT)
         try:
             kind, index, payload, complete = messages.get(timeout=0.5)
         except queue_module.Empty:

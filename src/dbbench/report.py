@@ -43,6 +43,7 @@ from typing import Any
 from dbbench import resultfile
 from dbbench.errors import ConfigError, DbbenchError
 from dbbench.histogram import LatencyHistogram
+from dbbench.timeline import describe as describe_timeline
 
 INSTALL_HINT = "pip install 'dbbench[report]'"
 
@@ -64,6 +65,7 @@ RUNNER_COLOURS = {
     "pool": "#1f77b4",
     "persistent": "#2ca02c",
     "nullpool": "#ff7f0e",
+    "async-pool": "#9467bd",
 }
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 LINESTYLES = ("-", "--", "-.", ":")
@@ -300,12 +302,24 @@ def _speedup(speedup: dict[str, Any] | None) -> str:
 
 
 def _errors_list(results: Iterable[dict[str, Any]]) -> str:
+    results = list(results)
     items = [
         f"<li>{_e(r.get('runner'))}: {_e(kind)} × {_count(count)}</li>"
         for r in results
         for kind, count in sorted((r.get("errors_by_kind") or {}).items())
     ]
-    return f"<p>Errors by kind:</p><ul>{''.join(items)}</ul>" if items else ""
+    # when they happened, in seconds since the run started (files since the error timeline)
+    when = [
+        f"<li>{_e(line)}</li>"
+        for r in results
+        for line in describe_timeline(str(r.get("runner")), r.get("error_timeline"))
+    ]
+    if not items:
+        return ""
+    timeline = (
+        f"<p>When (seconds since the run started):</p><ul>{''.join(when)}</ul>" if when else ""
+    )
+    return f"<p>Errors by kind:</p><ul>{''.join(items)}</ul>{timeline}"
 
 
 def _pool_table(results: Iterable[dict[str, Any]]) -> str:

@@ -42,6 +42,9 @@ class RunnerResult:
     connections_opened: int = 0
     #: open loop: the target rate, operations per second
     target_rate_per_s: float | None = None
+    #: when operations failed and when they succeeded again (``ErrorTimeline.to_dict()``);
+    #: None when none failed
+    error_timeline: dict[str, Any] | None = None
     #: the raw record, with its histograms (for files that keep them)
     record: RunnerRecord | None = field(default=None, repr=False, compare=False)
 
@@ -91,6 +94,7 @@ class RunnerResult:
             pool=record.pool_counters,
             connections_opened=record.connections_opened,
             target_rate_per_s=target_rate_per_s,
+            error_timeline=record.timeline.to_dict(),
             record=record,
         )
 
@@ -120,6 +124,8 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     #: what the server saw (``ServerActivity.to_dict()``) and the cross-check
     server: dict[str, Any] | None = None
+    #: a write workload's scratch table: name, database, rows counted before the drop, dropped
+    scratch: dict[str, Any] | None = None
     schema_version: int = field(default=SCHEMA_VERSION)
 
     @property
@@ -150,6 +156,8 @@ class RunResult:
             ],
             "server": self.server,
             "notes": self.notes,
+            # only for write workloads: read documents stay as they were
+            **({"scratch": self.scratch} if self.scratch is not None else {}),
         }
 
 
@@ -171,6 +179,7 @@ def _runner_dict(result: RunnerResult) -> dict[str, Any]:
         "n": result.summary.n if result.summary else 0,
         "errors": result.errors,
         "errors_by_kind": result.errors_by_kind,
+        "error_timeline": result.error_timeline,
         "warmup_errors": result.warmup_errors,
         **summary_dict(result.summary),
         "ops_per_s": result.ops_per_s,
@@ -213,6 +222,8 @@ def capture_environment(server_version: str | None) -> dict[str, Any]:
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "pymysql": _version("PyMySQL"),
+        "mysqlclient": _version("mysqlclient"),
+        "mysql_connector": _version("mysql-connector-python"),
         "sqlalchemy": _version("SQLAlchemy"),
         "server_version": server_version,
         "server_vendor": server_vendor(server_version),
@@ -226,6 +237,16 @@ def iso_utc(timestamp_s: float) -> str:
     return dt.datetime.fromtimestamp(timestamp_s, dt.UTC).isoformat(timespec="seconds")
 
 
+def baseline_for(runner: str) -> str:
+    """The runner another is compared with: ``raw``, or ``raw/DRIVER`` for ``pool/DRIVER``."""
+    _, slash, driver = runner.partition("/")
+    return BASELINE_RUNNER + slash + driver
+
+
+def is_baseline(runner: str) -> bool:
+    return runner == baseline_for(runner)
+
+
 def build_result(
     command: str,
     outcome: RunOutcome,
@@ -234,22 +255,25 @@ def build_result(
     pool_description: str | None = None,
     notes: list[str] | None = None,
     server: dict[str, Any] | None = None,
+    scratch: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Summarise every runner and compute each one's speedup over ``raw``."""
+    """Summarise every runner and compute each one's speedup over ``raw``.
+
+    With several drivers (runners labelled ``pool/mysqlclient``) each runner is
+    compared with ``raw`` of its own driver (``raw/mysqlclient``).
+    """
     runners = [RunnerResult.from_record(r, outcome.plan.rate_per_s) for r in outcome.records]
     by_name = {r.runner: r for r in runners}
-    baseline = by_name.get(BASELINE_RUNNER)
     speedups = []
-    if baseline is not None and baseline.summary is not None:
-        for result in runners:
-            if result.runner != BASELINE_RUNNER and result.summary is not None:
-                speedups.append(
-                    SpeedupResult(
-                        result.runner,
-                        BASELINE_RUNNER,
-                        speedup(baseline.summary, result.summary),
-                    )
-                )
+    for result in runners:
+        name = baseline_for(result.runner)
+        baseline = by_name.get(name)
+        if baseline is None or baseline.summary is None or name == result.runner:
+            continue
+        if result.summary is not None:
+            speedups.append(
+                SpeedupResult(result.runner, name, speedup(baseline.summary, result.summary))
+            )
     all_notes = list(notes or [])
     if outcome.stopped:
         all_notes.append(outcome.stopped)
@@ -274,4 +298,5 @@ def build_result(
         pool_description=pool_description,
         notes=all_notes,
         server=server,
+        scratch=scratch,
     )

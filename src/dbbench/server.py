@@ -45,10 +45,14 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pymysql
 
 from dbbench.errors import ServerError
+
+if TYPE_CHECKING:
+    from dbbench.certificates import CertificateFiles
 
 __all__ = ["LocalServer", "ServerAddress", "find_server_kind"]
 
@@ -361,6 +365,9 @@ class LocalServer:
     ``extra_args`` are appended to the server's command line (so they override
     our defaults, e.g. ``["--max-connections=10", "--wait-timeout=2"]``); they
     are not given to the data directory initialisation.
+
+    ``tls`` (``dbbench.certificates.CertificateFiles``) starts it with TLS:
+    ``--ssl-ca``, ``--ssl-cert`` and ``--ssl-key`` from those files.
     """
 
     def __init__(
@@ -369,12 +376,19 @@ class LocalServer:
         base_dir: str | os.PathLike[str] | None = None,
         startup_timeout_s: float = 30.0,
         extra_args: Sequence[str] = (),
+        tls: CertificateFiles | None = None,
     ) -> None:
         if isinstance(extra_args, str):
             raise TypeError("extra_args must be a sequence of strings, not a string")
         self._base_dir = os.fspath(base_dir) if base_dir is not None else None
         self._startup_timeout_s = startup_timeout_s
-        self._extra_args = tuple(extra_args)
+        tls_args = (
+            (f"--ssl-ca={tls.ca}", f"--ssl-cert={tls.server_cert}", f"--ssl-key={tls.server_key}")
+            if tls is not None
+            else ()
+        )
+        self.tls = tls
+        self._extra_args = (*tls_args, *extra_args)
         self._binaries: _Binaries | None = None
         self._address: ServerAddress | None = None
         self._socket_dir: Path | None = None  # a separate short dir, when needed
@@ -591,7 +605,9 @@ class LocalServer:
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     cwd=root,
-                    env=_server_environment(),
+                    # A private TMPDIR: bootstraps started at the same moment by
+                    # several sessions otherwise collide in /tmp.
+                    env={**_server_environment(), "TMPDIR": str(root / "tmp")},
                     timeout=_INSTALL_TIMEOUT_S,
                     start_new_session=True,
                     check=False,

@@ -1,7 +1,8 @@
 """Settings: TOML file + environment + command-line flags -> frozen dataclasses.
 
-Precedence, highest first: command-line flag, environment variable,
-configuration file, built-in default.  Every value remembers where it came
+Precedence, highest first: command-line flag (or the ``--password`` prompt),
+environment variable, configuration file, the ``[client]`` group of
+``~/.my.cnf`` (see ``credentials``), built-in default.  Every value remembers where it came
 from, so a bad one is reported as "<where>: <key> = <value>: <what is wrong>".
 The password is never part of any message or of ``public_dict``.
 """
@@ -13,12 +14,15 @@ import difflib
 import math
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dbbench import credentials, guard
+from dbbench.drivers.base import SSL_MODES, TlsSettings, resolve_tls
 from dbbench.errors import ConfigError
+from dbbench.workload import WORKLOAD_NAMES
 
 DEFAULT_CONFIG_NAME = "dbbench.toml"
 DEFAULT_QUERY = "SELECT 1"
@@ -40,6 +44,8 @@ FLAG_NAMES = {
     "pool_pre_ping": "--pre-ping/--no-pre-ping",
     "pool_use_lifo": "--lifo/--fifo",
     "rate": "--rate",
+    # the only way to give it on the command line: typed at a prompt, never a value
+    "password": "--password (prompt)",
 }
 
 #: keys whose values are never shown or saved
@@ -66,19 +72,45 @@ class DatabaseSettings:
     database: str | None = None
     unix_socket: str | None = None
     connect_timeout_s: float = 10.0
+    #: longest wait for the server to answer (read) or take (write) data on an open
+    #: connection; PyMySQL's connect_timeout covers only the TCP connect, so without
+    #: these a server that stops answering mid-run (stopped, overloaded, a dead
+    #: network path) hangs an operation forever instead of failing it
+    read_timeout_s: float = 30.0
+    write_timeout_s: float = 30.0
     #: SQL run on every new connection (``SET SESSION ...``), as PyMySQL's init_command
     init_command: str | None = None
     #: driver ``ssl_*`` options as given; empty means the driver's defaults
     ssl: Mapping[str, Any] = field(default_factory=dict)
+    #: the DB-API driver the runners connect with (``dbbench.drivers``)
+    driver: str = "pymysql"
+    #: disabled, preferred, required, verify_ca or verify_identity; None: as the ssl_* keys say
+    ssl_mode: str | None = None
+
+    @property
+    def tls(self) -> TlsSettings:
+        """``ssl_mode`` and the ``ssl_*`` keys as one mode (validated when the settings load)."""
+        return resolve_tls(self.ssl_mode, self.ssl)
+    #: where the password came from ("environment variable MYSQL_PWD"), for messages
+    password_source: str | None = field(default=None, compare=False)
 
     def connect_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``pymysql.connect``; only what is set."""
+        """Keyword arguments for ``pymysql.connect``, TLS included: dbbench's own side
+        connections (server checks, status monitor) use PyMySQL whatever the driver."""
+        from dbbench.drivers.pymysql_driver import tls_arguments
+
+        return {**self.base_kwargs(), **tls_arguments(self.tls)}
+
+    def base_kwargs(self) -> dict[str, Any]:
+        """The arguments every driver names alike, TLS aside; only what is set."""
         kwargs: dict[str, Any] = {
             "host": self.host,
             "port": self.port,
             "user": self.user,
             "password": self.password,
             "connect_timeout": self.connect_timeout_s,
+            "read_timeout": self.read_timeout_s,
+            "write_timeout": self.write_timeout_s,
         }
         if self.database is not None:
             kwargs["database"] = self.database
@@ -86,7 +118,6 @@ class DatabaseSettings:
             kwargs["unix_socket"] = self.unix_socket
         if self.init_command is not None:
             kwargs["init_command"] = self.init_command
-        kwargs.update(self.ssl)
         return kwargs
 
     def describe(self) -> str:
@@ -104,8 +135,12 @@ class DatabaseSettings:
             "database": self.database,
             "unix_socket": self.unix_socket,
             "connect_timeout_s": self.connect_timeout_s,
+            "read_timeout_s": self.read_timeout_s,
+            "write_timeout_s": self.write_timeout_s,
             "init_command": self.init_command,
             "ssl": {k: "<hidden>" if k in SECRET_KEYS else v for k, v in self.ssl.items()},
+            "driver": self.driver,
+            "ssl_mode": self.tls.mode,
         }
 
 
@@ -126,6 +161,12 @@ class BenchmarkSettings:
     rate_per_s: float | None = None
     #: stop once this many measured operations failed; None: never
     max_errors: int | None = None
+    #: what an operation does: "read" (the query) or "insert" (into a scratch table)
+    workload: str = "read"
+    #: the scratch table a write workload writes into; set by dbbench for the run, never by users
+    scratch_table: str | None = None
+    #: run a query whose one execution returns more than preflight's limits
+    allow_large_results: bool = False
 
     @property
     def warmup_iterations(self) -> int:
@@ -198,6 +239,9 @@ class Settings:
                 "processes": self.benchmark.processes,
                 "rate_per_s": self.benchmark.rate_per_s,
                 "max_errors": self.benchmark.max_errors,
+                "workload": self.benchmark.workload,
+                "scratch_table": self.benchmark.scratch_table,
+                "allow_large_results": self.benchmark.allow_large_results,
             },
             "pool": dataclasses.asdict(self.pool),
         }
@@ -252,6 +296,13 @@ def _string(*, non_empty: bool = False) -> Validator:
     return check
 
 
+def _query(value: Any) -> str:
+    text = _string(non_empty=True)(value)
+    if not guard.has_statement(text):
+        raise ValueError("has no SQL statement to run (only comments, semicolons or blanks)")
+    return text
+
+
 def _optional_string(value: Any) -> str | None:
     if value is None or value == "":
         return None
@@ -303,6 +354,14 @@ def parse_rate(value: Any) -> float:
     return rate
 
 
+def _driver_name(value: Any) -> str:
+    from dbbench.drivers import DRIVER_NAMES
+
+    if value not in DRIVER_NAMES:
+        raise ValueError(f"unknown driver; choose from {', '.join(DRIVER_NAMES)}")
+    return value
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("must be true or false")
@@ -320,6 +379,8 @@ SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
         "unix_socket": ("unix_socket", _optional_string),
         # PyMySQL's own limit: a year
         "connect_timeout": ("connect_timeout_s", _number(positive=True, high=31_536_000)),
+        "read_timeout": ("read_timeout_s", _number(positive=True, high=31_536_000)),
+        "write_timeout": ("write_timeout_s", _number(positive=True, high=31_536_000)),
         "init_command": ("init_command", _optional_string),
         "ssl_ca": ("ssl_ca", _string(non_empty=True)),
         "ssl_cert": ("ssl_cert", _string(non_empty=True)),
@@ -328,16 +389,20 @@ SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
         "ssl_verify_identity": ("ssl_verify_identity", _boolean),
         "ssl_disabled": ("ssl_disabled", _boolean),
         "ssl_key_password": ("ssl_key_password", _string()),
+        "ssl_mode": ("ssl_mode", _choice(*SSL_MODES)),
+        "driver": ("driver", _driver_name),
     },
     "benchmark": {
         "iterations": ("iterations", _integer(1)),
         "duration": ("duration_s", parse_duration_s),
         "warmup": ("warmup", _integer(0)),
-        "query": ("query", _string(non_empty=True)),
+        "query": ("query", _query),
         "concurrency": ("concurrency", _integer(1, 10_000)),
         "processes": ("processes", _integer(1, 256)),
         "rate": ("rate_per_s", parse_rate),
         "max_errors": ("max_errors", _integer(1)),
+        "workload": ("workload", _choice(*WORKLOAD_NAMES)),
+        "allow_large_results": ("allow_large_results", _boolean),
     },
     "pool": {
         "pool_size": ("pool_size", _integer(1)),
@@ -349,6 +414,26 @@ SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
         "pool_reset_on_return": ("pool_reset_on_return", _choice("rollback", "commit", "none")),
     },
 }
+
+
+def parse_name_list(text: str, choices: Sequence[str], where: str, noun: str) -> list[str]:
+    """``"a,b"`` -> ``["a", "b"]``: each one of ``choices``, in the order given, no repeats;
+    otherwise one line naming ``where``, the value and the choices."""
+    names: list[str] = []
+    for part in text.split(","):
+        name = part.strip()
+        if not name:
+            continue
+        if name not in choices:
+            hint, listed = _suggest(name, list(choices)), ", ".join(choices)
+            raise ConfigError(
+                f"{where} = {text!r}: unknown {noun} {name!r}{hint}; choose from {listed}"
+            )
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise ConfigError(f"{where} = {text!r}: name at least one of {', '.join(choices)}")
+    return names
 
 
 def _suggest(word: str, choices: list[str]) -> str:
@@ -436,6 +521,35 @@ def _read_environment(env: Mapping[str, str]) -> dict[str, dict[str, _Value]]:
     return found
 
 
+def _read_option_file(path: Path) -> dict[str, dict[str, _Value]]:
+    """``~/.my.cnf``'s ``[client]`` login, below every other layer."""
+    found: dict[str, _Value] = {}
+    for key, text in credentials.read_option_file(path).items():
+        where = f"{path}: [client] {key}"
+        value: Any = text
+        if key == "port":
+            try:
+                value = int(text)
+            except ValueError:
+                raise ConfigError(f"{where} = {text!r}: not a port number") from None
+        found[key] = _Value(value, where, 0)
+    return {"database": found} if found else {}
+
+
+def _password_warning(path: Path, merged: dict[str, dict[str, _Value]]) -> str | None:
+    """A warning when the password in force was read from ``path`` and others may read it."""
+    item = merged["database"].get("password")
+    if item is None or not item.value or not item.where.startswith(f"{path}: "):
+        return None
+    mode = credentials.may_be_read_by_others(path)
+    if mode is None:
+        return None
+    return (
+        f"{path} holds a password and other users may read it "
+        f"(mode {mode:o}); chmod 600 it, or use DBBENCH_PASSWORD or MYSQL_PWD"
+    )
+
+
 def find_config_path(
     explicit: str | os.PathLike[str] | None, cwd: Path | None = None
 ) -> Path | None:
@@ -469,10 +583,14 @@ def load_settings(
     ``{"pool": {"pool_size": 10}}``; a value of None means "flag not given".
     Raises ``ConfigError`` naming the source, key and value of a bad setting.
     """
+    environment = os.environ if env is None else env
     layers: list[dict[str, dict[str, _Value]]] = []
+    option_file = credentials.option_file_path(environment)
+    if option_file is not None:
+        layers.append(_read_option_file(option_file))
     if config_path is not None:
         layers.append(_read_file(config_path))
-    layers.append(_read_environment(os.environ if env is None else env))
+    layers.append(_read_environment(environment))
     flags: dict[str, dict[str, _Value]] = {}
     for section, values in (overrides or {}).items():
         for key, value in values.items():
@@ -506,17 +624,21 @@ def load_settings(
                 f"({concurrency}): each process needs at least one worker; raise --concurrency"
             )
 
-    warnings = []
-    if config_path is not None and "password" in merged["database"]:
-        source = merged["database"]["password"].where
-        mode = config_path.stat().st_mode
-        if source.startswith(str(config_path)) and mode & 0o077:
-            warnings.append(
-                f"{config_path} holds a password and other users may read it "
-                f"(mode {mode & 0o777:o}); chmod 600 it, or use DBBENCH_PASSWORD or MYSQL_PWD"
-            )
+    warnings = [
+        warning
+        for path in (config_path, option_file)
+        if path is not None and (warning := _password_warning(path, merged)) is not None
+    ]
     database = fields["database"]
+    if "password" in merged["database"]:
+        database["password_source"] = merged["database"]["password"].where
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}
+    try:
+        resolve_tls(database.get("ssl_mode"), database["ssl"])
+    except ValueError as exc:
+        given = [merged["database"].get(key) for key in ("ssl_mode", *SSL_KEYS)]
+        where = next((value.where for value in given if value is not None), "[database]")
+        raise ConfigError(f"{where}: {exc}") from None
     return Settings(
         database=DatabaseSettings(**database),
         benchmark=BenchmarkSettings(**fields["benchmark"]),

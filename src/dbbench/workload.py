@@ -1,23 +1,71 @@
-"""What one benchmark operation does once it has a connection: run the query, fetch all rows."""
+"""What one benchmark operation does once it has a connection.
+
+Two workloads, by the ``[benchmark] workload`` setting:
+
+* ``read`` (the default): run the query, fetch every row;
+* ``insert``: insert one row into dbbench's own scratch table (``scratch.py``)
+  and commit it.  The commit is part of the operation, for every runner:
+  PyMySQL connects with autocommit off, the pool's reset-on-return rolls
+  back, and ``raw`` closes without committing, so a write left uncommitted
+  would be thrown away -- by some runners and not others, which would time
+  different work.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dbbench.settings import BenchmarkSettings
+
+#: the workloads, as ``--workload`` takes them; all but "read" write
+WORKLOAD_NAMES: tuple[str, ...] = ("read", "insert")
+READ_WORKLOAD = "read"
 
 
 @dataclass(frozen=True)
 class Workload:
     query: str
+    #: commit after the statement, inside the operation (the write workloads)
+    commit: bool = False
+    #: whether the preflight lets a query with a huge result through (see preflight)
+    allow_large_results: bool = False
 
     def run_on(self, connection: Any) -> int:
-        """Execute the query on a DB-API connection and fetch every row; returns the row count.
+        """Execute the query on a DB-API connection, fetch every row, commit if a write.
 
-        Every runner calls this same method, so each times the same work.
+        Returns the row count.  Every runner calls this same method, so each
+        times the same work.
         """
         cursor = connection.cursor()
         try:
             cursor.execute(self.query)
-            return len(cursor.fetchall())
+            rows = len(cursor.fetchall())
         finally:
             cursor.close()
+        if self.commit:
+            connection.commit()
+        return rows
+
+
+def workload_for(benchmark: BenchmarkSettings) -> Workload:
+    """The operation the settings ask for (a write workload's query is its INSERT)."""
+    return Workload(
+        benchmark.query,
+        commit=benchmark.workload != READ_WORKLOAD,
+        allow_large_results=benchmark.allow_large_results,
+    )
+
+
+def describe(benchmark: Mapping[str, Any]) -> str:
+    """What each operation did, for a table's title, from a result's ``settings.benchmark``.
+
+    e.g. ``'SELECT 1'``, or ``insert workload: 'INSERT INTO ...' + COMMIT``.
+    """
+    query = repr(benchmark.get("query", ""))
+    workload = benchmark.get("workload", READ_WORKLOAD)
+    if workload == READ_WORKLOAD:
+        return query
+    return f"{workload} workload: {query} + COMMIT"

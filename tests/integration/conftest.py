@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pymysql
@@ -84,9 +85,11 @@ def server() -> Iterator[TestServer]:
 
 
 def run_dbbench(
-    *args: str, env: dict[str, str], timeout_s: float = 120
+    *args: str, env: dict[str, str], timeout_s: float = 120, **popen: Any
 ) -> subprocess.CompletedProcess:
-    """``python -m dbbench ARGS`` as a user would run it: a real process, real output."""
+    """``python -m dbbench ARGS`` as a user would run it: a real process, real output.
+
+    ``popen`` goes to ``subprocess.run`` (``cwd``, ``start_new_session``, ...)."""
     return subprocess.run(
         [sys.executable, "-m", "dbbench", *args],
         env=env,
@@ -94,4 +97,5 @@ def run_dbbench(
         text=True,
         timeout=timeout_s,
         stdin=subprocess.DEVNULL,
+        **popen,
     )

@@ -81,7 +81,8 @@ def test_server_connections_match_what_dbbench_opened(private_server):
     assert doc["server"]["threads_connected_peak"] >= 4
 
 
-def test_a_starved_pool_times_out_and_still_finishes(server):
+@pytest.mark.parametrize("runner", ["pool", "async-pool"])
+def test_a_starved_pool_times_out_and_still_finishes(server, runner):
     doc = run_json(
         server,
         "compare",
@@ -96,19 +97,21 @@ def test_a_starved_pool_times_out_and_still_finishes(server):
         "--pool-timeout",
         "0.1",
         "--runner",
-        "pool",
+        runner,
         "--query",
         "SELECT SLEEP(0.05)",
     )
-    pool = by_runner(doc)["pool"]
+    pool = by_runner(doc)[runner]
     assert doc["complete"]
     assert pool["errors_by_kind"].get("TimeoutError", 0) > 0
+    assert set(pool["errors_by_kind"]) == {"TimeoutError"}
     assert pool["n"] + pool["errors"] == 40
     assert pool["pool"]["peak_checked_out"] == 1
     assert pool["pool"]["connects"] == 1
 
 
-def test_open_loop_reports_a_rate_it_cannot_reach(server):
+@pytest.mark.parametrize("runner", ["persistent", "async-pool"])
+def test_open_loop_reports_a_rate_it_cannot_reach(server, runner):
     doc = run_json(
         server,
         "run",
@@ -117,11 +120,12 @@ def test_open_loop_reports_a_rate_it_cannot_reach(server):
         "--rate",
         "1000",
         "--runner",
-        "persistent",
+        runner,
         "--query",
         "SELECT SLEEP(0.01)",
     )
-    persistent = by_runner(doc)["persistent"]
+    persistent = by_runner(doc)[runner]
+    assert persistent["n"] == 30
     assert persistent["target_rate_per_s"] == 1000
     assert persistent["achieved_rate_per_s"] < 200
     assert any("asked for" in note for note in doc["notes"])

@@ -32,6 +32,9 @@ def test_every_command_writes_a_document_the_schema_accepts(server, tmp_path):
         "run": ["run", "-n", "50", "--runner", "raw,pool,persistent,nullpool"],
         "threads": ["compare", "-n", "200", "-c", "4", "--processes", "2", "--pool-size", "2"],
         "open": ["run", "-n", "20", "--rate", "500", "--runner", "pool"],
+        "insert": ["run", "-n", "20", "--workload", "insert", "--allow-writes"],
+        "tasks": ["compare", "-n", "100", "-c", "4", "--runner", "pool,async-pool"],
+        "tasks-2p": ["run", "-n", "60", "-c", "2", "--processes", "2", "--runner", "async-pool"],
         "sweep": ["compare", "-n", "30", "-c", "1,2", "--pool-size", "1,2"],
         "stale": [
             "stale",
@@ -106,7 +109,14 @@ def test_save_keeps_numbered_runs_and_runs_lists_them(server, tmp_path):
 
 @pytest.mark.parametrize(
     ("how", "processes"),
-    [(signal.SIGKILL, "1"), (signal.SIGINT, "1"), (signal.SIGTERM, "1"), (signal.SIGTERM, "2")],
+    [
+        (signal.SIGKILL, "1"),
+        (signal.SIGINT, "1"),
+        (signal.SIGTERM, "1"),
+        (signal.SIGTERM, "2"),
+        # to the parent alone (kill -INT), not the process group as a terminal's Ctrl-C
+        (signal.SIGINT, "2"),
+    ],
 )
 def test_a_killed_run_keeps_what_it_measured(server, tmp_path, how, processes):
     path = tmp_path / "partial.json"

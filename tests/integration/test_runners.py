@@ -53,12 +53,14 @@ def test_raw_opens_one_connection_per_operation(server):
     assert connections_opened_by(server, "raw", 25) == 25
 
 
-def test_pool_reuses_one_connection_for_sequential_operations(server):
-    assert connections_opened_by(server, "pool", 25) == 1
+@pytest.mark.parametrize("name", ["pool", "async-pool"])
+def test_pool_reuses_one_connection_for_sequential_operations(server, name):
+    assert connections_opened_by(server, name, 25) == 1
 
 
-def test_pool_with_pre_ping_and_recycle_still_reuses(server):
-    assert connections_opened_by(server, "pool", 10, pool_pre_ping=True, pool_recycle_s=3600) == 1
+@pytest.mark.parametrize("name", ["pool", "async-pool"])
+def test_pool_with_pre_ping_and_recycle_still_reuses(server, name):
+    assert connections_opened_by(server, name, 10, pool_pre_ping=True, pool_recycle_s=3600) == 1
 
 
 def test_persistent_uses_a_single_connection(server):
@@ -86,7 +88,7 @@ def test_workload_fetches_every_row(server):
         assert Workload("SELECT n FROM hundred").run_on(connection) == 100
 
 
-@pytest.mark.parametrize("name", ["raw", "pool", "persistent"])
+@pytest.mark.parametrize("name", ["raw", "pool", "persistent", "async-pool"])
 def test_query_errors_raise_from_run_once(server, name):
     runner = create_runner(name, settings_for(server, query="SELEC 1"))
     runner.open()

@@ -3,7 +3,7 @@
 import pytest
 
 from dbbench.errors import ConfigError, ExitStatus
-from dbbench.guard import check_query, is_read_only
+from dbbench.guard import check_query, check_workload, is_read_only
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,15 @@ def test_writes_need_the_flag(query):
         check_query(query, allow_writes=False)
     assert info.value.exit_status == ExitStatus.USAGE
     check_query(query, allow_writes=True)  # with the flag: allowed
+
+
+def test_a_write_workload_needs_the_flag():
+    check_workload("read", allow_writes=False)
+    with pytest.raises(ConfigError) as info:
+        check_workload("insert", allow_writes=False, where="[benchmark] workload")
+    assert str(info.value) == (
+        "[benchmark] workload = 'insert' writes (into a scratch table dbbench creates and "
+        "drops); give --allow-writes to run it"
+    )
+    assert info.value.exit_status == ExitStatus.USAGE
+    check_workload("insert", allow_writes=True)

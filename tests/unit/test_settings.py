@@ -95,7 +95,28 @@ def test_default_warmup_is_ten_percent_at_least_five(iterations, warmup):
 
 def test_connect_kwargs_leave_unset_options_to_the_driver():
     kwargs = DatabaseSettings().connect_kwargs()
-    assert set(kwargs) == {"host", "port", "user", "password", "connect_timeout"}
+    assert set(kwargs) == {
+        "host",
+        "port",
+        "user",
+        "password",
+        "connect_timeout",
+        "read_timeout",
+        "write_timeout",
+    }
+    # never None: PyMySQL would then wait forever on a server that stopped answering
+    assert (kwargs["read_timeout"], kwargs["write_timeout"]) == (30.0, 30.0)
+
+
+def test_read_and_write_timeouts_from_the_file(tmp_path):
+    path = write(tmp_path, "[database]\nread_timeout = 2.5\nwrite_timeout = 4\n")
+    s = load_settings(path, env={})
+    kwargs = s.database.connect_kwargs()
+    assert (kwargs["read_timeout"], kwargs["write_timeout"]) == (2.5, 4.0)
+    assert s.public_dict()["database"]["read_timeout_s"] == 2.5
+    bad = write(tmp_path, "[database]\nread_timeout = 0\n")
+    with pytest.raises(ConfigError, match=r"\[database\] read_timeout = 0: must be greater than 0"):
+        load_settings(bad, env={})
 
 
 def test_describe_never_shows_password():
@@ -132,6 +153,7 @@ def test_describe_never_shows_password():
         ("[benchmark]\nrate = -5\n", "[benchmark] rate = -5: must be greater than 0"),
         ('[pool]\npool_reset_on_return = "yes"\n', "must be one of rollback, commit, none"),
         ("[database]\nssl_key_password = 5\n", "ssl_key_password = <hidden>: must be a string"),
+        ('[benchmark]\nworkload = "delete"\n', "workload = 'delete': must be one of read, insert"),
     ],
 )
 def test_bad_file_values_are_one_line_naming_file_key_value(tmp_path, text, expected):
@@ -212,3 +234,12 @@ def test_a_password_in_a_file_others_may_read_is_warned_about(tmp_path):
     plain = write(tmp_path, "[database]\nhost = 'h'\n")
     plain.chmod(0o644)
     assert load_settings(plain, env={"DBBENCH_PASSWORD": "x"}).warnings == ()
+
+
+def test_workload_from_the_file_and_in_the_result_settings(tmp_path):
+    settings = load_settings(write(tmp_path, '[benchmark]\nworkload = "insert"\n'), env={})
+    assert settings.benchmark.workload == "insert"
+    public = settings.public_dict()["benchmark"]
+    assert public["workload"] == "insert"
+    assert public["scratch_table"] is None  # chosen by the run, not by the user
+    assert load_settings(env={}).benchmark.workload == "read"

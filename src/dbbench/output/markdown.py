@@ -19,10 +19,12 @@ from rich.console import Console
 from dbbench.output.matrix import LEGEND, describe_recommendation
 from dbbench.output.stale_table import describe_protection
 from dbbench.output.table import describe_speedup, server_line
-from dbbench.results import RunnerResult, RunResult
+from dbbench.results import RunnerResult, RunResult, is_baseline
 from dbbench.stale import StaleCase
 from dbbench.stats import Summary
 from dbbench.sweep import Recommendation, SweepCell
+from dbbench.timeline import describe as describe_timeline
+from dbbench.workload import READ_WORKLOAD
 
 if TYPE_CHECKING:  # the library's entry point, not needed to format its results
     from dbbench.benchmark import SweepResult
@@ -104,6 +106,11 @@ def _footer(result: RunResult) -> list[str]:
         )
         if env.get(key)
     ]
+    parts += [
+        description
+        for name, description in (env.get("drivers") or {}).items()
+        if name != "pymysql"  # PyMySQL's version is shown already
+    ]
     machine = " ".join(str(env[key]) for key in ("os", "machine") if env.get(key))
     if machine:
         parts.append(machine + (f", {env['cpu_count']} CPUs" if env.get("cpu_count") else ""))
@@ -150,7 +157,7 @@ def _vs_raw(result: RunResult, r: RunnerResult) -> str:
     for s in result.speedups:
         if s.runner == r.runner:
             return f"{s.speedup.ratio:.{2 if s.speedup.ratio < 10 else 1}f}×"
-    return "1×" if r.runner == "raw" and r.summary else "-"
+    return "1×" if is_baseline(r.runner) and r.summary else "-"
 
 
 def _pool_table(result: RunResult) -> list[str]:
@@ -184,6 +191,9 @@ def _failures(result: RunResult) -> list[str]:
             lines.append(
                 f"- **{escape(r.runner)}**: {r.errors:,} failed operations: {escape(kinds)}"
             )
+            lines += [
+                f"  - {escape(line)}" for line in describe_timeline(r.runner, r.error_timeline)
+            ]
         if r.warmup_errors:
             lines.append(f"- **{escape(r.runner)}**: {r.warmup_errors:,} failed warm-up operations")
     return lines
@@ -199,7 +209,7 @@ def run_lines(result: RunResult) -> list[list[str]]:
     if bench.get("rate_per_s"):
         load += f", open loop at {bench['rate_per_s']:,g}/s"
     context = [
-        code_span(bench.get("query", "")),
+        _operation(bench),
         f"{_length(bench)} per runner (+{bench.get('warmup', 0):,} warm-up), {load}",
         _server(result),
     ]
@@ -292,6 +302,13 @@ def matrix_table(
     return table([escape(h) for h in header], rows, left=0)
 
 
+def _operation(bench: Mapping[str, Any]) -> str:
+    """The query as code; a write workload named, with its commit."""
+    query = code_span(bench.get("query", ""))
+    workload = bench.get("workload", READ_WORKLOAD)
+    return query if workload == READ_WORKLOAD else f"{escape(workload)} workload: {query} + COMMIT"
+
+
 def sweep_lines(sweep: SweepResult) -> list[list[str]]:
     cells = [cell for cell, _ in sweep.cells]
     heading = ["### dbbench sweep: pool settings against concurrency"]
@@ -300,7 +317,7 @@ def sweep_lines(sweep: SweepResult) -> list[list[str]]:
     first = sweep.cells[0][1]
     bench = first.settings.get("benchmark", {})
     context = [
-        code_span(bench.get("query", "")),
+        _operation(bench),
         f"{_length(bench)} per runner and cell (+{bench.get('warmup', 0):,} warm-up)",
         _server(first),
     ]

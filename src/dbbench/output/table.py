@@ -7,8 +7,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dbbench.results import RunnerResult, RunResult
+from dbbench.results import RunnerResult, RunResult, is_baseline
 from dbbench.stats import Speedup, Summary
+from dbbench.timeline import describe as describe_timeline
+from dbbench.workload import describe as describe_workload
 
 
 def _ms(value_ns: float | None) -> str:
@@ -83,11 +85,15 @@ def build_table(result: RunResult, width: int = 200) -> Table:
         load += f" in {bench['processes']} processes"
     load += f", open loop at {bench['rate_per_s']:g}/s" if bench.get("rate_per_s") else ""
     title = (
-        f"{escape(repr(bench['query']))}: {length} (+{bench['warmup']} warm-up), {load}\n"
+        f"{escape(describe_workload(bench))}: {length} (+{bench['warmup']} warm-up), {load}\n"
         f"server: {escape(database['user'])}@{escape(where)}, {escape(server)}"
     )
     if result.pool_description:
         title += f"\npool: {escape(result.pool_description)}"
+    drivers = result.environment.get("drivers")
+    if drivers:
+        tls = database.get("ssl_mode") or "preferred"
+        title += f"\ndriver: {escape(', '.join(drivers.values()))}; ssl_mode {escape(tls)}"
     table = Table(
         title=title,
         caption="times in milliseconds; ops/s: successful operations per second, all workers",
@@ -105,7 +111,7 @@ def build_table(result: RunResult, width: int = 200) -> Table:
         if r.runner in speedups:
             vs_raw = f"{speedups[r.runner].ratio:.{_digits(speedups[r.runner].ratio)}f}×"
         else:
-            vs_raw = "1×" if r.runner == "raw" and s else "-"
+            vs_raw = "1×" if is_baseline(r.runner) and s else "-"
         table.add_row(r.runner, *(_COLUMNS[name](r, s) for name in columns), vs_raw)
     return table
 
@@ -179,6 +185,8 @@ def write(result: RunResult, console: Console) -> None:
         if r.errors:
             kinds = ", ".join(f"{k} × {n}" for k, n in sorted(r.errors_by_kind.items()))
             console.print(f"[red]{r.runner}: {r.errors} failed operations: {escape(kinds)}[/red]")
+            for line in describe_timeline(r.runner, r.error_timeline):
+                console.print(f"  {escape(line)}", style="dim")
         if r.warmup_errors:
             console.print(
                 f"[yellow]{r.runner}: {r.warmup_errors} failed warm-up operations[/yellow]"

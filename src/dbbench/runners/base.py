@@ -14,16 +14,28 @@ The harness drives every runner through the same three steps:
 
 ``counters()`` and ``checked_out()`` report what a pool did, for runners
 that have one.
+
+``AsyncRunner`` is the same interface for runners whose operations are
+coroutines: the harness runs its workers as asyncio tasks, not threads.
+
+A runner connects through a ``Driver`` (``dbbench.drivers``): the one
+``[database] driver`` names, or the one given.  With several drivers in one
+run each runner runs once per driver, labelled ``raw/mysqlclient`` and so on.
 """
 
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, ClassVar, TypeVar
 
+from dbbench.drivers import Driver, get_driver
 from dbbench.poolstats import PoolCounters
 from dbbench.settings import DatabaseSettings
 from dbbench.workload import Workload
+
+T = TypeVar("T")
 
 
 class Runner(abc.ABC):
@@ -32,9 +44,20 @@ class Runner(abc.ABC):
     #: one line for ``--help`` and the README: what one operation includes
     operation: ClassVar[str]
 
-    def __init__(self, database: DatabaseSettings, workload: Workload) -> None:
+    def __init__(
+        self,
+        database: DatabaseSettings,
+        workload: Workload,
+        *,
+        driver: Driver | None = None,
+        label: str | None = None,
+    ) -> None:
         self.workload = workload
-        self._connect_kwargs: dict[str, Any] = database.connect_kwargs()
+        self.driver: Driver = driver if driver is not None else get_driver(database.driver)
+        #: opens one connection: the driver's connect with its arguments worked out once
+        self._connect = self.driver.connector(database)
+        if label is not None:
+            self.name = label  # e.g. "raw/mysqlclient": the name in results
 
     def open(self) -> None:  # noqa: B027 - optional step, empty by default
         """Prepare before the first operation."""
@@ -61,3 +84,78 @@ class Runner(abc.ABC):
     def checked_out(self) -> int | None:
         """Pool connections checked out right now, for runners with a pool."""
         return None
+
+
+class AsyncRunner(Runner):
+    """A runner whose operations are coroutines, run as asyncio tasks instead of threads.
+
+    The runner owns one event loop, made on first use and kept until
+    ``close()``: a pool's connections belong to the loop that opened them.
+    Subclasses fill in ``open_async``, ``run_once_async`` and ``close_async``;
+    the synchronous steps run those on the loop, so the runner can stand in
+    wherever a ``Runner`` is expected.  The harness (``tasks.py``) goes
+    further and runs a whole turn on the loop: ``--concurrency N`` is N tasks
+    there, and each operation is timed inside the loop, where the tasks time
+    theirs, leaving out the cost of entering and leaving the loop.
+
+    With ``--processes``, each process makes its own runner, hence its own loop.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # cooperative: a subclass may also inherit a synchronous runner's __init__
+        super().__init__(*args, **kwargs)
+        self._loop: asyncio.Runner | None = None
+
+    def run_on_loop(
+        self, coroutine: Coroutine[Any, Any, T], *, cancel_on_interrupt: bool = True
+    ) -> T:
+        """Run ``coroutine`` to its end on this runner's event loop.
+
+        With ``cancel_on_interrupt``, a Ctrl-C cancels the coroutine, which may
+        end cleanly, then raises KeyboardInterrupt here (``asyncio.Runner``
+        installs that SIGINT handler in the main thread for the call).
+        Without, Ctrl-C raises KeyboardInterrupt wherever the coroutine is, as
+        in a synchronous runner; that is for single operations, because
+        installing the handler for every call measurably slows the operation
+        that follows (some 10 µs, with fidelity.py's method).
+        """
+        if self._loop is None:
+            self._loop = asyncio.Runner()
+        if cancel_on_interrupt:
+            return self._loop.run(coroutine)
+        return self._loop.get_loop().run_until_complete(coroutine)
+
+    def open(self) -> None:
+        self.run_on_loop(self.open_async())
+
+    def run_once(self, worker: int = 0) -> int | None:
+        return self.run_on_loop(self.run_once_async(worker), cancel_on_interrupt=False)
+
+    def close(self) -> None:
+        if self._loop is None:
+            return
+        try:
+            self.run_on_loop(self._close_on_loop())
+        finally:
+            loop, self._loop = self._loop, None
+            loop.close()
+
+    async def _close_on_loop(self) -> None:
+        # An interrupted turn can leave tasks on the loop; they would go on
+        # running operations inside close_async(), so they are cancelled first.
+        current = asyncio.current_task()
+        leftovers = [task for task in asyncio.all_tasks() if task is not current]
+        for task in leftovers:
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
+        await self.close_async()
+
+    async def open_async(self) -> None:  # noqa: B027 - optional step, empty by default
+        """Prepare before the first operation, on the runner's loop."""
+
+    @abc.abstractmethod
+    async def run_once_async(self, worker: int = 0) -> int | None:
+        """``run_once``, as a coroutine on the runner's loop."""
+
+    async def close_async(self) -> None:  # noqa: B027 - optional step, empty by default
+        """Release connections, on the runner's loop; safe after a failed ``open_async()``."""

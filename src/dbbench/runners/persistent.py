@@ -1,15 +1,12 @@
-"""``persistent``: one PyMySQL connection per worker, opened once and reused: the lower bound."""
+"""``persistent``: one connection per worker, opened once and reused: the lower bound."""
 
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
-import pymysql
-
+from dbbench.drivers import LOST_CODES, error_code
 from dbbench.runners.base import Runner
-
-#: lost-connection errors: gone away, lost, server lost, timed out (MySQL), killed (MariaDB)
-LOST = frozenset({2006, 2013, 2055, 4031, 1927})
 
 
 class PersistentRunner(Runner):
@@ -19,10 +16,10 @@ class PersistentRunner(Runner):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         #: worker number -> its connection; each worker touches only its own entry
-        self._connections: dict[int, pymysql.connections.Connection] = {}
+        self._connections: dict[int, Any] = {}
 
     @property
-    def connection(self) -> pymysql.connections.Connection | None:
+    def connection(self) -> Any | None:
         """Worker 0's connection, once it made its first operation."""
         return self._connections.get(0)
 
@@ -30,11 +27,11 @@ class PersistentRunner(Runner):
         connection = self._connections.get(worker)
         if connection is None:
             # a worker's first operation connects: the cold start or warm-up
-            connection = self._connections[worker] = pymysql.connect(**self._connect_kwargs)
+            connection = self._connections[worker] = self._connect()
         try:
             self.workload.run_on(connection)
-        except (pymysql.err.OperationalError, pymysql.err.InterfaceError) as exc:
-            if isinstance(exc, pymysql.err.OperationalError) and exc.args[0] not in LOST:
+        except self.driver.errors as exc:
+            if not self._is_lost(exc):
                 raise
             # the connection is lost (server restarted, KILL, timeout): as an
             # application would, this worker reconnects on its next operation
@@ -42,6 +39,12 @@ class PersistentRunner(Runner):
             with contextlib.suppress(Exception):
                 connection.close()
             raise
+
+    def _is_lost(self, exc: BaseException) -> bool:
+        # PyMySQL says InterfaceError (no number) for a connection it already closed
+        return error_code(exc) in LOST_CODES or (
+            type(exc).__name__ == "InterfaceError" and error_code(exc) is None
+        )
 
     def connections_opened(self) -> int:
         return len(self._connections)

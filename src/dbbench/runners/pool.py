@@ -1,6 +1,7 @@
-"""``pool``: a SQLAlchemy ``QueuePool`` of PyMySQL connections, shared by all workers.
+"""``pool``: a SQLAlchemy ``QueuePool`` of the driver's connections, shared by all workers.
 
-The pool belongs to a real ``mysql+pymysql`` engine, so it behaves as in an
+The pool belongs to a real engine of the driver's dialect (``mysql+pymysql``,
+``mysql+mysqldb``, ``mysql+mysqlconnector``), so it behaves as in an
 application: the dialect's ping for ``pool_pre_ping``, its rollback when a
 connection is returned (``reset_on_return``), and its one-off initialisation
 queries on the first physical connection, which land in the cold start.
@@ -8,11 +9,9 @@ queries on the first physical connection, which land in the cold start.
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import Any
 
-import pymysql
 import sqlalchemy
 from sqlalchemy.pool import NullPool, QueuePool
 
@@ -22,12 +21,33 @@ from dbbench.settings import DatabaseSettings, PoolSettings
 from dbbench.workload import Workload
 
 
+def checkout_run_checkin(engine: sqlalchemy.Engine, workload: Workload) -> int:
+    """The pool runners' operation; returns the nanoseconds the checkout took."""
+    start = time.perf_counter_ns()
+    connection = engine.raw_connection()  # checkout
+    checkout_ns = time.perf_counter_ns() - start
+    try:
+        workload.run_on(connection)
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            # Ctrl-C (or a task's cancellation) in the middle of a query: the
+            # connection's state is unknown; discard it rather than let the
+            # pool's reset trip over it
+            connection.invalidate()
+        connection.close()
+        raise
+    connection.close()  # checkin: back to the pool, not closed
+    return checkout_ns
+
+
 class PoolRunner(Runner):
     name = "pool"
     operation = "checkout, query, fetch, checkin"
 
-    def __init__(self, database: DatabaseSettings, workload: Workload, pool: PoolSettings) -> None:
-        super().__init__(database, workload)
+    def __init__(
+        self, database: DatabaseSettings, workload: Workload, pool: PoolSettings, **driver: Any
+    ) -> None:
+        super().__init__(database, workload, **driver)
         self.pool_settings = pool
         self._engine: sqlalchemy.Engine | None = None
         self._instrument: PoolInstrument | None = None
@@ -52,29 +72,16 @@ class PoolRunner(Runner):
 
     def open(self) -> None:
         # creator= keeps the connection arguments exactly those of the raw
-        # runner; the URL only selects the dialect.
+        # runner; the URL only selects the dialect that goes with the driver.
         self._engine = sqlalchemy.create_engine(
-            "mysql+pymysql://",
-            creator=functools.partial(pymysql.connect, **self._connect_kwargs),
+            self.driver.dialect_url,
+            creator=self._connect,
             **self.engine_arguments(),
         )
         self._instrument = PoolInstrument(self._engine)
 
     def run_once(self, worker: int = 0) -> int:
-        start = time.perf_counter_ns()
-        connection = self._engine.raw_connection()  # checkout
-        checkout_ns = time.perf_counter_ns() - start
-        try:
-            self.workload.run_on(connection)
-        except BaseException as exc:
-            if not isinstance(exc, Exception):
-                # Ctrl-C in the middle of a query: the connection's state is unknown;
-                # discard it rather than let the pool's reset trip over it
-                connection.invalidate()
-            connection.close()
-            raise
-        connection.close()  # checkin: back to the pool, not closed
-        return checkout_ns
+        return checkout_run_checkin(self._engine, self.workload)
 
     def counters(self) -> PoolCounters | None:
         return self._instrument.snapshot() if self._instrument else None

@@ -1,10 +1,8 @@
-"""``raw``: a new PyMySQL connection for every operation, as with no pool at all."""
+"""``raw``: a new connection (the runner's driver's) for every operation, as with no pool."""
 
 from __future__ import annotations
 
 import threading
-
-import pymysql
 
 from dbbench.runners.base import Runner
 
@@ -24,7 +22,7 @@ class RawRunner(Runner):
         # pays for it on every request, and leaving it out flatters this path.
         with self._lock:
             self._connect_count += 1
-        connection = pymysql.connect(**self._connect_kwargs)
+        connection = self._connect()
         try:
             self.workload.run_on(connection)
         finally:

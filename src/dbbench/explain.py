@@ -1,0 +1,593 @@
+"""``dbbench explain``: where each runner's operation spends its time, and its round trips.
+
+Three passes, all against the real server:
+
+1. round trips: a few operations of each runner through a ``CountingRelay``,
+   every phase charged the turns of the conversation it waited for;
+2. phases and whole: ``iterations`` rounds in which every runner runs its
+   operation once instrumented (each phase timed) and once exactly as
+   ``dbbench run`` times it (the whole), in alternating order, so that
+   drift and the instrumentation's own cost show up side by side;
+3. findings: known costs, recognised from the figures, in plain language.
+
+``--rtt`` projects each runner onto a network: measured median + round trips
+× RTT.  The measured time already holds this machine's own round trips
+(tens of microseconds each on loopback); the projection adds the network's
+on top.  It is a floor: it leaves out bandwidth (large results), and that
+client and server idle through each round trip and wake slower than when
+busy back to back (tests/integration/test_projection.py measures the whole
+within a few percent at a 40 ms RTT).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dbbench.diagnosis import operation_error
+from dbbench.errors import ConfigError, DbbenchError
+from dbbench.phases import PhaseClock, calibrate, driver_module, pool_phases
+from dbbench.phases.roundtrips import CountingRelay
+from dbbench.preflight import check_server
+from dbbench.results import capture_environment, iso_utc
+from dbbench.runners import create_runner
+from dbbench.runners.persistent import PersistentRunner
+from dbbench.runners.pool import PoolRunner
+from dbbench.runners.raw import RawRunner
+from dbbench.settings import DatabaseSettings, Settings
+from dbbench.stats import summarize_samples
+from dbbench.workload import Workload
+
+EXPLAIN_RUNNERS = ("raw", "pool", "persistent")
+#: operations counted through the relay per runner; the count should not vary
+COUNT_REPETITIONS = 3
+#: phases that should add up to the whole within this fraction (tested)
+ADDS_UP_WITHIN = 0.10
+#: a phase taking at least this share of an operation earns a finding
+NOTABLE_SHARE = 0.2
+#: pairs of operations per round for the runners much cheaper than raw
+CHEAP_PAIRS = 4
+
+#: (clock) -> None: one instrumented operation
+Operation = Callable[[PhaseClock], None]
+
+
+def projected_ns(median_ns: float, round_trips: int, rtt_ns: float) -> float:
+    """A median measured here, moved onto a network: each round trip waits one RTT more."""
+    return median_ns + round_trips * rtt_ns
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    name: str
+    description: str
+    median_ns: int
+    p95_ns: int
+    #: round trips this phase waits for per operation (TCP's handshake included)
+    round_trips: int
+
+
+@dataclass(frozen=True)
+class RunnerExplanation:
+    runner: str
+    operation: str
+    iterations: int
+    phases: tuple[PhaseResult, ...]
+    #: the operation exactly as ``dbbench run`` times it, uninstrumented
+    whole_median_ns: int
+    whole_p95_ns: int
+    #: how far an operation's phases, added up, are from the whole: per round,
+    #: the instrumented operation's phases added minus the plain operation run
+    #: beside it; averaged over two rounds, since the order alternates and the
+    #: first of two operations after another runner's is slower (by ~35 µs here:
+    #: caches); the median of those.  Paired, because on a busy machine each
+    #: median of a fast operation wanders by 20%, while neighbours' differences do not.
+    gap_median_ns: int
+
+    @property
+    def adds_up(self) -> bool:
+        """Whether the phases add up to the whole within ADDS_UP_WITHIN of it."""
+        gap_ns = abs(self.gap_median_ns)
+        return gap_ns <= ADDS_UP_WITHIN * self.whole_median_ns
+
+    @property
+    def phases_median_ns(self) -> int:
+        """The sum of the phases' medians."""
+        return sum(p.median_ns for p in self.phases)
+
+    @property
+    def round_trips(self) -> int:
+        return sum(p.round_trips for p in self.phases)
+
+    def phase(self, name: str) -> PhaseResult | None:
+        return next((p for p in self.phases if p.name == name), None)
+
+    def share(self, phase: PhaseResult) -> float:
+        """The phase's median as a fraction of the whole operation's median."""
+        return phase.median_ns / self.whole_median_ns if self.whole_median_ns else 0.0
+
+    def projected_ns(self, rtt_ns: float) -> float:
+        """Median latency on a network with this round-trip time."""
+        return projected_ns(self.whole_median_ns, self.round_trips, rtt_ns)
+
+    def to_dict(self, rtt_s: float | None) -> dict[str, Any]:
+        return {
+            "runner": self.runner,
+            "operation": self.operation,
+            "iterations": self.iterations,
+            "whole_median_ns": self.whole_median_ns,
+            "whole_p95_ns": self.whole_p95_ns,
+            "phases_median_ns": self.phases_median_ns,
+            "gap_median_ns": self.gap_median_ns,
+            "round_trips": self.round_trips,
+            "projected_median_ns": round(self.projected_ns(rtt_s * 1e9)) if rtt_s else None,
+            "phases": [
+                {**dataclasses.asdict(p), "share": round(self.share(p), 4)} for p in self.phases
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Explanation:
+    driver: str
+    database: dict[str, Any]
+    query: str
+    pool: str
+    rtt_s: float | None
+    runners: tuple[RunnerExplanation, ...]
+    findings: tuple[str, ...]
+    environment: dict[str, Any]
+    started_at: str
+    finished_at: str
+
+    def runner(self, name: str) -> RunnerExplanation | None:
+        return next((r for r in self.runners if r.runner == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": "explain",
+            "driver": self.driver,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "database": self.database,
+            "query": self.query,
+            "pool": self.pool,
+            "rtt_s": self.rtt_s,
+            "runners": [r.to_dict(self.rtt_s) for r in self.runners],
+            "findings": list(self.findings),
+            "environment": self.environment,
+        }
+
+
+# --- the operations -------------------------------------------------------------
+
+
+class _Subject:
+    """One runner's operation, instrumented and plain; pool and persistent share one runner."""
+
+    def __init__(self, name: str, settings: Settings) -> None:
+        self.name = name
+        workload = Workload(settings.benchmark.query)
+        database = settings.database
+        self.phase_order: tuple[str, ...]
+        self.descriptions: dict[str, str]
+        self.tcp_phase: str | None
+        self.greeting_phase: str | None
+        self._runners: list[Any] = []
+        if name == "raw":
+            module = driver_module(database.driver)
+            self.plain = self._open(create_runner("raw", settings))
+            self.instrumented: Operation = lambda clock: module.connect_operation(
+                database, workload, clock
+            )
+            self.operation = RawRunner.operation
+            self.phase_order, self.descriptions = module.PHASES, module.DESCRIPTIONS
+            self.tcp_phase, self.greeting_phase = module.TCP_PHASE, module.GREETING_PHASE
+        elif name == "pool":
+            # one pool for both: two pools' connections differ more (a server
+            # thread's luck, measured at up to 20%) than the instrumentation costs
+            self.plain = self._open(create_runner("pool", settings))
+            self.instrumented = pool_phases.PooledOperation(self.plain).run
+            self.operation = PoolRunner.operation
+            self.phase_order, self.descriptions = pool_phases.PHASES, pool_phases.DESCRIPTIONS
+            self.tcp_phase = pool_phases.TCP_PHASE
+            self.greeting_phase = pool_phases.GREETING_PHASE
+        elif name == "persistent":
+            self.plain = plain = self._open(create_runner("persistent", settings))
+            self.instrumented = lambda clock: pool_phases.persistent_operation(plain, clock)
+            self.operation = PersistentRunner.operation
+            self.phase_order, self.descriptions = pool_phases.PHASES, pool_phases.DESCRIPTIONS
+            # its one connect is in the warm-up
+            self.tcp_phase = self.greeting_phase = None
+        else:
+            raise ValueError(f"no phase breakdown for runner {name!r}")
+
+    def _open(self, runner: Any) -> Any:
+        runner.open()
+        self._runners.append(runner)
+        return runner
+
+    def time_plain(self) -> int:
+        start = time.perf_counter_ns()
+        self.plain.run_once()
+        return time.perf_counter_ns() - start
+
+    def close(self) -> None:
+        for runner in self._runners:
+            runner.close()
+
+
+def _via(database: DatabaseSettings, relay: CountingRelay) -> DatabaseSettings:
+    host, port = relay.address
+    return dataclasses.replace(database, host=host, port=port, unix_socket=None)
+
+
+def _upstream(database: DatabaseSettings) -> tuple[str, int] | str:
+    return database.unix_socket or (database.host, database.port)
+
+
+def count_round_trips(settings: Settings, runner_names: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Runner -> phase -> round trips one operation waits for with the configured
+    driver, counted on the wire.
+
+    Each phase's count is the median over ``COUNT_REPETITIONS`` operations,
+    after a warm-up operation (a pool's first connect, the persistent connect).
+    TCP's handshake, unseen by the relay, is added to the phase that connects,
+    and the server's greeting to the phase that reads it.
+    """
+    try:
+        return _count(settings, runner_names)
+    except DbbenchError:
+        raise
+    except Exception as exc:
+        raise operation_error(exc, settings.database, settings.benchmark.query) from exc
+
+
+def _count(settings: Settings, runner_names: Sequence[str]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    with CountingRelay(_upstream(settings.database)) as relay:
+        relayed = dataclasses.replace(settings, database=_via(settings.database, relay))
+        for name in runner_names:
+            subject = _Subject(name, relayed)
+            try:
+                subject.instrumented(PhaseClock())  # warm-up
+                per_phase: dict[str, list[int]] = {}
+                for _ in range(COUNT_REPETITIONS):
+                    connections_before, greetings_before = relay.connections, relay.greetings
+                    clock = PhaseClock(probe=lambda: relay.round_trips)
+                    subject.instrumented(clock)
+                    trips = dict(clock.round_trips)
+                    unseen = (
+                        (subject.tcp_phase, relay.connections - connections_before),
+                        (subject.greeting_phase, relay.greetings - greetings_before),
+                    )
+                    for phase, count in unseen:
+                        if count and phase:
+                            trips[phase] = trips.get(phase, 0) + count
+                    for phase, count in trips.items():
+                        per_phase.setdefault(phase, []).append(count)
+                counts[name] = {p: round(statistics.median(c)) for p, c in per_phase.items()}
+            finally:
+                subject.close()
+    return counts
+
+
+@dataclass
+class _Samples:
+    """One runner's measurements: per phase, the plain whole, and per round the gap between."""
+
+    phases: dict[str, list[int]] = dataclasses.field(default_factory=dict)
+    gaps: list[int] = dataclasses.field(default_factory=list)
+    wholes: list[int] = dataclasses.field(default_factory=list)
+
+    def add(self, durations_ns: dict[str, int], whole_ns: int) -> None:
+        """One pair: the instrumented operation's phases and the plain one's whole."""
+        done = len(self.wholes)
+        self.wholes.append(whole_ns)
+        self.gaps.append(sum(durations_ns.values()) - whole_ns)
+        for phase, elapsed_ns in durations_ns.items():
+            # a phase missing from earlier operations took 0 ns in them
+            self.phases.setdefault(phase, [0] * done).append(elapsed_ns)
+        for values in self.phases.values():
+            if len(values) == done:
+                values.append(0)
+
+
+def _measure(
+    subjects: Sequence[_Subject], iterations: int, warmup: int, on_round: Callable[[int], None]
+) -> dict[str, _Samples]:
+    """Interleaved rounds: each runner instrumented and plain side by side, order alternating.
+
+    ``raw`` runs one such pair a round, the others ``CHEAP_PAIRS`` (they are a
+    hundred times faster, and their medians need more samples to settle on a
+    busy machine).  The gap between the two of a pair is kept
+    (``_Samples.gaps``) for the phases-add-up check.  Phases are net of the
+    clock's own cost, calibrated before the rounds.
+    """
+    measured = {s.name: _Samples() for s in subjects}
+    overhead = calibrate()
+    warmup = max(warmup, 1)  # the persistent runner connects in its first operation
+    for round_number in range(warmup + iterations):
+        for subject in subjects:
+            pairs = 1 if subject.name == "raw" else CHEAP_PAIRS
+            if subject.name != "raw":
+                # untimed: the first operation after another runner's runs with cold
+                # caches (~35 µs slower here), which would fall on one of the two timed
+                # ones; raw's connect is cold anyway and too slow to run a third time
+                subject.plain.run_once()
+            for pair in range(pairs):
+                clock = PhaseClock()
+                if (round_number * pairs + pair) % 2:
+                    whole_ns = subject.time_plain()
+                    subject.instrumented(clock)
+                else:
+                    subject.instrumented(clock)
+                    whole_ns = subject.time_plain()
+                if round_number >= warmup:
+                    measured[subject.name].add(clock.net_durations_ns(overhead), whole_ns)
+        on_round(round_number + 1)
+    return measured
+
+
+def _pairs(gaps: list[int]) -> list[float]:
+    """Each even round's gap averaged with the next round's: one order each (one left as is)."""
+    pairs = [(a + b) / 2 for a, b in zip(gaps[0::2], gaps[1::2], strict=False)]
+    return pairs or [float(g) for g in gaps]
+
+
+def _summaries(subject: _Subject, measured: _Samples, trips: dict[str, int]) -> RunnerExplanation:
+    rank = {name: i for i, name in enumerate(subject.phase_order)}
+    results = []
+    for name in sorted(measured.phases, key=lambda n: rank.get(n, len(rank))):
+        summary = summarize_samples(measured.phases[name])
+        results.append(
+            PhaseResult(
+                name=name,
+                description=subject.descriptions.get(name, ""),
+                median_ns=summary.p50_ns,
+                p95_ns=summary.p95_ns,
+                round_trips=trips.get(name, 0),
+            )
+        )
+    whole = summarize_samples(measured.wholes)
+    return RunnerExplanation(
+        runner=subject.name,
+        operation=subject.operation,
+        iterations=len(measured.wholes),
+        phases=tuple(results),
+        whole_median_ns=whole.p50_ns,
+        whole_p95_ns=whole.p95_ns,
+        gap_median_ns=round(statistics.median(_pairs(measured.gaps))),
+    )
+
+
+def check_arguments(runner_names: Sequence[str], driver: str) -> None:
+    """An unknown driver, or a runner explain cannot split, fails before any connection."""
+    driver_module(driver)
+    for name in runner_names:
+        if name not in EXPLAIN_RUNNERS:
+            raise ConfigError(
+                f"--runner = {','.join(runner_names)!r}: explain splits "
+                f"{', '.join(EXPLAIN_RUNNERS)}, not {name!r}"
+            )
+
+
+def explain(
+    settings: Settings,
+    runner_names: Sequence[str] = EXPLAIN_RUNNERS,
+    *,
+    iterations: int = 200,
+    warmup: int = 10,
+    rtt_s: float | None = None,
+    on_round: Callable[[int], None] = lambda done: None,
+) -> Explanation:
+    """Split each runner's operation into phases against the configured server,
+    with the configured driver (``[database] driver``)."""
+    driver = settings.database.driver
+    check_arguments(runner_names, driver)
+    workload = Workload(settings.benchmark.query)
+    database = settings.database
+    started_at = iso_utc(time.time())
+    server = check_server(database, workload)
+    try:
+        trips = count_round_trips(settings, runner_names)
+        subjects: list[_Subject] = []
+        try:
+            for name in runner_names:
+                subjects.append(_Subject(name, settings))
+            measured = _measure(subjects, iterations, warmup, on_round)
+        finally:
+            for subject in subjects:
+                subject.close()
+    except DbbenchError:
+        raise
+    except Exception as exc:
+        raise operation_error(exc, database, workload.query) from exc
+    runners = tuple(_summaries(s, measured[s.name], trips[s.name]) for s in subjects)
+    return Explanation(
+        driver=driver,
+        database=database.public_dict(),
+        query=workload.query,
+        pool=settings.pool.describe(),
+        rtt_s=rtt_s,
+        runners=runners,
+        findings=tuple(findings(runners, settings, rtt_s)),
+        environment=capture_environment(server.version),
+        started_at=started_at,
+        finished_at=iso_utc(time.time()),
+    )
+
+
+# --- findings ---------------------------------------------------------------------
+
+
+def _ms(value_ns: float) -> str:
+    return f"{value_ns / 1e6:.3g} ms" if abs(value_ns) >= 1e6 else f"{value_ns / 1e3:.3g} µs"
+
+
+def _tls_off_setting() -> str:
+    return 'ssl_mode = "disabled" (or ssl_disabled = true)'
+
+
+def findings(
+    runners: Sequence[RunnerExplanation], settings: Settings, rtt_s: float | None
+) -> list[str]:
+    """Plain-language notes on the known costs the figures show."""
+    notes: list[str] = []
+    by_name = {r.runner: r for r in runners}
+    raw, pool = by_name.get("raw"), by_name.get("pool")
+    if raw is not None:
+        notes += _connect_findings(raw)
+    if pool is not None:
+        notes += _pool_findings(pool, settings)
+    for runner in runners:
+        if not runner.adds_up:
+            notes.append(
+                f"{runner.runner}: an operation's phases, added up, differ from the whole "
+                f"operation timed beside it by {_ms(abs(runner.gap_median_ns))} (median), "
+                f"more than {ADDS_UP_WITHIN:.0%} of its {_ms(runner.whole_median_ns)}: read "
+                "the shares with care (a busy machine, or the instrumentation's own cost)"
+            )
+    if rtt_s is not None:
+        notes.append(_projection_finding(runners, rtt_s))
+    return notes
+
+
+def _connect_findings(raw: RunnerExplanation) -> list[str]:
+    notes = []
+    context = raw.phase("SSL context")
+    handshake = raw.phase("TLS handshake")
+    if context is not None and raw.share(context) >= NOTABLE_SHARE:
+        unused = (
+            " The server did not offer TLS, so the context was never used."
+            if handshake is None
+            else ""
+        )
+        notes.append(
+            f"SSL context creation takes {_ms(context.median_ns)} of "
+            f"{_ms(raw.whole_median_ns)} per connect ({raw.share(context):.0%}): with no "
+            "ssl_* setting PyMySQL tries TLS ('preferred') and builds a new context, loading "
+            f"the system's CA store, in every connect.{unused} Set {_tls_off_setting()} when "
+            "the network is trusted; for TLS, pass one prebuilt ssl.SSLContext (ssl=...) "
+            "so it is built once; or use a pool, which pays it once per connection."
+        )
+    if handshake is not None and raw.share(handshake) >= NOTABLE_SHARE:
+        notes.append(
+            f"the TLS handshake takes {_ms(handshake.median_ns)} and "
+            f"{handshake.round_trips} round trip(s) per connect ({raw.share(handshake):.0%}): "
+            "a pool or a persistent connection pays it once per connection."
+        )
+    autocommit = raw.phase("SET AUTOCOMMIT")
+    if autocommit is not None and autocommit.round_trips:
+        notes.append(
+            f"PyMySQL's default autocommit=False sends SET AUTOCOMMIT = 0 in every connect: "
+            f"{autocommit.round_trips} round trip(s), {_ms(autocommit.median_ns)} here, one "
+            "RTT each on a network. Code that runs single statements can pass "
+            "autocommit=True (the server's default: nothing is sent); a pool pays it once "
+            "per connection."
+        )
+    resolution = raw.phase("name resolution")
+    if resolution is not None and resolution.median_ns >= 1_000_000:
+        notes.append(
+            f"name resolution takes {_ms(resolution.median_ns)} per connect: connect by "
+            "IP address, or run a local resolver cache."
+        )
+    query = raw.phase("query")
+    if query is not None and raw.whole_median_ns:
+        connecting = max(raw.whole_median_ns - query.median_ns, 0)
+        notes.append(
+            f"raw: everything but the query (connecting and closing) is "
+            f"{connecting / raw.whole_median_ns:.0%} of its operation "
+            f"({_ms(connecting)} of {_ms(raw.whole_median_ns)}) and "
+            f"{raw.round_trips - query.round_trips} of its {raw.round_trips} round trips: "
+            "that is what a pool saves on every request."
+        )
+    return notes
+
+
+def _pool_findings(pool: RunnerExplanation, settings: Settings) -> list[str]:
+    notes = []
+    reset = pool.phase(pool_phases.RESET)
+    if reset is not None and pool.share(reset) >= NOTABLE_SHARE:
+        notes.append(
+            f"pool: reset-on-return ({settings.pool.pool_reset_on_return.upper()} at "
+            f"checkin) takes {_ms(reset.median_ns)} of {_ms(pool.whole_median_ns)} "
+            f"({pool.share(reset):.0%}) and {reset.round_trips} round trip(s): "
+            "--reset-on-return none removes it, but a connection returned mid-transaction "
+            "then stays so; keep it unless every code path commits or rolls back."
+        )
+    ping = pool.phase(pool_phases.PRE_PING)
+    if ping is not None:
+        notes.append(
+            f"pool: pre-ping takes {_ms(ping.median_ns)} and {ping.round_trips} round trip(s) "
+            "per checkout; pool_recycle below the server's wait_timeout also avoids stale "
+            "connections, without a round trip per request."
+        )
+    return notes
+
+
+def _projection_finding(runners: Sequence[RunnerExplanation], rtt_s: float) -> str:
+    rtt_ns = rtt_s * 1e9
+    parts = [
+        f"{r.runner} {r.round_trips} × {_ms(rtt_ns)} → {_ms(r.projected_ns(rtt_ns))}"
+        for r in runners
+    ]
+    return (
+        f"at a round-trip time of {_ms(rtt_ns)}: " + "; ".join(parts) + " (median measured "
+        "here + round trips × RTT: a floor, since both ends idle through each round trip "
+        "and wake slower, and bandwidth is left out)"
+    )
+
+
+# --- --rtt on run and compare -------------------------------------------------------
+
+
+def count_labelled_round_trips(
+    settings: Settings, runner_names: Sequence[str], driver_names: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """``count_round_trips`` for ``dbbench run --driver a,b``: with several drivers,
+    each driver's counts under the runners' labels (``raw/mysqlclient``, ...)."""
+    if len(driver_names) <= 1:
+        return count_round_trips(settings, runner_names)
+    counts: dict[str, dict[str, int]] = {}
+    for driver in driver_names:
+        database = dataclasses.replace(settings.database, driver=driver)
+        per_driver = count_round_trips(
+            dataclasses.replace(settings, database=database), runner_names
+        )
+        counts.update({f"{name}/{driver}": phases for name, phases in per_driver.items()})
+    return counts
+
+
+def run_projection(
+    medians_ns: dict[str, int], trips: dict[str, dict[str, int]], rtt_s: float
+) -> list[dict[str, Any]]:
+    """For ``dbbench run --rtt``: each runner's median, its round trips and the projection."""
+    rows = []
+    for runner, median_ns in medians_ns.items():
+        if runner not in trips:
+            continue  # nullpool: explain does not count it
+        count = sum(trips[runner].values())
+        rows.append(
+            {
+                "runner": runner,
+                "median_ns": median_ns,
+                "round_trips": count,
+                "projected_median_ns": round(projected_ns(median_ns, count, rtt_s * 1e9)),
+            }
+        )
+    return rows
+
+
+def describe_run_projection(rows: list[dict[str, Any]], rtt_s: float) -> str:
+    """e.g. "at RTT 1 ms (median + round trips × RTT): raw 0.35 ms + 6 × 1 ms = 6.35 ms; ..."."""
+    parts = [
+        f"{row['runner']} {_ms(row['median_ns'])} + {row['round_trips']} × {_ms(rtt_s * 1e9)}"
+        f" = {_ms(row['projected_median_ns'])}"
+        for row in rows
+    ]
+    return f"projected at RTT {_ms(rtt_s * 1e9)} (median + round trips × RTT): " + "; ".join(parts)

@@ -1,0 +1,120 @@
+"""``dbbench explain`` as rich tables: one per runner, phase by phase, then the projection."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from dbbench.explain import Explanation, RunnerExplanation
+
+
+def _ms(value_ns: float) -> str:
+    return f"{value_ns / 1e6:.3f}"
+
+
+def _rtt_text(rtt_s: float) -> str:
+    return f"{rtt_s * 1e3:g} ms"
+
+
+def phase_table(runner: RunnerExplanation, rtt_s: float | None = None) -> Table:
+    table = Table(
+        title=f"[bold]{runner.runner}[/bold]: {escape(runner.operation)} "
+        f"({runner.iterations} operations)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("phase", no_wrap=True)
+    for name in ("median", "p95", "share", "round trips"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("what it is", style="dim")
+    for phase in runner.phases:
+        table.add_row(
+            phase.name,
+            _ms(phase.median_ns),
+            _ms(phase.p95_ns),
+            f"{runner.share(phase):.1%}",
+            str(phase.round_trips),
+            escape(phase.description),
+        )
+    total = runner.phases_median_ns
+    share = total / runner.whole_median_ns if runner.whole_median_ns else 0.0
+    table.add_section()
+    table.add_row(
+        "sum of phases", _ms(total), "", f"{share:.1%}", str(runner.round_trips), "medians added"
+    )
+    gap_share = runner.gap_median_ns / runner.whole_median_ns if runner.whole_median_ns else 0.0
+    table.add_row(
+        "phases − whole",
+        f"{round(runner.gap_median_ns / 1e6, 3) + 0.0:+.3f}",  # + 0.0: no "-0.000"
+        "",
+        f"{gap_share:+.1%}",
+        "",
+        "per round: an operation's phases added, minus the plain one beside it (median)",
+    )
+    table.add_row(
+        "[bold]whole operation[/bold]",
+        _ms(runner.whole_median_ns),
+        _ms(runner.whole_p95_ns),
+        "100%",
+        "",
+        "as dbbench run times it, uninstrumented",
+    )
+    if rtt_s is not None:
+        table.add_row(
+            f"at RTT {_rtt_text(rtt_s)}",
+            _ms(runner.projected_ns(rtt_s * 1e9)),
+            "",
+            "",
+            "",
+            f"whole + {runner.round_trips} × {_rtt_text(rtt_s)}",
+        )
+    return table
+
+
+def projection_table(explanation: Explanation) -> Table:
+    """Per runner: measured median, round trips and, with --rtt, the projection."""
+    rtt_s = explanation.rtt_s
+    title = "per operation"
+    if rtt_s is not None:
+        title += f", projected onto a network with a round-trip time of {_rtt_text(rtt_s)}"
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption="times in milliseconds; round trips counted on the wire, TCP's handshake included",
+    )
+    table.add_column("runner", style="bold")
+    for name in ("median", "p95", "round trips"):
+        table.add_column(name, justify="right")
+    if rtt_s is not None:
+        table.add_column(f"+ trips × {_rtt_text(rtt_s)}", justify="right")
+        table.add_column("projected median", justify="right")
+    for runner in explanation.runners:
+        cells = [_ms(runner.whole_median_ns), _ms(runner.whole_p95_ns), str(runner.round_trips)]
+        if rtt_s is not None:
+            cells += [
+                _ms(runner.round_trips * rtt_s * 1e9),
+                _ms(runner.projected_ns(rtt_s * 1e9)),
+            ]
+        table.add_row(runner.runner, *cells)
+    return table
+
+
+def write(explanation: Explanation, console: Console) -> None:
+    database = explanation.database
+    where = database["unix_socket"] or f"{database['host']}:{database['port']}"
+    server = explanation.environment.get("server_version") or "unknown server"
+    console.print(
+        f"where the time goes: {escape(repr(explanation.query))} with {explanation.driver}, "
+        f"{escape(database['user'])}@{escape(where)}, {escape(server)}\n"
+        f"pool: {escape(explanation.pool)}\n"
+        "times in milliseconds; share: of the whole operation's median",
+        highlight=False,
+    )
+    for runner in explanation.runners:
+        console.print(phase_table(runner, explanation.rtt_s))
+    console.print(projection_table(explanation))
+    for finding in explanation.findings:
+        console.print(f"[yellow]finding:[/yellow] {escape(finding)}")

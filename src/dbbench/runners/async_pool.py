@@ -1,0 +1,145 @@
+"""``async-pool``: SQLAlchemy's asyncio engine, its pool of aiomysql connections, shared by tasks.
+
+The asyncio counterpart of ``pool``, to be reported beside it.  The engine is
+a real ``create_async_engine("mysql+aiomysql://")`` with an
+``AsyncAdaptedQueuePool`` taking the same pool settings, and one operation is
+the very same work: ``checkout_run_checkin`` -- ``raw_connection()``, the
+workload's cursor/execute/fetch-all, ``close()`` (checkin with its reset) --
+with no SQLAlchemy Core statement machinery on either side.
+
+What differs, and cannot be avoided, is what asyncio costs:
+
+* the workers are asyncio tasks on one event loop (per process), not
+  threads: waiting on the server lets another task run, where the threads
+  rely on the GIL being released;
+* SQLAlchemy's pool is synchronous code; its asyncio engine runs it inside a
+  greenlet (``greenlet_spawn``), and the DBAPI adapter turns each driver call
+  (execute, the reset's rollback, a ping) into an ``await`` from there.  Each
+  operation here is one ``greenlet_spawn`` of the operation, as an
+  application's ``AsyncSession.execute`` is;
+* aiomysql speaks the protocol with PyMySQL's own packet code, but over an
+  asyncio stream, not a blocking socket;
+* a checkout that finds the pool exhausted waits on an asyncio queue, and
+  gives up after ``pool_timeout`` with the same ``TimeoutError``.
+
+TLS follows PyMySQL's rules for the same ``ssl_*`` settings (see
+``ssl_context``), with one difference: the SSL context is built once, in
+``open()``, where PyMySQL builds one for every connect.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import ssl
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from dbbench.errors import ConfigError
+from dbbench.runners.base import AsyncRunner
+from dbbench.runners.pool import PoolRunner, checkout_run_checkin
+from dbbench.settings import DatabaseSettings, PoolSettings
+from dbbench.workload import Workload
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+#: what the runner imports, and the extra that installs them
+REQUIRED_MODULES = ("aiomysql", "greenlet")
+EXTRA = "async"
+
+
+def require_packages(where: str = "--runner") -> None:
+    """Raise a one-line ConfigError when the optional packages are not installed."""
+    missing = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"{where}: the async-pool runner needs {' and '.join(missing)}, not installed: "
+            f"pip install 'dbbench[{EXTRA}]'"
+        )
+
+
+def ssl_context(options: Mapping[str, Any]) -> ssl.SSLContext | None:
+    """The ``ssl_*`` settings as the SSL context aiomysql takes (None: no TLS).
+
+    PyMySQL's rules (``Connection.__init__`` and ``_create_ssl_ctx``):
+    ``ssl_disabled`` means no TLS; a CA, certificate, key or a verify option
+    means TLS required, verified as asked; nothing at all means "preferred":
+    TLS when the server offers it, unverified.  aiomysql uses a context only
+    when the server offers TLS, so a required one is not enforced when it
+    does not (PyMySQL would refuse the connection).
+    """
+    if options.get("ssl_disabled"):
+        return None
+    ca = options.get("ssl_ca")
+    context = ssl.create_default_context(cafile=ca)
+    # as PyMySQL: servers' auto-generated certificates fail the strict checks
+    context.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
+    verify_identity = bool(options.get("ssl_verify_identity"))
+    context.check_hostname = verify_identity and ca is not None
+    verify = verify_identity or bool(options.get("ssl_verify_cert"))
+    context.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+    if "ssl_cert" in options:
+        context.load_cert_chain(
+            options["ssl_cert"], options.get("ssl_key"), password=options.get("ssl_key_password")
+        )
+    return context
+
+
+def aiomysql_kwargs(database: DatabaseSettings) -> dict[str, Any]:
+    """Keyword arguments for ``aiomysql.connect``: those of the threaded runners, renamed."""
+    kwargs = database.base_kwargs()
+    # aiomysql has no read or write timeout (a server that stops answering
+    # mid-run is bounded only by the pool's and the run's own limits)
+    del kwargs["read_timeout"], kwargs["write_timeout"]
+    if "database" in kwargs:
+        kwargs["db"] = kwargs.pop("database")
+    # ssl_mode, or the older keys, as the older keys say it
+    kwargs["ssl"] = ssl_context(database.tls.as_ssl_keys())
+    return kwargs
+
+
+class AsyncPoolRunner(AsyncRunner, PoolRunner):
+    """``pool``'s settings, counters and operation; asyncio's engine, pool and tasks."""
+
+    name = "async-pool"
+    operation = "checkout, query, fetch, checkin (asyncio tasks, aiomysql)"
+
+    def __init__(self, database: DatabaseSettings, workload: Workload, pool: PoolSettings) -> None:
+        require_packages()
+        super().__init__(database, workload, pool)
+        self._database = database
+        self._async_engine: AsyncEngine | None = None
+
+    def engine_arguments(self) -> dict[str, Any]:
+        from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+        return {**super().engine_arguments(), "poolclass": AsyncAdaptedQueuePool}
+
+    async def open_async(self) -> None:
+        import aiomysql
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        from dbbench.poolstats import PoolInstrument
+
+        kwargs = aiomysql_kwargs(self._database)
+        # async_creator keeps the connection arguments ours, as creator= does
+        # for the threaded pool; the URL only selects the dialect
+        self._async_engine = create_async_engine(
+            "mysql+aiomysql://",
+            async_creator=functools.partial(aiomysql.connect, **kwargs),
+            **self.engine_arguments(),
+        )
+        # the pool and its events are the synchronous engine's, as for ``pool``
+        self._engine = self._async_engine.sync_engine
+        self._instrument = PoolInstrument(self._engine)
+
+    async def run_once_async(self, worker: int = 0) -> int:
+        from sqlalchemy.util import greenlet_spawn
+
+        return await greenlet_spawn(checkout_run_checkin, self._engine, self.workload)
+
+    async def close_async(self) -> None:
+        if self._async_engine is not None:
+            engine, self._async_engine, self._engine = self._async_engine, None, None
+            await engine.dispose()

@@ -1,0 +1,238 @@
+"""ssl_mode against a real TLS-enabled throwaway server, for every driver.
+
+The module starts its own servers: one whose certificate names 127.0.0.1
+(and localhost), one whose certificate names another host only, and one
+without TLS; the certificates are made here, at test time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dbbench.certificates import CertificateFiles, make_certificates
+from dbbench.diagnosis import connect_error
+from dbbench.drivers import DRIVER_NAMES, TlsNotUsed, get_driver
+from dbbench.server import LocalServer
+from dbbench.settings import DatabaseSettings
+from tests.integration.conftest import database_for, run_dbbench
+
+pytestmark = pytest.mark.integration
+
+
+@dataclasses.dataclass(frozen=True)
+class TlsServer:
+    server: LocalServer
+    certificates: CertificateFiles
+
+    def database(self, ssl_mode: str, **ssl: str) -> DatabaseSettings:
+        return dataclasses.replace(
+            database_for(self.server.address), ssl_mode=ssl_mode, ssl=ssl
+        )
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory) -> Iterator[TlsServer]:
+    certificates = make_certificates(tmp_path_factory.mktemp("certs"))
+    with LocalServer(tls=certificates) as server:
+        yield TlsServer(server, certificates)
+
+
+@pytest.fixture(scope="module")
+def wrong_name_server(tmp_path_factory) -> Iterator[TlsServer]:
+    """A server whose certificate names db.example.invalid only, never 127.0.0.1."""
+    certificates = make_certificates(tmp_path_factory.mktemp("certs"), ["db.example.invalid"])
+    with LocalServer(tls=certificates) as server:
+        yield TlsServer(server, certificates)
+
+
+@pytest.fixture(scope="module")
+def other_ca(tmp_path_factory) -> Path:
+    """A CA that signed none of the servers' certificates."""
+    return make_certificates(tmp_path_factory.mktemp("other")).ca
+
+
+def _cipher(connection) -> str:
+    cursor = connection.cursor()
+    cursor.execute("SHOW STATUS LIKE 'Ssl_cipher'")
+    (_, cipher), = cursor.fetchall()
+    cursor.close()
+    return cipher
+
+
+def _open(driver_name: str, database: DatabaseSettings):
+    return get_driver(driver_name).connector(database)()
+
+
+@pytest.mark.parametrize("driver_name", DRIVER_NAMES)
+def test_required_connects_over_tls_and_disabled_does_not(tls_server, driver_name):
+    driver = get_driver(driver_name)
+    connection = _open(driver_name, tls_server.database("required"))
+    try:
+        assert _cipher(connection)  # the server says this connection is encrypted
+        assert driver.is_encrypted(connection)
+    finally:
+        connection.close()
+    connection = _open(driver_name, tls_server.database("disabled"))
+    try:
+        assert _cipher(connection) == ""
+        assert not driver.is_encrypted(connection)
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("driver_name", DRIVER_NAMES)
+@pytest.mark.parametrize("mode", ["verify_ca", "verify_identity"])
+def test_verify_modes_pass_with_the_right_ca(tls_server, driver_name, mode):
+    ca = str(tls_server.certificates.ca)
+    connection = _open(driver_name, tls_server.database(mode, ssl_ca=ca))
+    try:
+        assert _cipher(connection)
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def x509_user(tls_server) -> str:
+    """A user the server lets in only with a client certificate its CA signed."""
+    admin = _open("pymysql", tls_server.database("required"))
+    cursor = admin.cursor()
+    cursor.execute("CREATE USER 'x509'@'127.0.0.1' REQUIRE X509")
+    cursor.execute("GRANT SELECT ON test.* TO 'x509'@'127.0.0.1'")
+    admin.close()
+    return "x509"
+
+
+@pytest.mark.parametrize("driver_name", DRIVER_NAMES)
+def test_client_certificate_is_sent(tls_server, x509_user, driver_name):
+    files = tls_server.certificates
+    verified = tls_server.database("verify_ca", ssl_ca=str(files.ca))
+    database = dataclasses.replace(verified, user=x509_user)
+    with pytest.raises(Exception) as caught:  # no certificate: refused
+        _open(driver_name, database)
+    assert "Access denied" in str(caught.value)
+    database = dataclasses.replace(
+        database,
+        ssl={**database.ssl, "ssl_cert": str(files.client_cert), "ssl_key": str(files.client_key)},
+    )
+    connection = _open(driver_name, database)
+    try:
+        assert _cipher(connection)
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("driver_name", DRIVER_NAMES)
+def test_verify_ca_with_a_wrong_ca_fails_with_one_clear_line(tls_server, other_ca, driver_name):
+    database = tls_server.database("verify_ca", ssl_ca=str(other_ca))
+    with pytest.raises(Exception) as caught:
+        _open(driver_name, database)
+    message = str(connect_error(caught.value, database))
+    assert "\n" not in message
+    assert "over TLS (ssl_mode verify_ca)" in message
+    assert "did not verify against ssl_ca" in message and str(other_ca) in message
+
+
+@pytest.mark.parametrize("driver_name", DRIVER_NAMES)
+def test_verify_identity_with_a_wrong_host_name_fails(wrong_name_server, driver_name):
+    ca = str(wrong_name_server.certificates.ca)
+    database = wrong_name_server.database("verify_identity", ssl_ca=ca)
+    with pytest.raises(Exception) as caught:
+        _open(driver_name, database)
+    message = str(connect_error(caught.value, database))
+    assert "\n" not in message and "over TLS (ssl_mode verify_identity)" in message
+    if driver_name == "mysqlclient":
+        # Connector/C says only "Validation of SSL server certificate failed"
+        assert "names the host" in message
+    else:
+        assert "does not name '127.0.0.1'" in message
+
+
+@pytest.mark.parametrize("driver_name", ["pymysql", "mysql-connector"])
+def test_verify_ca_does_not_check_the_host_name(wrong_name_server, driver_name):
+    ca = str(wrong_name_server.certificates.ca)
+    connection = _open(driver_name, wrong_name_server.database("verify_ca", ssl_ca=ca))
+    try:
+        assert _cipher(connection)
+    finally:
+        connection.close()
+
+
+def test_mysqlclient_on_connector_c_checks_the_name_under_verify_ca_too(wrong_name_server):
+    """What the mysqlclient module says of itself, checked: its note is true."""
+    driver = get_driver("mysqlclient")
+    if not driver.client_library.startswith("MariaDB"):
+        pytest.skip("libmysqlclient has a real verify_ca")  # pragma: no cover
+    ca = str(wrong_name_server.certificates.ca)
+    with pytest.raises(driver.module.OperationalError):
+        _open("mysqlclient", wrong_name_server.database("verify_ca", ssl_ca=ca))
+
+
+@pytest.fixture(scope="module")
+def plain_server() -> Iterator[LocalServer]:
+    with LocalServer() as server:
+        yield server
+
+
+@pytest.mark.parametrize("driver_name", DRIVER_NAMES)
+def test_required_fails_where_the_server_offers_no_tls(plain_server, driver_name):
+    database = dataclasses.replace(database_for(plain_server.address), ssl_mode="required")
+    with pytest.raises(Exception) as caught:
+        _open(driver_name, database)
+    # PyMySQL refuses by itself; the others would go on in plain text, and dbbench stops them
+    assert isinstance(caught.value, TlsNotUsed) or "SSL is required" in str(caught.value)
+    message = str(connect_error(caught.value, database))
+    assert "lower ssl_mode" in message and "\n" not in message
+
+
+def _env(server: LocalServer) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBBENCH_", "MYSQL_"))}
+    return {**env, **server.address.environment()}
+
+
+def test_cli_wrong_ca_is_one_line_and_exit_1(tls_server, other_ca, tmp_path):
+    config = tmp_path / "tls.toml"
+    config.write_text(f'[database]\nssl_mode = "verify_ca"\nssl_ca = "{other_ca}"\n')
+    result = run_dbbench(
+        "run", "-n", "5", "--config", str(config), "--driver", "mysqlclient",
+        env=_env(tls_server.server),
+    )
+    assert result.returncode == 1, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dbbench: error: cannot connect to")
+    assert "did not verify against ssl_ca" in lines[0]
+
+
+def test_cli_wrong_host_name_is_one_line(wrong_name_server, tmp_path):
+    ca = wrong_name_server.certificates.ca
+    config = tmp_path / "tls.toml"
+    config.write_text(f'[database]\nssl_mode = "verify_identity"\nssl_ca = "{ca}"\n')
+    env = _env(wrong_name_server.server)
+    result = run_dbbench("run", "-n", "5", "--config", str(config), env=env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "does not name '127.0.0.1'" in lines[0], lines
+
+
+def test_cli_runs_with_tls_required_and_disabled_for_every_driver(tls_server, tmp_path):
+    """Both modes run for all three drivers; the result says which was in force."""
+    means = {}
+    for mode in ("required", "disabled"):
+        result = run_dbbench(
+            "run", "-n", "20", "--runner", "raw", "--ssl-mode", mode, "--json", "--quiet",
+            "--driver", ",".join(DRIVER_NAMES),
+            env=_env(tls_server.server),
+        )
+        assert result.returncode == 0, result.stderr
+        doc = json.loads(result.stdout)
+        assert doc["settings"]["database"]["ssl_mode"] == mode
+        for r in doc["results"]:
+            assert (r["n"], r["errors"]) == (20, 0)
+            means[(mode, r["runner"])] = r["mean_us"]
+    assert {runner for _, runner in means} == {f"raw/{name}" for name in DRIVER_NAMES}

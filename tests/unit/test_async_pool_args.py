@@ -1,0 +1,70 @@
+"""async-pool without a server: its connection arguments, TLS rules and missing packages."""
+
+import importlib.util
+import ssl
+
+import pytest
+
+from dbbench.errors import ConfigError, ExitStatus
+from dbbench.runners import parse_runner_names
+from dbbench.runners.async_pool import aiomysql_kwargs, ssl_context
+from dbbench.settings import DatabaseSettings
+
+
+def test_connection_arguments_are_the_settings_renamed_for_aiomysql():
+    database = DatabaseSettings(
+        host="db.local",
+        port=3307,
+        user="app",
+        password="s3cret",
+        database="shop",
+        connect_timeout_s=2.5,
+        init_command="SET SESSION sql_mode = ''",
+        ssl={"ssl_disabled": True},
+    )
+    assert aiomysql_kwargs(database) == {
+        "host": "db.local",
+        "port": 3307,
+        "user": "app",
+        "password": "s3cret",
+        "db": "shop",
+        "connect_timeout": 2.5,
+        "init_command": "SET SESSION sql_mode = ''",
+        "ssl": None,
+    }
+    socket = aiomysql_kwargs(DatabaseSettings(unix_socket="/run/mysqld.sock"))
+    assert socket["unix_socket"] == "/run/mysqld.sock" and "db" not in socket
+
+
+def test_tls_follows_pymysql_rules():
+    assert ssl_context({"ssl_disabled": True}) is None
+    # nothing set: PyMySQL's "preferred", TLS when offered and unverified
+    preferred = ssl_context({})
+    assert preferred.verify_mode == ssl.CERT_NONE and not preferred.check_hostname
+    verified = ssl_context({"ssl_verify_cert": True})
+    assert verified.verify_mode == ssl.CERT_REQUIRED and not verified.check_hostname
+    unverified = ssl_context({"ssl_verify_cert": False})
+    assert unverified.verify_mode == ssl.CERT_NONE
+
+
+def test_missing_packages_name_the_extra(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "aiomysql" else real(name)
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_runner_names("pool,async-pool")
+    message = str(caught.value)
+    assert message == (
+        "--runner: the async-pool runner needs aiomysql, not installed: "
+        "pip install 'dbbench[async]'"
+    )
+    assert caught.value.exit_status == ExitStatus.USAGE
+    assert parse_runner_names("raw,pool") == ["raw", "pool"]  # other runners are not affected
+
+
+def test_async_pool_is_a_runner_name_but_not_a_default():
+    from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES
+
+    assert "async-pool" in RUNNER_NAMES and "async-pool" not in DEFAULT_RUNNERS
+    assert parse_runner_names("pool, async-pool") == ["pool", "async-pool"]

@@ -1,0 +1,245 @@
+"""explain without a database: the phase clock, the projection, findings and output."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from dbbench import phases
+from dbbench.cli import cli
+from dbbench.explain import (
+    Explanation,
+    PhaseResult,
+    RunnerExplanation,
+    describe_run_projection,
+    findings,
+    run_projection,
+)
+from dbbench.output import explain_table, json_format
+from dbbench.phases import ClockOverhead, PhaseClock
+from dbbench.settings import DatabaseSettings, Settings
+
+
+@pytest.fixture
+def ticks(monkeypatch):
+    """perf_counter_ns returns 0, 10, 20, ... one step per call: times are counted calls."""
+    state = {"now": -10}
+
+    def clock() -> int:
+        state["now"] += 10
+        return state["now"]
+
+    monkeypatch.setattr(phases.time, "perf_counter_ns", clock)
+
+
+def test_nested_phases_are_charged_their_own_time(ticks):
+    trips = iter([0, 0, 1, 3, 3, 3])
+    clock = PhaseClock(probe=lambda: next(trips))
+    # outer enters: time 0, probe 0; inner enters: time 10, probe 0 (outer has had 10 ns)
+    # inner exits: time 20, probe 1 (inner: 10 ns, 1 trip); outer resumes from there
+    # outer exits: time 30, probe 3: outer +10 ns, +2 trips
+    with clock.phase("outer"), clock.phase("inner"):
+        pass
+    with clock.phase("inner"):  # a phase entered twice adds up: time 40, probe 3; 50, 3
+        pass
+    assert clock.durations_ns == {"outer": 20, "inner": 20}
+    assert clock.round_trips == {"outer": 2, "inner": 1}
+    assert list(clock.durations_ns) == ["outer", "inner"]  # in the order first entered
+
+
+def test_the_clocks_own_cost_is_taken_out(ticks):
+    clock = PhaseClock()
+    with clock.phase("outer"), clock.phase("inner"):  # outer 10 + 10 ns, inner 10 ns
+        pass
+    with clock.phase("inner"):  # inner: 10 ns more, entered twice in all
+        pass
+    assert clock.entries == {"outer": 1, "inner": 2}
+    assert clock.inner_entries == {"outer": 1}
+    net = clock.net_durations_ns(ClockOverhead(phase_ns=2, inner_ns=3))
+    # outer: 20 - 1 entry x 2 - 1 inner phase x 3; inner: 20 - 2 entries x 2
+    assert net == {"outer": 15, "inner": 16}
+    assert clock.net_durations_ns(ClockOverhead(phase_ns=30, inner_ns=0)) == {
+        "outer": 0,  # never below zero
+        "inner": 0,
+    }
+
+
+def test_a_failing_phase_is_still_charged(ticks):
+    clock = PhaseClock()
+    with pytest.raises(RuntimeError), clock.phase("connect"):
+        raise RuntimeError("refused")
+    assert clock.durations_ns == {"connect": 10}
+
+
+def _phase(name: str, median_ns: int, trips: int = 0) -> PhaseResult:
+    return PhaseResult(name, "", median_ns, median_ns * 2, trips)
+
+
+RAW = RunnerExplanation(
+    runner="raw",
+    operation="connect, query, fetch, close",
+    iterations=100,
+    phases=(
+        _phase("SSL context", 15_960_000),
+        _phase("TCP connect", 100_000, 1),
+        _phase("server greeting", 50_000, 1),
+        _phase("authentication", 50_000, 1),
+        _phase("SET NAMES", 50_000, 1),
+        _phase("SET AUTOCOMMIT", 40_000, 1),
+        _phase("query", 80_000, 1),
+        _phase("close", 70_000),
+    ),
+    whole_median_ns=17_000_000,
+    whole_p95_ns=19_000_000,
+    gap_median_ns=-600_000,
+)
+POOL = RunnerExplanation(
+    runner="pool",
+    operation="checkout, query, fetch, checkin",
+    iterations=100,
+    phases=(
+        _phase("checkout", 20_000),
+        _phase("query", 80_000, 1),
+        _phase("reset-on-return", 40_000, 1),
+        _phase("checkin", 10_000),
+    ),
+    whole_median_ns=150_000,
+    whole_p95_ns=200_000,
+    gap_median_ns=1_000,
+)
+
+
+def test_round_trips_and_projection_by_hand():
+    assert RAW.round_trips == 6 and POOL.round_trips == 2
+    assert RAW.phases_median_ns == 16_400_000
+    # 17 ms measured + 6 round trips x 1 ms
+    assert RAW.projected_ns(1_000_000) == 23_000_000
+    assert POOL.projected_ns(1_000_000) == 2_150_000
+    assert RAW.adds_up  # 0.6 of 17 ms: 3.5% apart
+    assert RAW.share(RAW.phase("SSL context")) == pytest.approx(15.96 / 17)
+
+
+def test_phases_that_do_not_add_up_are_flagged():
+    loose = RunnerExplanation(**{**RAW.__dict__, "gap_median_ns": -2_000_000})
+    assert not loose.adds_up  # 2 of 17 ms: 11.8% apart
+    notes = findings([loose], Settings(), None)
+    assert any("differ from the whole operation timed beside it by 2 ms" in n for n in notes)
+
+
+def test_findings_name_the_costs_and_the_settings_that_remove_them():
+    notes = findings([RAW, POOL], Settings(), 0.001)
+    ssl = next(note for note in notes if note.startswith("SSL context creation"))
+    assert "16 ms of 17 ms per connect (94%)" in ssl
+    assert "ssl_disabled = true" in ssl and "never used" in ssl  # no TLS handshake phase
+    reset = next(note for note in notes if note.startswith("pool: reset-on-return"))
+    assert "40 µs of 150 µs (27%)" in reset and "--reset-on-return none" in reset
+    autocommit = next(note for note in notes if "SET AUTOCOMMIT" in note)
+    assert "1 round trip(s), 40 µs here" in autocommit and "autocommit=True" in autocommit
+    projection = notes[-1]
+    assert "raw 6 × 1 ms → 23 ms" in projection and "pool 2 × 1 ms → 2.15 ms" in projection
+    assert not any("timed beside it" in note for note in notes)
+
+
+def test_no_ssl_finding_when_the_context_is_cheap():
+    cheap = RunnerExplanation(
+        **{**RAW.__dict__, "phases": RAW.phases[1:], "whole_median_ns": 470_000}
+    )
+    assert not any("SSL context" in note for note in findings([cheap], Settings(), None))
+
+
+def _explanation(rtt_s: float | None) -> Explanation:
+    settings = Settings()
+    return Explanation(
+        driver="pymysql",
+        database=DatabaseSettings(password="hunter2").public_dict(),
+        query="SELECT 1",
+        pool=settings.pool.describe(),
+        rtt_s=rtt_s,
+        runners=(RAW, POOL),
+        findings=tuple(findings([RAW, POOL], settings, rtt_s)),
+        environment={"server_version": "10.11.0-Fake"},
+        started_at="2026-01-01T00:00:00+00:00",
+        finished_at="2026-01-01T00:00:10+00:00",
+    )
+
+
+def test_table_shows_phases_shares_round_trips_and_projection():
+    console = Console(width=200, file=io.StringIO())
+    explain_table.write(_explanation(0.001), console)
+    text = console.file.getvalue()
+    rows = [" ".join(line.split()) for line in text.splitlines()]
+    assert "SSL context 15.960 31.920 93.9% 0" in rows
+    assert "sum of phases 16.400 96.5% 6 medians added" in rows
+    assert any(row.startswith("phases − whole -0.600 -3.5% per round") for row in rows)
+    assert "whole operation 17.000 19.000 100% as dbbench run times it, uninstrumented" in rows
+    assert "at RTT 1 ms 23.000 whole + 6 × 1 ms" in rows
+    assert "raw 17.000 19.000 6 6.000 23.000" in rows  # measured, trips, + trips × RTT, projected
+    assert "hunter2" not in text
+
+
+def test_json_document_carries_the_projection():
+    console = Console(width=200, file=io.StringIO())
+    json_format.write_document(_explanation(0.002).to_dict(), console)
+    document = json.loads(console.file.getvalue())
+    raw = document["runners"][0]
+    assert raw["round_trips"] == 6 and raw["projected_median_ns"] == 17_000_000 + 6 * 2_000_000
+    assert raw["phases"][0] == {
+        "name": "SSL context",
+        "description": "",
+        "median_ns": 15_960_000,
+        "p95_ns": 31_920_000,
+        "round_trips": 0,
+        "share": 0.9388,
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rtt", "fast"], "--rtt = 'fast': must be a duration"),
+        (["--rtt", "0ms"], "--rtt = '0ms': must be a duration greater than 0"),
+        (["--runner", "nullpool"], "explain splits raw, pool, persistent, not 'nullpool'"),
+        (["--format", "csv"], "Invalid value for '--format'"),
+        (["--driver", "odbc"], "unknown driver 'odbc'; choose from pymysql, mysqlclient"),
+    ],
+)
+def test_bad_input_is_one_line_before_any_connection(args, message):
+    # port 1 would refuse: the error must come from the arguments, not the server
+    result = CliRunner().invoke(cli, ["explain", "--port", "1", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_run_projection_by_hand():
+    trips = {"raw": {"TCP connect": 1, "query": 1, "close": 0}, "pool": {"query": 1}}
+    rows = run_projection({"raw": 400_000, "pool": 160_000, "nullpool": 500_000}, trips, 0.02)
+    # 0.4 ms + 2 × 20 ms; 0.16 ms + 1 × 20 ms; nullpool's round trips are not counted
+    assert [(r["runner"], r["round_trips"], r["projected_median_ns"]) for r in rows] == [
+        ("raw", 2, 40_400_000),
+        ("pool", 1, 20_160_000),
+    ]
+    assert describe_run_projection(rows, 0.02) == (
+        "projected at RTT 20 ms (median + round trips × RTT): "
+        "raw 400 µs + 2 × 20 ms = 40.4 ms; pool 160 µs + 1 × 20 ms = 20.2 ms"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--rtt", "1ms", "-c", "1,2"], ["--rtt", "1ms", "--format", "csv"], ["--rtt", "soon"]],
+)
+def test_run_rtt_bad_combinations_fail_before_connecting(args):
+    result = CliRunner().invoke(cli, ["run", "--port", "1", *args])
+    assert result.exit_code == 2, result.output
+    assert "--rtt" in result.output and "Traceback" not in result.output
+
+
+def test_explain_help_ends_with_an_example():
+    result = CliRunner().invoke(cli, ["explain", "--help"])
+    assert result.exit_code == 0
+    assert result.output.rstrip().splitlines()[-1].strip().startswith("dbbench explain")
