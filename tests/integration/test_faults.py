@@ -15,7 +15,9 @@ tests' KILLs must spare their own connection).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
+import math
 import os
 import signal
 import subprocess
@@ -136,6 +138,23 @@ class Run:
             assert self.process.poll() is None, self.process.communicate()
             time.sleep(0.1)
         raise AssertionError("dbbench did not start measuring")
+
+    def wait_snapshot_after(self, moment_s: float, timeout_s: float = 60) -> dict[str, Any]:
+        """Each runner's result from the first checkpoint taken after ``moment_s`` (time.time()).
+
+        Checkpoints are taken between turns, when no worker runs, and stamped
+        ``finished_at`` to the second (rounded down): a stamp at or past the
+        next whole second after ``moment_s`` was taken after it.
+        """
+        after = dt.datetime.fromtimestamp(math.ceil(moment_s), dt.UTC)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            document = self.document()
+            if document and dt.datetime.fromisoformat(document["finished_at"]) >= after:
+                return by_runner(document)
+            assert self.process.poll() is None, self.process.communicate()
+            time.sleep(0.05)
+        raise AssertionError(f"no checkpoint after {after.isoformat()}")
 
     def finish(self, timeout_s: float = 240) -> dict[str, Any]:
         self.stdout, self.stderr = self.process.communicate(timeout=timeout_s)
@@ -290,34 +309,33 @@ def test_server_that_stops_answering_fails_operations_instead_of_hanging(server,
 
 @pytest.mark.parametrize("pre_ping", [True, False])
 def test_killed_connections(server, tmp_path, runs, pre_ping):
-    operations = 60_000
-    # the result file lags the run by up to a checkpoint (1 s, some thousands of
-    # operations): a runner this far from its end when the file was read was
-    # still running at the KILL
-    still_running = operations - 15_000
     run = Run(
         server,
         tmp_path,
-        *("-n", str(operations), "-c", "2", "--runner", "pool,persistent"),
+        # each runner measures 6 s, in turns of 0.25 s: both run long after the KILL
+        *("--duration", "6s", "-c", "2", "--runner", "pool,persistent"),
         *("--pool-size", "2", "--max-overflow", "0"),
         "--pre-ping" if pre_ping else "--no-pre-ping",
     )
     runs.append(run)
-    at_kill = by_runner(run.wait_measuring())
+    run.wait_measuring()
     with admin_connection(server) as admin:
         killed = connection_ids(admin, BENCH_USER)
         with admin.cursor() as cursor:
             for connection_id in killed:
                 with contextlib.suppress(pymysql.err.OperationalError):  # gone already
                     cursor.execute(f"KILL CONNECTION {connection_id}")
+    after_kill = run.wait_snapshot_after(time.time())
     document = run.finish()
     assert document["complete"] is True
     # 2 pooled, 2 persistent, the monitor's: all of dbbench's connections
     assert len(killed) >= 5
-    check_accounting(document, operations)
+    check_accounting(document)
     results = by_runner(document)
     persistent, pool = results["persistent"], results["pool"]
-    if at_kill["persistent"]["n"] + at_kill["persistent"]["errors"] < still_running:
+    # whether a runner went on after the KILL is read from a checkpoint taken after
+    # it (one read before it may lag the run by a second of operations)
+    if attempted(persistent) > attempted(after_kill["persistent"]):
         # each worker's next operation fails once, then it reconnects
         assert 1 <= persistent["errors"] <= 2, persistent["errors_by_kind"]
         assert persistent["error_timeline"]["recovered_s"] is not None
@@ -325,7 +343,7 @@ def test_killed_connections(server, tmp_path, runs, pre_ping):
         # the ping finds a dead connection before the query: only operations in
         # flight at the KILL fail (at most one per pooled connection)
         assert pool["errors"] <= 2, pool["errors_by_kind"]
-    elif at_kill["pool"]["n"] + at_kill["pool"]["errors"] < still_running:
+    elif attempted(pool) > attempted(after_kill["pool"]):
         assert 1 <= pool["errors"] <= 2, pool["errors_by_kind"]
         assert pool["pool"]["invalidations"] >= 1
     if pool["errors"]:
@@ -333,6 +351,10 @@ def test_killed_connections(server, tmp_path, runs, pre_ping):
     assert run.process.returncode == (
         ExitStatus.RUN_ERRORS if pool["errors"] + persistent["errors"] else ExitStatus.SUCCESS
     )
+
+
+def attempted(result: dict[str, Any]) -> int:
+    return result["n"] + result["errors"]
 
 
 def test_max_connections_filled_by_another_client(server, tmp_path, runs):
