@@ -344,8 +344,13 @@ def test_killed_connections(server, tmp_path, runs, pre_ping):
         # flight at the KILL fail (at most one per pooled connection)
         assert pool["errors"] <= 2, pool["errors_by_kind"]
     elif attempted(pool) > attempted(after_kill["pool"]):
-        assert 1 <= pool["errors"] <= 2, pool["errors_by_kind"]
+        # a killed connection fails the operation that next uses it, or, when the
+        # KILL lands after its query, the rollback of the reset on return, which is
+        # no part of a failed operation: either way the pool throws it away and
+        # connects anew (0 errors with both connections replaced happens)
+        assert pool["errors"] <= 2, pool["errors_by_kind"]
         assert pool["pool"]["invalidations"] >= 1
+        assert pool["pool"]["connects"] >= 2 + pool["pool"]["invalidations"]
     if pool["errors"]:
         assert pool["error_timeline"]["recovered_s"] is not None
     assert run.process.returncode == (
