@@ -304,6 +304,29 @@ def test_server_that_stops_answering_fails_operations_instead_of_hanging(server,
     assert "no answer within read_timeout" in run.stdout
 
 
+def test_async_pool_on_a_server_that_stops_answering_times_out_too(server, tmp_path, runs):
+    """aiomysql has no read timeout of its own; dbbench's connection class gives it one."""
+    run = Run(
+        server,
+        tmp_path,
+        *("--duration", "4s", "-c", "2", "--runner", "async-pool"),
+        read_timeout=1,
+    )
+    runs.append(run)
+    run.wait_measuring()
+    os.kill(server.pid, signal.SIGSTOP)
+    time.sleep(3)
+    os.kill(server.pid, signal.SIGCONT)
+    document = run.finish()
+    assert run.process.returncode == ExitStatus.RUN_ERRORS, run.stderr
+    check_accounting(document)
+    (result,) = document["results"]
+    assert "OperationalError(2013, timed out)" in result["errors_by_kind"], result
+    assert result["error_timeline"]["recovered_s"] is not None
+    assert result["max_us"] < 3e6  # about read_timeout per operation, never the 3 s stop
+    assert "no answer within read_timeout" in run.stdout
+
+
 # --- connections killed, connections exhausted ----------------------------------------
 
 

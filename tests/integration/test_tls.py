@@ -7,6 +7,7 @@ without TLS; the certificates are made here, at test time.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 from dbbench.certificates import CertificateFiles, make_certificates
 from dbbench.diagnosis import connect_error
 from dbbench.drivers import DRIVER_NAMES, TlsNotUsed, get_driver
+from dbbench.runners.async_pool import aiomysql_connector
 from dbbench.server import LocalServer
 from dbbench.settings import DatabaseSettings
 from tests.integration.conftest import database_for, run_dbbench
@@ -187,6 +189,43 @@ def test_required_fails_where_the_server_offers_no_tls(plain_server, driver_name
     assert isinstance(caught.value, TlsNotUsed) or "SSL is required" in str(caught.value)
     message = str(connect_error(caught.value, database))
     assert "lower ssl_mode" in message and "\n" not in message
+
+
+# --- async-pool: aiomysql through dbbench's bounded connection -------------------------
+
+
+def _async_cipher(database: DatabaseSettings) -> str:
+    """Ssl_cipher of one connection opened as the async-pool runner opens them."""
+
+    async def open_and_ask() -> str:
+        connection = await aiomysql_connector(database)()
+        try:
+            cursor = await connection.cursor()
+            await cursor.execute("SHOW STATUS LIKE 'Ssl_cipher'")
+            (_, cipher), = await cursor.fetchall()
+            return cipher
+        finally:
+            connection.close()
+
+    return asyncio.run(open_and_ask())
+
+
+@pytest.mark.parametrize("mode", ["required", "verify_ca", "verify_identity"])
+def test_async_pool_connects_over_tls_when_asked(tls_server, mode):
+    ca = {} if mode == "required" else {"ssl_ca": str(tls_server.certificates.ca)}
+    assert _async_cipher(tls_server.database(mode, **ca))
+    assert _async_cipher(tls_server.database("disabled")) == ""
+
+
+def test_async_pool_required_fails_where_the_server_offers_no_tls(plain_server):
+    """aiomysql alone would log in in plain text; dbbench refuses before the credentials go."""
+    database = dataclasses.replace(database_for(plain_server.address), ssl_mode="required")
+    with pytest.raises(TlsNotUsed) as caught:
+        _async_cipher(database)
+    message = str(connect_error(caught.value, database))
+    assert "lower ssl_mode" in message and "\n" not in message
+    # and preferred still connects, in plain text
+    assert _async_cipher(dataclasses.replace(database, ssl_mode="preferred")) == ""
 
 
 def _env(server: LocalServer) -> dict[str, str]:

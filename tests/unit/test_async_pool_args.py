@@ -68,3 +68,33 @@ def test_async_pool_is_a_runner_name_but_not_a_default():
 
     assert "async-pool" in RUNNER_NAMES and "async-pool" not in DEFAULT_RUNNERS
     assert parse_runner_names("pool, async-pool") == ["pool", "async-pool"]
+
+
+def test_a_server_that_never_answers_fails_the_read_after_read_timeout():
+    """A listener that accepts and then says nothing: the greeting's read gives up."""
+    import asyncio
+    import time
+
+    import pymysql
+
+    from dbbench.runners.async_pool import aiomysql_connector
+
+    async def scenario() -> tuple[BaseException, float]:
+        silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+        port = silent.sockets[0].getsockname()[1]
+        database = DatabaseSettings(
+            host="127.0.0.1", port=port, read_timeout_s=0.3, ssl={"ssl_disabled": True}
+        )
+        started = time.monotonic()
+        try:
+            await aiomysql_connector(database)()
+        except Exception as exc:  # noqa: BLE001 - the test looks at what it is
+            return exc, time.monotonic() - started
+        finally:
+            silent.close()
+        raise AssertionError("connected to a server that never answered")
+
+    exc, waited_s = asyncio.run(scenario())
+    assert isinstance(exc, pymysql.err.OperationalError)
+    assert exc.args == (2013, "Lost connection to MySQL server during query (timed out)")
+    assert 0.3 <= waited_s < 5

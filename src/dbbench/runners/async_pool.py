@@ -25,16 +25,24 @@ What differs, and cannot be avoided, is what asyncio costs:
 TLS follows PyMySQL's rules for the same ``ssl_*`` settings (see
 ``ssl_context``), with one difference: the SSL context is built once, in
 ``open()``, where PyMySQL builds one for every connect.
+
+Two things aiomysql lacks are added by a subclass of its ``Connection``
+(``bounded_connection_class``), as the threaded drivers have them: every read
+waits at most ``read_timeout`` (aiomysql has no read or write timeout, so a
+server that stops answering would hang the tasks for ever), and a connection
+that ``ssl_mode`` says must be encrypted is refused before the credentials are
+sent when the server does not offer TLS (aiomysql would go on in plain text).
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import importlib.util
 import ssl
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from dbbench.drivers import TlsNotUsed
 from dbbench.errors import ConfigError
 from dbbench.runners.base import AsyncRunner
 from dbbench.runners.pool import PoolRunner, checkout_run_checkin
@@ -66,8 +74,8 @@ def ssl_context(options: Mapping[str, Any]) -> ssl.SSLContext | None:
     ``ssl_disabled`` means no TLS; a CA, certificate, key or a verify option
     means TLS required, verified as asked; nothing at all means "preferred":
     TLS when the server offers it, unverified.  aiomysql uses a context only
-    when the server offers TLS, so a required one is not enforced when it
-    does not (PyMySQL would refuse the connection).
+    when the server offers TLS; ``bounded_connection_class`` refuses a server
+    that does not when TLS is demanded, as PyMySQL does.
     """
     if options.get("ssl_disabled"):
         return None
@@ -87,16 +95,71 @@ def ssl_context(options: Mapping[str, Any]) -> ssl.SSLContext | None:
 
 
 def aiomysql_kwargs(database: DatabaseSettings) -> dict[str, Any]:
-    """Keyword arguments for ``aiomysql.connect``: those of the threaded runners, renamed."""
+    """Keyword arguments for ``aiomysql.connect``: those of the threaded runners, renamed.
+
+    The read and write timeouts are not aiomysql's: ``bounded_connection_class`` takes them.
+    """
     kwargs = database.base_kwargs()
-    # aiomysql has no read or write timeout (a server that stops answering
-    # mid-run is bounded only by the pool's and the run's own limits)
     del kwargs["read_timeout"], kwargs["write_timeout"]
     if "database" in kwargs:
         kwargs["db"] = kwargs.pop("database")
     # ssl_mode, or the older keys, as the older keys say it
     kwargs["ssl"] = ssl_context(database.tls.as_ssl_keys())
     return kwargs
+
+
+def bounded_connection_class(database: DatabaseSettings) -> type[Any]:
+    """aiomysql's ``Connection``, with a read timeout and ``ssl_mode``'s demand for TLS kept.
+
+    * Each read waits at most ``read_timeout``; then the connection is closed and
+      the read fails as PyMySQL's does, ``OperationalError(2013, ... (timed out))``.
+      A write only fills the transport's buffer (aiomysql never waits for it to
+      drain), so a server that stops reading is caught by the read that follows.
+    * Under ``required`` and the verify modes, a server that does not offer TLS is
+      refused (``TlsNotUsed``) before the credentials are sent; aiomysql itself
+      would use the SSL context only when the server offers TLS.
+    """
+    import aiomysql
+    from pymysql.constants import CLIENT, CR
+
+    read_timeout_s = database.read_timeout_s
+    demands_tls, where = database.tls.encrypts, database.describe()
+
+    class BoundedConnection(aiomysql.Connection):  # type: ignore[misc]
+        async def _read_bytes(self, num_bytes: int) -> bytes:
+            # most reads find their bytes buffered already (a reply arrives
+            # whole): only one that must wait for the server pays for a timer
+            if len(self._reader._buffer) >= num_bytes:
+                return await super()._read_bytes(num_bytes)
+            try:
+                async with asyncio.timeout(read_timeout_s):
+                    return await super()._read_bytes(num_bytes)
+            except TimeoutError:
+                self.close()
+                raise aiomysql.OperationalError(
+                    CR.CR_SERVER_LOST, "Lost connection to MySQL server during query (timed out)"
+                ) from None
+
+        async def _request_authentication(self) -> None:
+            if demands_tls and not self.server_capabilities & CLIENT.SSL:
+                raise TlsNotUsed(where)
+            await super()._request_authentication()
+
+    return BoundedConnection
+
+
+def aiomysql_connector(database: DatabaseSettings) -> Callable[[], Awaitable[Any]]:
+    """A coroutine function that opens one bounded aiomysql connection with these settings."""
+    kwargs = aiomysql_kwargs(database)
+    connection_class = bounded_connection_class(database)
+
+    async def connect() -> Any:
+        # what aiomysql.connect does, with the class ours
+        connection = connection_class(**kwargs)
+        await connection._connect()
+        return connection
+
+    return connect
 
 
 class AsyncPoolRunner(AsyncRunner, PoolRunner):
@@ -117,17 +180,15 @@ class AsyncPoolRunner(AsyncRunner, PoolRunner):
         return {**super().engine_arguments(), "poolclass": AsyncAdaptedQueuePool}
 
     async def open_async(self) -> None:
-        import aiomysql
         from sqlalchemy.ext.asyncio import create_async_engine
 
         from dbbench.poolstats import PoolInstrument
 
-        kwargs = aiomysql_kwargs(self._database)
         # async_creator keeps the connection arguments ours, as creator= does
         # for the threaded pool; the URL only selects the dialect
         self._async_engine = create_async_engine(
             "mysql+aiomysql://",
-            async_creator=functools.partial(aiomysql.connect, **kwargs),
+            async_creator=aiomysql_connector(self._database),
             **self.engine_arguments(),
         )
         # the pool and its events are the synchronous engine's, as for ``pool``
