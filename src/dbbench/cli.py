@@ -826,15 +826,18 @@ def explain(**options: Any) -> int:
     explaining.check_arguments(runner_names, settings.database.driver)
     rtt_s = _rtt_option(options, options["format_name"], sweeping=False)
     total = options["warmup"] + options["iterations"]
-    with _target(settings, options["server"], stderr, options["quiet"]) as target:
+    def announce() -> None:  # once the server is checked: an error stays the only line
         if not options["quiet"]:
             stderr.print(f"[dim]explain: {total} rounds of {', '.join(runner_names)}[/dim]")
+
+    with _target(settings, options["server"], stderr, options["quiet"]) as target:
         explanation = explaining.explain(
             target,
             runner_names,
             iterations=options["iterations"],
             warmup=options["warmup"],
             rtt_s=rtt_s,
+            on_start=announce,
         )
     if options["format_name"] == "json":
         json_format.write_document(explanation.to_dict(), stdout)

@@ -384,15 +384,20 @@ def explain(
     warmup: int = 10,
     rtt_s: float | None = None,
     on_round: Callable[[int], None] = lambda done: None,
+    on_start: Callable[[], None] = lambda: None,
 ) -> Explanation:
     """Split each runner's operation into phases against the configured server,
-    with the configured driver (``[database] driver``)."""
+    with the configured driver (``[database] driver``).
+
+    ``on_start`` is called once the server has been checked, before the rounds.
+    """
     driver = settings.database.driver
     check_arguments(runner_names, driver)
     workload = Workload(settings.benchmark.query)
     database = settings.database
     started_at = iso_utc(time.time())
     server = check_server(database, workload)
+    on_start()
     try:
         trips = count_round_trips(settings, runner_names)
         subjects: list[_Subject] = []

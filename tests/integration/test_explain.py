@@ -198,3 +198,19 @@ def test_run_rtt_counts_each_drivers_round_trips(server):
         counts = count_round_trips(Settings(database=database), ["raw", "persistent"])
         for name, phases in counts.items():
             assert rows[f"{name}/{driver}"]["round_trips"] == sum(phases.values())
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (("--database", "no_such_database_here"), "Unknown database"),
+        (("--query", "SELECT 1 FROM"), "(1064)"),
+    ],
+)
+def test_explain_failing_before_it_measures_prints_only_the_error(server, args, expected):
+    """The 'explain: N rounds' notice comes once the server is checked, not before an error."""
+    result = run_dbbench("explain", "-n", "5", *args, env=server.env())
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dbbench: error: "), lines
+    assert expected in lines[0]
