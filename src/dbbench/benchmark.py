@@ -74,6 +74,7 @@ def settings_for_server(
         user=address.user,
         password=address.password,
         password_source="the throwaway server",
+        sources={key: "the throwaway server" for key in ("host", "port", "user", "database")},
         database=address.database,
         unix_socket=None,
         ssl=ssl,

@@ -92,13 +92,14 @@ def connect_error(
     elif code == CR_CONN_HOST_ERROR:
         if reason == "unknown host":
             text = (
-                f"cannot connect to {where}: unknown host {database.host!r}; "
-                "check [database] host or DBBENCH_HOST"
+                f"cannot connect to {where}: unknown host {database.host!r} "
+                f"({database.source_of('host')}); check the host name"
             )
         elif reason == "refused":
             text = (
                 f"cannot connect to {where}: connection refused; is the server running and "
-                "listening on that port? (check [database] port, or try --server local)"
+                f"listening on port {database.port} ({database.source_of('port')})? "
+                "Or try --server local"
             )
         elif reason == "timeout":
             text = (
@@ -113,8 +114,8 @@ def connect_error(
         text = f"cannot connect to {where}: access denied ({message}); {_password_hint(database)}"
     elif code == ER_BAD_DB:
         text = (
-            f"cannot connect to {where}: {message}; create it or change "
-            "[database] database / DBBENCH_DATABASE"
+            f"cannot connect to {where}: {message}; create it or change the database "
+            f"({database.source_of('database')})"
         )
     elif code == ER_DBACCESS_DENIED:
         text = (

@@ -93,6 +93,17 @@ class DatabaseSettings:
         return resolve_tls(self.ssl_mode, self.ssl)
     #: where the password came from ("environment variable MYSQL_PWD"), for messages
     password_source: str | None = field(default=None, compare=False)
+    #: where each other given key came from ("--port", "environment variable DBBENCH_HOST",
+    #: "FILE: [database] database"), for messages that send the user back to it
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def source_of(self, key: str) -> str:
+        """Where ``key``'s value came from, as a message's parenthesis says it."""
+        if key in self.sources:
+            return f"from {self.sources[key]}"
+        variable = next((v for v, _, k in ENVIRONMENT_KEYS if k == key), None)
+        setters = ", ".join(filter(None, (f"[database] {key}", variable, f"--{key}")))
+        return f"the default; set it with {setters}"
 
     def connect_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``pymysql.connect``, TLS included: dbbench's own side
@@ -632,6 +643,9 @@ def load_settings(
     database = fields["database"]
     if "password" in merged["database"]:
         database["password_source"] = merged["database"]["password"].where
+    database["sources"] = {
+        key: value.where for key, value in merged["database"].items() if key not in SECRET_KEYS
+    }
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}
     try:
         resolve_tls(database.get("ssl_mode"), database["ssl"])

@@ -161,14 +161,25 @@ def _one_error_line(result, *expected: str) -> str:
 def test_closed_port(server, closed_port):
     env = server.env() | {"DBBENCH_HOST": "127.0.0.1", "DBBENCH_PORT": str(closed_port)}
     line = _one_error_line(
-        run_dbbench("run", env=env), f"127.0.0.1:{closed_port}", "connection refused"
+        run_dbbench("run", env=env),
+        f"127.0.0.1:{closed_port}",
+        "connection refused",
+        f"port {closed_port} (from environment variable DBBENCH_PORT)",
     )
     assert f"{server.user}@" in line
 
 
 def test_unknown_host(server):
     env = server.env() | {"DBBENCH_HOST": "no-such-host.invalid"}
-    _one_error_line(run_dbbench("run", env=env), "unknown host 'no-such-host.invalid'")
+    _one_error_line(
+        run_dbbench("run", env=env),
+        "unknown host 'no-such-host.invalid' (from environment variable DBBENCH_HOST)",
+    )
+    # a flag is named as the flag
+    _one_error_line(
+        run_dbbench("run", "--host", "no-such-host.invalid", env=env),
+        "unknown host 'no-such-host.invalid' (from --host)",
+    )
 
 
 def test_wrong_password_never_shows_either_password(server, password_user):
@@ -215,12 +226,17 @@ def test_database_the_user_may_not_use(server, password_user):
 
 def test_unknown_database(server):
     env = server.env() | {"DBBENCH_DATABASE": "no_such_db_dbbench"}
-    _one_error_line(run_dbbench("run", env=env), "Unknown database 'no_such_db_dbbench'")
+    _one_error_line(
+        run_dbbench("run", env=env),
+        "Unknown database 'no_such_db_dbbench'",
+        "(from environment variable DBBENCH_DATABASE)",
+    )
 
 
 def test_query_error(server):
-    line = _one_error_line(run_dbbench("run", "--query", "SELEC 1", env=server.env()), "(1064)")
-    assert line.startswith("dbbench: error: the query 'SELEC 1' failed on ")
+    result = run_dbbench("run", "--query", "SELECT 1 FROM", env=server.env())
+    line = _one_error_line(result, "(1064)")
+    assert line.startswith("dbbench: error: the query 'SELECT 1 FROM' failed on ")
 
 
 def test_bad_config_file_exit_2(server, tmp_path):

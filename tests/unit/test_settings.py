@@ -243,3 +243,19 @@ def test_workload_from_the_file_and_in_the_result_settings(tmp_path):
     assert public["workload"] == "insert"
     assert public["scratch_table"] is None  # chosen by the run, not by the user
     assert load_settings(env={}).benchmark.workload == "read"
+
+
+def test_each_database_key_remembers_where_it_came_from(tmp_path):
+    config = tmp_path / "dbbench.toml"
+    config.write_text('[database]\nhost = "file-host"\nport = 3307\npassword = "pw"\n')
+    settings = load_settings(
+        config, env={"DBBENCH_PORT": "3308"}, overrides={"database": {"database": "shop"}}
+    )
+    database = settings.database
+    assert database.source_of("host") == f"from {config}: [database] host"
+    assert database.source_of("port") == "from environment variable DBBENCH_PORT"
+    assert database.source_of("database") == "from --database"
+    assert database.source_of("user") == (
+        "the default; set it with [database] user, DBBENCH_USER, --user"
+    )
+    assert "password" not in database.sources  # secrets have password_source, never values
