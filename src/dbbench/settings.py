@@ -547,10 +547,14 @@ def _read_option_file(path: Path) -> dict[str, dict[str, _Value]]:
     return {"database": found} if found else {}
 
 
-def _password_warning(path: Path, merged: dict[str, dict[str, _Value]]) -> str | None:
-    """A warning when the password in force was read from ``path`` and others may read it."""
-    item = merged["database"].get("password")
-    if item is None or not item.value or not item.where.startswith(f"{path}: "):
+def _password_warning(path: Path, layer: dict[str, dict[str, _Value]]) -> str | None:
+    """A warning when ``path`` (read as ``layer``) holds a password others may read.
+
+    Whether or not that password is the one in force: another source winning
+    this time does not make the file's secret any less readable.
+    """
+    item = layer.get("database", {}).get("password")
+    if item is None or not item.value:
         return None
     mode = credentials.may_be_read_by_others(path)
     if mode is None:
@@ -596,11 +600,13 @@ def load_settings(
     """
     environment = os.environ if env is None else env
     layers: list[dict[str, dict[str, _Value]]] = []
+    files: list[tuple[Path, dict[str, dict[str, _Value]]]] = []
     option_file = credentials.option_file_path(environment)
     if option_file is not None:
-        layers.append(_read_option_file(option_file))
+        files.append((option_file, _read_option_file(option_file)))
     if config_path is not None:
-        layers.append(_read_file(config_path))
+        files.append((config_path, _read_file(config_path)))
+    layers.extend(layer for _, layer in files)
     layers.append(_read_environment(environment))
     flags: dict[str, dict[str, _Value]] = {}
     for section, values in (overrides or {}).items():
@@ -637,8 +643,8 @@ def load_settings(
 
     warnings = [
         warning
-        for path in (config_path, option_file)
-        if path is not None and (warning := _password_warning(path, merged)) is not None
+        for path, layer in reversed(files)  # the settings file first, then ~/.my.cnf
+        if (warning := _password_warning(path, layer)) is not None
     ]
     database = fields["database"]
     if "password" in merged["database"]:

@@ -94,8 +94,10 @@ def test_a_readable_option_file_holding_the_password_is_warned_about(tmp_path):
     path = my_cnf(tmp_path, "[client]\npassword = canary-cnf\n", mode=0o644)
     (warning,) = load_settings(env={"HOME": str(tmp_path)}).warnings
     assert str(path) in warning and "mode 644" in warning and "canary-cnf" not in warning
-    # the password in force comes from elsewhere: nothing to warn about in this file
+    # the password in force comes from elsewhere: the file's is readable all the same
     env = {"HOME": str(tmp_path), "DBBENCH_PASSWORD": "x"}
+    assert load_settings(env=env).warnings == (warning,)
+    path.chmod(0o600)
     assert load_settings(env=env).warnings == ()
 
 

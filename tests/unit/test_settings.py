@@ -234,6 +234,12 @@ def test_a_password_in_a_file_others_may_read_is_warned_about(tmp_path):
     plain = write(tmp_path, "[database]\nhost = 'h'\n")
     plain.chmod(0o644)
     assert load_settings(plain, env={"DBBENCH_PASSWORD": "x"}).warnings == ()
+    # a readable file's password is warned about even when another source's wins
+    holding = tmp_path / "holding.toml"
+    holding.write_text('[database]\npassword = "canary-file-pw"\n')
+    holding.chmod(0o644)
+    (warning,) = load_settings(holding, env={"DBBENCH_PASSWORD": "x"}).warnings
+    assert f"{holding} holds a password" in warning
 
 
 def test_workload_from_the_file_and_in_the_result_settings(tmp_path):
