@@ -265,7 +265,7 @@ def _run_options(command: Callable) -> Callable:
         click.option(
             "--rtt",
             help="Also project each runner's median onto a network with this round-trip "
-            "time (1ms, 20ms); round trips are counted on the wire first.",
+            "time (250us, 1ms, 20ms); round trips are counted on the wire first.",
         ),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
@@ -463,10 +463,17 @@ def _rtt_option(options: dict[str, Any], format_name: str, sweeping: bool) -> fl
         return None
     if sweeping or format_name == "csv":
         raise ConfigError("--rtt projects one run: not with a sweep, nor with --format csv")
+    text = options["rtt"]
     try:
-        return parse_duration_s(options["rtt"])
+        float(text)
+    except ValueError:
+        pass
+    else:  # a bare number: 1 could be meant as 1 ms as well as 1 s
+        raise ConfigError(f"--rtt = {text!r}: give a unit, such as 1ms, 250us or 20ms")
+    try:
+        return parse_duration_s(text)
     except ValueError as exc:
-        raise ConfigError(f"--rtt = {options['rtt']!r}: {exc}") from None
+        raise ConfigError(f"--rtt = {text!r}: {exc}") from None
 
 
 def _projection(outcome: Any, trips: dict, rtt_s: float) -> list[dict[str, Any]]:
@@ -780,7 +787,7 @@ Examples:
 )
 @click.option(
     "--rtt",
-    help="Project each runner onto a network with this round-trip time (1ms, 0.5ms, 20ms).",
+    help="Project each runner onto a network with this round-trip time (250us, 1ms, 20ms).",
 )
 @click.option(
     "--pre-ping/--no-pre-ping", "pre_ping", default=None, help="Ping at checkout [default: off]."

@@ -431,7 +431,9 @@ def explain(
 
 
 def _ms(value_ns: float) -> str:
-    return f"{value_ns / 1e6:.3g} ms" if abs(value_ns) >= 1e6 else f"{value_ns / 1e3:.3g} µs"
+    """3 significant digits, never an exponent: 0.35 ms, 6.35 ms, 1,002 ms, 250 µs."""
+    value, unit = (value_ns / 1e6, "ms") if abs(value_ns) >= 999_500 else (value_ns / 1e3, "µs")
+    return f"{value:,.0f} {unit}" if abs(value) >= 99.95 else f"{value:.3g} {unit}"
 
 
 def _tls_off_setting() -> str:

@@ -330,7 +330,15 @@ def _choice(*choices: str) -> Validator:
 
 
 #: "30s", "500ms", "2m", "1h" or a number of seconds
-_DURATION_UNITS_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_DURATION_UNITS_S = {
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 0.001,
+    "s": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+}
 
 
 def parse_duration_s(value: Any) -> float:

@@ -350,3 +350,13 @@ def test_max_errors_stops_with_exit_3_and_says_why(fake_runners):
     assert "stopped after 4 failed operations (--max-errors 4)" in result.stdout
     bad = invoke("run", "--max-errors", "0")
     assert bad.exit_code == 2 and "--max-errors = 0: must be at least 1" in bad.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "explain"])
+def test_rtt_needs_a_unit(fake_runners, command):
+    result = invoke(command, "-n", "5", "--rtt", "1")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "dbbench: error: --rtt = '1': give a unit, such as 1ms, 250us or 20ms\n"
+    )
+    assert "raw" not in fake_runners  # refused before anything ran

@@ -15,7 +15,8 @@ def _ms(value_ns: float) -> str:
 
 
 def _rtt_text(rtt_s: float) -> str:
-    return f"{rtt_s * 1e3:g} ms"
+    milliseconds = rtt_s * 1e3
+    return f"{milliseconds:,.0f} ms" if milliseconds >= 1e5 else f"{milliseconds:g} ms"
 
 
 def phase_table(runner: RunnerExplanation, rtt_s: float | None = None) -> Table:
