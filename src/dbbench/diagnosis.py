@@ -151,9 +151,16 @@ def query_error(exc: BaseException, database: DatabaseSettings, query: str) -> D
     message = redact(message, database.password)
     shown = query if len(query) <= 60 else query[:57] + "..."
     prefix = f"({code}) " if code is not None else ""
+    if code == CR_SERVER_LOST and "timed out" in message:
+        advice = (
+            f"no answer within read_timeout ({database.read_timeout_s:g}s, "
+            f"{database.source_of('read_timeout')}): raise it for a query this slow, "
+            "or check that the server is answering"
+        )
+    else:
+        advice = "check --query or [benchmark] query"
     return QueryError(
-        f"the query {shown!r} failed on {database.describe()}: {prefix}{message}; "
-        "check --query or [benchmark] query"
+        f"the query {shown!r} failed on {database.describe()}: {prefix}{message}; {advice}"
     )
 
 

@@ -48,6 +48,9 @@ FLAG_NAMES = {
     "password": "--password (prompt)",
 }
 
+#: [database] keys that a flag of the same name (dashes for underscores) sets
+DATABASE_FLAGS = frozenset({"host", "port", "user", "database", "driver", "ssl_mode"})
+
 #: keys whose values are never shown or saved
 SECRET_KEYS = frozenset({"password", "ssl_key_password"})
 
@@ -102,7 +105,8 @@ class DatabaseSettings:
         if key in self.sources:
             return f"from {self.sources[key]}"
         variable = next((v for v, _, k in ENVIRONMENT_KEYS if k == key), None)
-        setters = ", ".join(filter(None, (f"[database] {key}", variable, f"--{key}")))
+        flag = f"--{key.replace('_', '-')}" if key in DATABASE_FLAGS else None
+        setters = ", ".join(filter(None, (f"[database] {key}", variable, flag)))
         return f"the default; set it with {setters}"
 
     def connect_kwargs(self) -> dict[str, Any]:

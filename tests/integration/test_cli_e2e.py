@@ -266,3 +266,16 @@ def test_a_server_that_never_answers_times_out(server, tmp_path):
         elapsed_s = time.monotonic() - started
     _one_error_line(result, f"127.0.0.1:{port}", "MySQL-compatible server")
     assert elapsed_s < 15
+
+
+def test_a_query_slower_than_read_timeout_says_so(server, tmp_path):
+    config = tmp_path / "dbbench.toml"
+    config.write_text("[database]\nread_timeout = 1\n")
+    result = run_dbbench(
+        "run", "--config", str(config), "--query", "SELECT SLEEP(3)", env=server.env()
+    )
+    _one_error_line(
+        result,
+        "(2013)",
+        f"no answer within read_timeout (1s, from {config}: [database] read_timeout)",
+    )

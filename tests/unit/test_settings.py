@@ -265,3 +265,9 @@ def test_each_database_key_remembers_where_it_came_from(tmp_path):
         "the default; set it with [database] user, DBBENCH_USER, --user"
     )
     assert "password" not in database.sources  # secrets have password_source, never values
+
+
+def test_a_key_without_a_flag_is_not_offered_one():
+    assert load_settings(env={}).database.source_of("read_timeout") == (
+        "the default; set it with [database] read_timeout"
+    )
