@@ -36,7 +36,10 @@ def login(server) -> Iterator[str]:
     user = f"dbb_canary_{uuid.uuid4().hex[:6]}"
     with server.connect() as connection, connection.cursor() as cursor:
         cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (user, CANARY))
-        cursor.execute(f"GRANT SELECT ON `{server.database}`.* TO %s@'%%'", (user,))
+        # the insert workload creates, fills and drops a scratch table of its own
+        cursor.execute(
+            f"GRANT SELECT, INSERT, CREATE, DROP ON `{server.database}`.* TO %s@'%%'", (user,)
+        )
     yield user
     with server.connect() as connection, connection.cursor() as cursor:
         cursor.execute("DROP USER %s@'%%'", (user,))
@@ -140,13 +143,25 @@ def test_every_command_keeps_the_password_to_itself(server, login, home, tmp_pat
         )  # fmt: skip
     checked(dbbench("--debug", "explain", "-n", "5", "-q", "--server", "local", env=env,
                     cwd=tmp_path))  # fmt: skip
+    for driver in ("mysqlclient", "mysql-connector"):
+        checked(dbbench("--debug", "explain", "-n", "5", "-q", "--driver", driver,
+                        "--format", "json", env=env, cwd=tmp_path))  # fmt: skip
+    checked(
+        dbbench("--debug", "run", *run, "--workload", "insert", "--allow-writes", "-o",
+                "out/insert.json", env=env, cwd=tmp_path)
+    )  # fmt: skip
+    checked(
+        dbbench("--debug", "stale", "-q", "--server", "local", "--wait-timeout", "1", "--idle",
+                "1.2s", "--operations", "3", "--json", env=env, cwd=tmp_path)
+    )  # fmt: skip
     checked(
         dbbench("report", "run-json", "compare", "out/sweep-json.json", "out/stale-json.json",
                 "-o", "out/report.html", env=env, cwd=tmp_path)
     )  # fmt: skip
     # failures with --debug: tracebacks, and SQLAlchemy's own log messages
     debug = checked(
-        dbbench("run", "--debug", *run, "--query", "SELEC 1", env=env, cwd=tmp_path), status=1
+        dbbench("run", "--debug", *run, "--query", "SELECT 1 FROM", env=env, cwd=tmp_path),
+        status=1,
     )
     assert "Traceback" in debug.stderr
     checked(dbbench("--debug", "compare", *run, "--pool-size", "2", env=env, cwd=tmp_path))
