@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbbench.diagnosis import operation_error
+from dbbench.drivers.base import TlsSettings
 from dbbench.errors import ConfigError, DbbenchError
 from dbbench.phases import PhaseClock, calibrate, driver_module, pool_phases
 from dbbench.phases.roundtrips import CountingRelay
@@ -448,7 +449,7 @@ def findings(
     by_name = {r.runner: r for r in runners}
     raw, pool = by_name.get("raw"), by_name.get("pool")
     if raw is not None:
-        notes += _connect_findings(raw)
+        notes += _connect_findings(raw, settings.database.tls)
     if pool is not None:
         notes += _pool_findings(pool, settings)
     for runner in runners:
@@ -464,7 +465,7 @@ def findings(
     return notes
 
 
-def _connect_findings(raw: RunnerExplanation) -> list[str]:
+def _connect_findings(raw: RunnerExplanation, tls: TlsSettings) -> list[str]:
     notes = []
     context = raw.phase("SSL context")
     handshake = raw.phase("TLS handshake")
@@ -474,11 +475,16 @@ def _connect_findings(raw: RunnerExplanation) -> list[str]:
             if handshake is None
             else ""
         )
+        if tls.mode == "preferred":
+            why = "with no ssl_* setting PyMySQL tries TLS ('preferred') and builds"
+        else:
+            why = f"with ssl_mode {tls.mode} PyMySQL builds"
+        store = "ssl_ca" if tls.ca is not None else "the system's CA store"
         notes.append(
             f"SSL context creation takes {_ms(context.median_ns)} of "
-            f"{_ms(raw.whole_median_ns)} per connect ({raw.share(context):.0%}): with no "
-            "ssl_* setting PyMySQL tries TLS ('preferred') and builds a new context, loading "
-            f"the system's CA store, in every connect.{unused} Set {_tls_off_setting()} when "
+            f"{_ms(raw.whole_median_ns)} per connect ({raw.share(context):.0%}): {why} "
+            f"a new context, loading {store}, in every connect.{unused} "
+            f"Set {_tls_off_setting()} when "
             "the network is trusted; for TLS, pass one prebuilt ssl.SSLContext (ssl=...) "
             "so it is built once; or use a pool, which pays it once per connection."
         )

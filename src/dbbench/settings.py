@@ -13,6 +13,9 @@ import dataclasses
 import difflib
 import math
 import os
+import re
+import ssl
+import stat
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,6 +97,7 @@ class DatabaseSettings:
     def tls(self) -> TlsSettings:
         """``ssl_mode`` and the ``ssl_*`` keys as one mode (validated when the settings load)."""
         return resolve_tls(self.ssl_mode, self.ssl)
+
     #: where the password came from ("environment variable MYSQL_PWD"), for messages
     password_source: str | None = field(default=None, compare=False)
     #: where each other given key came from ("--port", "environment variable DBBENCH_HOST",
@@ -666,11 +670,12 @@ def load_settings(
     }
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}
     try:
-        resolve_tls(database.get("ssl_mode"), database["ssl"])
+        tls = resolve_tls(database.get("ssl_mode"), database["ssl"])
     except ValueError as exc:
         given = [merged["database"].get(key) for key in ("ssl_mode", *SSL_KEYS)]
         where = next((value.where for value in given if value is not None), "[database]")
         raise ConfigError(f"{where}: {exc}") from None
+    _check_tls_files(tls, merged["database"])
     return Settings(
         database=DatabaseSettings(**database),
         benchmark=BenchmarkSettings(**fields["benchmark"]),
@@ -678,3 +683,107 @@ def load_settings(
         config_path=config_path,
         warnings=tuple(warnings),
     )
+
+
+# --- TLS files ---------------------------------------------------------------
+
+
+def _check_tls_files(tls: TlsSettings, given: Mapping[str, _Value]) -> None:
+    """Each of ``ssl_ca``, ``ssl_cert``, ``ssl_key`` that is given must be a readable file
+    holding what it claims, checked here, before anything connects: otherwise the first
+    connect fails with the driver's words (``[Errno 2] No such file or directory``, an
+    OpenSSL reason) and no word of which key or file.  ``ConfigError``: one line naming
+    the key, the file and where the key was set.
+
+    A key encrypted with ``ssl_key_password`` passes; whether the driver can read such a
+    key is the driver's own check (``Driver.refuse_encrypted_key``).
+    """
+    if tls.mode == "disabled":
+        return  # the files are not used
+    for key in ("ssl_ca", "ssl_cert", "ssl_key"):
+        if key in given:
+            _check_readable(key, given[key])
+    if tls.ca is not None:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=tls.ca)
+        except ssl.SSLError as exc:
+            problem = f"not a PEM certificate ({_ssl_reason(exc)})"
+            raise _file_error("ssl_ca", given, problem) from None
+    if tls.cert is None:
+        return  # a key without a certificate is never sent: the drivers leave it aside
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=tls.cert)
+    except ssl.SSLError as exc:
+        problem = f"not a PEM certificate ({_ssl_reason(exc)})"
+        raise _file_error("ssl_cert", given, problem) from None
+    _check_key(tls, given)
+
+
+def _check_readable(key: str, item: _Value) -> None:
+    path = item.value
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        relative = (
+            "" if os.path.isabs(path) else f" (relative to the working directory {os.getcwd()})"
+        )
+        raise _file_error(key, {key: item}, f"no such file{relative}") from None
+    except OSError as exc:
+        raise _file_error(key, {key: item}, f"cannot read it ({exc.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise _file_error(key, {key: item}, "is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        raise _file_error(key, {key: item}, "not a regular file")
+    try:
+        with open(path, "rb") as file:
+            file.read(1)
+    except PermissionError:
+        raise _file_error(key, {key: item}, "cannot read it (permission denied)") from None
+    except OSError as exc:
+        raise _file_error(key, {key: item}, f"cannot read it ({exc.strerror})") from None
+
+
+def _check_key(tls: TlsSettings, given: Mapping[str, _Value]) -> None:
+    """The certificate's private key: in ``ssl_key``, or else in the ``ssl_cert`` file."""
+    assert tls.cert is not None
+    holder = "ssl_key" if tls.key is not None else "ssl_cert"
+    asked = False
+
+    def password() -> str:
+        # never OpenSSL's own prompt on the terminal: without ssl_key_password, say so
+        nonlocal asked
+        asked = True
+        return tls.key_password or ""
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(
+            tls.cert, tls.key, password=password
+        )
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            problem = f"not the key of ssl_cert = {tls.cert!r} ({_ssl_reason(exc)})"
+        elif asked and tls.key_password is not None:
+            path = tls.key if holder == "ssl_key" else tls.cert
+            problem = f"does not decrypt the key in {holder} = {path!r}"
+            raise _file_error("ssl_key_password", given, problem) from None
+        elif asked:
+            problem = (
+                "the key is encrypted and no ssl_key_password is given; "
+                "give it (PyMySQL only) or decrypt the key"
+            )
+        elif holder == "ssl_cert":
+            problem = "holds no private key, and no ssl_key is given: give the certificate's key"
+        else:
+            problem = "not a PEM private key"
+        raise _file_error(holder, given, problem) from None
+
+
+def _file_error(key: str, given: Mapping[str, _Value], problem: str) -> ConfigError:
+    item = given[key]
+    return ConfigError(f"{item.where} = {_show(key, item.value)}: {problem}")
+
+
+def _ssl_reason(exc: ssl.SSLError) -> str:
+    """OpenSSL's words without the ``[LIB: REASON]`` prefix and the ``(_ssl.c:1234)`` suffix."""
+    text = str(exc.args[1] if len(exc.args) > 1 else exc)
+    return re.sub(r"^\[[^\]]*\]\s*|\s*\(_ssl\.c:\d+\)$", "", text) or text

@@ -149,6 +149,44 @@ CASES = [
          env={"DBBENCH_PORT": "abc"}),
     Case("env-port-zero", ("run",), ("environment variable DBBENCH_PORT = 0", "at least 1"),
          env={"DBBENCH_PORT": "0"}),
+    # --- TLS files (only the settings file sets them), checked before anything connects
+    Case("tls-missing-ssl-ca", ("run", "--config", "{config}"),
+         ("{config}: [database] ssl_ca = '{cwd}/nope-ca.pem'", "no such file"),
+         config='[database]\nssl_mode = "verify_ca"\nssl_ca = "{cwd}/nope-ca.pem"\n'),
+    Case("tls-missing-ssl-ca-explain", ("explain", "--config", "{config}"),
+         ("{config}: [database] ssl_ca = '{cwd}/nope-ca.pem'", "no such file"),
+         config='[database]\nssl_mode = "verify_ca"\nssl_ca = "{cwd}/nope-ca.pem"\n'),
+    Case("tls-missing-ssl-ca-async-pool", ("run", "--runner", "async-pool", "--config", "{config}"),
+         ("{config}: [database] ssl_ca = '{cwd}/nope-ca.pem'", "no such file"),
+         config='[database]\nssl_mode = "verify_ca"\nssl_ca = "{cwd}/nope-ca.pem"\n'),
+    Case("tls-missing-ssl-ca-mode-by-flag",
+         ("run", "--ssl-mode", "verify_identity", "--config", "{config}"),
+         ("{config}: [database] ssl_ca = 'ca.pem'", "no such file",
+          "relative to the working directory {cwd}"),
+         config='[database]\nssl_ca = "ca.pem"\n'),
+    Case("tls-unreadable-ssl-ca", ("run", "--config", "{config}"),
+         ("{config}: [database] ssl_ca = '{unreadable_pem}'", "cannot read it (permission denied)"),
+         config='[database]\nssl_mode = "verify_ca"\nssl_ca = "{unreadable_pem}"\n',
+         as_unprivileged=True),
+    Case("tls-garbage-ssl-ca", ("run", "--config", "{config}"),
+         ("{config}: [database] ssl_ca = '{garbage_pem}'", "not a PEM certificate"),
+         config='[database]\nssl_mode = "verify_ca"\nssl_ca = "{garbage_pem}"\n'),
+    Case("tls-missing-ssl-cert", ("run", "--config", "{config}"),
+         ("{config}: [database] ssl_cert = '{cwd}/nope-cert.pem'", "no such file"),
+         config='[database]\nssl_mode = "required"\nssl_cert = "{cwd}/nope-cert.pem"\n'
+                'ssl_key = "{client_key}"\n'),
+    Case("tls-missing-ssl-key", ("compare", "--config", "{config}"),
+         ("{config}: [database] ssl_key = '{cwd}/nope-key.pem'", "no such file"),
+         config='[database]\nssl_mode = "required"\nssl_cert = "{client_cert}"\n'
+                'ssl_key = "{cwd}/nope-key.pem"\n'),
+    Case("tls-cert-without-its-key", ("run", "--config", "{config}"),
+         ("{config}: [database] ssl_cert = '{client_cert}'", "holds no private key"),
+         config='[database]\nssl_mode = "required"\nssl_cert = "{client_cert}"\n'),
+    Case("tls-key-of-another-cert", ("run", "--config", "{config}"),
+         ("{config}: [database] ssl_key = '{other_key}'",
+          "not the key of ssl_cert = '{client_cert}'"),
+         config='[database]\nssl_mode = "required"\nssl_cert = "{client_cert}"\n'
+                'ssl_key = "{other_key}"\n'),
     # --- could not run: exit 1
     Case("diff-missing-file", ("diff", "{cwd}/base.json", "{cwd}/new.json"),
          ("{cwd}/base.json: no such result file",), status=CANNOT_RUN),
@@ -217,8 +255,28 @@ def login(server) -> Iterator[dict[str, str]]:
         cursor.execute(f"DROP DATABASE `{private_db}`")
 
 
+@pytest.fixture(scope="module")
+def pem_files(tmp_path_factory) -> dict[str, str]:
+    """A client certificate and its key, another one's key, a file that is not PEM, and a real
+    CA certificate nobody may read (mode 000)."""
+    from dbbench.certificates import make_certificates
+
+    directory = tmp_path_factory.mktemp("pem")
+    mine, other = make_certificates(directory / "mine"), make_certificates(directory / "other")
+    garbage = directory / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    mine.ca.chmod(0o000)
+    return {
+        "client_cert": str(mine.client_cert),
+        "client_key": str(mine.client_key),
+        "other_key": str(other.client_key),
+        "garbage_pem": str(garbage),
+        "unreadable_pem": str(mine.ca),
+    }
+
+
 @pytest.fixture
-def context(server, tmp_path, silent_port, login) -> dict[str, str]:
+def context(server, tmp_path, silent_port, login, pem_files) -> dict[str, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
@@ -229,6 +287,7 @@ def context(server, tmp_path, silent_port, login) -> dict[str, str]:
         "closed_port": str(closed_port),
         "silent_port": str(silent_port),
         **login,
+        **pem_files,
     }
 
 

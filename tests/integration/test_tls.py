@@ -18,9 +18,10 @@ import pytest
 from dbbench.certificates import CertificateFiles, make_certificates
 from dbbench.diagnosis import connect_error
 from dbbench.drivers import DRIVER_NAMES, TlsNotUsed, get_driver
+from dbbench.explain import explain
 from dbbench.runners.async_pool import aiomysql_connector
 from dbbench.server import LocalServer
-from dbbench.settings import DatabaseSettings
+from dbbench.settings import DatabaseSettings, Settings
 from tests.integration.conftest import database_for, run_dbbench
 
 pytestmark = pytest.mark.integration
@@ -32,9 +33,7 @@ class TlsServer:
     certificates: CertificateFiles
 
     def database(self, ssl_mode: str, **ssl: str) -> DatabaseSettings:
-        return dataclasses.replace(
-            database_for(self.server.address), ssl_mode=ssl_mode, ssl=ssl
-        )
+        return dataclasses.replace(database_for(self.server.address), ssl_mode=ssl_mode, ssl=ssl)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +60,7 @@ def other_ca(tmp_path_factory) -> Path:
 def _cipher(connection) -> str:
     cursor = connection.cursor()
     cursor.execute("SHOW STATUS LIKE 'Ssl_cipher'")
-    (_, cipher), = cursor.fetchall()
+    ((_, cipher),) = cursor.fetchall()
     cursor.close()
     return cipher
 
@@ -202,7 +201,7 @@ def _async_cipher(database: DatabaseSettings) -> str:
         try:
             cursor = await connection.cursor()
             await cursor.execute("SHOW STATUS LIKE 'Ssl_cipher'")
-            (_, cipher), = await cursor.fetchall()
+            ((_, cipher),) = await cursor.fetchall()
             return cipher
         finally:
             connection.close()
@@ -241,7 +240,7 @@ def test_cli_wrong_ca_is_one_line_and_exit_1(tls_server, other_ca, tmp_path):
     result = run_dbbench(
         "run", "-n", "5", "--config", str(config), "--driver", "mysqlclient",
         env=_env(tls_server.server),
-    )
+    )  # fmt: skip
     assert result.returncode == 1, result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dbbench: error: cannot connect to")
@@ -259,19 +258,85 @@ def test_cli_wrong_host_name_is_one_line(wrong_name_server, tmp_path):
     assert len(lines) == 1 and "does not name '127.0.0.1'" in lines[0], lines
 
 
-def test_cli_runs_with_tls_required_and_disabled_for_every_driver(tls_server, tmp_path):
-    """Both modes run for all three drivers; the result says which was in force."""
-    means = {}
-    for mode in ("required", "disabled"):
+def test_cli_shows_tls_connect_cost_next_to_plain_for_every_driver(tls_server, tmp_path):
+    """Both modes run for all three drivers; each table names the mode in force, and
+    ``dbbench diff`` puts TLS's connect cost next to plain, runner by runner.
+
+    A TLS connect builds an SSL context and does a handshake (about 20 ms here), a plain
+    one costs about 0.5 ms: a factor of 2 between the medians holds on a busy machine.
+    """
+    files, medians = {}, {}
+    for mode in ("disabled", "required"):
+        files[mode] = tmp_path / f"{mode}.json"
         result = run_dbbench(
-            "run", "-n", "20", "--runner", "raw", "--ssl-mode", mode, "--json", "--quiet",
-            "--driver", ",".join(DRIVER_NAMES),
+            "run", "-n", "20", "--runner", "raw", "--ssl-mode", mode, "--quiet",
+            "--driver", ",".join(DRIVER_NAMES), "-o", str(files[mode]),
             env=_env(tls_server.server),
-        )
+        )  # fmt: skip
         assert result.returncode == 0, result.stderr
-        doc = json.loads(result.stdout)
+        assert f"ssl_mode {mode}" in " ".join(result.stdout.split())  # the table's header
+        doc = json.loads(files[mode].read_text())
         assert doc["settings"]["database"]["ssl_mode"] == mode
         for r in doc["results"]:
             assert (r["n"], r["errors"]) == (20, 0)
-            means[(mode, r["runner"])] = r["mean_us"]
-    assert {runner for _, runner in means} == {f"raw/{name}" for name in DRIVER_NAMES}
+            assert r["runner"] in result.stdout
+            medians[(mode, r["runner"])] = r["p50_us"]
+    runners = [f"raw/{name}" for name in DRIVER_NAMES]
+    assert {runner for _, runner in medians} == set(runners)
+    for runner in runners:
+        plain, tls = medians[("disabled", runner)], medians[("required", runner)]
+        assert tls > 2 * plain, (runner, plain, tls)
+
+    env, pair = _env(tls_server.server), (str(files["disabled"]), str(files["required"]))
+    diff = run_dbbench("diff", *pair, "--format", "json", env=env)
+    assert diff.returncode == 0, diff.stderr
+    shown = {row["runner"]: row for row in json.loads(diff.stdout)["diffs"]}
+    assert set(shown) == set(runners)
+    for runner in runners:
+        p50 = next(change for change in shown[runner]["changes"] if change["metric"] == "p50")
+        plain, tls = medians[("disabled", runner)], medians[("required", runner)]
+        assert (p50["base"], p50["new"]) == pytest.approx((plain, tls))
+        assert p50["worse"]
+    table = run_dbbench("diff", *pair, env=env)
+    assert table.returncode == 0, table.stderr
+    assert "ssl_mode differs: 'disabled'" in " ".join(table.stdout.split())
+
+
+# --- explain: TLS's phases beside the plain ones ------------------------------------------
+
+
+def test_explain_splits_the_tls_connect_into_its_phases(tls_server):
+    """Under ssl_mode required PyMySQL's connect shows its SSL context and TLS handshake, each
+    with its share, beside TCP connect and authentication; with TLS off neither is there."""
+    settings = Settings(database=tls_server.database("required"))
+    raw = explain(settings, iterations=20, runner_names=["raw"]).runner("raw")
+    phases = {p.name: p for p in raw.phases}
+    assert {"TCP connect", "server greeting", "authentication", "query", "close"} <= set(phases)
+    context, handshake = phases["SSL context"], phases["TLS handshake"]
+    assert handshake.round_trips >= 1  # TLS 1.3: one; 1.2: two
+    plain_connect = phases["TCP connect"].median_ns + phases["authentication"].median_ns
+    assert context.median_ns + handshake.median_ns > plain_connect
+    assert raw.share(context) > 0 and raw.share(handshake) > 0
+
+    plain = Settings(database=tls_server.database("disabled"))
+    names = [
+        p.name for p in explain(plain, iterations=20, runner_names=["raw"]).runner("raw").phases
+    ]
+    assert "SSL context" not in names and "TLS handshake" not in names
+
+
+def test_explain_command_shows_the_tls_phases_and_their_share(tls_server):
+    result = run_dbbench(
+        "explain", "-n", "20", "--runner", "raw", "--ssl-mode", "required", "-q",
+        env=_env(tls_server.server),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = {}
+    for line in result.stdout.splitlines():
+        for name in ("SSL context", "TLS handshake", "TCP connect", "authentication"):
+            if line.strip().startswith(name):
+                rows[name] = line
+    assert set(rows) == {"SSL context", "TLS handshake", "TCP connect", "authentication"}
+    for line in rows.values():
+        assert "%" in line  # its share of the whole operation
+    assert "with ssl_mode required PyMySQL builds a new context" in " ".join(result.stdout.split())

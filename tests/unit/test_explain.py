@@ -144,6 +144,28 @@ def test_findings_name_the_costs_and_the_settings_that_remove_them():
     assert not any("timed beside it" in note for note in notes)
 
 
+@pytest.mark.parametrize(
+    ("mode", "ssl", "said"),
+    [
+        (
+            "required",
+            {},
+            "with ssl_mode required PyMySQL builds a new context, loading the system's",
+        ),
+        (
+            "verify_ca",
+            {"ssl_ca": "ca.pem"},
+            "with ssl_mode verify_ca PyMySQL builds a new context, loading ssl_ca,",
+        ),
+    ],
+)
+def test_the_ssl_context_finding_says_the_mode_in_force(mode, ssl, said):
+    """Under a mode that asks for TLS, not "no ssl_* setting ... 'preferred'"."""
+    settings = Settings(database=DatabaseSettings(ssl_mode=mode, ssl=ssl))
+    (note,) = [n for n in findings([RAW], settings, None) if n.startswith("SSL context")]
+    assert said in note and "preferred" not in note and "no ssl_* setting" not in note
+
+
 def test_no_ssl_finding_when_the_context_is_cheap():
     cheap = RunnerExplanation(
         **{**RAW.__dict__, "phases": RAW.phases[1:], "whole_median_ns": 470_000}

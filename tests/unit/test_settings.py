@@ -271,3 +271,140 @@ def test_a_key_without_a_flag_is_not_offered_one():
     assert load_settings(env={}).database.source_of("read_timeout") == (
         "the default; set it with [database] read_timeout"
     )
+
+
+# --- TLS files: checked when the settings load, before anything connects ---------------
+
+
+@pytest.fixture(scope="module")
+def pem(tmp_path_factory) -> dict[str, str]:
+    """Real PEM files (a CA, a client certificate and its key), another CA's key, an
+    encrypted copy of the key (password 'key-pw'), certificate and key in one file, and
+    files that are not PEM at all."""
+    from cryptography.hazmat.primitives import serialization
+
+    from dbbench.certificates import make_certificates
+
+    directory = tmp_path_factory.mktemp("pem")
+    files = make_certificates(directory / "mine")
+    other = make_certificates(directory / "other")
+    key = serialization.load_pem_private_key(files.client_key.read_bytes(), None)
+    encrypted = directory / "encrypted-key.pem"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"key-pw"),
+        )
+    )
+    both = directory / "both.pem"
+    both.write_bytes(files.client_cert.read_bytes() + files.client_key.read_bytes())
+    garbage = directory / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    return {
+        "dir": str(directory),
+        "ca": str(files.ca),
+        "cert": str(files.client_cert),
+        "key": str(files.client_key),
+        "other_key": str(other.client_key),
+        "encrypted": str(encrypted),
+        "both": str(both),
+        "garbage": str(garbage),
+    }
+
+
+def _tls_config(tmp_path: Path, mode: str, **keys: str) -> Path:
+    lines = [f'ssl_mode = "{mode}"'] + [f'{key} = "{value}"' for key, value in keys.items()]
+    return write(tmp_path, "[database]\n" + "\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("mode", "keys", "expected"),
+    [
+        ("verify_ca", {"ssl_ca": "/nope/ca.pem"}, "ssl_ca = '/nope/ca.pem': no such file"),
+        ("required", {"ssl_ca": "{dir}"}, "ssl_ca = '{dir}': is a directory, not a file"),
+        (
+            "verify_ca",
+            {"ssl_ca": "{garbage}"},
+            "ssl_ca = '{garbage}': not a PEM certificate (no certificate or crl found)",
+        ),
+        ("verify_ca", {"ssl_ca": "{key}"}, "ssl_ca = '{key}': not a PEM certificate"),
+        (
+            "required",
+            {"ssl_cert": "/nope/cert.pem", "ssl_key": "{key}"},
+            "ssl_cert = '/nope/cert.pem': no such file",
+        ),
+        (
+            "required",
+            {"ssl_cert": "{cert}", "ssl_key": "/nope/key.pem"},
+            "ssl_key = '/nope/key.pem': no such file",
+        ),
+        (
+            "required",
+            {"ssl_cert": "{garbage}", "ssl_key": "{key}"},
+            "ssl_cert = '{garbage}': not a PEM certificate",
+        ),
+        (
+            "required",
+            {"ssl_cert": "{cert}", "ssl_key": "{garbage}"},
+            "ssl_key = '{garbage}': not a PEM private key",
+        ),
+        (
+            "required",
+            {"ssl_cert": "{cert}"},
+            "ssl_cert = '{cert}': holds no private key, and no ssl_key is given",
+        ),
+        (
+            "required",
+            {"ssl_cert": "{cert}", "ssl_key": "{other_key}"},
+            "ssl_key = '{other_key}': not the key of ssl_cert = '{cert}' (key values mismatch)",
+        ),
+        (
+            "required",
+            {"ssl_cert": "{cert}", "ssl_key": "{encrypted}"},
+            "ssl_key = '{encrypted}': the key is encrypted and no ssl_key_password is given",
+        ),
+        (
+            "required",
+            {"ssl_cert": "{cert}", "ssl_key": "{encrypted}", "ssl_key_password": "wrong-pw"},
+            "ssl_key_password = <hidden>: does not decrypt the key in ssl_key = '{encrypted}'",
+        ),
+    ],
+)
+def test_a_bad_tls_file_is_one_line_naming_key_file_and_source(tmp_path, pem, mode, keys, expected):
+    path = _tls_config(tmp_path, mode, **{k: v.format(**pem) for k, v in keys.items()})
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    message = str(info.value)
+    assert message.startswith(f"{path}: [database] ")
+    assert expected.format(**pem) in message
+    assert "\n" not in message and "_ssl.c" not in message and "wrong-pw" not in message
+    assert info.value.exit_status == ExitStatus.USAGE
+
+
+def test_a_relative_tls_file_is_looked_for_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = _tls_config(tmp_path, "verify_ca", ssl_ca="certs/ca.pem")
+    with pytest.raises(ConfigError, match="relative to the working directory"):
+        load_settings(path, env={})
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"ssl_ca": "{ca}"},
+        {"ssl_ca": "{ca}", "ssl_cert": "{cert}", "ssl_key": "{key}"},
+        {"ssl_cert": "{both}"},  # the key in the certificate's file
+        {"ssl_cert": "{cert}", "ssl_key": "{encrypted}", "ssl_key_password": "key-pw"},
+    ],
+)
+def test_good_tls_files_load(tmp_path, pem, keys):
+    given = {k: v.format(**pem) for k, v in keys.items()}
+    settings = load_settings(_tls_config(tmp_path, "required", **given), env={})
+    assert settings.database.ssl == given
+
+
+def test_tls_files_are_not_checked_where_tls_is_off(tmp_path):
+    """ssl_disabled leaves the files unused: no reason to refuse one that is not there."""
+    path = write(tmp_path, '[database]\nssl_disabled = true\nssl_ca = "/nope/ca.pem"\n')
+    assert load_settings(path, env={}).database.tls.mode == "disabled"
