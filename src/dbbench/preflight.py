@@ -31,8 +31,10 @@ class ServerInfo:
 
 
 def _connect(database: DatabaseSettings, driver: Driver, **extra: Any) -> Any:
+    # outside the try: a setting the driver cannot take is bad input, not a failed connect
+    connect = driver.connector(database, **extra)
     try:
-        return driver.connector(database, **extra)()
+        return connect()
     except Exception as exc:
         raise connect_error(exc, database, in_connect=True) from exc
 

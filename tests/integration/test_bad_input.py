@@ -187,6 +187,11 @@ CASES = [
           "not the key of ssl_cert = '{client_cert}'"),
          config='[database]\nssl_mode = "required"\nssl_cert = "{client_cert}"\n'
                 'ssl_key = "{other_key}"\n'),
+    Case("tls-encrypted-key-for-mysqlclient", ("run", "--config", "{config}", "--driver",
+                                               "mysqlclient"),
+         ("ssl_key_password: mysqlclient cannot read an encrypted key",),
+         config='[database]\nssl_mode = "required"\nssl_cert = "{client_cert}"\n'
+                'ssl_key = "{encrypted_key}"\nssl_key_password = "key-pw"\n'),
     # --- could not run: exit 1
     Case("diff-missing-file", ("diff", "{cwd}/base.json", "{cwd}/new.json"),
          ("{cwd}/base.json: no such result file",), status=CANNOT_RUN),
@@ -259,14 +264,25 @@ def login(server) -> Iterator[dict[str, str]]:
 def pem_files(tmp_path_factory) -> dict[str, str]:
     """A client certificate and its key, another one's key, a file that is not PEM, and a real
     CA certificate nobody may read (mode 000)."""
+    from cryptography.hazmat.primitives import serialization
+
     from dbbench.certificates import make_certificates
 
     directory = tmp_path_factory.mktemp("pem")
     mine, other = make_certificates(directory / "mine"), make_certificates(directory / "other")
     garbage = directory / "garbage.pem"
     garbage.write_text("not a certificate\n")
+    encrypted = directory / "encrypted-key.pem"
+    encrypted.write_bytes(
+        serialization.load_pem_private_key(mine.client_key.read_bytes(), None).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"key-pw"),
+        )
+    )
     mine.ca.chmod(0o000)
     return {
+        "encrypted_key": str(encrypted),
         "client_cert": str(mine.client_cert),
         "client_key": str(mine.client_key),
         "other_key": str(other.client_key),
