@@ -146,7 +146,8 @@ def test_every_command_keeps_the_password_to_itself(server, login, home, tmp_pat
     )  # fmt: skip
     # failures with --debug: tracebacks, and SQLAlchemy's own log messages
     debug = checked(
-        dbbench("run", "--debug", *run, "--query", "SELEC 1", env=env, cwd=tmp_path), status=1
+        dbbench("run", "--debug", *run, "--query", "SELECT * FORM dual", env=env, cwd=tmp_path),
+        status=1,
     )
     assert "Traceback" in debug.stderr
     checked(dbbench("--debug", "compare", *run, "--pool-size", "2", env=env, cwd=tmp_path))
