@@ -491,7 +491,9 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     _check_query(settings, options)
     _check_workload(settings, options)
     sweeping = any(values is not None and len(values) > 1 for values in lists.values())
-    runner_text = options["runner_text"] or ("pool" if sweeping else ",".join(DEFAULT_RUNNERS))
+    runner_text = options["runner_text"]
+    if runner_text is None:  # not given; given empty, it is refused like any other bad list
+        runner_text = "pool" if sweeping else ",".join(DEFAULT_RUNNERS)
     runner_names = parse_runner_names(runner_text)
     driver_names = parse_driver_names(options["driver_text"]) if options["driver_text"] else []
     if sweeping and len(driver_names) > 1:

@@ -1,23 +1,39 @@
-"""Reads only, unless told: a benchmark query that would change data needs --allow-writes.
+"""Reads only, unless told: a benchmark query that may change anything needs --allow-writes.
 
 dbbench is pointed at production-like databases by people in a hurry; running
 an UPDATE ten thousand times because of a pasted query must take a deliberate
-flag.  The check is on the statement's first keyword, after comments: a
-statement that starts as a read and writes anyway (``SELECT ... INTO OUTFILE``,
-``SELECT ... FOR UPDATE`` locks) is caught by the keyword list below.
+flag.  The check is an allow-list, on the query's text as the server reads it:
+
+- comments are removed, but not the contents of MySQL/MariaDB executable
+  comments (``/*! ... */``, ``/*!50100 ... */``, ``/*M! ... */``,
+  ``/*M!100100 ... */``), which the server runs: they count as code, whatever
+  their version number; an optimizer hint (``/*+ ... */``) is a comment;
+- string literals and quoted names are blanked, so a write word inside one is
+  harmless; they are read both with and without backslash escapes (the
+  server's ``NO_BACKSLASH_ESCAPES``), and must be harmless both ways;
+- each statement (a driver that allows several, such as mysqlclient, runs them
+  all) must start with a read keyword (``READ_KEYWORDS``, after any opening
+  parentheses) and hold none of ``WRITE_WORDS`` (``SELECT ... FOR UPDATE``,
+  ``INTO OUTFILE``, ``WITH ... DELETE``).
+
+Anything else needs --allow-writes: a write statement, ``DO`` (``DO
+RELEASE_ALL_LOCKS()``, ``DO GET_LOCK(...)`` have effects), and a statement
+whose first word is unknown (a typo is refused before connecting, naming the
+read keywords).  The check reads the text only: a read that calls a function
+with effects (``SELECT GET_LOCK(...)``) is still a read.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from dbbench.errors import ConfigError
 
-#: statements that read (or only evaluate expressions)
-READ_KEYWORDS = frozenset(
-    {"SELECT", "SHOW", "EXPLAIN", "DESCRIBE", "DESC", "VALUES", "TABLE", "WITH", "DO", "HELP"}
-)
-#: statements that change data, schema, grants, server state or sessions
+#: statements that read: the only ones allowed without --allow-writes
+READ_KEYWORDS = ("SELECT", "SHOW", "EXPLAIN", "DESCRIBE", "DESC", "VALUES", "TABLE", "WITH", "HELP")
+#: statements that change data, schema, grants, server state or sessions (for the message:
+#: any statement that does not start with a read keyword needs --allow-writes)
 WRITE_KEYWORDS = frozenset(
     {
         "INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "CREATE", "DROP", "ALTER",
@@ -25,54 +41,123 @@ WRITE_KEYWORDS = frozenset(
         "HANDLER", "INSTALL", "UNINSTALL", "KILL", "FLUSH", "RESET", "PURGE", "OPTIMIZE",
         "REPAIR", "ANALYZE", "START", "BEGIN", "COMMIT", "ROLLBACK", "XA", "SAVEPOINT",
         "PREPARE", "EXECUTE", "SHUTDOWN", "CHANGE", "STOP", "IMPORT", "BINLOG", "CACHE",
+        "DO", "USE", "RELEASE", "DEALLOCATE", "SIGNAL", "RESIGNAL", "BACKUP", "CHECK",
+        "CHECKSUM", "IF", "CASE", "LOOP", "REPEAT", "WHILE",
     }
 )  # fmt: skip
 #: words that make even a read statement change something or lock rows
 WRITE_WORDS = re.compile(
     r"\b(INSERT|UPDATE|DELETE|REPLACE|MERGE|INTO\s+(OUTFILE|DUMPFILE)|FOR\s+UPDATE|"
-    r"LOCK\s+IN\s+SHARE\s+MODE|CREATE|DROP|ALTER|TRUNCATE|GRANT|REVOKE|SET\s+GLOBAL)\b",
+    r"FOR\s+SHARE|LOCK\s+IN\s+SHARE\s+MODE|CREATE|DROP|ALTER|TRUNCATE|GRANT|REVOKE|"
+    r"SET\s+GLOBAL)\b",
     re.IGNORECASE,
 )
-_COMMENTS = re.compile(r"/\*.*?\*/|--[^\n]*|#[^\n]*", re.DOTALL)
-_STRINGS = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"|`[^`]*`")
 
-
+#: what the scanner stops at: a string or quoted name, a comment, the end of an executable
+#: comment (``*/``), or a statement separator
+_SPECIAL = re.compile(r"['\"`]|/\*|\*/|--(?=[\s\x00-\x1f]|$)|#|;")
 #: MariaDB/MySQL run what is inside /*! ... */ and /*M! ... */: not comments
-_EXECUTABLE_COMMENT = re.compile(r"/\*M?!")
+_EXECUTABLE_COMMENT = re.compile(r"/\*[Mm]?!\d*")
+_FIRST_WORD = re.compile(r"[\s(]*([A-Za-z_]\w*)")
+
+
+def _close_quote(text: str, start: int, quote: str, backslash_escapes: bool) -> int:
+    """The index just after the literal opening at ``start``; the end if unterminated."""
+    i = start + 1
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and backslash_escapes and quote != "`":
+            i += 2
+        elif char == quote:
+            if text.startswith(quote, i + 1):  # a doubled quote: part of the literal
+                i += 2
+            else:
+                return i + 1
+        else:
+            i += 1
+    return len(text)
+
+
+def _statements(query: str, backslash_escapes: bool = True) -> list[str]:
+    """The statements of ``query`` as the server reads them: comments removed, executable
+    comments unwrapped, literals blanked to ``''``; the empty ones left out."""
+    statements: list[str] = []
+    current: list[str] = []
+    i = 0
+    while True:
+        match = _SPECIAL.search(query, i)
+        if match is None:
+            current.append(query[i:])
+            break
+        current.append(query[i : match.start()])
+        token, i = match.group(), match.end()
+        if token in ("'", '"', "`"):
+            i = _close_quote(query, match.start(), token, backslash_escapes)
+            current.append("''")
+        elif token == "/*":
+            executable = _EXECUTABLE_COMMENT.match(query, match.start())
+            if executable:  # its contents are code; its "*/" is dropped when reached
+                i = executable.end()
+            else:  # a comment, or an optimizer hint
+                end = query.find("*/", i)
+                i = len(query) if end < 0 else end + 2
+            current.append(" ")
+        elif token == "*/":  # the end of an executable comment (or a stray one)
+            current.append(" ")
+        elif token in ("--", "#"):
+            end = query.find("\n", i)
+            i = len(query) if end < 0 else end
+            current.append(" ")
+        else:  # ";"
+            statements.append("".join(current))
+            current = []
+    statements.append("".join(current))
+    return [statement.strip() for statement in statements if statement.strip()]
 
 
 def has_statement(query: str) -> bool:
-    """Whether ``query`` holds anything but comments, semicolons and blanks."""
-    if _EXECUTABLE_COMMENT.search(query):
-        return True
-    return bool(_COMMENTS.sub(" ", query).replace(";", " ").strip())
+    """Whether ``query`` holds anything but comments, semicolons and blanks (the contents of
+    an executable comment count)."""
+    return bool(_statements(query))
+
+
+def _refusal(query: str) -> str | None:
+    """Why ``query`` may not run without --allow-writes: the rest of a one-line message after
+    the value; None if it only reads."""
+    for backslash_escapes in (True, False):
+        for statement in _statements(query, backslash_escapes):
+            first = _FIRST_WORD.match(statement)
+            word = first.group(1).upper() if first else ""
+            if word in WRITE_KEYWORDS or (word in READ_KEYWORDS and WRITE_WORDS.search(statement)):
+                return (
+                    "may change data (it is not a plain SELECT/SHOW); dbbench runs it "
+                    "thousands of times, so give --allow-writes if that is what you want"
+                )
+            if word not in READ_KEYWORDS:
+                close = difflib.get_close_matches(word, READ_KEYWORDS, n=1)
+                typo = f"a typo for {close[0]}?" if close else "a typo?"
+                unknown = f"{first.group(1)!r}: {typo}" if first else typo
+                reads = f"{', '.join(READ_KEYWORDS[:-1])} or {READ_KEYWORDS[-1]}"
+                return (
+                    f"does not start with {reads} ({unknown}); any other statement may change "
+                    "data, so it runs only with --allow-writes"
+                )
+    return None
 
 
 def is_read_only(query: str) -> bool:
-    """Whether ``query`` only reads, judged on its text (comments and literals removed).
-
-    A statement starting with an unknown word (a typo) is left to the server,
-    which answers it with a syntax error.
-    """
-    text = _STRINGS.sub("''", _COMMENTS.sub(" ", query)).strip()
-    words = text.lstrip("(").split(None, 1)
-    if not words:
-        return True
-    first = words[0].upper().rstrip(";(")
-    if first in WRITE_KEYWORDS:
-        return False
-    return not (first in READ_KEYWORDS and WRITE_WORDS.search(text))
+    """Whether ``query`` only reads, judged on its text: every statement starts with a read
+    keyword and holds no write word, outside comments and literals."""
+    return _refusal(query) is None
 
 
 def check_query(query: str, allow_writes: bool, where: str = "--query") -> None:
-    """Refuse a query that may write, unless ``allow_writes``."""
-    if allow_writes or is_read_only(query):
+    """Refuse a query that may write, or is not a known read, unless ``allow_writes``."""
+    reason = None if allow_writes else _refusal(query)
+    if reason is None:
         return
     shown = query if len(query) <= 60 else query[:57] + "..."
-    raise ConfigError(
-        f"{where} = {shown!r} may change data (it is not a plain SELECT/SHOW); dbbench "
-        "runs it thousands of times, so give --allow-writes if that is what you want"
-    )
+    raise ConfigError(f"{where} = {shown!r} {reason}")
 
 
 def check_workload(workload: str, allow_writes: bool, where: str = "--workload") -> None:

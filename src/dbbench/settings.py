@@ -445,21 +445,23 @@ SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
 
 def parse_name_list(text: str, choices: Sequence[str], where: str, noun: str) -> list[str]:
     """``"a,b"`` -> ``["a", "b"]``: each one of ``choices``, in the order given, no repeats;
-    otherwise one line naming ``where``, the value and the choices."""
+    otherwise (an unknown name, an empty item, nothing at all) one line naming ``where``, the
+    value and the choices."""
+    listed = ", ".join(choices)
+    if not text.strip():
+        raise ConfigError(f"{where} = {text!r}: name at least one of {listed}")
     names: list[str] = []
-    for part in text.split(","):
+    for position, part in enumerate(text.split(","), start=1):
         name = part.strip()
         if not name:
-            continue
+            raise ConfigError(f"{where} = {text!r}: item {position} is empty")
         if name not in choices:
-            hint, listed = _suggest(name, list(choices)), ", ".join(choices)
+            hint = _suggest(name, list(choices))
             raise ConfigError(
                 f"{where} = {text!r}: unknown {noun} {name!r}{hint}; choose from {listed}"
             )
         if name not in names:
             names.append(name)
-    if not names:
-        raise ConfigError(f"{where} = {text!r}: name at least one of {', '.join(choices)}")
     return names
 
 

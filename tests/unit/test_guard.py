@@ -3,7 +3,7 @@
 import pytest
 
 from dbbench.errors import ConfigError, ExitStatus
-from dbbench.guard import check_query, check_workload, is_read_only
+from dbbench.guard import check_query, check_workload, has_statement, is_read_only
 
 
 @pytest.mark.parametrize(
@@ -16,10 +16,35 @@ from dbbench.guard import check_query, check_workload, is_read_only
         "SHOW STATUS",
         "EXPLAIN SELECT 1",
         "WITH x AS (SELECT 1) SELECT * FROM x",
-        "DO SLEEP(0)",
         "(SELECT 1)",
         "SELECT `update` FROM t",
-        "SELEC 1",  # a typo: the server will say so
+        "SHOW",
+        "DESCRIBE t",
+        "DESC t",
+        "VALUES (1)",
+        "TABLE t",
+        "HELP 'select'",
+        "((SELECT 1) UNION (SELECT 2))",
+        "with x as (select 1) select * from x",
+        # an executable comment holding a read is a read
+        "/*!SELECT 1 */",
+        "/*!50100 SELECT 1 */",
+        "/*M!100100 SELECT 1 */",
+        "SELECT /*!STRAIGHT_JOIN */ 1",
+        # an optimizer hint is a comment
+        "SELECT /*+ MAX_EXECUTION_TIME(1000) */ 1",
+        "SELECT /*+ SET_VAR(sort_buffer_size = 16M) */ * FROM t",
+        # write words inside literals, quoted names and comments
+        "SELECT 'UPDATE t SET a = 1', \"DROP TABLE t\" FROM t",
+        "SELECT 'FOR UPDATE' FROM t -- FOR UPDATE",
+        "SELECT 1 /* DELETE FROM t */",
+        "SELECT 'it''s', 'a\\'b' FROM t",
+        "SELECT 'it\\'s' FROM t",
+        "SELECT '/*', '*/' FROM t",
+        "SELECT 1 # DELETE FROM t",
+        "SELECT 1;",
+        "SELECT 1; SELECT 2",
+        "SELECT update_time, created FROM t",
     ],
 )
 def test_reads(query):
@@ -42,14 +67,104 @@ def test_reads(query):
         "CALL proc()",
         "WITH x AS (SELECT 1) DELETE FROM t",
         "/* SELECT */ UPDATE t SET a = 1",
+        "SELECT 1 FOR SHARE",
+        "SELECT 1 LOCK IN SHARE MODE",
+        # DO evaluates expressions with effects
+        "DO RELEASE_ALL_LOCKS()",
+        "DO GET_LOCK('x', 10)",
+        "do sleep(0)",
+        # the server runs an executable comment's contents, whatever its version number
+        "/*!DELETE FROM t */",
+        "/*! DELETE FROM t */",
+        "/*!50100 DELETE FROM t */",
+        "/*!80000DELETE FROM t */",
+        "/*M!DELETE FROM t */",
+        "/*M!100100 DELETE FROM t */",
+        "SELECT 1 /*!FOR UPDATE */",
+        "SELECT 1 /*!50100 FOR UPDATE */",
+        "SELECT 1 /*M!100100 INTO OUTFILE '/tmp/x' */",
+        "/*!SELECT 1; DELETE FROM t */",
+        "/*+ SELECT */ DELETE FROM t",
+        "SELECT 1 FOR/**/UPDATE",
+        # every statement counts (mysqlclient runs them all)
+        "SELECT 1; DELETE FROM t",
+        "SELECT 1; DO RELEASE_ALL_LOCKS()",
+        "SELECT 1; KILL 5",
+        # a comment or a literal's quote inside another does not hide code
+        "SELECT '#' FROM t FOR UPDATE",
+        "SELECT '--' FROM t FOR UPDATE",
+        "SELECT '/*'; DELETE FROM t; SELECT '*/'",
+        "SELECT 1 --1 FOR UPDATE",  # "--" without a space is two minus signs
+        # with NO_BACKSLASH_ESCAPES the literal ends at the backslash
+        "SELECT 'a\\' FOR UPDATE -- '",
     ],
 )
 def test_writes_need_the_flag(query):
     assert not is_read_only(query)
     with pytest.raises(ConfigError, match="--allow-writes") as info:
         check_query(query, allow_writes=False)
+    assert "may change data (it is not a plain SELECT/SHOW)" in str(info.value)
     assert info.value.exit_status == ExitStatus.USAGE
     check_query(query, allow_writes=True)  # with the flag: allowed
+
+
+@pytest.mark.parametrize(
+    ("query", "unknown"),
+    [
+        ("SELEC 1", "('SELEC': a typo for SELECT?)"),
+        ("SHWO STATUS", "('SHWO': a typo for SHOW?)"),
+        ("FOO bar", "('FOO': a typo?)"),
+        ("'x'", "(a typo?)"),
+        ("SELECT 1; SELEC 2", "('SELEC': a typo for SELECT?)"),
+        ("/*!SELEC 1 */", "('SELEC': a typo for SELECT?)"),
+    ],
+)
+def test_an_unknown_first_word_needs_the_flag(query, unknown):
+    """An allow-list: a statement that does not start with a read keyword is refused."""
+    assert not is_read_only(query)
+    with pytest.raises(ConfigError) as info:
+        check_query(query, allow_writes=False, where="[benchmark] query")
+    message = str(info.value)
+    assert message == (
+        f"[benchmark] query = {query!r} does not start with SELECT, SHOW, EXPLAIN, DESCRIBE, "
+        f"DESC, VALUES, TABLE, WITH or HELP {unknown}; any other statement may change data, "
+        "so it runs only with --allow-writes"
+    )
+    assert "\n" not in message
+    assert info.value.exit_status == ExitStatus.USAGE
+    check_query(query, allow_writes=True)
+
+
+def test_the_message_is_one_line_naming_the_value():
+    with pytest.raises(ConfigError) as info:
+        check_query("SELECT 1\nFOR UPDATE", allow_writes=False)
+    assert str(info.value) == (
+        "--query = 'SELECT 1\\nFOR UPDATE' may change data (it is not a plain SELECT/SHOW); "
+        "dbbench runs it thousands of times, so give --allow-writes if that is what you want"
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SELECT 1", True),
+        ("/*!DELETE FROM t */", True),
+        ("/*!50100 SELECT 1 */", True),
+        ("/*M!100100 SELECT 1 */", True),
+        ("'a'", True),
+        ("", False),
+        (" ; ;", False),
+        ("-- SELECT 1", False),
+        ("# SELECT 1", False),
+        ("/* SELECT 1 */", False),
+        ("/*+ SELECT 1 */", False),
+        ("/*!*/", False),  # the server: "Query was empty"
+        ("/*!50100 */ ;", False),
+        ("/*M!100100*/", False),
+    ],
+)
+def test_has_statement_reads_executable_comments_as_code(query, expected):
+    assert has_statement(query) is expected
 
 
 def test_a_write_workload_needs_the_flag():
