@@ -16,11 +16,19 @@ flag.  The check is an allow-list, on the query's text as the server reads it:
   parentheses) and hold none of ``WRITE_WORDS`` (``SELECT ... FOR UPDATE``,
   ``INTO OUTFILE``, ``WITH ... DELETE``).
 
+Where the server could read the text otherwise (``_AMBIGUOUS``: which
+characters end a ``--`` comment, version-gated executable comments, ``*/``
+run into ``/*``, backslashes under ``NO_BACKSLASH_ESCAPES`` or
+``ANSI_QUOTES``), nothing is guessed: a query holding a comment or a
+backslash is refused if a write word appears anywhere in its whole text, or if
+it holds a second statement.  A review found queries that the scanner alone
+read as ``SELECT`` and MariaDB ran as ``DELETE``; the tests keep them.
+
 Anything else needs --allow-writes: a write statement, ``DO`` (``DO
 RELEASE_ALL_LOCKS()``, ``DO GET_LOCK(...)`` have effects), and a statement
 whose first word is unknown (a typo is refused before connecting, naming the
 read keywords).  The check reads the text only: a read that calls a function
-with effects (``SELECT GET_LOCK(...)``) is still a read.
+with effects it does not list (a stored function that writes) is still a read.
 """
 
 from __future__ import annotations
@@ -45,13 +53,24 @@ WRITE_KEYWORDS = frozenset(
         "CHECKSUM", "IF", "CASE", "LOOP", "REPEAT", "WHILE",
     }
 )  # fmt: skip
-#: words that make even a read statement change something or lock rows
+#: words that make even a read statement change something or lock rows (INSERT and REPLACE
+#: followed by "(" are the string functions; the statements never are)
 WRITE_WORDS = re.compile(
-    r"\b(INSERT|UPDATE|DELETE|REPLACE|MERGE|INTO\s+(OUTFILE|DUMPFILE)|FOR\s+UPDATE|"
-    r"FOR\s+SHARE|LOCK\s+IN\s+SHARE\s+MODE|CREATE|DROP|ALTER|TRUNCATE|GRANT|REVOKE|"
-    r"SET\s+GLOBAL)\b",
+    r"\b(?:(?:INSERT|REPLACE)\b(?!\s*\()|UPDATE|DELETE|MERGE|INTO\s+(?:OUTFILE|DUMPFILE)|"
+    r"FOR\s+UPDATE|FOR\s+SHARE|LOCK\s+IN\s+SHARE\s+MODE|CREATE|DROP|ALTER|TRUNCATE|GRANT|"
+    r"REVOKE|SET\s+GLOBAL|NEXT\s+VALUE\s+FOR)\b"
+    # functions that change a sequence or take and release locks
+    r"|\b(?:NEXTVAL|SETVAL|GET_LOCK|RELEASE_LOCK|RELEASE_ALL_LOCKS)\s*\(",
     re.IGNORECASE,
 )
+#: where the server's reading of a query may differ from this module's: where a comment
+#: starts and ends (which characters end "--", version-gated executable comments, "*/"
+#: run into "/*") and what a backslash does in a literal (sql_mode) are not all knowable
+#: here.  A query holding any of these is also judged on its whole text, nothing removed.
+_AMBIGUOUS = re.compile(r"/\*|\*/|--|#|\\")
+_SHOW_CREATE = re.compile(r"^[\s(]*SHOW\s+CREATE\b", re.IGNORECASE)
+#: a statement separator with more text after it
+_INNER_SEPARATOR = re.compile(r";\s*\S")
 
 #: what the scanner stops at: a string or quoted name, a comment, the end of an executable
 #: comment (``*/``), or a statement separator
@@ -121,18 +140,36 @@ def has_statement(query: str) -> bool:
     return bool(_statements(query))
 
 
+#: the rest of the refusal's line, after the value
+_MAY_CHANGE_DATA = (
+    "may change data (it is not a plain SELECT/SHOW); dbbench runs it "
+    "thousands of times, so give --allow-writes if that is what you want"
+)
+
+
 def _refusal(query: str) -> str | None:
     """Why ``query`` may not run without --allow-writes: the rest of a one-line message after
     the value; None if it only reads."""
+    if _AMBIGUOUS.search(query):
+        # comments or backslashes: the statements as read below may not be the server's,
+        # so a write word anywhere, even in a comment or a literal, or a second statement
+        # anywhere, is refused
+        if WRITE_WORDS.search(query):
+            return _MAY_CHANGE_DATA
+        if _INNER_SEPARATOR.search(query):
+            return (
+                "holds several statements and comments or backslashes, which the server may "
+                "read otherwise than dbbench; give --allow-writes if that is what you want"
+            )
     for backslash_escapes in (True, False):
         for statement in _statements(query, backslash_escapes):
             first = _FIRST_WORD.match(statement)
             word = first.group(1).upper() if first else ""
-            if word in WRITE_KEYWORDS or (word in READ_KEYWORDS and WRITE_WORDS.search(statement)):
-                return (
-                    "may change data (it is not a plain SELECT/SHOW); dbbench runs it "
-                    "thousands of times, so give --allow-writes if that is what you want"
-                )
+            # SHOW CREATE TABLE t only shows
+            shown = _SHOW_CREATE.sub("SHOW", statement) if word == "SHOW" else statement
+            writes = WRITE_WORDS.search(shown)
+            if word in WRITE_KEYWORDS or (word in READ_KEYWORDS and writes):
+                return _MAY_CHANGE_DATA
             if word not in READ_KEYWORDS:
                 close = difflib.get_close_matches(word, READ_KEYWORDS, n=1)
                 typo = f"a typo for {close[0]}?" if close else "a typo?"
