@@ -87,7 +87,8 @@ class DatabaseSettings:
     #: SQL run on every new connection (``SET SESSION ...``), as PyMySQL's init_command
     init_command: str | None = None
     #: driver ``ssl_*`` options as given; empty means the driver's defaults
-    ssl: Mapping[str, Any] = field(default_factory=dict)
+    #: (ssl_key_password among them: never in a repr)
+    ssl: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: the DB-API driver the runners connect with (``dbbench.drivers``)
     driver: str = "pymysql"
     #: disabled, preferred, required, verify_ca or verify_identity; None: as the ssl_* keys say
@@ -315,6 +316,11 @@ def _string(*, non_empty: bool = False) -> Validator:
     return check
 
 
+def _file_path(value: Any) -> str:
+    """A path to a file: ``~`` is the home directory, as a shell would have made it."""
+    return os.path.expanduser(_string(non_empty=True)(value))
+
+
 def _query(value: Any) -> str:
     text = _string(non_empty=True)(value)
     if not guard.has_statement(text):
@@ -340,7 +346,8 @@ def _choice(*choices: str) -> Validator:
 #: "30s", "500ms", "2m", "1h" or a number of seconds
 _DURATION_UNITS_S = {
     "us": 1e-6,
-    "µs": 1e-6,
+    "µs": 1e-6,  # MICRO SIGN
+    "μs": 1e-6,  # GREEK SMALL LETTER MU
     "ms": 0.001,
     "s": 1.0,
     "m": 60.0,
@@ -409,9 +416,9 @@ SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
         "read_timeout": ("read_timeout_s", _number(positive=True, high=31_536_000)),
         "write_timeout": ("write_timeout_s", _number(positive=True, high=31_536_000)),
         "init_command": ("init_command", _optional_string),
-        "ssl_ca": ("ssl_ca", _string(non_empty=True)),
-        "ssl_cert": ("ssl_cert", _string(non_empty=True)),
-        "ssl_key": ("ssl_key", _string(non_empty=True)),
+        "ssl_ca": ("ssl_ca", _file_path),
+        "ssl_cert": ("ssl_cert", _file_path),
+        "ssl_key": ("ssl_key", _file_path),
         "ssl_verify_cert": ("ssl_verify_cert", _boolean),
         "ssl_verify_identity": ("ssl_verify_identity", _boolean),
         "ssl_disabled": ("ssl_disabled", _boolean),
@@ -722,7 +729,7 @@ def _check_tls_files(tls: TlsSettings, given: Mapping[str, _Value]) -> None:
 
 
 def _check_readable(key: str, item: _Value) -> None:
-    path = item.value
+    path = os.path.expanduser(item.value)  # as _file_path reads it
     try:
         mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):

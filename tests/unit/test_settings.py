@@ -408,3 +408,17 @@ def test_tls_files_are_not_checked_where_tls_is_off(tmp_path):
     """ssl_disabled leaves the files unused: no reason to refuse one that is not there."""
     path = write(tmp_path, '[database]\nssl_disabled = true\nssl_ca = "/nope/ca.pem"\n')
     assert load_settings(path, env={}).database.tls.mode == "disabled"
+
+
+def test_tls_file_paths_expand_the_home_directory(tmp_path, pem):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "ca.pem").write_bytes(Path(pem["ca"]).read_bytes())
+    config = write(tmp_path, '[database]\nssl_mode = "verify_ca"\nssl_ca = "~/ca.pem"\n')
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        settings = load_settings(config, env={})
+    assert settings.database.ssl["ssl_ca"] == str(home / "ca.pem")
+    assert "key-pw" not in repr(
+        DatabaseSettings(ssl={"ssl_key_password": "key-pw"})
+    )  # the ssl keys stay out of a repr
