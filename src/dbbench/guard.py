@@ -4,10 +4,12 @@ dbbench is pointed at production-like databases by people in a hurry; running
 an UPDATE ten thousand times because of a pasted query must take a deliberate
 flag.  The check is an allow-list, on the query's text as the server reads it:
 
-- comments are removed, but not the contents of MySQL/MariaDB executable
-  comments (``/*! ... */``, ``/*!50100 ... */``, ``/*M! ... */``,
-  ``/*M!100100 ... */``), which the server runs: they count as code, whatever
-  their version number; an optimizer hint (``/*+ ... */``) is a comment;
+- comments are removed; MySQL/MariaDB executable comments (``/*! ... */``,
+  ``/*!50100 ... */``, ``/*M! ... */``, ``/*M!100100 ... */``) are read both
+  ways, since whether the server runs one depends on its version: as code
+  (``/*!DELETE FROM t */``) and as a comment (``/*M!999999 SELECT */ CALL
+  p()``), and must be a read both ways; an optimizer hint (``/*+ ... */``) is a
+  comment;
 - string literals and quoted names are blanked, so a write word inside one is
   harmless; they are read both with and without backslash escapes (the
   server's ``NO_BACKSLASH_ESCAPES``), and must be harmless both ways;
@@ -34,6 +36,7 @@ with effects it does not list (a stored function that writes) is still a read.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 
 from dbbench.errors import ConfigError
@@ -97,9 +100,13 @@ def _close_quote(text: str, start: int, quote: str, backslash_escapes: bool) -> 
     return len(text)
 
 
-def _statements(query: str, backslash_escapes: bool = True) -> list[str]:
+def _statements(
+    query: str, backslash_escapes: bool = True, executable_runs: bool = True
+) -> list[str]:
     """The statements of ``query`` as the server reads them: comments removed, executable
-    comments unwrapped, literals blanked to ``''``; the empty ones left out."""
+    comments unwrapped (or, with ``executable_runs`` False, removed as a server whose
+    version the comment's number excludes does), literals blanked to ``''``; the empty
+    ones left out."""
     statements: list[str] = []
     current: list[str] = []
     i = 0
@@ -114,7 +121,7 @@ def _statements(query: str, backslash_escapes: bool = True) -> list[str]:
             i = _close_quote(query, match.start(), token, backslash_escapes)
             current.append("''")
         elif token == "/*":
-            executable = _EXECUTABLE_COMMENT.match(query, match.start())
+            executable = executable_runs and _EXECUTABLE_COMMENT.match(query, match.start())
             if executable:  # its contents are code; its "*/" is dropped when reached
                 i = executable.end()
             else:  # a comment, or an optimizer hint
@@ -161,8 +168,10 @@ def _refusal(query: str) -> str | None:
                 "holds several statements and comments or backslashes, which the server may "
                 "read otherwise than dbbench; give --allow-writes if that is what you want"
             )
-    for backslash_escapes in (True, False):
-        for statement in _statements(query, backslash_escapes):
+    # every reading must be a read: literals with and without backslash escapes, and
+    # executable comments run (/*!DELETE */) and skipped (/*M!999999 SELECT */ CALL p())
+    for backslash_escapes, executable_runs in itertools.product((True, False), repeat=2):
+        for statement in _statements(query, backslash_escapes, executable_runs):
             first = _FIRST_WORD.match(statement)
             word = first.group(1).upper() if first else ""
             # SHOW CREATE TABLE t only shows

@@ -113,6 +113,10 @@ def test_reads(query):
         "SELECT 1 /*m! ' */; DELETE FROM t; -- '",
         "SELECT '\\'' AS \"\\\"; DELETE FROM t; -- \"",  # ANSI_QUOTES
         "SELECT 2*/* ' */ 3 FROM t FOR UPDATE -- '",
+        # a version-gated comment the server skips leaves the statement after it
+        # (MariaDB 10.11 ran this as CALL p())
+        "/*M!999999 SELECT */ CALL p()",
+        "/*!99999 SELECT */ LOAD DATA INFILE '/tmp/x' INTO TABLE t",
         # a write word in a comment: refused, to be safe
         "SELECT 'FOR UPDATE' FROM t -- FOR UPDATE",
         "SELECT 1 /* DELETE FROM t */",
