@@ -73,8 +73,9 @@ def settings_for_server(
         port=address.port,
         user=address.user,
         password=address.password,
-        password_source="the throwaway server",
-        sources={key: "the throwaway server" for key in ("host", "port", "user", "database")},
+        sources={
+            key: "the throwaway server" for key in ("host", "port", "user", "password", "database")
+        },
         database=address.database,
         unix_socket=None,
         ssl=ssl,

@@ -361,9 +361,8 @@ def _load(options: dict[str, Any], lists: dict[str, list[int] | None]) -> Settin
     settings = load_settings(find_config_path(options.get("config_path")), overrides=overrides)
     if options.get("password_prompt"):
         typed = credentials.prompt_password(f"Password for {settings.database.describe()}: ")
-        database = dataclasses.replace(
-            settings.database, password=typed, password_source="--password (prompt)"
-        )
+        sources = {**settings.database.sources, "password": "--password (prompt)"}
+        database = dataclasses.replace(settings.database, password=typed, sources=sources)
         settings = dataclasses.replace(settings, database=database)
     for warning in settings.warnings:
         Console(stderr=True).print(f"dbbench: warning: {warning}", markup=False, highlight=False)
@@ -835,6 +834,7 @@ def explain(**options: Any) -> int:
     explaining.check_arguments(runner_names, settings.database.driver)
     rtt_s = _rtt_option(options, options["format_name"], sweeping=False)
     total = options["warmup"] + options["iterations"]
+
     def announce() -> None:  # once the server is checked: an error stays the only line
         if not options["quiet"]:
             stderr.print(f"[dim]explain: {total} rounds of {', '.join(runner_names)}[/dim]")

@@ -99,11 +99,15 @@ class DatabaseSettings:
         """``ssl_mode`` and the ``ssl_*`` keys as one mode (validated when the settings load)."""
         return resolve_tls(self.ssl_mode, self.ssl)
 
-    #: where the password came from ("environment variable MYSQL_PWD"), for messages
-    password_source: str | None = field(default=None, compare=False)
-    #: where each other given key came from ("--port", "environment variable DBBENCH_HOST",
-    #: "FILE: [database] database"), for messages that send the user back to it
+    #: where each given key came from ("--port", "environment variable MYSQL_PWD",
+    #: "FILE: [database] database"), for messages that send the user back to it; the
+    #: places only, never a value
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def password_source(self) -> str | None:
+        """Where the password came from ("environment variable MYSQL_PWD"), if given."""
+        return self.sources.get("password")
 
     def source_of(self, key: str) -> str:
         """Where ``key``'s value came from, as a message's parenthesis says it."""
@@ -672,11 +676,7 @@ def load_settings(
         if (warning := _password_warning(path, layer)) is not None
     ]
     database = fields["database"]
-    if "password" in merged["database"]:
-        database["password_source"] = merged["database"]["password"].where
-    database["sources"] = {
-        key: value.where for key, value in merged["database"].items() if key not in SECRET_KEYS
-    }
+    database["sources"] = {key: value.where for key, value in merged["database"].items()}
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}
     try:
         tls = resolve_tls(database.get("ssl_mode"), database["ssl"])

@@ -253,7 +253,7 @@ def test_workload_from_the_file_and_in_the_result_settings(tmp_path):
 
 def test_each_database_key_remembers_where_it_came_from(tmp_path):
     config = tmp_path / "dbbench.toml"
-    config.write_text('[database]\nhost = "file-host"\nport = 3307\npassword = "pw"\n')
+    config.write_text('[database]\nhost = "file-host"\nport = 3307\npassword = "canary-93"\n')
     settings = load_settings(
         config, env={"DBBENCH_PORT": "3308"}, overrides={"database": {"database": "shop"}}
     )
@@ -264,7 +264,9 @@ def test_each_database_key_remembers_where_it_came_from(tmp_path):
     assert database.source_of("user") == (
         "the default; set it with [database] user, DBBENCH_USER, --user"
     )
-    assert "password" not in database.sources  # secrets have password_source, never values
+    # where the password came from, never the password
+    assert database.password_source == f"{config}: [database] password"
+    assert all("canary-93" not in where for where in database.sources.values())
 
 
 def test_a_key_without_a_flag_is_not_offered_one():
