@@ -709,27 +709,24 @@ def _check_tls_files(tls: TlsSettings, given: Mapping[str, _Value]) -> None:
     """
     if tls.mode == "disabled":
         return  # the files are not used
-    for key in ("ssl_ca", "ssl_cert", "ssl_key"):
-        if key in given:
-            _check_readable(key, given[key])
-    if tls.ca is not None:
-        try:
-            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=tls.ca)
-        except ssl.SSLError as exc:
-            problem = f"not a PEM certificate ({_ssl_reason(exc)})"
-            raise _file_error("ssl_ca", given, problem) from None
+    files = {"ssl_ca": tls.ca, "ssl_cert": tls.cert, "ssl_key": tls.key}  # ~ expanded
+    for key, path in files.items():
+        if path is not None and key in given:
+            _check_readable(key, path, given[key])
+    for key in ("ssl_ca", "ssl_cert"):
+        if files[key] is not None:
+            try:
+                ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=files[key])
+            except ssl.SSLError as exc:
+                problem = f"not a PEM certificate ({_ssl_reason(exc)})"
+                raise _file_error(key, given, problem) from None
     if tls.cert is None:
         return  # a key without a certificate is never sent: the drivers leave it aside
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=tls.cert)
-    except ssl.SSLError as exc:
-        problem = f"not a PEM certificate ({_ssl_reason(exc)})"
-        raise _file_error("ssl_cert", given, problem) from None
     _check_key(tls, given)
 
 
-def _check_readable(key: str, item: _Value) -> None:
-    path = os.path.expanduser(item.value)  # as _file_path reads it
+def _check_readable(key: str, path: str, item: _Value) -> None:
+    """``path`` (``item``'s value as read) must be a regular file this process can read."""
     try:
         mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):
