@@ -462,17 +462,10 @@ def _rtt_option(options: dict[str, Any], format_name: str, sweeping: bool) -> fl
         return None
     if sweeping or format_name == "csv":
         raise ConfigError("--rtt projects one run: not with a sweep, nor with --format csv")
-    text = options["rtt"]
     try:
-        float(text)
-    except ValueError:
-        pass
-    else:  # a bare number: 1 could be meant as 1 ms as well as 1 s
-        raise ConfigError(f"--rtt = {text!r}: give a unit, such as 1ms, 250us or 20ms")
-    try:
-        return parse_duration_s(text)
+        return parse_duration_s(options["rtt"], unit_required=True)
     except ValueError as exc:
-        raise ConfigError(f"--rtt = {text!r}: {exc}") from None
+        raise ConfigError(f"--rtt = {options['rtt']!r}: {exc}") from None
 
 
 def _projection(outcome: Any, trips: dict, rtt_s: float) -> list[dict[str, Any]]:

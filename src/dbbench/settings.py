@@ -360,19 +360,24 @@ _DURATION_UNITS_S = {
 }
 
 
-def parse_duration_s(value: Any) -> float:
-    """``30s``, ``500ms``, ``2m``, ``1h`` or a plain number of seconds -> seconds (> 0)."""
+def parse_duration_s(value: Any, *, unit_required: bool = False) -> float:
+    """``30s``, ``500ms``, ``2m``, ``1h`` or a plain number of seconds -> seconds (> 0).
+
+    ``unit_required``: a plain number is refused (for ``--rtt``, where ``1`` could be meant
+    as 1 ms as well as 1 s)."""
     if isinstance(value, str):
         text = value.strip().lower()
-        number, unit = text, "s"
+        number, unit = text, None
         for suffix in sorted(_DURATION_UNITS_S, key=len, reverse=True):
             if text.endswith(suffix):
                 number, unit = text[: -len(suffix)].strip(), suffix
                 break
         try:
-            seconds = float(number) * _DURATION_UNITS_S[unit]
+            seconds = float(number) * _DURATION_UNITS_S[unit or "s"]
         except ValueError:
             raise ValueError("must be a duration such as 30s, 500ms, 2m or 1h") from None
+        if unit is None and unit_required:
+            raise ValueError("give a unit, such as 1ms, 250us or 20ms")
     else:
         seconds = _number()(value)
     if not math.isfinite(seconds) or seconds <= 0:
