@@ -154,10 +154,13 @@ class Driver(abc.ABC):
     #: True when the driver takes its read and write timeouts in whole seconds only
     whole_second_timeouts: ClassVar[bool] = False
 
-    def timeout_kwargs(self, timeout_s: float) -> dict[str, Any]:
-        """Arguments that bound every read and write of a connection by ``timeout_s``."""
-        seconds = whole_seconds(timeout_s) if self.whole_second_timeouts else timeout_s
-        return {"read_timeout": seconds, "write_timeout": seconds}
+    def timeout_kwargs(self, read_s: float, write_s: float | None = None) -> dict[str, Any]:
+        """Arguments that bound every read by ``read_s`` and every write by ``write_s``
+        (``read_s`` too unless given), as this driver takes them."""
+        write_s = read_s if write_s is None else write_s
+        if self.whole_second_timeouts:
+            read_s, write_s = whole_seconds(read_s), whole_seconds(write_s)
+        return {"read_timeout": read_s, "write_timeout": write_s}
 
     def refuse_encrypted_key(self, tls: TlsSettings) -> None:
         """One line when asked for a key password, for a driver that cannot read one."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dbbench.drivers.base import Driver, whole_seconds
+from dbbench.drivers.base import Driver
 from dbbench.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -38,8 +38,7 @@ class MysqlConnectorDriver(Driver):
     def connect_kwargs(self, database: DatabaseSettings) -> dict[str, Any]:
         base = database.base_kwargs()
         base["connection_timeout"] = base.pop("connect_timeout")
-        for key in ("read_timeout", "write_timeout"):  # it takes whole seconds only
-            base[key] = whole_seconds(base[key])
+        base.update(self.timeout_kwargs(database.read_timeout_s, database.write_timeout_s))
         tls = database.tls
         self.refuse_encrypted_key(tls)
         if (tls.cert is None) != (tls.key is None) and tls.mode != "disabled":

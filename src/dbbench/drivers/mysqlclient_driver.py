@@ -48,9 +48,9 @@ class MysqlclientDriver(Driver):
 
     def connect_kwargs(self, database: DatabaseSettings) -> dict[str, Any]:
         base = database.base_kwargs()
-        # the C API takes whole seconds
-        for key in ("connect_timeout", "read_timeout", "write_timeout"):
-            base[key] = whole_seconds(base[key])
+        # the C API takes whole seconds, the connect timeout too
+        base["connect_timeout"] = whole_seconds(base["connect_timeout"])
+        base.update(self.timeout_kwargs(database.read_timeout_s, database.write_timeout_s))
         tls = database.tls
         self.refuse_encrypted_key(tls)
         kwargs: dict[str, Any] = dict(base)
