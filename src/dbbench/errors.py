@@ -11,7 +11,7 @@ import enum
 
 
 class ExitStatus(enum.IntEnum):
-    """Process exit codes, documented in the README."""
+    """Process exit codes, documented in docs/reference/exit-status.md."""
 
     SUCCESS = 0
     #: could not set up: server unreachable, wrong password, query failed, ...

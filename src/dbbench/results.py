@@ -1,7 +1,7 @@
 """Result dataclasses, the JSON document and the environment it records.
 
 ``RunResult.to_dict()`` is the ``--json`` document; its layout is versioned
-by ``SCHEMA_VERSION`` and documented in the README.  It never holds the
+by ``SCHEMA_VERSION`` and documented in docs/reference/json.md.  It never holds the
 password: settings go in through ``Settings.public_dict()``.
 """
 

@@ -95,5 +95,5 @@ class PyMySQLDriver(Driver):
             "every connect, whether or not the server offers TLS; on a nearby server that "
             "can be most of a connect's time. Set ssl_mode = \"disabled\", or \"verify_ca\" "
             "with ssl_ca, to measure what your application configures "
-            "(README: 'The TLS default')."
+            "(docs/background/tls-default.md)."
         ]
