@@ -31,6 +31,7 @@ from typing import Any
 from dbbench.diagnosis import operation_error
 from dbbench.drivers.base import TlsSettings
 from dbbench.errors import ConfigError, DbbenchError
+from dbbench.output.numbers import duration_from_ns as _duration
 from dbbench.phases import PhaseClock, calibrate, driver_module, pool_phases
 from dbbench.phases.roundtrips import CountingRelay
 from dbbench.preflight import check_server
@@ -431,12 +432,6 @@ def explain(
 # --- findings ---------------------------------------------------------------------
 
 
-def _ms(value_ns: float) -> str:
-    """3 significant digits, never an exponent: 0.35 ms, 6.35 ms, 1,002 ms, 250 µs."""
-    value, unit = (value_ns / 1e6, "ms") if abs(value_ns) >= 999_500 else (value_ns / 1e3, "µs")
-    return f"{value:,.0f} {unit}" if abs(value) >= 99.95 else f"{value:.3g} {unit}"
-
-
 def _tls_off_setting() -> str:
     return 'ssl_mode = "disabled" (or ssl_disabled = true)'
 
@@ -456,8 +451,8 @@ def findings(
         if not runner.adds_up:
             notes.append(
                 f"{runner.runner}: an operation's phases, added up, differ from the whole "
-                f"operation timed beside it by {_ms(abs(runner.gap_median_ns))} (median), "
-                f"more than {ADDS_UP_WITHIN:.0%} of its {_ms(runner.whole_median_ns)}: read "
+                f"operation timed beside it by {_duration(abs(runner.gap_median_ns))} (median), "
+                f"more than {ADDS_UP_WITHIN:.0%} of its {_duration(runner.whole_median_ns)}: read "
                 "the shares with care (a busy machine, or the instrumentation's own cost)"
             )
     if rtt_s is not None:
@@ -481,8 +476,8 @@ def _connect_findings(raw: RunnerExplanation, tls: TlsSettings) -> list[str]:
             why = f"with ssl_mode {tls.mode} PyMySQL builds"
         store = "ssl_ca" if tls.ca is not None else "the system's CA store"
         notes.append(
-            f"SSL context creation takes {_ms(context.median_ns)} of "
-            f"{_ms(raw.whole_median_ns)} per connect ({raw.share(context):.0%}): {why} "
+            f"SSL context creation takes {_duration(context.median_ns)} of "
+            f"{_duration(raw.whole_median_ns)} per connect ({raw.share(context):.0%}): {why} "
             f"a new context, loading {store}, in every connect.{unused} "
             f"Set {_tls_off_setting()} when "
             "the network is trusted; for TLS, pass one prebuilt ssl.SSLContext (ssl=...) "
@@ -490,7 +485,7 @@ def _connect_findings(raw: RunnerExplanation, tls: TlsSettings) -> list[str]:
         )
     if handshake is not None and raw.share(handshake) >= NOTABLE_SHARE:
         notes.append(
-            f"the TLS handshake takes {_ms(handshake.median_ns)} and "
+            f"the TLS handshake takes {_duration(handshake.median_ns)} and "
             f"{handshake.round_trips} round trip(s) per connect ({raw.share(handshake):.0%}): "
             "a pool or a persistent connection pays it once per connection."
         )
@@ -498,7 +493,7 @@ def _connect_findings(raw: RunnerExplanation, tls: TlsSettings) -> list[str]:
     if autocommit is not None and autocommit.round_trips:
         notes.append(
             f"PyMySQL's default autocommit=False sends SET AUTOCOMMIT = 0 in every connect: "
-            f"{autocommit.round_trips} round trip(s), {_ms(autocommit.median_ns)} here, one "
+            f"{autocommit.round_trips} round trip(s), {_duration(autocommit.median_ns)} here, one "
             "RTT each on a network. Code that runs single statements can pass "
             "autocommit=True (the server's default: nothing is sent); a pool pays it once "
             "per connection."
@@ -506,7 +501,7 @@ def _connect_findings(raw: RunnerExplanation, tls: TlsSettings) -> list[str]:
     resolution = raw.phase("name resolution")
     if resolution is not None and resolution.median_ns >= 1_000_000:
         notes.append(
-            f"name resolution takes {_ms(resolution.median_ns)} per connect: connect by "
+            f"name resolution takes {_duration(resolution.median_ns)} per connect: connect by "
             "IP address, or run a local resolver cache."
         )
     query = raw.phase("query")
@@ -515,7 +510,7 @@ def _connect_findings(raw: RunnerExplanation, tls: TlsSettings) -> list[str]:
         notes.append(
             f"raw: everything but the query (connecting and closing) is "
             f"{connecting / raw.whole_median_ns:.0%} of its operation "
-            f"({_ms(connecting)} of {_ms(raw.whole_median_ns)}) and "
+            f"({_duration(connecting)} of {_duration(raw.whole_median_ns)}) and "
             f"{raw.round_trips - query.round_trips} of its {raw.round_trips} round trips: "
             "that is what a pool saves on every request."
         )
@@ -528,7 +523,7 @@ def _pool_findings(pool: RunnerExplanation, settings: Settings) -> list[str]:
     if reset is not None and pool.share(reset) >= NOTABLE_SHARE:
         notes.append(
             f"pool: reset-on-return ({settings.pool.pool_reset_on_return.upper()} at "
-            f"checkin) takes {_ms(reset.median_ns)} of {_ms(pool.whole_median_ns)} "
+            f"checkin) takes {_duration(reset.median_ns)} of {_duration(pool.whole_median_ns)} "
             f"({pool.share(reset):.0%}) and {reset.round_trips} round trip(s): "
             "--reset-on-return none removes it, but a connection returned mid-transaction "
             "then stays so; keep it unless every code path commits or rolls back."
@@ -536,8 +531,8 @@ def _pool_findings(pool: RunnerExplanation, settings: Settings) -> list[str]:
     ping = pool.phase(pool_phases.PRE_PING)
     if ping is not None:
         notes.append(
-            f"pool: pre-ping takes {_ms(ping.median_ns)} and {ping.round_trips} round trip(s) "
-            "per checkout; pool_recycle below the server's wait_timeout also avoids stale "
+            f"pool: pre-ping takes {_duration(ping.median_ns)} and {ping.round_trips} round "
+            "trip(s) per checkout; pool_recycle below the server's wait_timeout also avoids stale "
             "connections, without a round trip per request."
         )
     return notes
@@ -546,11 +541,11 @@ def _pool_findings(pool: RunnerExplanation, settings: Settings) -> list[str]:
 def _projection_finding(runners: Sequence[RunnerExplanation], rtt_s: float) -> str:
     rtt_ns = rtt_s * 1e9
     parts = [
-        f"{r.runner} {r.round_trips} × {_ms(rtt_ns)} → {_ms(r.projected_ns(rtt_ns))}"
+        f"{r.runner} {r.round_trips} × {_duration(rtt_ns)} → {_duration(r.projected_ns(rtt_ns))}"
         for r in runners
     ]
     return (
-        f"at a round-trip time of {_ms(rtt_ns)}: " + "; ".join(parts) + " (median measured "
+        f"at a round-trip time of {_duration(rtt_ns)}: " + "; ".join(parts) + " (median measured "
         "here + round trips × RTT: a floor, since both ends idle through each round trip "
         "and wake slower, and bandwidth is left out)"
     )
@@ -598,9 +593,10 @@ def run_projection(
 
 def describe_run_projection(rows: list[dict[str, Any]], rtt_s: float) -> str:
     """e.g. "at RTT 1 ms (median + round trips × RTT): raw 0.35 ms + 6 × 1 ms = 6.35 ms; ..."."""
+    rtt = _duration(rtt_s * 1e9)
     parts = [
-        f"{row['runner']} {_ms(row['median_ns'])} + {row['round_trips']} × {_ms(rtt_s * 1e9)}"
-        f" = {_ms(row['projected_median_ns'])}"
+        f"{row['runner']} {_duration(row['median_ns'])} + {row['round_trips']} × {rtt}"
+        f" = {_duration(row['projected_median_ns'])}"
         for row in rows
     ]
-    return f"projected at RTT {_ms(rtt_s * 1e9)} (median + round trips × RTT): " + "; ".join(parts)
+    return f"projected at RTT {rtt} (median + round trips × RTT): " + "; ".join(parts)

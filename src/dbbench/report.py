@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import html
 import io
 import math
@@ -43,9 +44,11 @@ from typing import Any
 from dbbench import resultfile
 from dbbench.errors import ConfigError, DbbenchError
 from dbbench.histogram import LatencyHistogram
+from dbbench.output import numbers
 from dbbench.timeline import describe as describe_timeline
 
 INSTALL_HINT = "pip install 'dbbench[report]'"
+DASH = "–"
 
 #: the percentiles a document keeps beside its histogram: the fallback curve
 PERCENTILE_KEYS = (
@@ -960,42 +963,15 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _ms_value(value_us: Any) -> float | None:
-    return value_us / 1000 if isinstance(value_us, int | float) else None
-
-
-def _ms(value_us: Any) -> str:
-    ms = _ms_value(value_us)
-    if ms is None:
-        return "–"
-    digits = 3 if ms < 1 else 2 if ms < 10 else 1 if ms < 100 else 0
-    return f"{ms:,.{digits}f}"
-
-
-def _count(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def _signed(value: Any) -> str:
-    return (
-        f"{value:+,}" if isinstance(value, int) and not isinstance(value, bool) else _count(value)
-    )
-
-
-def _number(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, int | float) else _count(value)
-
-
-def _percent(fraction: Any, digits: int) -> str:
-    return f"{fraction:.{digits}%}" if isinstance(fraction, int | float) else "–"
-
-
-def _overflow(value: Any) -> str:
-    return "unlimited" if isinstance(value, int) and value < 0 else str(value)
+#: the report writes a missing value as an en dash; the numbers as every format does
+_ms = functools.partial(numbers.ms_from_us, missing=DASH)
+_ms_value = numbers.ms_value_from_us
+_count = functools.partial(numbers.count, missing=DASH)
+_signed = functools.partial(numbers.signed_count, missing=DASH)
+_number = functools.partial(numbers.number, missing=DASH)
+_percent = functools.partial(numbers.percent, missing=DASH)
+_overflow = numbers.overflow
+_yes_no = functools.partial(numbers.yes_no, missing=DASH)
 
 
 def _when(iso: Any) -> str:
@@ -1009,10 +985,6 @@ def _when(iso: Any) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(datetime.UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _yes_no(value: Any) -> str:
-    return "–" if value is None else ("yes" if value else "no")
 
 
 _CSS = """

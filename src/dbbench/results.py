@@ -15,6 +15,7 @@ from importlib import metadata
 from typing import Any
 
 from dbbench.harness import RunnerRecord, RunOutcome
+from dbbench.output.numbers import us_from_ns
 from dbbench.poolstats import PoolCounters
 from dbbench.stats import Speedup, Summary, speedup, summarize
 
@@ -161,16 +162,12 @@ class RunResult:
         }
 
 
-def _us(value_ns: float | None) -> float | None:
-    return None if value_ns is None else value_ns / 1000.0
-
-
 def summary_dict(s: Summary | None) -> dict[str, Any]:
     """Latency statistics in microseconds (null when nothing succeeded)."""
     keys = ("mean", "stddev", "min", "p50", "p90", "p95", "p99", "p999", "max")
     if s is None:
         return {f"{key}_us": None for key in keys}
-    return {f"{key}_us": _us(getattr(s, f"{key}_ns")) for key in keys}
+    return {f"{key}_us": us_from_ns(getattr(s, f"{key}_ns")) for key in keys}
 
 
 def _runner_dict(result: RunnerResult) -> dict[str, Any]:
@@ -184,7 +181,7 @@ def _runner_dict(result: RunnerResult) -> dict[str, Any]:
         **summary_dict(result.summary),
         "ops_per_s": result.ops_per_s,
         "measured_s": result.measured_s,
-        "first_op_us": _us(result.first_op_ns),
+        "first_op_us": us_from_ns(result.first_op_ns),
         "target_rate_per_s": result.target_rate_per_s,
         "achieved_rate_per_s": result.achieved_rate_per_s if result.target_rate_per_s else None,
         "checkout": summary_dict(result.checkout) if result.checkout else None,

@@ -75,6 +75,7 @@ from typing import Any
 from dbbench.errors import ConfigError, ConnectError, QueryError
 from dbbench.harness import error_kind
 from dbbench.histogram import LatencyHistogram
+from dbbench.output.numbers import us_from_ns
 from dbbench.poolstats import PoolCounters
 from dbbench.results import summary_dict
 from dbbench.runners.pool import PoolRunner
@@ -142,7 +143,7 @@ class StaleCase:
             "errors": self.errors,
             "error_rate": self.error_rate,
             "errors_by_kind": dict(self.errors_by_kind),
-            "first_latency_us": _us(self.first_latency_ns),
+            "first_latency_us": us_from_ns(self.first_latency_ns),
             "latency": {"n": self.latency.n if self.latency else 0, **summary_dict(self.latency)},
             "baseline": {
                 "n": self.baseline.n if self.baseline else 0,
@@ -150,10 +151,6 @@ class StaleCase:
             },
             "pool_counters": self.pool.to_dict() if self.pool else None,
         }
-
-
-def _us(value_ns: int | None) -> float | None:
-    return None if value_ns is None else value_ns / 1000.0
 
 
 def session_init_command(init_command: str | None, wait_timeout_s: int) -> str:

@@ -73,7 +73,11 @@ class KindSpan:
     last_s: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "first_s": _ms(self.first_s), "last_s": _ms(self.last_s)}
+        return {
+            "count": self.count,
+            "first_s": _round_s(self.first_s),
+            "last_s": _round_s(self.last_s),
+        }
 
 
 @dataclass
@@ -151,8 +155,8 @@ class ErrorTimeline:
                 [index * BUCKET_S, kind, count]
                 for (index, kind), count in sorted(self.buckets.items())
             ],
-            "last_error_s": _ms(self.last_error_s),
-            "recovered_s": _ms(self.recovered_s),
+            "last_error_s": _round_s(self.last_error_s),
+            "recovered_s": _round_s(self.recovered_s),
         }
 
     @classmethod
@@ -169,7 +173,7 @@ class ErrorTimeline:
         return timeline
 
 
-def _ms(value_s: float | None) -> float | None:
+def _round_s(value_s: float | None) -> float | None:
     """Seconds kept to the millisecond in files: finer would be noise."""
     return None if value_s is None else round(value_s, 3)
 

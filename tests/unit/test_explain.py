@@ -267,18 +267,3 @@ def test_explain_help_ends_with_an_example():
     assert result.output.rstrip().splitlines()[-1].strip().startswith("dbbench explain")
 
 
-@pytest.mark.parametrize(
-    "value_ns, text",
-    [
-        (350, "0.35 µs"),
-        (250_000, "250 µs"),
-        (999_400, "999 µs"),
-        (999_600, "1 ms"),
-        (6_350_000, "6.35 ms"),
-        (1_002_000_000, "1,002 ms"),  # never 1e+03 ms
-    ],
-)
-def test_projection_times_never_use_an_exponent(value_ns, text):
-    from dbbench.explain import _ms
-
-    assert _ms(value_ns) == text

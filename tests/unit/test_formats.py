@@ -189,9 +189,7 @@ def test_stale_csv_one_row_per_case():
 # --- Markdown ------------------------------------------------------------------------
 
 
-def test_escape_and_code_span():
-    assert markdown.escape("a|b *c* pool_size _x_ <br>") == r"a\|b \*c\* pool_size \_x\_ \<br\>"
-    assert markdown.escape("two\nlines") == "two lines"
+def test_code_span():
     assert markdown.code_span("SELECT 1") == "`SELECT 1`"
     assert markdown.code_span("SELECT `a`|b") == "``SELECT `a`|b``"
     assert markdown.code_span("`t`", in_table=True) == "`` `t` ``"

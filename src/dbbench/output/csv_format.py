@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from dbbench.output.numbers import us_from_ns
 from dbbench.results import RunnerResult, RunResult, summary_dict
 from dbbench.stale import StaleCase
 from dbbench.stats import Summary
@@ -100,10 +101,6 @@ STALE_COLUMNS = (
 )
 
 
-def _us(value_ns: float | None) -> float | None:
-    return None if value_ns is None else value_ns / 1000.0
-
-
 def _kinds(errors_by_kind: Mapping[str, int]) -> str:
     """e.g. "OperationalError(2006)=2;TimeoutError=1" (empty when there were none)."""
     return ";".join(f"{kind}={count}" for kind, count in sorted(errors_by_kind.items()))
@@ -141,7 +138,7 @@ def run_row(r: RunnerResult, result: RunResult) -> dict[str, Any]:
         **summary_dict(r.summary),
         "ops_per_s": r.ops_per_s,
         "measured_s": r.measured_s,
-        "first_op_us": _us(r.first_op_ns),
+        "first_op_us": us_from_ns(r.first_op_ns),
         "speedup_vs": speedup.baseline if speedup else None,
         "speedup": speedup.speedup.ratio if speedup else None,
         "speedup_ci_low": speedup.speedup.ci_low if speedup else None,
@@ -208,7 +205,7 @@ def _stale_rows(
             "errors": case.errors,
             "error_rate": case.error_rate,
             "errors_by_kind": _kinds(case.errors_by_kind),
-            "first_latency_us": _us(case.first_latency_ns),
+            "first_latency_us": us_from_ns(case.first_latency_ns),
             **latency,
             **{f"baseline_{key}": value for key, value in baseline.items()},
             "pool_connects": case.pool.connects if case.pool else None,

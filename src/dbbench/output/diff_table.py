@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dbbench.diffing import ALPHA, CONFIDENCE, MetricChange, RunnerDiff, Threshold, Trip
+from dbbench.output.numbers import escape_markdown, ms_from_us, ops_per_s
 
 #: one line under the tables: what "beyond noise" means
 LEGEND = (
@@ -30,13 +31,9 @@ LEGEND = (
 
 def format_value(metric: str, value: float | None) -> str:
     """Microseconds as milliseconds (3 significant-ish digits), or operations per second."""
-    if value is None:
-        return "-"
     if metric == "ops_per_s":
-        return f"{value:,.0f}/s" if value >= 10 else f"{value:.1f}/s"
-    ms = value / 1000
-    digits = 3 if ms < 1 else 2 if ms < 10 else 1 if ms < 100 else 0
-    return f"{ms:,.{digits}f} ms"
+        return ops_per_s(value, unit=True)
+    return ms_from_us(value, unit=True)
 
 
 def format_change(change: float | None) -> str:
@@ -165,13 +162,6 @@ def write(
 # --- Markdown ----------------------------------------------------------------
 
 
-def _md(text: str) -> str:
-    """Text safe inside a GitHub table cell."""
-    for special in ("\\", "|", "*", "_", "`", "<", ">", "[", "]"):
-        text = text.replace(special, "\\" + special)
-    return text
-
-
 def _md_change(change: MetricChange, tripped: bool) -> str:
     text = format_change(change.change)
     if change.beyond_noise and change.worse is not None:
@@ -190,11 +180,18 @@ def markdown_lines(
 ) -> list[str]:
     """The Markdown document, line by line (see ``write_markdown``)."""
     sweep = any(d.cell is not None for d in diffs)
-    lines = [f"### dbbench diff: {_md(base_label)} → {_md(new_label)}", ""]
+    lines = [f"### dbbench diff: {escape_markdown(base_label)} → {escape_markdown(new_label)}", ""]
     compared = [d for d in diffs if d.changes]
     if compared:
         head = ["cell"] if sweep else []
-        head += ["runner", "metric", _md(base_label), _md(new_label), "change", "beyond noise?"]
+        head += [
+            "runner",
+            "metric",
+            escape_markdown(base_label),
+            escape_markdown(new_label),
+            "change",
+            "beyond noise?",
+        ]
         align = ["---"] * (len(head) - 5) + ["---", "---:", "---:", "---:", "---"]
         lines += [f"| {' | '.join(head)} |", f"|{'|'.join(align)}|"]
         tripped_keys = {(id(t.diff), t.change.metric) for t in tripped}
@@ -202,25 +199,30 @@ def markdown_lines(
             for index, change in enumerate(diff.changes):
                 is_tripped = (id(diff), change.metric) in tripped_keys
                 first = index == 0
-                row = [_md(diff.cell or "") if first else ""] if sweep else []
+                row = [escape_markdown(diff.cell or "") if first else ""] if sweep else []
                 row += [
-                    f"**{_md(diff.runner)}**" if first else "",
+                    f"**{escape_markdown(diff.runner)}**" if first else "",
                     f"❌ {change.metric}" if is_tripped else change.metric,
                     format_value(change.metric, change.base),
                     format_value(change.metric, change.new),
                     _md_change(change, is_tripped),
-                    _md(describe_noise(change)),
+                    escape_markdown(describe_noise(change)),
                 ]
                 lines.append(f"| {' | '.join(row)} |")
-        lines += ["", f"<sub>{_md(LEGEND)}</sub>"]
+        lines += ["", f"<sub>{escape_markdown(LEGEND)}</sub>"]
     notes = _only_in_lines(diffs, base_label, new_label) + [f"note: {c}" for c in caveats]
     if notes:
-        lines += [""] + [f"- {_md(line)}" for line in notes]
+        lines += [""] + [f"- {escape_markdown(line)}" for line in notes]
     if tripped:
-        lines += [""] + [f"- ❌ {_md(describe_trip(trip))}" for trip in tripped]
+        lines += [""] + [f"- ❌ {escape_markdown(describe_trip(trip))}" for trip in tripped]
     line = verdict(tripped, thresholds)
     word, rest = line.partition(": ")[::2]
-    lines += ["", f"**{word}**: {_md(rest)}" if word in ("FAIL", "PASS") else _md(line)]
+    lines += [
+        "",
+        f"**{word}**: {escape_markdown(rest)}"
+        if word in ("FAIL", "PASS")
+        else escape_markdown(line),
+    ]
     return lines
 
 

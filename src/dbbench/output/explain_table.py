@@ -8,15 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dbbench.explain import Explanation, RunnerExplanation
-
-
-def _ms(value_ns: float) -> str:
-    return f"{value_ns / 1e6:.3f}"
-
-
-def _rtt_text(rtt_s: float) -> str:
-    milliseconds = rtt_s * 1e3
-    return f"{milliseconds:,.0f} ms" if milliseconds >= 1e5 else f"{milliseconds:g} ms"
+from dbbench.output.numbers import ms_from_ns, ms_from_s, percent, signed_ms_from_ns
 
 
 def phase_table(runner: RunnerExplanation, rtt_s: float | None = None) -> Table:
@@ -33,9 +25,9 @@ def phase_table(runner: RunnerExplanation, rtt_s: float | None = None) -> Table:
     for phase in runner.phases:
         table.add_row(
             phase.name,
-            _ms(phase.median_ns),
-            _ms(phase.p95_ns),
-            f"{runner.share(phase):.1%}",
+            ms_from_ns(phase.median_ns),
+            ms_from_ns(phase.p95_ns),
+            percent(runner.share(phase)),
             str(phase.round_trips),
             escape(phase.description),
         )
@@ -43,12 +35,17 @@ def phase_table(runner: RunnerExplanation, rtt_s: float | None = None) -> Table:
     share = total / runner.whole_median_ns if runner.whole_median_ns else 0.0
     table.add_section()
     table.add_row(
-        "sum of phases", _ms(total), "", f"{share:.1%}", str(runner.round_trips), "medians added"
+        "sum of phases",
+        ms_from_ns(total),
+        "",
+        percent(share),
+        str(runner.round_trips),
+        "medians added",
     )
     gap_share = runner.gap_median_ns / runner.whole_median_ns if runner.whole_median_ns else 0.0
     table.add_row(
         "phases − whole",
-        f"{round(runner.gap_median_ns / 1e6, 3) + 0.0:+.3f}",  # + 0.0: no "-0.000"
+        signed_ms_from_ns(runner.gap_median_ns),
         "",
         f"{gap_share:+.1%}",
         "",
@@ -56,20 +53,20 @@ def phase_table(runner: RunnerExplanation, rtt_s: float | None = None) -> Table:
     )
     table.add_row(
         "[bold]whole operation[/bold]",
-        _ms(runner.whole_median_ns),
-        _ms(runner.whole_p95_ns),
+        ms_from_ns(runner.whole_median_ns),
+        ms_from_ns(runner.whole_p95_ns),
         "100%",
         "",
         "as dbbench run times it, uninstrumented",
     )
     if rtt_s is not None:
         table.add_row(
-            f"at RTT {_rtt_text(rtt_s)}",
-            _ms(runner.projected_ns(rtt_s * 1e9)),
+            f"at RTT {ms_from_s(rtt_s)}",
+            ms_from_ns(runner.projected_ns(rtt_s * 1e9)),
             "",
             "",
             "",
-            f"whole + {runner.round_trips} × {_rtt_text(rtt_s)}",
+            f"whole + {runner.round_trips} × {ms_from_s(rtt_s)}",
         )
     return table
 
@@ -79,7 +76,7 @@ def projection_table(explanation: Explanation) -> Table:
     rtt_s = explanation.rtt_s
     title = "per operation"
     if rtt_s is not None:
-        title += f", projected onto a network with a round-trip time of {_rtt_text(rtt_s)}"
+        title += f", projected onto a network with a round-trip time of {ms_from_s(rtt_s)}"
     table = Table(
         title=title,
         title_justify="left",
@@ -90,14 +87,18 @@ def projection_table(explanation: Explanation) -> Table:
     for name in ("median", "p95", "round trips"):
         table.add_column(name, justify="right")
     if rtt_s is not None:
-        table.add_column(f"+ trips × {_rtt_text(rtt_s)}", justify="right")
+        table.add_column(f"+ trips × {ms_from_s(rtt_s)}", justify="right")
         table.add_column("projected median", justify="right")
     for runner in explanation.runners:
-        cells = [_ms(runner.whole_median_ns), _ms(runner.whole_p95_ns), str(runner.round_trips)]
+        cells = [
+            ms_from_ns(runner.whole_median_ns),
+            ms_from_ns(runner.whole_p95_ns),
+            str(runner.round_trips),
+        ]
         if rtt_s is not None:
             cells += [
-                _ms(runner.round_trips * rtt_s * 1e9),
-                _ms(runner.projected_ns(rtt_s * 1e9)),
+                ms_from_ns(runner.round_trips * rtt_s * 1e9),
+                ms_from_ns(runner.projected_ns(rtt_s * 1e9)),
             ]
         table.add_row(runner.runner, *cells)
     return table

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from dbbench.output.matrix import LEGEND, describe_recommendation
+from dbbench.output.numbers import count, ms_from_ns, ops_per_s, overflow, percent
+from dbbench.output.numbers import escape_markdown as escape
+from dbbench.output.numbers import ratio as ratio_text
 from dbbench.output.stale_table import describe_protection
 from dbbench.output.table import describe_speedup, server_line
 from dbbench.results import RunnerResult, RunResult, is_baseline
@@ -29,17 +32,7 @@ from dbbench.workload import READ_WORKLOAD
 if TYPE_CHECKING:  # the library's entry point, not needed to format its results
     from dbbench.benchmark import SweepResult
 
-#: characters that mean something in GFM inline text or table rows
-_SPECIAL = re.compile(r"([\\`*|<>\[\]~])")
-#: "_" starts or ends emphasis only next to a non-word character: pool_size is safe as it is
-_UNDERSCORE = re.compile(r"(?<!\w)_|_(?!\w)")
 _BACKTICKS = re.compile(r"`+")
-
-
-def escape(text: str) -> str:
-    """``text`` as literal Markdown inline text, on one line (also safe in a table cell)."""
-    text = " ".join(str(text).split())
-    return _UNDERSCORE.sub(r"\\_", _SPECIAL.sub(r"\\\1", text))
 
 
 def code_span(text: str, *, in_table: bool = False) -> str:
@@ -67,11 +60,8 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -
 
 
 def _ms(value_ns: float | None) -> str:
-    return "-" if value_ns is None else f"{value_ns / 1e6:,.3f}"
-
-
-def _count(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
+    """Milliseconds as Markdown shows them: grouped, 1,234.567 (the terminal: 1234.567)."""
+    return ms_from_ns(value_ns, grouped=True)
 
 
 def _emit(console: Console, blocks: list[list[str]]) -> None:
@@ -141,7 +131,7 @@ def _run_cells(r: RunnerResult, vs_raw: str) -> list[str]:
     s: Summary | None = r.summary
     return [
         f"**{escape(r.runner)}**",
-        _count(s.n if s else 0),
+        count(s.n if s else 0),
         f"**{r.errors:,}**" if r.errors else "0",
         _ms(s.mean_ns if s else None),
         _ms(s.stddev_ns) if s and s.n > 1 else "-",
@@ -156,7 +146,7 @@ def _run_cells(r: RunnerResult, vs_raw: str) -> list[str]:
 def _vs_raw(result: RunResult, r: RunnerResult) -> str:
     for s in result.speedups:
         if s.runner == r.runner:
-            return f"{s.speedup.ratio:.{2 if s.speedup.ratio < 10 else 1}f}×"
+            return ratio_text(s.speedup.ratio)
     return "1×" if is_baseline(r.runner) and r.summary else "-"
 
 
@@ -176,7 +166,7 @@ def _pool_table(result: RunResult) -> list[str]:
                 _ms(c.p99_ns if c else None),
                 _ms(c.max_ns if c else None),
                 f"**{r.timeouts:,}**" if r.timeouts else "0",
-                *(_count(v) for v in (p.connects, p.closes, p.invalidations, p.peak_checked_out)),
+                *(count(v) for v in (p.connects, p.closes, p.invalidations, p.peak_checked_out)),
             ]
         )
     title = "**What the pool did** (cold start and warm-up included; checkout in milliseconds)"
@@ -250,14 +240,6 @@ def _key(cell: SweepCell) -> tuple[int, int, int]:
     return (cell.concurrency, cell.pool_size, cell.max_overflow)
 
 
-def _ops(ops_per_s: float) -> str:
-    return f"{ops_per_s:,.0f}/s" if ops_per_s >= 10 else f"{ops_per_s:.1f}/s"
-
-
-def _overflow(max_overflow: int) -> str:
-    return "unlimited" if max_overflow < 0 else str(max_overflow)
-
-
 def sweep_cell_text(cell: SweepCell | None, *, best: bool = False, chosen: bool = False) -> str:
     """e.g. "★ ▲ **8,200/s · 1.700 ms**" or "3,100/s · 41.000 ms · ⏱ 17 timeouts"."""
     if cell is None:
@@ -265,7 +247,7 @@ def sweep_cell_text(cell: SweepCell | None, *, best: bool = False, chosen: bool 
     if cell.ops_per_s is None:
         measured = "no successes" if cell.operations else "nothing ran"
     else:
-        measured = _ops(cell.ops_per_s)
+        measured = ops_per_s(cell.ops_per_s, unit=True)
     if cell.p99_us is not None:
         measured += f" · {_ms(cell.p99_us * 1000)} ms"
     parts = [f"**{measured}**" if best else measured]
@@ -293,7 +275,7 @@ def matrix_table(
     header = ["pool_size", "max_overflow", *(f"concurrency {c}" for c in concurrencies)]
     rows = []
     for pool_size, max_overflow in settings:
-        row = [str(pool_size), _overflow(max_overflow)]
+        row = [str(pool_size), overflow(max_overflow)]
         for concurrency in concurrencies:
             key = (concurrency, pool_size, max_overflow)
             cell = by_key.get(key)
@@ -360,15 +342,15 @@ def stale_lines(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> l
     rows = [
         [
             f"**{escape(describe_protection(case))}**",
-            _count(case.operations),
+            count(case.operations),
             f"**{case.errors:,}**" if case.errors else "0",
-            f"{case.error_rate:.1%}",
+            percent(case.error_rate),
             _ms(case.first_latency_ns),
             _ms(case.latency.mean_ns if case.latency else None),
             _ms(case.latency.p99_ns if case.latency else None),
             _ms(case.baseline.mean_ns if case.baseline else None),
-            _count(case.pool.connects if case.pool else None),
-            _count(case.pool.invalidations if case.pool else None),
+            count(case.pool.connects if case.pool else None),
+            count(case.pool.invalidations if case.pool else None),
         ]
         for case in cases
     ]

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dbbench.output.numbers import ms_from_us, ops_per_s, overflow
 from dbbench.sweep import Recommendation, SweepCell
 
 RECOMMENDED = "★"
@@ -26,23 +27,9 @@ LEGEND = (
 )
 
 
-def _ops(ops_per_s: float) -> str:
-    return f"{ops_per_s:,.0f}/s" if ops_per_s >= 10 else f"{ops_per_s:.1f}/s"
-
-
-def _ms(value_us: float) -> str:
-    ms = value_us / 1000
-    digits = 3 if ms < 1 else 2 if ms < 10 else 1 if ms < 100 else 0
-    return f"{ms:,.{digits}f} ms"
-
-
-def _overflow(max_overflow: int) -> str:
-    return "unlimited" if max_overflow < 0 else str(max_overflow)
-
-
 def describe_setting(cell: SweepCell) -> str:
     """e.g. "pool_size=5 max_overflow=3"."""
-    return f"pool_size={cell.pool_size} max_overflow={_overflow(cell.max_overflow)}"
+    return f"pool_size={cell.pool_size} max_overflow={overflow(cell.max_overflow)}"
 
 
 def _key(cell: SweepCell) -> tuple[int, int, int]:
@@ -65,9 +52,9 @@ def _cell_text(cell: SweepCell | None, *, best: bool, chosen: bool) -> Text:
     if cell.ops_per_s is None:
         text.append("no successes" if cell.operations else "nothing ran", style="red")
     else:
-        text.append(_ops(cell.ops_per_s), style="bold" if best else "")
+        text.append(ops_per_s(cell.ops_per_s, unit=True), style="bold" if best else "")
     if cell.p99_us is not None:
-        text.append(f"\np99 {_ms(cell.p99_us)}", style="bold" if best else "")
+        text.append(f"\np99 {ms_from_us(cell.p99_us, unit=True)}", style="bold" if best else "")
     if cell.timeouts:
         word = "timeout" if cell.timeouts == 1 else "timeouts"
         text.append(f"\n{TIMEOUT} {cell.timeouts:,} {word}", style="red")
@@ -98,7 +85,7 @@ def build_matrix(cells: Sequence[SweepCell], recommendations: Sequence[Recommend
     for concurrency in concurrencies:
         table.add_column(f"concurrency {concurrency}", justify="right", no_wrap=True)
     for pool_size, max_overflow in settings:
-        row: list[str | Text] = [str(pool_size), _overflow(max_overflow)]
+        row: list[str | Text] = [str(pool_size), overflow(max_overflow)]
         for concurrency in concurrencies:
             key = (concurrency, pool_size, max_overflow)
             row.append(_cell_text(by_key.get(key), best=key in best, chosen=key in chosen))
@@ -121,7 +108,7 @@ def _recommendation_parts(r: Recommendation, cells: Sequence[SweepCell]) -> tupl
         else:
             problem = "no setting ran without timeouts or errors; raise pool_size or pool_timeout"
         return head, f"{problem};", r.rule_of_thumb
-    best_ops = _ops(r.best.ops_per_s or 0)
+    best_ops = ops_per_s(r.best.ops_per_s or 0, unit=True)
     if r.chosen == r.best:
         finding = f"{describe_setting(r.chosen)} has the best throughput ({best_ops})"
     else:

@@ -6,11 +6,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dbbench.output.numbers import ms_from_ns, percent
 from dbbench.stale import StaleCase
-
-
-def _ms(value_ns: float | None) -> str:
-    return "-" if value_ns is None else f"{value_ns / 1e6:.3f}"
 
 
 def describe_protection(case: StaleCase) -> str:
@@ -43,11 +40,11 @@ def build_table(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> T
             describe_protection(case),
             str(case.operations),
             errors,
-            f"{case.error_rate:.1%}",
-            _ms(case.first_latency_ns),
-            _ms(case.latency.mean_ns if case.latency else None),
-            _ms(case.latency.p99_ns if case.latency else None),
-            _ms(case.baseline.mean_ns if case.baseline else None),
+            percent(case.error_rate),
+            ms_from_ns(case.first_latency_ns),
+            ms_from_ns(case.latency.mean_ns if case.latency else None),
+            ms_from_ns(case.latency.p99_ns if case.latency else None),
+            ms_from_ns(case.baseline.mean_ns if case.baseline else None),
             str(case.pool.connects) if case.pool else "-",
             str(case.pool.invalidations) if case.pool else "-",
         )

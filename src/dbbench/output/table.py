@@ -7,53 +7,46 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from dbbench.output.numbers import ms_from_ns, ops_per_s, ratio, ratio_digits
 from dbbench.results import RunnerResult, RunResult, is_baseline
 from dbbench.stats import Speedup, Summary
 from dbbench.timeline import describe as describe_timeline
 from dbbench.workload import describe as describe_workload
 
 
-def _ms(value_ns: float | None) -> str:
-    return "-" if value_ns is None else f"{value_ns / 1e6:.3f}"
-
-
 def describe_speedup(runner: str, baseline: str, s: Speedup) -> str:
     """e.g. "pool is 71.3× faster than raw (95% CI 69.8–72.9)"."""
-    ratio, low, high, word = s.ratio, s.ci_low, s.ci_high, "faster"
-    if ratio < 1:
+    times, low, high, word = s.ratio, s.ci_low, s.ci_high, "faster"
+    if times < 1:
         word = "slower"
-        ratio = 1 / ratio
+        times = 1 / times
         low, high = (1 / high, 1 / low) if low and high else (None, None)
     interval = (
-        f" ({s.confidence:.0%} CI {low:.{_digits(low)}f}–{high:.{_digits(low)}f})"
+        f" ({s.confidence:.0%} CI {low:.{ratio_digits(low)}f}–{high:.{ratio_digits(low)}f})"
         if low is not None and high is not None
         else " (too few samples for a confidence interval)"
     )
-    return f"{runner} is {ratio:.{_digits(ratio)}f}× {word} than {baseline}{interval}"
-
-
-def _digits(value: float) -> int:
-    return 2 if value < 10 else 1
+    return f"{runner} is {ratio(times)} {word} than {baseline}{interval}"
 
 
 def _stddev(s: Summary | None) -> str:
-    return _ms(s.stddev_ns) if s and s.n > 1 else "-"
+    return ms_from_ns(s.stddev_ns) if s and s.n > 1 else "-"
 
 
 #: (header, cell) for each latency column; the first ones are dropped first on narrow terminals
 _COLUMNS = {
     "n": lambda r, s: str(s.n if s else 0),
     "errors": lambda r, s: f"[red]{r.errors}[/red]" if r.errors else "0",
-    "mean": lambda r, s: _ms(s.mean_ns if s else None),
+    "mean": lambda r, s: ms_from_ns(s.mean_ns if s else None),
     "± σ": lambda r, s: _stddev(s),
-    "min": lambda r, s: _ms(s.min_ns if s else None),
-    "p50": lambda r, s: _ms(s.p50_ns if s else None),
-    "p90": lambda r, s: _ms(s.p90_ns if s else None),
-    "p99": lambda r, s: _ms(s.p99_ns if s else None),
-    "p99.9": lambda r, s: _ms(s.p999_ns if s else None),
-    "max": lambda r, s: _ms(s.max_ns if s else None),
-    "ops/s": lambda r, s: f"{r.ops_per_s:,.0f}" if r.ops_per_s is not None else "-",
-    "first op": lambda r, s: _ms(r.first_op_ns),
+    "min": lambda r, s: ms_from_ns(s.min_ns if s else None),
+    "p50": lambda r, s: ms_from_ns(s.p50_ns if s else None),
+    "p90": lambda r, s: ms_from_ns(s.p90_ns if s else None),
+    "p99": lambda r, s: ms_from_ns(s.p99_ns if s else None),
+    "p99.9": lambda r, s: ms_from_ns(s.p999_ns if s else None),
+    "max": lambda r, s: ms_from_ns(s.max_ns if s else None),
+    "ops/s": lambda r, s: ops_per_s(r.ops_per_s),
+    "first op": lambda r, s: ms_from_ns(r.first_op_ns),
 }
 #: dropped in this order when the terminal is too narrow for all columns
 _DROP_ORDER = ("min", "p99.9", "p90", "± σ", "first op", "max")
@@ -109,7 +102,7 @@ def build_table(result: RunResult, width: int = 200) -> Table:
     for r in result.runners:
         s = r.summary
         if r.runner in speedups:
-            vs_raw = f"{speedups[r.runner].ratio:.{_digits(speedups[r.runner].ratio)}f}×"
+            vs_raw = ratio(speedups[r.runner].ratio)
         else:
             vs_raw = "1×" if is_baseline(r.runner) and s else "-"
         table.add_row(r.runner, *(_COLUMNS[name](r, s) for name in columns), vs_raw)
@@ -134,9 +127,9 @@ def _pool_rows(results: list[RunnerResult]) -> Table | None:
         c, p = r.checkout, r.pool
         table.add_row(
             r.runner,
-            _ms(c.p50_ns if c else None),
-            _ms(c.p99_ns if c else None),
-            _ms(c.max_ns if c else None),
+            ms_from_ns(c.p50_ns if c else None),
+            ms_from_ns(c.p99_ns if c else None),
+            ms_from_ns(c.max_ns if c else None),
             f"[red]{r.timeouts}[/red]" if r.timeouts else "0",
             str(p.connects),
             str(p.closes),
