@@ -4,6 +4,9 @@ With ``DBBENCH_TEST_URL`` (``mysql://user:password@host:port/database``) the
 tests use that server (the GitHub workflow's MySQL container); otherwise the
 session starts its own throwaway server with ``dbbench.server.LocalServer``.
 No server means failing tests, never skipped ones.
+
+Every test in this folder carries the ``integration`` marker (given here, not
+per file), so ``pytest -m "not integration"`` starts no server and no browser.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -22,6 +26,15 @@ import pytest
 
 from dbbench.server import LocalServer, ServerAddress
 from dbbench.settings import DatabaseSettings
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of this folder ``integration`` (the hook sees the whole session's items)."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from dbbench.benchmark import settings_for_server
 from dbbench.harness import Plan, run_interleaved
 from dbbench.runners import create_runner
@@ -20,8 +18,6 @@ from dbbench.settings import BenchmarkSettings, PoolSettings, Settings
 from tests.integration.conftest import run_dbbench
 from tests.integration.test_concurrency import by_runner, private_server, run_json  # noqa: F401
 from tests.integration.test_result_files import valid
-
-pytestmark = pytest.mark.integration
 
 
 def test_tasks_account_for_every_operation_beside_the_threads(server):

@@ -23,8 +23,6 @@ import pytest
 from dbbench.server import LocalServer
 from tests.integration.conftest import run_dbbench
 
-pytestmark = pytest.mark.integration
-
 BAD_INPUT, CANNOT_RUN = 2, 1
 
 

@@ -15,8 +15,6 @@ import pytest
 
 from tests.integration.conftest import run_dbbench
 
-pytestmark = pytest.mark.integration
-
 
 def test_run_json_against_the_server(server):
     result = run_dbbench("run", "--iterations", "30", "--json", env=server.env())

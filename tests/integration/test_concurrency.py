@@ -10,8 +10,6 @@ import pytest
 from dbbench.server import LocalServer
 from tests.integration.conftest import TestServer, run_dbbench
 
-pytestmark = pytest.mark.integration
-
 
 def run_json(server, *args: str) -> dict:
     result = run_dbbench(*args, "--json", "--quiet", env=server.env(), timeout_s=300)

@@ -18,8 +18,6 @@ from dbbench.runners import create_runner
 from dbbench.settings import Settings
 from tests.integration.conftest import database_for, run_dbbench
 
-pytestmark = pytest.mark.integration
-
 
 def _settings(server, driver_name: str, **database) -> Settings:
     base = dataclasses.replace(

@@ -13,8 +13,6 @@ from dbbench.phases.roundtrips import CountingRelay
 from dbbench.settings import PoolSettings, Settings
 from tests.integration.conftest import database_for, run_dbbench
 
-pytestmark = pytest.mark.integration
-
 NO_TLS = {"ssl_disabled": True}
 
 

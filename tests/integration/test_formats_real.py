@@ -10,8 +10,6 @@ import pytest
 
 from tests.integration.conftest import run_dbbench
 
-pytestmark = pytest.mark.integration
-
 COMMANDS = {
     "run": ["run", "-n", "40", "-c", "2", "--runner", "raw,pool,persistent"],
     "sweep": ["compare", "-n", "30", "-c", "1,2", "--pool-size", "1,2"],

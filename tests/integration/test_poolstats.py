@@ -21,8 +21,6 @@ from sqlalchemy.pool import QueuePool
 from dbbench.poolstats import PoolCounters, PoolInstrument
 from tests.integration.conftest import database_for
 
-pytestmark = pytest.mark.integration
-
 #: Long enough for any test machine, short enough that a bug fails instead of hanging.
 BARRIER_TIMEOUT_S = 10.0
 

@@ -23,8 +23,6 @@ from dbbench.workload import Workload
 from tests.integration.conftest import database_for
 from tests.integration.delay_proxy import DelayProxy
 
-pytestmark = pytest.mark.integration
-
 #: one way.  Large, because what the delay adds beyond round trips × RTT is
 #: mostly fixed per round trip: client and server idle through each RTT and wake
 #: slower (a query after 10 ms idle took 0.30 ms here, back to back 0.04 ms, at a

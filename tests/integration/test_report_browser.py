@@ -40,8 +40,6 @@ import pytest
 
 from dbbench.report import write_report
 
-pytestmark = pytest.mark.integration
-
 DATA = Path(__file__).resolve().parent.parent / "data" / "results"
 
 #: what this machine's documentation asks of a headless Chromium: no sandbox (root), no GPU,

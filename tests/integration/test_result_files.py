@@ -15,8 +15,6 @@ import pytest
 from dbbench.resultfile import load
 from tests.integration.conftest import run_dbbench
 
-pytestmark = pytest.mark.integration
-
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "schema" / "dbbench-result.schema.json").read_text()
 )

@@ -9,8 +9,6 @@ from dbbench.runners import create_runner
 from dbbench.settings import BenchmarkSettings, PoolSettings, Settings
 from dbbench.workload import Workload
 
-pytestmark = pytest.mark.integration
-
 
 def settings_for(server, query: str = "SELECT 1", **pool) -> Settings:
     plain = Settings(benchmark=BenchmarkSettings(query=query), pool=PoolSettings(**pool))

@@ -24,8 +24,6 @@ import pytest
 
 from tests.integration.conftest import run_dbbench
 
-pytestmark = pytest.mark.integration
-
 CANARY = f"Canary-7f3a{uuid.uuid4().hex[:16]}"
 #: a second canary: the wrong password of a failing login
 WRONG = f"Canary-wrong-{uuid.uuid4().hex[:16]}"

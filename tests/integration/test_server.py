@@ -16,8 +16,6 @@ import pytest
 from dbbench.errors import ServerError
 from dbbench.server import LocalServer, ServerAddress, find_server_kind
 
-pytestmark = pytest.mark.integration
-
 
 def connect(address: ServerAddress, **kwargs) -> pymysql.connections.Connection:
     return pymysql.connect(

@@ -27,8 +27,6 @@ from dbbench.settings import DatabaseSettings
 from tests.integration import conftest
 from tests.integration.conftest import database_for
 
-pytestmark = pytest.mark.integration
-
 WAIT_TIMEOUT_S = 10.0
 
 

@@ -14,8 +14,6 @@ from dbbench.benchmark import settings_for_server
 from dbbench.settings import BenchmarkSettings, DatabaseSettings, Settings
 from dbbench.stale import PROTECTIONS, run_stale_scenario
 
-pytestmark = pytest.mark.integration
-
 POOL_SIZE = 4
 OPERATIONS = 20
 #: what a query on a connection the server closed raises (MariaDB, MySQL < 8.0.24, MySQL 8.0.24+)

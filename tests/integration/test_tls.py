@@ -24,8 +24,6 @@ from dbbench.server import LocalServer
 from dbbench.settings import DatabaseSettings, Settings
 from tests.integration.conftest import database_for, run_dbbench
 
-pytestmark = pytest.mark.integration
-
 
 @dataclasses.dataclass(frozen=True)
 class TlsServer:

@@ -26,8 +26,6 @@ from dbbench.processes import process_plans
 from dbbench.settings import BenchmarkSettings, Settings
 from tests.integration.conftest import run_dbbench
 
-pytestmark = pytest.mark.integration
-
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "schema" / "dbbench-result.schema.json").read_text()
 )

@@ -1,0 +1,32 @@
+"""The integration marker: ``-m "not integration"`` selects no test that needs a server."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dbbench.server import LocalServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_not_integration_selects_nothing_from_the_integration_folder():
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "-m", "not integration", "tests/integration"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    # exit status 5: no test selected, so every test there carries the marker
+    assert result.returncode == 5, result.stdout + result.stderr
+    deselected = re.search(r"(\d+) deselected", result.stdout)
+    assert deselected is not None and int(deselected.group(1)) > 100, result.stdout
+
+
+def test_a_test_without_the_marker_cannot_start_a_server():
+    # the guard of tests/conftest.py: this test is unmarked, so start() refuses
+    with pytest.raises(AssertionError, match="move it to tests/integration"):
+        LocalServer().start()
