@@ -36,9 +36,9 @@ from dbbench.output import (
     json_format,
     markdown,
 )
+from dbbench.output.report import write_report
 from dbbench.output.runs_table import runs_table
 from dbbench.progress import ProgressBar
-from dbbench.report import write_report
 from dbbench.resultfile import ResultSink, RunStore, describe_runs
 from dbbench.results import RunResult, capture_environment, iso_utc
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names

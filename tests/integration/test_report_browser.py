@@ -38,7 +38,7 @@ from typing import Any
 
 import pytest
 
-from dbbench.report import write_report
+from dbbench.output.report import write_report
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "results"
 

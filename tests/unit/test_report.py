@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from dbbench import report, resultfile
+from dbbench import resultfile
 from dbbench.errors import ConfigError, ExitStatus
 from dbbench.histogram import LatencyHistogram
+from dbbench.output import report
+from dbbench.output.report import charts, tables
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "results"
 
@@ -204,7 +206,7 @@ def test_a_run_without_successes_draws_nothing_but_says_so() -> None:
     document = load("run2.json")
     for runner in document["results"]:
         runner.update(n=0, histograms={"latency": None, "checkout": None})
-        for key, _ in report.PERCENTILE_KEYS:
+        for key, _ in charts.PERCENTILE_KEYS:
             runner[key] = None
     page = report.build_report([("run2.json", document)])
     assert svg_count(page) == 0
@@ -239,28 +241,28 @@ def runner_with(values_ns: list[int]) -> dict:
 
 def test_cdf_points_from_a_histogram() -> None:
     # 1 and 2 µs are exact buckets; 4 µs's bucket tops out past the maximum: clamped to it
-    xs, ys, exact = report.cdf_points(runner_with([1000, 2000, 2000, 4000]))
+    xs, ys, exact = charts.cdf_points(runner_with([1000, 2000, 2000, 4000]))
     assert (xs, ys, exact) == ([0.001, 0.002, 0.004], [0.25, 0.75, 1.0], True)
 
 
 def test_cdf_points_without_a_histogram_are_the_percentiles() -> None:
     runner = {"p50_us": 100.0, "p90_us": 200.0, "p95_us": 300.0, "p99_us": 400.0}
     runner |= {"p999_us": 500.0, "max_us": 1000.0, "histograms": {"latency": None}}
-    xs, ys, exact = report.cdf_points(runner)
+    xs, ys, exact = charts.cdf_points(runner)
     assert xs == [0.1, 0.2, 0.3, 0.4, 0.5, 1.0]
     assert ys == [0.5, 0.9, 0.95, 0.99, 0.999, 1.0] and not exact
 
 
 def test_thin_keeps_the_ends_and_drops_what_the_chart_cannot_show() -> None:
     # log10 steps: 1 → 1.001 is 0.0004 (dropped at resolution 0.01), 1.5 is 0.176, 10 the end
-    xs, ys = report.thin([1.0, 1.001, 1.5, 1.51, 10.0], [0.1, 0.2, 0.5, 0.6, 1.0], 0.01)
+    xs, ys = charts.thin([1.0, 1.001, 1.5, 1.51, 10.0], [0.1, 0.2, 0.5, 0.6, 1.0], 0.01)
     assert (xs, ys) == ([1.0, 1.5, 10.0], [0.1, 0.5, 1.0])
 
 
 def test_is_secret() -> None:
-    assert report.is_secret("password") and report.is_secret("ssl_key_password")
-    assert report.is_secret("API_TOKEN") and not report.is_secret("password_set")
-    assert not report.is_secret("user")
+    assert tables.is_secret("password") and tables.is_secret("ssl_key_password")
+    assert tables.is_secret("API_TOKEN") and not tables.is_secret("password_set")
+    assert not tables.is_secret("user")
 
 
 # --- writing, and matplotlib ----------------------------------------------------
@@ -293,7 +295,7 @@ def test_files_with_one_name_are_told_apart_by_path(tmp_path: Path) -> None:
 def test_without_matplotlib_one_line_says_how_to_install_it(monkeypatch, tmp_path: Path) -> None:
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.setitem(sys.modules, name, None)  # import now fails, as if not installed
-    with pytest.raises(report.ReportError) as caught:
+    with pytest.raises(charts.ReportError) as caught:
         report.write_report([tmp_path / "missing.json"], tmp_path / "report.html")
     message = str(caught.value)
     assert message == (

@@ -1,0 +1,398 @@
+"""The report's section per result file: run/compare, sweep, stale, then settings and
+environment; each a list of HTML parts, drawn from the (upgraded) result document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from dbbench.output.report.charts import Charts, stored_histogram
+from dbbench.output.report.tables import (
+    Column,
+    at,
+    column_table,
+    count,
+    escape,
+    flatten,
+    is_secret,
+    ms,
+    number,
+    overflow,
+    percent,
+    signed,
+    sort_number,
+    table,
+    yes_no,
+)
+from dbbench.timeline import describe as describe_timeline
+
+KINDS = {"run": "run", "compare": "compare", "sweep": "pool sweep", "stale": "stale connections"}
+
+
+def kind_of(doc: dict[str, Any]) -> str:
+    return KINDS.get(doc.get("command"), f"unknown kind {doc.get('command')!r}")
+
+
+def document_section(index: int, label: str, doc: dict[str, Any], charts: Charts) -> str:
+    command = doc.get("command")
+    parts = [f'<section id="file-{index}">', f"<h2>{escape(label)}: {escape(kind_of(doc))}</h2>"]
+    if doc.get("complete") is False:
+        parts.append(
+            '<p class="notice">Interrupted before the end ("complete": false): '
+            "the results cover what was measured until then.</p>"
+        )
+    if command in ("run", "compare"):
+        parts += _run_parts(label, doc, charts)
+    elif command == "sweep":
+        parts += _sweep_parts(label, doc, charts)
+    elif command == "stale":
+        parts += _stale_parts(doc)
+    else:
+        parts.append(
+            f'<p class="notice">A result of kind {escape(repr(command))}, which this report cannot '
+            "show; its settings and environment follow.</p>"
+        )
+    parts += _settings_parts(doc)
+    parts.append("</section>")
+    return "\n".join(part for part in parts if part)
+
+
+def _run_parts(label: str, doc: dict[str, Any], charts: Charts) -> list[str]:
+    results = doc.get("results") or []
+    return [
+        _run_summary(doc),
+        charts.cdf([(label, doc)], overlay=False),
+        fallback_notice([(label, doc)]),
+        "<h3>Runners</h3>",
+        _runner_table(doc),
+        _errors_list(results),
+        "<h3>What the pool did</h3>",
+        _pool_table(results),
+        "<h3>What the server saw</h3>",
+        _server_tables(doc.get("server")),
+        _notes(doc.get("notes")),
+    ]
+
+
+def _run_summary(doc: dict[str, Any]) -> str:
+    benchmark = at(doc, "settings", "benchmark") or {}
+    if benchmark.get("duration_s") is not None:
+        amount = f"{number(benchmark['duration_s'])} s per runner"
+    else:
+        amount = f"{count(benchmark.get('iterations'))} operations per runner"
+    rate = benchmark.get("rate_per_s")
+    loop = f", open loop at {number(rate)} operations/s" if rate else ""
+    server = at(doc, "environment", "server_version") or "version not recorded"
+    return (
+        f"<p>Query {escape(repr(benchmark.get('query', '?')))}: {escape(amount)}, "
+        f"{escape(benchmark.get('concurrency', '?'))} worker(s) in "
+        f"{escape(benchmark.get('processes', '?'))} process(es){escape(loop)}; "
+        f"server {escape(server)}.</p>"
+    )
+
+
+def _runner_table(doc: dict[str, Any]) -> str:
+    speedups = {s.get("runner"): s for s in doc.get("speedups") or []}
+    columns: list[Column] = [
+        ("runner", lambda r: r.get("runner")),
+        ("n", lambda r: count(r.get("n"))),
+        ("errors", lambda r: count(r.get("errors"))),
+        ("mean", lambda r: ms(r.get("mean_us"))),
+        ("± σ", lambda r: ms(r.get("stddev_us"))),
+        ("p50", lambda r: ms(r.get("p50_us"))),
+        ("p90", lambda r: ms(r.get("p90_us"))),
+        ("p99", lambda r: ms(r.get("p99_us"))),
+        ("p99.9", lambda r: ms(r.get("p999_us"))),
+        ("max", lambda r: ms(r.get("max_us"))),
+        ("ops/s", lambda r: count(r.get("ops_per_s"))),
+        ("first op", lambda r: ms(r.get("first_op_us"))),
+        ("vs raw (95% CI)", lambda r: _speedup(speedups.get(r.get("runner")))),
+    ]
+    return column_table(
+        columns,
+        doc.get("results") or [],
+        caption="times in milliseconds; ops/s: successful operations per second, all workers; "
+        "first op: opening the runner and its first operation, not in the other columns",
+    )
+
+
+def _speedup(speedup: dict[str, Any] | None) -> str:
+    if not speedup or speedup.get("ratio") is None:
+        return "–"
+    text = f"{speedup['ratio']:.3g}×"
+    low, high = speedup.get("ci_low"), speedup.get("ci_high")
+    return text if low is None or high is None else f"{text} ({low:.3g}–{high:.3g})"
+
+
+def _errors_list(results: Iterable[dict[str, Any]]) -> str:
+    results = list(results)
+    items = [
+        f"<li>{escape(r.get('runner'))}: {escape(kind)} × {count(n)}</li>"
+        for r in results
+        for kind, n in sorted((r.get("errors_by_kind") or {}).items())
+    ]
+    # when they happened, in seconds since the run started (files since the error timeline)
+    times = [
+        f"<li>{escape(line)}</li>"
+        for r in results
+        for line in describe_timeline(str(r.get("runner")), r.get("error_timeline"))
+    ]
+    if not items:
+        return ""
+    timeline = (
+        f"<p>When (seconds since the run started):</p><ul>{''.join(times)}</ul>" if times else ""
+    )
+    return f"<p>Errors by kind:</p><ul>{''.join(items)}</ul>{timeline}"
+
+
+def _pool_table(results: Iterable[dict[str, Any]]) -> str:
+    pooled = [r for r in results if r.get("pool") is not None]
+    if not pooled:
+        return "<p>No pool runner in this run.</p>"
+    columns: list[Column] = [
+        ("runner", lambda r: r.get("runner")),
+        *_checkout_columns(lambda r: r),
+        ("timeouts", lambda r: count(at(r, "errors_by_kind", "TimeoutError") or 0)),
+        ("connects", lambda r: count(at(r, "pool", "connects"))),
+        ("closes", lambda r: count(at(r, "pool", "closes"))),
+        ("checkouts", lambda r: count(at(r, "pool", "checkouts"))),
+        ("checkins", lambda r: count(at(r, "pool", "checkins"))),
+        ("invalidated", lambda r: count(at(r, "pool", "invalidations"))),
+        ("peak out", lambda r: count(at(r, "pool", "peak_checked_out"))),
+    ]
+    return column_table(
+        columns,
+        pooled,
+        caption="from SQLAlchemy's pool events, cold start and warm-up included; checkout: "
+        "waiting for a connection (and connecting, pinging), in milliseconds",
+    )
+
+
+def _checkout_columns(runner_of: Callable[[Any], dict[str, Any]]) -> list[Column]:
+    return [
+        (f"checkout {name}", lambda item, key=key: ms(at(runner_of(item), "checkout", key)))
+        for name, key in (("p50", "p50_us"), ("p99", "p99_us"), ("max", "max_us"))
+    ]
+
+
+def _server_tables(server: dict[str, Any] | None) -> str:
+    if not server:
+        return "<p>Not recorded.</p>"
+    rows = [
+        [f"{name} (change)", signed(value)] for name, value in (server.get("deltas") or {}).items()
+    ]
+    rows += [
+        ["Threads_connected before", count(server.get("threads_connected_before"))],
+        ["Threads_connected peak", count(server.get("threads_connected_peak"))],
+        ["max_connections", count(server.get("max_connections"))],
+        ["samples", count(server.get("samples"))],
+        ["monitor complete", yes_no(server.get("complete"))],
+    ]
+    if server.get("error"):
+        rows.append(["monitor error", server["error"]])
+    tables = [table(["server status", "value"], rows, caption="SHOW GLOBAL STATUS during the run")]
+    check = server.get("cross_check")
+    if check:
+        rows = [
+            ["server's Connections", count(check.get("server_connections"))],
+            ["dbbench opened", count(check.get("dbbench_connections"))],
+            *([f"by {runner}", count(n)] for runner, n in (check.get("by_runner") or {}).items()),
+            ["matches", yes_no(check.get("matches"))],
+        ]
+        caption = "the server's count of connections against dbbench's own (its monitor's included)"
+        tables.append(table(["cross-check", "connections"], rows, caption=caption))
+    return '<div class="side-by-side">' + "".join(tables) + "</div>"
+
+
+def _notes(notes: Sequence[str] | None) -> str:
+    if not notes:
+        return ""
+    return "<h3>Notes</h3><ul>" + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>"
+
+
+def _settings_parts(doc: dict[str, Any]) -> list[str]:
+    """A table per group of settings ([database], [benchmark], [pool], ...) and one of
+    the environment, side by side."""
+    settings, environment = doc.get("settings") or {}, doc.get("environment") or {}
+    groups = [("settings", {k: v for k, v in settings.items() if not isinstance(v, dict)})]
+    groups += [(f"[{k}]", v) for k, v in settings.items() if isinstance(v, dict)]
+    groups.append(("environment", environment))
+    tables = [
+        table([name, ""], flatten(values), text=(name, ""))
+        for name, values in groups
+        if values and not is_secret(name.strip("[]"))
+    ]
+    if not tables:
+        return []
+    return ["<h3>Settings and environment</h3>", '<div class="side-by-side">', *tables, "</div>"]
+
+
+def fallback_notice(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """Say which curves are drawn from the stored percentiles only, and why."""
+    missing = []
+    for label, doc in runs:
+        runners = [
+            str(r.get("runner"))
+            for r in doc.get("results") or []
+            if r.get("n") and stored_histogram(r) is None
+        ]
+        if runners:
+            why = (
+                f"written with schema version {doc['upgraded_from']}, which kept no histograms"
+                if doc.get("upgraded_from") is not None
+                else "no histogram stored"
+            )
+            missing.append(f"{label} ({why}): {', '.join(runners)}")
+    if not missing:
+        return ""
+    return (
+        '<p class="notice fallback">No latency histogram in ' + escape("; ".join(missing)) + ". "
+        "Those curves (with dots) join the stored percentiles p50, p90, p95, p99, p99.9 "
+        "and max: they show those points, not the whole distribution.</p>"
+    )
+
+
+def _sweep_parts(label: str, doc: dict[str, Any], charts: Charts) -> list[str]:
+    cells = sorted(doc.get("cells") or [], key=_cell_order)
+    if not cells:
+        return ["<p>No cell of the grid was run.</p>"]
+    recommendations = doc.get("recommendations") or []
+    return [
+        "<p>Each cell runs the pool runner with its own pool; throughput counts successful "
+        "operations, all threads together.</p>",
+        "<h3>Against concurrency</h3>",
+        charts.sweep(label, cells, x="concurrency", lines=("pool_size", "max_overflow")),
+        "<h3>Against pool size</h3>",
+        charts.sweep(label, cells, x="pool_size", lines=("concurrency", "max_overflow")),
+        "<h3>The grid</h3>",
+        _sweep_table(cells, recommendations),
+        _recommendations_table(recommendations),
+        "<h3>What the pool and the server did, per cell</h3>",
+        _sweep_counters_table(cells),
+    ]
+
+
+def _setting_key(item: dict[str, Any] | None) -> tuple[Any, Any]:
+    return (at(item, "pool_size"), at(item, "max_overflow"))
+
+
+def _sweep_table(cells: Sequence[dict[str, Any]], recommendations: Sequence[dict]) -> str:
+    chosen = {(r.get("concurrency"), _setting_key(r.get("chosen"))) for r in recommendations}
+    best = {(r.get("concurrency"), _setting_key(r.get("best"))) for r in recommendations}
+
+    def throughput(cell: dict[str, Any]) -> str:
+        key = (cell.get("concurrency"), _setting_key(cell))
+        marks = ("★ " if key in chosen else "") + ("▲ " if key in best else "")
+        return marks + count(cell.get("ops_per_s"))
+
+    columns: list[Column] = [
+        *_cell_columns(lambda c: c),
+        ("ops/s", throughput),
+        ("p99", lambda c: ms(c.get("p99_us"))),
+        ("errors", lambda c: count(c.get("errors"))),
+        ("timeouts", lambda c: count(c.get("timeouts"))),
+        ("operations", lambda c: count(c.get("operations"))),
+    ]
+    caption = (
+        "★ recommended: the smallest setting close to the best · ▲ highest throughput without "
+        "errors · p99 in milliseconds"
+    )
+    return column_table(columns, cells, caption=caption, text=())
+
+
+def _cell_columns(cell_of: Callable[[Any], dict[str, Any]]) -> list[Column]:
+    return [
+        ("concurrency", lambda item: count(cell_of(item).get("concurrency"))),
+        ("pool_size", lambda item: count(cell_of(item).get("pool_size"))),
+        ("max_overflow", lambda item: overflow(cell_of(item).get("max_overflow"))),
+    ]
+
+
+def _recommendations_table(recommendations: Sequence[dict[str, Any]]) -> str:
+    if not recommendations:
+        return ""
+
+    def setting(item: dict[str, Any] | None) -> str:
+        pool_size, max_overflow = _setting_key(item)
+        return f"pool_size={pool_size} max_overflow={overflow(max_overflow)}"
+
+    columns: list[Column] = [
+        ("concurrency", lambda r: count(r.get("concurrency"))),
+        ("recommended", lambda r: setting(r.get("chosen"))),
+        ("best", lambda r: setting(r.get("best"))),
+        ("of best", lambda r: percent(r.get("fraction_of_best"), 0)),
+        ("rule of thumb", lambda r: r.get("rule_of_thumb") or "–"),
+        ("agrees", lambda r: yes_no(r.get("agrees_with_rule"))),
+    ]
+    caption = (
+        "recommended: the smallest setting reaching 95% of the best throughput with no "
+        "timeouts and no errors"
+    )
+    text = ("recommended", "best", "rule of thumb", "agrees")
+    return column_table(columns, recommendations, caption=caption, text=text)
+
+
+def _sweep_counters_table(cells: Sequence[dict[str, Any]]) -> str:
+    items = [(cell, runner) for cell in cells for runner in at(cell, "result", "results") or []]
+
+    def server(item: tuple[dict[str, Any], dict[str, Any]], *keys: str) -> Any:
+        return at(item[0], "result", "server", *keys)
+
+    columns: list[Column] = [
+        *_cell_columns(lambda item: item[0]),
+        ("runner", lambda item: item[1].get("runner")),
+        *_checkout_columns(lambda item: item[1]),
+        ("connects", lambda item: count(at(item[1], "pool", "connects"))),
+        ("closes", lambda item: count(at(item[1], "pool", "closes"))),
+        ("invalidated", lambda item: count(at(item[1], "pool", "invalidations"))),
+        ("peak out", lambda item: count(at(item[1], "pool", "peak_checked_out"))),
+        ("server Connections", lambda item: signed(server(item, "deltas", "Connections"))),
+        ("Threads_connected peak", lambda item: count(server(item, "threads_connected_peak"))),
+        ("cross-check", lambda item: yes_no(server(item, "cross_check", "matches"))),
+    ]
+    caption = "checkout times in milliseconds; server Connections: its change during the cell"
+    return column_table(columns, items, caption=caption, text=("runner",))
+
+
+def _cell_order(cell: dict[str, Any]) -> tuple[float, float, float]:
+    return (
+        sort_number(cell.get("concurrency")),
+        sort_number(cell.get("pool_size")),
+        sort_number(cell.get("max_overflow")),
+    )
+
+
+def _stale_parts(doc: dict[str, Any]) -> list[str]:
+    def protection(case: dict[str, Any]) -> str:
+        name, recycle_s = case.get("protection"), at(case, "pool_settings", "pool_recycle_s")
+        if name == "recycle" and recycle_s is not None:
+            return f"pool_recycle={number(recycle_s)}s"
+        return "pool_pre_ping" if name == "pre_ping" else str(name)
+
+    def kinds(case: dict[str, Any]) -> str:
+        counts = sorted((case.get("errors_by_kind") or {}).items())
+        return ", ".join(f"{kind} × {count}" for kind, count in counts) or "–"
+
+    columns: list[Column] = [
+        ("protection", protection),
+        ("errors by kind", kinds),
+        ("operations", lambda c: count(c.get("operations"))),
+        ("errors", lambda c: count(c.get("errors"))),
+        ("error rate", lambda c: percent(c.get("error_rate"), 1)),
+        ("first op", lambda c: ms(c.get("first_latency_us"))),
+        ("mean", lambda c: ms(at(c, "latency", "mean_us"))),
+        ("p99", lambda c: ms(at(c, "latency", "p99_us"))),
+        ("baseline mean", lambda c: ms(at(c, "baseline", "mean_us"))),
+        ("connects", lambda c: count(at(c, "pool_counters", "connects"))),
+        ("invalidated", lambda c: count(at(c, "pool_counters", "invalidations"))),
+    ]
+    caption = (
+        "times in milliseconds; first op: the first request after the idle period; baseline: "
+        "the same pool before it sat idle; connects: physical connections in the whole case"
+    )
+    cases = doc.get("cases") or []
+    return [
+        f"<p>Server wait_timeout {escape(number(doc.get('wait_timeout_s')))} s; each pool sat idle "
+        f"{escape(number(doc.get('idle_s')))} s, then ran its operations one at a time.</p>",
+        column_table(columns, cases, caption=caption, text=("protection", "errors by kind")),
+    ]
