@@ -4,6 +4,8 @@ import math
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dbbench.histogram import HIGHEST_NS, LatencyHistogram
 
@@ -92,3 +94,90 @@ def test_reset_empties_in_place_and_records_afresh():
     assert list(h.buckets()) == []
     h.record(7)
     assert list(h.buckets()) == [(7, 1)] and h.percentile(0.5) == 7
+
+
+# --- the bucket table against hdrh's own iterator ---------------------------------
+
+values_ns = st.one_of(
+    st.integers(0, 2_100),  # one value per bucket (and 0, clamped up to 1)
+    st.integers(2_048, 50_000_000),  # buckets of 0.1%
+    st.integers(50_000_000, 2 * HIGHEST_NS),  # up to an hour, and clamped beyond it
+)
+#: what can happen to a histogram between two lookups: each must drop the bucket table
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("record"), st.lists(values_ns, max_size=50)),
+        st.tuples(st.just("merge"), st.lists(values_ns, max_size=50)),
+        st.tuples(st.just("reset"), st.just([])),
+        st.tuples(st.just("round trip"), st.just([])),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+def hdrh_buckets(h: LatencyHistogram) -> list[tuple[int, int]]:
+    """(value, count) of the recorded buckets, as hdrh's recorded iterator walks them."""
+    walked, seen = [], 0
+    if not h.count:
+        return walked
+    for item in h._hdr.get_recorded_iterator():
+        walked.append((item.value_iterated_to, item.count_at_value_iterated_to))
+        seen += item.count_at_value_iterated_to
+        if seen == h.count:  # the rest of the walk would visit empty buckets only
+            break
+    return walked
+
+
+def walk_to_rank(buckets: list[tuple[int, int]], rank: int, h: LatencyHistogram) -> int:
+    """The lookup as it was before the bucket table: a walk from the first bucket."""
+    seen, value = 0, h.max_ns
+    for value, count in buckets:  # noqa: B007 - value is used after the loop
+        seen += count
+        if seen >= rank:
+            break
+    return min(max(value, h.min_ns), h.max_ns)
+
+
+def apply(h: LatencyHistogram, step: str, values: list[int]) -> LatencyHistogram:
+    if step == "record":
+        for v in values:
+            h.record(v)
+    elif step == "merge":
+        h.merge(filled(values))
+    elif step == "reset":
+        h.reset()
+    else:
+        h = LatencyHistogram.from_dict(h.to_dict())
+    return h
+
+
+@settings(max_examples=50, deadline=None)
+@given(steps)
+def test_a_rank_is_the_recorded_value_at_that_rank_rounded_to_its_bucket(steps):
+    h, recorded = LatencyHistogram(), []
+    for step, values in steps:
+        if h.count:
+            h.value_at_rank(1)  # builds the table that the step must then drop
+        h = apply(h, step, values)
+        recorded = [] if step == "reset" else recorded + values
+        # the exact values, clamped as record() does, each rounded up to its bucket's top
+        clamped = sorted(min(max(v, 1), HIGHEST_NS) for v in recorded)
+        top = h._hdr.get_highest_equivalent_value
+        expected = [min(max(top(v), clamped[0]), clamped[-1]) for v in clamped]
+        assert [h.value_at_rank(rank) for rank in range(1, h.count + 1)] == expected
+
+
+# each example walks hdrh's iterator over up to 33,792 buckets: a few dozen suffice
+@settings(max_examples=15, deadline=None)
+@given(st.lists(values_ns, max_size=200))
+def test_ranks_and_buckets_are_those_of_a_walk_over_hdrh(values):
+    h = filled(values)
+    walked = hdrh_buckets(h)
+    assert list(h.buckets()) == walked
+    for rank in range(1, h.count + 1):
+        assert h.value_at_rank(rank) == walk_to_rank(walked, rank, h)
+    for fraction in (0.0, 0.001, 0.5, 0.99, 1.0):
+        if h.count:
+            rank = max(1, math.ceil(fraction * h.count - 1e-9))
+            assert h.percentile(fraction) == walk_to_rank(walked, rank, h)
