@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbbench.benchmark import settings_for_server
+from dbbench.parsing import parse_duration_s
 from dbbench.server import LocalServer
-from dbbench.settings import Settings, find_config_path, load_settings, parse_duration_s
+from dbbench.settings import Settings, find_config_path, load_settings
 
 #: operations of the calibration run that sizes mariadb-slap's measured run
 CALIBRATION_QUERIES = 20_000

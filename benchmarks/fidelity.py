@@ -23,6 +23,7 @@ from collections.abc import Callable
 import pymysql
 
 from dbbench.benchmark import settings_for_server
+from dbbench.drivers import side
 from dbbench.harness import Plan, run_interleaved
 from dbbench.histogram import LatencyHistogram
 from dbbench.runners import RUNNER_NAMES, Runner, create_runner
@@ -97,7 +98,7 @@ def minimal_async_loop(runner: AsyncRunner, settings: Settings) -> Callable[[int
 
 def minimal_loop(name: str, runner: Runner, settings: Settings) -> Callable[[int], list[int]]:
     """``n`` operations written out by hand, on the runner's own connection or pool."""
-    kwargs = settings.database.connect_kwargs()
+    kwargs = side.connect_kwargs(settings.database)
     query = settings.benchmark.query
     clock = time.perf_counter_ns
 

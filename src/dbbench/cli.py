@@ -25,7 +25,7 @@ from rich.markup import escape
 
 from dbbench import benchmark, credentials, diffing, logs, processes, resultfile
 from dbbench.benchmark import SweepResult
-from dbbench.drivers import SSL_MODES, parse_driver_names
+from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.guard import check_query, check_workload
 from dbbench.output import (
@@ -38,14 +38,15 @@ from dbbench.output import (
 )
 from dbbench.output.report import write_report
 from dbbench.output.runs_table import runs_table
+from dbbench.parsing import parse_duration_s, parse_int_list
 from dbbench.progress import ProgressBar
 from dbbench.resultfile import ResultSink, RunStore, describe_runs
 from dbbench.results import RunResult, capture_environment, iso_utc
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
-from dbbench.settings import Settings, find_config_path, load_settings, parse_duration_s
+from dbbench.settings import WORKLOAD_NAMES, Settings, find_config_path, load_settings
 from dbbench.stale import PROTECTIONS, check_arguments, run_stale_scenario, stale_document
-from dbbench.sweep import parse_int_list
-from dbbench.workload import READ_WORKLOAD, WORKLOAD_NAMES, workload_for
+from dbbench.tls import SSL_MODES
+from dbbench.workload import READ_WORKLOAD, workload_for
 
 #: columns for the table when stdout is not a terminal (rich would assume 80)
 PIPED_WIDTH = 140

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbbench.diagnosis import operation_error
-from dbbench.drivers.base import TlsSettings
 from dbbench.errors import ConfigError, DbbenchError
 from dbbench.output.numbers import duration_from_ns as _duration
 from dbbench.phases import PhaseClock, calibrate, driver_module, pool_phases
@@ -42,6 +41,7 @@ from dbbench.runners.pool import PoolRunner
 from dbbench.runners.raw import RawRunner
 from dbbench.settings import DatabaseSettings, Settings
 from dbbench.stats import summarize_samples
+from dbbench.tls import TlsSettings
 from dbbench.workload import Workload
 
 EXPLAIN_RUNNERS = ("raw", "pool", "persistent")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import pymysql
 
 from dbbench.diagnosis import connect_error
+from dbbench.drivers import side
 from dbbench.errors import ConfigError, QueryError
 from dbbench.settings import DatabaseSettings
 
@@ -61,7 +62,7 @@ def _check_name(table: str) -> None:
 @contextlib.contextmanager
 def _connection(database: DatabaseSettings) -> Iterator[pymysql.connections.Connection]:
     try:
-        connection = pymysql.connect(**database.connect_kwargs(), autocommit=True)
+        connection = pymysql.connect(**side.connect_kwargs(database), autocommit=True)
     except Exception as exc:
         raise connect_error(exc, database) from exc
     with connection:

@@ -29,6 +29,7 @@ from typing import Any
 import pymysql
 
 from dbbench.diagnosis import connect_error, redact
+from dbbench.drivers import side
 from dbbench.settings import DatabaseSettings
 
 #: Counters whose change over the run is reported (all only ever grow while the server runs).
@@ -191,7 +192,7 @@ class ServerStatusMonitor:
 
     def _connect(self) -> pymysql.connections.Connection:
         """One connection attempt, counted in monitor_connections if the server saw it."""
-        kwargs = self._database.connect_kwargs()
+        kwargs = side.connect_kwargs(self._database)
         kwargs.update(read_timeout=self._read_timeout_s, write_timeout=self._read_timeout_s)
         try:
             connection = pymysql.connect(**kwargs, autocommit=True)
@@ -324,7 +325,7 @@ def _read_max_connections(connection: pymysql.connections.Connection) -> int:
 def read_max_connections(database: DatabaseSettings) -> int:
     """The server's ``@@max_connections``, on a connection of its own (opened and closed)."""
     try:
-        connection = pymysql.connect(**database.connect_kwargs())
+        connection = pymysql.connect(**side.connect_kwargs(database))
     except _DB_ERRORS as exc:
         raise connect_error(exc, database) from exc
     try:

@@ -10,27 +10,40 @@ The password is never part of any message or of ``public_dict``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
-import re
-import ssl
-import stat
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dbbench import credentials, guard
-from dbbench.drivers.base import SSL_MODES, TlsSettings, resolve_tls
 from dbbench.errors import ConfigError
-from dbbench.workload import WORKLOAD_NAMES
+from dbbench.parsing import (
+    Validator,
+    boolean,
+    choice,
+    integer,
+    number,
+    optional_string,
+    parse_duration_s,
+    parse_rate,
+    string,
+    suggest,
+)
+from dbbench.tls import SSL_MODES, TlsSettings, check_tls_files, resolve_tls
 
 DEFAULT_CONFIG_NAME = "dbbench.toml"
 DEFAULT_QUERY = "SELECT 1"
 #: the default warm-up is 10% of the iterations, but no more than this
 MAX_DEFAULT_WARMUP = 10_000
+
+#: the DB-API drivers ``[database] driver`` may name (``dbbench.drivers`` implements them)
+DRIVER_NAMES: tuple[str, ...] = ("pymysql", "mysqlclient", "mysql-connector")
+#: what ``[benchmark] workload`` may name (``dbbench.workload`` says what each does);
+#: all but "read" write
+WORKLOAD_NAMES: tuple[str, ...] = ("read", "insert")
 
 #: environment variable -> (section, key); the first one set wins for a key
 ENVIRONMENT_KEYS: tuple[tuple[str, str, str], ...] = (
@@ -117,32 +130,6 @@ class DatabaseSettings:
         flag = f"--{key.replace('_', '-')}" if key in DATABASE_FLAGS else None
         setters = ", ".join(filter(None, (f"[database] {key}", variable, flag)))
         return f"the default; set it with {setters}"
-
-    def connect_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``pymysql.connect``, TLS included: dbbench's own side
-        connections (server checks, status monitor) use PyMySQL whatever the driver."""
-        from dbbench.drivers.pymysql_driver import tls_arguments
-
-        return {**self.base_kwargs(), **tls_arguments(self.tls)}
-
-    def base_kwargs(self) -> dict[str, Any]:
-        """The arguments every driver names alike, TLS aside; only what is set."""
-        kwargs: dict[str, Any] = {
-            "host": self.host,
-            "port": self.port,
-            "user": self.user,
-            "password": self.password,
-            "connect_timeout": self.connect_timeout_s,
-            "read_timeout": self.read_timeout_s,
-            "write_timeout": self.write_timeout_s,
-        }
-        if self.database is not None:
-            kwargs["database"] = self.database
-        if self.unix_socket is not None:
-            kwargs["unix_socket"] = self.unix_socket
-        if self.init_command is not None:
-            kwargs["init_command"] = self.init_command
-        return kwargs
 
     def describe(self) -> str:
         """``user@host:port`` (or the socket) for messages; never the password."""
@@ -273,217 +260,71 @@ class Settings:
 
 # --- validation --------------------------------------------------------------
 
-Validator = Callable[[Any], Any]
-
-
-def _integer(low: int | None = None, high: int | None = None) -> Validator:
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("must be a whole number")
-        if low is not None and value < low:
-            raise ValueError(f"must be at least {low}")
-        if high is not None and value > high:
-            raise ValueError(f"must be at most {high}")
-        return value
-
-    return check
-
-
-def _number(
-    *, positive: bool = False, allow: tuple[float, ...] = (), high: float | None = None
-) -> Validator:
-    def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError("must be a number")
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        if value in allow:
-            return float(value)
-        if positive and value <= 0:
-            extra = f" (or {', '.join(f'{a:g}' for a in allow)})" if allow else ""
-            raise ValueError(f"must be greater than 0{extra}")
-        if high is not None and value > high:
-            raise ValueError(f"must be at most {high:g}")
-        return float(value)
-
-    return check
-
-
-def _string(*, non_empty: bool = False) -> Validator:
-    def check(value: Any) -> str:
-        if not isinstance(value, str):
-            raise ValueError("must be a string")
-        if non_empty and not value.strip():
-            raise ValueError("must not be empty")
-        return value
-
-    return check
-
 
 def _file_path(value: Any) -> str:
     """A path to a file: ``~`` is the home directory, as a shell would have made it."""
-    return os.path.expanduser(_string(non_empty=True)(value))
+    return os.path.expanduser(string(non_empty=True)(value))
 
 
 def _query(value: Any) -> str:
-    text = _string(non_empty=True)(value)
+    text = string(non_empty=True)(value)
     if not guard.has_statement(text):
         raise ValueError("has no SQL statement to run (only comments, semicolons or blanks)")
     return text
 
 
-def _optional_string(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return _string()(value)
-
-
-def _choice(*choices: str) -> Validator:
-    def check(value: Any) -> str:
-        if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}")
-        return value
-
-    return check
-
-
-#: "30s", "500ms", "2m", "1h" or a number of seconds
-_DURATION_UNITS_S = {
-    "us": 1e-6,
-    "µs": 1e-6,  # MICRO SIGN
-    "μs": 1e-6,  # GREEK SMALL LETTER MU
-    "ms": 0.001,
-    "s": 1.0,
-    "m": 60.0,
-    "min": 60.0,
-    "h": 3600.0,
-}
-
-
-def parse_duration_s(value: Any, *, unit_required: bool = False) -> float:
-    """``30s``, ``500ms``, ``2m``, ``1h`` or a plain number of seconds -> seconds (> 0).
-
-    ``unit_required``: a plain number is refused (for ``--rtt``, where ``1`` could be meant
-    as 1 ms as well as 1 s)."""
-    if isinstance(value, str):
-        text = value.strip().lower()
-        number, unit = text, None
-        for suffix in sorted(_DURATION_UNITS_S, key=len, reverse=True):
-            if text.endswith(suffix):
-                number, unit = text[: -len(suffix)].strip(), suffix
-                break
-        try:
-            seconds = float(number) * _DURATION_UNITS_S[unit or "s"]
-        except ValueError:
-            raise ValueError("must be a duration such as 30s, 500ms, 2m or 1h") from None
-        if unit is None and unit_required:
-            raise ValueError("give a unit, such as 1ms, 250us or 20ms")
-    else:
-        seconds = _number()(value)
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError("must be a duration greater than 0")
-    return seconds
-
-
-def parse_rate(value: Any) -> float:
-    """``1000``, ``1000/s`` or ``"1e3"`` operations per second -> a number (> 0)."""
-    if isinstance(value, str):
-        text = value.strip().lower().removesuffix("/s").strip()
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError("must be operations per second, such as 500 or 500/s") from None
-    rate = _number(positive=True)(value)
-    return rate
-
-
 def _driver_name(value: Any) -> str:
-    from dbbench.drivers import DRIVER_NAMES
-
     if value not in DRIVER_NAMES:
         raise ValueError(f"unknown driver; choose from {', '.join(DRIVER_NAMES)}")
-    return value
-
-
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("must be true or false")
     return value
 
 
 #: section -> key -> (dataclass field name, validator)
 SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
     "database": {
-        "host": ("host", _string(non_empty=True)),
-        "port": ("port", _integer(1, 65535)),
-        "user": ("user", _string(non_empty=True)),
-        "password": ("password", _string()),
-        "database": ("database", _optional_string),
-        "unix_socket": ("unix_socket", _optional_string),
+        "host": ("host", string(non_empty=True)),
+        "port": ("port", integer(1, 65535)),
+        "user": ("user", string(non_empty=True)),
+        "password": ("password", string()),
+        "database": ("database", optional_string),
+        "unix_socket": ("unix_socket", optional_string),
         # PyMySQL's own limit: a year
-        "connect_timeout": ("connect_timeout_s", _number(positive=True, high=31_536_000)),
-        "read_timeout": ("read_timeout_s", _number(positive=True, high=31_536_000)),
-        "write_timeout": ("write_timeout_s", _number(positive=True, high=31_536_000)),
-        "init_command": ("init_command", _optional_string),
+        "connect_timeout": ("connect_timeout_s", number(positive=True, high=31_536_000)),
+        "read_timeout": ("read_timeout_s", number(positive=True, high=31_536_000)),
+        "write_timeout": ("write_timeout_s", number(positive=True, high=31_536_000)),
+        "init_command": ("init_command", optional_string),
         "ssl_ca": ("ssl_ca", _file_path),
         "ssl_cert": ("ssl_cert", _file_path),
         "ssl_key": ("ssl_key", _file_path),
-        "ssl_verify_cert": ("ssl_verify_cert", _boolean),
-        "ssl_verify_identity": ("ssl_verify_identity", _boolean),
-        "ssl_disabled": ("ssl_disabled", _boolean),
-        "ssl_key_password": ("ssl_key_password", _string()),
-        "ssl_mode": ("ssl_mode", _choice(*SSL_MODES)),
+        "ssl_verify_cert": ("ssl_verify_cert", boolean),
+        "ssl_verify_identity": ("ssl_verify_identity", boolean),
+        "ssl_disabled": ("ssl_disabled", boolean),
+        "ssl_key_password": ("ssl_key_password", string()),
+        "ssl_mode": ("ssl_mode", choice(*SSL_MODES)),
         "driver": ("driver", _driver_name),
     },
     "benchmark": {
-        "iterations": ("iterations", _integer(1)),
+        "iterations": ("iterations", integer(1)),
         "duration": ("duration_s", parse_duration_s),
-        "warmup": ("warmup", _integer(0)),
+        "warmup": ("warmup", integer(0)),
         "query": ("query", _query),
-        "concurrency": ("concurrency", _integer(1, 10_000)),
-        "processes": ("processes", _integer(1, 256)),
+        "concurrency": ("concurrency", integer(1, 10_000)),
+        "processes": ("processes", integer(1, 256)),
         "rate": ("rate_per_s", parse_rate),
-        "max_errors": ("max_errors", _integer(1)),
-        "workload": ("workload", _choice(*WORKLOAD_NAMES)),
-        "allow_large_results": ("allow_large_results", _boolean),
+        "max_errors": ("max_errors", integer(1)),
+        "workload": ("workload", choice(*WORKLOAD_NAMES)),
+        "allow_large_results": ("allow_large_results", boolean),
     },
     "pool": {
-        "pool_size": ("pool_size", _integer(1)),
-        "max_overflow": ("max_overflow", _integer(-1)),
-        "pool_timeout": ("pool_timeout_s", _number(positive=True)),
-        "pool_recycle": ("pool_recycle_s", _number(positive=True, allow=(-1,))),
-        "pool_pre_ping": ("pool_pre_ping", _boolean),
-        "pool_use_lifo": ("pool_use_lifo", _boolean),
-        "pool_reset_on_return": ("pool_reset_on_return", _choice("rollback", "commit", "none")),
+        "pool_size": ("pool_size", integer(1)),
+        "max_overflow": ("max_overflow", integer(-1)),
+        "pool_timeout": ("pool_timeout_s", number(positive=True)),
+        "pool_recycle": ("pool_recycle_s", number(positive=True, allow=(-1,))),
+        "pool_pre_ping": ("pool_pre_ping", boolean),
+        "pool_use_lifo": ("pool_use_lifo", boolean),
+        "pool_reset_on_return": ("pool_reset_on_return", choice("rollback", "commit", "none")),
     },
 }
-
-
-def parse_name_list(text: str, choices: Sequence[str], where: str, noun: str) -> list[str]:
-    """``"a,b"`` -> ``["a", "b"]``: each one of ``choices``, in the order given, no repeats;
-    otherwise (an unknown name, an empty item, nothing at all) one line naming ``where``, the
-    value and the choices."""
-    listed = ", ".join(choices)
-    if not text.strip():
-        raise ConfigError(f"{where} = {text!r}: name at least one of {listed}")
-    names: list[str] = []
-    for position, part in enumerate(text.split(","), start=1):
-        name = part.strip()
-        if not name:
-            raise ConfigError(f"{where} = {text!r}: item {position} is empty")
-        if name not in choices:
-            hint = _suggest(name, list(choices))
-            raise ConfigError(
-                f"{where} = {text!r}: unknown {noun} {name!r}{hint}; choose from {listed}"
-            )
-        if name not in names:
-            names.append(name)
-    return names
-
-
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _show(key: str, value: Any) -> str:
@@ -536,13 +377,13 @@ def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
                     f"{path}: '{section}' is outside any section; put it under [{home}]"
                 )
         if section not in SCHEMA:
-            hint = _suggest(section, list(SCHEMA))
+            hint = suggest(section, list(SCHEMA))
             raise ConfigError(f"{path}: unknown section [{section}]{hint}")
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: '{section}' must be a [{section}] table")
         for key, value in table.items():
             if key not in SCHEMA[section]:
-                hint = _suggest(key, list(SCHEMA[section]))
+                hint = suggest(key, list(SCHEMA[section]))
                 raise ConfigError(f"{path}: unknown key '{key}' in [{section}]{hint}")
             found.setdefault(section, {})[key] = _Value(value, f"{path}: [{section}] {key}", 1)
     return found
@@ -684,12 +525,12 @@ def load_settings(
     database["sources"] = {key: value.where for key, value in merged["database"].items()}
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}
     try:
-        tls = resolve_tls(database.get("ssl_mode"), database["ssl"])
+        resolved = resolve_tls(database.get("ssl_mode"), database["ssl"])
     except ValueError as exc:
         given = [merged["database"].get(key) for key in ("ssl_mode", *SSL_KEYS)]
         where = next((value.where for value in given if value is not None), "[database]")
         raise ConfigError(f"{where}: {exc}") from None
-    _check_tls_files(tls, merged["database"])
+    check_tls_files(resolved, merged["database"])
     return Settings(
         database=DatabaseSettings(**database),
         benchmark=BenchmarkSettings(**fields["benchmark"]),
@@ -697,104 +538,3 @@ def load_settings(
         config_path=config_path,
         warnings=tuple(warnings),
     )
-
-
-# --- TLS files ---------------------------------------------------------------
-
-
-def _check_tls_files(tls: TlsSettings, given: Mapping[str, _Value]) -> None:
-    """Each of ``ssl_ca``, ``ssl_cert``, ``ssl_key`` that is given must be a readable file
-    holding what it claims, checked here, before anything connects: otherwise the first
-    connect fails with the driver's words (``[Errno 2] No such file or directory``, an
-    OpenSSL reason) and no word of which key or file.  ``ConfigError``: one line naming
-    the key, the file and where the key was set.
-
-    A key encrypted with ``ssl_key_password`` passes; whether the driver can read such a
-    key is the driver's own check (``Driver.refuse_encrypted_key``).
-    """
-    if tls.mode == "disabled":
-        return  # the files are not used
-    files = {"ssl_ca": tls.ca, "ssl_cert": tls.cert, "ssl_key": tls.key}  # ~ expanded
-    for key, path in files.items():
-        if path is not None and key in given:
-            _check_readable(key, path, given[key])
-    for key in ("ssl_ca", "ssl_cert"):
-        if files[key] is not None:
-            try:
-                ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=files[key])
-            except ssl.SSLError as exc:
-                problem = f"not a PEM certificate ({_ssl_reason(exc)})"
-                raise _file_error(key, given, problem) from None
-    if tls.cert is None:
-        return  # a key without a certificate is never sent: the drivers leave it aside
-    _check_key(tls, given)
-
-
-def _check_readable(key: str, path: str, item: _Value) -> None:
-    """``path`` (``item``'s value as read) must be a regular file this process can read."""
-    try:
-        mode = os.stat(path).st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        relative = (
-            "" if os.path.isabs(path) else f" (relative to the working directory {os.getcwd()})"
-        )
-        raise _file_error(key, {key: item}, f"no such file{relative}") from None
-    except OSError as exc:
-        raise _file_error(key, {key: item}, f"cannot read it ({exc.strerror})") from None
-    if stat.S_ISDIR(mode):
-        raise _file_error(key, {key: item}, "is a directory, not a file")
-    if not stat.S_ISREG(mode):
-        raise _file_error(key, {key: item}, "not a regular file")
-    try:
-        with open(path, "rb") as file:
-            file.read(1)
-    except PermissionError:
-        raise _file_error(key, {key: item}, "cannot read it (permission denied)") from None
-    except OSError as exc:
-        raise _file_error(key, {key: item}, f"cannot read it ({exc.strerror})") from None
-
-
-def _check_key(tls: TlsSettings, given: Mapping[str, _Value]) -> None:
-    """The certificate's private key: in ``ssl_key``, or else in the ``ssl_cert`` file."""
-    assert tls.cert is not None
-    holder = "ssl_key" if tls.key is not None else "ssl_cert"
-    asked = False
-
-    def password() -> str:
-        # never OpenSSL's own prompt on the terminal: without ssl_key_password, say so
-        nonlocal asked
-        asked = True
-        return tls.key_password or ""
-
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(
-            tls.cert, tls.key, password=password
-        )
-    except ssl.SSLError as exc:
-        if exc.reason == "KEY_VALUES_MISMATCH":
-            problem = f"not the key of ssl_cert = {tls.cert!r} ({_ssl_reason(exc)})"
-        elif asked and tls.key_password is not None:
-            path = tls.key if holder == "ssl_key" else tls.cert
-            problem = f"does not decrypt the key in {holder} = {path!r}"
-            raise _file_error("ssl_key_password", given, problem) from None
-        elif asked:
-            problem = (
-                "the key is encrypted and no ssl_key_password is given; "
-                "give it (PyMySQL only) or decrypt the key"
-            )
-        elif holder == "ssl_cert":
-            problem = "holds no private key, and no ssl_key is given: give the certificate's key"
-        else:
-            problem = "not a PEM private key"
-        raise _file_error(holder, given, problem) from None
-
-
-def _file_error(key: str, given: Mapping[str, _Value], problem: str) -> ConfigError:
-    item = given[key]
-    return ConfigError(f"{item.where} = {_show(key, item.value)}: {problem}")
-
-
-def _ssl_reason(exc: ssl.SSLError) -> str:
-    """OpenSSL's words without the ``[LIB: REASON]`` prefix and the ``(_ssl.c:1234)`` suffix."""
-    text = str(exc.args[1] if len(exc.args) > 1 else exc)
-    return re.sub(r"^\[[^\]]*\]\s*|\s*\(_ssl\.c:\d+\)$", "", text) or text

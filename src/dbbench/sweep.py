@@ -1,4 +1,4 @@
-"""Pool-setting sweeps: parse the lists, order the grid, pick the setting to recommend.
+"""Pool-setting sweeps: order the grid, pick the setting to recommend.
 
 Pure: no I/O, no clocks.  The harness measures each cell of the grid (N worker
 threads sharing one pool); this module only decides what to run and, from the
@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from dbbench.errors import ConfigError
 
 #: relative slack when comparing a throughput with ``threshold × best``, so that a
 #: cell at exactly the threshold qualifies despite floating-point rounding
 _TOLERANCE = 1e-9
-
-_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
-_RANGE = re.compile(r"[0-9]+-[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -112,38 +106,6 @@ class Recommendation:
     rule_of_thumb: str
     #: whether ``chosen`` fits the rule of thumb (see ``RuleOfThumb``); False if nothing chosen
     agrees_with_rule: bool
-
-
-def parse_int_list(text: str, *, where: str, minimum: int) -> list[int]:
-    """``"10,1,5,5"`` -> ``[1, 5, 10]``: comma-separated whole numbers, sorted, no repeats.
-
-    Spaces around items are allowed.  Ranges such as ``1-4`` are not: ``-1`` is a
-    valid ``max_overflow``, so a dash would be ambiguous, and an explicit list
-    keeps the size of the grid visible.  Raises ``ConfigError`` with one line
-    naming ``where``, the text and the offending item.
-    """
-    if not text.strip():
-        raise ConfigError(f"{where} = {text!r}: give at least one whole number, e.g. 1,5,10")
-    values: set[int] = set()
-    for position, raw in enumerate(text.split(","), start=1):
-        item = raw.strip()
-        if not item:
-            raise ConfigError(f"{where} = {text!r}: item {position} is empty")
-        if _RANGE.fullmatch(item):
-            low, high = sorted(int(n) for n in item.split("-"))
-            example = ",".join(str(n) for n in range(low, min(high, low + 3) + 1))
-            example += ",…" if high - low > 3 else ""
-            raise ConfigError(
-                f"{where} = {text!r}: ranges like {item!r} are not supported; "
-                f"list the values, e.g. {example}"
-            )
-        if not _WHOLE_NUMBER.fullmatch(item):
-            raise ConfigError(f"{where} = {text!r}: {item!r} is not a whole number")
-        value = int(item)
-        if value < minimum:
-            raise ConfigError(f"{where} = {text!r}: {item!r} must be at least {minimum}")
-        values.add(value)
-    return sorted(values)
 
 
 def grid(

@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from dbbench.settings import BenchmarkSettings
 
-#: the workloads, as ``--workload`` takes them; all but "read" write
-WORKLOAD_NAMES: tuple[str, ...] = ("read", "insert")
 READ_WORKLOAD = "read"
 
 

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy.pool import QueuePool
 
+from dbbench.drivers import side
 from dbbench.errors import ConnectError
 from dbbench.poolstats import PoolInstrument
 from dbbench.server import LocalServer
@@ -72,7 +73,7 @@ def kill_and_wait(admin, connection_id: int) -> None:
 
 
 def status_value(database: DatabaseSettings, name: str) -> int:
-    connection = pymysql.connect(**database.connect_kwargs())
+    connection = pymysql.connect(**side.connect_kwargs(database))
     try:
         with connection.cursor() as cursor:
             cursor.execute("SHOW GLOBAL STATUS LIKE %s", (name,))
@@ -85,7 +86,7 @@ def make_engine(server, **pool) -> sqlalchemy.Engine:
     """An engine as ``runners/pool.py`` makes it."""
     return sqlalchemy.create_engine(
         "mysql+pymysql://",
-        creator=functools.partial(pymysql.connect, **database_for(server).connect_kwargs()),
+        creator=functools.partial(pymysql.connect, **side.connect_kwargs(database_for(server))),
         poolclass=QueuePool,
         **pool,
     )

@@ -8,10 +8,10 @@ import sys
 import pytest
 
 from dbbench.drivers import get_driver
-from dbbench.drivers.base import resolve_tls
 from dbbench.drivers.pymysql_driver import tls_arguments
 from dbbench.errors import ConfigError
 from dbbench.settings import DatabaseSettings, load_settings
+from dbbench.tls import resolve_tls
 
 
 @pytest.mark.parametrize(

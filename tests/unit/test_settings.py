@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from dbbench.drivers import side
 from dbbench.errors import ConfigError, ExitStatus
 from dbbench.settings import (
     BenchmarkSettings,
@@ -78,7 +79,7 @@ pool_pre_ping = true
     s = load_settings(path, env={})
     assert s.database.database == "test" and s.database.connect_timeout_s == 2.5
     assert s.database.ssl == {"ssl_disabled": True}
-    assert s.database.connect_kwargs()["ssl_disabled"] is True
+    assert side.connect_kwargs(s.database)["ssl_disabled"] is True
     assert (s.benchmark.iterations, s.benchmark.warmup_iterations) == (250, 0)
     assert s.benchmark.query == "SELECT 2"
     assert (s.pool.pool_size, s.pool.max_overflow, s.pool.pool_pre_ping) == (10, 3, True)
@@ -94,7 +95,7 @@ def test_default_warmup_is_ten_percent_at_least_five(iterations, warmup):
 
 
 def test_connect_kwargs_leave_unset_options_to_the_driver():
-    kwargs = DatabaseSettings().connect_kwargs()
+    kwargs = side.connect_kwargs(DatabaseSettings())
     assert set(kwargs) == {
         "host",
         "port",
@@ -111,7 +112,7 @@ def test_connect_kwargs_leave_unset_options_to_the_driver():
 def test_read_and_write_timeouts_from_the_file(tmp_path):
     path = write(tmp_path, "[database]\nread_timeout = 2.5\nwrite_timeout = 4\n")
     s = load_settings(path, env={})
-    kwargs = s.database.connect_kwargs()
+    kwargs = side.connect_kwargs(s.database)
     assert (kwargs["read_timeout"], kwargs["write_timeout"]) == (2.5, 4.0)
     assert s.public_dict()["database"]["read_timeout_s"] == 2.5
     bad = write(tmp_path, "[database]\nread_timeout = 0\n")

@@ -3,7 +3,8 @@
 import pytest
 
 from dbbench.errors import ConfigError, ExitStatus
-from dbbench.sweep import RuleOfThumb, SweepCell, grid, parse_int_list, recommend
+from dbbench.parsing import parse_int_list
+from dbbench.sweep import RuleOfThumb, SweepCell, grid, recommend
 
 
 def cell(

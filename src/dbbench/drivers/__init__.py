@@ -15,10 +15,11 @@ import functools
 import sys
 from typing import Any
 
-from dbbench.drivers.base import SSL_MODES, Connector, Driver, TlsNotUsed, TlsSettings
+from dbbench.drivers.base import Connector, Driver, TlsNotUsed
 from dbbench.errors import ConfigError
+from dbbench.parsing import parse_name_list
+from dbbench.settings import DRIVER_NAMES
 
-DRIVER_NAMES: tuple[str, ...] = ("pymysql", "mysqlclient", "mysql-connector")
 DEFAULT_DRIVER = "pymysql"
 
 #: lost-connection errors: gone away, lost, server lost, timed out (MySQL), killed (MariaDB)
@@ -28,11 +29,9 @@ __all__ = [
     "DEFAULT_DRIVER",
     "DRIVER_NAMES",
     "LOST_CODES",
-    "SSL_MODES",
     "Connector",
     "Driver",
     "TlsNotUsed",
-    "TlsSettings",
     "error_code",
     "error_kind",
     "error_message",
@@ -68,8 +67,6 @@ def get_driver(name: str) -> Driver:
 
 def parse_driver_names(text: str, where: str = "--driver") -> list[str]:
     """``"pymysql,mysqlclient"`` -> the names, validated, in order, no repeats."""
-    from dbbench.settings import parse_name_list  # settings imports this package
-
     return parse_name_list(text, DRIVER_NAMES, where, "driver")
 
 

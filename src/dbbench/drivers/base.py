@@ -20,71 +20,43 @@ import abc
 import importlib
 import importlib.metadata
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dbbench.errors import ConfigError
 
 if TYPE_CHECKING:
     from dbbench.settings import DatabaseSettings
-
-#: ``ssl_mode`` values, weakest first (MySQL's own ``--ssl-mode`` names, lower case)
-SSL_MODES: tuple[str, ...] = ("disabled", "preferred", "required", "verify_ca", "verify_identity")
+    from dbbench.tls import TlsSettings
 
 #: a function that opens one connection
 Connector = Callable[[], Any]
 
 
+def common_kwargs(database: DatabaseSettings) -> dict[str, Any]:
+    """The ``connect`` arguments the drivers name alike (PyMySQL's names), TLS aside; only
+    what is set.  Each driver renames or adds to them in its ``connect_kwargs``."""
+    kwargs: dict[str, Any] = {
+        "host": database.host,
+        "port": database.port,
+        "user": database.user,
+        "password": database.password,
+        "connect_timeout": database.connect_timeout_s,
+        "read_timeout": database.read_timeout_s,
+        "write_timeout": database.write_timeout_s,
+    }
+    if database.database is not None:
+        kwargs["database"] = database.database
+    if database.unix_socket is not None:
+        kwargs["unix_socket"] = database.unix_socket
+    if database.init_command is not None:
+        kwargs["init_command"] = database.init_command
+    return kwargs
+
+
 def whole_seconds(timeout_s: float) -> int:
     """A timeout for a driver that takes whole seconds: rounded up, never 0 (no limit)."""
     return max(1, math.ceil(timeout_s))
-
-
-@dataclass(frozen=True)
-class TlsSettings:
-    """What TLS a connection asks for, as one ``ssl_mode`` plus the files it needs.
-
-    ``preferred`` means "the driver's default": PyMySQL and mysql-connector then
-    try TLS when the server offers it; mysqlclient built on MariaDB Connector/C
-    does not use TLS at all unless asked to (it has no 'preferred' of its own).
-    """
-
-    mode: str = "preferred"
-    ca: str | None = None
-    cert: str | None = None
-    key: str | None = None
-    key_password: str | None = field(default=None, repr=False)
-
-    def as_ssl_keys(self) -> dict[str, Any]:
-        """The same, said with the older ``ssl_*`` keys (PyMySQL's names), for code that
-        reads those (the async-pool runner's SSL context)."""
-        keys: dict[str, Any] = {
-            name: value
-            for name, value in (
-                ("ssl_ca", self.ca),
-                ("ssl_cert", self.cert),
-                ("ssl_key", self.key),
-                ("ssl_key_password", self.key_password),
-            )
-            if value is not None
-        }
-        if self.mode == "disabled":
-            return {"ssl_disabled": True}
-        if self.mode == "verify_ca":
-            keys["ssl_verify_cert"] = True
-        if self.mode == "verify_identity":
-            keys["ssl_verify_identity"] = True
-        return keys
-
-    @property
-    def verifies(self) -> bool:
-        return self.mode in ("verify_ca", "verify_identity")
-
-    @property
-    def encrypts(self) -> bool:
-        """TLS is demanded: connecting without it must fail."""
-        return self.mode in ("required", "verify_ca", "verify_identity")
 
 
 class TlsNotUsed(Exception):
@@ -216,73 +188,3 @@ class Driver(abc.ABC):
     def notes(self, database: DatabaseSettings) -> list[str]:
         """Plain-language notes on what this driver does with these settings."""
         return []
-
-
-#: the ssl_* keys that name files
-_TLS_FILE_KEYS = ("ssl_ca", "ssl_cert", "ssl_key")
-
-
-def resolve_tls(ssl_mode: str | None, ssl: Mapping[str, Any]) -> TlsSettings:
-    """One ``TlsSettings`` from ``ssl_mode`` and the ``ssl_*`` keys as given.
-
-    Without ``ssl_mode`` the older keys say the mode, as PyMySQL reads them:
-    ``ssl_disabled`` -> disabled, ``ssl_verify_identity`` -> verify_identity,
-    ``ssl_verify_cert`` -> verify_ca, a CA/certificate/key -> required,
-    nothing -> preferred.  With ``ssl_mode``, keys that say otherwise are
-    refused: ``ValueError`` with one line naming both.
-    """
-    files = {key: ssl.get(key) for key in _TLS_FILE_KEYS}
-    given_files = [key for key, value in files.items() if value is not None]
-    verify_cert, verify_identity = ssl.get("ssl_verify_cert"), ssl.get("ssl_verify_identity")
-    disabled = ssl.get("ssl_disabled")
-    if ssl_mode is None:
-        if disabled:
-            mode = "disabled"
-        elif verify_identity:
-            mode = "verify_identity"
-        elif verify_cert:
-            mode = "verify_ca"
-        elif given_files:
-            mode = "required"
-        else:
-            mode = "preferred"
-    else:
-        mode = ssl_mode
-        _check_conflicts(mode, given_files, disabled, verify_cert, verify_identity)
-    if mode in ("verify_ca", "verify_identity") and files["ssl_ca"] is None and ssl_mode:
-        raise ValueError(
-            f"ssl_mode = {mode!r} needs ssl_ca, the CA certificate to verify the server with"
-        )
-    return TlsSettings(
-        mode=mode,
-        ca=files["ssl_ca"],
-        cert=files["ssl_cert"],
-        key=files["ssl_key"],
-        key_password=ssl.get("ssl_key_password"),
-    )
-
-
-def _check_conflicts(
-    mode: str,
-    files: list[str],
-    disabled: bool | None,
-    verify_cert: bool | None,
-    verify_identity: bool | None,
-) -> None:
-    said = f"ssl_mode = {mode!r}"
-    if disabled is not None and disabled != (mode == "disabled"):
-        raise ValueError(f"{said} contradicts ssl_disabled = {str(disabled).lower()}; drop one")
-    if mode in ("disabled", "preferred") and files:
-        use = "drop them" if mode == "disabled" else "use 'required' or 'verify_ca'"
-        raise ValueError(f"{said} takes no {', '.join(files)}; {use}")
-    wants_cert = mode in ("verify_ca", "verify_identity")
-    if verify_cert is not None and verify_cert != wants_cert:
-        raise ValueError(
-            f"{said} contradicts ssl_verify_cert = {str(verify_cert).lower()}; "
-            "ssl_mode alone says it (verify_ca or verify_identity verify the certificate)"
-        )
-    if verify_identity is not None and verify_identity != (mode == "verify_identity"):
-        raise ValueError(
-            f"{said} contradicts ssl_verify_identity = {str(verify_identity).lower()}; "
-            "ssl_mode alone says it (verify_identity checks the host name)"
-        )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dbbench.drivers.base import Driver
+from dbbench.drivers.base import Driver, common_kwargs
 from dbbench.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class MysqlConnectorDriver(Driver):
     whole_second_timeouts = True
 
     def connect_kwargs(self, database: DatabaseSettings) -> dict[str, Any]:
-        base = database.base_kwargs()
+        base = common_kwargs(database)
         base["connection_timeout"] = base.pop("connect_timeout")
         base.update(self.timeout_kwargs(database.read_timeout_s, database.write_timeout_s))
         tls = database.tls

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from dbbench.drivers.base import Driver, whole_seconds
+from dbbench.drivers.base import Driver, common_kwargs, whole_seconds
 
 if TYPE_CHECKING:
     from dbbench.settings import DatabaseSettings
@@ -47,7 +47,7 @@ class MysqlclientDriver(Driver):
     whole_second_timeouts = True
 
     def connect_kwargs(self, database: DatabaseSettings) -> dict[str, Any]:
-        base = database.base_kwargs()
+        base = common_kwargs(database)
         # the C API takes whole seconds, the connect timeout too
         base["connect_timeout"] = whole_seconds(base["connect_timeout"])
         base.update(self.timeout_kwargs(database.read_timeout_s, database.write_timeout_s))

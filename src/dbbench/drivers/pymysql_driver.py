@@ -20,14 +20,15 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING, Any
 
-from dbbench.drivers.base import Driver, TlsSettings
+from dbbench.drivers.base import Driver, common_kwargs
 
 if TYPE_CHECKING:
     from dbbench.settings import DatabaseSettings
+    from dbbench.tls import TlsSettings
 
 
 def tls_arguments(tls: TlsSettings) -> dict[str, Any]:
-    """PyMySQL's ``ssl*`` arguments for ``tls``; also used for dbbench's own side connections."""
+    """PyMySQL's ``ssl*`` arguments for ``tls``."""
     given = {
         "ssl_ca": tls.ca,
         "ssl_cert": tls.cert,
@@ -54,6 +55,12 @@ def tls_arguments(tls: TlsSettings) -> dict[str, Any]:
     return {**files, "ssl_verify_cert": True, "ssl_verify_identity": True}
 
 
+def pymysql_kwargs(database: DatabaseSettings) -> dict[str, Any]:
+    """``pymysql.connect``'s arguments for ``database``, TLS included (also for dbbench's
+    own side connections: ``drivers/side.py``)."""
+    return {**common_kwargs(database), **tls_arguments(database.tls)}
+
+
 class PyMySQLDriver(Driver):
     name = "pymysql"
     distribution = "PyMySQL"
@@ -62,7 +69,7 @@ class PyMySQLDriver(Driver):
     dialect_url = "mysql+pymysql://"
 
     def connect_kwargs(self, database: DatabaseSettings) -> dict[str, Any]:
-        return {**database.base_kwargs(), **tls_arguments(database.tls)}
+        return pymysql_kwargs(database)
 
     def is_encrypted(self, connection: Any) -> bool:
         return bool(getattr(connection, "_secure", False))

@@ -15,6 +15,7 @@ from typing import Any
 
 import pymysql
 
+from dbbench.drivers import side
 from dbbench.phases import PhaseClock
 from dbbench.settings import DatabaseSettings
 from dbbench.workload import Workload
@@ -138,7 +139,7 @@ def _open_socket(host: str, port: int, timeout_s: float, clock: PhaseClock) -> s
 
 def connect_operation(database: DatabaseSettings, workload: Workload, clock: PhaseClock) -> None:
     """One ``raw`` operation (connect, query, fetch, close), each phase timed on ``clock``."""
-    kwargs = database.connect_kwargs()
+    kwargs = side.connect_kwargs(database)
     with clock.phase(DRIVER_SETUP):
         connection = TimedConnection(clock=clock, **kwargs)
     try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dbbench.drivers import get_driver
 from dbbench.errors import ConfigError
+from dbbench.parsing import parse_name_list
 from dbbench.runners.async_pool import AsyncPoolRunner, require_packages
 from dbbench.runners.base import Runner
 from dbbench.runners.persistent import PersistentRunner
 from dbbench.runners.pool import NullPoolRunner, PoolRunner
 from dbbench.runners.raw import RawRunner
-from dbbench.settings import Settings, parse_name_list
+from dbbench.settings import Settings
 from dbbench.workload import workload_for
 
 RUNNER_NAMES: tuple[str, ...] = ("raw", "pool", "persistent", "nullpool", "async-pool")

@@ -43,6 +43,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from dbbench.drivers import TlsNotUsed
+from dbbench.drivers.base import common_kwargs
 from dbbench.errors import ConfigError
 from dbbench.runners.base import AsyncRunner
 from dbbench.runners.pool import PoolRunner, checkout_run_checkin
@@ -99,7 +100,7 @@ def aiomysql_kwargs(database: DatabaseSettings) -> dict[str, Any]:
 
     The read and write timeouts are not aiomysql's: ``bounded_connection_class`` takes them.
     """
-    kwargs = database.base_kwargs()
+    kwargs = common_kwargs(database)
     del kwargs["read_timeout"], kwargs["write_timeout"]
     if "database" in kwargs:
         kwargs["db"] = kwargs.pop("database")

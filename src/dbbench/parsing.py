@@ -1,0 +1,201 @@
+"""Text and TOML values -> checked values: durations, rates, whole numbers, lists of names.
+
+Generic, knowing no setting: the callers say what the value is for.  The ``check``
+functions raise ``ValueError`` with the rest of a message ("must be at least 1") for
+the caller to put after the value's name and origin; the list parsers, which are told
+``where`` the text came from, raise ``ConfigError`` with the whole line.  Imports
+nothing of dbbench but its errors, so settings, drivers, runners and the CLI can all
+use it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from dbbench.errors import ConfigError
+
+#: a check: the value as given -> the value to use, or ``ValueError`` saying what is wrong
+Validator = Callable[[Any], Any]
+
+
+def integer(low: int | None = None, high: int | None = None) -> Validator:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be a whole number")
+        if low is not None and value < low:
+            raise ValueError(f"must be at least {low}")
+        if high is not None and value > high:
+            raise ValueError(f"must be at most {high}")
+        return value
+
+    return check
+
+
+def number(
+    *, positive: bool = False, allow: tuple[float, ...] = (), high: float | None = None
+) -> Validator:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("must be a number")
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        if value in allow:
+            return float(value)
+        if positive and value <= 0:
+            extra = f" (or {', '.join(f'{a:g}' for a in allow)})" if allow else ""
+            raise ValueError(f"must be greater than 0{extra}")
+        if high is not None and value > high:
+            raise ValueError(f"must be at most {high:g}")
+        return float(value)
+
+    return check
+
+
+def string(*, non_empty: bool = False) -> Validator:
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        if non_empty and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    return check
+
+
+def optional_string(value: Any) -> str | None:
+    """A string, where an empty one means "not set"."""
+    if value is None or value == "":
+        return None
+    return string()(value)
+
+
+def choice(*choices: str) -> Validator:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+#: "30s", "500ms", "2m", "1h" or a number of seconds
+_DURATION_UNITS_S = {
+    "us": 1e-6,
+    "µs": 1e-6,  # MICRO SIGN
+    "μs": 1e-6,  # GREEK SMALL LETTER MU
+    "ms": 0.001,
+    "s": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+}
+
+
+def parse_duration_s(value: Any, *, unit_required: bool = False) -> float:
+    """``30s``, ``500ms``, ``2m``, ``1h`` or a plain number of seconds -> seconds (> 0).
+
+    ``unit_required``: a plain number is refused (for ``--rtt``, where ``1`` could be meant
+    as 1 ms as well as 1 s)."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        amount, unit = text, None
+        for suffix in sorted(_DURATION_UNITS_S, key=len, reverse=True):
+            if text.endswith(suffix):
+                amount, unit = text[: -len(suffix)].strip(), suffix
+                break
+        try:
+            seconds = float(amount) * _DURATION_UNITS_S[unit or "s"]
+        except ValueError:
+            raise ValueError("must be a duration such as 30s, 500ms, 2m or 1h") from None
+        if unit is None and unit_required:
+            raise ValueError("give a unit, such as 1ms, 250us or 20ms")
+    else:
+        seconds = number()(value)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError("must be a duration greater than 0")
+    return seconds
+
+
+def parse_rate(value: Any) -> float:
+    """``1000``, ``1000/s`` or ``"1e3"`` operations per second -> a number (> 0)."""
+    if isinstance(value, str):
+        text = value.strip().lower().removesuffix("/s").strip()
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("must be operations per second, such as 500 or 500/s") from None
+    return number(positive=True)(value)
+
+
+def suggest(word: str, choices: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def parse_name_list(text: str, choices: Sequence[str], where: str, noun: str) -> list[str]:
+    """``"a,b"`` -> ``["a", "b"]``: each one of ``choices``, in the order given, no repeats;
+    otherwise (an unknown name, an empty item, nothing at all) one line naming ``where``, the
+    value and the choices."""
+    listed = ", ".join(choices)
+    if not text.strip():
+        raise ConfigError(f"{where} = {text!r}: name at least one of {listed}")
+    names: list[str] = []
+    for position, part in enumerate(text.split(","), start=1):
+        name = part.strip()
+        if not name:
+            raise ConfigError(f"{where} = {text!r}: item {position} is empty")
+        if name not in choices:
+            hint = suggest(name, choices)
+            raise ConfigError(
+                f"{where} = {text!r}: unknown {noun} {name!r}{hint}; choose from {listed}"
+            )
+        if name not in names:
+            names.append(name)
+    return names
+
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_RANGE = re.compile(r"[0-9]+-[0-9]+")
+
+
+def parse_int_list(text: str, *, where: str, minimum: int) -> list[int]:
+    """``"10,1,5,5"`` -> ``[1, 5, 10]``: comma-separated whole numbers, sorted, no repeats.
+
+    Spaces around items are allowed.  Ranges such as ``1-4`` are not: ``-1`` is a
+    valid ``max_overflow``, so a dash would be ambiguous, and an explicit list
+    keeps the size of the grid visible.  Raises ``ConfigError`` with one line
+    naming ``where``, the text and the offending item.
+    """
+    if not text.strip():
+        raise ConfigError(f"{where} = {text!r}: give at least one whole number, e.g. 1,5,10")
+    values: set[int] = set()
+    for position, raw in enumerate(text.split(","), start=1):
+        item = raw.strip()
+        if not item:
+            raise ConfigError(f"{where} = {text!r}: item {position} is empty")
+        if _RANGE.fullmatch(item):
+            low, high = sorted(int(n) for n in item.split("-"))
+            example = ",".join(str(n) for n in range(low, min(high, low + 3) + 1))
+            example += ",…" if high - low > 3 else ""
+            raise ConfigError(
+                f"{where} = {text!r}: ranges like {item!r} are not supported; "
+                f"list the values, e.g. {example}"
+            )
+        if not _WHOLE_NUMBER.fullmatch(item):
+            raise ConfigError(f"{where} = {text!r}: {item!r} is not a whole number")
+        value = int(item)
+        if value < minimum:
+            raise ConfigError(f"{where} = {text!r}: {item!r} must be at least {minimum}")
+        values.add(value)
+    return sorted(values)
