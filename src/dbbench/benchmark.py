@@ -16,7 +16,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,10 @@ from dbbench.certificates import CertificateFiles, make_certificates
 from dbbench.diagnosis import operation_error
 from dbbench.errors import ConfigError, DbbenchError
 from dbbench.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
+from dbbench.model import SweepResult
 from dbbench.preflight import check_server
 from dbbench.processes import ProcessFailed, run_in_processes
-from dbbench.results import SCHEMA_VERSION, RunResult, build_result, capture_environment
+from dbbench.results import RunResult, build_result, capture_environment
 from dbbench.runners import create_runner, runner_kind, runner_labels
 from dbbench.scratch import ScratchTable, insert_statement, new_table_name, require_database
 from dbbench.server import LocalServer, ServerAddress
@@ -41,7 +41,7 @@ from dbbench.server_status import (
     read_max_connections,
 )
 from dbbench.settings import PoolSettings, Settings
-from dbbench.sweep import Recommendation, SweepCell, grid, recommend
+from dbbench.sweep import SweepCell, grid, recommend
 from dbbench.workload import READ_WORKLOAD, workload_for
 
 #: runners with a QueuePool of their own, each opened for the whole run
@@ -328,51 +328,6 @@ def _scratch_dict(scratch: ScratchTable | None, rows: int | None) -> dict[str, A
         "rows": rows,
         "dropped": not scratch.created,
     }
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    """Every cell of a pool-settings grid, each a full ``RunResult``."""
-
-    cells: list[tuple[SweepCell, RunResult]]
-    recommendations: list[Recommendation]
-    complete: bool
-    #: the lists swept: concurrency, pool_size, max_overflow
-    grid: dict[str, list[int]] = dataclasses.field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        first = self.cells[0][1] if self.cells else None
-        last = self.cells[-1][1] if self.cells else None
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "command": "sweep",
-            "complete": self.complete,
-            "started_at": first.started_at if first else None,
-            "finished_at": last.finished_at if last else None,
-            "settings": {**(first.settings if first else {}), "grid": self.grid},
-            "environment": first.environment if first else {},
-            "cells": [
-                {**dataclasses.asdict(cell), "result": result.to_dict()}
-                for cell, result in self.cells
-            ],
-            "recommendations": [
-                {
-                    "concurrency": r.concurrency,
-                    "chosen": _setting(r.chosen),
-                    "best": _setting(r.best),
-                    "fraction_of_best": r.fraction_of_best,
-                    "rule_of_thumb": r.rule_of_thumb,
-                    "agrees_with_rule": r.agrees_with_rule,
-                }
-                for r in self.recommendations
-            ],
-        }
-
-
-def _setting(cell: SweepCell | None) -> dict[str, int] | None:
-    if cell is None:
-        return None
-    return {"pool_size": cell.pool_size, "max_overflow": cell.max_overflow}
 
 
 def sweep_cell(concurrency: int, pool: PoolSettings, result: RunResult) -> SweepCell:

@@ -24,10 +24,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from dbbench import benchmark, credentials, diffing, logs, processes, resultfile
-from dbbench.benchmark import SweepResult
 from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.guard import check_query, check_workload
+from dbbench.model import RunResult, SweepResult
 from dbbench.output import (
     FORMAT_NAMES,
     csv_format,
@@ -41,7 +41,7 @@ from dbbench.output.runs_table import runs_table
 from dbbench.parsing import parse_duration_s, parse_int_list
 from dbbench.progress import ProgressBar
 from dbbench.resultfile import ResultSink, RunStore, describe_runs
-from dbbench.results import RunResult, capture_environment, iso_utc
+from dbbench.results import capture_environment, iso_utc
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
 from dbbench.settings import WORKLOAD_NAMES, Settings, find_config_path, load_settings
 from dbbench.stale import PROTECTIONS, check_arguments, run_stale_scenario, stale_document

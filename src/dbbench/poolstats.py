@@ -31,73 +31,15 @@ Which events fire, checked against SQLAlchemy 2.x ``pool/base.py`` and
 
 from __future__ import annotations
 
-import dataclasses
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.pool import ConnectionPoolEntry
 
-
-@dataclass(frozen=True)
-class PoolCounters:
-    """What one pool did; every field is a count of events."""
-
-    #: physical connections opened (``connect``)
-    connects: int
-    #: physical connections closed (``close`` + ``close_detached``), whatever the reason
-    closes: int
-    #: connections handed out by the pool (``checkout``)
-    checkouts: int
-    #: connections given back, counted only for a checkout counted here
-    checkins: int
-    #: connections declared dead or stale (``invalidate`` + ``soft_invalidate``)
-    invalidations: int
-    #: most connections checked out at once
-    peak_checked_out: int
-
-    ZERO: ClassVar[PoolCounters]
-
-    def __add__(self, other: PoolCounters) -> PoolCounters:
-        """Merge the counts of two pools (e.g. of two worker processes) by summing.
-
-        ``peak_checked_out`` is summed too: that is an upper bound of the
-        combined peak, reached only if both peaks happened at the same moment.
-        """
-        if not isinstance(other, PoolCounters):
-            return NotImplemented
-        return PoolCounters(
-            **{name: getattr(self, name) + getattr(other, name) for name in _FIELDS}
-        )
-
-    def __radd__(self, other: object) -> PoolCounters:
-        """Lets ``sum(counters)`` start from its default 0."""
-        if other == 0:
-            return self
-        return NotImplemented
-
-    def to_dict(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> PoolCounters:
-        """The inverse of ``to_dict``; ValueError on a missing, unknown or non-integer key."""
-        missing = [name for name in _FIELDS if name not in d]
-        unknown = [key for key in d if key not in _FIELDS]
-        if missing or unknown:
-            raise ValueError(f"pool counters: missing keys {missing}, unknown keys {unknown}")
-        for name in _FIELDS:
-            value = d[name]
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"pool counters: {name} = {value!r} is not a whole number")
-        return cls(**{name: d[name] for name in _FIELDS})
-
-
-_FIELDS = tuple(f.name for f in dataclasses.fields(PoolCounters))
-PoolCounters.ZERO = PoolCounters(**dict.fromkeys(_FIELDS, 0))
+from dbbench.model import PoolCounters
 
 
 class PoolInstrument:

@@ -19,16 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dbbench.errors import ConfigError, DbbenchError
-from dbbench.results import SCHEMA_VERSION
+from dbbench.errors import ConfigError
+from dbbench.model import ResultFileError, read_document, upgrade
 
 RUNS_DIR = Path(".dbbench") / "runs"
 _RUN_FILE = re.compile(r"^(\d{4,})(?:-(.+))?\.json$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-class ResultFileError(DbbenchError):
-    """A result file that cannot be read, or written."""
 
 
 def _umask() -> int:
@@ -63,59 +59,8 @@ def write_text_atomic(path: Path, text: str, what: str) -> None:
         raise ResultFileError(f"{path}: cannot write {what} ({exc.strerror})") from None
 
 
-def upgrade(document: dict[str, Any], source: str) -> dict[str, Any]:
-    """Bring a document of an older schema version to the current one, or say why not."""
-    version = document.get("schema_version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ResultFileError(f"{source}: not a dbbench result file (no schema_version)")
-    if version > SCHEMA_VERSION:
-        raise ResultFileError(
-            f"{source}: schema_version {version} was written by a newer dbbench "
-            f"(this one reads up to {SCHEMA_VERSION}); upgrade dbbench to read it"
-        )
-    if version < 1:
-        raise ResultFileError(f"{source}: schema_version {version} is not one dbbench wrote")
-    if version == 1:
-        # version 1 (run/compare/sweep/stale) had no histograms and no server vendor:
-        # statistics stay as recorded; percentiles cannot be recomputed from it
-        document = json.loads(json.dumps(document))
-        for result in _run_documents(document):
-            for runner in result.get("results", []):
-                runner.setdefault("histograms", {"latency": None, "checkout": None})
-            result.setdefault("schema_version", 2)
-            result.get("environment", {}).setdefault("server_vendor", None)
-        document["schema_version"] = 2
-        document["upgraded_from"] = 1
-    return document
-
-
-def _run_documents(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """The run documents inside a document: itself, or a sweep's cells."""
-    if document.get("command") == "sweep":
-        return [cell["result"] for cell in document.get("cells", [])]
-    if document.get("command") in ("run", "compare"):
-        return [document]
-    return []
-
-
-def load(path: Path) -> dict[str, Any]:
-    """Read, check and upgrade a result file."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ResultFileError(f"{path}: no such result file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResultFileError(f"{path}: cannot read the result file ({exc})") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ResultFileError(
-            f"{path}: not JSON ({exc.msg}, line {exc.lineno}); dbbench writes its files "
-            "atomically, so this one was not written by it, or was changed since"
-        ) from None
-    if not isinstance(document, dict):
-        raise ResultFileError(f"{path}: not a dbbench result file (not a JSON object)")
-    return upgrade(document, str(path))
+#: read, check and upgrade a result file into its document (``model.read_document``)
+load = read_document
 
 
 @dataclass(frozen=True)
@@ -240,3 +185,6 @@ def describe_runs(saved: list[SavedRun]) -> list[dict[str, Any]]:
             }
         )
     return described
+
+
+__all__ = ["ResultFileError", "RunStore", "ResultSink", "load", "upgrade", "write_atomic"]

@@ -75,9 +75,8 @@ from typing import Any
 from dbbench.errors import ConfigError, ConnectError, QueryError
 from dbbench.harness import error_kind
 from dbbench.histogram import LatencyHistogram
+from dbbench.model import SCHEMA_VERSION, PoolCounters, summary_to_document
 from dbbench.output.numbers import us_from_ns
-from dbbench.poolstats import PoolCounters
-from dbbench.results import summary_dict
 from dbbench.runners.pool import PoolRunner
 from dbbench.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.stats import Summary, summarize
@@ -144,10 +143,13 @@ class StaleCase:
             "error_rate": self.error_rate,
             "errors_by_kind": dict(self.errors_by_kind),
             "first_latency_us": us_from_ns(self.first_latency_ns),
-            "latency": {"n": self.latency.n if self.latency else 0, **summary_dict(self.latency)},
+            "latency": {
+                "n": self.latency.n if self.latency else 0,
+                **summary_to_document(self.latency),
+            },
             "baseline": {
                 "n": self.baseline.n if self.baseline else 0,
-                **summary_dict(self.baseline),
+                **summary_to_document(self.baseline),
             },
             "pool_counters": self.pool.to_dict() if self.pool else None,
         }
@@ -412,8 +414,6 @@ def stale_document(
     complete: bool = True,
 ) -> dict[str, Any]:
     """The result document of ``dbbench stale`` (same envelope as every command's)."""
-    from dbbench.results import SCHEMA_VERSION
-
     return {
         "schema_version": SCHEMA_VERSION,
         "command": "stale",

@@ -29,8 +29,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from dbbench.model import TimelineSummary
 
 #: width of the timeline's buckets, seconds
 BUCKET_S = 1.0
@@ -178,7 +181,9 @@ def _round_s(value_s: float | None) -> float | None:
     return None if value_s is None else round(value_s, 3)
 
 
-def _bursts(buckets: list[list[Any]], kind: str, width_s: float) -> list[tuple[float, float, int]]:
+def _bursts(
+    buckets: Sequence[Sequence[Any]], kind: str, width_s: float
+) -> list[tuple[float, float, int]]:
     """Consecutive buckets with errors of ``kind``: (start s, end s, errors) each."""
     bursts: list[tuple[float, float, int]] = []
     for start_s, _kind, count in sorted(b for b in buckets if b[1] == kind):
@@ -190,30 +195,29 @@ def _bursts(buckets: list[list[Any]], kind: str, width_s: float) -> list[tuple[f
     return bursts
 
 
-def describe(runner: str, timeline: dict[str, Any] | None) -> list[str]:
-    """Plain lines for a result file's ``error_timeline``, e.g.::
+def describe(runner: str, timeline: TimelineSummary | None) -> list[str]:
+    """Plain lines for a runner's error timeline, e.g.::
 
         pool: 12 × OperationalError(2013) lost connection at 3.1–3.4 s
         pool: then recovered: first success 3.6 s
 
     A kind whose errors came in separate bursts (seconds apart) lists them.
     """
-    if not timeline or not timeline.get("kinds"):
+    if not timeline or not timeline.kinds:
         return []
-    width = timeline.get("bucket_s", BUCKET_S)
+    width = timeline.bucket_s
     lines = []
-    for kind, span in timeline["kinds"].items():
+    for kind, span in timeline.kinds.items():
         line = (
-            f"{runner}: {span['count']:,} × {describe_kind(kind)} "
-            f"at {_span_text(span['first_s'], span['last_s'])}"
+            f"{runner}: {span.count:,} × {describe_kind(kind)} "
+            f"at {_span_text(span.first_s, span.last_s)}"
         )
-        bursts = _bursts(timeline.get("buckets", []), kind, width)
+        bursts = _bursts(timeline.buckets, kind, width)
         if len(bursts) > 1:
             shown = ", ".join(f"{a:g}–{b:g} s: {n:,}" for a, b, n in bursts[:6])
             line += f" (in {len(bursts)} bursts: {shown}{', ...' if len(bursts) > 6 else ''})"
         lines.append(line)
-    recovered = timeline.get("recovered_s")
-    last = timeline.get("last_error_s")
+    recovered, last = timeline.recovered_s, timeline.last_error_s
     if recovered is not None:
         lines.append(
             f"{runner}: recovered: first success {recovered:.1f} s, "

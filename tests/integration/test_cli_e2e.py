@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from dbbench.model import SCHEMA_VERSION
 from tests.integration.conftest import run_dbbench
 
 
@@ -20,7 +21,7 @@ def test_run_json_against_the_server(server):
     result = run_dbbench("run", "--iterations", "30", "--json", env=server.env())
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["schema_version"] == 2 and doc["complete"] is True
+    assert doc["schema_version"] == SCHEMA_VERSION and doc["complete"] is True
     with server.connect() as connection, connection.cursor() as cursor:
         cursor.execute("SELECT VERSION()")
         assert doc["environment"]["server_version"] == cursor.fetchone()[0]

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from dbbench import benchmark
 from dbbench.cli import cli
 from dbbench.errors import ConnectError
+from dbbench.model import SCHEMA_VERSION
 from dbbench.preflight import ServerInfo
 from tests.fakes import FakeMonitor, FakeRunner
 
@@ -80,7 +81,7 @@ def test_run_json_document(fake_runners):
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == SCHEMA_VERSION
     assert doc["complete"] is True
     assert doc["environment"]["server_version"] == "10.11.0-Fake"
     for key in ("python", "pymysql", "sqlalchemy", "dbbench"):

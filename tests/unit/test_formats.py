@@ -8,8 +8,8 @@ import re
 import pytest
 from rich.console import Console
 
-from dbbench.benchmark import SweepResult
 from dbbench.harness import Plan, RunnerRecord, RunOutcome, run_interleaved
+from dbbench.model import SweepResult
 from dbbench.output import csv_format, histogram_text, markdown
 from dbbench.poolstats import PoolCounters
 from dbbench.results import build_result

@@ -14,6 +14,7 @@ import pytest
 from dbbench import resultfile
 from dbbench.errors import ConfigError, ExitStatus
 from dbbench.histogram import LatencyHistogram
+from dbbench.model import SCHEMA_VERSION
 from dbbench.output import report
 from dbbench.output.report import charts, tables
 
@@ -199,7 +200,7 @@ def test_a_schema_1_document_falls_back_to_its_percentiles(tmp_path: Path) -> No
     )
     assert "join the stored percentiles p50, p90, p95, p99, p99.9 and max" in notice
     assert "<!-- pool (percentiles only) -->" in page
-    assert "2 (upgraded from 1)" in page
+    assert f"{SCHEMA_VERSION} (upgraded from 1)" in page
 
 
 def test_a_run_without_successes_draws_nothing_but_says_so() -> None:

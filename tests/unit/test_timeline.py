@@ -5,6 +5,7 @@ import pytest
 
 from dbbench import timeline as timeline_module
 from dbbench.harness import Plan, RunnerRecord, error_kind, run_interleaved
+from dbbench.model import TimelineSummary
 from dbbench.timeline import ErrorTimeline, describe, describe_kind
 from tests.fakes import FakeRunner
 
@@ -73,13 +74,13 @@ def test_describe_names_the_kind_the_times_and_the_recovery():
         "last_error_s": 9.4,
         "recovered_s": 9.6,
     }
-    assert describe("pool", document) == [
+    assert describe("pool", TimelineSummary.from_document(document)) == [
         "pool: 12 × OperationalError(2013) lost connection at 3.1–9.4 s "
         "(in 2 bursts: 3–4 s: 10, 9–10 s: 2)",
         "pool: recovered: first success 9.6 s, 0.2 s after the last error",
     ]
     document["recovered_s"] = None
-    assert describe("pool", document)[-1] == (
+    assert describe("pool", TimelineSummary.from_document(document))[-1] == (
         "pool: no operation succeeded after the last error (9.4 s)"
     )
 

@@ -22,7 +22,7 @@ from dbbench.stats import Summary
 from dbbench.sweep import SweepCell
 
 if TYPE_CHECKING:  # the library's entry point, not needed to format its results
-    from dbbench.benchmark import SweepResult
+    from dbbench.model import SweepResult
 
 RUN_COLUMNS = (
     "runner",

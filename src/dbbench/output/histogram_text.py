@@ -180,7 +180,7 @@ def write(result: RunResult, console: Console, width: int | None = None) -> None
         console.print(Text(line, style="dim"), width=width)
     for r in result.runners:
         head = Text(r.runner, style="bold")
-        histogram = r.record.tally.latency if r.record is not None else None
+        histogram = r.latency.histogram if r.latency is not None else None
         if histogram is None or not histogram.count:
             reason = "no histogram recorded" if histogram is None else "no successful operations"
             head.append(f": {reason}", style="dim")

@@ -30,7 +30,7 @@ from dbbench.timeline import describe as describe_timeline
 from dbbench.workload import READ_WORKLOAD
 
 if TYPE_CHECKING:  # the library's entry point, not needed to format its results
-    from dbbench.benchmark import SweepResult
+    from dbbench.model import SweepResult
 
 _BACKTICKS = re.compile(r"`+")
 

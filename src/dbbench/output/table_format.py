@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from dbbench.benchmark import SweepResult
+from dbbench.model import RunResult, SweepResult
 from dbbench.output import matrix, stale_table, table
-from dbbench.results import RunResult
 from dbbench.stale import StaleCase
 
 

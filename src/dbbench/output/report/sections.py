@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from dbbench.model import TimelineSummary
 from dbbench.output.report.charts import Charts, stored_histogram
 from dbbench.output.report.tables import (
     Column,
@@ -135,7 +136,9 @@ def _errors_list(results: Iterable[dict[str, Any]]) -> str:
     times = [
         f"<li>{escape(line)}</li>"
         for r in results
-        for line in describe_timeline(str(r.get("runner")), r.get("error_timeline"))
+        for line in describe_timeline(
+            str(r.get("runner")), TimelineSummary.from_document(r.get("error_timeline"))
+        )
     ]
     if not items:
         return ""

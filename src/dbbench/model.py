@@ -1,0 +1,822 @@
+"""The result model: what a command produced, typed, in memory and as its document.
+
+One frozen dataclass per kind of result (a run's runners, a run, a sweep), each
+with the one conversion each way to the JSON document that ``--format json``,
+``--output`` and ``--save`` write: ``to_document()`` and ``from_document()``.
+A live run is built into these classes (``results.build_result``) and a file
+is read into the same ones (``load_result``), so every format, ``diff`` and
+``report`` read one thing whatever its origin.
+
+Documents are versioned by ``SCHEMA_VERSION`` and described by
+``schema/dbbench-result.schema.json``.  ``upgrade`` brings a document of an
+older version to the current one, filling in what older dbbench versions did
+not record (as null, or from the histograms where they were kept), so
+``from_document`` reads one shape only.
+
+A leaf: this module imports nothing of the engine (harness, runners, drivers,
+settings), so reading a file costs no SQLAlchemy import, and the engine
+depends on it, never the other way round.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+from dbbench.errors import DbbenchError
+from dbbench.histogram import LatencyHistogram
+from dbbench.output.numbers import us_from_ns
+from dbbench.stats import Speedup, Summary
+from dbbench.sweep import Recommendation, SweepCell
+
+#: 2 added latency histograms, the server's vendor and the sweep/stale envelopes;
+#: 3 gave every document a schema_version and a complete set of fields (an older
+#: file's missing ones are filled in on load)
+SCHEMA_VERSION = 3
+#: an open-loop run that reached less than this share of its target rate says so
+RATE_SHORTFALL = 0.95
+#: the statistics of a summary, in the order documents list them (``<key>_us``)
+SUMMARY_KEYS = ("mean", "stddev", "min", "p50", "p90", "p95", "p99", "p999", "max")
+_QUANTILE_KEYS = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+RUN_COMMANDS = ("run", "compare")
+
+
+class ResultFileError(DbbenchError):
+    """A result file that cannot be read, or written."""
+
+
+def _ns(value_us: float | None) -> float | None:
+    return None if value_us is None else value_us * 1000.0
+
+
+def _whole_ns(value_us: float | None) -> int | None:
+    return None if value_us is None else round(value_us * 1000.0)
+
+
+# --- pieces of a runner's result ---------------------------------------------
+
+
+class Distribution:
+    """A latency histogram, as recorded (live) or as a file keeps it (decoded when read).
+
+    Immutable once built: a file's histogram is decoded at most once, the first
+    time a percentile or a quantile interval is asked for.
+    """
+
+    __slots__ = ("__dict__", "_document", "_live")
+
+    def __init__(
+        self, *, live: LatencyHistogram | None = None, document: Mapping[str, Any] | None = None
+    ) -> None:
+        if (live is None) == (document is None):
+            raise ValueError("a Distribution is a live histogram or a document, one of them")
+        self._live = live
+        self._document = document
+
+    @classmethod
+    def of(cls, histogram: LatencyHistogram) -> Distribution:
+        return cls(live=histogram)
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any] | None) -> Distribution | None:
+        return None if document is None else cls(document=document)
+
+    def to_document(self) -> dict[str, Any]:
+        if self._live is not None:
+            return self._live.to_dict()
+        return dict(self._document or {})
+
+    @property
+    def count(self) -> int:
+        return self._live.count if self._live is not None else (self._document or {})["count"]
+
+    @cached_property
+    def histogram(self) -> LatencyHistogram:
+        if self._live is not None:
+            return self._live
+        return LatencyHistogram.from_dict(dict(self._document or {}))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Distribution):
+            return NotImplemented
+        return self.to_document() == other.to_document()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def summary_to_document(s: Summary | None) -> dict[str, Any]:
+    """Latency statistics in microseconds (null when nothing succeeded)."""
+    if s is None:
+        return {f"{key}_us": None for key in SUMMARY_KEYS}
+    return {f"{key}_us": us_from_ns(getattr(s, f"{key}_ns")) for key in SUMMARY_KEYS}
+
+
+def summary_from_document(n: int, d: Mapping[str, Any]) -> Summary | None:
+    """The inverse of ``summary_to_document`` for ``n`` operations; None when none succeeded."""
+    if not n or d.get("mean_us") is None:
+        return None
+    return Summary(
+        n=n,
+        min_ns=_whole_ns(d.get("min_us")),  # type: ignore[arg-type]
+        mean_ns=_ns(d["mean_us"]),  # type: ignore[arg-type]
+        stddev_ns=_ns(d.get("stddev_us")),  # type: ignore[arg-type]
+        **{f"{key}_ns": _whole_ns(d.get(f"{key}_us")) for key in _QUANTILE_KEYS},
+        max_ns=_whole_ns(d.get("max_us")),  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True)
+class PoolCounters:
+    """What one pool did; every field is a count of events."""
+
+    #: physical connections opened (``connect``)
+    connects: int
+    #: physical connections closed (``close`` + ``close_detached``), whatever the reason
+    closes: int
+    #: connections handed out by the pool (``checkout``)
+    checkouts: int
+    #: connections given back, counted only for a checkout counted here
+    checkins: int
+    #: connections declared dead or stale (``invalidate`` + ``soft_invalidate``)
+    invalidations: int
+    #: most connections checked out at once
+    peak_checked_out: int
+
+    ZERO: ClassVar[PoolCounters]
+
+    def __add__(self, other: PoolCounters) -> PoolCounters:
+        """Merge the counts of two pools (e.g. of two worker processes) by summing.
+
+        ``peak_checked_out`` is summed too: that is an upper bound of the
+        combined peak, reached only if both peaks happened at the same moment.
+        """
+        if not isinstance(other, PoolCounters):
+            return NotImplemented
+        return PoolCounters(
+            **{name: getattr(self, name) + getattr(other, name) for name in _POOL_FIELDS}
+        )
+
+    def __radd__(self, other: object) -> PoolCounters:
+        """Lets ``sum(counters)`` start from its default 0."""
+        if other == 0:
+            return self
+        return NotImplemented
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+    to_document = to_dict
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> PoolCounters:
+        """The inverse of ``to_dict``; ValueError on a missing, unknown or non-integer key."""
+        missing = [name for name in _POOL_FIELDS if name not in d]
+        unknown = [key for key in d if key not in _POOL_FIELDS]
+        if missing or unknown:
+            raise ValueError(f"pool counters: missing keys {missing}, unknown keys {unknown}")
+        for name in _POOL_FIELDS:
+            value = d[name]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"pool counters: {name} = {value!r} is not a whole number")
+        return cls(**{name: d[name] for name in _POOL_FIELDS})
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any] | None) -> PoolCounters | None:
+        return None if d is None else cls.from_dict(d)
+
+
+_POOL_FIELDS = tuple(f.name for f in dataclasses.fields(PoolCounters))
+PoolCounters.ZERO = PoolCounters(**dict.fromkeys(_POOL_FIELDS, 0))
+
+
+@dataclass(frozen=True)
+class KindSpan:
+    """How many errors of one kind, and when the first and last happened (s since start)."""
+
+    count: int
+    first_s: float
+    last_s: float
+
+
+@dataclass(frozen=True)
+class TimelineSummary:
+    """A runner's ``error_timeline``: when operations failed, and when they succeeded again."""
+
+    bucket_s: float
+    kinds: Mapping[str, KindSpan]
+    #: (bucket start s, kind, errors) for each bucket with errors
+    buckets: tuple[tuple[float, str, int], ...]
+    last_error_s: float | None
+    #: the first success after the last error; None when none came
+    recovered_s: float | None
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "bucket_s": self.bucket_s,
+            "kinds": {
+                kind: {"count": s.count, "first_s": s.first_s, "last_s": s.last_s}
+                for kind, s in self.kinds.items()
+            },
+            "buckets": [list(bucket) for bucket in self.buckets],
+            "last_error_s": self.last_error_s,
+            "recovered_s": self.recovered_s,
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any] | None) -> TimelineSummary | None:
+        if not d:
+            return None
+        return cls(
+            bucket_s=d["bucket_s"],
+            kinds={
+                k: KindSpan(s["count"], s["first_s"], s["last_s"]) for k, s in d["kinds"].items()
+            },
+            buckets=tuple((start, kind, count) for start, kind, count in d["buckets"]),
+            last_error_s=d["last_error_s"],
+            recovered_s=d["recovered_s"],
+        )
+
+
+class Record(Mapping[str, Any]):
+    """A section of a document kept as written (settings, environment, server), read-only.
+
+    Subclasses name the entries the code reads as properties; the rest stays
+    reachable as a mapping, so a document written by another version keeps all
+    it has and ``to_document`` gives it back unchanged.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self._data: dict[str, Any] = copy.deepcopy(dict(data or {}))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._data!r})"
+
+    def to_document(self) -> dict[str, Any]:
+        return copy.deepcopy(self._data)
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any] | None) -> Any:
+        return cls(d)
+
+
+class SettingsSummary(Record):
+    """The settings a command ran with (``Settings.public_dict()``: never the password)."""
+
+    __slots__ = ()
+
+    @property
+    def database(self) -> Mapping[str, Any]:
+        return self._data.get("database") or {}
+
+    @property
+    def benchmark(self) -> Mapping[str, Any]:
+        return self._data.get("benchmark") or {}
+
+    @property
+    def pool(self) -> Mapping[str, Any]:
+        return self._data.get("pool") or {}
+
+    @property
+    def config_path(self) -> str | None:
+        return self._data.get("config_path")
+
+
+#: the environment's entries, in the order documents list them
+ENVIRONMENT_KEYS = (
+    "dbbench",
+    "python",
+    "python_implementation",
+    "pymysql",
+    "mysqlclient",
+    "mysql_connector",
+    "sqlalchemy",
+    "server_version",
+    "server_vendor",
+    "os",
+    "machine",
+    "cpu_count",
+)
+
+
+class Environment(Record):
+    """Where a command ran: package versions, the server's version, the machine."""
+
+    __slots__ = ()
+
+    @property
+    def server_version(self) -> str | None:
+        return self._data.get("server_version")
+
+    @property
+    def drivers(self) -> Mapping[str, str]:
+        """The drivers in play, each with its description (absent: one driver, not named)."""
+        return self._data.get("drivers") or {}
+
+
+class ServerSummary(Record):
+    """What the server saw during a run (``ServerActivity.to_dict()``) and the cross-check."""
+
+    __slots__ = ()
+
+    @property
+    def error(self) -> str | None:
+        return self._data.get("error")
+
+    @property
+    def cross_check(self) -> Mapping[str, Any] | None:
+        return self._data.get("cross_check")
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """A write workload's scratch table: its name, rows counted before the drop, dropped?"""
+
+    table: str
+    database: str
+    rows: int | None
+    dropped: bool
+
+    def to_document(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any] | None) -> Scratch | None:
+        return None if d is None else cls(d["table"], d["database"], d["rows"], d["dropped"])
+
+
+# --- a runner, a run ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunnerResult:
+    """One runner's measured operations in one run."""
+
+    runner: str
+    #: None when no operation succeeded
+    summary: Summary | None
+    #: time to get a connection from the pool (pool runners), apart from the query
+    checkout: Summary | None
+    errors_by_kind: Mapping[str, int]
+    warmup_errors: int
+    #: ``open()`` plus the first operation, nanoseconds
+    first_op_ns: int | None
+    #: wall time this runner was measured, seconds (its turns added up)
+    measured_s: float
+    pool: PoolCounters | None = None
+    connections_opened: int = 0
+    #: open loop: the target rate, operations per second
+    target_rate_per_s: float | None = None
+    #: when operations failed and when they succeeded again; None when none failed
+    error_timeline: TimelineSummary | None = None
+    #: the distributions themselves: percentiles can be recomputed and runs merged
+    latency: Distribution | None = field(default=None, repr=False)
+    checkout_latency: Distribution | None = field(default=None, repr=False)
+
+    @property
+    def n(self) -> int:
+        return self.summary.n if self.summary else 0
+
+    @property
+    def errors(self) -> int:
+        return sum(self.errors_by_kind.values())
+
+    @property
+    def attempted(self) -> int:
+        return self.n + self.errors
+
+    @property
+    def timeouts(self) -> int:
+        """Pool checkouts that gave up waiting (SQLAlchemy's ``TimeoutError``)."""
+        return self.errors_by_kind.get("TimeoutError", 0)
+
+    @property
+    def ops_per_s(self) -> float | None:
+        """Successful operations per second of measured wall time, all workers together."""
+        if not self.summary or self.measured_s <= 0:
+            return None
+        return self.summary.n / self.measured_s
+
+    @property
+    def achieved_rate_per_s(self) -> float | None:
+        """Operations attempted per second of measured wall time."""
+        return self.attempted / self.measured_s if self.measured_s > 0 else None
+
+    @property
+    def rate_shortfall(self) -> bool:
+        achieved = self.achieved_rate_per_s
+        return bool(self.target_rate_per_s) and (
+            achieved is None or achieved < RATE_SHORTFALL * self.target_rate_per_s
+        )
+
+    def to_document(self) -> dict[str, Any]:
+        timeline = self.error_timeline
+        return {
+            "runner": self.runner,
+            "n": self.n,
+            "errors": self.errors,
+            "errors_by_kind": dict(self.errors_by_kind),
+            "error_timeline": timeline.to_document() if timeline else None,
+            "warmup_errors": self.warmup_errors,
+            **summary_to_document(self.summary),
+            "ops_per_s": self.ops_per_s,
+            "measured_s": self.measured_s,
+            "first_op_us": us_from_ns(self.first_op_ns),
+            "target_rate_per_s": self.target_rate_per_s,
+            "achieved_rate_per_s": self.achieved_rate_per_s if self.target_rate_per_s else None,
+            "checkout": summary_to_document(self.checkout) if self.checkout else None,
+            "pool": self.pool.to_document() if self.pool else None,
+            "connections_opened": self.connections_opened,
+            "histograms": {
+                "latency": self.latency.to_document() if self.latency else None,
+                "checkout": self.checkout_latency.to_document() if self.checkout_latency else None,
+            },
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> RunnerResult:
+        histograms = d["histograms"]
+        checkout = d["checkout"]
+        checkout_histogram = Distribution.from_document(histograms["checkout"])
+        return cls(
+            runner=d["runner"],
+            summary=summary_from_document(d["n"], d),
+            checkout=(
+                None
+                if checkout is None
+                else summary_from_document(
+                    checkout_histogram.count if checkout_histogram else d["n"], checkout
+                )
+            ),
+            errors_by_kind=dict(d["errors_by_kind"]),
+            warmup_errors=d["warmup_errors"],
+            first_op_ns=_whole_ns(d["first_op_us"]),
+            measured_s=d["measured_s"],
+            pool=PoolCounters.from_document(d["pool"]),
+            connections_opened=d["connections_opened"],
+            target_rate_per_s=d["target_rate_per_s"],
+            error_timeline=TimelineSummary.from_document(d["error_timeline"]),
+            latency=Distribution.from_document(histograms["latency"]),
+            checkout_latency=checkout_histogram,
+        )
+
+
+@dataclass(frozen=True)
+class SpeedupResult:
+    runner: str
+    baseline: str
+    speedup: Speedup
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "runner": self.runner,
+            "baseline": self.baseline,
+            "ratio": self.speedup.ratio,
+            "ci_low": self.speedup.ci_low,
+            "ci_high": self.speedup.ci_high,
+            "confidence": self.speedup.confidence,
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> SpeedupResult:
+        speedup = Speedup(d["ratio"], d["ci_low"], d["ci_high"], d["confidence"])
+        return cls(d["runner"], d["baseline"], speedup)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A ``run`` or ``compare``: every runner measured, their speedups, what was noticed."""
+
+    command: str
+    settings: SettingsSummary
+    environment: Environment
+    runners: list[RunnerResult]
+    speedups: list[SpeedupResult]
+    complete: bool
+    started_at: str | None
+    finished_at: str | None
+    #: why the run stopped early (--max-errors), when it did
+    stopped: str | None = None
+    #: the pool's settings when a pool runner took part (live runs only: not in the document)
+    pool_description: str | None = field(default=None, compare=False)
+    #: findings about known costs in these settings, in plain language
+    notes: list[str] = field(default_factory=list)
+    #: what the server saw, and the cross-check
+    server: ServerSummary | None = None
+    #: a write workload's scratch table
+    scratch: Scratch | None = None
+    #: the version of the file this was read from, when older than this dbbench's
+    upgraded_from: int | None = None
+    schema_version: int = field(default=SCHEMA_VERSION)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.runners)
+
+    def runner(self, name: str) -> RunnerResult | None:
+        return next((r for r in self.runners if r.runner == name), None)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": self.command,
+            "complete": self.complete,
+            "stopped": self.stopped,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "settings": self.settings.to_document(),
+            "environment": self.environment.to_document(),
+            "results": [r.to_document() for r in self.runners],
+            "speedups": [s.to_document() for s in self.speedups],
+            "server": self.server.to_document() if self.server is not None else None,
+            "notes": list(self.notes),
+            # only for write workloads: read documents stay as they were
+            **({"scratch": self.scratch.to_document()} if self.scratch is not None else {}),
+        }
+
+    to_dict = to_document
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> RunResult:
+        """A run document of the current schema version (``upgrade`` it first)."""
+        return cls(
+            command=d["command"],
+            settings=SettingsSummary(d["settings"]),
+            environment=Environment(d["environment"]),
+            runners=[RunnerResult.from_document(r) for r in d["results"]],
+            speedups=[SpeedupResult.from_document(s) for s in d["speedups"]],
+            complete=d["complete"],
+            started_at=d["started_at"],
+            finished_at=d["finished_at"],
+            stopped=d["stopped"],
+            notes=list(d["notes"]),
+            server=None if d["server"] is None else ServerSummary(d["server"]),
+            scratch=Scratch.from_document(d.get("scratch")),
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
+
+
+# --- a sweep -----------------------------------------------------------------
+
+
+def _setting(cell: SweepCell | None) -> dict[str, int] | None:
+    if cell is None:
+        return None
+    return {"pool_size": cell.pool_size, "max_overflow": cell.max_overflow}
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Every cell of a pool-settings grid, each a full ``RunResult``."""
+
+    cells: list[tuple[SweepCell, RunResult]]
+    recommendations: list[Recommendation]
+    complete: bool
+    #: the lists swept: concurrency, pool_size, max_overflow
+    grid: Mapping[str, list[int]] = field(default_factory=dict)
+    #: a file's own envelope, as read (a live sweep's comes from its first and last cells)
+    envelope: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def to_document(self) -> dict[str, Any]:
+        first = self.cells[0][1] if self.cells else None
+        last = self.cells[-1][1] if self.cells else None
+        if self.envelope is not None:
+            envelope = dict(self.envelope)
+        else:
+            envelope = {
+                "schema_version": SCHEMA_VERSION,
+                "command": "sweep",
+                "complete": self.complete,
+                "started_at": first.started_at if first else None,
+                "finished_at": last.finished_at if last else None,
+                "settings": {**(first.settings.to_document() if first else {}), "grid": self.grid},
+                "environment": first.environment.to_document() if first else {},
+            }
+        return {
+            **envelope,
+            "cells": [
+                {**dataclasses.asdict(cell), "result": result.to_document()}
+                for cell, result in self.cells
+            ],
+            "recommendations": [
+                {
+                    "concurrency": r.concurrency,
+                    "chosen": _setting(r.chosen),
+                    "best": _setting(r.best),
+                    "fraction_of_best": r.fraction_of_best,
+                    "rule_of_thumb": r.rule_of_thumb,
+                    "agrees_with_rule": r.agrees_with_rule,
+                }
+                for r in self.recommendations
+            ],
+        }
+
+    to_dict = to_document
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> SweepResult:
+        cells = [
+            (
+                SweepCell(**{f.name: cell[f.name] for f in dataclasses.fields(SweepCell)}),
+                RunResult.from_document(cell["result"]),
+            )
+            for cell in d["cells"]
+        ]
+        by_setting = {(c.concurrency, c.pool_size, c.max_overflow): c for c, _ in cells}
+
+        def find(concurrency: int, setting: Mapping[str, int] | None) -> SweepCell | None:
+            if setting is None:
+                return None
+            return by_setting[(concurrency, setting["pool_size"], setting["max_overflow"])]
+
+        recommendations = [
+            Recommendation(
+                concurrency=r["concurrency"],
+                chosen=find(r["concurrency"], r["chosen"]),
+                best=find(r["concurrency"], r["best"]),
+                fraction_of_best=r["fraction_of_best"],
+                rule_of_thumb=r["rule_of_thumb"],
+                agrees_with_rule=r["agrees_with_rule"],
+            )
+            for r in d["recommendations"]
+        ]
+        envelope = {k: v for k, v in d.items() if k not in ("cells", "recommendations")}
+        grid = (d.get("settings") or {}).get("grid") or {}
+        return cls(cells, recommendations, d["complete"], grid, envelope=envelope)
+
+
+# --- reading a file ----------------------------------------------------------
+
+
+def _fill_summary(target: dict[str, Any], histogram: Mapping[str, Any] | None) -> None:
+    """Statistics an older file lacks: from its histogram when it kept one, else null."""
+    missing = [key for key in SUMMARY_KEYS if f"{key}_us" not in target]
+    if not missing:
+        return
+    decoded = (
+        LatencyHistogram.from_dict(dict(histogram)) if histogram and histogram["count"] else None
+    )
+    for key in missing:
+        value: float | None = None
+        if decoded is not None:
+            quantile = _QUANTILE_KEYS.get(key)
+            value = decoded.percentile(quantile) if quantile else getattr(decoded, f"{key}_ns")
+        target[f"{key}_us"] = us_from_ns(value)
+
+
+def _complete_runner(runner: dict[str, Any]) -> None:
+    histograms = runner.setdefault("histograms", {})
+    histograms.setdefault("latency", None)
+    histograms.setdefault("checkout", None)
+    runner.setdefault("n", 0)
+    runner.setdefault("errors", 0)
+    if "errors_by_kind" not in runner:
+        runner["errors_by_kind"] = {"unknown": runner["errors"]} if runner["errors"] else {}
+    runner.setdefault("error_timeline", None)
+    runner.setdefault("warmup_errors", 0)
+    _fill_summary(runner, histograms["latency"])
+    runner.setdefault("ops_per_s", None)
+    runner.setdefault("measured_s", 0.0)
+    runner.setdefault("first_op_us", None)
+    runner.setdefault("target_rate_per_s", None)
+    runner.setdefault("achieved_rate_per_s", None)
+    runner.setdefault("checkout", None)
+    if runner["checkout"] is not None:
+        _fill_summary(runner["checkout"], histograms["checkout"])
+    runner.setdefault("pool", None)
+    runner.setdefault("connections_opened", 0)
+
+
+def _complete_run(run: dict[str, Any]) -> None:
+    for key, default in (
+        ("complete", True),
+        ("stopped", None),
+        ("started_at", None),
+        ("finished_at", None),
+        ("settings", {}),
+        ("environment", {}),
+        ("results", []),
+        ("speedups", []),
+        ("server", None),
+        ("notes", []),
+    ):
+        run.setdefault(key, default)
+    for key in ENVIRONMENT_KEYS:
+        run["environment"].setdefault(key, None)
+    for runner in run["results"]:
+        _complete_runner(runner)
+
+
+def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Bring a document of an older schema version to the current one, or say why not.
+
+    Version 1 (run/compare/sweep/stale) had no histograms and no server vendor:
+    statistics stay as recorded, and percentiles cannot be recomputed from it.
+    Version 2 documents are complete as they are, but files written by early
+    dbbench versions (or trimmed by hand) may lack fields: those are filled in,
+    from the histograms where the file has them, else as null.
+    """
+    version = document.get("schema_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ResultFileError(f"{source}: not a dbbench result file (no schema_version)")
+    if version > SCHEMA_VERSION:
+        raise ResultFileError(
+            f"{source}: schema_version {version} was written by a newer dbbench "
+            f"(this one reads up to {SCHEMA_VERSION}); upgrade dbbench to read it"
+        )
+    if version < 1:
+        raise ResultFileError(f"{source}: schema_version {version} is not one dbbench wrote")
+    if version == SCHEMA_VERSION:
+        return dict(document)
+    upgraded = json.loads(json.dumps(document))
+    runs = _run_documents(upgraded)
+    for run in runs:
+        _complete_run(run)
+        run["schema_version"] = SCHEMA_VERSION
+        run["upgraded_from"] = version
+    if upgraded.get("command") == "sweep":
+        for key, default in (("complete", True), ("started_at", None), ("finished_at", None)):
+            upgraded.setdefault(key, default)
+        upgraded.setdefault("settings", {})
+        upgraded.setdefault("environment", runs[0]["environment"] if runs else {})
+        upgraded.setdefault("recommendations", [])
+    upgraded["schema_version"] = SCHEMA_VERSION
+    upgraded["upgraded_from"] = version
+    return upgraded
+
+
+def _run_documents(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run documents inside a document: itself, or a sweep's cells."""
+    if document.get("command") == "sweep":
+        return [cell["result"] for cell in document.get("cells", [])]
+    if document.get("command") in RUN_COMMANDS:
+        return [document]
+    return []
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """Read, check and upgrade a result file: its document, of the current schema version."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultFileError(f"{path}: no such result file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultFileError(f"{path}: cannot read the result file ({exc})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultFileError(
+            f"{path}: not JSON ({exc.msg}, line {exc.lineno}); dbbench writes its files "
+            "atomically, so this one was not written by it, or was changed since"
+        ) from None
+    if not isinstance(document, dict):
+        raise ResultFileError(f"{path}: not a dbbench result file (not a JSON object)")
+    return upgrade(document, str(path))
+
+
+Result = RunResult | SweepResult
+
+
+def from_document(document: Mapping[str, Any], source: str = "the document") -> Any:
+    """The typed result of an upgraded document: a ``RunResult``, a ``SweepResult``..."""
+    command = document.get("command")
+    try:
+        if command in RUN_COMMANDS:
+            return RunResult.from_document(document)
+        if command == "sweep":
+            return SweepResult.from_document(document)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ResultFileError(
+            f"{source}: not a {command} document dbbench can read ({type(exc).__name__}: {exc})"
+        ) from None
+    raise ResultFileError(f"{source}: a {command!r} document has no typed result yet")
+
+
+def load_result(path: Path) -> Any:
+    """Read a result file into its typed result (read, upgrade, ``from_document``)."""
+    return from_document(read_document(path), str(path))
+
+
+def runners_of(result: Result) -> Sequence[RunnerResult]:
+    """Every runner result in a run, or in all of a sweep's cells."""
+    if isinstance(result, SweepResult):
+        return [r for _, run in result.cells for r in run.runners]
+    return result.runners

@@ -1,0 +1,113 @@
+"""The result model: every real file in tests/data goes document -> model -> document unchanged."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from dbbench.model import (
+    SCHEMA_VERSION,
+    ResultFileError,
+    RunResult,
+    SweepResult,
+    from_document,
+    load_result,
+    read_document,
+    upgrade,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "schema" / "dbbench-result.schema.json").read_text()
+)
+#: every run and sweep file kept in tests/data, each written by an older dbbench
+MODELLED = sorted(
+    path
+    for path in DATA.rglob("*.json")
+    if json.loads(path.read_text()).get("command") in ("run", "compare", "sweep")
+)
+#: files written whole by dbbench (the diff_*.json ones were trimmed by hand)
+WHOLE = [path for path in MODELLED if path.parent.name == "results"]
+
+
+def test_the_data_files_are_found():
+    assert {p.name for p in MODELLED} >= {"run.json", "sweep.json", "diff_base.json"}
+    assert len(WHOLE) == 3
+
+
+@pytest.mark.parametrize("path", MODELLED, ids=lambda p: p.name)
+def test_document_model_document_is_the_upgraded_document(path):
+    upgraded = read_document(path)
+    assert upgraded["schema_version"] == SCHEMA_VERSION
+    model = from_document(upgraded)
+    assert model.to_document() == upgraded
+    # and once more: the model of the model's document is the same model
+    again = from_document(json.loads(json.dumps(model.to_document())))
+    assert again.to_document() == upgraded
+
+
+@pytest.mark.parametrize("path", WHOLE, ids=lambda p: p.name)
+def test_the_schema_accepts_what_the_model_writes(path):
+    jsonschema.Draft202012Validator(SCHEMA).validate(load_result(path).to_document())
+
+
+def test_a_run_file_reads_into_typed_runners():
+    run = load_result(DATA / "results" / "run.json")
+    assert isinstance(run, RunResult)
+    raw = run.runner("raw")
+    assert raw is not None and raw.summary is not None
+    # 1023.82598 µs in the file; the model keeps nanoseconds, as a live run does
+    assert raw.summary.mean_ns == pytest.approx(1023825.98)
+    assert raw.summary.p99_ns == 2039807
+    assert raw.n == raw.latency.count == 2000
+    assert raw.latency.histogram.percentile(0.99) == raw.summary.p99_ns
+    assert run.environment.server_version == "10.11.19-MariaDB-0+deb12u1"
+    assert run.settings.benchmark["iterations"] == 2000
+    assert run.upgraded_from == 2
+    pool = run.runner("pool")
+    assert pool is not None and pool.pool is not None and pool.checkout is not None
+    assert pool.pool.checkouts > 0
+
+
+def test_a_sweep_file_reads_into_cells_and_recommendations():
+    sweep = load_result(DATA / "results" / "sweep.json")
+    assert isinstance(sweep, SweepResult)
+    cells = [cell for cell, _ in sweep.cells]
+    for recommendation in sweep.recommendations:
+        assert recommendation.chosen is None or recommendation.chosen in cells
+    assert all(isinstance(run, RunResult) for _, run in sweep.cells)
+
+
+def test_statistics_a_trimmed_file_lacks_come_from_its_histogram():
+    document = json.loads((DATA / "diff_base.json").read_text())
+    assert "p90_us" not in document["results"][0]
+    raw = load_result(DATA / "diff_base.json").runner("raw")
+    assert raw.summary.p90_ns == raw.latency.histogram.percentile(0.90)
+    assert raw.summary.min_ns == raw.latency.histogram.min_ns
+
+
+def test_a_version_1_run_reads_with_what_it_recorded():
+    v1 = {
+        "schema_version": 1,
+        "command": "run",
+        "results": [{"runner": "raw", "n": 5, "mean_us": 10.0, "errors": 2}],
+    }
+    run = from_document(upgrade(v1, "old.json"))
+    raw = run.runner("raw")
+    assert raw.summary.mean_ns == 10_000.0 and raw.summary.p99_ns is None
+    assert raw.latency is None
+    assert raw.errors == 2  # kept, under a kind it did not record
+    assert run.upgraded_from == 1
+
+
+def test_a_document_of_another_command_has_no_model_yet():
+    with pytest.raises(ResultFileError, match="'stale' document"):
+        load_result(DATA / "results" / "stale.json")
+
+
+def test_a_broken_document_is_one_line():
+    document = read_document(DATA / "results" / "run.json")
+    del document["results"][0]["histograms"]
+    with pytest.raises(ResultFileError, match="x.json: not a run document dbbench can read"):
+        from_document(document, "x.json")
