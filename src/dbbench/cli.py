@@ -901,10 +901,11 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
     thresholds = [diffing.parse_fail_on(text) for text in fail_on]  # bad input before any file
     store = RunStore()
     base_path, new_path = store.resolve(base_ref), store.resolve(new_ref)
-    base, new = resultfile.load(base_path), resultfile.load(new_path)
+    base = diffing.comparable(resultfile.load(base_path), base_ref)
+    new = diffing.comparable(resultfile.load(new_path), new_ref)
     # as the user named them: short, and no local paths in a pull-request comment
     labels = {"base_label": base_ref, "new_label": new_ref}
-    diffs = diffing.diff_documents(base, new, **labels)
+    diffs = diffing.diff_results(base, new, **labels)
     trips = diffing.tripped(diffs, thresholds)
     missing = [d.label for d in diffs if d.only_in == "base"]
     compared = [d for d in diffs if d.only_in is None]

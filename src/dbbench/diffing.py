@@ -1,8 +1,9 @@
 """Compare two result documents, metric by metric, and gate on regressions.
 
-Pure: documents in (``resultfile.load()`` output), dataclasses out; no I/O.
+Pure: typed results in (``model.RunResult``, ``model.SweepResult``: a file read
+with ``model.load_result``, or a run just measured), dataclasses out; no I/O.
 ``dbbench diff BASE NEW --fail-on p99:10%`` is built on three functions:
-``diff_documents`` (what changed, and is it beyond noise), ``parse_fail_on``
+``diff_results`` (what changed, and is it beyond noise), ``parse_fail_on``
 (the thresholds) and ``tripped`` (which thresholds the changes break).
 
 Noise.  Every change is tested against the sampling noise *within* the two
@@ -10,8 +11,8 @@ runs, from what each document stores, at the 1% level (``ALPHA``): a CI gate
 that fails one build in twenty on noise alone (the usual 5%) teaches people to
 re-run it until it passes.
 
-- ``mean``: Welch's two-sided t-test from the exact ``n``, ``mean_us`` and
-  ``stddev_us`` (see ``welch_t_test``); method ``"welch-t"``.
+- ``mean``: Welch's two-sided t-test from the exact ``n``, mean and standard
+  deviation (see ``welch_t_test``); method ``"welch-t"``.
 - ``ops_per_s``: a two-sided t-test of the log ratio of the two throughputs,
   with each run's relative standard error taken from its latencies (see
   ``throughput_test``); method ``"log-ratio-t"``.
@@ -42,6 +43,7 @@ from typing import Any, NamedTuple
 
 from dbbench.errors import ConfigError
 from dbbench.histogram import LatencyHistogram
+from dbbench.model import RUN_COMMANDS, RunnerResult, RunResult, SweepResult, from_document
 
 METRICS = ("mean", "p50", "p95", "p99", "ops_per_s")
 #: latency metrics: higher is worse; ``ops_per_s``: lower is worse
@@ -55,7 +57,6 @@ CONFIDENCE = 1 - ALPHA
 LIMIT_TOLERANCE = 1e-9
 
 _QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
-_RUN_COMMANDS = ("run", "compare")
 _CELL_KEYS = ("concurrency", "pool_size", "max_overflow")
 
 
@@ -222,7 +223,7 @@ def welch_t_test(
     return TTest(t, df, student_t_two_sided_p(t, df))
 
 
-def throughput_test(base: Mapping[str, Any], new: Mapping[str, Any]) -> TTest | None:
+def throughput_test(base: RunnerResult, new: RunnerResult) -> TTest | None:
     """Two-sided t-test of ``ln(ops_new / ops_base)`` for two runner results.
 
     Throughput is successful operations over the measured wall time, and that
@@ -240,19 +241,29 @@ def throughput_test(base: Mapping[str, Any], new: Mapping[str, Any]) -> TTest | 
     errors ``ops ∝ 1 / mean`` and this test agrees with Welch's to first order.
     None when either side has fewer than 2 successful operations.
     """
-    welch = welch_t_test(
-        base["n"], base["mean_us"], base["stddev_us"], new["n"], new["mean_us"], new["stddev_us"]
-    )
-    if welch is None or not base["ops_per_s"] or not new["ops_per_s"]:
+    welch = _welch(base, new)
+    if welch is None or not base.ops_per_s or not new.ops_per_s:
         return None
     rse_squared = sum(
-        (r["stddev_us"] / (math.sqrt(r["n"]) * r["mean_us"])) ** 2 for r in (base, new)
+        (r.summary.stddev_ns / (math.sqrt(r.n) * r.summary.mean_ns)) ** 2
+        for r in (base, new)
+        if r.summary is not None
     )
-    log_ratio = math.log(new["ops_per_s"] / base["ops_per_s"])
+    log_ratio = math.log(new.ops_per_s / base.ops_per_s)
     if rse_squared == 0:
         return _degenerate(log_ratio)
     t = log_ratio / math.sqrt(rse_squared)
     return TTest(t, welch.df, student_t_two_sided_p(t, welch.df))
+
+
+def _welch(base: RunnerResult, new: RunnerResult) -> TTest | None:
+    """``welch_t_test`` of two runners' latencies, in microseconds."""
+    if base.summary is None or new.summary is None:
+        return None
+    b, n = base.summary, new.summary
+    return welch_t_test(
+        b.n, b.mean_ns / 1000, b.stddev_ns / 1000, n.n, n.mean_ns / 1000, n.stddev_ns / 1000
+    )
 
 
 def _degenerate(difference: float) -> TTest:
@@ -383,26 +394,24 @@ def _is_worse(metric: str, change: float) -> bool:
     return change < 0 if metric == "ops_per_s" else change > 0
 
 
-def _latency_histogram(result: Mapping[str, Any]) -> LatencyHistogram | None:
-    histograms = result.get("histograms") or {}
-    data = histograms.get("latency")
-    if not data or not data.get("count"):
+def _latency_histogram(result: RunnerResult) -> LatencyHistogram | None:
+    if result.latency is None or not result.latency.count:
         return None
-    return LatencyHistogram.from_dict(data)
+    return result.latency.histogram
 
 
 def _missing(metric: str, base: Any, new: Any, why: str, worse: bool | None) -> MetricChange:
     return MetricChange(metric, base, new, None, worse, None, None, f"n/a ({why})")
 
 
-def compare_runner(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[MetricChange]:
-    """Every metric of ``METRICS`` for two results of one runner (``results[]`` entries).
+def compare_runner(base: RunnerResult, new: RunnerResult) -> list[MetricChange]:
+    """Every metric of ``METRICS`` for two results of one runner.
 
     When one side had no successful operation the values are None; ``worse``
     is True when it is the new side (base had successes), False when it is the
     base, and nothing is tested.
     """
-    base_ok, new_ok = base.get("n", 0) > 0, new.get("n", 0) > 0
+    base_ok, new_ok = base.n > 0, new.n > 0
     if not (base_ok and new_ok):
         if not base_ok and not new_ok:
             why, worse = "no successful operations in either", None
@@ -415,8 +424,12 @@ def compare_runner(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[Metr
     return [_change(metric, base, new, histograms) for metric in METRICS]
 
 
-def _value(result: Mapping[str, Any], metric: str) -> float | None:
-    return result.get(metric if metric == "ops_per_s" else f"{metric}_us")
+def _value(result: RunnerResult, metric: str) -> float | None:
+    """``ops_per_s``, or a latency statistic in microseconds, as the documents hold them."""
+    if metric == "ops_per_s":
+        return result.ops_per_s
+    value_ns = getattr(result.summary, f"{metric}_ns", None)
+    return None if value_ns is None else value_ns / 1000
 
 
 def _interval_us(histogram: LatencyHistogram | None, q: float) -> tuple[float, float]:
@@ -427,8 +440,8 @@ def _interval_us(histogram: LatencyHistogram | None, q: float) -> tuple[float, f
 
 def _change(
     metric: str,
-    base: Mapping[str, Any],
-    new: Mapping[str, Any],
+    base: RunnerResult,
+    new: RunnerResult,
     histograms: tuple[LatencyHistogram | None, LatencyHistogram | None],
 ) -> MetricChange:
     base_value, new_value = _value(base, metric), _value(new, metric)
@@ -456,17 +469,7 @@ def _change(
             new_interval=new_ci,
         )
     if metric == "mean":
-        test, method = (
-            welch_t_test(
-                base["n"],
-                base["mean_us"],
-                base["stddev_us"],
-                new["n"],
-                new["mean_us"],
-                new["stddev_us"],
-            ),
-            "welch-t",
-        )
+        test, method = _welch(base, new), "welch-t"
     else:
         test, method = throughput_test(base, new), "log-ratio-t"
     if test is None:
@@ -476,38 +479,45 @@ def _change(
     )
 
 
-# --- comparing two documents -------------------------------------------------
+# --- comparing two results ----------------------------------------------------
 
 
-def _kind(document: Mapping[str, Any], label: str) -> str:
+def comparable(document: Mapping[str, Any], label: str) -> RunResult | SweepResult:
+    """An upgraded document (``resultfile.load``) as the typed result ``diff_results`` takes.
+
+    A document of another command (``stale``, ``explain``...) raises
+    ``IncomparableError`` naming ``label``.
+    """
     command = document.get("command")
-    if command in _RUN_COMMANDS:
-        return "run"
-    if command == "sweep":
-        return "sweep"
-    what = f"a {command!r} document" if command else "not a run or sweep document"
-    raise IncomparableError(
-        f"{label} is {what}: dbbench diff compares run, compare and sweep results"
-    )
+    if command not in (*RUN_COMMANDS, "sweep"):
+        what = f"a {command!r} document" if command else "not a run or sweep document"
+        raise IncomparableError(
+            f"{label} is {what}: dbbench diff compares run, compare and sweep results"
+        )
+    return from_document(document, label)
 
 
-def _runners(document: Mapping[str, Any], label: str) -> dict[str, Mapping[str, Any]]:
-    by_name: dict[str, Mapping[str, Any]] = {}
-    for result in document.get("results") or []:
-        name = result.get("runner")
+def _kind(result: RunResult | SweepResult) -> str:
+    return "sweep" if isinstance(result, SweepResult) else "run"
+
+
+def _runners(result: RunResult, label: str) -> dict[str, RunnerResult]:
+    by_name: dict[str, RunnerResult] = {}
+    for runner in result.runners:
+        name = runner.runner
         if name in by_name:
             raise IncomparableError(f"{label}: runner {name!r} appears twice in one result")
-        by_name[name] = result
+        by_name[name] = runner
     return by_name
 
 
-def _cells(document: Mapping[str, Any], label: str) -> dict[tuple[int, int, int], Mapping]:
-    by_key: dict[tuple[int, int, int], Mapping] = {}
-    for cell in document.get("cells") or []:
-        key = (cell.get("concurrency"), cell.get("pool_size"), cell.get("max_overflow"))
+def _cells(sweep: SweepResult, label: str) -> dict[tuple[int, int, int], RunResult]:
+    by_key: dict[tuple[int, int, int], RunResult] = {}
+    for cell, result in sweep.cells:
+        key = (cell.concurrency, cell.pool_size, cell.max_overflow)
         if key in by_key:
             raise IncomparableError(f"{label}: sweep cell {cell_label(key)} appears twice")
-        by_key[key] = cell
+        by_key[key] = result
     return by_key
 
 
@@ -517,7 +527,7 @@ def cell_label(key: Sequence[int]) -> str:
 
 
 def _diff_runners(
-    base: Mapping[str, Mapping[str, Any]], new: Mapping[str, Mapping[str, Any]], cell: str | None
+    base: Mapping[str, RunnerResult], new: Mapping[str, RunnerResult], cell: str | None
 ) -> list[RunnerDiff]:
     diffs = []
     for name, result in base.items():
@@ -529,9 +539,9 @@ def _diff_runners(
     return diffs
 
 
-def diff_documents(
-    base: Mapping[str, Any],
-    new: Mapping[str, Any],
+def diff_results(
+    base: RunResult | SweepResult,
+    new: RunResult | SweepResult,
     *,
     base_label: str = "BASE",
     new_label: str = "NEW",
@@ -541,24 +551,25 @@ def diff_documents(
     Runners are matched by name; sweep cells by (concurrency, pool_size,
     max_overflow), in that order, then runners within them.  A runner or cell
     in one document only is reported with ``only_in`` ``"base"`` or ``"new"``
-    and no changes.  ``run`` and ``compare`` documents compare with each other;
+    and no changes.  ``run`` and ``compare`` results compare with each other;
     a sweep only with a sweep; anything else raises ``IncomparableError``
     (a ``ConfigError``) naming the labels, e.g. the paths given on the command line.
     """
-    kinds = _kind(base, base_label), _kind(new, new_label)
+    kinds = _kind(base), _kind(new)
     if kinds[0] != kinds[1]:
         raise IncomparableError(
             f"{base_label} is a {kinds[0]} and {new_label} is a {kinds[1]}: "
             "dbbench diff compares a run with a run, or a sweep with a sweep"
         )
-    if kinds[0] == "run":
+    if isinstance(base, RunResult) and isinstance(new, RunResult):
         return _diff_runners(_runners(base, base_label), _runners(new, new_label), None)
+    assert isinstance(base, SweepResult) and isinstance(new, SweepResult)
     base_cells, new_cells = _cells(base, base_label), _cells(new, new_label)
     diffs: list[RunnerDiff] = []
     for key in sorted(set(base_cells) | set(new_cells), key=_cell_order):
         label = cell_label(key)
-        base_runners = _runners(base_cells[key]["result"], base_label) if key in base_cells else {}
-        new_runners = _runners(new_cells[key]["result"], new_label) if key in new_cells else {}
+        base_runners = _runners(base_cells[key], base_label) if key in base_cells else {}
+        new_runners = _runners(new_cells[key], new_label) if key in new_cells else {}
         diffs.extend(_diff_runners(base_runners, new_runners, label))
     return diffs
 
@@ -570,13 +581,13 @@ def _cell_order(key: tuple[int, int, int]) -> tuple[float, ...]:
 
 
 def caveats(
-    base: Mapping[str, Any],
-    new: Mapping[str, Any],
+    base: RunResult | SweepResult,
+    new: RunResult | SweepResult,
     *,
     base_label: str = "BASE",
     new_label: str = "NEW",
 ) -> list[str]:
-    """What makes the two documents less comparable, one line each.
+    """What makes the two results less comparable, one line each.
 
     An interrupted run (``complete`` false), and every setting or environment
     value that differs (``settings.benchmark.iterations: 2000 -> 1000``);
@@ -585,12 +596,12 @@ def caveats(
     """
     notes = [
         f"{label} was interrupted: its results cover only the turns done"
-        for label, document in ((base_label, base), (new_label, new))
-        if document.get("complete") is False
+        for label, result in ((base_label, base), (new_label, new))
+        if result.complete is False
     ]
     for section in ("settings", "environment"):
-        flat_base = dict(_flatten(base.get(section) or {}, section))
-        flat_new = dict(_flatten(new.get(section) or {}, section))
+        flat_base = dict(_flatten(getattr(base, section), section))
+        flat_new = dict(_flatten(getattr(new, section), section))
         for key in sorted(set(flat_base) | set(flat_new)):
             if key == "settings.config_path":
                 continue

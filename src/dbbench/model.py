@@ -595,23 +595,33 @@ class SweepResult:
     #: a file's own envelope, as read (a live sweep's comes from its first and last cells)
     envelope: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
-    def to_document(self) -> dict[str, Any]:
+    def _envelope(self) -> dict[str, Any]:
+        if self.envelope is not None:
+            return copy.deepcopy(dict(self.envelope))
         first = self.cells[0][1] if self.cells else None
         last = self.cells[-1][1] if self.cells else None
-        if self.envelope is not None:
-            envelope = dict(self.envelope)
-        else:
-            envelope = {
-                "schema_version": SCHEMA_VERSION,
-                "command": "sweep",
-                "complete": self.complete,
-                "started_at": first.started_at if first else None,
-                "finished_at": last.finished_at if last else None,
-                "settings": {**(first.settings.to_document() if first else {}), "grid": self.grid},
-                "environment": first.environment.to_document() if first else {},
-            }
         return {
-            **envelope,
+            "schema_version": SCHEMA_VERSION,
+            "command": "sweep",
+            "complete": self.complete,
+            "started_at": first.started_at if first else None,
+            "finished_at": last.finished_at if last else None,
+            "settings": {**(first.settings.to_document() if first else {}), "grid": self.grid},
+            "environment": first.environment.to_document() if first else {},
+        }
+
+    @property
+    def settings(self) -> SettingsSummary:
+        """The first cell's settings, with the grid swept."""
+        return SettingsSummary(self._envelope()["settings"])
+
+    @property
+    def environment(self) -> Environment:
+        return Environment(self._envelope()["environment"])
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            **self._envelope(),
             "cells": [
                 {**dataclasses.asdict(cell), "result": result.to_document()}
                 for cell, result in self.cells

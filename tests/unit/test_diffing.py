@@ -1,6 +1,6 @@
 """``dbbench diff``: noise tests, thresholds and matching, against numbers worked by hand."""
 
-import copy
+import dataclasses
 import io
 import json
 import math
@@ -17,8 +17,9 @@ from dbbench.diffing import (
     RunnerDiff,
     Threshold,
     caveats,
+    comparable,
     compare_runner,
-    diff_documents,
+    diff_results,
     intervals_overlap,
     parse_fail_on,
     quantile_interval,
@@ -32,8 +33,17 @@ from dbbench.diffing import (
 )
 from dbbench.errors import ConfigError, ExitStatus
 from dbbench.histogram import LatencyHistogram
+from dbbench.model import (
+    Distribution,
+    RunnerResult,
+    SettingsSummary,
+    from_document,
+    load_result,
+    upgrade,
+)
 from dbbench.output import diff_table
-from dbbench.resultfile import load, upgrade
+from dbbench.resultfile import load
+from dbbench.stats import Summary, summarize
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -132,8 +142,10 @@ def test_throughput_test_sees_a_fall_the_mean_does_not():
     # relative SE each: 200 / (sqrt(100) · 1000) = 0.02 -> sqrt(0.02² + 0.02²) = 0.0282843
     # t = ln(0.9) / 0.0282843 = -0.1053605 / 0.0282843 = -3.725057
     # df (Welch, latencies) = (400 + 400)² / (2 · 400² / 99) = 198
-    base = {"n": 100, "mean_us": 1000.0, "stddev_us": 200.0, "ops_per_s": 1000.0}
-    new = dict(base, ops_per_s=900.0)
+    latencies = Summary(100, 0, 1_000_000.0, 200_000.0, 0, 0, 0, 0, 0, 0)
+    base = runner("pool", latencies, measured_s=100 / 1000.0)
+    new = runner("pool", latencies, measured_s=100 / 900.0)
+    assert new.ops_per_s == pytest.approx(900.0)
     test = throughput_test(base, new)
     assert test.t == pytest.approx(math.log(0.9) / math.sqrt(0.0008))
     assert test.df == pytest.approx(198.0)
@@ -180,20 +192,14 @@ def test_intervals_sharing_an_end_overlap():
     assert intervals_overlap((1, 10), (4, 5))
 
 
-def runner_result(name, values_ns, ops_per_s=None):
-    """A results[] entry as a document holds it, from latencies in nanoseconds."""
+def runner(name, summary, measured_s, latency=None):
+    return RunnerResult(name, summary, None, {}, 0, None, measured_s, latency=latency)
+
+
+def runner_result(name, values_ns):
+    """A runner's result from latencies in nanoseconds, one worker: ops/s is 1 / mean."""
     h = histogram_of(values_ns)
-    return {
-        "runner": name,
-        "n": h.count,
-        "mean_us": h.mean_ns / 1000,
-        "stddev_us": h.stddev_ns / 1000,
-        "p50_us": h.percentile(0.5) / 1000,
-        "p95_us": h.percentile(0.95) / 1000,
-        "p99_us": h.percentile(0.99) / 1000,
-        "ops_per_s": ops_per_s or 1e9 / h.mean_ns,
-        "histograms": {"latency": h.to_dict(), "checkout": None},
-    }
+    return runner(name, summarize(h), h.sum_ns / 1e9, Distribution.of(h))
 
 
 def test_percentile_beyond_noise_when_the_intervals_part():
@@ -322,8 +328,7 @@ def test_thresholds_apply_to_their_own_metric_only():
 
 def test_losing_every_success_trips_every_threshold():
     base = runner_result("pool", range(1000, 1100))
-    nothing = dict.fromkeys(("mean_us", "stddev_us", "p50_us", "p95_us", "p99_us", "ops_per_s"))
-    new = dict(base, n=0, **nothing, histograms={"latency": None, "checkout": None})
+    new = dataclasses.replace(base, summary=None, latency=None)
     changes = compare_runner(base, new)
     assert all(c.worse is True and c.change is None for c in changes)
     assert all(c.method == "n/a (no successful operations in new)" for c in changes)
@@ -345,12 +350,12 @@ def test_runners_in_one_document_trip_nothing():
 
 @pytest.fixture
 def base():
-    return load(DATA / "diff_base.json")
+    return load_result(DATA / "diff_base.json")
 
 
 @pytest.fixture
 def new():
-    return load(DATA / "diff_new.json")
+    return load_result(DATA / "diff_new.json")
 
 
 def by_metric(diff):
@@ -358,7 +363,7 @@ def by_metric(diff):
 
 
 def test_runs_are_matched_by_runner_name(base, new):
-    diffs = diff_documents(base, new)
+    diffs = diff_results(base, new)
     assert [(d.runner, d.only_in) for d in diffs] == [
         ("raw", None),
         ("pool", None),
@@ -368,12 +373,12 @@ def test_runs_are_matched_by_runner_name(base, new):
     assert all(d.cell is None for d in diffs)
     assert all([c.metric for c in d.changes] == list(METRICS) for d in diffs[:3])
     assert diffs[3].changes == []
-    swapped = diff_documents(new, base)
+    swapped = diff_results(new, base)
     assert [(d.runner, d.only_in) for d in swapped][-1] == ("nullpool", "new")
 
 
 def test_the_sample_runs(base, new):
-    raw, pool, persistent, _ = diff_documents(base, new)
+    raw, pool, persistent, _ = diff_results(base, new)
     # pool: mean 307.93 -> 308.46 µs, sd 151.7 and 162.7, n 2000 each: noise
     mean = by_metric(pool)["mean"]
     assert mean.change == pytest.approx(308.456815 / 307.9334345 - 1)
@@ -388,17 +393,17 @@ def test_the_sample_runs(base, new):
     ops = by_metric(raw)["ops_per_s"]
     assert ops.method == "log-ratio-t"
     assert ops.change > 0 and ops.worse is False and ops.beyond_noise is True
-    trips = tripped(diff_documents(base, new), [parse_fail_on("p99:10%")])
+    trips = tripped(diff_results(base, new), [parse_fail_on("p99:10%")])
     assert [(t.diff.runner, t.change.metric) for t in trips] == [("persistent", "p99")]
 
 
-def test_files_without_histograms_leave_percentiles_untested(base, new):
-    old = copy.deepcopy(base)
+def test_files_without_histograms_leave_percentiles_untested(new):
+    old = json.loads((DATA / "diff_base.json").read_text())
     old["schema_version"] = 1
     for result in old["results"]:
         del result["histograms"]
-    old = upgrade(old, "old.json")
-    pool = diff_documents(old, new)[1]
+    old = from_document(upgrade(old, "old.json"))
+    pool = diff_results(old, new)[1]
     p99 = by_metric(pool)["p99"]
     assert p99.method == "n/a (no histograms)"
     assert p99.beyond_noise is None
@@ -407,9 +412,9 @@ def test_files_without_histograms_leave_percentiles_untested(base, new):
 
 
 def test_sweeps_are_matched_by_cell():
-    base = load(DATA / "diff_sweep_base.json")
-    new = load(DATA / "diff_sweep_new.json")  # its cells in another order
-    diffs = diff_documents(base, new)
+    base = load_result(DATA / "diff_sweep_base.json")
+    new = load_result(DATA / "diff_sweep_new.json")  # its cells in another order
+    diffs = diff_results(base, new)
     assert [(d.cell, d.only_in) for d in diffs] == [
         ("concurrency 1, pool_size 1, max_overflow 0", "base"),
         ("concurrency 1, pool_size 4, max_overflow 0", None),
@@ -429,9 +434,9 @@ def test_sweeps_are_matched_by_cell():
 
 
 def test_run_against_sweep_is_refused(base):
-    sweep = load(DATA / "diff_sweep_base.json")
+    sweep = load_result(DATA / "diff_sweep_base.json")
     with pytest.raises(IncomparableError) as raised:
-        diff_documents(base, sweep, base_label="run.json", new_label="sweep.json")
+        diff_results(base, sweep, base_label="run.json", new_label="sweep.json")
     assert str(raised.value) == (
         "run.json is a run and sweep.json is a sweep: "
         "dbbench diff compares a run with a run, or a sweep with a sweep"
@@ -439,21 +444,23 @@ def test_run_against_sweep_is_refused(base):
     assert isinstance(raised.value, ConfigError)
 
 
-def test_stale_documents_are_refused(base):
+def test_stale_documents_are_refused():
+    stale = load(DATA / "results" / "stale.json")
     with pytest.raises(IncomparableError, match="NEW is a 'stale' document"):
-        diff_documents(base, {"schema_version": 2, "command": "stale", "cases": []})
+        comparable(stale, "NEW")
+    assert isinstance(comparable(load(DATA / "diff_base.json"), "BASE").runners[0], RunnerResult)
 
 
 def test_compare_and_run_documents_compare(base):
-    other = dict(base, command="compare")
-    assert len(diff_documents(base, other)) == 4
+    other = dataclasses.replace(base, command="compare")
+    assert len(diff_results(base, other)) == 4
 
 
 def test_caveats_name_what_differs(base, new):
     assert caveats(base, new) == []
-    changed = copy.deepcopy(new)
-    changed["complete"] = False
-    changed["settings"]["benchmark"]["concurrency"] = 8
+    settings = new.settings.to_document()
+    settings["benchmark"]["concurrency"] = 8
+    changed = dataclasses.replace(new, complete=False, settings=SettingsSummary(settings))
     assert caveats(base, changed, base_label="a.json", new_label="b.json") == [
         "b.json was interrupted: its results cover only the turns done",
         "settings.benchmark.concurrency differs: 4 in a.json, 8 in b.json",
@@ -470,7 +477,7 @@ def render(write, *args, **kwargs):
 
 
 def test_table_output(base, new):
-    diffs = diff_documents(base, new)
+    diffs = diff_results(base, new)
     thresholds = [parse_fail_on("p99:10%")]
     trips = tripped(diffs, thresholds)
     text = render(diff_table.write, diffs, trips, thresholds=thresholds, base_label="base.json")
@@ -486,7 +493,7 @@ def test_table_verdicts():
 
 
 def test_markdown_output(base, new):
-    diffs = diff_documents(base, new)
+    diffs = diff_results(base, new)
     trips = tripped(diffs, [parse_fail_on("mean:5%")])
     lines = render(diff_table.write_markdown, diffs, trips).splitlines()
     assert lines[0] == "### dbbench diff: base → new"
