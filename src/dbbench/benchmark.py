@@ -31,7 +31,7 @@ from dbbench.model import SweepResult
 from dbbench.preflight import check_server
 from dbbench.processes import ProcessFailed, run_in_processes
 from dbbench.results import RunResult, build_result, capture_environment
-from dbbench.runners import create_runner, runner_kind, runner_labels
+from dbbench.runners import create_runner, names_with, runner_labels, runner_with
 from dbbench.scratch import ScratchTable, insert_statement, new_table_name, require_database
 from dbbench.server import LocalServer, ServerAddress
 from dbbench.server_status import (
@@ -43,9 +43,6 @@ from dbbench.server_status import (
 from dbbench.settings import PoolSettings, Settings
 from dbbench.sweep import SweepCell, grid, recommend
 from dbbench.workload import READ_WORKLOAD, workload_for
-
-#: runners with a QueuePool of their own, each opened for the whole run
-QUEUE_POOL_RUNNERS = frozenset({"pool", "async-pool"})
 
 #: failures of a runner's cold start, besides the drivers' own exceptions
 _SETUP_ERRORS = (sqlalchemy.exc.SQLAlchemyError, OSError, ProcessFailed)
@@ -105,11 +102,10 @@ def findings(
 ) -> list[str]:
     """Plain-language notes on known costs that the settings bring into the numbers."""
     notes = []
-    kinds = {runner_kind(name) for name in runner_names}
-    if {"raw", "nullpool"} & kinds:
+    if names_with("connects_per_operation", runner_names):
         for name in driver_names or [settings.database.driver]:
             notes += drivers.get_driver(name).notes(settings.database)
-    if QUEUE_POOL_RUNNERS & kinds and settings.benchmark.concurrency == 1:
+    if names_with("holds_pool", runner_names) and settings.benchmark.concurrency == 1:
         notes.append(
             "one worker uses one pooled connection at a time: pool_size, max_overflow and "
             "pool_timeout change nothing here; give --concurrency to see them matter"
@@ -132,9 +128,10 @@ def plan_for(settings: Settings) -> Plan:
 def _connections_held(settings: Settings, runner_names: Sequence[str]) -> int:
     """Connections other than the pools' that may be open at once: workers, the monitor."""
     workers = settings.benchmark.concurrency
-    kinds = [runner_kind(name) for name in runner_names]
-    held = workers * kinds.count("persistent")  # held all run long, per driver
-    busy = workers if {"raw", "nullpool"} & set(kinds) else 0  # during their turns
+    # held all run long, per driver
+    held = workers * len(names_with("holds_connection_per_worker", runner_names))
+    # during their turns
+    busy = workers if names_with("connects_per_operation", runner_names) else 0
     return held + busy + 1
 
 
@@ -197,8 +194,7 @@ def run_benchmark(
     plan = plan_for(settings)
     processes = settings.benchmark.processes
     notes = findings(settings, runner_names, in_play)
-    kinds = [runner_kind(name) for name in runner_names]
-    pools = sum(kind in QUEUE_POOL_RUNNERS for kind in kinds)
+    pools = len(names_with("holds_pool", runner_names))
     if pools:
         # every pool (pool per driver, async-pool) holds its connections all run long
         other_pools = (pools - 1) * processes * (settings.pool.max_connections or 0)
@@ -214,9 +210,7 @@ def run_benchmark(
     environment = capture_environment(server.version)
     environment["drivers"] = {name: drivers.get_driver(name).describe() for name in in_play}
     pool_description = (
-        settings.pool.describe()
-        if (QUEUE_POOL_RUNNERS | {"nullpool"}) & set(kinds)
-        else None
+        settings.pool.describe() if names_with("uses_pool_settings", runner_names) else None
     )
     started_at_s = time.time()
     summarise = functools.partial(
@@ -331,7 +325,8 @@ def _scratch_dict(scratch: ScratchTable | None, rows: int | None) -> dict[str, A
 
 
 def sweep_cell(concurrency: int, pool: PoolSettings, result: RunResult) -> SweepCell:
-    pooled = next(r for r in result.runners if r.runner == "pool")
+    pooled = runner_with("swept", result.runners)
+    assert pooled is not None, "run_sweep refuses runner lists without it"
     return SweepCell(
         concurrency=concurrency,
         pool_size=pool.pool_size,
@@ -357,11 +352,11 @@ def run_sweep(
     """Run every (concurrency, pool_size, max_overflow) cell, one after another.
 
     Each cell is a full ``run_benchmark`` with those settings; ``runner_names``
-    must include ``pool``.  Cells run in turn, not interleaved: every cell's
+    must include the swept runner, ``pool``.  Cells run in turn, not interleaved: every cell's
     pool holds its connections, and a grid of pools held at once could
     exceed the server's max_connections.  Ctrl-C keeps the cells done.
     """
-    if "pool" not in runner_names:
+    if not names_with("swept", runner_names):
         raise ConfigError("a sweep compares pool settings: --runner must include pool")
     cells: list[tuple[SweepCell, RunResult]] = []
     complete = True

@@ -42,7 +42,7 @@ from dbbench.parsing import parse_duration_s, parse_int_list
 from dbbench.progress import ProgressBar
 from dbbench.resultfile import ResultSink, RunStore, describe_runs
 from dbbench.results import capture_environment, iso_utc
-from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
+from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, names_with, parse_runner_names
 from dbbench.settings import WORKLOAD_NAMES, Settings, find_config_path, load_settings
 from dbbench.stale import PROTECTIONS, check_arguments, run_stale_scenario, stale_document
 from dbbench.tls import SSL_MODES
@@ -486,7 +486,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     sweeping = any(values is not None and len(values) > 1 for values in lists.values())
     runner_text = options["runner_text"]
     if runner_text is None:  # not given; given empty, it is refused like any other bad list
-        runner_text = "pool" if sweeping else ",".join(DEFAULT_RUNNERS)
+        runner_text = ",".join(names_with("swept") if sweeping else DEFAULT_RUNNERS)
     runner_names = parse_runner_names(runner_text)
     driver_names = parse_driver_names(options["driver_text"]) if options["driver_text"] else []
     if sweeping and len(driver_names) > 1:

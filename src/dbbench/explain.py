@@ -35,16 +35,14 @@ from dbbench.phases import PhaseClock, calibrate, driver_module, pool_phases
 from dbbench.phases.roundtrips import CountingRelay
 from dbbench.preflight import check_server
 from dbbench.results import capture_environment, iso_utc
-from dbbench.runners import create_runner
-from dbbench.runners.persistent import PersistentRunner
-from dbbench.runners.pool import PoolRunner
-from dbbench.runners.raw import RawRunner
+from dbbench.runners import create_runner, names_with, runner_class
 from dbbench.settings import DatabaseSettings, Settings
 from dbbench.stats import summarize_samples
 from dbbench.tls import TlsSettings
 from dbbench.workload import Workload
 
-EXPLAIN_RUNNERS = ("raw", "pool", "persistent")
+#: the runners explain can split into phases (their classes say ``explained_as``)
+EXPLAIN_RUNNERS = names_with("explained_as")
 #: operations counted through the relay per runner; the count should not vary
 COUNT_REPETITIONS = 3
 #: phases that should add up to the whole within this fraction (tested)
@@ -180,28 +178,30 @@ class _Subject:
         self.tcp_phase: str | None
         self.greeting_phase: str | None
         self._runners: list[Any] = []
-        if name == "raw":
+        runner = runner_class(name)
+        self.explained_as = runner.explained_as
+        self.operation = runner.operation
+        #: one connect per operation: far slower than the others, so fewer pairs a round
+        self.connects = runner.connects_per_operation
+        if runner.explained_as == "connect":
             module = driver_module(database.driver)
-            self.plain = self._open(create_runner("raw", settings))
+            self.plain = self._open(create_runner(name, settings))
             self.instrumented: Operation = lambda clock: module.connect_operation(
                 database, workload, clock
             )
-            self.operation = RawRunner.operation
             self.phase_order, self.descriptions = module.PHASES, module.DESCRIPTIONS
             self.tcp_phase, self.greeting_phase = module.TCP_PHASE, module.GREETING_PHASE
-        elif name == "pool":
+        elif runner.explained_as == "checkout":
             # one pool for both: two pools' connections differ more (a server
             # thread's luck, measured at up to 20%) than the instrumentation costs
-            self.plain = self._open(create_runner("pool", settings))
+            self.plain = self._open(create_runner(name, settings))
             self.instrumented = pool_phases.PooledOperation(self.plain).run
-            self.operation = PoolRunner.operation
             self.phase_order, self.descriptions = pool_phases.PHASES, pool_phases.DESCRIPTIONS
             self.tcp_phase = pool_phases.TCP_PHASE
             self.greeting_phase = pool_phases.GREETING_PHASE
-        elif name == "persistent":
-            self.plain = plain = self._open(create_runner("persistent", settings))
+        elif runner.explained_as == "reuse":
+            self.plain = plain = self._open(create_runner(name, settings))
             self.instrumented = lambda clock: pool_phases.persistent_operation(plain, clock)
-            self.operation = PersistentRunner.operation
             self.phase_order, self.descriptions = pool_phases.PHASES, pool_phases.DESCRIPTIONS
             # its one connect is in the warm-up
             self.tcp_phase = self.greeting_phase = None
@@ -304,9 +304,9 @@ def _measure(
 ) -> dict[str, _Samples]:
     """Interleaved rounds: each runner instrumented and plain side by side, order alternating.
 
-    ``raw`` runs one such pair a round, the others ``CHEAP_PAIRS`` (they are a
-    hundred times faster, and their medians need more samples to settle on a
-    busy machine).  The gap between the two of a pair is kept
+    ``raw`` (a connect per operation) runs one such pair a round, the others
+    ``CHEAP_PAIRS`` (they are a hundred times faster, and their medians need more
+    samples to settle on a busy machine).  The gap between the two of a pair is kept
     (``_Samples.gaps``) for the phases-add-up check.  Phases are net of the
     clock's own cost, calibrated before the rounds.
     """
@@ -315,8 +315,8 @@ def _measure(
     warmup = max(warmup, 1)  # the persistent runner connects in its first operation
     for round_number in range(warmup + iterations):
         for subject in subjects:
-            pairs = 1 if subject.name == "raw" else CHEAP_PAIRS
-            if subject.name != "raw":
+            pairs = 1 if subject.connects else CHEAP_PAIRS
+            if not subject.connects:
                 # untimed: the first operation after another runner's runs with cold
                 # caches (~35 µs slower here), which would fall on one of the two timed
                 # ones; raw's connect is cold anyway and too slow to run a third time
@@ -441,12 +441,14 @@ def findings(
 ) -> list[str]:
     """Plain-language notes on the known costs the figures show."""
     notes: list[str] = []
-    by_name = {r.runner: r for r in runners}
-    raw, pool = by_name.get("raw"), by_name.get("pool")
-    if raw is not None:
-        notes += _connect_findings(raw, settings.database.tls)
-    if pool is not None:
-        notes += _pool_findings(pool, settings)
+    # each set of findings reads the phases of one breakdown: a connect's, then a checkout's
+    explained_as = {r.runner: runner_class(r.runner).explained_as for r in runners}
+    for runner in runners:
+        if explained_as[runner.runner] == "connect":
+            notes += _connect_findings(runner, settings.database.tls)
+    for runner in runners:
+        if explained_as[runner.runner] == "checkout":
+            notes += _pool_findings(runner, settings)
     for runner in runners:
         if not runner.adds_up:
             notes.append(

@@ -29,9 +29,9 @@ from dbbench.model import (
     TimelineSummary,
     summary_to_document,
 )
+from dbbench.runners import RunnerLabel
 from dbbench.stats import speedup, summarize
 
-BASELINE_RUNNER = "raw"
 #: the document's statistics of one summary (``mean_us``...): the model's conversion
 summary_dict = summary_to_document
 
@@ -93,8 +93,7 @@ def iso_utc(timestamp_s: float) -> str:
 
 def baseline_for(runner: str) -> str:
     """The runner another is compared with: ``raw``, or ``raw/DRIVER`` for ``pool/DRIVER``."""
-    _, slash, driver = runner.partition("/")
-    return BASELINE_RUNNER + slash + driver
+    return str(RunnerLabel.parse(runner).baseline())
 
 
 def is_baseline(runner: str) -> bool:

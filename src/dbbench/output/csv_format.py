@@ -17,6 +17,7 @@ from rich.console import Console
 
 from dbbench.output.numbers import us_from_ns
 from dbbench.results import RunnerResult, RunResult, summary_dict
+from dbbench.runners import runner_with
 from dbbench.stale import StaleCase
 from dbbench.stats import Summary
 from dbbench.sweep import SweepCell
@@ -167,7 +168,7 @@ def _sweep_rows(sweep: SweepResult) -> Iterable[dict[str, Any]]:
     chosen = {_key(r.chosen) for r in sweep.recommendations if r.chosen is not None}
     best = {_key(r.best) for r in sweep.recommendations if r.best is not None}
     for cell, result in sweep.cells:
-        pooled = next((r for r in result.runners if r.runner == "pool"), None)
+        pooled = runner_with("swept", result.runners)
         yield {
             "concurrency": cell.concurrency,
             "pool_size": cell.pool_size,

@@ -1,82 +1,151 @@
-"""The runners, by name."""
+"""The runners, by name: one registry of the runner classes, and the labels results use.
+
+What sets a runner apart (it connects per operation, holds a pool, is the
+baseline, ...) is said by class attributes of its class (``runners/base.py``);
+code elsewhere reads those, never a runner's name.
+
+The registry lists names without importing the classes: ``dbbench --help``
+shows the names, and a runner's module (SQLAlchemy, the drivers) is imported
+when its class is first looked up.
+"""
 
 from __future__ import annotations
 
-from dbbench.drivers import get_driver
+import functools
+import importlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
 from dbbench.errors import ConfigError
 from dbbench.parsing import parse_name_list
-from dbbench.runners.async_pool import AsyncPoolRunner, require_packages
-from dbbench.runners.base import Runner
-from dbbench.runners.persistent import PersistentRunner
-from dbbench.runners.pool import NullPoolRunner, PoolRunner
-from dbbench.runners.raw import RawRunner
-from dbbench.settings import Settings
-from dbbench.workload import workload_for
 
-RUNNER_NAMES: tuple[str, ...] = ("raw", "pool", "persistent", "nullpool", "async-pool")
-#: runners that connect with an asyncio driver of their own, not a DB-API ``Driver``
-ASYNC_RUNNERS: frozenset[str] = frozenset({"async-pool"})
+T = TypeVar("T")
+
+
+class _Registry(Mapping[str, type]):
+    """Runner name -> its class, imported on first lookup."""
+
+    def __init__(self, paths: dict[str, str]) -> None:
+        self._paths = paths
+
+    def __getitem__(self, name: str) -> type:
+        module, _, class_name = self._paths[name].partition(":")
+        return getattr(importlib.import_module(module), class_name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+#: every runner, in the order tables and help list them
+RUNNERS: Mapping[str, type] = _Registry(
+    {
+        "raw": "dbbench.runners.raw:RawRunner",
+        "pool": "dbbench.runners.pool:PoolRunner",
+        "persistent": "dbbench.runners.persistent:PersistentRunner",
+        "nullpool": "dbbench.runners.pool:NullPoolRunner",
+        "async-pool": "dbbench.runners.async_pool:AsyncPoolRunner",
+    }
+)
+RUNNER_NAMES: tuple[str, ...] = tuple(RUNNERS)
 #: what runs when --runner is not given
 DEFAULT_RUNNERS: tuple[str, ...] = ("raw", "pool", "persistent")
 
 __all__ = [
     "DEFAULT_RUNNERS",
+    "RUNNERS",
     "RUNNER_NAMES",
-    "Runner",
+    "RunnerLabel",
+    "baseline_name",
     "create_runner",
+    "names_with",
     "parse_runner_names",
-    "runner_kind",
+    "runner_class",
     "runner_labels",
+    "runner_with",
 ]
 
 
-def runner_labels(runner_names: list[str], driver_names: list[str]) -> list[str]:
+def runner_class(name: str) -> type:
+    """The class of runner ``name`` (a kind, or a label such as ``"raw/mysqlclient"``)."""
+    kind = RunnerLabel.parse(name).kind
+    if kind not in RUNNERS:
+        raise ConfigError(f"unknown runner {kind!r}; choose from {', '.join(RUNNER_NAMES)}")
+    return RUNNERS[kind]
+
+
+def names_with(trait: str, names: Iterable[str] = RUNNER_NAMES) -> tuple[str, ...]:
+    """The names (kinds or labels) among ``names`` whose class has ``trait`` set."""
+    return tuple(name for name in names if getattr(runner_class(name), trait))
+
+
+def runner_with(trait: str, results: Iterable[T]) -> T | None:
+    """The first of ``results`` (anything with a ``runner`` label) whose class has ``trait``."""
+    return next((r for r in results if getattr(runner_class(r.runner), trait)), None)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def baseline_name() -> str:
+    """The runner every other is compared with (the one whose class ``is_baseline``)."""
+    (name,) = names_with("is_baseline")
+    return name
+
+
+@dataclass(frozen=True)
+class RunnerLabel:
+    """A runner's name in results: ``"pool"``, or ``"pool/mysqlclient"`` with several drivers."""
+
+    kind: str
+    driver: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> RunnerLabel:
+        kind, _, driver = text.partition("/")
+        return cls(kind, driver or None)
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.driver}" if self.driver else self.kind
+
+    @property
+    def runner_class(self) -> type:
+        return runner_class(self.kind)
+
+    def baseline(self) -> RunnerLabel:
+        """The runner this one is compared with: the baseline, with the same driver."""
+        return RunnerLabel(baseline_name(), self.driver)
+
+
+def runner_labels(runner_names: Sequence[str], driver_names: Sequence[str]) -> list[str]:
     """The runners to create: the names as they are with one driver, else each runner
     once per driver, labelled ``raw/pymysql``, ``raw/mysqlclient``, ``pool/pymysql``, ...
 
-    ``async-pool`` runs once, unlabelled: it connects with aiomysql, no DB-API driver."""
+    A runner that is not ``per_driver`` (``async-pool``, with its own asyncio
+    driver) runs once, unlabelled."""
     if len(driver_names) <= 1:
         return list(runner_names)
     return [
         label
         for runner in runner_names
         for label in (
-            [runner]
-            if runner in ASYNC_RUNNERS
-            else [f"{runner}/{driver}" for driver in driver_names]
+            [f"{runner}/{driver}" for driver in driver_names]
+            if runner_class(runner).per_driver
+            else [runner]
         )
     ]
-
-
-def runner_kind(label: str) -> str:
-    """``"raw/mysqlclient"`` -> ``"raw"``; ``"raw"`` -> ``"raw"``."""
-    return label.partition("/")[0]
 
 
 def parse_runner_names(text: str, where: str = "--runner") -> list[str]:
     """``"raw,pool"`` -> ``["raw", "pool"]``, validated, in the order given, no repeats."""
     names = parse_name_list(text, RUNNER_NAMES, where, "runner")
-    if "async-pool" in names:
-        require_packages(where)  # before any run starts, in this process
+    for name in names:
+        RUNNERS[name].check_available(where)  # before any run starts, in this process
     return names
 
 
-def create_runner(label: str, settings: Settings) -> Runner:
+def create_runner(label: str, settings: Any) -> Any:
     """The runner ``label`` names: ``"pool"`` (the configured driver) or ``"pool/mysqlclient"``."""
-    workload = workload_for(settings.benchmark)
-    name, _, driver_name = label.partition("/")
-    driver = {
-        "driver": get_driver(driver_name or settings.database.driver),
-        "label": label if driver_name else None,
-    }
-    if name == "raw":
-        return RawRunner(settings.database, workload, **driver)
-    if name == "persistent":
-        return PersistentRunner(settings.database, workload, **driver)
-    if name == "pool":
-        return PoolRunner(settings.database, workload, settings.pool, **driver)
-    if name == "nullpool":
-        return NullPoolRunner(settings.database, workload, settings.pool, **driver)
-    if name == "async-pool":
-        return AsyncPoolRunner(settings.database, workload, settings.pool)
-    raise ConfigError(f"unknown runner {name!r}; choose from {', '.join(RUNNER_NAMES)}")
+    parsed = RunnerLabel.parse(label)
+    return runner_class(parsed.kind).from_settings(settings, parsed.driver)

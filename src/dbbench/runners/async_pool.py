@@ -168,6 +168,13 @@ class AsyncPoolRunner(AsyncRunner, PoolRunner):
 
     name = "async-pool"
     operation = "checkout, query, fetch, checkin (asyncio tasks, aiomysql)"
+    per_driver = False  # aiomysql, not a DB-API driver
+    swept = False
+    explained_as = None
+
+    @classmethod
+    def check_available(cls, where: str) -> None:
+        require_packages(where)
 
     def __init__(self, database: DatabaseSettings, workload: Workload, pool: PoolSettings) -> None:
         require_packages()

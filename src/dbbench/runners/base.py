@@ -15,6 +15,12 @@ The harness drives every runner through the same three steps:
 ``counters()`` and ``checked_out()`` report what a pool did, for runners
 that have one.
 
+What sets one runner apart from the others is said by its class attributes
+(``connects_per_operation``, ``holds_pool``, ``is_baseline``, ...), read by
+the connection budget, the findings, explain and the sweep; nothing tests a
+runner's name.  A new runner is a subclass with its traits, and one line in
+``RUNNERS`` (``runners/__init__.py``).
+
 ``AsyncRunner`` is the same interface for runners whose operations are
 coroutines: the harness runs its workers as asyncio tasks, not threads.
 
@@ -32,8 +38,8 @@ from typing import Any, ClassVar, TypeVar
 
 from dbbench.drivers import Driver, get_driver
 from dbbench.poolstats import PoolCounters
-from dbbench.settings import DatabaseSettings
-from dbbench.workload import Workload
+from dbbench.settings import DatabaseSettings, Settings
+from dbbench.workload import Workload, workload_for
 
 T = TypeVar("T")
 
@@ -43,6 +49,29 @@ class Runner(abc.ABC):
     name: ClassVar[str]
     #: one line for ``--help`` and the README: what one operation includes
     operation: ClassVar[str]
+
+    # --- traits ---
+    #: opens a new connection for every operation and closes it (raw, nullpool): the
+    #: driver's connect costs are in its numbers, and each worker holds a connection
+    #: during its turns only
+    connects_per_operation: ClassVar[bool] = False
+    #: keeps a pool of connections open all run long (pool, async-pool)
+    holds_pool: ClassVar[bool] = False
+    #: built from the [pool] settings, which its results show (the pool runners)
+    uses_pool_settings: ClassVar[bool] = False
+    #: holds one connection per worker all run long (persistent)
+    holds_connection_per_worker: ClassVar[bool] = False
+    #: runs once per driver when several are given; False for one with a driver of its own
+    per_driver: ClassVar[bool] = True
+    #: its operations are coroutines, run as asyncio tasks (``AsyncRunner``)
+    is_async: ClassVar[bool] = False
+    #: the runner every other one's speedup is computed against (raw)
+    is_baseline: ClassVar[bool] = False
+    #: a sweep varies this runner's pool settings, and its figures fill the cells (pool)
+    swept: ClassVar[bool] = False
+    #: how ``dbbench explain`` splits its operation into phases: "connect" (a new
+    #: connection), "checkout" (a pool's), "reuse" (one kept); None: explain cannot
+    explained_as: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -58,6 +87,30 @@ class Runner(abc.ABC):
         self._connect = self.driver.connector(database)
         if label is not None:
             self.name = label  # e.g. "raw/mysqlclient": the name in results
+
+    @classmethod
+    def from_settings(cls, settings: Settings, driver_name: str | None = None) -> Runner:
+        """This runner as ``settings`` configure it; with ``driver_name``, connecting with
+        that driver and labelled ``raw/DRIVER`` (a runner that is not ``per_driver``
+        ignores it)."""
+        arguments = (settings.database, workload_for(settings.benchmark), *cls._sections(settings))
+        if not cls.per_driver:
+            return cls(*arguments)
+        return cls(
+            *arguments,
+            driver=get_driver(driver_name or settings.database.driver),
+            label=f"{cls.name}/{driver_name}" if driver_name else None,
+        )
+
+    @classmethod
+    def _sections(cls, settings: Settings) -> tuple[Any, ...]:
+        """The settings the constructor takes after the database and the workload."""
+        return ()
+
+    @classmethod  # noqa: B027 - nothing to check by default
+    def check_available(cls, where: str) -> None:
+        """Raise a one-line ConfigError when what this runner imports is not installed
+        (``where``: the flag or key that asked for it)."""
 
     def open(self) -> None:  # noqa: B027 - optional step, empty by default
         """Prepare before the first operation."""
@@ -100,6 +153,8 @@ class AsyncRunner(Runner):
 
     With ``--processes``, each process makes its own runner, hence its own loop.
     """
+
+    is_async = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # cooperative: a subclass may also inherit a synchronous runner's __init__

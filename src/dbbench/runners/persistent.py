@@ -12,6 +12,8 @@ from dbbench.runners.base import Runner
 class PersistentRunner(Runner):
     name = "persistent"
     operation = "query, fetch (one connection per worker, reused)"
+    holds_connection_per_worker = True
+    explained_as = "reuse"
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -17,7 +17,7 @@ from sqlalchemy.pool import NullPool, QueuePool
 
 from dbbench.poolstats import PoolCounters, PoolInstrument
 from dbbench.runners.base import Runner
-from dbbench.settings import DatabaseSettings, PoolSettings
+from dbbench.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.workload import Workload
 
 
@@ -43,6 +43,10 @@ def checkout_run_checkin(engine: sqlalchemy.Engine, workload: Workload) -> int:
 class PoolRunner(Runner):
     name = "pool"
     operation = "checkout, query, fetch, checkin"
+    holds_pool = True
+    uses_pool_settings = True
+    swept = True
+    explained_as = "checkout"
 
     def __init__(
         self, database: DatabaseSettings, workload: Workload, pool: PoolSettings, **driver: Any
@@ -51,6 +55,10 @@ class PoolRunner(Runner):
         self.pool_settings = pool
         self._engine: sqlalchemy.Engine | None = None
         self._instrument: PoolInstrument | None = None
+
+    @classmethod
+    def _sections(cls, settings: Settings) -> tuple[Any, ...]:
+        return (settings.pool,)
 
     @property
     def engine(self) -> sqlalchemy.Engine | None:
@@ -107,6 +115,10 @@ class NullPoolRunner(PoolRunner):
 
     name = "nullpool"
     operation = "connect via SQLAlchemy (NullPool), query, fetch, close"
+    connects_per_operation = True
+    holds_pool = False
+    swept = False
+    explained_as = None
 
     def engine_arguments(self) -> dict[str, Any]:
         settings = self.pool_settings

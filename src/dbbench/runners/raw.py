@@ -10,6 +10,9 @@ from dbbench.runners.base import Runner
 class RawRunner(Runner):
     name = "raw"
     operation = "connect, query, fetch, close"
+    connects_per_operation = True
+    is_baseline = True
+    explained_as = "connect"
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

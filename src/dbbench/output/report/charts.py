@@ -20,6 +20,7 @@ from typing import Any
 from dbbench.errors import DbbenchError
 from dbbench.histogram import LatencyHistogram
 from dbbench.output.report.tables import at, escape, ms_value, overflow, sort_number
+from dbbench.runners import RUNNER_NAMES
 
 INSTALL_HINT = "pip install 'dbbench[report]'"
 
@@ -35,14 +36,11 @@ PERCENTILE_KEYS = (
 #: points a CDF keeps across the chart's width, at most: about one per point of the SVG
 CDF_POINTS = 500
 
-#: one colour per runner, the same in every chart of the page
-RUNNER_COLOURS = {
-    "raw": "#d62728",
-    "pool": "#1f77b4",
-    "persistent": "#2ca02c",
-    "nullpool": "#ff7f0e",
-    "async-pool": "#9467bd",
-}
+#: one colour per runner, the same in every chart of the page, in the registry's order
+#: (a runner beyond these, or a label such as raw/mysqlclient, takes one of the palette's others)
+RUNNER_COLOURS = dict(
+    zip(RUNNER_NAMES, ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd"), strict=False)
+)
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 LINESTYLES = ("-", "--", "-.", ":")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
