@@ -903,37 +903,28 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
     base_path, new_path = store.resolve(base_ref), store.resolve(new_ref)
     base = diffing.comparable(resultfile.load(base_path), base_ref)
     new = diffing.comparable(resultfile.load(new_path), new_ref)
-    # as the user named them: short, and no local paths in a pull-request comment
-    labels = {"base_label": base_ref, "new_label": new_ref}
-    diffs = diffing.diff_results(base, new, **labels)
-    trips = diffing.tripped(diffs, thresholds)
-    missing = [d.label for d in diffs if d.only_in == "base"]
-    compared = [d for d in diffs if d.only_in is None]
-    # a gate must not pass because the new run left something out
-    lacking = bool(thresholds) and bool(missing or not compared)
+    # labelled as the user named them: short, and no local paths in a pull-request comment
+    result = diffing.compare(base, new, thresholds, base_label=base_ref, new_label=new_ref)
     console = _stdout_console()
-    if format_name in ("json", "csv"):
-        document = diffing.diff_document(
-            diffs, trips, thresholds, failed=bool(trips) or lacking, **labels
-        )
-        if format_name == "json":
-            json_format.write_document(document, console)
-        else:
-            csv_format.write_diff(document, console)
+    if format_name == "json":
+        json_format.write_document(result.to_dict(), console)
+    elif format_name == "csv":
+        csv_format.write_diff(result.to_dict(), console)
     else:
         write = diff_table.write_markdown if format_name == "markdown" else diff_table.write
         write(
-            diffs,
-            trips,
+            result.diffs,
+            list(result.verdict.trips),
             console,
             thresholds=thresholds,
-            caveats=diffing.caveats(base, new, **labels),
-            **labels,
+            caveats=result.caveats,
+            base_label=base_ref,
+            new_label=new_ref,
         )
-        if lacking:
-            gone = ", ".join(missing) if missing else "nothing in common"
-            click.echo(f"FAIL: {new_ref} lacks what {base_ref} has ({gone}): nothing to gate on")
-    return ExitStatus.THRESHOLD if trips or lacking else ExitStatus.SUCCESS
+        lacking = result.verdict.lacking_line(base_ref, new_ref)
+        if lacking is not None:
+            click.echo(lacking)
+    return result.exit_status
 
 
 @cli.command()

@@ -2,9 +2,10 @@
 
 Pure: typed results in (``model.RunResult``, ``model.SweepResult``: a file read
 with ``model.load_result``, or a run just measured), dataclasses out; no I/O.
-``dbbench diff BASE NEW --fail-on p99:10%`` is built on three functions:
-``diff_results`` (what changed, and is it beyond noise), ``parse_fail_on``
-(the thresholds) and ``tripped`` (which thresholds the changes break).
+``dbbench diff BASE NEW --fail-on p99:10%`` is ``compare``: ``diff_results``
+(what changed, and is it beyond noise), ``parse_fail_on`` (the thresholds)
+and ``gate`` (which thresholds the changes break, and whether NEW lacks what
+BASE has), in a ``DiffResult`` that knows its exit status.
 
 Noise.  Every change is tested against the sampling noise *within* the two
 runs, from what each document stores, at the 1% level (``ALPHA``): a CI gate
@@ -41,7 +42,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any, NamedTuple
 
-from dbbench.errors import ConfigError
+from dbbench.errors import ConfigError, ExitStatus
 from dbbench.histogram import LatencyHistogram
 from dbbench.model import RUN_COMMANDS, RunnerResult, RunResult, SweepResult, from_document
 
@@ -661,6 +662,90 @@ def _trips(change: MetricChange, threshold: Threshold) -> bool:
         return False
     amount = worsening(change)
     return amount is None or amount > threshold.limit + LIMIT_TOLERANCE
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the gate says: the thresholds tripped, and whether NEW lacks what BASE has."""
+
+    trips: tuple[Trip, ...]
+    #: the runners (or cells) in BASE only, by label
+    missing: tuple[str, ...]
+    #: thresholds were given and NEW left out something BASE has, or the two share
+    #: nothing: a gate must not pass because the new run left something out
+    lacking: bool
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.trips) or self.lacking
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return ExitStatus.THRESHOLD if self.failed else ExitStatus.SUCCESS
+
+    def lacking_line(self, base_label: str, new_label: str) -> str | None:
+        """The line saying why the gate failed for want of something to compare, if it did."""
+        if not self.lacking:
+            return None
+        gone = ", ".join(self.missing) if self.missing else "nothing in common"
+        return f"FAIL: {new_label} lacks what {base_label} has ({gone}): nothing to gate on"
+
+
+def gate(diffs: Sequence[RunnerDiff], thresholds: Sequence[Threshold]) -> Verdict:
+    """The thresholds ``diffs`` trip (``tripped``), and the runners NEW lacks."""
+    missing = tuple(d.label for d in diffs if d.only_in == "base")
+    compared = [d for d in diffs if d.only_in is None]
+    return Verdict(
+        trips=tuple(tripped(diffs, thresholds)),
+        missing=missing,
+        lacking=bool(thresholds) and bool(missing or not compared),
+    )
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """``dbbench diff``: every runner's changes, what makes the two less comparable, the verdict."""
+
+    diffs: list[RunnerDiff]
+    thresholds: tuple[Threshold, ...]
+    verdict: Verdict
+    caveats: list[str]
+    base_label: str
+    new_label: str
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return self.verdict.exit_status
+
+    def to_dict(self) -> dict[str, Any]:
+        return diff_document(
+            self.diffs,
+            self.verdict.trips,
+            self.thresholds,
+            base_label=self.base_label,
+            new_label=self.new_label,
+            failed=self.verdict.failed,
+        )
+
+
+def compare(
+    base: RunResult | SweepResult,
+    new: RunResult | SweepResult,
+    thresholds: Sequence[Threshold] = (),
+    *,
+    base_label: str = "BASE",
+    new_label: str = "NEW",
+) -> DiffResult:
+    """Diff two results and gate on ``thresholds`` (``parse_fail_on``'s)."""
+    labels = {"base_label": base_label, "new_label": new_label}
+    diffs = diff_results(base, new, **labels)
+    return DiffResult(
+        diffs=diffs,
+        thresholds=tuple(thresholds),
+        verdict=gate(diffs, thresholds),
+        caveats=caveats(base, new, **labels),
+        **labels,
+    )
 
 
 def diff_document(

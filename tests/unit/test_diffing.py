@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from dbbench import diffing
 from dbbench.diffing import (
     ALPHA,
     METRICS,
@@ -18,6 +19,7 @@ from dbbench.diffing import (
     Threshold,
     caveats,
     comparable,
+    compare,
     compare_runner,
     diff_results,
     intervals_overlap,
@@ -512,3 +514,42 @@ def test_markdown_escapes_table_cells():
 def test_data_files_are_valid_json():
     for path in DATA.glob("diff_*.json"):
         assert json.loads(path.read_text())["schema_version"] == 2  # as written
+
+
+# --- the gate, as a library call -------------------------------------------------
+
+
+def _only(runner: str, only_in: str | None) -> RunnerDiff:
+    return RunnerDiff(runner=runner, cell=None, changes=[], only_in=only_in)
+
+
+def test_the_gate_fails_when_new_lacks_what_base_has():
+    p99 = [parse_fail_on("p99:10%")]
+    both, gone = _only("raw", None), _only("nullpool", "base")
+    verdict = diffing.gate([both, gone], p99)
+    assert verdict.missing == ("nullpool",) and verdict.lacking and verdict.failed
+    assert verdict.exit_status == ExitStatus.THRESHOLD
+    assert verdict.lacking_line("base.json", "new.json") == (
+        "FAIL: new.json lacks what base.json has (nullpool): nothing to gate on"
+    )
+    # without thresholds there is no gate to pass for want of evidence
+    assert not diffing.gate([both, gone], []).failed
+    # runners only in NEW are not missing; nothing compared at all is lacking
+    nothing = diffing.gate([_only("pool", "new")], p99)
+    assert nothing.lacking and nothing.lacking_line("a", "b").endswith(
+        "(nothing in common): nothing to gate on"
+    )
+    assert diffing.gate([both, _only("pool", "new")], p99).exit_status == ExitStatus.SUCCESS
+
+
+def test_compare_the_sample_files_as_the_cli_does():
+    base = comparable(load(DATA / "diff_base.json"), "b")
+    new = comparable(load(DATA / "diff_new.json"), "n")
+    result = compare(base, new, [parse_fail_on("p99:10%")], base_label="b", new_label="n")
+    assert [str(t.threshold) for t in result.verdict.trips] == ["p99:10%"]
+    assert result.verdict.missing == ("nullpool",)
+    assert result.exit_status == ExitStatus.THRESHOLD
+    document = result.to_dict()
+    assert document["failed"] is True and document["base"] == "b"
+    tripped = [{"runner": "persistent", "metric": "p99", "threshold": "p99:10%"}]
+    assert document["tripped"] == tripped
