@@ -15,48 +15,35 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from dbbench.output.columns import (
+    CSV,
+    KINDS,
+    LATENCY,
+    POOL_COLUMNS,
+    RUNNER_COLUMNS,
+    Column,
+    cell_key,
+    shown_in,
+)
 from dbbench.output.numbers import us_from_ns
 from dbbench.results import RunnerResult, RunResult, summary_dict
 from dbbench.runners import runner_with
 from dbbench.stale import StaleCase
 from dbbench.stats import Summary
-from dbbench.sweep import SweepCell
 
 if TYPE_CHECKING:  # the library's entry point, not needed to format its results
     from dbbench.model import SweepResult
 
+_RUNNER = shown_in(RUNNER_COLUMNS, CSV)
+_SPEEDUP = ("speedup_vs", "speedup", "speedup_ci_low", "speedup_ci_high")
+_POOL = shown_in(POOL_COLUMNS, CSV)
 RUN_COLUMNS = (
     "runner",
-    "n",
-    "errors",
-    "errors_by_kind",
-    "warmup_errors",
-    "mean_us",
-    "stddev_us",
-    "min_us",
-    "p50_us",
-    "p90_us",
-    "p95_us",
-    "p99_us",
-    "p999_us",
-    "max_us",
-    "ops_per_s",
-    "measured_s",
-    "first_op_us",
-    "speedup_vs",
-    "speedup",
-    "speedup_ci_low",
-    "speedup_ci_high",
+    *(c.key for c in _RUNNER),
+    *_SPEEDUP,
     "target_rate_per_s",
     "achieved_rate_per_s",
-    "checkout_p50_us",
-    "checkout_p99_us",
-    "checkout_max_us",
-    "timeouts",
-    "pool_connects",
-    "pool_closes",
-    "pool_invalidations",
-    "pool_peak_checked_out",
+    *(c.key for c in _POOL),
     "connections_opened",
 )
 
@@ -127,31 +114,25 @@ def _summary(s: Summary | None, *keys: str) -> dict[str, float | None]:
     return {f"{key}_us": values[f"{key}_us"] for key in keys}
 
 
+def _value(column: Column, runner: RunnerResult) -> Any:
+    value = column.get(runner)
+    if column.kind == LATENCY:
+        return us_from_ns(value)
+    return _kinds(value) if column.kind == KINDS else value
+
+
 def run_row(r: RunnerResult, result: RunResult) -> dict[str, Any]:
     speedup = next((s for s in result.speedups if s.runner == r.runner), None)
-    checkout = _summary(r.checkout, "p50", "p99", "max")
     return {
         "runner": r.runner,
-        "n": r.summary.n if r.summary else 0,
-        "errors": r.errors,
-        "errors_by_kind": _kinds(r.errors_by_kind),
-        "warmup_errors": r.warmup_errors,
-        **summary_dict(r.summary),
-        "ops_per_s": r.ops_per_s,
-        "measured_s": r.measured_s,
-        "first_op_us": us_from_ns(r.first_op_ns),
+        **{c.key: _value(c, r) for c in _RUNNER},
         "speedup_vs": speedup.baseline if speedup else None,
         "speedup": speedup.speedup.ratio if speedup else None,
         "speedup_ci_low": speedup.speedup.ci_low if speedup else None,
         "speedup_ci_high": speedup.speedup.ci_high if speedup else None,
         "target_rate_per_s": r.target_rate_per_s,
         "achieved_rate_per_s": r.achieved_rate_per_s if r.target_rate_per_s else None,
-        **{f"checkout_{key}": value for key, value in checkout.items()},
-        "timeouts": r.timeouts,
-        "pool_connects": r.pool.connects if r.pool else None,
-        "pool_closes": r.pool.closes if r.pool else None,
-        "pool_invalidations": r.pool.invalidations if r.pool else None,
-        "pool_peak_checked_out": r.pool.peak_checked_out if r.pool else None,
+        **{c.key: _value(c, r) for c in _POOL},
         "connections_opened": r.connections_opened,
     }
 
@@ -160,13 +141,9 @@ def write_run(result: RunResult, console: Console) -> None:
     _write(RUN_COLUMNS, (run_row(r, result) for r in result.runners), console)
 
 
-def _key(cell: SweepCell) -> tuple[int, int, int]:
-    return (cell.concurrency, cell.pool_size, cell.max_overflow)
-
-
 def _sweep_rows(sweep: SweepResult) -> Iterable[dict[str, Any]]:
-    chosen = {_key(r.chosen) for r in sweep.recommendations if r.chosen is not None}
-    best = {_key(r.best) for r in sweep.recommendations if r.best is not None}
+    chosen = {cell_key(r.chosen) for r in sweep.recommendations if r.chosen is not None}
+    best = {cell_key(r.best) for r in sweep.recommendations if r.best is not None}
     for cell, result in sweep.cells:
         pooled = runner_with("swept", result.runners)
         yield {
@@ -179,8 +156,8 @@ def _sweep_rows(sweep: SweepResult) -> Iterable[dict[str, Any]]:
             "timeouts": cell.timeouts,
             "operations": cell.operations,
             **_summary(pooled.summary if pooled else None, "mean", "p50", "p90", "p999", "max"),
-            "recommended": _key(cell) in chosen,
-            "best": _key(cell) in best,
+            "recommended": cell_key(cell) in chosen,
+            "best": cell_key(cell) in best,
         }
 
 

@@ -16,6 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from dbbench.output.columns import (
+    BEST,
+    MARKDOWN,
+    POOL_COLUMNS,
+    RECOMMENDED,
+    RUNNER_COLUMNS,
+    Column,
+    cell_text,
+    cell_words,
+    shown_in,
+    sweep_grid,
+)
 from dbbench.output.matrix import LEGEND, describe_recommendation
 from dbbench.output.numbers import count, ms_from_ns, ops_per_s, overflow, percent
 from dbbench.output.numbers import escape_markdown as escape
@@ -24,7 +36,6 @@ from dbbench.output.stale_table import describe_protection
 from dbbench.output.table import describe_speedup, server_line
 from dbbench.results import RunnerResult, RunResult, is_baseline
 from dbbench.stale import StaleCase
-from dbbench.stats import Summary
 from dbbench.sweep import Recommendation, SweepCell
 from dbbench.timeline import describe as describe_timeline
 from dbbench.workload import READ_WORKLOAD
@@ -110,37 +121,17 @@ def _footer(result: RunResult) -> list[str]:
 
 # --- run, compare ------------------------------------------------------------
 
-RUN_HEADER = (
-    "runner",
-    "n",
-    "errors",
-    "mean",
-    "± σ",
-    "p50",
-    "p90",
-    "p99",
-    "p99.9",
-    "max",
-    "ops/s",
-    "first op",
-    "vs raw",
-)
+_RUN_COLUMNS = shown_in(RUNNER_COLUMNS, MARKDOWN)
+_POOL_COLUMNS = shown_in(POOL_COLUMNS, MARKDOWN)
+RUN_HEADER = ("runner", *(c.header for c in _RUN_COLUMNS), "vs raw")
+
+
+def _cell(column: Column, runner: RunnerResult) -> str:
+    return cell_text(column, runner, ms=_ms, number=count, loud=lambda text: f"**{text}**")
 
 
 def _run_cells(r: RunnerResult, vs_raw: str) -> list[str]:
-    s: Summary | None = r.summary
-    return [
-        f"**{escape(r.runner)}**",
-        count(s.n if s else 0),
-        f"**{r.errors:,}**" if r.errors else "0",
-        _ms(s.mean_ns if s else None),
-        _ms(s.stddev_ns) if s and s.n > 1 else "-",
-        *(_ms(getattr(s, f"{key}_ns")) if s else "-" for key in ("p50", "p90", "p99", "p999")),
-        _ms(s.max_ns if s else None),
-        f"{r.ops_per_s:,.0f}" if r.ops_per_s is not None else "-",
-        _ms(r.first_op_ns),
-        vs_raw,
-    ]
+    return [f"**{escape(r.runner)}**", *(_cell(c, r) for c in _RUN_COLUMNS), vs_raw]
 
 
 def _vs_raw(result: RunResult, r: RunnerResult) -> str:
@@ -154,21 +145,8 @@ def _pool_table(result: RunResult) -> list[str]:
     pooled = [r for r in result.runners if r.pool is not None]
     if not pooled:
         return []
-    header = ("runner", "checkout p50", "checkout p99", "checkout max", "timeouts")
-    header += ("connects", "closes", "invalidated", "peak out")
-    rows = []
-    for r in pooled:
-        c, p = r.checkout, r.pool
-        rows.append(
-            [
-                f"**{escape(r.runner)}**",
-                _ms(c.p50_ns if c else None),
-                _ms(c.p99_ns if c else None),
-                _ms(c.max_ns if c else None),
-                f"**{r.timeouts:,}**" if r.timeouts else "0",
-                *(count(v) for v in (p.connects, p.closes, p.invalidations, p.peak_checked_out)),
-            ]
-        )
+    header = ("runner", *(c.header for c in _POOL_COLUMNS))
+    rows = [[f"**{escape(r.runner)}**", *(_cell(c, r) for c in _POOL_COLUMNS)] for r in pooled]
     title = "**What the pool did** (cold start and warm-up included; checkout in milliseconds)"
     return [title, "", *table(header, rows)]
 
@@ -236,27 +214,17 @@ def write_run(result: RunResult, console: Console) -> None:
 # --- sweep -------------------------------------------------------------------
 
 
-def _key(cell: SweepCell) -> tuple[int, int, int]:
-    return (cell.concurrency, cell.pool_size, cell.max_overflow)
-
-
 def sweep_cell_text(cell: SweepCell | None, *, best: bool = False, chosen: bool = False) -> str:
     """e.g. "★ ▲ **8,200/s · 1.700 ms**" or "3,100/s · 41.000 ms · ⏱ 17 timeouts"."""
     if cell is None:
         return "not run"
-    if cell.ops_per_s is None:
-        measured = "no successes" if cell.operations else "nothing ran"
-    else:
-        measured = ops_per_s(cell.ops_per_s, unit=True)
+    words = cell_words(cell, lambda rate: ops_per_s(rate, unit=True))
+    measured = words.throughput
     if cell.p99_us is not None:
         measured += f" · {_ms(cell.p99_us * 1000)} ms"
     parts = [f"**{measured}**" if best else measured]
-    if cell.timeouts:
-        parts.append(f"⏱ {cell.timeouts:,} timeout{'s' if cell.timeouts != 1 else ''}")
-    others = cell.errors - cell.timeouts
-    if others > 0:
-        parts.append(f"✗ {others:,} {'other ' if cell.timeouts else ''}error{'s' * (others != 1)}")
-    marks = ("★ " if chosen else "") + ("▲ " if best else "")
+    parts += [text for text in (words.timeouts, words.errors) if text]
+    marks = (f"{RECOMMENDED} " if chosen else "") + (f"{BEST} " if best else "")
     return marks + " · ".join(parts)
 
 
@@ -264,23 +232,16 @@ def matrix_table(
     cells: Sequence[SweepCell], recommendations: Sequence[Recommendation]
 ) -> list[str]:
     """Rows (pool_size, max_overflow), columns concurrency, as ``output.matrix`` draws it."""
-    concurrencies = sorted({c.concurrency for c in cells})
-    settings = sorted(
-        {(c.pool_size, c.max_overflow) for c in cells},
-        key=lambda s: (s[0], float("inf") if s[1] < 0 else s[1]),
-    )
-    by_key = {_key(c): c for c in cells}
-    best = {_key(r.best) for r in recommendations if r.best is not None}
-    chosen = {_key(r.chosen) for r in recommendations if r.chosen is not None}
+    concurrencies, grid = sweep_grid(cells, recommendations)
     header = ["pool_size", "max_overflow", *(f"concurrency {c}" for c in concurrencies)]
-    rows = []
-    for pool_size, max_overflow in settings:
-        row = [str(pool_size), overflow(max_overflow)]
-        for concurrency in concurrencies:
-            key = (concurrency, pool_size, max_overflow)
-            cell = by_key.get(key)
-            row.append(sweep_cell_text(cell, best=key in best, chosen=key in chosen))
-        rows.append(row)
+    rows = [
+        [
+            str(row.pool_size),
+            overflow(row.max_overflow),
+            *(sweep_cell_text(cell, best=best, chosen=chosen) for cell, best, chosen in row.cells),
+        ]
+        for row in grid
+    ]
     return table([escape(h) for h in header], rows, left=0)
 
 

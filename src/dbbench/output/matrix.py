@@ -10,13 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dbbench.output.columns import BEST, ERROR, RECOMMENDED, TIMEOUT, cell_words, sweep_grid
 from dbbench.output.numbers import ms_from_us, ops_per_s, overflow
 from dbbench.sweep import Recommendation, SweepCell
-
-RECOMMENDED = "★"
-BEST = "▲"
-TIMEOUT = "⏱"
-ERROR = "✗"
 
 #: two lines, so that each fits in 120 columns
 LEGEND = (
@@ -32,48 +28,27 @@ def describe_setting(cell: SweepCell) -> str:
     return f"pool_size={cell.pool_size} max_overflow={overflow(cell.max_overflow)}"
 
 
-def _key(cell: SweepCell) -> tuple[int, int, int]:
-    return (cell.concurrency, cell.pool_size, cell.max_overflow)
-
-
-def _row_order(setting: tuple[int, int]) -> tuple[int, float]:
-    pool_size, max_overflow = setting
-    return (pool_size, math.inf if max_overflow < 0 else max_overflow)
-
-
 def _cell_text(cell: SweepCell | None, *, best: bool, chosen: bool) -> Text:
     if cell is None:
         return Text("not run", style="dim")
+    words = cell_words(cell, lambda rate: ops_per_s(rate, unit=True))
     text = Text()
     if chosen:
         text.append(f"{RECOMMENDED} ", style="bold yellow")
     if best:
         text.append(f"{BEST} ", style="bold")
-    if cell.ops_per_s is None:
-        text.append("no successes" if cell.operations else "nothing ran", style="red")
-    else:
-        text.append(ops_per_s(cell.ops_per_s, unit=True), style="bold" if best else "")
+    text.append(words.throughput, style=("bold" if best else "") if words.measured else "red")
     if cell.p99_us is not None:
         text.append(f"\np99 {ms_from_us(cell.p99_us, unit=True)}", style="bold" if best else "")
-    if cell.timeouts:
-        word = "timeout" if cell.timeouts == 1 else "timeouts"
-        text.append(f"\n{TIMEOUT} {cell.timeouts:,} {word}", style="red")
-    others = cell.errors - cell.timeouts
-    if others > 0:
-        word = "error" if others == 1 else "errors"
-        word = f"other {word}" if cell.timeouts else word
-        text.append(f"\n{ERROR} {others:,} {word}", style="red")
+    for failure in (words.timeouts, words.errors):
+        if failure:
+            text.append(f"\n{failure}", style="red")
     return text
 
 
 def build_matrix(cells: Sequence[SweepCell], recommendations: Sequence[Recommendation]) -> Table:
     """Rows: (pool_size, max_overflow); columns: concurrency; best bold and ▲, chosen ★."""
-    concurrencies = sorted({c.concurrency for c in cells})
-    settings = sorted({(c.pool_size, c.max_overflow) for c in cells}, key=_row_order)
-    by_key = {_key(c): c for c in cells}
-    best = {_key(r.best) for r in recommendations if r.best is not None}
-    chosen = {_key(r.chosen) for r in recommendations if r.chosen is not None}
-
+    concurrencies, grid = sweep_grid(cells, recommendations)
     table = Table(
         title="pool sweep: successful operations/s (all threads) and p99 latency",
         title_justify="left",
@@ -84,12 +59,12 @@ def build_matrix(cells: Sequence[SweepCell], recommendations: Sequence[Recommend
     table.add_column("max_overflow", justify="right", no_wrap=True)
     for concurrency in concurrencies:
         table.add_column(f"concurrency {concurrency}", justify="right", no_wrap=True)
-    for pool_size, max_overflow in settings:
-        row: list[str | Text] = [str(pool_size), overflow(max_overflow)]
-        for concurrency in concurrencies:
-            key = (concurrency, pool_size, max_overflow)
-            row.append(_cell_text(by_key.get(key), best=key in best, chosen=key in chosen))
-        table.add_row(*row)
+    for row in grid:
+        table.add_row(
+            str(row.pool_size),
+            overflow(row.max_overflow),
+            *(_cell_text(cell, best=best, chosen=chosen) for cell, best, chosen in row.cells),
+        )
     return table
 
 

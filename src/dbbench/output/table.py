@@ -7,9 +7,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dbbench.output.numbers import ms_from_ns, ops_per_s, ratio, ratio_digits
+from dbbench.output.columns import (
+    POOL_COLUMNS,
+    RUNNER_COLUMNS,
+    TABLE,
+    Column,
+    cell_text,
+    shown_in,
+)
+from dbbench.output.numbers import count, ms_from_ns, ratio, ratio_digits
 from dbbench.results import RunnerResult, RunResult, is_baseline
-from dbbench.stats import Speedup, Summary
+from dbbench.stats import Speedup
 from dbbench.timeline import describe as describe_timeline
 from dbbench.workload import describe as describe_workload
 
@@ -29,25 +37,20 @@ def describe_speedup(runner: str, baseline: str, s: Speedup) -> str:
     return f"{runner} is {ratio(times)} {word} than {baseline}{interval}"
 
 
-def _stddev(s: Summary | None) -> str:
-    return ms_from_ns(s.stddev_ns) if s and s.n > 1 else "-"
+#: the runner table's columns; the first of _DROP_ORDER go first on narrow terminals
+_COLUMNS = {c.header: c for c in shown_in(RUNNER_COLUMNS, TABLE)}
 
 
-#: (header, cell) for each latency column; the first ones are dropped first on narrow terminals
-_COLUMNS = {
-    "n": lambda r, s: str(s.n if s else 0),
-    "errors": lambda r, s: f"[red]{r.errors}[/red]" if r.errors else "0",
-    "mean": lambda r, s: ms_from_ns(s.mean_ns if s else None),
-    "± σ": lambda r, s: _stddev(s),
-    "min": lambda r, s: ms_from_ns(s.min_ns if s else None),
-    "p50": lambda r, s: ms_from_ns(s.p50_ns if s else None),
-    "p90": lambda r, s: ms_from_ns(s.p90_ns if s else None),
-    "p99": lambda r, s: ms_from_ns(s.p99_ns if s else None),
-    "p99.9": lambda r, s: ms_from_ns(s.p999_ns if s else None),
-    "max": lambda r, s: ms_from_ns(s.max_ns if s else None),
-    "ops/s": lambda r, s: ops_per_s(r.ops_per_s),
-    "first op": lambda r, s: ms_from_ns(r.first_op_ns),
-}
+def _cell(column: Column, runner: RunnerResult) -> str:
+    return cell_text(
+        column,
+        runner,
+        ms=ms_from_ns,
+        number=lambda value: count(value, grouped=False),
+        loud=lambda text: f"[red]{text}[/red]",
+    )
+
+
 #: dropped in this order when the terminal is too narrow for all columns
 _DROP_ORDER = ("min", "p99.9", "p90", "± σ", "first op", "max")
 #: about how wide one numeric column is, borders and padding included
@@ -105,7 +108,7 @@ def build_table(result: RunResult, width: int = 200) -> Table:
             vs_raw = ratio(speedups[r.runner].ratio)
         else:
             vs_raw = "1×" if is_baseline(r.runner) and s else "-"
-        table.add_row(r.runner, *(_COLUMNS[name](r, s) for name in columns), vs_raw)
+        table.add_row(r.runner, *(_cell(_COLUMNS[name], r) for name in columns), vs_raw)
     return table
 
 
@@ -120,22 +123,11 @@ def _pool_rows(results: list[RunnerResult]) -> Table | None:
         caption="checkout: waiting for a connection (and connecting, pinging), in milliseconds",
     )
     table.add_column("runner", style="bold")
-    for name in ("checkout p50", "p99", "max", "timeouts", "connects", "closes", "invalidated"):
-        table.add_column(name, justify="right")
-    table.add_column("peak out", justify="right")
+    columns = shown_in(POOL_COLUMNS, TABLE)
+    for column in columns:
+        table.add_column(column.short or column.header, justify="right")
     for r in pooled:
-        c, p = r.checkout, r.pool
-        table.add_row(
-            r.runner,
-            ms_from_ns(c.p50_ns if c else None),
-            ms_from_ns(c.p99_ns if c else None),
-            ms_from_ns(c.max_ns if c else None),
-            f"[red]{r.timeouts}[/red]" if r.timeouts else "0",
-            str(p.connects),
-            str(p.closes),
-            str(p.invalidations),
-            str(p.peak_checked_out),
-        )
+        table.add_row(r.runner, *(_cell(column, r) for column in columns))
     return table
 
 

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from dbbench.model import TimelineSummary
+from dbbench.output import columns
+from dbbench.output.columns import POOL_COLUMNS, REPORT, RUNNER_COLUMNS, TABLE, shown_in
 from dbbench.output.report.charts import Charts, stored_histogram
 from dbbench.output.report.tables import (
     Column,
@@ -96,17 +98,7 @@ def _runner_table(doc: dict[str, Any]) -> str:
     speedups = {s.get("runner"): s for s in doc.get("speedups") or []}
     columns: list[Column] = [
         ("runner", lambda r: r.get("runner")),
-        ("n", lambda r: count(r.get("n"))),
-        ("errors", lambda r: count(r.get("errors"))),
-        ("mean", lambda r: ms(r.get("mean_us"))),
-        ("± σ", lambda r: ms(r.get("stddev_us"))),
-        ("p50", lambda r: ms(r.get("p50_us"))),
-        ("p90", lambda r: ms(r.get("p90_us"))),
-        ("p99", lambda r: ms(r.get("p99_us"))),
-        ("p99.9", lambda r: ms(r.get("p999_us"))),
-        ("max", lambda r: ms(r.get("max_us"))),
-        ("ops/s", lambda r: count(r.get("ops_per_s"))),
-        ("first op", lambda r: ms(r.get("first_op_us"))),
+        *_spec_columns(shown_in(RUNNER_COLUMNS, REPORT)),
         ("vs raw (95% CI)", lambda r: _speedup(speedups.get(r.get("runner")))),
     ]
     return column_table(
@@ -154,14 +146,7 @@ def _pool_table(results: Iterable[dict[str, Any]]) -> str:
         return "<p>No pool runner in this run.</p>"
     columns: list[Column] = [
         ("runner", lambda r: r.get("runner")),
-        *_checkout_columns(lambda r: r),
-        ("timeouts", lambda r: count(at(r, "errors_by_kind", "TimeoutError") or 0)),
-        ("connects", lambda r: count(at(r, "pool", "connects"))),
-        ("closes", lambda r: count(at(r, "pool", "closes"))),
-        ("checkouts", lambda r: count(at(r, "pool", "checkouts"))),
-        ("checkins", lambda r: count(at(r, "pool", "checkins"))),
-        ("invalidated", lambda r: count(at(r, "pool", "invalidations"))),
-        ("peak out", lambda r: count(at(r, "pool", "peak_checked_out"))),
+        *_spec_columns(shown_in(POOL_COLUMNS, REPORT)),
     ]
     return column_table(
         columns,
@@ -171,11 +156,15 @@ def _pool_table(results: Iterable[dict[str, Any]]) -> str:
     )
 
 
-def _checkout_columns(runner_of: Callable[[Any], dict[str, Any]]) -> list[Column]:
-    return [
-        (f"checkout {name}", lambda item, key=key: ms(at(runner_of(item), "checkout", key)))
-        for name, key in (("p50", "p50_us"), ("p99", "p99_us"), ("max", "max_us"))
-    ]
+def _spec_columns(
+    spec: Sequence[columns.Column], runner_of: Callable[[Any], dict[str, Any]] = lambda r: r
+) -> list[Column]:
+    """``output.columns`` as the report's columns, read from each item's runner document."""
+    return [(c.header, lambda item, c=c: _text(c, c.value_in(runner_of(item)))) for c in spec]
+
+
+def _text(column: columns.Column, value: Any) -> str:
+    return ms(value) if column.kind == columns.LATENCY else count(value)
 
 
 def _server_tables(server: dict[str, Any] | None) -> str:
@@ -335,6 +324,10 @@ def _recommendations_table(recommendations: Sequence[dict[str, Any]]) -> str:
     return column_table(columns, recommendations, caption=caption, text=text)
 
 
+#: a sweep cell's pool: as the terminal's pool table, without the timeouts (the grid has them)
+_CELL_POOL_COLUMNS = tuple(c for c in shown_in(POOL_COLUMNS, TABLE) if c.key != "timeouts")
+
+
 def _sweep_counters_table(cells: Sequence[dict[str, Any]]) -> str:
     items = [(cell, runner) for cell in cells for runner in at(cell, "result", "results") or []]
 
@@ -344,11 +337,7 @@ def _sweep_counters_table(cells: Sequence[dict[str, Any]]) -> str:
     columns: list[Column] = [
         *_cell_columns(lambda item: item[0]),
         ("runner", lambda item: item[1].get("runner")),
-        *_checkout_columns(lambda item: item[1]),
-        ("connects", lambda item: count(at(item[1], "pool", "connects"))),
-        ("closes", lambda item: count(at(item[1], "pool", "closes"))),
-        ("invalidated", lambda item: count(at(item[1], "pool", "invalidations"))),
-        ("peak out", lambda item: count(at(item[1], "pool", "peak_checked_out"))),
+        *_spec_columns(_CELL_POOL_COLUMNS, lambda item: item[1]),
         ("server Connections", lambda item: signed(server(item, "deltas", "Connections"))),
         ("Threads_connected peak", lambda item: count(server(item, "threads_connected_peak"))),
         ("cross-check", lambda item: yes_no(server(item, "cross_check", "matches"))),

@@ -1,0 +1,59 @@
+"""output.columns: one column spec, the same values from a live result and from its document."""
+
+from __future__ import annotations
+
+import pytest
+
+from dbbench.output import columns
+from dbbench.output.numbers import us_from_ns
+from tests.unit.test_formats import fake_run
+
+
+@pytest.mark.parametrize("spec", [columns.RUNNER_COLUMNS, columns.POOL_COLUMNS])
+def test_a_result_and_its_document_give_every_column_the_same_value(spec):
+    result = fake_run()
+    document = result.to_dict()
+    compared = 0
+    for runner, runner_document in zip(result.runners, document["results"], strict=True):
+        assert runner_document["runner"] == runner.runner
+        for column in spec:
+            if spec is columns.POOL_COLUMNS and runner.pool is None:
+                continue
+            typed = column.get(runner)
+            expected = us_from_ns(typed) if column.kind == columns.LATENCY else typed
+            assert column.value_in(runner_document) == pytest.approx(expected), column.header
+            compared += 1
+    assert compared >= len(spec)  # the pool runner at least
+
+
+def test_headers_and_keys_are_unique():
+    for spec in (columns.RUNNER_COLUMNS, columns.POOL_COLUMNS):
+        assert len({c.header for c in spec}) == len(spec)
+    keys = [c.key for c in (*columns.RUNNER_COLUMNS, *columns.POOL_COLUMNS)]
+    assert len(set(keys)) == len(keys)
+
+
+def test_spread_needs_two_successes():
+    (stddev,) = [c for c in columns.RUNNER_COLUMNS if c.key == "stddev_us"]
+    runner = fake_run().runners[0]
+    assert stddev.value(runner) == runner.summary.stddev_ns
+    one = type("One", (), {"summary": type("S", (), {"n": 1, "stddev_ns": 0.0})()})()
+    assert stddev.value(one) is None
+    assert stddev.get(one) == 0.0  # CSV writes what was measured
+
+
+class Cell:
+    def __init__(self, ops_per_s, operations, errors=0, timeouts=0):
+        self.ops_per_s, self.operations = ops_per_s, operations
+        self.errors, self.timeouts = errors, timeouts
+
+
+def test_sweep_cell_words():
+    def rate(value):
+        return f"{value:g}/s"
+
+    words = columns.cell_words(Cell(120.0, 100, errors=4, timeouts=1), rate)
+    assert words == columns.CellWords("120/s", True, "⏱ 1 timeout", "✗ 3 other errors")
+    words = columns.cell_words(Cell(None, 2_000, errors=2_000), rate)
+    assert words == columns.CellWords("no successes", False, None, "✗ 2,000 errors")
+    assert columns.cell_words(Cell(None, 0), rate).throughput == "nothing ran"
