@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,10 +40,9 @@ from dbbench.output.runs_table import runs_table
 from dbbench.parsing import parse_duration_s, parse_int_list
 from dbbench.progress import ProgressBar
 from dbbench.resultfile import ResultSink, RunStore, describe_runs
-from dbbench.results import capture_environment, iso_utc
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, names_with, parse_runner_names
 from dbbench.settings import WORKLOAD_NAMES, Settings, find_config_path, load_settings
-from dbbench.stale import PROTECTIONS, check_arguments, run_stale_scenario, stale_document
+from dbbench.stale import PROTECTIONS, StaleRequest, run_stale
 from dbbench.tls import SSL_MODES
 from dbbench.workload import READ_WORKLOAD, workload_for
 
@@ -649,56 +647,31 @@ def stale(**options: Any) -> int:
     if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
         raise ConfigError("stale runs one driver: give --driver one name")
     _check_query(settings, options)
-    idle_s = _idle_seconds(options["idle"])
     protections = [p.strip() for p in options["protection"].split(",") if p.strip()]
-    idle_shown = check_arguments(
-        options["wait_timeout"],
-        idle_s,
-        options["pool_size"],
-        options["operations"],
-        protections,
-        names=_STALE_FLAGS,
+    request = StaleRequest(
+        wait_timeout_s=options["wait_timeout"],
+        idle_s=_idle_seconds(options["idle"]),
+        pool_size=options["pool_size"],
+        operations=options["operations"],
+        protections=tuple(protections),
     )
+    request.check(names=_STALE_FLAGS)  # before a throwaway server starts
     sink = _result_sink(options)
-    started_at = iso_utc(time.time())
-    with _target(settings, options["server"], stderr, options["quiet"]) as target:
-        server = benchmark.check_server(target.database, workload_for(target.benchmark))
-        cases: list = []
-
-        def document(complete: bool) -> dict[str, Any]:
-            return stale_document(
-                cases,
-                wait_timeout_s=options["wait_timeout"],
-                idle_s=idle_shown,
-                settings=stale_settings,
-                environment=environment,
-                started_at=started_at,
-                finished_at=iso_utc(time.time()),
-                complete=complete,
-            )
-
-        environment = capture_environment(server.version)
-        stale_settings = _stale_settings(target, options, idle_shown, protections)
-        for protection in protections:  # one case at a time: the file grows case by case
-            cases += run_stale_scenario(
-                target,
-                wait_timeout_s=options["wait_timeout"],
-                idle_s=idle_s,
-                pool_size=options["pool_size"],
-                operations=options["operations"],
-                protections=[protection],
-                on_case=None
-                if options["quiet"]
-                else (lambda name: stderr.print(f"[dim]stale: case {name}[/dim]")),
-            )
-            sink.write(document(complete=False))
-        final = document(complete=True)
-        sink.write(final)
+    quiet = options["quiet"]
+    with _target(settings, options["server"], stderr, quiet) as target:
+        result = run_stale(
+            target,
+            request,
+            on_case=None if quiet else lambda name: stderr.print(f"[dim]stale: case {name}[/dim]"),
+            on_result=lambda partial: sink.write(partial.to_dict()),
+        )
     if format_name == "json":
-        json_format.write_document(final, stdout)
+        json_format.write_document(result.to_dict(), stdout)
     else:
-        format_module(format_name).write_stale(cases, options["wait_timeout"], idle_shown, stdout)
-    return ExitStatus.SUCCESS
+        format_module(format_name).write_stale(
+            list(result.cases), result.wait_timeout_s, result.idle_s, stdout
+        )
+    return result.exit_status
 
 
 #: dbbench stale's options that are settings (the rest are the scenario's own)
@@ -729,26 +702,6 @@ def _idle_seconds(text: str | None) -> float | None:
         return parse_duration_s(text) if text is not None else None
     except ValueError as exc:
         raise ConfigError(f"--idle = {text!r}: {exc}") from None
-
-
-def _stale_settings(
-    target: Settings, options: dict[str, Any], idle_s: float, protections: list[str]
-) -> dict[str, Any]:
-    """What shaped the scenario: the connection, the query, and the scenario's own
-    arguments (each case's exact pool settings are in its case)."""
-    public = target.public_dict()
-    return {
-        "config_path": public["config_path"],
-        "database": public["database"],
-        "benchmark": {"query": target.benchmark.query},
-        "stale": {
-            "wait_timeout_s": options["wait_timeout"],
-            "idle_s": idle_s,
-            "pool_size": options["pool_size"],
-            "operations": options["operations"],
-            "protections": protections,
-        },
-    }
 
 
 @cli.command(

@@ -72,15 +72,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dbbench.errors import ConfigError, ConnectError, QueryError
+from dbbench.errors import ConfigError, ConnectError, ExitStatus, QueryError
 from dbbench.harness import error_kind
 from dbbench.histogram import LatencyHistogram
 from dbbench.model import SCHEMA_VERSION, PoolCounters, summary_to_document
 from dbbench.output.numbers import us_from_ns
+from dbbench.preflight import check_server as check_live
+from dbbench.results import capture_environment, iso_utc
 from dbbench.runners.pool import PoolRunner
 from dbbench.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.stats import Summary, summarize
-from dbbench.workload import Workload
+from dbbench.workload import Workload, workload_for
 
 PROTECTIONS = ("none", "recycle", "pre_ping")
 #: the baseline before the idle period is this many operations per pooled connection
@@ -426,3 +428,134 @@ def stale_document(
         "idle_s": idle_s,
         "cases": [case.to_dict() for case in cases],
     }
+
+
+@dataclass(frozen=True)
+class StaleRequest:
+    """What ``dbbench stale`` was asked for: the scenario's own arguments."""
+
+    wait_timeout_s: int = 2
+    #: how long the pool sits idle; None: ``wait_timeout_s`` + ``IDLE_MARGIN_S``
+    idle_s: float | None = None
+    pool_size: int = 4
+    operations: int = 40
+    protections: tuple[str, ...] = PROTECTIONS
+
+    def check(self, names: Mapping[str, str] | None = None) -> float:
+        """``check_arguments`` on these; returns the idle period in seconds."""
+        return check_arguments(
+            self.wait_timeout_s,
+            self.idle_s,
+            self.pool_size,
+            self.operations,
+            self.protections,
+            names=names,
+        )
+
+
+@dataclass(frozen=True)
+class StaleResult:
+    """The cases run so far, and what the document around them says."""
+
+    cases: tuple[StaleCase, ...]
+    wait_timeout_s: int
+    #: the idle period, in seconds, as run
+    idle_s: float
+    settings: dict[str, Any]
+    environment: dict[str, Any]
+    started_at: str
+    finished_at: str
+    complete: bool
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        # failures after the idle period are the measurement, not an error of the run
+        return ExitStatus.SUCCESS if self.complete else ExitStatus.INTERRUPTED
+
+    def to_dict(self) -> dict[str, Any]:
+        return stale_document(
+            self.cases,
+            wait_timeout_s=self.wait_timeout_s,
+            idle_s=self.idle_s,
+            settings=self.settings,
+            environment=self.environment,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            complete=self.complete,
+        )
+
+
+def stale_settings(settings: Settings, request: StaleRequest, idle_s: float) -> dict[str, Any]:
+    """What shaped the scenario: the connection, the query, and the scenario's own
+    arguments (each case's exact pool settings are in its case)."""
+    public = settings.public_dict()
+    return {
+        "config_path": public["config_path"],
+        "database": public["database"],
+        "benchmark": {"query": settings.benchmark.query},
+        "stale": {
+            "wait_timeout_s": request.wait_timeout_s,
+            "idle_s": idle_s,
+            "pool_size": request.pool_size,
+            "operations": request.operations,
+            "protections": list(request.protections),
+        },
+    }
+
+
+def run_stale(
+    settings: Settings,
+    request: StaleRequest = StaleRequest(),
+    *,
+    on_case: Callable[[str], None] | None = None,
+    on_result: Callable[[StaleResult], None] | None = None,
+    check_server: Callable[..., Any] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> StaleResult:
+    """``dbbench stale``: check the server, then run each protection's case in turn.
+
+    ``on_result`` gets the result after every case (``complete`` False) and the
+    final one: a file written from it grows case by case and loses nothing to
+    a crash.  ``check_server`` (default ``preflight.check_server``) and
+    ``clock`` (wall-clock seconds, for the timestamps) are for tests.
+    """
+    idle_s = request.check()
+    started_at = iso_utc(clock())
+    # checked in the session the cases use: their wait_timeout, after the user's init_command
+    session = dataclasses.replace(
+        settings.database,
+        init_command=session_init_command(settings.database.init_command, request.wait_timeout_s),
+    )
+    server = (check_server or check_live)(session, workload_for(settings.benchmark))
+    environment = capture_environment(server.version)
+    shaped = stale_settings(settings, request, idle_s)
+    cases: list[StaleCase] = []
+
+    def result(complete: bool) -> StaleResult:
+        return StaleResult(
+            tuple(cases),
+            request.wait_timeout_s,
+            idle_s,
+            shaped,
+            environment,
+            started_at,
+            iso_utc(clock()),
+            complete,
+        )
+
+    for protection in request.protections:  # one case at a time: the file grows case by case
+        cases += run_stale_scenario(
+            settings,
+            wait_timeout_s=request.wait_timeout_s,
+            idle_s=idle_s,
+            pool_size=request.pool_size,
+            operations=request.operations,
+            protections=[protection],
+            on_case=on_case,
+        )
+        if on_result is not None:
+            on_result(result(complete=False))
+    final = result(complete=True)
+    if on_result is not None:
+        on_result(final)
+    return final

@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 
 from dbbench.benchmark import settings_for_server
+from dbbench.errors import ExitStatus
 from dbbench.settings import BenchmarkSettings, DatabaseSettings, Settings
-from dbbench.stale import PROTECTIONS, run_stale_scenario
+from dbbench.stale import PROTECTIONS, StaleRequest, run_stale
 
 POOL_SIZE = 4
 OPERATIONS = 20
@@ -40,17 +41,26 @@ def cases(server):
         ),
         server,
     )
-    started = []
-    result = run_stale_scenario(
-        settings,
+    started, documents = [], []
+    request = StaleRequest(
         wait_timeout_s=WAIT_TIMEOUT_S,
         idle_s=WAIT_TIMEOUT_S + 1.5,
         pool_size=POOL_SIZE,
         operations=OPERATIONS,
+    )
+    result = run_stale(
+        settings,
+        request,
         on_case=started.append,
+        on_result=lambda partial: documents.append(partial.to_dict()),
     )
     assert started == list(PROTECTIONS)
-    return {case.protection: case for case in result}
+    # the document grows case by case, then the final one is complete
+    assert [len(d["cases"]) for d in documents] == [1, 2, 3, 3]
+    assert [d["complete"] for d in documents] == [False, False, False, True]
+    assert documents[-1] == result.to_dict() and result.exit_status == ExitStatus.SUCCESS
+    assert documents[-1]["settings"]["stale"]["protections"] == list(PROTECTIONS)
+    return {case.protection: case for case in result.cases}
 
 
 def test_without_protection_each_dead_connection_fails_once(cases):

@@ -10,7 +10,13 @@ import pytest
 
 from dbbench.errors import ConfigError, ExitStatus
 from dbbench.settings import DatabaseSettings, PoolSettings, Settings
-from dbbench.stale import run_stale_scenario, session_init_command, stale_pool_settings
+from dbbench.stale import (
+    StaleRequest,
+    run_stale,
+    run_stale_scenario,
+    session_init_command,
+    stale_pool_settings,
+)
 
 NOWHERE = Settings(database=DatabaseSettings(host="127.0.0.1", port=1, connect_timeout_s=1))
 
@@ -121,3 +127,14 @@ def test_pool_settings_of_each_protection():
     assert stale_pool_settings(base, "recycle", 4, 1).pool_recycle_s == 1  # not under 1 s
     pre_ping = stale_pool_settings(base, "pre_ping", 4, 2)
     assert (pre_ping.pool_pre_ping, pre_ping.pool_recycle_s) == (True, -1)
+
+
+def test_run_stale_refuses_bad_arguments_before_checking_the_server():
+    def no_server(database, workload):
+        raise AssertionError("the server was checked although the arguments were bad")
+
+    request = StaleRequest(wait_timeout_s=3, idle_s=2.0)
+    with pytest.raises(ConfigError, match=r"--idle = 2 is not longer than --wait-timeout = 3"):
+        request.check(names={"idle_s": "--idle", "wait_timeout_s": "--wait-timeout"})
+    with pytest.raises(ConfigError, match=r"idle_s = 2 is not longer than wait_timeout_s = 3"):
+        run_stale(NOWHERE, request, check_server=no_server, on_case=never_sleep)
