@@ -39,7 +39,7 @@ from dbbench.output.report import write_report
 from dbbench.output.runs_table import runs_table
 from dbbench.parsing import parse_duration_s, parse_int_list
 from dbbench.progress import ProgressBar
-from dbbench.resultfile import ResultSink, RunStore, describe_runs
+from dbbench.resultfile import ResultSink, RunStore, describe_runs, runs_document
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, names_with, parse_runner_names
 from dbbench.settings import WORKLOAD_NAMES, Settings, find_config_path, load_settings
 from dbbench.stale import PROTECTIONS, StaleRequest, run_stale
@@ -407,17 +407,20 @@ def _stdout_console() -> Console:
     return console
 
 
-def _output_options(command: Callable) -> Callable:
-    """Where results go: the format on stdout, a result file, a saved run."""
-    options = [
-        _format_option(help="How to print the results [default: table]."),
-        click.option("--json", "as_json", is_flag=True, help="Same as --format json."),
+def _apply(options: list[Callable], command: Callable) -> Callable:
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def _document_options(as_it_goes: bool) -> list[Callable]:
+    """``--output`` and ``--save``: the files a command's result document is written to."""
+    when = ", atomically, as the run goes" if as_it_goes else ", atomically"
+    return [
         click.option(
             "--output",
             "-o",
             "output_path",
             type=click.Path(dir_okay=False, writable=True),
-            help="Also write the result document to this file, atomically, as the run goes.",
+            help=f"Also write the result document to this file{when}.",
         ),
         click.option(
             "--save",
@@ -427,9 +430,18 @@ def _output_options(command: Callable) -> Callable:
             default=None,
             help="Also keep the run under .dbbench/runs/ (numbered; NAME optional).",
         ),
+    ]
+
+
+def _output_options(command: Callable) -> Callable:
+    """Where results go: the format on stdout, a result file, a saved run."""
+    options = [
+        _format_option(help="How to print the results [default: table]."),
+        click.option("--json", "as_json", is_flag=True, help="Same as --format json."),
+        *_document_options(as_it_goes=True),
         click.option("--quiet", "-q", is_flag=True, help="No progress display."),
     ]
-    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+    return _apply(options, command)
 
 
 def _format_name(options: dict[str, Any]) -> str:
@@ -709,7 +721,7 @@ def _idle_seconds(text: str | None) -> float | None:
 Examples:
     dbbench explain
     dbbench explain --rtt 1ms --runner raw,pool
-    dbbench explain --server local -n 500 --format json > explain.json"""
+    dbbench explain --server local -n 500 -o explain.json && dbbench report explain.json"""
 )
 @_connection_options
 @click.option(
@@ -753,6 +765,7 @@ Examples:
     show_default=True,
     help="table, or json for the document.",
 )
+@functools.partial(_apply, _document_options(as_it_goes=False))
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
 def explain(**options: Any) -> int:
     """Show where each operation's time goes, phase by phase, and its round trips.
@@ -780,6 +793,7 @@ def explain(**options: Any) -> int:
     runner_names = parse_runner_names(options["runner_text"])
     explaining.check_arguments(runner_names, settings.database.driver)
     rtt_s = _rtt_option(options, options["format_name"], sweeping=False)
+    sink = _result_sink(options)  # a bad --output or --save: one line, before measuring
     total = options["warmup"] + options["iterations"]
 
     def announce() -> None:  # once the server is checked: an error stays the only line
@@ -795,8 +809,10 @@ def explain(**options: Any) -> int:
             rtt_s=rtt_s,
             on_start=announce,
         )
+    document = explanation.to_document()
+    sink.write(document)
     if options["format_name"] == "json":
-        json_format.write_document(explanation.to_dict(), stdout)
+        json_format.write_document(document, stdout)
     else:
         explain_table.write(explanation, stdout)
     return ExitStatus.SUCCESS
@@ -814,7 +830,7 @@ def runs(format_name: str) -> None:
     console = _stdout_console()
     described = describe_runs(RunStore().runs())
     if format_name == "json":
-        json_format.write_document({"command": "runs", "runs": described}, console)
+        json_format.write_document(runs_document(described), console)
     elif format_name == "csv":
         csv_format.write_runs(described, console)
     elif format_name == "markdown":

@@ -44,7 +44,14 @@ from typing import Any, NamedTuple
 
 from dbbench.errors import ConfigError, ExitStatus
 from dbbench.histogram import LatencyHistogram
-from dbbench.model import RUN_COMMANDS, RunnerResult, RunResult, SweepResult, from_document
+from dbbench.model import (
+    RUN_COMMANDS,
+    SCHEMA_VERSION,
+    RunnerResult,
+    RunResult,
+    SweepResult,
+    from_document,
+)
 
 METRICS = ("mean", "p50", "p95", "p99", "ops_per_s")
 #: latency metrics: higher is worse; ``ops_per_s``: lower is worse
@@ -759,6 +766,7 @@ def diff_document(
 ) -> dict[str, Any]:
     """``dbbench diff --format json``: every comparison, the thresholds and the verdict."""
     return {
+        "schema_version": SCHEMA_VERSION,
         "command": "diff",
         "base": base_label,
         "new": new_label,

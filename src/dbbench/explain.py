@@ -30,6 +30,14 @@ from typing import Any
 
 from dbbench.diagnosis import operation_error
 from dbbench.errors import ConfigError, DbbenchError
+from dbbench.model import (
+    ADDS_UP_WITHIN,
+    Environment,
+    Explanation,
+    PhaseResult,
+    RunnerExplanation,
+    projected_ns,
+)
 from dbbench.output.numbers import duration_from_ns as _duration
 from dbbench.phases import PhaseClock, calibrate, driver_module, pool_phases
 from dbbench.phases.roundtrips import CountingRelay
@@ -45,8 +53,6 @@ from dbbench.workload import Workload
 EXPLAIN_RUNNERS = names_with("explained_as")
 #: operations counted through the relay per runner; the count should not vary
 COUNT_REPETITIONS = 3
-#: phases that should add up to the whole within this fraction (tested)
-ADDS_UP_WITHIN = 0.10
 #: a phase taking at least this share of an operation earns a finding
 NOTABLE_SHARE = 0.2
 #: pairs of operations per round for the runners much cheaper than raw
@@ -54,113 +60,6 @@ CHEAP_PAIRS = 4
 
 #: (clock) -> None: one instrumented operation
 Operation = Callable[[PhaseClock], None]
-
-
-def projected_ns(median_ns: float, round_trips: int, rtt_ns: float) -> float:
-    """A median measured here, moved onto a network: each round trip waits one RTT more."""
-    return median_ns + round_trips * rtt_ns
-
-
-@dataclass(frozen=True)
-class PhaseResult:
-    name: str
-    description: str
-    median_ns: int
-    p95_ns: int
-    #: round trips this phase waits for per operation (TCP's handshake included)
-    round_trips: int
-
-
-@dataclass(frozen=True)
-class RunnerExplanation:
-    runner: str
-    operation: str
-    iterations: int
-    phases: tuple[PhaseResult, ...]
-    #: the operation exactly as ``dbbench run`` times it, uninstrumented
-    whole_median_ns: int
-    whole_p95_ns: int
-    #: how far an operation's phases, added up, are from the whole: per round,
-    #: the instrumented operation's phases added minus the plain operation run
-    #: beside it; averaged over two rounds, since the order alternates and the
-    #: first of two operations after another runner's is slower (by ~35 µs here:
-    #: caches); the median of those.  Paired, because on a busy machine each
-    #: median of a fast operation wanders by 20%, while neighbours' differences do not.
-    gap_median_ns: int
-
-    @property
-    def adds_up(self) -> bool:
-        """Whether the phases add up to the whole within ADDS_UP_WITHIN of it."""
-        gap_ns = abs(self.gap_median_ns)
-        return gap_ns <= ADDS_UP_WITHIN * self.whole_median_ns
-
-    @property
-    def phases_median_ns(self) -> int:
-        """The sum of the phases' medians."""
-        return sum(p.median_ns for p in self.phases)
-
-    @property
-    def round_trips(self) -> int:
-        return sum(p.round_trips for p in self.phases)
-
-    def phase(self, name: str) -> PhaseResult | None:
-        return next((p for p in self.phases if p.name == name), None)
-
-    def share(self, phase: PhaseResult) -> float:
-        """The phase's median as a fraction of the whole operation's median."""
-        return phase.median_ns / self.whole_median_ns if self.whole_median_ns else 0.0
-
-    def projected_ns(self, rtt_ns: float) -> float:
-        """Median latency on a network with this round-trip time."""
-        return projected_ns(self.whole_median_ns, self.round_trips, rtt_ns)
-
-    def to_dict(self, rtt_s: float | None) -> dict[str, Any]:
-        return {
-            "runner": self.runner,
-            "operation": self.operation,
-            "iterations": self.iterations,
-            "whole_median_ns": self.whole_median_ns,
-            "whole_p95_ns": self.whole_p95_ns,
-            "phases_median_ns": self.phases_median_ns,
-            "gap_median_ns": self.gap_median_ns,
-            "round_trips": self.round_trips,
-            "projected_median_ns": round(self.projected_ns(rtt_s * 1e9)) if rtt_s else None,
-            "phases": [
-                {**dataclasses.asdict(p), "share": round(self.share(p), 4)} for p in self.phases
-            ],
-        }
-
-
-@dataclass(frozen=True)
-class Explanation:
-    driver: str
-    database: dict[str, Any]
-    query: str
-    pool: str
-    rtt_s: float | None
-    runners: tuple[RunnerExplanation, ...]
-    findings: tuple[str, ...]
-    environment: dict[str, Any]
-    started_at: str
-    finished_at: str
-
-    def runner(self, name: str) -> RunnerExplanation | None:
-        return next((r for r in self.runners if r.runner == name), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "command": "explain",
-            "driver": self.driver,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "database": self.database,
-            "query": self.query,
-            "pool": self.pool,
-            "rtt_s": self.rtt_s,
-            "runners": [r.to_dict(self.rtt_s) for r in self.runners],
-            "findings": list(self.findings),
-            "environment": self.environment,
-        }
 
 
 # --- the operations -------------------------------------------------------------
@@ -423,7 +322,7 @@ def explain(
         rtt_s=rtt_s,
         runners=runners,
         findings=tuple(findings(runners, settings, rtt_s)),
-        environment=capture_environment(server.version),
+        environment=Environment(capture_environment(server.version)),
         started_at=started_at,
         finished_at=iso_utc(time.time()),
     )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -45,6 +45,8 @@ RATE_SHORTFALL = 0.95
 SUMMARY_KEYS = ("mean", "stddev", "min", "p50", "p90", "p95", "p99", "p999", "max")
 _QUANTILE_KEYS = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 RUN_COMMANDS = ("run", "compare")
+#: commands whose documents had no schema_version before version 3
+UNVERSIONED_COMMANDS = ("explain", "diff", "runs")
 
 
 class ResultFileError(DbbenchError):
@@ -673,6 +675,167 @@ class SweepResult:
         return cls(cells, recommendations, d["complete"], grid, envelope=envelope)
 
 
+# --- an explanation ------------------------------------------------------------
+
+#: phases that should add up to the whole within this fraction (tested)
+ADDS_UP_WITHIN = 0.10
+
+
+def projected_ns(median_ns: float, round_trips: int, rtt_ns: float) -> float:
+    """A median measured here, moved onto a network: each round trip waits one RTT more."""
+    return median_ns + round_trips * rtt_ns
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    name: str
+    description: str
+    median_ns: int
+    p95_ns: int
+    #: round trips this phase waits for per operation (TCP's handshake included)
+    round_trips: int
+
+
+@dataclass(frozen=True)
+class RunnerExplanation:
+    """One runner's operation split into phases (``dbbench explain``)."""
+
+    runner: str
+    operation: str
+    iterations: int
+    phases: tuple[PhaseResult, ...]
+    #: the operation exactly as ``dbbench run`` times it, uninstrumented
+    whole_median_ns: int
+    whole_p95_ns: int
+    #: how far an operation's phases, added up, are from the whole: per round,
+    #: the instrumented operation's phases added minus the plain operation run
+    #: beside it; averaged over two rounds, since the order alternates and the
+    #: first of two operations after another runner's is slower (by ~35 µs here:
+    #: caches); the median of those.  Paired, because on a busy machine each
+    #: median of a fast operation wanders by 20%, while neighbours' differences do not.
+    gap_median_ns: int
+
+    @property
+    def adds_up(self) -> bool:
+        """Whether the phases add up to the whole within ADDS_UP_WITHIN of it."""
+        gap_ns = abs(self.gap_median_ns)
+        return gap_ns <= ADDS_UP_WITHIN * self.whole_median_ns
+
+    @property
+    def phases_median_ns(self) -> int:
+        """The sum of the phases' medians."""
+        return sum(p.median_ns for p in self.phases)
+
+    @property
+    def round_trips(self) -> int:
+        return sum(p.round_trips for p in self.phases)
+
+    def phase(self, name: str) -> PhaseResult | None:
+        return next((p for p in self.phases if p.name == name), None)
+
+    def share(self, phase: PhaseResult) -> float:
+        """The phase's median as a fraction of the whole operation's median."""
+        return phase.median_ns / self.whole_median_ns if self.whole_median_ns else 0.0
+
+    def projected_ns(self, rtt_ns: float) -> float:
+        """Median latency on a network with this round-trip time."""
+        return projected_ns(self.whole_median_ns, self.round_trips, rtt_ns)
+
+    def to_document(self, rtt_s: float | None) -> dict[str, Any]:
+        return {
+            "runner": self.runner,
+            "operation": self.operation,
+            "iterations": self.iterations,
+            "whole_median_ns": self.whole_median_ns,
+            "whole_p95_ns": self.whole_p95_ns,
+            "phases_median_ns": self.phases_median_ns,
+            "gap_median_ns": self.gap_median_ns,
+            "round_trips": self.round_trips,
+            "projected_median_ns": round(self.projected_ns(rtt_s * 1e9)) if rtt_s else None,
+            "phases": [
+                {**dataclasses.asdict(p), "share": round(self.share(p), 4)} for p in self.phases
+            ],
+        }
+
+    to_dict = to_document
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> RunnerExplanation:
+        phases = tuple(
+            PhaseResult(p["name"], p["description"], p["median_ns"], p["p95_ns"], p["round_trips"])
+            for p in d["phases"]
+        )
+        return cls(
+            runner=d["runner"],
+            operation=d["operation"],
+            iterations=d["iterations"],
+            phases=phases,
+            whole_median_ns=d["whole_median_ns"],
+            whole_p95_ns=d["whole_p95_ns"],
+            gap_median_ns=d["gap_median_ns"],
+        )
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """``dbbench explain``: each runner's phases, the round trips, the findings."""
+
+    driver: str
+    #: the database settings (``DatabaseSettings.public_dict()``: never the password)
+    database: Mapping[str, Any]
+    query: str
+    #: the pool's settings, described
+    pool: str
+    rtt_s: float | None
+    runners: tuple[RunnerExplanation, ...]
+    findings: tuple[str, ...]
+    environment: Environment
+    started_at: str | None
+    finished_at: str | None
+    upgraded_from: int | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    def runner(self, name: str) -> RunnerExplanation | None:
+        return next((r for r in self.runners if r.runner == name), None)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": "explain",
+            "complete": True,
+            "driver": self.driver,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "database": copy.deepcopy(dict(self.database)),
+            "query": self.query,
+            "pool": self.pool,
+            "rtt_s": self.rtt_s,
+            "runners": [r.to_document(self.rtt_s) for r in self.runners],
+            "findings": list(self.findings),
+            "environment": Environment(self.environment).to_document(),
+        }
+
+    to_dict = to_document
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> Explanation:
+        return cls(
+            driver=d["driver"],
+            database=copy.deepcopy(dict(d["database"])),
+            query=d["query"],
+            pool=d["pool"],
+            rtt_s=d["rtt_s"],
+            runners=tuple(RunnerExplanation.from_document(r) for r in d["runners"]),
+            findings=tuple(d["findings"]),
+            environment=Environment(d["environment"]),
+            started_at=d["started_at"],
+            finished_at=d["finished_at"],
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
+
+
 # --- reading a file ----------------------------------------------------------
 
 
@@ -745,6 +908,8 @@ def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:
     from the histograms where the file has them, else as null.
     """
     version = document.get("schema_version")
+    if version is None and document.get("command") in UNVERSIONED_COMMANDS:
+        version = 2  # written before version 3 gave these documents a schema_version
     if isinstance(version, bool) or not isinstance(version, int):
         raise ResultFileError(f"{source}: not a dbbench result file (no schema_version)")
     if version > SCHEMA_VERSION:
@@ -754,7 +919,7 @@ def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:
         )
     if version < 1:
         raise ResultFileError(f"{source}: schema_version {version} is not one dbbench wrote")
-    if version == SCHEMA_VERSION:
+    if version == SCHEMA_VERSION and "schema_version" in document:
         return dict(document)
     upgraded = json.loads(json.dumps(document))
     runs = _run_documents(upgraded)
@@ -768,6 +933,8 @@ def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:
         upgraded.setdefault("settings", {})
         upgraded.setdefault("environment", runs[0]["environment"] if runs else {})
         upgraded.setdefault("recommendations", [])
+    if upgraded.get("command") == "explain":
+        upgraded.setdefault("complete", True)
     upgraded["schema_version"] = SCHEMA_VERSION
     upgraded["upgraded_from"] = version
     return upgraded
@@ -802,7 +969,7 @@ def read_document(path: Path) -> dict[str, Any]:
     return upgrade(document, str(path))
 
 
-Result = RunResult | SweepResult
+Result = RunResult | SweepResult | Explanation
 
 
 def from_document(document: Mapping[str, Any], source: str = "the document") -> Any:
@@ -813,6 +980,8 @@ def from_document(document: Mapping[str, Any], source: str = "the document") -> 
             return RunResult.from_document(document)
         if command == "sweep":
             return SweepResult.from_document(document)
+        if command == "explain":
+            return Explanation.from_document(document)
     except (KeyError, TypeError, ValueError) as exc:
         raise ResultFileError(
             f"{source}: not a {command} document dbbench can read ({type(exc).__name__}: {exc})"
@@ -824,9 +993,3 @@ def load_result(path: Path) -> Any:
     """Read a result file into its typed result (read, upgrade, ``from_document``)."""
     return from_document(read_document(path), str(path))
 
-
-def runners_of(result: Result) -> Sequence[RunnerResult]:
-    """Every runner result in a run, or in all of a sweep's cells."""
-    if isinstance(result, SweepResult):
-        return [r for _, run in result.cells for r in run.runners]
-    return result.runners

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dbbench.errors import ConfigError
-from dbbench.model import ResultFileError, read_document, upgrade
+from dbbench.model import SCHEMA_VERSION, ResultFileError, read_document, upgrade
 
 RUNS_DIR = Path(".dbbench") / "runs"
 _RUN_FILE = re.compile(r"^(\d{4,})(?:-(.+))?\.json$")
@@ -169,6 +169,8 @@ def describe_runs(saved: list[SavedRun]) -> list[dict[str, Any]]:
             continue
         if document.get("command") == "sweep":
             results = [r for c in document.get("cells", []) for r in c["result"]["results"]]
+        elif document.get("command") == "explain":
+            results = document.get("runners", [])
         else:
             results = document.get("results", [])
         runners = ", ".join(sorted({r["runner"] for r in results}))
@@ -187,4 +189,18 @@ def describe_runs(saved: list[SavedRun]) -> list[dict[str, Any]]:
     return described
 
 
-__all__ = ["ResultFileError", "RunStore", "ResultSink", "load", "upgrade", "write_atomic"]
+def runs_document(described: list[dict[str, Any]]) -> dict[str, Any]:
+    """``dbbench runs --format json``: the saved runs, as ``describe_runs`` lists them."""
+    return {"schema_version": SCHEMA_VERSION, "command": "runs", "runs": described}
+
+
+__all__ = [
+    "ResultFileError",
+    "ResultSink",
+    "RunStore",
+    "describe_runs",
+    "load",
+    "runs_document",
+    "upgrade",
+    "write_atomic",
+]

@@ -47,6 +47,7 @@ def test_every_command_writes_a_document_the_schema_accepts(server, tmp_path):
             "--protection",
             "none,pre_ping",
         ],
+        "explain": ["explain", "-n", "10", "--warmup", "2"],
     }
     for name, args in commands.items():
         path = tmp_path / f"{name}.json"

@@ -1,7 +1,9 @@
 """The CLI through click's CliRunner, with fake runners instead of a database."""
 
 import json
+from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -254,7 +256,10 @@ def test_markup_in_the_query_is_shown_literally(fake_runners):
     assert "SELECT '[/x]' AS [red]a[/red]" in result.stdout
 
 
-DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "schema" / "dbbench-result.schema.json").read_text()
+)
 
 
 def test_diff_gate_exit_codes():
@@ -315,6 +320,18 @@ def test_diff_in_every_format():
     }
     assert any(r["only_in"] == "base" for r in rows)  # nullpool: reported, not dropped
     assert invoke("diff", base, new, "--format", "markdown").stdout.startswith("### dbbench diff")
+    assert document["schema_version"] == SCHEMA_VERSION
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+
+
+def test_diff_refuses_an_explain_document_in_one_line():
+    explained = invoke("diff", str(DATA / "results" / "explain.json"), str(DATA / "diff_base.json"))
+    assert explained.exit_code == 2
+    assert explained.stderr.strip().splitlines() == [
+        "dbbench: error: "
+        f"{DATA / 'results' / 'explain.json'} is a 'explain' document: "
+        "dbbench diff compares run, compare and sweep results"
+    ]
 
 
 def test_runs_in_every_format(tmp_path, monkeypatch):
@@ -323,7 +340,9 @@ def test_runs_in_every_format(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     document = json.loads((DATA / "results" / "run.json").read_text())
     write_atomic(RunStore().next_path("first"), document)
-    listed = json.loads(invoke("runs", "--format", "json").stdout)["runs"]
+    listing = json.loads(invoke("runs", "--format", "json").stdout)
+    jsonschema.Draft202012Validator(SCHEMA).validate(listing)
+    listed = listing["runs"]
     assert [(r["number"], r["name"], r["complete"]) for r in listed] == [(1, "first", True)]
     assert "first" in invoke("runs", "--format", "csv").stdout
     assert "| 1 | first |" in invoke("runs", "--format", "markdown").stdout

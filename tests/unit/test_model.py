@@ -8,6 +8,7 @@ import pytest
 
 from dbbench.model import (
     SCHEMA_VERSION,
+    Explanation,
     ResultFileError,
     RunResult,
     SweepResult,
@@ -21,11 +22,11 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "schema" / "dbbench-result.schema.json").read_text()
 )
-#: every run and sweep file kept in tests/data, each written by an older dbbench
+#: every run, sweep and explain file kept in tests/data, each written by an older dbbench
 MODELLED = sorted(
     path
     for path in DATA.rglob("*.json")
-    if json.loads(path.read_text()).get("command") in ("run", "compare", "sweep")
+    if json.loads(path.read_text()).get("command") in ("run", "compare", "sweep", "explain")
 )
 #: files written whole by dbbench (the diff_*.json ones were trimmed by hand)
 WHOLE = [path for path in MODELLED if path.parent.name == "results"]
@@ -33,7 +34,7 @@ WHOLE = [path for path in MODELLED if path.parent.name == "results"]
 
 def test_the_data_files_are_found():
     assert {p.name for p in MODELLED} >= {"run.json", "sweep.json", "diff_base.json"}
-    assert len(WHOLE) == 3
+    assert len(WHOLE) == 4
 
 
 @pytest.mark.parametrize("path", MODELLED, ids=lambda p: p.name)
@@ -111,3 +112,19 @@ def test_a_broken_document_is_one_line():
     del document["results"][0]["histograms"]
     with pytest.raises(ResultFileError, match="x.json: not a run document dbbench can read"):
         from_document(document, "x.json")
+
+
+def test_an_explain_file_without_a_schema_version_is_read_as_version_2():
+    path = DATA / "results" / "explain.json"
+    assert "schema_version" not in json.loads(path.read_text())  # as dbbench wrote it then
+    explanation = load_result(path)
+    assert isinstance(explanation, Explanation) and explanation.upgraded_from == 2
+    raw = explanation.runner("raw")
+    assert raw is not None and raw.phase("TCP connect").round_trips == 1
+    assert raw.round_trips == sum(p.round_trips for p in raw.phases)
+    assert explanation.to_document()["schema_version"] == SCHEMA_VERSION
+
+
+def test_a_document_without_a_version_of_another_command_is_refused():
+    with pytest.raises(ResultFileError, match="no schema_version"):
+        upgrade({"command": "run", "results": []}, "x.json")

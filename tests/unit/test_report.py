@@ -313,3 +313,15 @@ def test_no_global_matplotlib_state_changes() -> None:
     report.build_report([("run2.json", load("run2.json")), ("sweep.json", load("sweep.json"))])
     assert "matplotlib.pyplot" not in sys.modules  # no figure registry, no backend switch
     assert dict(dict.items(matplotlib.rcParams)) == before
+
+
+def test_an_explain_file_is_drawn_phase_by_phase() -> None:
+    page = report.build_report([("explain.json", load("explain.json"))])
+    section = page[page.index('<section id="file-1">') :]
+    assert "explain.json: explain: where the time goes" in section
+    assert "<h3>raw: connect, query, fetch, close (50 operations)</h3>" in section
+    phases = re.findall(r"<tr><td>([^<]*)</td>", section)
+    assert phases[:4] == ["driver set-up", "SSL context", "name resolution", "TCP connect"]
+    assert "sum of phases" in phases and "whole operation" in phases
+    assert "<h3>Findings</h3>" in section and "SSL context creation" in section
+    assert "2 (upgraded from" not in page and f"{SCHEMA_VERSION} (upgraded from 2)" in page

@@ -1,12 +1,12 @@
-"""The report's section per result file: run/compare, sweep, stale, then settings and
-environment; each a list of HTML parts, drawn from the (upgraded) result document."""
+"""The report's section per result file: run/compare, sweep, stale, explain, then settings
+and environment; each a list of HTML parts, drawn from the (upgraded) result document."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from dbbench.model import TimelineSummary
+from dbbench.model import Explanation, RunnerExplanation, TimelineSummary
 from dbbench.output import columns
 from dbbench.output.columns import POOL_COLUMNS, REPORT, RUNNER_COLUMNS, TABLE, shown_in
 from dbbench.output.report.charts import Charts, stored_histogram
@@ -29,7 +29,13 @@ from dbbench.output.report.tables import (
 )
 from dbbench.timeline import describe as describe_timeline
 
-KINDS = {"run": "run", "compare": "compare", "sweep": "pool sweep", "stale": "stale connections"}
+KINDS = {
+    "run": "run",
+    "compare": "compare",
+    "sweep": "pool sweep",
+    "stale": "stale connections",
+    "explain": "explain: where the time goes",
+}
 
 
 def kind_of(doc: dict[str, Any]) -> str:
@@ -50,6 +56,8 @@ def document_section(index: int, label: str, doc: dict[str, Any], charts: Charts
         parts += _sweep_parts(label, doc, charts)
     elif command == "stale":
         parts += _stale_parts(doc)
+    elif command == "explain":
+        parts += _explain_parts(Explanation.from_document(doc))
     else:
         parts.append(
             f'<p class="notice">A result of kind {escape(repr(command))}, which this report cannot '
@@ -388,3 +396,84 @@ def _stale_parts(doc: dict[str, Any]) -> list[str]:
         f"{escape(number(doc.get('idle_s')))} s, then ran its operations one at a time.</p>",
         column_table(columns, cases, caption=caption, text=("protection", "errors by kind")),
     ]
+
+
+def _explain_parts(explanation: Explanation) -> list[str]:
+    """Each runner's phases (median, p95, share, round trips), then the findings."""
+    rtt_s = explanation.rtt_s
+    database = explanation.database
+    where = database.get("unix_socket") or f"{database.get('host')}:{database.get('port')}"
+    parts = [
+        f"<p>{escape(explanation.driver)} to {escape(database.get('user'))}@{escape(where)}, "
+        f"{escape(explanation.environment.server_version or 'version not recorded')}; "
+        f"query <code>{escape(explanation.query)}</code>; pool "
+        f"{escape(explanation.pool)}"
+        + (f"; projected at RTT {escape(number(rtt_s * 1e3))} ms" if rtt_s else "")
+        + ".</p>"
+    ]
+    for runner in explanation.runners:
+        parts += [
+            f"<h3>{escape(runner.runner)}: {escape(runner.operation)} "
+            f"({count(runner.iterations)} operations)</h3>",
+            _phase_table(runner, rtt_s),
+        ]
+    if explanation.findings:
+        parts.append(
+            "<h3>Findings</h3><ul>"
+            + "".join(f"<li>{escape(finding)}</li>" for finding in explanation.findings)
+            + "</ul>"
+        )
+    return parts
+
+
+def _phase_table(runner: RunnerExplanation, rtt_s: float | None) -> str:
+    def ms_ns(value_ns: float | None) -> str:
+        return ms(None if value_ns is None else value_ns / 1000)
+
+    whole = runner.whole_median_ns
+    rows = [
+        [
+            p.name,
+            ms_ns(p.median_ns),
+            ms_ns(p.p95_ns),
+            percent(runner.share(p)),
+            count(p.round_trips),
+            p.description,
+        ]
+        for p in runner.phases
+    ]
+    rows += [
+        [
+            "sum of phases",
+            ms_ns(runner.phases_median_ns),
+            "",
+            percent(runner.phases_median_ns / whole if whole else None),
+            count(runner.round_trips),
+            "medians added",
+        ],
+        [
+            "whole operation",
+            ms_ns(whole),
+            ms_ns(runner.whole_p95_ns),
+            "100%",
+            "",
+            "as dbbench run times it, uninstrumented",
+        ],
+    ]
+    if rtt_s:
+        rows.append(
+            [
+                f"at RTT {number(rtt_s * 1e3)} ms",
+                ms_ns(runner.projected_ns(rtt_s * 1e9)),
+                "",
+                "",
+                count(runner.round_trips),
+                "median + round trips × RTT",
+            ]
+        )
+    caption = (
+        "times in milliseconds; share: of the whole operation's median; round trips counted "
+        "on the wire"
+    )
+    headers = ["phase", "median", "p95", "share", "round trips", "what it is"]
+    return table(headers, rows, caption=caption, text=("phase", "what it is"))
