@@ -26,8 +26,8 @@ from dbbench.benchmark import settings_for_server
 from dbbench.drivers import side
 from dbbench.harness import Plan, run_interleaved
 from dbbench.histogram import LatencyHistogram
-from dbbench.runners import RUNNER_NAMES, Runner, create_runner
-from dbbench.runners.base import AsyncRunner
+from dbbench.runners import RUNNER_NAMES, create_runner
+from dbbench.runners.base import AsyncRunner, Runner
 from dbbench.server import LocalServer
 from dbbench.settings import Settings, find_config_path, load_settings
 

@@ -2,6 +2,12 @@
 
 Errors are turned into one line and an exit status in one place,
 ``DbbenchGroup.main``; ``--debug`` adds the traceback.
+
+Start-up: ``dbbench --help``, ``--version`` and each command's ``--help`` import
+only click and the light modules that define the options (names, settings,
+parsers).  The library a command calls, with SQLAlchemy, the drivers, hdrh, rich
+and matplotlib behind it, is imported in that command's body
+(``tests/unit/test_startup.py`` holds this; ``benchmarks/startup.py`` times it).
 """
 
 from __future__ import annotations
@@ -16,48 +22,50 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
-from dbbench import benchmark, credentials, diffing, logs, processes, resultfile
+from dbbench import credentials, logs
 from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.guard import check_query, check_workload
-from dbbench.model import RunResult, SweepResult
-from dbbench.output import (
-    FORMAT_NAMES,
-    csv_format,
-    diff_table,
-    format_module,
-    json_format,
-    markdown,
-)
-from dbbench.output.report import write_report
-from dbbench.output.runs_table import runs_table
+from dbbench.output import FORMAT_NAMES, format_module
 from dbbench.parsing import parse_duration_s, parse_int_list
-from dbbench.progress import ProgressBar
-from dbbench.resultfile import ResultSink, RunStore, describe_runs, runs_document
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, names_with, parse_runner_names
 from dbbench.settings import WORKLOAD_NAMES, Settings, find_config_path, load_settings
-from dbbench.stale import PROTECTIONS, StaleRequest, run_stale
+from dbbench.stale_args import PROTECTIONS
 from dbbench.tls import SSL_MODES
 from dbbench.workload import READ_WORKLOAD, workload_for
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dbbench.model import RunResult, SweepResult
+    from dbbench.resultfile import ResultSink
 
 #: columns for the table when stdout is not a terminal (rich would assume 80)
 PIPED_WIDTH = 140
 
 
-def _error_line(console: Console, text: str) -> None:
-    console.print(f"dbbench: error: {text}", markup=False, highlight=False, soft_wrap=True)
+def _stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _error_line(text: str) -> None:
+    _stderr_console().print(
+        f"dbbench: error: {text}", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 def _stop_on_sigterm() -> None:
     """SIGTERM (a CI timeout, `kill`) stops a run as Ctrl-C does: results kept, servers removed."""
 
     def handler(signum: int, frame: object) -> None:
+        from dbbench import processes
+
         processes.interrupt_children()
         raise KeyboardInterrupt
 
@@ -73,7 +81,6 @@ class DbbenchGroup(click.Group):
         debug = "--debug" in argv
         logs.configure(debug)
         _stop_on_sigterm()
-        stderr = Console(stderr=True)
         try:
             credentials.refuse_password_value(argv)
             status = super().main(argv, prog_name or "dbbench", standalone_mode=False, **extra)
@@ -83,22 +90,22 @@ class DbbenchGroup(click.Group):
             click.echo(exc.ctx.get_help())
             status = ExitStatus.SUCCESS
         except (click.exceptions.Abort, KeyboardInterrupt):
-            _error_line(stderr, "interrupted")
+            _error_line("interrupted")
             status = ExitStatus.INTERRUPTED
         except click.ClickException as exc:
             if debug:
                 traceback.print_exc()
-            _error_line(stderr, exc.format_message())
+            _error_line(exc.format_message())
             status = ExitStatus.USAGE if isinstance(exc, click.UsageError) else ExitStatus.ERROR
         except DbbenchError as exc:
             if debug:
                 traceback.print_exc()
-            _error_line(stderr, str(exc))
+            _error_line(str(exc))
             status = exc.exit_status
         except Exception as exc:
             if debug:
                 traceback.print_exc()
-            _error_line(stderr, f"unexpected {type(exc).__name__}: {exc} (rerun with --debug)")
+            _error_line(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug)")
             status = ExitStatus.ERROR
         sys.exit(int(status or 0))
 
@@ -364,7 +371,7 @@ def _load(options: dict[str, Any], lists: dict[str, list[int] | None]) -> Settin
         database = dataclasses.replace(settings.database, password=typed, sources=sources)
         settings = dataclasses.replace(settings, database=database)
     for warning in settings.warnings:
-        Console(stderr=True).print(f"dbbench: warning: {warning}", markup=False, highlight=False)
+        _stderr_console().print(f"dbbench: warning: {warning}", markup=False, highlight=False)
     return settings
 
 
@@ -389,6 +396,8 @@ def _target(settings: Settings, server: str, stderr: Console, quiet: bool) -> It
     if server != "local":
         yield settings
         return
+    from dbbench import benchmark
+
     with benchmark.local_server(settings) as (local, target):
         address = local.address
         if not quiet:
@@ -401,6 +410,8 @@ def _target(settings: Settings, server: str, stderr: Console, quiet: bool) -> It
 
 def _stdout_console() -> Console:
     """Rich's console; piped output (CI logs, files) gets a width that fits the table."""
+    from rich.console import Console
+
     console = Console()
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(width=PIPED_WIDTH)
@@ -453,6 +464,8 @@ def _format_name(options: dict[str, Any]) -> str:
 
 
 def _result_sink(options: dict[str, Any]) -> ResultSink:
+    from dbbench.resultfile import ResultSink, RunStore
+
     saved = None
     if options["save_name"] is not None:
         saved = RunStore().next_path(options["save_name"] or None)
@@ -487,7 +500,13 @@ def _projection(outcome: Any, trips: dict, rtt_s: float) -> list[dict[str, Any]]
 
 
 def _benchmark(command: str, options: dict[str, Any]) -> int:
-    stdout, stderr = _stdout_console(), Console(stderr=True)
+    from rich.markup import escape
+
+    from dbbench import benchmark
+    from dbbench.output import json_format
+    from dbbench.progress import ProgressBar
+
+    stdout, stderr = _stdout_console(), _stderr_console()
     format_name = _format_name(options)
     lists = _lists(options)
     settings = _load(options, lists)
@@ -649,7 +668,10 @@ def stale(**options: Any) -> int:
     Example:
         dbbench stale --wait-timeout 2 --idle 4s --pool-size 4
     """
-    stdout, stderr = _stdout_console(), Console(stderr=True)
+    from dbbench.output import json_format
+    from dbbench.stale import StaleRequest, run_stale
+
+    stdout, stderr = _stdout_console(), _stderr_console()
     format_name = _format_name(options)
     settings = _load(
         {k: v for k, v in options.items() if k in _STALE_SETTINGS}
@@ -778,9 +800,9 @@ def explain(**options: Any) -> int:
     the wire, and findings on known costs with the setting that removes them.
     """
     from dbbench import explain as explaining
-    from dbbench.output import explain_table
+    from dbbench.output import explain_table, json_format
 
-    stdout, stderr = _stdout_console(), Console(stderr=True)
+    stdout, stderr = _stdout_console(), _stderr_console()
     keys = ("config_path", "host", "port", "user", "database", "query", "pre_ping", "ssl_mode")
     if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
         raise ConfigError("explain splits one driver's operations: give --driver one name")
@@ -827,6 +849,10 @@ def runs(format_name: str) -> None:
     Example:
         dbbench run -n 1000 --save before-upgrade && dbbench runs
     """
+    from dbbench.output import csv_format, json_format, markdown
+    from dbbench.output.runs_table import runs_table
+    from dbbench.resultfile import RunStore, describe_runs, runs_document
+
     console = _stdout_console()
     described = describe_runs(RunStore().runs())
     if format_name == "json":
@@ -867,6 +893,10 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
         dbbench diff before.json after.json
         dbbench diff baseline latest --fail-on p99:10% --fail-on mean:5%
     """
+    from dbbench import diffing, resultfile
+    from dbbench.output import csv_format, diff_table, json_format
+    from dbbench.resultfile import RunStore
+
     thresholds = [diffing.parse_fail_on(text) for text in fail_on]  # bad input before any file
     store = RunStore()
     base_path, new_path = store.resolve(base_ref), store.resolve(new_ref)
@@ -919,6 +949,9 @@ def report(refs: tuple[str, ...], output: Path) -> int:
         dbbench report result.json -o report.html
         dbbench report baseline latest sweep.json -o pools.html
     """
+    from dbbench.output.report import write_report
+    from dbbench.resultfile import RunStore
+
     store = RunStore()
     write_report([store.resolve(ref) for ref in refs], output)
     click.echo(f"wrote {output}", err=True)
