@@ -13,9 +13,10 @@ older version to the current one, filling in what older dbbench versions did
 not record (as null, or from the histograms where they were kept), so
 ``from_document`` reads one shape only.
 
-A leaf: this module imports nothing of the engine (harness, runners, drivers,
-settings), so reading a file costs no SQLAlchemy import, and the engine
-depends on it, never the other way round.
+A leaf: this module imports nothing of the engine (harness, runners, drivers;
+of the settings only the plain ``PoolSettings`` a stale case ran with), so
+reading a file costs no SQLAlchemy import, and the engine depends on it,
+never the other way round.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dbbench.errors import DbbenchError
+from dbbench.errors import DbbenchError, ExitStatus
 from dbbench.histogram import LatencyHistogram
 from dbbench.output.numbers import us_from_ns
+from dbbench.settings import PoolSettings
 from dbbench.stats import Speedup, Summary
 from dbbench.sweep import Recommendation, SweepCell
 
@@ -298,23 +300,6 @@ class SettingsSummary(Record):
     @property
     def config_path(self) -> str | None:
         return self._data.get("config_path")
-
-
-#: the environment's entries, in the order documents list them
-ENVIRONMENT_KEYS = (
-    "dbbench",
-    "python",
-    "python_implementation",
-    "pymysql",
-    "mysqlclient",
-    "mysql_connector",
-    "sqlalchemy",
-    "server_version",
-    "server_vendor",
-    "os",
-    "machine",
-    "cpu_count",
-)
 
 
 class Environment(Record):
@@ -675,6 +660,132 @@ class SweepResult:
         return cls(cells, recommendations, d["complete"], grid, envelope=envelope)
 
 
+# --- stale connections ------------------------------------------------------------
+
+
+def _summary_with_n(s: Summary | None) -> dict[str, Any]:
+    return {"n": s.n if s else 0, **summary_to_document(s)}
+
+
+@dataclass(frozen=True)
+class StaleCase:
+    """How one pool protection coped with connections the server had closed."""
+
+    protection: str
+    #: exactly what the pool ran with
+    pool_settings: PoolSettings
+    #: operations attempted after the idle period
+    operations: int
+    errors_by_kind: Mapping[str, int]
+    #: the successful operations after the idle period; None when none succeeded
+    latency: Summary | None
+    #: the first operation after the idle period, success or not: what the first unlucky
+    #: request pays
+    first_latency_ns: int | None
+    #: the same pool's operations before the idle period, to show the latency added
+    baseline: Summary | None
+    #: connects, closes, invalidations, ... during the whole case (fill to last operation)
+    pool: PoolCounters | None
+    #: the init_command every connection of the pool ran (sets the idle timeout)
+    init_command: str | None = None
+
+    @property
+    def errors(self) -> int:
+        return sum(self.errors_by_kind.values())
+
+    @property
+    def error_rate(self) -> float:
+        """Failed share of the operations after the idle period (0 when there were none)."""
+        return self.errors / self.operations if self.operations else 0.0
+
+    def to_document(self) -> dict[str, Any]:
+        """JSON-friendly; times in microseconds."""
+        return {
+            "protection": self.protection,
+            "pool_settings": dataclasses.asdict(self.pool_settings),
+            "init_command": self.init_command,
+            "operations": self.operations,
+            "errors": self.errors,
+            "error_rate": self.error_rate,
+            "errors_by_kind": dict(self.errors_by_kind),
+            "first_latency_us": us_from_ns(self.first_latency_ns),
+            "latency": _summary_with_n(self.latency),
+            "baseline": _summary_with_n(self.baseline),
+            "pool_counters": self.pool.to_document() if self.pool else None,
+        }
+
+    to_dict = to_document
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> StaleCase:
+        return cls(
+            protection=d["protection"],
+            pool_settings=PoolSettings(**d["pool_settings"]),
+            operations=d["operations"],
+            errors_by_kind=dict(d["errors_by_kind"]),
+            latency=summary_from_document(d["latency"]["n"], d["latency"]),
+            first_latency_ns=_whole_ns(d["first_latency_us"]),
+            baseline=summary_from_document(d["baseline"]["n"], d["baseline"]),
+            pool=PoolCounters.from_document(d["pool_counters"]),
+            init_command=d["init_command"],
+        )
+
+
+@dataclass(frozen=True)
+class StaleResult:
+    """``dbbench stale``: the cases run so far, and what the document around them says."""
+
+    cases: tuple[StaleCase, ...]
+    wait_timeout_s: int
+    #: the idle period, in seconds, as run
+    idle_s: float
+    settings: SettingsSummary
+    environment: Environment
+    started_at: str | None
+    finished_at: str | None
+    complete: bool
+    upgraded_from: int | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        # failures after the idle period are the measurement, not an error of the run
+        return ExitStatus.SUCCESS if self.complete else ExitStatus.INTERRUPTED
+
+    def to_document(self) -> dict[str, Any]:
+        """The result document of ``dbbench stale`` (same envelope as every command's)."""
+        return {
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": "stale",
+            "complete": self.complete,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "settings": SettingsSummary(self.settings).to_document(),
+            "environment": Environment(self.environment).to_document(),
+            "wait_timeout_s": self.wait_timeout_s,
+            "idle_s": self.idle_s,
+            "cases": [case.to_document() for case in self.cases],
+        }
+
+    to_dict = to_document
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> StaleResult:
+        return cls(
+            cases=tuple(StaleCase.from_document(c) for c in d["cases"]),
+            wait_timeout_s=d["wait_timeout_s"],
+            idle_s=d["idle_s"],
+            settings=SettingsSummary(d["settings"]),
+            environment=Environment(d["environment"]),
+            started_at=d["started_at"],
+            finished_at=d["finished_at"],
+            complete=d["complete"],
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
+
+
 # --- an explanation ------------------------------------------------------------
 
 #: phases that should add up to the whole within this fraction (tested)
@@ -892,10 +1003,25 @@ def _complete_run(run: dict[str, Any]) -> None:
         ("notes", []),
     ):
         run.setdefault(key, default)
-    for key in ENVIRONMENT_KEYS:
-        run["environment"].setdefault(key, None)
+    # version 1 had no server vendor; other entries stay as the file has them
+    run["environment"].setdefault("server_vendor", None)
     for runner in run["results"]:
         _complete_runner(runner)
+
+
+def _complete_stale(stale: dict[str, Any]) -> None:
+    for key, default in (
+        ("complete", True),
+        ("started_at", None),
+        ("finished_at", None),
+        ("settings", {}),
+        ("environment", {}),
+    ):
+        stale.setdefault(key, default)
+    for case in stale.get("cases", []):
+        case.setdefault("init_command", None)
+        for key in ("latency", "baseline"):
+            _fill_summary(case.setdefault(key, {"n": 0}), None)
 
 
 def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -935,6 +1061,8 @@ def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:
         upgraded.setdefault("recommendations", [])
     if upgraded.get("command") == "explain":
         upgraded.setdefault("complete", True)
+    if upgraded.get("command") == "stale":
+        _complete_stale(upgraded)
     upgraded["schema_version"] = SCHEMA_VERSION
     upgraded["upgraded_from"] = version
     return upgraded
@@ -969,7 +1097,7 @@ def read_document(path: Path) -> dict[str, Any]:
     return upgrade(document, str(path))
 
 
-Result = RunResult | SweepResult | Explanation
+Result = RunResult | SweepResult | StaleResult | Explanation
 
 
 def from_document(document: Mapping[str, Any], source: str = "the document") -> Any:
@@ -982,6 +1110,8 @@ def from_document(document: Mapping[str, Any], source: str = "the document") -> 
             return SweepResult.from_document(document)
         if command == "explain":
             return Explanation.from_document(document)
+        if command == "stale":
+            return StaleResult.from_document(document)
     except (KeyError, TypeError, ValueError) as exc:
         raise ResultFileError(
             f"{source}: not a {command} document dbbench can read ({type(exc).__name__}: {exc})"

@@ -70,17 +70,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dbbench.errors import ConfigError, ConnectError, ExitStatus, QueryError
+from dbbench.errors import ConfigError, ConnectError, QueryError
 from dbbench.harness import error_kind
 from dbbench.histogram import LatencyHistogram
-from dbbench.model import SCHEMA_VERSION, PoolCounters, summary_to_document
-from dbbench.output.numbers import us_from_ns
+from dbbench.model import Environment, SettingsSummary, StaleCase, StaleResult
 from dbbench.preflight import check_server as check_live
 from dbbench.results import capture_environment, iso_utc
 from dbbench.runners.pool import PoolRunner
 from dbbench.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.stale_args import PROTECTIONS, check_arguments
-from dbbench.stats import Summary, summarize
+from dbbench.stats import summarize
 from dbbench.workload import Workload, workload_for
 
 #: the baseline before the idle period is this many operations per pooled connection
@@ -97,60 +96,6 @@ _SET_NOT_A_LIST = re.compile(
     r"(?:TRANSACTION|PASSWORD|ROLE|DEFAULT\s+ROLE|RESOURCE\s+GROUP|STATEMENT)\b",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class StaleCase:
-    """How one pool protection coped with connections the server had closed."""
-
-    protection: str
-    #: exactly what the pool ran with
-    pool_settings: PoolSettings
-    #: operations attempted after the idle period
-    operations: int
-    errors_by_kind: dict[str, int]
-    #: the successful operations after the idle period; None when none succeeded
-    latency: Summary | None
-    #: the first operation after the idle period, success or not: what the first unlucky
-    #: request pays
-    first_latency_ns: int | None
-    #: the same pool's operations before the idle period, to show the latency added
-    baseline: Summary | None
-    #: connects, closes, invalidations, ... during the whole case (fill to last operation)
-    pool: PoolCounters | None
-    #: the init_command every connection of the pool ran (sets the idle timeout)
-    init_command: str | None = None
-
-    @property
-    def errors(self) -> int:
-        return sum(self.errors_by_kind.values())
-
-    @property
-    def error_rate(self) -> float:
-        """Failed share of the operations after the idle period (0 when there were none)."""
-        return self.errors / self.operations if self.operations else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly; times in microseconds."""
-        return {
-            "protection": self.protection,
-            "pool_settings": dataclasses.asdict(self.pool_settings),
-            "init_command": self.init_command,
-            "operations": self.operations,
-            "errors": self.errors,
-            "error_rate": self.error_rate,
-            "errors_by_kind": dict(self.errors_by_kind),
-            "first_latency_us": us_from_ns(self.first_latency_ns),
-            "latency": {
-                "n": self.latency.n if self.latency else 0,
-                **summary_to_document(self.latency),
-            },
-            "baseline": {
-                "n": self.baseline.n if self.baseline else 0,
-                **summary_to_document(self.baseline),
-            },
-            "pool_counters": self.pool.to_dict() if self.pool else None,
-        }
 
 
 def session_init_command(init_command: str | None, wait_timeout_s: int) -> str:
@@ -340,32 +285,6 @@ def _failed_reset_not_logged() -> Iterator[None]:
         logger.removeFilter(drop)
 
 
-def stale_document(
-    cases: Sequence[StaleCase],
-    *,
-    wait_timeout_s: int,
-    idle_s: float,
-    settings: dict[str, Any],
-    environment: dict[str, Any],
-    started_at: str,
-    finished_at: str,
-    complete: bool = True,
-) -> dict[str, Any]:
-    """The result document of ``dbbench stale`` (same envelope as every command's)."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "command": "stale",
-        "complete": complete,
-        "started_at": started_at,
-        "finished_at": finished_at,
-        "settings": settings,
-        "environment": environment,
-        "wait_timeout_s": wait_timeout_s,
-        "idle_s": idle_s,
-        "cases": [case.to_dict() for case in cases],
-    }
-
-
 @dataclass(frozen=True)
 class StaleRequest:
     """What ``dbbench stale`` was asked for: the scenario's own arguments."""
@@ -386,38 +305,6 @@ class StaleRequest:
             self.operations,
             self.protections,
             names=names,
-        )
-
-
-@dataclass(frozen=True)
-class StaleResult:
-    """The cases run so far, and what the document around them says."""
-
-    cases: tuple[StaleCase, ...]
-    wait_timeout_s: int
-    #: the idle period, in seconds, as run
-    idle_s: float
-    settings: dict[str, Any]
-    environment: dict[str, Any]
-    started_at: str
-    finished_at: str
-    complete: bool
-
-    @property
-    def exit_status(self) -> ExitStatus:
-        # failures after the idle period are the measurement, not an error of the run
-        return ExitStatus.SUCCESS if self.complete else ExitStatus.INTERRUPTED
-
-    def to_dict(self) -> dict[str, Any]:
-        return stale_document(
-            self.cases,
-            wait_timeout_s=self.wait_timeout_s,
-            idle_s=self.idle_s,
-            settings=self.settings,
-            environment=self.environment,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-            complete=self.complete,
         )
 
 
@@ -472,8 +359,8 @@ def run_stale(
             tuple(cases),
             request.wait_timeout_s,
             idle_s,
-            shaped,
-            environment,
+            SettingsSummary(shaped),
+            Environment(environment),
             started_at,
             iso_utc(clock()),
             complete,

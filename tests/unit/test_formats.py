@@ -9,12 +9,11 @@ import pytest
 from rich.console import Console
 
 from dbbench.harness import Plan, RunnerRecord, RunOutcome, run_interleaved
-from dbbench.model import SweepResult
+from dbbench.model import StaleCase, SweepResult
 from dbbench.output import csv_format, histogram_text, markdown
 from dbbench.poolstats import PoolCounters
 from dbbench.results import build_result
 from dbbench.settings import PoolSettings
-from dbbench.stale import StaleCase
 from dbbench.stats import summarize_samples
 from dbbench.sweep import SweepCell, recommend
 from tests.fakes import FakeClock, FakeRunner

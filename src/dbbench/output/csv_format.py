@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from dbbench.model import StaleCase
 from dbbench.output.columns import (
     CSV,
     KINDS,
@@ -28,7 +29,6 @@ from dbbench.output.columns import (
 from dbbench.output.numbers import us_from_ns
 from dbbench.results import RunnerResult, RunResult, summary_dict
 from dbbench.runners import runner_with
-from dbbench.stale import StaleCase
 from dbbench.stats import Summary
 
 if TYPE_CHECKING:  # the library's entry point, not needed to format its results

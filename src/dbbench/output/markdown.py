@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from dbbench.model import StaleCase
 from dbbench.output.columns import (
     BEST,
     MARKDOWN,
@@ -35,7 +36,6 @@ from dbbench.output.numbers import ratio as ratio_text
 from dbbench.output.stale_table import describe_protection
 from dbbench.output.table import describe_speedup, server_line
 from dbbench.results import RunnerResult, RunResult, is_baseline
-from dbbench.stale import StaleCase
 from dbbench.sweep import Recommendation, SweepCell
 from dbbench.timeline import describe as describe_timeline
 from dbbench.workload import READ_WORKLOAD

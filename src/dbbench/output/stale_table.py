@@ -6,8 +6,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dbbench.model import StaleCase
 from dbbench.output.numbers import ms_from_ns, percent
-from dbbench.stale import StaleCase
 
 
 def describe_protection(case: StaleCase) -> str:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from dbbench.model import RunResult, SweepResult
+from dbbench.model import RunResult, StaleCase, SweepResult
 from dbbench.output import matrix, stale_table, table
-from dbbench.stale import StaleCase
 
 
 def write_run(result: RunResult, console: Console) -> None:
