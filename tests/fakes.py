@@ -6,6 +6,8 @@ import asyncio
 import threading
 from collections.abc import Callable
 
+from dbbench.backend import Backend
+from dbbench.preflight import ServerInfo
 from dbbench.runners.base import AsyncRunner, Runner
 from dbbench.settings import DatabaseSettings
 from dbbench.workload import Workload
@@ -122,3 +124,15 @@ class FakeMonitor:
             max_connections=151,
             monitor_connections=0,
         )
+
+
+def fake_backend(create_runner, clock: FakeClock) -> Backend:
+    """A ``Backend`` with no server: the check passes, the monitor sees what dbbench did,
+    ``create_runner(label, settings)`` makes the runners, operations are timed on ``clock``."""
+    return Backend(
+        check_server=lambda database, workload: ServerInfo("10.11.0-Fake"),
+        create_runner=create_runner,
+        monitor=FakeMonitor,
+        read_max_connections=lambda database: 151,
+        clock_ns=clock,
+    )

@@ -14,8 +14,8 @@ import dataclasses
 import functools
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +23,20 @@ import pymysql
 import sqlalchemy.exc
 
 from dbbench import drivers
+from dbbench.backend import LIVE, Backend
 from dbbench.certificates import CertificateFiles, make_certificates
 from dbbench.diagnosis import operation_error
 from dbbench.errors import ConfigError, DbbenchError
 from dbbench.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.model import SweepResult
-from dbbench.preflight import check_server
 from dbbench.processes import ProcessFailed, run_in_processes
 from dbbench.results import RunResult, build_result, capture_environment
-from dbbench.runners import create_runner, names_with, runner_labels, runner_with
+from dbbench.runners import names_with, runner_labels, runner_with
 from dbbench.scratch import ScratchTable, insert_statement, new_table_name, require_database
 from dbbench.server import LocalServer, ServerAddress
 from dbbench.server_status import (
     ServerActivity,
-    ServerStatusMonitor,
     connection_budget_warning,
-    read_max_connections,
 )
 from dbbench.settings import PoolSettings, Settings
 from dbbench.sweep import SweepCell, grid, recommend
@@ -147,6 +145,66 @@ def cross_check(activity: ServerActivity, records: Sequence[RunnerRecord]) -> di
     }
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will do, worked out from the settings alone: nothing connects yet.
+
+    ``plan_run`` makes it; ``execute_run`` carries it out.
+    """
+
+    #: the settings as given, with a single ``--driver`` made the driver for everything
+    settings: Settings
+    #: the runners to create: plain names with one driver, else ``raw/pymysql``, ...
+    runners: tuple[str, ...]
+    #: every driver in play (checked against the server, described in the environment)
+    drivers: tuple[str, ...]
+    #: ``run`` or ``compare``: the document's command
+    command: str
+    #: the harness's plan: iterations or duration, warm-up, concurrency, rate, max errors
+    plan: Plan
+    #: findings the settings alone bring into the numbers
+    notes: tuple[str, ...]
+    #: the pool's settings in words, when a runner uses them
+    pool_description: str | None
+
+    @property
+    def writes(self) -> bool:
+        """A write workload: it needs a scratch table, made when the run starts."""
+        return self.settings.benchmark.workload != READ_WORKLOAD
+
+
+def plan_run(
+    settings: Settings,
+    runner_names: Sequence[str],
+    driver_names: Sequence[str] = (),
+    *,
+    command: str = "run",
+) -> RunPlan:
+    """The run ``run_benchmark`` would make of these arguments; pure (no I/O).
+
+    ``driver_names``: with more than one, every runner runs once per driver,
+    labelled ``raw/pymysql``, ``raw/mysqlclient``, ...; with one (or none:
+    ``[database] driver``) the runners keep their plain names.
+    """
+    if len(driver_names) == 1:
+        settings = dataclasses.replace(
+            settings, database=dataclasses.replace(settings.database, driver=driver_names[0])
+        )
+    in_play = tuple(driver_names) or (settings.database.driver,)
+    labels = tuple(runner_labels(list(runner_names), in_play))
+    return RunPlan(
+        settings=settings,
+        runners=labels,
+        drivers=in_play,
+        command=command,
+        plan=plan_for(settings),
+        notes=tuple(findings(settings, labels, in_play)),
+        pool_description=(
+            settings.pool.describe() if names_with("uses_pool_settings", labels) else None
+        ),
+    )
+
+
 def run_benchmark(
     settings: Settings,
     runner_names: Sequence[str],
@@ -155,12 +213,26 @@ def run_benchmark(
     on_progress: ProgressCallback | None = None,
     on_result: Callable[[RunResult], None] | None = None,
     driver_names: Sequence[str] = (),
+    backend: Backend = LIVE,
 ) -> RunResult:
-    """Check the server, run every runner in turns, and summarise.
+    """Check the server, run every runner in turns, and summarise:
+    ``execute_run(plan_run(settings, runner_names, driver_names))``."""
+    return execute_run(
+        plan_run(settings, runner_names, driver_names, command=command),
+        on_progress=on_progress,
+        on_result=on_result,
+        backend=backend,
+    )
 
-    ``driver_names``: with more than one, every runner runs once per driver,
-    labelled ``raw/pymysql``, ``raw/mysqlclient``, ...; with one (or none:
-    ``[database] driver``) the runners keep their plain names.
+
+def execute_run(
+    run: RunPlan,
+    *,
+    on_progress: ProgressCallback | None = None,
+    on_result: Callable[[RunResult], None] | None = None,
+    backend: Backend = LIVE,
+) -> RunResult:
+    """Check the server, run every runner of ``run`` in turns, and summarise.
 
     Raises ``ConnectError``/``QueryError`` when the server cannot be used at
     all.  Errors of single operations during the run are counted, not raised.
@@ -169,64 +241,44 @@ def run_benchmark(
     (``complete`` False; with one process), then the final one: a result
     file written from it loses nothing to a crash.
     """
-    writes = settings.benchmark.workload != READ_WORKLOAD
-    if writes:
+    settings = run.settings
+    if run.writes:
         require_database(settings.database, settings.benchmark.workload)
-    if len(driver_names) == 1:
-        settings = dataclasses.replace(
-            settings, database=dataclasses.replace(settings.database, driver=driver_names[0])
-        )
-    in_play = list(driver_names) or [settings.database.driver]
     # a write workload's table does not exist yet: its first operations check it
-    checked = None if writes else workload_for(settings.benchmark)
-    for name in in_play:  # each driver connects once before anything is measured
-        server = check_server(dataclasses.replace(settings.database, driver=name), checked)
-    runner_names = runner_labels(list(runner_names), in_play)
+    checked = None if run.writes else workload_for(settings.benchmark)
+    for name in run.drivers:  # each driver connects once before anything is measured
+        server = backend.check_server(dataclasses.replace(settings.database, driver=name), checked)
     scratch = None
-    if writes:
+    if run.writes:
         scratch = ScratchTable(settings.database, new_table_name())
-        settings = dataclasses.replace(
-            settings,
-            benchmark=dataclasses.replace(
-                settings.benchmark, scratch_table=scratch.name, query=insert_statement(scratch.name)
-            ),
-        )
-    plan = plan_for(settings)
-    processes = settings.benchmark.processes
-    notes = findings(settings, runner_names, in_play)
-    pools = len(names_with("holds_pool", runner_names))
-    if pools:
-        # every pool (pool per driver, async-pool) holds its connections all run long
-        other_pools = (pools - 1) * processes * (settings.pool.max_connections or 0)
-        warning = connection_budget_warning(
-            read_max_connections(settings.database),
-            processes,
-            settings.pool.pool_size,
-            settings.pool.max_overflow,
-            other_connections=_connections_held(settings, runner_names) + other_pools,
-        )
-        if warning:
-            notes.append(warning)
+        settings = _with_scratch(settings, scratch.name)
+    notes = list(run.notes)
+    warning = _budget_warning(settings, run.runners, backend)
+    if warning:
+        notes.append(warning)
     environment = capture_environment(server.version)
-    environment["drivers"] = {name: drivers.get_driver(name).describe() for name in in_play}
-    pool_description = (
-        settings.pool.describe() if names_with("uses_pool_settings", runner_names) else None
-    )
-    started_at_s = time.time()
+    environment["drivers"] = {name: drivers.get_driver(name).describe() for name in run.drivers}
+    started_at_s = backend.wall_clock_s()
     summarise = functools.partial(
         build_result,
-        command,
+        run.command,
         settings=settings.public_dict(),
         environment=environment,
-        pool_description=pool_description,
+        pool_description=run.pool_description,
     )
 
     def checkpoint(records: list[RunnerRecord]) -> None:
-        partial = RunOutcome(records, False, started_at_s, time.time(), plan)
+        partial = RunOutcome(records, False, started_at_s, backend.wall_clock_s(), run.plan)
         on_result(summarise(partial, notes=notes, scratch=_scratch_dict(scratch, None)))
 
     measure = functools.partial(
-        _measure, settings, runner_names, plan, on_progress, checkpoint if on_result else None
+        _measure,
+        settings,
+        run.runners,
+        run.plan,
+        on_progress,
+        checkpoint if on_result else None,
+        backend,
     )
     if scratch is None:
         outcome, activity = measure()
@@ -265,16 +317,42 @@ def run_benchmark(
     return result
 
 
+def _with_scratch(settings: Settings, table: str) -> Settings:
+    """``settings`` whose operations insert into the scratch table ``table``."""
+    benchmark = dataclasses.replace(
+        settings.benchmark, scratch_table=table, query=insert_statement(table)
+    )
+    return dataclasses.replace(settings, benchmark=benchmark)
+
+
+def _budget_warning(settings: Settings, labels: Sequence[str], backend: Backend) -> str | None:
+    """A note when the pools and the workers may need more connections than the server allows."""
+    pools = len(names_with("holds_pool", labels))
+    if not pools:
+        return None
+    processes = settings.benchmark.processes
+    # every pool (pool per driver, async-pool) holds its connections all run long
+    other_pools = (pools - 1) * processes * (settings.pool.max_connections or 0)
+    return connection_budget_warning(
+        backend.read_max_connections(settings.database),
+        processes,
+        settings.pool.pool_size,
+        settings.pool.max_overflow,
+        other_connections=_connections_held(settings, labels) + other_pools,
+    )
+
+
 def _measure(
     settings: Settings,
     runner_names: Sequence[str],
     plan: Plan,
     on_progress: ProgressCallback | None,
     checkpoint: Callable[[list[RunnerRecord]], None] | None,
+    backend: Backend,
 ) -> tuple[RunOutcome, ServerActivity]:
     """Run every runner (in this process or several), watching the server meanwhile."""
     processes = settings.benchmark.processes
-    monitor = ServerStatusMonitor(settings.database)
+    monitor = backend.monitor(settings.database)
     monitor.start()
     try:
         if processes > 1:
@@ -287,12 +365,13 @@ def _measure(
                 on_checkpoint=checkpoint,
             )
         else:
-            runners = [create_runner(name, settings) for name in runner_names]
+            runners = [backend.create_runner(name, settings) for name in runner_names]
             outcome = run_interleaved(
                 runners,
                 plan,
                 on_progress=on_progress,
                 on_checkpoint=checkpoint,
+                clock=backend.clock_ns,
             )
     except Exception as exc:
         if not (drivers.is_driver_error(exc) or isinstance(exc, _SETUP_ERRORS)):
@@ -348,6 +427,7 @@ def run_sweep(
     *,
     on_cell: Callable[[str], ProgressCallback | None] | None = None,
     on_result: Callable[[SweepResult], None] | None = None,
+    backend: Backend = LIVE,
 ) -> SweepResult:
     """Run every (concurrency, pool_size, max_overflow) cell, one after another.
 
@@ -379,7 +459,9 @@ def run_sweep(
             f"pool_size {pool_size}, max_overflow {max_overflow}"
         )
         progress = on_cell(label) if on_cell else None
-        result = run_benchmark(cell_settings, runner_names, command="compare", on_progress=progress)
+        result = run_benchmark(
+            cell_settings, runner_names, command="compare", on_progress=progress, backend=backend
+        )
         cells.append((sweep_cell(concurrency, cell_settings.pool, result), result))
         if not result.complete:
             complete = False

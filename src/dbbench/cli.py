@@ -36,7 +36,7 @@ from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, names_with, parse_run
 from dbbench.settings import WORKLOAD_NAMES, Settings, find_config_path, load_settings
 from dbbench.stale_args import PROTECTIONS
 from dbbench.tls import SSL_MODES
-from dbbench.workload import READ_WORKLOAD, workload_for
+from dbbench.workload import READ_WORKLOAD
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -371,7 +371,7 @@ def _load(options: dict[str, Any], lists: dict[str, list[int] | None]) -> Settin
         database = dataclasses.replace(settings.database, password=typed, sources=sources)
         settings = dataclasses.replace(settings, database=database)
     for warning in settings.warnings:
-        _stderr_console().print(f"dbbench: warning: {warning}", markup=False, highlight=False)
+        _env().err().print(f"dbbench: warning: {warning}", markup=False, highlight=False)
     return settings
 
 
@@ -416,6 +416,40 @@ def _stdout_console() -> Console:
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(width=PIPED_WIDTH)
     return console
+
+
+@dataclasses.dataclass(frozen=True)
+class Env:
+    """Where a command writes, and what it runs against: given to ``cli.main(obj=Env(...))``
+    (or click's ``CliRunner.invoke(cli, args, obj=...)``) by tests; by default the real
+    consoles (made when a command starts, so they write where stdout is then) and
+    ``backend.LIVE``."""
+
+    stdout: Console | None = None
+    stderr: Console | None = None
+    #: a ``dbbench.backend.Backend``: the server check, the runners, the monitor, the clocks
+    backend: Any = None
+
+    def out(self) -> Console:
+        return self.stdout or _stdout_console()
+
+    def err(self) -> Console:
+        return self.stderr or _stderr_console()
+
+    def live(self) -> Any:
+        """The backend given, else the real one (imported here: --help stays light)."""
+        if self.backend is not None:
+            return self.backend
+        from dbbench.backend import LIVE
+
+        return LIVE
+
+
+def _env() -> Env:
+    """The ``Env`` the command was invoked with, else the real one."""
+    context = click.get_current_context(silent=True)
+    found = context.find_object(Env) if context is not None else None
+    return found or Env()
 
 
 def _apply(options: list[Callable], command: Callable) -> Callable:
@@ -492,13 +526,6 @@ def _rtt_option(options: dict[str, Any], format_name: str, sweeping: bool) -> fl
         raise ConfigError(f"--rtt = {options['rtt']!r}: {exc}") from None
 
 
-def _projection(outcome: Any, trips: dict, rtt_s: float) -> list[dict[str, Any]]:
-    from dbbench.explain import run_projection
-
-    medians = {r.runner: r.summary.p50_ns for r in outcome.runners if r.summary}
-    return run_projection(medians, trips, rtt_s)
-
-
 def _benchmark(command: str, options: dict[str, Any]) -> int:
     from rich.markup import escape
 
@@ -506,7 +533,8 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     from dbbench.output import json_format
     from dbbench.progress import ProgressBar
 
-    stdout, stderr = _stdout_console(), _stderr_console()
+    env = _env()
+    stdout, stderr, backend = env.out(), env.err(), env.live()
     format_name = _format_name(options)
     lists = _lists(options)
     settings = _load(options, lists)
@@ -538,9 +566,9 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
         if rtt_s is not None:  # before the run: its server counters must not see these
             from dbbench import explain as explaining
 
-            counted = [n for n in runner_names if n in explaining.EXPLAIN_RUNNERS]
-            benchmark.check_server(target.database, workload_for(target.benchmark))
-            trips = explaining.count_labelled_round_trips(target, counted, driver_names)
+            trips = explaining.count_run_round_trips(
+                target, runner_names, driver_names, check=backend.check_server
+            )
         if sweeping:
             outcome: RunResult | SweepResult = benchmark.run_sweep(
                 target,
@@ -550,6 +578,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
                 lists["max_overflow"] or [target.pool.max_overflow],
                 on_cell=bar.relabel,
                 on_result=lambda sweep: sink.write(sweep.to_dict()),
+                backend=backend,
             )
         else:
             outcome = benchmark.run_benchmark(
@@ -561,12 +590,17 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
                 # each second is not free (9 runners with three drivers)
                 on_result=(lambda result: sink.write(result.to_dict())) if sink.paths else None,
                 driver_names=driver_names,
+                backend=backend,
             )
-    projection = _projection(outcome, trips, rtt_s) if trips is not None else None
+    projection = None
+    if trips is not None and rtt_s is not None:
+        from dbbench.explain import project_run
+
+        projection = project_run(outcome, trips, rtt_s)
     if format_name == "json":
         document = outcome.to_dict()
         if projection is not None:
-            document["projection"] = {"rtt_s": rtt_s, "runners": projection}
+            document["projection"] = projection.to_dict()
         json_format.write_document(document, stdout)
     elif sweeping:
         format_module(format_name).write_sweep(outcome, stdout)
@@ -577,17 +611,10 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
 
             histogram_text.write(outcome, stdout)
         if projection is not None:
-            from dbbench.explain import describe_run_projection
-
-            stdout.print(escape(describe_run_projection(projection, rtt_s)), highlight=False)
+            stdout.print(escape(projection.describe()), highlight=False)
     for path in sink.paths:
         stderr.print(f"[dim]results written to {escape(str(path))}[/dim]")
-    if getattr(outcome, "stopped", None):
-        return ExitStatus.RUN_ERRORS
-    if not outcome.complete:
-        return ExitStatus.INTERRUPTED
-    errors = any(c.errors for c, _ in outcome.cells) if sweeping else outcome.errors
-    return ExitStatus.RUN_ERRORS if errors else ExitStatus.SUCCESS
+    return outcome.exit_status
 
 
 @cli.command()
@@ -671,7 +698,8 @@ def stale(**options: Any) -> int:
     from dbbench.output import json_format
     from dbbench.stale import StaleRequest, run_stale
 
-    stdout, stderr = _stdout_console(), _stderr_console()
+    env = _env()
+    stdout, stderr = env.out(), env.err()
     format_name = _format_name(options)
     settings = _load(
         {k: v for k, v in options.items() if k in _STALE_SETTINGS}
@@ -698,6 +726,8 @@ def stale(**options: Any) -> int:
             request,
             on_case=None if quiet else lambda name: stderr.print(f"[dim]stale: case {name}[/dim]"),
             on_result=lambda partial: sink.write(partial.to_dict()),
+            check_server=env.live().check_server,
+            clock=env.live().wall_clock_s,
         )
     if format_name == "json":
         json_format.write_document(result.to_dict(), stdout)
@@ -802,7 +832,7 @@ def explain(**options: Any) -> int:
     from dbbench import explain as explaining
     from dbbench.output import explain_table, json_format
 
-    stdout, stderr = _stdout_console(), _stderr_console()
+    stdout, stderr = _env().out(), _env().err()
     keys = ("config_path", "host", "port", "user", "database", "query", "pre_ping", "ssl_mode")
     if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
         raise ConfigError("explain splits one driver's operations: give --driver one name")
@@ -853,7 +883,7 @@ def runs(format_name: str) -> None:
     from dbbench.output.runs_table import runs_table
     from dbbench.resultfile import RunStore, describe_runs, runs_document
 
-    console = _stdout_console()
+    console = _env().out()
     described = describe_runs(RunStore().runs())
     if format_name == "json":
         json_format.write_document(runs_document(described), console)
@@ -904,7 +934,7 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
     new = diffing.comparable(resultfile.load(new_path), new_ref)
     # labelled as the user named them: short, and no local paths in a pull-request comment
     result = diffing.compare(base, new, thresholds, base_label=base_ref, new_label=new_ref)
-    console = _stdout_console()
+    console = _env().out()
     if format_name == "json":
         json_format.write_document(result.to_dict(), console)
     elif format_name == "csv":
@@ -922,7 +952,7 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
         )
         lacking = result.verdict.lacking_line(base_ref, new_ref)
         if lacking is not None:
-            click.echo(lacking)
+            console.print(lacking, markup=False, highlight=False, soft_wrap=True)
     return result.exit_status
 
 

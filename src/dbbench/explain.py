@@ -36,6 +36,7 @@ from dbbench.model import (
     Explanation,
     PhaseResult,
     RunnerExplanation,
+    RunResult,
     projected_ns,
 )
 from dbbench.output.numbers import duration_from_ns as _duration
@@ -47,7 +48,7 @@ from dbbench.runners import create_runner, names_with, runner_class
 from dbbench.settings import DatabaseSettings, Settings
 from dbbench.stats import summarize_samples
 from dbbench.tls import TlsSettings
-from dbbench.workload import Workload
+from dbbench.workload import Workload, workload_for
 
 #: the runners explain can split into phases (their classes say ``explained_as``)
 EXPLAIN_RUNNERS = names_with("explained_as")
@@ -470,6 +471,40 @@ def count_labelled_round_trips(
         )
         counts.update({f"{name}/{driver}": phases for name, phases in per_driver.items()})
     return counts
+
+
+def count_run_round_trips(
+    settings: Settings,
+    runner_names: Sequence[str],
+    driver_names: Sequence[str] = (),
+    *,
+    check: Callable[..., Any] = check_server,
+) -> dict[str, dict[str, int]]:
+    """For ``dbbench run --rtt``, before the run (its server counters must not see these):
+    the round trips of the runners explain can split, per label; the others are left out."""
+    check(settings.database, workload_for(settings.benchmark))
+    counted = [name for name in runner_names if name in EXPLAIN_RUNNERS]
+    return count_labelled_round_trips(settings, counted, driver_names)
+
+
+@dataclass(frozen=True)
+class RunProjection:
+    """``dbbench run --rtt``: each counted runner's median projected onto a network."""
+
+    rtt_s: float
+    runners: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rtt_s": self.rtt_s, "runners": list(self.runners)}
+
+    def describe(self) -> str:
+        return describe_run_projection(list(self.runners), self.rtt_s)
+
+
+def project_run(result: RunResult, trips: dict[str, dict[str, int]], rtt_s: float) -> RunProjection:
+    """``result``'s medians with ``trips`` (``count_run_round_trips``)."""
+    medians = {r.runner: r.summary.p50_ns for r in result.runners if r.summary}
+    return RunProjection(rtt_s, tuple(run_projection(medians, trips, rtt_s)))
 
 
 def run_projection(

@@ -516,6 +516,15 @@ class RunResult:
     def errors(self) -> int:
         return sum(r.errors for r in self.runners)
 
+    @property
+    def exit_status(self) -> ExitStatus:
+        """Stopped by --max-errors or operations failed: 3; interrupted: 130; else 0."""
+        if self.stopped:
+            return ExitStatus.RUN_ERRORS
+        if not self.complete:
+            return ExitStatus.INTERRUPTED
+        return ExitStatus.RUN_ERRORS if self.errors else ExitStatus.SUCCESS
+
     def runner(self, name: str) -> RunnerResult | None:
         return next((r for r in self.runners if r.runner == name), None)
 
@@ -581,6 +590,13 @@ class SweepResult:
     grid: Mapping[str, list[int]] = field(default_factory=dict)
     #: a file's own envelope, as read (a live sweep's comes from its first and last cells)
     envelope: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """Interrupted: 130; operations failed in a cell: 3; else 0."""
+        if not self.complete:
+            return ExitStatus.INTERRUPTED
+        return ExitStatus.RUN_ERRORS if any(c.errors for c, _ in self.cells) else ExitStatus.SUCCESS
 
     def _envelope(self) -> dict[str, Any]:
         if self.envelope is not None:

@@ -1,5 +1,6 @@
 """The CLI through click's CliRunner, with fake runners instead of a database."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -7,43 +8,36 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from dbbench import benchmark
-from dbbench.cli import cli
+from dbbench.backend import Backend
+from dbbench.cli import Env, cli
 from dbbench.errors import ConnectError
 from dbbench.model import SCHEMA_VERSION
-from dbbench.preflight import ServerInfo
-from tests.fakes import FakeMonitor, FakeRunner
+from tests.fakes import FakeClock, FakeRunner, fake_backend
 
 COSTS_NS = {"raw": 2_000_000, "pool": 50_000, "persistent": 20_000}
 
 
+#: the backend the fake_runners fixture made for this test, handed to every invoke()
+_BACKEND: dict[str, Backend] = {}
+
+
 @pytest.fixture
-def fake_runners(monkeypatch):
-    """Replace the database: each runner spins for its cost; the server check always passes."""
-    import time
-
+def fake_runners(monkeypatch, tmp_path):
+    """Replace the database: each runner's operation costs its fake time on a FakeClock;
+    the server check always passes.  The CLI gets them as its ``Env``'s backend."""
     created: dict[str, FakeRunner] = {}
-
-    class BusyRunner(FakeRunner):
-        def run_once(self, worker: int = 0) -> None:
-            super().run_once(worker)
-            end = time.perf_counter_ns() + self.cost_ns
-            while time.perf_counter_ns() < end:
-                pass
+    clock = FakeClock()
 
     def create(name, settings):
         fail = None
         if name == "raw" and "fail" in settings.benchmark.query:
             fail = lambda call: None if call % 2 else RuntimeError("boom")  # noqa: E731
-        created[name] = BusyRunner(name, [], cost_ns=COSTS_NS[name], fail=fail)
+        created[name] = FakeRunner(name, [], clock=clock, cost_ns=COSTS_NS[name], fail=fail)
         created[name].settings = settings
         return created[name]
 
-    monkeypatch.setattr(benchmark, "create_runner", create)
-    monkeypatch.setattr(benchmark, "check_server", lambda db, wl: ServerInfo("10.11.0-Fake"))
-    monkeypatch.setattr(benchmark, "ServerStatusMonitor", FakeMonitor)
-    monkeypatch.setattr(benchmark, "read_max_connections", lambda db: 151)
-    monkeypatch.chdir(monkeypatch_tmp := __import__("tempfile").mkdtemp())
+    monkeypatch.setitem(_BACKEND, "backend", fake_backend(create, clock))
+    monkeypatch.chdir(tmp_path)
     for variable in (
         "DBBENCH_HOST",
         "DBBENCH_PORT",
@@ -53,12 +47,12 @@ def fake_runners(monkeypatch):
         "MYSQL_PWD",
     ):
         monkeypatch.delenv(variable, raising=False)
-    created["_dir"] = monkeypatch_tmp
+    created["_dir"] = tmp_path
     return created
 
 
 def invoke(*args, env=None):
-    return CliRunner().invoke(cli, list(args), env=env)
+    return CliRunner().invoke(cli, list(args), env=env, obj=Env(backend=_BACKEND.get("backend")))
 
 
 def test_run_prints_table_and_speedups(fake_runners):
@@ -200,7 +194,8 @@ def test_connect_failure_is_one_line_exit_1_and_debug_shows_traceback(fake_runne
     def refuse(db, wl):
         raise ConnectError(f"cannot connect to {db.describe()}: connection refused")
 
-    monkeypatch.setattr(benchmark, "check_server", refuse)
+    refusing = dataclasses.replace(_BACKEND["backend"], check_server=refuse)
+    monkeypatch.setitem(_BACKEND, "backend", refusing)
     result = invoke("run", "--port", "3999")
     assert result.exit_code == 1
     assert result.stderr.strip() == (

@@ -1,0 +1,76 @@
+"""dbbench as a library, without click: plan a run, execute it on fakes, read its status."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dbbench.backend import Backend
+from dbbench.benchmark import execute_run, plan_run, run_benchmark, run_sweep
+from dbbench.errors import ExitStatus
+from dbbench.settings import BenchmarkSettings, Settings
+from tests.fakes import FakeClock, FakeRunner, fake_backend
+
+COSTS_NS = {"raw": 2_000_000, "pool": 50_000, "persistent": 20_000}
+
+
+def backend_of_fakes(fail_raw: bool = False) -> tuple[Backend, dict[str, FakeRunner]]:
+    clock, created = FakeClock(), {}
+
+    def create(label: str, settings: Settings) -> FakeRunner:
+        kind = label.partition("/")[0]
+        fail = (lambda call: RuntimeError("boom") if call % 2 == 0 else None) if fail_raw else None
+        created[label] = FakeRunner(
+            label, [], clock=clock, cost_ns=COSTS_NS[kind], fail=fail if kind == "raw" else None
+        )
+        return created[label]
+
+    return fake_backend(create, clock), created
+
+
+SETTINGS = Settings(benchmark=BenchmarkSettings(iterations=20, warmup=2))
+
+
+def test_plan_run_is_worked_out_from_the_settings_alone():
+    one = plan_run(SETTINGS, ["raw", "pool"], ["mysqlclient"])
+    assert one.runners == ("raw", "pool") and one.drivers == ("mysqlclient",)
+    assert one.settings.database.driver == "mysqlclient"  # a single --driver is the driver
+    assert one.plan.iterations == 20 and one.plan.warmup == 2
+    assert one.pool_description is not None and not one.writes
+    several = plan_run(SETTINGS, ["raw", "persistent"], ["pymysql", "mysqlclient"])
+    assert several.runners == (
+        "raw/pymysql",
+        "raw/mysqlclient",
+        "persistent/pymysql",
+        "persistent/mysqlclient",
+    )
+    assert several.settings == SETTINGS and several.pool_description is None
+
+
+def test_a_run_on_a_fake_clock_measures_exactly_the_fake_costs():
+    backend, created = backend_of_fakes()
+    result = execute_run(plan_run(SETTINGS, ["raw", "pool"]), backend=backend)
+    assert result.exit_status == ExitStatus.SUCCESS
+    assert {r.runner: r.summary.p50_ns for r in result.runners} == {
+        "raw": 2_000_000,
+        "pool": 50_000,
+    }
+    assert created["raw"].calls == 1 + 2 + 20  # cold start, warm-up, iterations
+    (speedup,) = result.speedups
+    assert (speedup.runner, speedup.baseline, round(speedup.speedup.ratio)) == ("pool", "raw", 40)
+
+
+def test_a_result_knows_its_exit_status():
+    backend, _ = backend_of_fakes(fail_raw=True)
+    failed = run_benchmark(SETTINGS, ["raw", "pool"], backend=backend)
+    assert failed.errors > 0 and failed.exit_status == ExitStatus.RUN_ERRORS
+    assert dataclasses.replace(failed, stopped="--max-errors 5").exit_status == 3
+    interrupted = dataclasses.replace(failed, complete=False, stopped=None)
+    assert interrupted.exit_status == ExitStatus.INTERRUPTED
+
+
+def test_a_sweep_runs_each_cell_on_the_backend_it_is_given():
+    backend, _ = backend_of_fakes()
+    sweep = run_sweep(SETTINGS, ["pool"], [1, 2], [5], [0], backend=backend)
+    assert [cell.concurrency for cell, _ in sweep.cells] == [1, 2]
+    assert sweep.exit_status == ExitStatus.SUCCESS
+    assert dataclasses.replace(sweep, complete=False).exit_status == ExitStatus.INTERRUPTED
