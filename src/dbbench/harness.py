@@ -22,26 +22,29 @@
 - Ctrl-C stops the run; what was measured so far is returned, marked
   incomplete, and every runner is closed.
 - An ``AsyncRunner`` (operations are coroutines) runs its turns as asyncio
-  tasks on its own event loop instead of on the worker threads (``tasks.py``);
+  tasks on its own event loop (``tasks.py``) instead of on the worker threads
+  (``threads.py``); both run the one per-operation loop of ``turn.py``, so
   everything above holds for it alike.
+- ``plan.max_errors`` is counted at every failed operation and checked before
+  every operation is handed out: with W workers at most ``max_errors + W - 1``
+  operations fail before the run stops.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbbench import drivers, tasks
-from dbbench.histogram import LatencyHistogram
 from dbbench.poolstats import PoolCounters
 from dbbench.runners.base import AsyncRunner, Runner
+from dbbench.tasks import Tasks
+from dbbench.threads import Threads
 from dbbench.timeline import ErrorTimeline
+from dbbench.turn import ErrorLimit, Tally, Turn, TurnExecutor
 
 #: latencies kept for the live p99 shown while running (not for results)
 RECENT_WINDOW = 4096
@@ -78,61 +81,6 @@ class Plan:
     @property
     def warmup_operations(self) -> int:
         return max(self.warmup, self.concurrency) if self.warmup else 0
-
-
-@dataclass
-class Tally:
-    """What one worker (or a whole runner, once merged) recorded."""
-
-    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
-    #: time to get a connection from a pool, for runners that report it
-    checkout: LatencyHistogram = field(default_factory=LatencyHistogram)
-    errors_by_kind: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def errors(self) -> int:
-        return sum(self.errors_by_kind.values())
-
-    @property
-    def attempted(self) -> int:
-        return self.latency.count + self.errors
-
-    def count(self, latency_ns: int, checkout_ns: int | None) -> None:
-        """Record one successful operation."""
-        self.latency.record(latency_ns)
-        if checkout_ns is not None:
-            self.checkout.record(checkout_ns)
-
-    def count_error(self, exc: BaseException) -> str:
-        """Record one failed operation, by kind; returns the kind."""
-        kind = error_kind(exc)
-        self.errors_by_kind[kind] += 1
-        return kind
-
-    def reset(self) -> None:
-        self.latency.reset()
-        self.checkout.reset()
-        self.errors_by_kind.clear()
-
-    def merge(self, other: Tally) -> None:
-        self.latency.merge(other.latency)
-        self.checkout.merge(other.checkout)
-        self.errors_by_kind.update(other.errors_by_kind)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "latency": self.latency.to_dict(),
-            "checkout": self.checkout.to_dict(),
-            "errors_by_kind": dict(self.errors_by_kind),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Tally:
-        return cls(
-            latency=LatencyHistogram.from_dict(data["latency"]),
-            checkout=LatencyHistogram.from_dict(data["checkout"]),
-            errors_by_kind=Counter(data["errors_by_kind"]),
-        )
 
 
 @dataclass
@@ -258,188 +206,6 @@ class TooManyErrors(Exception):
     """``plan.max_errors`` measured operations failed: the run stops, results kept."""
 
 
-def error_kind(exc: BaseException) -> str:
-    """A short, stable name for an error: class name and driver error code, alike for
-    every driver (``dbbench.drivers.error_kind``)."""
-    return drivers.error_kind(exc)
-
-
-def _count_failure(tally: Tally, timeline: ErrorTimeline | None, exc: BaseException) -> None:
-    """Count a failed operation (and when it failed, while measuring: ``timeline``)."""
-    kind = tally.count_error(exc)
-    if timeline is not None:
-        timeline.error(kind)
-
-
-def _count_success(
-    tally: Tally, timeline: ErrorTimeline | None, elapsed_ns: int, checkout_ns: int | None
-) -> None:
-    tally.count(elapsed_ns, checkout_ns)
-    if timeline is not None and timeline.awaiting_recovery:
-        timeline.success()
-
-
-class _Turn:
-    """One runner's turn: workers run operations until the quota or the time is used up."""
-
-    def __init__(
-        self,
-        runner: Runner,
-        quota: int | None,
-        duration_ns: int | None,
-        rate_per_s: float | None,
-        clock: Callable[[], int],
-        timeline: ErrorTimeline | None = None,
-    ) -> None:
-        self.runner = runner
-        #: where measured errors and recoveries go; None while warming up
-        self.timeline = timeline
-        self.quota = quota
-        self.interval_ns = 1e9 / rate_per_s if rate_per_s else None
-        self.start_ns = clock()
-        self.end_ns = self.start_ns + duration_ns if duration_ns is not None else None
-        self.stopped = False
-        self._next = 0
-        self._lock = threading.Lock()
-
-    def claim(self) -> int | None:
-        with self._lock:
-            if self.stopped or (self.quota is not None and self._next >= self.quota):
-                return None
-            index = self._next
-            self._next += 1
-            return index
-
-    def failed(self, tally: Tally, exc: BaseException) -> None:
-        _count_failure(tally, self.timeline, exc)
-
-    def succeeded(self, tally: Tally, elapsed_ns: int, checkout_ns: int | None) -> None:
-        _count_success(tally, self.timeline, elapsed_ns, checkout_ns)
-
-    def next_start(self, clock: Callable[[], int]) -> tuple[int, int] | None:
-        """Claim the next operation: (the clock reading its latency counts from,
-        nanoseconds to wait before starting it), or None when the turn is over."""
-        index = self.claim()
-        if index is None:
-            return None
-        if self.interval_ns is not None:
-            scheduled = self.start_ns + int(index * self.interval_ns)
-            if self.end_ns is not None and scheduled >= self.end_ns:
-                return None
-            # late starts count as latency: coordinated omission
-            return scheduled, scheduled - clock()
-        start = clock()
-        if self.end_ns is not None and start >= self.end_ns:
-            return None
-        return start, 0
-
-
-def _work(
-    turn: _Turn,
-    worker: int,
-    tally: Tally,
-    recent: collections.deque,
-    clock: Callable[[], int],
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    runner = turn.runner
-    while (slot := turn.next_start(clock)) is not None:
-        start, delay_ns = slot
-        if delay_ns > 0:
-            sleep(delay_ns / 1e9)
-        try:
-            checkout_ns = runner.run_once(worker)
-        except Exception as exc:  # counted, never fatal: the run goes on
-            turn.failed(tally, exc)
-        else:
-            elapsed = clock() - start
-            turn.succeeded(tally, elapsed, checkout_ns)
-            recent.append(elapsed)
-
-
-def _time_one(runner: Runner, clock: Callable[[], int]) -> tuple[int, int | None, Exception | None]:
-    """One operation of worker 0, timed: (elapsed ns, checkout ns, the error if it failed)."""
-    start = clock()
-    try:
-        checkout_ns = runner.run_once(0)
-    except Exception as exc:  # counted, never fatal: the run goes on
-        return clock() - start, None, exc
-    return clock() - start, checkout_ns, None
-
-
-class _Workers:
-    """Worker threads kept for the whole run; each turn is handed to all of them."""
-
-    def __init__(self, count: int, recent: collections.deque, clock: Callable[[], int]) -> None:
-        self.count = count
-        self._recent = recent
-        self._clock = clock
-        self._cv = threading.Condition()
-        self._generation = 0
-        self._busy = 0
-        self._closing = False
-        self._turn: _Turn | None = None
-        self._tallies: list[Tally] = []
-        self._threads = [
-            threading.Thread(target=self._loop, args=(i,), name=f"dbbench-worker-{i}", daemon=True)
-            for i in range(count)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def _loop(self, worker: int) -> None:
-        seen = 0
-        while True:
-            with self._cv:
-                while self._generation == seen and not self._closing:
-                    self._cv.wait()
-                if self._closing:
-                    return
-                seen = self._generation
-                turn, tally = self._turn, self._tallies[worker]
-            try:
-                _work(turn, worker, tally, self._recent, self._clock)
-            finally:
-                with self._cv:
-                    self._busy -= 1
-                    self._cv.notify_all()
-
-    def run(self, turn: _Turn, tallies: list[Tally], poll: Callable[[], None]) -> None:
-        """Run ``turn`` on every worker, each recording into its own tally.
-
-        ``poll`` is called about once a second meanwhile.  On Ctrl-C the turn is
-        stopped, the workers finish their operation in flight, and the
-        KeyboardInterrupt goes on: the tallies hold everything recorded.
-        """
-        with self._cv:
-            self._turn, self._tallies = turn, tallies
-            self._busy = self.count
-            self._generation += 1
-            self._cv.notify_all()
-        try:
-            while True:
-                with self._cv:
-                    if self._busy == 0:
-                        break
-                    self._cv.wait(PROGRESS_INTERVAL_S)
-                    if self._busy == 0:
-                        break
-                poll()
-        except KeyboardInterrupt:
-            turn.stopped = True
-            with self._cv:
-                while self._busy:
-                    self._cv.wait()
-            raise
-
-    def close(self) -> None:
-        with self._cv:
-            self._closing = True
-            self._cv.notify_all()
-        for thread in self._threads:
-            thread.join()
-
-
 class _Run:
     """The state of one ``run_interleaved`` call."""
 
@@ -470,7 +236,12 @@ class _Run:
         self.started_ns = clock()
         self.phase = "cold start"
         self.current = runners[0].name if runners else ""
-        self.workers: _Workers | None = None
+        #: --max-errors, counted at every measured failure of every runner
+        self.limit = ErrorLimit(plan.max_errors) if plan.max_errors is not None else None
+        self.tasks = Tasks(PROGRESS_INTERVAL_S)
+        # worker threads only if a synchronous runner needs them: async ones run tasks
+        sync = not all(isinstance(r, AsyncRunner) for r in runners)
+        self.threads = Threads(plan.concurrency if sync else 1, PROGRESS_INTERVAL_S)
         #: one per worker, reused every turn (see LatencyHistogram.reset)
         self.tallies = [Tally() for _ in range(plan.concurrency)]
         self.last_report_ns = -REPORT_EVERY_NS
@@ -489,9 +260,8 @@ class _Run:
             self.checkpoint_every_s = max(CHECKPOINT_EVERY_S, 10 * took_s)
 
     def check_errors(self) -> None:
-        limit = self.plan.max_errors
-        if limit is not None and sum(r.errors for r in self.records) >= limit:
-            raise TooManyErrors(f"stopped after {limit} failed operations (--max-errors {limit})")
+        if self.limit is not None and self.limit.reached:
+            raise TooManyErrors(self.limit.message)
 
     def report(self) -> None:
         if self.on_progress is None:
@@ -528,31 +298,34 @@ class _Run:
             record.first_op_ns = self.clock() - start
             self.report()
 
-    def turn(self, index: int, quota: int | None, duration_ns: int | None, measuring: bool) -> None:
-        """One turn of runner ``index``, added to its record even when interrupted."""
+    def executor_for(self, runner: Runner) -> TurnExecutor:
+        return self.tasks if isinstance(runner, AsyncRunner) else self.threads
+
+    def new_turn(
+        self, index: int, quota: int | None, duration_ns: int | None, measuring: bool
+    ) -> Turn:
         runner, record = self.runners[index], self.records[index]
         self.current = runner.name
-        turn = _Turn(
+        return Turn(
             runner,
             quota,
             duration_ns,
             self.plan.rate_per_s,
             self.clock,
-            record.timeline if measuring else None,
+            timeline=record.timeline if measuring else None,
+            recent=self.recent,
+            limit=self.limit if measuring else None,
         )
+
+    def turn(self, index: int, quota: int | None, duration_ns: int | None, measuring: bool) -> None:
+        """One turn of runner ``index``, added to its record even when interrupted."""
+        runner, record = self.runners[index], self.records[index]
+        turn = self.new_turn(index, quota, duration_ns, measuring)
         tallies = self.tallies
         for tally in tallies:
             tally.reset()
         try:
-            if isinstance(runner, AsyncRunner):
-                on_loop = tasks.run_turn(
-                    runner, turn, tallies, self.recent, self.clock, self.report, PROGRESS_INTERVAL_S
-                )
-                runner.run_on_loop(on_loop)
-            elif self.workers is None:
-                _work(turn, 0, tallies[0], self.recent, self.clock)
-            else:
-                self.workers.run(turn, tallies, self.report)
+            self.executor_for(runner).run(turn, tallies, self.report)
         finally:
             for tally in tallies:
                 if measuring:
@@ -575,27 +348,16 @@ class _Run:
     def measure_one_operation_turns(self) -> None:
         """One worker, a fixed number of operations: turns of one operation each."""
         count = len(self.runners)
-        clock, report, recent = self.clock, self.report, self.recent
+        executors = [self.executor_for(runner) for runner in self.runners]
         for round_index in range(self.plan.iterations):
             for offset in range(count):
                 position = (round_index + offset) % count
                 runner, record = self.runners[position], self.records[position]
-                self.current = runner.name
-                if isinstance(runner, AsyncRunner):
-                    # timed on its event loop, as its tasks time theirs
-                    timed = tasks.time_one(runner, clock)
-                    elapsed, checkout_ns, error = runner.run_on_loop(
-                        timed, cancel_on_interrupt=False
-                    )
-                else:
-                    elapsed, checkout_ns, error = _time_one(runner, clock)
-                if error is not None:
-                    _count_failure(record.tally, record.timeline, error)
-                else:
-                    _count_success(record.tally, record.timeline, elapsed, checkout_ns)
-                    recent.append(elapsed)
-                record.measured_ns += elapsed
-                report()
+                turn = self.new_turn(position, 1, None, measuring=True)
+                timed = executors[position].time_one(runner, self.clock)
+                turn.record(record.tally, timed)
+                record.measured_ns += timed[0]  # the operation's own time, not the bookkeeping
+                self.report()
                 self.checkpoint()
                 self.check_errors()
 
@@ -663,8 +425,6 @@ def run_interleaved(
     complete = False
     stopped = None
     try:
-        if plan.concurrency > 1 and not all(isinstance(r, AsyncRunner) for r in runners):
-            run.workers = _Workers(plan.concurrency, run.recent, clock)
         run.cold_start()
         run.checkpoint(force=True)  # a result file exists from the start
         run.warm_up()
@@ -678,8 +438,7 @@ def run_interleaved(
         run.coordinator.stop()
         stopped = str(exc)
     finally:
-        if run.workers is not None:
-            run.workers.close()
+        run.threads.close()
         for runner, record in zip(runners, run.records, strict=True):
             with contextlib.suppress(Exception):
                 record.pool_counters = runner.counters()

@@ -71,7 +71,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbbench.errors import ConfigError, ConnectError, QueryError
-from dbbench.harness import error_kind
 from dbbench.histogram import LatencyHistogram
 from dbbench.model import Environment, SettingsSummary, StaleCase, StaleResult
 from dbbench.preflight import check_server as check_live
@@ -80,6 +79,7 @@ from dbbench.runners.pool import PoolRunner
 from dbbench.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.stale_args import PROTECTIONS, check_arguments
 from dbbench.stats import summarize
+from dbbench.turn import error_kind
 from dbbench.workload import Workload, workload_for
 
 #: the baseline before the idle period is this many operations per pooled connection

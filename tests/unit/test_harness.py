@@ -4,8 +4,10 @@ import threading
 import time
 
 import pymysql
+import pytest
 
-from dbbench.harness import Plan, error_kind, run_interleaved
+from dbbench.harness import Plan, run_interleaved
+from dbbench.turn import error_kind
 from tests.fakes import FakeClock, FakeRunner
 
 
@@ -167,3 +169,17 @@ def test_max_errors_with_workers():
         [failing], Plan(iterations=10**6, warmup=0, concurrency=2, slice_s=0.01, max_errors=10)
     )
     assert outcome.stopped and outcome.records[0].errors >= 10
+
+
+@pytest.mark.parametrize("concurrency", [2, 4])
+def test_max_errors_stops_workers_within_the_turn(concurrency):
+    # one long turn (slice 30 s, a million operations): the limit must stop it at once, not at
+    # its end; at most the operations in flight when it is reached fail beyond it
+    slow = [FakeRunner("ok", [])]
+    failing = ThreadRecorder("raw", [], fail=lambda call: RuntimeError() if call > 1 else None)
+    plan = Plan(iterations=10**6, warmup=0, concurrency=concurrency, slice_s=30, max_errors=5)
+    outcome = run_interleaved([failing, *slow], plan)
+    assert outcome.stopped == "stopped after 5 failed operations (--max-errors 5)"
+    assert not outcome.complete
+    assert 5 <= outcome.records[0].errors <= 5 + concurrency - 1
+    assert outcome.records[1].tally.attempted == 0  # the run stopped before the next runner

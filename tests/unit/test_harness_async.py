@@ -95,6 +95,18 @@ def test_task_errors_are_counted_by_kind_and_max_errors_stops():
     assert runner.closed
 
 
+@pytest.mark.parametrize("concurrency", [2, 4])
+def test_max_errors_stops_tasks_within_the_turn(concurrency):
+    runner = FakeAsyncRunner(
+        "tasks", [], pause_s=0.0005, fail=lambda call: RuntimeError() if call > 1 else None
+    )
+    plan = Plan(iterations=10**6, warmup=0, concurrency=concurrency, slice_s=30, max_errors=5)
+    outcome = run_interleaved([runner], plan)
+    assert outcome.stopped == "stopped after 5 failed operations (--max-errors 5)"
+    assert 5 <= outcome.records[0].errors <= 5 + concurrency - 1
+    assert runner.peak_in_flight == concurrency  # they did run at once
+
+
 def test_tasks_run_for_a_duration():
     runners = [FakeAsyncRunner("tasks", [], pause_s=0.001), FakeRunner("threads", [])]
     outcome = run_interleaved(

@@ -4,9 +4,10 @@ import pymysql
 import pytest
 
 from dbbench import timeline as timeline_module
-from dbbench.harness import Plan, RunnerRecord, error_kind, run_interleaved
+from dbbench.harness import Plan, RunnerRecord, run_interleaved
 from dbbench.model import TimelineSummary
 from dbbench.timeline import ErrorTimeline, describe, describe_kind
+from dbbench.turn import error_kind
 from tests.fakes import FakeRunner
 
 
