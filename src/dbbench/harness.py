@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ from dbbench.runners.base import AsyncRunner, Runner
 from dbbench.tasks import Tasks
 from dbbench.threads import Threads
 from dbbench.timeline import ErrorTimeline
-from dbbench.turn import ErrorLimit, Tally, Turn, TurnExecutor
+from dbbench.turn import ErrorLimit, SharedCount, Tally, Turn, TurnExecutor
 
 #: latencies kept for the live p99 shown while running (not for results)
 RECENT_WINDOW = 4096
@@ -190,6 +191,17 @@ class RunStopped(Exception):
     """Another process stopped: end this one as if interrupted."""
 
 
+def merge_records(
+    runner_names: Sequence[str], per_process: Iterable[Sequence[RunnerRecord]]
+) -> list[RunnerRecord]:
+    """Each runner's records from several processes that ran it at the same time, as one."""
+    merged = [RunnerRecord(name) for name in runner_names]
+    for records in per_process:
+        for target, record in zip(merged, records, strict=True):
+            target.merge(record)
+    return merged
+
+
 @dataclass
 class RunOutcome:
     records: list[RunnerRecord]
@@ -200,6 +212,45 @@ class RunOutcome:
     plan: Plan
     #: why the run stopped early, when not interrupted: e.g. "--max-errors 50 reached"
     stopped: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """For another process (``from_dict``): records with their histograms, and the rest."""
+        return {
+            "records": [record.to_dict() for record in self.records],
+            "complete": self.complete,
+            "started_at_s": self.started_at_s,
+            "finished_at_s": self.finished_at_s,
+            "plan": dataclasses.asdict(self.plan),
+            "stopped": self.stopped,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunOutcome:
+        return cls(
+            records=[RunnerRecord.from_dict(record) for record in data["records"]],
+            complete=data["complete"],
+            started_at_s=data["started_at_s"],
+            finished_at_s=data["finished_at_s"],
+            plan=Plan(**data["plan"]),
+            stopped=data["stopped"],
+        )
+
+    @classmethod
+    def merge(cls, parts: Sequence[RunOutcome], plan: Plan) -> RunOutcome:
+        """The outcomes of processes that ran their shares of ``plan`` at the same time.
+
+        Complete only if every part is; stopped if any part was (the first
+        one's reason); from the first start to the last finish.
+        """
+        names = [record.runner for record in parts[0].records]
+        return cls(
+            records=merge_records(names, [part.records for part in parts]),
+            complete=all(part.complete for part in parts),
+            started_at_s=min(part.started_at_s for part in parts),
+            finished_at_s=max(part.finished_at_s for part in parts),
+            plan=plan,
+            stopped=next((part.stopped for part in parts if part.stopped), None),
+        )
 
 
 class TooManyErrors(Exception):
@@ -218,6 +269,7 @@ class _Run:
         coordinator: Coordinator,
         on_checkpoint: CheckpointCallback | None = None,
         origin_s: float = 0.0,
+        shared_errors: SharedCount | None = None,
     ) -> None:
         self.coordinator = coordinator
         self.on_checkpoint = on_checkpoint
@@ -237,7 +289,9 @@ class _Run:
         self.phase = "cold start"
         self.current = runners[0].name if runners else ""
         #: --max-errors, counted at every measured failure of every runner
-        self.limit = ErrorLimit(plan.max_errors) if plan.max_errors is not None else None
+        self.limit = (
+            ErrorLimit(plan.max_errors, shared_errors) if plan.max_errors is not None else None
+        )
         self.tasks = Tasks(PROGRESS_INTERVAL_S)
         # worker threads only if a synchronous runner needs them: async ones run tasks
         sync = not all(isinstance(r, AsyncRunner) for r in runners)
@@ -351,6 +405,7 @@ class _Run:
         executors = [self.executor_for(runner) for runner in self.runners]
         for round_index in range(self.plan.iterations):
             for offset in range(count):
+                self.check_errors()  # another process's failures count too
                 position = (round_index + offset) % count
                 runner, record = self.runners[position], self.records[position]
                 turn = self.new_turn(position, 1, None, measuring=True)
@@ -405,12 +460,15 @@ def run_interleaved(
     clock: Callable[[], int] = time.perf_counter_ns,
     coordinator: Coordinator | None = None,
     on_checkpoint: CheckpointCallback | None = None,
+    shared_errors: SharedCount | None = None,
 ) -> RunOutcome:
     """Run ``plan`` over ``runners``; see the module docstring for the method.
 
     An exception from a cold start (the first operation of a runner) is
     raised after every runner is closed: nothing was measured yet.  With
-    ``coordinator``, this is one of several processes running in step.
+    ``coordinator``, this is one of several processes running in step, and
+    ``shared_errors`` (a ``multiprocessing.Value``) counts the failed
+    operations of them all against ``plan.max_errors``.
     """
     started_at_s = time.time()
     run = _Run(
@@ -421,6 +479,7 @@ def run_interleaved(
         coordinator or Coordinator(),
         on_checkpoint,
         origin_s=plan.origin_s if plan.origin_s is not None else started_at_s,
+        shared_errors=shared_errors,
     )
     complete = False
     stopped = None

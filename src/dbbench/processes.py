@@ -23,8 +23,9 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
-from typing import Any
+from typing import Any, Literal
 
 from dbbench.harness import (
     CheckpointCallback,
@@ -35,6 +36,7 @@ from dbbench.harness import (
     RunnerRecord,
     RunOutcome,
     RunStopped,
+    merge_records,
 )
 from dbbench.harness import run_interleaved as run_in_this_process
 from dbbench.settings import Settings
@@ -61,6 +63,21 @@ def interrupt_children() -> None:
 
 class ProcessFailed(Exception):
     """A worker process failed before it could send its results."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a worker process tells the parent, over the queue.
+
+    - "progress": ``payload`` is its latest ``Progress``;
+    - "checkpoint": its records so far, ``[RunnerRecord.to_dict(), ...]``;
+    - "result": its ``RunOutcome.to_dict()``, the last message of a process that measured;
+    - "error": the text of what stopped it before it could measure (the last message too).
+    """
+
+    kind: Literal["progress", "checkpoint", "result", "error"]
+    process: int
+    payload: Any
 
 
 class BarrierCoordinator(Coordinator):
@@ -112,6 +129,7 @@ def _child(
     flags: Any,
     messages: Any,
     checkpoints: bool,
+    shared_errors: Any,
 ) -> None:
     """The body of one worker process: run, then send the records (or the error)."""
     from dbbench import logs
@@ -125,13 +143,13 @@ def _child(
     last_sent = [0.0]
 
     def send_checkpoint(records: list[RunnerRecord]) -> None:
-        messages.put(("checkpoint", index, [r.to_dict() for r in records], False))
+        messages.put(Message("checkpoint", index, [r.to_dict() for r in records]))
 
     def send_progress(progress: Progress) -> None:
         now = time.monotonic()
         if now - last_sent[0] >= PROGRESS_EVERY_S:
             last_sent[0] = now
-            messages.put(("progress", index, progress, None))
+            messages.put(Message("progress", index, progress))
 
     try:
         runners = [create_runner(name, settings) for name in runner_names]
@@ -141,14 +159,15 @@ def _child(
             on_progress=send_progress,
             coordinator=BarrierCoordinator(barrier, flags, index),
             on_checkpoint=send_checkpoint if checkpoints else None,
+            shared_errors=shared_errors,
         )
         # measured: a second Ctrl-C must not break the sending of it
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        messages.put(("result", index, [r.to_dict() for r in outcome.records], outcome.complete))
+        messages.put(Message("result", index, outcome.to_dict()))
     except BaseException as exc:
         barrier.abort()  # release the others: they stop and send what they have
         # exceptions do not all survive pickling; their text does
-        messages.put(("error", index, f"{type(exc).__name__}: {exc}", None))
+        messages.put(Message("error", index, f"{type(exc).__name__}: {exc}"))
 
 
 def run_in_processes(
@@ -162,12 +181,14 @@ def run_in_processes(
     """Run ``plan`` split over ``processes`` processes and merge their records.
 
     With ``on_checkpoint``, each process sends its records at its checkpoints
-    and the parent hands on the merge of the latest from each.
+    and the parent hands on the merge of the latest from each.  ``plan.max_errors``
+    counts the failed operations of all processes together.
     """
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(processes)
     flags = context.Array("b", processes, lock=False)
     messages = context.Queue()
+    shared_errors = context.Value("q", 0) if plan.max_errors is not None else None
     started_at_s = time.time()
     children = [
         context.Process(
@@ -181,6 +202,7 @@ def run_in_processes(
                 flags,
                 messages,
                 on_checkpoint is not None,
+                shared_errors,
             ),
             name=f"dbbench-process-{i}",
         )
@@ -193,32 +215,30 @@ def run_in_processes(
         child.start()
         _LIVE_CHILDREN.add(child.pid)
 
-    results: dict[int, tuple[list[dict], bool]] = {}
+    results: dict[int, RunOutcome] = {}
     errors: dict[int, str] = {}
     latest: dict[int, Progress] = {}
-    checkpoints: dict[int, list[dict]] = {}
+    checkpoints: dict[int, list[RunnerRecord]] = {}
     interrupted = False
     try:
         while len(results) + len(errors) < processes:
             try:
-                kind, index, payload, complete = messages.get(timeout=0.5)
+                message: Message = messages.get(timeout=0.5)
             except queue_module.Empty:
                 dead = [c for i, c in enumerate(children) if not c.is_alive()]
                 if dead and all(i in results or i in errors for i in range(processes)):
                     break
                 _check_exits(children, results, errors)
                 continue
-            if kind == "progress":
-                latest[index] = payload
+            if message.kind == "progress":
+                latest[message.process] = message.payload
                 if on_progress is not None:
                     on_progress(_combine(latest.values()))
-            elif kind == "checkpoint":
-                checkpoints[index] = payload
-                on_checkpoint(_merge(runner_names, list(checkpoints.values())))
-            elif kind == "result":
-                results[index] = (payload, complete)
+            elif message.kind == "checkpoint":
+                checkpoints[message.process] = [RunnerRecord.from_dict(r) for r in message.payload]
+                on_checkpoint(merge_records(runner_names, checkpoints.values()))
             else:
-                errors[index] = payload
+                _finished(message, results, errors)
     except KeyboardInterrupt:
         # A terminal's Ctrl-C reaches the children too; a SIGINT sent to this process
         # alone (kill -INT) does not: breaking the barrier stops them at their next
@@ -237,14 +257,19 @@ def run_in_processes(
     if errors and not results:
         first = min(errors)
         raise ProcessFailed(f"worker process {first}: {errors[first]}")
-    records = _merge(runner_names, [results[i][0] for i in sorted(results)])
-    complete = (
-        not interrupted
-        and not errors
-        and len(results) == processes
-        and all(c for _, c in results.values())
-    )
-    return RunOutcome(records, complete, started_at_s, time.time(), plan)
+    merged = RunOutcome.merge([results[i] for i in sorted(results)], plan)
+    # the run began here, before the processes were started: its error timeline counts from it
+    merged.started_at_s, merged.finished_at_s = started_at_s, time.time()
+    merged.complete = merged.complete and not interrupted and len(results) == processes
+    return merged
+
+
+def _finished(message: Message, results: dict, errors: dict) -> None:
+    """Note a process's last message: its outcome, or why it has none."""
+    if message.kind == "result":
+        results[message.process] = RunOutcome.from_dict(message.payload)
+    elif message.kind == "error":
+        errors[message.process] = message.payload
 
 
 def _check_exits(children: list, results: dict, errors: dict) -> None:
@@ -272,24 +297,13 @@ def _drain(messages: Any, results: dict, errors: dict, processes: int, children:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(child.pid, signal.SIGINT)
         try:
-            kind, index, payload, complete = messages.get(timeout=0.5)
+            message: Message = messages.get(timeout=0.5)
         except queue_module.Empty:
             _check_exits(children, results, errors)
             continue
         except KeyboardInterrupt:
             continue
-        if kind == "result":
-            results[index] = (payload, complete)
-        elif kind == "error":
-            errors[index] = payload
-
-
-def _merge(runner_names: Sequence[str], per_process: list[list[dict]]) -> list[RunnerRecord]:
-    merged = [RunnerRecord(name) for name in runner_names]
-    for records in per_process:
-        for target, data in zip(merged, records, strict=True):
-            target.merge(RunnerRecord.from_dict(data))
-    return merged
+        _finished(message, results, errors)
 
 
 def _combine(progress: Any) -> Progress:

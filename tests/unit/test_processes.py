@@ -1,0 +1,75 @@
+"""Splitting a plan over processes, and merging what they send back (no processes started)."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from dbbench.harness import Plan, RunOutcome, run_interleaved
+from dbbench.processes import Message, process_plans
+from tests.fakes import FakeClock, FakeRunner
+
+
+def test_process_plans_share_out_workers_operations_rate_and_warmup():
+    plan = Plan(iterations=10, warmup=9, concurrency=3, rate_per_s=30.0, max_errors=5)
+    plans = process_plans(plan, 3)
+    assert [p.concurrency for p in plans] == [1, 1, 1]
+    assert [p.iterations for p in plans] == [4, 3, 3]
+    assert [p.rate_per_s for p in plans] == [10.0, 10.0, 10.0]
+    assert [p.warmup for p in plans] == [3, 3, 3]
+    # the limit is the run's: every process counts against the same shared counter
+    assert [p.max_errors for p in plans] == [5, 5, 5]
+
+
+def test_process_plans_for_a_duration_keep_it():
+    plans = process_plans(Plan(iterations=None, duration_s=2.0, concurrency=5, warmup=0), 2)
+    assert [(p.concurrency, p.iterations, p.duration_s, p.warmup) for p in plans] == [
+        (3, None, 2.0, 0),
+        (2, None, 2.0, 0),
+    ]
+
+
+def part(name_costs, plan, clock, fail=None, shared=None) -> RunOutcome:
+    """One "process"'s outcome, as the parent receives it (through to_dict, from_dict)."""
+    runners = [FakeRunner(name, [], clock, cost_ns=cost, fail=fail) for name, cost in name_costs]
+    outcome = run_interleaved(runners, plan, clock=clock, shared_errors=shared)
+    message = Message("result", 0, outcome.to_dict())
+    return RunOutcome.from_dict(message.payload)
+
+
+def test_merge_adds_the_processes_records_and_keeps_complete():
+    clock = FakeClock()
+    plan = Plan(iterations=4, warmup=0)
+    a = part([("raw", 100), ("pool", 10)], plan, clock)
+    b = part([("raw", 300), ("pool", 10)], plan, clock)
+    merged = RunOutcome.merge([a, b], Plan(iterations=8, warmup=0, concurrency=2))
+    assert merged.complete and merged.stopped is None
+    raw, pool = merged.records
+    assert (raw.runner, pool.runner) == ("raw", "pool")
+    assert list(raw.tally.latency.buckets()) == [(100, 4), (300, 4)]
+    assert raw.measured_ns == 1200  # they ran at the same time: the longer one's
+    assert pool.tally.attempted == 8
+    assert merged.plan.iterations == 8
+    assert merged.started_at_s == a.started_at_s and merged.finished_at_s == b.finished_at_s
+
+
+def test_max_errors_counts_every_process_and_stopped_survives_the_merge():
+    shared = multiprocessing.get_context("spawn").Value("q", 0)
+    clock = FakeClock()
+    plan = Plan(iterations=100, warmup=0, max_errors=5)
+    failing = part(
+        [("raw", 10)],
+        plan,
+        clock,
+        fail=lambda call: RuntimeError() if call > 3 else None,
+        shared=shared,
+    )
+    # the second process starts once the first has used up the run's limit: it stops too
+    healthy = part([("raw", 10)], plan, clock, shared=shared)
+    assert failing.stopped == "stopped after 5 failed operations (--max-errors 5)"
+    assert failing.records[0].errors == 5
+    assert healthy.stopped == failing.stopped and healthy.records[0].tally.attempted == 0
+    merged = RunOutcome.merge([healthy, failing], Plan(iterations=200, warmup=0, max_errors=5))
+    assert merged.stopped == "stopped after 5 failed operations (--max-errors 5)"
+    assert not merged.complete
+    assert merged.records[0].errors == 5
+    assert merged.records[0].tally.latency.count == 2  # calls 2 and 3 succeeded, then 4..8 failed
