@@ -148,10 +148,28 @@ class RunnerRecord:
 
 
 @dataclass(frozen=True)
+class RunnerProgress:
+    """One runner's figures so far, counted as its result will count them."""
+
+    runner: str
+    #: successful measured operations
+    operations: int
+    errors: int
+    #: the wall time it was measured (the sum of its turns), nanoseconds
+    measured_ns: int
+    #: its throughput so far, ``operations / measured``: its result's ``ops_per_s``
+    #: had the run ended now; None before it was measured
+    ops_per_s: float | None
+    #: p99 of its last ``RECENT_WINDOW`` successful operations; None before any
+    recent_p99_ns: int | None
+
+
+@dataclass(frozen=True)
 class Progress:
     """What the harness reports while it runs."""
 
     phase: str  # "cold start", "warm-up", "measuring"
+    #: the runner being run now
     runner: str
     #: measured operations attempted so far, all runners
     done: int
@@ -161,9 +179,26 @@ class Progress:
     #: measured seconds planned, all runners; None when running for a number of operations
     total_s: float | None
     errors: int
-    recent_p99_ns: int | None
     #: pool connections checked out now, for runners with a pool
     checked_out: int | None
+    #: every runner's own figures, in the run's order
+    runners: tuple[RunnerProgress, ...] = ()
+
+    @property
+    def current(self) -> RunnerProgress | None:
+        """The figures of the runner being run now."""
+        return next((r for r in self.runners if r.runner == self.runner), None)
+
+    @property
+    def ops_per_s(self) -> float | None:
+        """The current runner's throughput so far, while measuring."""
+        current = self.current
+        return current.ops_per_s if current is not None and self.phase == "measuring" else None
+
+    @property
+    def recent_p99_ns(self) -> int | None:
+        current = self.current
+        return current.recent_p99_ns if current is not None else None
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -253,6 +288,12 @@ class RunOutcome:
         )
 
 
+def _p99(latencies_ns: Iterable[int]) -> int | None:
+    """The nearest-rank p99, as ``LatencyHistogram.percentile(0.99)`` takes it."""
+    ordered = sorted(latencies_ns)
+    return ordered[max(0, -(-len(ordered) * 99 // 100) - 1)] if ordered else None
+
+
 class TooManyErrors(Exception):
     """``plan.max_errors`` measured operations failed: the run stops, results kept."""
 
@@ -284,10 +325,13 @@ class _Run:
         self.records = [
             RunnerRecord(runner.name, timeline=ErrorTimeline(origin_s)) for runner in runners
         ]
-        self.recent: collections.deque[int] = collections.deque(maxlen=RECENT_WINDOW)
+        #: each runner's latest latencies, for its live p99
+        self.recent = [collections.deque[int](maxlen=RECENT_WINDOW) for _ in runners]
+        self.recent_p99: list[int | None] = [None for _ in runners]
         self.started_ns = clock()
         self.phase = "cold start"
-        self.current = runners[0].name if runners else ""
+        #: the index of the runner being run now
+        self.current = 0
         #: --max-errors, counted at every measured failure of every runner
         self.limit = (
             ErrorLimit(plan.max_errors, shared_errors) if plan.max_errors is not None else None
@@ -325,27 +369,42 @@ class _Run:
             return
         self.last_report_ns = now
         plan = self.plan
-        recent = sorted(self.recent)
-        runner = next(r for r in self.runners if r.name == self.current)
+        runner = self.runners[self.current]
+        # only the current runner's latencies changed since the last report
+        self.recent_p99[self.current] = _p99(self.recent[self.current])
         self.on_progress(
             Progress(
                 phase=self.phase,
-                runner=self.current,
+                runner=runner.name,
                 done=sum(r.tally.attempted for r in self.records),
                 total=plan.iterations * len(self.runners) if plan.iterations else None,
                 elapsed_s=sum(r.measured_ns for r in self.records) / 1e9,
                 total_s=plan.duration_s * len(self.runners) if plan.duration_s else None,
                 errors=sum(r.errors for r in self.records),
-                recent_p99_ns=recent[max(0, -(-len(recent) * 99 // 100) - 1)] if recent else None,
                 checked_out=runner.checked_out(),
+                runners=tuple(
+                    RunnerProgress(
+                        runner=record.runner,
+                        operations=record.tally.latency.count,
+                        errors=record.errors,
+                        measured_ns=record.measured_ns,
+                        ops_per_s=(
+                            record.tally.latency.count / (record.measured_ns / 1e9)
+                            if record.measured_ns > 0
+                            else None
+                        ),
+                        recent_p99_ns=p99,
+                    )
+                    for record, p99 in zip(self.records, self.recent_p99, strict=True)
+                ),
             )
         )
 
     # --- phases ----------------------------------------------------------------
 
     def cold_start(self) -> None:
-        for runner, record in zip(self.runners, self.records, strict=True):
-            self.current = runner.name
+        for index, (runner, record) in enumerate(zip(self.runners, self.records, strict=True)):
+            self.current = index
             start = self.clock()
             runner.open()
             runner.run_once(0)
@@ -359,7 +418,7 @@ class _Run:
         self, index: int, quota: int | None, duration_ns: int | None, measuring: bool
     ) -> Turn:
         runner, record = self.runners[index], self.records[index]
-        self.current = runner.name
+        self.current = index
         return Turn(
             runner,
             quota,
@@ -367,7 +426,7 @@ class _Run:
             self.plan.rate_per_s,
             self.clock,
             timeline=record.timeline if measuring else None,
-            recent=self.recent,
+            recent=self.recent[index],
             limit=self.limit if measuring else None,
         )
 
@@ -397,7 +456,9 @@ class _Run:
                 self.coordinator.agree(True)
                 self.turn(index, operations, None, measuring=False)
                 self.checkpoint()
-        self.recent.clear()
+        for recent in self.recent:
+            recent.clear()
+        self.recent_p99 = [None for _ in self.runners]
 
     def measure_one_operation_turns(self) -> None:
         """One worker, a fixed number of operations: turns of one operation each."""

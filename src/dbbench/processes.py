@@ -22,7 +22,7 @@ import queue as queue_module
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
 from typing import Any, Literal
@@ -33,6 +33,7 @@ from dbbench.harness import (
     Plan,
     Progress,
     ProgressCallback,
+    RunnerProgress,
     RunnerRecord,
     RunOutcome,
     RunStopped,
@@ -233,7 +234,7 @@ def run_in_processes(
             if message.kind == "progress":
                 latest[message.process] = message.payload
                 if on_progress is not None:
-                    on_progress(_combine(latest.values()))
+                    on_progress(_combine(latest.values(), message.payload))
             elif message.kind == "checkpoint":
                 checkpoints[message.process] = [RunnerRecord.from_dict(r) for r in message.payload]
                 on_checkpoint(merge_records(runner_names, checkpoints.values()))
@@ -306,20 +307,39 @@ def _drain(messages: Any, results: dict, errors: dict, processes: int, children:
         _finished(message, results, errors)
 
 
-def _combine(progress: Any) -> Progress:
-    """One progress line from every process's latest report."""
-    items: list[Progress] = list(progress)
-    first = items[0]
-    p99s = [p.recent_p99_ns for p in items if p.recent_p99_ns is not None]
+def _combine(progress: Iterable[Progress], newest: Progress) -> Progress:
+    """One progress report from every process's latest; ``newest`` names the runner shown.
+
+    The processes run the same runner at the same time.  A runner's throughput
+    is the sum of the processes' own (each over its own measured time, so that
+    a report a second older than another does not skew it); its recent p99 is
+    the highest of theirs (the p99 of all their latencies together is no higher).
+    """
+    items = list(progress)
     checked = [p.checked_out for p in items if p.checked_out is not None]
     return Progress(
-        phase=first.phase,
-        runner=first.runner,
+        phase=newest.phase,
+        runner=newest.runner,
         done=sum(p.done for p in items),
         total=sum(p.total for p in items) if all(p.total for p in items) else None,
         elapsed_s=max(p.elapsed_s for p in items),
-        total_s=first.total_s,
+        total_s=newest.total_s,
         errors=sum(p.errors for p in items),
-        recent_p99_ns=max(p99s) if p99s else None,
         checked_out=sum(checked) if checked else None,
+        runners=tuple(
+            _combine_runner(parts) for parts in zip(*(p.runners for p in items), strict=True)
+        ),
+    )
+
+
+def _combine_runner(parts: Sequence[RunnerProgress]) -> RunnerProgress:
+    rates = [p.ops_per_s for p in parts if p.ops_per_s is not None]
+    p99s = [p.recent_p99_ns for p in parts if p.recent_p99_ns is not None]
+    return RunnerProgress(
+        runner=parts[0].runner,
+        operations=sum(p.operations for p in parts),
+        errors=sum(p.errors for p in parts),
+        measured_ns=max(p.measured_ns for p in parts),
+        ops_per_s=sum(rates) if rates else None,
+        recent_p99_ns=max(p99s) if p99s else None,
     )

@@ -5,11 +5,17 @@ middle of a timed operation; here the display is refreshed only when the
 harness reports progress (between operations with one worker, about once a
 second from the main thread with several), and only once the run has lasted
 a second: short runs show nothing.
+
+Its figures are the harness's, counted as the result counts them: the
+runner being run, its own throughput so far (its successful operations over
+the time it was measured), its recent p99; with ``--processes``, the
+processes' figures put together (``processes._combine``).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -19,9 +25,10 @@ from dbbench.harness import Progress as RunProgress
 SHOW_AFTER_S = 1.0
 
 
-def describe(progress: RunProgress, ops_per_s: float | None) -> str:
+def describe(progress: RunProgress) -> str:
     """The live figures: "1,234 ops/s · p99 3.21 ms · 0 errors · 8 checked out"."""
     parts = []
+    ops_per_s = progress.ops_per_s
     if ops_per_s is not None:
         parts.append(f"{ops_per_s:,.0f} ops/s")
     if progress.recent_p99_ns is not None:
@@ -33,21 +40,26 @@ def describe(progress: RunProgress, ops_per_s: float | None) -> str:
 
 
 class ProgressBar:
-    def __init__(self, console: Console, description: str, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        console: Console,
+        description: str,
+        enabled: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._console = console
         self._description = description
         self._enabled = enabled and console.is_terminal
-        self._started_s = time.monotonic()
+        self._clock = clock
+        self._started_s = clock()
         self._progress: Progress | None = None
         self._task = None
-        self._last: tuple[float, int] | None = None  # (time, done) at the last refresh
 
     def __call__(self, progress: RunProgress) -> None:
         if not self._enabled:
             return
-        now = time.monotonic()
         if self._progress is None:
-            if now - self._started_s < SHOW_AFTER_S:
+            if self._clock() - self._started_s < SHOW_AFTER_S:
                 return
             self._progress = Progress(
                 TextColumn("{task.description}"),
@@ -60,10 +72,6 @@ class ProgressBar:
             )
             self._progress.start()
             self._task = self._progress.add_task(self._description, total=None, figures="")
-        ops_per_s = None
-        if self._last is not None and now > self._last[0] and progress.phase == "measuring":
-            ops_per_s = (progress.done - self._last[1]) / (now - self._last[0])
-        self._last = (now, progress.done)
         if progress.total is not None:
             completed, total = progress.done, progress.total
         elif progress.total_s is not None:
@@ -75,14 +83,13 @@ class ProgressBar:
             completed=completed,
             total=total,
             description=f"{self._description} · {progress.phase} {progress.runner}",
-            figures=describe(progress, ops_per_s),
+            figures=describe(progress),
         )
         self._progress.refresh()
 
     def relabel(self, description: str) -> ProgressBar:
         """Show ``description`` from now on (a sweep's next cell); returns self."""
         self._description = description
-        self._last = None
         return self
 
     def close(self) -> None:
