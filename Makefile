@@ -27,6 +27,7 @@ test: $(BIN)/dbbench
 lint: $(BIN)/dbbench
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/cog --check --check-fail-msg='run: cog -r docs/reference/cli.md' docs/reference/cli.md
+	$(BIN)/cog --check --check-fail-msg='run: cog -r docs/reference/configuration.md' docs/reference/configuration.md
 	.ci/actionlint
 
 clean:

@@ -31,11 +31,11 @@ from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.guard import check_query, check_workload
 from dbbench.output import FORMAT_NAMES, format_module
-from dbbench.parsing import parse_duration_s, parse_int_list
+from dbbench.parsing import integer, parse_duration_s, parse_int_list
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, names_with, parse_runner_names
-from dbbench.settings import WORKLOAD_NAMES, Settings, find_config_path, load_settings
+from dbbench.settings import Settings, find_config_path, load_settings
+from dbbench.settings_schema import SECTIONS, SETTINGS, Setting, by_flag, setting
 from dbbench.stale_args import PROTECTIONS
-from dbbench.tls import SSL_MODES
 from dbbench.workload import READ_WORKLOAD
 
 if TYPE_CHECKING:
@@ -95,7 +95,10 @@ class DbbenchGroup(click.Group):
         except click.ClickException as exc:
             if debug:
                 traceback.print_exc()
-            _error_line(exc.format_message())
+            message = exc.format_message()
+            if isinstance(exc, click.NoSuchOption):
+                message += _elsewhere(exc)
+            _error_line(message)
             status = ExitStatus.USAGE if isinstance(exc, click.UsageError) else ExitStatus.ERROR
         except DbbenchError as exc:
             if debug:
@@ -110,6 +113,25 @@ class DbbenchGroup(click.Group):
         sys.exit(int(status or 0))
 
 
+def _elsewhere(exc: click.NoSuchOption) -> str:
+    """For a setting's flag that this command lacks: which commands take it, and its key in
+    the settings file (`run --pool-size`: compare takes it; [pool] pool_size)."""
+    row = by_flag(exc.option_name)
+    here = exc.ctx.command if exc.ctx is not None else None
+    if row is None or here is None:
+        return ""
+    takers = [
+        f"dbbench {name}"
+        for name, command in cli.commands.items()
+        if command is not here
+        and any(isinstance(p, _SettingOption) and p.setting is row for p in command.params)
+    ]
+    if not takers:
+        return ""
+    verb = "takes" if len(takers) == 1 else "take"
+    return f" {' and '.join(takers)} {verb} {exc.option_name} ({row.name} in the settings file)."
+
+
 @click.group(cls=DbbenchGroup)
 @click.version_option(package_name="dbbench")
 @click.option("--debug", is_flag=True, help="Show a traceback with errors.")
@@ -122,6 +144,42 @@ def cli(debug: bool) -> None:
     """
 
 
+class _SettingOption(click.Option):
+    """A flag that sets a setting of the table (``settings_schema``): the commands' own
+    options are plain ``click.Option``; which settings a command takes is which of these
+    it has."""
+
+    def __init__(self, *args: Any, setting: Setting, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setting = setting
+
+
+def _setting_option(section: str, key: str) -> Callable:
+    """The click option of ``[section] key``, as its row in the table says it."""
+    row = setting(section, key)
+    flag = row.flag
+    assert flag is not None, f"{row.name} has no flag"
+    decls = [flag.name, *([flag.short] if flag.short else []), flag.parameter]
+    kwargs: dict[str, Any] = {"cls": _SettingOption, "setting": row, "help": flag.help}
+    if flag.kind == "switch":
+        kwargs["default"] = None  # neither: the settings file's value stands
+    elif flag.kind in ("on", "prompt"):
+        kwargs["is_flag"] = True
+    elif flag.kind == "value" and row.choices:
+        kwargs["type"] = click.Choice(row.choices)
+    elif flag.kind == "value" and row.type in ("integer", "number"):
+        kwargs["type"] = int if row.type == "integer" else float
+    return click.option(*decls, **kwargs)
+
+
+def _setting_options(section: str) -> list[Callable]:
+    """The options of every setting of ``section`` that has a flag, in the table's order but
+    a prompt last (``--password``: it asks once the rest says whose password)."""
+    rows = [row for row in SETTINGS if row.section == section and row.flag is not None]
+    rows.sort(key=lambda row: row.flag is not None and row.flag.kind == "prompt")
+    return [_setting_option(row.section, row.key) for row in rows]
+
+
 def _connection_options(command: Callable) -> Callable:
     options = [
         click.option(
@@ -130,30 +188,7 @@ def _connection_options(command: Callable) -> Callable:
             type=click.Path(dir_okay=True),
             help="TOML settings file [default: ./dbbench.toml when present].",
         ),
-        click.option("--host", help="Server host name or address [default: 127.0.0.1]."),
-        click.option("--port", type=int, help="Server TCP port [default: 3306]."),
-        click.option("--user", help="User name [default: root]."),
-        click.option("--database", help="Database (schema) to connect to [default: none]."),
-        click.option(
-            "--driver",
-            "driver_text",
-            help="DB-API driver: pymysql, mysqlclient or mysql-connector; a list "
-            "(pymysql,mysqlclient) runs every runner once per driver [default: pymysql].",
-        ),
-        click.option(
-            "--ssl-mode",
-            type=click.Choice(SSL_MODES),
-            help="TLS: disabled, preferred (the driver's default), required, verify_ca, "
-            "verify_identity [default: preferred].",
-        ),
-        click.option(
-            "--password",
-            "password_prompt",
-            is_flag=True,
-            help="Ask for the password on the terminal, echo off (no value is taken: the "
-            "process list would show it) [default: DBBENCH_PASSWORD, MYSQL_PWD, the settings "
-            "file, ~/.my.cnf].",
-        ),
+        *_setting_options("database"),
         click.option(
             "--server",
             type=click.Choice(["configured", "local"]),
@@ -182,12 +217,8 @@ _allow_writes_option = click.option(
 )
 
 
-_allow_large_results_option = click.option(
-    "--allow-large-results",
-    is_flag=True,
-    help="Run a query that returns over 100,000 rows or 32 MiB per operation "
-    "(refused by default: every operation fetches it all into memory).",
-)
+_allow_large_results_option = _setting_option("benchmark", "allow_large_results")
+_query_option = _setting_option("benchmark", "query")
 
 
 def _check_query(settings: Settings, options: dict[str, Any]) -> None:
@@ -211,52 +242,9 @@ def _check_workload(settings: Settings, options: dict[str, Any]) -> None:
 
 def _run_options(command: Callable) -> Callable:
     options = [
-        click.option(
-            "--iterations",
-            "-n",
-            type=int,
-            help="Measured operations per runner, all workers together [default: 100].",
-        ),
-        click.option(
-            "--duration",
-            help="Measure each runner for this long instead (30s, 500ms, 2m).",
-        ),
-        click.option(
-            "--warmup",
-            type=int,
-            help="Uncounted warm-up operations per runner [default: 10%, 5 to 10,000].",
-        ),
-        click.option("--query", help="SQL each operation runs and fetches [default: SELECT 1]."),
-        click.option(
-            "--workload",
-            type=click.Choice(WORKLOAD_NAMES),
-            help="read: the query; insert: one row + COMMIT into a scratch table dbbench "
-            "creates and drops (needs --allow-writes) [default: read].",
-        ),
-        _allow_writes_option,
-        _allow_large_results_option,
-        click.option(
-            "--concurrency",
-            "-c",
-            "concurrency_text",
-            help="Worker threads running operations at once; a list (1,8,32) sweeps [default: 1].",
-        ),
-        click.option(
-            "--max-errors",
-            type=int,
-            help="Stop once this many operations failed (what was measured is kept) "
-            "[default: never].",
-        ),
-        click.option(
-            "--processes",
-            type=int,
-            help="Processes sharing the workers, each with its own pool [default: 1].",
-        ),
-        click.option(
-            "--rate",
-            help="Open loop: operations per second per runner; latency counts from the "
-            "scheduled start [default: closed loop].",
-        ),
+        *_setting_options("benchmark")[:5],  # iterations, duration, warmup, query, workload
+        _allow_writes_option,  # beside the settings it unlocks
+        *_setting_options("benchmark")[5:],
         click.option(
             "--runner",
             "runner_text",
@@ -278,45 +266,7 @@ def _run_options(command: Callable) -> Callable:
 
 
 def _pool_options(command: Callable) -> Callable:
-    options = [
-        click.option(
-            "--pool-size",
-            "pool_size_text",
-            help="Connections the pool keeps; a list (1,5,10) sweeps [default: 5].",
-        ),
-        click.option(
-            "--max-overflow",
-            "max_overflow_text",
-            help="Extra connections beyond pool_size, -1 = no limit; a list sweeps [default: 10].",
-        ),
-        click.option(
-            "--pool-timeout",
-            type=float,
-            help="Seconds a checkout waits for a free connection [default: 30].",
-        ),
-        click.option(
-            "--pool-recycle",
-            type=float,
-            help="Replace connections older than this many seconds, -1 = never [default: -1].",
-        ),
-        click.option(
-            "--pre-ping/--no-pre-ping",
-            "pre_ping",
-            default=None,
-            help="Ping each connection at checkout [default: off].",
-        ),
-        click.option(
-            "--lifo/--fifo",
-            "use_lifo",
-            default=None,
-            help="Hand out the most recently returned connection first [default: fifo].",
-        ),
-        click.option(
-            "--reset-on-return",
-            type=click.Choice(["rollback", "commit", "none"]),
-            help="What checkin does to a connection [default: rollback].",
-        ),
-    ]
+    options = _setting_options("pool")
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
@@ -329,42 +279,33 @@ def _single_driver(text: str | None) -> str | None:
     return names[0] if len(names) == 1 else None
 
 
-def _load(options: dict[str, Any], lists: dict[str, list[int] | None]) -> Settings:
-    overrides = {
-        "database": {
-            "host": options.get("host"),
-            "port": options.get("port"),
-            "user": options.get("user"),
-            "database": options.get("database"),
-            "ssl_mode": options.get("ssl_mode"),
-            # a list of several drivers runs each; one is the driver for everything
-            "driver": _single_driver(options.get("driver_text")),
-        },
-        "benchmark": {
-            "iterations": options.get("iterations"),
-            "duration": options.get("duration"),
-            "warmup": options.get("warmup"),
-            "query": options.get("query"),
-            "workload": options.get("workload"),
-            # a list of several values is a sweep: each cell sets its own value
-            "concurrency": _single(lists["concurrency"]),
-            "processes": options.get("processes"),
-            "rate": options.get("rate"),
-            "max_errors": options.get("max_errors"),
-            # a flag only turns it on; off leaves the settings file's value
-            "allow_large_results": options.get("allow_large_results") or None,
-        },
-        "pool": {
-            "pool_size": _single(lists["pool_size"]),
-            "max_overflow": _single(lists["max_overflow"]),
-            "pool_timeout": options.get("pool_timeout"),
-            "pool_recycle": options.get("pool_recycle"),
-            "pool_pre_ping": options.get("pre_ping"),
-            "pool_use_lifo": options.get("use_lifo"),
-            "pool_reset_on_return": options.get("reset_on_return"),
-        },
-    }
-    settings = load_settings(find_config_path(options.get("config_path")), overrides=overrides)
+def _command_settings() -> list[Setting]:
+    """The settings the running command has flags for."""
+    command = click.get_current_context().command
+    return [p.setting for p in command.params if isinstance(p, _SettingOption)]
+
+
+def _flag_value(row: Setting, options: dict[str, Any], lists: dict[str, list[int]]) -> Any:
+    """What the command line gives ``row``; None: not given."""
+    assert row.flag is not None
+    given = options.get(row.flag.parameter)
+    if row.flag.kind == "list":
+        # several values are a sweep, or one run per driver: each sets its own
+        if row.type == "integer":
+            return _single(lists.get(row.key))
+        return _single_driver(given)
+    if row.flag.kind == "on":
+        return given or None  # off leaves the settings file's value
+    if row.flag.kind == "prompt":
+        return None  # asked for below, once the settings say whose password it is
+    return given
+
+
+def _load(options: dict[str, Any], lists: dict[str, list[int]]) -> Settings:
+    flags: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
+    for row in _command_settings():
+        flags[row.section][row.key] = _flag_value(row, options, lists)
+    settings = load_settings(find_config_path(options.get("config_path")), flags=flags)
     if options.get("password_prompt"):
         typed = credentials.prompt_password(f"Password for {settings.database.describe()}: ")
         sources = {**settings.database.sources, "password": "--password (prompt)"}
@@ -375,19 +316,17 @@ def _load(options: dict[str, Any], lists: dict[str, list[int] | None]) -> Settin
     return settings
 
 
-def _lists(options: dict[str, Any]) -> dict[str, list[int] | None]:
-    """The flags that take lists, parsed; None where not given."""
-    spec = {
-        "concurrency": ("concurrency_text", "--concurrency", 1),
-        "pool_size": ("pool_size_text", "--pool-size", 1),
-        "max_overflow": ("max_overflow_text", "--max-overflow", -1),
-    }
-    return {
-        key: parse_int_list(options[name], where=flag, minimum=minimum)
-        if options.get(name) is not None
-        else None
-        for key, (name, flag, minimum) in spec.items()
-    }
+def _lists(options: dict[str, Any]) -> dict[str, list[int]]:
+    """The given flags of the command that take lists of numbers, parsed, by setting key."""
+    lists = {}
+    for row in _command_settings():
+        assert row.flag is not None
+        text = options.get(row.flag.parameter)
+        if row.flag.kind == "list" and row.type == "integer" and text is not None:
+            assert isinstance(row.check, integer)
+            minimum = row.check.low if row.check.low is not None else -sys.maxsize
+            lists[row.key] = parse_int_list(text, where=row.flag.name, minimum=minimum)
+    return lists
 
 
 @contextlib.contextmanager
@@ -573,9 +512,9 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
             outcome: RunResult | SweepResult = benchmark.run_sweep(
                 target,
                 runner_names,
-                lists["concurrency"] or [target.benchmark.concurrency],
-                lists["pool_size"] or [target.pool.pool_size],
-                lists["max_overflow"] or [target.pool.max_overflow],
+                lists.get("concurrency") or [target.benchmark.concurrency],
+                lists.get("pool_size") or [target.pool.pool_size],
+                lists.get("max_overflow") or [target.pool.max_overflow],
                 on_cell=bar.relabel,
                 on_result=lambda sweep: sink.write(sweep.to_dict()),
                 backend=backend,
@@ -679,7 +618,7 @@ def compare(**options: Any) -> int:
     show_default=True,
     help="Cases to run: none, recycle (pool_recycle below the timeout), pre_ping.",
 )
-@click.option("--query", help="SQL each operation runs [default: SELECT 1].")
+@_query_option
 @_allow_writes_option
 @_allow_large_results_option
 @_output_options
@@ -701,11 +640,7 @@ def stale(**options: Any) -> int:
     env = _env()
     stdout, stderr = env.out(), env.err()
     format_name = _format_name(options)
-    settings = _load(
-        {k: v for k, v in options.items() if k in _STALE_SETTINGS}
-        | {"driver_text": options["driver_text"]},
-        {"concurrency": None, "pool_size": None, "max_overflow": None},
-    )
+    settings = _load(options, {})
     if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
         raise ConfigError("stale runs one driver: give --driver one name")
     _check_query(settings, options)
@@ -717,7 +652,16 @@ def stale(**options: Any) -> int:
         operations=options["operations"],
         protections=tuple(protections),
     )
-    request.check(names=_STALE_FLAGS)  # before a throwaway server starts
+    # before a throwaway server starts; the request's field names as this command's flags
+    request.check(
+        names=_flags_of(
+            wait_timeout_s="wait_timeout",
+            idle_s="idle",
+            pool_size="pool_size",
+            operations="operations",
+            protections="protection",
+        )
+    )
     sink = _result_sink(options)
     quiet = options["quiet"]
     with _target(settings, options["server"], stderr, quiet) as target:
@@ -738,27 +682,11 @@ def stale(**options: Any) -> int:
     return result.exit_status
 
 
-#: dbbench stale's options that are settings (the rest are the scenario's own)
-_STALE_SETTINGS = (
-    "config_path",
-    "host",
-    "port",
-    "user",
-    "database",
-    "password_prompt",
-    "query",
-    "allow_large_results",
-    "ssl_mode",
-)
-
-#: dbbench stale's flags, as check_arguments' messages should name them
-_STALE_FLAGS = {
-    "wait_timeout_s": "--wait-timeout",
-    "idle_s": "--idle",
-    "pool_size": "--pool-size",
-    "operations": "--operations",
-    "protections": "--protection",
-}
+def _flags_of(**parameters: str) -> dict[str, str]:
+    """``argument="parameter"`` -> ``{argument: the running command's flag of parameter}``:
+    a library call's argument names as the command line's messages say them."""
+    flags = {p.name: p.opts[0] for p in click.get_current_context().command.params}
+    return {argument: flags[parameter] for argument, parameter in parameters.items()}
 
 
 def _idle_seconds(text: str | None) -> float | None:
@@ -788,7 +716,7 @@ Examples:
 @click.option(
     "--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="Uncounted rounds."
 )
-@click.option("--query", help="SQL each operation runs and fetches [default: SELECT 1].")
+@_query_option
 @_allow_writes_option
 @click.option(
     "--runner",
@@ -801,14 +729,8 @@ Examples:
     "--rtt",
     help="Project each runner onto a network with this round-trip time (250us, 1ms, 20ms).",
 )
-@click.option(
-    "--pre-ping/--no-pre-ping", "pre_ping", default=None, help="Ping at checkout [default: off]."
-)
-@click.option(
-    "--reset-on-return",
-    type=click.Choice(["rollback", "commit", "none"]),
-    help="What checkin does to a connection [default: rollback].",
-)
+@_setting_option("pool", "pool_pre_ping")
+@_setting_option("pool", "pool_reset_on_return")
 @click.option(
     "--format",
     "format_name",
@@ -833,14 +755,9 @@ def explain(**options: Any) -> int:
     from dbbench.output import explain_table, json_format
 
     stdout, stderr = _env().out(), _env().err()
-    keys = ("config_path", "host", "port", "user", "database", "query", "pre_ping", "ssl_mode")
     if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
         raise ConfigError("explain splits one driver's operations: give --driver one name")
-    keys += ("driver_text", "password_prompt")
-    settings = _load(
-        {**{k: options[k] for k in keys}, "reset_on_return": options["reset_on_return"]},
-        {"concurrency": None, "pool_size": None, "max_overflow": None},
-    )
+    settings = _load(options, {})
     _check_query(settings, options)
     runner_names = parse_runner_names(options["runner_text"])
     explaining.check_arguments(runner_names, settings.database.driver)

@@ -14,6 +14,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dbbench.errors import ConfigError
@@ -22,17 +23,22 @@ from dbbench.errors import ConfigError
 Validator = Callable[[Any], Any]
 
 
-def integer(low: int | None = None, high: int | None = None) -> Validator:
-    def check(value: Any) -> int:
+@dataclass(frozen=True)
+class integer:  # noqa: N801 - a check, named like the others
+    """A whole number from ``low`` to ``high`` (either may be open); the bounds stay
+    readable, for a list of such numbers (``--pool-size 1,5,10``) to check each item."""
+
+    low: int | None = None
+    high: int | None = None
+
+    def __call__(self, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("must be a whole number")
-        if low is not None and value < low:
-            raise ValueError(f"must be at least {low}")
-        if high is not None and value > high:
-            raise ValueError(f"must be at most {high}")
+        if self.low is not None and value < self.low:
+            raise ValueError(f"must be at least {self.low}")
+        if self.high is not None and value > self.high:
+            raise ValueError(f"must be at most {self.high}")
         return value
-
-    return check
 
 
 def number(

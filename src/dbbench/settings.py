@@ -5,6 +5,10 @@ environment variable, configuration file, the ``[client]`` group of
 ``~/.my.cnf`` (see ``credentials``), built-in default.  Every value remembers where it came
 from, so a bad one is reported as "<where>: <key> = <value>: <what is wrong>".
 The password is never part of any message or of ``public_dict``.
+
+Which keys exist, their checks, variables and flags: the table in ``settings_schema``.
+A value given by a program (``overrides``) is named as the setting (``[pool] pool_size``),
+one from the command line (``flags``) as its flag (``--pool-size``).
 """
 
 from __future__ import annotations
@@ -13,62 +17,24 @@ import dataclasses
 import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dbbench import credentials, guard
+from dbbench import credentials
 from dbbench.errors import ConfigError
-from dbbench.parsing import (
-    Validator,
-    boolean,
-    choice,
-    integer,
-    number,
-    optional_string,
-    parse_duration_s,
-    parse_rate,
-    string,
-    suggest,
-)
-from dbbench.tls import SSL_MODES, TlsSettings, check_tls_files, resolve_tls
+from dbbench.parsing import suggest
+from dbbench.settings_schema import BY_KEY, SECTIONS, SETTINGS, Setting
+from dbbench.tls import TlsSettings, check_tls_files, resolve_tls
 
 DEFAULT_CONFIG_NAME = "dbbench.toml"
 DEFAULT_QUERY = "SELECT 1"
 #: the default warm-up is 10% of the iterations, but no more than this
 MAX_DEFAULT_WARMUP = 10_000
 
-#: the DB-API drivers ``[database] driver`` may name (``dbbench.drivers`` implements them)
-DRIVER_NAMES: tuple[str, ...] = ("pymysql", "mysqlclient", "mysql-connector")
-#: what ``[benchmark] workload`` may name (``dbbench.workload`` says what each does);
-#: all but "read" write
-WORKLOAD_NAMES: tuple[str, ...] = ("read", "insert")
-
-#: environment variable -> (section, key); the first one set wins for a key
-ENVIRONMENT_KEYS: tuple[tuple[str, str, str], ...] = (
-    ("DBBENCH_HOST", "database", "host"),
-    ("DBBENCH_PORT", "database", "port"),
-    ("DBBENCH_USER", "database", "user"),
-    ("DBBENCH_PASSWORD", "database", "password"),
-    ("MYSQL_PWD", "database", "password"),
-    ("DBBENCH_DATABASE", "database", "database"),
-)
-
-#: command-line flags whose name is not ``--`` + the key with dashes
-FLAG_NAMES = {
-    "pool_pre_ping": "--pre-ping/--no-pre-ping",
-    "pool_use_lifo": "--lifo/--fifo",
-    "rate": "--rate",
-    # the only way to give it on the command line: typed at a prompt, never a value
-    "password": "--password (prompt)",
-}
-
-#: [database] keys that a flag of the same name (dashes for underscores) sets
-DATABASE_FLAGS = frozenset({"host", "port", "user", "database", "driver", "ssl_mode"})
-
 #: keys whose values are never shown or saved
-SECRET_KEYS = frozenset({"password", "ssl_key_password"})
+SECRET_KEYS = frozenset(row.key for row in SETTINGS if row.secret)
 
 #: [database] keys passed through to the driver's ``ssl_*`` arguments
 SSL_KEYS = (
@@ -126,10 +92,7 @@ class DatabaseSettings:
         """Where ``key``'s value came from, as a message's parenthesis says it."""
         if key in self.sources:
             return f"from {self.sources[key]}"
-        variable = next((v for v, _, k in ENVIRONMENT_KEYS if k == key), None)
-        flag = f"--{key.replace('_', '-')}" if key in DATABASE_FLAGS else None
-        setters = ", ".join(filter(None, (f"[database] {key}", variable, flag)))
-        return f"the default; set it with {setters}"
+        return f"the default; set it with {', '.join(BY_KEY['database'][key].setters())}"
 
     def describe(self) -> str:
         """``user@host:port`` (or the socket) for messages; never the password."""
@@ -258,75 +221,6 @@ class Settings:
         }
 
 
-# --- validation --------------------------------------------------------------
-
-
-def _file_path(value: Any) -> str:
-    """A path to a file: ``~`` is the home directory, as a shell would have made it."""
-    return os.path.expanduser(string(non_empty=True)(value))
-
-
-def _query(value: Any) -> str:
-    text = string(non_empty=True)(value)
-    if not guard.has_statement(text):
-        raise ValueError("has no SQL statement to run (only comments, semicolons or blanks)")
-    return text
-
-
-def _driver_name(value: Any) -> str:
-    if value not in DRIVER_NAMES:
-        raise ValueError(f"unknown driver; choose from {', '.join(DRIVER_NAMES)}")
-    return value
-
-
-#: section -> key -> (dataclass field name, validator)
-SCHEMA: dict[str, dict[str, tuple[str, Validator]]] = {
-    "database": {
-        "host": ("host", string(non_empty=True)),
-        "port": ("port", integer(1, 65535)),
-        "user": ("user", string(non_empty=True)),
-        "password": ("password", string()),
-        "database": ("database", optional_string),
-        "unix_socket": ("unix_socket", optional_string),
-        # PyMySQL's own limit: a year
-        "connect_timeout": ("connect_timeout_s", number(positive=True, high=31_536_000)),
-        "read_timeout": ("read_timeout_s", number(positive=True, high=31_536_000)),
-        "write_timeout": ("write_timeout_s", number(positive=True, high=31_536_000)),
-        "init_command": ("init_command", optional_string),
-        "ssl_ca": ("ssl_ca", _file_path),
-        "ssl_cert": ("ssl_cert", _file_path),
-        "ssl_key": ("ssl_key", _file_path),
-        "ssl_verify_cert": ("ssl_verify_cert", boolean),
-        "ssl_verify_identity": ("ssl_verify_identity", boolean),
-        "ssl_disabled": ("ssl_disabled", boolean),
-        "ssl_key_password": ("ssl_key_password", string()),
-        "ssl_mode": ("ssl_mode", choice(*SSL_MODES)),
-        "driver": ("driver", _driver_name),
-    },
-    "benchmark": {
-        "iterations": ("iterations", integer(1)),
-        "duration": ("duration_s", parse_duration_s),
-        "warmup": ("warmup", integer(0)),
-        "query": ("query", _query),
-        "concurrency": ("concurrency", integer(1, 10_000)),
-        "processes": ("processes", integer(1, 256)),
-        "rate": ("rate_per_s", parse_rate),
-        "max_errors": ("max_errors", integer(1)),
-        "workload": ("workload", choice(*WORKLOAD_NAMES)),
-        "allow_large_results": ("allow_large_results", boolean),
-    },
-    "pool": {
-        "pool_size": ("pool_size", integer(1)),
-        "max_overflow": ("max_overflow", integer(-1)),
-        "pool_timeout": ("pool_timeout_s", number(positive=True)),
-        "pool_recycle": ("pool_recycle_s", number(positive=True, allow=(-1,))),
-        "pool_pre_ping": ("pool_pre_ping", boolean),
-        "pool_use_lifo": ("pool_use_lifo", boolean),
-        "pool_reset_on_return": ("pool_reset_on_return", choice("rollback", "commit", "none")),
-    },
-}
-
-
 def _show(key: str, value: Any) -> str:
     """A value for an error message: the password is never shown."""
     if key in SECRET_KEYS:
@@ -370,20 +264,20 @@ def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
 
     found: dict[str, dict[str, _Value]] = {}
     for section, table in document.items():
-        if not isinstance(table, dict) and section not in SCHEMA:
-            home = next((name for name, keys in SCHEMA.items() if section in keys), None)
+        if not isinstance(table, dict) and section not in BY_KEY:
+            home = next((name for name, keys in BY_KEY.items() if section in keys), None)
             if home:
                 raise ConfigError(
                     f"{path}: '{section}' is outside any section; put it under [{home}]"
                 )
-        if section not in SCHEMA:
-            hint = suggest(section, list(SCHEMA))
+        if section not in BY_KEY:
+            hint = suggest(section, SECTIONS)
             raise ConfigError(f"{path}: unknown section [{section}]{hint}")
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: '{section}' must be a [{section}] table")
         for key, value in table.items():
-            if key not in SCHEMA[section]:
-                hint = suggest(key, list(SCHEMA[section]))
+            if key not in BY_KEY[section]:
+                hint = suggest(key, list(BY_KEY[section]))
                 raise ConfigError(f"{path}: unknown key '{key}' in [{section}]{hint}")
             found.setdefault(section, {})[key] = _Value(value, f"{path}: [{section}] {key}", 1)
     return found
@@ -391,19 +285,22 @@ def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
 
 def _read_environment(env: Mapping[str, str]) -> dict[str, dict[str, _Value]]:
     found: dict[str, dict[str, _Value]] = {}
-    for variable, section, key in ENVIRONMENT_KEYS:
-        if variable not in env or key in found.get(section, {}):
+    for row in SETTINGS:
+        variable = next((name for name in row.env if name in env), None)
+        if variable is None:
             continue
         raw = env[variable]
         value: Any = raw
-        if key == "port":
+        if row.type == "integer":  # the only text-valued layer: a number is read here
             try:
                 value = int(raw)
             except ValueError:
-                raise ConfigError(
-                    f"environment variable {variable}: {raw!r} is not a port number"
-                ) from None
-        found.setdefault(section, {})[key] = _Value(value, f"environment variable {variable}", 2)
+                noun = "a port number" if row.key == "port" else "a whole number"
+                where = f"environment variable {variable}"
+                raise ConfigError(f"{where}: {raw!r} is not {noun}") from None
+        found.setdefault(row.section, {})[row.key] = _Value(
+            value, f"environment variable {variable}", 2
+        )
     return found
 
 
@@ -462,16 +359,47 @@ def _resolve_run_length(benchmark: dict[str, _Value]) -> None:
         del benchmark["duration" if iterations.layer > duration.layer else "iterations"]
 
 
+def _given(
+    values: Mapping[str, Mapping[str, Any]] | None, where: Callable[[Setting], str]
+) -> dict[str, dict[str, _Value]]:
+    """``{"pool": {"pool_size": 10}}`` as a layer; None is "not given"."""
+    layer: dict[str, dict[str, _Value]] = {}
+    for section, keys in (values or {}).items():
+        for key, value in keys.items():
+            row = BY_KEY.get(section, {}).get(key)
+            if row is None:
+                hint = suggest(key, list(BY_KEY.get(section, {}))) if section in BY_KEY else ""
+                raise ConfigError(f"there is no setting [{section}] {key}{hint}")
+            if value is not None:
+                layer.setdefault(section, {})[key] = _Value(value, where(row), 3)
+    return layer
+
+
+def _setter(row: Setting, *, command_line: bool) -> str:
+    """How to set ``row``, in the words of the caller: its flag on the command line (where
+    it has one), its name in the settings file otherwise."""
+    return row.flag.shown if command_line and row.flag is not None else row.name
+
+
+def _flag_name(row: Setting) -> str:
+    assert row.flag is not None, f"{row.name} has no flag"
+    return row.flag.shown
+
+
 def load_settings(
     config_path: Path | None = None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    flags: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Settings:
-    """Merge defaults < file < environment < ``overrides`` (command-line flags).
+    """Merge defaults < file < environment < ``overrides`` and ``flags``.
 
-    ``overrides`` uses the file's section and key names, e.g.
-    ``{"pool": {"pool_size": 10}}``; a value of None means "flag not given".
-    Raises ``ConfigError`` naming the source, key and value of a bad setting.
+    Both use the file's section and key names, e.g. ``{"pool": {"pool_size": 10}}``; a
+    value of None means "not given".  ``overrides`` are a program's own values, and a
+    bad one is named as the setting (``[pool] pool_size = 0``); ``flags`` are the command
+    line's, named as the flag (``--pool-size = 0``).  Raises ``ConfigError`` naming the
+    source, key and value of a bad setting.
     """
     environment = os.environ if env is None else env
     layers: list[dict[str, dict[str, _Value]]] = []
@@ -483,26 +411,21 @@ def load_settings(
         files.append((config_path, _read_file(config_path)))
     layers.extend(layer for _, layer in files)
     layers.append(_read_environment(environment))
-    flags: dict[str, dict[str, _Value]] = {}
-    for section, values in (overrides or {}).items():
-        for key, value in values.items():
-            if value is not None:
-                option = FLAG_NAMES.get(key, "--" + key.replace("_", "-"))
-                flags.setdefault(section, {})[key] = _Value(value, option, 3)
-    layers.append(flags)
+    layers.append(_given(overrides, lambda row: row.name))
+    layers.append(_given(flags, _flag_name))
 
-    merged: dict[str, dict[str, _Value]] = {section: {} for section in SCHEMA}
+    merged: dict[str, dict[str, _Value]] = {section: {} for section in SECTIONS}
     for layer in layers:
         for section, values in layer.items():
             merged[section].update(values)
 
     _resolve_run_length(merged["benchmark"])
-    fields: dict[str, dict[str, Any]] = {section: {} for section in SCHEMA}
+    fields: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     for section, values in merged.items():
         for key, item in values.items():
-            name, check = SCHEMA[section][key]
+            row = BY_KEY[section][key]
             try:
-                fields[section][name] = check(item.value)
+                fields[section][row.field] = row.check(item.value)
             except ValueError as exc:
                 raise ConfigError(f"{item.where} = {_show(key, item.value)}: {exc}") from None
 
@@ -513,7 +436,8 @@ def load_settings(
         if processes > concurrency:
             raise ConfigError(
                 f"{benchmark['processes'].where} = {processes} is more than the concurrency "
-                f"({concurrency}): each process needs at least one worker; raise --concurrency"
+                f"({concurrency}): each process needs at least one worker; raise "
+                + _setter(BY_KEY["benchmark"]["concurrency"], command_line=flags is not None)
             )
 
     warnings = [

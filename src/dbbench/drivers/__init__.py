@@ -18,7 +18,7 @@ from typing import Any
 from dbbench.drivers.base import Connector, Driver, TlsNotUsed
 from dbbench.errors import ConfigError
 from dbbench.parsing import parse_name_list
-from dbbench.settings import DRIVER_NAMES
+from dbbench.settings_schema import DRIVER_NAMES
 
 DEFAULT_DRIVER = "pymysql"
 
