@@ -10,14 +10,28 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-#: public name -> the module that defines it
+#: public name -> the module that defines it: one library call per command
+#: (docs/guide/python.md shows them in use)
 _EXPORTS = {
     "Settings": "dbbench.settings",
     "load_settings": "dbbench.settings",
+    "plan_run": "dbbench.benchmark",
+    "execute_run": "dbbench.benchmark",
     "run_benchmark": "dbbench.benchmark",
+    "run_sweep": "dbbench.benchmark",
+    "StaleRequest": "dbbench.stale",
+    "run_stale": "dbbench.stale",
+    "explain": "dbbench.explain",
+    "count_run_round_trips": "dbbench.explain",
+    "project_run": "dbbench.explain",
+    "load_result": "dbbench.model",
+    "compare": "dbbench.diffing",
+    "parse_fail_on": "dbbench.diffing",
+    "write_report": "dbbench.output.report",
+    "Backend": "dbbench.backend",
 }
 
-__all__ = ["Settings", "load_settings", "run_benchmark"]
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

@@ -74,3 +74,11 @@ def test_a_sweep_runs_each_cell_on_the_backend_it_is_given():
     assert [cell.concurrency for cell, _ in sweep.cells] == [1, 2]
     assert sweep.exit_status == ExitStatus.SUCCESS
     assert dataclasses.replace(sweep, complete=False).exit_status == ExitStatus.INTERRUPTED
+
+
+def test_every_public_name_is_one_import_away():
+    import dbbench
+
+    for name in dbbench.__all__:
+        assert getattr(dbbench, name) is not None, name
+    assert dbbench.run_benchmark is run_benchmark and dbbench.Backend is Backend
