@@ -613,6 +613,8 @@ class SweepResult:
             "environment": first.environment.to_document() if first else {},
         }
 
+    command: ClassVar[str] = "sweep"
+
     @property
     def settings(self) -> SettingsSummary:
         """The first cell's settings, with the grid swept."""
@@ -621,6 +623,22 @@ class SweepResult:
     @property
     def environment(self) -> Environment:
         return Environment(self._envelope()["environment"])
+
+    @property
+    def started_at(self) -> str | None:
+        return self._envelope()["started_at"]
+
+    @property
+    def finished_at(self) -> str | None:
+        return self._envelope()["finished_at"]
+
+    @property
+    def schema_version(self) -> int:
+        return self._envelope()["schema_version"]
+
+    @property
+    def upgraded_from(self) -> int | None:
+        return self._envelope().get("upgraded_from")
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -656,9 +674,11 @@ class SweepResult:
         by_setting = {(c.concurrency, c.pool_size, c.max_overflow): c for c, _ in cells}
 
         def find(concurrency: int, setting: Mapping[str, int] | None) -> SweepCell | None:
+            """The cell a recommendation names; a file trimmed of it keeps only the setting."""
             if setting is None:
                 return None
-            return by_setting[(concurrency, setting["pool_size"], setting["max_overflow"])]
+            key = (concurrency, setting["pool_size"], setting["max_overflow"])
+            return by_setting.get(key) or SweepCell(*key, None, None, 0, 0, 0)
 
         recommendations = [
             Recommendation(
@@ -762,6 +782,7 @@ class StaleResult:
     complete: bool
     upgraded_from: int | None = None
     schema_version: int = SCHEMA_VERSION
+    command: ClassVar[str] = "stale"
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -921,6 +942,9 @@ class Explanation:
     finished_at: str | None
     upgraded_from: int | None = None
     schema_version: int = SCHEMA_VERSION
+    command: ClassVar[str] = "explain"
+    #: explain writes its document once it has measured everything
+    complete: ClassVar[bool] = True
 
     def runner(self, name: str) -> RunnerExplanation | None:
         return next((r for r in self.runners if r.runner == name), None)

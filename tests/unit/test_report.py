@@ -14,15 +14,21 @@ import pytest
 from dbbench import resultfile
 from dbbench.errors import ConfigError, ExitStatus
 from dbbench.histogram import LatencyHistogram
-from dbbench.model import SCHEMA_VERSION
+from dbbench.model import SCHEMA_VERSION, Distribution, RunnerResult, from_document
 from dbbench.output import report
 from dbbench.output.report import charts, tables
+from dbbench.stats import Summary, summarize
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "results"
 
 
 def load(name: str) -> dict:
     return resultfile.load(DATA / name)
+
+
+def build(documents: list[tuple[str, dict]]) -> str:
+    """The report of (label, document) pairs, each document read into the result model."""
+    return report.build_report([(label, from_document(doc)) for label, doc in documents])
 
 
 def svg_count(page: str) -> int:
@@ -32,7 +38,7 @@ def svg_count(page: str) -> int:
 @pytest.fixture(scope="module")
 def full_page() -> str:
     names = ("run.json", "run2.json", "sweep.json", "stale.json")
-    return report.build_report([(name, load(name)) for name in names])
+    return build([(name, load(name)) for name in names])
 
 
 def v1_document() -> dict:
@@ -53,14 +59,14 @@ def test_one_chart_per_run_file_plus_the_overlay(full_page: str) -> None:
     # the stale file has no chart
     assert svg_count(full_page) == 5
     assert full_page.count("<figure>") == 5
-    assert svg_count(report.build_report([("run.json", load("run.json"))])) == 1
-    assert svg_count(report.build_report([("stale.json", load("stale.json"))])) == 0
+    assert svg_count(build([("run.json", load("run.json"))])) == 1
+    assert svg_count(build([("stale.json", load("stale.json"))])) == 0
 
 
 def test_a_sweep_over_one_concurrency_draws_only_against_pool_size() -> None:
     sweep = load("sweep.json")
     sweep["cells"] = [c for c in sweep["cells"] if c["concurrency"] == 4]
-    page = report.build_report([("sweep.json", sweep)])
+    page = build([("sweep.json", sweep)])
     assert svg_count(page) == 1
     assert "Every cell has concurrency 4: no line to draw against it." in page
 
@@ -68,7 +74,7 @@ def test_a_sweep_over_one_concurrency_draws_only_against_pool_size() -> None:
 def test_cells_with_timeouts_are_marked_and_named_last_in_the_legend() -> None:
     sweep = load("sweep.json")
     sweep["cells"][4]["timeouts"] = 3  # concurrency 4, pool_size 1, max_overflow 0
-    page = report.build_report([("sweep.json", sweep)])
+    page = build([("sweep.json", sweep)])
     against_concurrency = page[: page.index("Against pool size")]
     legend = re.findall(r"<!-- ((?:pool_size|errors)[^>]*) -->", against_concurrency)
     assert legend[-1] == "errors or timeouts"
@@ -92,7 +98,7 @@ def test_charts_have_ids_of_their_own(full_page: str) -> None:
 
 def test_the_same_files_give_the_same_page(full_page: str) -> None:
     names = ("run.json", "run2.json", "sweep.json", "stale.json")
-    assert report.build_report([(name, load(name)) for name in names]) == full_page
+    assert build([(name, load(name)) for name in names]) == full_page
 
 
 # --- self-contained: nothing to fetch -----------------------------------------
@@ -179,7 +185,7 @@ def test_no_password_is_shown() -> None:
     document["settings"]["database"]["ssl"]["ssl_key_password"] = "hunter3-ssl"
     document["environment"]["PASSWORD"] = "hunter4-env"
     document["settings"]["password"] = {"nested": "hunter5-nested"}
-    page = report.build_report([("run.json", document)])
+    page = build([("run.json", document)])
     assert "hunter" not in page
     # the flag that says whether one was set is shown; no key named like a password is
     assert "<td>password_set</td><td>false</td>" in page
@@ -208,8 +214,8 @@ def test_a_run_without_successes_draws_nothing_but_says_so() -> None:
     for runner in document["results"]:
         runner.update(n=0, histograms={"latency": None, "checkout": None})
         for key, _ in charts.PERCENTILE_KEYS:
-            runner[key] = None
-    page = report.build_report([("run2.json", document)])
+            runner[key.replace("_ns", "_us")] = None
+    page = build([("run2.json", document)])
     assert svg_count(page) == 0
     assert "No runner has successful operations to draw." in page
 
@@ -217,7 +223,7 @@ def test_a_run_without_successes_draws_nothing_but_says_so() -> None:
 def test_an_interrupted_run_is_marked() -> None:
     document = load("run.json")
     document["complete"] = False
-    page = report.build_report([("run.json", document)])
+    page = build([("run.json", document)])
     assert "Interrupted before the end" in page and "no (interrupted)" in page
 
 
@@ -225,7 +231,7 @@ def test_text_from_the_files_is_escaped() -> None:
     document = load("run2.json")
     document["settings"]["benchmark"]["query"] = "SELECT '<b>' & 1"
     document["results"][0]["runner"] = "<script>x</script>"
-    page = report.build_report([("<i>.json", document)])
+    page = build([("<i>.json", document)])
     assert "<script>" not in page and "<i>.json" not in page
     assert "SELECT &#x27;&lt;b&gt;&#x27; &amp; 1" in page
 
@@ -233,11 +239,12 @@ def test_text_from_the_files_is_escaped() -> None:
 # --- the numbers ----------------------------------------------------------------
 
 
-def runner_with(values_ns: list[int]) -> dict:
+def runner_with(values_ns: list[int]) -> RunnerResult:
     histogram = LatencyHistogram()
     for value in values_ns:
         histogram.record(value)
-    return {"runner": "raw", "n": len(values_ns), "histograms": {"latency": histogram.to_dict()}}
+    summary = summarize(histogram)
+    return RunnerResult("raw", summary, None, {}, 0, None, 1.0, latency=Distribution.of(histogram))
 
 
 def test_cdf_points_from_a_histogram() -> None:
@@ -247,8 +254,8 @@ def test_cdf_points_from_a_histogram() -> None:
 
 
 def test_cdf_points_without_a_histogram_are_the_percentiles() -> None:
-    runner = {"p50_us": 100.0, "p90_us": 200.0, "p95_us": 300.0, "p99_us": 400.0}
-    runner |= {"p999_us": 500.0, "max_us": 1000.0, "histograms": {"latency": None}}
+    summary = Summary(6, 50_000, 300_000.0, 1.0, 100_000, 200_000, 300_000, 400_000, 500_000, 10**6)
+    runner = RunnerResult("raw", summary, None, {}, 0, None, 1.0)
     xs, ys, exact = charts.cdf_points(runner)
     assert xs == [0.1, 0.2, 0.3, 0.4, 0.5, 1.0]
     assert ys == [0.5, 0.9, 0.95, 0.99, 0.999, 1.0] and not exact
@@ -310,13 +317,13 @@ def test_no_global_matplotlib_state_changes() -> None:
 
     # dict's own view: reading rcParams["backend"] would import pyplot to resolve it
     before = dict(dict.items(matplotlib.rcParams))
-    report.build_report([("run2.json", load("run2.json")), ("sweep.json", load("sweep.json"))])
+    build([("run2.json", load("run2.json")), ("sweep.json", load("sweep.json"))])
     assert "matplotlib.pyplot" not in sys.modules  # no figure registry, no backend switch
     assert dict(dict.items(matplotlib.rcParams)) == before
 
 
 def test_an_explain_file_is_drawn_phase_by_phase() -> None:
-    page = report.build_report([("explain.json", load("explain.json"))])
+    page = build([("explain.json", load("explain.json"))])
     section = page[page.index('<section id="file-1">') :]
     assert "explain.json: explain: where the time goes" in section
     assert "<h3>raw: connect, query, fetch, close (50 operations)</h3>" in section

@@ -10,10 +10,9 @@ and the HTML report (``output.report``).  A column says what it shows:
 - ``kind``: how its value is written: ``LATENCY`` (nanoseconds in the typed
   result, microseconds in files and CSV, milliseconds on screen), ``COUNT``,
   ``RATE`` (per second), ``SECONDS``, ``KINDS`` (errors by kind);
-- ``get``: the value from a typed runner result (``results.RunnerResult``, or
-  any object with its attributes: ``summary``, ``checkout``, ``pool``...);
-- ``read``: the same value from a runner of a result document (the report
-  reads files; it goes once the report reads the typed model);
+- ``get``: the value from a typed runner result (``model.RunnerResult``, live
+  or read from a file, or any object with its attributes: ``summary``,
+  ``checkout``, ``pool``...);
 - ``where``: which formats show it.
 
 Adding a metric is one row here; each format picks it up.
@@ -21,7 +20,7 @@ Adding a metric is one row here; each format picks it up.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +40,6 @@ class Column:
     key: str
     kind: str
     get: Callable[[Any], Any]
-    read: Callable[[Mapping[str, Any]], Any] | None = None
     where: frozenset[str] = EVERYWHERE
     #: the header beside the column before it, in a narrow table ("p99" after "checkout p50")
     short: str | None = None
@@ -55,10 +53,6 @@ class Column:
         if self.min_n and (runner.summary.n if runner.summary else 0) < self.min_n:
             return None
         return self.get(runner)
-
-    def value_in(self, document: Mapping[str, Any]) -> Any:
-        """The value from a runner of a result document."""
-        return self.read(document) if self.read is not None else document.get(self.key)
 
 
 def shown_in(columns: Iterable[Column], where: str) -> tuple[Column, ...]:
@@ -83,16 +77,6 @@ def cell_text(
     return loud(text) if column.alarm and value else text
 
 
-def _at(document: Mapping[str, Any], *keys: str) -> Any:
-    """``document[k1][k2]...``, or None where a level is missing."""
-    value: Any = document
-    for key in keys:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
-
-
 def _latency(name: str) -> Callable[[Any], Any]:
     return lambda r: getattr(r.summary, f"{name}_ns") if r.summary else None
 
@@ -104,17 +88,12 @@ def _checkout_column(name: str, short: str | None = None) -> Column:
         f"checkout_{name}_us",
         LATENCY,
         lambda r: getattr(r.checkout, f"{name}_ns") if r.checkout else None,
-        read=lambda d: _at(d, "checkout", f"{name}_us"),
         short=short,
     )
 
 
 def _pool(name: str) -> Callable[[Any], Any]:
     return lambda r: getattr(r.pool, name) if r.pool else None
-
-
-def _in_pool(name: str) -> Callable[[Mapping[str, Any]], Any]:
-    return lambda d: _at(d, "pool", name)
 
 
 #: a runner's operations: the runner table (in CSV order; the runner's name comes first)
@@ -147,17 +126,15 @@ POOL_COLUMNS = (
         "timeouts",
         COUNT,
         lambda r: r.timeouts,
-        read=lambda d: _at(d, "errors_by_kind", "TimeoutError") or 0,
         alarm=True,
     ),
-    Column("connects", "pool_connects", COUNT, _pool("connects"), _in_pool("connects")),
-    Column("closes", "pool_closes", COUNT, _pool("closes"), _in_pool("closes")),
+    Column("connects", "pool_connects", COUNT, _pool("connects")),
+    Column("closes", "pool_closes", COUNT, _pool("closes")),
     Column(
         "checkouts",
         "pool_checkouts",
         COUNT,
         _pool("checkouts"),
-        _in_pool("checkouts"),
         where=_REPORT_ONLY,
     ),
     Column(
@@ -165,7 +142,6 @@ POOL_COLUMNS = (
         "pool_checkins",
         COUNT,
         _pool("checkins"),
-        _in_pool("checkins"),
         where=_REPORT_ONLY,
     ),
     Column(
@@ -173,14 +149,12 @@ POOL_COLUMNS = (
         "pool_invalidations",
         COUNT,
         _pool("invalidations"),
-        _in_pool("invalidations"),
     ),
     Column(
         "peak out",
         "pool_peak_checked_out",
         COUNT,
         _pool("peak_checked_out"),
-        _in_pool("peak_checked_out"),
     ),
 )
 

@@ -19,19 +19,22 @@ from typing import Any
 
 from dbbench.errors import DbbenchError
 from dbbench.histogram import LatencyHistogram
-from dbbench.output.report.tables import at, escape, ms_value, overflow, sort_number
+from dbbench.model import RunnerResult, RunResult
+from dbbench.output.numbers import us_from_ns
+from dbbench.output.report.tables import escape, ms_value, overflow, sort_number
 from dbbench.runners import RUNNER_NAMES
+from dbbench.sweep import SweepCell
 
 INSTALL_HINT = "pip install 'dbbench[report]'"
 
 #: the percentiles a document keeps beside its histogram: the fallback curve
 PERCENTILE_KEYS = (
-    ("p50_us", 0.5),
-    ("p90_us", 0.9),
-    ("p95_us", 0.95),
-    ("p99_us", 0.99),
-    ("p999_us", 0.999),
-    ("max_us", 1.0),
+    ("p50_ns", 0.5),
+    ("p90_ns", 0.9),
+    ("p95_ns", 0.95),
+    ("p99_ns", 0.99),
+    ("p999_ns", 0.999),
+    ("max_ns", 1.0),
 )
 #: points a CDF keeps across the chart's width, at most: about one per point of the SVG
 CDF_POINTS = 500
@@ -98,14 +101,13 @@ class _Curve:
     exact: bool
 
 
-def stored_histogram(runner: dict[str, Any]) -> LatencyHistogram | None:
-    data = at(runner, "histograms", "latency")
-    if not data or not data.get("count"):
+def stored_histogram(runner: RunnerResult) -> LatencyHistogram | None:
+    if runner.latency is None or not runner.latency.count:
         return None
-    return LatencyHistogram.from_dict(data)
+    return runner.latency.histogram
 
 
-def cdf_points(runner: dict[str, Any]) -> tuple[list[float], list[float], bool] | None:
+def cdf_points(runner: RunnerResult) -> tuple[list[float], list[float], bool] | None:
     """(latency in ms, fraction of operations at or below it, exact) for one runner's result.
 
     From its histogram, one point per bucket; without one, the stored
@@ -120,10 +122,12 @@ def cdf_points(runner: dict[str, Any]) -> tuple[list[float], list[float], bool] 
             xs.append(min(max(value_ns, histogram.min_ns), histogram.max_ns) / 1e6)
             ys.append(seen / histogram.count)
         return xs, ys, True
+    summary = runner.summary
+    stored = (us_from_ns(getattr(summary, key, None)) for key, _ in PERCENTILE_KEYS)
     points = [
-        (runner[key] / 1000, fraction)
-        for key, fraction in PERCENTILE_KEYS
-        if isinstance(runner.get(key), int | float) and runner[key] > 0
+        (value_us / 1000, fraction)
+        for value_us, (_, fraction) in zip(stored, PERCENTILE_KEYS, strict=True)
+        if value_us is not None and value_us > 0
     ]
     if not points:
         return None
@@ -181,15 +185,15 @@ class Charts:
         unused = [c for c in PALETTE if c not in RUNNER_COLOURS.values()]
         return unused[self._other_runners.index(runner) % len(unused)]
 
-    def cdf(self, runs: Sequence[tuple[str, dict[str, Any]]], *, overlay: bool) -> str:
+    def cdf(self, runs: Sequence[tuple[str, RunResult]], *, overlay: bool) -> str:
         """Latency CDFs: one line per runner of each run; ``overlay``: files told apart by style."""
         curves = []
-        for file_index, (label, doc) in enumerate(runs):
-            for runner in doc.get("results") or []:
+        for file_index, (label, run) in enumerate(runs):
+            for runner in run.runners:
                 points = cdf_points(runner)
                 if points is None:
                     continue
-                name = str(runner.get("runner"))
+                name = runner.runner
                 style = LINESTYLES[file_index % len(LINESTYLES)] if overlay else "-"
                 curve_label = f"{name} · {label}" if overlay else name
                 curves.append(_Curve(curve_label, self._colour(name), style, *points))
@@ -247,23 +251,25 @@ class Charts:
             return self._svg(figure, title)
 
     def sweep(
-        self, label: str, cells: Sequence[dict[str, Any]], *, x: str, lines: tuple[str, str]
+        self, label: str, cells: Sequence[SweepCell], *, x: str, lines: tuple[str, str]
     ) -> str:
         """Throughput and p99 against ``x``: a line per pair of values of ``lines``
         (colour: the first, line style and marker: the second)."""
         from matplotlib import ticker
 
-        xs = sorted({c[x] for c in cells if isinstance(c.get(x), int) and c[x] > 0})
+        values = [getattr(c, x) for c in cells]
+        xs = sorted({v for v in values if isinstance(v, int) and v > 0})
         if len(xs) < 2:
             only = ", ".join(str(v) for v in xs) or "none"
             return f"<p>Every cell has {escape(x)} {escape(only)}: no line to draw against it.</p>"
         colour_key, style_key = lines
-        colour_values = sorted({c.get(colour_key) for c in cells}, key=sort_number)
-        style_values = sorted({c.get(style_key) for c in cells}, key=sort_number)
-        groups: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
-        for cell in sorted(cells, key=lambda c: sort_number(c.get(x))):
-            if cell.get(x) in xs:
-                groups.setdefault((cell.get(colour_key), cell.get(style_key)), []).append(cell)
+        colour_values = sorted({getattr(c, colour_key) for c in cells}, key=sort_number)
+        style_values = sorted({getattr(c, style_key) for c in cells}, key=sort_number)
+        groups: dict[tuple[Any, Any], list[SweepCell]] = {}
+        for cell in sorted(cells, key=lambda c: sort_number(getattr(c, x))):
+            if getattr(cell, x) in xs:
+                key = (getattr(cell, colour_key), getattr(cell, style_key))
+                groups.setdefault(key, []).append(cell)
         x_name = x.replace("_", " ")
         title = f"Throughput and p99 against {x_name}, {label}"
         with self._figure(10.0, 4.0) as figure:
@@ -276,11 +282,11 @@ class Charts:
                 style = LINESTYLES[style_index % len(LINESTYLES)]
                 marker = MARKERS[style_index % len(MARKERS)]
                 name = f"{colour_key} {overflow(key[0])}, {style_key} {overflow(key[1])}"
-                group_x = [c[x] for c in group]
-                failed = [bool(c.get("errors") or c.get("timeouts")) for c in group]
+                group_x = [getattr(c, x) for c in group]
+                failed = [bool(c.errors or c.timeouts) for c in group]
                 series = (
-                    (throughput_ax, [c.get("ops_per_s") for c in group]),
-                    (p99_ax, [ms_value(c.get("p99_us")) for c in group]),
+                    (throughput_ax, [c.ops_per_s for c in group]),
+                    (p99_ax, [ms_value(c.p99_us) for c in group]),
                 )
                 for ax, values in series:
                     values = [math.nan if v is None else v for v in values]
@@ -317,7 +323,7 @@ class Charts:
             throughput_ax.set_ylabel("successful operations/s")
             throughput_ax.set_title("throughput", loc="left")
             p99_ax.set_yscale("log")
-            p99_values = [v for c in cells if (v := ms_value(c.get("p99_us")))]
+            p99_values = [v for c in cells if (v := ms_value(c.p99_us))]
             if p99_values:
                 _log_ms_ticks(p99_ax.yaxis, min(p99_values), max(p99_values))
             p99_ax.set_ylabel("p99 latency (ms, log scale)")

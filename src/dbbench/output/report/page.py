@@ -6,22 +6,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from dbbench import resultfile
 from dbbench.errors import ConfigError
+from dbbench.model import Result, RunResult, load_result
 from dbbench.output.report.charts import Charts, require_matplotlib
 from dbbench.output.report.sections import document_section, fallback_notice, kind_of
-from dbbench.output.report.tables import Column, Html, at, column_table, escape, when
+from dbbench.output.report.tables import Column, Html, column_table, escape, when
 
 
-def build_report(documents: list[tuple[str, dict[str, Any]]]) -> str:
-    """The HTML page for ``documents``: (label, upgraded result document) pairs."""
+def build_report(documents: list[tuple[str, Result]]) -> str:
+    """The HTML page for ``documents``: (label, typed result: ``model.load_result``) pairs."""
     if not documents:
         raise ValueError("build_report needs at least one document")
     charts = Charts(require_matplotlib())
     body = ["<header>", "<h1>dbbench report</h1>", _files_table(documents), "</header>"]
-    runs = [(label, doc) for label, doc in documents if doc.get("command") in ("run", "compare")]
+    runs = [(label, doc) for label, doc in documents if isinstance(doc, RunResult)]
     if len(runs) > 1:
         body += [
             '<section id="all-runs">',
@@ -63,7 +63,7 @@ def write_report(paths: list[Path], output: Path) -> None:
                 "name another output file"
             )
     labels = _labels(paths)
-    documents = [(label, resultfile.load(path)) for label, path in zip(labels, paths, strict=True)]
+    documents = [(label, load_result(path)) for label, path in zip(labels, paths, strict=True)]
     resultfile.write_text_atomic(output, build_report(documents), "the report")
 
 
@@ -80,23 +80,22 @@ def _own_version() -> str:
         return "(version unknown)"
 
 
-def _files_table(documents: Sequence[tuple[str, dict[str, Any]]]) -> str:
-    def schema(doc: dict[str, Any]) -> str:
-        text = str(doc.get("schema_version", "?"))
-        upgraded = doc.get("upgraded_from")
+def _files_table(documents: Sequence[tuple[str, Result]]) -> str:
+    def schema(doc: Result) -> str:
+        text = str(doc.schema_version)
+        upgraded = doc.upgraded_from
         return text if upgraded is None else f"{text} (upgraded from {upgraded})"
 
-    def complete(doc: dict[str, Any]) -> str:
-        value = doc.get("complete")
-        return "not recorded" if value is None else ("yes" if value else "no (interrupted)")
+    def complete(doc: Result) -> str:
+        return "yes" if doc.complete else "no (interrupted)"
 
     items = list(enumerate(documents, start=1))
     columns: list[Column] = [
         ("file", lambda item: Html(f'<a href="#file-{item[0]}">{escape(item[1][0])}</a>')),
         ("kind", lambda item: kind_of(item[1][1])),
-        ("started (UTC)", lambda item: when(item[1][1].get("started_at"))),
-        ("finished (UTC)", lambda item: when(item[1][1].get("finished_at"))),
-        ("dbbench", lambda item: at(item[1][1], "environment", "dbbench") or "not recorded"),
+        ("started (UTC)", lambda item: when(item[1][1].started_at)),
+        ("finished (UTC)", lambda item: when(item[1][1].finished_at)),
+        ("dbbench", lambda item: item[1][1].environment.get("dbbench") or "not recorded"),
         ("schema", lambda item: schema(item[1][1])),
         ("complete", lambda item: complete(item[1][1])),
     ]

@@ -1,18 +1,29 @@
 """The report's section per result file: run/compare, sweep, stale, explain, then settings
-and environment; each a list of HTML parts, drawn from the (upgraded) result document."""
+and environment; each a list of HTML parts, drawn from the typed result (``model``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from dbbench.model import Explanation, RunnerExplanation, TimelineSummary
+from dbbench.model import (
+    Explanation,
+    Result,
+    RunnerExplanation,
+    RunnerResult,
+    RunResult,
+    ServerSummary,
+    SpeedupResult,
+    StaleCase,
+    StaleResult,
+    SweepResult,
+)
 from dbbench.output import columns
 from dbbench.output.columns import POOL_COLUMNS, REPORT, RUNNER_COLUMNS, TABLE, shown_in
+from dbbench.output.numbers import us_from_ns
 from dbbench.output.report.charts import Charts, stored_histogram
 from dbbench.output.report.tables import (
     Column,
-    at,
     column_table,
     count,
     escape,
@@ -27,6 +38,8 @@ from dbbench.output.report.tables import (
     table,
     yes_no,
 )
+from dbbench.stats import Summary
+from dbbench.sweep import Recommendation, SweepCell
 from dbbench.timeline import describe as describe_timeline
 
 KINDS = {
@@ -38,62 +51,55 @@ KINDS = {
 }
 
 
-def kind_of(doc: dict[str, Any]) -> str:
-    return KINDS.get(doc.get("command"), f"unknown kind {doc.get('command')!r}")
+def kind_of(doc: Result) -> str:
+    return KINDS.get(doc.command, f"unknown kind {doc.command!r}")
 
 
-def document_section(index: int, label: str, doc: dict[str, Any], charts: Charts) -> str:
-    command = doc.get("command")
+def document_section(index: int, label: str, doc: Result, charts: Charts) -> str:
     parts = [f'<section id="file-{index}">', f"<h2>{escape(label)}: {escape(kind_of(doc))}</h2>"]
-    if doc.get("complete") is False:
+    if doc.complete is False:
         parts.append(
             '<p class="notice">Interrupted before the end ("complete": false): '
             "the results cover what was measured until then.</p>"
         )
-    if command in ("run", "compare"):
+    if isinstance(doc, RunResult):
         parts += _run_parts(label, doc, charts)
-    elif command == "sweep":
+    elif isinstance(doc, SweepResult):
         parts += _sweep_parts(label, doc, charts)
-    elif command == "stale":
+    elif isinstance(doc, StaleResult):
         parts += _stale_parts(doc)
-    elif command == "explain":
-        parts += _explain_parts(Explanation.from_document(doc))
     else:
-        parts.append(
-            f'<p class="notice">A result of kind {escape(repr(command))}, which this report cannot '
-            "show; its settings and environment follow.</p>"
-        )
-    parts += _settings_parts(doc)
+        parts += _explain_parts(doc)
+    parts += _settings_parts({} if isinstance(doc, Explanation) else doc.settings, doc.environment)
     parts.append("</section>")
     return "\n".join(part for part in parts if part)
 
 
-def _run_parts(label: str, doc: dict[str, Any], charts: Charts) -> list[str]:
-    results = doc.get("results") or []
+def _run_parts(label: str, run: RunResult, charts: Charts) -> list[str]:
     return [
-        _run_summary(doc),
-        charts.cdf([(label, doc)], overlay=False),
-        fallback_notice([(label, doc)]),
+        _run_summary(run),
+        charts.cdf([(label, run)], overlay=False),
+        fallback_notice([(label, run)]),
         "<h3>Runners</h3>",
-        _runner_table(doc),
-        _errors_list(results),
+        _runner_table(run),
+        _errors_list(run.runners),
         "<h3>What the pool did</h3>",
-        _pool_table(results),
+        _pool_table(run.runners),
         "<h3>What the server saw</h3>",
-        _server_tables(doc.get("server")),
-        _notes(doc.get("notes")),
+        _server_tables(run.server),
+        _notes(run.notes),
     ]
 
 
-def _run_summary(doc: dict[str, Any]) -> str:
-    benchmark = at(doc, "settings", "benchmark") or {}
+def _run_summary(run: RunResult) -> str:
+    benchmark = run.settings.benchmark
     if benchmark.get("duration_s") is not None:
         amount = f"{number(benchmark['duration_s'])} s per runner"
     else:
         amount = f"{count(benchmark.get('iterations'))} operations per runner"
     rate = benchmark.get("rate_per_s")
     loop = f", open loop at {number(rate)} operations/s" if rate else ""
-    server = at(doc, "environment", "server_version") or "version not recorded"
+    server = run.environment.server_version or "version not recorded"
     return (
         f"<p>Query {escape(repr(benchmark.get('query', '?')))}: {escape(amount)}, "
         f"{escape(benchmark.get('concurrency', '?'))} worker(s) in "
@@ -102,43 +108,41 @@ def _run_summary(doc: dict[str, Any]) -> str:
     )
 
 
-def _runner_table(doc: dict[str, Any]) -> str:
-    speedups = {s.get("runner"): s for s in doc.get("speedups") or []}
+def _runner_table(run: RunResult) -> str:
+    speedups = {s.runner: s for s in run.speedups}
     columns: list[Column] = [
-        ("runner", lambda r: r.get("runner")),
+        ("runner", lambda r: r.runner),
         *_spec_columns(shown_in(RUNNER_COLUMNS, REPORT)),
-        ("vs raw (95% CI)", lambda r: _speedup(speedups.get(r.get("runner")))),
+        ("vs raw (95% CI)", lambda r: _speedup(speedups.get(r.runner))),
     ]
     return column_table(
         columns,
-        doc.get("results") or [],
+        run.runners,
         caption="times in milliseconds; ops/s: successful operations per second, all workers; "
         "first op: opening the runner and its first operation, not in the other columns",
     )
 
 
-def _speedup(speedup: dict[str, Any] | None) -> str:
-    if not speedup or speedup.get("ratio") is None:
+def _speedup(speedup: SpeedupResult | None) -> str:
+    if speedup is None:
         return "–"
-    text = f"{speedup['ratio']:.3g}×"
-    low, high = speedup.get("ci_low"), speedup.get("ci_high")
+    s = speedup.speedup
+    text = f"{s.ratio:.3g}×"
+    low, high = s.ci_low, s.ci_high
     return text if low is None or high is None else f"{text} ({low:.3g}–{high:.3g})"
 
 
-def _errors_list(results: Iterable[dict[str, Any]]) -> str:
-    results = list(results)
+def _errors_list(runners: Sequence[RunnerResult]) -> str:
     items = [
-        f"<li>{escape(r.get('runner'))}: {escape(kind)} × {count(n)}</li>"
-        for r in results
-        for kind, n in sorted((r.get("errors_by_kind") or {}).items())
+        f"<li>{escape(r.runner)}: {escape(kind)} × {count(n)}</li>"
+        for r in runners
+        for kind, n in sorted(r.errors_by_kind.items())
     ]
     # when they happened, in seconds since the run started (files since the error timeline)
     times = [
         f"<li>{escape(line)}</li>"
-        for r in results
-        for line in describe_timeline(
-            str(r.get("runner")), TimelineSummary.from_document(r.get("error_timeline"))
-        )
+        for r in runners
+        for line in describe_timeline(r.runner, r.error_timeline)
     ]
     if not items:
         return ""
@@ -148,12 +152,12 @@ def _errors_list(results: Iterable[dict[str, Any]]) -> str:
     return f"<p>Errors by kind:</p><ul>{''.join(items)}</ul>{timeline}"
 
 
-def _pool_table(results: Iterable[dict[str, Any]]) -> str:
-    pooled = [r for r in results if r.get("pool") is not None]
+def _pool_table(runners: Sequence[RunnerResult]) -> str:
+    pooled = [r for r in runners if r.pool is not None]
     if not pooled:
         return "<p>No pool runner in this run.</p>"
     columns: list[Column] = [
-        ("runner", lambda r: r.get("runner")),
+        ("runner", lambda r: r.runner),
         *_spec_columns(shown_in(POOL_COLUMNS, REPORT)),
     ]
     return column_table(
@@ -165,17 +169,18 @@ def _pool_table(results: Iterable[dict[str, Any]]) -> str:
 
 
 def _spec_columns(
-    spec: Sequence[columns.Column], runner_of: Callable[[Any], dict[str, Any]] = lambda r: r
+    spec: Sequence[columns.Column], runner_of: Callable[[Any], RunnerResult] = lambda r: r
 ) -> list[Column]:
-    """``output.columns`` as the report's columns, read from each item's runner document."""
-    return [(c.header, lambda item, c=c: _text(c, c.value_in(runner_of(item)))) for c in spec]
+    """``output.columns`` as the report's columns, read from each item's runner result
+    (every value, whatever the number of successes: the report shows what was recorded)."""
+    return [(c.header, lambda item, c=c: _text(c, c.get(runner_of(item)))) for c in spec]
 
 
 def _text(column: columns.Column, value: Any) -> str:
-    return ms(value) if column.kind == columns.LATENCY else count(value)
+    return ms(us_from_ns(value)) if column.kind == columns.LATENCY else count(value)
 
 
-def _server_tables(server: dict[str, Any] | None) -> str:
+def _server_tables(server: ServerSummary | None) -> str:
     if not server:
         return "<p>Not recorded.</p>"
     rows = [
@@ -188,10 +193,10 @@ def _server_tables(server: dict[str, Any] | None) -> str:
         ["samples", count(server.get("samples"))],
         ["monitor complete", yes_no(server.get("complete"))],
     ]
-    if server.get("error"):
-        rows.append(["monitor error", server["error"]])
+    if server.error:
+        rows.append(["monitor error", server.error])
     tables = [table(["server status", "value"], rows, caption="SHOW GLOBAL STATUS during the run")]
-    check = server.get("cross_check")
+    check = server.cross_check
     if check:
         rows = [
             ["server's Connections", count(check.get("server_connections"))],
@@ -210,13 +215,12 @@ def _notes(notes: Sequence[str] | None) -> str:
     return "<h3>Notes</h3><ul>" + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>"
 
 
-def _settings_parts(doc: dict[str, Any]) -> list[str]:
+def _settings_parts(settings: Mapping[str, Any], environment: Mapping[str, Any]) -> list[str]:
     """A table per group of settings ([database], [benchmark], [pool], ...) and one of
     the environment, side by side."""
-    settings, environment = doc.get("settings") or {}, doc.get("environment") or {}
     groups = [("settings", {k: v for k, v in settings.items() if not isinstance(v, dict)})]
     groups += [(f"[{k}]", v) for k, v in settings.items() if isinstance(v, dict)]
-    groups.append(("environment", environment))
+    groups.append(("environment", dict(environment)))
     tables = [
         table([name, ""], flatten(values), text=(name, ""))
         for name, values in groups
@@ -227,19 +231,15 @@ def _settings_parts(doc: dict[str, Any]) -> list[str]:
     return ["<h3>Settings and environment</h3>", '<div class="side-by-side">', *tables, "</div>"]
 
 
-def fallback_notice(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
+def fallback_notice(runs: Sequence[tuple[str, RunResult]]) -> str:
     """Say which curves are drawn from the stored percentiles only, and why."""
     missing = []
-    for label, doc in runs:
-        runners = [
-            str(r.get("runner"))
-            for r in doc.get("results") or []
-            if r.get("n") and stored_histogram(r) is None
-        ]
+    for label, run in runs:
+        runners = [r.runner for r in run.runners if r.n and stored_histogram(r) is None]
         if runners:
             why = (
-                f"written with schema version {doc['upgraded_from']}, which kept no histograms"
-                if doc.get("upgraded_from") is not None
+                f"written with schema version {run.upgraded_from}, which kept no histograms"
+                if run.upgraded_from == 1
                 else "no histogram stored"
             )
             missing.append(f"{label} ({why}): {', '.join(runners)}")
@@ -252,46 +252,47 @@ def fallback_notice(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
     )
 
 
-def _sweep_parts(label: str, doc: dict[str, Any], charts: Charts) -> list[str]:
-    cells = sorted(doc.get("cells") or [], key=_cell_order)
+def _sweep_parts(label: str, sweep: SweepResult, charts: Charts) -> list[str]:
+    cells = sorted(sweep.cells, key=lambda item: _cell_order(item[0]))
     if not cells:
         return ["<p>No cell of the grid was run.</p>"]
-    recommendations = doc.get("recommendations") or []
+    grid = [cell for cell, _ in cells]
+    recommendations = sweep.recommendations
     return [
         "<p>Each cell runs the pool runner with its own pool; throughput counts successful "
         "operations, all threads together.</p>",
         "<h3>Against concurrency</h3>",
-        charts.sweep(label, cells, x="concurrency", lines=("pool_size", "max_overflow")),
+        charts.sweep(label, grid, x="concurrency", lines=("pool_size", "max_overflow")),
         "<h3>Against pool size</h3>",
-        charts.sweep(label, cells, x="pool_size", lines=("concurrency", "max_overflow")),
+        charts.sweep(label, grid, x="pool_size", lines=("concurrency", "max_overflow")),
         "<h3>The grid</h3>",
-        _sweep_table(cells, recommendations),
+        _sweep_table(grid, recommendations),
         _recommendations_table(recommendations),
         "<h3>What the pool and the server did, per cell</h3>",
         _sweep_counters_table(cells),
     ]
 
 
-def _setting_key(item: dict[str, Any] | None) -> tuple[Any, Any]:
-    return (at(item, "pool_size"), at(item, "max_overflow"))
+def _setting_key(item: SweepCell | None) -> tuple[Any, Any]:
+    return (None, None) if item is None else (item.pool_size, item.max_overflow)
 
 
-def _sweep_table(cells: Sequence[dict[str, Any]], recommendations: Sequence[dict]) -> str:
-    chosen = {(r.get("concurrency"), _setting_key(r.get("chosen"))) for r in recommendations}
-    best = {(r.get("concurrency"), _setting_key(r.get("best"))) for r in recommendations}
+def _sweep_table(cells: Sequence[SweepCell], recommendations: Sequence[Recommendation]) -> str:
+    chosen = {(r.concurrency, _setting_key(r.chosen)) for r in recommendations}
+    best = {(r.concurrency, _setting_key(r.best)) for r in recommendations}
 
-    def throughput(cell: dict[str, Any]) -> str:
-        key = (cell.get("concurrency"), _setting_key(cell))
+    def throughput(cell: SweepCell) -> str:
+        key = (cell.concurrency, _setting_key(cell))
         marks = ("★ " if key in chosen else "") + ("▲ " if key in best else "")
-        return marks + count(cell.get("ops_per_s"))
+        return marks + count(cell.ops_per_s)
 
     columns: list[Column] = [
         *_cell_columns(lambda c: c),
         ("ops/s", throughput),
-        ("p99", lambda c: ms(c.get("p99_us"))),
-        ("errors", lambda c: count(c.get("errors"))),
-        ("timeouts", lambda c: count(c.get("timeouts"))),
-        ("operations", lambda c: count(c.get("operations"))),
+        ("p99", lambda c: ms(c.p99_us)),
+        ("errors", lambda c: count(c.errors)),
+        ("timeouts", lambda c: count(c.timeouts)),
+        ("operations", lambda c: count(c.operations)),
     ]
     caption = (
         "★ recommended: the smallest setting close to the best · ▲ highest throughput without "
@@ -300,29 +301,29 @@ def _sweep_table(cells: Sequence[dict[str, Any]], recommendations: Sequence[dict
     return column_table(columns, cells, caption=caption, text=())
 
 
-def _cell_columns(cell_of: Callable[[Any], dict[str, Any]]) -> list[Column]:
+def _cell_columns(cell_of: Callable[[Any], SweepCell]) -> list[Column]:
     return [
-        ("concurrency", lambda item: count(cell_of(item).get("concurrency"))),
-        ("pool_size", lambda item: count(cell_of(item).get("pool_size"))),
-        ("max_overflow", lambda item: overflow(cell_of(item).get("max_overflow"))),
+        ("concurrency", lambda item: count(cell_of(item).concurrency)),
+        ("pool_size", lambda item: count(cell_of(item).pool_size)),
+        ("max_overflow", lambda item: overflow(cell_of(item).max_overflow)),
     ]
 
 
-def _recommendations_table(recommendations: Sequence[dict[str, Any]]) -> str:
+def _recommendations_table(recommendations: Sequence[Recommendation]) -> str:
     if not recommendations:
         return ""
 
-    def setting(item: dict[str, Any] | None) -> str:
+    def setting(item: SweepCell | None) -> str:
         pool_size, max_overflow = _setting_key(item)
         return f"pool_size={pool_size} max_overflow={overflow(max_overflow)}"
 
     columns: list[Column] = [
-        ("concurrency", lambda r: count(r.get("concurrency"))),
-        ("recommended", lambda r: setting(r.get("chosen"))),
-        ("best", lambda r: setting(r.get("best"))),
-        ("of best", lambda r: percent(r.get("fraction_of_best"), 0)),
-        ("rule of thumb", lambda r: r.get("rule_of_thumb") or "–"),
-        ("agrees", lambda r: yes_no(r.get("agrees_with_rule"))),
+        ("concurrency", lambda r: count(r.concurrency)),
+        ("recommended", lambda r: setting(r.chosen)),
+        ("best", lambda r: setting(r.best)),
+        ("of best", lambda r: percent(r.fraction_of_best, 0)),
+        ("rule of thumb", lambda r: r.rule_of_thumb or "–"),
+        ("agrees", lambda r: yes_no(r.agrees_with_rule)),
     ]
     caption = (
         "recommended: the smallest setting reaching 95% of the best throughput with no "
@@ -336,16 +337,19 @@ def _recommendations_table(recommendations: Sequence[dict[str, Any]]) -> str:
 _CELL_POOL_COLUMNS = tuple(c for c in shown_in(POOL_COLUMNS, TABLE) if c.key != "timeouts")
 
 
-def _sweep_counters_table(cells: Sequence[dict[str, Any]]) -> str:
-    items = [(cell, runner) for cell in cells for runner in at(cell, "result", "results") or []]
+def _sweep_counters_table(cells: Sequence[tuple[SweepCell, RunResult]]) -> str:
+    items = [(cell, run, runner) for cell, run in cells for runner in run.runners]
 
-    def server(item: tuple[dict[str, Any], dict[str, Any]], *keys: str) -> Any:
-        return at(item[0], "result", "server", *keys)
+    def server(item: tuple[SweepCell, RunResult, RunnerResult], *keys: str) -> Any:
+        value: Any = item[1].server
+        for key in keys:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return value
 
     columns: list[Column] = [
         *_cell_columns(lambda item: item[0]),
-        ("runner", lambda item: item[1].get("runner")),
-        *_spec_columns(_CELL_POOL_COLUMNS, lambda item: item[1]),
+        ("runner", lambda item: item[2].runner),
+        *_spec_columns(_CELL_POOL_COLUMNS, lambda item: item[2]),
         ("server Connections", lambda item: signed(server(item, "deltas", "Connections"))),
         ("Threads_connected peak", lambda item: count(server(item, "threads_connected_peak"))),
         ("cross-check", lambda item: yes_no(server(item, "cross_check", "matches"))),
@@ -354,47 +358,52 @@ def _sweep_counters_table(cells: Sequence[dict[str, Any]]) -> str:
     return column_table(columns, items, caption=caption, text=("runner",))
 
 
-def _cell_order(cell: dict[str, Any]) -> tuple[float, float, float]:
+def _cell_order(cell: SweepCell) -> tuple[float, float, float]:
     return (
-        sort_number(cell.get("concurrency")),
-        sort_number(cell.get("pool_size")),
-        sort_number(cell.get("max_overflow")),
+        sort_number(cell.concurrency),
+        sort_number(cell.pool_size),
+        sort_number(cell.max_overflow),
     )
 
 
-def _stale_parts(doc: dict[str, Any]) -> list[str]:
-    def protection(case: dict[str, Any]) -> str:
-        name, recycle_s = case.get("protection"), at(case, "pool_settings", "pool_recycle_s")
+def _stale_parts(stale: StaleResult) -> list[str]:
+    def protection(case: StaleCase) -> str:
+        name, recycle_s = case.protection, case.pool_settings.pool_recycle_s
         if name == "recycle" and recycle_s is not None:
             return f"pool_recycle={number(recycle_s)}s"
         return "pool_pre_ping" if name == "pre_ping" else str(name)
 
-    def kinds(case: dict[str, Any]) -> str:
-        counts = sorted((case.get("errors_by_kind") or {}).items())
+    def kinds(case: StaleCase) -> str:
+        counts = sorted(case.errors_by_kind.items())
         return ", ".join(f"{kind} × {count}" for kind, count in counts) or "–"
+
+    def latency(summary: Summary | None, name: str) -> str:
+        return ms(us_from_ns(getattr(summary, f"{name}_ns"))) if summary else ms(None)
+
+    def pool(case: StaleCase, name: str) -> str:
+        return count(getattr(case.pool, name) if case.pool else None)
 
     columns: list[Column] = [
         ("protection", protection),
         ("errors by kind", kinds),
-        ("operations", lambda c: count(c.get("operations"))),
-        ("errors", lambda c: count(c.get("errors"))),
-        ("error rate", lambda c: percent(c.get("error_rate"), 1)),
-        ("first op", lambda c: ms(c.get("first_latency_us"))),
-        ("mean", lambda c: ms(at(c, "latency", "mean_us"))),
-        ("p99", lambda c: ms(at(c, "latency", "p99_us"))),
-        ("baseline mean", lambda c: ms(at(c, "baseline", "mean_us"))),
-        ("connects", lambda c: count(at(c, "pool_counters", "connects"))),
-        ("invalidated", lambda c: count(at(c, "pool_counters", "invalidations"))),
+        ("operations", lambda c: count(c.operations)),
+        ("errors", lambda c: count(c.errors)),
+        ("error rate", lambda c: percent(c.error_rate, 1)),
+        ("first op", lambda c: ms(us_from_ns(c.first_latency_ns))),
+        ("mean", lambda c: latency(c.latency, "mean")),
+        ("p99", lambda c: latency(c.latency, "p99")),
+        ("baseline mean", lambda c: latency(c.baseline, "mean")),
+        ("connects", lambda c: pool(c, "connects")),
+        ("invalidated", lambda c: pool(c, "invalidations")),
     ]
     caption = (
         "times in milliseconds; first op: the first request after the idle period; baseline: "
         "the same pool before it sat idle; connects: physical connections in the whole case"
     )
-    cases = doc.get("cases") or []
     return [
-        f"<p>Server wait_timeout {escape(number(doc.get('wait_timeout_s')))} s; each pool sat idle "
-        f"{escape(number(doc.get('idle_s')))} s, then ran its operations one at a time.</p>",
-        column_table(columns, cases, caption=caption, text=("protection", "errors by kind")),
+        f"<p>Server wait_timeout {escape(number(stale.wait_timeout_s))} s; each pool sat idle "
+        f"{escape(number(stale.idle_s))} s, then ran its operations one at a time.</p>",
+        column_table(columns, stale.cases, caption=caption, text=("protection", "errors by kind")),
     ]
 
 
