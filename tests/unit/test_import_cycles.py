@@ -1,0 +1,141 @@
+"""No import cycles between dbbench's modules, counting every import: module-level,
+inside functions (late) and under ``if TYPE_CHECKING:``.
+
+A cycle means two modules that cannot be understood, tested or moved apart; a late
+import only hides one from Python, not from the reader.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import dbbench
+
+SOURCE = Path(dbbench.__file__).parent
+
+
+def _module_name(path: Path) -> str:
+    parts = ("dbbench", *path.relative_to(SOURCE).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in sorted(SOURCE.rglob("*.py"))}
+
+
+def _imported(name: str, path: Path, known: set[str]) -> set[str]:
+    """Every dbbench module ``name`` (at ``path``) imports, wherever the import stands.
+
+    ``from dbbench.pkg import x`` counts as importing ``dbbench.pkg.x`` when that is a
+    module, else ``dbbench.pkg``.  Importing ``dbbench.a.b`` also runs ``dbbench.a``'s
+    ``__init__``, but a package's ``__init__`` is not counted as imported that way: the
+    edge a reader follows is to the module named.
+    """
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            targets = [
+                f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module
+                for alias in node.names
+            ]
+        else:
+            continue
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
+    return {name: _imported(name, path, known) for name, path in modules.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for successor in sorted(graph[node]):
+            if successor not in index:
+                visit(successor)
+                low[node] = min(low[node], low[successor])
+            elif successor in on_stack:
+                low[node] = min(low[node], index[successor])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def _path_through(graph: dict[str, set[str]], component: list[str]) -> str:
+    """One concrete loop inside ``component``, ``a -> b -> a``, for the failure message."""
+    members = set(component)
+    start = component[0]
+    trail = [start]
+    seen = {start}
+    while True:
+        nexts = sorted(graph[trail[-1]] & members)
+        back = [n for n in nexts if n in seen]
+        if back:
+            trail.append(back[0])
+            return " -> ".join(trail[trail.index(back[0]) :])
+        trail.append(nexts[0])
+        seen.add(nexts[0])
+
+
+def test_the_checker_sees_late_and_type_checking_imports(tmp_path):
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert _path_through(graph, ["a", "b", "c"]) == "a -> b -> c -> a"
+    source = tmp_path / "m.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from dbbench.settings import Settings\n"
+        "def f():\n    from dbbench.drivers import get_driver\n"
+        "from . import errors\n"
+    )
+    known = {"dbbench.settings", "dbbench.drivers", "dbbench.errors", "dbbench.m"}
+    assert _imported("dbbench.m", source, known) == {
+        "dbbench.settings",
+        "dbbench.drivers",
+        "dbbench.errors",
+    }
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    assert "dbbench.cli" in graph and graph["dbbench.cli"]  # the walk found the code
+    loops = [_path_through(graph, component) for component in cycles(graph)]
+    assert not loops, "import cycles (late and TYPE_CHECKING imports count):\n" + "\n".join(loops)
