@@ -221,14 +221,21 @@ _allow_large_results_option = _setting_option("benchmark", "allow_large_results"
 _query_option = _setting_option("benchmark", "query")
 
 
+def _named(section: str, key: str, options: dict[str, Any]) -> str:
+    """``[section] key`` as the user gave it: its flag when given, else its key."""
+    row = setting(section, key)
+    given = row.flag is not None and options.get(row.flag.parameter) is not None
+    return row.flag.name if given and row.flag is not None else row.name
+
+
 def _check_query(settings: Settings, options: dict[str, Any]) -> None:
-    where = "--query" if options.get("query") is not None else "[benchmark] query"
+    where = _named("benchmark", "query", options)
     check_query(settings.benchmark.query, options.get("allow_writes", False), where)
 
 
 def _check_workload(settings: Settings, options: dict[str, Any]) -> None:
     workload = settings.benchmark.workload
-    where = "--workload" if options.get("workload") is not None else "[benchmark] workload"
+    where = _named("benchmark", "workload", options)
     check_workload(workload, options.get("allow_writes", False), where)
     if workload != READ_WORKLOAD and options.get("query") is not None:
         raise ConfigError(
