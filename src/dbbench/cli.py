@@ -63,10 +63,8 @@ def _error_line(text: str) -> None:
 def _stop_on_sigterm() -> None:
     """SIGTERM (a CI timeout, `kill`) stops a run as Ctrl-C does: results kept, servers removed."""
 
+    # worker processes hear of it too: processes.Children passes it on to them first
     def handler(signum: int, frame: object) -> None:
-        from dbbench import processes
-
-        processes.interrupt_children()
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():

@@ -13,11 +13,18 @@ import logging
 LIBRARY_LOGGERS = ("sqlalchemy", "pymysql")
 
 
+#: the one handler that silences them; added once, however often ``configure`` is called
+_SILENCE = logging.NullHandler()
+
+
 def configure(debug: bool) -> None:
+    """Silence the library loggers, or (``debug``) let them through; idempotent."""
     for name in LIBRARY_LOGGERS:
         logger = logging.getLogger(name)
         if debug:
+            logger.removeHandler(_SILENCE)
             logger.propagate = True
         else:
-            logger.addHandler(logging.NullHandler())
+            if _SILENCE not in logger.handlers:
+                logger.addHandler(_SILENCE)
             logger.propagate = False

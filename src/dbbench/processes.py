@@ -48,18 +48,58 @@ BARRIER_TIMEOUT_S = 600.0
 PROGRESS_EVERY_S = 1.0
 
 
-#: pids of worker processes still running, for interrupt_children()
-_LIVE_CHILDREN: set[int] = set()
+class Children:
+    """The worker processes of one run: started on entry, joined (or killed) on exit.
 
-
-def interrupt_children() -> None:
-    """Send SIGINT to running worker processes, as a terminal's Ctrl-C would.
-
-    For a SIGTERM to dbbench: the workers then stop and send what they measured.
+    While they run, a SIGTERM to this process (a CI timeout, ``kill``) is
+    passed on to them as a SIGINT, as a terminal's Ctrl-C would reach them, so
+    they stop and send what they measured; then it is handled as it was
+    before (the CLI's handler stops the run as Ctrl-C does).
     """
-    for pid in list(_LIVE_CHILDREN):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGINT)
+
+    def __init__(self, processes: Sequence[Any]) -> None:
+        self.processes = list(processes)
+        self._previous: Any = None
+
+    def __enter__(self) -> Children:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        try:
+            for process in self.processes:
+                process.start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            for process in self.processes:
+                if process.pid is None:  # never started
+                    continue
+                process.join(timeout=30)
+                if process.is_alive():
+                    process.kill()
+                    process.join()
+        finally:
+            if self._previous is not None:
+                signal.signal(signal.SIGTERM, self._previous)
+
+    def interrupt(self) -> None:
+        """Send SIGINT to the worker processes still running."""
+        for process in self.processes:
+            if process.pid is not None and process.is_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGINT)
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        self.interrupt()
+        previous = self._previous
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:  # as if this handler were not there
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
 
 
 class ProcessFailed(Exception):
@@ -138,7 +178,7 @@ def _child(
 
     logs.configure(debug=False)
     # a process started in the background inherits SIGINT ignored; the parent's
-    # interrupt_children() must still stop this one
+    # Children.interrupt() must still stop this one
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     last_sent = [0.0]
@@ -212,48 +252,39 @@ def run_in_processes(
             process_plans(dataclasses.replace(plan, origin_s=started_at_s), processes)
         )
     ]
-    for child in children:
-        child.start()
-        _LIVE_CHILDREN.add(child.pid)
-
     results: dict[int, RunOutcome] = {}
     errors: dict[int, str] = {}
     latest: dict[int, Progress] = {}
     checkpoints: dict[int, list[RunnerRecord]] = {}
     interrupted = False
-    try:
-        while len(results) + len(errors) < processes:
-            try:
-                message: Message = messages.get(timeout=0.5)
-            except queue_module.Empty:
-                dead = [c for i, c in enumerate(children) if not c.is_alive()]
-                if dead and all(i in results or i in errors for i in range(processes)):
-                    break
-                _check_exits(children, results, errors)
-                continue
-            if message.kind == "progress":
-                latest[message.process] = message.payload
-                if on_progress is not None:
-                    on_progress(_combine(latest.values(), message.payload))
-            elif message.kind == "checkpoint":
-                checkpoints[message.process] = [RunnerRecord.from_dict(r) for r in message.payload]
-                on_checkpoint(merge_records(runner_names, checkpoints.values()))
-            else:
-                _finished(message, results, errors)
-    except KeyboardInterrupt:
-        # A terminal's Ctrl-C reaches the children too; a SIGINT sent to this process
-        # alone (kill -INT) does not: breaking the barrier stops them at their next
-        # turn either way, and they send what they measured.
-        interrupted = True
-        barrier.abort()
-        _drain(messages, results, errors, processes, children)
-    finally:
-        for child in children:
-            child.join(timeout=30)
-            if child.is_alive():
-                child.kill()
-                child.join()
-            _LIVE_CHILDREN.discard(child.pid)
+    with Children(children):
+        try:
+            while len(results) + len(errors) < processes:
+                try:
+                    message: Message = messages.get(timeout=0.5)
+                except queue_module.Empty:
+                    dead = [c for i, c in enumerate(children) if not c.is_alive()]
+                    if dead and all(i in results or i in errors for i in range(processes)):
+                        break
+                    _check_exits(children, results, errors)
+                    continue
+                if message.kind == "progress":
+                    latest[message.process] = message.payload
+                    if on_progress is not None:
+                        on_progress(_combine(latest.values(), message.payload))
+                elif message.kind == "checkpoint":
+                    records = [RunnerRecord.from_dict(r) for r in message.payload]
+                    checkpoints[message.process] = records
+                    on_checkpoint(merge_records(runner_names, checkpoints.values()))
+                else:
+                    _finished(message, results, errors)
+        except KeyboardInterrupt:
+            # A terminal's Ctrl-C reaches the children too; a SIGINT sent to this process
+            # alone (kill -INT) does not: breaking the barrier stops them at their next
+            # turn either way, and they send what they measured.
+            interrupted = True
+            barrier.abort()
+            _drain(messages, results, errors, processes, children)
 
     if errors and not results:
         first = min(errors)

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
 
 from dbbench.harness import Plan, RunOutcome, run_interleaved
-from dbbench.processes import Message, process_plans
+from dbbench.processes import Children, Message, process_plans
 from tests.fakes import FakeClock, FakeRunner
 
 
@@ -73,3 +80,33 @@ def test_max_errors_counts_every_process_and_stopped_survives_the_merge():
     assert not merged.complete
     assert merged.records[0].errors == 5
     assert merged.records[0].tally.latency.count == 2  # calls 2 and 3 succeeded, then 4..8 failed
+
+
+def _wait_for_sigint() -> None:
+    try:
+        time.sleep(60)
+    except KeyboardInterrupt:
+        sys.exit(7)
+
+
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(), reason="signals need it"
+)
+def test_children_pass_a_sigterm_on_as_sigint_then_handle_it_as_before():
+    class Stopped(Exception):
+        pass
+
+    def before(signum, frame):  # the CLI's: stop the run as Ctrl-C does
+        raise Stopped
+
+    previous = signal.signal(signal.SIGTERM, before)
+    try:
+        child = multiprocessing.get_context("fork").Process(target=_wait_for_sigint)
+        with pytest.raises(Stopped), Children([child]):
+            time.sleep(0.2)  # the child is in its sleep
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises before this ends
+        assert child.exitcode == 7  # it was interrupted, and Children joined it
+        assert signal.getsignal(signal.SIGTERM) is before  # put back on exit
+    finally:
+        signal.signal(signal.SIGTERM, previous)
