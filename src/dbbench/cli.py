@@ -30,7 +30,7 @@ from dbbench import credentials, logs
 from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.guard import check_query, check_workload
-from dbbench.output import FORMAT_NAMES, format_module
+from dbbench.output.formats import FORMAT_NAMES, get_format
 from dbbench.parsing import integer, parse_duration_s, parse_int_list
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, names_with, parse_runner_names
 from dbbench.settings import Settings, find_config_path, load_settings
@@ -474,7 +474,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     from rich.markup import escape
 
     from dbbench import benchmark
-    from dbbench.output import json_format
+    from dbbench.output.base import RunExtras
     from dbbench.progress import ProgressBar
 
     env = _env()
@@ -541,21 +541,11 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
         from dbbench.explain import project_run
 
         projection = project_run(outcome, trips, rtt_s)
-    if format_name == "json":
-        document = outcome.to_dict()
-        if projection is not None:
-            document["projection"] = projection.to_dict()
-        json_format.write_document(document, stdout)
-    elif sweeping:
-        format_module(format_name).write_sweep(outcome, stdout)
+    if sweeping:
+        get_format(format_name).sweep(outcome, stdout)
     else:
-        format_module(format_name).write_run(outcome, stdout)
-        if options.get("histogram"):
-            from dbbench.output import histogram_text
-
-            histogram_text.write(outcome, stdout)
-        if projection is not None:
-            stdout.print(escape(projection.describe()), highlight=False)
+        extras = RunExtras(histogram=bool(options.get("histogram")), projection=projection)
+        get_format(format_name).run(outcome, stdout, extras)
     for path in sink.paths:
         stderr.print(f"[dim]results written to {escape(str(path))}[/dim]")
     return outcome.exit_status
@@ -639,7 +629,6 @@ def stale(**options: Any) -> int:
     Example:
         dbbench stale --wait-timeout 2 --idle 4s --pool-size 4
     """
-    from dbbench.output import json_format
     from dbbench.stale import StaleRequest, run_stale
 
     env = _env()
@@ -678,12 +667,7 @@ def stale(**options: Any) -> int:
             check_server=env.live().check_server,
             clock=env.live().wall_clock_s,
         )
-    if format_name == "json":
-        json_format.write_document(result.to_dict(), stdout)
-    else:
-        format_module(format_name).write_stale(
-            list(result.cases), result.wait_timeout_s, result.idle_s, stdout
-        )
+    get_format(format_name).stale(result, stdout)
     return result.exit_status
 
 
@@ -757,7 +741,6 @@ def explain(**options: Any) -> int:
     the wire, and findings on known costs with the setting that removes them.
     """
     from dbbench import explain as explaining
-    from dbbench.output import explain_table, json_format
 
     stdout, stderr = _env().out(), _env().err()
     if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
@@ -783,12 +766,8 @@ def explain(**options: Any) -> int:
             rtt_s=rtt_s,
             on_start=announce,
         )
-    document = explanation.to_document()
-    sink.write(document)
-    if options["format_name"] == "json":
-        json_format.write_document(document, stdout)
-    else:
-        explain_table.write(explanation, stdout)
+    sink.write(explanation.to_document())
+    get_format(options["format_name"]).explain(explanation, stdout)
     return ExitStatus.SUCCESS
 
 
@@ -801,22 +780,9 @@ def runs(format_name: str) -> None:
     Example:
         dbbench run -n 1000 --save before-upgrade && dbbench runs
     """
-    from dbbench.output import csv_format, json_format, markdown
-    from dbbench.output.runs_table import runs_table
-    from dbbench.resultfile import RunStore, describe_runs, runs_document
+    from dbbench.resultfile import RunStore, describe_runs
 
-    console = _env().out()
-    described = describe_runs(RunStore().runs())
-    if format_name == "json":
-        json_format.write_document(runs_document(described), console)
-    elif format_name == "csv":
-        csv_format.write_runs(described, console)
-    elif format_name == "markdown":
-        markdown.write_runs(described, console)
-    elif not described:
-        console.print("no saved runs in .dbbench/runs/ (save one with --save [NAME])")
-    else:
-        console.print(runs_table(described))
+    get_format(format_name).runs(describe_runs(RunStore().runs()), _env().out())
 
 
 @cli.command()
@@ -846,7 +812,6 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
         dbbench diff baseline latest --fail-on p99:10% --fail-on mean:5%
     """
     from dbbench import diffing, resultfile
-    from dbbench.output import csv_format, diff_table, json_format
     from dbbench.resultfile import RunStore
 
     thresholds = [diffing.parse_fail_on(text) for text in fail_on]  # bad input before any file
@@ -856,25 +821,7 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
     new = diffing.comparable(resultfile.load(new_path), new_ref)
     # labelled as the user named them: short, and no local paths in a pull-request comment
     result = diffing.compare(base, new, thresholds, base_label=base_ref, new_label=new_ref)
-    console = _env().out()
-    if format_name == "json":
-        json_format.write_document(result.to_dict(), console)
-    elif format_name == "csv":
-        csv_format.write_diff(result.to_dict(), console)
-    else:
-        write = diff_table.write_markdown if format_name == "markdown" else diff_table.write
-        write(
-            result.diffs,
-            list(result.verdict.trips),
-            console,
-            thresholds=thresholds,
-            caveats=result.caveats,
-            base_label=base_ref,
-            new_label=new_ref,
-        )
-        lacking = result.verdict.lacking_line(base_ref, new_ref)
-        if lacking is not None:
-            console.print(lacking, markup=False, highlight=False, soft_wrap=True)
+    get_format(format_name).diff(result, _env().out())
     return result.exit_status
 
 

@@ -1,30 +1,12 @@
-"""Output formats, one module each, behind one interface.
+"""What dbbench prints: one module per format behind one ``Format`` protocol.
 
-Every format module has ``write_run(result, console)``,
-``write_sweep(sweep, console)`` and ``write_stale(cases, wait_timeout_s,
-idle_s, console)``; JSON is the result document itself
-(``json_format.write_document``), the same one ``--output`` writes.
+- ``base.py``: the ``Format`` protocol (a method per kind of result: run,
+  sweep, stale, diff, explain, runs); ``formats.py``: the formats by name.
+- ``table_format.py`` (rich: over ``table.py``, ``matrix.py``,
+  ``stale_table.py``, ``diff_table.py``, ``explain_table.py``,
+  ``runs_table.py``), ``json_format.py`` (the result document, the same one
+  ``--output`` writes), ``csv_format.py``, ``markdown.py``; ``report/``, the
+  HTML page.
+- ``columns.py``: the runner and pool table's columns and the sweep cell's
+  words, which every format draws; ``numbers.py``: every figure's text.
 """
-
-from __future__ import annotations
-
-from types import ModuleType
-
-FORMAT_NAMES = ("table", "json", "csv", "markdown")
-
-
-def format_module(name: str) -> ModuleType:
-    """The module that writes format ``name`` (not json: that is the document)."""
-    if name == "table":
-        from dbbench.output import table_format
-
-        return table_format
-    if name == "csv":
-        from dbbench.output import csv_format
-
-        return csv_format
-    if name == "markdown":
-        from dbbench.output import markdown
-
-        return markdown
-    raise ValueError(f"no format module for {name!r}")

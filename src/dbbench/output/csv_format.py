@@ -10,12 +10,14 @@ names follow the JSON document's keys where both have the value.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from rich.console import Console
 
-from dbbench.model import StaleCase
+from dbbench.diffing import DiffResult
+from dbbench.model import StaleCase, StaleResult, SweepResult
+from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
     CSV,
     KINDS,
@@ -30,9 +32,6 @@ from dbbench.output.numbers import us_from_ns
 from dbbench.results import RunnerResult, RunResult, summary_dict
 from dbbench.runners import runner_with
 from dbbench.stats import Summary
-
-if TYPE_CHECKING:  # the library's entry point, not needed to format its results
-    from dbbench.model import SweepResult
 
 _RUNNER = shown_in(RUNNER_COLUMNS, CSV)
 _SPEEDUP = ("speedup_vs", "speedup", "speedup_ci_low", "speedup_ci_high")
@@ -228,3 +227,25 @@ RUNS_COLUMNS = ("number", "name", "started_at", "command", "runners", "complete"
 def write_runs(runs: Iterable[Mapping[str, Any]], console: Console) -> None:
     """``dbbench runs --format csv``: a row per saved run."""
     _write(RUNS_COLUMNS, runs, console)
+
+
+class CsvFormat(Format):
+    name = "csv"
+
+    def run(self, result: RunResult, console: Console, extras: RunExtras = NO_EXTRAS) -> None:
+        write_run(result, console)
+
+    def sweep(self, sweep: SweepResult, console: Console) -> None:
+        write_sweep(sweep, console)
+
+    def stale(self, result: StaleResult, console: Console) -> None:
+        write_stale(list(result.cases), result.wait_timeout_s, result.idle_s, console)
+
+    def diff(self, result: DiffResult, console: Console) -> None:
+        write_diff(result.to_dict(), console)
+
+    def runs(self, runs: Sequence[Mapping[str, Any]], console: Console) -> None:
+        write_runs(runs, console)
+
+
+FORMAT = CsvFormat()

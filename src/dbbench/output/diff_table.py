@@ -15,7 +15,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from dbbench.diffing import ALPHA, CONFIDENCE, MetricChange, RunnerDiff, Threshold, Trip
+from dbbench.diffing import (
+    ALPHA,
+    CONFIDENCE,
+    DiffResult,
+    MetricChange,
+    RunnerDiff,
+    Threshold,
+    Trip,
+)
 from dbbench.output.numbers import escape_markdown, ms_from_us, ops_per_s
 
 #: one line under the tables: what "beyond noise" means
@@ -254,3 +262,25 @@ def write_markdown(
         )
     )
     console.print(text, markup=False, highlight=False, soft_wrap=True, emoji=False)
+
+
+def write_result(result: DiffResult, console: Console, *, markdown: bool = False) -> None:
+    """``dbbench diff``'s result as rich tables, or as Markdown; then the gate's failure to
+    compare anything, if it failed so."""
+    (write_markdown if markdown else write)(
+        result.diffs,
+        list(result.verdict.trips),
+        console,
+        thresholds=result.thresholds,
+        caveats=result.caveats,
+        base_label=result.base_label,
+        new_label=result.new_label,
+    )
+    lacking_line(result, console)
+
+
+def lacking_line(result: DiffResult, console: Console) -> None:
+    """A gate with nothing to compare fails, and says why (Markdown prints it too)."""
+    line = result.verdict.lacking_line(result.base_label, result.new_label)
+    if line is not None:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -3,12 +3,46 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
 
+from dbbench.diffing import DiffResult
+from dbbench.model import Explanation, RunResult, StaleResult, SweepResult
+from dbbench.output.base import NO_EXTRAS, Format, RunExtras
+from dbbench.resultfile import runs_document
 
-def write_document(document: dict[str, Any], console: Console) -> None:
+
+def write_document(document: Mapping[str, Any], console: Console) -> None:
     # Straight to the file: rich must not wrap, colour or reflow JSON.
     console.file.write(json.dumps(document, indent=2) + "\n")
     console.file.flush()
+
+
+class JsonFormat(Format):
+    name = "json"
+
+    def run(self, result: RunResult, console: Console, extras: RunExtras = NO_EXTRAS) -> None:
+        document = result.to_dict()
+        if extras.projection is not None:
+            document["projection"] = extras.projection.to_dict()
+        write_document(document, console)
+
+    def sweep(self, sweep: SweepResult, console: Console) -> None:
+        write_document(sweep.to_dict(), console)
+
+    def stale(self, result: StaleResult, console: Console) -> None:
+        write_document(result.to_dict(), console)
+
+    def diff(self, result: DiffResult, console: Console) -> None:
+        write_document(result.to_dict(), console)
+
+    def explain(self, explanation: Explanation, console: Console) -> None:
+        write_document(explanation.to_document(), console)
+
+    def runs(self, runs: Sequence[Mapping[str, Any]], console: Console) -> None:
+        write_document(runs_document(list(runs)), console)
+
+
+FORMAT = JsonFormat()

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 
-from dbbench.model import StaleCase
+from dbbench.diffing import DiffResult
+from dbbench.model import StaleCase, StaleResult, SweepResult
+from dbbench.output import diff_table
+from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
     BEST,
     MARKDOWN,
@@ -34,14 +37,11 @@ from dbbench.output.numbers import count, ms_from_ns, ops_per_s, overflow, perce
 from dbbench.output.numbers import escape_markdown as escape
 from dbbench.output.numbers import ratio as ratio_text
 from dbbench.output.stale_table import describe_protection
-from dbbench.output.table import describe_speedup, server_line
+from dbbench.output.table import describe_speedup, projection_line, server_line
 from dbbench.results import RunnerResult, RunResult, is_baseline
 from dbbench.sweep import Recommendation, SweepCell
 from dbbench.timeline import describe as describe_timeline
 from dbbench.workload import READ_WORKLOAD
-
-if TYPE_CHECKING:  # the library's entry point, not needed to format its results
-    from dbbench.model import SweepResult
 
 _BACKTICKS = re.compile(r"`+")
 
@@ -359,3 +359,27 @@ def write_runs(runs: Sequence[Mapping[str, Any]], console: Console) -> None:
     ]
     header = ["#", "name", "started", "command", "runners", "complete", "file"]
     _emit(console, [["### dbbench runs"], table(header, rows)])
+
+
+class MarkdownFormat(Format):
+    name = "markdown"
+
+    def run(self, result: RunResult, console: Console, extras: RunExtras = NO_EXTRAS) -> None:
+        write_run(result, console)
+        if extras.projection is not None:
+            projection_line(extras.projection, console)
+
+    def sweep(self, sweep: SweepResult, console: Console) -> None:
+        write_sweep(sweep, console)
+
+    def stale(self, result: StaleResult, console: Console) -> None:
+        write_stale(list(result.cases), result.wait_timeout_s, result.idle_s, console)
+
+    def diff(self, result: DiffResult, console: Console) -> None:
+        diff_table.write_result(result, console, markdown=True)
+
+    def runs(self, runs: Sequence[Mapping[str, Any]], console: Console) -> None:
+        write_runs(runs, console)
+
+
+FORMAT = MarkdownFormat()

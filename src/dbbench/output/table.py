@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich import box
 from rich.console import Console
 from rich.markup import escape
@@ -20,6 +22,9 @@ from dbbench.results import RunnerResult, RunResult, is_baseline
 from dbbench.stats import Speedup
 from dbbench.timeline import describe as describe_timeline
 from dbbench.workload import describe as describe_workload
+
+if TYPE_CHECKING:  # explain loads the engine: needed here for the name only
+    from dbbench.explain import RunProjection
 
 
 def describe_speedup(runner: str, baseline: str, s: Speedup) -> str:
@@ -180,3 +185,8 @@ def write(result: RunResult, console: Console) -> None:
         console.print(f"[yellow]note:[/yellow] {escape(note)}")
     if not result.complete and not result.stopped:
         console.print("[yellow]interrupted: these results cover only the turns completed[/yellow]")
+
+
+def projection_line(projection: RunProjection, console: Console) -> None:
+    """``run --rtt``'s line under the table (Markdown prints it too)."""
+    console.print(escape(projection.describe()), highlight=False)

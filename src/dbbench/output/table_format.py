@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from rich.console import Console
 
-from dbbench.model import RunResult, StaleCase, SweepResult
-from dbbench.output import matrix, stale_table, table
+from dbbench.diffing import DiffResult
+from dbbench.model import Explanation, RunResult, StaleResult, SweepResult
+from dbbench.output import diff_table, explain_table, histogram_text, matrix, stale_table, table
+from dbbench.output.base import NO_EXTRAS, Format, RunExtras
+from dbbench.output.runs_table import runs_table
 
 
-def write_run(result: RunResult, console: Console) -> None:
-    table.write(result, console)
+class TableFormat(Format):
+    name = "table"
+
+    def run(self, result: RunResult, console: Console, extras: RunExtras = NO_EXTRAS) -> None:
+        table.write(result, console)
+        if extras.histogram:
+            histogram_text.write(result, console)
+        if extras.projection is not None:
+            table.projection_line(extras.projection, console)
+
+    def sweep(self, sweep: SweepResult, console: Console) -> None:
+        matrix.write([cell for cell, _ in sweep.cells], sweep.recommendations, console)
+        if not sweep.complete:
+            console.print("[yellow]interrupted: the matrix shows the cells completed[/yellow]")
+
+    def stale(self, result: StaleResult, console: Console) -> None:
+        stale_table.write(list(result.cases), result.wait_timeout_s, result.idle_s, console)
+
+    def diff(self, result: DiffResult, console: Console) -> None:
+        diff_table.write_result(result, console)
+
+    def explain(self, explanation: Explanation, console: Console) -> None:
+        explain_table.write(explanation, console)
+
+    def runs(self, runs: Sequence[Mapping[str, Any]], console: Console) -> None:
+        if not runs:
+            console.print("no saved runs in .dbbench/runs/ (save one with --save [NAME])")
+        else:
+            console.print(runs_table(runs))
 
 
-def write_sweep(sweep: SweepResult, console: Console) -> None:
-    matrix.write([cell for cell, _ in sweep.cells], sweep.recommendations, console)
-    if not sweep.complete:
-        console.print("[yellow]interrupted: the matrix shows the cells completed[/yellow]")
-
-
-def write_stale(
-    cases: list[StaleCase], wait_timeout_s: int, idle_s: float, console: Console
-) -> None:
-    stale_table.write(cases, wait_timeout_s, idle_s, console)
+FORMAT = TableFormat()

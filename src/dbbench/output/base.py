@@ -1,0 +1,68 @@
+"""The Format protocol: what every output format (``--format NAME``) writes, one method per
+kind of result.
+
+A format draws on a rich ``Console`` (``console.file`` where rich must not
+touch the text: JSON, CSV, Markdown).  A format that cannot show a kind of
+result (CSV and Markdown for ``explain``) leaves the method out: the
+protocol's own says so in one line.  The formats are found by name through
+``output.formats.FORMATS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from rich.console import Console
+
+from dbbench.diffing import DiffResult
+from dbbench.errors import ConfigError
+from dbbench.model import Explanation, RunResult, StaleResult, SweepResult
+
+if TYPE_CHECKING:  # explain loads the engine: needed here for the name only
+    from dbbench.explain import RunProjection
+
+
+@dataclass(frozen=True)
+class RunExtras:
+    """What ``run`` adds when asked: ``--histogram`` (the table only), ``--rtt``'s projection."""
+
+    histogram: bool = False
+    projection: RunProjection | None = None
+
+
+NO_EXTRAS = RunExtras()
+
+
+class Format(Protocol):
+    """One output format; subclasses fill the methods for the results they can show."""
+
+    name: str
+
+    def run(self, result: RunResult, console: Console, extras: RunExtras = NO_EXTRAS) -> None:
+        """``run`` and ``compare``: the runner table and all that goes with it."""
+        self._cannot("a run")
+
+    def sweep(self, sweep: SweepResult, console: Console) -> None:
+        """A pool sweep: the matrix and the recommendations."""
+        self._cannot("a sweep")
+
+    def stale(self, result: StaleResult, console: Console) -> None:
+        """``dbbench stale``: a row per protection."""
+        self._cannot("stale's cases")
+
+    def diff(self, result: DiffResult, console: Console) -> None:
+        """``dbbench diff``: the changes, what was not compared, caveats, the verdict."""
+        self._cannot("a diff")
+
+    def explain(self, explanation: Explanation, console: Console) -> None:
+        """``dbbench explain``: phase by phase, then the projection."""
+        self._cannot("an explanation")
+
+    def runs(self, runs: Sequence[Mapping[str, Any]], console: Console) -> None:
+        """``dbbench runs``: the saved runs."""
+        self._cannot("the saved runs")
+
+    def _cannot(self, what: str) -> None:
+        raise ConfigError(f"--format {self.name} cannot show {what}")
