@@ -65,6 +65,25 @@ def test_run_prints_table_and_speedups(fake_runners):
     assert fake_runners["raw"].calls == 1 + 5 + 20  # cold + default warm-up + iterations
 
 
+def test_the_consoles_are_the_env_s(fake_runners):
+    import io
+
+    from rich.console import Console
+
+    out, err = io.StringIO(), io.StringIO()
+    env = Env(
+        stdout=Console(file=out, width=140),
+        stderr=Console(file=err, width=140),
+        backend=_BACKEND["backend"],
+    )
+    result = CliRunner().invoke(cli, ["run", "-n", "20", "--json"], obj=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and json.loads(out.getvalue())["results"][0]["n"] == 20
+    # the fake clock: every operation took exactly its runner's cost
+    latencies = {r["runner"]: r["p50_us"] for r in json.loads(out.getvalue())["results"]}
+    assert latencies == {"raw": 2000.0, "pool": 50.0, "persistent": 20.0}
+
+
 def test_run_json_document(fake_runners):
     result = invoke(
         "run",
