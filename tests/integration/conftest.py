@@ -12,10 +12,11 @@ per file), so ``pytest -m "not integration"`` starts no server and no browser.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,6 @@ from dbbench.server import LocalServer, ServerAddress
 from dbbench.settings import DatabaseSettings
 
 HERE = Path(__file__).parent
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test of this folder ``integration`` (the hook sees the whole session's items)."""
@@ -88,12 +88,24 @@ def _from_url(url: str) -> TestServer:
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[TestServer]:
+def datadir_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data directory initialised for the session: each LocalServer copies it."""
+    return LocalServer.initialise_template(tmp_path_factory.mktemp("datadir-template"))
+
+
+@pytest.fixture(scope="session")
+def local_server(datadir_template: Path) -> Callable[..., LocalServer]:
+    """``LocalServer(...)`` started from the session's template, not mariadb-install-db."""
+    return functools.partial(LocalServer, datadir_template=datadir_template)
+
+
+@pytest.fixture(scope="session")
+def server(request: pytest.FixtureRequest) -> Iterator[TestServer]:
     url = os.environ.get("DBBENCH_TEST_URL")
     if url:
         yield _from_url(url)
         return
-    with LocalServer() as local:
+    with request.getfixturevalue("local_server")() as local:
         yield TestServer(**dataclasses.asdict(local.address), local=local)
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import pymysql
 import pytest
 
-from dbbench.server import LocalServer
 from tests.integration.conftest import run_dbbench
 
 BAD_INPUT, CANNOT_RUN = 2, 1
@@ -385,9 +384,9 @@ def test_bad_input_is_one_line(case: Case, server, context):
     assert "Hunter2-in-argv" not in result.stderr
 
 
-def test_a_server_at_max_connections(tmp_path):
+def test_a_server_at_max_connections(local_server, tmp_path):
     """All connections taken (by root, which keeps its extra SUPER slot): one line, exit 1."""
-    with LocalServer(base_dir=tmp_path, extra_args=["--max-connections=10"]) as local:
+    with local_server(base_dir=tmp_path, extra_args=["--max-connections=10"]) as local:
         address = local.address
         admin = pymysql.connect(
             host=address.host, port=address.port, user=address.user, password=address.password

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from dbbench.server import LocalServer
 from tests.integration.conftest import TestServer, run_dbbench
 
 
@@ -58,13 +57,13 @@ def test_processes_account_for_every_operation_and_merge_exactly(server):
 
 
 @pytest.fixture
-def private_server(server):
+def private_server(server, local_server):
     """A server no other client connects to: the session's own, or a new one (not a shared
     DBBENCH_TEST_URL server, whose health checks also count as connections)."""
     if server.local is not None:
         yield server
         return
-    with LocalServer() as local:
+    with local_server() as local:
         yield TestServer(**dataclasses.asdict(local.address), local=local)
 
 

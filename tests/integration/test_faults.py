@@ -47,8 +47,8 @@ write_timeout = {read_timeout}
 
 
 @pytest.fixture(scope="module")
-def local() -> Iterator[LocalServer]:
-    with LocalServer(extra_args=[f"--max-connections={MAX_CONNECTIONS}"]) as server:
+def local(local_server) -> Iterator[LocalServer]:
+    with local_server(extra_args=[f"--max-connections={MAX_CONNECTIONS}"]) as server:
         with admin_connection(server) as admin, admin.cursor() as cursor:
             for user, password in ((BENCH_USER, BENCH_PASSWORD), (HOG_USER, "")):
                 cursor.execute(f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY %s", (password,))

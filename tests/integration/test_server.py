@@ -46,10 +46,10 @@ def process_gone(pid: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def shared() -> Iterator[LocalServer]:
+def shared(local_server) -> Iterator[LocalServer]:
     """One server for the tests that only read from it."""
     # MariaDB clamps max_connections to at least 10, so 17 rather than something smaller.
-    with LocalServer(extra_args=["--max-connections=17", "--wait-timeout=77"]) as server:
+    with local_server(extra_args=["--max-connections=17", "--wait-timeout=77"]) as server:
         yield server
 
 
@@ -93,8 +93,8 @@ def test_no_password_in_server_arguments(shared):
     assert b"--no-defaults" in args
 
 
-def test_kill_restart_stop_cleanup(tmp_path):
-    server = LocalServer(base_dir=tmp_path)
+def test_kill_restart_stop_cleanup(local_server, shared, tmp_path):
+    server = local_server(base_dir=tmp_path)
     try:
         address = server.start()
         base = server.base_path
@@ -105,6 +105,8 @@ def test_kill_restart_stop_cleanup(tmp_path):
         ):
             cursor.execute("CREATE TABLE survivor (id INT PRIMARY KEY) ENGINE=InnoDB")
             cursor.execute("INSERT INTO survivor VALUES (1), (2), (3)")
+        # a copy of the session's template, like shared: what one writes the other lacks
+        assert query(shared.address, "SHOW TABLES FROM test") == []
 
         pid = server.pid
         server.kill()
@@ -137,9 +139,9 @@ def test_kill_restart_stop_cleanup(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_context_manager_cleans_up_when_body_raises(tmp_path):
+def test_context_manager_cleans_up_when_body_raises(local_server, tmp_path):
     seen = {}
-    with pytest.raises(RuntimeError, match="boom"), LocalServer(base_dir=tmp_path) as server:
+    with pytest.raises(RuntimeError, match="boom"), local_server(base_dir=tmp_path) as server:
         seen.update(pid=server.pid, base=server.base_path)
         assert query(server.address, "SELECT 1") == [(1,)]
         raise RuntimeError("boom")
@@ -148,8 +150,8 @@ def test_context_manager_cleans_up_when_body_raises(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failed_start_is_one_line_naming_the_cause_and_log(tmp_path):
-    server = LocalServer(base_dir=tmp_path, extra_args=["--no-such-option-dbbench=1"])
+def test_failed_start_is_one_line_naming_the_cause_and_log(local_server, tmp_path):
+    server = local_server(base_dir=tmp_path, extra_args=["--no-such-option-dbbench=1"])
     with pytest.raises(ServerError) as excinfo:
         server.start()
     message = str(excinfo.value)
@@ -167,6 +169,8 @@ def test_failed_start_is_one_line_naming_the_cause_and_log(tmp_path):
 def test_the_server_does_not_inherit_passwords_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("DBBENCH_PASSWORD", "canary-env-secret")
     monkeypatch.setenv("MYSQL_PWD", "canary-env-secret")
+    # initialised here, not copied from the session's template: mariadb-install-db runs
+    # with the same environment, and this is the test that initialisation works at all
     with LocalServer(base_dir=tmp_path) as local:
         environ = Path(f"/proc/{local.pid}/environ").read_bytes()
         cmdline = Path(f"/proc/{local.pid}/cmdline").read_bytes()

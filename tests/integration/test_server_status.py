@@ -17,7 +17,6 @@ from sqlalchemy.pool import QueuePool
 from dbbench.drivers import side
 from dbbench.errors import ConnectError
 from dbbench.poolstats import PoolInstrument
-from dbbench.server import LocalServer
 from dbbench.server_status import (
     STATUS_COUNTERS,
     ServerActivity,
@@ -32,7 +31,7 @@ WAIT_TIMEOUT_S = 10.0
 
 
 @pytest.fixture(scope="module")
-def quiet(server) -> Iterator[conftest.TestServer]:
+def quiet(server, local_server) -> Iterator[conftest.TestServer]:
     """A server no other client connects to, for exact ``Connections`` arithmetic.
 
     The session's own LocalServer is one; a shared server (DBBENCH_TEST_URL, a
@@ -41,7 +40,7 @@ def quiet(server) -> Iterator[conftest.TestServer]:
     if server.local is not None:
         yield server
         return
-    with LocalServer() as local:
+    with local_server() as local:
         yield conftest.TestServer(**dataclasses.asdict(local.address), local=local)
 
 
@@ -255,10 +254,10 @@ def test_a_killed_monitor_connection_is_replaced_once(quiet):
     assert activity.deltas["Connections"] == activity.monitor_connections
 
 
-def test_the_monitor_survives_a_server_restart():
+def test_the_monitor_survives_a_server_restart(local_server):
     # Our own server: this one gets killed.  Its Uptime must be 3 s or more
     # first, or the restart could not be told apart by Uptime (whole seconds).
-    with LocalServer(extra_args=["--max-connections=32"]) as own:
+    with local_server(extra_args=["--max-connections=32"]) as own:
         database = database_for(own.address)
         wait_until(lambda: status_value(database, "Uptime") >= 3, "Uptime 3 s", poll_s=0.1)
         monitor = ServerStatusMonitor(database, interval_s=0.01)

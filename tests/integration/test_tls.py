@@ -35,17 +35,17 @@ class TlsServer:
 
 
 @pytest.fixture(scope="module")
-def tls_server(tmp_path_factory) -> Iterator[TlsServer]:
+def tls_server(local_server, tmp_path_factory) -> Iterator[TlsServer]:
     certificates = make_certificates(tmp_path_factory.mktemp("certs"))
-    with LocalServer(tls=certificates) as server:
+    with local_server(tls=certificates) as server:
         yield TlsServer(server, certificates)
 
 
 @pytest.fixture(scope="module")
-def wrong_name_server(tmp_path_factory) -> Iterator[TlsServer]:
+def wrong_name_server(local_server, tmp_path_factory) -> Iterator[TlsServer]:
     """A server whose certificate names db.example.invalid only, never 127.0.0.1."""
     certificates = make_certificates(tmp_path_factory.mktemp("certs"), ["db.example.invalid"])
-    with LocalServer(tls=certificates) as server:
+    with local_server(tls=certificates) as server:
         yield TlsServer(server, certificates)
 
 
@@ -172,8 +172,8 @@ def test_mysqlclient_on_connector_c_checks_the_name_under_verify_ca_too(wrong_na
 
 
 @pytest.fixture(scope="module")
-def plain_server() -> Iterator[LocalServer]:
-    with LocalServer() as server:
+def plain_server(local_server) -> Iterator[LocalServer]:
+    with local_server() as server:
         yield server
 
 
