@@ -11,11 +11,14 @@ per file), so ``pytest -m "not integration"`` starts no server and no browser.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +110,55 @@ def server(request: pytest.FixtureRequest) -> Iterator[TestServer]:
         return
     with request.getfixturevalue("local_server")() as local:
         yield TestServer(**dataclasses.asdict(local.address), local=local)
+
+
+@contextlib.contextmanager
+def reaped(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """Kill ``process`` if it still runs when the block ends: a failed test leaves no
+    ``dbbench run -n 100000000`` behind, loading the machine for the tests after it."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def com_select(address: ServerAddress) -> int:
+    """The server's count of SELECTs so far (``SHOW GLOBAL STATUS`` itself is not one)."""
+    with pymysql.connect(
+        host=address.host, port=address.port, user=address.user, password=address.password,
+        connect_timeout=5, ssl_disabled=True,
+    ) as connection, connection.cursor() as cursor:  # fmt: skip
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Com_select'")
+        return int(cursor.fetchone()[1])
+
+
+def wait_for_selects(
+    address: ServerAddress, at_least: int, process: subprocess.Popen, timeout_s: float = 120
+) -> None:
+    """Poll until the server has counted ``at_least`` SELECTs: a run measures, whatever the
+    machine's load did to its start-up (a fixed sleep before a signal can fall in the imports)."""
+    deadline = time.monotonic() + timeout_s
+    while com_select(address) < at_least:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"fewer than {at_least} SELECTs in {timeout_s:g} s"
+        time.sleep(0.1)
+
+
+def wait_for_result(
+    path: Path, ready: Callable[[dict], bool], process: subprocess.Popen, timeout_s: float = 120
+) -> dict:
+    """Poll the result file a run rewrites at each checkpoint until ``ready(document)``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if path.exists():
+            document = json.loads(path.read_text())  # replaced whole, never half-written
+            if ready(document):
+                return document
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path.name} not ready in {timeout_s:g} s"
+        time.sleep(0.1)
 
 
 def run_dbbench(

@@ -8,14 +8,13 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 from dbbench.benchmark import settings_for_server
 from dbbench.harness import Plan, run_interleaved
 from dbbench.runners import create_runner
 from dbbench.runners.async_pool import AsyncPoolRunner
 from dbbench.settings import BenchmarkSettings, PoolSettings, Settings
-from tests.integration.conftest import run_dbbench
+from tests.integration.conftest import reaped, run_dbbench, wait_for_result
 from tests.integration.test_concurrency import by_runner, private_server, run_json  # noqa: F401
 from tests.integration.test_result_files import valid
 
@@ -80,12 +79,12 @@ def test_ctrl_c_stops_the_async_pool_and_keeps_what_it_measured(server, tmp_path
         text=True,
         stdin=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not path.exists():
-        time.sleep(0.1)
-    time.sleep(3)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    with reaped(process):
+        # operations in flight when the signal comes: async-pool measures, pool waits its turn
+        wait_for_result(path, lambda d: by_runner(d).get("async-pool", {}).get("n", 0) > 0,
+                        process)  # fmt: skip
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     document = valid(json.loads(path.read_text()))

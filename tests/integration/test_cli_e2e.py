@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from dbbench.model import SCHEMA_VERSION
-from tests.integration.conftest import run_dbbench
+from dbbench.server import ServerAddress
+from tests.integration.conftest import reaped, run_dbbench, wait_for_selects
 
 
 def test_run_json_against_the_server(server):
@@ -111,13 +112,16 @@ def test_server_local_ctrl_c_reports_partial_results_and_cleans_up(tmp_path):
         text=True,
         stdin=subprocess.DEVNULL,
     )
-    # wait until the throwaway server is up (dbbench says so on stderr), then let it measure
-    first_line = process.stderr.readline()
-    assert "started a throwaway server" in first_line, first_line
-    assert _server_processes_under(tmp_path), "the throwaway server is not running"
-    time.sleep(1.5)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
+    with reaped(process):
+        # wait until the throwaway server is up (dbbench says so on stderr), then let it measure
+        first_line = process.stderr.readline()
+        assert "started a throwaway server" in first_line, first_line
+        assert _server_processes_under(tmp_path), "the throwaway server is not running"
+        port = int(first_line.rsplit(":", 1)[1].split()[0].rstrip(")"))
+        throwaway = ServerAddress("127.0.0.1", port, "root", "", "test")
+        wait_for_selects(throwaway, 1000, process)  # measuring, past the warm-up
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     doc = json.loads(stdout)
     assert doc["complete"] is False

@@ -13,7 +13,13 @@ import jsonschema
 import pytest
 
 from dbbench.resultfile import load
-from tests.integration.conftest import run_dbbench
+from tests.integration.conftest import (
+    com_select,
+    reaped,
+    run_dbbench,
+    wait_for_result,
+    wait_for_selects,
+)
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "schema" / "dbbench-result.schema.json").read_text()
@@ -119,6 +125,7 @@ def test_save_keeps_numbered_runs_and_runs_lists_them(server, tmp_path):
 )
 def test_a_killed_run_keeps_what_it_measured(server, tmp_path, how, processes):
     path = tmp_path / "partial.json"
+    selects = com_select(server) + 1000  # more than the warm-up's and the checks' few
     process = subprocess.Popen(
         [
             sys.executable,
@@ -145,14 +152,15 @@ def test_a_killed_run_keeps_what_it_measured(server, tmp_path, how, processes):
         text=True,
         stdin=subprocess.DEVNULL,
     )
-    if processes == "1":  # worker processes report at the end only
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not path.exists():
-            time.sleep(0.1)
-        assert path.exists(), "no result file written while running"
-    time.sleep(4)
-    process.send_signal(how)
-    process.communicate(timeout=60)
+    with reaped(process):
+        if processes == "1":  # checkpoints between turns: wait until each runner measured
+            wait_for_result(path, lambda d: [r["n"] > 0 for r in d["results"]] == [True] * 2,
+                            process)  # fmt: skip
+        else:  # worker processes report at the end only: wait until they measure
+            wait_for_selects(server, selects, process)
+            time.sleep(1)  # four turns of 0.25 s (wall clock), so each runner has had one
+        process.send_signal(how)
+        process.communicate(timeout=60)
     if how != signal.SIGKILL:
         assert process.returncode == 130
     document = valid(json.loads(path.read_text()))  # whole, never half-written
