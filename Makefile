@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ITERATIONS ?= 100
 
-.PHONY: run test lint clean
+.PHONY: run test test-unit test-integration lint clean
 
 # mysqlclient (in the test extra) compiles against the MariaDB client headers:
 # ensure-client-headers installs them (apt) where pkg-config cannot find them
@@ -19,10 +19,17 @@ $(BIN)/dbbench: pyproject.toml
 run: $(BIN)/dbbench
 	$(BIN)/dbbench run --iterations $(ITERATIONS)
 
-test: $(BIN)/dbbench
+# the whole suite: the unit tests first (no server; they fail fast), then the
+# integration tests, with their slowest printed
+test: test-unit test-integration
+
+test-unit: $(BIN)/dbbench
+	$(BIN)/python -m pytest -q -m "not integration"
+
+test-integration: $(BIN)/dbbench
 	scripts/ensure-mariadb
 	scripts/ensure-chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m integration --durations=25
 
 lint: $(BIN)/dbbench
 	$(BIN)/ruff check src tests benchmarks
