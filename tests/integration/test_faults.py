@@ -139,6 +139,17 @@ class Run:
             time.sleep(0.1)
         raise AssertionError("dbbench did not start measuring")
 
+    def wait_failing(self, timeout_s: float = 60) -> dict[str, Any]:
+        """The result file once every runner has counted a failed operation."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            document = self.document()
+            if document and all(r["errors"] > 0 for r in document["results"]):
+                return document
+            assert self.process.poll() is None, self.process.communicate()
+            time.sleep(0.1)
+        raise AssertionError("not every runner failed an operation")
+
     def wait_snapshot_after(self, moment_s: float, timeout_s: float = 60) -> dict[str, Any]:
         """Each runner's result from the first checkpoint taken after ``moment_s`` (time.time()).
 
@@ -254,11 +265,11 @@ def test_server_restarted_mid_run(server, tmp_path, runs, pre_ping):
     )
     runs.append(run)
     run.wait_measuring()
-    # shut down, and start again on the same port after a gap long enough for every
-    # runner to take a turn in it (turns are 0.25 s, but on a loaded machine the
-    # time between them is longer)
+    # shut down, and start again on the same port once every runner has taken a turn
+    # in the gap (turns are 0.25 s, but on a loaded machine the time between them is
+    # longer: a fixed 4 s was not always enough)
     server.stop()
-    time.sleep(4)
+    run.wait_failing()
     server.restart()
     at_restart = by_runner(run.document())
     document = run.finish()
