@@ -22,7 +22,7 @@ import math
 import sys
 from bisect import bisect_left
 from collections.abc import Iterator
-from itertools import accumulate, pairwise
+from itertools import accumulate, compress, pairwise
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -127,7 +127,7 @@ class LatencyHistogram:
         if self._table is None:
             hdr = self._hdr
             counts = hdr.counts[: hdr.counts_len]
-            full = [index for index, count in enumerate(counts) if count]
+            full = list(compress(range(len(counts)), counts))  # the non-empty buckets
             values = [hdr.get_highest_equivalent_value(hdr.get_value_from_index(i)) for i in full]
             self._table = values, list(accumulate(counts[i] for i in full))
         return self._table

@@ -29,7 +29,7 @@ from dbbench.model import (
     TimelineSummary,
     summary_to_document,
 )
-from dbbench.runners import RunnerLabel
+from dbbench.runners import baseline_for
 from dbbench.stats import speedup, summarize
 
 #: the document's statistics of one summary (``mean_us``...): the model's conversion
@@ -89,15 +89,6 @@ def capture_environment(server_version: str | None) -> dict[str, Any]:
 
 def iso_utc(timestamp_s: float) -> str:
     return dt.datetime.fromtimestamp(timestamp_s, dt.UTC).isoformat(timespec="seconds")
-
-
-def baseline_for(runner: str) -> str:
-    """The runner another is compared with: ``raw``, or ``raw/DRIVER`` for ``pool/DRIVER``."""
-    return str(RunnerLabel.parse(runner).baseline())
-
-
-def is_baseline(runner: str) -> bool:
-    return runner == baseline_for(runner)
 
 
 def build_result(

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 
 from dbbench.diffing import DiffResult
-from dbbench.model import StaleCase, StaleResult, SweepResult
+from dbbench.model import RunnerResult, RunResult, StaleCase, StaleResult, SweepResult
 from dbbench.output import diff_table
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
@@ -38,7 +38,7 @@ from dbbench.output.numbers import escape_markdown as escape
 from dbbench.output.numbers import ratio as ratio_text
 from dbbench.output.stale_table import describe_protection
 from dbbench.output.table import describe_speedup, projection_line, server_line
-from dbbench.results import RunnerResult, RunResult, is_baseline
+from dbbench.runners import is_baseline
 from dbbench.sweep import Recommendation, SweepCell
 from dbbench.timeline import describe as describe_timeline
 from dbbench.workload import READ_WORKLOAD

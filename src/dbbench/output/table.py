@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from dbbench.model import RunnerResult, RunResult
 from dbbench.output.columns import (
     POOL_COLUMNS,
     RUNNER_COLUMNS,
@@ -18,7 +19,7 @@ from dbbench.output.columns import (
     shown_in,
 )
 from dbbench.output.numbers import count, ms_from_ns, ratio, ratio_digits
-from dbbench.results import RunnerResult, RunResult, is_baseline
+from dbbench.runners import is_baseline
 from dbbench.stats import Speedup
 from dbbench.timeline import describe as describe_timeline
 from dbbench.workload import describe as describe_workload

@@ -59,8 +59,10 @@ __all__ = [
     "RUNNERS",
     "RUNNER_NAMES",
     "RunnerLabel",
+    "baseline_for",
     "baseline_name",
     "create_runner",
+    "is_baseline",
     "names_with",
     "parse_runner_names",
     "runner_class",
@@ -92,6 +94,15 @@ def baseline_name() -> str:
     """The runner every other is compared with (the one whose class ``is_baseline``)."""
     (name,) = names_with("is_baseline")
     return name
+
+
+def baseline_for(runner: str) -> str:
+    """The runner another is compared with: ``raw``, or ``raw/DRIVER`` for ``pool/DRIVER``."""
+    return str(RunnerLabel.parse(runner).baseline())
+
+
+def is_baseline(runner: str) -> bool:
+    return runner == baseline_for(runner)
 
 
 @dataclass(frozen=True)
