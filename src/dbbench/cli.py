@@ -508,9 +508,9 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     ):
         trips = None
         if rtt_s is not None:  # before the run: its server counters must not see these
-            from dbbench import explain as explaining
+            from dbbench.explain import count_run_round_trips
 
-            trips = explaining.count_run_round_trips(
+            trips = count_run_round_trips(
                 target, runner_names, driver_names, check=backend.check_server
             )
         if sweeping:
@@ -740,7 +740,10 @@ def explain(**options: Any) -> int:
     operation (timed apart, as dbbench run times it), round trips counted on
     the wire, and findings on known costs with the setting that removes them.
     """
-    from dbbench import explain as explaining
+    # by name from the module: ``dbbench.explain`` is also the package's name for the
+    # function, which shadows the module once the package has handed it out
+    from dbbench.explain import check_arguments
+    from dbbench.explain import explain as explain_operations
 
     stdout, stderr = _env().out(), _env().err()
     if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
@@ -748,7 +751,7 @@ def explain(**options: Any) -> int:
     settings = _load(options, {})
     _check_query(settings, options)
     runner_names = parse_runner_names(options["runner_text"])
-    explaining.check_arguments(runner_names, settings.database.driver)
+    check_arguments(runner_names, settings.database.driver)
     rtt_s = _rtt_option(options, options["format_name"], sweeping=False)
     sink = _result_sink(options)  # a bad --output or --save: one line, before measuring
     total = options["warmup"] + options["iterations"]
@@ -758,7 +761,7 @@ def explain(**options: Any) -> int:
             stderr.print(f"[dim]explain: {total} rounds of {', '.join(runner_names)}[/dim]")
 
     with _target(settings, options["server"], stderr, options["quiet"]) as target:
-        explanation = explaining.explain(
+        explanation = explain_operations(
             target,
             runner_names,
             iterations=options["iterations"],
