@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 
 from dbbench.backend import Backend
 from dbbench.benchmark import execute_run, plan_run, run_benchmark, run_sweep
@@ -81,4 +82,6 @@ def test_every_public_name_is_one_import_away():
 
     for name in dbbench.__all__:
         assert getattr(dbbench, name) is not None, name
+        # a name of the package's own modules would hide the module from "from dbbench import"
+        assert importlib.util.find_spec(f"dbbench.{name}") is None, name
     assert dbbench.run_benchmark is run_benchmark and dbbench.Backend is Backend
