@@ -1152,11 +1152,101 @@ def from_document(document: Mapping[str, Any], source: str = "the document") -> 
             return Explanation.from_document(document)
         if command == "stale":
             return StaleResult.from_document(document)
+        if command == "runs":
+            return RunsListing.from_document(document)
     except (KeyError, TypeError, ValueError) as exc:
         raise ResultFileError(
             f"{source}: not a {command} document dbbench can read ({type(exc).__name__}: {exc})"
         ) from None
     raise ResultFileError(f"{source}: a {command!r} document has no typed result yet")
+
+
+# --- the saved runs ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedRunEntry:
+    """One saved run as ``dbbench runs`` lists it: what it is, or why it cannot be read."""
+
+    number: int
+    name: str | None
+    #: relative to the working directory
+    path: str
+    started_at: str | None = None
+    command: str | None = None
+    #: the runners it measured ("raw, pool"), or "3 cases" for a stale run
+    runners: str = ""
+    complete: bool = False
+    #: the one line saying why the file cannot be read; None when it can
+    error: str | None = None
+
+    def to_document(self) -> dict[str, Any]:
+        entry = {"number": self.number, "name": self.name, "path": self.path}
+        if self.error is not None:
+            return {**entry, "error": self.error}
+        return {
+            **entry,
+            "started_at": self.started_at,
+            "command": self.command,
+            "runners": self.runners,
+            "complete": self.complete,
+            "error": None,
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> SavedRunEntry:
+        return cls(
+            number=d["number"],
+            name=d["name"],
+            path=d["path"],
+            started_at=d.get("started_at"),
+            command=d.get("command"),
+            runners=d.get("runners", ""),
+            complete=d.get("complete", False),
+            error=d["error"],
+        )
+
+    @classmethod
+    def of(cls, number: int, name: str | None, path: str, result: Result) -> SavedRunEntry:
+        """The entry of a saved run read into ``result``."""
+        if isinstance(result, SweepResult):
+            names = {r.runner for _, run in result.cells for r in run.runners}
+        elif isinstance(result, StaleResult):
+            names = set()
+        else:
+            names = {r.runner for r in result.runners}
+        runners = ", ".join(sorted(names))
+        if isinstance(result, StaleResult) and result.cases:
+            runners = f"{len(result.cases)} cases"
+        return cls(
+            number, name, path, result.started_at, result.command, runners, bool(result.complete)
+        )
+
+
+@dataclass(frozen=True)
+class RunsListing:
+    """``dbbench runs``: the runs kept under .dbbench/runs/, in order."""
+
+    runs: tuple[SavedRunEntry, ...]
+    upgraded_from: int | None = None
+    schema_version: int = SCHEMA_VERSION
+    command: ClassVar[str] = "runs"
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": "runs",
+            "runs": [entry.to_document() for entry in self.runs],
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> RunsListing:
+        return cls(
+            tuple(SavedRunEntry.from_document(e) for e in d["runs"]),
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
 
 
 def load_result(path: Path) -> Any:

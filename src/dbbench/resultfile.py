@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from dbbench.errors import ConfigError
-from dbbench.model import SCHEMA_VERSION, ResultFileError, read_document, upgrade
+from dbbench.model import (
+    ResultFileError,
+    RunsListing,
+    SavedRunEntry,
+    load_result,
+    read_document,
+    upgrade,
+)
 
 RUNS_DIR = Path(".dbbench") / "runs"
 _RUN_FILE = re.compile(r"^(\d{4,})(?:-(.+))?\.json$")
@@ -153,45 +160,17 @@ class ResultSink:
             write_atomic(path, document)
 
 
-def describe_runs(saved: list[SavedRun]) -> list[dict[str, Any]]:
-    """One line of facts per saved run, for ``dbbench runs`` in any format."""
-    described = []
+def describe_runs(saved: list[SavedRun]) -> RunsListing:
+    """One entry of facts per saved run, for ``dbbench runs`` in any format."""
+    entries = []
     for run in saved:
-        entry: dict[str, Any] = {
-            "number": run.number,
-            "name": run.name,
-            "path": os.path.relpath(run.path),
-        }
+        path = os.path.relpath(run.path)
         try:
-            document = load(run.path)
+            entry = SavedRunEntry.of(run.number, run.name, path, load_result(run.path))
         except ResultFileError as exc:
-            described.append({**entry, "error": str(exc)})
-            continue
-        if document.get("command") == "sweep":
-            results = [r for c in document.get("cells", []) for r in c["result"]["results"]]
-        elif document.get("command") == "explain":
-            results = document.get("runners", [])
-        else:
-            results = document.get("results", [])
-        runners = ", ".join(sorted({r["runner"] for r in results}))
-        if not runners and document.get("cases"):
-            runners = f"{len(document['cases'])} cases"
-        described.append(
-            {
-                **entry,
-                "started_at": document.get("started_at"),
-                "command": document.get("command"),
-                "runners": runners,
-                "complete": bool(document.get("complete")),
-                "error": None,
-            }
-        )
-    return described
-
-
-def runs_document(described: list[dict[str, Any]]) -> dict[str, Any]:
-    """``dbbench runs --format json``: the saved runs, as ``describe_runs`` lists them."""
-    return {"schema_version": SCHEMA_VERSION, "command": "runs", "runs": described}
+            entry = SavedRunEntry(run.number, run.name, path, error=str(exc))
+        entries.append(entry)
+    return RunsListing(tuple(entries))
 
 
 __all__ = [
@@ -200,7 +179,6 @@ __all__ = [
     "RunStore",
     "describe_runs",
     "load",
-    "runs_document",
     "upgrade",
     "write_atomic",
 ]

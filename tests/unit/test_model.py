@@ -12,6 +12,8 @@ from dbbench.model import (
     Explanation,
     ResultFileError,
     RunResult,
+    RunsListing,
+    SavedRunEntry,
     StaleResult,
     SweepResult,
     from_document,
@@ -145,3 +147,20 @@ def test_an_explain_file_without_a_schema_version_is_read_as_version_2():
 def test_a_document_without_a_version_of_another_command_is_refused():
     with pytest.raises(ResultFileError, match="no schema_version"):
         upgrade({"command": "run", "results": []}, "x.json")
+
+
+def test_the_runs_listing_goes_both_ways():
+    entries = (
+        SavedRunEntry(1, "before", ".dbbench/runs/0001-before.json", "2026-11-24T06:05:25+00:00",
+                      "run", "pool, raw", True),
+        SavedRunEntry(2, None, ".dbbench/runs/0002.json", error="0002.json: not JSON"),
+    )  # fmt: skip
+    document = RunsListing(entries).to_document()
+    assert document["schema_version"] == SCHEMA_VERSION
+    assert document["runs"][1] == {
+        "number": 2, "name": None, "path": ".dbbench/runs/0002.json", "error": "0002.json: not JSON"
+    }  # fmt: skip
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    assert from_document(json.loads(json.dumps(document))).to_document() == document
+    unversioned = {k: v for k, v in document.items() if k != "schema_version"}
+    assert from_document(upgrade(unversioned, "runs.json")).runs == entries  # as written before

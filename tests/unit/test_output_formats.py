@@ -10,7 +10,7 @@ from rich.console import Console
 
 from dbbench.errors import ConfigError
 from dbbench.explain import RunProjection
-from dbbench.model import SCHEMA_VERSION
+from dbbench.model import SCHEMA_VERSION, RunsListing
 from dbbench.output.base import Format, RunExtras
 from dbbench.output.formats import FORMAT_NAMES, FORMATS, get_format
 from tests.unit.test_formats import fake_run, sweep_sample
@@ -60,7 +60,7 @@ def test_a_format_that_cannot_show_a_result_says_so(name):
 
 
 def test_no_saved_runs_in_the_table_format():
-    text = render(get_format("table").runs, [])
+    text = render(get_format("table").runs, RunsListing(()))
     assert text.startswith("no saved runs in .dbbench/runs/")
-    document = json.loads(render(get_format("json").runs, []))
+    document = json.loads(render(get_format("json").runs, RunsListing(())))
     assert document == {"schema_version": SCHEMA_VERSION, "command": "runs", "runs": []}

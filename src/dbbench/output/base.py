@@ -10,15 +10,14 @@ protocol's own says so in one line.  The formats are found by name through
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rich.console import Console
 
 from dbbench.diffing import DiffResult
 from dbbench.errors import ConfigError
-from dbbench.model import Explanation, RunResult, StaleResult, SweepResult
+from dbbench.model import Explanation, RunResult, RunsListing, StaleResult, SweepResult
 
 if TYPE_CHECKING:  # explain loads the engine: needed here for the name only
     from dbbench.explain import RunProjection
@@ -60,7 +59,7 @@ class Format(Protocol):
         """``dbbench explain``: phase by phase, then the projection."""
         self._cannot("an explanation")
 
-    def runs(self, runs: Sequence[Mapping[str, Any]], console: Console) -> None:
+    def runs(self, listing: RunsListing, console: Console) -> None:
         """``dbbench runs``: the saved runs."""
         self._cannot("the saved runs")
 

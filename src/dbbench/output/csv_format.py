@@ -10,13 +10,13 @@ names follow the JSON document's keys where both have the value.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rich.console import Console
 
 from dbbench.diffing import DiffResult
-from dbbench.model import StaleCase, StaleResult, SweepResult
+from dbbench.model import RunsListing, StaleCase, StaleResult, SweepResult
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
     CSV,
@@ -224,9 +224,9 @@ def write_diff(document: Mapping[str, Any], console: Console) -> None:
 RUNS_COLUMNS = ("number", "name", "started_at", "command", "runners", "complete", "path")
 
 
-def write_runs(runs: Iterable[Mapping[str, Any]], console: Console) -> None:
+def write_runs(listing: RunsListing, console: Console) -> None:
     """``dbbench runs --format csv``: a row per saved run."""
-    _write(RUNS_COLUMNS, runs, console)
+    _write(RUNS_COLUMNS, (entry.to_document() for entry in listing.runs), console)
 
 
 class CsvFormat(Format):
@@ -244,8 +244,8 @@ class CsvFormat(Format):
     def diff(self, result: DiffResult, console: Console) -> None:
         write_diff(result.to_dict(), console)
 
-    def runs(self, runs: Sequence[Mapping[str, Any]], console: Console) -> None:
-        write_runs(runs, console)
+    def runs(self, listing: RunsListing, console: Console) -> None:
+        write_runs(listing, console)
 
 
 FORMAT = CsvFormat()

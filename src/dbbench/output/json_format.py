@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 
 from dbbench.diffing import DiffResult
-from dbbench.model import Explanation, RunResult, StaleResult, SweepResult
+from dbbench.model import Explanation, RunResult, RunsListing, StaleResult, SweepResult
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
-from dbbench.resultfile import runs_document
 
 
 def write_document(document: Mapping[str, Any], console: Console) -> None:
@@ -41,8 +40,8 @@ class JsonFormat(Format):
     def explain(self, explanation: Explanation, console: Console) -> None:
         write_document(explanation.to_document(), console)
 
-    def runs(self, runs: Sequence[Mapping[str, Any]], console: Console) -> None:
-        write_document(runs_document(list(runs)), console)
+    def runs(self, listing: RunsListing, console: Console) -> None:
+        write_document(listing.to_document(), console)
 
 
 FORMAT = JsonFormat()

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 
 from dbbench.diffing import DiffResult
-from dbbench.model import RunnerResult, RunResult, StaleCase, StaleResult, SweepResult
+from dbbench.model import RunnerResult, RunResult, RunsListing, StaleCase, StaleResult, SweepResult
 from dbbench.output import diff_table
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
@@ -343,19 +343,19 @@ def write_stale(
     _emit(console, stale_lines(cases, wait_timeout_s, idle_s))
 
 
-def write_runs(runs: Sequence[Mapping[str, Any]], console: Console) -> None:
+def write_runs(listing: RunsListing, console: Console) -> None:
     """``dbbench runs --format markdown``."""
     rows = [
         [
-            str(run["number"]),
-            escape(run["name"] or ""),
-            escape(str(run.get("started_at") or "")),
-            escape(str(run.get("command") or "")),
-            escape(run.get("error") or run.get("runners") or ""),
-            "yes" if run.get("complete") else "no",
-            code_span(run["path"], in_table=True),
+            str(run.number),
+            escape(run.name or ""),
+            escape(str(run.started_at or "")),
+            escape(str(run.command or "")),
+            escape(run.error or run.runners or ""),
+            "yes" if run.complete else "no",
+            code_span(run.path, in_table=True),
         ]
-        for run in runs
+        for run in listing.runs
     ]
     header = ["#", "name", "started", "command", "runners", "complete", "file"]
     _emit(console, [["### dbbench runs"], table(header, rows)])
@@ -378,8 +378,8 @@ class MarkdownFormat(Format):
     def diff(self, result: DiffResult, console: Console) -> None:
         diff_table.write_result(result, console, markdown=True)
 
-    def runs(self, runs: Sequence[Mapping[str, Any]], console: Console) -> None:
-        write_runs(runs, console)
+    def runs(self, listing: RunsListing, console: Console) -> None:
+        write_runs(listing, console)
 
 
 FORMAT = MarkdownFormat()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from rich.console import Console
 
 from dbbench.diffing import DiffResult
-from dbbench.model import Explanation, RunResult, StaleResult, SweepResult
+from dbbench.model import Explanation, RunResult, RunsListing, StaleResult, SweepResult
 from dbbench.output import diff_table, explain_table, histogram_text, matrix, stale_table, table
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.runs_table import runs_table
@@ -38,11 +35,11 @@ class TableFormat(Format):
     def explain(self, explanation: Explanation, console: Console) -> None:
         explain_table.write(explanation, console)
 
-    def runs(self, runs: Sequence[Mapping[str, Any]], console: Console) -> None:
-        if not runs:
+    def runs(self, listing: RunsListing, console: Console) -> None:
+        if not listing.runs:
             console.print("no saved runs in .dbbench/runs/ (save one with --save [NAME])")
         else:
-            console.print(runs_table(runs))
+            console.print(runs_table(listing))
 
 
 FORMAT = TableFormat()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dbbench import resultfile
 from dbbench.errors import ConfigError
-from dbbench.model import Result, RunResult, load_result
+from dbbench.model import Result, RunResult, RunsListing, load_result
 from dbbench.output.report.charts import Charts, require_matplotlib
 from dbbench.output.report.sections import document_section, fallback_notice, kind_of
 from dbbench.output.report.tables import Column, Html, column_table, escape, when
@@ -64,6 +64,9 @@ def write_report(paths: list[Path], output: Path) -> None:
             )
     labels = _labels(paths)
     documents = [(label, load_result(path)) for label, path in zip(labels, paths, strict=True)]
+    for (_, result), path in zip(documents, paths, strict=True):
+        if isinstance(result, RunsListing):
+            raise ConfigError(f"{path}: a list of saved runs, not a result: name the runs instead")
     resultfile.write_text_atomic(output, build_report(documents), "the report")
 
 
