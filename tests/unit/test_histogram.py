@@ -4,7 +4,7 @@ import math
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dbbench.histogram import HIGHEST_NS, LatencyHistogram
@@ -168,9 +168,11 @@ def test_a_rank_is_the_recorded_value_at_that_rank_rounded_to_its_bucket(steps):
         assert [h.value_at_rank(rank) for rank in range(1, h.count + 1)] == expected
 
 
-# each example walks hdrh's iterator over up to 33,792 buckets: a few dozen suffice
-@settings(max_examples=15, deadline=None)
+# each example walks hdrh's iterator over up to 33,792 buckets: a few suffice beside the
+# test above, which checks every rank of many more histograms against the exact values
+@settings(max_examples=8, deadline=None)
 @given(st.lists(values_ns, max_size=200))
+@example([0, 1, 2_047, 2_048, 2_049, 10**6, 10**6 + 1, HIGHEST_NS - 1, HIGHEST_NS, 2 * HIGHEST_NS])
 def test_ranks_and_buckets_are_those_of_a_walk_over_hdrh(values):
     h = filled(values)
     walked = hdrh_buckets(h)
