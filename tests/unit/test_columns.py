@@ -57,3 +57,22 @@ def test_sweep_cell_words():
     words = columns.cell_words(Cell(None, 2_000, errors=2_000), rate)
     assert words == columns.CellWords("no successes", False, None, "✗ 2,000 errors")
     assert columns.cell_words(Cell(None, 0), rate).throughput == "nothing ran"
+
+
+def test_marks_of_the_best_and_the_recommended_cells():
+    class Pick:
+        def __init__(self, best, chosen):
+            self.best, self.chosen = best, chosen
+
+    class At:
+        def __init__(self, concurrency, pool_size, max_overflow):
+            self.concurrency, self.pool_size, self.max_overflow = (
+                concurrency,
+                pool_size,
+                max_overflow,
+            )
+
+    best, chosen = columns.marked([Pick(At(8, 10, 3), At(8, 5, 3)), Pick(None, None)])
+    assert best == {(8, 10, 3)} and chosen == {(8, 5, 3)}
+    assert columns.marks(best=True, chosen=True) == "★ ▲ "
+    assert columns.marks(best=False, chosen=False) == ""

@@ -202,6 +202,18 @@ def cell_key(cell: Any) -> tuple[int, int, int]:
     return (cell.concurrency, cell.pool_size, cell.max_overflow)
 
 
+def marked(recommendations: Iterable[Any]) -> tuple[set[tuple[int, int, int]], ...]:
+    """(best, recommended): the keys of the cells the recommendations mark."""
+    best = {cell_key(r.best) for r in recommendations if r.best is not None}
+    chosen = {cell_key(r.chosen) for r in recommendations if r.chosen is not None}
+    return best, chosen
+
+
+def marks(*, best: bool, chosen: bool) -> str:
+    """What goes before a cell's figures: "★ " recommended, "▲ " the best."""
+    return (f"{RECOMMENDED} " if chosen else "") + (f"{BEST} " if best else "")
+
+
 @dataclass(frozen=True)
 class GridRow:
     pool_size: int
@@ -221,8 +233,7 @@ def sweep_grid(
         key=lambda s: (s[0], float("inf") if s[1] < 0 else s[1]),
     )
     by_key = {cell_key(c): c for c in cells}
-    best = {cell_key(r.best) for r in recommendations if r.best is not None}
-    chosen = {cell_key(r.chosen) for r in recommendations if r.chosen is not None}
+    best, chosen = marked(recommendations)
     rows = []
     for pool_size, max_overflow in settings:
         keys = [(concurrency, pool_size, max_overflow) for concurrency in concurrencies]

@@ -26,6 +26,7 @@ from dbbench.output.columns import (
     RUNNER_COLUMNS,
     Column,
     cell_key,
+    marked,
     shown_in,
 )
 from dbbench.output.numbers import us_from_ns
@@ -141,8 +142,7 @@ def write_run(result: RunResult, console: Console) -> None:
 
 
 def _sweep_rows(sweep: SweepResult) -> Iterable[dict[str, Any]]:
-    chosen = {cell_key(r.chosen) for r in sweep.recommendations if r.chosen is not None}
-    best = {cell_key(r.best) for r in sweep.recommendations if r.best is not None}
+    best, chosen = marked(sweep.recommendations)
     for cell, result in sweep.cells:
         pooled = runner_with("swept", result.runners)
         yield {

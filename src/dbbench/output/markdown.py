@@ -21,24 +21,21 @@ from dbbench.model import RunnerResult, RunResult, RunsListing, StaleCase, Stale
 from dbbench.output import diff_table
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
-    BEST,
     MARKDOWN,
     POOL_COLUMNS,
-    RECOMMENDED,
     RUNNER_COLUMNS,
     Column,
     cell_text,
     cell_words,
+    marks,
     shown_in,
     sweep_grid,
 )
 from dbbench.output.matrix import LEGEND, describe_recommendation
 from dbbench.output.numbers import count, ms_from_ns, ops_per_s, overflow, percent
 from dbbench.output.numbers import escape_markdown as escape
-from dbbench.output.numbers import ratio as ratio_text
 from dbbench.output.stale_table import describe_protection
-from dbbench.output.table import describe_speedup, projection_line, server_line
-from dbbench.runners import is_baseline
+from dbbench.output.table import describe_speedup, projection_line, server_line, vs_raw
 from dbbench.sweep import Recommendation, SweepCell
 from dbbench.timeline import describe as describe_timeline
 from dbbench.workload import READ_WORKLOAD
@@ -134,13 +131,6 @@ def _run_cells(r: RunnerResult, vs_raw: str) -> list[str]:
     return [f"**{escape(r.runner)}**", *(_cell(c, r) for c in _RUN_COLUMNS), vs_raw]
 
 
-def _vs_raw(result: RunResult, r: RunnerResult) -> str:
-    for s in result.speedups:
-        if s.runner == r.runner:
-            return ratio_text(s.speedup.ratio)
-    return "1×" if is_baseline(r.runner) and r.summary else "-"
-
-
 def _pool_table(result: RunResult) -> list[str]:
     pooled = [r for r in result.runners if r.pool is not None]
     if not pooled:
@@ -183,7 +173,7 @@ def run_lines(result: RunResult) -> list[list[str]]:
     ]
     if result.pool_description:
         context.append(f"pool: {escape(result.pool_description)}")
-    rows = [_run_cells(r, _vs_raw(result, r)) for r in result.runners]
+    rows = [_run_cells(r, vs_raw(result, r)) for r in result.runners]
     server = server_line(result)
     notes = [f"- {escape(note)}" for note in result.notes]
     return [
@@ -224,8 +214,7 @@ def sweep_cell_text(cell: SweepCell | None, *, best: bool = False, chosen: bool 
         measured += f" · {_ms(cell.p99_us * 1000)} ms"
     parts = [f"**{measured}**" if best else measured]
     parts += [text for text in (words.timeouts, words.errors) if text]
-    marks = (f"{RECOMMENDED} " if chosen else "") + (f"{BEST} " if best else "")
-    return marks + " · ".join(parts)
+    return marks(best=best, chosen=chosen) + " · ".join(parts)
 
 
 def matrix_table(

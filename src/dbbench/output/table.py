@@ -107,15 +107,18 @@ def build_table(result: RunResult, width: int = 200) -> Table:
     for name in columns:
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("vs raw", justify="right", no_wrap=True)
-    speedups = {s.runner: s.speedup for s in result.speedups}
     for r in result.runners:
-        s = r.summary
-        if r.runner in speedups:
-            vs_raw = ratio(speedups[r.runner].ratio)
-        else:
-            vs_raw = "1×" if is_baseline(r.runner) and s else "-"
-        table.add_row(r.runner, *(_cell(_COLUMNS[name], r) for name in columns), vs_raw)
+        cells = (_cell(_COLUMNS[name], r) for name in columns)
+        table.add_row(r.runner, *cells, vs_raw(result, r))
     return table
+
+
+def vs_raw(result: RunResult, runner: RunnerResult) -> str:
+    """The "vs raw" cell: the runner's speedup over the baseline ("71.3×"), "1×" for it."""
+    for s in result.speedups:
+        if s.runner == runner.runner:
+            return ratio(s.speedup.ratio)
+    return "1×" if is_baseline(runner.runner) and runner.summary else "-"
 
 
 def _pool_rows(results: list[RunnerResult]) -> Table | None:

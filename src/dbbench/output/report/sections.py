@@ -19,7 +19,16 @@ from dbbench.model import (
     SweepResult,
 )
 from dbbench.output import columns
-from dbbench.output.columns import POOL_COLUMNS, REPORT, RUNNER_COLUMNS, TABLE, shown_in
+from dbbench.output.columns import (
+    POOL_COLUMNS,
+    REPORT,
+    RUNNER_COLUMNS,
+    TABLE,
+    cell_key,
+    marked,
+    marks,
+    shown_in,
+)
 from dbbench.output.numbers import us_from_ns
 from dbbench.output.report.charts import Charts, stored_histogram
 from dbbench.output.report.tables import (
@@ -278,13 +287,11 @@ def _setting_key(item: SweepCell | None) -> tuple[Any, Any]:
 
 
 def _sweep_table(cells: Sequence[SweepCell], recommendations: Sequence[Recommendation]) -> str:
-    chosen = {(r.concurrency, _setting_key(r.chosen)) for r in recommendations}
-    best = {(r.concurrency, _setting_key(r.best)) for r in recommendations}
+    best, chosen = marked(recommendations)
 
     def throughput(cell: SweepCell) -> str:
-        key = (cell.concurrency, _setting_key(cell))
-        marks = ("★ " if key in chosen else "") + ("▲ " if key in best else "")
-        return marks + count(cell.ops_per_s)
+        key = cell_key(cell)
+        return marks(best=key in best, chosen=key in chosen) + count(cell.ops_per_s)
 
     columns: list[Column] = [
         *_cell_columns(lambda c: c),
