@@ -13,7 +13,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import jsonschema
@@ -24,7 +23,7 @@ from dbbench.benchmark import plan_for, run_benchmark, settings_for_server
 from dbbench.errors import ConfigError
 from dbbench.processes import process_plans
 from dbbench.settings import BenchmarkSettings, Settings
-from tests.integration.conftest import run_dbbench
+from tests.integration.conftest import reaped, run_dbbench, wait_for_result
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "schema" / "dbbench-result.schema.json").read_text()
@@ -167,18 +166,12 @@ def test_the_table_is_dropped_after_an_interrupt(server, tmp_path, how):
         text=True,
         stdin=subprocess.DEVNULL,
     )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not path.exists():
-            time.sleep(0.1)
-        assert path.exists(), "the run never started"
+    with reaped(process):
+        # signalled once it has inserted rows, however long a busy machine took to start it
+        wait_for_result(path, lambda d: d["results"][0]["n"] > 0, process)
         assert len(scratch_tables(server)) == 1  # mid-run: the table is there
-        time.sleep(1)
         process.send_signal(how)
         _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 130, stderr
     assert scratch_tables(server) == []
     document = json.loads(path.read_text())
