@@ -32,6 +32,7 @@ import pytest
 
 from dbbench.errors import ExitStatus
 from dbbench.server import LocalServer
+from tests.integration.conftest import wait_for_result
 
 #: MariaDB's floor for max_connections is 10; low, so a client can fill it quickly
 MAX_CONNECTIONS = 24
@@ -130,25 +131,15 @@ class Run:
 
     def wait_measuring(self, timeout_s: float = 60) -> dict[str, Any]:
         """The result file once every runner has measured successful operations."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            document = self.document()
-            if document and all(r["n"] > 0 for r in document["results"]):
-                return document
-            assert self.process.poll() is None, self.process.communicate()
-            time.sleep(0.1)
-        raise AssertionError("dbbench did not start measuring")
+        return wait_for_result(
+            self.path, lambda d: all(r["n"] > 0 for r in d["results"]), self.process, timeout_s
+        )
 
     def wait_failing(self, timeout_s: float = 60) -> dict[str, Any]:
         """The result file once every runner has counted a failed operation."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            document = self.document()
-            if document and all(r["errors"] > 0 for r in document["results"]):
-                return document
-            assert self.process.poll() is None, self.process.communicate()
-            time.sleep(0.1)
-        raise AssertionError("not every runner failed an operation")
+        return wait_for_result(
+            self.path, lambda d: all(r["errors"] > 0 for r in d["results"]), self.process, timeout_s
+        )
 
     def wait_snapshot_after(self, moment_s: float, timeout_s: float = 60) -> dict[str, Any]:
         """Each runner's result from the first checkpoint taken after ``moment_s`` (time.time()).
