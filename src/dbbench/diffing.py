@@ -724,7 +724,8 @@ class DiffResult:
     def exit_status(self) -> ExitStatus:
         return self.verdict.exit_status
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_document(self) -> dict[str, Any]:
+        """``dbbench diff --format json`` (the caveats are the table's, not the document's)."""
         return diff_document(
             self.diffs,
             self.verdict.trips,
@@ -733,6 +734,31 @@ class DiffResult:
             new_label=self.new_label,
             failed=self.verdict.failed,
         )
+
+    to_dict = to_document
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> DiffResult:
+        """An upgraded diff document (``resultfile.load``); the verdict is the gate's again."""
+        diffs = [
+            RunnerDiff(
+                runner=r["runner"],
+                cell=r["cell"],
+                changes=[_change_from_document(c) for c in r["changes"]],
+                only_in=r["only_in"],
+            )
+            for r in d["diffs"]
+        ]
+        thresholds = tuple(parse_fail_on(text) for text in d["thresholds"])
+        return cls(diffs, thresholds, gate(diffs, thresholds), [], d["base"], d["new"])
+
+
+def _change_from_document(d: Mapping[str, Any]) -> MetricChange:
+    fields = {f.name: d[f.name] for f in dataclasses.fields(MetricChange)}
+    for name in ("base_interval", "new_interval"):
+        if fields[name] is not None:
+            fields[name] = tuple(fields[name])
+    return MetricChange(**fields)
 
 
 def compare(

@@ -13,6 +13,7 @@ from dbbench import diffing
 from dbbench.diffing import (
     ALPHA,
     METRICS,
+    DiffResult,
     IncomparableError,
     MetricChange,
     RunnerDiff,
@@ -553,3 +554,22 @@ def test_compare_the_sample_files_as_the_cli_does():
     assert document["failed"] is True and document["base"] == "b"
     tripped = [{"runner": "persistent", "metric": "p99", "threshold": "p99:10%"}]
     assert document["tripped"] == tripped
+
+
+def test_a_diff_document_goes_both_ways():
+    """tests/data/results/diff.json: written by dbbench before diff documents had a version."""
+    written = load(DATA / "results" / "diff.json")  # upgraded: schema_version 3, from 2
+    assert written["upgraded_from"] == 2
+    result = DiffResult.from_document(written)
+    assert result.verdict.failed is True and len(result.verdict.trips) == 1
+    document = json.loads(json.dumps(result.to_document()))
+    assert document == {k: v for k, v in written.items() if k != "upgraded_from"}
+    # and the same as comparing the two files again, labelled as they were
+    again = compare(
+        load_result(DATA / "diff_base.json"),
+        load_result(DATA / "diff_new.json"),
+        [parse_fail_on("p99:10%")],
+        base_label=written["base"],
+        new_label=written["new"],
+    )
+    assert json.loads(json.dumps(again.to_document())) == document
