@@ -464,18 +464,21 @@ class _Run:
         """One worker, a fixed number of operations: turns of one operation each."""
         count = len(self.runners)
         executors = [self.executor_for(runner) for runner in self.runners]
+        # each runner's operations are recorded as its turn's would be (one Turn per
+        # runner, made once: the bookkeeping between operations stays small)
+        turns = [self.new_turn(index, None, None, measuring=True) for index in range(count)]
         for round_index in range(self.plan.iterations):
             for offset in range(count):
-                self.check_errors()  # another process's failures count too
+                self.check_errors()  # this process's failures, and the other processes'
                 position = (round_index + offset) % count
                 runner, record = self.runners[position], self.records[position]
-                turn = self.new_turn(position, 1, None, measuring=True)
+                self.current = position
                 timed = executors[position].time_one(runner, self.clock)
-                turn.record(record.tally, timed)
+                turns[position].record(record.tally, timed)
                 record.measured_ns += timed[0]  # the operation's own time, not the bookkeeping
                 self.report()
                 self.checkpoint()
-                self.check_errors()
+        self.check_errors()  # the last operation's failure may have reached the limit
 
     def measure_timed_turns(self) -> None:
         """Turns of ``slice_s`` seconds (or the operations left), rotating."""

@@ -20,7 +20,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 from dbbench.runners.base import AsyncRunner
-from dbbench.turn import Clock, Tally, Timed, Turn, time_one, work
+from dbbench.turn import Clock, Steps, Tally, Timed, Turn, time_one, work
 
 
 class Tasks:
@@ -38,7 +38,7 @@ class Tasks:
         # timed on its event loop, as its tasks time theirs; installing asyncio's
         # interrupt handler for every operation would slow the next (see run_on_loop)
         return runner.run_on_loop(
-            time_one(runner.run_once_async, 0, clock), cancel_on_interrupt=False
+            time_one(Steps.awaiting(runner), 0, clock), cancel_on_interrupt=False
         )
 
     def close(self) -> None:
@@ -54,7 +54,7 @@ async def run_turn(
 ) -> None:
     """Run ``turn`` with one task per tally; ``poll`` is called every ``poll_every_s`` meanwhile."""
     workers = [
-        asyncio.create_task(work(turn, worker, tally, runner.run_once_async, asyncio.sleep))
+        asyncio.create_task(work(turn, worker, tally, Steps.awaiting(runner)))
         for worker, tally in enumerate(tallies)
     ]
     try:

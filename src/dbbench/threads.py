@@ -11,17 +11,7 @@ import threading
 from collections.abc import Callable
 
 from dbbench.runners.base import Runner
-from dbbench.turn import (
-    Clock,
-    Tally,
-    Timed,
-    Turn,
-    blocking_sleep,
-    run_sync,
-    sync_call,
-    time_one,
-    work,
-)
+from dbbench.turn import Clock, Steps, Tally, Timed, Turn, run_sync, time_one, work
 
 
 class Threads:
@@ -38,7 +28,7 @@ class Threads:
             self._pool.run(turn, tallies, poll, self.poll_every_s)
 
     def time_one(self, runner: Runner, clock: Clock) -> Timed:
-        return run_sync(time_one(sync_call(runner), 0, clock))
+        return run_sync(time_one(Steps.called(runner), 0, clock))
 
     def close(self) -> None:
         if self._pool is not None:
@@ -46,7 +36,7 @@ class Threads:
 
 
 def _work(turn: Turn, worker: int, tally: Tally) -> None:
-    run_sync(work(turn, worker, tally, sync_call(turn.runner), blocking_sleep))
+    run_sync(work(turn, worker, tally, Steps.called(turn.runner)))
 
 
 class _Pool:

@@ -6,33 +6,51 @@ error timeline and recent latencies, and the run's ``ErrorLimit``.
 
 The loop of one worker -- claim, wait for the scheduled start, time one
 operation, record it -- is written once, as the coroutine ``work``.  An
-asyncio task awaits it on its runner's event loop; a worker thread drives it
-with ``run_sync``, the operation being a plain call (``sync_call``) and the
-wait a plain sleep, so that nothing in it ever suspends.
+asyncio task awaits it on its runner's event loop, its ``Steps`` awaited
+(``run_once_async``, ``asyncio.sleep``); a worker thread drives it with
+``run_sync``, its ``Steps`` plain calls (``run_once``, ``time.sleep``), so
+that nothing in it ever suspends.  Either way the timed region holds the
+clock readings and the runner's call, nothing else: no coroutine is made in it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from dbbench import drivers
 from dbbench.histogram import LatencyHistogram
-from dbbench.runners.base import Runner
+from dbbench.runners.base import AsyncRunner, Runner
 from dbbench.timeline import ErrorTimeline
 
 T = TypeVar("T")
 Clock = Callable[[], int]
-#: one operation of a worker: ``run_once`` (or ``run_once_async``) as a coroutine function
-Operation = Callable[[int], Awaitable["int | None"]]
-Sleep = Callable[[float], Awaitable[None]]
 #: (elapsed ns, checkout ns, the error if the operation failed)
 Timed = tuple[int, "int | None", "Exception | None"]
+
+
+class Steps(NamedTuple):
+    """How a worker runs one operation and waits: called on a thread, awaited in a task."""
+
+    #: ``run_once(worker)``, or ``run_once_async(worker)`` when ``awaited``
+    operation: Callable[[int], Any]
+    #: ``time.sleep(seconds)``, or ``asyncio.sleep(seconds)`` when ``awaited``
+    sleep: Callable[[float], Any]
+    awaited: bool
+
+    @classmethod
+    def called(cls, runner: Runner) -> Steps:
+        return cls(runner.run_once, time.sleep, False)
+
+    @classmethod
+    def awaiting(cls, runner: AsyncRunner) -> Steps:
+        return cls(runner.run_once_async, asyncio.sleep, True)
 
 
 def error_kind(exc: BaseException) -> str:
@@ -189,9 +207,10 @@ class Turn:
             self._next += 1
             return index
 
-    def next_start(self) -> tuple[int, int] | None:
-        """Claim the next operation: (the clock reading its latency counts from,
-        nanoseconds to wait before starting it), or None when the turn is over."""
+    def next_start(self) -> tuple[int | None, int] | None:
+        """Claim the next operation: (the clock reading its latency counts from, None
+        for "when it starts"; nanoseconds to wait before starting it), or None when
+        the turn is over."""
         index = self.claim()
         if index is None:
             return None
@@ -201,10 +220,9 @@ class Turn:
                 return None
             # late starts count as latency: coordinated omission
             return scheduled, scheduled - self.clock()
-        start = self.clock()
-        if self.end_ns is not None and start >= self.end_ns:
+        if self.end_ns is not None and self.clock() >= self.end_ns:
             return None
-        return start, 0
+        return None, 0
 
     def record(self, tally: Tally, timed: Timed) -> None:
         """Count one operation's outcome; a failure that reaches the error limit ends the turn."""
@@ -223,45 +241,32 @@ class Turn:
             self.stopped = True
 
 
-async def time_one(
-    operation: Operation, worker: int, clock: Clock, start_ns: int | None = None
-) -> Timed:
-    """One operation, timed from ``start_ns`` (its scheduled start) or from now."""
+async def time_one(steps: Steps, worker: int, clock: Clock, start_ns: int | None = None) -> Timed:
+    """One operation, timed from ``start_ns`` (its scheduled start) or from when it starts."""
+    operation, awaited = steps.operation, steps.awaited
     if start_ns is None:
         start_ns = clock()
     try:
-        checkout_ns = await operation(worker)
+        checkout_ns = (await operation(worker)) if awaited else operation(worker)
     except Exception as exc:  # counted, never fatal: the run goes on
         return clock() - start_ns, None, exc
     return clock() - start_ns, checkout_ns, None
 
 
-async def work(turn: Turn, worker: int, tally: Tally, operation: Operation, sleep: Sleep) -> None:
+async def work(turn: Turn, worker: int, tally: Tally, steps: Steps) -> None:
     """The per-operation loop of one worker, threads' and tasks' alike."""
     while (slot := turn.next_start()) is not None:
         start_ns, delay_ns = slot
         if delay_ns > 0:
-            await sleep(delay_ns / 1e9)
-        turn.record(tally, await time_one(operation, worker, turn.clock, start_ns))
-
-
-def sync_call(runner: Runner) -> Operation:
-    """``runner.run_once`` as an ``Operation`` that never suspends, for ``run_sync``."""
-    run_once = runner.run_once
-
-    async def operation(worker: int) -> int | None:
-        return run_once(worker)
-
-    return operation
-
-
-async def blocking_sleep(seconds: float) -> None:
-    """A thread's wait for an open-loop start: ``time.sleep``, which never suspends."""
-    time.sleep(seconds)
+            if steps.awaited:
+                await steps.sleep(delay_ns / 1e9)
+            else:
+                steps.sleep(delay_ns / 1e9)
+        turn.record(tally, await time_one(steps, worker, turn.clock, start_ns))
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run, in this thread, a coroutine that never suspends (its awaits are plain calls)."""
+    """Run, in this thread, a coroutine that never suspends (its ``Steps`` are plain calls)."""
     try:
         coroutine.send(None)
     except StopIteration as done:
