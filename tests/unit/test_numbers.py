@@ -97,3 +97,12 @@ def test_escape_markdown():
     )
     assert numbers.escape_markdown("two\nlines") == "two lines"
     assert numbers.escape_markdown("~[x]`") == r"\~\[x\]\`"
+
+
+def test_error_kinds():
+    kinds = {"TimeoutError": 1_200, "OperationalError(2006)": 2}
+    assert numbers.error_kinds(kinds) == "OperationalError(2006) × 2, TimeoutError × 1200"
+    assert numbers.error_kinds(kinds, grouped=True) == (
+        "OperationalError(2006) × 2, TimeoutError × 1,200"
+    )
+    assert numbers.error_kinds({}) == ""

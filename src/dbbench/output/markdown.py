@@ -32,7 +32,7 @@ from dbbench.output.columns import (
     sweep_grid,
 )
 from dbbench.output.matrix import LEGEND, describe_recommendation
-from dbbench.output.numbers import count, ms_from_ns, ops_per_s, overflow, percent
+from dbbench.output.numbers import count, error_kinds, ms_from_ns, ops_per_s, overflow, percent
 from dbbench.output.numbers import escape_markdown as escape
 from dbbench.output.stale_table import describe_protection
 from dbbench.output.table import describe_speedup, projection_line, server_line, vs_raw
@@ -145,7 +145,7 @@ def _failures(result: RunResult) -> list[str]:
     lines = []
     for r in result.runners:
         if r.errors:
-            kinds = ", ".join(f"{k} × {n:,}" for k, n in sorted(r.errors_by_kind.items()))
+            kinds = error_kinds(r.errors_by_kind, grouped=True)
             lines.append(
                 f"- **{escape(r.runner)}**: {r.errors:,} failed operations: {escape(kinds)}"
             )
@@ -306,7 +306,7 @@ def stale_lines(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> l
     ]
     failures = [
         f"- **{escape(describe_protection(case))}**: "
-        + escape(", ".join(f"{k} × {n:,}" for k, n in sorted(case.errors_by_kind.items())))
+        + escape(error_kinds(case.errors_by_kind, grouped=True))
         for case in cases
         if case.errors
     ]

@@ -17,6 +17,7 @@ from dbbench, so that every layer may use it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 MISSING = "-"
@@ -116,6 +117,13 @@ def ratio_digits(value: float) -> int:
 def overflow(max_overflow: Any) -> str:
     """max_overflow as a setting: -1 (no limit) -> "unlimited"."""
     return "unlimited" if isinstance(max_overflow, int) and max_overflow < 0 else str(max_overflow)
+
+
+def error_kinds(errors_by_kind: Mapping[str, int], *, grouped: bool = False) -> str:
+    """Failed operations by kind, as people read them: "OperationalError(2006) × 2, ..."."""
+    return ", ".join(
+        f"{kind} × {count(n, grouped=grouped)}" for kind, n in sorted(errors_by_kind.items())
+    )
 
 
 def yes_no(value: Any, *, missing: str = MISSING) -> str:

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dbbench.model import StaleCase
-from dbbench.output.numbers import ms_from_ns, percent
+from dbbench.output.numbers import error_kinds, ms_from_ns, percent
 
 
 def describe_protection(case: StaleCase) -> str:
@@ -55,7 +55,7 @@ def write(cases: list[StaleCase], wait_timeout_s: int, idle_s: float, console: C
     console.print(build_table(cases, wait_timeout_s, idle_s))
     for case in cases:
         if case.errors:
-            kinds = ", ".join(f"{k} × {n}" for k, n in sorted(case.errors_by_kind.items()))
+            kinds = error_kinds(case.errors_by_kind)
             console.print(f"[red]{describe_protection(case)}: {kinds}[/red]", highlight=False)
     console.print(
         "[dim]first op: the first request after the idle period, what its user waits for; "

@@ -18,7 +18,7 @@ from dbbench.output.columns import (
     cell_text,
     shown_in,
 )
-from dbbench.output.numbers import count, ms_from_ns, ratio, ratio_digits
+from dbbench.output.numbers import count, error_kinds, ms_from_ns, ratio, ratio_digits
 from dbbench.runners import is_baseline
 from dbbench.stats import Speedup
 from dbbench.timeline import describe as describe_timeline
@@ -177,7 +177,7 @@ def write(result: RunResult, console: Console) -> None:
         console.print(escape(line), style="dim")
     for r in result.runners:
         if r.errors:
-            kinds = ", ".join(f"{k} × {n}" for k, n in sorted(r.errors_by_kind.items()))
+            kinds = error_kinds(r.errors_by_kind)
             console.print(f"[red]{r.runner}: {r.errors} failed operations: {escape(kinds)}[/red]")
             for line in describe_timeline(r.runner, r.error_timeline):
                 console.print(f"  {escape(line)}", style="dim")

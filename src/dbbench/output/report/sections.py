@@ -29,9 +29,10 @@ from dbbench.output.columns import (
     marks,
     shown_in,
 )
-from dbbench.output.numbers import us_from_ns
+from dbbench.output.numbers import error_kinds, us_from_ns
 from dbbench.output.report.charts import Charts, stored_histogram
 from dbbench.output.report.tables import (
+    DASH,
     Column,
     column_table,
     count,
@@ -381,8 +382,7 @@ def _stale_parts(stale: StaleResult) -> list[str]:
         return "pool_pre_ping" if name == "pre_ping" else str(name)
 
     def kinds(case: StaleCase) -> str:
-        counts = sorted(case.errors_by_kind.items())
-        return ", ".join(f"{kind} × {count}" for kind, count in counts) or "–"
+        return error_kinds(case.errors_by_kind) or DASH
 
     def latency(summary: Summary | None, name: str) -> str:
         return ms(us_from_ns(getattr(summary, f"{name}_ns"))) if summary else ms(None)
