@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import abc
 import importlib
-import importlib.metadata
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -176,9 +175,13 @@ class Driver(abc.ABC):
 
     @property
     def version(self) -> str | None:
+        # imported here: importlib.metadata (and the email package under it) is a
+        # quarter of the command line's start-up, and only a result's environment asks
+        from importlib import metadata
+
         try:
-            return importlib.metadata.version(self.distribution)
-        except importlib.metadata.PackageNotFoundError:
+            return metadata.version(self.distribution)
+        except metadata.PackageNotFoundError:
             return None
 
     def describe(self) -> str:
