@@ -20,6 +20,10 @@ ER_ACCESS_DENIED = 1045
 #: MariaDB: access denied, no password given, or an unknown user
 ER_ACCESS_DENIED_NO_PASSWORD = 1698
 ER_BAD_DB = 1049
+#: the query names a table without a database, and none is selected
+ER_NO_DB = 1046
+#: an unknown table: in another database, perhaps
+ER_NO_SUCH_TABLE = 1146
 ER_CON_COUNT = 1040
 ER_HOST_NOT_PRIVILEGED = 1130
 CR_CONN_HOST_ERROR = 2003
@@ -156,6 +160,18 @@ def query_error(exc: BaseException, database: DatabaseSettings, query: str) -> D
             f"no answer within read_timeout ({database.read_timeout_s:g}s, "
             f"{database.source_of('read_timeout')}): raise it for a query this slow, "
             "or check that the server is answering"
+        )
+    elif code == ER_NO_DB:
+        advice = (
+            "give --database (or DBBENCH_DATABASE, [database] database), "
+            "or name the table as database.table in --query"
+        )
+    elif code == ER_NO_SUCH_TABLE:
+        advice = (
+            f"check --query, or --database ({database.database!r}, "
+            f"{database.source_of('database')})"
+            if database.database
+            else "check --query, or give --database"
         )
     else:
         advice = "check --query or [benchmark] query"
