@@ -1,5 +1,6 @@
 # The two commands of the README's quick start, each installing what it needs:
-#   make run    benchmark the server at 127.0.0.1:3306 (or as dbbench.toml says)
+#   make run    benchmark the server at 127.0.0.1:3306 (or as dbbench.toml says; with
+#               neither, a throwaway one)
 #   make test   the whole test suite, against throwaway servers it starts itself
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,7 +17,10 @@ $(BIN)/dbbench: pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
 
+# with no server at 127.0.0.1:3306 and none configured, dbbench run measures a
+# throwaway one: ensure-mariadb --for-run installs its binaries where that needs them
 run: $(BIN)/dbbench
+	scripts/ensure-mariadb --for-run
 	$(BIN)/dbbench run --iterations $(ITERATIONS)
 
 # the whole suite: the unit tests first (no server; they fail fast), then the

@@ -135,4 +135,5 @@ def fake_backend(create_runner, clock: FakeClock) -> Backend:
         monitor=FakeMonitor,
         read_max_connections=lambda database: 151,
         clock_ns=clock,
+        finds_no_server=lambda settings: False,  # never a probe of 127.0.0.1:3306
     )

@@ -15,9 +15,24 @@ from typing import Any
 
 from dbbench.preflight import ServerInfo, check_server
 from dbbench.runners import create_runner
+from dbbench.server import refuses_connections
 from dbbench.server_status import ServerStatusMonitor, read_max_connections
 from dbbench.settings import DatabaseSettings, Settings
 from dbbench.workload import Workload
+
+#: the settings that say where the server is: any of them given names a server
+SERVER_KEYS = ("host", "port", "unix_socket")
+
+
+def no_server_to_measure(settings: Settings) -> bool:
+    """True on a machine with no server of its own: no flag, environment variable or
+    file names one (host, port or socket) and nothing listens at the default address.
+    A command then measures a throwaway server; a server that was named and does not
+    answer stays an error."""
+    database = settings.database
+    if any(key in database.sources for key in SERVER_KEYS):
+        return False
+    return refuses_connections(database.host, database.port)
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,8 @@ class Backend:
     clock_ns: Callable[[], int] = time.perf_counter_ns
     #: wall-clock seconds, for a result's timestamps
     wall_clock_s: Callable[[], float] = time.time
+    #: settings -> whether no server is named and none listens at the default address
+    finds_no_server: Callable[[Settings], bool] = no_server_to_measure
 
 
 #: the real server, runners and clocks

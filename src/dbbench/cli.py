@@ -336,10 +336,21 @@ def _lists(options: dict[str, Any]) -> dict[str, list[int]]:
 
 @contextlib.contextmanager
 def _target(settings: Settings, server: str, stderr: Console, quiet: bool) -> Iterator[Settings]:
-    """The settings to benchmark with: as configured, or pointed at a throwaway server."""
+    """The settings to benchmark with: as configured, or pointed at a throwaway server
+    (``--server local``, or no server named and none at the default address)."""
     if server != "local":
-        yield settings
-        return
+        if not _env().live().finds_no_server(settings):
+            yield settings
+            return
+        address = f"{settings.database.host}:{settings.database.port}"
+        stderr.print(
+            f"dbbench: no server is configured and nothing answers at {address}: measuring "
+            "a throwaway server instead (--server local); to measure yours, give --host and "
+            "--port (or DBBENCH_HOST, DBBENCH_PORT, [database] host and port in dbbench.toml)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     from dbbench import benchmark
 
     with benchmark.local_server(settings) as (local, target):

@@ -54,7 +54,7 @@ from dbbench.errors import ServerError
 if TYPE_CHECKING:
     from dbbench.certificates import CertificateFiles
 
-__all__ = ["LocalServer", "ServerAddress", "find_server_kind"]
+__all__ = ["LocalServer", "ServerAddress", "find_server_kind", "refuses_connections"]
 
 #: Extra directories searched after PATH: an ordinary user's PATH often lacks them.
 _EXTRA_DIRS = ("/usr/sbin", "/usr/local/sbin")
@@ -177,6 +177,20 @@ def find_server_kind() -> str:
     Raises ServerError naming what is missing when neither can be found.
     """
     return _find_binaries().kind
+
+
+def refuses_connections(host: str, port: int, timeout_s: float = 2.0) -> bool:
+    """Whether ``host:port`` refuses a TCP connection: nothing listens there.
+
+    A timeout or any other failure is not a refusal: something may be there, and
+    connecting to it properly will say what is wrong."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
 
 
 # --------------------------------------------------------------------------- helpers
