@@ -286,9 +286,13 @@ def run_in_processes(
             barrier.abort()
             _drain(messages, results, errors, processes, children)
 
-    if errors and not results:
-        first = min(errors)
-        raise ProcessFailed(f"worker process {first}: {errors[first]}")
+    if not results:
+        if errors and not interrupted:
+            first = min(errors)
+            raise ProcessFailed(f"worker process {first}: {errors[first]}")
+        # interrupted before any process measured (still starting, say): nothing to
+        # merge, and not a failure -- as in one process, an incomplete, empty run
+        return RunOutcome(merge_records(runner_names, []), False, started_at_s, time.time(), plan)
     merged = RunOutcome.merge([results[i] for i in sorted(results)], plan)
     # the run began here, before the processes were started: its error timeline counts from it
     merged.started_at_s, merged.finished_at_s = started_at_s, time.time()
