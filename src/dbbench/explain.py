@@ -32,7 +32,6 @@ from dbbench.diagnosis import operation_error
 from dbbench.errors import ConfigError, DbbenchError
 from dbbench.model import (
     ADDS_UP_WITHIN,
-    Environment,
     Explanation,
     PhaseResult,
     RunnerExplanation,
@@ -323,7 +322,7 @@ def explain(
         rtt_s=rtt_s,
         runners=runners,
         findings=tuple(findings(runners, settings, rtt_s)),
-        environment=Environment(capture_environment(server.version)),
+        environment=capture_environment(server.version),
         started_at=started_at,
         finished_at=iso_utc(time.time()),
     )

@@ -280,14 +280,33 @@ class Record(Mapping[str, Any]):
         return cls(d)
 
 
+class DatabaseSummary(Record):
+    """The database settings a command ran with (``DatabaseSettings.public_dict()``)."""
+
+    __slots__ = ()
+
+    @property
+    def user(self) -> str | None:
+        return self._data.get("user")
+
+    @property
+    def where(self) -> str:
+        """The server's address: its socket, or host:port."""
+        return self._data.get("unix_socket") or f"{self._data.get('host')}:{self._data.get('port')}"
+
+    @property
+    def ssl_mode(self) -> str | None:
+        return self._data.get("ssl_mode")
+
+
 class SettingsSummary(Record):
     """The settings a command ran with (``Settings.public_dict()``: never the password)."""
 
     __slots__ = ()
 
     @property
-    def database(self) -> Mapping[str, Any]:
-        return self._data.get("database") or {}
+    def database(self) -> DatabaseSummary:
+        return DatabaseSummary(self._data.get("database"))
 
     @property
     def benchmark(self) -> Mapping[str, Any]:
@@ -930,7 +949,7 @@ class Explanation:
 
     driver: str
     #: the database settings (``DatabaseSettings.public_dict()``: never the password)
-    database: Mapping[str, Any]
+    database: DatabaseSummary
     query: str
     #: the pool's settings, described
     pool: str
@@ -946,6 +965,11 @@ class Explanation:
     #: explain writes its document once it has measured everything
     complete: ClassVar[bool] = True
 
+    def __post_init__(self) -> None:
+        # the sections as given (a public_dict(), capture_environment()), typed
+        object.__setattr__(self, "database", DatabaseSummary(self.database))
+        object.__setattr__(self, "environment", Environment(self.environment))
+
     def runner(self, name: str) -> RunnerExplanation | None:
         return next((r for r in self.runners if r.runner == name), None)
 
@@ -958,13 +982,13 @@ class Explanation:
             "driver": self.driver,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "database": copy.deepcopy(dict(self.database)),
+            "database": self.database.to_document(),
             "query": self.query,
             "pool": self.pool,
             "rtt_s": self.rtt_s,
             "runners": [r.to_document(self.rtt_s) for r in self.runners],
             "findings": list(self.findings),
-            "environment": Environment(self.environment).to_document(),
+            "environment": self.environment.to_document(),
         }
 
     to_dict = to_document
@@ -973,7 +997,7 @@ class Explanation:
     def from_document(cls, d: Mapping[str, Any]) -> Explanation:
         return cls(
             driver=d["driver"],
-            database=copy.deepcopy(dict(d["database"])),
+            database=DatabaseSummary(d["database"]),
             query=d["query"],
             pool=d["pool"],
             rtt_s=d["rtt_s"],

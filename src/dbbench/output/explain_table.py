@@ -106,11 +106,10 @@ def projection_table(explanation: Explanation) -> Table:
 
 def write(explanation: Explanation, console: Console) -> None:
     database = explanation.database
-    where = database["unix_socket"] or f"{database['host']}:{database['port']}"
-    server = explanation.environment.get("server_version") or "unknown server"
+    server = explanation.environment.server_version or "unknown server"
     console.print(
         f"where the time goes: {escape(repr(explanation.query))} with {explanation.driver}, "
-        f"{escape(database['user'])}@{escape(where)}, {escape(server)}\n"
+        f"{escape(database.user)}@{escape(database.where)}, {escape(server)}\n"
         f"pool: {escape(explanation.pool)}\n"
         "times in milliseconds; share: of the whole operation's median",
         highlight=False,

@@ -86,10 +86,9 @@ def _length(bench: dict) -> str:
 
 
 def _server(result: RunResult) -> str:
-    database = result.settings.get("database", {})
-    where = database.get("unix_socket") or f"{database.get('host')}:{database.get('port')}"
-    version = result.environment.get("server_version") or "unknown server"
-    return f"server {escape(database.get('user'))}@{escape(where)}, {escape(version)}"
+    database = result.settings.database
+    version = result.environment.server_version or "unknown server"
+    return f"server {escape(database.user)}@{escape(database.where)}, {escape(version)}"
 
 
 def _footer(result: RunResult) -> list[str]:

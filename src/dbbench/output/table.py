@@ -74,9 +74,8 @@ def _visible_columns(width: int) -> list[str]:
 
 def build_table(result: RunResult, width: int = 200) -> Table:
     bench = result.settings["benchmark"]
-    database = result.settings["database"]
-    where = database["unix_socket"] or f"{database['host']}:{database['port']}"
-    server = result.environment.get("server_version") or "unknown server"
+    database = result.settings.database
+    server = result.environment.server_version or "unknown server"
     length = (
         f"{bench['iterations']} operations per runner"
         if bench.get("iterations")
@@ -88,13 +87,13 @@ def build_table(result: RunResult, width: int = 200) -> Table:
     load += f", open loop at {bench['rate_per_s']:g}/s" if bench.get("rate_per_s") else ""
     title = (
         f"{escape(describe_workload(bench))}: {length} (+{bench['warmup']} warm-up), {load}\n"
-        f"server: {escape(database['user'])}@{escape(where)}, {escape(server)}"
+        f"server: {escape(database.user)}@{escape(database.where)}, {escape(server)}"
     )
     if result.pool_description:
         title += f"\npool: {escape(result.pool_description)}"
-    drivers = result.environment.get("drivers")
+    drivers = result.environment.drivers
     if drivers:
-        tls = database.get("ssl_mode") or "preferred"
+        tls = database.ssl_mode or "preferred"
         title += f"\ndriver: {escape(', '.join(drivers.values()))}; ssl_mode {escape(tls)}"
     table = Table(
         title=title,

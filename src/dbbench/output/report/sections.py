@@ -418,9 +418,8 @@ def _explain_parts(explanation: Explanation) -> list[str]:
     """Each runner's phases (median, p95, share, round trips), then the findings."""
     rtt_s = explanation.rtt_s
     database = explanation.database
-    where = database.get("unix_socket") or f"{database.get('host')}:{database.get('port')}"
     parts = [
-        f"<p>{escape(explanation.driver)} to {escape(database.get('user'))}@{escape(where)}, "
+        f"<p>{escape(explanation.driver)} to {escape(database.user)}@{escape(database.where)}, "
         f"{escape(explanation.environment.server_version or 'version not recorded')}; "
         f"query <code>{escape(explanation.query)}</code>; pool "
         f"{escape(explanation.pool)}"
