@@ -20,6 +20,8 @@ class Threads:
     def __init__(self, count: int, poll_every_s: float) -> None:
         self.poll_every_s = poll_every_s
         self._pool = _Pool(count) if count > 1 else None
+        #: each runner's Steps, made once: turns of one operation ask for them every time
+        self._steps: dict[Runner, Steps] = {}
 
     def run(self, turn: Turn, tallies: list[Tally], poll: Callable[[], None]) -> None:
         if self._pool is None:
@@ -28,7 +30,8 @@ class Threads:
             self._pool.run(turn, tallies, poll, self.poll_every_s)
 
     def time_one(self, runner: Runner, clock: Clock) -> Timed:
-        return run_sync(time_one(Steps.called(runner), 0, clock))
+        steps = self._steps.get(runner) or self._steps.setdefault(runner, Steps.called(runner))
+        return run_sync(time_one(steps, 0, clock))
 
     def close(self) -> None:
         if self._pool is not None:
