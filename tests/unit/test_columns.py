@@ -27,7 +27,7 @@ def test_a_result_and_its_document_read_back_give_every_column_the_same_value(sp
 
 
 def test_headers_and_keys_are_unique():
-    for spec in (columns.RUNNER_COLUMNS, columns.POOL_COLUMNS):
+    for spec in (columns.RUNNER_COLUMNS, columns.POOL_COLUMNS, columns.STALE_CASE_COLUMNS):
         assert len({c.header for c in spec}) == len(spec)
     keys = [c.key for c in (*columns.RUNNER_COLUMNS, *columns.POOL_COLUMNS)]
     assert len(set(keys)) == len(keys)

@@ -24,9 +24,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dbbench.output.numbers import count, ops_per_s
+from dbbench.output.numbers import count, ops_per_s, percent
 
 LATENCY, COUNT, RATE, SECONDS, KINDS = "latency", "count", "rate", "seconds", "kinds"
+FRACTION = "fraction"  # 0.25: 25.0% on screen
 TABLE, MARKDOWN, CSV, REPORT = "table", "markdown", "csv", "report"
 EVERYWHERE = frozenset({TABLE, MARKDOWN, CSV, REPORT})
 _CSV_ONLY, _REPORT_ONLY = frozenset({CSV}), frozenset({REPORT})
@@ -73,6 +74,8 @@ def cell_text(
         return ms(value)
     if column.kind == RATE:
         return ops_per_s(value)
+    if column.kind == FRACTION:
+        return percent(value)
     text = number(value)
     return loud(text) if column.alarm and value else text
 
@@ -157,6 +160,44 @@ POOL_COLUMNS = (
         _pool("peak_checked_out"),
     ),
 )
+
+
+def _stale_latency(summary: str, name: str) -> Callable[[Any], Any]:
+    return lambda case: (
+        getattr(getattr(case, summary), f"{name}_ns") if getattr(case, summary) else None
+    )
+
+
+#: a stale-connection case (``model.StaleCase``): the stale table, after the protection
+STALE_CASE_COLUMNS = (
+    Column("operations", "operations", COUNT, lambda c: c.operations),
+    Column("errors", "errors", COUNT, lambda c: c.errors, alarm=True),
+    Column("error rate", "error_rate", FRACTION, lambda c: c.error_rate),
+    Column(
+        "errors by kind",
+        "errors_by_kind",
+        KINDS,
+        lambda c: c.errors_by_kind,
+        where=frozenset({CSV, REPORT}),
+    ),
+    Column("first op", "first_latency_us", LATENCY, lambda c: c.first_latency_ns),
+    Column("mean", "mean_us", LATENCY, _stale_latency("latency", "mean")),
+    Column("p50", "p50_us", LATENCY, _stale_latency("latency", "p50"), where=_CSV_ONLY),
+    Column("p99", "p99_us", LATENCY, _stale_latency("latency", "p99")),
+    Column("max", "max_us", LATENCY, _stale_latency("latency", "max"), where=_CSV_ONLY),
+    Column("baseline mean", "baseline_mean_us", LATENCY, _stale_latency("baseline", "mean")),
+    Column(
+        "baseline p99",
+        "baseline_p99_us",
+        LATENCY,
+        _stale_latency("baseline", "p99"),
+        where=_CSV_ONLY,
+    ),
+    Column("connects", "pool_connects", COUNT, _pool("connects")),
+    Column("closes", "pool_closes", COUNT, _pool("closes"), where=_CSV_ONLY),
+    Column("invalidated", "pool_invalidations", COUNT, _pool("invalidations")),
+)
+
 
 # --- a sweep cell ----------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from dbbench.output.columns import (
     LATENCY,
     POOL_COLUMNS,
     RUNNER_COLUMNS,
+    STALE_CASE_COLUMNS,
     Column,
     cell_key,
     marked,
@@ -65,6 +66,7 @@ SWEEP_COLUMNS = (
     "best",
 )
 
+_STALE = shown_in(STALE_CASE_COLUMNS, CSV)
 STALE_COLUMNS = (
     "protection",
     "wait_timeout_s",
@@ -72,20 +74,7 @@ STALE_COLUMNS = (
     "pool_size",
     "pool_recycle_s",
     "pool_pre_ping",
-    "operations",
-    "errors",
-    "error_rate",
-    "errors_by_kind",
-    "first_latency_us",
-    "mean_us",
-    "p50_us",
-    "p99_us",
-    "max_us",
-    "baseline_mean_us",
-    "baseline_p99_us",
-    "pool_connects",
-    "pool_closes",
-    "pool_invalidations",
+    *(c.key for c in _STALE),
 )
 
 
@@ -169,8 +158,6 @@ def _stale_rows(
 ) -> Iterable[dict[str, Any]]:
     for case in cases:
         pool = case.pool_settings
-        latency = _summary(case.latency, "mean", "p50", "p99", "max")
-        baseline = _summary(case.baseline, "mean", "p99")
         yield {
             "protection": case.protection,
             "wait_timeout_s": wait_timeout_s,
@@ -178,16 +165,7 @@ def _stale_rows(
             "pool_size": pool.pool_size,
             "pool_recycle_s": pool.pool_recycle_s,
             "pool_pre_ping": pool.pool_pre_ping,
-            "operations": case.operations,
-            "errors": case.errors,
-            "error_rate": case.error_rate,
-            "errors_by_kind": _kinds(case.errors_by_kind),
-            "first_latency_us": us_from_ns(case.first_latency_ns),
-            **latency,
-            **{f"baseline_{key}": value for key, value in baseline.items()},
-            "pool_connects": case.pool.connects if case.pool else None,
-            "pool_closes": case.pool.closes if case.pool else None,
-            "pool_invalidations": case.pool.invalidations if case.pool else None,
+            **{c.key: _value(c, case) for c in _STALE},
         }
 
 

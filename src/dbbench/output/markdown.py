@@ -24,6 +24,7 @@ from dbbench.output.columns import (
     MARKDOWN,
     POOL_COLUMNS,
     RUNNER_COLUMNS,
+    STALE_CASE_COLUMNS,
     Column,
     cell_text,
     cell_words,
@@ -32,7 +33,7 @@ from dbbench.output.columns import (
     sweep_grid,
 )
 from dbbench.output.matrix import LEGEND, describe_recommendation
-from dbbench.output.numbers import count, error_kinds, ms_from_ns, ops_per_s, overflow, percent
+from dbbench.output.numbers import count, error_kinds, ms_from_ns, ops_per_s, overflow
 from dbbench.output.numbers import escape_markdown as escape
 from dbbench.output.stale_table import describe_protection
 from dbbench.output.table import describe_speedup, projection_line, server_line, vs_raw
@@ -122,8 +123,8 @@ _POOL_COLUMNS = shown_in(POOL_COLUMNS, MARKDOWN)
 RUN_HEADER = ("runner", *(c.header for c in _RUN_COLUMNS), "vs raw")
 
 
-def _cell(column: Column, runner: RunnerResult) -> str:
-    return cell_text(column, runner, ms=_ms, number=count, loud=lambda text: f"**{text}**")
+def _cell(column: Column, row: Any) -> str:
+    return cell_text(column, row, ms=_ms, number=count, loud=lambda text: f"**{text}**")
 
 
 def _run_cells(r: RunnerResult, vs_raw: str) -> list[str]:
@@ -273,34 +274,13 @@ def write_sweep(sweep: SweepResult, console: Console) -> None:
 
 # --- stale -------------------------------------------------------------------
 
-STALE_HEADER = (
-    "protection",
-    "operations",
-    "errors",
-    "error rate",
-    "first op",
-    "mean",
-    "p99",
-    "baseline mean",
-    "connects",
-    "invalidated",
-)
+_STALE_COLUMNS = shown_in(STALE_CASE_COLUMNS, MARKDOWN)
+STALE_HEADER = ("protection", *(c.header for c in _STALE_COLUMNS))
 
 
 def stale_lines(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> list[list[str]]:
     rows = [
-        [
-            f"**{escape(describe_protection(case))}**",
-            count(case.operations),
-            f"**{case.errors:,}**" if case.errors else "0",
-            percent(case.error_rate),
-            _ms(case.first_latency_ns),
-            _ms(case.latency.mean_ns if case.latency else None),
-            _ms(case.latency.p99_ns if case.latency else None),
-            _ms(case.baseline.mean_ns if case.baseline else None),
-            count(case.pool.connects if case.pool else None),
-            count(case.pool.invalidations if case.pool else None),
-        ]
+        [f"**{escape(describe_protection(case))}**", *(_cell(c, case) for c in _STALE_COLUMNS)]
         for case in cases
     ]
     failures = [

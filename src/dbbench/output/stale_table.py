@@ -7,7 +7,9 @@ from rich.console import Console
 from rich.table import Table
 
 from dbbench.model import StaleCase
-from dbbench.output.numbers import error_kinds, ms_from_ns, percent
+from dbbench.output.columns import STALE_CASE_COLUMNS, TABLE, shown_in
+from dbbench.output.numbers import error_kinds
+from dbbench.output.table import rich_cell
 
 
 def describe_protection(case: StaleCase) -> str:
@@ -30,24 +32,11 @@ def build_table(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> T
         box=box.SIMPLE_HEAD,
     )
     table.add_column("protection", style="bold")
-    for name in ("operations", "errors", "error rate", "first op", "mean", "p99", "baseline mean"):
-        table.add_column(name, justify="right")
-    table.add_column("connects", justify="right")
-    table.add_column("invalidated", justify="right")
+    columns = shown_in(STALE_CASE_COLUMNS, TABLE)
+    for column in columns:
+        table.add_column(column.header, justify="right")
     for case in cases:
-        errors = f"[red]{case.errors}[/red]" if case.errors else "0"
-        table.add_row(
-            describe_protection(case),
-            str(case.operations),
-            errors,
-            percent(case.error_rate),
-            ms_from_ns(case.first_latency_ns),
-            ms_from_ns(case.latency.mean_ns if case.latency else None),
-            ms_from_ns(case.latency.p99_ns if case.latency else None),
-            ms_from_ns(case.baseline.mean_ns if case.baseline else None),
-            str(case.pool.connects) if case.pool else "-",
-            str(case.pool.invalidations) if case.pool else "-",
-        )
+        table.add_row(describe_protection(case), *(rich_cell(column, case) for column in columns))
     return table
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -47,10 +47,11 @@ def describe_speedup(runner: str, baseline: str, s: Speedup) -> str:
 _COLUMNS = {c.header: c for c in shown_in(RUNNER_COLUMNS, TABLE)}
 
 
-def _cell(column: Column, runner: RunnerResult) -> str:
+def rich_cell(column: Column, row: Any) -> str:
+    """A column's cell in a rich table (the stale table's too)."""
     return cell_text(
         column,
-        runner,
+        row,
         ms=ms_from_ns,
         number=lambda value: count(value, grouped=False),
         loud=lambda text: f"[red]{text}[/red]",
@@ -107,7 +108,7 @@ def build_table(result: RunResult, width: int = 200) -> Table:
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("vs raw", justify="right", no_wrap=True)
     for r in result.runners:
-        cells = (_cell(_COLUMNS[name], r) for name in columns)
+        cells = (rich_cell(_COLUMNS[name], r) for name in columns)
         table.add_row(r.runner, *cells, vs_raw(result, r))
     return table
 
@@ -135,7 +136,7 @@ def _pool_rows(results: list[RunnerResult]) -> Table | None:
     for column in columns:
         table.add_column(column.short or column.header, justify="right")
     for r in pooled:
-        table.add_row(r.runner, *(_cell(column, r) for column in columns))
+        table.add_row(r.runner, *(rich_cell(column, r) for column in columns))
     return table
 
 

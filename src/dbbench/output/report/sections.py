@@ -23,6 +23,7 @@ from dbbench.output.columns import (
     POOL_COLUMNS,
     REPORT,
     RUNNER_COLUMNS,
+    STALE_CASE_COLUMNS,
     TABLE,
     cell_key,
     marked,
@@ -48,7 +49,6 @@ from dbbench.output.report.tables import (
     table,
     yes_no,
 )
-from dbbench.stats import Summary
 from dbbench.sweep import Recommendation, SweepCell
 from dbbench.timeline import describe as describe_timeline
 
@@ -187,7 +187,13 @@ def _spec_columns(
 
 
 def _text(column: columns.Column, value: Any) -> str:
-    return ms(us_from_ns(value)) if column.kind == columns.LATENCY else count(value)
+    if column.kind == columns.LATENCY:
+        return ms(us_from_ns(value))
+    if column.kind == columns.FRACTION:
+        return percent(value, 1)
+    if column.kind == columns.KINDS:
+        return error_kinds(value) or DASH
+    return count(value)
 
 
 def _server_tables(server: ServerSummary | None) -> str:
@@ -374,6 +380,10 @@ def _cell_order(cell: SweepCell) -> tuple[float, float, float]:
     )
 
 
+def _kinds_first(column: columns.Column) -> bool:
+    return column.kind != columns.KINDS
+
+
 def _stale_parts(stale: StaleResult) -> list[str]:
     def protection(case: StaleCase) -> str:
         name, recycle_s = case.protection, case.pool_settings.pool_recycle_s
@@ -381,28 +391,9 @@ def _stale_parts(stale: StaleResult) -> list[str]:
             return f"pool_recycle={number(recycle_s)}s"
         return "pool_pre_ping" if name == "pre_ping" else str(name)
 
-    def kinds(case: StaleCase) -> str:
-        return error_kinds(case.errors_by_kind) or DASH
-
-    def latency(summary: Summary | None, name: str) -> str:
-        return ms(us_from_ns(getattr(summary, f"{name}_ns"))) if summary else ms(None)
-
-    def pool(case: StaleCase, name: str) -> str:
-        return count(getattr(case.pool, name) if case.pool else None)
-
-    columns: list[Column] = [
-        ("protection", protection),
-        ("errors by kind", kinds),
-        ("operations", lambda c: count(c.operations)),
-        ("errors", lambda c: count(c.errors)),
-        ("error rate", lambda c: percent(c.error_rate, 1)),
-        ("first op", lambda c: ms(us_from_ns(c.first_latency_ns))),
-        ("mean", lambda c: latency(c.latency, "mean")),
-        ("p99", lambda c: latency(c.latency, "p99")),
-        ("baseline mean", lambda c: latency(c.baseline, "mean")),
-        ("connects", lambda c: pool(c, "connects")),
-        ("invalidated", lambda c: pool(c, "invalidations")),
-    ]
+    # errors by kind beside the protection: the report has the width for it
+    spec = sorted(shown_in(STALE_CASE_COLUMNS, REPORT), key=_kinds_first)
+    table_columns: list[Column] = [("protection", protection), *_spec_columns(spec)]
     caption = (
         "times in milliseconds; first op: the first request after the idle period; baseline: "
         "the same pool before it sat idle; connects: physical connections in the whole case"
@@ -410,7 +401,9 @@ def _stale_parts(stale: StaleResult) -> list[str]:
     return [
         f"<p>Server wait_timeout {escape(number(stale.wait_timeout_s))} s; each pool sat idle "
         f"{escape(number(stale.idle_s))} s, then ran its operations one at a time.</p>",
-        column_table(columns, stale.cases, caption=caption, text=("protection", "errors by kind")),
+        column_table(
+            table_columns, stale.cases, caption=caption, text=("protection", "errors by kind")
+        ),
     ]
 
 
