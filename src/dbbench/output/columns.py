@@ -1,4 +1,4 @@
-"""The columns of the runner table and the pool table, and the words of a sweep cell, once.
+"""The columns of the runner, pool and stale tables, and the words of a sweep cell, once.
 
 Every format draws the same columns in its own syntax: the rich table
 (``output.table``), Markdown (``output.markdown``), CSV (``output.csv_format``)
@@ -9,8 +9,9 @@ and the HTML report (``output.report``).  A column says what it shows:
   the top of a runner ("p99_us");
 - ``kind``: how its value is written: ``LATENCY`` (nanoseconds in the typed
   result, microseconds in files and CSV, milliseconds on screen), ``COUNT``,
-  ``RATE`` (per second), ``SECONDS``, ``KINDS`` (errors by kind);
-- ``get``: the value from a typed runner result (``model.RunnerResult``, live
+  ``RATE`` (per second), ``FRACTION`` (a share, shown as %), ``SECONDS``, ``KINDS``
+  (errors by kind);
+- ``get``: the value from a typed result (``model.RunnerResult`` or ``StaleCase``, live
   or read from a file, or any object with its attributes: ``summary``,
   ``checkout``, ``pool``...);
 - ``where``: which formats show it.
