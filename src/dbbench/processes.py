@@ -351,7 +351,10 @@ def _combine(progress: Iterable[Progress], newest: Progress) -> Progress:
     the highest of theirs (the p99 of all their latencies together is no higher).
     """
     items = list(progress)
-    checked = [p.checked_out for p in items if p.checked_out is not None]
+    # a pool's checked-out count is only a figure of the runner it belongs to
+    checked = [
+        p.checked_out for p in items if p.checked_out is not None and p.runner == newest.runner
+    ]
     return Progress(
         phase=newest.phase,
         runner=newest.runner,

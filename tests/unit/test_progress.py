@@ -3,6 +3,7 @@ throughput and its recent p99 (on a fake clock, so the figures are exact)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
@@ -121,3 +122,13 @@ def test_processes_figures_add_up_per_runner_whatever_their_reports_timing():
     pool = next(r for r in combined.runners if r.runner == "pool")
     assert pool.ops_per_s == pytest.approx(1400) and pool.operations == 1400
     assert "140 ops/s · p99 25.00 ms" in describe(combined)
+
+
+def test_processes_checked_out_is_the_shown_runners_own():
+    # process 1's latest report is still about "pool", whose pool had 3 checked out
+    raw = report("raw", runner_progress("pool", 700, 1.0, 3), runner_progress("raw", 70, 1.0, 20))
+    pool = dataclasses.replace(raw, runner="pool", checked_out=3)
+    combined = _combine([raw, pool], newest=raw)
+    assert combined.runner == "raw" and combined.checked_out is None
+    both = _combine([dataclasses.replace(pool, checked_out=2), pool], newest=pool)
+    assert both.checked_out == 5
