@@ -299,6 +299,66 @@ class DatabaseSummary(Record):
         return self._data.get("ssl_mode")
 
 
+@dataclass(frozen=True)
+class Section:
+    """A settings section, typed: each field None when the file lacks it.
+
+    ``to_document`` gives back the section as it was read, keys the model does
+    not know included, so a file written by another version keeps all it has.
+    """
+
+    #: the section as read
+    document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any] | None) -> Any:
+        d = copy.deepcopy(dict(d or {}))
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "document"]
+        return cls(document=d, **{name: d.get(name) for name in names})
+
+    def to_document(self) -> dict[str, Any]:
+        return copy.deepcopy(dict(self.document))
+
+
+@dataclass(frozen=True)
+class BenchmarkSummary(Section):
+    """The ``[benchmark]`` settings a run recorded; a field is None when its file lacks it.
+
+    Files of older dbbench versions lack some (``workload``, ``processes``...):
+    each reader decides what an absent value means (one process, "not recorded").
+    """
+
+    #: measured operations per runner; None for a timed run (``duration_s``)
+    iterations: int | None = None
+    duration_s: float | None = None
+    #: warm-up operations per runner
+    warmup: int | None = None
+    query: str | None = None
+    #: worker threads, across all processes
+    concurrency: int | None = None
+    processes: int | None = None
+    #: open loop: the target rate, operations per second
+    rate_per_s: float | None = None
+    max_errors: int | None = None
+    #: "read", or the write workload's name
+    workload: str | None = None
+    scratch_table: str | None = None
+    allow_large_results: bool | None = None
+
+
+@dataclass(frozen=True)
+class PoolSummary(Section):
+    """The ``[pool]`` settings a run recorded (``PoolSettings``); None where the file lacks one."""
+
+    pool_size: int | None = None
+    max_overflow: int | None = None
+    pool_timeout_s: float | None = None
+    pool_recycle_s: float | None = None
+    pool_pre_ping: bool | None = None
+    pool_use_lifo: bool | None = None
+    pool_reset_on_return: str | None = None
+
+
 class SettingsSummary(Record):
     """The settings a command ran with (``Settings.public_dict()``: never the password)."""
 
@@ -309,12 +369,12 @@ class SettingsSummary(Record):
         return DatabaseSummary(self._data.get("database"))
 
     @property
-    def benchmark(self) -> Mapping[str, Any]:
-        return self._data.get("benchmark") or {}
+    def benchmark(self) -> BenchmarkSummary:
+        return BenchmarkSummary.from_document(self._data.get("benchmark"))
 
     @property
-    def pool(self) -> Mapping[str, Any]:
-        return self._data.get("pool") or {}
+    def pool(self) -> PoolSummary:
+        return PoolSummary.from_document(self._data.get("pool"))
 
     @property
     def config_path(self) -> str | None:
@@ -325,6 +385,36 @@ class Environment(Record):
     """Where a command ran: package versions, the server's version, the machine."""
 
     __slots__ = ()
+
+    @property
+    def dbbench(self) -> str | None:
+        """The version of dbbench that wrote the result."""
+        return self._data.get("dbbench")
+
+    @property
+    def python(self) -> str | None:
+        return self._data.get("python")
+
+    @property
+    def sqlalchemy(self) -> str | None:
+        return self._data.get("sqlalchemy")
+
+    @property
+    def pymysql(self) -> str | None:
+        return self._data.get("pymysql")
+
+    @property
+    def os(self) -> str | None:
+        """The system and its release (``Linux 6.1.0``)."""
+        return self._data.get("os")
+
+    @property
+    def machine(self) -> str | None:
+        return self._data.get("machine")
+
+    @property
+    def cpu_count(self) -> int | None:
+        return self._data.get("cpu_count")
 
     @property
     def server_version(self) -> str | None:
@@ -346,8 +436,46 @@ class ServerSummary(Record):
         return self._data.get("error")
 
     @property
-    def cross_check(self) -> Mapping[str, Any] | None:
-        return self._data.get("cross_check")
+    def deltas(self) -> Mapping[str, int]:
+        """after - before of each server counter (``Connections``...); empty when unknown."""
+        return self._data.get("deltas") or {}
+
+    @property
+    def threads_connected_before(self) -> int | None:
+        return self._data.get("threads_connected_before")
+
+    @property
+    def threads_connected_peak(self) -> int | None:
+        return self._data.get("threads_connected_peak")
+
+    @property
+    def max_connections(self) -> int | None:
+        return self._data.get("max_connections")
+
+    @property
+    def samples(self) -> int | None:
+        return self._data.get("samples")
+
+    @property
+    def complete(self) -> bool | None:
+        return self._data.get("complete")
+
+    @property
+    def cross_check(self) -> CrossCheck | None:
+        """None when the run recorded none."""
+        check = self._data.get("cross_check")
+        return CrossCheck.from_document(check) if check else None
+
+
+@dataclass(frozen=True)
+class CrossCheck(Section):
+    """The server's count of new connections against dbbench's own (its monitor's included)."""
+
+    server_connections: int | None = None
+    dbbench_connections: int | None = None
+    #: connections each runner opened
+    by_runner: Mapping[str, int] | None = None
+    matches: bool | None = None
 
 
 @dataclass(frozen=True)

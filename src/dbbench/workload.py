@@ -13,7 +13,6 @@ Two workloads, by the ``[benchmark] workload`` setting:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,13 +56,11 @@ def workload_for(benchmark: BenchmarkSettings) -> Workload:
     )
 
 
-def describe(benchmark: Mapping[str, Any]) -> str:
+def describe(query: str, workload: str) -> str:
     """What each operation did, for a table's title, from a result's ``settings.benchmark``.
 
     e.g. ``'SELECT 1'``, or ``insert workload: 'INSERT INTO ...' + COMMIT``.
     """
-    query = repr(benchmark.get("query", ""))
-    workload = benchmark.get("workload", READ_WORKLOAD)
     if workload == READ_WORKLOAD:
-        return query
-    return f"{workload} workload: {query} + COMMIT"
+        return repr(query)
+    return f"{workload} workload: {query!r} + COMMIT"

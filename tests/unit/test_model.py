@@ -9,7 +9,9 @@ import pytest
 from dbbench.model import (
     RUN_COMMANDS,
     SCHEMA_VERSION,
+    BenchmarkSummary,
     Explanation,
+    PoolSummary,
     ResultFileError,
     RunResult,
     RunsListing,
@@ -74,11 +76,31 @@ def test_a_run_file_reads_into_typed_runners():
     assert raw.n == raw.latency.count == 2000
     assert raw.latency.histogram.percentile(0.99) == raw.summary.p99_ns
     assert run.environment.server_version == "10.11.19-MariaDB-0+deb12u1"
-    assert run.settings.benchmark["iterations"] == 2000
+    assert run.settings.benchmark.iterations == 2000
+    assert run.settings.benchmark.workload is None  # not recorded by this version
+    assert run.settings.pool.pool_size == 5
     assert run.upgraded_from == 2
     pool = run.runner("pool")
     assert pool is not None and pool.pool is not None and pool.checkout is not None
     assert pool.pool.checkouts > 0
+
+
+def test_the_benchmark_settings_are_typed_and_go_back_as_recorded():
+    section = {"iterations": None, "duration_s": 2.5, "query": "SELECT 2", "later": [1]}
+    bench = BenchmarkSummary.from_document(section)
+    assert (bench.iterations, bench.duration_s, bench.query) == (None, 2.5, "SELECT 2")
+    # what the file lacks is None, what the model does not know is kept
+    assert bench.concurrency is None and bench.workload is None
+    assert bench.to_document() == section
+    assert BenchmarkSummary.from_document(None).to_document() == {}
+
+
+def test_the_pool_settings_are_typed_and_go_back_as_recorded():
+    section = {"pool_size": 3, "max_overflow": -1, "pool_pre_ping": True}
+    pool = PoolSummary.from_document(section)
+    assert (pool.pool_size, pool.max_overflow, pool.pool_pre_ping) == (3, -1, True)
+    assert pool.pool_timeout_s is None
+    assert pool.to_document() == section
 
 
 def test_a_sweep_file_reads_into_cells_and_recommendations():

@@ -11,13 +11,21 @@ start emphasis.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 
 from dbbench.diffing import DiffResult
-from dbbench.model import RunnerResult, RunResult, RunsListing, StaleCase, StaleResult, SweepResult
+from dbbench.model import (
+    BenchmarkSummary,
+    RunnerResult,
+    RunResult,
+    RunsListing,
+    StaleCase,
+    StaleResult,
+    SweepResult,
+)
 from dbbench.output import diff_table
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
@@ -80,10 +88,10 @@ def _emit(console: Console, blocks: list[list[str]]) -> None:
     console.file.flush()
 
 
-def _length(bench: dict) -> str:
-    if bench.get("iterations"):
-        return f"{bench['iterations']:,} operations"
-    return f"{bench.get('duration_s') or 0:g} s"
+def _length(bench: BenchmarkSummary) -> str:
+    if bench.iterations:
+        return f"{bench.iterations:,} operations"
+    return f"{bench.duration_s or 0:g} s"
 
 
 def _server(result: RunResult) -> str:
@@ -94,24 +102,21 @@ def _server(result: RunResult) -> str:
 
 def _footer(result: RunResult) -> list[str]:
     env = result.environment
-    parts = [
-        f"{name} {env[key]}"
-        for name, key in (
-            ("dbbench", "dbbench"),
-            ("Python", "python"),
-            ("SQLAlchemy", "sqlalchemy"),
-            ("PyMySQL", "pymysql"),
-        )
-        if env.get(key)
-    ]
+    versions = (
+        ("dbbench", env.dbbench),
+        ("Python", env.python),
+        ("SQLAlchemy", env.sqlalchemy),
+        ("PyMySQL", env.pymysql),
+    )
+    parts = [f"{name} {version}" for name, version in versions if version]
     parts += [
         description
-        for name, description in (env.get("drivers") or {}).items()
+        for name, description in env.drivers.items()
         if name != "pymysql"  # PyMySQL's version is shown already
     ]
-    machine = " ".join(str(env[key]) for key in ("os", "machine") if env.get(key))
+    machine = " ".join(str(value) for value in (env.os, env.machine) if value)
     if machine:
-        parts.append(machine + (f", {env['cpu_count']} CPUs" if env.get("cpu_count") else ""))
+        parts.append(machine + (f", {env.cpu_count} CPUs" if env.cpu_count else ""))
     parts.append(result.started_at)
     return [f"<sub>{escape(' · '.join(parts))}</sub>"]
 
@@ -159,16 +164,16 @@ def _failures(result: RunResult) -> list[str]:
 
 def run_lines(result: RunResult) -> list[list[str]]:
     """The blocks of ``write_run``, for callers that assemble a larger comment."""
-    bench = result.settings.get("benchmark", {})
-    workers = bench.get("concurrency", 1)
+    bench = result.settings.benchmark
+    workers = 1 if bench.concurrency is None else bench.concurrency
     load = f"{workers} worker{'s' if workers != 1 else ''}"
-    if bench.get("processes", 1) > 1:
-        load += f" in {bench['processes']} processes"
-    if bench.get("rate_per_s"):
-        load += f", open loop at {bench['rate_per_s']:,g}/s"
+    if (bench.processes or 1) > 1:
+        load += f" in {bench.processes} processes"
+    if bench.rate_per_s:
+        load += f", open loop at {bench.rate_per_s:,g}/s"
     context = [
         _operation(bench),
-        f"{_length(bench)} per runner (+{bench.get('warmup', 0):,} warm-up), {load}",
+        f"{_length(bench)} per runner (+{_warmup(bench):,} warm-up), {load}",
         _server(result),
     ]
     if result.pool_description:
@@ -234,10 +239,14 @@ def matrix_table(
     return table([escape(h) for h in header], rows, left=0)
 
 
-def _operation(bench: Mapping[str, Any]) -> str:
+def _warmup(bench: BenchmarkSummary) -> int:
+    return 0 if bench.warmup is None else bench.warmup
+
+
+def _operation(bench: BenchmarkSummary) -> str:
     """The query as code; a write workload named, with its commit."""
-    query = code_span(bench.get("query", ""))
-    workload = bench.get("workload", READ_WORKLOAD)
+    query = code_span("" if bench.query is None else bench.query)
+    workload = READ_WORKLOAD if bench.workload is None else bench.workload
     return query if workload == READ_WORKLOAD else f"{escape(workload)} workload: {query} + COMMIT"
 
 
@@ -247,10 +256,10 @@ def sweep_lines(sweep: SweepResult) -> list[list[str]]:
     if not sweep.cells:
         return [heading, ["No cell was measured."]]
     first = sweep.cells[0][1]
-    bench = first.settings.get("benchmark", {})
+    bench = first.settings.benchmark
     context = [
         _operation(bench),
-        f"{_length(bench)} per runner and cell (+{bench.get('warmup', 0):,} warm-up)",
+        f"{_length(bench)} per runner and cell (+{_warmup(bench):,} warm-up)",
         _server(first),
     ]
     recommendations = [

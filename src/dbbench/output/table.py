@@ -22,6 +22,7 @@ from dbbench.output.numbers import count, error_kinds, ms_from_ns, ratio, ratio_
 from dbbench.runners import is_baseline
 from dbbench.stats import Speedup
 from dbbench.timeline import describe as describe_timeline
+from dbbench.workload import READ_WORKLOAD
 from dbbench.workload import describe as describe_workload
 
 if TYPE_CHECKING:  # explain loads the engine: needed here for the name only
@@ -74,20 +75,21 @@ def _visible_columns(width: int) -> list[str]:
 
 
 def build_table(result: RunResult, width: int = 200) -> Table:
-    bench = result.settings["benchmark"]
+    bench = result.settings.benchmark
     database = result.settings.database
     server = result.environment.server_version or "unknown server"
     length = (
-        f"{bench['iterations']} operations per runner"
-        if bench.get("iterations")
-        else f"{bench['duration_s']:g} s per runner"
+        f"{bench.iterations} operations per runner"
+        if bench.iterations
+        else f"{bench.duration_s:g} s per runner"
     )
-    load = f"{bench.get('concurrency', 1)} worker(s)"
-    if bench.get("processes", 1) > 1:
-        load += f" in {bench['processes']} processes"
-    load += f", open loop at {bench['rate_per_s']:g}/s" if bench.get("rate_per_s") else ""
+    load = f"{1 if bench.concurrency is None else bench.concurrency} worker(s)"
+    if (bench.processes or 1) > 1:
+        load += f" in {bench.processes} processes"
+    load += f", open loop at {bench.rate_per_s:g}/s" if bench.rate_per_s else ""
+    operation = describe_workload(bench.query or "", bench.workload or READ_WORKLOAD)
     title = (
-        f"{escape(describe_workload(bench))}: {length} (+{bench['warmup']} warm-up), {load}\n"
+        f"{escape(operation)}: {length} (+{bench.warmup} warm-up), {load}\n"
         f"server: {escape(database.user)}@{escape(database.where)}, {escape(server)}"
     )
     if result.pool_description:
@@ -144,18 +146,18 @@ def server_line(result: RunResult) -> str | None:
     server = result.server
     if not server:
         return None
-    deltas = server.get("deltas") or {}
-    check = server.get("cross_check") or {}
+    deltas = server.deltas
+    check = server.cross_check
     parts = [f"{name} +{deltas[name]}" for name in deltas]
     parts.append(
-        f"Threads_connected peak {server.get('threads_connected_peak')} "
-        f"of max_connections {server.get('max_connections')}"
+        f"Threads_connected peak {server.threads_connected_peak} "
+        f"of max_connections {server.max_connections}"
     )
     line = "server saw: " + ", ".join(parts)
     if check:
-        verdict = "matches" if check.get("matches") else "does not match"
+        verdict = "matches" if check.matches else "does not match"
         line += (
-            f"; dbbench opened {check.get('dbbench_connections')} connections "
+            f"; dbbench opened {check.dbbench_connections} connections "
             f"(its monitor's included): {verdict}"
         )
     return line

@@ -98,7 +98,7 @@ def _files_table(documents: Sequence[tuple[str, Result]]) -> str:
         ("kind", lambda item: kind_of(item[1][1])),
         ("started (UTC)", lambda item: when(item[1][1].started_at)),
         ("finished (UTC)", lambda item: when(item[1][1].finished_at)),
-        ("dbbench", lambda item: item[1][1].environment.get("dbbench") or "not recorded"),
+        ("dbbench", lambda item: item[1][1].environment.dbbench or "not recorded"),
         ("schema", lambda item: schema(item[1][1])),
         ("complete", lambda item: complete(item[1][1])),
     ]

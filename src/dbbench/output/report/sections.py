@@ -103,17 +103,21 @@ def _run_parts(label: str, run: RunResult, charts: Charts) -> list[str]:
 
 def _run_summary(run: RunResult) -> str:
     benchmark = run.settings.benchmark
-    if benchmark.get("duration_s") is not None:
-        amount = f"{number(benchmark['duration_s'])} s per runner"
+    if benchmark.duration_s is not None:
+        amount = f"{number(benchmark.duration_s)} s per runner"
     else:
-        amount = f"{count(benchmark.get('iterations'))} operations per runner"
-    rate = benchmark.get("rate_per_s")
+        amount = f"{count(benchmark.iterations)} operations per runner"
+    rate = benchmark.rate_per_s
     loop = f", open loop at {number(rate)} operations/s" if rate else ""
     server = run.environment.server_version or "version not recorded"
+    query, workers, processes = (
+        "?" if value is None else value
+        for value in (benchmark.query, benchmark.concurrency, benchmark.processes)
+    )
     return (
-        f"<p>Query {escape(repr(benchmark.get('query', '?')))}: {escape(amount)}, "
-        f"{escape(benchmark.get('concurrency', '?'))} worker(s) in "
-        f"{escape(benchmark.get('processes', '?'))} process(es){escape(loop)}; "
+        f"<p>Query {escape(repr(query))}: {escape(amount)}, "
+        f"{escape(workers)} worker(s) in "
+        f"{escape(processes)} process(es){escape(loop)}; "
         f"server {escape(server)}.</p>"
     )
 
@@ -199,15 +203,13 @@ def _text(column: columns.Column, value: Any) -> str:
 def _server_tables(server: ServerSummary | None) -> str:
     if not server:
         return "<p>Not recorded.</p>"
-    rows = [
-        [f"{name} (change)", signed(value)] for name, value in (server.get("deltas") or {}).items()
-    ]
+    rows = [[f"{name} (change)", signed(value)] for name, value in server.deltas.items()]
     rows += [
-        ["Threads_connected before", count(server.get("threads_connected_before"))],
-        ["Threads_connected peak", count(server.get("threads_connected_peak"))],
-        ["max_connections", count(server.get("max_connections"))],
-        ["samples", count(server.get("samples"))],
-        ["monitor complete", yes_no(server.get("complete"))],
+        ["Threads_connected before", count(server.threads_connected_before)],
+        ["Threads_connected peak", count(server.threads_connected_peak)],
+        ["max_connections", count(server.max_connections)],
+        ["samples", count(server.samples)],
+        ["monitor complete", yes_no(server.complete)],
     ]
     if server.error:
         rows.append(["monitor error", server.error])
@@ -215,10 +217,10 @@ def _server_tables(server: ServerSummary | None) -> str:
     check = server.cross_check
     if check:
         rows = [
-            ["server's Connections", count(check.get("server_connections"))],
-            ["dbbench opened", count(check.get("dbbench_connections"))],
-            *([f"by {runner}", count(n)] for runner, n in (check.get("by_runner") or {}).items()),
-            ["matches", yes_no(check.get("matches"))],
+            ["server's Connections", count(check.server_connections)],
+            ["dbbench opened", count(check.dbbench_connections)],
+            *([f"by {runner}", count(n)] for runner, n in (check.by_runner or {}).items()),
+            ["matches", yes_no(check.matches)],
         ]
         caption = "the server's count of connections against dbbench's own (its monitor's included)"
         tables.append(table(["cross-check", "connections"], rows, caption=caption))
