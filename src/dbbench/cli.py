@@ -800,6 +800,29 @@ def runs(format_name: str) -> None:
 
 
 @cli.command()
+@click.argument("ref", metavar="RESULT")
+@_format_option(default="table", show_default=True, help="How to print it.")
+def show(ref: str, format_name: str) -> int:
+    """Print a result file (or saved-run name or number, or "latest") as its command did.
+
+    A run or compare, a sweep, stale's cases or an explanation: the table (or
+    JSON, CSV, Markdown) printed when it ran, from what the file kept. The pool
+    settings line of a run's table is not kept: see them with --format json.
+
+    \b
+    Example:
+        dbbench run -n 1000 --save before-upgrade && dbbench show latest
+    """
+    from dbbench.model import Result, load_result
+    from dbbench.output.base import show as show_result
+    from dbbench.resultfile import RunStore
+
+    result: Result = load_result(RunStore().resolve(ref))
+    show_result(get_format(format_name), result, _env().out())
+    return ExitStatus.SUCCESS
+
+
+@cli.command()
 @click.argument("base_ref", metavar="BASE")
 @click.argument("new_ref", metavar="NEW")
 @click.option(

@@ -394,3 +394,38 @@ def test_rtt_needs_a_unit(fake_runners, command):
         "dbbench: error: --rtt = '1': give a unit, such as 1ms, 250us or 20ms\n"
     )
     assert "raw" not in fake_runners  # refused before anything ran
+
+
+def test_show_prints_a_saved_run_as_the_run_did(fake_runners, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ran = invoke("run", "-n", "20", "-q", "--runner", "raw,pool", "--save", "first")
+    assert ran.exit_code == 0, ran.output
+    shown = invoke("show", "latest")
+    assert shown.exit_code == 0, shown.output
+    # the same table, but for the pool's settings: the document does not keep that line
+    assert [line for line in ran.stdout.splitlines() if not line.startswith("pool: ")] == (
+        shown.stdout.splitlines()
+    )
+    assert json.loads(invoke("show", "1", "--format", "json").stdout) == json.loads(
+        (tmp_path / ".dbbench" / "runs" / "0001-first.json").read_text()
+    )
+
+
+def test_show_prints_each_kind_of_file_or_says_why_not():
+    for name, start in (
+        ("run.json", "'SELECT 1': 2000 operations per runner"),
+        ("sweep.json", "pool sweep: successful operations/s"),
+        ("stale.json", "stale connections: server wait_timeout 2s"),
+        ("explain.json", "where the time goes: 'SELECT 1' with pymysql"),
+    ):
+        shown = invoke("show", str(DATA / "results" / name))
+        assert shown.exit_code == 0, shown.output
+        assert shown.stdout.startswith(start), (name, shown.stdout[:200])
+    markdown = invoke("show", str(DATA / "results" / "run.json"), "--format", "markdown")
+    assert markdown.stdout.startswith("### dbbench run")
+    refused = invoke("show", str(DATA / "results" / "explain.json"), "--format", "csv")
+    assert refused.exit_code == 2
+    assert refused.stderr == "dbbench: error: --format csv cannot show an explanation\n"
+    missing = invoke("show", "nope.json")
+    assert missing.exit_code == 1
+    assert missing.stderr == "dbbench: error: nope.json: no such result file\n"

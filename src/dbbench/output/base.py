@@ -17,7 +17,14 @@ from rich.console import Console
 
 from dbbench.diffing import DiffResult
 from dbbench.errors import ConfigError
-from dbbench.model import Explanation, RunResult, RunsListing, StaleResult, SweepResult
+from dbbench.model import (
+    Explanation,
+    Result,
+    RunResult,
+    RunsListing,
+    StaleResult,
+    SweepResult,
+)
 
 if TYPE_CHECKING:  # explain loads the engine: needed here for the name only
     from dbbench.explain import RunProjection
@@ -32,6 +39,20 @@ class RunExtras:
 
 
 NO_EXTRAS = RunExtras()
+
+
+def show(format_: Format, result: Result, console: Console) -> None:
+    """A result read from a file, as the command that wrote it printed it in ``format_``."""
+    if isinstance(result, RunResult):
+        format_.run(result, console)
+    elif isinstance(result, SweepResult):
+        format_.sweep(result, console)
+    elif isinstance(result, StaleResult):
+        format_.stale(result, console)
+    elif isinstance(result, Explanation):
+        format_.explain(result, console)
+    else:
+        format_.runs(result, console)
 
 
 class Format(Protocol):
