@@ -243,8 +243,6 @@ class Page:
             "Page.captureScreenshot",
             {"format": "png", "clip": clip, "captureBeyondViewport": True},
             session=self.session,
-            # software rendering of 1500 pixels: a CPU-bound step past 30 s on a busy machine
-            timeout_s=120,
         )
         path.write_bytes(base64.b64decode(reply["data"]))
 
