@@ -151,10 +151,13 @@ class Run:
         after = dt.datetime.fromtimestamp(math.ceil(moment_s), dt.UTC)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            # asked before the file is read: a run that ended in between has written its
+            # final document, the last checkpoint of all, by then
+            ended = self.process.poll() is not None
             document = self.document()
             if document and dt.datetime.fromisoformat(document["finished_at"]) >= after:
                 return by_runner(document)
-            assert self.process.poll() is None, self.process.communicate()
+            assert not ended, self.process.communicate()
             time.sleep(0.05)
         raise AssertionError(f"no checkpoint after {after.isoformat()}")
 
