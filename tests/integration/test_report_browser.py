@@ -231,6 +231,9 @@ class Page:
 
     def screenshot(self, path: Path, height: int | None = None) -> None:
         """A PNG of the page from its top: ``height`` CSS pixels, or all of it."""
+        # a tab in the background draws no frames, and captureScreenshot waits for one:
+        # the tests opened after this page have put it behind theirs
+        self.browser.call("Page.bringToFront", session=self.session)
         size = self.browser.call("Page.getLayoutMetrics", session=self.session)["cssContentSize"]
         clip = {
             "x": 0,
