@@ -263,9 +263,6 @@ def run_in_processes(
                 try:
                     message: Message = messages.get(timeout=0.5)
                 except queue_module.Empty:
-                    dead = [c for i, c in enumerate(children) if not c.is_alive()]
-                    if dead and all(i in results or i in errors for i in range(processes)):
-                        break
                     _check_exits(children, results, errors)
                     continue
                 if message.kind == "progress":
