@@ -521,9 +521,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
         if rtt_s is not None:  # before the run: its server counters must not see these
             from dbbench.explain import count_run_round_trips
 
-            trips = count_run_round_trips(
-                target, runner_names, driver_names, check=backend.check_server
-            )
+            trips = count_run_round_trips(target, runner_names, driver_names, backend=backend)
         if sweeping:
             outcome: RunResult | SweepResult = benchmark.run_sweep(
                 target,
@@ -756,7 +754,8 @@ def explain(**options: Any) -> int:
     from dbbench.explain import check_arguments
     from dbbench.explain import explain as explain_operations
 
-    stdout, stderr = _env().out(), _env().err()
+    env = _env()
+    stdout, stderr = env.out(), env.err()
     if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
         raise ConfigError("explain splits one driver's operations: give --driver one name")
     settings = _load(options, {})
@@ -779,6 +778,7 @@ def explain(**options: Any) -> int:
             warmup=options["warmup"],
             rtt_s=rtt_s,
             on_start=announce,
+            backend=env.live(),
         )
     sink.write(explanation.to_document())
     get_format(options["format_name"]).explain(explanation, stdout)

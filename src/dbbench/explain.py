@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dbbench.backend import LIVE, Backend
 from dbbench.diagnosis import operation_error
 from dbbench.errors import ConfigError, DbbenchError
 from dbbench.model import (
@@ -41,9 +41,8 @@ from dbbench.model import (
 from dbbench.output.numbers import duration_from_ns as _duration
 from dbbench.phases import PhaseClock, calibrate, driver_module, pool_phases
 from dbbench.phases.roundtrips import CountingRelay
-from dbbench.preflight import check_server
 from dbbench.results import capture_environment, iso_utc
-from dbbench.runners import create_runner, names_with, runner_class
+from dbbench.runners import names_with, runner_class
 from dbbench.settings import DatabaseSettings, Settings
 from dbbench.stats import summarize_samples
 from dbbench.tls import TlsSettings
@@ -68,8 +67,10 @@ Operation = Callable[[PhaseClock], None]
 class _Subject:
     """One runner's operation, instrumented and plain; pool and persistent share one runner."""
 
-    def __init__(self, name: str, settings: Settings) -> None:
+    def __init__(self, name: str, settings: Settings, backend: Backend = LIVE) -> None:
         self.name = name
+        self._clock_ns = backend.clock_ns
+        create_runner = backend.create_runner
         workload = Workload(settings.benchmark.query)
         database = settings.database
         self.phase_order: tuple[str, ...]
@@ -113,9 +114,9 @@ class _Subject:
         return runner
 
     def time_plain(self) -> int:
-        start = time.perf_counter_ns()
+        start = self._clock_ns()
         self.plain.run_once()
-        return time.perf_counter_ns() - start
+        return self._clock_ns() - start
 
     def close(self) -> None:
         for runner in self._runners:
@@ -131,9 +132,11 @@ def _upstream(database: DatabaseSettings) -> tuple[str, int] | str:
     return database.unix_socket or (database.host, database.port)
 
 
-def count_round_trips(settings: Settings, runner_names: Sequence[str]) -> dict[str, dict[str, int]]:
+def count_round_trips(
+    settings: Settings, runner_names: Sequence[str], backend: Backend = LIVE
+) -> dict[str, dict[str, int]]:
     """Runner -> phase -> round trips one operation waits for with the configured
-    driver, counted on the wire.
+    driver, counted on the wire (the runners ``backend`` makes, through a relay).
 
     Each phase's count is the median over ``COUNT_REPETITIONS`` operations,
     after a warm-up operation (a pool's first connect, the persistent connect).
@@ -141,19 +144,21 @@ def count_round_trips(settings: Settings, runner_names: Sequence[str]) -> dict[s
     and the server's greeting to the phase that reads it.
     """
     try:
-        return _count(settings, runner_names)
+        return _count(settings, runner_names, backend)
     except DbbenchError:
         raise
     except Exception as exc:
         raise operation_error(exc, settings.database, settings.benchmark.query) from exc
 
 
-def _count(settings: Settings, runner_names: Sequence[str]) -> dict[str, dict[str, int]]:
+def _count(
+    settings: Settings, runner_names: Sequence[str], backend: Backend
+) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     with CountingRelay(_upstream(settings.database)) as relay:
         relayed = dataclasses.replace(settings, database=_via(settings.database, relay))
         for name in runner_names:
-            subject = _Subject(name, relayed)
+            subject = _Subject(name, relayed, backend)
             try:
                 subject.instrumented(PhaseClock())  # warm-up
                 per_phase: dict[str, list[int]] = {}
@@ -286,25 +291,29 @@ def explain(
     rtt_s: float | None = None,
     on_round: Callable[[int], None] = lambda done: None,
     on_start: Callable[[], None] = lambda: None,
+    backend: Backend = LIVE,
 ) -> Explanation:
     """Split each runner's operation into phases against the configured server,
     with the configured driver (``[database] driver``).
 
     ``on_start`` is called once the server has been checked, before the rounds.
+    ``backend``: the server check, the runners (each runner's plain operation; the
+    instrumented ones connect with the driver itself), the clock the plain
+    operation is timed on and the wall clock of the timestamps, as for ``run``.
     """
     driver = settings.database.driver
     check_arguments(runner_names, driver)
     workload = Workload(settings.benchmark.query)
     database = settings.database
-    started_at = iso_utc(time.time())
-    server = check_server(database, workload)
+    started_at = iso_utc(backend.wall_clock_s())
+    server = backend.check_server(database, workload)
     on_start()
     try:
-        trips = count_round_trips(settings, runner_names)
+        trips = count_round_trips(settings, runner_names, backend)
         subjects: list[_Subject] = []
         try:
             for name in runner_names:
-                subjects.append(_Subject(name, settings))
+                subjects.append(_Subject(name, settings, backend))
             measured = _measure(subjects, iterations, warmup, on_round)
         finally:
             for subject in subjects:
@@ -324,7 +333,7 @@ def explain(
         findings=tuple(findings(runners, settings, rtt_s)),
         environment=capture_environment(server.version),
         started_at=started_at,
-        finished_at=iso_utc(time.time()),
+        finished_at=iso_utc(backend.wall_clock_s()),
     )
 
 
@@ -456,17 +465,20 @@ def _projection_finding(runners: Sequence[RunnerExplanation], rtt_s: float) -> s
 
 
 def count_labelled_round_trips(
-    settings: Settings, runner_names: Sequence[str], driver_names: Sequence[str]
+    settings: Settings,
+    runner_names: Sequence[str],
+    driver_names: Sequence[str],
+    backend: Backend = LIVE,
 ) -> dict[str, dict[str, int]]:
     """``count_round_trips`` for ``dbbench run --driver a,b``: with several drivers,
     each driver's counts under the runners' labels (``raw/mysqlclient``, ...)."""
     if len(driver_names) <= 1:
-        return count_round_trips(settings, runner_names)
+        return count_round_trips(settings, runner_names, backend)
     counts: dict[str, dict[str, int]] = {}
     for driver in driver_names:
         database = dataclasses.replace(settings.database, driver=driver)
         per_driver = count_round_trips(
-            dataclasses.replace(settings, database=database), runner_names
+            dataclasses.replace(settings, database=database), runner_names, backend
         )
         counts.update({f"{name}/{driver}": phases for name, phases in per_driver.items()})
     return counts
@@ -477,13 +489,13 @@ def count_run_round_trips(
     runner_names: Sequence[str],
     driver_names: Sequence[str] = (),
     *,
-    check: Callable[..., Any] = check_server,
+    backend: Backend = LIVE,
 ) -> dict[str, dict[str, int]]:
     """For ``dbbench run --rtt``, before the run (its server counters must not see these):
     the round trips of the runners explain can split, per label; the others are left out."""
-    check(settings.database, workload_for(settings.benchmark))
+    backend.check_server(settings.database, workload_for(settings.benchmark))
     counted = [name for name in runner_names if name in EXPLAIN_RUNNERS]
-    return count_labelled_round_trips(settings, counted, driver_names)
+    return count_labelled_round_trips(settings, counted, driver_names, backend)
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 
+import pytest
+
 from dbbench.backend import Backend
 from dbbench.benchmark import execute_run, plan_run, run_benchmark, run_sweep
-from dbbench.errors import ExitStatus
+from dbbench.errors import ConnectError, ExitStatus
+from dbbench.explain import explain
 from dbbench.settings import BenchmarkSettings, Settings
 from tests.fakes import FakeClock, FakeRunner, fake_backend
 
@@ -85,3 +88,41 @@ def test_every_public_name_is_one_import_away():
         # a name of the package's own modules would hide the module from "from dbbench import"
         assert importlib.util.find_spec(f"dbbench.{name}") is None, name
     assert dbbench.run_benchmark is run_benchmark and dbbench.Backend is Backend
+
+
+def test_explain_runs_on_the_backend_it_is_given():
+    backend, created = backend_of_fakes()
+    backend = dataclasses.replace(backend, wall_clock_s=lambda: 1_700_000_000.0)
+    started = []
+    explanation = explain(
+        SETTINGS,
+        ["persistent"],
+        iterations=6,
+        warmup=1,
+        on_start=lambda: started.append(True),
+        backend=backend,
+    )
+    assert started == [True]
+    (persistent,) = explanation.runners
+    # the plain operation is timed on the backend's clock: exactly the fake's cost
+    assert persistent.runner == "persistent" and persistent.whole_median_ns == 20_000
+    assert explanation.environment["server_version"] == "10.11.0-Fake"
+    assert explanation.started_at == explanation.finished_at == "2023-11-14T22:13:20+00:00"
+    assert created["persistent"].closed  # the runners the backend made are closed after
+
+
+def test_explain_stops_at_the_server_check_before_any_runner():
+    backend, created = backend_of_fakes()
+
+    def refuse(database, workload):
+        raise ConnectError(f"cannot connect to {database.describe()}")
+
+    started = []
+    with pytest.raises(ConnectError):
+        explain(
+            SETTINGS,
+            ["raw", "pool"],
+            on_start=lambda: started.append(True),
+            backend=dataclasses.replace(backend, check_server=refuse),
+        )
+    assert started == [] and created == {}
