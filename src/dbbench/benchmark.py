@@ -4,7 +4,7 @@
 
     from dbbench import load_settings, run_benchmark
     result = run_benchmark(load_settings(), ["raw", "pool"])
-    print(result.to_dict()["speedups"])
+    print(result.to_document()["speedups"])
 """
 
 from __future__ import annotations

@@ -530,7 +530,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
                 lists.get("pool_size") or [target.pool.pool_size],
                 lists.get("max_overflow") or [target.pool.max_overflow],
                 on_cell=bar.relabel,
-                on_result=lambda sweep: sink.write(sweep.to_dict()),
+                on_result=lambda sweep: sink.write(sweep.to_document()),
                 backend=backend,
             )
         else:
@@ -541,7 +541,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
                 on_progress=bar,
                 # a document only where a file takes it: summarising every runner
                 # each second is not free (9 runners with three drivers)
-                on_result=(lambda result: sink.write(result.to_dict())) if sink.paths else None,
+                on_result=(lambda result: sink.write(result.to_document())) if sink.paths else None,
                 driver_names=driver_names,
                 backend=backend,
             )
@@ -672,7 +672,7 @@ def stale(**options: Any) -> int:
             target,
             request,
             on_case=None if quiet else lambda name: stderr.print(f"[dim]stale: case {name}[/dim]"),
-            on_result=lambda partial: sink.write(partial.to_dict()),
+            on_result=lambda partial: sink.write(partial.to_document()),
             check_server=env.live().check_server,
             clock=env.live().wall_clock_s,
         )

@@ -735,7 +735,6 @@ class DiffResult:
             failed=self.verdict.failed,
         )
 
-    to_dict = to_document
 
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> DiffResult:

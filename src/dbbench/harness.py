@@ -111,7 +111,7 @@ class RunnerRecord:
             "first_op_ns": self.first_op_ns,
             "warmup_errors": self.warmup_errors,
             "measured_ns": self.measured_ns,
-            "pool_counters": self.pool_counters.to_dict() if self.pool_counters else None,
+            "pool_counters": self.pool_counters.to_document() if self.pool_counters else None,
             "connections_opened": self.connections_opened,
             "error_timeline": self.timeline.to_dict(),
         }
@@ -125,7 +125,7 @@ class RunnerRecord:
             first_op_ns=data["first_op_ns"],
             warmup_errors=data["warmup_errors"],
             measured_ns=data["measured_ns"],
-            pool_counters=PoolCounters.from_dict(counters) if counters else None,
+            pool_counters=PoolCounters.from_document(counters),
             connections_opened=data["connections_opened"],
             timeline=ErrorTimeline.from_dict(data.get("error_timeline")),
         )

@@ -172,14 +172,15 @@ class PoolCounters:
             return self
         return NotImplemented
 
-    def to_dict(self) -> dict[str, int]:
+    def to_document(self) -> dict[str, int]:
         return dataclasses.asdict(self)
 
-    to_document = to_dict
-
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> PoolCounters:
-        """The inverse of ``to_dict``; ValueError on a missing, unknown or non-integer key."""
+    def from_document(cls, d: Mapping[str, Any] | None) -> PoolCounters | None:
+        """The inverse of ``to_document`` (None for None); ValueError on a missing, unknown
+        or non-integer key."""
+        if d is None:
+            return None
         missing = [name for name in _POOL_FIELDS if name not in d]
         unknown = [key for key in d if key not in _POOL_FIELDS]
         if missing or unknown:
@@ -189,10 +190,6 @@ class PoolCounters:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"pool counters: {name} = {value!r} is not a whole number")
         return cls(**{name: d[name] for name in _POOL_FIELDS})
-
-    @classmethod
-    def from_document(cls, d: Mapping[str, Any] | None) -> PoolCounters | None:
-        return None if d is None else cls.from_dict(d)
 
 
 _POOL_FIELDS = tuple(f.name for f in dataclasses.fields(PoolCounters))
@@ -694,7 +691,6 @@ class RunResult:
             **({"scratch": self.scratch.to_document()} if self.scratch is not None else {}),
         }
 
-    to_dict = to_document
 
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> RunResult:
@@ -807,7 +803,6 @@ class SweepResult:
             ],
         }
 
-    to_dict = to_document
 
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> SweepResult:
@@ -897,7 +892,6 @@ class StaleCase:
             "pool_counters": self.pool.to_document() if self.pool else None,
         }
 
-    to_dict = to_document
 
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> StaleCase:
@@ -952,7 +946,6 @@ class StaleResult:
             "cases": [case.to_document() for case in self.cases],
         }
 
-    to_dict = to_document
 
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> StaleResult:
@@ -1052,7 +1045,6 @@ class RunnerExplanation:
             ],
         }
 
-    to_dict = to_document
 
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> RunnerExplanation:
@@ -1119,7 +1111,6 @@ class Explanation:
             "environment": self.environment.to_document(),
         }
 
-    to_dict = to_document
 
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> Explanation:

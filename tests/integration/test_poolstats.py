@@ -51,7 +51,7 @@ def instrumented(server) -> Iterator[Callable[..., tuple[sqlalchemy.Engine, Pool
 
 def counters(**values: int) -> PoolCounters:
     """PoolCounters with every field not given at 0."""
-    return PoolCounters(**{**PoolCounters.ZERO.to_dict(), **values})
+    return PoolCounters(**{**PoolCounters.ZERO.to_document(), **values})
 
 
 def connection_id(connection) -> int:
@@ -120,8 +120,8 @@ def test_counters_add_field_by_field_and_round_trip_through_a_dict():
     )
     assert sum([a, b]) == a + b
     assert a + PoolCounters.ZERO == a
-    assert PoolCounters.from_dict(a.to_dict()) == a
-    assert a.to_dict() == {
+    assert PoolCounters.from_document(a.to_document()) == a
+    assert a.to_document() == {
         "connects": 1,
         "closes": 2,
         "checkouts": 3,
@@ -135,15 +135,15 @@ def test_counters_add_field_by_field_and_round_trip_through_a_dict():
     "bad",
     [
         {"connects": 1},
-        {**PoolCounters.ZERO.to_dict(), "resets": 1},
-        {**PoolCounters.ZERO.to_dict(), "closes": "2"},
-        {**PoolCounters.ZERO.to_dict(), "closes": True},
+        {**PoolCounters.ZERO.to_document(), "resets": 1},
+        {**PoolCounters.ZERO.to_document(), "closes": "2"},
+        {**PoolCounters.ZERO.to_document(), "closes": True},
     ],
     ids=["missing", "unknown", "string", "bool"],
 )
 def test_counters_from_a_bad_dict_are_refused(bad):
     with pytest.raises(ValueError):
-        PoolCounters.from_dict(bad)
+        PoolCounters.from_document(bad)
 
 
 # --- the instrument on a real pool ------------------------------------------------

@@ -52,13 +52,13 @@ def cases(server):
         settings,
         request,
         on_case=started.append,
-        on_result=lambda partial: documents.append(partial.to_dict()),
+        on_result=lambda partial: documents.append(partial.to_document()),
     )
     assert started == list(PROTECTIONS)
     # the document grows case by case, then the final one is complete
     assert [len(d["cases"]) for d in documents] == [1, 2, 3, 3]
     assert [d["complete"] for d in documents] == [False, False, False, True]
-    assert documents[-1] == result.to_dict() and result.exit_status == ExitStatus.SUCCESS
+    assert documents[-1] == result.to_document() and result.exit_status == ExitStatus.SUCCESS
     assert documents[-1]["settings"]["stale"]["protections"] == list(PROTECTIONS)
     return {case.protection: case for case in result.cases}
 
@@ -105,9 +105,9 @@ def test_the_users_init_command_is_kept_on_every_connection(cases):
         assert set(case.errors_by_kind) <= DISCONNECT_KINDS
 
 
-def test_to_dict_reports_microseconds(cases):
+def test_to_document_reports_microseconds(cases):
     case = cases["pre_ping"]
-    data = case.to_dict()
+    data = case.to_document()
     assert data["protection"] == "pre_ping"
     assert data["pool_settings"]["pool_pre_ping"] is True
     assert data["errors"] == 0

@@ -72,7 +72,7 @@ def watched_connection_ids(monkeypatch):
 def test_every_runner_commits_each_insert(server, runner, watched_connection_ids):
     settings = insert_settings(server, iterations=30, warmup=4)
     result = run_benchmark(settings, [runner])
-    document = result.to_dict()
+    document = result.to_document()
     jsonschema.Draft202012Validator(SCHEMA).validate(document)
     (record,) = document["results"]
     assert record["n"] == 30 and record["errors"] == 0

@@ -550,7 +550,7 @@ def test_compare_the_sample_files_as_the_cli_does():
     assert [str(t.threshold) for t in result.verdict.trips] == ["p99:10%"]
     assert result.verdict.missing == ("nullpool",)
     assert result.exit_status == ExitStatus.THRESHOLD
-    document = result.to_dict()
+    document = result.to_document()
     assert document["failed"] is True and document["base"] == "b"
     tripped = [{"runner": "persistent", "metric": "p99", "threshold": "p99:10%"}]
     assert document["tripped"] == tripped

@@ -205,7 +205,7 @@ def test_table_shows_phases_shares_round_trips_and_projection():
 
 def test_json_document_carries_the_projection():
     console = Console(width=200, file=io.StringIO())
-    json_format.write_document(_explanation(0.002).to_dict(), console)
+    json_format.write_document(_explanation(0.002).to_document(), console)
     document = json.loads(console.file.getvalue())
     raw = document["runners"][0]
     assert raw["round_trips"] == 6 and raw["projected_median_ns"] == 17_000_000 + 6 * 2_000_000

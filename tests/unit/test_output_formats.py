@@ -46,7 +46,7 @@ def test_json_is_the_document_with_the_projection_added():
     result = fake_run()
     projection = RunProjection(0.001, ({"runner": "raw", "round_trips": 6},))
     document = json.loads(render(get_format("json").run, result))
-    assert document == json.loads(json.dumps(result.to_dict()))
+    assert document == json.loads(json.dumps(result.to_document()))
     with_projection = json.loads(
         render(get_format("json").run, result, extras=RunExtras(projection=projection))
     )

@@ -220,7 +220,7 @@ class CsvFormat(Format):
         write_stale(list(result.cases), result.wait_timeout_s, result.idle_s, console)
 
     def diff(self, result: DiffResult, console: Console) -> None:
-        write_diff(result.to_dict(), console)
+        write_diff(result.to_document(), console)
 
     def runs(self, listing: RunsListing, console: Console) -> None:
         write_runs(listing, console)

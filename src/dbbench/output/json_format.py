@@ -23,19 +23,19 @@ class JsonFormat(Format):
     name = "json"
 
     def run(self, result: RunResult, console: Console, extras: RunExtras = NO_EXTRAS) -> None:
-        document = result.to_dict()
+        document = result.to_document()
         if extras.projection is not None:
             document["projection"] = extras.projection.to_dict()
         write_document(document, console)
 
     def sweep(self, sweep: SweepResult, console: Console) -> None:
-        write_document(sweep.to_dict(), console)
+        write_document(sweep.to_document(), console)
 
     def stale(self, result: StaleResult, console: Console) -> None:
-        write_document(result.to_dict(), console)
+        write_document(result.to_document(), console)
 
     def diff(self, result: DiffResult, console: Console) -> None:
-        write_document(result.to_dict(), console)
+        write_document(result.to_document(), console)
 
     def explain(self, explanation: Explanation, console: Console) -> None:
         write_document(explanation.to_document(), console)
