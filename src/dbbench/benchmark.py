@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pymysql
-import sqlalchemy.exc
 
 from dbbench import drivers
 from dbbench.backend import LIVE, Backend
 from dbbench.certificates import CertificateFiles, make_certificates
-from dbbench.diagnosis import operation_error
+from dbbench.diagnosis import is_operation_failure, operation_error
 from dbbench.errors import ConfigError, DbbenchError
 from dbbench.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.model import SweepResult
@@ -41,9 +40,6 @@ from dbbench.server_status import (
 from dbbench.settings import PoolSettings, Settings
 from dbbench.sweep import SweepCell, grid, recommend
 from dbbench.workload import READ_WORKLOAD, workload_for
-
-#: failures of a runner's cold start, besides the drivers' own exceptions
-_SETUP_ERRORS = (sqlalchemy.exc.SQLAlchemyError, OSError, ProcessFailed)
 
 
 def settings_for_server(
@@ -374,7 +370,8 @@ def _measure(
                 clock=backend.clock_ns,
             )
     except Exception as exc:
-        if not (drivers.is_driver_error(exc) or isinstance(exc, _SETUP_ERRORS)):
+        # a worker process's diagnosed failure is raised as its ConnectError/QueryError
+        if not (is_operation_failure(exc) or isinstance(exc, ProcessFailed)):
             raise
         # a cold start failed after the check passed (the server went away?)
         raise operation_error(exc, settings.database, settings.benchmark.query) from exc

@@ -191,6 +191,13 @@ def _is_connect_failure(code: int | None) -> bool:
     return code is None or code >= 2000 or code in connect_codes | {ER_HOST_NOT_PRIVILEGED}
 
 
+def is_operation_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is an operation's failure that ``operation_error`` explains:
+    a driver's exception, SQLAlchemy's (a pool's), or an ``OSError``."""
+    setup_errors = (sqlalchemy.exc.SQLAlchemyError, OSError)
+    return drivers.is_driver_error(exc) or isinstance(exc, setup_errors)
+
+
 def operation_error(exc: BaseException, database: DatabaseSettings, query: str) -> DbbenchError:
     """Explain a failed operation: a connect failure or a query failure, by error number."""
     code, _ = _driver_message(exc)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
 from typing import Any, Literal
 
+from dbbench import diagnosis
+from dbbench.errors import ConnectError, QueryError
 from dbbench.harness import (
     CheckpointCallback,
     Coordinator,
@@ -107,13 +109,43 @@ class ProcessFailed(Exception):
 
 
 @dataclass(frozen=True)
+class Failure:
+    """Why a worker process stopped before it could measure, as it sends it.
+
+    - "connect", "query": its first operation failed; ``text`` is the diagnosis
+      a single process would print (``diagnosis.operation_error``);
+    - "other": anything else (a bug, a crash); ``text`` is the exception's.
+    """
+
+    kind: Literal["connect", "query", "other"]
+    text: str
+
+    @classmethod
+    def of(cls, exc: BaseException, settings: Settings) -> Failure:
+        if not diagnosis.is_operation_failure(exc):
+            # exceptions do not all survive pickling; their text does
+            return cls("other", f"{type(exc).__name__}: {exc}")
+        error = diagnosis.operation_error(exc, settings.database, settings.benchmark.query)
+        return cls("query" if isinstance(error, QueryError) else "connect", str(error))
+
+    def error(self, process: int) -> Exception:
+        """What the parent raises: the diagnosis a single process would raise, else
+        ``ProcessFailed`` naming the process."""
+        if self.kind == "query":
+            return QueryError(self.text)
+        if self.kind == "connect":
+            return ConnectError(self.text)
+        return ProcessFailed(f"worker process {process}: {self.text}")
+
+
+@dataclass(frozen=True)
 class Message:
     """What a worker process tells the parent, over the queue.
 
     - "progress": ``payload`` is its latest ``Progress``;
     - "checkpoint": its records so far, ``[RunnerRecord.to_dict(), ...]``;
     - "result": its ``RunOutcome.to_dict()``, the last message of a process that measured;
-    - "error": the text of what stopped it before it could measure (the last message too).
+    - "error": a ``Failure``, what stopped it before it could measure (the last message too).
     """
 
     kind: Literal["progress", "checkpoint", "result", "error"]
@@ -207,8 +239,7 @@ def _child(
         messages.put(Message("result", index, outcome.to_dict()))
     except BaseException as exc:
         barrier.abort()  # release the others: they stop and send what they have
-        # exceptions do not all survive pickling; their text does
-        messages.put(Message("error", index, f"{type(exc).__name__}: {exc}"))
+        messages.put(Message("error", index, Failure.of(exc, settings)))
 
 
 def run_in_processes(
@@ -253,7 +284,7 @@ def run_in_processes(
         )
     ]
     results: dict[int, RunOutcome] = {}
-    errors: dict[int, str] = {}
+    errors: dict[int, Failure] = {}
     latest: dict[int, Progress] = {}
     checkpoints: dict[int, list[RunnerRecord]] = {}
     interrupted = False
@@ -286,7 +317,7 @@ def run_in_processes(
     if not results:
         if errors and not interrupted:
             first = min(errors)
-            raise ProcessFailed(f"worker process {first}: {errors[first]}")
+            raise errors[first].error(first)
         # interrupted before any process measured (still starting, say): nothing to
         # merge, and not a failure -- as in one process, an incomplete, empty run
         return RunOutcome(merge_records(runner_names, []), False, started_at_s, time.time(), plan)
@@ -309,7 +340,8 @@ def _check_exits(children: list, results: dict, errors: dict) -> None:
     """A child that died without a word (killed, crashed) counts as failed."""
     for i, child in enumerate(children):
         if not child.is_alive() and i not in results and i not in errors:
-            errors[i] = f"exited with status {child.exitcode} before sending results"
+            text = f"exited with status {child.exitcode} before sending results"
+            errors[i] = Failure("other", text)
 
 
 #: after an interrupt, how long the workers get to stop on their own before they are sent one

@@ -187,3 +187,31 @@ def test_stale_command_fails_without_protection_and_not_with_pre_ping(server):
     cases = {c["protection"]: c for c in json.loads(result.stdout)["cases"]}
     assert 1 <= cases["none"]["errors"] <= 3
     assert cases["pre_ping"]["errors"] == 0 and cases["recycle"]["errors"] == 0
+
+
+def test_a_query_failing_in_the_processes_reads_as_in_one_process(private_server):
+    server = private_server
+
+    def next_connection_id() -> int:
+        with server.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT CONNECTION_ID()")
+            return cursor.fetchone()[0]
+
+    outputs = []
+    for processes in ("1", "2"):
+        before = next_connection_id()
+        # dbbench's check before measuring opens the next two connections: the query
+        # passes there and fails (1242, a query error) on every runner's connection after
+        cut = f"{before + 2:09d}"  # the same length each run: the message shows the query's start
+        query = f"SELECT IF(CONNECTION_ID() <= {cut}, 1, (SELECT 1 UNION SELECT 2))"
+        result = run_dbbench(
+            "run", "-n", "10", "-c", "2", "--processes", processes, "--runner", "raw",
+            "--query", query, env=server.env(), timeout_s=300,
+        )  # fmt: skip
+        # the runners connected (the check passed): their first operation failed
+        assert next_connection_id() - before > 3 + int(processes), result.stderr
+        outputs.append((result.returncode, result.stderr.replace(cut, "N")))
+    (one_status, one_text), (two_status, two_text) = outputs
+    assert one_status == two_status == 1
+    assert "Subquery returns more than 1 row; check --query" in one_text, one_text
+    assert two_text == one_text

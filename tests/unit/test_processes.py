@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import queue as queue_module
 import signal
 import sys
 import threading
 import time
 
+import pymysql
 import pytest
 
+from dbbench.diagnosis import operation_error
+from dbbench.errors import ConnectError, QueryError
 from dbbench.harness import Plan, RunOutcome, run_interleaved
-from dbbench.processes import Children, Message, process_plans
+from dbbench.processes import Children, Message, ProcessFailed, _child, process_plans
+from dbbench.settings import BenchmarkSettings, DatabaseSettings, Settings
 from tests.fakes import FakeClock, FakeRunner
 
 
@@ -80,6 +86,39 @@ def test_max_errors_counts_every_process_and_stopped_survives_the_merge():
     assert not merged.complete
     assert merged.records[0].errors == 5
     assert merged.records[0].tally.latency.count == 2  # calls 2 and 3 succeeded, then 4..8 failed
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "raised"),
+    [
+        (pymysql.err.ProgrammingError(1146, "Table 'test.t' doesn't exist"), "query", QueryError),
+        (pymysql.err.OperationalError(2003, "Can't connect"), "connect", ConnectError),
+        (RuntimeError("a bug"), "other", ProcessFailed),
+    ],
+    ids=["query", "connect", "other"],
+)
+def test_a_process_whose_first_operation_fails_says_why_as_one_process_would(
+    monkeypatch, exc, kind, raised
+):
+    settings = Settings(
+        database=DatabaseSettings(database="test", sources={"database": "--database"}),
+        benchmark=BenchmarkSettings(query="SELECT * FROM t"),
+    )
+    runner = FakeRunner("raw", [], fail=lambda call: exc)
+    monkeypatch.setattr("dbbench.runners.create_runner", lambda name, settings: runner)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # the child's own handlers
+    messages = queue_module.Queue()
+    _child(0, settings, ["raw"], Plan(), threading.Barrier(1), [0], messages, False, None)
+    # what the queue carries is pickled on its way to the parent
+    message = pickle.loads(pickle.dumps(messages.get_nowait()))
+    assert message.kind == "error" and message.payload.kind == kind
+    error = message.payload.error(0)
+    assert type(error) is raised
+    if raised is ProcessFailed:
+        assert str(error) == "worker process 0: RuntimeError: a bug"
+    else:  # the diagnosis, exit status and all, that a single process gives
+        single = operation_error(exc, settings.database, settings.benchmark.query)
+        assert str(error) == str(single) and error.exit_status == single.exit_status
 
 
 def _wait_for_sigint() -> None:
