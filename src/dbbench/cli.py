@@ -54,60 +54,67 @@ def _stderr_console() -> Console:
     return Console(stderr=True)
 
 
-def _error_line(text: str) -> None:
-    _stderr_console().print(
-        f"dbbench: error: {text}", markup=False, highlight=False, soft_wrap=True
-    )
-
-
-def _stop_on_sigterm() -> None:
-    """SIGTERM (a CI timeout, `kill`) stops a run as Ctrl-C does: results kept, servers removed."""
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM (a CI timeout, `kill`) stops a run as Ctrl-C does: results kept, servers
+    removed.  The handler before is back afterwards (a test's ``CliRunner`` keeps its own)."""
 
     # worker processes hear of it too: processes.Children passes it on to them first
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: set outside Python, which cannot be put back
+            signal.signal(signal.SIGTERM, previous)
 
 
 class DbbenchGroup(click.Group):
-    """A click group whose ``main`` maps every failure to one line and an exit status."""
+    """A click group whose ``main`` maps every failure to one line and an exit status,
+    written to the ``Env`` it is given as ``obj`` (else to the real stderr)."""
 
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
+        env = extra.get("obj")
+        if not isinstance(env, Env):
+            env = Env()
+
+        def error(text: str, trace: bool = debug) -> None:
+            if trace:
+                env.echo(traceback.format_exc().rstrip("\n"), err=True)
+            env.echo(f"dbbench: error: {text}", err=True)
+
         logs.configure(debug)
-        _stop_on_sigterm()
-        try:
-            credentials.refuse_password_value(argv)
-            status = super().main(argv, prog_name or "dbbench", standalone_mode=False, **extra)
-        except click.exceptions.Exit as exc:
-            status = exc.exit_code
-        except click.exceptions.NoArgsIsHelpError as exc:
-            click.echo(exc.ctx.get_help())
-            status = ExitStatus.SUCCESS
-        except (click.exceptions.Abort, KeyboardInterrupt):
-            _error_line("interrupted")
-            status = ExitStatus.INTERRUPTED
-        except click.ClickException as exc:
-            if debug:
-                traceback.print_exc()
-            message = exc.format_message()
-            if isinstance(exc, click.NoSuchOption):
-                message += _elsewhere(exc)
-            _error_line(message)
-            status = ExitStatus.USAGE if isinstance(exc, click.UsageError) else ExitStatus.ERROR
-        except DbbenchError as exc:
-            if debug:
-                traceback.print_exc()
-            _error_line(str(exc))
-            status = exc.exit_status
-        except Exception as exc:
-            if debug:
-                traceback.print_exc()
-            _error_line(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug)")
-            status = ExitStatus.ERROR
+        with _stop_on_sigterm():
+            try:
+                credentials.refuse_password_value(argv)
+                status = super().main(argv, prog_name or "dbbench", standalone_mode=False, **extra)
+            except click.exceptions.Exit as exc:
+                status = exc.exit_code
+            except click.exceptions.NoArgsIsHelpError as exc:
+                env.echo(exc.ctx.get_help())
+                status = ExitStatus.SUCCESS
+            except (click.exceptions.Abort, KeyboardInterrupt):
+                error("interrupted", trace=False)
+                status = ExitStatus.INTERRUPTED
+            except click.ClickException as exc:
+                message = exc.format_message()
+                if isinstance(exc, click.NoSuchOption):
+                    message += _elsewhere(exc)
+                error(message)
+                status = ExitStatus.USAGE if isinstance(exc, click.UsageError) else ExitStatus.ERROR
+            except DbbenchError as exc:
+                error(str(exc))
+                status = exc.exit_status
+            except Exception as exc:
+                error(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug)")
+                status = ExitStatus.ERROR
         sys.exit(int(status or 0))
 
 
@@ -390,6 +397,15 @@ class Env:
 
     def err(self) -> Console:
         return self.stderr or _stderr_console()
+
+    def echo(self, text: str, err: bool = False) -> None:
+        """``text`` as it is (no markup, no wrapping) and a newline, on this Env's stdout
+        or stderr; on the real stream when it has none (rich stays unloaded)."""
+        console = self.stderr if err else self.stdout
+        if console is None:
+            click.echo(text, err=err)
+        else:
+            console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
     def live(self) -> Any:
         """The backend given, else the real one (imported here: --help stays light)."""
@@ -890,7 +906,7 @@ def report(refs: tuple[str, ...], output: Path) -> int:
 
     store = RunStore()
     write_report([store.resolve(ref) for ref in refs], output)
-    click.echo(f"wrote {output}", err=True)
+    _env().echo(f"wrote {output}", err=True)
     return ExitStatus.SUCCESS
 
 

@@ -1,12 +1,14 @@
 """The CLI through click's CliRunner, with fake runners instead of a database."""
 
 import dataclasses
+import io
 import json
 from pathlib import Path
 
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from dbbench.backend import Backend
 from dbbench.cli import Env, cli
@@ -65,17 +67,20 @@ def test_run_prints_table_and_speedups(fake_runners):
     assert fake_runners["raw"].calls == 1 + 5 + 20  # cold + default warm-up + iterations
 
 
-def test_the_consoles_are_the_env_s(fake_runners):
-    import io
-
-    from rich.console import Console
+def consoles() -> tuple[Env, io.StringIO, io.StringIO]:
+    """An Env whose stdout and stderr are consoles writing into strings."""
 
     out, err = io.StringIO(), io.StringIO()
     env = Env(
         stdout=Console(file=out, width=140),
         stderr=Console(file=err, width=140),
-        backend=_BACKEND["backend"],
+        backend=_BACKEND.get("backend"),
     )
+    return env, out, err
+
+
+def test_the_consoles_are_the_env_s(fake_runners):
+    env, out, err = consoles()
     result = CliRunner().invoke(cli, ["run", "-n", "20", "--json"], obj=env)
     assert result.exit_code == 0, result.output
     assert result.stdout == "" and json.loads(out.getvalue())["results"][0]["n"] == 20
@@ -223,6 +228,32 @@ def test_connect_failure_is_one_line_exit_1_and_debug_shows_traceback(fake_runne
     debug = invoke("--debug", "run", "--port", "3999")
     assert debug.exit_code == 1
     assert "Traceback" in debug.stderr
+
+
+def test_errors_tracebacks_and_bare_help_go_to_the_env_s_consoles(fake_runners):
+    env, out, err = consoles()
+    bad = CliRunner().invoke(cli, ["--debug", "run", "--iterations", "0"], obj=env)
+    assert bad.exit_code == 2 and bad.stdout == "" and bad.stderr == ""
+    assert "Traceback" in err.getvalue()
+    assert err.getvalue().splitlines()[-1].startswith("dbbench: error: --iterations")
+    bare = CliRunner().invoke(cli, [], obj=env)
+    assert bare.exit_code == 0 and bare.stdout == ""
+    assert "Measure what database connections cost" in out.getvalue()
+
+
+def test_a_command_puts_back_the_sigterm_handler_it_found(fake_runners):
+    import signal
+
+    def before(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGTERM, before)
+    try:
+        assert invoke("run", "-n", "5", "--quiet").exit_code == 0
+        assert invoke("run", "--iterations", "0").exit_code == 2
+        assert signal.getsignal(signal.SIGTERM) is before
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_help_has_examples():
