@@ -126,6 +126,23 @@ class FakeMonitor:
         )
 
 
+class LeftBehind:
+    """A scratch table (``Backend.scratch_table``) whose drop fails, as when the server
+    went away mid-run."""
+
+    def __init__(self, database, name) -> None:
+        self.database, self.name, self.created = database, name, False
+
+    def create(self) -> None:
+        self.created = True
+
+    def count_rows(self) -> int:
+        return 0
+
+    def drop(self) -> str:
+        return f"could not drop the scratch table {self.name}"
+
+
 def fake_backend(create_runner, clock: FakeClock) -> Backend:
     """A ``Backend`` with no server: the check passes, the monitor sees what dbbench did,
     ``create_runner(label, settings)`` makes the runners, operations are timed on ``clock``."""

@@ -1,13 +1,15 @@
 """What a run talks to besides its settings: the server, the runners, the clocks.
 
-The library's entry points (``run_benchmark``, ``run_sweep``) take a
-``Backend``; ``LIVE`` is the real one.  Tests hand in fakes (a ``FakeClock``,
-runners that cost fake nanoseconds, a server check that always passes), the
-analogue of hyperfine's mock executor, instead of patching module globals.
+The library's entry points (``run_benchmark``, ``run_sweep``, ``explain``) take a
+``Backend``; ``LIVE`` is the real one, its warnings on stderr.  Tests hand in
+fakes (a ``FakeClock``, runners that cost fake nanoseconds, a server check that
+always passes), the analogue of hyperfine's mock executor, instead of patching
+module globals.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from typing import Any
 
 from dbbench.preflight import ServerInfo, check_server
 from dbbench.runners import create_runner
+from dbbench.scratch import ScratchTable
 from dbbench.server import refuses_connections
 from dbbench.server_status import ServerStatusMonitor, read_max_connections
 from dbbench.settings import DatabaseSettings, Settings
@@ -35,6 +38,10 @@ def no_server_to_measure(settings: Settings) -> bool:
     return refuses_connections(database.host, database.port)
 
 
+def warn_on_stderr(text: str) -> None:
+    print(f"dbbench: warning: {text}", file=sys.stderr)
+
+
 @dataclass(frozen=True)
 class Backend:
     #: (database, workload or None) -> what the server said; raises when it cannot be used
@@ -51,6 +58,11 @@ class Backend:
     wall_clock_s: Callable[[], float] = time.time
     #: settings -> whether no server is named and none listens at the default address
     finds_no_server: Callable[[Settings], bool] = no_server_to_measure
+    #: (database, table name) -> a write workload's table: create(), count_rows(), drop()
+    scratch_table: Callable[[DatabaseSettings, str], Any] = ScratchTable
+    #: text -> None: what the user must hear now, not only in the result (a failing
+    #: run's scratch table left behind, whose result may never be written)
+    warn: Callable[[str], None] = warn_on_stderr
 
 
 #: the real server, runners and clocks

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -246,7 +245,7 @@ def execute_run(
         server = backend.check_server(dataclasses.replace(settings.database, driver=name), checked)
     scratch = None
     if run.writes:
-        scratch = ScratchTable(settings.database, new_table_name())
+        scratch = backend.scratch_table(settings.database, new_table_name())
         settings = _with_scratch(settings, scratch.name)
     notes = list(run.notes)
     warning = _budget_warning(settings, run.runners, backend)
@@ -291,7 +290,7 @@ def execute_run(
             drop_note = scratch.drop()
             if drop_note and not finished:
                 # the run is failing with its own error; this must not be lost with it
-                print(f"dbbench: warning: {drop_note}", file=sys.stderr)
+                backend.warn(drop_note)
         if drop_note:
             notes.append(drop_note)
         scratch_record = _scratch_dict(scratch, rows)

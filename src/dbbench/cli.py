@@ -408,12 +408,17 @@ class Env:
             console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
     def live(self) -> Any:
-        """The backend given, else the real one (imported here: --help stays light)."""
-        if self.backend is not None:
-            return self.backend
-        from dbbench.backend import LIVE
+        """The backend given, else the real one (imported here: --help stays light),
+        its warnings on this Env's stderr."""
+        backend = self.backend
+        if backend is None:
+            from dbbench.backend import LIVE
 
-        return LIVE
+            backend = LIVE
+        return dataclasses.replace(backend, warn=self._warn)
+
+    def _warn(self, text: str) -> None:
+        self.echo(f"dbbench: warning: {text}", err=True)
 
 
 def _env() -> Env:

@@ -14,7 +14,7 @@ from dbbench.backend import Backend
 from dbbench.cli import Env, cli
 from dbbench.errors import ConnectError
 from dbbench.model import SCHEMA_VERSION
-from tests.fakes import FakeClock, FakeRunner, fake_backend
+from tests.fakes import FakeClock, FakeRunner, LeftBehind, fake_backend
 
 COSTS_NS = {"raw": 2_000_000, "pool": 50_000, "persistent": 20_000}
 
@@ -239,6 +239,22 @@ def test_errors_tracebacks_and_bare_help_go_to_the_env_s_consoles(fake_runners):
     bare = CliRunner().invoke(cli, [], obj=env)
     assert bare.exit_code == 0 and bare.stdout == ""
     assert "Measure what database connections cost" in out.getvalue()
+
+
+def test_a_scratch_table_left_behind_is_a_warning_on_the_env_s_stderr(fake_runners):
+    def broken(label, settings):
+        raise RuntimeError("the runner could not start")
+
+    failing = dataclasses.replace(
+        _BACKEND["backend"], scratch_table=LeftBehind, create_runner=broken
+    )
+    env, out, err = consoles()
+    args = ["run", "--workload", "insert", "--allow-writes", "--database", "test", "-n", "5"]
+    result = CliRunner().invoke(cli, args, obj=dataclasses.replace(env, backend=failing))
+    assert result.exit_code == 1 and result.stderr == ""
+    warning, error = err.getvalue().splitlines()[-2:]
+    assert warning.startswith("dbbench: warning: could not drop the scratch table dbbench_scratch_")
+    assert error.startswith("dbbench: error: unexpected RuntimeError: the runner could not start")
 
 
 def test_a_command_puts_back_the_sigterm_handler_it_found(fake_runners):

@@ -11,8 +11,8 @@ from dbbench.backend import Backend
 from dbbench.benchmark import execute_run, plan_run, run_benchmark, run_sweep
 from dbbench.errors import ConnectError, ExitStatus
 from dbbench.explain import explain
-from dbbench.settings import BenchmarkSettings, Settings
-from tests.fakes import FakeClock, FakeRunner, fake_backend
+from dbbench.settings import BenchmarkSettings, DatabaseSettings, Settings
+from tests.fakes import FakeClock, FakeRunner, LeftBehind, fake_backend
 
 COSTS_NS = {"raw": 2_000_000, "pool": 50_000, "persistent": 20_000}
 
@@ -126,3 +126,30 @@ def test_explain_stops_at_the_server_check_before_any_runner():
             backend=dataclasses.replace(backend, check_server=refuse),
         )
     assert started == [] and created == {}
+
+
+def test_a_failing_run_s_left_behind_table_is_a_warning_to_the_backend():
+    backend, _ = backend_of_fakes()
+    warnings: list[str] = []
+
+    def broken(label, settings):
+        raise RuntimeError("the runner could not start")
+
+    writes = dataclasses.replace(
+        SETTINGS,
+        database=DatabaseSettings(database="test"),
+        benchmark=dataclasses.replace(SETTINGS.benchmark, workload="insert"),
+    )
+    backend = dataclasses.replace(
+        backend, scratch_table=LeftBehind, warn=warnings.append, create_runner=broken
+    )
+    with pytest.raises(RuntimeError):
+        run_benchmark(writes, ["raw"], backend=backend)
+    # the run's own error would carry it away: the user hears of the table now
+    assert len(warnings) == 1 and warnings[0].startswith("could not drop the scratch table")
+    # a run that ends well keeps the note in its result instead
+    backend, _ = backend_of_fakes()
+    backend = dataclasses.replace(backend, scratch_table=LeftBehind, warn=warnings.append)
+    result = run_benchmark(writes, ["raw"], backend=backend)
+    assert len(warnings) == 1 and any("could not drop" in note for note in result.notes)
+    assert result.scratch is not None
