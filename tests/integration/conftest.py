@@ -16,6 +16,8 @@ import dataclasses
 import functools
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
 import time
@@ -176,3 +178,41 @@ def run_dbbench(
         stdin=subprocess.DEVNULL,
         **popen,
     )
+
+
+def typed_at_prompt(
+    args: list[str], *, env: dict[str, str], cwd: Path, prompt: bytes, answer: str,
+    timeout_s: float = 120,
+) -> tuple[int, bytes]:
+    """Run ``args`` with a pseudo-terminal as its controlling terminal, type ``answer``
+    once ``prompt`` shows (typed earlier, a prompt's switch to echo off would discard
+    it), and return its exit code and all it wrote to the terminal."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its controlling terminal is the pty
+        try:
+            os.chdir(cwd)
+            os.execve(args[0], args, env)
+        finally:
+            os._exit(127)
+    output, answered = b"", False
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([fd], [], [], 0.5)[0]:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and prompt in output:
+                os.write(fd, answer.encode() + b"\n")
+                answered = True
+        else:
+            os.kill(pid, 9)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), output

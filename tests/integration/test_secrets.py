@@ -10,8 +10,6 @@ server's environment.
 
 from __future__ import annotations
 
-import os
-import pty
 import signal
 import subprocess
 import sys
@@ -22,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import run_dbbench
+from tests.integration.conftest import run_dbbench, typed_at_prompt
 
 CANARY = f"Canary-7f3a{uuid.uuid4().hex[:16]}"
 #: a second canary: the wrong password of a failing login
@@ -227,19 +225,6 @@ def test_a_readable_file_holding_the_password_is_warned_about(server, login, hom
     assert str(home / ".my.cnf") in result.stderr
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @pytest.mark.parametrize(
     ("command", "ran"), [("run", b"persistent"), ("explain", b"raw"), ("stale", b"pre_ping")]
 )
@@ -251,21 +236,12 @@ def test_the_password_prompt_on_a_terminal(command, ran, server, login, home, tm
         "explain": ["-n", "5", "--warmup", "1"],
         "stale": ["--wait-timeout", "1", "--idle", "1.2s", "--operations", "3"],
     }
-    args = [sys.executable, "-m", "dbbench", command, *options[command]]
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: its controlling terminal is the pty
-        os.chdir(tmp_path)
-        os.execve(sys.executable, [*args, "--password"], env)
-    output = b""
-    deadline = time.monotonic() + 60
-    while b"Password for" not in output and time.monotonic() < deadline:
-        output += os.read(fd, 1024)
+    args = [sys.executable, "-m", "dbbench", command, *options[command], "--password"]
+    code, output = typed_at_prompt(
+        args, env=env, cwd=tmp_path, prompt=b"Password for", answer=CANARY, timeout_s=60
+    )
     assert f"Password for {login}@".encode() in output, output
-    os.write(fd, CANARY.encode() + b"\n")
-    output += _read_all(fd)
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert code == 0, output
     assert ran in output  # it ran, logged in with what was typed
     assert_hidden("the terminal", output)
 
