@@ -162,6 +162,8 @@ class RunnerProgress:
     ops_per_s: float | None
     #: p99 of its last ``RECENT_WINDOW`` successful operations; None before any
     recent_p99_ns: int | None
+    #: those latencies themselves, in nanoseconds (a worker process sends them on)
+    recent_ns: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,9 @@ class Progress:
     checked_out: int | None
     #: every runner's own figures, in the run's order
     runners: tuple[RunnerProgress, ...] = ()
+    #: the turn being run, counted from 1 at the first cold start; processes in step
+    #: number their turns alike (with turns of one operation, each operation is one)
+    turn: int = 0
 
     @property
     def current(self) -> RunnerProgress | None:
@@ -328,10 +333,12 @@ class _Run:
         #: each runner's latest latencies, for its live p99
         self.recent = [collections.deque[int](maxlen=RECENT_WINDOW) for _ in runners]
         self.recent_p99: list[int | None] = [None for _ in runners]
+        self.recent_ns: list[tuple[int, ...]] = [() for _ in runners]
         self.started_ns = clock()
         self.phase = "cold start"
-        #: the index of the runner being run now
+        #: the index of the runner being run now, and the number of its turn
         self.current = 0
+        self.turn_number = 0
         #: --max-errors, counted at every measured failure of every runner
         self.limit = (
             ErrorLimit(plan.max_errors, shared_errors) if plan.max_errors is not None else None
@@ -371,7 +378,8 @@ class _Run:
         plan = self.plan
         runner = self.runners[self.current]
         # only the current runner's latencies changed since the last report
-        self.recent_p99[self.current] = _p99(self.recent[self.current])
+        self.recent_ns[self.current] = tuple(self.recent[self.current])
+        self.recent_p99[self.current] = _p99(self.recent_ns[self.current])
         self.on_progress(
             Progress(
                 phase=self.phase,
@@ -394,9 +402,13 @@ class _Run:
                             else None
                         ),
                         recent_p99_ns=p99,
+                        recent_ns=recent,
                     )
-                    for record, p99 in zip(self.records, self.recent_p99, strict=True)
+                    for record, p99, recent in zip(
+                        self.records, self.recent_p99, self.recent_ns, strict=True
+                    )
                 ),
+                turn=self.turn_number,
             )
         )
 
@@ -405,6 +417,7 @@ class _Run:
     def cold_start(self) -> None:
         for index, (runner, record) in enumerate(zip(self.runners, self.records, strict=True)):
             self.current = index
+            self.turn_number += 1
             start = self.clock()
             runner.open()
             runner.run_once(0)
@@ -454,11 +467,13 @@ class _Run:
         if operations:
             for index in range(len(self.runners)):
                 self.coordinator.agree(True)
+                self.turn_number += 1
                 self.turn(index, operations, None, measuring=False)
                 self.checkpoint()
         for recent in self.recent:
             recent.clear()
         self.recent_p99 = [None for _ in self.runners]
+        self.recent_ns = [() for _ in self.runners]
 
     def measure_one_operation_turns(self) -> None:
         """One worker, a fixed number of operations: turns of one operation each."""
@@ -473,6 +488,7 @@ class _Run:
                 position = (round_index + offset) % count
                 runner, record = self.runners[position], self.records[position]
                 self.current = position
+                self.turn_number += 1
                 timed = executors[position].time_one(runner, self.clock)
                 turns[position].record(record.tally, timed)
                 record.measured_ns += timed[0]  # the operation's own time, not the bookkeeping
@@ -499,6 +515,7 @@ class _Run:
                     work_left, quota, duration_ns = left_ns > 0, None, min(slice_ns, left_ns)
                 if not self.coordinator.agree(work_left):
                     continue
+                self.turn_number += 1  # in every process, whether or not it has work left
                 pending = True
                 if work_left:
                     self.turn(position, quota, duration_ns, measuring=True)

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import multiprocessing
 import os
 import queue as queue_module
 import signal
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
 from typing import Any, Literal
@@ -42,6 +43,7 @@ from dbbench.harness import (
     merge_records,
 )
 from dbbench.harness import run_interleaved as run_in_this_process
+from dbbench.histogram import LatencyHistogram
 from dbbench.settings import Settings
 
 #: a turn lasts a slice, but an operation in flight or a slow cold start may take longer
@@ -142,7 +144,7 @@ class Failure:
 class Message:
     """What a worker process tells the parent, over the queue.
 
-    - "progress": ``payload`` is its latest ``Progress``;
+    - "progress": ``payload`` is a ``ProgressReport``, its latest figures;
     - "checkpoint": its records so far, ``[RunnerRecord.to_dict(), ...]``;
     - "result": its ``RunOutcome.to_dict()``, the last message of a process that measured;
     - "error": a ``Failure``, what stopped it before it could measure (the last message too).
@@ -151,6 +153,98 @@ class Message:
     kind: Literal["progress", "checkpoint", "result", "error"]
     process: int
     payload: Any
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    """A worker process's progress as it sends it: ``progress`` without the runners'
+    recent latencies, and those of the runners whose latencies changed since its
+    last report as histograms (``LatencyHistogram.to_dict()``, None for none yet),
+    by the runner's index: the parent merges them into the recent p99 of all."""
+
+    progress: Progress
+    recent: dict[int, dict[str, Any] | None]
+
+
+class ProgressSender:
+    """A worker process's ``on_progress``: sends a report at every new turn (so that
+    each runner is shown with its own figures, however its turns fall in time), at
+    a turn's end (the runner's measured time grew: a report from inside the turn,
+    when its first worker finished, came before), and otherwise at most every
+    ``PROGRESS_EVERY_S``."""
+
+    def __init__(
+        self, index: int, put: Callable[[Message], None], clock: Callable[[], float]
+    ) -> None:
+        self.index, self.put, self.clock = index, put, clock
+        #: the turn and the current runner's measured time of the last report sent
+        self.sent_key: tuple[int, int] | None = None
+        self.sent_at_s = -math.inf
+        #: each runner's recent latencies as last sent (the harness makes a new
+        #: tuple only for the runner it runs)
+        self.sent_recent: list[tuple[int, ...]] = []
+
+    def __call__(self, progress: Progress) -> None:
+        now = self.clock()
+        current = progress.current
+        key = (progress.turn, current.measured_ns if current is not None else 0)
+        if key == self.sent_key and now - self.sent_at_s < PROGRESS_EVERY_S:
+            return
+        self.sent_key, self.sent_at_s = key, now
+        recent = {}
+        for index, runner in enumerate(progress.runners):
+            sent = self.sent_recent[index] if index < len(self.sent_recent) else None
+            if runner.recent_ns is not sent:
+                latencies = runner.recent_ns
+                recent[index] = LatencyHistogram.of(latencies).to_dict() if latencies else None
+        self.sent_recent = [runner.recent_ns for runner in progress.runners]
+        stripped = dataclasses.replace(
+            progress,
+            runners=tuple(dataclasses.replace(r, recent_ns=()) for r in progress.runners),
+        )
+        self.put(Message("progress", self.index, ProgressReport(stripped, recent)))
+
+
+class LiveProgress:
+    """The processes' progress reports put together, as the parent shows them.
+
+    Shown is the turn furthest on that any process reported (its phase and
+    runner): a late report, or a burst of them, from a process behind the others
+    updates that process's figures without taking the display back to an
+    earlier turn.  A runner's throughput is shown once every process has
+    measured it; its recent p99 is that of every process's recent latencies
+    together (their histograms merged).
+    """
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self.latest: dict[int, Progress] = {}
+        #: (process, runner index) -> that process's recent latencies of that runner
+        self.recent: dict[tuple[int, int], LatencyHistogram] = {}
+        #: runner index -> the p99 of all processes' recent latencies, once asked for
+        self.p99: dict[int, int | None] = {}
+
+    def add(self, process: int, report: ProgressReport) -> Progress:
+        """Note a process's report; the combined progress to show now."""
+        self.latest[process] = report.progress
+        for index, histogram in report.recent.items():
+            self.p99.pop(index, None)
+            if histogram is None:
+                self.recent.pop((process, index), None)
+            else:
+                self.recent[process, index] = LatencyHistogram.from_dict(histogram)
+        shown = max(self.latest.values(), key=lambda progress: progress.turn)
+        return _combine(self.latest.values(), shown, self.recent_p99_ns, self.processes)
+
+    def recent_p99_ns(self, index: int) -> int | None:
+        """The p99 of runner ``index``'s recent latencies in every process."""
+        if index not in self.p99:
+            merged = LatencyHistogram()
+            for (_, runner), histogram in self.recent.items():
+                if runner == index:
+                    merged.merge(histogram)
+            self.p99[index] = merged.percentile(0.99) if merged.count else None
+        return self.p99[index]
 
 
 class BarrierCoordinator(Coordinator):
@@ -213,23 +307,15 @@ def _child(
     # Children.interrupt() must still stop this one
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    last_sent = [0.0]
-
     def send_checkpoint(records: list[RunnerRecord]) -> None:
         messages.put(Message("checkpoint", index, [r.to_dict() for r in records]))
-
-    def send_progress(progress: Progress) -> None:
-        now = time.monotonic()
-        if now - last_sent[0] >= PROGRESS_EVERY_S:
-            last_sent[0] = now
-            messages.put(Message("progress", index, progress))
 
     try:
         runners = [create_runner(name, settings) for name in runner_names]
         outcome = run_in_this_process(
             runners,
             plan,
-            on_progress=send_progress,
+            on_progress=ProgressSender(index, messages.put, time.monotonic),
             coordinator=BarrierCoordinator(barrier, flags, index),
             on_checkpoint=send_checkpoint if checkpoints else None,
             shared_errors=shared_errors,
@@ -285,7 +371,7 @@ def run_in_processes(
     ]
     results: dict[int, RunOutcome] = {}
     errors: dict[int, Failure] = {}
-    latest: dict[int, Progress] = {}
+    live = LiveProgress(processes)
     checkpoints: dict[int, list[RunnerRecord]] = {}
     interrupted = False
     with Children(children):
@@ -297,9 +383,9 @@ def run_in_processes(
                     _check_exits(children, results, errors)
                     continue
                 if message.kind == "progress":
-                    latest[message.process] = message.payload
+                    shown = live.add(message.process, message.payload)
                     if on_progress is not None:
-                        on_progress(_combine(latest.values(), message.payload))
+                        on_progress(shown)
                 elif message.kind == "checkpoint":
                     records = [RunnerRecord.from_dict(r) for r in message.payload]
                     checkpoints[message.process] = records
@@ -371,42 +457,53 @@ def _drain(messages: Any, results: dict, errors: dict, processes: int, children:
         _finished(message, results, errors)
 
 
-def _combine(progress: Iterable[Progress], newest: Progress) -> Progress:
-    """One progress report from every process's latest; ``newest`` names the runner shown.
+def _combine(
+    progress: Iterable[Progress],
+    shown: Progress,
+    recent_p99_ns: Callable[[int], int | None],
+    processes: int,
+) -> Progress:
+    """One progress report from every process's latest; ``shown`` names the turn shown.
 
     The processes run the same runner at the same time.  A runner's throughput
-    is the sum of the processes' own (each over its own measured time, so that
-    a report a second older than another does not skew it); its recent p99 is
-    the highest of theirs (the p99 of all their latencies together is no higher).
+    is the sum of the ``processes``' own (each over its own measured time, so
+    that a report a second older than another does not skew it), None until
+    each has one; its recent p99 is ``recent_p99_ns(runner index)``, all the
+    processes' latencies' together.
     """
     items = list(progress)
     # a pool's checked-out count is only a figure of the runner it belongs to
     checked = [
-        p.checked_out for p in items if p.checked_out is not None and p.runner == newest.runner
+        p.checked_out for p in items if p.checked_out is not None and p.runner == shown.runner
     ]
     return Progress(
-        phase=newest.phase,
-        runner=newest.runner,
+        phase=shown.phase,
+        runner=shown.runner,
         done=sum(p.done for p in items),
-        total=sum(p.total for p in items) if all(p.total for p in items) else None,
+        total=sum(p.total for p in items)
+        if len(items) == processes and all(p.total for p in items)
+        else None,
         elapsed_s=max(p.elapsed_s for p in items),
-        total_s=newest.total_s,
+        total_s=shown.total_s,
         errors=sum(p.errors for p in items),
         checked_out=sum(checked) if checked else None,
         runners=tuple(
-            _combine_runner(parts) for parts in zip(*(p.runners for p in items), strict=True)
+            _combine_runner(parts, recent_p99_ns(index), processes)
+            for index, parts in enumerate(zip(*(p.runners for p in items), strict=True))
         ),
+        turn=shown.turn,
     )
 
 
-def _combine_runner(parts: Sequence[RunnerProgress]) -> RunnerProgress:
+def _combine_runner(
+    parts: Sequence[RunnerProgress], recent_p99_ns: int | None, processes: int
+) -> RunnerProgress:
     rates = [p.ops_per_s for p in parts if p.ops_per_s is not None]
-    p99s = [p.recent_p99_ns for p in parts if p.recent_p99_ns is not None]
     return RunnerProgress(
         runner=parts[0].runner,
         operations=sum(p.operations for p in parts),
         errors=sum(p.errors for p in parts),
         measured_ns=max(p.measured_ns for p in parts),
-        ops_per_s=sum(rates) if rates else None,
-        recent_p99_ns=max(p99s) if p99s else None,
+        ops_per_s=sum(rates) if len(rates) == processes else None,
+        recent_p99_ns=recent_p99_ns,
     )

@@ -9,7 +9,7 @@ a second: short runs show nothing.
 Its figures are the harness's, counted as the result counts them: the
 runner being run, its own throughput so far (its successful operations over
 the time it was measured), its recent p99; with ``--processes``, the
-processes' figures put together (``processes._combine``).
+processes' figures put together (``processes.LiveProgress``).
 """
 
 from __future__ import annotations
