@@ -826,8 +826,8 @@ def runs(format_name: str) -> None:
 def show(ref: str, format_name: str) -> int:
     """Print a result file (or saved-run name or number, or "latest") as its command did.
 
-    A run or compare, a sweep, stale's cases or an explanation: the table (or
-    JSON, CSV, Markdown) printed when it ran, from what the file kept. The pool
+    A run or compare, a sweep, stale's cases, an explanation or a diff: the
+    table (or JSON, CSV, Markdown) printed when it ran, from what the file kept. The pool
     settings line of a run's table is not kept: see them with --format json.
 
     \b
@@ -897,9 +897,9 @@ def report(refs: tuple[str, ...], output: Path) -> int:
     """Write one self-contained HTML page of charts and tables for result files.
 
     Latency CDFs per runner, throughput and p99 against concurrency and pool
-    size for sweeps, the pool's and the server's counters, the environment.
-    Files, saved-run names or numbers, or "latest". Needs matplotlib:
-    pip install 'dbbench[report]'.
+    size for sweeps, the pool's and the server's counters, the environment;
+    explain's phases; a diff's changes and verdict. Files, saved-run names or
+    numbers, or "latest". Needs matplotlib: pip install 'dbbench[report]'.
 
     \b
     Examples:

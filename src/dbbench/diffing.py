@@ -33,23 +33,27 @@ trips only when the change is both larger than the limit and beyond noise.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any, NamedTuple
+from typing import Any
 
-from dbbench.errors import ConfigError, ExitStatus
+from dbbench.errors import ConfigError
 from dbbench.histogram import LatencyHistogram
 from dbbench.model import (
     RUN_COMMANDS,
-    SCHEMA_VERSION,
+    DiffResult,
+    MetricChange,
+    RunnerDiff,
     RunnerResult,
     RunResult,
     SweepResult,
+    Threshold,
+    Trip,
+    Verdict,
     from_document,
 )
 
@@ -70,72 +74,6 @@ _CELL_KEYS = ("concurrency", "pool_size", "max_overflow")
 
 class IncomparableError(ConfigError):
     """The two documents cannot be compared: different commands, or not results at all."""
-
-
-@dataclass(frozen=True)
-class MetricChange:
-    """One metric of one runner, in both documents, and whether the change is noise."""
-
-    metric: str
-    #: microseconds for latency metrics, operations per second for ``ops_per_s``
-    base: float | None
-    new: float | None
-    #: ``(new - base) / base``: 0.12 is +12%; None when either side is missing
-    change: float | None
-    #: the change is in the bad direction; None when it cannot be said.  True with
-    #: ``change`` None when base had successful operations and new had none.
-    worse: bool | None
-    #: the difference is statistically significant; None when it cannot be tested
-    beyond_noise: bool | None
-    #: from ``welch-t`` and ``log-ratio-t``; None for ``quantile-ci``
-    p_value: float | None
-    #: ``"welch-t"``, ``"log-ratio-t"``, ``"quantile-ci"`` or ``"n/a (why)"``
-    method: str
-    #: ``quantile-ci`` only: the 99% interval in each run, microseconds
-    base_interval: tuple[float, float] | None = None
-    new_interval: tuple[float, float] | None = None
-
-    @property
-    def tested(self) -> bool:
-        return self.beyond_noise is not None
-
-
-@dataclass(frozen=True)
-class RunnerDiff:
-    """One runner (in one sweep cell) in both documents, or in only one of them."""
-
-    runner: str
-    #: for sweeps: "concurrency 8, pool_size 5, max_overflow 0"; None for plain runs
-    cell: str | None
-    #: one per ``METRICS``, in that order; empty when ``only_in`` is set
-    changes: list[MetricChange]
-    #: ``"base"`` or ``"new"`` when the runner (or its cell) is in one document only
-    only_in: str | None = None
-
-    @property
-    def label(self) -> str:
-        """e.g. "pool" or "pool (concurrency 8, pool_size 5, max_overflow 0)"."""
-        return self.runner if self.cell is None else f"{self.runner} ({self.cell})"
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """``--fail-on p99:10%``: fail when p99 gets worse by more than 10%, beyond noise."""
-
-    metric: str
-    #: the largest allowed worsening, as a fraction: 0.10 for 10%
-    limit: float
-
-    def __str__(self) -> str:
-        return f"{self.metric}:{self.limit * 100:g}%"
-
-
-class Trip(NamedTuple):
-    """A threshold that a change broke."""
-
-    diff: RunnerDiff
-    change: MetricChange
-    threshold: Threshold
 
 
 # --- --fail-on ---------------------------------------------------------------
@@ -671,93 +609,9 @@ def _trips(change: MetricChange, threshold: Threshold) -> bool:
     return amount is None or amount > threshold.limit + LIMIT_TOLERANCE
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What the gate says: the thresholds tripped, and whether NEW lacks what BASE has."""
-
-    trips: tuple[Trip, ...]
-    #: the runners (or cells) in BASE only, by label
-    missing: tuple[str, ...]
-    #: thresholds were given and NEW left out something BASE has, or the two share
-    #: nothing: a gate must not pass because the new run left something out
-    lacking: bool
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.trips) or self.lacking
-
-    @property
-    def exit_status(self) -> ExitStatus:
-        return ExitStatus.THRESHOLD if self.failed else ExitStatus.SUCCESS
-
-    def lacking_line(self, base_label: str, new_label: str) -> str | None:
-        """The line saying why the gate failed for want of something to compare, if it did."""
-        if not self.lacking:
-            return None
-        gone = ", ".join(self.missing) if self.missing else "nothing in common"
-        return f"FAIL: {new_label} lacks what {base_label} has ({gone}): nothing to gate on"
-
-
 def gate(diffs: Sequence[RunnerDiff], thresholds: Sequence[Threshold]) -> Verdict:
     """The thresholds ``diffs`` trip (``tripped``), and the runners NEW lacks."""
-    missing = tuple(d.label for d in diffs if d.only_in == "base")
-    compared = [d for d in diffs if d.only_in is None]
-    return Verdict(
-        trips=tuple(tripped(diffs, thresholds)),
-        missing=missing,
-        lacking=bool(thresholds) and bool(missing or not compared),
-    )
-
-
-@dataclass(frozen=True)
-class DiffResult:
-    """``dbbench diff``: every runner's changes, what makes the two less comparable, the verdict."""
-
-    diffs: list[RunnerDiff]
-    thresholds: tuple[Threshold, ...]
-    verdict: Verdict
-    caveats: list[str]
-    base_label: str
-    new_label: str
-
-    @property
-    def exit_status(self) -> ExitStatus:
-        return self.verdict.exit_status
-
-    def to_document(self) -> dict[str, Any]:
-        """``dbbench diff --format json`` (the caveats are the table's, not the document's)."""
-        return diff_document(
-            self.diffs,
-            self.verdict.trips,
-            self.thresholds,
-            base_label=self.base_label,
-            new_label=self.new_label,
-            failed=self.verdict.failed,
-        )
-
-
-    @classmethod
-    def from_document(cls, d: Mapping[str, Any]) -> DiffResult:
-        """An upgraded diff document (``resultfile.load``); the verdict is the gate's again."""
-        diffs = [
-            RunnerDiff(
-                runner=r["runner"],
-                cell=r["cell"],
-                changes=[_change_from_document(c) for c in r["changes"]],
-                only_in=r["only_in"],
-            )
-            for r in d["diffs"]
-        ]
-        thresholds = tuple(parse_fail_on(text) for text in d["thresholds"])
-        return cls(diffs, thresholds, gate(diffs, thresholds), [], d["base"], d["new"])
-
-
-def _change_from_document(d: Mapping[str, Any]) -> MetricChange:
-    fields = {f.name: d[f.name] for f in dataclasses.fields(MetricChange)}
-    for name in ("base_interval", "new_interval"):
-        if fields[name] is not None:
-            fields[name] = tuple(fields[name])
-    return MetricChange(**fields)
+    return Verdict.of(diffs, thresholds, tripped(diffs, thresholds))
 
 
 def compare(
@@ -778,36 +632,3 @@ def compare(
         caveats=caveats(base, new, **labels),
         **labels,
     )
-
-
-def diff_document(
-    diffs: Sequence[RunnerDiff],
-    trips: Sequence[Trip],
-    thresholds: Sequence[Threshold],
-    *,
-    base_label: str,
-    new_label: str,
-    failed: bool,
-) -> dict[str, Any]:
-    """``dbbench diff --format json``: every comparison, the thresholds and the verdict."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "command": "diff",
-        "base": base_label,
-        "new": new_label,
-        "thresholds": [str(t) for t in thresholds],
-        "failed": failed,
-        "diffs": [
-            {
-                "runner": d.runner,
-                "cell": d.cell,
-                "only_in": d.only_in,
-                "changes": [dataclasses.asdict(c) for c in d.changes],
-            }
-            for d in diffs
-        ],
-        "tripped": [
-            {"runner": t.diff.label, "metric": t.change.metric, "threshold": str(t.threshold)}
-            for t in trips
-        ],
-    }

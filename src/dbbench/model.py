@@ -24,11 +24,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from dbbench.errors import DbbenchError, ExitStatus
 from dbbench.histogram import LatencyHistogram
@@ -691,7 +691,6 @@ class RunResult:
             **({"scratch": self.scratch.to_document()} if self.scratch is not None else {}),
         }
 
-
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> RunResult:
         """A run document of the current schema version (``upgrade`` it first)."""
@@ -803,7 +802,6 @@ class SweepResult:
             ],
         }
 
-
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> SweepResult:
         cells = [
@@ -892,7 +890,6 @@ class StaleCase:
             "pool_counters": self.pool.to_document() if self.pool else None,
         }
 
-
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> StaleCase:
         return cls(
@@ -945,7 +942,6 @@ class StaleResult:
             "idle_s": self.idle_s,
             "cases": [case.to_document() for case in self.cases],
         }
-
 
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> StaleResult:
@@ -1045,7 +1041,6 @@ class RunnerExplanation:
             ],
         }
 
-
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> RunnerExplanation:
         phases = tuple(
@@ -1111,7 +1106,6 @@ class Explanation:
             "environment": self.environment.to_document(),
         }
 
-
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> Explanation:
         return cls(
@@ -1128,6 +1122,223 @@ class Explanation:
             upgraded_from=d.get("upgraded_from"),
             schema_version=d["schema_version"],
         )
+
+
+# --- a diff -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    """One metric of one runner, in both documents, and whether the change is noise."""
+
+    metric: str
+    #: microseconds for latency metrics, operations per second for ``ops_per_s``
+    base: float | None
+    new: float | None
+    #: ``(new - base) / base``: 0.12 is +12%; None when either side is missing
+    change: float | None
+    #: the change is in the bad direction; None when it cannot be said.  True with
+    #: ``change`` None when base had successful operations and new had none.
+    worse: bool | None
+    #: the difference is statistically significant; None when it cannot be tested
+    beyond_noise: bool | None
+    #: from ``welch-t`` and ``log-ratio-t``; None for ``quantile-ci``
+    p_value: float | None
+    #: ``"welch-t"``, ``"log-ratio-t"``, ``"quantile-ci"`` or ``"n/a (why)"``
+    method: str
+    #: ``quantile-ci`` only: the 99% interval in each run, microseconds
+    base_interval: tuple[float, float] | None = None
+    new_interval: tuple[float, float] | None = None
+
+    @property
+    def tested(self) -> bool:
+        return self.beyond_noise is not None
+
+
+@dataclass(frozen=True)
+class RunnerDiff:
+    """One runner (in one sweep cell) in both documents, or in only one of them."""
+
+    runner: str
+    #: for sweeps: "concurrency 8, pool_size 5, max_overflow 0"; None for plain runs
+    cell: str | None
+    #: one per ``METRICS``, in that order; empty when ``only_in`` is set
+    changes: list[MetricChange]
+    #: ``"base"`` or ``"new"`` when the runner (or its cell) is in one document only
+    only_in: str | None = None
+
+    @property
+    def label(self) -> str:
+        """e.g. "pool" or "pool (concurrency 8, pool_size 5, max_overflow 0)"."""
+        return self.runner if self.cell is None else f"{self.runner} ({self.cell})"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """``--fail-on p99:10%``: fail when p99 gets worse by more than 10%, beyond noise."""
+
+    metric: str
+    #: the largest allowed worsening, as a fraction: 0.10 for 10%
+    limit: float
+
+    def __str__(self) -> str:
+        return f"{self.metric}:{self.limit * 100:g}%"
+
+    @classmethod
+    def from_document(cls, text: str) -> Threshold:
+        """The inverse of ``str``: ``"p99:10%"`` as a document keeps it (``parse_fail_on``
+        reads what a person typed, and says what is wrong with it)."""
+        metric, _, percent = text.partition(":")
+        if not percent.endswith("%"):
+            raise ValueError(f"threshold {text!r} is not METRIC:PERCENT%")
+        return cls(metric, float(percent[:-1]) / 100)
+
+
+class Trip(NamedTuple):
+    """A threshold that a change broke."""
+
+    diff: RunnerDiff
+    change: MetricChange
+    threshold: Threshold
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the gate says: the thresholds tripped, and whether NEW lacks what BASE has."""
+
+    trips: tuple[Trip, ...]
+    #: the runners (or cells) in BASE only, by label
+    missing: tuple[str, ...]
+    #: thresholds were given and NEW left out something BASE has, or the two share
+    #: nothing: a gate must not pass because the new run left something out
+    lacking: bool
+
+    @classmethod
+    def of(
+        cls, diffs: Sequence[RunnerDiff], thresholds: Sequence[Threshold], trips: Sequence[Trip]
+    ) -> Verdict:
+        """The verdict on ``diffs`` given the ``trips`` found: what NEW lacks decided here."""
+        missing = tuple(d.label for d in diffs if d.only_in == "base")
+        compared = [d for d in diffs if d.only_in is None]
+        return cls(
+            trips=tuple(trips),
+            missing=missing,
+            lacking=bool(thresholds) and bool(missing or not compared),
+        )
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.trips) or self.lacking
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return ExitStatus.THRESHOLD if self.failed else ExitStatus.SUCCESS
+
+    def lacking_line(self, base_label: str, new_label: str) -> str | None:
+        """The line saying why the gate failed for want of something to compare, if it did."""
+        if not self.lacking:
+            return None
+        gone = ", ".join(self.missing) if self.missing else "nothing in common"
+        return f"FAIL: {new_label} lacks what {base_label} has ({gone}): nothing to gate on"
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """``dbbench diff``: every runner's changes, what makes the two less comparable, the verdict.
+
+    Built by ``diffing.compare``; a diff document read back gives the same result,
+    its verdict as the gate gave it.
+    """
+
+    diffs: list[RunnerDiff]
+    thresholds: tuple[Threshold, ...]
+    verdict: Verdict
+    caveats: list[str]
+    base_label: str
+    new_label: str
+    upgraded_from: int | None = None
+    schema_version: int = SCHEMA_VERSION
+    command: ClassVar[str] = "diff"
+    #: a diff measures nothing: it is whole when written, and has no times of its own
+    complete: ClassVar[bool] = True
+    started_at: ClassVar[str | None] = None
+    finished_at: ClassVar[str | None] = None
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return self.verdict.exit_status
+
+    def to_document(self) -> dict[str, Any]:
+        """``dbbench diff --format json``: every comparison, the thresholds and the verdict."""
+        return {
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": "diff",
+            "base": self.base_label,
+            "new": self.new_label,
+            "thresholds": [str(t) for t in self.thresholds],
+            "failed": self.verdict.failed,
+            "diffs": [
+                {
+                    "runner": d.runner,
+                    "cell": d.cell,
+                    "only_in": d.only_in,
+                    "changes": [_change_to_document(c) for c in d.changes],
+                }
+                for d in self.diffs
+            ],
+            "tripped": [
+                {"runner": t.diff.label, "metric": t.change.metric, "threshold": str(t.threshold)}
+                for t in self.verdict.trips
+            ],
+            "caveats": list(self.caveats),
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> DiffResult:
+        """A diff document of the current schema version (``upgrade`` it first)."""
+        diffs = [
+            RunnerDiff(
+                runner=r["runner"],
+                cell=r["cell"],
+                changes=[_change_from_document(c) for c in r["changes"]],
+                only_in=r["only_in"],
+            )
+            for r in d["diffs"]
+        ]
+        thresholds = tuple(Threshold.from_document(text) for text in d["thresholds"])
+        changes = {(r.label, c.metric): (r, c) for r in diffs for c in r.changes}
+        by_text = {str(t): t for t in thresholds}
+        trips = [
+            Trip(*changes[(t["runner"], t["metric"])], by_text[t["threshold"]])
+            for t in d["tripped"]
+        ]
+        return cls(
+            diffs=diffs,
+            thresholds=thresholds,
+            verdict=Verdict.of(diffs, thresholds, trips),
+            caveats=list(d["caveats"]),
+            base_label=d["base"],
+            new_label=d["new"],
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
+
+
+def _change_to_document(change: MetricChange) -> dict[str, Any]:
+    document = dataclasses.asdict(change)
+    for name in ("base_interval", "new_interval"):
+        if document[name] is not None:
+            document[name] = list(document[name])  # as JSON keeps it
+    return document
+
+
+def _change_from_document(d: Mapping[str, Any]) -> MetricChange:
+    fields = {f.name: d[f.name] for f in dataclasses.fields(MetricChange)}
+    for name in ("base_interval", "new_interval"):
+        if fields[name] is not None:
+            fields[name] = tuple(fields[name])
+    return MetricChange(**fields)
 
 
 # --- reading a file ----------------------------------------------------------
@@ -1244,6 +1455,8 @@ def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:
         upgraded.setdefault("recommendations", [])
     if upgraded.get("command") == "explain":
         upgraded.setdefault("complete", True)
+    if upgraded.get("command") == "diff":
+        upgraded.setdefault("caveats", [])  # kept since version 3; the table's only before
     if upgraded.get("command") == "stale":
         _complete_stale(upgraded)
     upgraded["schema_version"] = SCHEMA_VERSION
@@ -1280,7 +1493,7 @@ def read_document(path: Path) -> dict[str, Any]:
     return upgrade(document, str(path))
 
 
-Result = RunResult | SweepResult | StaleResult | Explanation
+Result = RunResult | SweepResult | StaleResult | Explanation | DiffResult
 
 
 def from_document(document: Mapping[str, Any], source: str = "the document") -> Any:
@@ -1297,6 +1510,8 @@ def from_document(document: Mapping[str, Any], source: str = "the document") -> 
             return StaleResult.from_document(document)
         if command == "runs":
             return RunsListing.from_document(document)
+        if command == "diff":
+            return DiffResult.from_document(document)
     except (KeyError, TypeError, ValueError) as exc:
         raise ResultFileError(
             f"{source}: not a {command} document dbbench can read ({type(exc).__name__}: {exc})"
@@ -1395,4 +1610,3 @@ class RunsListing:
 def load_result(path: Path) -> Any:
     """Read a result file into its typed result (read, upgrade, ``from_document``)."""
     return from_document(read_document(path), str(path))
-

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from dbbench.backend import Backend
 from dbbench.cli import Env, cli
-from dbbench.errors import ConnectError
+from dbbench.errors import ConnectError, ExitStatus
 from dbbench.model import SCHEMA_VERSION
 from tests.fakes import FakeClock, FakeRunner, LeftBehind, fake_backend
 
@@ -464,15 +464,41 @@ def test_show_prints_each_kind_of_file_or_says_why_not():
         ("sweep.json", "pool sweep: successful operations/s"),
         ("stale.json", "stale connections: server wait_timeout 2s"),
         ("explain.json", "where the time goes: 'SELECT 1' with pymysql"),
+        ("diff.json", "raw"),
     ):
         shown = invoke("show", str(DATA / "results" / name))
         assert shown.exit_code == 0, shown.output
         assert shown.stdout.startswith(start), (name, shown.stdout[:200])
     markdown = invoke("show", str(DATA / "results" / "run.json"), "--format", "markdown")
     assert markdown.stdout.startswith("### dbbench run")
+    diff = invoke("show", str(DATA / "results" / "diff.json"))
+    assert diff.stdout.rstrip().endswith("(nullpool): nothing to gate on")
+    assert "FAIL: 1 threshold tripped" in diff.stdout
     refused = invoke("show", str(DATA / "results" / "explain.json"), "--format", "csv")
     assert refused.exit_code == 2
     assert refused.stderr == "dbbench: error: --format csv cannot show an explanation\n"
     missing = invoke("show", "nope.json")
     assert missing.exit_code == 1
     assert missing.stderr == "dbbench: error: nope.json: no such result file\n"
+
+
+def test_a_diff_written_as_json_is_shown_and_reported_as_the_diff_printed_it(tmp_path):
+    base, new = str(DATA / "diff_base.json"), str(DATA / "diff_new.json")
+    printed = invoke("diff", base, new, "--fail-on", "p99:10%")
+    written = invoke("diff", base, new, "--fail-on", "p99:10%", "--format", "json")
+    assert printed.exit_code == written.exit_code == ExitStatus.THRESHOLD
+    document = tmp_path / "d.json"
+    document.write_text(written.stdout)
+    shown = invoke("show", str(document))
+    assert shown.exit_code == 0 and shown.stdout == printed.stdout
+    for name in ("csv", "markdown", "json"):
+        again = invoke("show", str(document), "--format", name)
+        assert (
+            again.stdout
+            == invoke("diff", base, new, "--fail-on", "p99:10%", "--format", name).stdout
+        )
+    pytest.importorskip("matplotlib")
+    page = tmp_path / "r.html"
+    reported = invoke("report", str(document), "-o", str(page))
+    assert reported.exit_code == 0, reported.output
+    assert "FAIL: 1 threshold tripped" in page.read_text()

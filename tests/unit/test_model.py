@@ -10,6 +10,7 @@ from dbbench.model import (
     RUN_COMMANDS,
     SCHEMA_VERSION,
     BenchmarkSummary,
+    DiffResult,
     Explanation,
     PoolSummary,
     ResultFileError,
@@ -18,6 +19,7 @@ from dbbench.model import (
     SavedRunEntry,
     StaleResult,
     SweepResult,
+    Threshold,
     from_document,
     load_result,
     read_document,
@@ -28,25 +30,28 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "schema" / "dbbench-result.schema.json").read_text()
 )
-#: every run, sweep and explain file kept in tests/data, each written by an older dbbench
+#: every run, sweep, stale, explain and diff file kept in tests/data, each written by an
+#: older dbbench
 MODELLED = sorted(
     path
     for path in DATA.rglob("*.json")
-    if json.loads(path.read_text()).get("command") in (*RUN_COMMANDS, "sweep", "stale", "explain")
+    if json.loads(path.read_text()).get("command")
+    in (*RUN_COMMANDS, "sweep", "stale", "explain", "diff")
 )
 #: files written whole by dbbench (the diff_*.json ones were trimmed by hand; stale.json
 #: predates the envelope: no settings, environment or times, filled with nulls on load)
 WHOLE = [
     path
     for path in MODELLED
-    if path.parent.name == "results" and "settings" in json.loads(path.read_text())
-    or path.name == "explain.json"
+    if path.parent.name == "results"
+    and "settings" in json.loads(path.read_text())
+    or path.name in ("explain.json", "diff.json")
 ]
 
 
 def test_the_data_files_are_found():
-    assert {p.name for p in MODELLED} >= {"run.json", "sweep.json", "diff_base.json"}
-    assert len(WHOLE) == 4
+    assert {p.name for p in MODELLED} >= {"run.json", "sweep.json", "diff_base.json", "diff.json"}
+    assert len(WHOLE) == 5
 
 
 @pytest.mark.parametrize("path", MODELLED, ids=lambda p: p.name)
@@ -186,3 +191,24 @@ def test_the_runs_listing_goes_both_ways():
     assert from_document(json.loads(json.dumps(document))).to_document() == document
     unversioned = {k: v for k, v in document.items() if k != "schema_version"}
     assert from_document(upgrade(unversioned, "runs.json")).runs == entries  # as written before
+
+
+def test_a_threshold_reads_back_as_written():
+    for threshold in (Threshold("p99", 0.10), Threshold("mean", 0.025), Threshold("p50", 0.0)):
+        assert Threshold.from_document(str(threshold)) == threshold
+    with pytest.raises(ValueError, match="not METRIC:PERCENT"):
+        Threshold.from_document("p99:0.1")
+
+
+def test_a_diff_file_reads_into_its_verdict():
+    diff = load_result(DATA / "results" / "diff.json")
+    assert isinstance(diff, DiffResult) and diff.upgraded_from == 2
+    (trip,) = diff.verdict.trips
+    assert (trip.diff.runner, trip.change.metric, str(trip.threshold)) == (
+        "persistent",
+        "p99",
+        "p99:10%",
+    )
+    assert trip.diff is diff.diffs[2] and trip.change is diff.diffs[2].changes[3]
+    assert diff.verdict.missing == ("nullpool",) and diff.verdict.lacking
+    assert diff.caveats == [] and diff.exit_status == 4

@@ -353,3 +353,17 @@ def test_an_explain_file_is_drawn_phase_by_phase() -> None:
     assert "sum of phases" in phases and "whole operation" in phases
     assert "<h3>Findings</h3>" in section and "SSL context creation" in section
     assert "2 (upgraded from" not in page and f"{SCHEMA_VERSION} (upgraded from 2)" in page
+
+
+def test_a_diff_file_is_drawn_with_its_verdict() -> None:
+    page = build([("diff.json", load("diff.json"))])
+    section = page[page.index('<section id="file-1">') :]
+    assert "diff.json: diff: what changed, and the gate&#x27;s verdict" in section
+    tables = re.findall(r"<h3>([^<]*)</h3>", section)
+    assert tables == ["raw", "pool", "persistent"]  # nullpool is in base only
+    assert '<td>✗ p99</td><td class="num">0.395 ms</td><td class="num">0.562 ms</td>' in section
+    assert "only in tests/data/diff_base.json, not compared: nullpool" in section
+    assert "✗ p99 of persistent rose 42.2% (limit 10%)" in section
+    assert '<p class="notice"><strong>FAIL: 1 threshold tripped<br>FAIL: ' in section
+    assert "Settings and environment" not in section  # a diff has none of its own
+    assert f"{SCHEMA_VERSION} (upgraded from 2)" in page

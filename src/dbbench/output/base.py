@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from rich.console import Console
 
-from dbbench.diffing import DiffResult
 from dbbench.errors import ConfigError
 from dbbench.model import (
+    DiffResult,
     Explanation,
     Result,
     RunResult,
@@ -51,6 +51,8 @@ def show(format_: Format, result: Result, console: Console) -> None:
         format_.stale(result, console)
     elif isinstance(result, Explanation):
         format_.explain(result, console)
+    elif isinstance(result, DiffResult):
+        format_.diff(result, console)
     else:
         format_.runs(result, console)
 

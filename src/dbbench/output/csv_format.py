@@ -10,13 +10,13 @@ names follow the JSON document's keys where both have the value.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rich.console import Console
 
-from dbbench.diffing import DiffResult
-from dbbench.model import RunsListing, StaleCase, StaleResult, SweepResult
+from dbbench.model import DiffResult, RunsListing, StaleCase, StaleResult, SweepResult
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
     CSV,
@@ -190,12 +190,12 @@ DIFF_COLUMNS = (
 )
 
 
-def write_diff(document: Mapping[str, Any], console: Console) -> None:
+def write_diff(result: DiffResult, console: Console) -> None:
     """``dbbench diff --format csv``: a row per runner (or cell) and metric."""
-    rows = []
-    for diff in document["diffs"]:
-        base = {"runner": diff["runner"], "cell": diff["cell"], "only_in": diff["only_in"]}
-        rows += [{**base, **change} for change in diff["changes"]] or [base]
+    rows: list[dict[str, Any]] = []
+    for diff in result.diffs:
+        base = {"runner": diff.runner, "cell": diff.cell, "only_in": diff.only_in}
+        rows += [{**base, **dataclasses.asdict(change)} for change in diff.changes] or [base]
     _write(DIFF_COLUMNS, rows, console)
 
 
@@ -220,7 +220,7 @@ class CsvFormat(Format):
         write_stale(list(result.cases), result.wait_timeout_s, result.idle_s, console)
 
     def diff(self, result: DiffResult, console: Console) -> None:
-        write_diff(result.to_document(), console)
+        write_diff(result, console)
 
     def runs(self, listing: RunsListing, console: Console) -> None:
         write_runs(listing, console)

@@ -15,15 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from dbbench.diffing import (
-    ALPHA,
-    CONFIDENCE,
-    DiffResult,
-    MetricChange,
-    RunnerDiff,
-    Threshold,
-    Trip,
-)
+from dbbench.diffing import ALPHA, CONFIDENCE
+from dbbench.model import DiffResult, MetricChange, RunnerDiff, Threshold, Trip
 from dbbench.output.numbers import escape_markdown, ms_from_us, ops_per_s
 
 #: one line under the tables: what "beyond noise" means
@@ -94,7 +87,7 @@ def verdict(trips: Sequence[Trip], thresholds: Sequence[Threshold]) -> str:
     return "no --fail-on thresholds given: changes shown, nothing gated"
 
 
-def _only_in_lines(diffs: Sequence[RunnerDiff], base_label: str, new_label: str) -> list[str]:
+def only_in_lines(diffs: Sequence[RunnerDiff], base_label: str, new_label: str) -> list[str]:
     lines = []
     for side, label in (("base", base_label), ("new", new_label)):
         names = [d.label for d in diffs if d.only_in == side]
@@ -157,7 +150,7 @@ def write(
         if diff.changes:
             console.print(build_table(diff, tripped, base_label, new_label))
     console.print(f"[dim]{escape(LEGEND)}[/dim]", soft_wrap=True)
-    for line in _only_in_lines(diffs, base_label, new_label):
+    for line in only_in_lines(diffs, base_label, new_label):
         console.print(f"[yellow]{escape(line)}[/yellow]", soft_wrap=True)
     for line in caveats:
         console.print(f"[yellow]note: {escape(line)}[/yellow]", soft_wrap=True)
@@ -218,7 +211,7 @@ def markdown_lines(
                 ]
                 lines.append(f"| {' | '.join(row)} |")
         lines += ["", f"<sub>{escape_markdown(LEGEND)}</sub>"]
-    notes = _only_in_lines(diffs, base_label, new_label) + [f"note: {c}" for c in caveats]
+    notes = only_in_lines(diffs, base_label, new_label) + [f"note: {c}" for c in caveats]
     if notes:
         lines += [""] + [f"- {escape_markdown(line)}" for line in notes]
     if tripped:

@@ -8,8 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from dbbench.diffing import DiffResult
-from dbbench.model import Explanation, RunResult, RunsListing, StaleResult, SweepResult
+from dbbench.model import DiffResult, Explanation, RunResult, RunsListing, StaleResult, SweepResult
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 
 

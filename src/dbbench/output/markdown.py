@@ -16,9 +16,9 @@ from typing import Any
 
 from rich.console import Console
 
-from dbbench.diffing import DiffResult
 from dbbench.model import (
     BenchmarkSummary,
+    DiffResult,
     RunnerResult,
     RunResult,
     RunsListing,

@@ -1,7 +1,7 @@
 """The HTML report: one self-contained page of charts and tables from result files.
 
 ``dbbench report FILE... -o report.html`` reads result files into the result
-model (run, compare, sweep, stale, explain; older schema versions upgraded by
+model (run, compare, sweep, stale, explain, diff; older schema versions upgraded by
 ``model.load_result``) and writes one page that opens anywhere with no network: the charts are SVG
 drawn by matplotlib and inlined, the style sheet is inline, and there is no
 script and no reference to anything outside the file (a Content-Security-Policy
@@ -16,6 +16,7 @@ of ``default-src 'none'`` says so to the browser too).
   the recommendations, each cell's pool and server counters.
 - stale: the cases.
 - explain: a phase table per runner (median, p95, share, round trips), the findings.
+- diff: a table per runner (or sweep cell) compared, the caveats and the gate's verdict.
 - more than one run document: one more CDF with all of them overlaid.
 
 matplotlib is an optional dependency (``pip install 'dbbench[report]'``). It

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dbbench import resultfile
 from dbbench.errors import ConfigError
-from dbbench.model import Result, RunResult, RunsListing, load_result
+from dbbench.model import DiffResult, Result, RunResult, RunsListing, load_result
 from dbbench.output.report.charts import Charts, require_matplotlib
 from dbbench.output.report.sections import document_section, fallback_notice, kind_of
 from dbbench.output.report.tables import Column, Html, column_table, escape, when
@@ -98,11 +98,16 @@ def _files_table(documents: Sequence[tuple[str, Result]]) -> str:
         ("kind", lambda item: kind_of(item[1][1])),
         ("started (UTC)", lambda item: when(item[1][1].started_at)),
         ("finished (UTC)", lambda item: when(item[1][1].finished_at)),
-        ("dbbench", lambda item: item[1][1].environment.dbbench or "not recorded"),
+        ("dbbench", lambda item: _written_by(item[1][1]) or "not recorded"),
         ("schema", lambda item: schema(item[1][1])),
         ("complete", lambda item: complete(item[1][1])),
     ]
     return column_table(columns, items, text=[name for name, _ in columns])
+
+
+def _written_by(doc: Result) -> str | None:
+    """The dbbench version that wrote ``doc``; a diff document records none."""
+    return None if isinstance(doc, DiffResult) else doc.environment.dbbench
 
 
 CSS = """

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from dbbench.model import (
+    DiffResult,
     Explanation,
     Result,
     RunnerExplanation,
@@ -18,7 +19,7 @@ from dbbench.model import (
     StaleResult,
     SweepResult,
 )
-from dbbench.output import columns
+from dbbench.output import columns, diff_table
 from dbbench.output.columns import (
     POOL_COLUMNS,
     REPORT,
@@ -58,6 +59,7 @@ KINDS = {
     "sweep": "pool sweep",
     "stale": "stale connections",
     "explain": "explain: where the time goes",
+    "diff": "diff: what changed, and the gate's verdict",
 }
 
 
@@ -78,9 +80,14 @@ def document_section(index: int, label: str, doc: Result, charts: Charts) -> str
         parts += _sweep_parts(label, doc, charts)
     elif isinstance(doc, StaleResult):
         parts += _stale_parts(doc)
+    elif isinstance(doc, DiffResult):
+        parts += _diff_parts(doc)
     else:
         parts += _explain_parts(doc)
-    parts += _settings_parts({} if isinstance(doc, Explanation) else doc.settings, doc.environment)
+    if not isinstance(doc, DiffResult):  # a diff has no settings of its own: its files do
+        parts += _settings_parts(
+            {} if isinstance(doc, Explanation) else doc.settings, doc.environment
+        )
     parts.append("</section>")
     return "\n".join(part for part in parts if part)
 
@@ -487,3 +494,44 @@ def _phase_table(runner: RunnerExplanation, rtt_s: float | None) -> str:
     )
     headers = ["phase", "median", "p95", "share", "round trips", "what it is"]
     return table(headers, rows, caption=caption, text=("phase", "what it is"))
+
+
+def _diff_parts(result: DiffResult) -> list[str]:
+    """The comparison (a table per runner, or cell), what was not compared, the caveats,
+    the thresholds tripped and the gate's verdict: what ``dbbench diff`` printed."""
+    base, new = result.base_label, result.new_label
+    trips = result.verdict.trips
+    parts = [f"<p>base: <code>{escape(base)}</code>; new: <code>{escape(new)}</code>.</p>"]
+    for diff in result.diffs:
+        if not diff.changes:
+            continue
+        tripped = {t.change.metric for t in trips if t.diff is diff}
+        rows = [
+            [
+                f"✗ {c.metric}" if c.metric in tripped else c.metric,
+                diff_table.format_value(c.metric, c.base),
+                diff_table.format_value(c.metric, c.new),
+                diff_table.format_change(c.change),
+                diff_table.describe_noise(c),
+            ]
+            for c in diff.changes
+        ]
+        parts += [
+            f"<h3>{escape(diff.label)}</h3>",
+            table(
+                ["metric", base, new, "change", "beyond noise?"],
+                rows,
+                text=("metric", "beyond noise?"),
+            ),
+        ]
+    parts.append(f"<p>{escape(diff_table.LEGEND)}</p>")
+    lines = diff_table.only_in_lines(result.diffs, base, new)
+    lines += [f"note: {caveat}" for caveat in result.caveats]
+    lines += [f"✗ {diff_table.describe_trip(trip)}" for trip in trips]
+    if lines:
+        parts.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>")
+    verdict = [diff_table.verdict(trips, result.thresholds)]
+    verdict += [line for line in [result.verdict.lacking_line(base, new)] if line]
+    css = ' class="notice"' if result.verdict.failed else ""
+    parts.append(f"<p{css}><strong>{'<br>'.join(escape(v) for v in verdict)}</strong></p>")
+    return parts
