@@ -24,7 +24,7 @@ from dbbench import drivers
 from dbbench.backend import LIVE, Backend
 from dbbench.certificates import CertificateFiles, make_certificates
 from dbbench.diagnosis import is_operation_failure, operation_error
-from dbbench.errors import ConfigError, DbbenchError
+from dbbench.errors import ConfigError, DbbenchError, mention
 from dbbench.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.model import SweepResult
 from dbbench.processes import ProcessFailed, run_in_processes
@@ -37,6 +37,7 @@ from dbbench.server_status import (
     connection_budget_warning,
 )
 from dbbench.settings import PoolSettings, Settings
+from dbbench.settings_schema import mentioned
 from dbbench.sweep import SweepCell, grid, recommend
 from dbbench.workload import READ_WORKLOAD, workload_for
 
@@ -433,7 +434,9 @@ def run_sweep(
     exceed the server's max_connections.  Ctrl-C keeps the cells done.
     """
     if not names_with("swept", runner_names):
-        raise ConfigError("a sweep compares pool settings: --runner must include pool")
+        raise ConfigError(
+            f"a sweep compares pool settings: {mention('runner_names')} must include pool"
+        )
     cells: list[tuple[SweepCell, RunResult]] = []
     complete = True
     todo = grid(concurrencies, pool_sizes, max_overflows)
@@ -442,8 +445,9 @@ def run_sweep(
         processes = settings.benchmark.processes
         if processes > concurrency:
             raise ConfigError(
-                f"--processes = {processes} is more than --concurrency {concurrency} in the "
-                "sweep: each process needs at least one worker"
+                f"{mentioned('benchmark', 'processes')} = {processes} is more than "
+                f"{mentioned('benchmark', 'concurrency')} {concurrency} in the sweep: each "
+                "process needs at least one worker"
             )
         cell_settings = dataclasses.replace(
             settings,

@@ -74,6 +74,11 @@ def _stop_on_sigterm() -> Iterator[None]:
             signal.signal(signal.SIGTERM, previous)
 
 
+#: a library call's arguments that messages mention (``errors.mention``) -> the click
+#: parameter that gives them, where its name differs
+_ARGUMENTS = {"runner_names": "runner_text", "run name": "save_name", "format": "format_name"}
+
+
 class DbbenchGroup(click.Group):
     """A click group whose ``main`` maps every failure to one line and an exit status,
     written to the ``Env`` it is given as ``obj`` (else to the real stderr)."""
@@ -81,6 +86,7 @@ class DbbenchGroup(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
+        self._command = None
         env = extra.get("obj")
         if not isinstance(env, Env):
             env = Env()
@@ -110,12 +116,31 @@ class DbbenchGroup(click.Group):
                 error(message)
                 status = ExitStatus.USAGE if isinstance(exc, click.UsageError) else ExitStatus.ERROR
             except DbbenchError as exc:
-                error(str(exc))
+                error(self._as_flags(exc))
                 status = exc.exit_status
             except Exception as exc:
                 error(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug)")
                 status = ExitStatus.ERROR
         sys.exit(int(status or 0))
+
+    #: the command being run, for its errors' flags
+    _command: click.Command | None = None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        self._command = command
+        return name, command, rest
+
+    def _as_flags(self, exc: DbbenchError) -> str:
+        """``exc``'s message with each setting or argument it mentions (``errors.mention``)
+        named as the running command's flag (``[database] database`` -> ``--database``),
+        where it has one."""
+        params = self._command.params if self._command is not None else []
+        flags = {p.name: p.opts[0] for p in params if p.opts}
+        for p in params:
+            if isinstance(p, _SettingOption) and p.setting.flag is not None:
+                flags[p.setting.name] = p.setting.flag.shown
+        return exc.render(lambda name: flags.get(_ARGUMENTS.get(name, name), name))
 
 
 def _elsewhere(exc: click.NoSuchOption) -> str:

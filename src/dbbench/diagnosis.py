@@ -13,6 +13,7 @@ import sqlalchemy.exc
 from dbbench import drivers
 from dbbench.errors import ConnectError, DbbenchError, QueryError
 from dbbench.settings import DatabaseSettings
+from dbbench.settings_schema import mentioned
 
 # MySQL / MariaDB error numbers met while connecting
 ER_DBACCESS_DENIED = 1044
@@ -62,7 +63,7 @@ def _tls_failure(code: int | None, message: str, database: DatabaseSettings) -> 
             + (", and that it names the host" if tls.mode == "verify_identity" else "")
         )
     if "did not offer TLS" in message or "SSL is required" in message:
-        return f"{message}; enable TLS on the server or lower ssl_mode"
+        return f"{message}; enable TLS on the server or lower {mentioned('database', 'ssl_mode')}"
     return None
 
 
@@ -71,8 +72,8 @@ def _password_hint(database: DatabaseSettings) -> str:
     if database.password and database.password_source:
         return f"check the password (from {database.password_source}) and the user's grants"
     return (
-        "no password was given: use --password (a prompt), DBBENCH_PASSWORD or MYSQL_PWD, "
-        "[database] password, or ~/.my.cnf [client] password; or check the user's grants"
+        f"no password was given: use {mentioned('database', 'password')}, DBBENCH_PASSWORD or "
+        "MYSQL_PWD, or ~/.my.cnf [client] password; or check the user's grants"
     )
 
 
@@ -128,7 +129,8 @@ def connect_error(
     elif code == ER_CON_COUNT:
         text = (
             f"cannot connect to {where}: the server has no free connections ({message}); "
-            "lower the concurrency or raise max_connections"
+            f"lower {mentioned('benchmark', 'concurrency')} or raise the server's "
+            "max_connections"
         )
     elif code == ER_HOST_NOT_PRIVILEGED:
         text = f"cannot connect to {where}: {message}; the user may not connect from this host"
@@ -163,18 +165,19 @@ def query_error(exc: BaseException, database: DatabaseSettings, query: str) -> D
         )
     elif code == ER_NO_DB:
         advice = (
-            "give --database (or DBBENCH_DATABASE, [database] database), "
-            "or name the table as database.table in --query"
+            f"give {mentioned('database', 'database')} (or DBBENCH_DATABASE), "
+            f"or name the table as database.table in {mentioned('benchmark', 'query')}"
         )
     elif code == ER_NO_SUCH_TABLE:
         advice = (
-            f"check --query, or --database ({database.database!r}, "
-            f"{database.source_of('database')})"
+            f"check {mentioned('benchmark', 'query')}, or {mentioned('database', 'database')} "
+            f"({database.database!r}, {database.source_of('database')})"
             if database.database
-            else "check --query, or give --database"
+            else f"check {mentioned('benchmark', 'query')}, or give "
+            + mentioned("database", "database")
         )
     else:
-        advice = "check --query or [benchmark] query"
+        advice = f"check {mentioned('benchmark', 'query')}"
     return QueryError(
         f"the query {shown!r} failed on {database.describe()}: {prefix}{message}; {advice}"
     )

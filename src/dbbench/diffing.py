@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
-from dbbench.errors import ConfigError
+from dbbench.errors import ConfigError, mention
 from dbbench.histogram import LatencyHistogram
 from dbbench.model import (
     RUN_COMMANDS,
@@ -101,7 +101,7 @@ def parse_fail_on(text: str) -> Threshold:
     worsening beyond noise.  Raises ``ConfigError`` with one line naming
     ``--fail-on``, the text and what to write instead.
     """
-    where = f"--fail-on = {text!r}"
+    where = f"{mention('fail_on')} = {text!r}"
     example = "write METRIC:PERCENT, e.g. p99:10% or mean:5%"
     match = _FAIL_ON.match(text)
     if not match:

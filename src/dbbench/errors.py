@@ -8,6 +8,8 @@ status.  Messages name the value and where it came from, never a password.
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Callable
 
 
 class ExitStatus(enum.IntEnum):
@@ -26,10 +28,37 @@ class ExitStatus(enum.IntEnum):
     INTERRUPTED = 130
 
 
+#: around a setting's name in a message being built (``mention``); never in a finished one
+_MENTION = re.compile("\x02([^\x02\x03]*)\x03")
+
+
+def mention(name: str) -> str:
+    """A setting (``[section] key``), or a library call's argument (``runner_names``), as a
+    message names it for the user to change: the library's text says the name, the command
+    line's the flag (``DbbenchError.render``).  Only for text that ends in a ``DbbenchError``."""
+    return f"\x02{name}\x03"
+
+
 class DbbenchError(Exception):
-    """An error with a one-line, user-facing message."""
+    """An error with a one-line, user-facing message.
+
+    The library names a setting as the settings file does (``[database] database``), never
+    as a flag; a setting the message tells the user to change is written ``mention(name)``
+    so that the command line can show it as its flag instead (``--database``).
+    """
 
     exit_status: ExitStatus = ExitStatus.ERROR
+
+    def __init__(self, message: str = "") -> None:
+        self._template = message
+        super().__init__(_MENTION.sub(r"\1", message))
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self._template,))
+
+    def render(self, name: Callable[[str], str]) -> str:
+        """The message with each mentioned setting as ``name(setting's name)`` says it."""
+        return _MENTION.sub(lambda match: name(match.group(1)), self._template)
 
 
 class ConfigError(DbbenchError):

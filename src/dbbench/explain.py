@@ -29,7 +29,7 @@ from typing import Any
 
 from dbbench.backend import LIVE, Backend
 from dbbench.diagnosis import operation_error
-from dbbench.errors import ConfigError, DbbenchError
+from dbbench.errors import ConfigError, DbbenchError, mention
 from dbbench.model import (
     ADDS_UP_WITHIN,
     Explanation,
@@ -277,7 +277,7 @@ def check_arguments(runner_names: Sequence[str], driver: str) -> None:
     for name in runner_names:
         if name not in EXPLAIN_RUNNERS:
             raise ConfigError(
-                f"--runner = {','.join(runner_names)!r}: explain splits "
+                f"{mention('runner_names')} = {','.join(runner_names)!r}: explain splits "
                 f"{', '.join(EXPLAIN_RUNNERS)}, not {name!r}"
             )
 

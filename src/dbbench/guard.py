@@ -39,7 +39,7 @@ import difflib
 import itertools
 import re
 
-from dbbench.errors import ConfigError
+from dbbench.errors import ConfigError, mention
 
 #: statements that read: the only ones allowed without --allow-writes
 READ_KEYWORDS = ("SELECT", "SHOW", "EXPLAIN", "DESCRIBE", "DESC", "VALUES", "TABLE", "WITH", "HELP")
@@ -147,10 +147,12 @@ def has_statement(query: str) -> bool:
     return bool(_statements(query))
 
 
+#: what lets a query that may write run: ``check_query``'s argument (the command line's flag)
+_ALLOW_WRITES = mention("allow_writes")
 #: the rest of the refusal's line, after the value
 _MAY_CHANGE_DATA = (
     "may change data (it is not a plain SELECT/SHOW); dbbench runs it "
-    "thousands of times, so give --allow-writes if that is what you want"
+    f"thousands of times, so give {_ALLOW_WRITES} if that is what you want"
 )
 
 
@@ -166,7 +168,7 @@ def _refusal(query: str) -> str | None:
         if _INNER_SEPARATOR.search(query):
             return (
                 "holds several statements and comments or backslashes, which the server may "
-                "read otherwise than dbbench; give --allow-writes if that is what you want"
+                f"read otherwise than dbbench; give {_ALLOW_WRITES} if that is what you want"
             )
     # every reading must be a read: literals with and without backslash escapes, and
     # executable comments run (/*!DELETE */) and skipped (/*M!999999 SELECT */ CALL p())
@@ -186,7 +188,7 @@ def _refusal(query: str) -> str | None:
                 reads = f"{', '.join(READ_KEYWORDS[:-1])} or {READ_KEYWORDS[-1]}"
                 return (
                     f"does not start with {reads} ({unknown}); any other statement may change "
-                    "data, so it runs only with --allow-writes"
+                    f"data, so it runs only with {_ALLOW_WRITES}"
                 )
     return None
 
@@ -197,7 +199,9 @@ def is_read_only(query: str) -> bool:
     return _refusal(query) is None
 
 
-def check_query(query: str, allow_writes: bool, where: str = "--query") -> None:
+def check_query(
+    query: str, allow_writes: bool, where: str = mention("[benchmark] query")
+) -> None:
     """Refuse a query that may write, or is not a known read, unless ``allow_writes``."""
     reason = None if allow_writes else _refusal(query)
     if reason is None:
@@ -206,11 +210,13 @@ def check_query(query: str, allow_writes: bool, where: str = "--query") -> None:
     raise ConfigError(f"{where} = {shown!r} {reason}")
 
 
-def check_workload(workload: str, allow_writes: bool, where: str = "--workload") -> None:
+def check_workload(
+    workload: str, allow_writes: bool, where: str = mention("[benchmark] workload")
+) -> None:
     """Refuse a built-in write workload unless ``allow_writes``."""
     if allow_writes or workload == "read":
         return
     raise ConfigError(
         f"{where} = {workload!r} writes (into a scratch table dbbench creates and drops); "
-        "give --allow-writes to run it"
+        f"give {_ALLOW_WRITES} to run it"
     )

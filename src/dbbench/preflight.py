@@ -16,6 +16,7 @@ from dbbench.diagnosis import connect_error, query_error
 from dbbench.drivers import Driver, get_driver
 from dbbench.errors import ConfigError
 from dbbench.settings import DatabaseSettings
+from dbbench.settings_schema import mentioned
 from dbbench.workload import Workload
 
 #: one execution's result above either limit is refused without --allow-large-results:
@@ -75,8 +76,8 @@ def _check_result_size(connection: pymysql.connections.Connection, query: str) -
                 f"the query {shown!r} returns more than {MAX_RESULT_ROWS:,} rows or "
                 f"{MAX_RESULT_BYTES // 2**20} MiB per execution (stopped reading at {rows:,} "
                 f"rows, {size_bytes / 2**20:.1f} MiB); every operation fetches all of it into "
-                "memory, in every worker: add a LIMIT, or give --allow-large-results "
-                "([benchmark] allow_large_results = true) to run it anyway"
+                "memory, in every worker: add a LIMIT, or give "
+                f"{mentioned('benchmark', 'allow_large_results')} to run it anyway"
             )
     cursor.close()
 

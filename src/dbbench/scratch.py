@@ -28,6 +28,7 @@ from dbbench.diagnosis import connect_error
 from dbbench.drivers import side
 from dbbench.errors import ConfigError, QueryError
 from dbbench.settings import DatabaseSettings
+from dbbench.settings_schema import mentioned
 
 TABLE_PREFIX = "dbbench_scratch_"
 #: what a scratch table's name looks like (used to find leftovers, and to refuse any other)
@@ -74,7 +75,7 @@ def require_database(database: DatabaseSettings, workload: str) -> str:
     if not database.database:
         raise ConfigError(
             f"the {workload} workload creates a scratch table and needs a database to put it "
-            "in: give --database or [database] database"
+            f"in: give {mentioned('database', 'database')}"
         )
     return database.database
 

@@ -375,12 +375,6 @@ def _given(
     return layer
 
 
-def _setter(row: Setting, *, command_line: bool) -> str:
-    """How to set ``row``, in the words of the caller: its flag on the command line (where
-    it has one), its name in the settings file otherwise."""
-    return row.flag.shown if command_line and row.flag is not None else row.name
-
-
 def _flag_name(row: Setting) -> str:
     assert row.flag is not None, f"{row.name} has no flag"
     return row.flag.shown
@@ -437,7 +431,7 @@ def load_settings(
             raise ConfigError(
                 f"{benchmark['processes'].where} = {processes} is more than the concurrency "
                 f"({concurrency}): each process needs at least one worker; raise "
-                + _setter(BY_KEY["benchmark"]["concurrency"], command_line=flags is not None)
+                + BY_KEY["benchmark"]["concurrency"].mentioned
             )
 
     warnings = [

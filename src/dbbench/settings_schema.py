@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from dbbench import guard
+from dbbench.errors import mention
 from dbbench.parsing import (
     Validator,
     boolean,
@@ -114,6 +115,12 @@ class Setting:
     def name(self) -> str:
         """``[section] key``: how the library and the settings file name it."""
         return f"[{self.section}] {self.key}"
+
+    @property
+    def mentioned(self) -> str:
+        """Its name in a message that tells the user to change it: the command line shows
+        its flag there instead (``errors.mention``)."""
+        return mention(self.name)
 
     def setters(self) -> list[str]:
         """Every way to set it: the file key, the environment variables, the flag."""
@@ -491,6 +498,11 @@ BY_KEY: dict[str, dict[str, Setting]] = {
 def setting(section: str, key: str) -> Setting:
     """The row of ``[section] key``; ``KeyError`` for one that does not exist."""
     return BY_KEY[section][key]
+
+
+def mentioned(section: str, key: str) -> str:
+    """``[section] key`` in a message that tells the user to change it (``Setting.mentioned``)."""
+    return setting(section, key).mentioned
 
 
 def by_flag(name: str) -> Setting | None:

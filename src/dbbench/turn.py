@@ -149,7 +149,9 @@ class ErrorLimit:
 
     @property
     def message(self) -> str:
-        return f"stopped after {self.limit} failed operations (--max-errors {self.limit})"
+        return (
+            f"stopped after {self.limit} failed operations ([benchmark] max_errors = {self.limit})"
+        )
 
     def failed(self) -> bool:
         """Count one failure; True once the limit is reached."""

@@ -244,7 +244,7 @@ def test_server_killed_stops_after_max_errors(server, tmp_path, runs):
     document = run.finish()
     assert run.process.returncode == ExitStatus.RUN_ERRORS, run.stderr
     assert document["complete"] is False
-    assert "--max-errors 50" in document["stopped"]
+    assert "max_errors = 50" in document["stopped"]
     assert sum(r["errors"] for r in document["results"]) >= 50
     assert all(r["n"] > 0 for r in document["results"])
     check_accounting(document)

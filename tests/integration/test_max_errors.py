@@ -43,7 +43,7 @@ def test_max_errors_stops_the_run_with_exit_3(server, runner, concurrency, proce
     )
     assert result.returncode == 3, result.stderr
     document = json.loads(result.stdout)
-    assert document["stopped"] == "stopped after 5 failed operations (--max-errors 5)"
+    assert document["stopped"] == "stopped after 5 failed operations ([benchmark] max_errors = 5)"
     assert not document["complete"]
     (measured,) = document["results"]
     # 5 for the run, all processes together; beyond it only operations already in flight

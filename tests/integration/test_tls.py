@@ -185,7 +185,7 @@ def test_required_fails_where_the_server_offers_no_tls(plain_server, driver_name
     # PyMySQL refuses by itself; the others would go on in plain text, and dbbench stops them
     assert isinstance(caught.value, TlsNotUsed) or "SSL is required" in str(caught.value)
     message = str(connect_error(caught.value, database))
-    assert "lower ssl_mode" in message and "\n" not in message
+    assert "lower [database] ssl_mode" in message and "\n" not in message
 
 
 # --- async-pool: aiomysql through dbbench's bounded connection -------------------------
@@ -220,7 +220,7 @@ def test_async_pool_required_fails_where_the_server_offers_no_tls(plain_server):
     with pytest.raises(TlsNotUsed) as caught:
         _async_cipher(database)
     message = str(connect_error(caught.value, database))
-    assert "lower ssl_mode" in message and "\n" not in message
+    assert "lower [database] ssl_mode" in message and "\n" not in message
     # and preferred still connects, in plain text
     assert _async_cipher(dataclasses.replace(database, ssl_mode="preferred")) == ""
 

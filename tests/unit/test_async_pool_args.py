@@ -56,7 +56,7 @@ def test_missing_packages_name_the_extra(monkeypatch):
         parse_runner_names("pool,async-pool")
     message = str(caught.value)
     assert message == (
-        "--runner: the async-pool runner needs aiomysql, not installed: "
+        "runner_names: the async-pool runner needs aiomysql, not installed: "
         "pip install 'dbbench[async]'"
     )
     assert caught.value.exit_status == ExitStatus.USAGE

@@ -428,7 +428,7 @@ def test_a_query_that_may_write_needs_allow_writes(fake_runners, tmp_path):
 def test_max_errors_stops_with_exit_3_and_says_why(fake_runners):
     result = invoke("run", "-n", "1000", "-q", "--query", "SELECT 'fail'", "--max-errors", "4")
     assert result.exit_code == 3, result.output
-    assert "stopped after 4 failed operations (--max-errors 4)" in result.stdout
+    assert "stopped after 4 failed operations ([benchmark] max_errors = 4)" in result.stdout
     bad = invoke("run", "--max-errors", "0")
     assert bad.exit_code == 2 and "--max-errors = 0: must be at least 1" in bad.stderr
 
@@ -502,3 +502,63 @@ def test_a_diff_written_as_json_is_shown_and_reported_as_the_diff_printed_it(tmp
     reported = invoke("report", str(document), "-o", str(page))
     assert reported.exit_code == 0, reported.output
     assert "FAIL: 1 threshold tripped" in page.read_text()
+
+
+def _failing_check(monkeypatch, error):
+    """The server check raises ``error(database)``: a failure met before measuring."""
+
+    def check(database, workload):
+        raise error(database)
+
+    monkeypatch.setitem(
+        _BACKEND, "backend", dataclasses.replace(_BACKEND["backend"], check_server=check)
+    )
+
+
+def test_a_hint_names_the_flag_that_fixes_it(fake_runners, monkeypatch):
+    """The library names the settings (test_diagnosis.py); the command line, their flags."""
+    import pymysql
+
+    from dbbench.diagnosis import connect_error, query_error
+
+    no_db = pymysql.err.OperationalError(1046, "No database selected")
+    _failing_check(monkeypatch, lambda db: query_error(no_db, db, "SELECT * FROM orders"))
+    result = invoke("run", "--query", "SELECT * FROM orders")
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith(
+        "No database selected; give --database (or DBBENCH_DATABASE), or name the table as "
+        "database.table in --query"
+    )
+    no_tls = pymysql.err.OperationalError(2026, "the server did not offer TLS")
+    _failing_check(monkeypatch, lambda db: connect_error(no_tls, db))
+    result = invoke("run", "--ssl-mode", "required")
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith("enable TLS on the server or lower --ssl-mode")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["run", "--processes", "2"],
+            "each process needs at least one worker; raise --concurrency",
+        ),
+        (["run", "--runner", "raw,bogus"], "--runner = 'raw,bogus': unknown runner 'bogus'"),
+        (["run", "--save", "1"], "--save = '1': a number, 'latest' or a name ending in .json"),
+        (["run", "--query", "DELETE FROM t"], "so give --allow-writes if that is what you want"),
+        (["run", "--workload", "insert"], "--workload = 'insert' writes"),
+        (["explain", "--runner", "async-pool"], "--runner = 'async-pool': explain splits"),
+        (["compare", "-c", "1,2", "--runner", "raw"], "--runner must include pool"),
+    ],
+)
+def test_library_messages_name_flags_on_the_command_line(fake_runners, args, expected):
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr
+    assert "\x02" not in result.stderr and "\x03" not in result.stderr
+
+
+def test_diff_names_its_flag():
+    base = str(DATA / "diff_base.json")
+    bad = invoke("diff", base, base, "--fail-on", "p99:10")
+    assert "--fail-on = 'p99:10': the limit needs a '%'" in bad.stderr

@@ -259,7 +259,7 @@ def test_parse_fail_on_rejects(text, words):
     with pytest.raises(ConfigError) as raised:
         parse_fail_on(text)
     message = str(raised.value)
-    assert message.startswith(f"--fail-on = {text!r}: ")
+    assert message.startswith(f"fail_on = {text!r}: ")
     assert "\n" not in message
     for word in words:
         assert word in message

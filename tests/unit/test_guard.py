@@ -132,7 +132,7 @@ def test_reads(query):
 )
 def test_writes_need_the_flag(query):
     assert not is_read_only(query)
-    with pytest.raises(ConfigError, match="--allow-writes") as info:
+    with pytest.raises(ConfigError, match="allow_writes") as info:
         check_query(query, allow_writes=False)
     assert "may change data (it is not a plain SELECT/SHOW)" in str(info.value)
     assert info.value.exit_status == ExitStatus.USAGE
@@ -159,7 +159,7 @@ def test_an_unknown_first_word_needs_the_flag(query, unknown):
     assert message == (
         f"[benchmark] query = {query!r} does not start with SELECT, SHOW, EXPLAIN, DESCRIBE, "
         f"DESC, VALUES, TABLE, WITH or HELP {unknown}; any other statement may change data, "
-        "so it runs only with --allow-writes"
+        "so it runs only with allow_writes"
     )
     assert "\n" not in message
     assert info.value.exit_status == ExitStatus.USAGE
@@ -170,8 +170,9 @@ def test_the_message_is_one_line_naming_the_value():
     with pytest.raises(ConfigError) as info:
         check_query("SELECT 1\nFOR UPDATE", allow_writes=False)
     assert str(info.value) == (
-        "--query = 'SELECT 1\\nFOR UPDATE' may change data (it is not a plain SELECT/SHOW); "
-        "dbbench runs it thousands of times, so give --allow-writes if that is what you want"
+        "[benchmark] query = 'SELECT 1\\nFOR UPDATE' may change data (it is not a plain "
+        "SELECT/SHOW); dbbench runs it thousands of times, so give allow_writes if that is "
+        "what you want"
     )
 
 
@@ -204,7 +205,7 @@ def test_a_write_workload_needs_the_flag():
         check_workload("insert", allow_writes=False, where="[benchmark] workload")
     assert str(info.value) == (
         "[benchmark] workload = 'insert' writes (into a scratch table dbbench creates and "
-        "drops); give --allow-writes to run it"
+        "drops); give allow_writes to run it"
     )
     assert info.value.exit_status == ExitStatus.USAGE
     check_workload("insert", allow_writes=True)

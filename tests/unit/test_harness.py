@@ -157,7 +157,7 @@ def test_max_errors_stops_the_run_and_keeps_what_was_measured():
     healthy = FakeRunner("pool", [])
     outcome = run_interleaved([failing, healthy], Plan(iterations=1000, warmup=0, max_errors=5))
     assert not outcome.complete
-    assert outcome.stopped == "stopped after 5 failed operations (--max-errors 5)"
+    assert outcome.stopped == "stopped after 5 failed operations ([benchmark] max_errors = 5)"
     assert outcome.records[0].errors == 5
     assert outcome.records[0].tally.latency.count > 0  # the successes before are kept
     assert failing.closed and healthy.closed
@@ -179,7 +179,7 @@ def test_max_errors_stops_workers_within_the_turn(concurrency):
     failing = ThreadRecorder("raw", [], fail=lambda call: RuntimeError() if call > 1 else None)
     plan = Plan(iterations=10**6, warmup=0, concurrency=concurrency, slice_s=30, max_errors=5)
     outcome = run_interleaved([failing, *slow], plan)
-    assert outcome.stopped == "stopped after 5 failed operations (--max-errors 5)"
+    assert outcome.stopped == "stopped after 5 failed operations ([benchmark] max_errors = 5)"
     assert not outcome.complete
     assert 5 <= outcome.records[0].errors <= 5 + concurrency - 1
     assert outcome.records[1].tally.attempted == 0  # the run stopped before the next runner

@@ -102,7 +102,7 @@ def test_max_errors_stops_tasks_within_the_turn(concurrency):
     )
     plan = Plan(iterations=10**6, warmup=0, concurrency=concurrency, slice_s=30, max_errors=5)
     outcome = run_interleaved([runner], plan)
-    assert outcome.stopped == "stopped after 5 failed operations (--max-errors 5)"
+    assert outcome.stopped == "stopped after 5 failed operations ([benchmark] max_errors = 5)"
     assert 5 <= outcome.records[0].errors <= 5 + concurrency - 1
     assert runner.peak_in_flight == concurrency  # they did run at once
 

@@ -78,11 +78,11 @@ def test_max_errors_counts_every_process_and_stopped_survives_the_merge():
     )
     # the second process starts once the first has used up the run's limit: it stops too
     healthy = part([("raw", 10)], plan, clock, shared=shared)
-    assert failing.stopped == "stopped after 5 failed operations (--max-errors 5)"
+    assert failing.stopped == "stopped after 5 failed operations ([benchmark] max_errors = 5)"
     assert failing.records[0].errors == 5
     assert healthy.stopped == failing.stopped and healthy.records[0].tally.attempted == 0
     merged = RunOutcome.merge([healthy, failing], Plan(iterations=200, warmup=0, max_errors=5))
-    assert merged.stopped == "stopped after 5 failed operations (--max-errors 5)"
+    assert merged.stopped == "stopped after 5 failed operations ([benchmark] max_errors = 5)"
     assert not merged.complete
     assert merged.records[0].errors == 5
     assert merged.records[0].tally.latency.count == 2  # calls 2 and 3 succeeded, then 4..8 failed

@@ -209,7 +209,7 @@ def test_a_library_callers_bad_value_names_the_setting_not_a_flag():
         load_settings(None, env={}, overrides={"pool": {"pool_reset_on_return": "bogus"}})
     with pytest.raises(ConfigError, match=r"^\[benchmark\] processes = 4 is more .*raise \[bench"):
         load_settings(None, env={}, overrides={"benchmark": {"processes": 4}})
-    with pytest.raises(ConfigError, match=r"processes = 4 is more .*raise --concurrency$"):
+    with pytest.raises(ConfigError, match=r"^--processes = 4 is more .*raise \[benchmark\] conc"):
         load_settings(None, env={}, flags={"benchmark": {"processes": 4}})
     with pytest.raises(ConfigError, match=r"^there is no setting \[pool\] size \(did you mean"):
         load_settings(None, env={}, overrides={"pool": {"size": 4}})

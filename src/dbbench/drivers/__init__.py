@@ -18,7 +18,7 @@ from typing import Any
 from dbbench.drivers.base import Connector, Driver, TlsNotUsed
 from dbbench.errors import ConfigError
 from dbbench.parsing import parse_name_list
-from dbbench.settings_schema import DRIVER_NAMES
+from dbbench.settings_schema import DRIVER_NAMES, mentioned
 
 DEFAULT_DRIVER = "pymysql"
 
@@ -65,7 +65,7 @@ def get_driver(name: str) -> Driver:
     return _driver_class(name)()
 
 
-def parse_driver_names(text: str, where: str = "--driver") -> list[str]:
+def parse_driver_names(text: str, where: str = mentioned("database", "driver")) -> list[str]:
     """``"pymysql,mysqlclient"`` -> the names, validated, in order, no repeats."""
     return parse_name_list(text, DRIVER_NAMES, where, "driver")
 

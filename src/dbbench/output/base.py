@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from rich.console import Console
 
-from dbbench.errors import ConfigError
+from dbbench.errors import ConfigError, mention
 from dbbench.model import (
     DiffResult,
     Explanation,
@@ -87,4 +87,4 @@ class Format(Protocol):
         self._cannot("the saved runs")
 
     def _cannot(self, what: str) -> None:
-        raise ConfigError(f"--format {self.name} cannot show {what}")
+        raise ConfigError(f"{mention('format')} {self.name} cannot show {what}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from dbbench.errors import ConfigError
+from dbbench.settings_schema import mentioned
 
 #: driver name -> the module that splits its connect into phases
 DRIVER_MODULES = {
@@ -33,7 +34,8 @@ def driver_module(driver: str) -> ModuleType:
     except KeyError:
         choices = ", ".join(DRIVER_MODULES)
         raise ConfigError(
-            f"--driver = {driver!r}: no phase breakdown for this driver; choose from {choices}"
+            f"{mentioned('database', 'driver')} = {driver!r}: no phase breakdown for this "
+            f"driver; choose from {choices}"
         ) from None
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from dbbench.errors import ConfigError
+from dbbench.errors import ConfigError, mention
 from dbbench.parsing import parse_name_list
 
 T = TypeVar("T")
@@ -148,7 +148,7 @@ def runner_labels(runner_names: Sequence[str], driver_names: Sequence[str]) -> l
     ]
 
 
-def parse_runner_names(text: str, where: str = "--runner") -> list[str]:
+def parse_runner_names(text: str, where: str = mention("runner_names")) -> list[str]:
     """``"raw,pool"`` -> ``["raw", "pool"]``, validated, in the order given, no repeats."""
     names = parse_name_list(text, RUNNER_NAMES, where, "runner")
     for name in names:

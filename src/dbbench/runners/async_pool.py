@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbbench.drivers import TlsNotUsed
 from dbbench.drivers.base import common_kwargs
-from dbbench.errors import ConfigError
+from dbbench.errors import ConfigError, mention
 from dbbench.runners.base import AsyncRunner
 from dbbench.runners.pool import PoolRunner, checkout_run_checkin
 from dbbench.settings import DatabaseSettings, PoolSettings
@@ -58,7 +58,7 @@ REQUIRED_MODULES = ("aiomysql", "greenlet")
 EXTRA = "async"
 
 
-def require_packages(where: str = "--runner") -> None:
+def require_packages(where: str = mention("runner_names")) -> None:
     """Raise a one-line ConfigError when the optional packages are not installed."""
     missing = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
     if missing:
