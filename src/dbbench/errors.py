@@ -53,6 +53,12 @@ class DbbenchError(Exception):
         self._template = message
         super().__init__(_MENTION.sub(r"\1", message))
 
+    @property
+    def template(self) -> str:
+        """The message with its mentions marked: what makes the same error elsewhere (in the
+        parent of a worker process that met it)."""
+        return self._template
+
     def __reduce__(self) -> tuple:
         return (type(self), (self._template,))
 

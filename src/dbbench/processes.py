@@ -128,7 +128,7 @@ class Failure:
             # exceptions do not all survive pickling; their text does
             return cls("other", f"{type(exc).__name__}: {exc}")
         error = diagnosis.operation_error(exc, settings.database, settings.benchmark.query)
-        return cls("query" if isinstance(error, QueryError) else "connect", str(error))
+        return cls("query" if isinstance(error, QueryError) else "connect", error.template)
 
     def error(self, process: int) -> Exception:
         """What the parent raises: the diagnosis a single process would raise, else

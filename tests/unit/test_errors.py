@@ -22,6 +22,12 @@ def test_a_value_from_elsewhere_is_left_as_written():
     assert rendered == "dbbench.toml: [database] database = 'x'; or give --runner_names"
 
 
+def test_the_same_error_elsewhere_keeps_its_mentions():
+    """A worker process sends its error's template; the parent raises it again."""
+    sent = ConfigError(f"raise {mentioned('benchmark', 'concurrency')}").template
+    assert ConfigError(sent).render(lambda name: "--concurrency") == "raise --concurrency"
+
+
 def test_the_mentions_survive_a_pickle():
     """A worker process's error reaches the parent whole."""
     exc = pickle.loads(pickle.dumps(ConfigError(f"raise {mentioned('benchmark', 'concurrency')}")))
