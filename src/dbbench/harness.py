@@ -293,7 +293,7 @@ class RunOutcome:
         )
 
 
-def _p99(latencies_ns: Iterable[int]) -> int | None:
+def nearest_rank_p99(latencies_ns: Iterable[int]) -> int | None:
     """The nearest-rank p99, as ``LatencyHistogram.percentile(0.99)`` takes it."""
     ordered = sorted(latencies_ns)
     return ordered[max(0, -(-len(ordered) * 99 // 100) - 1)] if ordered else None
@@ -379,7 +379,7 @@ class _Run:
         runner = self.runners[self.current]
         # only the current runner's latencies changed since the last report
         self.recent_ns[self.current] = tuple(self.recent[self.current])
-        self.recent_p99[self.current] = _p99(self.recent_ns[self.current])
+        self.recent_p99[self.current] = nearest_rank_p99(self.recent_ns[self.current])
         self.on_progress(
             Progress(
                 phase=self.phase,

@@ -17,12 +17,11 @@ ranks per runner).
 
 from __future__ import annotations
 
-import collections
 import ctypes
 import math
 import sys
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import accumulate, compress, pairwise
 from typing import Any
 
@@ -60,31 +59,6 @@ class LatencyHistogram:
             self.min_ns = value_ns
         if self.max_ns is None or value_ns > self.max_ns:
             self.max_ns = value_ns
-
-    @classmethod
-    def of(cls, values_ns: Iterable[int]) -> LatencyHistogram:
-        """A histogram of ``values_ns``, as recording each would make it, in a quarter
-        of the time: bucket indexes are counted first, then added once each (a worker
-        process sends its window of recent latencies this way several times a second)."""
-        histogram = cls()
-        values = [min(max(int(value), LOWEST_NS), HIGHEST_NS) for value in values_ns]
-        if not values:
-            return histogram
-        hdr = histogram._hdr
-        mask, unit = hdr.sub_bucket_mask, hdr.unit_magnitude
-        magnitude, half = hdr.sub_bucket_half_count_magnitude, hdr.sub_bucket_half_count
-        indexes = collections.Counter[int]()
-        for value in values:  # HdrHistogram's _counts_index_for, inlined
-            bucket = (value | mask).bit_length() - unit - magnitude - 1
-            indexes[((bucket + 1) << magnitude) + (value >> (bucket + unit)) - half] += 1
-        for index, count in indexes.items():
-            hdr.counts[index] += count
-        low, high = min(values), max(values)
-        hdr.total_count, hdr.min_value, hdr.max_value = len(values), low, high
-        histogram.count, histogram.min_ns, histogram.max_ns = len(values), low, high
-        histogram.sum_ns = sum(values)
-        histogram.sum_sq_ns = sum(value * value for value in values)
-        return histogram
 
     def reset(self) -> None:
         """Empty the histogram in place, keeping its memory.

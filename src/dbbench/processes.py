@@ -14,8 +14,10 @@ process arguments, so the password does not show in ``ps``.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import dataclasses
+import itertools
 import math
 import multiprocessing
 import os
@@ -41,9 +43,9 @@ from dbbench.harness import (
     RunOutcome,
     RunStopped,
     merge_records,
+    nearest_rank_p99,
 )
 from dbbench.harness import run_interleaved as run_in_this_process
-from dbbench.histogram import LatencyHistogram
 from dbbench.settings import Settings
 
 #: a turn lasts a slice, but an operation in flight or a slow cold start may take longer
@@ -158,12 +160,18 @@ class Message:
 @dataclass(frozen=True)
 class ProgressReport:
     """A worker process's progress as it sends it: ``progress`` without the runners'
-    recent latencies, and those of the runners whose latencies changed since its
-    last report as histograms (``LatencyHistogram.to_dict()``, None for none yet),
-    by the runner's index: the parent merges them into the recent p99 of all."""
+    recent latencies, and the latencies of the runners whose latencies changed since
+    its last report (nanoseconds, by the runner's index; empty for none yet): the
+    parent takes the p99 of all processes' together.
+
+    The latencies travel as they are, not as a histogram: an array of 4,096 is
+    pickled by the queue's feeder thread in C, where building and encoding a
+    histogram of them would hold the process's interpreter for milliseconds,
+    while its workers wait to time their operations' ends.
+    """
 
     progress: Progress
-    recent: dict[int, dict[str, Any] | None]
+    recent: dict[int, array.array]
 
 
 class ProgressSender:
@@ -191,12 +199,11 @@ class ProgressSender:
         if key == self.sent_key and now - self.sent_at_s < PROGRESS_EVERY_S:
             return
         self.sent_key, self.sent_at_s = key, now
-        recent = {}
-        for index, runner in enumerate(progress.runners):
-            sent = self.sent_recent[index] if index < len(self.sent_recent) else None
-            if runner.recent_ns is not sent:
-                latencies = runner.recent_ns
-                recent[index] = LatencyHistogram.of(latencies).to_dict() if latencies else None
+        recent = {
+            index: array.array("q", runner.recent_ns)
+            for index, runner in enumerate(progress.runners)
+            if index >= len(self.sent_recent) or runner.recent_ns is not self.sent_recent[index]
+        }
         self.sent_recent = [runner.recent_ns for runner in progress.runners]
         stripped = dataclasses.replace(
             progress,
@@ -213,37 +220,34 @@ class LiveProgress:
     updates that process's figures without taking the display back to an
     earlier turn.  A runner's throughput is shown once every process has
     measured it; its recent p99 is that of every process's recent latencies
-    together (their histograms merged).
+    together, as one process takes its own (``harness.nearest_rank_p99``).
     """
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
         self.latest: dict[int, Progress] = {}
         #: (process, runner index) -> that process's recent latencies of that runner
-        self.recent: dict[tuple[int, int], LatencyHistogram] = {}
+        self.recent: dict[tuple[int, int], array.array] = {}
         #: runner index -> the p99 of all processes' recent latencies, once asked for
         self.p99: dict[int, int | None] = {}
 
     def add(self, process: int, report: ProgressReport) -> Progress:
         """Note a process's report; the combined progress to show now."""
         self.latest[process] = report.progress
-        for index, histogram in report.recent.items():
+        for index, latencies in report.recent.items():
             self.p99.pop(index, None)
-            if histogram is None:
-                self.recent.pop((process, index), None)
-            else:
-                self.recent[process, index] = LatencyHistogram.from_dict(histogram)
+            self.recent[process, index] = latencies
         shown = max(self.latest.values(), key=lambda progress: progress.turn)
         return _combine(self.latest.values(), shown, self.recent_p99_ns, self.processes)
 
     def recent_p99_ns(self, index: int) -> int | None:
         """The p99 of runner ``index``'s recent latencies in every process."""
         if index not in self.p99:
-            merged = LatencyHistogram()
-            for (_, runner), histogram in self.recent.items():
-                if runner == index:
-                    merged.merge(histogram)
-            self.p99[index] = merged.percentile(0.99) if merged.count else None
+            self.p99[index] = nearest_rank_p99(
+                itertools.chain.from_iterable(
+                    latencies for (_, runner), latencies in self.recent.items() if runner == index
+                )
+            )
         return self.p99[index]
 
 
