@@ -5,8 +5,9 @@ Three passes, all against the real server:
 1. round trips: a few operations of each runner through a ``CountingRelay``,
    every phase charged the turns of the conversation it waited for;
 2. phases and whole: ``iterations`` rounds in which every runner runs its
-   operation once instrumented (each phase timed) and once exactly as
-   ``dbbench run`` times it (the whole), in alternating order, so that
+   operation instrumented (each phase timed), instrumented with every phase
+   timed twice over (what the clock itself costs in there), and exactly as
+   ``dbbench run`` times it (the whole), in every order in turn, so that
    drift and the instrumentation's own cost show up side by side;
 3. findings: known costs, recognised from the figures, in plain language.
 
@@ -22,6 +23,7 @@ within a few percent at a 40 ms RTT).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,7 +41,7 @@ from dbbench.model import (
     projected_ns,
 )
 from dbbench.output.numbers import duration_from_ns as _duration
-from dbbench.phases import PhaseClock, calibrate, driver_module, pool_phases
+from dbbench.phases import PhaseClock, driver_module, entry_cost_ns, pool_phases
 from dbbench.phases.roundtrips import CountingRelay
 from dbbench.results import capture_environment, iso_utc
 from dbbench.runners import names_with, runner_class
@@ -203,46 +205,76 @@ class _Samples:
                 values.append(0)
 
 
+def _step(subject: _Subject, step: str, clocks: dict[str, PhaseClock]) -> int:
+    """One operation of a set: the plain one returns its time, the others fill their clock."""
+    if step == "plain":
+        return subject.time_plain()
+    subject.instrumented(clocks[step])
+    return 0
+
+
+def _clocks() -> dict[str, PhaseClock]:
+    return {"timed": PhaseClock(), "doubled": PhaseClock(doubled=True)}
+
+
+#: the orders the three operations of a pair run in, in turn: each follows each as often
+_ORDERS = tuple(itertools.permutations(("plain", "timed", "doubled")))
+
+
 def _measure(
     subjects: Sequence[_Subject], iterations: int, warmup: int, on_round: Callable[[int], None]
 ) -> dict[str, _Samples]:
-    """Interleaved rounds: each runner instrumented and plain side by side, order alternating.
+    """Interleaved rounds: each runner's operation plain, instrumented, and instrumented with
+    every phase doubled (``PhaseClock(doubled=True)``), side by side, in turn in every order.
 
-    ``raw`` (a connect per operation) runs one such pair a round, the others
+    ``raw`` (a connect per operation) runs one such set a round, the others
     ``CHEAP_PAIRS`` (they are a hundred times faster, and their medians need more
-    samples to settle on a busy machine).  The gap between the two of a pair is kept
-    (``_Samples.gaps``) for the phases-add-up check.  Phases are net of the
-    clock's own cost, calibrated before the rounds.
+    samples to settle on a busy machine).  What the doubled operation charged beyond
+    the instrumented one is the clock's own cost per phase entered, in the same code
+    path and under the same load (``entry_cost_ns``); its median over the rounds is
+    taken out of every phase.  The gap between the phases and the plain whole of each
+    set is kept (``_Samples.gaps``) for the phases-add-up check.
     """
-    measured = {s.name: _Samples() for s in subjects}
-    overhead = calibrate()
+    # a connect per operation is slow (16 ms with PyMySQL's SSL context): one that is
+    # explained beside a cheap runner borrows its cost per phase entered, the same driver
+    # and clock in the same rounds, rather than connect a third time every round
+    borrowed = any(not s.connects for s in subjects)
+    timed: dict[str, list[tuple[PhaseClock, int]]] = {s.name: [] for s in subjects}
+    entry_costs: dict[str, list[float]] = {s.name: [] for s in subjects}
     warmup = max(warmup, 1)  # the persistent runner connects in its first operation
     for round_number in range(warmup + iterations):
         for subject in subjects:
             pairs = 1 if subject.connects else CHEAP_PAIRS
-            if not subject.connects:
-                # untimed: the first operation after another runner's runs with cold
-                # caches (~35 µs slower here), which would fall on one of the two timed
-                # ones; raw's connect is cold anyway and too slow to run a third time
-                subject.plain.run_once()
             for pair in range(pairs):
-                clock = PhaseClock()
-                if (round_number * pairs + pair) % 2:
-                    whole_ns = subject.time_plain()
-                    subject.instrumented(clock)
-                else:
-                    subject.instrumented(clock)
-                    whole_ns = subject.time_plain()
+                clocks = _clocks()
+                whole_ns = 0
+                order = _ORDERS[(round_number * pairs + pair) % len(_ORDERS)]
+                if subject.connects and borrowed:
+                    order = tuple(step for step in order if step != "doubled")
+                for step in order:
+                    if not subject.connects:
+                        # each after an untimed twin: an operation right after different
+                        # code runs with cold caches (~35 µs slower here after another
+                        # runner's, a few µs after the plain one), which would fall on
+                        # some kinds more than others; raw's connect is cold anyway
+                        _step(subject, step, _clocks())
+                    whole_ns += _step(subject, step, clocks)
                 if round_number >= warmup:
-                    measured[subject.name].add(clock.net_durations_ns(overhead), whole_ns)
+                    timed[subject.name].append((clocks["timed"], whole_ns))
+                    if "doubled" in order:
+                        entry_costs[subject.name].append(
+                            entry_cost_ns(clocks["timed"], clocks["doubled"])
+                        )
         on_round(round_number + 1)
+    cheap_costs = [c for s in subjects if not s.connects for c in entry_costs[s.name]]
+    measured = {}
+    for subject in subjects:
+        costs = cheap_costs if subject.connects and borrowed else entry_costs[subject.name]
+        entry_ns = statistics.median(costs) if costs else 0.0
+        samples = measured[subject.name] = _Samples()
+        for clock, whole_ns in timed[subject.name]:
+            samples.add(clock.net_durations_ns(entry_ns), whole_ns)
     return measured
-
-
-def _pairs(gaps: list[int]) -> list[float]:
-    """Each even round's gap averaged with the next round's: one order each (one left as is)."""
-    pairs = [(a + b) / 2 for a, b in zip(gaps[0::2], gaps[1::2], strict=False)]
-    return pairs or [float(g) for g in gaps]
 
 
 def _summaries(subject: _Subject, measured: _Samples, trips: dict[str, int]) -> RunnerExplanation:
@@ -267,7 +299,7 @@ def _summaries(subject: _Subject, measured: _Samples, trips: dict[str, int]) -> 
         phases=tuple(results),
         whole_median_ns=whole.p50_ns,
         whole_p95_ns=whole.p95_ns,
-        gap_median_ns=round(statistics.median(_pairs(measured.gaps))),
+        gap_median_ns=round(statistics.median(measured.gaps)),
     )
 
 

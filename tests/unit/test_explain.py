@@ -20,7 +20,7 @@ from dbbench.explain import (
     run_projection,
 )
 from dbbench.output import explain_table, json_format
-from dbbench.phases import ClockOverhead, PhaseClock
+from dbbench.phases import PhaseClock
 from dbbench.settings import DatabaseSettings, Settings
 
 
@@ -39,12 +39,12 @@ def ticks(monkeypatch):
 def test_nested_phases_are_charged_their_own_time(ticks):
     trips = iter([0, 0, 1, 3, 3, 3])
     clock = PhaseClock(probe=lambda: next(trips))
-    # outer enters: time 0, probe 0; inner enters: time 10, probe 0 (outer has had 10 ns)
-    # inner exits: time 20, probe 1 (inner: 10 ns, 1 trip); outer resumes from there
-    # outer exits: time 30, probe 3: outer +10 ns, +2 trips
+    # outer enters: probe 0, starts at time 0; inner enters: outer stops at 10 (10 ns),
+    # probe 0, inner starts at 20; inner exits: stops at 30 (10 ns), probe 1 (1 trip),
+    # outer resumes at 40; outer exits: stops at 50 (+10 ns), probe 3 (+2 trips)
     with clock.phase("outer"), clock.phase("inner"):
         pass
-    with clock.phase("inner"):  # a phase entered twice adds up: time 40, probe 3; 50, 3
+    with clock.phase("inner"):  # a phase entered twice adds up: 60 to 70, probe 3, 3
         pass
     assert clock.durations_ns == {"outer": 20, "inner": 20}
     assert clock.round_trips == {"outer": 2, "inner": 1}
@@ -58,14 +58,31 @@ def test_the_clocks_own_cost_is_taken_out(ticks):
     with clock.phase("inner"):  # inner: 10 ns more, entered twice in all
         pass
     assert clock.entries == {"outer": 1, "inner": 2}
-    assert clock.inner_entries == {"outer": 1}
-    net = clock.net_durations_ns(ClockOverhead(phase_ns=2, inner_ns=3))
-    # outer: 20 - 1 entry x 2 - 1 inner phase x 3; inner: 20 - 2 entries x 2
-    assert net == {"outer": 15, "inner": 16}
-    assert clock.net_durations_ns(ClockOverhead(phase_ns=30, inner_ns=0)) == {
-        "outer": 0,  # never below zero
-        "inner": 0,
-    }
+    # outer: 20 - 1 entry x 4; inner: 20 - 2 entries x 4
+    assert clock.net_durations_ns(4) == {"outer": 16, "inner": 12}
+    assert clock.net_durations_ns(30) == {"outer": 0, "inner": 0}  # never below zero
+
+
+def test_a_doubled_clock_measures_what_an_entry_costs(ticks):
+    """Each phase timed twice over, the second inside the first: the extra entries' cost,
+    in the same code path, is what the single clock's phases are net of."""
+    single, doubled = PhaseClock(), PhaseClock(doubled=True)
+    for clock in (single, doubled):
+        with clock.phase("connect"):
+            pass
+        with clock.phase("query"):
+            pass
+    # single: each phase's two readings 10 ns apart; doubled: the shadow's 10 ns, and the
+    # outer's 10 ns before the shadow starts and 10 ns after it stops
+    assert single.durations_ns == {"connect": 10, "query": 10}
+    assert doubled.durations_ns == {"connect": 30, "query": 30}
+    assert single.entries == {"connect": 1, "query": 1}
+    assert doubled.entries == {"connect": 2, "query": 2}
+    assert phases.entry_cost_ns(single, doubled) == 20
+    # both clocks' phases, net of a cost per entry, differ by what the extra entries cost
+    assert doubled.net_durations_ns(5) == {"connect": 20, "query": 20}
+    assert single.net_durations_ns(5) == {"connect": 5, "query": 5}
+    assert phases.entry_cost_ns(single, single) == 0
 
 
 def test_a_failing_phase_is_still_charged(ticks):
@@ -265,5 +282,3 @@ def test_explain_help_ends_with_an_example():
     result = CliRunner().invoke(cli, ["explain", "--help"])
     assert result.exit_code == 0
     assert result.output.rstrip().splitlines()[-1].strip().startswith("dbbench explain")
-
-

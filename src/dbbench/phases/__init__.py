@@ -10,10 +10,8 @@ SQLAlchemy's dialect hooks, the same for every driver (``pool_phases``).
 from __future__ import annotations
 
 import importlib
-import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import ModuleType
 
 from dbbench.errors import ConfigError
@@ -53,34 +51,46 @@ class PhaseClock:
     that happened while it was the innermost one.  A phase entered twice adds up.
     """
 
-    def __init__(self, probe: Callable[[], int] | None = None) -> None:
+    def __init__(self, probe: Callable[[], int] | None = None, *, doubled: bool = False) -> None:
         self._probe = probe
+        #: every phase timed twice over, the second inside the first: ``entry_cost_ns``
+        self._doubled = doubled
         #: phase -> nanoseconds, in the order the phases first ran
         self.durations_ns: dict[str, int] = {}
         #: phase -> round trips (all 0 without a probe)
         self.round_trips: dict[str, int] = {}
         #: the phases running, innermost last: (name, resumed at ns, trips at resume)
         self._stack: list[tuple[str, int, int]] = []
-        #: phase -> times entered, and phases run inside it: what the clock's own cost is
-        #: charged by (see ``ClockOverhead``)
+        #: phase -> times entered: what the clock's own cost is charged by
         self.entries: dict[str, int] = {}
-        self.inner_entries: dict[str, int] = {}
 
-    def net_durations_ns(self, overhead: ClockOverhead) -> dict[str, int]:
-        """Each phase's time with the clock's own cost inside it taken out (never below 0)."""
+    def net_durations_ns(self, entry_ns: float) -> dict[str, int]:
+        """Each phase's time less ``entry_ns`` (``entry_cost_ns``) per time it was entered,
+        never below 0: the phases as the operation spends them, untimed."""
         return {
-            name: max(
-                0,
-                elapsed_ns
-                - self.entries.get(name, 0) * overhead.phase_ns
-                - self.inner_entries.get(name, 0) * overhead.inner_ns,
-            )
+            name: max(0, round(elapsed_ns - self.entries[name] * entry_ns))
             for name, elapsed_ns in self.durations_ns.items()
         }
 
     def phase(self, name: str) -> _Phase:
         """A context manager: the block's time (and round trips) go to phase ``name``."""
-        return _Phase(self, name)
+        return _Doubled(self, name) if self._doubled else _Phase(self, name)
+
+
+def entry_cost_ns(single: PhaseClock, doubled: PhaseClock) -> float:
+    """What entering a phase adds to the phases, from one operation timed by each clock.
+
+    Measured inside the operation itself, not in a loop of empty phases: after
+    each of the driver's calls (a system call, the server's reply) the clock's
+    code and the ``with`` statement around it run with cold caches, and cost a
+    phase 1-2 µs there where a loop, all in cache, makes it 0.2 µs (PyMySQL,
+    here).  ``doubled`` entered every phase twice, so what it charged beyond
+    ``single``, per extra entry, is one entry's cost, in the same code path.
+    """
+    extra = sum(doubled.entries.values()) - sum(single.entries.values())
+    if extra <= 0:
+        return 0.0
+    return (sum(doubled.durations_ns.values()) - sum(single.durations_ns.values())) / extra
 
 
 class _Phase:
@@ -88,7 +98,11 @@ class _Phase:
 
     A class, not a generator, with the clock's work inlined: it runs inside
     the operation being timed, so every call it saves is time not added to
-    the phases (about 2 µs a phase less than a generator here).
+    the phases (about 2 µs a phase less than a generator here).  The clock's
+    own bookkeeping runs between two readings, charged to no phase: a phase's
+    time starts at the last thing ``__enter__`` does and ends at the first
+    thing ``__exit__`` does.  What is left inside (the ``with`` statement's
+    calls, a reading) is measured where it runs: ``entry_cost_ns``.
     """
 
     __slots__ = ("_clock", "_name")
@@ -99,53 +113,44 @@ class _Phase:
 
     def __enter__(self) -> None:
         clock = self._clock
-        now_ns = time.perf_counter_ns()
-        trips = clock._probe() if clock._probe else 0
         stack = clock._stack
-        clock.entries[self._name] = clock.entries.get(self._name, 0) + 1
         if stack:  # stop the outer phase's clock
+            stopped_ns = time.perf_counter_ns()
             outer, resumed_ns, trips_then = stack[-1]
-            clock.inner_entries[outer] = clock.inner_entries.get(outer, 0) + 1
-            clock.durations_ns[outer] = clock.durations_ns.get(outer, 0) + now_ns - resumed_ns
+            clock.durations_ns[outer] = clock.durations_ns.get(outer, 0) + stopped_ns - resumed_ns
+        trips = clock._probe() if clock._probe else 0
+        if stack:
             clock.round_trips[outer] = clock.round_trips.get(outer, 0) + trips - trips_then
-        stack.append((self._name, now_ns, trips))
+        clock.entries[self._name] = clock.entries.get(self._name, 0) + 1
+        stack.append((self._name, time.perf_counter_ns(), trips))
 
     def __exit__(self, *exc_info: object) -> None:
-        clock = self._clock
         now_ns = time.perf_counter_ns()
-        trips = clock._probe() if clock._probe else 0
+        clock = self._clock
         stack = clock._stack
         name, resumed_ns, trips_then = stack.pop()
         # dicts keep insertion order: a phase is listed where it was first charged
         clock.durations_ns[name] = clock.durations_ns.get(name, 0) + now_ns - resumed_ns
+        trips = clock._probe() if clock._probe else 0
         clock.round_trips[name] = clock.round_trips.get(name, 0) + trips - trips_then
         if stack:  # the outer phase's clock runs again, from now
-            stack[-1] = (stack[-1][0], now_ns, trips)
+            stack[-1] = (stack[-1][0], time.perf_counter_ns(), trips)
 
 
-@dataclass(frozen=True)
-class ClockOverhead:
-    """What a ``PhaseClock`` adds to the phases it times, measured on this machine now.
+class _Doubled(_Phase):
+    """A phase timed twice over, the second inside the first (``PhaseClock(doubled=True)``):
+    the block is charged to ``name`` as before, plus one more entry's cost."""
 
-    ``phase_ns``: charged to a phase for being timed at all (its share of the
-    two clock readings); ``inner_ns``: charged to a phase for each phase timed
-    inside it (the inner one's entry and exit, as far as the outer sees them).
-    """
+    __slots__ = ("_shadow",)
 
-    phase_ns: int
-    inner_ns: int
+    def __init__(self, clock: PhaseClock, name: str) -> None:
+        super().__init__(clock, name)
+        self._shadow = _Phase(clock, name)
 
+    def __enter__(self) -> None:
+        _Phase.__enter__(self)
+        self._shadow.__enter__()
 
-def calibrate(repetitions: int = 2000) -> ClockOverhead:
-    """Time empty phases, flat and nested, and return the medians of what they were charged."""
-    alone, outer = [], []
-    for _ in range(repetitions):
-        clock = PhaseClock()
-        with clock.phase("alone"):
-            pass
-        with clock.phase("outer"), clock.phase("inner"):
-            pass
-        alone.append(clock.durations_ns["alone"])
-        outer.append(clock.durations_ns["outer"])
-    phase_ns = round(statistics.median(alone))
-    return ClockOverhead(phase_ns, max(0, round(statistics.median(outer)) - phase_ns))
+    def __exit__(self, *exc_info: object) -> None:
+        self._shadow.__exit__(*exc_info)
+        _Phase.__exit__(self, *exc_info)
