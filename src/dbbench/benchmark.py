@@ -13,10 +13,10 @@ import contextlib
 import dataclasses
 import functools
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pymysql
 
@@ -25,11 +25,12 @@ from dbbench.backend import LIVE, Backend
 from dbbench.certificates import CertificateFiles, make_certificates
 from dbbench.diagnosis import is_operation_failure, operation_error
 from dbbench.errors import ConfigError, DbbenchError, mention
+from dbbench.explain import RunProjection, count_run_round_trips, project_run
 from dbbench.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.model import SweepResult
 from dbbench.processes import ProcessFailed, run_in_processes
 from dbbench.results import RunResult, build_result, capture_environment
-from dbbench.runners import names_with, runner_labels, runner_with
+from dbbench.runners import DEFAULT_RUNNERS, names_with, runner_labels, runner_with
 from dbbench.scratch import ScratchTable, insert_statement, new_table_name, require_database
 from dbbench.server import LocalServer, ServerAddress
 from dbbench.server_status import (
@@ -201,6 +202,38 @@ def plan_run(
     )
 
 
+class SweepAxes(NamedTuple):
+    """The values a sweep runs each swept setting at: ``run_sweep(settings, runners, *axes)``."""
+
+    concurrencies: tuple[int, ...]
+    pool_sizes: tuple[int, ...]
+    max_overflows: tuple[int, ...]
+
+
+def sweep_axes(settings: Settings, values: Mapping[str, Sequence[int]]) -> SweepAxes | None:
+    """What lists of values ask for (by setting key: ``concurrency``, ``pool_size``,
+    ``max_overflow``, as ``--concurrency 1,8`` gives them): a sweep when any list has
+    several values, each setting without one held at its value in ``settings``; None when
+    none has (one run: a list of one value is that setting's value)."""
+    if not any(len(given) > 1 for given in values.values()):
+        return None
+
+    def axis(key: str, setting: int) -> tuple[int, ...]:
+        return tuple(values.get(key) or (setting,))
+
+    return SweepAxes(
+        axis("concurrency", settings.benchmark.concurrency),
+        axis("pool_size", settings.pool.pool_size),
+        axis("max_overflow", settings.pool.max_overflow),
+    )
+
+
+def default_runners(sweep: bool = False) -> tuple[str, ...]:
+    """The runners when none are named: raw, pool and persistent; in a sweep, the
+    swept runner (pool) alone."""
+    return names_with("swept") if sweep else DEFAULT_RUNNERS
+
+
 def run_benchmark(
     settings: Settings,
     runner_names: Sequence[str],
@@ -219,6 +252,41 @@ def run_benchmark(
         on_result=on_result,
         backend=backend,
     )
+
+
+def run_projected(
+    settings: Settings,
+    runner_names: Sequence[str],
+    rtt_s: float,
+    *,
+    command: str = "run",
+    on_progress: ProgressCallback | None = None,
+    on_result: Callable[[RunResult], None] | None = None,
+    driver_names: Sequence[str] = (),
+    backend: Backend = LIVE,
+) -> tuple[RunResult, RunProjection]:
+    """``run_benchmark``, and each runner's median projected onto a network with this
+    round-trip time (``dbbench run --rtt``).  Round trips are counted on the wire before
+    the run, whose server counters must not see them, for the runners explain can split
+    (``nullpool`` and the async pool are left out of the projection)."""
+    workload = settings.benchmark.workload
+    if workload != READ_WORKLOAD:
+        # its round trips are counted on the query, not on the insert and its commit
+        raise ConfigError(
+            f"a projection is of the read workload only, not {mention('[benchmark] workload')} "
+            f"= {workload!r}"
+        )
+    trips = count_run_round_trips(settings, runner_names, driver_names, backend=backend)
+    result = run_benchmark(
+        settings,
+        runner_names,
+        command=command,
+        on_progress=on_progress,
+        on_result=on_result,
+        driver_names=driver_names,
+        backend=backend,
+    )
+    return result, project_run(result, trips, rtt_s)
 
 
 def execute_run(

@@ -32,7 +32,7 @@ from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.guard import check_query, check_workload
 from dbbench.output.formats import FORMAT_NAMES, get_format
 from dbbench.parsing import integer, parse_duration_s, parse_int_list
-from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, names_with, parse_runner_names
+from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
 from dbbench.settings import Settings, find_config_path, load_settings
 from dbbench.settings_schema import SECTIONS, SETTINGS, Setting, by_flag, setting
 from dbbench.stale_args import PROTECTIONS
@@ -41,7 +41,6 @@ from dbbench.workload import READ_WORKLOAD
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from dbbench.model import RunResult, SweepResult
     from dbbench.resultfile import ResultSink
 
 #: columns for the table when stdout is not a terminal (rich would assume 80)
@@ -541,69 +540,66 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     settings = _load(options, lists)
     _check_query(settings, options)
     _check_workload(settings, options)
-    sweeping = any(values is not None and len(values) > 1 for values in lists.values())
+    axes = benchmark.sweep_axes(settings, lists)
     runner_text = options["runner_text"]
     if runner_text is None:  # not given; given empty, it is refused like any other bad list
-        runner_text = ",".join(names_with("swept") if sweeping else DEFAULT_RUNNERS)
+        runner_text = ",".join(benchmark.default_runners(sweep=axes is not None))
     runner_names = parse_runner_names(runner_text)
     driver_names = parse_driver_names(options["driver_text"]) if options["driver_text"] else []
-    if sweeping and len(driver_names) > 1:
+    if axes is not None and len(driver_names) > 1:
         raise ConfigError("a sweep runs one driver: give --driver one name, or no list to sweep")
-    if options.get("histogram") and (format_name != "table" or sweeping):
+    if options.get("histogram") and (format_name != "table" or axes is not None):
         raise ConfigError(
             "--histogram draws under the table of a run; the result document (--format json, "
             "--output) holds the histograms themselves"
         )
-    rtt_s = _rtt_option(options, format_name, sweeping)
+    rtt_s = _rtt_option(options, format_name, sweeping=axes is not None)
     sink = _result_sink(options)
     quiet = options["quiet"]
     if options.get("config_path") is None and settings.config_path is not None and not quiet:
         stderr.print(f"[dim]using settings from {escape(str(settings.config_path))}[/dim]")
+    projection = None
     with (
         _target(settings, options["server"], stderr, quiet) as target,
         ProgressBar(stderr, f"dbbench {command}", enabled=not quiet) as bar,
     ):
-        trips = None
-        if rtt_s is not None:  # before the run: its server counters must not see these
-            from dbbench.explain import count_run_round_trips
-
-            trips = count_run_round_trips(target, runner_names, driver_names, backend=backend)
-        if sweeping:
-            outcome: RunResult | SweepResult = benchmark.run_sweep(
+        if axes is not None:
+            sweep = benchmark.run_sweep(
                 target,
                 runner_names,
-                lists.get("concurrency") or [target.benchmark.concurrency],
-                lists.get("pool_size") or [target.pool.pool_size],
-                lists.get("max_overflow") or [target.pool.max_overflow],
+                *axes,
                 on_cell=bar.relabel,
                 on_result=lambda sweep: sink.write(sweep.to_document()),
                 backend=backend,
             )
         else:
-            outcome = benchmark.run_benchmark(
-                target,
-                runner_names,
-                command=command,
-                on_progress=bar,
+            arguments: dict[str, Any] = {
+                "command": command,
+                "on_progress": bar,
                 # a document only where a file takes it: summarising every runner
                 # each second is not free (9 runners with three drivers)
-                on_result=(lambda result: sink.write(result.to_document())) if sink.paths else None,
-                driver_names=driver_names,
-                backend=backend,
-            )
-    projection = None
-    if trips is not None and rtt_s is not None:
-        from dbbench.explain import project_run
-
-        projection = project_run(outcome, trips, rtt_s)
-    if sweeping:
-        get_format(format_name).sweep(outcome, stdout)
+                "on_result": (lambda result: sink.write(result.to_document()))
+                if sink.paths
+                else None,
+                "driver_names": driver_names,
+                "backend": backend,
+            }
+            if rtt_s is None:
+                result = benchmark.run_benchmark(target, runner_names, **arguments)
+            else:
+                result, projection = benchmark.run_projected(
+                    target, runner_names, rtt_s, **arguments
+                )
+    if axes is not None:
+        get_format(format_name).sweep(sweep, stdout)
+        status = sweep.exit_status
     else:
         extras = RunExtras(histogram=bool(options.get("histogram")), projection=projection)
-        get_format(format_name).run(outcome, stdout, extras)
+        get_format(format_name).run(result, stdout, extras)
+        status = result.exit_status
     for path in sink.paths:
         stderr.print(f"[dim]results written to {escape(str(path))}[/dim]")
-    return outcome.exit_status
+    return status
 
 
 @cli.command()

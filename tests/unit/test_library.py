@@ -8,13 +8,22 @@ import importlib.util
 import pytest
 
 from dbbench.backend import Backend
-from dbbench.benchmark import execute_run, plan_run, run_benchmark, run_sweep
-from dbbench.errors import ConnectError, ExitStatus
+from dbbench.benchmark import (
+    SweepAxes,
+    default_runners,
+    execute_run,
+    plan_run,
+    run_benchmark,
+    run_projected,
+    run_sweep,
+    sweep_axes,
+)
+from dbbench.errors import ConfigError, ConnectError, ExitStatus
 from dbbench.explain import explain
 from dbbench.settings import BenchmarkSettings, DatabaseSettings, Settings
 from tests.fakes import FakeClock, FakeRunner, LeftBehind, fake_backend
 
-COSTS_NS = {"raw": 2_000_000, "pool": 50_000, "persistent": 20_000}
+COSTS_NS = {"raw": 2_000_000, "nullpool": 1_000_000, "pool": 50_000, "persistent": 20_000}
 
 
 def backend_of_fakes(fail_raw: bool = False) -> tuple[Backend, dict[str, FakeRunner]]:
@@ -78,6 +87,61 @@ def test_a_sweep_runs_each_cell_on_the_backend_it_is_given():
     assert [cell.concurrency for cell, _ in sweep.cells] == [1, 2]
     assert sweep.exit_status == ExitStatus.SUCCESS
     assert dataclasses.replace(sweep, complete=False).exit_status == ExitStatus.INTERRUPTED
+
+
+def test_lists_of_several_values_make_a_sweep_the_other_settings_held():
+    assert sweep_axes(SETTINGS, {}) is None
+    # one value is the setting's own: a run (the settings already hold it)
+    assert sweep_axes(SETTINGS, {"concurrency": [8], "pool_size": [3]}) is None
+    assert sweep_axes(SETTINGS, {"concurrency": [1, 8, 32], "max_overflow": [0]}) == SweepAxes(
+        concurrencies=(1, 8, 32), pool_sizes=(5,), max_overflows=(0,)
+    )
+    assert sweep_axes(SETTINGS, {"pool_size": [5, 10]}) == ((1,), (5, 10), (10,))
+
+
+def test_the_default_runners_are_all_three_but_pool_alone_in_a_sweep():
+    assert default_runners() == ("raw", "pool", "persistent")
+    assert default_runners(sweep=True) == ("pool",)
+
+
+def test_a_projected_run_counts_round_trips_before_it_runs():
+    backend, _ = backend_of_fakes()
+    made: list[str] = []
+
+    def create(label, settings):
+        made.append(label)
+        return backend.create_runner(label, settings)
+
+    result, projection = run_projected(
+        SETTINGS,
+        ["nullpool", "persistent"],
+        0.001,
+        backend=dataclasses.replace(backend, create_runner=create),
+    )
+    # persistent once through the round-trip counter, then both runners for the run
+    assert made == ["persistent", "nullpool", "persistent"]
+    assert result.runner("persistent").summary.p50_ns == 20_000
+    # the fake never reaches the counting relay: no round trips, the median as it was;
+    # nullpool, which explain does not split, is left out
+    assert projection.rtt_s == 0.001
+    assert projection.runners == (
+        {
+            "runner": "persistent",
+            "median_ns": 20_000,
+            "round_trips": 0,
+            "projected_median_ns": 20_000,
+        },
+    )
+
+
+def test_a_projection_is_of_the_read_workload_only():
+    backend, created = backend_of_fakes()
+    writes = dataclasses.replace(
+        SETTINGS, benchmark=dataclasses.replace(SETTINGS.benchmark, workload="insert")
+    )
+    with pytest.raises(ConfigError, match="read workload only"):
+        run_projected(writes, ["raw"], 0.001, backend=backend)
+    assert created == {}
 
 
 def test_every_public_name_is_one_import_away():
