@@ -19,7 +19,9 @@ _EXPORTS = {
     "plan_run": "dbbench.benchmark",
     "execute_run": "dbbench.benchmark",
     "run_benchmark": "dbbench.benchmark",
+    "run_projected": "dbbench.benchmark",
     "run_sweep": "dbbench.benchmark",
+    "sweep_axes": "dbbench.benchmark",
     "StaleRequest": "dbbench.stale",
     "run_stale": "dbbench.stale",
     "count_run_round_trips": "dbbench.explain",
@@ -27,6 +29,7 @@ _EXPORTS = {
     "load_result": "dbbench.model",
     "compare": "dbbench.diffing",
     "parse_fail_on": "dbbench.diffing",
+    "build_report": "dbbench.output.report",
     "write_report": "dbbench.output.report",
     "Backend": "dbbench.backend",
 }

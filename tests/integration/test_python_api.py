@@ -35,4 +35,13 @@ def test_the_python_example_runs_as_written(server, tmp_path):
     assert any(re.fullmatch(r"pool: \d+\.\dx faster than raw", line) for line in lines)
     assert "exit status as the command would give: 0" in lines
     assert any(line.startswith("projected at RTT ") for line in lines)
+    cells = [line for line in lines if line.startswith("c=")]
+    assert [line.split(":")[0] for line in cells] == [
+        "c=1 pool_size=2",
+        "c=1 pool_size=5",
+        "c=4 pool_size=2",
+        "c=4 pool_size=5",
+    ]
+    assert sum(line.startswith("at concurrency ") for line in lines) == 2
+    assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
     assert lines[-1].startswith("gate: ")
