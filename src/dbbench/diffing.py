@@ -546,8 +546,9 @@ def caveats(
         if result.complete is False
     ]
     for section in ("settings", "environment"):
-        flat_base = dict(_flatten(getattr(base, section), section))
-        flat_new = dict(_flatten(getattr(new, section), section))
+        # every entry each file recorded, those the model does not name included
+        flat_base = dict(_flatten(getattr(base, section).to_document(), section))
+        flat_new = dict(_flatten(getattr(new, section).to_document(), section))
         for key in sorted(set(flat_base) | set(flat_new)):
             if key == "settings.config_path":
                 continue

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -244,77 +244,81 @@ class TimelineSummary:
         )
 
 
-class Record(Mapping[str, Any]):
-    """A section of a document kept as written (settings, environment, server), read-only.
-
-    Subclasses name the entries the code reads as properties; the rest stays
-    reachable as a mapping, so a document written by another version keeps all
-    it has and ``to_document`` gives it back unchanged.
-    """
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        self._data: dict[str, Any] = copy.deepcopy(dict(data or {}))
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._data!r})"
-
-    def to_document(self) -> dict[str, Any]:
-        return copy.deepcopy(self._data)
-
-    @classmethod
-    def from_document(cls, d: Mapping[str, Any] | None) -> Any:
-        return cls(d)
-
-
-class DatabaseSummary(Record):
-    """The database settings a command ran with (``DatabaseSettings.public_dict()``)."""
-
-    __slots__ = ()
-
-    @property
-    def user(self) -> str | None:
-        return self._data.get("user")
-
-    @property
-    def where(self) -> str:
-        """The server's address: its socket, or host:port."""
-        return self._data.get("unix_socket") or f"{self._data.get('host')}:{self._data.get('port')}"
-
-    @property
-    def ssl_mode(self) -> str | None:
-        return self._data.get("ssl_mode")
-
-
 @dataclass(frozen=True)
 class Section:
-    """A settings section, typed: each field None when the file lacks it.
+    """A section of a document (settings, environment, server), typed: each field None
+    when the file lacks it, so a file of an older dbbench reads as it is.
 
     ``to_document`` gives back the section as it was read, keys the model does
-    not know included, so a file written by another version keeps all it has.
+    not know included (a newer dbbench's, stale's own arguments, a sweep's grid),
+    so a file written by another version keeps all it has; a field set in
+    memory is written too.
     """
 
     #: the section as read
     document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    #: fields that are sections themselves, an empty one where the file has none
+    SECTIONS: ClassVar[Mapping[str, type[Section]]] = {}
+    #: fields that are sections themselves, None where the file has none
+    OPTIONAL_SECTIONS: ClassVar[Mapping[str, type[Section]]] = {}
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls) if f.name != "document")
+
     @classmethod
     def from_document(cls, d: Mapping[str, Any] | None) -> Any:
         d = copy.deepcopy(dict(d or {}))
-        names = [f.name for f in dataclasses.fields(cls) if f.name != "document"]
-        return cls(document=d, **{name: d.get(name) for name in names})
+        values = {name: d.get(name) for name in cls.names()}
+        for name, kind in cls.SECTIONS.items():
+            values[name] = kind.from_document(values[name])
+        for name, kind in cls.OPTIONAL_SECTIONS.items():
+            values[name] = kind.from_document(values[name]) if values[name] else None
+        return cls(document=d, **values)
+
+    @classmethod
+    def of(cls, section: Section | Mapping[str, Any] | None) -> Any:
+        """``section`` as this class: as it is, or read from its document."""
+        return section if isinstance(section, cls) else cls.from_document(section)
 
     def to_document(self) -> dict[str, Any]:
-        return copy.deepcopy(dict(self.document))
+        document = copy.deepcopy(dict(self.document))
+        for name in self.names():
+            value = getattr(self, name)
+            if isinstance(value, Section):
+                value = value.to_document()
+                if value or name in document:
+                    document[name] = value
+            elif value is not None or name in document:
+                document[name] = copy.deepcopy(value)
+        return document
+
+
+@dataclass(frozen=True)
+class DatabaseSummary(Section):
+    """The database settings a command ran with (``DatabaseSettings.public_dict()``)."""
+
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    #: whether a password was given (the password itself is never written)
+    password_set: bool | None = None
+    database: str | None = None
+    unix_socket: str | None = None
+    connect_timeout_s: float | None = None
+    read_timeout_s: float | None = None
+    write_timeout_s: float | None = None
+    init_command: str | None = None
+    #: the ssl_* settings given, ``ssl_key_password`` as ``<hidden>``
+    ssl: Mapping[str, Any] | None = None
+    driver: str | None = None
+    ssl_mode: str | None = None
+
+    @property
+    def where(self) -> str:
+        """The server's address: its socket, or host:port."""
+        return self.unix_socket or f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -356,112 +360,47 @@ class PoolSummary(Section):
     pool_reset_on_return: str | None = None
 
 
-class SettingsSummary(Record):
-    """The settings a command ran with (``Settings.public_dict()``: never the password)."""
+@dataclass(frozen=True)
+class SettingsSummary(Section):
+    """The settings a command ran with (``Settings.public_dict()``: never the password).
 
-    __slots__ = ()
+    ``stale`` keeps its own arguments in a ``stale`` entry and a sweep its
+    ``grid``: kept as read (``document``); the sweep reads its grid as ``SweepResult.grid``.
+    """
 
-    @property
-    def database(self) -> DatabaseSummary:
-        return DatabaseSummary(self._data.get("database"))
+    config_path: str | None = None
+    database: DatabaseSummary = field(default_factory=DatabaseSummary)
+    benchmark: BenchmarkSummary = field(default_factory=BenchmarkSummary)
+    pool: PoolSummary = field(default_factory=PoolSummary)
 
-    @property
-    def benchmark(self) -> BenchmarkSummary:
-        return BenchmarkSummary.from_document(self._data.get("benchmark"))
-
-    @property
-    def pool(self) -> PoolSummary:
-        return PoolSummary.from_document(self._data.get("pool"))
-
-    @property
-    def config_path(self) -> str | None:
-        return self._data.get("config_path")
+    SECTIONS: ClassVar[Mapping[str, type[Section]]] = {
+        "database": DatabaseSummary,
+        "benchmark": BenchmarkSummary,
+        "pool": PoolSummary,
+    }
 
 
-class Environment(Record):
+@dataclass(frozen=True)
+class Environment(Section):
     """Where a command ran: package versions, the server's version, the machine."""
 
-    __slots__ = ()
-
-    @property
-    def dbbench(self) -> str | None:
-        """The version of dbbench that wrote the result."""
-        return self._data.get("dbbench")
-
-    @property
-    def python(self) -> str | None:
-        return self._data.get("python")
-
-    @property
-    def sqlalchemy(self) -> str | None:
-        return self._data.get("sqlalchemy")
-
-    @property
-    def pymysql(self) -> str | None:
-        return self._data.get("pymysql")
-
-    @property
-    def os(self) -> str | None:
-        """The system and its release (``Linux 6.1.0``)."""
-        return self._data.get("os")
-
-    @property
-    def machine(self) -> str | None:
-        return self._data.get("machine")
-
-    @property
-    def cpu_count(self) -> int | None:
-        return self._data.get("cpu_count")
-
-    @property
-    def server_version(self) -> str | None:
-        return self._data.get("server_version")
-
-    @property
-    def drivers(self) -> Mapping[str, str]:
-        """The drivers in play, each with its description (absent: one driver, not named)."""
-        return self._data.get("drivers") or {}
-
-
-class ServerSummary(Record):
-    """What the server saw during a run (``ServerActivity.to_dict()``) and the cross-check."""
-
-    __slots__ = ()
-
-    @property
-    def error(self) -> str | None:
-        return self._data.get("error")
-
-    @property
-    def deltas(self) -> Mapping[str, int]:
-        """after - before of each server counter (``Connections``...); empty when unknown."""
-        return self._data.get("deltas") or {}
-
-    @property
-    def threads_connected_before(self) -> int | None:
-        return self._data.get("threads_connected_before")
-
-    @property
-    def threads_connected_peak(self) -> int | None:
-        return self._data.get("threads_connected_peak")
-
-    @property
-    def max_connections(self) -> int | None:
-        return self._data.get("max_connections")
-
-    @property
-    def samples(self) -> int | None:
-        return self._data.get("samples")
-
-    @property
-    def complete(self) -> bool | None:
-        return self._data.get("complete")
-
-    @property
-    def cross_check(self) -> CrossCheck | None:
-        """None when the run recorded none."""
-        check = self._data.get("cross_check")
-        return CrossCheck.from_document(check) if check else None
+    #: the version of dbbench that wrote the result
+    dbbench: str | None = None
+    python: str | None = None
+    python_implementation: str | None = None
+    pymysql: str | None = None
+    mysqlclient: str | None = None
+    mysql_connector: str | None = None
+    sqlalchemy: str | None = None
+    server_version: str | None = None
+    #: "MariaDB" or "MySQL"; None in files of schema version 1
+    server_vendor: str | None = None
+    #: the system and its release (``Linux 6.1.0``)
+    os: str | None = None
+    machine: str | None = None
+    cpu_count: int | None = None
+    #: the drivers in play, each with its description (None: one driver, not named)
+    drivers: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -473,6 +412,27 @@ class CrossCheck(Section):
     #: connections each runner opened
     by_runner: Mapping[str, int] | None = None
     matches: bool | None = None
+
+
+@dataclass(frozen=True)
+class ServerSummary(Section):
+    """What the server saw during a run (``ServerActivity``) and the cross-check."""
+
+    #: after - before of each server counter (``Connections``...); None when unknown
+    deltas: Mapping[str, int] | None = None
+    threads_connected_before: int | None = None
+    threads_connected_peak: int | None = None
+    samples: int | None = None
+    max_connections: int | None = None
+    #: the monitor's own connections (counted by the server too)
+    monitor_connections: int | None = None
+    #: False when the monitor lost its connection (``error`` says why)
+    complete: bool | None = None
+    error: str | None = None
+    #: None when the run recorded none
+    cross_check: CrossCheck | None = None
+
+    OPTIONAL_SECTIONS: ClassVar[Mapping[str, type[Section]]] = {"cross_check": CrossCheck}
 
 
 @dataclass(frozen=True)
@@ -656,6 +616,13 @@ class RunResult:
     upgraded_from: int | None = None
     schema_version: int = field(default=SCHEMA_VERSION)
 
+    def __post_init__(self) -> None:
+        # the sections as given (a public_dict(), capture_environment()), typed
+        object.__setattr__(self, "settings", SettingsSummary.of(self.settings))
+        object.__setattr__(self, "environment", Environment.of(self.environment))
+        if self.server is not None:
+            object.__setattr__(self, "server", ServerSummary.of(self.server))
+
     @property
     def errors(self) -> int:
         return sum(r.errors for r in self.runners)
@@ -696,8 +663,8 @@ class RunResult:
         """A run document of the current schema version (``upgrade`` it first)."""
         return cls(
             command=d["command"],
-            settings=SettingsSummary(d["settings"]),
-            environment=Environment(d["environment"]),
+            settings=SettingsSummary.from_document(d["settings"]),
+            environment=Environment.from_document(d["environment"]),
             runners=[RunnerResult.from_document(r) for r in d["results"]],
             speedups=[SpeedupResult.from_document(s) for s in d["speedups"]],
             complete=d["complete"],
@@ -705,7 +672,7 @@ class RunResult:
             finished_at=d["finished_at"],
             stopped=d["stopped"],
             notes=list(d["notes"]),
-            server=None if d["server"] is None else ServerSummary(d["server"]),
+            server=None if d["server"] is None else ServerSummary.from_document(d["server"]),
             scratch=Scratch.from_document(d.get("scratch")),
             upgraded_from=d.get("upgraded_from"),
             schema_version=d["schema_version"],
@@ -760,11 +727,11 @@ class SweepResult:
     @property
     def settings(self) -> SettingsSummary:
         """The first cell's settings, with the grid swept."""
-        return SettingsSummary(self._envelope()["settings"])
+        return SettingsSummary.from_document(self._envelope()["settings"])
 
     @property
     def environment(self) -> Environment:
-        return Environment(self._envelope()["environment"])
+        return Environment.from_document(self._envelope()["environment"])
 
     @property
     def started_at(self) -> str | None:
@@ -922,6 +889,10 @@ class StaleResult:
     schema_version: int = SCHEMA_VERSION
     command: ClassVar[str] = "stale"
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", SettingsSummary.of(self.settings))
+        object.__setattr__(self, "environment", Environment.of(self.environment))
+
     @property
     def exit_status(self) -> ExitStatus:
         # failures after the idle period are the measurement, not an error of the run
@@ -936,8 +907,8 @@ class StaleResult:
             "complete": self.complete,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "settings": SettingsSummary(self.settings).to_document(),
-            "environment": Environment(self.environment).to_document(),
+            "settings": self.settings.to_document(),
+            "environment": self.environment.to_document(),
             "wait_timeout_s": self.wait_timeout_s,
             "idle_s": self.idle_s,
             "cases": [case.to_document() for case in self.cases],
@@ -949,8 +920,8 @@ class StaleResult:
             cases=tuple(StaleCase.from_document(c) for c in d["cases"]),
             wait_timeout_s=d["wait_timeout_s"],
             idle_s=d["idle_s"],
-            settings=SettingsSummary(d["settings"]),
-            environment=Environment(d["environment"]),
+            settings=SettingsSummary.from_document(d["settings"]),
+            environment=Environment.from_document(d["environment"]),
             started_at=d["started_at"],
             finished_at=d["finished_at"],
             complete=d["complete"],
@@ -1082,8 +1053,8 @@ class Explanation:
 
     def __post_init__(self) -> None:
         # the sections as given (a public_dict(), capture_environment()), typed
-        object.__setattr__(self, "database", DatabaseSummary(self.database))
-        object.__setattr__(self, "environment", Environment(self.environment))
+        object.__setattr__(self, "database", DatabaseSummary.of(self.database))
+        object.__setattr__(self, "environment", Environment.of(self.environment))
 
     def runner(self, name: str) -> RunnerExplanation | None:
         return next((r for r in self.runners if r.runner == name), None)
@@ -1110,13 +1081,13 @@ class Explanation:
     def from_document(cls, d: Mapping[str, Any]) -> Explanation:
         return cls(
             driver=d["driver"],
-            database=DatabaseSummary(d["database"]),
+            database=DatabaseSummary.from_document(d["database"]),
             query=d["query"],
             pool=d["pool"],
             rtt_s=d["rtt_s"],
             runners=tuple(RunnerExplanation.from_document(r) for r in d["runners"]),
             findings=tuple(d["findings"]),
-            environment=Environment(d["environment"]),
+            environment=Environment.from_document(d["environment"]),
             started_at=d["started_at"],
             finished_at=d["finished_at"],
             upgraded_from=d.get("upgraded_from"),

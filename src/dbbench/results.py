@@ -131,8 +131,8 @@ def build_result(
             )
     return RunResult(
         command=command,
-        settings=SettingsSummary(settings),
-        environment=Environment(environment),
+        settings=SettingsSummary.from_document(settings),
+        environment=Environment.from_document(environment),
         runners=runners,
         speedups=speedups,
         complete=outcome.complete,
@@ -141,7 +141,7 @@ def build_result(
         finished_at=iso_utc(outcome.finished_at_s),
         pool_description=pool_description,
         notes=all_notes,
-        server=None if server is None else ServerSummary(server),
+        server=None if server is None else ServerSummary.from_document(server),
         scratch=Scratch.from_document(scratch),
     )
 

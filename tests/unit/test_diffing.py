@@ -39,7 +39,6 @@ from dbbench.histogram import LatencyHistogram
 from dbbench.model import (
     Distribution,
     RunnerResult,
-    SettingsSummary,
     from_document,
     load_result,
     upgrade,
@@ -461,9 +460,9 @@ def test_compare_and_run_documents_compare(base):
 
 def test_caveats_name_what_differs(base, new):
     assert caveats(base, new) == []
-    settings = new.settings.to_document()
-    settings["benchmark"]["concurrency"] = 8
-    changed = dataclasses.replace(new, complete=False, settings=SettingsSummary(settings))
+    eight = dataclasses.replace(new.settings.benchmark, concurrency=8)
+    settings = dataclasses.replace(new.settings, benchmark=eight)
+    changed = dataclasses.replace(new, complete=False, settings=settings)
     assert caveats(base, changed, base_label="a.json", new_label="b.json") == [
         "b.json was interrupted: its results cover only the turns done",
         "settings.benchmark.concurrency differs: 4 in a.json, 8 in b.json",

@@ -170,7 +170,7 @@ def test_explain_runs_on_the_backend_it_is_given():
     (persistent,) = explanation.runners
     # the plain operation is timed on the backend's clock: exactly the fake's cost
     assert persistent.runner == "persistent" and persistent.whole_median_ns == 20_000
-    assert explanation.environment["server_version"] == "10.11.0-Fake"
+    assert explanation.environment.server_version == "10.11.0-Fake"
     assert explanation.started_at == explanation.finished_at == "2023-11-14T22:13:20+00:00"
     assert created["persistent"].closed  # the runners the backend made are closed after
 

@@ -1,5 +1,6 @@
 """The result model: every real file in tests/data goes document -> model -> document unchanged."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,13 +11,18 @@ from dbbench.model import (
     RUN_COMMANDS,
     SCHEMA_VERSION,
     BenchmarkSummary,
+    CrossCheck,
+    DatabaseSummary,
     DiffResult,
+    Environment,
     Explanation,
     PoolSummary,
     ResultFileError,
     RunResult,
     RunsListing,
     SavedRunEntry,
+    ServerSummary,
+    SettingsSummary,
     StaleResult,
     SweepResult,
     Threshold,
@@ -106,6 +112,51 @@ def test_the_pool_settings_are_typed_and_go_back_as_recorded():
     assert (pool.pool_size, pool.max_overflow, pool.pool_pre_ping) == (3, -1, True)
     assert pool.pool_timeout_s is None
     assert pool.to_document() == section
+
+
+def test_the_settings_are_typed_section_by_section_and_go_back_as_recorded():
+    run = load_result(DATA / "results" / "run.json")
+    settings = run.settings
+    assert isinstance(settings, SettingsSummary) and isinstance(settings.database, DatabaseSummary)
+    assert (settings.database.user, settings.database.where) == ("root", "127.0.0.1:3306")
+    assert settings.database.password_set is False and settings.config_path == "/tmp/nossl.toml"
+    assert settings.database.read_timeout_s is None  # not recorded by this version
+    assert settings.to_document() == read_document(DATA / "results" / "run.json")["settings"]
+    # stale's own arguments and a newer dbbench's keys are kept as read
+    section = {"database": {"unix_socket": "/tmp/s", "later": 1}, "stale": {"idle_s": 3}}
+    read = SettingsSummary.from_document(section)
+    assert read.database.where == "/tmp/s" and read.database.host is None
+    assert read.benchmark.query is None and read.pool.pool_size is None
+    assert read.to_document() == section  # no empty [benchmark] or [pool] added
+
+
+def test_a_section_built_in_memory_writes_its_fields():
+    settings = SettingsSummary(benchmark=BenchmarkSummary(iterations=5, query="SELECT 2"))
+    assert settings.to_document() == {"benchmark": {"iterations": 5, "query": "SELECT 2"}}
+    # a field changed in a section read from a file replaces the file's value, in place
+    read = SettingsSummary.from_document({"benchmark": {"iterations": 1, "concurrency": 2}})
+    eight = dataclasses.replace(read.benchmark, concurrency=8)
+    changed = dataclasses.replace(read, benchmark=eight).to_document()
+    assert changed == {"benchmark": {"iterations": 1, "concurrency": 8}}
+
+
+def test_the_environment_and_the_server_are_typed():
+    run = load_result(DATA / "results" / "run.json")
+    environment, server = run.environment, run.server
+    assert isinstance(environment, Environment) and isinstance(server, ServerSummary)
+    assert environment.server_vendor == "MariaDB" and environment.cpu_count == 2
+    assert isinstance(server.cross_check, CrossCheck) and server.cross_check.matches is True
+    assert server.deltas["Connections"] == server.cross_check.server_connections
+    document = read_document(DATA / "results" / "run.json")
+    assert environment.to_document() == document["environment"]
+    assert server.to_document() == document["server"]
+    # a monitor that recorded no cross-check, from an older file: None, and none written
+    older = ServerSummary.from_document({"deltas": {"Connections": 3}, "complete": True})
+    assert older.cross_check is None and older.samples is None
+    assert older.to_document() == {"deltas": {"Connections": 3}, "complete": True}
+    # a live run's sections, given as documents, are typed when the result is made
+    typed = dataclasses.replace(run, settings={"config_path": "a.toml"}, server={"samples": 4})
+    assert typed.settings.config_path == "a.toml" and typed.server.samples == 4
 
 
 def test_a_sweep_file_reads_into_cells_and_recommendations():

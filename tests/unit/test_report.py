@@ -367,3 +367,13 @@ def test_a_diff_file_is_drawn_with_its_verdict() -> None:
     assert '<p class="notice"><strong>FAIL: 1 threshold tripped<br>FAIL: ' in section
     assert "Settings and environment" not in section  # a diff has none of its own
     assert f"{SCHEMA_VERSION} (upgraded from 2)" in page
+
+
+def test_each_sweep_cell_shows_what_the_server_saw() -> None:
+    page = build([("sweep.json", load("sweep.json"))])
+    table = page[page.index("What the pool and the server did, per cell") :]
+    first_row = re.search(r"<tbody><tr>(.*?)</tr>", table)
+    assert first_row is not None
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", first_row.group(1))
+    # the file's first cell: the server counted 2 new connections, peak 2, cross-check matched
+    assert cells[-3:] == ["+2", "2", "yes"]

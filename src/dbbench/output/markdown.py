@@ -111,7 +111,7 @@ def _footer(result: RunResult) -> list[str]:
     parts = [f"{name} {version}" for name, version in versions if version]
     parts += [
         description
-        for name, description in env.drivers.items()
+        for name, description in (env.drivers or {}).items()
         if name != "pymysql"  # PyMySQL's version is shown already
     ]
     machine = " ".join(str(value) for value in (env.os, env.machine) if value)

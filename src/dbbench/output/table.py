@@ -146,7 +146,7 @@ def server_line(result: RunResult) -> str | None:
     server = result.server
     if not server:
         return None
-    deltas = server.deltas
+    deltas = server.deltas or {}
     check = server.cross_check
     parts = [f"{name} +{deltas[name]}" for name in deltas]
     parts.append(

@@ -3,17 +3,19 @@ and environment; each a list of HTML parts, drawn from the typed result (``model
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dbbench.model import (
     DiffResult,
+    Environment,
     Explanation,
     Result,
     RunnerExplanation,
     RunnerResult,
     RunResult,
     ServerSummary,
+    SettingsSummary,
     SpeedupResult,
     StaleCase,
     StaleResult,
@@ -86,7 +88,7 @@ def document_section(index: int, label: str, doc: Result, charts: Charts) -> str
         parts += _explain_parts(doc)
     if not isinstance(doc, DiffResult):  # a diff has no settings of its own: its files do
         parts += _settings_parts(
-            {} if isinstance(doc, Explanation) else doc.settings, doc.environment
+            None if isinstance(doc, Explanation) else doc.settings, doc.environment
         )
     parts.append("</section>")
     return "\n".join(part for part in parts if part)
@@ -210,7 +212,7 @@ def _text(column: columns.Column, value: Any) -> str:
 def _server_tables(server: ServerSummary | None) -> str:
     if not server:
         return "<p>Not recorded.</p>"
-    rows = [[f"{name} (change)", signed(value)] for name, value in server.deltas.items()]
+    rows = [[f"{name} (change)", signed(value)] for name, value in (server.deltas or {}).items()]
     rows += [
         ["Threads_connected before", count(server.threads_connected_before)],
         ["Threads_connected peak", count(server.threads_connected_peak)],
@@ -240,12 +242,14 @@ def _notes(notes: Sequence[str] | None) -> str:
     return "<h3>Notes</h3><ul>" + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>"
 
 
-def _settings_parts(settings: Mapping[str, Any], environment: Mapping[str, Any]) -> list[str]:
+def _settings_parts(settings: SettingsSummary | None, environment: Environment) -> list[str]:
     """A table per group of settings ([database], [benchmark], [pool], ...) and one of
-    the environment, side by side."""
-    groups = [("settings", {k: v for k, v in settings.items() if not isinstance(v, dict)})]
-    groups += [(f"[{k}]", v) for k, v in settings.items() if isinstance(v, dict)]
-    groups.append(("environment", dict(environment)))
+    the environment, side by side: every entry the file recorded, those of other
+    dbbench versions included, so each section is drawn from its whole document."""
+    recorded = settings.to_document() if settings is not None else {}
+    groups = [("settings", {k: v for k, v in recorded.items() if not isinstance(v, dict)})]
+    groups += [(f"[{k}]", v) for k, v in recorded.items() if isinstance(v, dict)]
+    groups.append(("environment", environment.to_document()))
     tables = [
         table([name, ""], flatten(values), text=(name, ""))
         for name, values in groups
@@ -363,19 +367,20 @@ _CELL_POOL_COLUMNS = tuple(c for c in shown_in(POOL_COLUMNS, TABLE) if c.key != 
 def _sweep_counters_table(cells: Sequence[tuple[SweepCell, RunResult]]) -> str:
     items = [(cell, run, runner) for cell, run in cells for runner in run.runners]
 
-    def server(item: tuple[SweepCell, RunResult, RunnerResult], *keys: str) -> Any:
-        value: Any = item[1].server
-        for key in keys:
-            value = value.get(key) if isinstance(value, Mapping) else None
-        return value
+    def server(item: tuple[SweepCell, RunResult, RunnerResult]) -> ServerSummary:
+        return item[1].server or ServerSummary()
+
+    def matches(item: tuple[SweepCell, RunResult, RunnerResult]) -> bool | None:
+        check = server(item).cross_check
+        return check.matches if check is not None else None
 
     columns: list[Column] = [
         *_cell_columns(lambda item: item[0]),
         ("runner", lambda item: item[2].runner),
         *_spec_columns(_CELL_POOL_COLUMNS, lambda item: item[2]),
-        ("server Connections", lambda item: signed(server(item, "deltas", "Connections"))),
-        ("Threads_connected peak", lambda item: count(server(item, "threads_connected_peak"))),
-        ("cross-check", lambda item: yes_no(server(item, "cross_check", "matches"))),
+        ("server Connections", lambda item: signed((server(item).deltas or {}).get("Connections"))),
+        ("Threads_connected peak", lambda item: count(server(item).threads_connected_peak)),
+        ("cross-check", lambda item: yes_no(matches(item))),
     ]
     caption = "checkout times in milliseconds; server Connections: its change during the cell"
     return column_table(columns, items, caption=caption, text=("runner",))
