@@ -526,6 +526,11 @@ def _rtt_option(options: dict[str, Any], format_name: str, sweeping: bool) -> fl
         raise ConfigError(f"--rtt = {options['rtt']!r}: {exc}") from None
 
 
+def _seconds(backend: Any) -> Callable[[], float]:
+    """The backend's clock in seconds: the progress display runs on the run's own time."""
+    return lambda: backend.clock_ns() / 1e9
+
+
 def _benchmark(command: str, options: dict[str, Any]) -> int:
     from rich.markup import escape
 
@@ -561,7 +566,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     projection = None
     with (
         _target(settings, options["server"], stderr, quiet) as target,
-        ProgressBar(stderr, f"dbbench {command}", enabled=not quiet) as bar,
+        ProgressBar(stderr, f"dbbench {command}", not quiet, _seconds(backend)) as bar,
     ):
         if axes is not None:
             sweep = benchmark.run_sweep(

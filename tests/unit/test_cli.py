@@ -89,6 +89,17 @@ def test_the_consoles_are_the_env_s(fake_runners):
     assert latencies == {"raw": 2000.0, "pool": 50.0, "persistent": 20.0}
 
 
+def test_the_progress_display_runs_on_the_backend_s_clock(fake_runners):
+    # 1,000 of raw's 2 ms fake operations: 2 s on the fake clock, past the display's
+    # delay (progress.SHOW_AFTER_S), in a few real milliseconds
+    env, out, err = consoles()
+    terminal = Console(file=err, width=140, force_terminal=True)
+    args = ["run", "-n", "1000", "--warmup", "0", "--runner", "raw", "--json"]
+    result = CliRunner().invoke(cli, args, obj=dataclasses.replace(env, stderr=terminal))
+    assert result.exit_code == 0, result.output
+    assert "dbbench run · measuring raw" in err.getvalue()
+
+
 def test_run_json_document(fake_runners):
     result = invoke(
         "run",
