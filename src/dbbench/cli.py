@@ -720,8 +720,7 @@ def stale(**options: Any) -> int:
             request,
             on_case=None if quiet else lambda name: stderr.print(f"[dim]stale: case {name}[/dim]"),
             on_result=lambda partial: sink.write(partial.to_document()),
-            check_server=env.live().check_server,
-            clock=env.live().wall_clock_s,
+            backend=env.live(),
         )
     get_format(format_name).stale(result, stdout)
     return result.exit_status

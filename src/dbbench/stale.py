@@ -70,10 +70,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dbbench.backend import LIVE, Backend
 from dbbench.errors import ConfigError, ConnectError, QueryError
 from dbbench.histogram import LatencyHistogram
 from dbbench.model import Environment, SettingsSummary, StaleCase, StaleResult
-from dbbench.preflight import check_server as check_live
 from dbbench.results import capture_environment, iso_utc
 from dbbench.runners.pool import PoolRunner
 from dbbench.settings import DatabaseSettings, PoolSettings, Settings
@@ -332,24 +332,22 @@ def run_stale(
     *,
     on_case: Callable[[str], None] | None = None,
     on_result: Callable[[StaleResult], None] | None = None,
-    check_server: Callable[..., Any] | None = None,
-    clock: Callable[[], float] = time.time,
+    backend: Backend = LIVE,
 ) -> StaleResult:
     """``dbbench stale``: check the server, then run each protection's case in turn.
 
     ``on_result`` gets the result after every case (``complete`` False) and the
     final one: a file written from it grows case by case and loses nothing to
-    a crash.  ``check_server`` (default ``preflight.check_server``) and
-    ``clock`` (wall-clock seconds, for the timestamps) are for tests.
+    a crash.  ``backend``: its server check, and its wall clock for the timestamps.
     """
     idle_s = request.check()
-    started_at = iso_utc(clock())
+    started_at = iso_utc(backend.wall_clock_s())
     # checked in the session the cases use: their wait_timeout, after the user's init_command
     session = dataclasses.replace(
         settings.database,
         init_command=session_init_command(settings.database.init_command, request.wait_timeout_s),
     )
-    server = (check_server or check_live)(session, workload_for(settings.benchmark))
+    server = backend.check_server(session, workload_for(settings.benchmark))
     environment = capture_environment(server.version)
     shaped = stale_settings(settings, request, idle_s)
     cases: list[StaleCase] = []
@@ -362,7 +360,7 @@ def run_stale(
             SettingsSummary.from_document(shaped),
             Environment.from_document(environment),
             started_at,
-            iso_utc(clock()),
+            iso_utc(backend.wall_clock_s()),
             complete,
         )
 

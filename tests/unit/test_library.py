@@ -21,6 +21,7 @@ from dbbench.benchmark import (
 from dbbench.errors import ConfigError, ConnectError, ExitStatus
 from dbbench.explain import explain
 from dbbench.settings import BenchmarkSettings, DatabaseSettings, Settings
+from dbbench.stale import StaleRequest, run_stale
 from tests.fakes import FakeClock, FakeRunner, LeftBehind, fake_backend
 
 COSTS_NS = {"raw": 2_000_000, "nullpool": 1_000_000, "pool": 50_000, "persistent": 20_000}
@@ -142,6 +143,19 @@ def test_a_projection_is_of_the_read_workload_only():
     with pytest.raises(ConfigError, match="read workload only"):
         run_projected(writes, ["raw"], 0.001, backend=backend)
     assert created == {}
+
+
+def test_stale_checks_the_server_on_its_backend_in_the_cases_session():
+    checked, cases = [], []
+
+    def refuse(database, workload):
+        checked.append(database.init_command)
+        raise ConnectError(f"cannot connect to {database.describe()}")
+
+    request = StaleRequest(wait_timeout_s=2, idle_s=3.5)
+    with pytest.raises(ConnectError):
+        run_stale(SETTINGS, request, on_case=cases.append, backend=Backend(check_server=refuse))
+    assert checked == ["SET SESSION wait_timeout=2"] and cases == []
 
 
 def test_every_public_name_is_one_import_away():

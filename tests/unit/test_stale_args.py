@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from dbbench.backend import Backend
 from dbbench.errors import ConfigError, ExitStatus
 from dbbench.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.stale import (
@@ -137,4 +138,4 @@ def test_run_stale_refuses_bad_arguments_before_checking_the_server():
     with pytest.raises(ConfigError, match=r"--idle = 2 is not longer than --wait-timeout = 3"):
         request.check(names={"idle_s": "--idle", "wait_timeout_s": "--wait-timeout"})
     with pytest.raises(ConfigError, match=r"idle_s = 2 is not longer than wait_timeout_s = 3"):
-        run_stale(NOWHERE, request, check_server=no_server, on_case=never_sleep)
+        run_stale(NOWHERE, request, backend=Backend(check_server=no_server), on_case=never_sleep)
