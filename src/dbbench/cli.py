@@ -894,14 +894,15 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
         dbbench diff before.json after.json
         dbbench diff baseline latest --fail-on p99:10% --fail-on mean:5%
     """
-    from dbbench import diffing, resultfile
+    from dbbench import diffing
+    from dbbench.model import load_result
     from dbbench.resultfile import RunStore
 
     thresholds = [diffing.parse_fail_on(text) for text in fail_on]  # bad input before any file
     store = RunStore()
     base_path, new_path = store.resolve(base_ref), store.resolve(new_ref)
-    base = diffing.comparable(resultfile.load(base_path), base_ref)
-    new = diffing.comparable(resultfile.load(new_path), new_ref)
+    base = diffing.comparable(load_result(base_path), base_ref)
+    new = diffing.comparable(load_result(new_path), new_ref)
     # labelled as the user named them: short, and no local paths in a pull-request comment
     result = diffing.compare(base, new, thresholds, base_label=base_ref, new_label=new_ref)
     get_format(format_name).diff(result, _env().out())

@@ -44,9 +44,9 @@ from typing import Any
 from dbbench.errors import ConfigError, mention
 from dbbench.histogram import LatencyHistogram
 from dbbench.model import (
-    RUN_COMMANDS,
     DiffResult,
     MetricChange,
+    Result,
     RunnerDiff,
     RunnerResult,
     RunResult,
@@ -54,7 +54,6 @@ from dbbench.model import (
     Threshold,
     Trip,
     Verdict,
-    from_document,
 )
 
 METRICS = ("mean", "p50", "p95", "p99", "ops_per_s")
@@ -428,19 +427,18 @@ def _change(
 # --- comparing two results ----------------------------------------------------
 
 
-def comparable(document: Mapping[str, Any], label: str) -> RunResult | SweepResult:
-    """An upgraded document (``resultfile.load``) as the typed result ``diff_results`` takes.
+def comparable(result: Result, label: str) -> RunResult | SweepResult:
+    """A result read from a file (``model.load_result``) as ``diff_results`` takes it.
 
-    A document of another command (``stale``, ``explain``...) raises
+    A result of another command (``stale``, ``explain``...) raises
     ``IncomparableError`` naming ``label``.
     """
-    command = document.get("command")
-    if command not in (*RUN_COMMANDS, "sweep"):
-        what = f"a {command!r} document" if command else "not a run or sweep document"
+    if not isinstance(result, RunResult | SweepResult):
         raise IncomparableError(
-            f"{label} is {what}: dbbench diff compares run, compare and sweep results"
+            f"{label} is a {result.command!r} document: "
+            "dbbench diff compares run, compare and sweep results"
         )
-    return from_document(document, label)
+    return result
 
 
 def _kind(result: RunResult | SweepResult) -> str:

@@ -1487,7 +1487,9 @@ def from_document(document: Mapping[str, Any], source: str = "the document") -> 
         raise ResultFileError(
             f"{source}: not a {command} document dbbench can read ({type(exc).__name__}: {exc})"
         ) from None
-    raise ResultFileError(f"{source}: a {command!r} document has no typed result yet")
+    if command is None:
+        raise ResultFileError(f"{source}: not a dbbench result file (no command)")
+    raise ResultFileError(f"{source}: a {command!r} document is not one this dbbench knows")
 
 
 # --- the saved runs ------------------------------------------------------------------

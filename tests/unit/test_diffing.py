@@ -447,10 +447,13 @@ def test_run_against_sweep_is_refused(base):
 
 
 def test_stale_documents_are_refused():
-    stale = load(DATA / "results" / "stale.json")
+    stale = load_result(DATA / "results" / "stale.json")
     with pytest.raises(IncomparableError, match="NEW is a 'stale' document"):
         comparable(stale, "NEW")
-    assert isinstance(comparable(load(DATA / "diff_base.json"), "BASE").runners[0], RunnerResult)
+    with pytest.raises(IncomparableError, match="NEW is a 'diff' document"):
+        comparable(load_result(DATA / "results" / "diff.json"), "NEW")
+    base = comparable(load_result(DATA / "diff_base.json"), "BASE")
+    assert isinstance(base.runners[0], RunnerResult)
 
 
 def test_compare_and_run_documents_compare(base):
@@ -543,8 +546,8 @@ def test_the_gate_fails_when_new_lacks_what_base_has():
 
 
 def test_compare_the_sample_files_as_the_cli_does():
-    base = comparable(load(DATA / "diff_base.json"), "b")
-    new = comparable(load(DATA / "diff_new.json"), "n")
+    base = comparable(load_result(DATA / "diff_base.json"), "b")
+    new = comparable(load_result(DATA / "diff_new.json"), "n")
     result = compare(base, new, [parse_fail_on("p99:10%")], base_label="b", new_label="n")
     assert [str(t.threshold) for t in result.verdict.trips] == ["p99:10%"]
     assert result.verdict.missing == ("nullpool",)
