@@ -92,10 +92,22 @@ def _from_url(url: str) -> TestServer:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``XDG_CACHE_HOME`` for the session, the ``dbbench`` processes its tests start
+    included: ``--server local`` copies the session's template from there (not
+    initialised anew in each test), and nothing is written to the user's cache."""
+    path = tmp_path_factory.mktemp("cache-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(path))
+        yield path
+
+
 @pytest.fixture(scope="session")
-def datadir_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One data directory initialised for the session: each LocalServer copies it."""
-    return LocalServer.initialise_template(tmp_path_factory.mktemp("datadir-template"))
+def datadir_template(cache_home: Path) -> Path:
+    """One data directory initialised for the session (in ``cache_home``, where
+    ``--server local`` finds it too): each LocalServer copies it."""
+    return LocalServer.cached_template()
 
 
 @pytest.fixture(scope="session")

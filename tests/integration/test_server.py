@@ -169,10 +169,17 @@ def test_failed_start_is_one_line_naming_the_cause_and_log(local_server, tmp_pat
 def test_the_server_does_not_inherit_passwords_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("DBBENCH_PASSWORD", "canary-env-secret")
     monkeypatch.setenv("MYSQL_PWD", "canary-env-secret")
-    # initialised here, not copied from the session's template: mariadb-install-db runs
-    # with the same environment, and this is the test that initialisation works at all
+    # an empty cache: the template is initialised here, not copied from the session's
+    # (mariadb-install-db runs with the same environment), and this is the test that
+    # initialisation works at all, and that the template lands in the cache
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     with LocalServer(base_dir=tmp_path) as local:
         environ = Path(f"/proc/{local.pid}/environ").read_bytes()
         cmdline = Path(f"/proc/{local.pid}/cmdline").read_bytes()
     assert b"canary-env-secret" not in environ
     assert b"canary-env-secret" not in cmdline
+    (template,) = (cache / "dbbench").iterdir()  # nothing half-built left beside it
+    assert template.name.startswith(f"datadir-{find_server_kind()}-")
+    assert (template / "data" / "mysql").is_dir()
+    assert LocalServer.cached_template() == template / "data"
