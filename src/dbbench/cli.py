@@ -31,9 +31,9 @@ from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.guard import check_query, check_workload
 from dbbench.output.formats import FORMAT_NAMES, get_format
-from dbbench.parsing import integer, parse_duration_s, parse_int_list
+from dbbench.parsing import bad_value, parse_duration_s, parse_int_list
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
-from dbbench.settings import Settings, find_config_path, load_settings
+from dbbench.settings import Settings, find_config_path, from_text, load_settings
 from dbbench.settings_schema import SECTIONS, SETTINGS, Setting, by_flag, setting
 from dbbench.stale_args import PROTECTIONS
 from dbbench.workload import READ_WORKLOAD
@@ -183,6 +183,27 @@ class _SettingOption(click.Option):
         self.setting = setting
 
 
+class _Choices(click.Choice):
+    """A setting's choices, shown in ``--help`` as click shows them; the value is checked
+    by the setting's row, so that a bad one reads as every bad value does."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return value
+
+
+class _Number(click.ParamType):
+    """A setting's number, read from the flag's text as a variable's is (``from_text``):
+    a bad one reads as every bad value does."""
+
+    def __init__(self, row: Setting) -> None:
+        self.row = row
+        self.name = "integer" if row.type == "integer" else "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        where = param.opts[0] if param is not None else self.row.name
+        return from_text(self.row, where, value)
+
+
 def _setting_option(section: str, key: str) -> Callable:
     """The click option of ``[section] key``, as its row in the table says it."""
     row = setting(section, key)
@@ -195,9 +216,9 @@ def _setting_option(section: str, key: str) -> Callable:
     elif flag.kind in ("on", "prompt"):
         kwargs["is_flag"] = True
     elif flag.kind == "value" and row.choices:
-        kwargs["type"] = click.Choice(row.choices)
+        kwargs["type"] = _Choices(row.choices)
     elif flag.kind == "value" and row.type in ("integer", "number"):
-        kwargs["type"] = int if row.type == "integer" else float
+        kwargs["type"] = _Number(row)
     return click.option(*decls, **kwargs)
 
 
@@ -359,9 +380,7 @@ def _lists(options: dict[str, Any]) -> dict[str, list[int]]:
         assert row.flag is not None
         text = options.get(row.flag.parameter)
         if row.flag.kind == "list" and row.type == "integer" and text is not None:
-            assert isinstance(row.check, integer)
-            minimum = row.check.low if row.check.low is not None else -sys.maxsize
-            lists[row.key] = parse_int_list(text, where=row.flag.name, minimum=minimum)
+            lists[row.key] = parse_int_list(text, where=row.flag.name, check=row.check)
     return lists
 
 
@@ -507,9 +526,10 @@ def _result_sink(options: dict[str, Any]) -> ResultSink:
     if output is not None:
         directory = output.parent if str(output.parent) else Path(".")
         if output.is_dir() or not directory.is_dir() or not os.access(directory, os.W_OK):
-            raise ConfigError(
-                f"--output = {str(output)!r}: cannot write a file there "
-                "(the directory must exist and be writable)"
+            raise bad_value(
+                "--output",
+                str(output),
+                "cannot write a file there (the directory must exist and be writable)",
             )
     return ResultSink([path for path in (output, saved) if path is not None])
 
@@ -523,7 +543,7 @@ def _rtt_option(options: dict[str, Any], format_name: str, sweeping: bool) -> fl
     try:
         return parse_duration_s(options["rtt"], unit_required=True)
     except ValueError as exc:
-        raise ConfigError(f"--rtt = {options['rtt']!r}: {exc}") from None
+        raise bad_value("--rtt", options["rtt"], str(exc)) from None
 
 
 def _seconds(backend: Any) -> Callable[[], float]:
@@ -737,7 +757,7 @@ def _idle_seconds(text: str | None) -> float | None:
     try:
         return parse_duration_s(text) if text is not None else None
     except ValueError as exc:
-        raise ConfigError(f"--idle = {text!r}: {exc}") from None
+        raise bad_value("--idle", text, str(exc)) from None
 
 
 @cli.command(

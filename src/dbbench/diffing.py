@@ -55,6 +55,7 @@ from dbbench.model import (
     Trip,
     Verdict,
 )
+from dbbench.parsing import bad_value
 
 METRICS = ("mean", "p50", "p95", "p99", "ops_per_s")
 #: latency metrics: higher is worse; ``ops_per_s``: lower is worse
@@ -100,33 +101,34 @@ def parse_fail_on(text: str) -> Threshold:
     worsening beyond noise.  Raises ``ConfigError`` with one line naming
     ``--fail-on``, the text and what to write instead.
     """
-    where = f"{mention('fail_on')} = {text!r}"
+    where = mention("fail_on")
     example = "write METRIC:PERCENT, e.g. p99:10% or mean:5%"
     match = _FAIL_ON.match(text)
     if not match:
-        raise ConfigError(f"{where}: no ':'; {example}")
+        raise bad_value(where, text, f"no ':'; {example}")
     metric, limit_text = match.group(1).lower(), match.group(2)
     if metric not in METRICS:
         close = [_METRIC_HINTS[metric]] if metric in _METRIC_HINTS else []
         close = close or difflib.get_close_matches(metric, METRICS, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ConfigError(
-            f"{where}: unknown metric {metric!r}{hint}; choose from {', '.join(METRICS)}"
+        raise bad_value(
+            where, text, f"unknown metric {metric!r}{hint}; choose from {', '.join(METRICS)}"
         )
     if not limit_text:
-        raise ConfigError(f"{where}: no limit after ':'; {example}")
+        raise bad_value(where, text, f"no limit after ':'; {example}")
     number = limit_text[:-1].rstrip() if limit_text.endswith("%") else limit_text
     if not _NUMBER.match(number):
-        raise ConfigError(f"{where}: {limit_text!r} is not a percentage; {example}")
+        raise bad_value(where, text, f"{limit_text!r} is not a percentage; {example}")
     if not limit_text.endswith("%"):
-        raise ConfigError(
-            f"{where}: the limit needs a '%' ({metric}:{number}%); "
-            "only relative limits are supported"
+        raise bad_value(
+            where,
+            text,
+            f"the limit needs a '%' ({metric}:{number}%); only relative limits are supported",
         )
     percent = float(number)
     if percent < 0:
-        raise ConfigError(
-            f"{where}: the limit must be 0% or more: it is how much worse {metric} may get"
+        raise bad_value(
+            where, text, f"the limit must be 0% or more: it is how much worse {metric} may get"
         )
     return Threshold(metric, percent / 100)
 

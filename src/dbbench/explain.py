@@ -31,7 +31,7 @@ from typing import Any
 
 from dbbench.backend import LIVE, Backend
 from dbbench.diagnosis import operation_error
-from dbbench.errors import ConfigError, DbbenchError, mention
+from dbbench.errors import DbbenchError, mention
 from dbbench.model import (
     ADDS_UP_WITHIN,
     Explanation,
@@ -41,6 +41,7 @@ from dbbench.model import (
     projected_ns,
 )
 from dbbench.output.numbers import duration_from_ns as _duration
+from dbbench.parsing import bad_value
 from dbbench.phases import PhaseClock, driver_module, entry_cost_ns, pool_phases
 from dbbench.phases.roundtrips import CountingRelay
 from dbbench.results import capture_environment, iso_utc
@@ -308,9 +309,10 @@ def check_arguments(runner_names: Sequence[str], driver: str) -> None:
     driver_module(driver)
     for name in runner_names:
         if name not in EXPLAIN_RUNNERS:
-            raise ConfigError(
-                f"{mention('runner_names')} = {','.join(runner_names)!r}: explain splits "
-                f"{', '.join(EXPLAIN_RUNNERS)}, not {name!r}"
+            raise bad_value(
+                mention("runner_names"),
+                ",".join(runner_names),
+                f"explain splits {', '.join(EXPLAIN_RUNNERS)}, not {name!r}",
             )
 
 

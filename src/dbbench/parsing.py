@@ -155,17 +155,15 @@ def parse_name_list(text: str, choices: Sequence[str], where: str, noun: str) ->
     value and the choices."""
     listed = ", ".join(choices)
     if not text.strip():
-        raise ConfigError(f"{where} = {text!r}: name at least one of {listed}")
+        raise bad_value(where, text, f"name at least one of {listed}")
     names: list[str] = []
     for position, part in enumerate(text.split(","), start=1):
         name = part.strip()
         if not name:
-            raise ConfigError(f"{where} = {text!r}: item {position} is empty")
+            raise bad_value(where, text, f"item {position} is empty")
         if name not in choices:
             hint = suggest(name, choices)
-            raise ConfigError(
-                f"{where} = {text!r}: unknown {noun} {name!r}{hint}; choose from {listed}"
-            )
+            raise bad_value(where, text, f"unknown {noun} {name!r}{hint}; choose from {listed}")
         if name not in names:
             names.append(name)
     return names
@@ -175,33 +173,61 @@ _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 _RANGE = re.compile(r"[0-9]+-[0-9]+")
 
 
-def parse_int_list(text: str, *, where: str, minimum: int) -> list[int]:
-    """``"10,1,5,5"`` -> ``[1, 5, 10]``: comma-separated whole numbers, sorted, no repeats.
+def shown(value: Any, *, secret: bool = False) -> str:
+    """A value as a message shows it: text quoted, true/false as TOML writes them, a secret
+    never."""
+    if secret:
+        return "<hidden>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def bad_value(where: str, value: Any, problem: str, *, secret: bool = False) -> ConfigError:
+    """The one shape of a bad value's message, whatever gave it: ``<where> = <value>: <what
+    is wrong>`` (``--pool-size = '0': must be at least 1``; ``environment variable
+    DBBENCH_PORT = 'x': must be a whole number``; ``dbbench.toml: [benchmark] iterations =
+    0: must be at least 1``)."""
+    return ConfigError(f"{where} = {shown(value, secret=secret)}: {problem}")
+
+
+def whole_number(text: str) -> int:
+    """``"42"``, ``" +3 "`` -> the number; ``ValueError`` for anything else (``2.5``,
+    ``5_0``, digits of other scripts, which ``int`` would take)."""
+    if not _WHOLE_NUMBER.fullmatch(text.strip()):
+        raise ValueError("must be a whole number")
+    return int(text)
+
+
+def parse_int_list(text: str, *, where: str, check: Validator) -> list[int]:
+    """``"10,1,5,5"`` -> ``[1, 5, 10]``: comma-separated whole numbers, each passing
+    ``check``, sorted, no repeats.
 
     Spaces around items are allowed.  Ranges such as ``1-4`` are not: ``-1`` is a
     valid ``max_overflow``, so a dash would be ambiguous, and an explicit list
-    keeps the size of the grid visible.  Raises ``ConfigError`` with one line
-    naming ``where``, the text and the offending item.
+    keeps the size of the grid visible.  Raises ``bad_value``'s ``ConfigError``, naming
+    ``where``, the text and, in a list of several, the offending item.
     """
     if not text.strip():
-        raise ConfigError(f"{where} = {text!r}: give at least one whole number, e.g. 1,5,10")
+        raise bad_value(where, text, "give at least one whole number, e.g. 1,5,10")
+    items = text.split(",")
     values: set[int] = set()
-    for position, raw in enumerate(text.split(","), start=1):
+    for position, raw in enumerate(items, start=1):
         item = raw.strip()
         if not item:
-            raise ConfigError(f"{where} = {text!r}: item {position} is empty")
+            raise bad_value(where, text, f"item {position} is empty")
         if _RANGE.fullmatch(item):
             low, high = sorted(int(n) for n in item.split("-"))
             example = ",".join(str(n) for n in range(low, min(high, low + 3) + 1))
             example += ",…" if high - low > 3 else ""
-            raise ConfigError(
-                f"{where} = {text!r}: ranges like {item!r} are not supported; "
-                f"list the values, e.g. {example}"
+            raise bad_value(
+                where,
+                text,
+                f"ranges like {item!r} are not supported; list the values, e.g. {example}",
             )
-        if not _WHOLE_NUMBER.fullmatch(item):
-            raise ConfigError(f"{where} = {text!r}: {item!r} is not a whole number")
-        value = int(item)
-        if value < minimum:
-            raise ConfigError(f"{where} = {text!r}: {item!r} must be at least {minimum}")
-        values.add(value)
+        try:
+            values.add(check(whole_number(item)))
+        except ValueError as exc:
+            problem = f"{item!r} {exc}" if len(items) > 1 else str(exc)
+            raise bad_value(where, text, problem) from None
     return sorted(values)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dbbench.errors import ConfigError, mention
+from dbbench.errors import mention
 from dbbench.model import (
     ResultFileError,
     RunsListing,
@@ -28,6 +28,7 @@ from dbbench.model import (
     read_document,
     upgrade,
 )
+from dbbench.parsing import bad_value
 
 RUNS_DIR = Path(".dbbench") / "runs"
 _RUN_FILE = re.compile(r"^(\d{4,})(?:-(.+))?\.json$")
@@ -94,20 +95,23 @@ class RunStore:
         return sorted(found, key=lambda run: run.number)
 
     def next_path(self, name: str | None) -> Path:
-        given = f"{mention('run name')} = {name!r}"
         if name is not None and not _NAME.match(name):
-            raise ConfigError(
-                f"{given}: a run name is letters, digits, '.', '_' and '-' "
-                "(at most 64, starting with a letter or digit)"
+            raise bad_value(
+                mention("run name"),
+                name,
+                "a run name is letters, digits, '.', '_' and '-' "
+                "(at most 64, starting with a letter or digit)",
             )
         if name is not None and (name.isdigit() or name == "latest" or name.endswith(".json")):
-            raise ConfigError(
-                f"{given}: a number, 'latest' or a name ending in .json would be read as "
-                "something else by dbbench diff and report; choose another name"
+            raise bad_value(
+                mention("run name"),
+                name,
+                "a number, 'latest' or a name ending in .json would be read as "
+                "something else by dbbench diff and report; choose another name",
             )
         existing = self.runs()
         if name is not None and any(run.name == name for run in existing):
-            raise ConfigError(f"{given}: a saved run has that name already")
+            raise bad_value(mention("run name"), name, "a saved run has that name already")
         number = existing[-1].number + 1 if existing else 1
         for _ in range(1000):  # numbers claimed by runs not yet written are skipped
             path = self.directory / (f"{number:04d}-{name}.json" if name else f"{number:04d}.json")

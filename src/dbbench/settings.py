@@ -24,7 +24,7 @@ from typing import Any
 
 from dbbench import credentials
 from dbbench.errors import ConfigError
-from dbbench.parsing import suggest
+from dbbench.parsing import bad_value, suggest, whole_number
 from dbbench.settings_schema import BY_KEY, SECTIONS, SETTINGS, Setting
 from dbbench.tls import TlsSettings, check_tls_files, resolve_tls
 
@@ -221,17 +221,6 @@ class Settings:
         }
 
 
-def _show(key: str, value: Any) -> str:
-    """A value for an error message: the password is never shown."""
-    if key in SECRET_KEYS:
-        return "<hidden>"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 @dataclass(frozen=True)
 class _Value:
     value: Any
@@ -283,24 +272,28 @@ def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
     return found
 
 
+def from_text(row: Setting, where: str, text: Any) -> Any:
+    """A value given as text (a variable, a flag, ~/.my.cnf) as ``row``'s type: a whole
+    number or a number is read here, the rest is checked with the other layers'; a bad
+    one raises ``bad_value``'s error naming ``where``."""
+    if not isinstance(text, str) or row.type not in ("integer", "number"):
+        return text
+    try:
+        return whole_number(text) if row.type == "integer" else float(text)
+    except ValueError:
+        problem = "must be a whole number" if row.type == "integer" else "must be a number"
+        raise bad_value(where, text, problem, secret=row.secret) from None
+
+
 def _read_environment(env: Mapping[str, str]) -> dict[str, dict[str, _Value]]:
     found: dict[str, dict[str, _Value]] = {}
     for row in SETTINGS:
         variable = next((name for name in row.env if name in env), None)
         if variable is None:
             continue
-        raw = env[variable]
-        value: Any = raw
-        if row.type == "integer":  # the only text-valued layer: a number is read here
-            try:
-                value = int(raw)
-            except ValueError:
-                noun = "a port number" if row.key == "port" else "a whole number"
-                where = f"environment variable {variable}"
-                raise ConfigError(f"{where}: {raw!r} is not {noun}") from None
-        found.setdefault(row.section, {})[row.key] = _Value(
-            value, f"environment variable {variable}", 2
-        )
+        where = f"environment variable {variable}"
+        value = from_text(row, where, env[variable])
+        found.setdefault(row.section, {})[row.key] = _Value(value, where, 2)
     return found
 
 
@@ -309,13 +302,7 @@ def _read_option_file(path: Path) -> dict[str, dict[str, _Value]]:
     found: dict[str, _Value] = {}
     for key, text in credentials.read_option_file(path).items():
         where = f"{path}: [client] {key}"
-        value: Any = text
-        if key == "port":
-            try:
-                value = int(text)
-            except ValueError:
-                raise ConfigError(f"{where} = {text!r}: not a port number") from None
-        found[key] = _Value(value, where, 0)
+        found[key] = _Value(from_text(BY_KEY["database"][key], where, text), where, 0)
     return {"database": found} if found else {}
 
 
@@ -392,8 +379,9 @@ def load_settings(
     Both use the file's section and key names, e.g. ``{"pool": {"pool_size": 10}}``; a
     value of None means "not given".  ``overrides`` are a program's own values, and a
     bad one is named as the setting (``[pool] pool_size = 0``); ``flags`` are the command
-    line's, named as the flag (``--pool-size = 0``).  Raises ``ConfigError`` naming the
-    source, key and value of a bad setting.
+    line's, named as the flag (``--pool-size = 0``).  A bad value raises
+    ``parsing.bad_value``'s ``ConfigError``, one shape whatever the source:
+    ``<where> = <value>: <what is wrong>``.
     """
     environment = os.environ if env is None else env
     layers: list[dict[str, dict[str, _Value]]] = []
@@ -421,7 +409,7 @@ def load_settings(
             try:
                 fields[section][row.field] = row.check(item.value)
             except ValueError as exc:
-                raise ConfigError(f"{item.where} = {_show(key, item.value)}: {exc}") from None
+                raise bad_value(item.where, item.value, str(exc), secret=row.secret) from None
 
     benchmark = merged["benchmark"]
     if "processes" in benchmark:

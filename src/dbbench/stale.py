@@ -71,9 +71,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbbench.backend import LIVE, Backend
-from dbbench.errors import ConfigError, ConnectError, QueryError
+from dbbench.errors import ConnectError, QueryError
 from dbbench.histogram import LatencyHistogram
 from dbbench.model import Environment, SettingsSummary, StaleCase, StaleResult
+from dbbench.parsing import bad_value
 from dbbench.results import capture_environment, iso_utc
 from dbbench.runners.pool import PoolRunner
 from dbbench.settings import DatabaseSettings, PoolSettings, Settings
@@ -118,12 +119,14 @@ def session_init_command(init_command: str | None, wait_timeout_s: int) -> str:
         problem = "that form of SET cannot take another assignment after a comma"
     else:
         return f"{statement}, {timeout}"
-    raise ConfigError(
-        f"[database] init_command = {init_command!r}: the stale-connection scenario sets the "
+    raise bad_value(
+        "[database] init_command",
+        init_command,
+        "the stale-connection scenario sets the "
         f"server's idle timeout by appending ', {timeout}' to init_command, which PyMySQL runs "
         f"as one statement; {problem}. Use one SET of variables (for example "
         "\"SET time_zone='+00:00', SESSION transaction_isolation='READ-COMMITTED'\") or leave "
-        "init_command unset for this scenario"
+        "init_command unset for this scenario",
     )
 
 

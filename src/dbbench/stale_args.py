@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from dbbench.errors import ConfigError
+from dbbench.parsing import bad_value
 
 PROTECTIONS = ("none", "recycle", "pre_ping")
 #: the default idle period is the timeout plus this, so the server has closed every connection
@@ -37,15 +38,13 @@ def check_arguments(
     wait_name, idle_name = name_of["wait_timeout_s"], name_of["idle_s"]
     protections_name = name_of["protections"]
     if isinstance(wait_timeout_s, bool) or not isinstance(wait_timeout_s, int):
-        raise ConfigError(f"{wait_name} = {wait_timeout_s!r}: must be a whole number of seconds")
+        raise bad_value(wait_name, wait_timeout_s, "must be a whole number of seconds")
     if wait_timeout_s < 1:
-        raise ConfigError(
-            f"{wait_name} = {wait_timeout_s}: must be at least 1 (the server's minimum)"
-        )
+        raise bad_value(wait_name, wait_timeout_s, "must be at least 1 (the server's minimum)")
     if idle_s is None:
         idle_s = wait_timeout_s + IDLE_MARGIN_S
     if isinstance(idle_s, bool) or not isinstance(idle_s, int | float) or not math.isfinite(idle_s):
-        raise ConfigError(f"{idle_name} = {idle_s!r}: must be a finite number of seconds")
+        raise bad_value(idle_name, idle_s, "must be a finite number of seconds")
     if idle_s <= wait_timeout_s:
         raise ConfigError(
             f"{idle_name} = {idle_s:g} is not longer than {wait_name} = {wait_timeout_s}: "
@@ -54,11 +53,10 @@ def check_arguments(
         )
     for name, value in (("pool_size", pool_size), ("operations", operations)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name_of[name]} = {value!r}: must be a whole number, at least 1")
+            raise bad_value(name_of[name], value, "must be a whole number, at least 1")
     if isinstance(protections, str):
-        raise ConfigError(
-            f"{protections_name} = {protections!r}: "
-            f"give a sequence of names, e.g. ({protections!r},)"
+        raise bad_value(
+            protections_name, protections, f"give a sequence of names, e.g. ({protections!r},)"
         )
     if not protections:
         raise ConfigError(f"{protections_name} is empty: choose from {', '.join(PROTECTIONS)}")

@@ -87,7 +87,7 @@ def test_a_bad_port_in_the_option_file_names_it(tmp_path):
     path = my_cnf(tmp_path, "[client]\nport = 33o6\n")
     with pytest.raises(ConfigError) as caught:
         load_settings(env={"HOME": str(tmp_path)})
-    assert str(caught.value) == f"{path}: [client] port = '33o6': not a port number"
+    assert str(caught.value) == f"{path}: [client] port = '33o6': must be a whole number"
 
 
 def test_a_readable_option_file_holding_the_password_is_warned_about(tmp_path):

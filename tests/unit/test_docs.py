@@ -14,7 +14,7 @@ import pytest
 from cogapp import Cog
 
 from dbbench.cli import cli
-from dbbench.errors import ExitStatus
+from dbbench.errors import ConfigError, ExitStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI_REFERENCE = ROOT / "docs" / "reference" / "cli.md"
@@ -105,7 +105,7 @@ def test_every_command_line_in_the_docs_parses(where, line):
 def test_a_wrong_command_line_does_not_parse():
     with pytest.raises(click.UsageError, match="--pool-sise"):
         parse("dbbench compare --pool-sise 5")
-    with pytest.raises(click.UsageError):
+    with pytest.raises(ConfigError, match="^--iterations = 'many': must be a whole number$"):
         parse("dbbench run --iterations many")
 
 

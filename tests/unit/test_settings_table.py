@@ -4,6 +4,7 @@ config.example.toml, the configuration reference, the CLI's flags, and the error
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import click
@@ -155,3 +156,114 @@ def test_a_flag_of_another_command_says_which_takes_it(args, expected):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
     assert result.stderr.strip() == f"dbbench: error: {expected}"
+
+
+# --- one shape for every bad value, whatever gave it ------------------------------------
+
+#: per type, a bad value as TOML gives it (typed) and as text (a flag, a variable)
+_BAD_TYPED = {
+    "integer": -100,
+    "number": -5,
+    "string": 5,
+    "path": "",
+    "choice": "bogus",
+    "boolean": "yes",
+    "duration": "30x",
+    "rate": "fast",
+}
+_BAD_TEXT = {"integer": "abc", "number": "abc", "choice": "bogus", "duration": "30x", "rate": "x"}
+
+
+def _bad_typed(row: Setting) -> object:
+    """A value of a settings file that ``row`` refuses: its type's, else a number."""
+    for bad in (_BAD_TYPED[row.type], 5):
+        try:
+            row.check(bad)
+        except ValueError:
+            return bad
+    raise AssertionError(f"{row.name} takes every value tried")
+
+
+def _bad_text(row: Setting) -> str | None:
+    """A text every reading of ``row`` refuses; None when any text is a value (a name)."""
+    if row.type in _BAD_TEXT:
+        return _BAD_TEXT[row.type]
+    return "" if _refuses_empty(row) else None
+
+
+def _shape(message: str, where: str, value: object, secret: bool = False) -> None:
+    """``<where> = <value>: <what is wrong>``, one line, the value not said twice."""
+    from dbbench.parsing import shown
+
+    head = f"{where} = {shown(value, secret=secret)}: "
+    assert message.startswith(head), message
+    problem = message.removeprefix(head)
+    assert problem and "\n" not in problem, message
+    assert not problem.startswith(shown(value)), message
+
+
+#: (row, source) for every source that can give each setting a bad value
+_SOURCES = [
+    *[(row, "file") for row in SETTINGS],
+    *[(row, "environment") for row in SETTINGS if row.env and _bad_text(row) is not None],
+    *[(row, "flag") for row in WITH_FLAG if row.flag.kind in ("value", "list")],
+]
+#: what no source can get wrong: any text is a database name; a switch has no value
+_NOTHING_BAD = {
+    ("database.database", "environment"),
+    ("database.database", "flag"),
+    ("database.password", "environment"),
+}
+
+
+def test_every_source_of_every_setting_is_in_the_shape_table():
+    listed = {(f"{row.section}.{row.key}", source) for row, source in _SOURCES}
+    for row in SETTINGS:
+        name = f"{row.section}.{row.key}"
+        assert (name, "file") in listed
+        if row.env:
+            assert (name, "environment") in listed | _NOTHING_BAD, name
+        if row.flag is not None and row.flag.kind in ("value", "list"):
+            assert (name, "flag") in listed | _NOTHING_BAD, name
+
+
+@pytest.mark.parametrize(
+    ("row", "source"),
+    [
+        (row, source)
+        for row, source in _SOURCES
+        if (f"{row.section}.{row.key}", source) not in _NOTHING_BAD
+    ],
+    ids=[
+        f"{row.section}.{row.key}-{source}"
+        for row, source in _SOURCES
+        if (f"{row.section}.{row.key}", source) not in _NOTHING_BAD
+    ],
+)
+def test_a_bad_value_reads_the_same_from_every_source(row, source, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.my.cnf
+    if source == "file":
+        bad = _bad_typed(row)
+        path = tmp_path / "dbbench.toml"
+        literal = json.dumps(bad) if isinstance(bad, str) else str(bad)
+        path.write_text(f"[{row.section}]\n{row.key} = {literal}\n")
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path, env={})
+        _shape(str(caught.value), f"{path}: {row.name}", bad, row.secret)
+    elif source == "environment":
+        bad = _bad_text(row)
+        for variable in row.env:
+            with pytest.raises(ConfigError) as caught:
+                load_settings(None, env={variable: bad})
+            _shape(str(caught.value), f"environment variable {variable}", bad, row.secret)
+    else:
+        bad = _bad_text(row)
+        monkeypatch.chdir(tmp_path)
+        command = next(
+            name
+            for name in ("run", "compare", "explain", "stale")
+            if any(getattr(p, "setting", None) is row for p in cli.commands[name].params)
+        )
+        result = CliRunner().invoke(cli, [command, row.flag.name, bad], env={"DBBENCH_PORT": None})
+        assert result.exit_code == 2, result.output
+        _shape(result.stderr.strip().removeprefix("dbbench: error: "), row.flag.name, bad)

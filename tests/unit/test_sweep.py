@@ -3,7 +3,7 @@
 import pytest
 
 from dbbench.errors import ConfigError, ExitStatus
-from dbbench.parsing import parse_int_list
+from dbbench.parsing import integer, parse_int_list
 from dbbench.sweep import RuleOfThumb, SweepCell, grid, recommend
 
 
@@ -28,27 +28,28 @@ def setting(c: SweepCell | None) -> tuple[int, int] | None:
 
 
 def test_parse_int_list_sorts_and_drops_repeats():
-    assert parse_int_list("1,5,10,20", where="--pool-size", minimum=1) == [1, 5, 10, 20]
-    assert parse_int_list("20, 5,1 ,5", where="--pool-size", minimum=1) == [1, 5, 20]
-    assert parse_int_list(" 8 ", where="--concurrency", minimum=1) == [8]
-    assert parse_int_list("+3", where="--concurrency", minimum=1) == [3]
+    assert parse_int_list("1,5,10,20", where="--pool-size", check=integer(1)) == [1, 5, 10, 20]
+    assert parse_int_list("20, 5,1 ,5", where="--pool-size", check=integer(1)) == [1, 5, 20]
+    assert parse_int_list(" 8 ", where="--concurrency", check=integer(1)) == [8]
+    assert parse_int_list("+3", where="--concurrency", check=integer(1)) == [3]
 
 
 def test_parse_int_list_allows_down_to_the_minimum():
-    assert parse_int_list("3,-1,0", where="--max-overflow", minimum=-1) == [-1, 0, 3]
+    assert parse_int_list("3,-1,0", where="--max-overflow", check=integer(-1)) == [-1, 0, 3]
 
 
 @pytest.mark.parametrize(
     ("where", "text", "minimum", "message"),
     [
-        ("--pool-size", "5,x", 1, "--pool-size = '5,x': 'x' is not a whole number"),
-        ("--pool-size", "2.5", 1, "--pool-size = '2.5': '2.5' is not a whole number"),
-        ("--pool-size", "5_0", 1, "--pool-size = '5_0': '5_0' is not a whole number"),
+        ("--pool-size", "5,x", 1, "--pool-size = '5,x': 'x' must be a whole number"),
+        ("--pool-size", "2.5", 1, "--pool-size = '2.5': must be a whole number"),
+        ("--pool-size", "5_0", 1, "--pool-size = '5_0': must be a whole number"),
         # int() would accept these digits; a pool size is written in ASCII
-        ("--pool-size", "\u0663", 1, "--pool-size = '\u0663': '\u0663' is not a whole number"),
-        ("--concurrency", "0", 1, "--concurrency = '0': '0' must be at least 1"),
+        ("--pool-size", "\u0663", 1, "--pool-size = '\u0663': must be a whole number"),
+        ("--concurrency", "0", 1, "--concurrency = '0': must be at least 1"),
+        ("--concurrency", "1,20000", 1, "--concurrency = '1,20000': '20000' must be at most 10000"),
         ("--concurrency", "4,0", 1, "--concurrency = '4,0': '0' must be at least 1"),
-        ("--max-overflow", "-2", -1, "--max-overflow = '-2': '-2' must be at least -1"),
+        ("--max-overflow", "-2", -1, "--max-overflow = '-2': must be at least -1"),
         ("--pool-size", "1,,5", 1, "--pool-size = '1,,5': item 2 is empty"),
         ("--pool-size", "1,5,", 1, "--pool-size = '1,5,': item 3 is empty"),
         ("--pool-size", "", 1, "--pool-size = '': give at least one whole number, e.g. 1,5,10"),
@@ -70,8 +71,9 @@ def test_parse_int_list_allows_down_to_the_minimum():
     ],
 )
 def test_parse_int_list_errors_name_the_option_text_and_item(where, text, minimum, message):
+    high = 10_000 if where == "--concurrency" else None
     with pytest.raises(ConfigError) as caught:
-        parse_int_list(text, where=where, minimum=minimum)
+        parse_int_list(text, where=where, check=integer(minimum, high))
     assert str(caught.value) == message
     assert "\n" not in str(caught.value)
     assert caught.value.exit_status == ExitStatus.USAGE

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from types import ModuleType
 
-from dbbench.errors import ConfigError
+from dbbench.parsing import bad_value
 from dbbench.settings_schema import mentioned
 
 #: driver name -> the module that splits its connect into phases
@@ -31,9 +31,10 @@ def driver_module(driver: str) -> ModuleType:
         return importlib.import_module(DRIVER_MODULES[driver])
     except KeyError:
         choices = ", ".join(DRIVER_MODULES)
-        raise ConfigError(
-            f"{mentioned('database', 'driver')} = {driver!r}: no phase breakdown for this "
-            f"driver; choose from {choices}"
+        raise bad_value(
+            mentioned("database", "driver"),
+            driver,
+            f"no phase breakdown for this driver; choose from {choices}",
         ) from None
 
 
