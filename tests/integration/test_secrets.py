@@ -10,12 +10,13 @@ server's environment.
 
 from __future__ import annotations
 
+import concurrent.futures
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -87,81 +88,97 @@ def checked(result: subprocess.CompletedProcess, status: int = 0) -> subprocess.
     return result
 
 
+def _all_of(*commands: Callable[[], object], workers: int = 4) -> None:
+    """Run each command (a function that checks its own result) side by side: they are
+    independent, and mostly wait (for their imports, the server, stale's idle time)."""
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(command) for command in commands]:
+            future.result()  # the first failure, as the command raised it
+
+
 def test_every_command_keeps_the_password_to_itself(server, login, home, tmp_path):
     env = base_env(server, login, home) | {"DBBENCH_PASSWORD": CANARY}
     out = tmp_path / "out"
     out.mkdir()
     run = ("-n", "20", "--warmup", "5", "-q")
-    for format_name in ("table", "json", "csv", "markdown"):
-        checked(
-            dbbench("run", *run, "--format", format_name, "-o", f"out/run-{format_name}.json",
-                    "--save", f"run-{format_name}", env=env, cwd=tmp_path)
-        )  # fmt: skip
-    checked(
-        dbbench("run", *run, "--histogram", "--runner", "raw,nullpool,async-pool", env=env,
-                cwd=tmp_path)
-    )  # fmt: skip
-    checked(dbbench("--debug", "run", *run, "--runner", "async-pool", env=env, cwd=tmp_path))
-    drivers = ("--driver", "pymysql,mysqlclient,mysql-connector")
-    checked(dbbench("--debug", "run", *run, *drivers, "-o", "out/drivers.json", env=env,
-                    cwd=tmp_path))  # fmt: skip
-    for driver in ("mysqlclient", "mysql-connector"):  # the wrong password, through each driver
-        wrong = env | {"DBBENCH_PASSWORD": WRONG}
-        failed = dbbench("--debug", "run", *run, "--driver", driver, env=wrong, cwd=tmp_path)
-        assert failed.returncode == 1 and "Traceback" in failed.stderr, failed.stderr
-        for text in (failed.stdout, failed.stderr):
-            assert_hidden(f"{driver}, wrong password", text, CANARY, WRONG)
-    checked(
-        dbbench("compare", *run, "-c", "2", "--processes", "2", "--pool-size", "2", "--json",
-                "--save", "compare", env=env, cwd=tmp_path)
-    )  # fmt: skip
-    for format_name in ("table", "json", "csv", "markdown"):
-        checked(
-            dbbench("compare", "-q", "--pool-size", "1,2", "-c", "1,2", "-n", "10",
-                    "--format", format_name, "-o", f"out/sweep-{format_name}.json",
-                    env=env, cwd=tmp_path)
-        )  # fmt: skip
-    for format_name in ("table", "json", "csv", "markdown"):
-        checked(
-            dbbench("stale", "-q", "--wait-timeout", "1", "--idle", "1.2s", "--operations", "4",
-                    "--pool-size", "2", "--protection", "none,pre_ping", "--format", format_name,
-                    "-o", f"out/stale-{format_name}.json", env=env, cwd=tmp_path)
-        )  # fmt: skip
-    for format_name in ("table", "json", "csv", "markdown"):
-        checked(dbbench("runs", "--format", format_name, env=env, cwd=tmp_path))
-        checked(
-            dbbench("diff", "run-table", "latest", "--format", format_name, env=env, cwd=tmp_path)
+
+    def dbbench_checked(*args: str) -> Callable[[], object]:
+        return lambda: checked(dbbench(*args, env=env, cwd=tmp_path))
+
+    def saved_runs() -> None:
+        """The runs saved, one after another: their numbers and "latest" are in this order."""
+        for name in ("table", "json", "csv", "markdown"):
+            dbbench_checked("run", *run, "--format", name, "-o", f"out/run-{name}.json",
+                            "--save", f"run-{name}")()  # fmt: skip
+        dbbench_checked("compare", *run, "-c", "2", "--processes", "2", "--pool-size", "2",
+                        "--json", "--save", "compare")()  # fmt: skip
+
+    def wrong_password(driver: str) -> Callable[[], None]:
+        def check() -> None:
+            wrong = env | {"DBBENCH_PASSWORD": WRONG}
+            failed = dbbench("--debug", "run", *run, "--driver", driver, env=wrong, cwd=tmp_path)
+            assert failed.returncode == 1 and "Traceback" in failed.stderr, failed.stderr
+            for text in (failed.stdout, failed.stderr):
+                assert_hidden(f"{driver}, wrong password", text, CANARY, WRONG)
+
+        return check
+
+    def failing_with_a_traceback() -> None:
+        # failures with --debug: tracebacks, and SQLAlchemy's own log messages
+        debug = checked(
+            dbbench("run", "--debug", *run, "--query", "SELECT 1 FROM", env=env, cwd=tmp_path),
+            status=1,
         )
-    for format_name in ("table", "json"):
-        checked(
-            dbbench("explain", "-n", "10", "--warmup", "2", "-q", "--format", format_name,
-                    env=env, cwd=tmp_path)
-        )  # fmt: skip
-    checked(dbbench("--debug", "explain", "-n", "5", "-q", "--server", "local", env=env,
-                    cwd=tmp_path))  # fmt: skip
-    for driver in ("mysqlclient", "mysql-connector"):
-        checked(dbbench("--debug", "explain", "-n", "5", "-q", "--driver", driver,
-                        "--format", "json", env=env, cwd=tmp_path))  # fmt: skip
-    checked(
-        dbbench("--debug", "run", *run, "--workload", "insert", "--allow-writes", "-o",
-                "out/insert.json", env=env, cwd=tmp_path)
-    )  # fmt: skip
-    checked(
-        dbbench("--debug", "stale", "-q", "--server", "local", "--wait-timeout", "1", "--idle",
-                "1.2s", "--operations", "3", "--json", env=env, cwd=tmp_path)
-    )  # fmt: skip
-    checked(
-        dbbench("report", "run-json", "compare", "out/sweep-json.json", "out/stale-json.json",
-                "-o", "out/report.html", env=env, cwd=tmp_path)
-    )  # fmt: skip
-    # failures with --debug: tracebacks, and SQLAlchemy's own log messages
-    debug = checked(
-        dbbench("run", "--debug", *run, "--query", "SELECT 1 FROM", env=env, cwd=tmp_path),
-        status=1,
+        assert "Traceback" in debug.stderr
+
+    drivers = ("--driver", "pymysql,mysqlclient,mysql-connector")
+    _all_of(
+        saved_runs,
+        dbbench_checked("run", *run, "--histogram", "--runner", "raw,nullpool,async-pool"),
+        dbbench_checked("--debug", "run", *run, "--runner", "async-pool"),
+        dbbench_checked("--debug", "run", *run, *drivers, "-o", "out/drivers.json"),
+        # the wrong password, through each driver
+        *(wrong_password(driver) for driver in ("mysqlclient", "mysql-connector")),
+        *(
+            dbbench_checked("compare", "-q", "--pool-size", "1,2", "-c", "1,2", "-n", "10",
+                            "--format", format_name, "-o", f"out/sweep-{format_name}.json")
+            for format_name in ("table", "json", "csv", "markdown")
+        ),  # fmt: skip
+        *(
+            dbbench_checked("stale", "-q", "--wait-timeout", "1", "--idle", "1.2s",
+                            "--operations", "4", "--pool-size", "2", "--protection",
+                            "none,pre_ping", "--format", format_name,
+                            "-o", f"out/stale-{format_name}.json")
+            for format_name in ("table", "json", "csv", "markdown")
+        ),  # fmt: skip
+        *(
+            dbbench_checked("explain", "-n", "10", "--warmup", "2", "-q", "--format", format_name)
+            for format_name in ("table", "json")
+        ),
+        dbbench_checked("--debug", "explain", "-n", "5", "-q", "--server", "local"),
+        *(
+            dbbench_checked("--debug", "explain", "-n", "5", "-q", "--driver", driver,
+                            "--format", "json")
+            for driver in ("mysqlclient", "mysql-connector")
+        ),  # fmt: skip
+        dbbench_checked("--debug", "run", *run, "--workload", "insert", "--allow-writes", "-o",
+                        "out/insert.json"),  # fmt: skip
+        dbbench_checked("--debug", "stale", "-q", "--server", "local", "--wait-timeout", "1",
+                        "--idle", "1.2s", "--operations", "3", "--json"),  # fmt: skip
+        failing_with_a_traceback,
+        dbbench_checked("--debug", "compare", *run, "--pool-size", "2"),
     )
-    assert "Traceback" in debug.stderr
-    checked(dbbench("--debug", "compare", *run, "--pool-size", "2", env=env, cwd=tmp_path))
-    checked(dbbench("run", *run, "--server", "local", "--save", "local", env=env, cwd=tmp_path))
+    # what reads the files and saved runs written above
+    _all_of(
+        *(dbbench_checked("runs", "--format", n) for n in ("table", "json", "csv", "markdown")),
+        *(
+            dbbench_checked("diff", "run-table", "latest", "--format", name)
+            for name in ("table", "json", "csv", "markdown")
+        ),
+        dbbench_checked("report", "run-json", "compare", "out/sweep-json.json",
+                        "out/stale-json.json", "-o", "out/report.html"),  # fmt: skip
+    )
+    dbbench_checked("run", *run, "--server", "local", "--save", "local")()
 
     assert (out / "report.html").stat().st_size > 0
     assert len(list((tmp_path / ".dbbench" / "runs").glob("*.json"))) == 6
