@@ -210,7 +210,7 @@ def _setting_option(section: str, key: str) -> Callable:
     flag = row.flag
     assert flag is not None, f"{row.name} has no flag"
     decls = [flag.name, *([flag.short] if flag.short else []), flag.parameter]
-    kwargs: dict[str, Any] = {"cls": _SettingOption, "setting": row, "help": flag.help}
+    kwargs: dict[str, Any] = {"cls": _SettingOption, "setting": row, "help": row.flag_help}
     if flag.kind == "switch":
         kwargs["default"] = None  # neither: the settings file's value stands
     elif flag.kind in ("on", "prompt"):

@@ -93,10 +93,10 @@ def reference_table() -> str:
         env = ", ".join(_code(v) for v in row.env) or "–"
         if row.default_text is not None:
             default = row.default_text
-        elif row.default is None:
+        elif row.default_words is None:
             default = "none"
         else:
-            default = _code(toml_value(row.default).strip('"'))
+            default = _code(row.default_words)
         notes = row.help
         limits = _limits(row)
         if limits:

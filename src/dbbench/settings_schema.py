@@ -58,7 +58,7 @@ class Flag:
 
     #: as typed, and as messages name it: "--pool-size", "--pre-ping/--no-pre-ping"
     name: str
-    #: the option's text in ``--help``, its [default: ...] included
+    #: the option's text in ``--help``; its default is the row's (``Setting.flag_help``)
     help: str
     kind: FlagKind = "value"
     #: a one-letter alias ("-n")
@@ -122,6 +122,34 @@ class Setting:
         its flag there instead (``errors.mention``)."""
         return mention(self.name)
 
+    @property
+    def default_words(self) -> str | None:
+        """The default as the documents and ``--help`` say it: ``default_text``, else the value
+        (``127.0.0.1``, ``30``, ``true``); None when there is none."""
+        if self.default_text is not None:
+            return self.default_text
+        if self.default is None:
+            return None
+        if isinstance(self.default, bool):
+            return "true" if self.default else "false"
+        if isinstance(self.default, float) and self.default.is_integer():
+            return str(int(self.default))
+        return str(self.default)
+
+    @property
+    def flag_help(self) -> str:
+        """The flag's ``--help`` text with the default the row holds: ``[default: 5]``, or the
+        side of a switch in force (``[default: fifo]``); none for a flag that only turns a
+        setting on or asks for it; ``none`` where nothing is set."""
+        assert self.flag is not None, f"{self.name} has no flag"
+        words = self.default_words
+        if self.flag.kind == "switch":
+            on, off = self.flag.name.removeprefix("--").split("/--")
+            words = on if self.default else off
+        elif self.flag.kind in ("on", "prompt"):
+            return self.flag.help
+        return f"{self.flag.help.removesuffix('.')} [default: {words or 'none'}]."
+
     def setters(self) -> list[str]:
         """Every way to set it: the file key, the environment variables, the flag."""
         return [self.name, *self.env, *([self.flag.shown] if self.flag else [])]
@@ -171,19 +199,19 @@ SETTINGS: tuple[Setting, ...] = (
         "database", "host", "host", "string", string(non_empty=True), "127.0.0.1",
         "the server's host name or address",
         env=("DBBENCH_HOST",),
-        flag=Flag("--host", "Server host name or address [default: 127.0.0.1]."),
+        flag=Flag("--host", "Server host name or address."),
     ),
     Setting(
         "database", "port", "port", "integer", integer(1, 65535), 3306,
         "the server's TCP port", bounds="1-65535",
         env=("DBBENCH_PORT",),
-        flag=Flag("--port", "Server TCP port [default: 3306]."),
+        flag=Flag("--port", "Server TCP port."),
     ),
     Setting(
         "database", "user", "user", "string", string(non_empty=True), "root",
         "the user name",
         env=("DBBENCH_USER",),
-        flag=Flag("--user", "User name [default: root]."),
+        flag=Flag("--user", "User name."),
     ),
     Setting(
         "database", "password", "password", "string", string(), "",
@@ -193,8 +221,8 @@ SETTINGS: tuple[Setting, ...] = (
         flag=Flag(
             "--password",
             "Ask for the password on the terminal, echo off (no value is taken: the process "
-            "list would show it) [default: DBBENCH_PASSWORD, MYSQL_PWD, the settings file, "
-            "~/.my.cnf].",
+            "list would show it); without it, DBBENCH_PASSWORD, MYSQL_PWD, the settings file or "
+            "~/.my.cnf gives it.",
             kind="prompt",
             dest="password_prompt",
         ),
@@ -206,7 +234,7 @@ SETTINGS: tuple[Setting, ...] = (
         "database", "database", "database", "string", optional_string, None,
         "the database (schema) to connect to; empty = none",
         env=("DBBENCH_DATABASE",),
-        flag=Flag("--database", "Database (schema) to connect to [default: none]."),
+        flag=Flag("--database", "Database (schema) to connect to."),
         example="",
     ),
     Setting(
@@ -248,7 +276,7 @@ SETTINGS: tuple[Setting, ...] = (
         flag=Flag(
             "--driver",
             "DB-API driver: pymysql, mysqlclient or mysql-connector; a list "
-            "(pymysql,mysqlclient) runs every runner once per driver [default: pymysql].",
+            "(pymysql,mysqlclient) runs every runner once per driver.",
             kind="list",
             dest="driver_text",
         ),
@@ -262,7 +290,7 @@ SETTINGS: tuple[Setting, ...] = (
         flag=Flag(
             "--ssl-mode",
             "TLS: disabled, preferred (the driver's default), required, verify_ca, "
-            "verify_identity [default: preferred].",
+            "verify_identity.",
         ),
         choices=SSL_MODES,
         default_text="preferred",
@@ -315,7 +343,7 @@ SETTINGS: tuple[Setting, ...] = (
         bounds=">= 1",
         flag=Flag(
             "--iterations",
-            "Measured operations per runner, all workers together [default: 100].",
+            "Measured operations per runner, all workers together.",
             short="-n",
         ),
     ),
@@ -332,7 +360,7 @@ SETTINGS: tuple[Setting, ...] = (
         bounds=">= 0",
         flag=Flag(
             "--warmup",
-            "Uncounted warm-up operations per runner [default: 10%, 5 to 10,000].",
+            "Uncounted warm-up operations per runner.",
         ),
         default_text="10% of iterations, 5 to 10,000",
         example=10,
@@ -340,7 +368,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "benchmark", "query", "query", "string", _query, "SELECT 1",
         "the SQL every operation runs; all rows are fetched",
-        flag=Flag("--query", "SQL each operation runs and fetches [default: SELECT 1]."),
+        flag=Flag("--query", "SQL each operation runs and fetches."),
     ),
     Setting(
         "benchmark", "workload", "workload", "choice", choice(*WORKLOAD_NAMES), "read",
@@ -349,7 +377,7 @@ SETTINGS: tuple[Setting, ...] = (
         flag=Flag(
             "--workload",
             "read: the query; insert: one row + COMMIT into a scratch table dbbench "
-            "creates and drops (needs --allow-writes) [default: read].",
+            "creates and drops (needs --allow-writes).",
         ),
         choices=WORKLOAD_NAMES,
         doc_note="see [Write workloads](#write-workloads)",
@@ -371,7 +399,7 @@ SETTINGS: tuple[Setting, ...] = (
         bounds="1-10,000",
         flag=Flag(
             "--concurrency",
-            "Worker threads running operations at once; a list (1,8,32) sweeps [default: 1].",
+            "Worker threads running operations at once; a list (1,8,32) sweeps.",
             kind="list",
             short="-c",
             dest="concurrency_text",
@@ -385,8 +413,7 @@ SETTINGS: tuple[Setting, ...] = (
         bounds=">= 1",
         flag=Flag(
             "--max-errors",
-            "Stop once this many operations failed (what was measured is kept) "
-            "[default: never].",
+            "Stop once this many operations failed (what was measured is kept).",
         ),
         default_text="never",
         example=100,
@@ -397,7 +424,7 @@ SETTINGS: tuple[Setting, ...] = (
         bounds="1-256",
         flag=Flag(
             "--processes",
-            "Processes sharing the workers, each with its own pool [default: 1].",
+            "Processes sharing the workers, each with its own pool.",
         ),
     ),
     Setting(
@@ -408,7 +435,7 @@ SETTINGS: tuple[Setting, ...] = (
         flag=Flag(
             "--rate",
             "Open loop: operations per second per runner; latency counts from the "
-            "scheduled start [default: closed loop].",
+            "scheduled start.",
         ),
         default_text="closed loop",
         example=1000,
@@ -420,7 +447,7 @@ SETTINGS: tuple[Setting, ...] = (
         bounds=">= 1",
         flag=Flag(
             "--pool-size",
-            "Connections the pool keeps; a list (1,5,10) sweeps [default: 5].",
+            "Connections the pool keeps; a list (1,5,10) sweeps.",
             kind="list",
             dest="pool_size_text",
         ),
@@ -435,7 +462,7 @@ SETTINGS: tuple[Setting, ...] = (
         bounds=">= -1, -1: no limit",
         flag=Flag(
             "--max-overflow",
-            "Extra connections beyond pool_size, -1 = no limit; a list sweeps [default: 10].",
+            "Extra connections beyond pool_size, -1 = no limit; a list sweeps.",
             kind="list",
             dest="max_overflow_text",
         ),
@@ -445,7 +472,7 @@ SETTINGS: tuple[Setting, ...] = (
         "how long a checkout waits for a free connection",
         unit="s", bounds="> 0",
         flag=Flag(
-            "--pool-timeout", "Seconds a checkout waits for a free connection [default: 30]."
+            "--pool-timeout", "Seconds a checkout waits for a free connection."
         ),
     ),
     Setting(
@@ -455,7 +482,7 @@ SETTINGS: tuple[Setting, ...] = (
         unit="s", bounds="> 0, or -1: never",
         flag=Flag(
             "--pool-recycle",
-            "Replace connections older than this many seconds, -1 = never [default: -1].",
+            "Replace connections older than this many seconds, -1 = never.",
         ),
     ),
     Setting(
@@ -463,7 +490,7 @@ SETTINGS: tuple[Setting, ...] = (
         "test each connection at checkout",
         flag=Flag(
             "--pre-ping/--no-pre-ping",
-            "Ping each connection at checkout [default: off].",
+            "Ping each connection at checkout.",
             kind="switch",
         ),
     ),
@@ -472,7 +499,7 @@ SETTINGS: tuple[Setting, ...] = (
         "hand out the most recently returned connection first (lets idle ones time out)",
         flag=Flag(
             "--lifo/--fifo",
-            "Hand out the most recently returned connection first [default: fifo].",
+            "Hand out the most recently returned connection first.",
             kind="switch",
             dest="use_lifo",
         ),
@@ -483,7 +510,7 @@ SETTINGS: tuple[Setting, ...] = (
         "what checkin does to a connection: rollback, commit or none",
         flag=Flag(
             "--reset-on-return",
-            "What checkin does to a connection [default: rollback].",
+            "What checkin does to a connection.",
         ),
         choices=RESET_ON_RETURN,
     ),

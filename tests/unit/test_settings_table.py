@@ -267,3 +267,30 @@ def test_a_bad_value_reads_the_same_from_every_source(row, source, tmp_path, mon
         result = CliRunner().invoke(cli, [command, row.flag.name, bad], env={"DBBENCH_PORT": None})
         assert result.exit_code == 2, result.output
         _shape(result.stderr.strip().removeprefix("dbbench: error: "), row.flag.name, bad)
+
+
+# --- a flag's default in --help is the row's ------------------------------------------
+
+
+@pytest.mark.parametrize("row", WITH_FLAG, ids=_ids(WITH_FLAG))
+def test_no_flag_help_writes_its_own_default(row):
+    """The default is written once, in the row; ``--help`` says what the row says."""
+    assert "[default" not in row.flag.help, f"{row.name}: drop the [default: ...] from its help"
+    option = next(
+        p
+        for command in cli.commands.values()
+        for p in command.params
+        if getattr(p, "setting", None) is row
+    )
+    assert option.help == row.flag_help
+    if row.flag.kind in ("value", "list"):
+        assert row.flag_help.endswith(f" [default: {row.default_words or 'none'}].")
+        if row.default_text is None:
+            other = dataclasses.replace(row, default=7)
+            assert other.flag_help.endswith(" [default: 7].")
+
+
+def test_a_switch_shows_the_side_in_force():
+    lifo = BY_KEY["pool"]["pool_use_lifo"]
+    assert lifo.flag_help.endswith(" [default: fifo].")
+    assert dataclasses.replace(lifo, default=True).flag_help.endswith(" [default: lifo].")
