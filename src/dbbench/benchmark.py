@@ -92,6 +92,30 @@ def local_server(settings: Settings) -> Iterator[tuple[LocalServer, Settings]]:
             yield server, settings_for_server(settings, server.address, certificates)
 
 
+@contextlib.contextmanager
+def server_to_measure(
+    settings: Settings,
+    local: bool = False,
+    *,
+    backend: Backend = LIVE,
+    on_fallback: Callable[[str], None] = lambda address: None,
+    on_started: Callable[[LocalServer], None] = lambda server: None,
+) -> Iterator[Settings]:
+    """The settings to measure with: as configured; or pointed at a throwaway server
+    (``local_server``) when ``local``, or when no server is configured and nothing answers
+    at the default address (``backend.finds_no_server``).  That fallback is told to
+    ``on_fallback(host:port)`` before the server starts, the started server to ``on_started``;
+    a configured server that does not answer is left for the server check to report."""
+    if not local:
+        if not backend.finds_no_server(settings):
+            yield settings
+            return
+        on_fallback(f"{settings.database.host}:{settings.database.port}")
+    with local_server(settings) as (server, target):
+        on_started(server)
+        yield target
+
+
 def findings(
     settings: Settings, runner_names: Sequence[str], driver_names: Sequence[str] = ()
 ) -> list[str]:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from dbbench.resultfile import ResultSink
+    from dbbench.server import LocalServer
 
 #: columns for the table when stdout is not a terminal (rich would assume 80)
 PIPED_WIDTH = 140
@@ -384,15 +385,14 @@ def _lists(options: dict[str, Any]) -> dict[str, list[int]]:
     return lists
 
 
-@contextlib.contextmanager
-def _target(settings: Settings, server: str, stderr: Console, quiet: bool) -> Iterator[Settings]:
+def _target(
+    settings: Settings, server: str, stderr: Console, quiet: bool
+) -> contextlib.AbstractContextManager[Settings]:
     """The settings to benchmark with: as configured, or pointed at a throwaway server
     (``--server local``, or no server named and none at the default address)."""
-    if server != "local":
-        if not _env().live().finds_no_server(settings):
-            yield settings
-            return
-        address = f"{settings.database.host}:{settings.database.port}"
+    from dbbench import benchmark
+
+    def fallback(address: str) -> None:
         stderr.print(
             f"dbbench: no server is configured and nothing answers at {address}: measuring "
             "a throwaway server instead (--server local); to measure yours, give --host and "
@@ -401,16 +401,22 @@ def _target(settings: Settings, server: str, stderr: Console, quiet: bool) -> It
             highlight=False,
             soft_wrap=True,
         )
-    from dbbench import benchmark
 
-    with benchmark.local_server(settings) as (local, target):
-        address = local.address
+    def started(local: LocalServer) -> None:
         if not quiet:
             tls = " with TLS" if local.tls else ""
+            address = local.address
             stderr.print(
                 f"[dim]started a throwaway server{tls} on {address.host}:{address.port}[/dim]"
             )
-        yield target
+
+    return benchmark.server_to_measure(
+        settings,
+        server == "local",
+        backend=_env().live(),
+        on_fallback=fallback,
+        on_started=started,
+    )
 
 
 def _stdout_console() -> Console:

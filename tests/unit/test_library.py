@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 
 import pytest
 
+from dbbench import benchmark
 from dbbench.backend import Backend
 from dbbench.benchmark import (
     SweepAxes,
@@ -16,6 +18,7 @@ from dbbench.benchmark import (
     run_benchmark,
     run_projected,
     run_sweep,
+    server_to_measure,
     sweep_axes,
 )
 from dbbench.errors import ConfigError, ConnectError, ExitStatus
@@ -156,6 +159,30 @@ def test_stale_checks_the_server_on_its_backend_in_the_cases_session():
     with pytest.raises(ConnectError):
         run_stale(SETTINGS, request, on_case=cases.append, backend=Backend(check_server=refuse))
     assert checked == ["SET SESSION wait_timeout=2"] and cases == []
+
+
+def test_the_configured_server_is_measured_unless_none_is_configured_or_answers(monkeypatch):
+    told: list[str] = []
+
+    @contextlib.contextmanager
+    def throwaway(settings):
+        told.append("started")
+        yield "the server", dataclasses.replace(settings, database=DatabaseSettings(port=4001))
+
+    monkeypatch.setattr(benchmark, "local_server", throwaway)
+    backend, _ = backend_of_fakes()
+    with server_to_measure(SETTINGS, backend=backend, on_fallback=told.append) as target:
+        assert target is SETTINGS and told == []
+    nothing = dataclasses.replace(backend, finds_no_server=lambda settings: True)
+    with server_to_measure(
+        SETTINGS, backend=nothing, on_fallback=told.append, on_started=told.append
+    ) as target:
+        assert target.database.port == 4001
+    # the fallback is told before the server starts (which takes seconds)
+    assert told == ["127.0.0.1:3306", "started", "the server"]
+    told.clear()
+    with server_to_measure(SETTINGS, local=True, backend=backend, on_fallback=told.append):
+        assert told == ["started"]  # asked for: no fallback to tell
 
 
 def test_every_public_name_is_one_import_away():
