@@ -368,11 +368,14 @@ class _Run:
         if self.limit is not None and self.limit.reached:
             raise TooManyErrors(self.limit.message)
 
-    def report(self) -> None:
+    def report(self, turn_ended: bool = False) -> None:
+        """Hand the progress so far to ``on_progress``: at most every REPORT_EVERY_NS, and
+        at a turn's end whenever it comes (the turn's last figures would otherwise go
+        unshown when a worker's report took the slot just before)."""
         if self.on_progress is None:
             return
         now = self.clock()
-        if now - self.last_report_ns < REPORT_EVERY_NS:
+        if not turn_ended and now - self.last_report_ns < REPORT_EVERY_NS:
             return
         self.last_report_ns = now
         plan = self.plan
@@ -519,7 +522,7 @@ class _Run:
                 pending = True
                 if work_left:
                     self.turn(position, quota, duration_ns, measuring=True)
-                    self.report()
+                    self.report(turn_ended=True)
                     self.checkpoint()  # between turns: no worker is running
                     self.check_errors()
             if not pending:

@@ -262,3 +262,17 @@ def test_a_process_sends_each_turn_its_end_and_only_the_latencies_that_changed()
     now[0] = 1.5
     sender(harness_report(8, 1.25, later))  # the same again, a second later: sent
     assert len(sent) == 4
+
+
+def test_a_turns_end_is_shown_whenever_it_comes():
+    # two workers: a worker's report inside the turn must not swallow the turn's last one
+    clock = FakeClock()
+    seen: list[Progress] = []
+    plan = Plan(iterations=None, duration_s=0.9, warmup=0, slice_s=0.3, concurrency=2)
+    outcome = run_interleaved(measured_runners(clock), plan, on_progress=seen.append, clock=clock)
+    for record in outcome.records:
+        name = record.runner
+        last = [r for p in shown(seen, name) for r in p.runners if r.runner == name]
+        assert last, f"no progress shown for {record.runner}"
+        assert last[-1].operations == record.tally.latency.count
+        assert last[-1].measured_ns == record.measured_ns
