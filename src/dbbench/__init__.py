@@ -32,6 +32,8 @@ _EXPORTS = {
     "build_report": "dbbench.output.report",
     "write_report": "dbbench.output.report",
     "Backend": "dbbench.backend",
+    "DbbenchError": "dbbench.errors",
+    "ConfigError": "dbbench.errors",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -258,3 +258,30 @@ def test_a_failing_run_s_left_behind_table_is_a_warning_to_the_backend():
     result = run_benchmark(writes, ["raw"], backend=backend)
     assert len(warnings) == 1 and any("could not drop" in note for note in result.notes)
     assert result.scratch is not None
+
+
+def test_the_library_names_settings_not_flags():
+    """A library caller reads the settings' names; only the command line shows flags."""
+    from dbbench import parse_fail_on
+
+    backend, _ = backend_of_fakes()
+    calls = [
+        lambda: run_sweep(SETTINGS, ["raw"], *sweep_axes(SETTINGS, {"concurrency": [1, 2]})),
+        lambda: parse_fail_on("p99:10"),
+        lambda: run_benchmark(
+            dataclasses.replace(
+                SETTINGS, benchmark=dataclasses.replace(SETTINGS.benchmark, workload="insert")
+            ),
+            ["raw"],
+            backend=backend,
+        ),
+    ]
+    messages = []
+    for call in calls:
+        with pytest.raises(ConfigError) as caught:
+            call()
+        messages.append(str(caught.value))
+    assert messages[0] == "a sweep compares pool settings: runner_names must include pool"
+    assert messages[1].startswith("fail_on = 'p99:10': ")
+    assert messages[2].endswith("needs a database to put it in: give [database] database")
+    assert not any("--" in message or "\x02" in message for message in messages)
