@@ -697,8 +697,31 @@ class SweepResult:
     complete: bool
     #: the lists swept: concurrency, pool_size, max_overflow
     grid: Mapping[str, list[int]] = field(default_factory=dict)
-    #: a file's own envelope, as read (a live sweep's comes from its first and last cells)
-    envelope: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    #: the first cell's settings, with the grid swept; given None (a live sweep),
+    #: taken from the cells, as are the environment and the times
+    settings: SettingsSummary = None  # type: ignore[assignment]
+    environment: Environment = field(default_factory=Environment)
+    started_at: str | None = None
+    finished_at: str | None = None
+    upgraded_from: int | None = None
+    schema_version: int = SCHEMA_VERSION
+    command: ClassVar[str] = "sweep"
+
+    def __post_init__(self) -> None:
+        if self.settings is not None:
+            object.__setattr__(self, "settings", SettingsSummary.of(self.settings))
+            object.__setattr__(self, "environment", Environment.of(self.environment))
+            return
+        first = self.cells[0][1] if self.cells else None
+        last = self.cells[-1][1] if self.cells else None
+        recorded = first.settings.to_document() if first else {}
+        settings = SettingsSummary.from_document({**recorded, "grid": dict(self.grid)})
+        object.__setattr__(self, "settings", settings)
+        if first is not None:
+            object.__setattr__(self, "environment", first.environment)
+            object.__setattr__(self, "started_at", first.started_at)
+        if last is not None:
+            object.__setattr__(self, "finished_at", last.finished_at)
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -707,51 +730,16 @@ class SweepResult:
             return ExitStatus.INTERRUPTED
         return ExitStatus.RUN_ERRORS if any(c.errors for c, _ in self.cells) else ExitStatus.SUCCESS
 
-    def _envelope(self) -> dict[str, Any]:
-        if self.envelope is not None:
-            return copy.deepcopy(dict(self.envelope))
-        first = self.cells[0][1] if self.cells else None
-        last = self.cells[-1][1] if self.cells else None
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "command": "sweep",
-            "complete": self.complete,
-            "started_at": first.started_at if first else None,
-            "finished_at": last.finished_at if last else None,
-            "settings": {**(first.settings.to_document() if first else {}), "grid": self.grid},
-            "environment": first.environment.to_document() if first else {},
-        }
-
-    command: ClassVar[str] = "sweep"
-
-    @property
-    def settings(self) -> SettingsSummary:
-        """The first cell's settings, with the grid swept."""
-        return SettingsSummary.from_document(self._envelope()["settings"])
-
-    @property
-    def environment(self) -> Environment:
-        return Environment.from_document(self._envelope()["environment"])
-
-    @property
-    def started_at(self) -> str | None:
-        return self._envelope()["started_at"]
-
-    @property
-    def finished_at(self) -> str | None:
-        return self._envelope()["finished_at"]
-
-    @property
-    def schema_version(self) -> int:
-        return self._envelope()["schema_version"]
-
-    @property
-    def upgraded_from(self) -> int | None:
-        return self._envelope().get("upgraded_from")
-
     def to_document(self) -> dict[str, Any]:
         return {
-            **self._envelope(),
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": "sweep",
+            "complete": self.complete,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "settings": self.settings.to_document(),
+            "environment": self.environment.to_document(),
             "cells": [
                 {**dataclasses.asdict(cell), "result": result.to_document()}
                 for cell, result in self.cells
@@ -798,9 +786,19 @@ class SweepResult:
             )
             for r in d["recommendations"]
         ]
-        envelope = {k: v for k, v in d.items() if k not in ("cells", "recommendations")}
-        grid = (d.get("settings") or {}).get("grid") or {}
-        return cls(cells, recommendations, d["complete"], grid, envelope=envelope)
+        settings = SettingsSummary.from_document(d["settings"])
+        return cls(
+            cells,
+            recommendations,
+            d["complete"],
+            settings.document.get("grid") or {},
+            settings=settings,
+            environment=Environment.from_document(d["environment"]),
+            started_at=d["started_at"],
+            finished_at=d["finished_at"],
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
 
 
 # --- stale connections ------------------------------------------------------------

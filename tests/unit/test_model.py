@@ -31,6 +31,7 @@ from dbbench.model import (
     read_document,
     upgrade,
 )
+from dbbench.sweep import SweepCell
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SCHEMA = json.loads(
@@ -166,6 +167,28 @@ def test_a_sweep_file_reads_into_cells_and_recommendations():
     for recommendation in sweep.recommendations:
         assert recommendation.chosen is None or recommendation.chosen in cells
     assert all(isinstance(run, RunResult) for _, run in sweep.cells)
+
+
+def test_a_live_sweep_takes_its_envelope_from_its_cells():
+    first, last = (
+        load_result(DATA / "results" / "run.json"),
+        load_result(DATA / "results" / "run2.json"),
+    )
+    cells = [
+        (SweepCell(1, 1, 0, 100.0, 900.0, 0, 0, 10), first),
+        (SweepCell(2, 1, 0, 90.0, 1000.0, 0, 0, 10), last),
+    ]
+    grid = {"concurrency": [1, 2], "pool_size": [1], "max_overflow": [0]}
+    sweep = SweepResult(cells, [], True, grid)
+    assert (sweep.started_at, sweep.finished_at) == (first.started_at, last.finished_at)
+    assert sweep.environment == first.environment
+    assert sweep.settings.benchmark == first.settings.benchmark
+    document = sweep.to_document()
+    assert document["settings"]["grid"] == grid and document["schema_version"] == SCHEMA_VERSION
+    # read back, it keeps its own envelope, whatever its cells say
+    again = from_document(json.loads(json.dumps(document)))
+    assert again.to_document() == document and again.grid == grid
+    assert dataclasses.replace(again, started_at="then").to_document()["started_at"] == "then"
 
 
 def test_statistics_a_trimmed_file_lacks_come_from_its_histogram():
