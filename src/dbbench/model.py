@@ -1,17 +1,22 @@
 """The result model: what a command produced, typed, in memory and as its document.
 
-One frozen dataclass per kind of result (a run's runners, a run, a sweep), each
-with the one conversion each way to the JSON document that ``--format json``,
-``--output`` and ``--save`` write: ``to_document()`` and ``from_document()``.
-A live run is built into these classes (``results.build_result``) and a file
-is read into the same ones (``load_result``), so every format, ``diff`` and
-``report`` read one thing whatever its origin.
+One frozen dataclass per kind of result (``RunResult`` for run and compare,
+``SweepResult``, ``StaleResult``, ``Explanation``, ``DiffResult``,
+``RunsListing``) and per part of one (a runner, the settings, the environment,
+the server...), each with the one conversion each way to the JSON document
+that ``--format json``, ``--output`` and ``--save`` write: ``to_document()``
+and ``from_document()``.  A live run is built into these classes
+(``results.build_result``) and a file is read into the same ones
+(``load_result``), so every format, ``diff`` and ``report`` read one thing
+whatever its origin.
 
 Documents are versioned by ``SCHEMA_VERSION`` and described by
 ``schema/dbbench-result.schema.json``.  ``upgrade`` brings a document of an
 older version to the current one, filling in what older dbbench versions did
 not record (as null, or from the histograms where they were kept), so
-``from_document`` reads one shape only.
+``from_document`` reads one shape only; a settings, environment or server
+section (``Section``) reads what a file lacks as None and keeps what the model
+does not name, so it goes back as it was read.
 
 A leaf: this module imports nothing of the engine (harness, runners, drivers;
 of the settings only the plain ``PoolSettings`` a stale case ran with), so
