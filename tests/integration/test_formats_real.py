@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 
 import pytest
 
-from tests.integration.conftest import run_dbbench
+from tests.integration.conftest import run_dbbench, side_by_side
 
 COMMANDS = {
     "run": ["run", "-n", "40", "-c", "2", "--runner", "raw,pool,persistent"],
@@ -28,17 +29,20 @@ COMMANDS = {
     ],
 }
 ROWS = {"run": 3, "sweep": 4, "stale": 2}
+FORMATS = ("table", "json", "csv", "markdown")
 
 
 @pytest.fixture(scope="module")
 def outputs(server) -> dict[tuple[str, str], str]:
-    found = {}
-    for command, args in COMMANDS.items():
-        for name in ("table", "json", "csv", "markdown"):
-            result = run_dbbench(*args, "-q", "--format", name, env=server.env(), timeout_s=300)
-            assert result.returncode == 0, (command, name, result.stderr)
-            found[(command, name)] = result.stdout
-    return found
+    def output(command: str, name: str) -> str:
+        args = COMMANDS[command]
+        result = run_dbbench(*args, "-q", "--format", name, env=server.env(), timeout_s=300)
+        assert result.returncode == 0, (command, name, result.stderr)
+        return result.stdout
+
+    cases = [(command, name) for command in COMMANDS for name in FORMATS]
+    found = side_by_side(*(functools.partial(output, *case) for case in cases))
+    return dict(zip(cases, found, strict=True))
 
 
 @pytest.mark.parametrize("command", COMMANDS)

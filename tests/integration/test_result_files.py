@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from tests.integration.conftest import (
     com_select,
     reaped,
     run_dbbench,
+    side_by_side,
     wait_for_result,
     wait_for_selects,
 )
@@ -55,14 +57,18 @@ def test_every_command_writes_a_document_the_schema_accepts(server, tmp_path):
         ],
         "explain": ["explain", "-n", "10", "--warmup", "2"],
     }
-    for name, args in commands.items():
+
+    def written(name: str) -> None:
         path = tmp_path / f"{name}.json"
+        args = commands[name]
         result = run_dbbench(*args, "-q", "--output", str(path), env=server.env(), timeout_s=300)
         assert result.returncode == 0, (name, result.stderr)
         document = valid(json.loads(path.read_text()))
         assert document["complete"] is True
         assert document["environment"]["server_vendor"] in ("MariaDB", "MySQL")
         assert load(path) == document  # current version: read back as is
+
+    side_by_side(*(functools.partial(written, name) for name in commands))
 
 
 def test_json_on_stdout_is_the_same_document(server, tmp_path):

@@ -10,7 +10,6 @@ server's environment.
 
 from __future__ import annotations
 
-import concurrent.futures
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import run_dbbench, typed_at_prompt
+from tests.integration.conftest import run_dbbench, side_by_side, typed_at_prompt
 
 CANARY = f"Canary-7f3a{uuid.uuid4().hex[:16]}"
 #: a second canary: the wrong password of a failing login
@@ -88,14 +87,6 @@ def checked(result: subprocess.CompletedProcess, status: int = 0) -> subprocess.
     return result
 
 
-def _all_of(*commands: Callable[[], object], workers: int = 4) -> None:
-    """Run each command (a function that checks its own result) side by side: they are
-    independent, and mostly wait (for their imports, the server, stale's idle time)."""
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        for future in [pool.submit(command) for command in commands]:
-            future.result()  # the first failure, as the command raised it
-
-
 def test_every_command_keeps_the_password_to_itself(server, login, home, tmp_path):
     env = base_env(server, login, home) | {"DBBENCH_PASSWORD": CANARY}
     out = tmp_path / "out"
@@ -132,7 +123,7 @@ def test_every_command_keeps_the_password_to_itself(server, login, home, tmp_pat
         assert "Traceback" in debug.stderr
 
     drivers = ("--driver", "pymysql,mysqlclient,mysql-connector")
-    _all_of(
+    side_by_side(
         saved_runs,
         dbbench_checked("run", *run, "--histogram", "--runner", "raw,nullpool,async-pool"),
         dbbench_checked("--debug", "run", *run, "--runner", "async-pool"),
@@ -169,7 +160,7 @@ def test_every_command_keeps_the_password_to_itself(server, login, home, tmp_pat
         dbbench_checked("--debug", "compare", *run, "--pool-size", "2"),
     )
     # what reads the files and saved runs written above
-    _all_of(
+    side_by_side(
         *(dbbench_checked("runs", "--format", n) for n in ("table", "json", "csv", "markdown")),
         *(
             dbbench_checked("diff", "run-table", "latest", "--format", name)
