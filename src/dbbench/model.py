@@ -255,7 +255,7 @@ class Section:
     when the file lacks it, so a file of an older dbbench reads as it is.
 
     ``to_document`` gives back the section as it was read, keys the model does
-    not know included (a newer dbbench's, stale's own arguments, a sweep's grid),
+    not know included (a newer dbbench's, or one edited by hand),
     so a file written by another version keeps all it has; a field set in
     memory is written too.
     """
@@ -366,23 +366,35 @@ class PoolSummary(Section):
 
 
 @dataclass(frozen=True)
-class SettingsSummary(Section):
-    """The settings a command ran with (``Settings.public_dict()``: never the password).
+class StaleArguments(Section):
+    """``dbbench stale``'s own arguments (``stale.stale_settings``)."""
 
-    ``stale`` keeps its own arguments in a ``stale`` entry and a sweep its
-    ``grid``: kept as read (``document``); the sweep reads its grid as ``SweepResult.grid``.
-    """
+    wait_timeout_s: int | None = None
+    idle_s: float | None = None
+    pool_size: int | None = None
+    operations: int | None = None
+    protections: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class SettingsSummary(Section):
+    """The settings a command ran with (``Settings.public_dict()``: never the password)."""
 
     config_path: str | None = None
     database: DatabaseSummary = field(default_factory=DatabaseSummary)
     benchmark: BenchmarkSummary = field(default_factory=BenchmarkSummary)
     pool: PoolSummary = field(default_factory=PoolSummary)
+    #: a sweep's: the lists swept (concurrency, pool_size, max_overflow)
+    grid: Mapping[str, list[int]] | None = None
+    #: stale's: its own arguments
+    stale: StaleArguments | None = None
 
     SECTIONS: ClassVar[Mapping[str, type[Section]]] = {
         "database": DatabaseSummary,
         "benchmark": BenchmarkSummary,
         "pool": PoolSummary,
     }
+    OPTIONAL_SECTIONS: ClassVar[Mapping[str, type[Section]]] = {"stale": StaleArguments}
 
 
 @dataclass(frozen=True)
@@ -796,7 +808,7 @@ class SweepResult:
             cells,
             recommendations,
             d["complete"],
-            settings.document.get("grid") or {},
+            settings.grid or {},
             settings=settings,
             environment=Environment.from_document(d["environment"]),
             started_at=d["started_at"],

@@ -123,10 +123,11 @@ def test_the_settings_are_typed_section_by_section_and_go_back_as_recorded():
     assert settings.database.password_set is False and settings.config_path == "/tmp/nossl.toml"
     assert settings.database.read_timeout_s is None  # not recorded by this version
     assert settings.to_document() == read_document(DATA / "results" / "run.json")["settings"]
-    # stale's own arguments and a newer dbbench's keys are kept as read
+    # stale's own arguments are typed too; a newer dbbench's keys are kept as read
     section = {"database": {"unix_socket": "/tmp/s", "later": 1}, "stale": {"idle_s": 3}}
     read = SettingsSummary.from_document(section)
     assert read.database.where == "/tmp/s" and read.database.host is None
+    assert read.stale.idle_s == 3 and read.stale.protections is None and read.grid is None
     assert read.benchmark.query is None and read.pool.pool_size is None
     assert read.to_document() == section  # no empty [benchmark] or [pool] added
 
@@ -182,7 +183,7 @@ def test_a_live_sweep_takes_its_envelope_from_its_cells():
     sweep = SweepResult(cells, [], True, grid)
     assert (sweep.started_at, sweep.finished_at) == (first.started_at, last.finished_at)
     assert sweep.environment == first.environment
-    assert sweep.settings.benchmark == first.settings.benchmark
+    assert sweep.settings.benchmark == first.settings.benchmark and sweep.settings.grid == grid
     document = sweep.to_document()
     assert document["settings"]["grid"] == grid and document["schema_version"] == SCHEMA_VERSION
     # read back, it keeps its own envelope, whatever its cells say
