@@ -1,9 +1,10 @@
 """``--rtt``'s projection against a real delay: a proxy holding every byte for a one-way time.
 
 For each runner, operations run through two proxies in turn, one with no
-delay and one with ``DELAY_S`` each way; the latency the delay adds (median
-against median) must be within 15% of what dbbench projects: its round trips,
-counted on the wire, times the round-trip time.
+delay and one with ``DELAY_S`` each way; the latency the delay adds (the
+median of each round's difference) must be within 15% of what dbbench projects: its round
+trips, counted on the wire, times the round-trip time (the time the proxy really held
+each, its own lateness included).
 """
 
 from __future__ import annotations
@@ -80,7 +81,10 @@ def test_projection_matches_a_real_delay(server, runner_name, pre_ping, capsys):
             for runner in runners:
                 runner.close()
         late_ms = 1e3 * statistics.median(far.late_s)
-    added_ns = statistics.median(samples[1]) - statistics.median(samples[0])
+    # paired: each round's delayed operation less the undelayed one beside it, so a load
+    # that changes between rounds falls on both (a difference of the two medians once
+    # gave +30% at load 15)
+    added_ns = statistics.median(far - near for near, far in zip(*samples, strict=True))
     with capsys.disabled():
         print(
             f"\n{runner_name}{' pre-ping' if pre_ping else ''}: {trips} round trips x "
@@ -90,4 +94,8 @@ def test_projection_matches_a_real_delay(server, runner_name, pre_ping, capsys):
             f"{statistics.median(samples[1]) / 1e6:.3f} ms with; chunks delivered "
             f"{late_ms:.3f} ms late (median)"
         )
-    assert abs(added_ns - projected_ns) <= TOLERANCE * projected_ns
+    # the delay the proxy really held each round trip for: its two deliveries (one each
+    # way) are late by what a loaded machine wakes its thread late, the test's own
+    # error, not dbbench's (0.2 ms here when quiet)
+    delivered_ns = trips * (RTT_S + 2 * late_ms / 1e3) * 1e9
+    assert abs(added_ns - delivered_ns) <= TOLERANCE * projected_ns, delivered_ns
