@@ -1,11 +1,13 @@
 """The docs against the code, in the manner of sqlite-utils' test_docs.py: every command
 line they show parses, the CLI reference is what the commands' --help says and covers
-every command and option, and the exit-status table is ``ExitStatus``."""
+every command and option, the exit-status table is ``ExitStatus``, and every sample output
+is one that scripts/docs-samples writes."""
 
 from __future__ import annotations
 
 import re
 import shlex
+import sys
 import warnings
 from pathlib import Path
 
@@ -133,3 +135,69 @@ def test_the_exit_status_table_is_exit_status():
     text = (ROOT / "docs" / "reference" / "exit-status.md").read_text()
     documented = [int(code) for code in re.findall(r"^\| (\d+) \|", text, re.MULTILINE)]
     assert documented == sorted(status.value for status in ExitStatus)
+
+
+# --- every sample output is the docs-samples script's ---------------------------------
+
+MEASUREMENTS = ROOT / "docs" / "measurements"
+SAMPLE_START = re.compile(r"^<!-- sample ([\w-]+) -->$")
+#: a line of dbbench's output: a prompted command, or an error
+OUTPUT_LINE = re.compile(r"^\s*\$\s+(?:\w+=\S+\s+)*dbbench\s|^dbbench: error: ")
+
+
+#: output that needs more than the README's set-up, checked by a test instead
+BY_HAND = {
+    # a TLS server whose certificate names another host: tests/integration/test_tls.py
+    # (test_cli_wrong_host_name_is_one_line, test_cli_wrong_ca_is_one_line_and_exit_1)
+    '$ dbbench run --config vi.toml          # ssl_mode = "verify_identity", a certificate '
+    "naming another host",
+}
+
+
+def _samples_script():
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader(
+        "docs_samples", str(ROOT / "scripts/docs-samples")
+    )
+    spec = importlib.util.spec_from_loader("docs_samples", loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("docs_samples", module)  # its dataclasses look themselves up there
+    loader.exec_module(module)
+    return module
+
+
+def output_blocks() -> list[tuple[str, str, str | None]]:
+    """(where, its first line of output, the sample it sits in or None) for every fenced
+    block of dbbench output in the docs (dated measurements apart: each names its command)."""
+    found = []
+    for path in DOCS:
+        if path.is_relative_to(MEASUREMENTS):
+            continue
+        sample, fence, start, shows_output = None, None, 0, ""
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if fence is None and (match := SAMPLE_START.match(line)):
+                sample = match.group(1)
+            elif fence is None and line == "<!-- /sample -->":
+                sample = None
+            elif line.lstrip().startswith("```"):
+                if fence is None:
+                    fence, start, shows_output = line.strip()[3:], number, ""
+                else:
+                    if shows_output:
+                        found.append((f"{path.relative_to(ROOT)}:{start}", shows_output, sample))
+                    fence = None
+            elif fence is not None and fence not in SHELL and OUTPUT_LINE.match(line):
+                shows_output = shows_output or line
+    return found
+
+
+def test_every_sample_output_is_under_a_marker_the_script_fills():
+    samples = _samples_script().SAMPLES
+    blocks = output_blocks()
+    assert len(blocks) >= 10
+    outside = [where for where, head, sample in blocks if sample is None and head not in BY_HAND]
+    assert not outside, f"sample output outside <!-- sample NAME --> markers: {outside}"
+    unknown = [(where, sample) for where, _, sample in blocks if sample and sample not in samples]
+    assert not unknown, f"markers that scripts/docs-samples has no row for: {unknown}"
