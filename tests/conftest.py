@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import socket
+from typing import Any
 
 import pytest
 
@@ -23,10 +25,29 @@ def _refuse(self: LocalServer) -> None:
     )
 
 
+#: where a server of the machine's listens: the usual port, MySQL's X protocol, the socket
+_SERVER_PORTS = frozenset({3306, 33060})
+_real_connect = socket.socket.connect
+
+
+def _connect_to_no_server(sock: socket.socket, address: Any) -> None:
+    """``socket.connect`` for an unmarked test: a fake's port, never a real server's."""
+    is_server_port = isinstance(address, tuple) and address[1] in _SERVER_PORTS
+    if is_server_port or str(address).endswith(".sock"):
+        raise AssertionError(
+            f"a test without the integration marker connected to a server at {address!r}: "
+            "move it to tests/integration, or give it a fake"
+        )
+    _real_connect(sock, address)
+
+
 @pytest.fixture(autouse=True)
 def _no_server_without_the_marker(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``pytest -m "not integration"`` must start no server: a test that tries fails."""
+    """``pytest -m "not integration"`` must start no server and reach none (the
+    machine's, at port 3306 or a Unix socket, through any pure-Python driver): a test
+    that tries fails."""
     if request.node.get_closest_marker("integration") is None:
         monkeypatch.setattr(LocalServer, "start", _refuse)
+        monkeypatch.setattr(socket.socket, "connect", _connect_to_no_server)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -30,3 +31,15 @@ def test_a_test_without_the_marker_cannot_start_a_server():
     # the guard of tests/conftest.py: this test is unmarked, so start() refuses
     with pytest.raises(AssertionError, match="move it to tests/integration"):
         LocalServer().start()
+
+
+@pytest.mark.parametrize("address", [("127.0.0.1", 3306), "/run/mysqld/mysqld.sock"])
+def test_a_test_without_the_marker_cannot_reach_a_server(address):
+    family = socket.AF_INET if isinstance(address, tuple) else socket.AF_UNIX
+    with socket.socket(family) as sock, pytest.raises(AssertionError, match="move it to"):
+        sock.connect(address)
+
+
+def test_a_test_without_the_marker_can_reach_a_fake():
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        socket.create_connection(listener.getsockname(), timeout=5).close()
