@@ -75,8 +75,13 @@ def _stop_on_sigterm() -> Iterator[None]:
 
 
 #: a library call's arguments that messages mention (``errors.mention``) -> the click
-#: parameter that gives them, where its name differs
-_ARGUMENTS = {"runner_names": "runner_text", "run name": "save_name", "format": "format_name"}
+#: parameter that gives them, where its name differs, or (parameter, what to type)
+_ARGUMENTS: dict[str, str | tuple[str, str]] = {
+    "runner_names": "runner_text",
+    "run name": "save_name",
+    "format": "format_name",
+    "dbbench.benchmark.local_server": ("server", "--server local"),
+}
 
 
 class DbbenchGroup(click.Group):
@@ -140,7 +145,15 @@ class DbbenchGroup(click.Group):
         for p in params:
             if isinstance(p, _SettingOption) and p.setting.flag is not None:
                 flags[p.setting.name] = p.setting.flag.shown
-        return exc.render(lambda name: flags.get(_ARGUMENTS.get(name, name), name))
+
+        def flag(name: str) -> str:
+            given = _ARGUMENTS.get(name, name)
+            parameter, typed = given if isinstance(given, tuple) else (given, None)
+            if parameter not in flags:
+                return name
+            return typed or flags[parameter]
+
+        return exc.render(flag)
 
 
 def _elsewhere(exc: click.NoSuchOption) -> str:

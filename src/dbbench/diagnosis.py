@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy.exc
 
 from dbbench import drivers
-from dbbench.errors import ConnectError, DbbenchError, QueryError
+from dbbench.errors import ConnectError, DbbenchError, QueryError, mention
 from dbbench.settings import DatabaseSettings
 from dbbench.settings_schema import mentioned
 
@@ -104,7 +104,7 @@ def connect_error(
             text = (
                 f"cannot connect to {where}: connection refused; is the server running and "
                 f"listening on port {database.port} ({database.source_of('port')})? "
-                "Or try --server local"
+                f"Or try a throwaway server ({mention('dbbench.benchmark.local_server')})"
             )
         elif reason == "timeout":
             text = (

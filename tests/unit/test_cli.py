@@ -14,6 +14,7 @@ from dbbench.backend import Backend
 from dbbench.cli import Env, cli
 from dbbench.errors import ConnectError, ExitStatus
 from dbbench.model import SCHEMA_VERSION
+from dbbench.settings import DatabaseSettings
 from tests.fakes import FakeClock, FakeRunner, LeftBehind, fake_backend
 
 COSTS_NS = {"raw": 2_000_000, "pool": 50_000, "persistent": 20_000}
@@ -545,6 +546,13 @@ def test_a_hint_names_the_flag_that_fixes_it(fake_runners, monkeypatch):
     result = invoke("run", "--ssl-mode", "required")
     assert result.exit_code == 1
     assert result.stderr.strip().endswith("enable TLS on the server or lower --ssl-mode")
+    refused = pymysql.err.OperationalError(2003, "Can't connect to MySQL server (refused)")
+    refused.original_exception = ConnectionRefusedError()
+    _failing_check(monkeypatch, lambda db: connect_error(refused, db))
+    result = invoke("run")
+    assert result.stderr.strip().endswith("Or try a throwaway server (--server local)")
+    library = str(connect_error(refused, DatabaseSettings()))
+    assert library.endswith("Or try a throwaway server (dbbench.benchmark.local_server)")
 
 
 @pytest.mark.parametrize(
