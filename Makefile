@@ -39,8 +39,8 @@ lint: $(BIN)/dbbench
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/cog --check --check-fail-msg='run: cog -r docs/reference/cli.md' docs/reference/cli.md
 	$(BIN)/cog --check --check-fail-msg='run: cog -r docs/reference/configuration.md' docs/reference/configuration.md
-	$(BIN)/python -m dbbench.settings_docs | diff -u config.example.toml - \
-		|| { echo 'run: python -m dbbench.settings_docs > config.example.toml'; exit 1; }
+	$(BIN)/python -m dbbench.config.docs | diff -u config.example.toml - \
+		|| { echo 'run: python -m dbbench.config.docs > config.example.toml'; exit 1; }
 	.ci/actionlint
 
 clean:

@@ -38,10 +38,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from dbbench.benchmark import settings_for_server
+from dbbench.config.settings import Settings, find_config_path, load_settings
 from dbbench.parsing import parse_duration_s
-from dbbench.server import LocalServer
-from dbbench.settings import Settings, find_config_path, load_settings
+from dbbench.scenarios.benchmark import settings_for_server
+from dbbench.server.local import LocalServer
 
 #: operations of the calibration run that sizes mariadb-slap's measured run
 CALIBRATION_QUERIES = 20_000

@@ -22,14 +22,14 @@ from collections.abc import Callable
 
 import pymysql
 
-from dbbench.benchmark import settings_for_server
+from dbbench.config.settings import Settings, find_config_path, load_settings
 from dbbench.drivers import side
-from dbbench.harness import Plan, run_interleaved
-from dbbench.histogram import LatencyHistogram
+from dbbench.engine.harness import Plan, run_interleaved
+from dbbench.engine.histogram import LatencyHistogram
 from dbbench.runners import RUNNER_NAMES, create_runner
 from dbbench.runners.base import AsyncRunner, Runner
-from dbbench.server import LocalServer
-from dbbench.settings import Settings, find_config_path, load_settings
+from dbbench.scenarios.benchmark import settings_for_server
+from dbbench.server.local import LocalServer
 
 
 class KeptOpen(Runner):

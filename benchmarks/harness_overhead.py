@@ -17,9 +17,9 @@ import argparse
 import statistics
 import time
 
-from dbbench.harness import Plan, run_interleaved
+from dbbench.config.settings import DatabaseSettings
+from dbbench.engine.harness import Plan, run_interleaved
 from dbbench.runners.base import Runner
-from dbbench.settings import DatabaseSettings
 from dbbench.workload import Workload
 
 

@@ -28,9 +28,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from dbbench.config.settings import find_config_path, load_settings
 from dbbench.runners import RUNNER_NAMES
-from dbbench.server import LocalServer
-from dbbench.settings import find_config_path, load_settings
+from dbbench.server.local import LocalServer
 
 #: the large run's peak RSS may be at most this many times the small run's
 TARGET_RATIO = 1.2

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dbbench.server import LocalServer
+from dbbench.server.local import LocalServer
 
 # A session started where SIGINT is ignored (nohup, `make test &`, a background job)
 # would keep it ignored: the Ctrl-C tests' signal.raise_signal(SIGINT) would do

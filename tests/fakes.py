@@ -7,9 +7,9 @@ import threading
 from collections.abc import Callable
 
 from dbbench.backend import Backend
-from dbbench.preflight import ServerInfo
+from dbbench.config.settings import DatabaseSettings
 from dbbench.runners.base import AsyncRunner, Runner
-from dbbench.settings import DatabaseSettings
+from dbbench.server.preflight import ServerInfo
 from dbbench.workload import Workload
 
 
@@ -114,7 +114,7 @@ class FakeMonitor:
         pass
 
     def stop(self):
-        from dbbench.server_status import ServerActivity
+        from dbbench.server.status import ServerActivity
 
         return ServerActivity(
             deltas={"Connections": 0},

@@ -12,21 +12,21 @@ from typing import Any
 
 #: public name -> the module that defines it: one library call per command
 #: (docs/guide/python.md shows them in use); ``explain`` is not among them, its
-#: name being its module's (``dbbench.explain.explain``)
+#: name being its module's (``dbbench.scenarios.explain.explain``)
 _EXPORTS = {
-    "Settings": "dbbench.settings",
-    "load_settings": "dbbench.settings",
-    "plan_run": "dbbench.benchmark",
-    "execute_run": "dbbench.benchmark",
-    "run_benchmark": "dbbench.benchmark",
-    "run_projected": "dbbench.benchmark",
-    "run_sweep": "dbbench.benchmark",
-    "sweep_axes": "dbbench.benchmark",
-    "StaleRequest": "dbbench.stale",
-    "run_stale": "dbbench.stale",
-    "count_run_round_trips": "dbbench.explain",
-    "project_run": "dbbench.explain",
-    "load_result": "dbbench.model",
+    "Settings": "dbbench.config.settings",
+    "load_settings": "dbbench.config.settings",
+    "plan_run": "dbbench.scenarios.benchmark",
+    "execute_run": "dbbench.scenarios.benchmark",
+    "run_benchmark": "dbbench.scenarios.benchmark",
+    "run_projected": "dbbench.scenarios.benchmark",
+    "run_sweep": "dbbench.scenarios.benchmark",
+    "sweep_axes": "dbbench.scenarios.benchmark",
+    "StaleRequest": "dbbench.scenarios.stale",
+    "run_stale": "dbbench.scenarios.stale",
+    "count_run_round_trips": "dbbench.scenarios.explain",
+    "project_run": "dbbench.scenarios.explain",
+    "load_result": "dbbench.results.model",
     "compare": "dbbench.diffing",
     "parse_fail_on": "dbbench.diffing",
     "build_report": "dbbench.output.report",

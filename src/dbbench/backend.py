@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dbbench.preflight import ServerInfo, check_server
+from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.runners import create_runner
-from dbbench.scratch import ScratchTable
-from dbbench.server import refuses_connections
-from dbbench.server_status import ServerStatusMonitor, read_max_connections
-from dbbench.settings import DatabaseSettings, Settings
+from dbbench.scenarios.scratch import ScratchTable
+from dbbench.server.local import refuses_connections
+from dbbench.server.preflight import ServerInfo, check_server
+from dbbench.server.status import ServerStatusMonitor, read_max_connections
 from dbbench.workload import Workload
 
 #: the settings that say where the server is: any of them given names a server

@@ -26,23 +26,24 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dbbench import credentials, logs
+from dbbench import logs
+from dbbench.config import credentials
+from dbbench.config.schema import SECTIONS, SETTINGS, Setting, by_flag, setting
+from dbbench.config.settings import Settings, find_config_path, from_text, load_settings
 from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.guard import check_query, check_workload
 from dbbench.output.formats import FORMAT_NAMES, get_format
 from dbbench.parsing import bad_value, parse_duration_s, parse_int_list
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
-from dbbench.settings import Settings, find_config_path, from_text, load_settings
-from dbbench.settings_schema import SECTIONS, SETTINGS, Setting, by_flag, setting
-from dbbench.stale_args import PROTECTIONS
+from dbbench.scenarios.stale_args import PROTECTIONS
 from dbbench.workload import READ_WORKLOAD
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from dbbench.resultfile import ResultSink
-    from dbbench.server import LocalServer
+    from dbbench.results.store import ResultSink
+    from dbbench.server.local import LocalServer
 
 #: columns for the table when stdout is not a terminal (rich would assume 80)
 PIPED_WIDTH = 140
@@ -80,7 +81,7 @@ _ARGUMENTS: dict[str, str | tuple[str, str]] = {
     "runner_names": "runner_text",
     "run name": "save_name",
     "format": "format_name",
-    "dbbench.benchmark.local_server": ("server", "--server local"),
+    "dbbench.scenarios.benchmark.local_server": ("server", "--server local"),
 }
 
 
@@ -188,7 +189,7 @@ def cli(debug: bool) -> None:
 
 
 class _SettingOption(click.Option):
-    """A flag that sets a setting of the table (``settings_schema``): the commands' own
+    """A flag that sets a setting of the table (``config.schema``): the commands' own
     options are plain ``click.Option``; which settings a command takes is which of these
     it has."""
 
@@ -403,7 +404,7 @@ def _target(
 ) -> contextlib.AbstractContextManager[Settings]:
     """The settings to benchmark with: as configured, or pointed at a throwaway server
     (``--server local``, or no server named and none at the default address)."""
-    from dbbench import benchmark
+    from dbbench.scenarios import benchmark
 
     def fallback(address: str) -> None:
         stderr.print(
@@ -536,7 +537,7 @@ def _format_name(options: dict[str, Any]) -> str:
 
 
 def _result_sink(options: dict[str, Any]) -> ResultSink:
-    from dbbench.resultfile import ResultSink, RunStore
+    from dbbench.results.store import ResultSink, RunStore
 
     saved = None
     if options["save_name"] is not None:
@@ -573,9 +574,9 @@ def _seconds(backend: Any) -> Callable[[], float]:
 def _benchmark(command: str, options: dict[str, Any]) -> int:
     from rich.markup import escape
 
-    from dbbench import benchmark
     from dbbench.output.base import RunExtras
-    from dbbench.progress import ProgressBar
+    from dbbench.output.progress import ProgressBar
+    from dbbench.scenarios import benchmark
 
     env = _env()
     stdout, stderr, backend = env.out(), env.err(), env.live()
@@ -724,7 +725,7 @@ def stale(**options: Any) -> int:
     Example:
         dbbench stale --wait-timeout 2 --idle 4s --pool-size 4
     """
-    from dbbench.stale import StaleRequest, run_stale
+    from dbbench.scenarios.stale import StaleRequest, run_stale
 
     env = _env()
     stdout, stderr = env.out(), env.err()
@@ -834,10 +835,10 @@ def explain(**options: Any) -> int:
     operation (timed apart, as dbbench run times it), round trips counted on
     the wire, and findings on known costs with the setting that removes them.
     """
-    # by name from the module: ``dbbench.explain`` is also the package's name for the
+    # by name from the module: ``dbbench.scenarios.explain`` is also the package's name for the
     # function, which shadows the module once the package has handed it out
-    from dbbench.explain import check_arguments
-    from dbbench.explain import explain as explain_operations
+    from dbbench.scenarios.explain import check_arguments
+    from dbbench.scenarios.explain import explain as explain_operations
 
     env = _env()
     stdout, stderr = env.out(), env.err()
@@ -879,7 +880,7 @@ def runs(format_name: str) -> None:
     Example:
         dbbench run -n 1000 --save before-upgrade && dbbench runs
     """
-    from dbbench.resultfile import RunStore, describe_runs
+    from dbbench.results.store import RunStore, describe_runs
 
     get_format(format_name).runs(describe_runs(RunStore().runs()), _env().out())
 
@@ -898,9 +899,9 @@ def show(ref: str, format_name: str) -> int:
     Example:
         dbbench run -n 1000 --save before-upgrade && dbbench show latest
     """
-    from dbbench.model import Result, load_result
     from dbbench.output.base import show as show_result
-    from dbbench.resultfile import RunStore
+    from dbbench.results.model import Result, load_result
+    from dbbench.results.store import RunStore
 
     result: Result = load_result(RunStore().resolve(ref))
     show_result(get_format(format_name), result, _env().out())
@@ -934,8 +935,8 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
         dbbench diff baseline latest --fail-on p99:10% --fail-on mean:5%
     """
     from dbbench import diffing
-    from dbbench.model import load_result
-    from dbbench.resultfile import RunStore
+    from dbbench.results.model import load_result
+    from dbbench.results.store import RunStore
 
     thresholds = [diffing.parse_fail_on(text) for text in fail_on]  # bad input before any file
     store = RunStore()
@@ -972,7 +973,7 @@ def report(refs: tuple[str, ...], output: Path) -> int:
         dbbench report baseline latest sweep.json -o pools.html
     """
     from dbbench.output.report import write_report
-    from dbbench.resultfile import RunStore
+    from dbbench.results.store import RunStore
 
     store = RunStore()
     write_report([store.resolve(ref) for ref in refs], output)

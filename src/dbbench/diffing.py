@@ -41,9 +41,10 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
+from dbbench.engine.histogram import LatencyHistogram
 from dbbench.errors import ConfigError, mention
-from dbbench.histogram import LatencyHistogram
-from dbbench.model import (
+from dbbench.parsing import bad_value
+from dbbench.results.model import (
     DiffResult,
     MetricChange,
     Result,
@@ -55,7 +56,6 @@ from dbbench.model import (
     Trip,
     Verdict,
 )
-from dbbench.parsing import bad_value
 
 METRICS = ("mean", "p50", "p95", "p99", "ops_per_s")
 #: latency metrics: higher is worse; ``ops_per_s``: lower is worse

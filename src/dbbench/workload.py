@@ -3,7 +3,7 @@
 Two workloads, by the ``[benchmark] workload`` setting:
 
 * ``read`` (the default): run the query, fetch every row;
-* ``insert``: insert one row into dbbench's own scratch table (``scratch.py``)
+* ``insert``: insert one row into dbbench's own scratch table (``scenarios/scratch.py``)
   and commit it.  The commit is part of the operation, for every runner:
   PyMySQL connects with autocommit off, the pool's reset-on-return rolls
   back, and ``raw`` closes without committing, so a write left uncommitted
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dbbench.settings import BenchmarkSettings
+    from dbbench.config.settings import BenchmarkSettings
 
 READ_WORKLOAD = "read"
 

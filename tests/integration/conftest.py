@@ -2,7 +2,7 @@
 
 With ``DBBENCH_TEST_URL`` (``mysql://user:password@host:port/database``) the
 tests use that server (the GitHub workflow's MySQL container); otherwise the
-session starts its own throwaway server with ``dbbench.server.LocalServer``.
+session starts its own throwaway server with ``dbbench.server.local.LocalServer``.
 No server means failing tests, never skipped ones.
 
 Every test in this folder carries the ``integration`` marker (given here, not
@@ -31,8 +31,8 @@ from urllib.parse import unquote, urlsplit
 import pymysql
 import pytest
 
-from dbbench.server import LocalServer, ServerAddress
-from dbbench.settings import DatabaseSettings
+from dbbench.config.settings import DatabaseSettings
+from dbbench.server.local import LocalServer, ServerAddress
 
 HERE = Path(__file__).parent
 

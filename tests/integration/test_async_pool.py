@@ -9,11 +9,11 @@ import signal
 import subprocess
 import sys
 
-from dbbench.benchmark import settings_for_server
-from dbbench.harness import Plan, run_interleaved
+from dbbench.config.settings import BenchmarkSettings, PoolSettings, Settings
+from dbbench.engine.harness import Plan, run_interleaved
 from dbbench.runners import create_runner
 from dbbench.runners.async_pool import AsyncPoolRunner
-from dbbench.settings import BenchmarkSettings, PoolSettings, Settings
+from dbbench.scenarios.benchmark import settings_for_server
 from tests.integration.conftest import reaped, run_dbbench, wait_for_result
 from tests.integration.test_concurrency import by_runner, private_server, run_json  # noqa: F401
 from tests.integration.test_result_files import valid

@@ -292,7 +292,7 @@ def pem_files(tmp_path_factory) -> dict[str, str]:
     CA certificate nobody may read (mode 000)."""
     from cryptography.hazmat.primitives import serialization
 
-    from dbbench.certificates import make_certificates
+    from dbbench.server.certificates import make_certificates
 
     directory = tmp_path_factory.mktemp("pem")
     mine, other = make_certificates(directory / "mine"), make_certificates(directory / "other")

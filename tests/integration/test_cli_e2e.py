@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from dbbench.model import SCHEMA_VERSION
-from dbbench.server import ServerAddress
+from dbbench.results.model import SCHEMA_VERSION
+from dbbench.server.local import ServerAddress
 from tests.integration.conftest import reaped, run_dbbench, wait_for_selects
 
 

@@ -12,10 +12,10 @@ import socket
 
 import pytest
 
-from dbbench.diagnosis import connect_error
+from dbbench.config.settings import Settings
 from dbbench.drivers import DRIVER_NAMES, error_code, error_kind, failure_reason, get_driver
+from dbbench.drivers.diagnosis import connect_error
 from dbbench.runners import create_runner
-from dbbench.settings import Settings
 from tests.integration.conftest import database_for, run_dbbench
 
 

@@ -8,9 +8,9 @@ import json
 import pymysql
 import pytest
 
-from dbbench.explain import count_round_trips, explain
-from dbbench.phases.roundtrips import CountingRelay
-from dbbench.settings import PoolSettings, Settings
+from dbbench.config.settings import PoolSettings, Settings
+from dbbench.scenarios.explain import count_round_trips, explain
+from dbbench.scenarios.phases.roundtrips import CountingRelay
 from tests.integration.conftest import database_for, run_dbbench
 
 NO_TLS = {"ssl_disabled": True}

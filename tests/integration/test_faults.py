@@ -31,7 +31,7 @@ import pymysql
 import pytest
 
 from dbbench.errors import ExitStatus
-from dbbench.server import LocalServer
+from dbbench.server.local import LocalServer
 from tests.integration.conftest import wait_for_result
 
 #: MariaDB's floor for max_connections is 10; low, so a client can fill it quickly

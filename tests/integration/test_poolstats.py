@@ -19,7 +19,7 @@ import sqlalchemy
 from sqlalchemy.pool import QueuePool
 
 from dbbench.drivers import side
-from dbbench.poolstats import PoolCounters, PoolInstrument
+from dbbench.runners.poolstats import PoolCounters, PoolInstrument
 from tests.integration.conftest import database_for
 
 #: Long enough for any test machine, short enough that a bug fails instead of hanging.

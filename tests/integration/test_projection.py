@@ -15,11 +15,11 @@ import time
 
 import pytest
 
-from dbbench.explain import count_round_trips
+from dbbench.config.settings import PoolSettings, Settings
 from dbbench.runners.persistent import PersistentRunner
 from dbbench.runners.pool import PoolRunner
 from dbbench.runners.raw import RawRunner
-from dbbench.settings import PoolSettings, Settings
+from dbbench.scenarios.explain import count_round_trips
 from dbbench.workload import Workload
 from tests.integration.conftest import database_for
 from tests.integration.delay_proxy import DelayProxy

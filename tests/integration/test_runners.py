@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dbbench.benchmark import settings_for_server
+from dbbench.config.settings import BenchmarkSettings, PoolSettings, Settings
 from dbbench.runners import create_runner
-from dbbench.settings import BenchmarkSettings, PoolSettings, Settings
+from dbbench.scenarios.benchmark import settings_for_server
 from dbbench.workload import Workload
 
 

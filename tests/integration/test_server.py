@@ -1,4 +1,4 @@
-"""dbbench.server.LocalServer against the real server binaries on this machine.
+"""dbbench.server.local.LocalServer against the real server binaries on this machine.
 
 These tests start their own servers (not the session's ``server`` fixture),
 because they kill and restart them.
@@ -14,7 +14,7 @@ import pymysql
 import pytest
 
 from dbbench.errors import ServerError
-from dbbench.server import LocalServer, ServerAddress, find_server_kind
+from dbbench.server.local import LocalServer, ServerAddress, find_server_kind
 
 
 def connect(address: ServerAddress, **kwargs) -> pymysql.connections.Connection:

@@ -14,16 +14,16 @@ import pytest
 import sqlalchemy
 from sqlalchemy.pool import QueuePool
 
+from dbbench.config.settings import DatabaseSettings
 from dbbench.drivers import side
 from dbbench.errors import ConnectError
-from dbbench.poolstats import PoolInstrument
-from dbbench.server_status import (
+from dbbench.runners.poolstats import PoolInstrument
+from dbbench.server.status import (
     STATUS_COUNTERS,
     ServerActivity,
     ServerStatusMonitor,
     read_max_connections,
 )
-from dbbench.settings import DatabaseSettings
 from tests.integration import conftest
 from tests.integration.conftest import database_for
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from dbbench.benchmark import settings_for_server
+from dbbench.config.settings import BenchmarkSettings, DatabaseSettings, Settings
 from dbbench.errors import ExitStatus
-from dbbench.settings import BenchmarkSettings, DatabaseSettings, Settings
-from dbbench.stale import PROTECTIONS, StaleRequest, run_stale
+from dbbench.scenarios.benchmark import settings_for_server
+from dbbench.scenarios.stale import PROTECTIONS, StaleRequest, run_stale
 
 POOL_SIZE = 4
 OPERATIONS = 20

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from dbbench.certificates import CertificateFiles, make_certificates
-from dbbench.diagnosis import connect_error
+from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.drivers import DRIVER_NAMES, TlsNotUsed, get_driver
-from dbbench.explain import explain
+from dbbench.drivers.diagnosis import connect_error
 from dbbench.runners.async_pool import aiomysql_connector
-from dbbench.server import LocalServer
-from dbbench.settings import DatabaseSettings, Settings
+from dbbench.scenarios.explain import explain
+from dbbench.server.certificates import CertificateFiles, make_certificates
+from dbbench.server.local import LocalServer
 from tests.integration.conftest import database_for, run_dbbench
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from dbbench import scratch
-from dbbench.benchmark import plan_for, run_benchmark, settings_for_server
+from dbbench.config.settings import BenchmarkSettings, Settings
+from dbbench.engine.processes import process_plans
 from dbbench.errors import ConfigError
-from dbbench.processes import process_plans
-from dbbench.settings import BenchmarkSettings, Settings
+from dbbench.scenarios import scratch
+from dbbench.scenarios.benchmark import plan_for, run_benchmark, settings_for_server
 from tests.integration.conftest import reaped, run_dbbench, wait_for_result
 
 SCHEMA = json.loads(
@@ -202,7 +202,7 @@ def test_a_users_tables_are_never_touched(server, monkeypatch):
         assert result.scratch is not None and result.scratch.table not in ("orders", taken)
         assert contents() == before
         # a run that draws a name already in use refuses, and leaves that table be
-        monkeypatch.setattr("dbbench.benchmark.new_table_name", lambda: taken)
+        monkeypatch.setattr("dbbench.scenarios.benchmark.new_table_name", lambda: taken)
         with pytest.raises(ConfigError, match=f"`{taken}` already exists"):
             run_benchmark(insert_settings(server, iterations=20), ["pool"])
         assert contents() == before

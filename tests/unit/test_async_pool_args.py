@@ -5,10 +5,10 @@ import ssl
 
 import pytest
 
+from dbbench.config.settings import DatabaseSettings
 from dbbench.errors import ConfigError, ExitStatus
 from dbbench.runners import parse_runner_names
 from dbbench.runners.async_pool import aiomysql_kwargs, ssl_context
-from dbbench.settings import DatabaseSettings
 
 
 def test_connection_arguments_are_the_settings_renamed_for_aiomysql():

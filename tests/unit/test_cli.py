@@ -12,9 +12,9 @@ from rich.console import Console
 
 from dbbench.backend import Backend
 from dbbench.cli import Env, cli
+from dbbench.config.settings import DatabaseSettings
 from dbbench.errors import ConnectError, ExitStatus
-from dbbench.model import SCHEMA_VERSION
-from dbbench.settings import DatabaseSettings
+from dbbench.results.model import SCHEMA_VERSION
 from tests.fakes import FakeClock, FakeRunner, LeftBehind, fake_backend
 
 COSTS_NS = {"raw": 2_000_000, "pool": 50_000, "persistent": 20_000}
@@ -408,7 +408,7 @@ def test_diff_refuses_an_explain_document_in_one_line():
 
 
 def test_runs_in_every_format(tmp_path, monkeypatch):
-    from dbbench.resultfile import RunStore, write_atomic
+    from dbbench.results.store import RunStore, write_atomic
 
     monkeypatch.chdir(tmp_path)
     document = json.loads((DATA / "results" / "run.json").read_text())
@@ -531,7 +531,7 @@ def test_a_hint_names_the_flag_that_fixes_it(fake_runners, monkeypatch):
     """The library names the settings (test_diagnosis.py); the command line, their flags."""
     import pymysql
 
-    from dbbench.diagnosis import connect_error, query_error
+    from dbbench.drivers.diagnosis import connect_error, query_error
 
     no_db = pymysql.err.OperationalError(1046, "No database selected")
     _failing_check(monkeypatch, lambda db: query_error(no_db, db, "SELECT * FROM orders"))
@@ -552,7 +552,7 @@ def test_a_hint_names_the_flag_that_fixes_it(fake_runners, monkeypatch):
     result = invoke("run")
     assert result.stderr.strip().endswith("Or try a throwaway server (--server local)")
     library = str(connect_error(refused, DatabaseSettings()))
-    assert library.endswith("Or try a throwaway server (dbbench.benchmark.local_server)")
+    assert library.endswith("Or try a throwaway server (dbbench.scenarios.benchmark.local_server)")
 
 
 @pytest.mark.parametrize(

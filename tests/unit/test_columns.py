@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from dbbench.model import RunResult
 from dbbench.output import columns
+from dbbench.results.model import RunResult
 from tests.unit.test_formats import fake_run
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dbbench.credentials import read_option_file, refuse_password_value
+from dbbench.config.credentials import read_option_file, refuse_password_value
+from dbbench.config.settings import load_settings
 from dbbench.errors import ConfigError
-from dbbench.settings import load_settings
 
 
 def my_cnf(home, text: str, mode: int = 0o600):

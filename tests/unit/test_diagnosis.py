@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pymysql
 
-from dbbench.diagnosis import query_error
-from dbbench.settings import DatabaseSettings
+from dbbench.config.settings import DatabaseSettings
+from dbbench.drivers.diagnosis import query_error
 
 
 def test_no_database_selected_names_database():

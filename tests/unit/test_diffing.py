@@ -34,17 +34,17 @@ from dbbench.diffing import (
     value_at_rank,
     welch_t_test,
 )
+from dbbench.engine.histogram import LatencyHistogram
 from dbbench.errors import ConfigError, ExitStatus
-from dbbench.histogram import LatencyHistogram
-from dbbench.model import (
+from dbbench.output import diff_table
+from dbbench.results.model import (
     Distribution,
     RunnerResult,
     from_document,
     load_result,
     upgrade,
 )
-from dbbench.output import diff_table
-from dbbench.resultfile import load
+from dbbench.results.store import load
 from dbbench.stats import Summary, summarize
 
 DATA = Path(__file__).parent.parent / "data"

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
+from dbbench.config.settings import DatabaseSettings, load_settings
+from dbbench.config.tls import resolve_tls
 from dbbench.drivers import get_driver
 from dbbench.drivers.pymysql_driver import tls_arguments
 from dbbench.errors import ConfigError
-from dbbench.settings import DatabaseSettings, load_settings
-from dbbench.tls import resolve_tls
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 import pickle
 
+from dbbench.config.schema import mentioned
 from dbbench.errors import ConfigError, mention
-from dbbench.settings_schema import mentioned
 
 
 def test_a_message_names_the_setting_and_renders_its_flag():

@@ -9,9 +9,11 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from dbbench import phases
 from dbbench.cli import cli
-from dbbench.explain import (
+from dbbench.config.settings import DatabaseSettings, Settings
+from dbbench.output import explain_table, json_format
+from dbbench.scenarios import phases
+from dbbench.scenarios.explain import (
     Explanation,
     PhaseResult,
     RunnerExplanation,
@@ -19,9 +21,7 @@ from dbbench.explain import (
     findings,
     run_projection,
 )
-from dbbench.output import explain_table, json_format
-from dbbench.phases import PhaseClock
-from dbbench.settings import DatabaseSettings, Settings
+from dbbench.scenarios.phases import PhaseClock
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ import re
 import pytest
 from rich.console import Console
 
-from dbbench.harness import Plan, RunnerRecord, RunOutcome, run_interleaved
-from dbbench.model import StaleCase, SweepResult
+from dbbench.config.settings import PoolSettings
+from dbbench.engine.harness import Plan, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.output import csv_format, histogram_text, markdown
-from dbbench.poolstats import PoolCounters
-from dbbench.results import build_result
-from dbbench.settings import PoolSettings
+from dbbench.results.build import build_result
+from dbbench.results.model import StaleCase, SweepResult
+from dbbench.runners.poolstats import PoolCounters
+from dbbench.scenarios.sweep import SweepCell, recommend
 from dbbench.stats import summarize_samples
-from dbbench.sweep import SweepCell, recommend
 from tests.fakes import FakeClock, FakeRunner
 
 QUERY = "SELECT a | b, `c` FROM t"

@@ -6,8 +6,8 @@ import time
 import pymysql
 import pytest
 
-from dbbench.harness import Plan, run_interleaved
-from dbbench.turn import error_kind
+from dbbench.engine.harness import Plan, run_interleaved
+from dbbench.engine.turn import error_kind
 from tests.fakes import FakeClock, FakeRunner
 
 

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from dbbench.harness import Plan, run_interleaved
+from dbbench.engine.harness import Plan, run_interleaved
 from tests.fakes import FakeAsyncRunner, FakeClock, FakeRunner
 from tests.unit.test_harness import ThreadRecorder, latencies
 

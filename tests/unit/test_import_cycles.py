@@ -122,13 +122,13 @@ def test_the_checker_sees_late_and_type_checking_imports(tmp_path):
     source = tmp_path / "m.py"
     source.write_text(
         "from typing import TYPE_CHECKING\n"
-        "if TYPE_CHECKING:\n    from dbbench.settings import Settings\n"
+        "if TYPE_CHECKING:\n    from dbbench.config.settings import Settings\n"
         "def f():\n    from dbbench.drivers import get_driver\n"
         "from . import errors\n"
     )
-    known = {"dbbench.settings", "dbbench.drivers", "dbbench.errors", "dbbench.m"}
+    known = {"dbbench.config.settings", "dbbench.drivers", "dbbench.errors", "dbbench.m"}
     assert _imported("dbbench.m", source, known) == {
-        "dbbench.settings",
+        "dbbench.config.settings",
         "dbbench.drivers",
         "dbbench.errors",
     }

@@ -8,9 +8,11 @@ import importlib.util
 
 import pytest
 
-from dbbench import benchmark
 from dbbench.backend import Backend
-from dbbench.benchmark import (
+from dbbench.config.settings import BenchmarkSettings, DatabaseSettings, Settings
+from dbbench.errors import ConfigError, ConnectError, ExitStatus
+from dbbench.scenarios import benchmark
+from dbbench.scenarios.benchmark import (
     SweepAxes,
     default_runners,
     execute_run,
@@ -21,10 +23,8 @@ from dbbench.benchmark import (
     server_to_measure,
     sweep_axes,
 )
-from dbbench.errors import ConfigError, ConnectError, ExitStatus
-from dbbench.explain import explain
-from dbbench.settings import BenchmarkSettings, DatabaseSettings, Settings
-from dbbench.stale import StaleRequest, run_stale
+from dbbench.scenarios.explain import explain
+from dbbench.scenarios.stale import StaleRequest, run_stale
 from tests.fakes import FakeClock, FakeRunner, LeftBehind, fake_backend
 
 COSTS_NS = {"raw": 2_000_000, "nullpool": 1_000_000, "pool": 50_000, "persistent": 20_000}

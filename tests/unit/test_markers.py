@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dbbench.server import LocalServer
+from dbbench.server.local import LocalServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

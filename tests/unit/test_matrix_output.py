@@ -5,7 +5,7 @@ from rich.console import Console
 from rich.text import Text
 
 from dbbench.output import matrix
-from dbbench.sweep import SweepCell, grid, recommend
+from dbbench.scenarios.sweep import SweepCell, grid, recommend
 
 #: concurrency -> (pool_size, max_overflow) -> (ops/s, p99 µs[, errors, timeouts])
 MEASURED = {

@@ -7,7 +7,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from dbbench.model import (
+from dbbench.results.model import (
     RUN_COMMANDS,
     SCHEMA_VERSION,
     BenchmarkSummary,
@@ -31,7 +31,7 @@ from dbbench.model import (
     read_document,
     upgrade,
 )
-from dbbench.sweep import SweepCell
+from dbbench.scenarios.sweep import SweepCell
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SCHEMA = json.loads(

@@ -9,10 +9,10 @@ import pytest
 from rich.console import Console
 
 from dbbench.errors import ConfigError
-from dbbench.explain import RunProjection
-from dbbench.model import SCHEMA_VERSION, RunsListing
 from dbbench.output.base import Format, RunExtras
 from dbbench.output.formats import FORMAT_NAMES, FORMATS, get_format
+from dbbench.results.model import SCHEMA_VERSION, RunsListing
+from dbbench.scenarios.explain import RunProjection
 from tests.unit.test_formats import fake_run, sweep_sample
 
 

@@ -14,11 +14,11 @@ import time
 import pymysql
 import pytest
 
-from dbbench.diagnosis import operation_error
+from dbbench.config.settings import BenchmarkSettings, DatabaseSettings, Settings
+from dbbench.drivers.diagnosis import operation_error
+from dbbench.engine.harness import Plan, RunOutcome, run_interleaved
+from dbbench.engine.processes import Children, Message, ProcessFailed, _child, process_plans
 from dbbench.errors import ConnectError, QueryError
-from dbbench.harness import Plan, RunOutcome, run_interleaved
-from dbbench.processes import Children, Message, ProcessFailed, _child, process_plans
-from dbbench.settings import BenchmarkSettings, DatabaseSettings, Settings
 from tests.fakes import FakeClock, FakeRunner
 
 

@@ -14,10 +14,16 @@ from collections.abc import Iterator
 import pytest
 from rich.console import Console
 
-from dbbench.harness import Plan, Progress, RunnerProgress, RunOutcome, run_interleaved
-from dbbench.processes import LiveProgress, Message, ProgressReport, ProgressSender, process_plans
-from dbbench.progress import ProgressBar, describe
-from dbbench.results import runner_result
+from dbbench.engine.harness import Plan, Progress, RunnerProgress, RunOutcome, run_interleaved
+from dbbench.engine.processes import (
+    LiveProgress,
+    Message,
+    ProgressReport,
+    ProgressSender,
+    process_plans,
+)
+from dbbench.output.progress import ProgressBar, describe
+from dbbench.results.build import runner_result
 from tests.fakes import FakeClock, FakeRunner
 
 MS = 1_000_000

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from dbbench import resultfile
+from dbbench.engine.histogram import LatencyHistogram
 from dbbench.errors import ConfigError, ExitStatus
-from dbbench.histogram import LatencyHistogram
-from dbbench.model import SCHEMA_VERSION, Distribution, RunnerResult, from_document
 from dbbench.output import report
 from dbbench.output.report import charts, tables
+from dbbench.results import store as resultfile
+from dbbench.results.model import SCHEMA_VERSION, Distribution, RunnerResult, from_document
 from dbbench.stats import Summary, summarize
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "results"

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from dbbench.errors import ConfigError
-from dbbench.resultfile import ResultFileError, RunStore, load, upgrade, write_atomic
-from dbbench.results import SCHEMA_VERSION
+from dbbench.results.build import SCHEMA_VERSION
+from dbbench.results.store import ResultFileError, RunStore, load, upgrade, write_atomic
 
 
 def test_write_atomic_writes_everything_and_leaves_no_temporary(tmp_path):

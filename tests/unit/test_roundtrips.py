@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dbbench.phases.roundtrips import CountingRelay
+from dbbench.scenarios.phases.roundtrips import CountingRelay
 
 
 def _read(sock: socket.socket, size: int) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbbench.server_status import connection_budget_warning
+from dbbench.server.status import connection_budget_warning
 
 
 def test_the_documented_example_names_every_number():

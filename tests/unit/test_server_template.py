@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dbbench import server
-from dbbench.server import LocalServer
+from dbbench.server import local as server
+from dbbench.server.local import LocalServer
 
 
 @pytest.fixture

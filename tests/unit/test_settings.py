@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from dbbench.drivers import side
-from dbbench.errors import ConfigError, ExitStatus
-from dbbench.settings import (
+from dbbench.config.settings import (
     BenchmarkSettings,
     DatabaseSettings,
     Settings,
     find_config_path,
     load_settings,
 )
+from dbbench.drivers import side
+from dbbench.errors import ConfigError, ExitStatus
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -289,7 +289,7 @@ def pem(tmp_path_factory) -> dict[str, str]:
     files that are not PEM at all."""
     from cryptography.hazmat.primitives import serialization
 
-    from dbbench.certificates import make_certificates
+    from dbbench.server.certificates import make_certificates
 
     directory = tmp_path_factory.mktemp("pem")
     files = make_certificates(directory / "mine")

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from cogapp import Cog
 
 from dbbench.cli import cli
+from dbbench.config.docs import example_config
+from dbbench.config.schema import BY_KEY, SETTINGS, Setting
+from dbbench.config.settings import Settings, load_settings
 from dbbench.errors import ConfigError
-from dbbench.settings import Settings, load_settings
-from dbbench.settings_docs import example_config
-from dbbench.settings_schema import BY_KEY, SETTINGS, Setting
 
 ROOT = Path(__file__).resolve().parents[2]
 WITH_FLAG = [row for row in SETTINGS if row.flag is not None and row.flag.kind != "prompt"]
@@ -70,7 +70,7 @@ def test_the_dataclasses_default_to_the_tables_defaults():
 def test_config_example_is_what_the_table_says():
     example = ROOT / "config.example.toml"
     assert example.read_text() == example_config(), (
-        "config.example.toml is out of date: python -m dbbench.settings_docs > config.example.toml"
+        "config.example.toml is out of date: python -m dbbench.config.docs > config.example.toml"
     )
     # and what it shows uncommented is the default
     assert load_settings(example, env={}) == Settings(config_path=example)

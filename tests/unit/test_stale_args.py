@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from dbbench.backend import Backend
+from dbbench.config.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.errors import ConfigError, ExitStatus
-from dbbench.settings import DatabaseSettings, PoolSettings, Settings
-from dbbench.stale import (
+from dbbench.scenarios.stale import (
     StaleRequest,
     run_stale,
     run_stale_scenario,

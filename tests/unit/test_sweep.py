@@ -4,7 +4,7 @@ import pytest
 
 from dbbench.errors import ConfigError, ExitStatus
 from dbbench.parsing import integer, parse_int_list
-from dbbench.sweep import RuleOfThumb, SweepCell, grid, recommend
+from dbbench.scenarios.sweep import RuleOfThumb, SweepCell, grid, recommend
 
 
 def cell(

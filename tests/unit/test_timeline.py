@@ -3,11 +3,11 @@
 import pymysql
 import pytest
 
-from dbbench import timeline as timeline_module
-from dbbench.harness import Plan, RunnerRecord, run_interleaved
-from dbbench.model import TimelineSummary
-from dbbench.timeline import ErrorTimeline, describe, describe_kind
-from dbbench.turn import error_kind
+from dbbench.engine import timeline as timeline_module
+from dbbench.engine.harness import Plan, RunnerRecord, run_interleaved
+from dbbench.engine.timeline import ErrorTimeline, describe, describe_kind
+from dbbench.engine.turn import error_kind
+from dbbench.results.model import TimelineSummary
 from tests.fakes import FakeRunner
 
 

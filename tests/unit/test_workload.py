@@ -2,8 +2,8 @@
 
 import pytest
 
-from dbbench.scratch import insert_statement, new_table_name
-from dbbench.settings import BenchmarkSettings
+from dbbench.config.settings import BenchmarkSettings
+from dbbench.scenarios.scratch import insert_statement, new_table_name
 from dbbench.workload import Workload, describe, workload_for
 
 

@@ -15,10 +15,10 @@ import functools
 import sys
 from typing import Any
 
+from dbbench.config.schema import DRIVER_NAMES, mentioned
 from dbbench.drivers.base import Connector, Driver, TlsNotUsed
 from dbbench.errors import ConfigError
 from dbbench.parsing import parse_name_list
-from dbbench.settings_schema import DRIVER_NAMES, mentioned
 
 DEFAULT_DRIVER = "pymysql"
 

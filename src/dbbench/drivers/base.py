@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from dbbench.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dbbench.settings import DatabaseSettings
-    from dbbench.tls import TlsSettings
+    from dbbench.config.settings import DatabaseSettings
+    from dbbench.config.tls import TlsSettings
 
 #: a function that opens one connection
 Connector = Callable[[], Any]

@@ -21,7 +21,7 @@ from dbbench.drivers.base import Driver, common_kwargs
 from dbbench.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dbbench.settings import DatabaseSettings
+    from dbbench.config.settings import DatabaseSettings
 
 CR_SERVER_GONE_ERROR = 2006
 

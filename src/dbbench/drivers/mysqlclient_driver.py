@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from dbbench.drivers.base import Driver, common_kwargs, whole_seconds
 
 if TYPE_CHECKING:
-    from dbbench.settings import DatabaseSettings
+    from dbbench.config.settings import DatabaseSettings
 
 #: the capability bit a client sets when it switches the connection to TLS
 CLIENT_SSL = 2048

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from dbbench.drivers.base import Driver, common_kwargs
 
 if TYPE_CHECKING:
-    from dbbench.settings import DatabaseSettings
-    from dbbench.tls import TlsSettings
+    from dbbench.config.settings import DatabaseSettings
+    from dbbench.config.tls import TlsSettings
 
 
 def tls_arguments(tls: TlsSettings) -> dict[str, Any]:

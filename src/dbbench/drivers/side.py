@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from dbbench.drivers.pymysql_driver import pymysql_kwargs
 
 if TYPE_CHECKING:
-    from dbbench.settings import DatabaseSettings
+    from dbbench.config.settings import DatabaseSettings
 
 
 def connect_kwargs(database: DatabaseSettings) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from rich.console import Console
 
 from dbbench.errors import ConfigError, mention
-from dbbench.model import (
+from dbbench.results.model import (
     DiffResult,
     Explanation,
     Result,
@@ -27,7 +27,7 @@ from dbbench.model import (
 )
 
 if TYPE_CHECKING:  # explain loads the engine: needed here for the name only
-    from dbbench.explain import RunProjection
+    from dbbench.scenarios.explain import RunProjection
 
 
 @dataclass(frozen=True)

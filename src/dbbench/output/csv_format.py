@@ -16,7 +16,6 @@ from typing import Any
 
 from rich.console import Console
 
-from dbbench.model import DiffResult, RunsListing, StaleCase, StaleResult, SweepResult
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
     CSV,
@@ -31,7 +30,8 @@ from dbbench.output.columns import (
     shown_in,
 )
 from dbbench.output.numbers import us_from_ns
-from dbbench.results import RunnerResult, RunResult, summary_dict
+from dbbench.results.build import RunnerResult, RunResult, summary_dict
+from dbbench.results.model import DiffResult, RunsListing, StaleCase, StaleResult, SweepResult
 from dbbench.runners import runner_with
 from dbbench.stats import Summary
 

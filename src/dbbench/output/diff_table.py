@@ -16,8 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from dbbench.diffing import ALPHA, CONFIDENCE
-from dbbench.model import DiffResult, MetricChange, RunnerDiff, Threshold, Trip
 from dbbench.output.numbers import escape_markdown, ms_from_us, ops_per_s
+from dbbench.results.model import DiffResult, MetricChange, RunnerDiff, Threshold, Trip
 
 #: one line under the tables: what "beyond noise" means
 LEGEND = (

@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dbbench.model import Explanation, RunnerExplanation
 from dbbench.output.numbers import ms_from_ns, ms_from_s, percent, signed_ms_from_ns
+from dbbench.results.model import Explanation, RunnerExplanation
 
 
 def phase_table(runner: RunnerExplanation, rtt_s: float | None = None) -> Table:

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from rich.console import Console
 from rich.text import Text
 
-from dbbench.model import RunResult
+from dbbench.results.model import RunResult
 
 #: lower edges of the buckets of one decade, in hundredths (Renard R10)
 EDGES = (100, 125, 160, 200, 250, 315, 400, 500, 630, 800)

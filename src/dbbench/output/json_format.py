@@ -8,8 +8,15 @@ from typing import Any
 
 from rich.console import Console
 
-from dbbench.model import DiffResult, Explanation, RunResult, RunsListing, StaleResult, SweepResult
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
+from dbbench.results.model import (
+    DiffResult,
+    Explanation,
+    RunResult,
+    RunsListing,
+    StaleResult,
+    SweepResult,
+)
 
 
 def write_document(document: Mapping[str, Any], console: Console) -> None:

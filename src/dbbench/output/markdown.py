@@ -16,16 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from dbbench.model import (
-    BenchmarkSummary,
-    DiffResult,
-    RunnerResult,
-    RunResult,
-    RunsListing,
-    StaleCase,
-    StaleResult,
-    SweepResult,
-)
+from dbbench.engine.timeline import describe as describe_timeline
 from dbbench.output import diff_table
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
@@ -45,8 +36,17 @@ from dbbench.output.numbers import count, error_kinds, ms_from_ns, ops_per_s, ov
 from dbbench.output.numbers import escape_markdown as escape
 from dbbench.output.stale_table import describe_protection
 from dbbench.output.table import describe_speedup, projection_line, server_line, vs_raw
-from dbbench.sweep import Recommendation, SweepCell
-from dbbench.timeline import describe as describe_timeline
+from dbbench.results.model import (
+    BenchmarkSummary,
+    DiffResult,
+    RunnerResult,
+    RunResult,
+    RunsListing,
+    StaleCase,
+    StaleResult,
+    SweepResult,
+)
+from dbbench.scenarios.sweep import Recommendation, SweepCell
 from dbbench.workload import READ_WORKLOAD
 
 _BACKTICKS = re.compile(r"`+")

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from dbbench.output.columns import BEST, ERROR, RECOMMENDED, TIMEOUT, cell_words, sweep_grid
 from dbbench.output.numbers import ms_from_us, ops_per_s, overflow
-from dbbench.sweep import Recommendation, SweepCell
+from dbbench.scenarios.sweep import Recommendation, SweepCell
 
 #: two lines, so that each fits in 120 columns
 LEGEND = (

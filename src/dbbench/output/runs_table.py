@@ -6,7 +6,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from dbbench.model import RunsListing
+from dbbench.results.model import RunsListing
 
 COLUMNS = ("number", "name", "started_at", "command", "runners", "complete", "path")
 

@@ -6,10 +6,10 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from dbbench.model import StaleCase
 from dbbench.output.columns import STALE_CASE_COLUMNS, TABLE, shown_in
 from dbbench.output.numbers import error_kinds
 from dbbench.output.table import rich_cell
+from dbbench.results.model import StaleCase
 
 
 def describe_protection(case: StaleCase) -> str:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dbbench.model import RunnerResult, RunResult
+from dbbench.engine.timeline import describe as describe_timeline
 from dbbench.output.columns import (
     POOL_COLUMNS,
     RUNNER_COLUMNS,
@@ -19,14 +19,14 @@ from dbbench.output.columns import (
     shown_in,
 )
 from dbbench.output.numbers import count, error_kinds, ms_from_ns, ratio, ratio_digits
+from dbbench.results.model import RunnerResult, RunResult
 from dbbench.runners import is_baseline
 from dbbench.stats import Speedup
-from dbbench.timeline import describe as describe_timeline
 from dbbench.workload import READ_WORKLOAD
 from dbbench.workload import describe as describe_workload
 
 if TYPE_CHECKING:  # explain loads the engine: needed here for the name only
-    from dbbench.explain import RunProjection
+    from dbbench.scenarios.explain import RunProjection
 
 
 def describe_speedup(runner: str, baseline: str, s: Speedup) -> str:

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from dbbench.model import DiffResult, Explanation, RunResult, RunsListing, StaleResult, SweepResult
 from dbbench.output import diff_table, explain_table, histogram_text, matrix, stale_table, table
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.runs_table import runs_table
+from dbbench.results.model import (
+    DiffResult,
+    Explanation,
+    RunResult,
+    RunsListing,
+    StaleResult,
+    SweepResult,
+)
 
 
 class TableFormat(Format):

@@ -42,12 +42,12 @@ import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from dbbench.config.settings import DatabaseSettings, PoolSettings
 from dbbench.drivers import TlsNotUsed
 from dbbench.drivers.base import common_kwargs
 from dbbench.errors import ConfigError, mention
 from dbbench.runners.base import AsyncRunner
 from dbbench.runners.pool import PoolRunner, checkout_run_checkin
-from dbbench.settings import DatabaseSettings, PoolSettings
 from dbbench.workload import Workload
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class AsyncPoolRunner(AsyncRunner, PoolRunner):
     async def open_async(self) -> None:
         from sqlalchemy.ext.asyncio import create_async_engine
 
-        from dbbench.poolstats import PoolInstrument
+        from dbbench.runners.poolstats import PoolInstrument
 
         # async_creator keeps the connection arguments ours, as creator= does
         # for the threaded pool; the URL only selects the dialect

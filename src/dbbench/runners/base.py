@@ -36,9 +36,9 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, ClassVar, TypeVar
 
+from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.drivers import Driver, get_driver
-from dbbench.poolstats import PoolCounters
-from dbbench.settings import DatabaseSettings, Settings
+from dbbench.runners.poolstats import PoolCounters
 from dbbench.workload import Workload, workload_for
 
 T = TypeVar("T")
@@ -146,7 +146,7 @@ class AsyncRunner(Runner):
     ``close()``: a pool's connections belong to the loop that opened them.
     Subclasses fill in ``open_async``, ``run_once_async`` and ``close_async``;
     the synchronous steps run those on the loop, so the runner can stand in
-    wherever a ``Runner`` is expected.  The harness (``tasks.py``) goes
+    wherever a ``Runner`` is expected.  The harness (``engine/tasks.py``) goes
     further and runs a whole turn on the loop: ``--concurrency N`` is N tasks
     there, and each operation is timed inside the loop, where the tasks time
     theirs, leaving out the cost of entering and leaving the loop.

@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy.pool import NullPool, QueuePool
 
-from dbbench.poolstats import PoolCounters, PoolInstrument
+from dbbench.config.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.runners.base import Runner
-from dbbench.settings import DatabaseSettings, PoolSettings, Settings
+from dbbench.runners.poolstats import PoolCounters, PoolInstrument
 from dbbench.workload import Workload
 
 

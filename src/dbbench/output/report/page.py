@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-from dbbench import resultfile
 from dbbench.errors import ConfigError
-from dbbench.model import DiffResult, Result, RunResult, RunsListing, load_result
 from dbbench.output.report.charts import Charts, require_matplotlib
 from dbbench.output.report.sections import document_section, fallback_notice, kind_of
 from dbbench.output.report.tables import Column, Html, column_table, escape, when
+from dbbench.results import store as resultfile
+from dbbench.results.model import DiffResult, Result, RunResult, RunsListing, load_result
 
 
 def build_report(documents: list[tuple[str, Result]]) -> str:

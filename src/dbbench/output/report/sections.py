@@ -6,21 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dbbench.model import (
-    DiffResult,
-    Environment,
-    Explanation,
-    Result,
-    RunnerExplanation,
-    RunnerResult,
-    RunResult,
-    ServerSummary,
-    SettingsSummary,
-    SpeedupResult,
-    StaleCase,
-    StaleResult,
-    SweepResult,
-)
+from dbbench.engine.timeline import describe as describe_timeline
 from dbbench.output import columns, diff_table
 from dbbench.output.columns import (
     POOL_COLUMNS,
@@ -52,8 +38,22 @@ from dbbench.output.report.tables import (
     table,
     yes_no,
 )
-from dbbench.sweep import Recommendation, SweepCell
-from dbbench.timeline import describe as describe_timeline
+from dbbench.results.model import (
+    DiffResult,
+    Environment,
+    Explanation,
+    Result,
+    RunnerExplanation,
+    RunnerResult,
+    RunResult,
+    ServerSummary,
+    SettingsSummary,
+    SpeedupResult,
+    StaleCase,
+    StaleResult,
+    SweepResult,
+)
+from dbbench.scenarios.sweep import Recommendation, SweepCell
 
 KINDS = {
     "run": "run",

@@ -1,0 +1,542 @@
+"""The table of settings: one row per setting, from which everything else is derived.
+
+A row says the setting's place in the settings file (``[section] key``), the dataclass
+field it fills, its type, unit, default, bounds and check, the environment variables and
+the command-line flag that set it, its help, and whether it is secret.  The TOML loader
+(``settings``), the environment, the click options (``cli``), the error messages,
+``config.example.toml`` and ``docs/reference/configuration.md`` (``config.docs``) all
+read this table; nothing else spells a setting's flag or variable.
+
+The library names a setting ``[section] key``; the command line names the flag when the
+value came from the flag.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from dbbench import guard
+from dbbench.config.tls import SSL_MODES
+from dbbench.errors import mention
+from dbbench.parsing import (
+    Validator,
+    boolean,
+    choice,
+    integer,
+    number,
+    optional_string,
+    parse_duration_s,
+    parse_rate,
+    string,
+)
+
+#: the DB-API drivers ``[database] driver`` may name (``dbbench.drivers`` implements them)
+DRIVER_NAMES: tuple[str, ...] = ("pymysql", "mysqlclient", "mysql-connector")
+#: what ``[benchmark] workload`` may name (``dbbench.workload`` says what each does);
+#: all but "read" write
+WORKLOAD_NAMES: tuple[str, ...] = ("read", "insert")
+#: what ``[pool] pool_reset_on_return`` may name
+RESET_ON_RETURN: tuple[str, ...] = ("rollback", "commit", "none")
+
+#: the settings file's sections, in order
+SECTIONS: tuple[str, ...] = ("database", "benchmark", "pool")
+
+FlagKind = Literal["value", "list", "switch", "on", "prompt"]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """How the command line gives a setting.
+
+    ``kind``: ``value`` takes the setting's value; ``list`` a comma-separated list, of
+    which a single item is the setting's value (several: a sweep, or one run per driver);
+    ``switch`` an on/off pair (``--lifo/--fifo``); ``on`` only turns it on (off leaves the
+    settings file's value); ``prompt`` asks on the terminal and takes no value.
+    """
+
+    #: as typed, and as messages name it: "--pool-size", "--pre-ping/--no-pre-ping"
+    name: str
+    #: the option's text in ``--help``; its default is the row's (``Setting.flag_help``)
+    help: str
+    kind: FlagKind = "value"
+    #: a one-letter alias ("-n")
+    short: str | None = None
+    #: click's parameter name, where not the flag's name with underscores
+    dest: str | None = None
+
+    @property
+    def parameter(self) -> str:
+        if self.dest is not None:
+            return self.dest
+        return self.name.split("/")[0].removeprefix("--").replace("-", "_")
+
+    @property
+    def shown(self) -> str:
+        """The flag as a message or a document names it."""
+        return f"{self.name} (prompt)" if self.kind == "prompt" else self.name
+
+
+Type = Literal["string", "integer", "number", "boolean", "choice", "duration", "rate", "path"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    section: str
+    key: str
+    #: the field of the section's dataclass it fills (``DatabaseSettings.connect_timeout_s``)
+    field: str
+    type: Type
+    check: Validator
+    #: the dataclass's value when nothing sets it (None: not set)
+    default: Any
+    #: what it does, for the documents (the flag has its own ``--help`` text)
+    help: str
+    unit: str | None = None
+    #: the allowed values in words ("1-65535", "> 0"), for the documents
+    bounds: str | None = None
+    #: environment variables, the first one set wins
+    env: tuple[str, ...] = ()
+    flag: Flag | None = None
+    #: never shown, saved or logged
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+    #: the default in words, where the value alone would mislead ("10% of iterations")
+    default_text: str | None = None
+    #: a value to show in config.example.toml where the default is None
+    example: Any = None
+    #: lines of config.example.toml before this key (for a group of keys)
+    comment: tuple[str, ...] = ()
+    #: Markdown for the configuration reference only (a link to more)
+    doc_note: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``[section] key``: how the library and the settings file name it."""
+        return f"[{self.section}] {self.key}"
+
+    @property
+    def mentioned(self) -> str:
+        """Its name in a message that tells the user to change it: the command line shows
+        its flag there instead (``errors.mention``)."""
+        return mention(self.name)
+
+    @property
+    def default_words(self) -> str | None:
+        """The default as the documents and ``--help`` say it: ``default_text``, else the value
+        (``127.0.0.1``, ``30``, ``true``); None when there is none."""
+        if self.default_text is not None:
+            return self.default_text
+        if self.default is None:
+            return None
+        if isinstance(self.default, bool):
+            return "true" if self.default else "false"
+        if isinstance(self.default, float) and self.default.is_integer():
+            return str(int(self.default))
+        return str(self.default)
+
+    @property
+    def flag_help(self) -> str:
+        """The flag's ``--help`` text with the default the row holds: ``[default: 5]``, or the
+        side of a switch in force (``[default: fifo]``); none for a flag that only turns a
+        setting on or asks for it; ``none`` where nothing is set."""
+        assert self.flag is not None, f"{self.name} has no flag"
+        words = self.default_words
+        if self.flag.kind == "switch":
+            on, off = self.flag.name.removeprefix("--").split("/--")
+            words = on if self.default else off
+        elif self.flag.kind in ("on", "prompt"):
+            return self.flag.help
+        return f"{self.flag.help.removesuffix('.')} [default: {words or 'none'}]."
+
+    def setters(self) -> list[str]:
+        """Every way to set it: the file key, the environment variables, the flag."""
+        return [self.name, *self.env, *([self.flag.shown] if self.flag else [])]
+
+
+def _file_path(value: Any) -> str:
+    """A path to a file: ``~`` is the home directory, as a shell would have made it."""
+    return os.path.expanduser(string(non_empty=True)(value))
+
+
+def _query(value: Any) -> str:
+    text = string(non_empty=True)(value)
+    if not guard.has_statement(text):
+        raise ValueError("has no SQL statement to run (only comments, semicolons or blanks)")
+    return text
+
+
+def _driver_name(value: Any) -> str:
+    if value not in DRIVER_NAMES:
+        raise ValueError(f"unknown driver; choose from {', '.join(DRIVER_NAMES)}")
+    return value
+
+
+_YEAR_S = 31_536_000  # PyMySQL's own limit on its timeouts
+
+_TLS_COMMENT = (
+    "TLS: ssl_mode says what the connection demands, mapped onto each driver's own options:",
+    "  disabled         never TLS",
+    "  preferred        the driver's default: PyMySQL and mysql-connector try TLS when the server",
+    "                   offers it (PyMySQL builds a new SSL context for every connection: see the",
+    "                   README, it is most of a local connect's cost); mysqlclient on MariaDB",
+    "                   Connector/C uses no TLS",
+    "  required         TLS or fail, the certificate not checked",
+    "  verify_ca        TLS, the certificate checked against ssl_ca",
+    "  verify_identity  as verify_ca, and the certificate must name the host connected to",
+)
+_OLD_TLS_COMMENT = (
+    "Older keys, still read when ssl_mode is not given (ssl_mode and a key that says",
+    "otherwise is an error): ssl_disabled = true is 'disabled', ssl_verify_identity = true",
+    "'verify_identity', ssl_verify_cert = true 'verify_ca', ssl_ca/ssl_cert/ssl_key alone",
+    "'required'.",
+)
+
+SETTINGS: tuple[Setting, ...] = (
+    # --- [database] ---------------------------------------------------------------
+    Setting(
+        "database", "host", "host", "string", string(non_empty=True), "127.0.0.1",
+        "the server's host name or address",
+        env=("DBBENCH_HOST",),
+        flag=Flag("--host", "Server host name or address."),
+    ),
+    Setting(
+        "database", "port", "port", "integer", integer(1, 65535), 3306,
+        "the server's TCP port", bounds="1-65535",
+        env=("DBBENCH_PORT",),
+        flag=Flag("--port", "Server TCP port."),
+    ),
+    Setting(
+        "database", "user", "user", "string", string(non_empty=True), "root",
+        "the user name",
+        env=("DBBENCH_USER",),
+        flag=Flag("--user", "User name."),
+    ),
+    Setting(
+        "database", "password", "password", "string", string(), "",
+        "better typed at the prompt, or kept in the environment or ~/.my.cnf [client] than "
+        "here; chmod 600 a file that holds one; never printed or saved",
+        env=("DBBENCH_PASSWORD", "MYSQL_PWD"),
+        flag=Flag(
+            "--password",
+            "Ask for the password on the terminal, echo off (no value is taken: the process "
+            "list would show it); without it, DBBENCH_PASSWORD, MYSQL_PWD, the settings file or "
+            "~/.my.cnf gives it.",
+            kind="prompt",
+            dest="password_prompt",
+        ),
+        secret=True,
+        default_text="~/.my.cnf [client] password, else empty",
+        doc_note="see [Safety](safety.md)",
+    ),
+    Setting(
+        "database", "database", "database", "string", optional_string, None,
+        "the database (schema) to connect to; empty = none",
+        env=("DBBENCH_DATABASE",),
+        flag=Flag("--database", "Database (schema) to connect to."),
+        example="",
+    ),
+    Setting(
+        "database", "unix_socket", "unix_socket", "path", optional_string, None,
+        "connect through this Unix socket instead of TCP",
+        example="",
+    ),
+    Setting(
+        "database", "connect_timeout", "connect_timeout_s", "number",
+        number(positive=True, high=_YEAR_S), 10.0,
+        "how long to wait for the server to answer a connect; also bounds the wait for the "
+        "server's greeting before the run",
+        unit="s", bounds="> 0",
+    ),
+    Setting(
+        "database", "read_timeout", "read_timeout_s", "number",
+        number(positive=True, high=_YEAR_S), 30.0,
+        "how long an open connection waits for the server's answer; past it the operation "
+        "fails as OperationalError(2013, timed out) instead of hanging (raise it for queries "
+        "that take longer)",
+        unit="s", bounds="> 0",
+    ),
+    Setting(
+        "database", "write_timeout", "write_timeout_s", "number",
+        number(positive=True, high=_YEAR_S), 30.0,
+        "how long an open connection waits to send to the server",
+        unit="s", bounds="> 0",
+    ),
+    Setting(
+        "database", "init_command", "init_command", "string", optional_string, None,
+        'SQL run on every new connection, e.g. "SET SESSION wait_timeout = 60"',
+        example="",
+    ),
+    Setting(
+        "database", "driver", "driver", "choice", _driver_name, "pymysql",
+        "the DB-API driver: pymysql, mysqlclient or mysql-connector (the last two are extras: "
+        "pip install 'dbbench[mysqlclient]'); a list on the command line runs every runner "
+        "once per driver",
+        flag=Flag(
+            "--driver",
+            "DB-API driver: pymysql, mysqlclient or mysql-connector; a list "
+            "(pymysql,mysqlclient) runs every runner once per driver.",
+            kind="list",
+            dest="driver_text",
+        ),
+        choices=DRIVER_NAMES,
+        doc_note="see [Drivers](#drivers)",
+    ),
+    Setting(
+        "database", "ssl_mode", "ssl_mode", "choice", choice(*SSL_MODES), None,
+        "what TLS the connection demands: disabled, preferred, required, verify_ca, "
+        "verify_identity; not given: as the older keys say",
+        flag=Flag(
+            "--ssl-mode",
+            "TLS: disabled, preferred (the driver's default), required, verify_ca, "
+            "verify_identity.",
+        ),
+        choices=SSL_MODES,
+        default_text="preferred",
+        example="preferred",
+        comment=_TLS_COMMENT,
+        doc_note="see [TLS](#tls-ssl_mode)",
+    ),
+    Setting(
+        "database", "ssl_ca", "ssl_ca", "path", _file_path, None,
+        "the CA certificate to verify the server with (verify_ca, verify_identity need it)",
+        example="/path/ca.pem",
+    ),
+    Setting(
+        "database", "ssl_cert", "ssl_cert", "path", _file_path, None,
+        "a client certificate, for servers that ask for one",
+        example="/path/client-cert.pem",
+    ),
+    Setting(
+        "database", "ssl_key", "ssl_key", "path", _file_path, None,
+        "the client certificate's key",
+        example="/path/client-key.pem",
+    ),
+    Setting(
+        "database", "ssl_key_password", "ssl_key_password", "string", string(), None,
+        "the password of an encrypted ssl_key (PyMySQL only); never shown or saved",
+        secret=True,
+        example="",
+    ),
+    Setting(
+        "database", "ssl_disabled", "ssl_disabled", "boolean", boolean, None,
+        "the older way to say ssl_mode = 'disabled'",
+        example=False,
+        comment=_OLD_TLS_COMMENT,
+        doc_note="see [TLS](#tls-ssl_mode)",
+    ),
+    Setting(
+        "database", "ssl_verify_cert", "ssl_verify_cert", "boolean", boolean, None,
+        "the older way to say ssl_mode = 'verify_ca'",
+        example=False,
+    ),
+    Setting(
+        "database", "ssl_verify_identity", "ssl_verify_identity", "boolean", boolean, None,
+        "the older way to say ssl_mode = 'verify_identity'",
+        example=False,
+    ),
+    # --- [benchmark] --------------------------------------------------------------
+    Setting(
+        "benchmark", "iterations", "iterations", "integer", integer(1), 100,
+        "measured operations per runner, all workers together",
+        bounds=">= 1",
+        flag=Flag(
+            "--iterations",
+            "Measured operations per runner, all workers together.",
+            short="-n",
+        ),
+    ),
+    Setting(
+        "benchmark", "duration", "duration_s", "duration", parse_duration_s, None,
+        "instead of iterations: how long each runner is measured (30s, 500ms, 2m, 1h); "
+        "the one of the two given with higher precedence wins",
+        flag=Flag("--duration", "Measure each runner for this long instead (30s, 500ms, 2m)."),
+        example="30s",
+    ),
+    Setting(
+        "benchmark", "warmup", "warmup", "integer", integer(0), None,
+        "uncounted operations per runner; at least one per worker is run",
+        bounds=">= 0",
+        flag=Flag(
+            "--warmup",
+            "Uncounted warm-up operations per runner.",
+        ),
+        default_text="10% of iterations, 5 to 10,000",
+        example=10,
+    ),
+    Setting(
+        "benchmark", "query", "query", "string", _query, "SELECT 1",
+        "the SQL every operation runs; all rows are fetched",
+        flag=Flag("--query", "SQL each operation runs and fetches."),
+    ),
+    Setting(
+        "benchmark", "workload", "workload", "choice", choice(*WORKLOAD_NAMES), "read",
+        "read: the query; insert: a row + COMMIT into a scratch table dbbench creates and "
+        "drops (needs --allow-writes)",
+        flag=Flag(
+            "--workload",
+            "read: the query; insert: one row + COMMIT into a scratch table dbbench "
+            "creates and drops (needs --allow-writes).",
+        ),
+        choices=WORKLOAD_NAMES,
+        doc_note="see [Write workloads](#write-workloads)",
+    ),
+    Setting(
+        "benchmark", "allow_large_results", "allow_large_results", "boolean", boolean, False,
+        "run a query whose one execution returns over 100,000 rows or 32 MiB (refused "
+        "otherwise, exit 2)",
+        flag=Flag(
+            "--allow-large-results",
+            "Run a query that returns over 100,000 rows or 32 MiB per operation "
+            "(refused by default: every operation fetches it all into memory).",
+            kind="on",
+        ),
+    ),
+    Setting(
+        "benchmark", "concurrency", "concurrency", "integer", integer(1, 10_000), 1,
+        "worker threads running operations at once; a list on the command line sweeps",
+        bounds="1-10,000",
+        flag=Flag(
+            "--concurrency",
+            "Worker threads running operations at once; a list (1,8,32) sweeps.",
+            kind="list",
+            short="-c",
+            dest="concurrency_text",
+        ),
+    ),
+    Setting(
+        "benchmark", "max_errors", "max_errors", "integer", integer(1), None,
+        "stop once this many measured operations failed, all runners and processes together "
+        "(operations already running when it is reached may add up to one per other worker); "
+        "the results so far are kept, exit 3",
+        bounds=">= 1",
+        flag=Flag(
+            "--max-errors",
+            "Stop once this many operations failed (what was measured is kept).",
+        ),
+        default_text="never",
+        example=100,
+    ),
+    Setting(
+        "benchmark", "processes", "processes", "integer", integer(1, 256), 1,
+        "processes sharing the workers, each with its own pool; at most the concurrency",
+        bounds="1-256",
+        flag=Flag(
+            "--processes",
+            "Processes sharing the workers, each with its own pool.",
+        ),
+    ),
+    Setting(
+        "benchmark", "rate", "rate_per_s", "rate", parse_rate, None,
+        "open loop: operations per second per runner, latency counted from the scheduled "
+        "start",
+        unit="ops/s", bounds="> 0",
+        flag=Flag(
+            "--rate",
+            "Open loop: operations per second per runner; latency counts from the "
+            "scheduled start.",
+        ),
+        default_text="closed loop",
+        example=1000,
+    ),
+    # --- [pool] -------------------------------------------------------------------
+    Setting(
+        "pool", "pool_size", "pool_size", "integer", integer(1), 5,
+        "connections the pool keeps open; a list on the command line sweeps",
+        bounds=">= 1",
+        flag=Flag(
+            "--pool-size",
+            "Connections the pool keeps; a list (1,5,10) sweeps.",
+            kind="list",
+            dest="pool_size_text",
+        ),
+        comment=(
+            "SQLAlchemy QueuePool settings, used by the pool runner; defaults are "
+            "SQLAlchemy's own.",
+        ),
+    ),
+    Setting(
+        "pool", "max_overflow", "max_overflow", "integer", integer(-1), 10,
+        "extra connections beyond pool_size under load; a list on the command line sweeps",
+        bounds=">= -1, -1: no limit",
+        flag=Flag(
+            "--max-overflow",
+            "Extra connections beyond pool_size, -1 = no limit; a list sweeps.",
+            kind="list",
+            dest="max_overflow_text",
+        ),
+    ),
+    Setting(
+        "pool", "pool_timeout", "pool_timeout_s", "number", number(positive=True), 30.0,
+        "how long a checkout waits for a free connection",
+        unit="s", bounds="> 0",
+        flag=Flag(
+            "--pool-timeout", "Seconds a checkout waits for a free connection."
+        ),
+    ),
+    Setting(
+        "pool", "pool_recycle", "pool_recycle_s", "number",
+        number(positive=True, allow=(-1,)), -1.0,
+        "replace connections older than this",
+        unit="s", bounds="> 0, or -1: never",
+        flag=Flag(
+            "--pool-recycle",
+            "Replace connections older than this many seconds, -1 = never.",
+        ),
+    ),
+    Setting(
+        "pool", "pool_pre_ping", "pool_pre_ping", "boolean", boolean, False,
+        "test each connection at checkout",
+        flag=Flag(
+            "--pre-ping/--no-pre-ping",
+            "Ping each connection at checkout.",
+            kind="switch",
+        ),
+    ),
+    Setting(
+        "pool", "pool_use_lifo", "pool_use_lifo", "boolean", boolean, False,
+        "hand out the most recently returned connection first (lets idle ones time out)",
+        flag=Flag(
+            "--lifo/--fifo",
+            "Hand out the most recently returned connection first.",
+            kind="switch",
+            dest="use_lifo",
+        ),
+    ),
+    Setting(
+        "pool", "pool_reset_on_return", "pool_reset_on_return", "choice",
+        choice(*RESET_ON_RETURN), "rollback",
+        "what checkin does to a connection: rollback, commit or none",
+        flag=Flag(
+            "--reset-on-return",
+            "What checkin does to a connection.",
+        ),
+        choices=RESET_ON_RETURN,
+    ),
+)
+
+#: section -> key -> row
+BY_KEY: dict[str, dict[str, Setting]] = {
+    section: {s.key: s for s in SETTINGS if s.section == section} for section in SECTIONS
+}
+
+
+def setting(section: str, key: str) -> Setting:
+    """The row of ``[section] key``; ``KeyError`` for one that does not exist."""
+    return BY_KEY[section][key]
+
+
+def mentioned(section: str, key: str) -> str:
+    """``[section] key`` in a message that tells the user to change it (``Setting.mentioned``)."""
+    return setting(section, key).mentioned
+
+
+def by_flag(name: str) -> Setting | None:
+    """The row whose flag is ``name`` (``--pool-size``, ``--no-pre-ping``), if any."""
+    for row in SETTINGS:
+        if row.flag is not None:
+            spelled = row.flag.name.split("/")
+            if name in spelled or name == row.flag.short:
+                return row
+    return None

@@ -1,0 +1,446 @@
+"""Settings: TOML file + environment + command-line flags -> frozen dataclasses.
+
+Precedence, highest first: command-line flag (or the ``--password`` prompt),
+environment variable, configuration file, the ``[client]`` group of
+``~/.my.cnf`` (see ``credentials``), built-in default.  Every value remembers where it came
+from, so a bad one is reported as "<where>: <key> = <value>: <what is wrong>".
+The password is never part of any message or of ``public_dict``.
+
+Which keys exist, their checks, variables and flags: the table in ``config.schema``.
+A value given by a program (``overrides``) is named as the setting (``[pool] pool_size``),
+one from the command line (``flags``) as its flag (``--pool-size``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dbbench.config import credentials
+from dbbench.config.schema import BY_KEY, SECTIONS, SETTINGS, Setting
+from dbbench.config.tls import TlsSettings, check_tls_files, resolve_tls
+from dbbench.errors import ConfigError
+from dbbench.parsing import bad_value, suggest, whole_number
+
+DEFAULT_CONFIG_NAME = "dbbench.toml"
+DEFAULT_QUERY = "SELECT 1"
+#: the default warm-up is 10% of the iterations, but no more than this
+MAX_DEFAULT_WARMUP = 10_000
+
+#: keys whose values are never shown or saved
+SECRET_KEYS = frozenset(row.key for row in SETTINGS if row.secret)
+
+#: [database] keys passed through to the driver's ``ssl_*`` arguments
+SSL_KEYS = (
+    "ssl_ca",
+    "ssl_cert",
+    "ssl_key",
+    "ssl_verify_cert",
+    "ssl_verify_identity",
+    "ssl_disabled",
+    "ssl_key_password",
+)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    password: str = field(default="", repr=False)
+    database: str | None = None
+    unix_socket: str | None = None
+    connect_timeout_s: float = 10.0
+    #: longest wait for the server to answer (read) or take (write) data on an open
+    #: connection; PyMySQL's connect_timeout covers only the TCP connect, so without
+    #: these a server that stops answering mid-run (stopped, overloaded, a dead
+    #: network path) hangs an operation forever instead of failing it
+    read_timeout_s: float = 30.0
+    write_timeout_s: float = 30.0
+    #: SQL run on every new connection (``SET SESSION ...``), as PyMySQL's init_command
+    init_command: str | None = None
+    #: driver ``ssl_*`` options as given; empty means the driver's defaults
+    #: (ssl_key_password among them: never in a repr)
+    ssl: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: the DB-API driver the runners connect with (``dbbench.drivers``)
+    driver: str = "pymysql"
+    #: disabled, preferred, required, verify_ca or verify_identity; None: as the ssl_* keys say
+    ssl_mode: str | None = None
+
+    @property
+    def tls(self) -> TlsSettings:
+        """``ssl_mode`` and the ``ssl_*`` keys as one mode (validated when the settings load)."""
+        return resolve_tls(self.ssl_mode, self.ssl)
+
+    #: where each given key came from ("--port", "environment variable MYSQL_PWD",
+    #: "FILE: [database] database"), for messages that send the user back to it; the
+    #: places only, never a value
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def password_source(self) -> str | None:
+        """Where the password came from ("environment variable MYSQL_PWD"), if given."""
+        return self.sources.get("password")
+
+    def source_of(self, key: str) -> str:
+        """Where ``key``'s value came from, as a message's parenthesis says it."""
+        if key in self.sources:
+            return f"from {self.sources[key]}"
+        return f"the default; set it with {', '.join(BY_KEY['database'][key].setters())}"
+
+    def describe(self) -> str:
+        """``user@host:port`` (or the socket) for messages; never the password."""
+        where = self.unix_socket if self.unix_socket else f"{self.host}:{self.port}"
+        return f"{self.user}@{where}"
+
+    def public_dict(self) -> dict[str, Any]:
+        """Everything but the password, for result files."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password_set": bool(self.password),
+            "database": self.database,
+            "unix_socket": self.unix_socket,
+            "connect_timeout_s": self.connect_timeout_s,
+            "read_timeout_s": self.read_timeout_s,
+            "write_timeout_s": self.write_timeout_s,
+            "init_command": self.init_command,
+            "ssl": {k: "<hidden>" if k in SECRET_KEYS else v for k, v in self.ssl.items()},
+            "driver": self.driver,
+            "ssl_mode": self.tls.mode,
+        }
+
+
+@dataclass(frozen=True)
+class BenchmarkSettings:
+    #: measured operations per runner, all workers together
+    iterations: int = 100
+    #: instead of iterations: how long each runner is measured
+    duration_s: float | None = None
+    #: warm-up operations per runner; None means 10% of iterations, at least 5
+    warmup: int | None = None
+    query: str = DEFAULT_QUERY
+    #: worker threads, across all processes
+    concurrency: int = 1
+    #: processes, each with its own pool and its share of the workers
+    processes: int = 1
+    #: open loop: operations per second per runner, all workers together
+    rate_per_s: float | None = None
+    #: stop once this many measured operations failed; None: never
+    max_errors: int | None = None
+    #: what an operation does: "read" (the query) or "insert" (into a scratch table)
+    workload: str = "read"
+    #: the scratch table a write workload writes into; set by dbbench for the run, never by users
+    scratch_table: str | None = None
+    #: run a query whose one execution returns more than preflight's limits
+    allow_large_results: bool = False
+
+    @property
+    def warmup_iterations(self) -> int:
+        if self.warmup is not None:
+            return self.warmup
+        if self.duration_s is not None:
+            return 5
+        return max(5, min(math.ceil(self.iterations / 10), MAX_DEFAULT_WARMUP))
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """SQLAlchemy ``QueuePool`` arguments; the defaults are SQLAlchemy's own."""
+
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_timeout_s: float = 30.0
+    #: -1 means never recycle
+    pool_recycle_s: float = -1
+    pool_pre_ping: bool = False
+    #: hand out the most recently returned connection first (lets idle ones time out)
+    pool_use_lifo: bool = False
+    #: what checkin does to a connection: "rollback", "commit" or "none"
+    pool_reset_on_return: str = "rollback"
+
+    @property
+    def reset_on_return_argument(self) -> str | None:
+        """``pool_reset_on_return`` as SQLAlchemy takes it."""
+        return None if self.pool_reset_on_return == "none" else self.pool_reset_on_return
+
+    @property
+    def max_connections(self) -> int | None:
+        """Most connections one pool may open; None when overflow is unlimited."""
+        return None if self.max_overflow < 0 else self.pool_size + self.max_overflow
+
+    def describe(self) -> str:
+        recycle = "off" if self.pool_recycle_s < 0 else f"{self.pool_recycle_s:g}s"
+        text = (
+            f"pool_size={self.pool_size} max_overflow={self.max_overflow} "
+            f"pool_timeout={self.pool_timeout_s:g}s pool_recycle={recycle} "
+            f"pool_pre_ping={'on' if self.pool_pre_ping else 'off'}"
+        )
+        if self.pool_use_lifo:
+            text += " pool_use_lifo=on"
+        if self.pool_reset_on_return != "rollback":
+            text += f" reset_on_return={self.pool_reset_on_return}"
+        return text
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    benchmark: BenchmarkSettings = field(default_factory=BenchmarkSettings)
+    pool: PoolSettings = field(default_factory=PoolSettings)
+    #: the configuration file read, if any
+    config_path: Path | None = None
+    #: things worth a word on stderr that are not errors
+    warnings: tuple[str, ...] = ()
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "config_path": str(self.config_path) if self.config_path else None,
+            "database": self.database.public_dict(),
+            "benchmark": {
+                "iterations": None if self.benchmark.duration_s else self.benchmark.iterations,
+                "duration_s": self.benchmark.duration_s,
+                "warmup": self.benchmark.warmup_iterations,
+                "query": self.benchmark.query,
+                "concurrency": self.benchmark.concurrency,
+                "processes": self.benchmark.processes,
+                "rate_per_s": self.benchmark.rate_per_s,
+                "max_errors": self.benchmark.max_errors,
+                "workload": self.benchmark.workload,
+                "scratch_table": self.benchmark.scratch_table,
+                "allow_large_results": self.benchmark.allow_large_results,
+            },
+            "pool": dataclasses.asdict(self.pool),
+        }
+
+
+@dataclass(frozen=True)
+class _Value:
+    value: Any
+    where: str
+    #: precedence: 1 file, 2 environment, 3 flag
+    layer: int = 0
+
+
+def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a configuration file") from None
+    except PermissionError:
+        raise ConfigError(
+            f"{path}: cannot read the configuration file (permission denied)"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror})") from None
+    if not text.strip():
+        raise ConfigError(f"{path}: the configuration file is empty")
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+    found: dict[str, dict[str, _Value]] = {}
+    for section, table in document.items():
+        if not isinstance(table, dict) and section not in BY_KEY:
+            home = next((name for name, keys in BY_KEY.items() if section in keys), None)
+            if home:
+                raise ConfigError(
+                    f"{path}: '{section}' is outside any section; put it under [{home}]"
+                )
+        if section not in BY_KEY:
+            hint = suggest(section, SECTIONS)
+            raise ConfigError(f"{path}: unknown section [{section}]{hint}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: '{section}' must be a [{section}] table")
+        for key, value in table.items():
+            if key not in BY_KEY[section]:
+                hint = suggest(key, list(BY_KEY[section]))
+                raise ConfigError(f"{path}: unknown key '{key}' in [{section}]{hint}")
+            found.setdefault(section, {})[key] = _Value(value, f"{path}: [{section}] {key}", 1)
+    return found
+
+
+def from_text(row: Setting, where: str, text: Any) -> Any:
+    """A value given as text (a variable, a flag, ~/.my.cnf) as ``row``'s type: a whole
+    number or a number is read here, the rest is checked with the other layers'; a bad
+    one raises ``bad_value``'s error naming ``where``."""
+    if not isinstance(text, str) or row.type not in ("integer", "number"):
+        return text
+    try:
+        return whole_number(text) if row.type == "integer" else float(text)
+    except ValueError:
+        problem = "must be a whole number" if row.type == "integer" else "must be a number"
+        raise bad_value(where, text, problem, secret=row.secret) from None
+
+
+def _read_environment(env: Mapping[str, str]) -> dict[str, dict[str, _Value]]:
+    found: dict[str, dict[str, _Value]] = {}
+    for row in SETTINGS:
+        variable = next((name for name in row.env if name in env), None)
+        if variable is None:
+            continue
+        where = f"environment variable {variable}"
+        value = from_text(row, where, env[variable])
+        found.setdefault(row.section, {})[row.key] = _Value(value, where, 2)
+    return found
+
+
+def _read_option_file(path: Path) -> dict[str, dict[str, _Value]]:
+    """``~/.my.cnf``'s ``[client]`` login, below every other layer."""
+    found: dict[str, _Value] = {}
+    for key, text in credentials.read_option_file(path).items():
+        where = f"{path}: [client] {key}"
+        found[key] = _Value(from_text(BY_KEY["database"][key], where, text), where, 0)
+    return {"database": found} if found else {}
+
+
+def _password_warning(path: Path, layer: dict[str, dict[str, _Value]]) -> str | None:
+    """A warning when ``path`` (read as ``layer``) holds a password others may read.
+
+    Whether or not that password is the one in force: another source winning
+    this time does not make the file's secret any less readable.
+    """
+    item = layer.get("database", {}).get("password")
+    if item is None or not item.value:
+        return None
+    mode = credentials.may_be_read_by_others(path)
+    if mode is None:
+        return None
+    return (
+        f"{path} holds a password and other users may read it "
+        f"(mode {mode:o}); chmod 600 it, or use DBBENCH_PASSWORD or MYSQL_PWD"
+    )
+
+
+def find_config_path(
+    explicit: str | os.PathLike[str] | None, cwd: Path | None = None
+) -> Path | None:
+    """The file to read: ``--config``, else ./dbbench.toml if present, else none."""
+    if explicit is not None:
+        return Path(explicit)
+    candidate = (cwd or Path.cwd()) / DEFAULT_CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
+def _resolve_run_length(benchmark: dict[str, _Value]) -> None:
+    """Keep one of iterations and duration: the one given with higher precedence."""
+    if "duration" in benchmark and "iterations" in benchmark:
+        iterations, duration = benchmark["iterations"], benchmark["duration"]
+        if iterations.layer == duration.layer:
+            raise ConfigError(
+                f"{iterations.where} and {duration.where} are both given: "
+                "choose a number of operations or a duration"
+            )
+        del benchmark["duration" if iterations.layer > duration.layer else "iterations"]
+
+
+def _given(
+    values: Mapping[str, Mapping[str, Any]] | None, where: Callable[[Setting], str]
+) -> dict[str, dict[str, _Value]]:
+    """``{"pool": {"pool_size": 10}}`` as a layer; None is "not given"."""
+    layer: dict[str, dict[str, _Value]] = {}
+    for section, keys in (values or {}).items():
+        for key, value in keys.items():
+            row = BY_KEY.get(section, {}).get(key)
+            if row is None:
+                hint = suggest(key, list(BY_KEY.get(section, {}))) if section in BY_KEY else ""
+                raise ConfigError(f"there is no setting [{section}] {key}{hint}")
+            if value is not None:
+                layer.setdefault(section, {})[key] = _Value(value, where(row), 3)
+    return layer
+
+
+def _flag_name(row: Setting) -> str:
+    assert row.flag is not None, f"{row.name} has no flag"
+    return row.flag.shown
+
+
+def load_settings(
+    config_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    flags: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Merge defaults < file < environment < ``overrides`` and ``flags``.
+
+    Both use the file's section and key names, e.g. ``{"pool": {"pool_size": 10}}``; a
+    value of None means "not given".  ``overrides`` are a program's own values, and a
+    bad one is named as the setting (``[pool] pool_size = 0``); ``flags`` are the command
+    line's, named as the flag (``--pool-size = 0``).  A bad value raises
+    ``parsing.bad_value``'s ``ConfigError``, one shape whatever the source:
+    ``<where> = <value>: <what is wrong>``.
+    """
+    environment = os.environ if env is None else env
+    layers: list[dict[str, dict[str, _Value]]] = []
+    files: list[tuple[Path, dict[str, dict[str, _Value]]]] = []
+    option_file = credentials.option_file_path(environment)
+    if option_file is not None:
+        files.append((option_file, _read_option_file(option_file)))
+    if config_path is not None:
+        files.append((config_path, _read_file(config_path)))
+    layers.extend(layer for _, layer in files)
+    layers.append(_read_environment(environment))
+    layers.append(_given(overrides, lambda row: row.name))
+    layers.append(_given(flags, _flag_name))
+
+    merged: dict[str, dict[str, _Value]] = {section: {} for section in SECTIONS}
+    for layer in layers:
+        for section, values in layer.items():
+            merged[section].update(values)
+
+    _resolve_run_length(merged["benchmark"])
+    fields: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
+    for section, values in merged.items():
+        for key, item in values.items():
+            row = BY_KEY[section][key]
+            try:
+                fields[section][row.field] = row.check(item.value)
+            except ValueError as exc:
+                raise bad_value(item.where, item.value, str(exc), secret=row.secret) from None
+
+    benchmark = merged["benchmark"]
+    if "processes" in benchmark:
+        processes = fields["benchmark"]["processes"]
+        concurrency = fields["benchmark"].get("concurrency", 1)
+        if processes > concurrency:
+            raise ConfigError(
+                f"{benchmark['processes'].where} = {processes} is more than the concurrency "
+                f"({concurrency}): each process needs at least one worker; raise "
+                + BY_KEY["benchmark"]["concurrency"].mentioned
+            )
+
+    warnings = [
+        warning
+        for path, layer in reversed(files)  # the settings file first, then ~/.my.cnf
+        if (warning := _password_warning(path, layer)) is not None
+    ]
+    database = fields["database"]
+    database["sources"] = {key: value.where for key, value in merged["database"].items()}
+    database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}
+    try:
+        resolved = resolve_tls(database.get("ssl_mode"), database["ssl"])
+    except ValueError as exc:
+        given = [merged["database"].get(key) for key in ("ssl_mode", *SSL_KEYS)]
+        where = next((value.where for value in given if value is not None), "[database]")
+        raise ConfigError(f"{where}: {exc}") from None
+    check_tls_files(resolved, merged["database"])
+    return Settings(
+        database=DatabaseSettings(**database),
+        benchmark=BenchmarkSettings(**fields["benchmark"]),
+        pool=PoolSettings(**fields["pool"]),
+        config_path=config_path,
+        warnings=tuple(warnings),
+    )

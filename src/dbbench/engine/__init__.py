@@ -1,0 +1,1 @@
+"""The measuring engine: runners and a plan in, honest records out."""

@@ -1,0 +1,513 @@
+"""Several processes, each with its own runners (its own pool) and its share of the workers.
+
+This is how an application with several worker processes per host uses a
+pool: one pool per process.  Every process runs ``harness.run_interleaved``;
+a ``BarrierCoordinator`` keeps their turns in step (the same runner runs in
+every process at once), and at the end each process sends its records --
+histograms, counts, pool counters -- to the parent, which merges them
+exactly (histograms add bucket by bucket; counts add).
+
+Processes are started with the "spawn" method: a clean interpreter, no
+inherited threads or sockets.  Settings travel over a pipe, never in the
+process arguments, so the password does not show in ``ps``.
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import dataclasses
+import itertools
+import math
+import multiprocessing
+import os
+import queue as queue_module
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from multiprocessing.synchronize import Barrier
+from typing import Any, Literal
+
+from dbbench.config.settings import Settings
+from dbbench.drivers import diagnosis
+from dbbench.engine.harness import (
+    CheckpointCallback,
+    Coordinator,
+    Plan,
+    Progress,
+    ProgressCallback,
+    RunnerProgress,
+    RunnerRecord,
+    RunOutcome,
+    RunStopped,
+    merge_records,
+    nearest_rank_p99,
+)
+from dbbench.engine.harness import run_interleaved as run_in_this_process
+from dbbench.errors import ConnectError, QueryError
+
+#: a turn lasts a slice, but an operation in flight or a slow cold start may take longer
+BARRIER_TIMEOUT_S = 600.0
+#: how often a worker process sends its progress
+PROGRESS_EVERY_S = 1.0
+
+
+class Children:
+    """The worker processes of one run: started on entry, joined (or killed) on exit.
+
+    While they run, a SIGTERM to this process (a CI timeout, ``kill``) is
+    passed on to them as a SIGINT, as a terminal's Ctrl-C would reach them, so
+    they stop and send what they measured; then it is handled as it was
+    before (the CLI's handler stops the run as Ctrl-C does).
+    """
+
+    def __init__(self, processes: Sequence[Any]) -> None:
+        self.processes = list(processes)
+        self._previous: Any = None
+
+    def __enter__(self) -> Children:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        try:
+            for process in self.processes:
+                process.start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            for process in self.processes:
+                if process.pid is None:  # never started
+                    continue
+                process.join(timeout=30)
+                if process.is_alive():
+                    process.kill()
+                    process.join()
+        finally:
+            if self._previous is not None:
+                signal.signal(signal.SIGTERM, self._previous)
+
+    def interrupt(self) -> None:
+        """Send SIGINT to the worker processes still running."""
+        for process in self.processes:
+            if process.pid is not None and process.is_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGINT)
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        self.interrupt()
+        previous = self._previous
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:  # as if this handler were not there
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+
+class ProcessFailed(Exception):
+    """A worker process failed before it could send its results."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a worker process stopped before it could measure, as it sends it.
+
+    - "connect", "query": its first operation failed; ``text`` is the diagnosis
+      a single process would print (``diagnosis.operation_error``);
+    - "other": anything else (a bug, a crash); ``text`` is the exception's.
+    """
+
+    kind: Literal["connect", "query", "other"]
+    text: str
+
+    @classmethod
+    def of(cls, exc: BaseException, settings: Settings) -> Failure:
+        if not diagnosis.is_operation_failure(exc):
+            # exceptions do not all survive pickling; their text does
+            return cls("other", f"{type(exc).__name__}: {exc}")
+        error = diagnosis.operation_error(exc, settings.database, settings.benchmark.query)
+        return cls("query" if isinstance(error, QueryError) else "connect", error.template)
+
+    def error(self, process: int) -> Exception:
+        """What the parent raises: the diagnosis a single process would raise, else
+        ``ProcessFailed`` naming the process."""
+        if self.kind == "query":
+            return QueryError(self.text)
+        if self.kind == "connect":
+            return ConnectError(self.text)
+        return ProcessFailed(f"worker process {process}: {self.text}")
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a worker process tells the parent, over the queue.
+
+    - "progress": ``payload`` is a ``ProgressReport``, its latest figures;
+    - "checkpoint": its records so far, ``[RunnerRecord.to_dict(), ...]``;
+    - "result": its ``RunOutcome.to_dict()``, the last message of a process that measured;
+    - "error": a ``Failure``, what stopped it before it could measure (the last message too).
+    """
+
+    kind: Literal["progress", "checkpoint", "result", "error"]
+    process: int
+    payload: Any
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    """A worker process's progress as it sends it: ``progress`` without the runners'
+    recent latencies, and the latencies of the runners whose latencies changed since
+    its last report (nanoseconds, by the runner's index; empty for none yet): the
+    parent takes the p99 of all processes' together.
+
+    The latencies travel as they are, not as a histogram: an array of 4,096 is
+    pickled by the queue's feeder thread in C, where building and encoding a
+    histogram of them would hold the process's interpreter for milliseconds,
+    while its workers wait to time their operations' ends.
+    """
+
+    progress: Progress
+    recent: dict[int, array.array]
+
+
+class ProgressSender:
+    """A worker process's ``on_progress``: sends a report at every new turn (so that
+    each runner is shown with its own figures, however its turns fall in time), at
+    a turn's end (the runner's measured time grew: a report from inside the turn,
+    when its first worker finished, came before), and otherwise at most every
+    ``PROGRESS_EVERY_S``."""
+
+    def __init__(
+        self, index: int, put: Callable[[Message], None], clock: Callable[[], float]
+    ) -> None:
+        self.index, self.put, self.clock = index, put, clock
+        #: the turn and the current runner's measured time of the last report sent
+        self.sent_key: tuple[int, int] | None = None
+        self.sent_at_s = -math.inf
+        #: each runner's recent latencies as last sent (the harness makes a new
+        #: tuple only for the runner it runs)
+        self.sent_recent: list[tuple[int, ...]] = []
+
+    def __call__(self, progress: Progress) -> None:
+        now = self.clock()
+        current = progress.current
+        key = (progress.turn, current.measured_ns if current is not None else 0)
+        if key == self.sent_key and now - self.sent_at_s < PROGRESS_EVERY_S:
+            return
+        self.sent_key, self.sent_at_s = key, now
+        recent = {
+            index: array.array("q", runner.recent_ns)
+            for index, runner in enumerate(progress.runners)
+            if index >= len(self.sent_recent) or runner.recent_ns is not self.sent_recent[index]
+        }
+        self.sent_recent = [runner.recent_ns for runner in progress.runners]
+        stripped = dataclasses.replace(
+            progress,
+            runners=tuple(dataclasses.replace(r, recent_ns=()) for r in progress.runners),
+        )
+        self.put(Message("progress", self.index, ProgressReport(stripped, recent)))
+
+
+class LiveProgress:
+    """The processes' progress reports put together, as the parent shows them.
+
+    Shown is the turn furthest on that any process reported (its phase and
+    runner): a late report, or a burst of them, from a process behind the others
+    updates that process's figures without taking the display back to an
+    earlier turn.  A runner's throughput is shown once every process has
+    measured it; its recent p99 is that of every process's recent latencies
+    together, as one process takes its own (``harness.nearest_rank_p99``).
+    """
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self.latest: dict[int, Progress] = {}
+        #: (process, runner index) -> that process's recent latencies of that runner
+        self.recent: dict[tuple[int, int], array.array] = {}
+        #: runner index -> the p99 of all processes' recent latencies, once asked for
+        self.p99: dict[int, int | None] = {}
+
+    def add(self, process: int, report: ProgressReport) -> Progress:
+        """Note a process's report; the combined progress to show now."""
+        self.latest[process] = report.progress
+        for index, latencies in report.recent.items():
+            self.p99.pop(index, None)
+            self.recent[process, index] = latencies
+        shown = max(self.latest.values(), key=lambda progress: progress.turn)
+        return _combine(self.latest.values(), shown, self.recent_p99_ns, self.processes)
+
+    def recent_p99_ns(self, index: int) -> int | None:
+        """The p99 of runner ``index``'s recent latencies in every process."""
+        if index not in self.p99:
+            self.p99[index] = nearest_rank_p99(
+                itertools.chain.from_iterable(
+                    latencies for (_, runner), latencies in self.recent.items() if runner == index
+                )
+            )
+        return self.p99[index]
+
+
+class BarrierCoordinator(Coordinator):
+    def __init__(self, barrier: Barrier, flags: Any, index: int) -> None:
+        self.barrier, self.flags, self.index = barrier, flags, index
+
+    def agree(self, work_left: bool) -> bool:
+        try:
+            self.flags[self.index] = int(work_left)
+            self.barrier.wait(BARRIER_TIMEOUT_S)  # everyone has written
+            decision = any(self.flags[:])
+            self.barrier.wait(BARRIER_TIMEOUT_S)  # everyone has read
+        except threading.BrokenBarrierError:
+            raise RunStopped("another process stopped") from None
+        return decision
+
+    def stop(self) -> None:
+        self.barrier.abort()
+
+
+def split(total: int, parts: int) -> list[int]:
+    """``total`` as ``parts`` near-equal whole shares, larger ones first: 10, 3 -> 4, 3, 3."""
+    share, extra = divmod(total, parts)
+    return [share + (1 if i < extra else 0) for i in range(parts)]
+
+
+def process_plans(plan: Plan, processes: int) -> list[Plan]:
+    """Each process's plan: its share of the workers, operations, rate and warm-up."""
+    workers = split(plan.concurrency, processes)
+    operations = split(plan.iterations, processes) if plan.iterations is not None else None
+    return [
+        dataclasses.replace(
+            plan,
+            concurrency=workers[i],
+            iterations=operations[i] if operations is not None else None,
+            rate_per_s=plan.rate_per_s * workers[i] / plan.concurrency if plan.rate_per_s else None,
+            warmup=max(1, plan.warmup * workers[i] // plan.concurrency) if plan.warmup else 0,
+        )
+        for i in range(processes)
+    ]
+
+
+def _child(
+    index: int,
+    settings: Settings,
+    runner_names: Sequence[str],
+    plan: Plan,
+    barrier: Barrier,
+    flags: Any,
+    messages: Any,
+    checkpoints: bool,
+    shared_errors: Any,
+) -> None:
+    """The body of one worker process: run, then send the records (or the error)."""
+    from dbbench import logs
+    from dbbench.runners import create_runner
+
+    logs.configure(debug=False)
+    # a process started in the background inherits SIGINT ignored; the parent's
+    # Children.interrupt() must still stop this one
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def send_checkpoint(records: list[RunnerRecord]) -> None:
+        messages.put(Message("checkpoint", index, [r.to_dict() for r in records]))
+
+    try:
+        runners = [create_runner(name, settings) for name in runner_names]
+        outcome = run_in_this_process(
+            runners,
+            plan,
+            on_progress=ProgressSender(index, messages.put, time.monotonic),
+            coordinator=BarrierCoordinator(barrier, flags, index),
+            on_checkpoint=send_checkpoint if checkpoints else None,
+            shared_errors=shared_errors,
+        )
+        # measured: a second Ctrl-C must not break the sending of it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        messages.put(Message("result", index, outcome.to_dict()))
+    except BaseException as exc:
+        barrier.abort()  # release the others: they stop and send what they have
+        messages.put(Message("error", index, Failure.of(exc, settings)))
+
+
+def run_in_processes(
+    settings: Settings,
+    runner_names: Sequence[str],
+    plan: Plan,
+    processes: int,
+    on_progress: ProgressCallback | None = None,
+    on_checkpoint: CheckpointCallback | None = None,
+) -> RunOutcome:
+    """Run ``plan`` split over ``processes`` processes and merge their records.
+
+    With ``on_checkpoint``, each process sends its records at its checkpoints
+    and the parent hands on the merge of the latest from each.  ``plan.max_errors``
+    counts the failed operations of all processes together.
+    """
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    flags = context.Array("b", processes, lock=False)
+    messages = context.Queue()
+    shared_errors = context.Value("q", 0) if plan.max_errors is not None else None
+    started_at_s = time.time()
+    children = [
+        context.Process(
+            target=_child,
+            args=(
+                i,
+                settings,
+                list(runner_names),
+                child_plan,
+                barrier,
+                flags,
+                messages,
+                on_checkpoint is not None,
+                shared_errors,
+            ),
+            name=f"dbbench-process-{i}",
+        )
+        # the parent's start: every process's error timeline counts from it
+        for i, child_plan in enumerate(
+            process_plans(dataclasses.replace(plan, origin_s=started_at_s), processes)
+        )
+    ]
+    results: dict[int, RunOutcome] = {}
+    errors: dict[int, Failure] = {}
+    live = LiveProgress(processes)
+    checkpoints: dict[int, list[RunnerRecord]] = {}
+    interrupted = False
+    with Children(children):
+        try:
+            while len(results) + len(errors) < processes:
+                try:
+                    message: Message = messages.get(timeout=0.5)
+                except queue_module.Empty:
+                    _check_exits(children, results, errors)
+                    continue
+                if message.kind == "progress":
+                    shown = live.add(message.process, message.payload)
+                    if on_progress is not None:
+                        on_progress(shown)
+                elif message.kind == "checkpoint":
+                    records = [RunnerRecord.from_dict(r) for r in message.payload]
+                    checkpoints[message.process] = records
+                    on_checkpoint(merge_records(runner_names, checkpoints.values()))
+                else:
+                    _finished(message, results, errors)
+        except KeyboardInterrupt:
+            # A terminal's Ctrl-C reaches the children too; a SIGINT sent to this process
+            # alone (kill -INT) does not: breaking the barrier stops them at their next
+            # turn either way, and they send what they measured.
+            interrupted = True
+            barrier.abort()
+            _drain(messages, results, errors, processes, children)
+
+    if not results:
+        if errors and not interrupted:
+            first = min(errors)
+            raise errors[first].error(first)
+        # interrupted before any process measured (still starting, say): nothing to
+        # merge, and not a failure -- as in one process, an incomplete, empty run
+        return RunOutcome(merge_records(runner_names, []), False, started_at_s, time.time(), plan)
+    merged = RunOutcome.merge([results[i] for i in sorted(results)], plan)
+    # the run began here, before the processes were started: its error timeline counts from it
+    merged.started_at_s, merged.finished_at_s = started_at_s, time.time()
+    merged.complete = merged.complete and not interrupted and len(results) == processes
+    return merged
+
+
+def _finished(message: Message, results: dict, errors: dict) -> None:
+    """Note a process's last message: its outcome, or why it has none."""
+    if message.kind == "result":
+        results[message.process] = RunOutcome.from_dict(message.payload)
+    elif message.kind == "error":
+        errors[message.process] = message.payload
+
+
+def _check_exits(children: list, results: dict, errors: dict) -> None:
+    """A child that died without a word (killed, crashed) counts as failed."""
+    for i, child in enumerate(children):
+        if not child.is_alive() and i not in results and i not in errors:
+            text = f"exited with status {child.exitcode} before sending results"
+            errors[i] = Failure("other", text)
+
+
+#: after an interrupt, how long the workers get to stop on their own before they are sent one
+NUDGE_AFTER_S = 2.0
+
+
+def _drain(messages: Any, results: dict, errors: dict, processes: int, children: list) -> None:
+    start = time.monotonic()
+    deadline, nudged = start + 30, False
+    while len(results) + len(errors) < processes and time.monotonic() < deadline:
+        if not nudged and time.monotonic() - start >= NUDGE_AFTER_S:
+            # a SIGINT to this process alone (kill -INT) reached no worker, and one
+            # that measures whole operations without turns does not meet the broken
+            # barrier until its end: interrupt those that have not answered
+            nudged = True
+            for i, child in enumerate(children):
+                if i not in results and i not in errors and child.is_alive():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(child.pid, signal.SIGINT)
+        try:
+            message: Message = messages.get(timeout=0.5)
+        except queue_module.Empty:
+            _check_exits(children, results, errors)
+            continue
+        except KeyboardInterrupt:
+            continue
+        _finished(message, results, errors)
+
+
+def _combine(
+    progress: Iterable[Progress],
+    shown: Progress,
+    recent_p99_ns: Callable[[int], int | None],
+    processes: int,
+) -> Progress:
+    """One progress report from every process's latest; ``shown`` names the turn shown.
+
+    The processes run the same runner at the same time.  A runner's throughput
+    is the sum of the ``processes``' own (each over its own measured time, so
+    that a report a second older than another does not skew it), None until
+    each has one; its recent p99 is ``recent_p99_ns(runner index)``, all the
+    processes' latencies' together.
+    """
+    items = list(progress)
+    # a pool's checked-out count is only a figure of the runner it belongs to
+    checked = [
+        p.checked_out for p in items if p.checked_out is not None and p.runner == shown.runner
+    ]
+    return Progress(
+        phase=shown.phase,
+        runner=shown.runner,
+        done=sum(p.done for p in items),
+        total=sum(p.total for p in items)
+        if len(items) == processes and all(p.total for p in items)
+        else None,
+        elapsed_s=max(p.elapsed_s for p in items),
+        total_s=shown.total_s,
+        errors=sum(p.errors for p in items),
+        checked_out=sum(checked) if checked else None,
+        runners=tuple(
+            _combine_runner(parts, recent_p99_ns(index), processes)
+            for index, parts in enumerate(zip(*(p.runners for p in items), strict=True))
+        ),
+        turn=shown.turn,
+    )
+
+
+def _combine_runner(
+    parts: Sequence[RunnerProgress], recent_p99_ns: int | None, processes: int
+) -> RunnerProgress:
+    rates = [p.ops_per_s for p in parts if p.ops_per_s is not None]
+    return RunnerProgress(
+        runner=parts[0].runner,
+        operations=sum(p.operations for p in parts),
+        errors=sum(p.errors for p in parts),
+        measured_ns=max(p.measured_ns for p in parts),
+        ops_per_s=sum(rates) if len(rates) == processes else None,
+        recent_p99_ns=recent_p99_ns,
+    )

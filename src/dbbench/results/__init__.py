@@ -1,0 +1,1 @@
+"""What a run produced: the typed result model, building it, storing it."""

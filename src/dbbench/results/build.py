@@ -1,0 +1,159 @@
+"""A live run summarised into the result model, and the environment it records.
+
+``build_result`` turns the harness's ``RunOutcome`` into a ``model.RunResult``,
+the same class a result file is read into; its ``to_document()`` is the
+``--json`` document, documented in docs/reference/json.md.  It never holds the
+password: settings go in through ``Settings.public_dict()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+from importlib import metadata
+from typing import Any
+
+from dbbench.engine.harness import RunnerRecord, RunOutcome
+from dbbench.results.model import (
+    RATE_SHORTFALL,
+    SCHEMA_VERSION,
+    Distribution,
+    Environment,
+    RunnerResult,
+    RunResult,
+    Scratch,
+    ServerSummary,
+    SettingsSummary,
+    SpeedupResult,
+    TimelineSummary,
+    summary_to_document,
+)
+from dbbench.runners import baseline_for
+from dbbench.stats import speedup, summarize
+
+#: the document's statistics of one summary (``mean_us``...): the model's conversion
+summary_dict = summary_to_document
+
+
+def runner_result(record: RunnerRecord, target_rate_per_s: float | None) -> RunnerResult:
+    """One runner's record, summarised (its histograms kept, for the document)."""
+    tally = record.tally
+    return RunnerResult(
+        runner=record.runner,
+        summary=summarize(tally.latency) if tally.latency.count else None,
+        checkout=summarize(tally.checkout) if tally.checkout.count else None,
+        errors_by_kind=dict(tally.errors_by_kind),
+        warmup_errors=record.warmup_errors,
+        first_op_ns=record.first_op_ns,
+        measured_s=record.measured_ns / 1e9,
+        pool=record.pool_counters,
+        connections_opened=record.connections_opened,
+        target_rate_per_s=target_rate_per_s,
+        error_timeline=TimelineSummary.from_document(record.timeline.to_dict()),
+        latency=Distribution.of(tally.latency),
+        checkout_latency=Distribution.of(tally.checkout) if tally.checkout.count else None,
+    )
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def server_vendor(version: str | None) -> str | None:
+    """ "MariaDB" or "MySQL" from ``SELECT VERSION()`` (MySQL's has no vendor in it)."""
+    if not version:
+        return None
+    return "MariaDB" if "mariadb" in version.lower() else "MySQL"
+
+
+def capture_environment(server_version: str | None) -> dict[str, Any]:
+    return {
+        "dbbench": _version("dbbench"),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "pymysql": _version("PyMySQL"),
+        "mysqlclient": _version("mysqlclient"),
+        "mysql_connector": _version("mysql-connector-python"),
+        "sqlalchemy": _version("SQLAlchemy"),
+        "server_version": server_version,
+        "server_vendor": server_vendor(server_version),
+        "os": f"{platform.system()} {platform.release()}",
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def iso_utc(timestamp_s: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp_s, dt.UTC).isoformat(timespec="seconds")
+
+
+def build_result(
+    command: str,
+    outcome: RunOutcome,
+    settings: dict[str, Any],
+    environment: dict[str, Any],
+    pool_description: str | None = None,
+    notes: list[str] | None = None,
+    server: dict[str, Any] | None = None,
+    scratch: dict[str, Any] | None = None,
+) -> RunResult:
+    """Summarise every runner and compute each one's speedup over ``raw``.
+
+    With several drivers (runners labelled ``pool/mysqlclient``) each runner is
+    compared with ``raw`` of its own driver (``raw/mysqlclient``).
+    """
+    runners = [runner_result(r, outcome.plan.rate_per_s) for r in outcome.records]
+    by_name = {r.runner: r for r in runners}
+    speedups = []
+    for result in runners:
+        name = baseline_for(result.runner)
+        baseline = by_name.get(name)
+        if baseline is None or baseline.summary is None or name == result.runner:
+            continue
+        if result.summary is not None:
+            speedups.append(
+                SpeedupResult(result.runner, name, speedup(baseline.summary, result.summary))
+            )
+    all_notes = list(notes or [])
+    if outcome.stopped:
+        all_notes.append(outcome.stopped)
+    for result in runners:
+        if result.rate_shortfall:
+            achieved = result.achieved_rate_per_s or 0.0
+            all_notes.append(
+                f"{result.runner} reached {achieved:,.0f} operations/s of the "
+                f"{result.target_rate_per_s:,.0f}/s asked for: the client or the server "
+                "could not keep up, and latencies include the queueing that caused"
+            )
+    return RunResult(
+        command=command,
+        settings=SettingsSummary.from_document(settings),
+        environment=Environment.from_document(environment),
+        runners=runners,
+        speedups=speedups,
+        complete=outcome.complete,
+        stopped=outcome.stopped,
+        started_at=iso_utc(outcome.started_at_s),
+        finished_at=iso_utc(outcome.finished_at_s),
+        pool_description=pool_description,
+        notes=all_notes,
+        server=None if server is None else ServerSummary.from_document(server),
+        scratch=Scratch.from_document(scratch),
+    )
+
+
+__all__ = [
+    "RATE_SHORTFALL",
+    "SCHEMA_VERSION",
+    "RunResult",
+    "RunnerResult",
+    "SpeedupResult",
+    "build_result",
+    "capture_environment",
+    "runner_result",
+    "summary_dict",
+]

@@ -1,0 +1,1600 @@
+"""The result model: what a command produced, typed, in memory and as its document.
+
+One frozen dataclass per kind of result (``RunResult`` for run and compare,
+``SweepResult``, ``StaleResult``, ``Explanation``, ``DiffResult``,
+``RunsListing``) and per part of one (a runner, the settings, the environment,
+the server...), each with the one conversion each way to the JSON document
+that ``--format json``, ``--output`` and ``--save`` write: ``to_document()``
+and ``from_document()``.  A live run is built into these classes
+(``results.build_result``) and a file is read into the same ones
+(``load_result``), so every format, ``diff`` and ``report`` read one thing
+whatever its origin.
+
+Documents are versioned by ``SCHEMA_VERSION`` and described by
+``schema/dbbench-result.schema.json``.  ``upgrade`` brings a document of an
+older version to the current one, filling in what older dbbench versions did
+not record (as null, or from the histograms where they were kept), so
+``from_document`` reads one shape only; a settings, environment or server
+section (``Section``) reads what a file lacks as None and keeps what the model
+does not name, so it goes back as it was read.
+
+A leaf: this module imports nothing of the engine (harness, runners, drivers;
+of the settings only the plain ``PoolSettings`` a stale case ran with), so
+reading a file costs no SQLAlchemy import, and the engine depends on it,
+never the other way round.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+
+from dbbench.config.settings import PoolSettings
+from dbbench.engine.histogram import LatencyHistogram
+from dbbench.errors import DbbenchError, ExitStatus
+from dbbench.output.numbers import us_from_ns
+from dbbench.scenarios.sweep import Recommendation, SweepCell
+from dbbench.stats import Speedup, Summary
+
+#: 2 added latency histograms, the server's vendor and the sweep/stale envelopes;
+#: 3 gave every document a schema_version and a complete set of fields (an older
+#: file's missing ones are filled in on load)
+SCHEMA_VERSION = 3
+#: an open-loop run that reached less than this share of its target rate says so
+RATE_SHORTFALL = 0.95
+#: the statistics of a summary, in the order documents list them (``<key>_us``)
+SUMMARY_KEYS = ("mean", "stddev", "min", "p50", "p90", "p95", "p99", "p999", "max")
+_QUANTILE_KEYS = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+RUN_COMMANDS = ("run", "compare")
+#: commands whose documents had no schema_version before version 3
+UNVERSIONED_COMMANDS = ("explain", "diff", "runs")
+
+
+class ResultFileError(DbbenchError):
+    """A result file that cannot be read, or written."""
+
+
+def _ns(value_us: float | None) -> float | None:
+    return None if value_us is None else value_us * 1000.0
+
+
+def _whole_ns(value_us: float | None) -> int | None:
+    return None if value_us is None else round(value_us * 1000.0)
+
+
+# --- pieces of a runner's result ---------------------------------------------
+
+
+class Distribution:
+    """A latency histogram, as recorded (live) or as a file keeps it (decoded when read).
+
+    Immutable once built: a file's histogram is decoded at most once, the first
+    time a percentile or a quantile interval is asked for.
+    """
+
+    __slots__ = ("__dict__", "_document", "_live")
+
+    def __init__(
+        self, *, live: LatencyHistogram | None = None, document: Mapping[str, Any] | None = None
+    ) -> None:
+        if (live is None) == (document is None):
+            raise ValueError("a Distribution is a live histogram or a document, one of them")
+        self._live = live
+        self._document = document
+
+    @classmethod
+    def of(cls, histogram: LatencyHistogram) -> Distribution:
+        return cls(live=histogram)
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any] | None) -> Distribution | None:
+        return None if document is None else cls(document=document)
+
+    def to_document(self) -> dict[str, Any]:
+        if self._live is not None:
+            return self._live.to_dict()
+        return dict(self._document or {})
+
+    @property
+    def count(self) -> int:
+        return self._live.count if self._live is not None else (self._document or {})["count"]
+
+    @cached_property
+    def histogram(self) -> LatencyHistogram:
+        if self._live is not None:
+            return self._live
+        return LatencyHistogram.from_dict(dict(self._document or {}))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Distribution):
+            return NotImplemented
+        return self.to_document() == other.to_document()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def summary_to_document(s: Summary | None) -> dict[str, Any]:
+    """Latency statistics in microseconds (null when nothing succeeded)."""
+    if s is None:
+        return {f"{key}_us": None for key in SUMMARY_KEYS}
+    return {f"{key}_us": us_from_ns(getattr(s, f"{key}_ns")) for key in SUMMARY_KEYS}
+
+
+def summary_from_document(n: int, d: Mapping[str, Any]) -> Summary | None:
+    """The inverse of ``summary_to_document`` for ``n`` operations; None when none succeeded."""
+    if not n or d.get("mean_us") is None:
+        return None
+    return Summary(
+        n=n,
+        min_ns=_whole_ns(d.get("min_us")),  # type: ignore[arg-type]
+        mean_ns=_ns(d["mean_us"]),  # type: ignore[arg-type]
+        stddev_ns=_ns(d.get("stddev_us")),  # type: ignore[arg-type]
+        **{f"{key}_ns": _whole_ns(d.get(f"{key}_us")) for key in _QUANTILE_KEYS},
+        max_ns=_whole_ns(d.get("max_us")),  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True)
+class PoolCounters:
+    """What one pool did; every field is a count of events."""
+
+    #: physical connections opened (``connect``)
+    connects: int
+    #: physical connections closed (``close`` + ``close_detached``), whatever the reason
+    closes: int
+    #: connections handed out by the pool (``checkout``)
+    checkouts: int
+    #: connections given back, counted only for a checkout counted here
+    checkins: int
+    #: connections declared dead or stale (``invalidate`` + ``soft_invalidate``)
+    invalidations: int
+    #: most connections checked out at once
+    peak_checked_out: int
+
+    ZERO: ClassVar[PoolCounters]
+
+    def __add__(self, other: PoolCounters) -> PoolCounters:
+        """Merge the counts of two pools (e.g. of two worker processes) by summing.
+
+        ``peak_checked_out`` is summed too: that is an upper bound of the
+        combined peak, reached only if both peaks happened at the same moment.
+        """
+        if not isinstance(other, PoolCounters):
+            return NotImplemented
+        return PoolCounters(
+            **{name: getattr(self, name) + getattr(other, name) for name in _POOL_FIELDS}
+        )
+
+    def __radd__(self, other: object) -> PoolCounters:
+        """Lets ``sum(counters)`` start from its default 0."""
+        if other == 0:
+            return self
+        return NotImplemented
+
+    def to_document(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any] | None) -> PoolCounters | None:
+        """The inverse of ``to_document`` (None for None); ValueError on a missing, unknown
+        or non-integer key."""
+        if d is None:
+            return None
+        missing = [name for name in _POOL_FIELDS if name not in d]
+        unknown = [key for key in d if key not in _POOL_FIELDS]
+        if missing or unknown:
+            raise ValueError(f"pool counters: missing keys {missing}, unknown keys {unknown}")
+        for name in _POOL_FIELDS:
+            value = d[name]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"pool counters: {name} = {value!r} is not a whole number")
+        return cls(**{name: d[name] for name in _POOL_FIELDS})
+
+
+_POOL_FIELDS = tuple(f.name for f in dataclasses.fields(PoolCounters))
+PoolCounters.ZERO = PoolCounters(**dict.fromkeys(_POOL_FIELDS, 0))
+
+
+@dataclass(frozen=True)
+class KindSpan:
+    """How many errors of one kind, and when the first and last happened (s since start)."""
+
+    count: int
+    first_s: float
+    last_s: float
+
+
+@dataclass(frozen=True)
+class TimelineSummary:
+    """A runner's ``error_timeline``: when operations failed, and when they succeeded again."""
+
+    bucket_s: float
+    kinds: Mapping[str, KindSpan]
+    #: (bucket start s, kind, errors) for each bucket with errors
+    buckets: tuple[tuple[float, str, int], ...]
+    last_error_s: float | None
+    #: the first success after the last error; None when none came
+    recovered_s: float | None
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "bucket_s": self.bucket_s,
+            "kinds": {
+                kind: {"count": s.count, "first_s": s.first_s, "last_s": s.last_s}
+                for kind, s in self.kinds.items()
+            },
+            "buckets": [list(bucket) for bucket in self.buckets],
+            "last_error_s": self.last_error_s,
+            "recovered_s": self.recovered_s,
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any] | None) -> TimelineSummary | None:
+        if not d:
+            return None
+        return cls(
+            bucket_s=d["bucket_s"],
+            kinds={
+                k: KindSpan(s["count"], s["first_s"], s["last_s"]) for k, s in d["kinds"].items()
+            },
+            buckets=tuple((start, kind, count) for start, kind, count in d["buckets"]),
+            last_error_s=d["last_error_s"],
+            recovered_s=d["recovered_s"],
+        )
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of a document (settings, environment, server), typed: each field None
+    when the file lacks it, so a file of an older dbbench reads as it is.
+
+    ``to_document`` gives back the section as it was read, keys the model does
+    not know included (a newer dbbench's, or one edited by hand),
+    so a file written by another version keeps all it has; a field set in
+    memory is written too.
+    """
+
+    #: the section as read
+    document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    #: fields that are sections themselves, an empty one where the file has none
+    SECTIONS: ClassVar[Mapping[str, type[Section]]] = {}
+    #: fields that are sections themselves, None where the file has none
+    OPTIONAL_SECTIONS: ClassVar[Mapping[str, type[Section]]] = {}
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls) if f.name != "document")
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any] | None) -> Any:
+        d = copy.deepcopy(dict(d or {}))
+        values = {name: d.get(name) for name in cls.names()}
+        for name, kind in cls.SECTIONS.items():
+            values[name] = kind.from_document(values[name])
+        for name, kind in cls.OPTIONAL_SECTIONS.items():
+            values[name] = kind.from_document(values[name]) if values[name] else None
+        return cls(document=d, **values)
+
+    @classmethod
+    def of(cls, section: Section | Mapping[str, Any] | None) -> Any:
+        """``section`` as this class: as it is, or read from its document."""
+        return section if isinstance(section, cls) else cls.from_document(section)
+
+    def to_document(self) -> dict[str, Any]:
+        document = copy.deepcopy(dict(self.document))
+        for name in self.names():
+            value = getattr(self, name)
+            if isinstance(value, Section):
+                value = value.to_document()
+                if value or name in document:
+                    document[name] = value
+            elif value is not None or name in document:
+                document[name] = copy.deepcopy(value)
+        return document
+
+
+@dataclass(frozen=True)
+class DatabaseSummary(Section):
+    """The database settings a command ran with (``DatabaseSettings.public_dict()``)."""
+
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    #: whether a password was given (the password itself is never written)
+    password_set: bool | None = None
+    database: str | None = None
+    unix_socket: str | None = None
+    connect_timeout_s: float | None = None
+    read_timeout_s: float | None = None
+    write_timeout_s: float | None = None
+    init_command: str | None = None
+    #: the ssl_* settings given, ``ssl_key_password`` as ``<hidden>``
+    ssl: Mapping[str, Any] | None = None
+    driver: str | None = None
+    ssl_mode: str | None = None
+
+    @property
+    def where(self) -> str:
+        """The server's address: its socket, or host:port."""
+        return self.unix_socket or f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class BenchmarkSummary(Section):
+    """The ``[benchmark]`` settings a run recorded; a field is None when its file lacks it.
+
+    Files of older dbbench versions lack some (``workload``, ``processes``...):
+    each reader decides what an absent value means (one process, "not recorded").
+    """
+
+    #: measured operations per runner; None for a timed run (``duration_s``)
+    iterations: int | None = None
+    duration_s: float | None = None
+    #: warm-up operations per runner
+    warmup: int | None = None
+    query: str | None = None
+    #: worker threads, across all processes
+    concurrency: int | None = None
+    processes: int | None = None
+    #: open loop: the target rate, operations per second
+    rate_per_s: float | None = None
+    max_errors: int | None = None
+    #: "read", or the write workload's name
+    workload: str | None = None
+    scratch_table: str | None = None
+    allow_large_results: bool | None = None
+
+
+@dataclass(frozen=True)
+class PoolSummary(Section):
+    """The ``[pool]`` settings a run recorded (``PoolSettings``); None where the file lacks one."""
+
+    pool_size: int | None = None
+    max_overflow: int | None = None
+    pool_timeout_s: float | None = None
+    pool_recycle_s: float | None = None
+    pool_pre_ping: bool | None = None
+    pool_use_lifo: bool | None = None
+    pool_reset_on_return: str | None = None
+
+
+@dataclass(frozen=True)
+class StaleArguments(Section):
+    """``dbbench stale``'s own arguments (``stale.stale_settings``)."""
+
+    wait_timeout_s: int | None = None
+    idle_s: float | None = None
+    pool_size: int | None = None
+    operations: int | None = None
+    protections: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class SettingsSummary(Section):
+    """The settings a command ran with (``Settings.public_dict()``: never the password)."""
+
+    config_path: str | None = None
+    database: DatabaseSummary = field(default_factory=DatabaseSummary)
+    benchmark: BenchmarkSummary = field(default_factory=BenchmarkSummary)
+    pool: PoolSummary = field(default_factory=PoolSummary)
+    #: a sweep's: the lists swept (concurrency, pool_size, max_overflow)
+    grid: Mapping[str, list[int]] | None = None
+    #: stale's: its own arguments
+    stale: StaleArguments | None = None
+
+    SECTIONS: ClassVar[Mapping[str, type[Section]]] = {
+        "database": DatabaseSummary,
+        "benchmark": BenchmarkSummary,
+        "pool": PoolSummary,
+    }
+    OPTIONAL_SECTIONS: ClassVar[Mapping[str, type[Section]]] = {"stale": StaleArguments}
+
+
+@dataclass(frozen=True)
+class Environment(Section):
+    """Where a command ran: package versions, the server's version, the machine."""
+
+    #: the version of dbbench that wrote the result
+    dbbench: str | None = None
+    python: str | None = None
+    python_implementation: str | None = None
+    pymysql: str | None = None
+    mysqlclient: str | None = None
+    mysql_connector: str | None = None
+    sqlalchemy: str | None = None
+    server_version: str | None = None
+    #: "MariaDB" or "MySQL"; None in files of schema version 1
+    server_vendor: str | None = None
+    #: the system and its release (``Linux 6.1.0``)
+    os: str | None = None
+    machine: str | None = None
+    cpu_count: int | None = None
+    #: the drivers in play, each with its description (None: one driver, not named)
+    drivers: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class CrossCheck(Section):
+    """The server's count of new connections against dbbench's own (its monitor's included)."""
+
+    server_connections: int | None = None
+    dbbench_connections: int | None = None
+    #: connections each runner opened
+    by_runner: Mapping[str, int] | None = None
+    matches: bool | None = None
+
+
+@dataclass(frozen=True)
+class ServerSummary(Section):
+    """What the server saw during a run (``ServerActivity``) and the cross-check."""
+
+    #: after - before of each server counter (``Connections``...); None when unknown
+    deltas: Mapping[str, int] | None = None
+    threads_connected_before: int | None = None
+    threads_connected_peak: int | None = None
+    samples: int | None = None
+    max_connections: int | None = None
+    #: the monitor's own connections (counted by the server too)
+    monitor_connections: int | None = None
+    #: False when the monitor lost its connection (``error`` says why)
+    complete: bool | None = None
+    error: str | None = None
+    #: None when the run recorded none
+    cross_check: CrossCheck | None = None
+
+    OPTIONAL_SECTIONS: ClassVar[Mapping[str, type[Section]]] = {"cross_check": CrossCheck}
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """A write workload's scratch table: its name, rows counted before the drop, dropped?"""
+
+    table: str
+    database: str
+    rows: int | None
+    dropped: bool
+
+    def to_document(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any] | None) -> Scratch | None:
+        return None if d is None else cls(d["table"], d["database"], d["rows"], d["dropped"])
+
+
+# --- a runner, a run ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunnerResult:
+    """One runner's measured operations in one run."""
+
+    runner: str
+    #: None when no operation succeeded
+    summary: Summary | None
+    #: time to get a connection from the pool (pool runners), apart from the query
+    checkout: Summary | None
+    errors_by_kind: Mapping[str, int]
+    warmup_errors: int
+    #: ``open()`` plus the first operation, nanoseconds
+    first_op_ns: int | None
+    #: wall time this runner was measured, seconds (its turns added up)
+    measured_s: float
+    pool: PoolCounters | None = None
+    connections_opened: int = 0
+    #: open loop: the target rate, operations per second
+    target_rate_per_s: float | None = None
+    #: when operations failed and when they succeeded again; None when none failed
+    error_timeline: TimelineSummary | None = None
+    #: the distributions themselves: percentiles can be recomputed and runs merged
+    latency: Distribution | None = field(default=None, repr=False)
+    checkout_latency: Distribution | None = field(default=None, repr=False)
+
+    @property
+    def n(self) -> int:
+        return self.summary.n if self.summary else 0
+
+    @property
+    def errors(self) -> int:
+        return sum(self.errors_by_kind.values())
+
+    @property
+    def attempted(self) -> int:
+        return self.n + self.errors
+
+    @property
+    def timeouts(self) -> int:
+        """Pool checkouts that gave up waiting (SQLAlchemy's ``TimeoutError``)."""
+        return self.errors_by_kind.get("TimeoutError", 0)
+
+    @property
+    def ops_per_s(self) -> float | None:
+        """Successful operations per second of measured wall time, all workers together."""
+        if not self.summary or self.measured_s <= 0:
+            return None
+        return self.summary.n / self.measured_s
+
+    @property
+    def achieved_rate_per_s(self) -> float | None:
+        """Operations attempted per second of measured wall time."""
+        return self.attempted / self.measured_s if self.measured_s > 0 else None
+
+    @property
+    def rate_shortfall(self) -> bool:
+        achieved = self.achieved_rate_per_s
+        return bool(self.target_rate_per_s) and (
+            achieved is None or achieved < RATE_SHORTFALL * self.target_rate_per_s
+        )
+
+    def to_document(self) -> dict[str, Any]:
+        timeline = self.error_timeline
+        return {
+            "runner": self.runner,
+            "n": self.n,
+            "errors": self.errors,
+            "errors_by_kind": dict(self.errors_by_kind),
+            "error_timeline": timeline.to_document() if timeline else None,
+            "warmup_errors": self.warmup_errors,
+            **summary_to_document(self.summary),
+            "ops_per_s": self.ops_per_s,
+            "measured_s": self.measured_s,
+            "first_op_us": us_from_ns(self.first_op_ns),
+            "target_rate_per_s": self.target_rate_per_s,
+            "achieved_rate_per_s": self.achieved_rate_per_s if self.target_rate_per_s else None,
+            "checkout": summary_to_document(self.checkout) if self.checkout else None,
+            "pool": self.pool.to_document() if self.pool else None,
+            "connections_opened": self.connections_opened,
+            "histograms": {
+                "latency": self.latency.to_document() if self.latency else None,
+                "checkout": self.checkout_latency.to_document() if self.checkout_latency else None,
+            },
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> RunnerResult:
+        histograms = d["histograms"]
+        checkout = d["checkout"]
+        checkout_histogram = Distribution.from_document(histograms["checkout"])
+        return cls(
+            runner=d["runner"],
+            summary=summary_from_document(d["n"], d),
+            checkout=(
+                None
+                if checkout is None
+                else summary_from_document(
+                    checkout_histogram.count if checkout_histogram else d["n"], checkout
+                )
+            ),
+            errors_by_kind=dict(d["errors_by_kind"]),
+            warmup_errors=d["warmup_errors"],
+            first_op_ns=_whole_ns(d["first_op_us"]),
+            measured_s=d["measured_s"],
+            pool=PoolCounters.from_document(d["pool"]),
+            connections_opened=d["connections_opened"],
+            target_rate_per_s=d["target_rate_per_s"],
+            error_timeline=TimelineSummary.from_document(d["error_timeline"]),
+            latency=Distribution.from_document(histograms["latency"]),
+            checkout_latency=checkout_histogram,
+        )
+
+
+@dataclass(frozen=True)
+class SpeedupResult:
+    runner: str
+    baseline: str
+    speedup: Speedup
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "runner": self.runner,
+            "baseline": self.baseline,
+            "ratio": self.speedup.ratio,
+            "ci_low": self.speedup.ci_low,
+            "ci_high": self.speedup.ci_high,
+            "confidence": self.speedup.confidence,
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> SpeedupResult:
+        speedup = Speedup(d["ratio"], d["ci_low"], d["ci_high"], d["confidence"])
+        return cls(d["runner"], d["baseline"], speedup)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A ``run`` or ``compare``: every runner measured, their speedups, what was noticed."""
+
+    command: str
+    settings: SettingsSummary
+    environment: Environment
+    runners: list[RunnerResult]
+    speedups: list[SpeedupResult]
+    complete: bool
+    started_at: str | None
+    finished_at: str | None
+    #: why the run stopped early (--max-errors), when it did
+    stopped: str | None = None
+    #: the pool's settings when a pool runner took part (live runs only: not in the document)
+    pool_description: str | None = field(default=None, compare=False)
+    #: findings about known costs in these settings, in plain language
+    notes: list[str] = field(default_factory=list)
+    #: what the server saw, and the cross-check
+    server: ServerSummary | None = None
+    #: a write workload's scratch table
+    scratch: Scratch | None = None
+    #: the version of the file this was read from, when older than this dbbench's
+    upgraded_from: int | None = None
+    schema_version: int = field(default=SCHEMA_VERSION)
+
+    def __post_init__(self) -> None:
+        # the sections as given (a public_dict(), capture_environment()), typed
+        object.__setattr__(self, "settings", SettingsSummary.of(self.settings))
+        object.__setattr__(self, "environment", Environment.of(self.environment))
+        if self.server is not None:
+            object.__setattr__(self, "server", ServerSummary.of(self.server))
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.runners)
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """Stopped by --max-errors or operations failed: 3; interrupted: 130; else 0."""
+        if self.stopped:
+            return ExitStatus.RUN_ERRORS
+        if not self.complete:
+            return ExitStatus.INTERRUPTED
+        return ExitStatus.RUN_ERRORS if self.errors else ExitStatus.SUCCESS
+
+    def runner(self, name: str) -> RunnerResult | None:
+        return next((r for r in self.runners if r.runner == name), None)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": self.command,
+            "complete": self.complete,
+            "stopped": self.stopped,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "settings": self.settings.to_document(),
+            "environment": self.environment.to_document(),
+            "results": [r.to_document() for r in self.runners],
+            "speedups": [s.to_document() for s in self.speedups],
+            "server": self.server.to_document() if self.server is not None else None,
+            "notes": list(self.notes),
+            # only for write workloads: read documents stay as they were
+            **({"scratch": self.scratch.to_document()} if self.scratch is not None else {}),
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> RunResult:
+        """A run document of the current schema version (``upgrade`` it first)."""
+        return cls(
+            command=d["command"],
+            settings=SettingsSummary.from_document(d["settings"]),
+            environment=Environment.from_document(d["environment"]),
+            runners=[RunnerResult.from_document(r) for r in d["results"]],
+            speedups=[SpeedupResult.from_document(s) for s in d["speedups"]],
+            complete=d["complete"],
+            started_at=d["started_at"],
+            finished_at=d["finished_at"],
+            stopped=d["stopped"],
+            notes=list(d["notes"]),
+            server=None if d["server"] is None else ServerSummary.from_document(d["server"]),
+            scratch=Scratch.from_document(d.get("scratch")),
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
+
+
+# --- a sweep -----------------------------------------------------------------
+
+
+def _setting(cell: SweepCell | None) -> dict[str, int] | None:
+    if cell is None:
+        return None
+    return {"pool_size": cell.pool_size, "max_overflow": cell.max_overflow}
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Every cell of a pool-settings grid, each a full ``RunResult``."""
+
+    cells: list[tuple[SweepCell, RunResult]]
+    recommendations: list[Recommendation]
+    complete: bool
+    #: the lists swept: concurrency, pool_size, max_overflow
+    grid: Mapping[str, list[int]] = field(default_factory=dict)
+    #: the first cell's settings, with the grid swept; given None (a live sweep),
+    #: taken from the cells, as are the environment and the times
+    settings: SettingsSummary = None  # type: ignore[assignment]
+    environment: Environment = field(default_factory=Environment)
+    started_at: str | None = None
+    finished_at: str | None = None
+    upgraded_from: int | None = None
+    schema_version: int = SCHEMA_VERSION
+    command: ClassVar[str] = "sweep"
+
+    def __post_init__(self) -> None:
+        if self.settings is not None:
+            object.__setattr__(self, "settings", SettingsSummary.of(self.settings))
+            object.__setattr__(self, "environment", Environment.of(self.environment))
+            return
+        first = self.cells[0][1] if self.cells else None
+        last = self.cells[-1][1] if self.cells else None
+        recorded = first.settings.to_document() if first else {}
+        settings = SettingsSummary.from_document({**recorded, "grid": dict(self.grid)})
+        object.__setattr__(self, "settings", settings)
+        if first is not None:
+            object.__setattr__(self, "environment", first.environment)
+            object.__setattr__(self, "started_at", first.started_at)
+        if last is not None:
+            object.__setattr__(self, "finished_at", last.finished_at)
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """Interrupted: 130; operations failed in a cell: 3; else 0."""
+        if not self.complete:
+            return ExitStatus.INTERRUPTED
+        return ExitStatus.RUN_ERRORS if any(c.errors for c, _ in self.cells) else ExitStatus.SUCCESS
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": "sweep",
+            "complete": self.complete,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "settings": self.settings.to_document(),
+            "environment": self.environment.to_document(),
+            "cells": [
+                {**dataclasses.asdict(cell), "result": result.to_document()}
+                for cell, result in self.cells
+            ],
+            "recommendations": [
+                {
+                    "concurrency": r.concurrency,
+                    "chosen": _setting(r.chosen),
+                    "best": _setting(r.best),
+                    "fraction_of_best": r.fraction_of_best,
+                    "rule_of_thumb": r.rule_of_thumb,
+                    "agrees_with_rule": r.agrees_with_rule,
+                }
+                for r in self.recommendations
+            ],
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> SweepResult:
+        cells = [
+            (
+                SweepCell(**{f.name: cell[f.name] for f in dataclasses.fields(SweepCell)}),
+                RunResult.from_document(cell["result"]),
+            )
+            for cell in d["cells"]
+        ]
+        by_setting = {(c.concurrency, c.pool_size, c.max_overflow): c for c, _ in cells}
+
+        def find(concurrency: int, setting: Mapping[str, int] | None) -> SweepCell | None:
+            """The cell a recommendation names; a file trimmed of it keeps only the setting."""
+            if setting is None:
+                return None
+            key = (concurrency, setting["pool_size"], setting["max_overflow"])
+            return by_setting.get(key) or SweepCell(*key, None, None, 0, 0, 0)
+
+        recommendations = [
+            Recommendation(
+                concurrency=r["concurrency"],
+                chosen=find(r["concurrency"], r["chosen"]),
+                best=find(r["concurrency"], r["best"]),
+                fraction_of_best=r["fraction_of_best"],
+                rule_of_thumb=r["rule_of_thumb"],
+                agrees_with_rule=r["agrees_with_rule"],
+            )
+            for r in d["recommendations"]
+        ]
+        settings = SettingsSummary.from_document(d["settings"])
+        return cls(
+            cells,
+            recommendations,
+            d["complete"],
+            settings.grid or {},
+            settings=settings,
+            environment=Environment.from_document(d["environment"]),
+            started_at=d["started_at"],
+            finished_at=d["finished_at"],
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
+
+
+# --- stale connections ------------------------------------------------------------
+
+
+def _summary_with_n(s: Summary | None) -> dict[str, Any]:
+    return {"n": s.n if s else 0, **summary_to_document(s)}
+
+
+@dataclass(frozen=True)
+class StaleCase:
+    """How one pool protection coped with connections the server had closed."""
+
+    protection: str
+    #: exactly what the pool ran with
+    pool_settings: PoolSettings
+    #: operations attempted after the idle period
+    operations: int
+    errors_by_kind: Mapping[str, int]
+    #: the successful operations after the idle period; None when none succeeded
+    latency: Summary | None
+    #: the first operation after the idle period, success or not: what the first unlucky
+    #: request pays
+    first_latency_ns: int | None
+    #: the same pool's operations before the idle period, to show the latency added
+    baseline: Summary | None
+    #: connects, closes, invalidations, ... during the whole case (fill to last operation)
+    pool: PoolCounters | None
+    #: the init_command every connection of the pool ran (sets the idle timeout)
+    init_command: str | None = None
+
+    @property
+    def errors(self) -> int:
+        return sum(self.errors_by_kind.values())
+
+    @property
+    def error_rate(self) -> float:
+        """Failed share of the operations after the idle period (0 when there were none)."""
+        return self.errors / self.operations if self.operations else 0.0
+
+    def to_document(self) -> dict[str, Any]:
+        """JSON-friendly; times in microseconds."""
+        return {
+            "protection": self.protection,
+            "pool_settings": dataclasses.asdict(self.pool_settings),
+            "init_command": self.init_command,
+            "operations": self.operations,
+            "errors": self.errors,
+            "error_rate": self.error_rate,
+            "errors_by_kind": dict(self.errors_by_kind),
+            "first_latency_us": us_from_ns(self.first_latency_ns),
+            "latency": _summary_with_n(self.latency),
+            "baseline": _summary_with_n(self.baseline),
+            "pool_counters": self.pool.to_document() if self.pool else None,
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> StaleCase:
+        return cls(
+            protection=d["protection"],
+            pool_settings=PoolSettings(**d["pool_settings"]),
+            operations=d["operations"],
+            errors_by_kind=dict(d["errors_by_kind"]),
+            latency=summary_from_document(d["latency"]["n"], d["latency"]),
+            first_latency_ns=_whole_ns(d["first_latency_us"]),
+            baseline=summary_from_document(d["baseline"]["n"], d["baseline"]),
+            pool=PoolCounters.from_document(d["pool_counters"]),
+            init_command=d["init_command"],
+        )
+
+
+@dataclass(frozen=True)
+class StaleResult:
+    """``dbbench stale``: the cases run so far, and what the document around them says."""
+
+    cases: tuple[StaleCase, ...]
+    wait_timeout_s: int
+    #: the idle period, in seconds, as run
+    idle_s: float
+    settings: SettingsSummary
+    environment: Environment
+    started_at: str | None
+    finished_at: str | None
+    complete: bool
+    upgraded_from: int | None = None
+    schema_version: int = SCHEMA_VERSION
+    command: ClassVar[str] = "stale"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", SettingsSummary.of(self.settings))
+        object.__setattr__(self, "environment", Environment.of(self.environment))
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        # failures after the idle period are the measurement, not an error of the run
+        return ExitStatus.SUCCESS if self.complete else ExitStatus.INTERRUPTED
+
+    def to_document(self) -> dict[str, Any]:
+        """The result document of ``dbbench stale`` (same envelope as every command's)."""
+        return {
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": "stale",
+            "complete": self.complete,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "settings": self.settings.to_document(),
+            "environment": self.environment.to_document(),
+            "wait_timeout_s": self.wait_timeout_s,
+            "idle_s": self.idle_s,
+            "cases": [case.to_document() for case in self.cases],
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> StaleResult:
+        return cls(
+            cases=tuple(StaleCase.from_document(c) for c in d["cases"]),
+            wait_timeout_s=d["wait_timeout_s"],
+            idle_s=d["idle_s"],
+            settings=SettingsSummary.from_document(d["settings"]),
+            environment=Environment.from_document(d["environment"]),
+            started_at=d["started_at"],
+            finished_at=d["finished_at"],
+            complete=d["complete"],
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
+
+
+# --- an explanation ------------------------------------------------------------
+
+#: phases that should add up to the whole within this fraction (tested)
+ADDS_UP_WITHIN = 0.10
+
+
+def projected_ns(median_ns: float, round_trips: int, rtt_ns: float) -> float:
+    """A median measured here, moved onto a network: each round trip waits one RTT more."""
+    return median_ns + round_trips * rtt_ns
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    name: str
+    description: str
+    median_ns: int
+    p95_ns: int
+    #: round trips this phase waits for per operation (TCP's handshake included)
+    round_trips: int
+
+
+@dataclass(frozen=True)
+class RunnerExplanation:
+    """One runner's operation split into phases (``dbbench explain``)."""
+
+    runner: str
+    operation: str
+    iterations: int
+    phases: tuple[PhaseResult, ...]
+    #: the operation exactly as ``dbbench run`` times it, uninstrumented
+    whole_median_ns: int
+    whole_p95_ns: int
+    #: how far an operation's phases, added up, are from the whole: per round,
+    #: the instrumented operation's phases added minus the plain operation run
+    #: beside it; averaged over two rounds, since the order alternates and the
+    #: first of two operations after another runner's is slower (by ~35 µs here:
+    #: caches); the median of those.  Paired, because on a busy machine each
+    #: median of a fast operation wanders by 20%, while neighbours' differences do not.
+    gap_median_ns: int
+
+    @property
+    def adds_up(self) -> bool:
+        """Whether the phases add up to the whole within ADDS_UP_WITHIN of it."""
+        gap_ns = abs(self.gap_median_ns)
+        return gap_ns <= ADDS_UP_WITHIN * self.whole_median_ns
+
+    @property
+    def phases_median_ns(self) -> int:
+        """The sum of the phases' medians."""
+        return sum(p.median_ns for p in self.phases)
+
+    @property
+    def round_trips(self) -> int:
+        return sum(p.round_trips for p in self.phases)
+
+    def phase(self, name: str) -> PhaseResult | None:
+        return next((p for p in self.phases if p.name == name), None)
+
+    def share(self, phase: PhaseResult) -> float:
+        """The phase's median as a fraction of the whole operation's median."""
+        return phase.median_ns / self.whole_median_ns if self.whole_median_ns else 0.0
+
+    def projected_ns(self, rtt_ns: float) -> float:
+        """Median latency on a network with this round-trip time."""
+        return projected_ns(self.whole_median_ns, self.round_trips, rtt_ns)
+
+    def to_document(self, rtt_s: float | None) -> dict[str, Any]:
+        return {
+            "runner": self.runner,
+            "operation": self.operation,
+            "iterations": self.iterations,
+            "whole_median_ns": self.whole_median_ns,
+            "whole_p95_ns": self.whole_p95_ns,
+            "phases_median_ns": self.phases_median_ns,
+            "gap_median_ns": self.gap_median_ns,
+            "round_trips": self.round_trips,
+            "projected_median_ns": round(self.projected_ns(rtt_s * 1e9)) if rtt_s else None,
+            "phases": [
+                {**dataclasses.asdict(p), "share": round(self.share(p), 4)} for p in self.phases
+            ],
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> RunnerExplanation:
+        phases = tuple(
+            PhaseResult(p["name"], p["description"], p["median_ns"], p["p95_ns"], p["round_trips"])
+            for p in d["phases"]
+        )
+        return cls(
+            runner=d["runner"],
+            operation=d["operation"],
+            iterations=d["iterations"],
+            phases=phases,
+            whole_median_ns=d["whole_median_ns"],
+            whole_p95_ns=d["whole_p95_ns"],
+            gap_median_ns=d["gap_median_ns"],
+        )
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """``dbbench explain``: each runner's phases, the round trips, the findings."""
+
+    driver: str
+    #: the database settings (``DatabaseSettings.public_dict()``: never the password)
+    database: DatabaseSummary
+    query: str
+    #: the pool's settings, described
+    pool: str
+    rtt_s: float | None
+    runners: tuple[RunnerExplanation, ...]
+    findings: tuple[str, ...]
+    environment: Environment
+    started_at: str | None
+    finished_at: str | None
+    upgraded_from: int | None = None
+    schema_version: int = SCHEMA_VERSION
+    command: ClassVar[str] = "explain"
+    #: explain writes its document once it has measured everything
+    complete: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        # the sections as given (a public_dict(), capture_environment()), typed
+        object.__setattr__(self, "database", DatabaseSummary.of(self.database))
+        object.__setattr__(self, "environment", Environment.of(self.environment))
+
+    def runner(self, name: str) -> RunnerExplanation | None:
+        return next((r for r in self.runners if r.runner == name), None)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": "explain",
+            "complete": True,
+            "driver": self.driver,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "database": self.database.to_document(),
+            "query": self.query,
+            "pool": self.pool,
+            "rtt_s": self.rtt_s,
+            "runners": [r.to_document(self.rtt_s) for r in self.runners],
+            "findings": list(self.findings),
+            "environment": self.environment.to_document(),
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> Explanation:
+        return cls(
+            driver=d["driver"],
+            database=DatabaseSummary.from_document(d["database"]),
+            query=d["query"],
+            pool=d["pool"],
+            rtt_s=d["rtt_s"],
+            runners=tuple(RunnerExplanation.from_document(r) for r in d["runners"]),
+            findings=tuple(d["findings"]),
+            environment=Environment.from_document(d["environment"]),
+            started_at=d["started_at"],
+            finished_at=d["finished_at"],
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
+
+
+# --- a diff -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    """One metric of one runner, in both documents, and whether the change is noise."""
+
+    metric: str
+    #: microseconds for latency metrics, operations per second for ``ops_per_s``
+    base: float | None
+    new: float | None
+    #: ``(new - base) / base``: 0.12 is +12%; None when either side is missing
+    change: float | None
+    #: the change is in the bad direction; None when it cannot be said.  True with
+    #: ``change`` None when base had successful operations and new had none.
+    worse: bool | None
+    #: the difference is statistically significant; None when it cannot be tested
+    beyond_noise: bool | None
+    #: from ``welch-t`` and ``log-ratio-t``; None for ``quantile-ci``
+    p_value: float | None
+    #: ``"welch-t"``, ``"log-ratio-t"``, ``"quantile-ci"`` or ``"n/a (why)"``
+    method: str
+    #: ``quantile-ci`` only: the 99% interval in each run, microseconds
+    base_interval: tuple[float, float] | None = None
+    new_interval: tuple[float, float] | None = None
+
+    @property
+    def tested(self) -> bool:
+        return self.beyond_noise is not None
+
+
+@dataclass(frozen=True)
+class RunnerDiff:
+    """One runner (in one sweep cell) in both documents, or in only one of them."""
+
+    runner: str
+    #: for sweeps: "concurrency 8, pool_size 5, max_overflow 0"; None for plain runs
+    cell: str | None
+    #: one per ``METRICS``, in that order; empty when ``only_in`` is set
+    changes: list[MetricChange]
+    #: ``"base"`` or ``"new"`` when the runner (or its cell) is in one document only
+    only_in: str | None = None
+
+    @property
+    def label(self) -> str:
+        """e.g. "pool" or "pool (concurrency 8, pool_size 5, max_overflow 0)"."""
+        return self.runner if self.cell is None else f"{self.runner} ({self.cell})"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """``--fail-on p99:10%``: fail when p99 gets worse by more than 10%, beyond noise."""
+
+    metric: str
+    #: the largest allowed worsening, as a fraction: 0.10 for 10%
+    limit: float
+
+    def __str__(self) -> str:
+        return f"{self.metric}:{self.limit * 100:g}%"
+
+    @classmethod
+    def from_document(cls, text: str) -> Threshold:
+        """The inverse of ``str``: ``"p99:10%"`` as a document keeps it (``parse_fail_on``
+        reads what a person typed, and says what is wrong with it)."""
+        metric, _, percent = text.partition(":")
+        if not percent.endswith("%"):
+            raise ValueError(f"threshold {text!r} is not METRIC:PERCENT%")
+        return cls(metric, float(percent[:-1]) / 100)
+
+
+class Trip(NamedTuple):
+    """A threshold that a change broke."""
+
+    diff: RunnerDiff
+    change: MetricChange
+    threshold: Threshold
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the gate says: the thresholds tripped, and whether NEW lacks what BASE has."""
+
+    trips: tuple[Trip, ...]
+    #: the runners (or cells) in BASE only, by label
+    missing: tuple[str, ...]
+    #: thresholds were given and NEW left out something BASE has, or the two share
+    #: nothing: a gate must not pass because the new run left something out
+    lacking: bool
+
+    @classmethod
+    def of(
+        cls, diffs: Sequence[RunnerDiff], thresholds: Sequence[Threshold], trips: Sequence[Trip]
+    ) -> Verdict:
+        """The verdict on ``diffs`` given the ``trips`` found: what NEW lacks decided here."""
+        missing = tuple(d.label for d in diffs if d.only_in == "base")
+        compared = [d for d in diffs if d.only_in is None]
+        return cls(
+            trips=tuple(trips),
+            missing=missing,
+            lacking=bool(thresholds) and bool(missing or not compared),
+        )
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.trips) or self.lacking
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return ExitStatus.THRESHOLD if self.failed else ExitStatus.SUCCESS
+
+    def lacking_line(self, base_label: str, new_label: str) -> str | None:
+        """The line saying why the gate failed for want of something to compare, if it did."""
+        if not self.lacking:
+            return None
+        gone = ", ".join(self.missing) if self.missing else "nothing in common"
+        return f"FAIL: {new_label} lacks what {base_label} has ({gone}): nothing to gate on"
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """``dbbench diff``: every runner's changes, what makes the two less comparable, the verdict.
+
+    Built by ``diffing.compare``; a diff document read back gives the same result,
+    its verdict as the gate gave it.
+    """
+
+    diffs: list[RunnerDiff]
+    thresholds: tuple[Threshold, ...]
+    verdict: Verdict
+    caveats: list[str]
+    base_label: str
+    new_label: str
+    upgraded_from: int | None = None
+    schema_version: int = SCHEMA_VERSION
+    command: ClassVar[str] = "diff"
+    #: a diff measures nothing: it is whole when written, and has no times of its own
+    complete: ClassVar[bool] = True
+    started_at: ClassVar[str | None] = None
+    finished_at: ClassVar[str | None] = None
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return self.verdict.exit_status
+
+    def to_document(self) -> dict[str, Any]:
+        """``dbbench diff --format json``: every comparison, the thresholds and the verdict."""
+        return {
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": "diff",
+            "base": self.base_label,
+            "new": self.new_label,
+            "thresholds": [str(t) for t in self.thresholds],
+            "failed": self.verdict.failed,
+            "diffs": [
+                {
+                    "runner": d.runner,
+                    "cell": d.cell,
+                    "only_in": d.only_in,
+                    "changes": [_change_to_document(c) for c in d.changes],
+                }
+                for d in self.diffs
+            ],
+            "tripped": [
+                {"runner": t.diff.label, "metric": t.change.metric, "threshold": str(t.threshold)}
+                for t in self.verdict.trips
+            ],
+            "caveats": list(self.caveats),
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> DiffResult:
+        """A diff document of the current schema version (``upgrade`` it first)."""
+        diffs = [
+            RunnerDiff(
+                runner=r["runner"],
+                cell=r["cell"],
+                changes=[_change_from_document(c) for c in r["changes"]],
+                only_in=r["only_in"],
+            )
+            for r in d["diffs"]
+        ]
+        thresholds = tuple(Threshold.from_document(text) for text in d["thresholds"])
+        changes = {(r.label, c.metric): (r, c) for r in diffs for c in r.changes}
+        by_text = {str(t): t for t in thresholds}
+        trips = [
+            Trip(*changes[(t["runner"], t["metric"])], by_text[t["threshold"]])
+            for t in d["tripped"]
+        ]
+        return cls(
+            diffs=diffs,
+            thresholds=thresholds,
+            verdict=Verdict.of(diffs, thresholds, trips),
+            caveats=list(d["caveats"]),
+            base_label=d["base"],
+            new_label=d["new"],
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
+
+
+def _change_to_document(change: MetricChange) -> dict[str, Any]:
+    document = dataclasses.asdict(change)
+    for name in ("base_interval", "new_interval"):
+        if document[name] is not None:
+            document[name] = list(document[name])  # as JSON keeps it
+    return document
+
+
+def _change_from_document(d: Mapping[str, Any]) -> MetricChange:
+    fields = {f.name: d[f.name] for f in dataclasses.fields(MetricChange)}
+    for name in ("base_interval", "new_interval"):
+        if fields[name] is not None:
+            fields[name] = tuple(fields[name])
+    return MetricChange(**fields)
+
+
+# --- reading a file ----------------------------------------------------------
+
+
+def _fill_summary(target: dict[str, Any], histogram: Mapping[str, Any] | None) -> None:
+    """Statistics an older file lacks: from its histogram when it kept one, else null."""
+    missing = [key for key in SUMMARY_KEYS if f"{key}_us" not in target]
+    if not missing:
+        return
+    decoded = (
+        LatencyHistogram.from_dict(dict(histogram)) if histogram and histogram["count"] else None
+    )
+    for key in missing:
+        value: float | None = None
+        if decoded is not None:
+            quantile = _QUANTILE_KEYS.get(key)
+            value = decoded.percentile(quantile) if quantile else getattr(decoded, f"{key}_ns")
+        target[f"{key}_us"] = us_from_ns(value)
+
+
+def _complete_runner(runner: dict[str, Any]) -> None:
+    histograms = runner.setdefault("histograms", {})
+    histograms.setdefault("latency", None)
+    histograms.setdefault("checkout", None)
+    runner.setdefault("n", 0)
+    runner.setdefault("errors", 0)
+    if "errors_by_kind" not in runner:
+        runner["errors_by_kind"] = {"unknown": runner["errors"]} if runner["errors"] else {}
+    runner.setdefault("error_timeline", None)
+    runner.setdefault("warmup_errors", 0)
+    _fill_summary(runner, histograms["latency"])
+    runner.setdefault("ops_per_s", None)
+    runner.setdefault("measured_s", 0.0)
+    runner.setdefault("first_op_us", None)
+    runner.setdefault("target_rate_per_s", None)
+    runner.setdefault("achieved_rate_per_s", None)
+    runner.setdefault("checkout", None)
+    if runner["checkout"] is not None:
+        _fill_summary(runner["checkout"], histograms["checkout"])
+    runner.setdefault("pool", None)
+    runner.setdefault("connections_opened", 0)
+
+
+def _complete_run(run: dict[str, Any]) -> None:
+    for key, default in (
+        ("complete", True),
+        ("stopped", None),
+        ("started_at", None),
+        ("finished_at", None),
+        ("settings", {}),
+        ("environment", {}),
+        ("results", []),
+        ("speedups", []),
+        ("server", None),
+        ("notes", []),
+    ):
+        run.setdefault(key, default)
+    # version 1 had no server vendor; other entries stay as the file has them
+    run["environment"].setdefault("server_vendor", None)
+    for runner in run["results"]:
+        _complete_runner(runner)
+
+
+def _complete_stale(stale: dict[str, Any]) -> None:
+    for key, default in (
+        ("complete", True),
+        ("started_at", None),
+        ("finished_at", None),
+        ("settings", {}),
+        ("environment", {}),
+    ):
+        stale.setdefault(key, default)
+    for case in stale.get("cases", []):
+        case.setdefault("init_command", None)
+        for key in ("latency", "baseline"):
+            _fill_summary(case.setdefault(key, {"n": 0}), None)
+
+
+def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Bring a document of an older schema version to the current one, or say why not.
+
+    Version 1 (run/compare/sweep/stale) had no histograms and no server vendor:
+    statistics stay as recorded, and percentiles cannot be recomputed from it.
+    Version 2 documents are complete as they are, but files written by early
+    dbbench versions (or trimmed by hand) may lack fields: those are filled in,
+    from the histograms where the file has them, else as null.
+    """
+    version = document.get("schema_version")
+    if version is None and document.get("command") in UNVERSIONED_COMMANDS:
+        version = 2  # written before version 3 gave these documents a schema_version
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ResultFileError(f"{source}: not a dbbench result file (no schema_version)")
+    if version > SCHEMA_VERSION:
+        raise ResultFileError(
+            f"{source}: schema_version {version} was written by a newer dbbench "
+            f"(this one reads up to {SCHEMA_VERSION}); upgrade dbbench to read it"
+        )
+    if version < 1:
+        raise ResultFileError(f"{source}: schema_version {version} is not one dbbench wrote")
+    if version == SCHEMA_VERSION and "schema_version" in document:
+        return dict(document)
+    upgraded = json.loads(json.dumps(document))
+    runs = _run_documents(upgraded)
+    for run in runs:
+        _complete_run(run)
+        run["schema_version"] = SCHEMA_VERSION
+        run["upgraded_from"] = version
+    if upgraded.get("command") == "sweep":
+        for key, default in (("complete", True), ("started_at", None), ("finished_at", None)):
+            upgraded.setdefault(key, default)
+        upgraded.setdefault("settings", {})
+        upgraded.setdefault("environment", runs[0]["environment"] if runs else {})
+        upgraded.setdefault("recommendations", [])
+    if upgraded.get("command") == "explain":
+        upgraded.setdefault("complete", True)
+    if upgraded.get("command") == "diff":
+        upgraded.setdefault("caveats", [])  # kept since version 3; the table's only before
+    if upgraded.get("command") == "stale":
+        _complete_stale(upgraded)
+    upgraded["schema_version"] = SCHEMA_VERSION
+    upgraded["upgraded_from"] = version
+    return upgraded
+
+
+def _run_documents(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run documents inside a document: itself, or a sweep's cells."""
+    if document.get("command") == "sweep":
+        return [cell["result"] for cell in document.get("cells", [])]
+    if document.get("command") in RUN_COMMANDS:
+        return [document]
+    return []
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """Read, check and upgrade a result file: its document, of the current schema version."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultFileError(f"{path}: no such result file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultFileError(f"{path}: cannot read the result file ({exc})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultFileError(
+            f"{path}: not JSON ({exc.msg}, line {exc.lineno}); dbbench writes its files "
+            "atomically, so this one was not written by it, or was changed since"
+        ) from None
+    if not isinstance(document, dict):
+        raise ResultFileError(f"{path}: not a dbbench result file (not a JSON object)")
+    return upgrade(document, str(path))
+
+
+Result = RunResult | SweepResult | StaleResult | Explanation | DiffResult
+
+
+def from_document(document: Mapping[str, Any], source: str = "the document") -> Any:
+    """The typed result of an upgraded document: a ``RunResult``, a ``SweepResult``..."""
+    command = document.get("command")
+    try:
+        if command in RUN_COMMANDS:
+            return RunResult.from_document(document)
+        if command == "sweep":
+            return SweepResult.from_document(document)
+        if command == "explain":
+            return Explanation.from_document(document)
+        if command == "stale":
+            return StaleResult.from_document(document)
+        if command == "runs":
+            return RunsListing.from_document(document)
+        if command == "diff":
+            return DiffResult.from_document(document)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ResultFileError(
+            f"{source}: not a {command} document dbbench can read ({type(exc).__name__}: {exc})"
+        ) from None
+    if command is None:
+        raise ResultFileError(f"{source}: not a dbbench result file (no command)")
+    raise ResultFileError(f"{source}: a {command!r} document is not one this dbbench knows")
+
+
+# --- the saved runs ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedRunEntry:
+    """One saved run as ``dbbench runs`` lists it: what it is, or why it cannot be read."""
+
+    number: int
+    name: str | None
+    #: relative to the working directory
+    path: str
+    started_at: str | None = None
+    command: str | None = None
+    #: the runners it measured ("raw, pool"), or "3 cases" for a stale run
+    runners: str = ""
+    complete: bool = False
+    #: the one line saying why the file cannot be read; None when it can
+    error: str | None = None
+
+    def to_document(self) -> dict[str, Any]:
+        entry = {"number": self.number, "name": self.name, "path": self.path}
+        if self.error is not None:
+            return {**entry, "error": self.error}
+        return {
+            **entry,
+            "started_at": self.started_at,
+            "command": self.command,
+            "runners": self.runners,
+            "complete": self.complete,
+            "error": None,
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> SavedRunEntry:
+        return cls(
+            number=d["number"],
+            name=d["name"],
+            path=d["path"],
+            started_at=d.get("started_at"),
+            command=d.get("command"),
+            runners=d.get("runners", ""),
+            complete=d.get("complete", False),
+            error=d["error"],
+        )
+
+    @classmethod
+    def of(cls, number: int, name: str | None, path: str, result: Result) -> SavedRunEntry:
+        """The entry of a saved run read into ``result``."""
+        if isinstance(result, SweepResult):
+            names = {r.runner for _, run in result.cells for r in run.runners}
+        elif isinstance(result, StaleResult):
+            names = set()
+        else:
+            names = {r.runner for r in result.runners}
+        runners = ", ".join(sorted(names))
+        if isinstance(result, StaleResult) and result.cases:
+            runners = f"{len(result.cases)} cases"
+        return cls(
+            number, name, path, result.started_at, result.command, runners, bool(result.complete)
+        )
+
+
+@dataclass(frozen=True)
+class RunsListing:
+    """``dbbench runs``: the runs kept under .dbbench/runs/, in order."""
+
+    runs: tuple[SavedRunEntry, ...]
+    upgraded_from: int | None = None
+    schema_version: int = SCHEMA_VERSION
+    command: ClassVar[str] = "runs"
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": "runs",
+            "runs": [entry.to_document() for entry in self.runs],
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> RunsListing:
+        return cls(
+            tuple(SavedRunEntry.from_document(e) for e in d["runs"]),
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
+
+
+def load_result(path: Path) -> Any:
+    """Read a result file into its typed result (read, upgrade, ``from_document``)."""
+    return from_document(read_document(path), str(path))

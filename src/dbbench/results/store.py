@@ -1,0 +1,189 @@
+"""Result files: written atomically as a run goes, kept under .dbbench/runs, read back and upgraded.
+
+Every command's JSON document is one format, versioned by
+``schema_version`` and described by ``schema/dbbench-result.schema.json``.
+A file is written to a temporary file beside it and renamed over it, so a
+reader (or a crash) never sees half a file; a run writes it again after
+each turn of its runners or each sweep cell, marked ``"complete": false``
+until the end, so Ctrl-C, a kill or a crash keeps what was measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dbbench.errors import mention
+from dbbench.parsing import bad_value
+from dbbench.results.model import (
+    ResultFileError,
+    RunsListing,
+    SavedRunEntry,
+    load_result,
+    read_document,
+    upgrade,
+)
+
+RUNS_DIR = Path(".dbbench") / "runs"
+_RUN_FILE = re.compile(r"^(\d{4,})(?:-(.+))?\.json$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, document: dict[str, Any]) -> None:
+    """Write ``document`` as JSON to ``path``: all of it or, on failure, the old file untouched."""
+    write_text_atomic(Path(path), json.dumps(document, indent=2) + "\n", "the result file")
+
+
+def write_text_atomic(path: Path, text: str, what: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file renamed over it; ``what`` names it."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        try:
+            os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise ResultFileError(f"{path}: cannot write {what} ({exc.strerror})") from None
+
+
+#: read, check and upgrade a result file into its document (``model.read_document``)
+load = read_document
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    number: int
+    name: str | None
+    path: Path
+
+
+class RunStore:
+    """Saved runs: ``.dbbench/runs/0001-NAME.json``, numbered in order."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.directory = (root or Path.cwd()) / RUNS_DIR
+
+    def runs(self) -> list[SavedRun]:
+        if not self.directory.is_dir():
+            return []
+        found = []
+        for path in self.directory.iterdir():
+            match = _RUN_FILE.match(path.name)
+            if match:
+                found.append(SavedRun(int(match.group(1)), match.group(2), path))
+        return sorted(found, key=lambda run: run.number)
+
+    def next_path(self, name: str | None) -> Path:
+        if name is not None and not _NAME.match(name):
+            raise bad_value(
+                mention("run name"),
+                name,
+                "a run name is letters, digits, '.', '_' and '-' "
+                "(at most 64, starting with a letter or digit)",
+            )
+        if name is not None and (name.isdigit() or name == "latest" or name.endswith(".json")):
+            raise bad_value(
+                mention("run name"),
+                name,
+                "a number, 'latest' or a name ending in .json would be read as "
+                "something else by dbbench diff and report; choose another name",
+            )
+        existing = self.runs()
+        if name is not None and any(run.name == name for run in existing):
+            raise bad_value(mention("run name"), name, "a saved run has that name already")
+        number = existing[-1].number + 1 if existing else 1
+        for _ in range(1000):  # numbers claimed by runs not yet written are skipped
+            path = self.directory / (f"{number:04d}-{name}.json" if name else f"{number:04d}.json")
+            if self._claim(number, path):
+                return path
+            number += 1
+        raise ResultFileError(f"{self.directory}: could not claim a number for the saved run")
+
+    def _claim(self, number: int, path: Path) -> bool:
+        """Reserve ``number`` for ``path`` (an empty marker made with O_EXCL): runs saved
+        at the same moment get different numbers."""
+        try:
+            claims = self.directory.parent / "claims"  # beside runs/, out of its listing
+            claims.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            marker = claims / f"{number:04d}"
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise ResultFileError(
+                f"{self.directory}: cannot keep saved runs here ({exc.strerror})"
+            ) from None
+        return not path.exists()
+
+    def resolve(self, reference: str) -> Path:
+        """A file path, a saved run's name, its number, or "latest"."""
+        path = Path(reference)
+        if path.suffix == ".json" or path.exists():
+            return path
+        runs = self.runs()
+        if reference == "latest" and runs:
+            return runs[-1].path
+        for run in runs:
+            if run.name == reference or (reference.isdigit() and run.number == int(reference)):
+                return run.path
+        known = ", ".join(run.name or str(run.number) for run in runs[-5:]) or "none saved yet"
+        raise ResultFileError(
+            f"{reference!r}: no such result file or saved run (saved: {known}; see dbbench runs)"
+        )
+
+
+class ResultSink:
+    """The files a command writes its result document to (``--output``, ``--save``)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+
+    def write(self, document: dict[str, Any]) -> None:
+        for path in self.paths:
+            write_atomic(path, document)
+
+
+def describe_runs(saved: list[SavedRun]) -> RunsListing:
+    """One entry of facts per saved run, for ``dbbench runs`` in any format."""
+    entries = []
+    for run in saved:
+        path = os.path.relpath(run.path)
+        try:
+            entry = SavedRunEntry.of(run.number, run.name, path, load_result(run.path))
+        except ResultFileError as exc:
+            entry = SavedRunEntry(run.number, run.name, path, error=str(exc))
+        entries.append(entry)
+    return RunsListing(tuple(entries))
+
+
+__all__ = [
+    "ResultFileError",
+    "ResultSink",
+    "RunStore",
+    "describe_runs",
+    "load",
+    "upgrade",
+    "write_atomic",
+]

@@ -1,0 +1,1 @@
+"""One library entry point per command: run and sweep, stale, explain."""

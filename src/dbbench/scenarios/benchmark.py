@@ -1,0 +1,579 @@
+"""The library entry point: settings + runner names -> a ``RunResult``.
+
+``cli.py`` is a thin shell over ``run_benchmark``; a script can call it too::
+
+    from dbbench import load_settings, run_benchmark
+    result = run_benchmark(load_settings(), ["raw", "pool"])
+    print(result.to_document()["speedups"])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pymysql
+
+from dbbench import drivers
+from dbbench.backend import LIVE, Backend
+from dbbench.config.schema import mentioned
+from dbbench.config.settings import PoolSettings, Settings
+from dbbench.drivers.diagnosis import is_operation_failure, operation_error
+from dbbench.engine.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
+from dbbench.engine.processes import ProcessFailed, run_in_processes
+from dbbench.errors import ConfigError, DbbenchError, mention
+from dbbench.results.build import RunResult, build_result, capture_environment
+from dbbench.results.model import SweepResult
+from dbbench.runners import DEFAULT_RUNNERS, names_with, runner_labels, runner_with
+from dbbench.scenarios.explain import RunProjection, count_run_round_trips, project_run
+from dbbench.scenarios.scratch import (
+    ScratchTable,
+    insert_statement,
+    new_table_name,
+    require_database,
+)
+from dbbench.scenarios.sweep import SweepCell, grid, recommend
+from dbbench.server.certificates import CertificateFiles, make_certificates
+from dbbench.server.local import LocalServer, ServerAddress
+from dbbench.server.status import (
+    ServerActivity,
+    connection_budget_warning,
+)
+from dbbench.workload import READ_WORKLOAD, workload_for
+
+
+def settings_for_server(
+    settings: Settings, address: ServerAddress, certificates: CertificateFiles | None = None
+) -> Settings:
+    """``settings`` pointed at a throwaway server; driver options (ssl, timeout) are kept.
+
+    With ``certificates`` (the server's own, made for it) the TLS files are
+    replaced by them: no other CA signed that server's certificate.
+    """
+    ssl = dict(settings.database.ssl)
+    if certificates is not None:
+        if "ssl_ca" in ssl or settings.database.tls.verifies:
+            ssl["ssl_ca"] = str(certificates.ca)
+        if "ssl_cert" in ssl or "ssl_key" in ssl:
+            ssl["ssl_cert"] = str(certificates.client_cert)
+            ssl["ssl_key"] = str(certificates.client_key)
+            ssl.pop("ssl_key_password", None)
+    database = dataclasses.replace(
+        settings.database,
+        host=address.host,
+        port=address.port,
+        user=address.user,
+        password=address.password,
+        sources={
+            key: "the throwaway server" for key in ("host", "port", "user", "password", "database")
+        },
+        database=address.database,
+        unix_socket=None,
+        ssl=ssl,
+    )
+    return dataclasses.replace(settings, database=database)
+
+
+@contextlib.contextmanager
+def local_server(settings: Settings) -> Iterator[tuple[LocalServer, Settings]]:
+    """A throwaway server for ``settings`` and the settings pointed at it.
+
+    Where ``ssl_mode`` demands TLS the server gets it, with certificates made
+    for it (``dbbench.server.certificates``), and verify modes check against its CA.
+    """
+    if not settings.database.tls.encrypts:
+        with LocalServer() as server:
+            yield server, settings_for_server(settings, server.address)
+        return
+    with tempfile.TemporaryDirectory(prefix="dbbench-tls-") as directory:
+        certificates = make_certificates(Path(directory))
+        with LocalServer(tls=certificates) as server:
+            yield server, settings_for_server(settings, server.address, certificates)
+
+
+@contextlib.contextmanager
+def server_to_measure(
+    settings: Settings,
+    local: bool = False,
+    *,
+    backend: Backend = LIVE,
+    on_fallback: Callable[[str], None] = lambda address: None,
+    on_started: Callable[[LocalServer], None] = lambda server: None,
+) -> Iterator[Settings]:
+    """The settings to measure with: as configured; or pointed at a throwaway server
+    (``local_server``) when ``local``, or when no server is configured and nothing answers
+    at the default address (``backend.finds_no_server``).  That fallback is told to
+    ``on_fallback(host:port)`` before the server starts, the started server to ``on_started``;
+    a configured server that does not answer is left for the server check to report."""
+    if not local:
+        if not backend.finds_no_server(settings):
+            yield settings
+            return
+        on_fallback(f"{settings.database.host}:{settings.database.port}")
+    with local_server(settings) as (server, target):
+        on_started(server)
+        yield target
+
+
+def findings(
+    settings: Settings, runner_names: Sequence[str], driver_names: Sequence[str] = ()
+) -> list[str]:
+    """Plain-language notes on known costs that the settings bring into the numbers."""
+    notes = []
+    if names_with("connects_per_operation", runner_names):
+        for name in driver_names or [settings.database.driver]:
+            notes += drivers.get_driver(name).notes(settings.database)
+    if names_with("holds_pool", runner_names) and settings.benchmark.concurrency == 1:
+        notes.append(
+            "one worker uses one pooled connection at a time: pool_size, max_overflow and "
+            "pool_timeout change nothing here; give --concurrency to see them matter"
+        )
+    return notes
+
+
+def plan_for(settings: Settings) -> Plan:
+    bench = settings.benchmark
+    return Plan(
+        iterations=None if bench.duration_s else bench.iterations,
+        duration_s=bench.duration_s,
+        warmup=bench.warmup_iterations,
+        concurrency=bench.concurrency,
+        rate_per_s=bench.rate_per_s,
+        max_errors=bench.max_errors,
+    )
+
+
+def _connections_held(settings: Settings, runner_names: Sequence[str]) -> int:
+    """Connections other than the pools' that may be open at once: workers, the monitor."""
+    workers = settings.benchmark.concurrency
+    # held all run long, per driver
+    held = workers * len(names_with("holds_connection_per_worker", runner_names))
+    # during their turns
+    busy = workers if names_with("connects_per_operation", runner_names) else 0
+    return held + busy + 1
+
+
+def cross_check(activity: ServerActivity, records: Sequence[RunnerRecord]) -> dict[str, Any]:
+    """The server's count of new connections against dbbench's own."""
+    ours = sum(r.connections_opened for r in records) + activity.monitor_connections
+    theirs = activity.deltas.get("Connections")
+    return {
+        "server_connections": theirs,
+        "dbbench_connections": ours,
+        "by_runner": {r.runner: r.connections_opened for r in records},
+        "matches": theirs == ours,
+    }
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will do, worked out from the settings alone: nothing connects yet.
+
+    ``plan_run`` makes it; ``execute_run`` carries it out.
+    """
+
+    #: the settings as given, with a single ``--driver`` made the driver for everything
+    settings: Settings
+    #: the runners to create: plain names with one driver, else ``raw/pymysql``, ...
+    runners: tuple[str, ...]
+    #: every driver in play (checked against the server, described in the environment)
+    drivers: tuple[str, ...]
+    #: ``run`` or ``compare``: the document's command
+    command: str
+    #: the harness's plan: iterations or duration, warm-up, concurrency, rate, max errors
+    plan: Plan
+    #: findings the settings alone bring into the numbers
+    notes: tuple[str, ...]
+    #: the pool's settings in words, when a runner uses them
+    pool_description: str | None
+
+    @property
+    def writes(self) -> bool:
+        """A write workload: it needs a scratch table, made when the run starts."""
+        return self.settings.benchmark.workload != READ_WORKLOAD
+
+
+def plan_run(
+    settings: Settings,
+    runner_names: Sequence[str],
+    driver_names: Sequence[str] = (),
+    *,
+    command: str = "run",
+) -> RunPlan:
+    """The run ``run_benchmark`` would make of these arguments; pure (no I/O).
+
+    ``driver_names``: with more than one, every runner runs once per driver,
+    labelled ``raw/pymysql``, ``raw/mysqlclient``, ...; with one (or none:
+    ``[database] driver``) the runners keep their plain names.
+    """
+    if len(driver_names) == 1:
+        settings = dataclasses.replace(
+            settings, database=dataclasses.replace(settings.database, driver=driver_names[0])
+        )
+    in_play = tuple(driver_names) or (settings.database.driver,)
+    labels = tuple(runner_labels(list(runner_names), in_play))
+    return RunPlan(
+        settings=settings,
+        runners=labels,
+        drivers=in_play,
+        command=command,
+        plan=plan_for(settings),
+        notes=tuple(findings(settings, labels, in_play)),
+        pool_description=(
+            settings.pool.describe() if names_with("uses_pool_settings", labels) else None
+        ),
+    )
+
+
+class SweepAxes(NamedTuple):
+    """The values a sweep runs each swept setting at: ``run_sweep(settings, runners, *axes)``."""
+
+    concurrencies: tuple[int, ...]
+    pool_sizes: tuple[int, ...]
+    max_overflows: tuple[int, ...]
+
+
+def sweep_axes(settings: Settings, values: Mapping[str, Sequence[int]]) -> SweepAxes | None:
+    """What lists of values ask for (by setting key: ``concurrency``, ``pool_size``,
+    ``max_overflow``, as ``--concurrency 1,8`` gives them): a sweep when any list has
+    several values, each setting without one held at its value in ``settings``; None when
+    none has (one run: a list of one value is that setting's value)."""
+    if not any(len(given) > 1 for given in values.values()):
+        return None
+
+    def axis(key: str, setting: int) -> tuple[int, ...]:
+        return tuple(values.get(key) or (setting,))
+
+    return SweepAxes(
+        axis("concurrency", settings.benchmark.concurrency),
+        axis("pool_size", settings.pool.pool_size),
+        axis("max_overflow", settings.pool.max_overflow),
+    )
+
+
+def default_runners(sweep: bool = False) -> tuple[str, ...]:
+    """The runners when none are named: raw, pool and persistent; in a sweep, the
+    swept runner (pool) alone."""
+    return names_with("swept") if sweep else DEFAULT_RUNNERS
+
+
+def run_benchmark(
+    settings: Settings,
+    runner_names: Sequence[str],
+    *,
+    command: str = "run",
+    on_progress: ProgressCallback | None = None,
+    on_result: Callable[[RunResult], None] | None = None,
+    driver_names: Sequence[str] = (),
+    backend: Backend = LIVE,
+) -> RunResult:
+    """Check the server, run every runner in turns, and summarise:
+    ``execute_run(plan_run(settings, runner_names, driver_names))``."""
+    return execute_run(
+        plan_run(settings, runner_names, driver_names, command=command),
+        on_progress=on_progress,
+        on_result=on_result,
+        backend=backend,
+    )
+
+
+def run_projected(
+    settings: Settings,
+    runner_names: Sequence[str],
+    rtt_s: float,
+    *,
+    command: str = "run",
+    on_progress: ProgressCallback | None = None,
+    on_result: Callable[[RunResult], None] | None = None,
+    driver_names: Sequence[str] = (),
+    backend: Backend = LIVE,
+) -> tuple[RunResult, RunProjection]:
+    """``run_benchmark``, and each runner's median projected onto a network with this
+    round-trip time (``dbbench run --rtt``).  Round trips are counted on the wire before
+    the run, whose server counters must not see them, for the runners explain can split
+    (``nullpool`` and the async pool are left out of the projection)."""
+    workload = settings.benchmark.workload
+    if workload != READ_WORKLOAD:
+        # its round trips are counted on the query, not on the insert and its commit
+        raise ConfigError(
+            f"a projection is of the read workload only, not {mention('[benchmark] workload')} "
+            f"= {workload!r}"
+        )
+    trips = count_run_round_trips(settings, runner_names, driver_names, backend=backend)
+    result = run_benchmark(
+        settings,
+        runner_names,
+        command=command,
+        on_progress=on_progress,
+        on_result=on_result,
+        driver_names=driver_names,
+        backend=backend,
+    )
+    return result, project_run(result, trips, rtt_s)
+
+
+def execute_run(
+    run: RunPlan,
+    *,
+    on_progress: ProgressCallback | None = None,
+    on_result: Callable[[RunResult], None] | None = None,
+    backend: Backend = LIVE,
+) -> RunResult:
+    """Check the server, run every runner of ``run`` in turns, and summarise.
+
+    Raises ``ConnectError``/``QueryError`` when the server cannot be used at
+    all.  Errors of single operations during the run are counted, not raised.
+    A Ctrl-C during the run returns the partial result (``complete`` False).
+    ``on_result`` gets the result so far about once a second while measuring
+    (``complete`` False; with one process), then the final one: a result
+    file written from it loses nothing to a crash.
+    """
+    settings = run.settings
+    if run.writes:
+        require_database(settings.database, settings.benchmark.workload)
+    # a write workload's table does not exist yet: its first operations check it
+    checked = None if run.writes else workload_for(settings.benchmark)
+    for name in run.drivers:  # each driver connects once before anything is measured
+        server = backend.check_server(dataclasses.replace(settings.database, driver=name), checked)
+    scratch = None
+    if run.writes:
+        scratch = backend.scratch_table(settings.database, new_table_name())
+        settings = _with_scratch(settings, scratch.name)
+    notes = list(run.notes)
+    warning = _budget_warning(settings, run.runners, backend)
+    if warning:
+        notes.append(warning)
+    environment = capture_environment(server.version)
+    environment["drivers"] = {name: drivers.get_driver(name).describe() for name in run.drivers}
+    started_at_s = backend.wall_clock_s()
+    summarise = functools.partial(
+        build_result,
+        run.command,
+        settings=settings.public_dict(),
+        environment=environment,
+        pool_description=run.pool_description,
+    )
+
+    def checkpoint(records: list[RunnerRecord]) -> None:
+        partial = RunOutcome(records, False, started_at_s, backend.wall_clock_s(), run.plan)
+        on_result(summarise(partial, notes=notes, scratch=_scratch_dict(scratch, None)))
+
+    measure = functools.partial(
+        _measure,
+        settings,
+        run.runners,
+        run.plan,
+        on_progress,
+        checkpoint if on_result else None,
+        backend,
+    )
+    if scratch is None:
+        outcome, activity = measure()
+        scratch_record = None
+    else:
+        # the parent owns the table, with --processes too: its children only insert
+        finished = False
+        try:
+            scratch.create()
+            outcome, activity = measure()
+            rows = _count_rows(scratch)
+            finished = True
+        finally:
+            drop_note = scratch.drop()
+            if drop_note and not finished:
+                # the run is failing with its own error; this must not be lost with it
+                backend.warn(drop_note)
+        if drop_note:
+            notes.append(drop_note)
+        scratch_record = _scratch_dict(scratch, rows)
+    check = cross_check(activity, outcome.records)
+    if outcome.complete and activity.complete and not check["matches"]:
+        notes.append(
+            f"the server counted {check['server_connections']} new connections during the run, "
+            f"dbbench opened {check['dbbench_connections']}: other clients were connecting too, "
+            "or some connects failed before the server counted them"
+        )
+    result = summarise(
+        outcome,
+        notes=notes,
+        server={**activity.to_dict(), "cross_check": check},
+        scratch=scratch_record,
+    )
+    if on_result is not None:
+        on_result(result)
+    return result
+
+
+def _with_scratch(settings: Settings, table: str) -> Settings:
+    """``settings`` whose operations insert into the scratch table ``table``."""
+    benchmark = dataclasses.replace(
+        settings.benchmark, scratch_table=table, query=insert_statement(table)
+    )
+    return dataclasses.replace(settings, benchmark=benchmark)
+
+
+def _budget_warning(settings: Settings, labels: Sequence[str], backend: Backend) -> str | None:
+    """A note when the pools and the workers may need more connections than the server allows."""
+    pools = len(names_with("holds_pool", labels))
+    if not pools:
+        return None
+    processes = settings.benchmark.processes
+    # every pool (pool per driver, async-pool) holds its connections all run long
+    other_pools = (pools - 1) * processes * (settings.pool.max_connections or 0)
+    return connection_budget_warning(
+        backend.read_max_connections(settings.database),
+        processes,
+        settings.pool.pool_size,
+        settings.pool.max_overflow,
+        other_connections=_connections_held(settings, labels) + other_pools,
+    )
+
+
+def _measure(
+    settings: Settings,
+    runner_names: Sequence[str],
+    plan: Plan,
+    on_progress: ProgressCallback | None,
+    checkpoint: Callable[[list[RunnerRecord]], None] | None,
+    backend: Backend,
+) -> tuple[RunOutcome, ServerActivity]:
+    """Run every runner (in this process or several), watching the server meanwhile."""
+    processes = settings.benchmark.processes
+    monitor = backend.monitor(settings.database)
+    monitor.start()
+    try:
+        if processes > 1:
+            outcome = run_in_processes(
+                settings,
+                runner_names,
+                plan,
+                processes,
+                on_progress,
+                on_checkpoint=checkpoint,
+            )
+        else:
+            runners = [backend.create_runner(name, settings) for name in runner_names]
+            outcome = run_interleaved(
+                runners,
+                plan,
+                on_progress=on_progress,
+                on_checkpoint=checkpoint,
+                clock=backend.clock_ns,
+            )
+    except Exception as exc:
+        # a worker process's diagnosed failure is raised as its ConnectError/QueryError
+        if not (is_operation_failure(exc) or isinstance(exc, ProcessFailed)):
+            raise
+        # a cold start failed after the check passed (the server went away?)
+        raise operation_error(exc, settings.database, settings.benchmark.query) from exc
+    finally:
+        activity = monitor.stop()
+    return outcome, activity
+
+
+def _count_rows(scratch: ScratchTable) -> int | None:
+    """The rows the run committed, or None when the server cannot tell us any more."""
+    try:
+        return scratch.count_rows()
+    except (pymysql.err.MySQLError, OSError, DbbenchError):  # scenarios/scratch.py speaks PyMySQL
+        return None
+
+
+def _scratch_dict(scratch: ScratchTable | None, rows: int | None) -> dict[str, Any] | None:
+    """The scratch table in the result: its name, rows counted before the drop, dropped?"""
+    if scratch is None:
+        return None
+    return {
+        "table": scratch.name,
+        "database": scratch.database.database,
+        "rows": rows,
+        "dropped": not scratch.created,
+    }
+
+
+def sweep_cell(concurrency: int, pool: PoolSettings, result: RunResult) -> SweepCell:
+    pooled = runner_with("swept", result.runners)
+    assert pooled is not None, "run_sweep refuses runner lists without it"
+    return SweepCell(
+        concurrency=concurrency,
+        pool_size=pool.pool_size,
+        max_overflow=pool.max_overflow,
+        ops_per_s=pooled.ops_per_s,
+        p99_us=pooled.summary.p99_ns / 1000 if pooled.summary else None,
+        errors=pooled.errors,
+        timeouts=pooled.timeouts,
+        operations=pooled.attempted,
+    )
+
+
+def run_sweep(
+    settings: Settings,
+    runner_names: Sequence[str],
+    concurrencies: Sequence[int],
+    pool_sizes: Sequence[int],
+    max_overflows: Sequence[int],
+    *,
+    on_cell: Callable[[str], ProgressCallback | None] | None = None,
+    on_result: Callable[[SweepResult], None] | None = None,
+    backend: Backend = LIVE,
+) -> SweepResult:
+    """Run every (concurrency, pool_size, max_overflow) cell, one after another.
+
+    Each cell is a full ``run_benchmark`` with those settings; ``runner_names``
+    must include the swept runner, ``pool``.  Cells run in turn, not interleaved: every cell's
+    pool holds its connections, and a grid of pools held at once could
+    exceed the server's max_connections.  Ctrl-C keeps the cells done.
+    """
+    if not names_with("swept", runner_names):
+        raise ConfigError(
+            f"a sweep compares pool settings: {mention('runner_names')} must include pool"
+        )
+    cells: list[tuple[SweepCell, RunResult]] = []
+    complete = True
+    todo = grid(concurrencies, pool_sizes, max_overflows)
+    sweep = SweepResult([], [], False)
+    for number, (concurrency, pool_size, max_overflow) in enumerate(todo, start=1):
+        processes = settings.benchmark.processes
+        if processes > concurrency:
+            raise ConfigError(
+                f"{mentioned('benchmark', 'processes')} = {processes} is more than "
+                f"{mentioned('benchmark', 'concurrency')} {concurrency} in the sweep: each "
+                "process needs at least one worker"
+            )
+        cell_settings = dataclasses.replace(
+            settings,
+            benchmark=dataclasses.replace(settings.benchmark, concurrency=concurrency),
+            pool=dataclasses.replace(settings.pool, pool_size=pool_size, max_overflow=max_overflow),
+        )
+        label = (
+            f"cell {number}/{len(todo)}: concurrency {concurrency}, "
+            f"pool_size {pool_size}, max_overflow {max_overflow}"
+        )
+        progress = on_cell(label) if on_cell else None
+        result = run_benchmark(
+            cell_settings, runner_names, command="compare", on_progress=progress, backend=backend
+        )
+        cells.append((sweep_cell(concurrency, cell_settings.pool, result), result))
+        if not result.complete:
+            complete = False
+        sweep = SweepResult(
+            list(cells),
+            recommend([c for c, _ in cells]),
+            complete and number == len(todo),
+            {
+                "concurrency": sorted(set(concurrencies)),
+                "pool_size": sorted(set(pool_sizes)),
+                "max_overflow": sorted(set(max_overflows)),
+            },
+        )
+        if on_result is not None:
+            on_result(sweep)  # after each cell: a crash later loses nothing done
+        if not complete:
+            break
+    return sweep

@@ -1,0 +1,583 @@
+"""``dbbench explain``: where each runner's operation spends its time, and its round trips.
+
+Three passes, all against the real server:
+
+1. round trips: a few operations of each runner through a ``CountingRelay``,
+   every phase charged the turns of the conversation it waited for;
+2. phases and whole: ``iterations`` rounds in which every runner runs its
+   operation instrumented (each phase timed), instrumented with every phase
+   timed twice over (what the clock itself costs in there), and exactly as
+   ``dbbench run`` times it (the whole), in every order in turn, so that
+   drift and the instrumentation's own cost show up side by side;
+3. findings: known costs, recognised from the figures, in plain language.
+
+``--rtt`` projects each runner onto a network: measured median + round trips
+× RTT.  The measured time already holds this machine's own round trips
+(tens of microseconds each on loopback); the projection adds the network's
+on top.  It is a floor: it leaves out bandwidth (large results), and that
+client and server idle through each round trip and wake slower than when
+busy back to back (tests/integration/test_projection.py measures the whole
+within a few percent at a 40 ms RTT).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dbbench.backend import LIVE, Backend
+from dbbench.config.settings import DatabaseSettings, Settings
+from dbbench.config.tls import TlsSettings
+from dbbench.drivers.diagnosis import operation_error
+from dbbench.errors import DbbenchError, mention
+from dbbench.output.numbers import duration_from_ns as _duration
+from dbbench.parsing import bad_value
+from dbbench.results.build import capture_environment, iso_utc
+from dbbench.results.model import (
+    ADDS_UP_WITHIN,
+    Explanation,
+    PhaseResult,
+    RunnerExplanation,
+    RunResult,
+    projected_ns,
+)
+from dbbench.runners import names_with, runner_class
+from dbbench.scenarios.phases import PhaseClock, driver_module, entry_cost_ns, pool_phases
+from dbbench.scenarios.phases.roundtrips import CountingRelay
+from dbbench.stats import summarize_samples
+from dbbench.workload import Workload, workload_for
+
+#: the runners explain can split into phases (their classes say ``explained_as``)
+EXPLAIN_RUNNERS = names_with("explained_as")
+#: operations counted through the relay per runner; the count should not vary
+COUNT_REPETITIONS = 3
+#: a phase taking at least this share of an operation earns a finding
+NOTABLE_SHARE = 0.2
+#: pairs of operations per round for the runners much cheaper than raw
+CHEAP_PAIRS = 4
+
+#: (clock) -> None: one instrumented operation
+Operation = Callable[[PhaseClock], None]
+
+
+# --- the operations -------------------------------------------------------------
+
+
+class _Subject:
+    """One runner's operation, instrumented and plain; pool and persistent share one runner."""
+
+    def __init__(self, name: str, settings: Settings, backend: Backend = LIVE) -> None:
+        self.name = name
+        self._clock_ns = backend.clock_ns
+        create_runner = backend.create_runner
+        workload = Workload(settings.benchmark.query)
+        database = settings.database
+        self.phase_order: tuple[str, ...]
+        self.descriptions: dict[str, str]
+        self.tcp_phase: str | None
+        self.greeting_phase: str | None
+        self._runners: list[Any] = []
+        runner = runner_class(name)
+        self.explained_as = runner.explained_as
+        self.operation = runner.operation
+        #: one connect per operation: far slower than the others, so fewer pairs a round
+        self.connects = runner.connects_per_operation
+        if runner.explained_as == "connect":
+            module = driver_module(database.driver)
+            self.plain = self._open(create_runner(name, settings))
+            self.instrumented: Operation = lambda clock: module.connect_operation(
+                database, workload, clock
+            )
+            self.phase_order, self.descriptions = module.PHASES, module.DESCRIPTIONS
+            self.tcp_phase, self.greeting_phase = module.TCP_PHASE, module.GREETING_PHASE
+        elif runner.explained_as == "checkout":
+            # one pool for both: two pools' connections differ more (a server
+            # thread's luck, measured at up to 20%) than the instrumentation costs
+            self.plain = self._open(create_runner(name, settings))
+            self.instrumented = pool_phases.PooledOperation(self.plain).run
+            self.phase_order, self.descriptions = pool_phases.PHASES, pool_phases.DESCRIPTIONS
+            self.tcp_phase = pool_phases.TCP_PHASE
+            self.greeting_phase = pool_phases.GREETING_PHASE
+        elif runner.explained_as == "reuse":
+            self.plain = plain = self._open(create_runner(name, settings))
+            self.instrumented = lambda clock: pool_phases.persistent_operation(plain, clock)
+            self.phase_order, self.descriptions = pool_phases.PHASES, pool_phases.DESCRIPTIONS
+            # its one connect is in the warm-up
+            self.tcp_phase = self.greeting_phase = None
+        else:
+            raise ValueError(f"no phase breakdown for runner {name!r}")
+
+    def _open(self, runner: Any) -> Any:
+        runner.open()
+        self._runners.append(runner)
+        return runner
+
+    def time_plain(self) -> int:
+        start = self._clock_ns()
+        self.plain.run_once()
+        return self._clock_ns() - start
+
+    def close(self) -> None:
+        for runner in self._runners:
+            runner.close()
+
+
+def _via(database: DatabaseSettings, relay: CountingRelay) -> DatabaseSettings:
+    host, port = relay.address
+    return dataclasses.replace(database, host=host, port=port, unix_socket=None)
+
+
+def _upstream(database: DatabaseSettings) -> tuple[str, int] | str:
+    return database.unix_socket or (database.host, database.port)
+
+
+def count_round_trips(
+    settings: Settings, runner_names: Sequence[str], backend: Backend = LIVE
+) -> dict[str, dict[str, int]]:
+    """Runner -> phase -> round trips one operation waits for with the configured
+    driver, counted on the wire (the runners ``backend`` makes, through a relay).
+
+    Each phase's count is the median over ``COUNT_REPETITIONS`` operations,
+    after a warm-up operation (a pool's first connect, the persistent connect).
+    TCP's handshake, unseen by the relay, is added to the phase that connects,
+    and the server's greeting to the phase that reads it.
+    """
+    try:
+        return _count(settings, runner_names, backend)
+    except DbbenchError:
+        raise
+    except Exception as exc:
+        raise operation_error(exc, settings.database, settings.benchmark.query) from exc
+
+
+def _count(
+    settings: Settings, runner_names: Sequence[str], backend: Backend
+) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    with CountingRelay(_upstream(settings.database)) as relay:
+        relayed = dataclasses.replace(settings, database=_via(settings.database, relay))
+        for name in runner_names:
+            subject = _Subject(name, relayed, backend)
+            try:
+                subject.instrumented(PhaseClock())  # warm-up
+                per_phase: dict[str, list[int]] = {}
+                for _ in range(COUNT_REPETITIONS):
+                    connections_before, greetings_before = relay.connections, relay.greetings
+                    clock = PhaseClock(probe=lambda: relay.round_trips)
+                    subject.instrumented(clock)
+                    trips = dict(clock.round_trips)
+                    unseen = (
+                        (subject.tcp_phase, relay.connections - connections_before),
+                        (subject.greeting_phase, relay.greetings - greetings_before),
+                    )
+                    for phase, count in unseen:
+                        if count and phase:
+                            trips[phase] = trips.get(phase, 0) + count
+                    for phase, count in trips.items():
+                        per_phase.setdefault(phase, []).append(count)
+                counts[name] = {p: round(statistics.median(c)) for p, c in per_phase.items()}
+            finally:
+                subject.close()
+    return counts
+
+
+@dataclass
+class _Samples:
+    """One runner's measurements: per phase, the plain whole, and per round the gap between."""
+
+    phases: dict[str, list[int]] = dataclasses.field(default_factory=dict)
+    gaps: list[int] = dataclasses.field(default_factory=list)
+    wholes: list[int] = dataclasses.field(default_factory=list)
+
+    def add(self, durations_ns: dict[str, int], whole_ns: int) -> None:
+        """One pair: the instrumented operation's phases and the plain one's whole."""
+        done = len(self.wholes)
+        self.wholes.append(whole_ns)
+        self.gaps.append(sum(durations_ns.values()) - whole_ns)
+        for phase, elapsed_ns in durations_ns.items():
+            # a phase missing from earlier operations took 0 ns in them
+            self.phases.setdefault(phase, [0] * done).append(elapsed_ns)
+        for values in self.phases.values():
+            if len(values) == done:
+                values.append(0)
+
+
+def _step(subject: _Subject, step: str, clocks: dict[str, PhaseClock]) -> int:
+    """One operation of a set: the plain one returns its time, the others fill their clock."""
+    if step == "plain":
+        return subject.time_plain()
+    subject.instrumented(clocks[step])
+    return 0
+
+
+def _clocks() -> dict[str, PhaseClock]:
+    return {"timed": PhaseClock(), "doubled": PhaseClock(doubled=True)}
+
+
+#: the orders the three operations of a pair run in, in turn: each follows each as often
+_ORDERS = tuple(itertools.permutations(("plain", "timed", "doubled")))
+
+
+def _measure(
+    subjects: Sequence[_Subject], iterations: int, warmup: int, on_round: Callable[[int], None]
+) -> dict[str, _Samples]:
+    """Interleaved rounds: each runner's operation plain, instrumented, and instrumented with
+    every phase doubled (``PhaseClock(doubled=True)``), side by side, in turn in every order.
+
+    ``raw`` (a connect per operation) runs one such set a round, the others
+    ``CHEAP_PAIRS`` (they are a hundred times faster, and their medians need more
+    samples to settle on a busy machine).  What the doubled operation charged beyond
+    the instrumented one is the clock's own cost per phase entered, in the same code
+    path and under the same load (``entry_cost_ns``); its median over the rounds is
+    taken out of every phase.  The gap between the phases and the plain whole of each
+    set is kept (``_Samples.gaps``) for the phases-add-up check.
+    """
+    # a connect per operation is slow (16 ms with PyMySQL's SSL context): one that is
+    # explained beside a cheap runner borrows its cost per phase entered, the same driver
+    # and clock in the same rounds, rather than connect a third time every round
+    borrowed = any(not s.connects for s in subjects)
+    timed: dict[str, list[tuple[PhaseClock, int]]] = {s.name: [] for s in subjects}
+    entry_costs: dict[str, list[float]] = {s.name: [] for s in subjects}
+    warmup = max(warmup, 1)  # the persistent runner connects in its first operation
+    for round_number in range(warmup + iterations):
+        for subject in subjects:
+            pairs = 1 if subject.connects else CHEAP_PAIRS
+            for pair in range(pairs):
+                clocks = _clocks()
+                whole_ns = 0
+                order = _ORDERS[(round_number * pairs + pair) % len(_ORDERS)]
+                if subject.connects and borrowed:
+                    order = tuple(step for step in order if step != "doubled")
+                for step in order:
+                    if not subject.connects:
+                        # each after an untimed twin: an operation right after different
+                        # code runs with cold caches (~35 µs slower here after another
+                        # runner's, a few µs after the plain one), which would fall on
+                        # some kinds more than others; raw's connect is cold anyway
+                        _step(subject, step, _clocks())
+                    whole_ns += _step(subject, step, clocks)
+                if round_number >= warmup:
+                    timed[subject.name].append((clocks["timed"], whole_ns))
+                    if "doubled" in order:
+                        entry_costs[subject.name].append(
+                            entry_cost_ns(clocks["timed"], clocks["doubled"])
+                        )
+        on_round(round_number + 1)
+    cheap_costs = [c for s in subjects if not s.connects for c in entry_costs[s.name]]
+    measured = {}
+    for subject in subjects:
+        costs = cheap_costs if subject.connects and borrowed else entry_costs[subject.name]
+        entry_ns = statistics.median(costs) if costs else 0.0
+        samples = measured[subject.name] = _Samples()
+        for clock, whole_ns in timed[subject.name]:
+            samples.add(clock.net_durations_ns(entry_ns), whole_ns)
+    return measured
+
+
+def _summaries(subject: _Subject, measured: _Samples, trips: dict[str, int]) -> RunnerExplanation:
+    rank = {name: i for i, name in enumerate(subject.phase_order)}
+    results = []
+    for name in sorted(measured.phases, key=lambda n: rank.get(n, len(rank))):
+        summary = summarize_samples(measured.phases[name])
+        results.append(
+            PhaseResult(
+                name=name,
+                description=subject.descriptions.get(name, ""),
+                median_ns=summary.p50_ns,
+                p95_ns=summary.p95_ns,
+                round_trips=trips.get(name, 0),
+            )
+        )
+    whole = summarize_samples(measured.wholes)
+    return RunnerExplanation(
+        runner=subject.name,
+        operation=subject.operation,
+        iterations=len(measured.wholes),
+        phases=tuple(results),
+        whole_median_ns=whole.p50_ns,
+        whole_p95_ns=whole.p95_ns,
+        gap_median_ns=round(statistics.median(measured.gaps)),
+    )
+
+
+def check_arguments(runner_names: Sequence[str], driver: str) -> None:
+    """An unknown driver, or a runner explain cannot split, fails before any connection."""
+    driver_module(driver)
+    for name in runner_names:
+        if name not in EXPLAIN_RUNNERS:
+            raise bad_value(
+                mention("runner_names"),
+                ",".join(runner_names),
+                f"explain splits {', '.join(EXPLAIN_RUNNERS)}, not {name!r}",
+            )
+
+
+def explain(
+    settings: Settings,
+    runner_names: Sequence[str] = EXPLAIN_RUNNERS,
+    *,
+    iterations: int = 200,
+    warmup: int = 10,
+    rtt_s: float | None = None,
+    on_round: Callable[[int], None] = lambda done: None,
+    on_start: Callable[[], None] = lambda: None,
+    backend: Backend = LIVE,
+) -> Explanation:
+    """Split each runner's operation into phases against the configured server,
+    with the configured driver (``[database] driver``).
+
+    ``on_start`` is called once the server has been checked, before the rounds.
+    ``backend``: the server check, the runners (each runner's plain operation; the
+    instrumented ones connect with the driver itself), the clock the plain
+    operation is timed on and the wall clock of the timestamps, as for ``run``.
+    """
+    driver = settings.database.driver
+    check_arguments(runner_names, driver)
+    workload = Workload(settings.benchmark.query)
+    database = settings.database
+    started_at = iso_utc(backend.wall_clock_s())
+    server = backend.check_server(database, workload)
+    on_start()
+    try:
+        trips = count_round_trips(settings, runner_names, backend)
+        subjects: list[_Subject] = []
+        try:
+            for name in runner_names:
+                subjects.append(_Subject(name, settings, backend))
+            measured = _measure(subjects, iterations, warmup, on_round)
+        finally:
+            for subject in subjects:
+                subject.close()
+    except DbbenchError:
+        raise
+    except Exception as exc:
+        raise operation_error(exc, database, workload.query) from exc
+    runners = tuple(_summaries(s, measured[s.name], trips[s.name]) for s in subjects)
+    return Explanation(
+        driver=driver,
+        database=database.public_dict(),
+        query=workload.query,
+        pool=settings.pool.describe(),
+        rtt_s=rtt_s,
+        runners=runners,
+        findings=tuple(findings(runners, settings, rtt_s)),
+        environment=capture_environment(server.version),
+        started_at=started_at,
+        finished_at=iso_utc(backend.wall_clock_s()),
+    )
+
+
+# --- findings ---------------------------------------------------------------------
+
+
+def _tls_off_setting() -> str:
+    return 'ssl_mode = "disabled" (or ssl_disabled = true)'
+
+
+def findings(
+    runners: Sequence[RunnerExplanation], settings: Settings, rtt_s: float | None
+) -> list[str]:
+    """Plain-language notes on the known costs the figures show."""
+    notes: list[str] = []
+    # each set of findings reads the phases of one breakdown: a connect's, then a checkout's
+    explained_as = {r.runner: runner_class(r.runner).explained_as for r in runners}
+    for runner in runners:
+        if explained_as[runner.runner] == "connect":
+            notes += _connect_findings(runner, settings.database.tls)
+    for runner in runners:
+        if explained_as[runner.runner] == "checkout":
+            notes += _pool_findings(runner, settings)
+    for runner in runners:
+        if not runner.adds_up:
+            notes.append(
+                f"{runner.runner}: an operation's phases, added up, differ from the whole "
+                f"operation timed beside it by {_duration(abs(runner.gap_median_ns))} (median), "
+                f"more than {ADDS_UP_WITHIN:.0%} of its {_duration(runner.whole_median_ns)}: read "
+                "the shares with care (a busy machine, or the instrumentation's own cost)"
+            )
+    if rtt_s is not None:
+        notes.append(_projection_finding(runners, rtt_s))
+    return notes
+
+
+def _connect_findings(raw: RunnerExplanation, tls: TlsSettings) -> list[str]:
+    notes = []
+    context = raw.phase("SSL context")
+    handshake = raw.phase("TLS handshake")
+    if context is not None and raw.share(context) >= NOTABLE_SHARE:
+        unused = (
+            " The server did not offer TLS, so the context was never used."
+            if handshake is None
+            else ""
+        )
+        if tls.mode == "preferred":
+            why = "with no ssl_* setting PyMySQL tries TLS ('preferred') and builds"
+        else:
+            why = f"with ssl_mode {tls.mode} PyMySQL builds"
+        store = "ssl_ca" if tls.ca is not None else "the system's CA store"
+        notes.append(
+            f"SSL context creation takes {_duration(context.median_ns)} of "
+            f"{_duration(raw.whole_median_ns)} per connect ({raw.share(context):.0%}): {why} "
+            f"a new context, loading {store}, in every connect.{unused} "
+            f"Set {_tls_off_setting()} when "
+            "the network is trusted; for TLS, pass one prebuilt ssl.SSLContext (ssl=...) "
+            "so it is built once; or use a pool, which pays it once per connection."
+        )
+    if handshake is not None and raw.share(handshake) >= NOTABLE_SHARE:
+        notes.append(
+            f"the TLS handshake takes {_duration(handshake.median_ns)} and "
+            f"{handshake.round_trips} round trip(s) per connect ({raw.share(handshake):.0%}): "
+            "a pool or a persistent connection pays it once per connection."
+        )
+    autocommit = raw.phase("SET AUTOCOMMIT")
+    if autocommit is not None and autocommit.round_trips:
+        notes.append(
+            f"PyMySQL's default autocommit=False sends SET AUTOCOMMIT = 0 in every connect: "
+            f"{autocommit.round_trips} round trip(s), {_duration(autocommit.median_ns)} here, one "
+            "RTT each on a network. Code that runs single statements can pass "
+            "autocommit=True (the server's default: nothing is sent); a pool pays it once "
+            "per connection."
+        )
+    resolution = raw.phase("name resolution")
+    if resolution is not None and resolution.median_ns >= 1_000_000:
+        notes.append(
+            f"name resolution takes {_duration(resolution.median_ns)} per connect: connect by "
+            "IP address, or run a local resolver cache."
+        )
+    query = raw.phase("query")
+    if query is not None and raw.whole_median_ns:
+        connecting = max(raw.whole_median_ns - query.median_ns, 0)
+        notes.append(
+            f"raw: everything but the query (connecting and closing) is "
+            f"{connecting / raw.whole_median_ns:.0%} of its operation "
+            f"({_duration(connecting)} of {_duration(raw.whole_median_ns)}) and "
+            f"{raw.round_trips - query.round_trips} of its {raw.round_trips} round trips: "
+            "that is what a pool saves on every request."
+        )
+    return notes
+
+
+def _pool_findings(pool: RunnerExplanation, settings: Settings) -> list[str]:
+    notes = []
+    reset = pool.phase(pool_phases.RESET)
+    if reset is not None and pool.share(reset) >= NOTABLE_SHARE:
+        notes.append(
+            f"pool: reset-on-return ({settings.pool.pool_reset_on_return.upper()} at "
+            f"checkin) takes {_duration(reset.median_ns)} of {_duration(pool.whole_median_ns)} "
+            f"({pool.share(reset):.0%}) and {reset.round_trips} round trip(s): "
+            "--reset-on-return none removes it, but a connection returned mid-transaction "
+            "then stays so; keep it unless every code path commits or rolls back."
+        )
+    ping = pool.phase(pool_phases.PRE_PING)
+    if ping is not None:
+        notes.append(
+            f"pool: pre-ping takes {_duration(ping.median_ns)} and {ping.round_trips} round "
+            "trip(s) per checkout; pool_recycle below the server's wait_timeout also avoids stale "
+            "connections, without a round trip per request."
+        )
+    return notes
+
+
+def _projection_finding(runners: Sequence[RunnerExplanation], rtt_s: float) -> str:
+    rtt_ns = rtt_s * 1e9
+    parts = [
+        f"{r.runner} {r.round_trips} × {_duration(rtt_ns)} → {_duration(r.projected_ns(rtt_ns))}"
+        for r in runners
+    ]
+    return (
+        f"at a round-trip time of {_duration(rtt_ns)}: " + "; ".join(parts) + " (median measured "
+        "here + round trips × RTT: a floor, since both ends idle through each round trip "
+        "and wake slower, and bandwidth is left out)"
+    )
+
+
+# --- --rtt on run and compare -------------------------------------------------------
+
+
+def count_labelled_round_trips(
+    settings: Settings,
+    runner_names: Sequence[str],
+    driver_names: Sequence[str],
+    backend: Backend = LIVE,
+) -> dict[str, dict[str, int]]:
+    """``count_round_trips`` for ``dbbench run --driver a,b``: with several drivers,
+    each driver's counts under the runners' labels (``raw/mysqlclient``, ...)."""
+    if len(driver_names) <= 1:
+        return count_round_trips(settings, runner_names, backend)
+    counts: dict[str, dict[str, int]] = {}
+    for driver in driver_names:
+        database = dataclasses.replace(settings.database, driver=driver)
+        per_driver = count_round_trips(
+            dataclasses.replace(settings, database=database), runner_names, backend
+        )
+        counts.update({f"{name}/{driver}": phases for name, phases in per_driver.items()})
+    return counts
+
+
+def count_run_round_trips(
+    settings: Settings,
+    runner_names: Sequence[str],
+    driver_names: Sequence[str] = (),
+    *,
+    backend: Backend = LIVE,
+) -> dict[str, dict[str, int]]:
+    """For ``dbbench run --rtt``, before the run (its server counters must not see these):
+    the round trips of the runners explain can split, per label; the others are left out."""
+    backend.check_server(settings.database, workload_for(settings.benchmark))
+    counted = [name for name in runner_names if name in EXPLAIN_RUNNERS]
+    return count_labelled_round_trips(settings, counted, driver_names, backend)
+
+
+@dataclass(frozen=True)
+class RunProjection:
+    """``dbbench run --rtt``: each counted runner's median projected onto a network."""
+
+    rtt_s: float
+    runners: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rtt_s": self.rtt_s, "runners": list(self.runners)}
+
+    def describe(self) -> str:
+        return describe_run_projection(list(self.runners), self.rtt_s)
+
+
+def project_run(result: RunResult, trips: dict[str, dict[str, int]], rtt_s: float) -> RunProjection:
+    """``result``'s medians with ``trips`` (``count_run_round_trips``)."""
+    medians = {r.runner: r.summary.p50_ns for r in result.runners if r.summary}
+    return RunProjection(rtt_s, tuple(run_projection(medians, trips, rtt_s)))
+
+
+def run_projection(
+    medians_ns: dict[str, int], trips: dict[str, dict[str, int]], rtt_s: float
+) -> list[dict[str, Any]]:
+    """For ``dbbench run --rtt``: each runner's median, its round trips and the projection."""
+    rows = []
+    for runner, median_ns in medians_ns.items():
+        if runner not in trips:
+            continue  # nullpool: explain does not count it
+        count = sum(trips[runner].values())
+        rows.append(
+            {
+                "runner": runner,
+                "median_ns": median_ns,
+                "round_trips": count,
+                "projected_median_ns": round(projected_ns(median_ns, count, rtt_s * 1e9)),
+            }
+        )
+    return rows
+
+
+def describe_run_projection(rows: list[dict[str, Any]], rtt_s: float) -> str:
+    """e.g. "at RTT 1 ms (median + round trips × RTT): raw 0.35 ms + 6 × 1 ms = 6.35 ms; ..."."""
+    rtt = _duration(rtt_s * 1e9)
+    parts = [
+        f"{row['runner']} {_duration(row['median_ns'])} + {row['round_trips']} × {rtt}"
+        f" = {_duration(row['projected_median_ns'])}"
+        for row in rows
+    ]
+    return f"projected at RTT {rtt} (median + round trips × RTT): " + "; ".join(parts)

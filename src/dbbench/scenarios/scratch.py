@@ -1,0 +1,173 @@
+"""The scratch table a write workload writes into: dbbench's own, created and dropped by it.
+
+A write workload never touches a user's table.  dbbench makes up a name no
+one uses (``dbbench_scratch_`` + 8 random hex digits), creates the table
+with a plain ``CREATE TABLE`` -- which fails, rather than reuses, when a
+table of that name exists -- and drops only a table it created itself.
+The drop happens however the run ends (errors, Ctrl-C, SIGTERM: the caller
+drops it in a ``finally``); when it fails, the caller is told the table's
+name so the user can drop it.
+
+This is a side channel outside the runners, so it talks to the server with
+PyMySQL directly, like ``server/preflight.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pymysql
+
+from dbbench.config.schema import mentioned
+from dbbench.config.settings import DatabaseSettings
+from dbbench.drivers import side
+from dbbench.drivers.diagnosis import connect_error
+from dbbench.errors import ConfigError, QueryError
+
+TABLE_PREFIX = "dbbench_scratch_"
+#: what a scratch table's name looks like (used to find leftovers, and to refuse any other)
+TABLE_NAME = re.compile(r"dbbench_scratch_[0-9a-f]{8}")
+#: MySQL/MariaDB "table already exists"
+TABLE_EXISTS = 1050
+
+_COLUMNS = (
+    "id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+    "connection_id BIGINT UNSIGNED NOT NULL, "
+    "inserted_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
+)
+
+
+def new_table_name() -> str:
+    """A fresh scratch table name: 32 random bits, so runs side by side do not collide."""
+    return TABLE_PREFIX + secrets.token_hex(4)
+
+
+def insert_statement(table: str) -> str:
+    """The ``insert`` workload's statement: one row, recording which connection wrote it."""
+    _check_name(table)
+    return f"INSERT INTO `{table}` (connection_id) VALUES (CONNECTION_ID())"
+
+
+def _check_name(table: str) -> None:
+    # the name is interpolated into SQL: only ever one of ours
+    if not TABLE_NAME.fullmatch(table):
+        raise ValueError(f"{table!r} is not a dbbench scratch table name")
+
+
+@contextlib.contextmanager
+def _connection(database: DatabaseSettings) -> Iterator[pymysql.connections.Connection]:
+    try:
+        connection = pymysql.connect(**side.connect_kwargs(database), autocommit=True)
+    except Exception as exc:
+        raise connect_error(exc, database) from exc
+    with connection:
+        yield connection
+
+
+def require_database(database: DatabaseSettings, workload: str) -> str:
+    """The database the scratch table goes into; refuses when none is configured."""
+    if not database.database:
+        raise ConfigError(
+            f"the {workload} workload creates a scratch table and needs a database to put it "
+            f"in: give {mentioned('database', 'database')}"
+        )
+    return database.database
+
+
+@dataclass
+class ScratchTable:
+    """One scratch table's life: ``create()``, the run, ``count_rows()``, ``drop()``."""
+
+    database: DatabaseSettings
+    name: str
+    #: True once this object created the table and until it dropped it
+    created: bool = False
+
+    @property
+    def qualified_name(self) -> str:
+        return f"`{self.database.database}`.`{self.name}`"
+
+    def create(self) -> None:
+        """Create the table; refuse (``ConfigError``) when a table of that name exists."""
+        _check_name(self.name)
+        pending: list[int] = []
+        # held back: a Ctrl-C between CREATE and ``created = True`` would leave
+        # a table nobody knows to drop
+        with (
+            _signals_deferred(pending),
+            _connection(self.database) as connection,
+            connection.cursor() as cursor,
+        ):
+            try:
+                cursor.execute(f"CREATE TABLE `{self.name}` ({_COLUMNS}) ENGINE=InnoDB")
+                self.created = True
+            except pymysql.err.MySQLError as exc:
+                if exc.args and exc.args[0] == TABLE_EXISTS:
+                    raise ConfigError(
+                        f"a table {self.qualified_name} already exists; dbbench writes only "
+                        "into a scratch table it creates itself, so it leaves that one alone "
+                        "(run again for a new name)"
+                    ) from None
+                raise QueryError(
+                    f"cannot create the scratch table {self.qualified_name} on "
+                    f"{self.database.describe()}: {exc.args[-1] if exc.args else exc} "
+                    "(the write workloads need the CREATE and DROP privileges)"
+                ) from None
+        if pending:
+            raise KeyboardInterrupt
+
+    def count_rows(self) -> int:
+        """``SELECT COUNT(*)``: the rows the workload committed."""
+        with _connection(self.database) as connection, connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM `{self.name}`")
+            (count,) = cursor.fetchone()
+        return int(count)
+
+    def drop(self) -> str | None:
+        """Drop the table if this object created it; returns a note when that failed.
+
+        A Ctrl-C or SIGTERM during the drop is held back until it is done (the
+        drop is what it asks for), then raised as KeyboardInterrupt -- unless
+        the drop failed: then the note naming the table comes first.
+        """
+        if not self.created:
+            return None
+        pending: list[int] = []
+        with _signals_deferred(pending):
+            try:
+                with _connection(self.database) as connection, connection.cursor() as cursor:
+                    cursor.execute(f"DROP TABLE `{self.name}`")
+            except Exception as exc:
+                if isinstance(exc, pymysql.err.MySQLError) and exc.args:
+                    exc = exc.args[-1]
+                return (
+                    f"could not drop the scratch table {self.qualified_name} ({exc}); "
+                    f"drop it yourself: DROP TABLE {self.qualified_name}"
+                )
+        self.created = False
+        if pending:
+            raise KeyboardInterrupt
+        return None
+
+
+@contextlib.contextmanager
+def _signals_deferred(pending: list[int]) -> Iterator[None]:
+    """SIGINT and SIGTERM arriving inside the block are noted in ``pending``, not raised."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.getsignal(number) for number in handled}
+    for number in handled:
+        signal.signal(number, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
