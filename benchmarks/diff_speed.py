@@ -26,7 +26,7 @@ from typing import Any
 
 from timing import Command, describe, timed
 
-from dbbench.engine.histogram import LatencyHistogram
+from dbbench.histogram import LatencyHistogram
 from dbbench.stats import summarize
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"

@@ -25,7 +25,7 @@ import pymysql
 from dbbench.config.settings import Settings, find_config_path, load_settings
 from dbbench.drivers import side
 from dbbench.engine.harness import Plan, run_interleaved
-from dbbench.engine.histogram import LatencyHistogram
+from dbbench.histogram import LatencyHistogram
 from dbbench.runners import RUNNER_NAMES, create_runner
 from dbbench.runners.base import AsyncRunner, Runner
 from dbbench.scenarios.benchmark import settings_for_server

@@ -6,9 +6,9 @@ import asyncio
 import threading
 from collections.abc import Callable
 
-from dbbench.backend import Backend
 from dbbench.config.settings import DatabaseSettings
 from dbbench.runners.base import AsyncRunner, Runner
+from dbbench.scenarios.backend import Backend
 from dbbench.server.preflight import ServerInfo
 from dbbench.workload import Workload
 

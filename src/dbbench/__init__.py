@@ -11,8 +11,7 @@ import importlib
 from typing import Any
 
 #: public name -> the module that defines it: one library call per command
-#: (docs/guide/python.md shows them in use); ``explain`` is not among them, its
-#: name being its module's (``dbbench.scenarios.explain.explain``)
+#: (docs/guide/python.md shows them in use)
 _EXPORTS = {
     "Settings": "dbbench.config.settings",
     "load_settings": "dbbench.config.settings",
@@ -24,6 +23,7 @@ _EXPORTS = {
     "sweep_axes": "dbbench.scenarios.benchmark",
     "StaleRequest": "dbbench.scenarios.stale",
     "run_stale": "dbbench.scenarios.stale",
+    "explain": "dbbench.scenarios.explain",
     "count_run_round_trips": "dbbench.scenarios.explain",
     "project_run": "dbbench.scenarios.explain",
     "load_result": "dbbench.results.model",
@@ -31,7 +31,7 @@ _EXPORTS = {
     "parse_fail_on": "dbbench.diffing",
     "build_report": "dbbench.output.report",
     "write_report": "dbbench.output.report",
-    "Backend": "dbbench.backend",
+    "Backend": "dbbench.scenarios.backend",
     "DbbenchError": "dbbench.errors",
     "ConfigError": "dbbench.errors",
 }

@@ -452,7 +452,7 @@ class Env:
 
     stdout: Console | None = None
     stderr: Console | None = None
-    #: a ``dbbench.backend.Backend``: the server check, the runners, the monitor, the clocks
+    #: a ``scenarios.backend.Backend``: the server check, the runners, the monitor, the clocks
     backend: Any = None
 
     def out(self) -> Console:
@@ -475,7 +475,7 @@ class Env:
         its warnings on this Env's stderr."""
         backend = self.backend
         if backend is None:
-            from dbbench.backend import LIVE
+            from dbbench.scenarios.backend import LIVE
 
             backend = LIVE
         return dataclasses.replace(backend, warn=self._warn)

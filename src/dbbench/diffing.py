@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
-from dbbench.engine.histogram import LatencyHistogram
 from dbbench.errors import ConfigError, mention
+from dbbench.histogram import LatencyHistogram
 from dbbench.parsing import bad_value
 from dbbench.results.model import (
     DiffResult,

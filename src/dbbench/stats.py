@@ -3,7 +3,7 @@
 No I/O, no clocks: every function here can be checked by hand, and
 ``tests/unit/test_stats.py`` does so.  Mean, standard deviation, minimum and
 maximum are exact; percentiles are nearest-rank over the histogram's buckets
-(exact below 2,048 ns, within 0.1% above: see ``engine/histogram.py``).
+(exact below 2,048 ns, within 0.1% above: see ``histogram.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from dbbench.engine.histogram import LatencyHistogram
+from dbbench.histogram import LatencyHistogram
 
 
 @dataclass(frozen=True)

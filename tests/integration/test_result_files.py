@@ -78,7 +78,7 @@ def test_json_on_stdout_is_the_same_document(server, tmp_path):
 
 
 def test_histograms_in_the_file_recompute_the_percentiles(server, tmp_path):
-    from dbbench.engine.histogram import LatencyHistogram
+    from dbbench.histogram import LatencyHistogram
 
     path = tmp_path / "r.json"
     run_dbbench(

@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from dbbench.backend import Backend
 from dbbench.cli import Env, cli
 from dbbench.config.settings import DatabaseSettings
 from dbbench.errors import ConnectError, ExitStatus
 from dbbench.results.model import SCHEMA_VERSION
+from dbbench.scenarios.backend import Backend
 from tests.fakes import FakeClock, FakeRunner, LeftBehind, fake_backend
 
 COSTS_NS = {"raw": 2_000_000, "pool": 50_000, "persistent": 20_000}

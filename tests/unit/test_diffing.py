@@ -34,8 +34,8 @@ from dbbench.diffing import (
     value_at_rank,
     welch_t_test,
 )
-from dbbench.engine.histogram import LatencyHistogram
 from dbbench.errors import ConfigError, ExitStatus
+from dbbench.histogram import LatencyHistogram
 from dbbench.output import diff_table
 from dbbench.results.model import (
     Distribution,

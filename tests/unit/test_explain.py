@@ -12,12 +12,12 @@ from rich.console import Console
 from dbbench.cli import cli
 from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.output import explain_table, json_format
+from dbbench.results.model import describe_run_projection
 from dbbench.scenarios import phases
 from dbbench.scenarios.explain import (
     Explanation,
     PhaseResult,
     RunnerExplanation,
-    describe_run_projection,
     findings,
     run_projection,
 )

@@ -11,10 +11,10 @@ from rich.console import Console
 from dbbench.config.settings import PoolSettings
 from dbbench.engine.harness import Plan, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.output import csv_format, histogram_text, markdown
-from dbbench.results.build import build_result
-from dbbench.results.model import StaleCase, SweepResult
+from dbbench.results.model import StaleCase, SweepCell, SweepResult
 from dbbench.runners.poolstats import PoolCounters
-from dbbench.scenarios.sweep import SweepCell, recommend
+from dbbench.scenarios.summary import build_result
+from dbbench.scenarios.sweep import recommend
 from dbbench.stats import summarize_samples
 from tests.fakes import FakeClock, FakeRunner
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dbbench.engine.histogram import HIGHEST_NS, LatencyHistogram
+from dbbench.histogram import HIGHEST_NS, LatencyHistogram
 
 
 def filled(values) -> LatencyHistogram:

@@ -139,3 +139,38 @@ def test_no_import_cycles():
     assert "dbbench.cli" in graph and graph["dbbench.cli"]  # the walk found the code
     loops = [_path_through(graph, component) for component in cycles(graph)]
     assert not loops, "import cycles (late and TYPE_CHECKING imports count):\n" + "\n".join(loops)
+
+
+def _entry(module: str) -> str:
+    """The top-level entry of ``src/dbbench`` a module belongs to: its folder, or itself."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def folder_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The import graph between the top-level entries (``engine``, ``results``, ``cli``,
+    ...): an edge for each import from one into another. The package's ``__init__`` is
+    left out: it names the public API, importing it from every folder on first use."""
+    folders: dict[str, set[str]] = {}
+    for module, imported in graph.items():
+        source = _entry(module)
+        if source == "__init__":
+            continue
+        targets = {_entry(target) for target in imported} - {source, "__init__"}
+        folders.setdefault(source, set()).update(targets)
+    return folders
+
+
+def test_the_folders_depend_on_each_other_in_one_direction():
+    # CONTRIBUTING's layout: cli over scenarios over engine, runners, drivers, server,
+    # results; the model imports none of those; output draws the model (and the engine's
+    # progress and timeline, the runners' traits) but calls no scenario; the shared
+    # leaves (errors, parsing, numbers, histogram, stats) import nothing above them
+    graph = folder_graph(import_graph())
+    loops = [_path_through(graph, component) for component in cycles(graph)]
+    assert not loops, "folders importing each other: " + "; ".join(loops)
+    above_the_model = {"engine", "scenarios", "output", "runners", "drivers", "server", "cli"}
+    assert not graph["results"] & above_the_model
+    assert not graph["output"] & {"scenarios", "server", "cli"}
+    for leaf in ("errors", "parsing", "numbers", "histogram", "stats"):
+        assert not graph[leaf] - {"errors", "parsing", "numbers", "histogram", "stats"}, leaf

@@ -8,10 +8,10 @@ import importlib.util
 
 import pytest
 
-from dbbench.backend import Backend
 from dbbench.config.settings import BenchmarkSettings, DatabaseSettings, Settings
 from dbbench.errors import ConfigError, ConnectError, ExitStatus
 from dbbench.scenarios import benchmark
+from dbbench.scenarios.backend import Backend
 from dbbench.scenarios.benchmark import (
     SweepAxes,
     default_runners,

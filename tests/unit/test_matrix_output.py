@@ -5,7 +5,8 @@ from rich.console import Console
 from rich.text import Text
 
 from dbbench.output import matrix
-from dbbench.scenarios.sweep import SweepCell, grid, recommend
+from dbbench.results.model import SweepCell
+from dbbench.scenarios.sweep import grid, recommend
 
 #: concurrency -> (pool_size, max_overflow) -> (ops/s, p99 µs[, errors, timeouts])
 MEASURED = {

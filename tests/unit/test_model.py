@@ -24,6 +24,7 @@ from dbbench.results.model import (
     ServerSummary,
     SettingsSummary,
     StaleResult,
+    SweepCell,
     SweepResult,
     Threshold,
     from_document,
@@ -31,7 +32,6 @@ from dbbench.results.model import (
     read_document,
     upgrade,
 )
-from dbbench.scenarios.sweep import SweepCell
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SCHEMA = json.loads(

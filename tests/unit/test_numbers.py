@@ -1,10 +1,10 @@
-"""dbbench.output.numbers: every figure as the formats print it, checked by hand."""
+"""dbbench.numbers: every figure as the formats print it, checked by hand."""
 
 from __future__ import annotations
 
 import pytest
 
-from dbbench.output import numbers
+from dbbench import numbers
 
 
 def test_ms_from_ns_keeps_three_decimals_for_columns():

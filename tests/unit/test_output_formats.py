@@ -11,8 +11,7 @@ from rich.console import Console
 from dbbench.errors import ConfigError
 from dbbench.output.base import Format, RunExtras
 from dbbench.output.formats import FORMAT_NAMES, FORMATS, get_format
-from dbbench.results.model import SCHEMA_VERSION, RunsListing
-from dbbench.scenarios.explain import RunProjection
+from dbbench.results.model import SCHEMA_VERSION, RunProjection, RunsListing
 from tests.unit.test_formats import fake_run, sweep_sample
 
 

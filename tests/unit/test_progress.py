@@ -23,7 +23,7 @@ from dbbench.engine.processes import (
     process_plans,
 )
 from dbbench.output.progress import ProgressBar, describe
-from dbbench.results.build import runner_result
+from dbbench.scenarios.summary import runner_result
 from tests.fakes import FakeClock, FakeRunner
 
 MS = 1_000_000

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from dbbench.engine.histogram import LatencyHistogram
 from dbbench.errors import ConfigError, ExitStatus
+from dbbench.histogram import LatencyHistogram
 from dbbench.output import report
 from dbbench.output.report import charts, tables
 from dbbench.results import store as resultfile

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from dbbench.backend import Backend
 from dbbench.config.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.errors import ConfigError, ExitStatus
+from dbbench.scenarios.backend import Backend
 from dbbench.scenarios.stale import (
     StaleRequest,
     run_stale,

@@ -4,7 +4,8 @@ import pytest
 
 from dbbench.errors import ConfigError, ExitStatus
 from dbbench.parsing import integer, parse_int_list
-from dbbench.scenarios.sweep import RuleOfThumb, SweepCell, grid, recommend
+from dbbench.results.model import SweepCell
+from dbbench.scenarios.sweep import RuleOfThumb, grid, recommend
 
 
 def cell(

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from dbbench import drivers
-from dbbench.engine.histogram import LatencyHistogram
 from dbbench.engine.timeline import ErrorTimeline
+from dbbench.histogram import LatencyHistogram
 from dbbench.runners.base import AsyncRunner, Runner
 
 T = TypeVar("T")

@@ -27,7 +27,7 @@ from dbbench.results.model import (
 )
 
 if TYPE_CHECKING:  # explain loads the engine: needed here for the name only
-    from dbbench.scenarios.explain import RunProjection
+    from dbbench.results.model import RunProjection
 
 
 @dataclass(frozen=True)

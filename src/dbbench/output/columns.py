@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dbbench.output.numbers import count, ops_per_s, percent
+from dbbench.numbers import count, ops_per_s, percent
 
 LATENCY, COUNT, RATE, SECONDS, KINDS = "latency", "count", "rate", "seconds", "kinds"
 FRACTION = "fraction"  # 0.25: 25.0% on screen

@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
+from dbbench.numbers import us_from_ns
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
     CSV,
@@ -29,9 +30,16 @@ from dbbench.output.columns import (
     marked,
     shown_in,
 )
-from dbbench.output.numbers import us_from_ns
-from dbbench.results.build import RunnerResult, RunResult, summary_dict
-from dbbench.results.model import DiffResult, RunsListing, StaleCase, StaleResult, SweepResult
+from dbbench.results.model import (
+    DiffResult,
+    RunnerResult,
+    RunResult,
+    RunsListing,
+    StaleCase,
+    StaleResult,
+    SweepResult,
+    summary_to_document,
+)
 from dbbench.runners import runner_with
 from dbbench.stats import Summary
 
@@ -99,7 +107,7 @@ def _write(columns: tuple[str, ...], rows: Iterable[Mapping[str, Any]], console:
 
 
 def _summary(s: Summary | None, *keys: str) -> dict[str, float | None]:
-    values = summary_dict(s)
+    values = summary_to_document(s)
     return {f"{key}_us": values[f"{key}_us"] for key in keys}
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dbbench.diffing import ALPHA, CONFIDENCE
-from dbbench.output.numbers import escape_markdown, ms_from_us, ops_per_s
+from dbbench.numbers import escape_markdown, ms_from_us, ops_per_s
 from dbbench.results.model import DiffResult, MetricChange, RunnerDiff, Threshold, Trip
 
 #: one line under the tables: what "beyond noise" means

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dbbench.output.numbers import ms_from_ns, ms_from_s, percent, signed_ms_from_ns
+from dbbench.numbers import ms_from_ns, ms_from_s, percent, signed_ms_from_ns
 from dbbench.results.model import Explanation, RunnerExplanation
 
 

@@ -17,6 +17,8 @@ from typing import Any
 from rich.console import Console
 
 from dbbench.engine.timeline import describe as describe_timeline
+from dbbench.numbers import count, error_kinds, ms_from_ns, ops_per_s, overflow
+from dbbench.numbers import escape_markdown as escape
 from dbbench.output import diff_table
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
@@ -32,21 +34,20 @@ from dbbench.output.columns import (
     sweep_grid,
 )
 from dbbench.output.matrix import LEGEND, describe_recommendation
-from dbbench.output.numbers import count, error_kinds, ms_from_ns, ops_per_s, overflow
-from dbbench.output.numbers import escape_markdown as escape
 from dbbench.output.stale_table import describe_protection
 from dbbench.output.table import describe_speedup, projection_line, server_line, vs_raw
 from dbbench.results.model import (
     BenchmarkSummary,
     DiffResult,
+    Recommendation,
     RunnerResult,
     RunResult,
     RunsListing,
     StaleCase,
     StaleResult,
+    SweepCell,
     SweepResult,
 )
-from dbbench.scenarios.sweep import Recommendation, SweepCell
 from dbbench.workload import READ_WORKLOAD
 
 _BACKTICKS = re.compile(r"`+")

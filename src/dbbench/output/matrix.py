@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dbbench.numbers import ms_from_us, ops_per_s, overflow
 from dbbench.output.columns import BEST, ERROR, RECOMMENDED, TIMEOUT, cell_words, sweep_grid
-from dbbench.output.numbers import ms_from_us, ops_per_s, overflow
-from dbbench.scenarios.sweep import Recommendation, SweepCell
+from dbbench.results.model import Recommendation, SweepCell
 
 #: two lines, so that each fits in 120 columns
 LEGEND = (

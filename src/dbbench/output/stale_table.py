@@ -6,8 +6,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dbbench.numbers import error_kinds
 from dbbench.output.columns import STALE_CASE_COLUMNS, TABLE, shown_in
-from dbbench.output.numbers import error_kinds
 from dbbench.output.table import rich_cell
 from dbbench.results.model import StaleCase
 

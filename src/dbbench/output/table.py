@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dbbench.engine.timeline import describe as describe_timeline
+from dbbench.numbers import count, error_kinds, ms_from_ns, ratio, ratio_digits
 from dbbench.output.columns import (
     POOL_COLUMNS,
     RUNNER_COLUMNS,
@@ -18,7 +19,6 @@ from dbbench.output.columns import (
     cell_text,
     shown_in,
 )
-from dbbench.output.numbers import count, error_kinds, ms_from_ns, ratio, ratio_digits
 from dbbench.results.model import RunnerResult, RunResult
 from dbbench.runners import is_baseline
 from dbbench.stats import Speedup
@@ -26,7 +26,7 @@ from dbbench.workload import READ_WORKLOAD
 from dbbench.workload import describe as describe_workload
 
 if TYPE_CHECKING:  # explain loads the engine: needed here for the name only
-    from dbbench.scenarios.explain import RunProjection
+    from dbbench.results.model import RunProjection
 
 
 def describe_speedup(runner: str, baseline: str, s: Speedup) -> str:

@@ -1,1 +1,1 @@
-"""What a run produced: the typed result model, building it, storing it."""
+"""What a run produced: the typed result model (one class per document), stored on disk."""

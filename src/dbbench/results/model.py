@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -36,10 +37,9 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from dbbench.config.settings import PoolSettings
-from dbbench.engine.histogram import LatencyHistogram
 from dbbench.errors import DbbenchError, ExitStatus
-from dbbench.output.numbers import us_from_ns
-from dbbench.scenarios.sweep import Recommendation, SweepCell
+from dbbench.histogram import LatencyHistogram
+from dbbench.numbers import duration_from_ns, us_from_ns
 from dbbench.stats import Speedup, Summary
 
 #: 2 added latency histograms, the server's vendor and the sweep/stale envelopes;
@@ -54,6 +54,53 @@ _QUANTILE_KEYS = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.
 RUN_COMMANDS = ("run", "compare")
 #: commands whose documents had no schema_version before version 3
 UNVERSIONED_COMMANDS = ("explain", "diff", "runs")
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """What one (concurrency, pool_size, max_overflow) point of the grid measured."""
+
+    concurrency: int
+    pool_size: int
+    #: -1 means no limit, as in SQLAlchemy
+    max_overflow: int
+    #: successful operations per second of wall time, all threads together;
+    #: None if nothing succeeded
+    ops_per_s: float | None
+    p99_us: float | None
+    #: all failed operations, timeouts included
+    errors: int
+    #: pool ``TimeoutError`` ("QueuePool limit ... reached"), counted among ``errors``
+    timeouts: int
+    #: operations attempted: successes + errors
+    operations: int
+
+    @property
+    def connections(self) -> float:
+        """The most connections this pool may open; ``math.inf`` when overflow is unlimited."""
+        return math.inf if self.max_overflow < 0 else self.pool_size + self.max_overflow
+
+    @property
+    def clean(self) -> bool:
+        """Something succeeded and nothing failed: the only cells that can be recommended."""
+        return self.ops_per_s is not None and self.errors == 0 and self.timeouts == 0
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The setting to use at one concurrency, and how it compares with the best."""
+
+    concurrency: int
+    #: the smallest clean setting within ``threshold`` of the best; None if no cell is clean
+    chosen: SweepCell | None
+    #: the clean cell with the highest throughput; None if no cell is clean
+    best: SweepCell | None
+    #: ``chosen.ops_per_s / best.ops_per_s``; None when nothing was chosen
+    fraction_of_best: float | None
+    #: ``RuleOfThumb.describe()`` for this concurrency
+    rule_of_thumb: str
+    #: whether ``chosen`` fits the rule of thumb (see ``RuleOfThumb``); False if nothing chosen
+    agrees_with_rule: bool
 
 
 class ResultFileError(DbbenchError):
@@ -1598,3 +1645,28 @@ class RunsListing:
 def load_result(path: Path) -> Any:
     """Read a result file into its typed result (read, upgrade, ``from_document``)."""
     return from_document(read_document(path), str(path))
+
+
+@dataclass(frozen=True)
+class RunProjection:
+    """``dbbench run --rtt``: each counted runner's median projected onto a network."""
+
+    rtt_s: float
+    runners: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rtt_s": self.rtt_s, "runners": list(self.runners)}
+
+    def describe(self) -> str:
+        return describe_run_projection(list(self.runners), self.rtt_s)
+
+
+def describe_run_projection(rows: list[dict[str, Any]], rtt_s: float) -> str:
+    """e.g. "at RTT 1 ms (median + round trips × RTT): raw 0.35 ms + 6 × 1 ms = 6.35 ms; ..."."""
+    rtt = duration_from_ns(rtt_s * 1e9)
+    parts = [
+        f"{row['runner']} {duration_from_ns(row['median_ns'])} + {row['round_trips']} × {rtt}"
+        f" = {duration_from_ns(row['projected_median_ns'])}"
+        for row in rows
+    ]
+    return f"projected at RTT {rtt} (median + round trips × RTT): " + "; ".join(parts)

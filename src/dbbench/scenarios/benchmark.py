@@ -21,24 +21,24 @@ from typing import Any, NamedTuple
 import pymysql
 
 from dbbench import drivers
-from dbbench.backend import LIVE, Backend
 from dbbench.config.schema import mentioned
 from dbbench.config.settings import PoolSettings, Settings
 from dbbench.drivers.diagnosis import is_operation_failure, operation_error
 from dbbench.engine.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.engine.processes import ProcessFailed, run_in_processes
 from dbbench.errors import ConfigError, DbbenchError, mention
-from dbbench.results.build import RunResult, build_result, capture_environment
-from dbbench.results.model import SweepResult
+from dbbench.results.model import RunProjection, SweepCell, SweepResult
 from dbbench.runners import DEFAULT_RUNNERS, names_with, runner_labels, runner_with
-from dbbench.scenarios.explain import RunProjection, count_run_round_trips, project_run
+from dbbench.scenarios.backend import LIVE, Backend
+from dbbench.scenarios.explain import count_run_round_trips, project_run
 from dbbench.scenarios.scratch import (
     ScratchTable,
     insert_statement,
     new_table_name,
     require_database,
 )
-from dbbench.scenarios.sweep import SweepCell, grid, recommend
+from dbbench.scenarios.summary import RunResult, build_result, capture_environment
+from dbbench.scenarios.sweep import grid, recommend
 from dbbench.server.certificates import CertificateFiles, make_certificates
 from dbbench.server.local import LocalServer, ServerAddress
 from dbbench.server.status import (

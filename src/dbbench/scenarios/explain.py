@@ -29,25 +29,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dbbench.backend import LIVE, Backend
 from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.config.tls import TlsSettings
 from dbbench.drivers.diagnosis import operation_error
 from dbbench.errors import DbbenchError, mention
-from dbbench.output.numbers import duration_from_ns as _duration
+from dbbench.numbers import duration_from_ns as _duration
 from dbbench.parsing import bad_value
-from dbbench.results.build import capture_environment, iso_utc
 from dbbench.results.model import (
     ADDS_UP_WITHIN,
     Explanation,
     PhaseResult,
     RunnerExplanation,
+    RunProjection,
     RunResult,
     projected_ns,
 )
 from dbbench.runners import names_with, runner_class
+from dbbench.scenarios.backend import LIVE, Backend
 from dbbench.scenarios.phases import PhaseClock, driver_module, entry_cost_ns, pool_phases
 from dbbench.scenarios.phases.roundtrips import CountingRelay
+from dbbench.scenarios.summary import capture_environment, iso_utc
 from dbbench.stats import summarize_samples
 from dbbench.workload import Workload, workload_for
 
@@ -532,20 +533,6 @@ def count_run_round_trips(
     return count_labelled_round_trips(settings, counted, driver_names, backend)
 
 
-@dataclass(frozen=True)
-class RunProjection:
-    """``dbbench run --rtt``: each counted runner's median projected onto a network."""
-
-    rtt_s: float
-    runners: tuple[dict[str, Any], ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"rtt_s": self.rtt_s, "runners": list(self.runners)}
-
-    def describe(self) -> str:
-        return describe_run_projection(list(self.runners), self.rtt_s)
-
-
 def project_run(result: RunResult, trips: dict[str, dict[str, int]], rtt_s: float) -> RunProjection:
     """``result``'s medians with ``trips`` (``count_run_round_trips``)."""
     medians = {r.runner: r.summary.p50_ns for r in result.runners if r.summary}
@@ -572,12 +559,3 @@ def run_projection(
     return rows
 
 
-def describe_run_projection(rows: list[dict[str, Any]], rtt_s: float) -> str:
-    """e.g. "at RTT 1 ms (median + round trips × RTT): raw 0.35 ms + 6 × 1 ms = 6.35 ms; ..."."""
-    rtt = _duration(rtt_s * 1e9)
-    parts = [
-        f"{row['runner']} {_duration(row['median_ns'])} + {row['round_trips']} × {rtt}"
-        f" = {_duration(row['projected_median_ns'])}"
-        for row in rows
-    ]
-    return f"projected at RTT {rtt} (median + round trips × RTT): " + "; ".join(parts)

@@ -70,16 +70,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dbbench.backend import LIVE, Backend
 from dbbench.config.settings import DatabaseSettings, PoolSettings, Settings
-from dbbench.engine.histogram import LatencyHistogram
 from dbbench.engine.turn import error_kind
 from dbbench.errors import ConnectError, QueryError
+from dbbench.histogram import LatencyHistogram
 from dbbench.parsing import bad_value
-from dbbench.results.build import capture_environment, iso_utc
 from dbbench.results.model import Environment, SettingsSummary, StaleCase, StaleResult
 from dbbench.runners.pool import PoolRunner
+from dbbench.scenarios.backend import LIVE, Backend
 from dbbench.scenarios.stale_args import PROTECTIONS, check_arguments
+from dbbench.scenarios.summary import capture_environment, iso_utc
 from dbbench.stats import summarize
 from dbbench.workload import Workload, workload_for
 

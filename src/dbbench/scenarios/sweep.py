@@ -8,43 +8,14 @@ measured cells, what to recommend.  ``tests/unit/test_sweep.py`` checks it by ha
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from dbbench.results.model import Recommendation, SweepCell
 
 #: relative slack when comparing a throughput with ``threshold × best``, so that a
 #: cell at exactly the threshold qualifies despite floating-point rounding
 _TOLERANCE = 1e-9
-
-
-@dataclass(frozen=True)
-class SweepCell:
-    """What one (concurrency, pool_size, max_overflow) point of the grid measured."""
-
-    concurrency: int
-    pool_size: int
-    #: -1 means no limit, as in SQLAlchemy
-    max_overflow: int
-    #: successful operations per second of wall time, all threads together;
-    #: None if nothing succeeded
-    ops_per_s: float | None
-    p99_us: float | None
-    #: all failed operations, timeouts included
-    errors: int
-    #: pool ``TimeoutError`` ("QueuePool limit ... reached"), counted among ``errors``
-    timeouts: int
-    #: operations attempted: successes + errors
-    operations: int
-
-    @property
-    def connections(self) -> float:
-        """The most connections this pool may open; ``math.inf`` when overflow is unlimited."""
-        return math.inf if self.max_overflow < 0 else self.pool_size + self.max_overflow
-
-    @property
-    def clean(self) -> bool:
-        """Something succeeded and nothing failed: the only cells that can be recommended."""
-        return self.ops_per_s is not None and self.errors == 0 and self.timeouts == 0
 
 
 @dataclass(frozen=True)
@@ -89,23 +60,6 @@ class RuleOfThumb:
             f"rule of thumb: pool_size {self.pool_size_min}–{self.pool_size_max} "
             f"for concurrency {self.concurrency}, max_overflow 0–{self.max_overflow_max}"
         )
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """The setting to use at one concurrency, and how it compares with the best."""
-
-    concurrency: int
-    #: the smallest clean setting within ``threshold`` of the best; None if no cell is clean
-    chosen: SweepCell | None
-    #: the clean cell with the highest throughput; None if no cell is clean
-    best: SweepCell | None
-    #: ``chosen.ops_per_s / best.ops_per_s``; None when nothing was chosen
-    fraction_of_best: float | None
-    #: ``RuleOfThumb.describe()`` for this concurrency
-    rule_of_thumb: str
-    #: whether ``chosen`` fits the rule of thumb (see ``RuleOfThumb``); False if nothing chosen
-    agrees_with_rule: bool
 
 
 def grid(

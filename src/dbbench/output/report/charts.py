@@ -17,13 +17,12 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
-from dbbench.engine.histogram import LatencyHistogram
 from dbbench.errors import DbbenchError
-from dbbench.output.numbers import us_from_ns
+from dbbench.histogram import LatencyHistogram
+from dbbench.numbers import us_from_ns
 from dbbench.output.report.tables import escape, ms_value, overflow, sort_number
-from dbbench.results.model import RunnerResult, RunResult
+from dbbench.results.model import RunnerResult, RunResult, SweepCell
 from dbbench.runners import RUNNER_NAMES
-from dbbench.scenarios.sweep import SweepCell
 
 INSTALL_HINT = "pip install 'dbbench[report]'"
 

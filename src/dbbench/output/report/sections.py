@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dbbench.engine.timeline import describe as describe_timeline
+from dbbench.numbers import error_kinds, us_from_ns
 from dbbench.output import columns, diff_table
 from dbbench.output.columns import (
     POOL_COLUMNS,
@@ -19,7 +20,6 @@ from dbbench.output.columns import (
     marks,
     shown_in,
 )
-from dbbench.output.numbers import error_kinds, us_from_ns
 from dbbench.output.report.charts import Charts, stored_histogram
 from dbbench.output.report.tables import (
     DASH,
@@ -42,6 +42,7 @@ from dbbench.results.model import (
     DiffResult,
     Environment,
     Explanation,
+    Recommendation,
     Result,
     RunnerExplanation,
     RunnerResult,
@@ -51,9 +52,9 @@ from dbbench.results.model import (
     SpeedupResult,
     StaleCase,
     StaleResult,
+    SweepCell,
     SweepResult,
 )
-from dbbench.scenarios.sweep import Recommendation, SweepCell
 
 KINDS = {
     "run": "run",

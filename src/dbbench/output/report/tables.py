@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
-from dbbench.output import numbers
+from dbbench import numbers
 
 DASH = "–"
 

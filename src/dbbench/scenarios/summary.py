@@ -27,13 +27,9 @@ from dbbench.results.model import (
     SettingsSummary,
     SpeedupResult,
     TimelineSummary,
-    summary_to_document,
 )
 from dbbench.runners import baseline_for
 from dbbench.stats import speedup, summarize
-
-#: the document's statistics of one summary (``mean_us``...): the model's conversion
-summary_dict = summary_to_document
 
 
 def runner_result(record: RunnerRecord, target_rate_per_s: float | None) -> RunnerResult:
@@ -155,5 +151,4 @@ __all__ = [
     "build_result",
     "capture_environment",
     "runner_result",
-    "summary_dict",
 ]
