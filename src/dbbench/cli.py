@@ -32,12 +32,11 @@ from dbbench.config.schema import SECTIONS, SETTINGS, Setting, by_flag, setting
 from dbbench.config.settings import Settings, find_config_path, from_text, load_settings
 from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
-from dbbench.guard import check_query, check_workload
+from dbbench.guard import check_query
 from dbbench.output.formats import FORMAT_NAMES, get_format
 from dbbench.parsing import bad_value, parse_duration_s, parse_int_list
 from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
 from dbbench.scenarios.stale_args import PROTECTIONS
-from dbbench.workload import READ_WORKLOAD
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -294,22 +293,12 @@ def _named(section: str, key: str, options: dict[str, Any]) -> str:
 
 
 def _check_query(settings: Settings, options: dict[str, Any]) -> None:
-    where = _named("benchmark", "query", options)
-    check_query(settings.benchmark.query, options.get("allow_writes", False), where)
-
-
-def _check_workload(settings: Settings, options: dict[str, Any]) -> None:
-    workload = settings.benchmark.workload
-    where = _named("benchmark", "workload", options)
-    check_workload(workload, options.get("allow_writes", False), where)
-    if workload != READ_WORKLOAD and options.get("query") is not None:
-        raise ConfigError(
-            f"--query is for the read workload; the {workload} workload runs its own "
-            "statement on a scratch table (leave out --query, or give --workload read)"
-        )
-    if workload != READ_WORKLOAD and options.get("rtt") is not None:
-        # its round trips are counted on the query, not on the insert and its commit
-        raise ConfigError(f"--rtt projects the read workload only, not --workload {workload}")
+    """The library's refusal of a query that may write, before a throwaway server starts."""
+    check_query(
+        settings.benchmark.query,
+        options.get("allow_writes", False),
+        _named("benchmark", "query", options),
+    )
 
 
 def _run_options(command: Callable) -> Callable:
@@ -583,8 +572,15 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     format_name = _format_name(options)
     lists = _lists(options)
     settings = _load(options, lists)
-    _check_query(settings, options)
-    _check_workload(settings, options)
+    allow_writes = options["allow_writes"]
+    # the library refuses these too; here before a throwaway server starts
+    benchmark.check_sql(
+        settings,
+        allow_writes,
+        projected=options.get("rtt") is not None,
+        query_name=_named("benchmark", "query", options),
+        workload_name=_named("benchmark", "workload", options),
+    )
     axes = benchmark.sweep_axes(settings, lists)
     runner_text = options["runner_text"]
     if runner_text is None:  # not given; given empty, it is refused like any other bad list
@@ -616,6 +612,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
                 on_cell=bar.relabel,
                 on_result=lambda sweep: sink.write(sweep.to_document()),
                 backend=backend,
+                allow_writes=allow_writes,
             )
         else:
             arguments: dict[str, Any] = {
@@ -628,6 +625,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
                 else None,
                 "driver_names": driver_names,
                 "backend": backend,
+                "allow_writes": allow_writes,
             }
             if rtt_s is None:
                 result = benchmark.run_benchmark(target, runner_names, **arguments)
@@ -761,6 +759,7 @@ def stale(**options: Any) -> int:
             on_case=None if quiet else lambda name: stderr.print(f"[dim]stale: case {name}[/dim]"),
             on_result=lambda partial: sink.write(partial.to_document()),
             backend=env.live(),
+            allow_writes=options["allow_writes"],
         )
     get_format(format_name).stale(result, stdout)
     return result.exit_status
@@ -865,6 +864,7 @@ def explain(**options: Any) -> int:
             rtt_s=rtt_s,
             on_start=announce,
             backend=env.live(),
+            allow_writes=options["allow_writes"],
         )
     sink.write(explanation.to_document())
     get_format(options["format_name"]).explain(explanation, stdout)

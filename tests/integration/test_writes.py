@@ -71,7 +71,7 @@ def watched_connection_ids(monkeypatch):
 @pytest.mark.parametrize("runner", ["raw", "pool", "persistent", "nullpool", "async-pool"])
 def test_every_runner_commits_each_insert(server, runner, watched_connection_ids):
     settings = insert_settings(server, iterations=30, warmup=4)
-    result = run_benchmark(settings, [runner])
+    result = run_benchmark(settings, [runner], allow_writes=True)
     document = result.to_document()
     jsonschema.Draft202012Validator(SCHEMA).validate(document)
     (record,) = document["results"]
@@ -151,7 +151,7 @@ def test_needs_a_database(server):
         settings, database=dataclasses.replace(settings.database, database=None)
     )
     with pytest.raises(ConfigError, match="needs a database"):
-        run_benchmark(settings, ["pool"])
+        run_benchmark(settings, ["pool"], allow_writes=True)
 
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
@@ -198,13 +198,15 @@ def test_a_users_tables_are_never_touched(server, monkeypatch):
 
     before = contents()
     try:
-        result = run_benchmark(insert_settings(server, iterations=20), ["raw", "pool"])
+        result = run_benchmark(
+            insert_settings(server, iterations=20), ["raw", "pool"], allow_writes=True
+        )
         assert result.scratch is not None and result.scratch.table not in ("orders", taken)
         assert contents() == before
         # a run that draws a name already in use refuses, and leaves that table be
         monkeypatch.setattr("dbbench.scenarios.benchmark.new_table_name", lambda: taken)
         with pytest.raises(ConfigError, match=f"`{taken}` already exists"):
-            run_benchmark(insert_settings(server, iterations=20), ["pool"])
+            run_benchmark(insert_settings(server, iterations=20), ["pool"], allow_writes=True)
         assert contents() == before
     finally:
         with server.connect(autocommit=True) as connection, connection.cursor() as cursor:

@@ -144,7 +144,7 @@ def test_a_projection_is_of_the_read_workload_only():
         SETTINGS, benchmark=dataclasses.replace(SETTINGS.benchmark, workload="insert")
     )
     with pytest.raises(ConfigError, match="read workload only"):
-        run_projected(writes, ["raw"], 0.001, backend=backend)
+        run_projected(writes, ["raw"], 0.001, backend=backend, allow_writes=True)
     assert created == {}
 
 
@@ -249,13 +249,13 @@ def test_a_failing_run_s_left_behind_table_is_a_warning_to_the_backend():
         backend, scratch_table=LeftBehind, warn=warnings.append, create_runner=broken
     )
     with pytest.raises(RuntimeError):
-        run_benchmark(writes, ["raw"], backend=backend)
+        run_benchmark(writes, ["raw"], backend=backend, allow_writes=True)
     # the run's own error would carry it away: the user hears of the table now
     assert len(warnings) == 1 and warnings[0].startswith("could not drop the scratch table")
     # a run that ends well keeps the note in its result instead
     backend, _ = backend_of_fakes()
     backend = dataclasses.replace(backend, scratch_table=LeftBehind, warn=warnings.append)
-    result = run_benchmark(writes, ["raw"], backend=backend)
+    result = run_benchmark(writes, ["raw"], backend=backend, allow_writes=True)
     assert len(warnings) == 1 and any("could not drop" in note for note in result.notes)
     assert result.scratch is not None
 
@@ -274,6 +274,7 @@ def test_the_library_names_settings_not_flags():
             ),
             ["raw"],
             backend=backend,
+            allow_writes=True,
         ),
     ]
     messages = []
@@ -285,3 +286,66 @@ def test_the_library_names_settings_not_flags():
     assert messages[1].startswith("fail_on = 'p99:10': ")
     assert messages[2].endswith("needs a database to put it in: give [database] database")
     assert not any("--" in message or "\x02" in message for message in messages)
+
+
+def _with(**benchmark: object) -> Settings:
+    return dataclasses.replace(
+        SETTINGS, benchmark=dataclasses.replace(SETTINGS.benchmark, **benchmark)
+    )
+
+
+def _refused(call) -> str:
+    with pytest.raises(ConfigError) as caught:
+        call()
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (_with(query="DO 1"), "[benchmark] query = 'DO 1' may change data"),
+        (_with(query="DELETE FROM t"), "so give allow_writes if that is what you want"),
+        (_with(workload="insert"), "[benchmark] workload = 'insert' writes"),
+    ],
+)
+def test_every_entry_point_that_sends_sql_refuses_writes_unless_allow_writes(settings, expected):
+    """The guard is the library's, not only the command line's: nothing is created, no
+    server is checked, until ``allow_writes`` says so."""
+    backend, created = backend_of_fakes()
+    checked = []
+
+    def check(database, workload):
+        checked.append(database)
+        raise AssertionError("the server was checked before the refusal")
+
+    backend = dataclasses.replace(backend, check_server=check)
+    calls = [
+        lambda: plan_run(settings, ["raw"]),
+        lambda: run_benchmark(settings, ["raw"], backend=backend),
+        lambda: run_projected(settings, ["raw"], 0.001, backend=backend),
+        lambda: run_sweep(settings, ["pool"], [1, 2], [1], [0], backend=backend),
+    ]
+    if settings.benchmark.workload == "read":  # stale and explain run the query alone
+        calls += [
+            lambda: run_stale(settings, StaleRequest(), backend=backend),
+            lambda: explain(settings, ["raw"], backend=backend),
+        ]
+    for call in calls:
+        message = _refused(call)
+        assert expected in message and "--" not in message, message
+    assert created == {} and checked == []
+    if settings.benchmark.workload == "read":  # given allow_writes, it is measured
+        backend, _ = backend_of_fakes()
+        result = run_benchmark(settings, ["persistent"], backend=backend, allow_writes=True)
+        assert result.complete and result.runners[0].attempted == 20
+
+
+def test_a_query_of_ones_own_is_for_the_read_workload_only():
+    backend, created = backend_of_fakes()
+    settings = _with(workload="insert", query="SELECT 2")
+    message = _refused(lambda: run_benchmark(settings, ["raw"], backend=backend, allow_writes=True))
+    assert message == (
+        "[benchmark] query is for the read workload; the insert workload runs its own statement "
+        "on a scratch table (leave out [benchmark] query, or set [benchmark] workload to read)"
+    )
+    assert created == {}

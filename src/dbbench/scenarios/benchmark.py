@@ -22,11 +22,12 @@ import pymysql
 
 from dbbench import drivers
 from dbbench.config.schema import mentioned
-from dbbench.config.settings import PoolSettings, Settings
+from dbbench.config.settings import DEFAULT_QUERY, PoolSettings, Settings
 from dbbench.drivers.diagnosis import is_operation_failure, operation_error
 from dbbench.engine.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.engine.processes import ProcessFailed, run_in_processes
 from dbbench.errors import ConfigError, DbbenchError, mention
+from dbbench.guard import check_query, check_workload
 from dbbench.results.model import RunProjection, SweepCell, SweepResult
 from dbbench.runners import DEFAULT_RUNNERS, names_with, runner_labels, runner_with
 from dbbench.scenarios.backend import LIVE, Backend
@@ -199,19 +200,54 @@ class RunPlan:
         return self.settings.benchmark.workload != READ_WORKLOAD
 
 
+def check_sql(
+    settings: Settings,
+    allow_writes: bool,
+    *,
+    projected: bool = False,
+    query_name: str = mention("[benchmark] query"),
+    workload_name: str = mention("[benchmark] workload"),
+) -> None:
+    """Refuse what a run must not send (``ConfigError``), before anything connects: a query
+    that may write, or a write workload, unless ``allow_writes`` (``dbbench.guard``); a
+    query of one's own with a write workload, which runs its own statement; a projection
+    (``projected``: ``run_projected``) of a write workload.  ``query_name`` and
+    ``workload_name``: the two settings as the message names them."""
+    bench = settings.benchmark
+    check_query(bench.query, allow_writes, query_name)
+    check_workload(bench.workload, allow_writes, workload_name)
+    if bench.workload == READ_WORKLOAD:
+        return
+    if bench.query != DEFAULT_QUERY:
+        raise ConfigError(
+            f"{query_name} is for the read workload; the {bench.workload} workload runs its "
+            f"own statement on a scratch table (leave out {query_name}, or set "
+            f"{workload_name} to read)"
+        )
+    if projected:
+        # its round trips are counted on the query, not on the insert and its commit
+        raise ConfigError(
+            f"a projection is of the read workload only, not {workload_name} = "
+            f"{bench.workload!r}"
+        )
+
+
 def plan_run(
     settings: Settings,
     runner_names: Sequence[str],
     driver_names: Sequence[str] = (),
     *,
     command: str = "run",
+    allow_writes: bool = False,
 ) -> RunPlan:
     """The run ``run_benchmark`` would make of these arguments; pure (no I/O).
 
     ``driver_names``: with more than one, every runner runs once per driver,
     labelled ``raw/pymysql``, ``raw/mysqlclient``, ...; with one (or none:
-    ``[database] driver``) the runners keep their plain names.
+    ``[database] driver``) the runners keep their plain names.  A query that may
+    write, or a write workload, is refused unless ``allow_writes`` (``check_sql``).
     """
+    check_sql(settings, allow_writes)
     if len(driver_names) == 1:
         settings = dataclasses.replace(
             settings, database=dataclasses.replace(settings.database, driver=driver_names[0])
@@ -272,11 +308,15 @@ def run_benchmark(
     on_result: Callable[[RunResult], None] | None = None,
     driver_names: Sequence[str] = (),
     backend: Backend = LIVE,
+    allow_writes: bool = False,
 ) -> RunResult:
     """Check the server, run every runner in turns, and summarise:
-    ``execute_run(plan_run(settings, runner_names, driver_names))``."""
+    ``execute_run(plan_run(settings, runner_names, driver_names))``; a query that may
+    write, or a write workload, only with ``allow_writes``."""
     return execute_run(
-        plan_run(settings, runner_names, driver_names, command=command),
+        plan_run(
+            settings, runner_names, driver_names, command=command, allow_writes=allow_writes
+        ),
         on_progress=on_progress,
         on_result=on_result,
         backend=backend,
@@ -293,19 +333,16 @@ def run_projected(
     on_result: Callable[[RunResult], None] | None = None,
     driver_names: Sequence[str] = (),
     backend: Backend = LIVE,
+    allow_writes: bool = False,
 ) -> tuple[RunResult, RunProjection]:
     """``run_benchmark``, and each runner's median projected onto a network with this
     round-trip time (``dbbench run --rtt``).  Round trips are counted on the wire before
     the run, whose server counters must not see them, for the runners explain can split
     (``nullpool`` and the async pool are left out of the projection)."""
-    workload = settings.benchmark.workload
-    if workload != READ_WORKLOAD:
-        # its round trips are counted on the query, not on the insert and its commit
-        raise ConfigError(
-            f"a projection is of the read workload only, not {mention('[benchmark] workload')} "
-            f"= {workload!r}"
-        )
-    trips = count_run_round_trips(settings, runner_names, driver_names, backend=backend)
+    check_sql(settings, allow_writes, projected=True)
+    trips = count_run_round_trips(
+        settings, runner_names, driver_names, backend=backend, allow_writes=allow_writes
+    )
     result = run_benchmark(
         settings,
         runner_names,
@@ -314,6 +351,7 @@ def run_projected(
         on_result=on_result,
         driver_names=driver_names,
         backend=backend,
+        allow_writes=allow_writes,
     )
     return result, project_run(result, trips, rtt_s)
 
@@ -522,14 +560,17 @@ def run_sweep(
     on_cell: Callable[[str], ProgressCallback | None] | None = None,
     on_result: Callable[[SweepResult], None] | None = None,
     backend: Backend = LIVE,
+    allow_writes: bool = False,
 ) -> SweepResult:
     """Run every (concurrency, pool_size, max_overflow) cell, one after another.
 
     Each cell is a full ``run_benchmark`` with those settings; ``runner_names``
     must include the swept runner, ``pool``.  Cells run in turn, not interleaved: every cell's
     pool holds its connections, and a grid of pools held at once could
-    exceed the server's max_connections.  Ctrl-C keeps the cells done.
+    exceed the server's max_connections.  Ctrl-C keeps the cells done.  A query that may
+    write, or a write workload, only with ``allow_writes``.
     """
+    check_sql(settings, allow_writes)  # before the first cell
     if not names_with("swept", runner_names):
         raise ConfigError(
             f"a sweep compares pool settings: {mention('runner_names')} must include pool"
@@ -557,7 +598,12 @@ def run_sweep(
         )
         progress = on_cell(label) if on_cell else None
         result = run_benchmark(
-            cell_settings, runner_names, command="compare", on_progress=progress, backend=backend
+            cell_settings,
+            runner_names,
+            command="compare",
+            on_progress=progress,
+            backend=backend,
+            allow_writes=allow_writes,
         )
         cells.append((sweep_cell(concurrency, cell_settings.pool, result), result))
         if not result.complete:

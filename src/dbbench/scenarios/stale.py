@@ -73,6 +73,7 @@ from typing import Any
 from dbbench.config.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.engine.turn import error_kind
 from dbbench.errors import ConnectError, QueryError
+from dbbench.guard import check_query
 from dbbench.histogram import LatencyHistogram
 from dbbench.parsing import bad_value
 from dbbench.results.model import Environment, SettingsSummary, StaleCase, StaleResult
@@ -336,13 +337,16 @@ def run_stale(
     on_case: Callable[[str], None] | None = None,
     on_result: Callable[[StaleResult], None] | None = None,
     backend: Backend = LIVE,
+    allow_writes: bool = False,
 ) -> StaleResult:
     """``dbbench stale``: check the server, then run each protection's case in turn.
 
     ``on_result`` gets the result after every case (``complete`` False) and the
     final one: a file written from it grows case by case and loses nothing to
-    a crash.  ``backend``: its server check, and its wall clock for the timestamps.
+    a crash.  ``backend``: its server check, and its wall clock for the timestamps.  A query
+    that may write is refused unless ``allow_writes``.
     """
+    check_query(settings.benchmark.query, allow_writes)
     idle_s = request.check()
     started_at = iso_utc(backend.wall_clock_s())
     # checked in the session the cases use: their wait_timeout, after the user's init_command
