@@ -9,6 +9,7 @@ import collections
 import dataclasses
 import io
 import itertools
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -282,3 +283,47 @@ def test_a_turns_end_is_shown_whenever_it_comes():
         assert last, f"no progress shown for {record.runner}"
         assert last[-1].operations == record.tally.latency.count
         assert last[-1].measured_ns == record.measured_ns
+
+
+def _pool_measured(runner: str, checked_out: int | None) -> Progress:
+    figures = dataclasses.replace(runner_progress(runner, 9624, 1.0), recent_p99_ns=2_830_000)
+    return Progress(
+        "measuring", runner, done=500, total=1000, elapsed_s=1.0, total_s=None, errors=0,
+        checked_out=checked_out, runners=(figures,),
+    )  # fmt: skip
+
+
+def _drawn(width: int, description: str, progress: Progress) -> list[str]:
+    """The display's lines as a terminal ``width`` columns wide shows them."""
+    console = Console(file=io.StringIO(), force_terminal=True, width=width, color_system=None)
+    bar = ProgressBar(
+        console, description, clock=itertools.chain([0.0], itertools.repeat(9.0)).__next__
+    )
+    bar(progress)
+    bar.close()
+    pieces = re.split(r"\x1b\[[0-9;?]*[A-Za-z]|[\r\n]", console.file.getvalue())
+    return [piece for piece in pieces if "measuring" in piece]
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+@pytest.mark.parametrize(
+    ("description", "runner"),
+    [("dbbench run", "persistent"), ("dbbench run", "pool/mysqlclient"),
+     ("cell 3/12: concurrency 32, pool_size 20, max_overflow 10", "pool")],
+)  # fmt: skip
+def test_the_runner_and_its_own_figures_show_in_full_on_a_narrow_terminal(
+    width, description, runner
+):
+    progress = _pool_measured(runner, checked_out=4 if runner.startswith("pool") else None)
+    lines = _drawn(width, description, progress)
+    assert lines, "nothing drawn"
+    for line in lines:
+        assert len(line) <= width and "…" not in line
+        assert f"measuring {runner} " in line
+        assert "9,624 ops/s · p99 2.83 ms" in line
+    line = lines[-1]
+    if width == 120 and len(description) < 20:  # room for everything
+        assert "0 errors" in line and "━" in line
+        assert progress.checked_out is None or "4 checked out" in line
+    if description in line:  # the label gave way before the error count did
+        assert "0 errors" in line
