@@ -20,7 +20,7 @@ $(BIN)/dbbench: pyproject.toml
 # with no server at 127.0.0.1:3306 and none configured, dbbench run measures a
 # throwaway one: ensure-mariadb --for-run installs its binaries where that needs them
 run: $(BIN)/dbbench
-	scripts/ensure-mariadb --for-run
+	DBBENCH_PYTHON=$(BIN)/python scripts/ensure-mariadb --for-run
 	$(BIN)/dbbench run --iterations $(ITERATIONS)
 
 # the whole suite: the unit tests first (no server; they fail fast), then the

@@ -413,12 +413,15 @@ def _target(
                 f"[dim]started a throwaway server{tls} on {address.host}:{address.port}[/dim]"
             )
 
+    # "--server configured" given: that server, answering or not
+    given = click.get_current_context().get_parameter_source("server")
     return benchmark.server_to_measure(
         settings,
         server == "local",
         backend=_env().live(),
         on_fallback=fallback,
         on_started=started,
+        may_fall_back=given in (None, click.core.ParameterSource.DEFAULT),
     )
 
 

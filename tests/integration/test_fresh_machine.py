@@ -74,23 +74,55 @@ def test_run_with_nothing_configured_measures_a_throwaway_server(home):
     assert re.search(r"^\s+pool\s+20\s+0\s", done.stdout, re.MULTILINE), done.stdout
 
 
-@pytest.mark.parametrize(
-    ("args", "env", "files"),
-    [
-        (["--host", "127.0.0.1"], {}, {}),
-        ([], {"DBBENCH_PORT": "3306"}, {}),
-        ([], {}, {"dbbench.toml": "[database]\nport = 3306\n"}),
-        ([], {}, {".my.cnf": "[client]\nhost = 127.0.0.1\n"}),
-    ],
-    ids=["flag", "environment", "settings file", "my.cnf"],
-)
-def test_a_configured_server_that_does_not_answer_stays_an_error(home, args, env, files):
-    # each names the default address itself: only the naming differs from the test above
+#: each configures a server, at the default address or not: only the naming differs from
+#: the test above; any [database] setting, from any source, or --server configured
+CONFIGURED = [
+    pytest.param(["--host", "127.0.0.1"], {}, {}, id="flag"),
+    pytest.param([], {"DBBENCH_PORT": "3306"}, {}, id="environment"),
+    pytest.param([], {}, {"dbbench.toml": "[database]\nport = 3306\n"}, id="settings file"),
+    pytest.param([], {}, {".my.cnf": "[client]\nhost = 127.0.0.1\n"}, id="my.cnf"),
+    pytest.param(["--server", "configured"], {}, {}, id="--server configured"),
+    pytest.param(["--user", "app"], {}, {}, id="--user"),
+    pytest.param([], {"DBBENCH_PASSWORD": "secret"}, {}, id="DBBENCH_PASSWORD"),
+    pytest.param([], {}, {"dbbench.toml": '[database]\nuser = "app"\n'}, id="settings user"),
+    pytest.param([], {}, {".my.cnf": "[client]\nuser = app\n"}, id="my.cnf user"),
+]
+
+
+def write_files(home: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
         (home / name).write_text(text)
+
+
+@pytest.mark.parametrize(("args", "env", "files"), CONFIGURED)
+def test_a_configured_server_that_does_not_answer_stays_an_error(home, args, env, files):
+    write_files(home, files)
     done = in_empty_network(dbbench("run", "--iterations", "20", *args), home, 120, **env)
     assert done.returncode == ExitStatus.ERROR, done.stderr + done.stdout
     assert FALLBACK not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("dbbench: error:")]
     assert len(errors) == 1 and "connection refused" in errors[0], done.stderr
     assert "Traceback" not in done.stderr
+    if "--user" in args:  # the user named is the one that was refused, not replaced
+        assert "app@127.0.0.1:3306" in errors[0], errors
+
+
+ASK = [sys.executable, "-m", "dbbench.scenarios.backend"]
+
+
+@pytest.mark.parametrize(
+    ("env", "files"),
+    [
+        pytest.param({}, {}, id="nothing"),
+        # those without a flag: make run gives dbbench run none
+        *(pytest.param(*case.values[1:], id=case.id) for case in CONFIGURED if not case.values[0]),
+    ],
+)
+def test_make_run_installs_a_server_by_dbbenchs_own_rule(home, env, files):
+    """``scripts/ensure-mariadb --for-run`` asks ``python -m dbbench.scenarios.backend``
+    whether ``dbbench run`` would need a throwaway server: 0 (install one) only where
+    nothing is configured and nothing answers, 1 where a server is configured."""
+    write_files(home, files)
+    done = in_empty_network(ASK, home, 60, **env)
+    assert done.returncode == (0 if not env and not files else 1), done.stderr
+    assert done.stderr == "", done.stderr

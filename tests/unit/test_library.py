@@ -183,6 +183,28 @@ def test_the_configured_server_is_measured_unless_none_is_configured_or_answers(
     told.clear()
     with server_to_measure(SETTINGS, local=True, backend=backend, on_fallback=told.append):
         assert told == ["started"]  # asked for: no fallback to tell
+    told.clear()
+    with server_to_measure(
+        SETTINGS, backend=nothing, on_fallback=told.append, may_fall_back=False
+    ) as target:  # --server configured: that server, answering or not
+        assert target is SETTINGS and told == []
+
+
+@pytest.mark.parametrize("key", ["host", "port", "unix_socket", "user", "password", "driver"])
+def test_any_database_setting_given_configures_the_server(monkeypatch, key):
+    """No throwaway server in place of one configured in any way: a user or password given
+    for it would be silently dropped."""
+    from dbbench.scenarios import backend
+
+    probed = []
+    monkeypatch.setattr(
+        backend, "refuses_connections", lambda *address: probed.append(address) or True
+    )
+    given = dataclasses.replace(
+        SETTINGS, database=DatabaseSettings(sources={key: "environment variable"})
+    )
+    assert not backend.no_server_to_measure(given) and probed == []
+    assert backend.no_server_to_measure(SETTINGS) and probed == [("127.0.0.1", 3306)]
 
 
 def test_every_public_name_is_one_import_away():

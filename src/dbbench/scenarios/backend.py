@@ -23,17 +23,16 @@ from dbbench.server.preflight import ServerInfo, check_server
 from dbbench.server.status import ServerStatusMonitor, read_max_connections
 from dbbench.workload import Workload
 
-#: the settings that say where the server is: any of them given names a server
-SERVER_KEYS = ("host", "port", "unix_socket")
-
 
 def no_server_to_measure(settings: Settings) -> bool:
-    """True on a machine with no server of its own: no flag, environment variable or
-    file names one (host, port or socket) and nothing listens at the default address.
-    A command then measures a throwaway server; a server that was named and does not
-    answer stays an error."""
+    """True on a machine with no server of its own: no ``[database]`` setting is given at
+    all (no flag, environment variable, settings file or ``~/.my.cnf [client]`` says a
+    host, port, user, password or anything else of the server to reach) and nothing
+    listens at the default address.  A command then measures a throwaway server; a
+    server that was configured and does not answer stays an error (a throwaway server
+    would silently drop a user or password given for the real one)."""
     database = settings.database
-    if any(key in database.sources for key in SERVER_KEYS):
+    if database.sources:
         return False
     return refuses_connections(database.host, database.port)
 
@@ -67,3 +66,22 @@ class Backend:
 
 #: the real server, runners and clocks
 LIVE = Backend()
+
+
+def main() -> int:
+    """``python -m dbbench.scenarios.backend``: exit 0 when ``dbbench run`` here, with no
+    flags, would measure a throwaway server (``no_server_to_measure`` on the settings of
+    this directory, environment and ``~/.my.cnf``), else 1.  ``scripts/ensure-mariadb
+    --for-run`` asks it before installing a server for ``make run``."""
+    from dbbench.config.settings import find_config_path, load_settings
+    from dbbench.errors import DbbenchError
+
+    try:
+        settings = load_settings(find_config_path(None))
+    except DbbenchError:  # dbbench run will say what is wrong; it needs no server for that
+        return 1
+    return 0 if no_server_to_measure(settings) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -106,14 +106,16 @@ def server_to_measure(
     backend: Backend = LIVE,
     on_fallback: Callable[[str], None] = lambda address: None,
     on_started: Callable[[LocalServer], None] = lambda server: None,
+    may_fall_back: bool = True,
 ) -> Iterator[Settings]:
     """The settings to measure with: as configured; or pointed at a throwaway server
-    (``local_server``) when ``local``, or when no server is configured and nothing answers
-    at the default address (``backend.finds_no_server``).  That fallback is told to
+    (``local_server``) when ``local``, or when ``may_fall_back`` (False: the configured
+    server was asked for, ``--server configured``) and no server is configured and nothing
+    answers at the default address (``backend.finds_no_server``).  That fallback is told to
     ``on_fallback(host:port)`` before the server starts, the started server to ``on_started``;
     a configured server that does not answer is left for the server check to report."""
     if not local:
-        if not backend.finds_no_server(settings):
+        if not may_fall_back or not backend.finds_no_server(settings):
             yield settings
             return
         on_fallback(f"{settings.database.host}:{settings.database.port}")
