@@ -140,20 +140,50 @@ class DbbenchGroup(click.Group):
         """``exc``'s message with each setting or argument it mentions (``errors.mention``)
         named as the running command's flag (``[database] database`` -> ``--database``),
         where it has one."""
-        params = self._command.params if self._command is not None else []
-        flags = {p.name: p.opts[0] for p in params if p.opts}
-        for p in params:
-            if isinstance(p, _SettingOption) and p.setting.flag is not None:
-                flags[p.setting.name] = p.setting.flag.shown
+        return exc.render(_flag_of(self._command))
 
-        def flag(name: str) -> str:
-            given = _ARGUMENTS.get(name, name)
-            parameter, typed = given if isinstance(given, tuple) else (given, None)
-            if parameter not in flags:
-                return name
-            return typed or flags[parameter]
 
-        return exc.render(flag)
+def _flag_of(command: click.Command | None) -> Callable[[str], str]:
+    """A setting or a library call's argument, as a message mentions it (``errors.mention``)
+    -> ``command``'s flag of it, where it has one, else the name as it was."""
+    params = command.params if command is not None else []
+    flags = {p.name: p.opts[0] for p in params if p.opts}
+    for p in params:
+        if isinstance(p, _SettingOption) and p.setting.flag is not None:
+            flags[p.setting.name] = p.setting.flag.shown
+
+    def flag(name: str) -> str:
+        given = _ARGUMENTS.get(name, name)
+        parameter, typed = given if isinstance(given, tuple) else (given, None)
+        if parameter not in flags:
+            return name
+        return typed or flags[parameter]
+
+    return flag
+
+
+def _with_flags(result: Any, command: click.Command | None, format_name: str) -> Any:
+    """``result`` with its notes, findings and why it stopped naming the settings they
+    mention as ``command``'s flags, for the formats a user reads (JSON is the document
+    itself: setting names, as the file has them)."""
+    from dbbench.errors import Mentioning
+    from dbbench.results.model import Explanation, RunResult
+
+    if format_name == "json":
+        return result
+    flag = _flag_of(command)
+
+    def said(text: str) -> str:
+        return text.render(flag) if isinstance(text, Mentioning) else text
+
+    if isinstance(result, RunResult):
+        stopped = said(result.stopped) if result.stopped else result.stopped
+        return dataclasses.replace(
+            result, notes=[said(note) for note in result.notes], stopped=stopped
+        )
+    if isinstance(result, Explanation):
+        return dataclasses.replace(result, findings=tuple(said(f) for f in result.findings))
+    return result
 
 
 def _elsewhere(exc: click.NoSuchOption) -> str:
@@ -641,7 +671,8 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
         status = sweep.exit_status
     else:
         extras = RunExtras(histogram=bool(options.get("histogram")), projection=projection)
-        get_format(format_name).run(result, stdout, extras)
+        shown = _with_flags(result, click.get_current_context().command, format_name)
+        get_format(format_name).run(shown, stdout, extras)
         status = result.exit_status
     for path in sink.paths:
         stderr.print(f"[dim]results written to {escape(str(path))}[/dim]")
@@ -870,7 +901,8 @@ def explain(**options: Any) -> int:
             allow_writes=options["allow_writes"],
         )
     sink.write(explanation.to_document())
-    get_format(options["format_name"]).explain(explanation, stdout)
+    shown = _with_flags(explanation, click.get_current_context().command, options["format_name"])
+    get_format(options["format_name"]).explain(shown, stdout)
     return ExitStatus.SUCCESS
 
 
@@ -903,11 +935,13 @@ def show(ref: str, format_name: str) -> int:
         dbbench run -n 1000 --save before-upgrade && dbbench show latest
     """
     from dbbench.output.base import show as show_result
-    from dbbench.results.model import Result, load_result
+    from dbbench.results.model import Result, RunResult, load_result
     from dbbench.results.store import RunStore
 
     result: Result = load_result(RunStore().resolve(ref))
-    show_result(get_format(format_name), result, _env().out())
+    # its notes' settings as the flags of the command that wrote it
+    writer = cli.commands.get(result.command if isinstance(result, RunResult) else "explain")
+    show_result(get_format(format_name), _with_flags(result, writer, format_name), _env().out())
     return ExitStatus.SUCCESS
 
 

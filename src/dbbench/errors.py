@@ -39,6 +39,37 @@ def mention(name: str) -> str:
     return f"\x02{name}\x03"
 
 
+#: a setting's name as plain text says it (``[benchmark] concurrency``), to mark again
+_SETTING_NAME = re.compile(r"(?<![\x02\w])\[[a-z]+\] [a-z_]+\b(?!\x03)")
+
+
+class Mentioning(str):
+    """Text for the user that mentions settings (``mention``): it reads, and is saved, with
+    the settings as the library names them (``[benchmark] concurrency``); ``render`` says
+    them otherwise (the command line: as its flags).  A note, a finding, why a run stopped."""
+
+    template: str
+
+    def __new__(cls, template: str) -> Mentioning:
+        text = super().__new__(cls, _MENTION.sub(r"\1", template))
+        text.template = template
+        return text
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.template,))
+
+    @classmethod
+    def marked(cls, text: str) -> Mentioning:
+        """Plain text (a result file's) with every ``[section] key`` in it mentioned."""
+        if isinstance(text, Mentioning):
+            return text
+        return cls(_SETTING_NAME.sub(lambda match: mention(match.group(0)), text))
+
+    def render(self, name: Callable[[str], str]) -> str:
+        """The text with each mentioned setting as ``name(setting's name)`` says it."""
+        return _MENTION.sub(lambda match: name(match.group(1)), self.template)
+
+
 class DbbenchError(Exception):
     """An error with a one-line, user-facing message.
 
@@ -64,7 +95,7 @@ class DbbenchError(Exception):
 
     def render(self, name: Callable[[str], str]) -> str:
         """The message with each mentioned setting as ``name(setting's name)`` says it."""
-        return _MENTION.sub(lambda match: name(match.group(1)), self._template)
+        return Mentioning(self._template).render(name)
 
 
 class ConfigError(DbbenchError):

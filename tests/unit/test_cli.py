@@ -312,9 +312,14 @@ def test_tls_default_note_only_without_ssl_settings(fake_runners, tmp_path):
 
 def test_pool_settings_note_with_one_worker(fake_runners):
     notes = json.loads(invoke("compare", "--pool-size", "3", "-n", "5", "--json").stdout)["notes"]
-    assert any("give --concurrency" in note for note in notes)
+    # the document names settings as the settings file does; the table, as this command's flags
+    assert any("raise [benchmark] concurrency" in note for note in notes)
+    assert not any("--" in note for note in notes)
+    table = " ".join(invoke("compare", "--pool-size", "3", "-n", "5").stdout.split())
+    assert "--pool-size, --max-overflow and --pool-timeout change nothing here" in table
+    assert "raise --concurrency" in table
     notes = json.loads(invoke("compare", "-c", "2", "-n", "5", "--json").stdout)["notes"]
-    assert not any("give --concurrency" in note for note in notes)
+    assert not any("concurrency" in note for note in notes)
 
 
 def test_no_arguments_shows_help():
@@ -437,10 +442,20 @@ def test_a_query_that_may_write_needs_allow_writes(fake_runners, tmp_path):
     assert stale.exit_code == 2 and "--allow-writes" in stale.stderr
 
 
-def test_max_errors_stops_with_exit_3_and_says_why(fake_runners):
+def test_max_errors_stops_with_exit_3_and_says_why(fake_runners, tmp_path):
     result = invoke("run", "-n", "1000", "-q", "--query", "SELECT 'fail'", "--max-errors", "4")
     assert result.exit_code == 3, result.output
-    assert "stopped after 4 failed operations ([benchmark] max_errors = 4)" in result.stdout
+    # the table names the flag the user typed; the document, the setting
+    assert "stopped after 4 failed operations (--max-errors = 4)" in result.stdout
+    path = tmp_path / "stopped.json"
+    failing = ("-n", "1000", "-q", "--query", "SELECT 'fail'", "--max-errors", "4")
+    invoke("run", *failing, "-o", str(path))
+    document = json.loads(path.read_text())
+    assert document["stopped"] == "stopped after 4 failed operations ([benchmark] max_errors = 4)"
+    assert all("--" not in note for note in document["notes"])
+    # show prints the file as run printed it: the settings as run's flags
+    assert "(--max-errors = 4)" in invoke("show", str(path)).stdout
+    assert "([benchmark] max_errors = 4)" in invoke("show", str(path), "--format", "json").stdout
     bad = invoke("run", "--max-errors", "0")
     assert bad.exit_code == 2 and "--max-errors = 0: must be at least 1" in bad.stderr
 

@@ -250,7 +250,7 @@ class RunOutcome:
     started_at_s: float
     finished_at_s: float
     plan: Plan
-    #: why the run stopped early, when not interrupted: e.g. "--max-errors 50 reached"
+    #: why the run stopped early, when not interrupted (``ErrorLimit.message``)
     stopped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -579,7 +579,7 @@ def run_interleaved(
         pass
     except TooManyErrors as exc:
         run.coordinator.stop()
-        stopped = str(exc)
+        stopped = exc.args[0]  # the limit's message, its setting mentioned
     finally:
         run.threads.close()
         for runner, record in zip(runners, run.records, strict=True):

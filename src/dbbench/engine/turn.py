@@ -26,6 +26,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from dbbench import drivers
 from dbbench.engine.timeline import ErrorTimeline
+from dbbench.errors import Mentioning, mention
 from dbbench.histogram import LatencyHistogram
 from dbbench.runners.base import AsyncRunner, Runner
 
@@ -148,9 +149,10 @@ class ErrorLimit:
         return self.count >= self.limit
 
     @property
-    def message(self) -> str:
-        return (
-            f"stopped after {self.limit} failed operations ([benchmark] max_errors = {self.limit})"
+    def message(self) -> Mentioning:
+        return Mentioning(
+            f"stopped after {self.limit} failed operations "
+            f"({mention('[benchmark] max_errors')} = {self.limit})"
         )
 
     def failed(self) -> bool:

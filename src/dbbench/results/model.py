@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from dbbench.config.settings import PoolSettings
-from dbbench.errors import DbbenchError, ExitStatus
+from dbbench.errors import DbbenchError, ExitStatus, Mentioning
 from dbbench.histogram import LatencyHistogram
 from dbbench.numbers import duration_from_ns, us_from_ns
 from dbbench.stats import Speedup, Summary
@@ -666,11 +666,13 @@ class RunResult:
     complete: bool
     started_at: str | None
     finished_at: str | None
-    #: why the run stopped early (--max-errors), when it did
+    #: why the run stopped early (``[benchmark] max_errors``), when it did; a ``Mentioning``
+    #: when the settings it names are marked (live, or read from a file)
     stopped: str | None = None
     #: the pool's settings when a pool runner took part (live runs only: not in the document)
     pool_description: str | None = field(default=None, compare=False)
-    #: findings about known costs in these settings, in plain language
+    #: findings about known costs in these settings, in plain language, naming settings as
+    #: the settings file does (``Mentioning``: the command line says its flags)
     notes: list[str] = field(default_factory=list)
     #: what the server saw, and the cross-check
     server: ServerSummary | None = None
@@ -734,8 +736,8 @@ class RunResult:
             complete=d["complete"],
             started_at=d["started_at"],
             finished_at=d["finished_at"],
-            stopped=d["stopped"],
-            notes=list(d["notes"]),
+            stopped=Mentioning.marked(d["stopped"]) if d["stopped"] else d["stopped"],
+            notes=[Mentioning.marked(note) for note in d["notes"]],
             server=None if d["server"] is None else ServerSummary.from_document(d["server"]),
             scratch=Scratch.from_document(d.get("scratch")),
             upgraded_from=d.get("upgraded_from"),
@@ -1148,7 +1150,7 @@ class Explanation:
             pool=d["pool"],
             rtt_s=d["rtt_s"],
             runners=tuple(RunnerExplanation.from_document(r) for r in d["runners"]),
-            findings=tuple(d["findings"]),
+            findings=tuple(Mentioning.marked(finding) for finding in d["findings"]),
             environment=Environment.from_document(d["environment"]),
             started_at=d["started_at"],
             finished_at=d["finished_at"],

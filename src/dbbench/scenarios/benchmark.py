@@ -26,7 +26,7 @@ from dbbench.config.settings import DEFAULT_QUERY, PoolSettings, Settings
 from dbbench.drivers.diagnosis import is_operation_failure, operation_error
 from dbbench.engine.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.engine.processes import ProcessFailed, run_in_processes
-from dbbench.errors import ConfigError, DbbenchError, mention
+from dbbench.errors import ConfigError, DbbenchError, Mentioning, mention
 from dbbench.guard import check_query, check_workload
 from dbbench.results.model import RunProjection, SweepCell, SweepResult
 from dbbench.runners import DEFAULT_RUNNERS, names_with, runner_labels, runner_with
@@ -133,9 +133,13 @@ def findings(
         for name in driver_names or [settings.database.driver]:
             notes += drivers.get_driver(name).notes(settings.database)
     if names_with("holds_pool", runner_names) and settings.benchmark.concurrency == 1:
+        pool = [mentioned("pool", key) for key in ("pool_size", "max_overflow", "pool_timeout")]
         notes.append(
-            "one worker uses one pooled connection at a time: pool_size, max_overflow and "
-            "pool_timeout change nothing here; give --concurrency to see them matter"
+            Mentioning(
+                f"one worker uses one pooled connection at a time: {pool[0]}, {pool[1]} and "
+                f"{pool[2]} change nothing here; raise {mentioned('benchmark', 'concurrency')} "
+                "to see them matter"
+            )
         )
     return notes
 

@@ -29,10 +29,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dbbench.config.schema import mentioned
 from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.config.tls import TlsSettings
 from dbbench.drivers.diagnosis import operation_error
-from dbbench.errors import DbbenchError, mention
+from dbbench.errors import DbbenchError, Mentioning, mention
 from dbbench.guard import check_query
 from dbbench.numbers import duration_from_ns as _duration
 from dbbench.parsing import bad_value
@@ -471,18 +472,24 @@ def _pool_findings(pool: RunnerExplanation, settings: Settings) -> list[str]:
     reset = pool.phase(pool_phases.RESET)
     if reset is not None and pool.share(reset) >= NOTABLE_SHARE:
         notes.append(
-            f"pool: reset-on-return ({settings.pool.pool_reset_on_return.upper()} at "
-            f"checkin) takes {_duration(reset.median_ns)} of {_duration(pool.whole_median_ns)} "
-            f"({pool.share(reset):.0%}) and {reset.round_trips} round trip(s): "
-            "--reset-on-return none removes it, but a connection returned mid-transaction "
-            "then stays so; keep it unless every code path commits or rolls back."
+            Mentioning(
+                f"pool: reset-on-return ({settings.pool.pool_reset_on_return.upper()} at "
+                f"checkin) takes {_duration(reset.median_ns)} of "
+                f"{_duration(pool.whole_median_ns)} ({pool.share(reset):.0%}) and "
+                f"{reset.round_trips} round trip(s): setting "
+                f"{mentioned('pool', 'pool_reset_on_return')} to none removes it, but a "
+                "connection returned mid-transaction then stays so; keep it unless every code "
+                "path commits or rolls back."
+            )
         )
     ping = pool.phase(pool_phases.PRE_PING)
     if ping is not None:
         notes.append(
-            f"pool: pre-ping takes {_duration(ping.median_ns)} and {ping.round_trips} round "
-            "trip(s) per checkout; pool_recycle below the server's wait_timeout also avoids stale "
-            "connections, without a round trip per request."
+            Mentioning(
+                f"pool: pre-ping takes {_duration(ping.median_ns)} and {ping.round_trips} round "
+                f"trip(s) per checkout; {mentioned('pool', 'pool_recycle')} below the server's "
+                "wait_timeout also avoids stale connections, without a round trip per request."
+            )
         )
     return notes
 
