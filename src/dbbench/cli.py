@@ -237,7 +237,8 @@ class _Choices(click.Choice):
 
 class _Number(click.ParamType):
     """A setting's number, read from the flag's text as a variable's is (``from_text``):
-    a bad one reads as every bad value does."""
+    a bad one reads as every bad value does.  The text is what the loader is given, for
+    its messages to echo it as typed (``--pool-timeout = '-1'``)."""
 
     def __init__(self, row: Setting) -> None:
         self.row = row
@@ -245,7 +246,8 @@ class _Number(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         where = param.opts[0] if param is not None else self.row.name
-        return from_text(self.row, where, value)
+        from_text(self.row, where, value)  # not a number at all: said as the flag is parsed
+        return value
 
 
 def _setting_option(section: str, key: str) -> Callable:

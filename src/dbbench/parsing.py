@@ -11,6 +11,7 @@ use it.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -183,12 +184,29 @@ def shown(value: Any, *, secret: bool = False) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def bad_value(where: str, value: Any, problem: str, *, secret: bool = False) -> ConfigError:
+def toml_literal(value: Any) -> str:
+    """A value read from a TOML file as the file writes it: ``"5x"``, ``0``, ``-1.0``,
+    ``true``."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string is a JSON one
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_literal(item) for item in value) + "]"
+    return str(value)
+
+
+def bad_value(
+    where: str, value: Any, problem: str, *, secret: bool = False, echo: str | None = None
+) -> ConfigError:
     """The one shape of a bad value's message, whatever gave it: ``<where> = <value>: <what
-    is wrong>`` (``--pool-size = '0': must be at least 1``; ``environment variable
-    DBBENCH_PORT = 'x': must be a whole number``; ``dbbench.toml: [benchmark] iterations =
-    0: must be at least 1``)."""
-    return ConfigError(f"{where} = {shown(value, secret=secret)}: {problem}")
+    is wrong>``, the value as the user gave it: a flag's or a variable's text, quoted
+    (``--pool-size = '0': must be at least 1``; ``environment variable DBBENCH_PORT = 'x':
+    must be a whole number``), a file's TOML literal (``dbbench.toml: [benchmark]
+    iterations = 0: must be at least 1``).  ``echo``: that text, where ``value`` is no longer
+    it (``toml_literal``)."""
+    given = shown(value, secret=True) if secret else echo if echo is not None else shown(value)
+    return ConfigError(f"{where} = {given}: {problem}")
 
 
 def whole_number(text: str) -> int:

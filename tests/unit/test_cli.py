@@ -183,10 +183,10 @@ def test_operation_errors_are_reported_and_set_the_exit_status(fake_runners):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["run", "--iterations", "0"], "--iterations = 0: must be at least 1"),
+        (["run", "--iterations", "0"], "--iterations = '0': must be at least 1"),
         (["run", "--iterations", "abc"], "--iterations = 'abc': must be a whole number"),
         (["run", "--runner", "raw,bogus"], "unknown runner 'bogus'"),
-        (["run", "--port", "70000"], "--port = 70000: must be at most 65535"),
+        (["run", "--port", "70000"], "--port = '70000': must be at most 65535"),
         (["compare", "--pool-size", "0"], "--pool-size = '0': must be at least 1"),
         (["compare", "--pool-size", "5,x"], "--pool-size = '5,x': 'x' must be a whole number"),
         (["run", "--concurrency", "0"], "--concurrency = '0': must be at least 1"),
@@ -457,7 +457,7 @@ def test_max_errors_stops_with_exit_3_and_says_why(fake_runners, tmp_path):
     assert "(--max-errors = 4)" in invoke("show", str(path)).stdout
     assert "([benchmark] max_errors = 4)" in invoke("show", str(path), "--format", "json").stdout
     bad = invoke("run", "--max-errors", "0")
-    assert bad.exit_code == 2 and "--max-errors = 0: must be at least 1" in bad.stderr
+    assert bad.exit_code == 2 and "--max-errors = '0': must be at least 1" in bad.stderr
 
 
 @pytest.mark.parametrize("command", ["run", "explain"])

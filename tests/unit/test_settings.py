@@ -132,16 +132,16 @@ def test_describe_never_shows_password():
         ('[databse]\nhost = "x"\n', "unknown section [databse] (did you mean 'database'?)"),
         ('[database]\nhots = "x"\n', "unknown key 'hots' in [database] (did you mean 'host'?)"),
         ("[pool]\nfrobnicate = 1\n", "unknown key 'frobnicate' in [pool]"),
-        ('[database]\nport = "3306"\n', "[database] port = '3306': must be a whole number"),
+        ('[database]\nport = "3306"\n', '[database] port = "3306": must be a whole number'),
         ("[database]\nport = 70000\n", "[database] port = 70000: must be at most 65535"),
         ("[benchmark]\niterations = 0\n", "[benchmark] iterations = 0: must be at least 1"),
         ("[benchmark]\nwarmup = -1\n", "[benchmark] warmup = -1: must be at least 0"),
-        ('[benchmark]\nquery = "  "\n', "[benchmark] query = '  ': must not be empty"),
+        ('[benchmark]\nquery = "  "\n', '[benchmark] query = "  ": must not be empty'),
         ("[pool]\npool_size = 0\n", "[pool] pool_size = 0: must be at least 1"),
         ("[pool]\nmax_overflow = -2\n", "[pool] max_overflow = -2: must be at least -1"),
         ("[pool]\npool_timeout = 0\n", "[pool] pool_timeout = 0: must be greater than 0"),
         ("[pool]\npool_recycle = 0\n", "[pool] pool_recycle = 0: must be greater than 0 (or -1)"),
-        ('[pool]\npool_pre_ping = "yes"\n', "[pool] pool_pre_ping = 'yes': must be true or false"),
+        ('[pool]\npool_pre_ping = "yes"\n', '[pool] pool_pre_ping = "yes": must be true or false'),
         ("[pool]\npool_size = true\n", "[pool] pool_size = true: must be a whole number"),
         ("[database]\npassword = 5\n", "[database] password = <hidden>: must be a string"),
         ("database = 5\n", "'database' must be a [database] table"),
@@ -154,7 +154,7 @@ def test_describe_never_shows_password():
         ("[benchmark]\nrate = -5\n", "[benchmark] rate = -5: must be greater than 0"),
         ('[pool]\npool_reset_on_return = "yes"\n', "must be one of rollback, commit, none"),
         ("[database]\nssl_key_password = 5\n", "ssl_key_password = <hidden>: must be a string"),
-        ('[benchmark]\nworkload = "delete"\n', "workload = 'delete': must be one of read, insert"),
+        ('[benchmark]\nworkload = "delete"\n', 'workload = "delete": must be one of read, insert'),
     ],
 )
 def test_bad_file_values_are_one_line_naming_file_key_value(tmp_path, text, expected):
@@ -187,7 +187,7 @@ def test_bad_environment_port_names_the_variable():
 
 def test_environment_port_out_of_range_names_the_variable():
     with pytest.raises(
-        ConfigError, match="environment variable DBBENCH_PORT = 0: must be at least 1"
+        ConfigError, match="environment variable DBBENCH_PORT = '0': must be at least 1"
     ):
         load_settings(None, env={"DBBENCH_PORT": "0"})
 
@@ -327,48 +327,48 @@ def _tls_config(tmp_path: Path, mode: str, **keys: str) -> Path:
 @pytest.mark.parametrize(
     ("mode", "keys", "expected"),
     [
-        ("verify_ca", {"ssl_ca": "/nope/ca.pem"}, "ssl_ca = '/nope/ca.pem': no such file"),
-        ("required", {"ssl_ca": "{dir}"}, "ssl_ca = '{dir}': is a directory, not a file"),
+        ("verify_ca", {"ssl_ca": "/nope/ca.pem"}, "ssl_ca = \"/nope/ca.pem\": no such file"),
+        ("required", {"ssl_ca": "{dir}"}, "ssl_ca = \"{dir}\": is a directory, not a file"),
         (
             "verify_ca",
             {"ssl_ca": "{garbage}"},
-            "ssl_ca = '{garbage}': not a PEM certificate (no certificate or crl found)",
+            "ssl_ca = \"{garbage}\": not a PEM certificate (no certificate or crl found)",
         ),
-        ("verify_ca", {"ssl_ca": "{key}"}, "ssl_ca = '{key}': not a PEM certificate"),
+        ("verify_ca", {"ssl_ca": "{key}"}, "ssl_ca = \"{key}\": not a PEM certificate"),
         (
             "required",
             {"ssl_cert": "/nope/cert.pem", "ssl_key": "{key}"},
-            "ssl_cert = '/nope/cert.pem': no such file",
+            "ssl_cert = \"/nope/cert.pem\": no such file",
         ),
         (
             "required",
             {"ssl_cert": "{cert}", "ssl_key": "/nope/key.pem"},
-            "ssl_key = '/nope/key.pem': no such file",
+            "ssl_key = \"/nope/key.pem\": no such file",
         ),
         (
             "required",
             {"ssl_cert": "{garbage}", "ssl_key": "{key}"},
-            "ssl_cert = '{garbage}': not a PEM certificate",
+            "ssl_cert = \"{garbage}\": not a PEM certificate",
         ),
         (
             "required",
             {"ssl_cert": "{cert}", "ssl_key": "{garbage}"},
-            "ssl_key = '{garbage}': not a PEM private key",
+            "ssl_key = \"{garbage}\": not a PEM private key",
         ),
         (
             "required",
             {"ssl_cert": "{cert}"},
-            "ssl_cert = '{cert}': holds no private key, and no ssl_key is given",
+            "ssl_cert = \"{cert}\": holds no private key, and no ssl_key is given",
         ),
         (
             "required",
             {"ssl_cert": "{cert}", "ssl_key": "{other_key}"},
-            "ssl_key = '{other_key}': not the key of ssl_cert = '{cert}' (key values mismatch)",
+            "ssl_key = \"{other_key}\": not the key of ssl_cert = '{cert}' (key values mismatch)",
         ),
         (
             "required",
             {"ssl_cert": "{cert}", "ssl_key": "{encrypted}"},
-            "ssl_key = '{encrypted}': the key is encrypted and no ssl_key_password is given",
+            "ssl_key = \"{encrypted}\": the key is encrypted and no ssl_key_password is given",
         ),
         (
             "required",

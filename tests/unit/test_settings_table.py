@@ -191,15 +191,18 @@ def _bad_text(row: Setting) -> str | None:
     return "" if _refuses_empty(row) else None
 
 
-def _shape(message: str, where: str, value: object, secret: bool = False) -> None:
-    """``<where> = <value>: <what is wrong>``, one line, the value not said twice."""
-    from dbbench.parsing import shown
-
-    head = f"{where} = {shown(value, secret=secret)}: "
+def _shape(message: str, where: str, echo: str) -> None:
+    """``<where> = <value as given>: <what is wrong>``, one line, the value not said twice."""
+    head = f"{where} = {echo}: "
     assert message.startswith(head), message
     problem = message.removeprefix(head)
     assert problem and "\n" not in problem, message
-    assert not problem.startswith(shown(value)), message
+    assert not problem.startswith(echo), message
+
+
+def _typed(text: str, secret: bool = False) -> str:
+    """A flag's or a variable's text as a message echoes it: quoted, as typed."""
+    return "<hidden>" if secret else repr(text)
 
 
 #: (row, source) for every source that can give each setting a bad value
@@ -249,13 +252,15 @@ def test_a_bad_value_reads_the_same_from_every_source(row, source, tmp_path, mon
         path.write_text(f"[{row.section}]\n{row.key} = {literal}\n")
         with pytest.raises(ConfigError) as caught:
             load_settings(path, env={})
-        _shape(str(caught.value), f"{path}: {row.name}", bad, row.secret)
+        # echoed as the file writes it: "30x", -100, 5
+        _shape(str(caught.value), f"{path}: {row.name}", "<hidden>" if row.secret else literal)
     elif source == "environment":
         bad = _bad_text(row)
         for variable in row.env:
             with pytest.raises(ConfigError) as caught:
                 load_settings(None, env={variable: bad})
-            _shape(str(caught.value), f"environment variable {variable}", bad, row.secret)
+            where = f"environment variable {variable}"
+            _shape(str(caught.value), where, _typed(bad, row.secret))
     else:
         bad = _bad_text(row)
         monkeypatch.chdir(tmp_path)
@@ -266,7 +271,8 @@ def test_a_bad_value_reads_the_same_from_every_source(row, source, tmp_path, mon
         )
         result = CliRunner().invoke(cli, [command, row.flag.name, bad], env={"DBBENCH_PORT": None})
         assert result.exit_code == 2, result.output
-        _shape(result.stderr.strip().removeprefix("dbbench: error: "), row.flag.name, bad)
+        message = result.stderr.strip().removeprefix("dbbench: error: ")
+        _shape(message, row.flag.name, _typed(bad))
 
 
 # --- a flag's default in --help is the row's ------------------------------------------
@@ -294,3 +300,42 @@ def test_a_switch_shows_the_side_in_force():
     lifo = BY_KEY["pool"]["pool_use_lifo"]
     assert lifo.flag_help.endswith(" [default: fifo].")
     assert dataclasses.replace(lifo, default=True).flag_help.endswith(" [default: lifo].")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["compare", "--pool-timeout", "-1"], "--pool-timeout = '-1': must be greater than 0"),
+        (["run", "--port", "99999"], "--port = '99999': must be at most 65535"),
+        (["run", "-c", "0"], "--concurrency = '0': must be at least 1"),
+    ],
+)
+def test_a_flags_value_is_echoed_as_typed(args, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, args, env={"DBBENCH_PORT": None})
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"dbbench: error: {expected}"
+
+
+def test_a_files_value_is_echoed_as_the_file_writes_it(tmp_path):
+    path = tmp_path / "dbbench.toml"
+    for literal in ("-1", "-1.5", '"-1"'):
+        path.write_text(f"[pool]\npool_timeout = {literal}\n")
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path, env={})
+        assert str(caught.value).startswith(f"{path}: [pool] pool_timeout = {literal}: ")
+
+
+def test_a_bad_value_a_higher_layer_overrides_is_still_an_error(tmp_path, monkeypatch):
+    """The file is wrong whatever wins: said so, exit 2, not left to bite once the flag goes."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "b.toml"
+    path.write_text('[benchmark]\nduration = "5x"\n')
+    expected = f'{path}: [benchmark] duration = "5x": must be a duration'
+    result = CliRunner().invoke(cli, ["run", "--config", str(path), "-n", "5"])
+    assert result.exit_code == 2 and expected in result.stderr
+    path.write_text("[database]\nport = 0\n")
+    with pytest.raises(ConfigError, match=r"\[database\] port = 0: must be at least 1"):
+        load_settings(path, env={"DBBENCH_PORT": "3306"})
+    with pytest.raises(ConfigError, match=r"^environment variable DBBENCH_PORT = 'x'"):
+        load_settings(None, env={"DBBENCH_PORT": "x"}, flags={"database": {"port": "3306"}})

@@ -26,7 +26,7 @@ from dbbench.config import credentials
 from dbbench.config.schema import BY_KEY, SECTIONS, SETTINGS, Setting
 from dbbench.config.tls import TlsSettings, check_tls_files, resolve_tls
 from dbbench.errors import ConfigError
-from dbbench.parsing import bad_value, suggest, whole_number
+from dbbench.parsing import bad_value, shown, suggest, toml_literal, whole_number
 
 DEFAULT_CONFIG_NAME = "dbbench.toml"
 DEFAULT_QUERY = "SELECT 1"
@@ -227,6 +227,15 @@ class _Value:
     where: str
     #: precedence: 1 file, 2 environment, 3 flag
     layer: int = 0
+    #: the value as the user gave it (a variable's or a flag's text, a file's TOML literal),
+    #: for a message; None: ``value`` shown
+    given: str | None = None
+    #: ``value`` as its row's check made it (``_checked``)
+    checked: Any = None
+
+    @property
+    def echo(self) -> str:
+        return self.given if self.given is not None else shown(self.value)
 
 
 def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
@@ -268,7 +277,8 @@ def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
             if key not in BY_KEY[section]:
                 hint = suggest(key, list(BY_KEY[section]))
                 raise ConfigError(f"{path}: unknown key '{key}' in [{section}]{hint}")
-            found.setdefault(section, {})[key] = _Value(value, f"{path}: [{section}] {key}", 1)
+            where = f"{path}: [{section}] {key}"
+            found.setdefault(section, {})[key] = _Value(value, where, 1, toml_literal(value))
     return found
 
 
@@ -292,8 +302,10 @@ def _read_environment(env: Mapping[str, str]) -> dict[str, dict[str, _Value]]:
         if variable is None:
             continue
         where = f"environment variable {variable}"
-        value = from_text(row, where, env[variable])
-        found.setdefault(row.section, {})[row.key] = _Value(value, where, 2)
+        text = env[variable]
+        found.setdefault(row.section, {})[row.key] = _Value(
+            from_text(row, where, text), where, 2, shown(text)
+        )
     return found
 
 
@@ -302,7 +314,9 @@ def _read_option_file(path: Path) -> dict[str, dict[str, _Value]]:
     found: dict[str, _Value] = {}
     for key, text in credentials.read_option_file(path).items():
         where = f"{path}: [client] {key}"
-        found[key] = _Value(from_text(BY_KEY["database"][key], where, text), where, 0)
+        found[key] = _Value(
+            from_text(BY_KEY["database"][key], where, text), where, 0, shown(text)
+        )
     return {"database": found} if found else {}
 
 
@@ -347,9 +361,13 @@ def _resolve_run_length(benchmark: dict[str, _Value]) -> None:
 
 
 def _given(
-    values: Mapping[str, Mapping[str, Any]] | None, where: Callable[[Setting], str]
+    values: Mapping[str, Mapping[str, Any]] | None,
+    where: Callable[[Setting], str],
+    *,
+    typed: bool = False,
 ) -> dict[str, dict[str, _Value]]:
-    """``{"pool": {"pool_size": 10}}`` as a layer; None is "not given"."""
+    """``{"pool": {"pool_size": 10}}`` as a layer; None is "not given".  ``typed``: the
+    values are text as typed (flags), a number read from it as a variable's is."""
     layer: dict[str, dict[str, _Value]] = {}
     for section, keys in (values or {}).items():
         for key, value in keys.items():
@@ -357,9 +375,23 @@ def _given(
             if row is None:
                 hint = suggest(key, list(BY_KEY.get(section, {}))) if section in BY_KEY else ""
                 raise ConfigError(f"there is no setting [{section}] {key}{hint}")
-            if value is not None:
-                layer.setdefault(section, {})[key] = _Value(value, where(row), 3)
+            if value is None:
+                continue
+            item = _Value(value, where(row), 3)
+            if typed and isinstance(value, str):
+                item = _Value(from_text(row, item.where, value), item.where, 3, shown(value))
+            layer.setdefault(section, {})[key] = item
     return layer
+
+
+def _checked(row: Setting, item: _Value) -> _Value:
+    """``item`` with its value as ``row``'s check makes it; a bad one raises ``bad_value``'s
+    error, naming where it came from and echoing it as given."""
+    try:
+        return dataclasses.replace(item, checked=row.check(item.value))
+    except ValueError as exc:
+        error = bad_value(item.where, item.value, str(exc), secret=row.secret, echo=item.echo)
+        raise error from None
 
 
 def _flag_name(row: Setting) -> str:
@@ -394,7 +426,12 @@ def load_settings(
     layers.extend(layer for _, layer in files)
     layers.append(_read_environment(environment))
     layers.append(_given(overrides, lambda row: row.name))
-    layers.append(_given(flags, _flag_name))
+    layers.append(_given(flags, _flag_name, typed=True))
+    # every layer's values, those a higher layer overrides too: a bad file is wrong whatever wins
+    for layer in layers:
+        for section, values in layer.items():
+            for key, item in values.items():
+                values[key] = _checked(BY_KEY[section][key], item)
 
     merged: dict[str, dict[str, _Value]] = {section: {} for section in SECTIONS}
     for layer in layers:
@@ -405,11 +442,7 @@ def load_settings(
     fields: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     for section, values in merged.items():
         for key, item in values.items():
-            row = BY_KEY[section][key]
-            try:
-                fields[section][row.field] = row.check(item.value)
-            except ValueError as exc:
-                raise bad_value(item.where, item.value, str(exc), secret=row.secret) from None
+            fields[section][BY_KEY[section][key].field] = item.checked
 
     benchmark = merged["benchmark"]
     if "processes" in benchmark:
@@ -417,7 +450,8 @@ def load_settings(
         concurrency = fields["benchmark"].get("concurrency", 1)
         if processes > concurrency:
             raise ConfigError(
-                f"{benchmark['processes'].where} = {processes} is more than the concurrency "
+                f"{benchmark['processes'].where} = {benchmark['processes'].echo} is more than the "
+                "concurrency "
                 f"({concurrency}): each process needs at least one worker; raise "
                 + BY_KEY["benchmark"]["concurrency"].mentioned
             )

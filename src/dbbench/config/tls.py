@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dbbench.errors import ConfigError
+from dbbench.parsing import bad_value
 
 #: ``ssl_mode`` values, weakest first (MySQL's own ``--ssl-mode`` names, lower case)
 SSL_MODES: tuple[str, ...] = ("disabled", "preferred", "required", "verify_ca", "verify_identity")
@@ -146,6 +147,11 @@ class Given(Protocol):
     @property
     def where(self) -> str: ...
 
+    @property
+    def echo(self) -> str:
+        """The value as the user gave it, for a message (``parsing.bad_value``)."""
+        ...
+
 
 def check_tls_files(tls: TlsSettings, given: Mapping[str, Given]) -> None:
     """Each of ``ssl_ca``, ``ssl_cert``, ``ssl_key`` that is given must be a readable file
@@ -236,8 +242,9 @@ def _check_key(tls: TlsSettings, given: Mapping[str, Given]) -> None:
 
 def _file_error(key: str, given: Mapping[str, Given], problem: str) -> ConfigError:
     item = given[key]
-    shown = "<hidden>" if key == "ssl_key_password" else repr(item.value)
-    return ConfigError(f"{item.where} = {shown}: {problem}")
+    return bad_value(
+        item.where, item.value, problem, secret=key == "ssl_key_password", echo=item.echo
+    )
 
 
 def _ssl_reason(exc: ssl.SSLError) -> str:
