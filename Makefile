@@ -24,7 +24,7 @@ run: $(BIN)/dbbench
 	$(BIN)/dbbench run --iterations $(ITERATIONS)
 
 # the whole suite: the unit tests first (no server; they fail fast), then the
-# integration tests, with their slowest printed
+# integration tests, two at a time (pytest-xdist), with their slowest printed
 test: test-unit test-integration
 
 test-unit: $(BIN)/dbbench
@@ -33,7 +33,7 @@ test-unit: $(BIN)/dbbench
 test-integration: $(BIN)/dbbench
 	scripts/ensure-mariadb
 	scripts/ensure-chromium
-	$(BIN)/python -m pytest -q -m integration --durations=25
+	$(BIN)/python -m pytest -q -m integration -n 2 --dist loadfile --durations=25
 
 lint: $(BIN)/dbbench
 	$(BIN)/ruff check src tests benchmarks

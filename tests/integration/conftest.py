@@ -43,6 +43,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without what would change what a ``dbbench`` process
+    measures or prints: its own variables (``DBBENCH_*``, ``MYSQL_*``), and the terminal
+    size a test runner may set (pytest-xdist sets ``COLUMNS=80``), so that piped output has
+    its own width, whoever runs the suite."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DBBENCH_", "MYSQL_")) and k not in ("COLUMNS", "LINES")
+    }
+
+
 @dataclass(frozen=True)
 class TestServer(ServerAddress):
     __test__ = False  # not a test class, whatever pytest thinks of the name
@@ -62,7 +74,7 @@ class TestServer(ServerAddress):
 
     def env(self) -> dict[str, str]:
         """Environment for a ``dbbench`` subprocess pointed at this server."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DBBENCH_", "MYSQL_"))}
+        env = clean_environment()
         env.update(self.environment())
         return env
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import pymysql
 import pytest
 
-from tests.integration.conftest import run_dbbench
+from tests.integration.conftest import clean_environment, run_dbbench
 
 BAD_INPUT, CANNOT_RUN = 2, 1
 
@@ -410,7 +410,7 @@ def test_a_server_at_max_connections(local_server, tmp_path):
         except pymysql.err.OperationalError as exc:
             assert exc.args[0] == 1040, exc
         try:
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("DBBENCH_", "MYSQL_"))}
+            env = clean_environment()
             env |= dataclasses.replace(address, user="app", password="app-pw").environment()
             env["HOME"] = str(tmp_path)
             result = run_dbbench("run", "-n", "5", env=env, timeout_s=60, cwd=tmp_path)

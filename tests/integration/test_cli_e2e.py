@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from dbbench.results.model import SCHEMA_VERSION
 from dbbench.server.local import ServerAddress
-from tests.integration.conftest import reaped, run_dbbench, wait_for_selects
+from tests.integration.conftest import clean_environment, reaped, run_dbbench, wait_for_selects
 
 
 def test_run_json_against_the_server(server):
@@ -56,7 +55,7 @@ def test_compare_table_shows_pool_settings(server):
 
 
 def test_server_local_runs_and_leaves_nothing_behind(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBBENCH_", "MYSQL_"))}
+    env = clean_environment()
     env["TMPDIR"] = str(tmp_path)
     result = run_dbbench("run", "--server", "local", "--iterations", "20", "--json", env=env)
     assert result.returncode == 0, result.stderr
@@ -88,7 +87,7 @@ def _server_processes_under(path: Path) -> list[int]:
 
 
 def test_server_local_ctrl_c_reports_partial_results_and_cleans_up(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBBENCH_", "MYSQL_"))}
+    env = clean_environment()
     env["TMPDIR"] = str(tmp_path)
     process = subprocess.Popen(
         [

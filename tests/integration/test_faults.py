@@ -32,7 +32,7 @@ import pytest
 
 from dbbench.errors import ExitStatus
 from dbbench.server.local import LocalServer
-from tests.integration.conftest import wait_for_result
+from tests.integration.conftest import clean_environment, wait_for_result
 
 #: MariaDB's floor for max_connections is 10; low, so a client can fill it quickly
 MAX_CONNECTIONS = 24
@@ -97,7 +97,7 @@ class Run:
         config = tmp_path / "dbbench.toml"
         config.write_text(SETTINGS.format(read_timeout=read_timeout))
         config.chmod(0o600)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DBBENCH_", "MYSQL_"))}
+        env = clean_environment()
         env.update(server.address.environment())
         env.update(DBBENCH_USER=BENCH_USER, DBBENCH_PASSWORD=BENCH_PASSWORD)
         self.process = subprocess.Popen(

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from dbbench.errors import ExitStatus
+from tests.integration.conftest import clean_environment
 
 FALLBACK = "no server is configured and nothing answers at 127.0.0.1:3306"
 
@@ -35,7 +36,7 @@ def in_empty_network(
     to root where we are not), its loopback up and nothing listening on it; HOME and the
     working directory ``home``, no DBBENCH_*/MYSQL_* variable but ``env``."""
     unshare = ["unshare", "--net"] + ([] if os.geteuid() == 0 else ["--map-root-user"])
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DBBENCH_", "MYSQL_"))}
+    clean = clean_environment()
     return subprocess.run(
         [*unshare, "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *command],
         env={**clean, "HOME": str(home), **env},

@@ -22,7 +22,7 @@ from dbbench.runners.async_pool import aiomysql_connector
 from dbbench.scenarios.explain import explain
 from dbbench.server.certificates import CertificateFiles, make_certificates
 from dbbench.server.local import LocalServer
-from tests.integration.conftest import database_for, run_dbbench
+from tests.integration.conftest import clean_environment, database_for, run_dbbench
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,9 +226,8 @@ def test_async_pool_required_fails_where_the_server_offers_no_tls(plain_server):
 
 
 def _env(server: LocalServer) -> dict[str, str]:
-    import os
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBBENCH_", "MYSQL_"))}
+    env = clean_environment()
     return {**env, **server.address.environment()}
 
 
