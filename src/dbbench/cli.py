@@ -28,15 +28,15 @@ import click
 
 from dbbench import logs
 from dbbench.config import credentials
-from dbbench.config.schema import SECTIONS, SETTINGS, Setting, by_flag, setting
+from dbbench.config.schema import COMMAND_ROWS, SECTIONS, SETTINGS, Setting, by_flag, setting
 from dbbench.config.settings import Settings, find_config_path, from_text, load_settings
 from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.guard import check_query
 from dbbench.output.formats import FORMAT_NAMES, get_format
-from dbbench.parsing import bad_value, parse_duration_s, parse_int_list
-from dbbench.runners import DEFAULT_RUNNERS, RUNNER_NAMES, parse_runner_names
-from dbbench.scenarios.stale_args import PROTECTIONS
+from dbbench.parsing import bad_value, parse_duration_s, parse_int_list, whole_number
+from dbbench.runners import DEFAULT_RUNNERS, EXPLAIN_RUNNERS, RUNNER_NAMES, parse_runner_names
+from dbbench.scenarios.stale_args import CHECKS, PROTECTIONS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -197,7 +197,9 @@ def _elsewhere(exc: click.NoSuchOption) -> str:
         f"dbbench {name}"
         for name, command in cli.commands.items()
         if command is not here
-        and any(isinstance(p, _SettingOption) and p.setting is row for p in command.params)
+        and any(
+            isinstance(p, _SettingOption) and p.setting.name == row.name for p in command.params
+        )
     ]
     if not takers:
         return ""
@@ -250,9 +252,30 @@ class _Number(click.ParamType):
         return value
 
 
-def _setting_option(section: str, key: str) -> Callable:
-    """The click option of ``[section] key``, as its row in the table says it."""
+class _WholeNumber(click.ParamType):
+    """A command's own whole-number argument (not a setting), checked as the library checks
+    it (``check``), a bad one echoed as typed in the one shape of a bad value."""
+
+    name = "integer"
+
+    def __init__(self, check: Callable[[Any], Any]) -> None:
+        self.check = check
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value  # the default
+        where = param.opts[0] if param is not None else "value"
+        try:
+            return self.check(whole_number(value))
+        except ValueError as exc:
+            raise bad_value(where, value, str(exc)) from None
+
+
+def _setting_option(section: str, key: str, command: str | None = None) -> Callable:
+    """The click option of ``[section] key``, as its row in the table says it, or as
+    ``command`` takes it with its own default (``schema.COMMAND_ROWS``)."""
     row = setting(section, key)
+    row = COMMAND_ROWS.get(command or "", {}).get(row.name, row)
     flag = row.flag
     assert flag is not None, f"{row.name} has no flag"
     decls = [flag.name, *([flag.short] if flag.short else []), flag.parameter]
@@ -396,9 +419,13 @@ def _flag_value(row: Setting, options: dict[str, Any], lists: dict[str, list[int
 
 def _load(options: dict[str, Any], lists: dict[str, list[int]]) -> Settings:
     flags: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
+    own: dict[str, dict[str, Any]] = {}  # the command's own defaults: above the file
     for row in _command_settings():
         flags[row.section][row.key] = _flag_value(row, options, lists)
-    settings = load_settings(find_config_path(options.get("config_path")), flags=flags)
+        if row is not setting(row.section, row.key):
+            own.setdefault(row.section, {})[row.key] = row.default
+    path = find_config_path(options.get("config_path"))
+    settings = load_settings(path, overrides=own, flags=flags)
     if options.get("password_prompt"):
         typed = credentials.prompt_password(f"Password for {settings.database.describe()}: ")
         sources = {**settings.database.sources, "password": "--password (prompt)"}
@@ -725,17 +752,19 @@ def compare(**options: Any) -> int:
 @_connection_options
 @click.option(
     "--wait-timeout",
-    type=int,
+    type=_WholeNumber(CHECKS["wait_timeout_s"]),
     default=2,
     show_default=True,
     help="Server-side idle timeout (seconds) given to the pool's connections.",
 )
 @click.option("--idle", help="How long the pool sits idle [default: wait-timeout + 1.5s].")
+@_setting_option("pool", "pool_size", command="stale")
 @click.option(
-    "--pool-size", type=int, default=4, show_default=True, help="Connections in the pool."
-)
-@click.option(
-    "--operations", type=int, default=40, show_default=True, help="Operations after the idle time."
+    "--operations",
+    type=_WholeNumber(CHECKS["operations"]),
+    default=40,
+    show_default=True,
+    help="Operations after the idle time.",
 )
 @click.option(
     "--protection",
@@ -772,7 +801,7 @@ def stale(**options: Any) -> int:
     request = StaleRequest(
         wait_timeout_s=options["wait_timeout"],
         idle_s=_idle_seconds(options["idle"]),
-        pool_size=options["pool_size"],
+        pool_size=settings.pool.pool_size,
         operations=options["operations"],
         protections=tuple(protections),
     )
@@ -823,26 +852,16 @@ Examples:
     dbbench explain --server local -n 500 -o explain.json && dbbench report explain.json"""
 )
 @_connection_options
-@click.option(
-    "--iterations",
-    "-n",
-    type=click.IntRange(min=1),
-    default=200,
-    show_default=True,
-    help="Rounds; in each, raw runs once instrumented and once as dbbench run times it, "
-    "pool and persistent four times each.",
-)
-@click.option(
-    "--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="Uncounted rounds."
-)
+@_setting_option("benchmark", "iterations", command="explain")
+@_setting_option("benchmark", "warmup", command="explain")
 @_query_option
 @_allow_writes_option
 @click.option(
     "--runner",
     "runner_text",
-    default="raw,pool,persistent",
+    default=",".join(EXPLAIN_RUNNERS),
     show_default=True,
-    help="Runners to split, from raw, pool, persistent.",
+    help=f"Runners to split, from {', '.join(EXPLAIN_RUNNERS)}.",
 )
 @click.option(
     "--rtt",
@@ -885,7 +904,8 @@ def explain(**options: Any) -> int:
     check_arguments(runner_names, settings.database.driver)
     rtt_s = _rtt_option(options, options["format_name"], sweeping=False)
     sink = _result_sink(options)  # a bad --output or --save: one line, before measuring
-    total = options["warmup"] + options["iterations"]
+    iterations, warmup = settings.benchmark.iterations, settings.benchmark.warmup_iterations
+    total = warmup + iterations
 
     def announce() -> None:  # once the server is checked: an error stays the only line
         if not options["quiet"]:
@@ -895,8 +915,8 @@ def explain(**options: Any) -> int:
         explanation = explain_operations(
             target,
             runner_names,
-            iterations=options["iterations"],
-            warmup=options["warmup"],
+            iterations=iterations,
+            warmup=warmup,
             rtt_s=rtt_s,
             on_start=announce,
             backend=env.live(),

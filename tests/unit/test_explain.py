@@ -283,3 +283,9 @@ def test_explain_help_ends_with_an_example():
     result = CliRunner().invoke(cli, ["explain", "--help"])
     assert result.exit_code == 0
     assert result.output.rstrip().splitlines()[-1].strip().startswith("dbbench explain")
+
+
+def test_the_runners_explain_splits_are_those_whose_classes_say_how():
+    from dbbench.runners import EXPLAIN_RUNNERS, names_with
+
+    assert names_with("explained_as") == EXPLAIN_RUNNERS

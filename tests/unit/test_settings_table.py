@@ -14,7 +14,7 @@ from cogapp import Cog
 
 from dbbench.cli import cli
 from dbbench.config.docs import example_config
-from dbbench.config.schema import BY_KEY, SETTINGS, Setting
+from dbbench.config.schema import BY_KEY, COMMAND_ROWS, SETTINGS, Setting, by_flag
 from dbbench.config.settings import Settings, load_settings
 from dbbench.errors import ConfigError
 
@@ -85,6 +85,70 @@ def test_the_configuration_reference_is_what_the_table_says():
         assert f"| `{row.name}` |" in text
 
 
+def _setting_options() -> list[tuple[str, click.Option]]:
+    """(command, option) for every option of every command that sets a setting."""
+    return [
+        (name, param)
+        for name, command in cli.commands.items()
+        for param in command.params
+        if getattr(param, "setting", None) is not None
+    ]
+
+
+def test_every_option_named_as_a_setting_is_the_tables():
+    """No command writes a setting's option by hand (its own default, range, message): each
+    option spelled as a row's flag is that row's, or the command's override of it."""
+    for name, command in cli.commands.items():
+        for param in command.params:
+            if not isinstance(param, click.Option):
+                continue
+            rows = {row.name for opt in param.opts if (row := by_flag(opt)) is not None}
+            if not rows:
+                continue
+            assert getattr(param, "setting", None) is not None, f"dbbench {name} {param.opts}"
+            assert {param.setting.name} == rows, f"dbbench {name} {param.opts}"
+
+
+def test_a_commands_own_default_is_the_tables_row_but_for_default_and_words():
+    for name, option in _setting_options():
+        row = option.setting
+        table = BY_KEY[row.section][row.key]
+        own = COMMAND_ROWS.get(name, {}).get(row.name)
+        assert row is (own or table), f"dbbench {name} {row.name}"
+        assert (row.check, row.env, row.flag.name, row.flag.short) == (
+            table.check,
+            table.env,
+            table.flag.name,
+            table.flag.short,
+        )
+    for name, rows in COMMAND_ROWS.items():
+        taken = {option.setting.name for command, option in _setting_options() if command == name}
+        assert set(rows) <= taken, name
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["explain", "-n", "0"], "--iterations = '0': must be at least 1"),
+        (["explain", "--warmup", "-1"], "--warmup = '-1': must be at least 0"),
+        (["explain", "--iterations", "x"], "--iterations = 'x': must be a whole number"),
+        (["stale", "--pool-size", "0"], "--pool-size = '0': must be at least 1"),
+        (["stale", "--pool-size", "1,5"], "--pool-size = '1,5': must be a whole number"),
+        (["stale", "--operations", "0"], "--operations = '0': must be at least 1"),
+        (
+            ["stale", "--wait-timeout", "0"],
+            "--wait-timeout = '0': must be at least 1 (the server's minimum)",
+        ),
+        (["stale", "--wait-timeout", "2.5"], "--wait-timeout = '2.5': must be a whole number"),
+    ],
+)
+def test_explain_and_stale_say_a_bad_value_as_run_does(args, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == f"dbbench: error: {expected}"
+
+
 def test_every_flag_in_the_table_is_a_flag_of_a_command():
     flags = _command_flags()
     for row in SETTINGS:
@@ -141,7 +205,7 @@ def test_a_setting_the_table_lacks_is_refused_by_name():
     [
         (
             ["run", "--pool-size", "5"],
-            "No such option '--pool-size'. dbbench compare takes --pool-size "
+            "No such option '--pool-size'. dbbench compare and dbbench stale take --pool-size "
             "([pool] pool_size in the settings file).",
         ),
         (
@@ -280,15 +344,14 @@ def test_a_bad_value_reads_the_same_from_every_source(row, source, tmp_path, mon
 
 @pytest.mark.parametrize("row", WITH_FLAG, ids=_ids(WITH_FLAG))
 def test_no_flag_help_writes_its_own_default(row):
-    """The default is written once, in the row; ``--help`` says what the row says."""
+    """The default is written once, in the row (or a command's own, ``COMMAND_ROWS``);
+    ``--help`` says what the row says."""
     assert "[default" not in row.flag.help, f"{row.name}: drop the [default: ...] from its help"
-    option = next(
-        p
-        for command in cli.commands.values()
-        for p in command.params
-        if getattr(p, "setting", None) is row
-    )
-    assert option.help == row.flag_help
+    options = [option for _, option in _setting_options() if option.setting.name == row.name]
+    assert options
+    for option in options:
+        assert "[default" not in option.setting.flag.help
+        assert option.help == option.setting.flag_help
     if row.flag.kind in ("value", "list"):
         assert row.flag_help.endswith(f" [default: {row.default_words or 'none'}].")
         if row.default_text is None:

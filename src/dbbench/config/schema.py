@@ -13,6 +13,7 @@ value came from the flag.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -530,6 +531,49 @@ def setting(section: str, key: str) -> Setting:
 def mentioned(section: str, key: str) -> str:
     """``[section] key`` in a message that tells the user to change it (``Setting.mentioned``)."""
     return setting(section, key).mentioned
+
+
+def _own(
+    section: str, key: str, default: Any, help: str, kind: FlagKind | None = None
+) -> Setting:
+    """``[section] key`` as one command takes it: its own default and its own words for the
+    flag (and, for a list flag, one value: ``stale --pool-size``)."""
+    row = setting(section, key)
+    assert row.flag is not None, f"{row.name} has no flag"
+    flag = dataclasses.replace(row.flag, help=help)
+    if kind is not None and kind != flag.kind:
+        flag = dataclasses.replace(flag, kind=kind, dest=None)
+    return dataclasses.replace(row, default=default, default_text=None, flag=flag)
+
+
+#: command -> the rows it takes with its own default, where not the table's; the command
+#: uses that default whatever the settings file says (a flag still overrides it)
+COMMAND_ROWS: dict[str, dict[str, Setting]] = {
+    "explain": {
+        row.name: row
+        for row in (
+            _own(
+                "benchmark",
+                "iterations",
+                200,
+                "Rounds; in each, raw runs once instrumented and once as dbbench run times it, "
+                "pool and persistent four times each.",
+            ),
+            _own("benchmark", "warmup", 10, "Uncounted rounds."),
+        )
+    },
+    "stale": {
+        row.name: row
+        for row in (_own("pool", "pool_size", 4, "Connections in the pool.", kind="value"),)
+    },
+}
+
+
+def command_default(command: str, section: str, key: str) -> Any:
+    """The default ``command`` gives ``[section] key``: its own (``COMMAND_ROWS``), else the
+    table's."""
+    row = COMMAND_ROWS.get(command, {}).get(f"[{section}] {key}") or setting(section, key)
+    return row.default
 
 
 def by_flag(name: str) -> Setting | None:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dbbench.config.schema import mentioned
+from dbbench.config.schema import command_default, mentioned
 from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.config.tls import TlsSettings
 from dbbench.drivers.diagnosis import operation_error
@@ -46,7 +46,7 @@ from dbbench.results.model import (
     RunResult,
     projected_ns,
 )
-from dbbench.runners import names_with, runner_class
+from dbbench.runners import EXPLAIN_RUNNERS, runner_class
 from dbbench.scenarios.backend import LIVE, Backend
 from dbbench.scenarios.phases import PhaseClock, driver_module, entry_cost_ns, pool_phases
 from dbbench.scenarios.phases.roundtrips import CountingRelay
@@ -54,8 +54,6 @@ from dbbench.scenarios.summary import capture_environment, iso_utc
 from dbbench.stats import summarize_samples
 from dbbench.workload import Workload, workload_for
 
-#: the runners explain can split into phases (their classes say ``explained_as``)
-EXPLAIN_RUNNERS = names_with("explained_as")
 #: operations counted through the relay per runner; the count should not vary
 COUNT_REPETITIONS = 3
 #: a phase taking at least this share of an operation earns a finding
@@ -323,8 +321,8 @@ def explain(
     settings: Settings,
     runner_names: Sequence[str] = EXPLAIN_RUNNERS,
     *,
-    iterations: int = 200,
-    warmup: int = 10,
+    iterations: int = command_default("explain", "benchmark", "iterations"),
+    warmup: int = command_default("explain", "benchmark", "warmup"),
     rtt_s: float | None = None,
     on_round: Callable[[int], None] = lambda done: None,
     on_start: Callable[[], None] = lambda: None,

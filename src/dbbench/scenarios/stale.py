@@ -79,7 +79,7 @@ from dbbench.parsing import bad_value
 from dbbench.results.model import Environment, SettingsSummary, StaleCase, StaleResult
 from dbbench.runners.pool import PoolRunner
 from dbbench.scenarios.backend import LIVE, Backend
-from dbbench.scenarios.stale_args import PROTECTIONS, check_arguments
+from dbbench.scenarios.stale_args import DEFAULT_POOL_SIZE, PROTECTIONS, check_arguments
 from dbbench.scenarios.summary import capture_environment, iso_utc
 from dbbench.stats import summarize
 from dbbench.workload import Workload, workload_for
@@ -153,7 +153,7 @@ def run_stale_scenario(
     *,
     wait_timeout_s: int = 2,
     idle_s: float | None = None,
-    pool_size: int = 4,
+    pool_size: int = DEFAULT_POOL_SIZE,
     operations: int = 40,
     protections: Sequence[str] = PROTECTIONS,
     on_case: Callable[[str], None] | None = None,
@@ -296,7 +296,7 @@ class StaleRequest:
     wait_timeout_s: int = 2
     #: how long the pool sits idle; None: ``wait_timeout_s`` + ``IDLE_MARGIN_S``
     idle_s: float | None = None
-    pool_size: int = 4
+    pool_size: int = DEFAULT_POOL_SIZE
     operations: int = 40
     protections: tuple[str, ...] = PROTECTIONS
 

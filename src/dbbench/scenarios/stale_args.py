@@ -10,12 +10,31 @@ import difflib
 import math
 from collections.abc import Mapping, Sequence
 
+from dbbench.config.schema import command_default, setting
 from dbbench.errors import ConfigError
-from dbbench.parsing import bad_value
+from dbbench.parsing import Validator, bad_value, integer
 
 PROTECTIONS = ("none", "recycle", "pre_ping")
 #: the default idle period is the timeout plus this, so the server has closed every connection
 IDLE_MARGIN_S = 1.5
+#: the pool's connections when not told: stale's own default of ``[pool] pool_size``
+DEFAULT_POOL_SIZE: int = command_default("stale", "pool", "pool_size")
+
+
+def _wait_timeout(value: object) -> int:
+    whole = integer()(value)
+    if whole < 1:
+        raise ValueError("must be at least 1 (the server's minimum)")
+    return whole
+
+
+#: the whole-number arguments' checks (``parsing``'s: ``ValueError`` with the rest of the
+#: message), the command line's flags' as well as ``check_arguments``'
+CHECKS: dict[str, Validator] = {
+    "wait_timeout_s": _wait_timeout,
+    "pool_size": setting("pool", "pool_size").check,
+    "operations": integer(1),
+}
 
 #: check_arguments' argument names, as its messages call them by default
 _ARGUMENTS = ("wait_timeout_s", "idle_s", "pool_size", "operations", "protections")
@@ -37,10 +56,12 @@ def check_arguments(
     name_of = {key: key for key in _ARGUMENTS} | dict(names or {})
     wait_name, idle_name = name_of["wait_timeout_s"], name_of["idle_s"]
     protections_name = name_of["protections"]
-    if isinstance(wait_timeout_s, bool) or not isinstance(wait_timeout_s, int):
-        raise bad_value(wait_name, wait_timeout_s, "must be a whole number of seconds")
-    if wait_timeout_s < 1:
-        raise bad_value(wait_name, wait_timeout_s, "must be at least 1 (the server's minimum)")
+    given = {"wait_timeout_s": wait_timeout_s, "pool_size": pool_size, "operations": operations}
+    for name, value in given.items():
+        try:
+            CHECKS[name](value)
+        except ValueError as exc:
+            raise bad_value(name_of[name], value, str(exc)) from None
     if idle_s is None:
         idle_s = wait_timeout_s + IDLE_MARGIN_S
     if isinstance(idle_s, bool) or not isinstance(idle_s, int | float) or not math.isfinite(idle_s):
@@ -51,9 +72,6 @@ def check_arguments(
             "the server would not have closed the idle connections yet; "
             f"idle for more than {wait_timeout_s} s (default: {wait_timeout_s + IDLE_MARGIN_S:g})"
         )
-    for name, value in (("pool_size", pool_size), ("operations", operations)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise bad_value(name_of[name], value, "must be a whole number, at least 1")
     if isinstance(protections, str):
         raise bad_value(
             protections_name, protections, f"give a sequence of names, e.g. ({protections!r},)"
