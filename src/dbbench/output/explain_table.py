@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dbbench.numbers import ms_from_ns, ms_from_s, percent, signed_ms_from_ns
+from dbbench.numbers import MISSING, ms_from_ns, ms_from_s, percent, signed_ms_from_ns
 from dbbench.results.model import Explanation, RunnerExplanation
 
 
@@ -109,7 +109,7 @@ def write(explanation: Explanation, console: Console) -> None:
     server = explanation.environment.server_version or "unknown server"
     console.print(
         f"where the time goes: {escape(repr(explanation.query))} with {explanation.driver}, "
-        f"{escape(database.user)}@{escape(database.where)}, {escape(server)}\n"
+        f"{escape(database.login(MISSING))}, {escape(server)}\n"
         f"pool: {escape(explanation.pool)}\n"
         "times in milliseconds; share: of the whole operation's median",
         highlight=False,

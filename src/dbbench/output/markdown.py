@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 
 from dbbench.engine.timeline import describe as describe_timeline
-from dbbench.numbers import count, error_kinds, ms_from_ns, ops_per_s, overflow
+from dbbench.numbers import MISSING, count, error_kinds, ms_from_ns, ops_per_s, overflow
 from dbbench.numbers import escape_markdown as escape
 from dbbench.output import diff_table
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
@@ -92,13 +92,15 @@ def _emit(console: Console, blocks: list[list[str]]) -> None:
 def _length(bench: BenchmarkSummary) -> str:
     if bench.iterations:
         return f"{bench.iterations:,} operations"
-    return f"{bench.duration_s or 0:g} s"
+    if bench.duration_s is not None:
+        return f"{bench.duration_s:g} s"
+    return MISSING  # a file that recorded neither
 
 
 def _server(result: RunResult) -> str:
     database = result.settings.database
     version = result.environment.server_version or "unknown server"
-    return f"server {escape(database.user)}@{escape(database.where)}, {escape(version)}"
+    return f"server {escape(database.login(MISSING))}, {escape(version)}"
 
 
 def _footer(result: RunResult) -> list[str]:
@@ -118,7 +120,8 @@ def _footer(result: RunResult) -> list[str]:
     machine = " ".join(str(value) for value in (env.os, env.machine) if value)
     if machine:
         parts.append(machine + (f", {env.cpu_count} CPUs" if env.cpu_count else ""))
-    parts.append(result.started_at)
+    if result.started_at:
+        parts.append(result.started_at)
     return [f"<sub>{escape(' · '.join(parts))}</sub>"]
 
 

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dbbench.engine.timeline import describe as describe_timeline
-from dbbench.numbers import count, error_kinds, ms_from_ns, ratio, ratio_digits
+from dbbench.numbers import MISSING, count, error_kinds, ms_from_ns, ratio, ratio_digits
 from dbbench.output.columns import (
     POOL_COLUMNS,
     RUNNER_COLUMNS,
@@ -78,19 +78,21 @@ def build_table(result: RunResult, width: int = 200) -> Table:
     bench = result.settings.benchmark
     database = result.settings.database
     server = result.environment.server_version or "unknown server"
-    length = (
-        f"{bench.iterations} operations per runner"
-        if bench.iterations
-        else f"{bench.duration_s:g} s per runner"
-    )
+    if bench.iterations:
+        length = f"{bench.iterations} operations per runner"
+    elif bench.duration_s is not None:
+        length = f"{bench.duration_s:g} s per runner"
+    else:  # a file that recorded neither
+        length = f"{MISSING} per runner"
+    warmup = MISSING if bench.warmup is None else bench.warmup
     load = f"{1 if bench.concurrency is None else bench.concurrency} worker(s)"
     if (bench.processes or 1) > 1:
         load += f" in {bench.processes} processes"
     load += f", open loop at {bench.rate_per_s:g}/s" if bench.rate_per_s else ""
     operation = describe_workload(bench.query or "", bench.workload or READ_WORKLOAD)
     title = (
-        f"{escape(operation)}: {length} (+{bench.warmup} warm-up), {load}\n"
-        f"server: {escape(database.user)}@{escape(database.where)}, {escape(server)}"
+        f"{escape(operation)}: {length} (+{warmup} warm-up), {load}\n"
+        f"server: {escape(database.login(MISSING))}, {escape(server)}"
     )
     if result.pool_description:
         title += f"\npool: {escape(result.pool_description)}"
@@ -150,17 +152,22 @@ def server_line(result: RunResult) -> str | None:
     check = server.cross_check
     parts = [f"{name} +{deltas[name]}" for name in deltas]
     parts.append(
-        f"Threads_connected peak {server.threads_connected_peak} "
-        f"of max_connections {server.max_connections}"
+        f"Threads_connected peak {_known(server.threads_connected_peak)} "
+        f"of max_connections {_known(server.max_connections)}"
     )
     line = "server saw: " + ", ".join(parts)
     if check:
-        verdict = "matches" if check.matches else "does not match"
+        verdict = {True: "matches", False: "does not match"}.get(check.matches, MISSING)  # type: ignore[arg-type]
         line += (
-            f"; dbbench opened {check.dbbench_connections} connections "
+            f"; dbbench opened {_known(check.dbbench_connections)} connections "
             f"(its monitor's included): {verdict}"
         )
     return line
+
+
+def _known(value: object) -> str:
+    """A value a file recorded, or MISSING when it lacks it."""
+    return MISSING if value is None else str(value)
 
 
 def write(result: RunResult, console: Console) -> None:

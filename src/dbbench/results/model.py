@@ -368,9 +368,15 @@ class DatabaseSummary(Section):
     ssl_mode: str | None = None
 
     @property
-    def where(self) -> str:
-        """The server's address: its socket, or host:port."""
-        return self.unix_socket or f"{self.host}:{self.port}"
+    def where(self) -> str | None:
+        """The server's address: its socket, or host:port; None when the file has neither."""
+        if self.unix_socket or self.host is None:
+            return self.unix_socket
+        return self.host if self.port is None else f"{self.host}:{self.port}"
+
+    def login(self, missing: str) -> str:
+        """``user@where``, each part ``missing`` when the file lacks it."""
+        return f"{self.user or missing}@{self.where or missing}"
 
 
 @dataclass(frozen=True)
@@ -625,8 +631,8 @@ class RunnerResult:
             measured_s=d["measured_s"],
             pool=PoolCounters.from_document(d["pool"]),
             connections_opened=d["connections_opened"],
-            target_rate_per_s=d["target_rate_per_s"],
-            error_timeline=TimelineSummary.from_document(d["error_timeline"]),
+            target_rate_per_s=d.get("target_rate_per_s"),
+            error_timeline=TimelineSummary.from_document(d.get("error_timeline")),
             latency=Distribution.from_document(histograms["latency"]),
             checkout_latency=checkout_histogram,
         )
@@ -736,10 +742,10 @@ class RunResult:
             complete=d["complete"],
             started_at=d["started_at"],
             finished_at=d["finished_at"],
-            stopped=Mentioning.marked(d["stopped"]) if d["stopped"] else d["stopped"],
+            # the schema does not require these: a file may lack them
+            stopped=Mentioning.marked(d["stopped"]) if d.get("stopped") else None,
             notes=[Mentioning.marked(note) for note in d["notes"]],
-            server=None if d["server"] is None else ServerSummary.from_document(d["server"]),
-            scratch=Scratch.from_document(d.get("scratch")),
+            server=ServerSummary.from_document(d["server"]) if d.get("server") else None,            scratch=Scratch.from_document(d.get("scratch")),
             upgraded_from=d.get("upgraded_from"),
             schema_version=d["schema_version"],
         )

@@ -427,7 +427,7 @@ def _explain_parts(explanation: Explanation) -> list[str]:
     rtt_s = explanation.rtt_s
     database = explanation.database
     parts = [
-        f"<p>{escape(explanation.driver)} to {escape(database.user)}@{escape(database.where)}, "
+        f"<p>{escape(explanation.driver)} to {escape(database.login(DASH))}, "
         f"{escape(explanation.environment.server_version or 'version not recorded')}; "
         f"query <code>{escape(explanation.query)}</code>; pool "
         f"{escape(explanation.pool)}"
