@@ -460,6 +460,17 @@ def test_max_errors_stops_with_exit_3_and_says_why(fake_runners, tmp_path):
     assert bad.exit_code == 2 and "--max-errors = '0': must be at least 1" in bad.stderr
 
 
+def test_a_runner_stopped_before_its_turn_gets_no_rate_shortfall_note(fake_runners):
+    # raw fails every other operation: the run stops in raw's turn, persistent never runs
+    args = ("run", "--runner", "raw,persistent", "-n", "1000", "--rate", "300", "-q")
+    result = invoke(*args, "--query", "SELECT 'fail'", "--max-errors", "4", "--json")
+    assert result.exit_code == ExitStatus.RUN_ERRORS, result.output
+    document = json.loads(result.stdout)
+    persistent = next(r for r in document["results"] if r["runner"] == "persistent")
+    assert persistent["n"] == 0 and persistent["errors"] == 0
+    assert not any(note.startswith("persistent reached") for note in document["notes"])
+
+
 @pytest.mark.parametrize("command", ["run", "explain"])
 def test_rtt_needs_a_unit(fake_runners, command):
     result = invoke(command, "-n", "5", "--rtt", "1")

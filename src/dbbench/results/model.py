@@ -581,8 +581,13 @@ class RunnerResult:
 
     @property
     def rate_shortfall(self) -> bool:
+        """An open loop that attempted operations below RATE_SHORTFALL of its target rate.
+
+        A runner that attempted none (a run stopped before its turn) fell short of
+        nothing: it did not run.
+        """
         achieved = self.achieved_rate_per_s
-        return bool(self.target_rate_per_s) and (
+        return bool(self.target_rate_per_s and self.attempted) and (
             achieved is None or achieved < RATE_SHORTFALL * self.target_rate_per_s
         )
 
