@@ -661,7 +661,6 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     quiet = options["quiet"]
     if options.get("config_path") is None and settings.config_path is not None and not quiet:
         stderr.print(f"[dim]using settings from {escape(str(settings.config_path))}[/dim]")
-    projection = None
     with (
         _target(settings, options["server"], stderr, quiet) as target,
         ProgressBar(stderr, f"dbbench {command}", not quiet, _seconds(backend)) as bar,
@@ -692,14 +691,12 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
             if rtt_s is None:
                 result = benchmark.run_benchmark(target, runner_names, **arguments)
             else:
-                result, projection = benchmark.run_projected(
-                    target, runner_names, rtt_s, **arguments
-                )
+                result = benchmark.run_projected(target, runner_names, rtt_s, **arguments)
     if axes is not None:
         get_format(format_name).sweep(sweep, stdout)
         status = sweep.exit_status
     else:
-        extras = RunExtras(histogram=bool(options.get("histogram")), projection=projection)
+        extras = RunExtras(histogram=bool(options.get("histogram")))
         shown = _with_flags(result, click.get_current_context().command, format_name)
         get_format(format_name).run(shown, stdout, extras)
         status = result.exit_status

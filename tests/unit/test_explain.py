@@ -259,7 +259,7 @@ def test_run_projection_by_hand():
     trips = {"raw": {"TCP connect": 1, "query": 1, "close": 0}, "pool": {"query": 1}}
     rows = run_projection({"raw": 400_000, "pool": 160_000, "nullpool": 500_000}, trips, 0.02)
     # 0.4 ms + 2 × 20 ms; 0.16 ms + 1 × 20 ms; nullpool's round trips are not counted
-    assert [(r["runner"], r["round_trips"], r["projected_median_ns"]) for r in rows] == [
+    assert [(r.runner, r.round_trips, r.projected_median_ns) for r in rows] == [
         ("raw", 2, 40_400_000),
         ("pool", 1, 20_160_000),
     ]

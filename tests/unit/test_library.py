@@ -10,6 +10,7 @@ import pytest
 
 from dbbench.config.settings import BenchmarkSettings, DatabaseSettings, Settings
 from dbbench.errors import ConfigError, ConnectError, ExitStatus
+from dbbench.results.model import ProjectedRunner, RunProjection
 from dbbench.scenarios import benchmark
 from dbbench.scenarios.backend import Backend
 from dbbench.scenarios.benchmark import (
@@ -116,10 +117,12 @@ def test_a_projected_run_counts_round_trips_before_it_runs():
         made.append(label)
         return backend.create_runner(label, settings)
 
-    result, projection = run_projected(
+    written = []
+    result = run_projected(
         SETTINGS,
         ["nullpool", "persistent"],
         0.001,
+        on_result=written.append,
         backend=dataclasses.replace(backend, create_runner=create),
     )
     # persistent once through the round-trip counter, then both runners for the run
@@ -127,15 +130,20 @@ def test_a_projected_run_counts_round_trips_before_it_runs():
     assert result.runner("persistent").summary.p50_ns == 20_000
     # the fake never reaches the counting relay: no round trips, the median as it was;
     # nullpool, which explain does not split, is left out
-    assert projection.rtt_s == 0.001
-    assert projection.runners == (
-        {
-            "runner": "persistent",
-            "median_ns": 20_000,
-            "round_trips": 0,
-            "projected_median_ns": 20_000,
-        },
-    )
+    projection = RunProjection(0.001, (ProjectedRunner("persistent", 20_000, 0, 20_000),))
+    assert result.projection == projection
+    # a file written from what on_result gets keeps the projection
+    assert written[-1] == result and written[-1].to_document()["projection"] == {
+        "rtt_s": 0.001,
+        "runners": [
+            {
+                "runner": "persistent",
+                "median_ns": 20_000,
+                "round_trips": 0,
+                "projected_median_ns": 20_000,
+            }
+        ],
+    }
 
 
 def test_a_projection_is_of_the_read_workload_only():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -9,9 +10,15 @@ import pytest
 from rich.console import Console
 
 from dbbench.errors import ConfigError
-from dbbench.output.base import Format, RunExtras
+from dbbench.output.base import Format
 from dbbench.output.formats import FORMAT_NAMES, FORMATS, get_format
-from dbbench.results.model import SCHEMA_VERSION, RunProjection, RunsListing
+from dbbench.results.model import (
+    SCHEMA_VERSION,
+    ProjectedRunner,
+    RunProjection,
+    RunsListing,
+    from_document,
+)
 from tests.unit.test_formats import fake_run, sweep_sample
 
 
@@ -41,15 +48,28 @@ def test_every_format_shows_a_run_and_a_sweep(name):
     assert sweep_text.strip()
 
 
-def test_json_is_the_document_with_the_projection_added():
-    result = fake_run()
-    projection = RunProjection(0.001, ({"runner": "raw", "round_trips": 6},))
+def test_the_projection_is_part_of_the_document_and_shown_under_the_table():
+    projection = RunProjection(0.001, (ProjectedRunner("raw", 350_000, 6, 6_350_000),))
+    result = dataclasses.replace(fake_run(), projection=projection)
     document = json.loads(render(get_format("json").run, result))
     assert document == json.loads(json.dumps(result.to_document()))
-    with_projection = json.loads(
-        render(get_format("json").run, result, extras=RunExtras(projection=projection))
-    )
-    assert with_projection["projection"] == {"rtt_s": 0.001, "runners": [projection.runners[0]]}
+    assert document["projection"] == {
+        "rtt_s": 0.001,
+        "runners": [
+            {
+                "runner": "raw",
+                "median_ns": 350_000,
+                "round_trips": 6,
+                "projected_median_ns": 6_350_000,
+            }
+        ],
+    }
+    assert from_document(document) == result
+    line = "projected at RTT 1 ms (median + round trips × RTT): raw 350 µs + 6 × 1 ms = 6.35 ms"
+    for name in ("table", "markdown"):
+        assert line in render(get_format(name).run, result)
+    assert "projected" not in render(get_format("table").run, fake_run())
+    assert "projection" not in fake_run().to_document()
 
 
 @pytest.mark.parametrize("name", ["csv", "markdown"])

@@ -11,7 +11,7 @@ protocol's own says so in one line.  The formats are found by name through
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from rich.console import Console
 
@@ -26,16 +26,12 @@ from dbbench.results.model import (
     SweepResult,
 )
 
-if TYPE_CHECKING:  # explain loads the engine: needed here for the name only
-    from dbbench.results.model import RunProjection
-
 
 @dataclass(frozen=True)
 class RunExtras:
-    """What ``run`` adds when asked: ``--histogram`` (the table only), ``--rtt``'s projection."""
+    """What ``run`` adds when asked: ``--histogram`` (the table only)."""
 
     histogram: bool = False
-    projection: RunProjection | None = None
 
 
 NO_EXTRAS = RunExtras()

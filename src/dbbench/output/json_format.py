@@ -29,10 +29,7 @@ class JsonFormat(Format):
     name = "json"
 
     def run(self, result: RunResult, console: Console, extras: RunExtras = NO_EXTRAS) -> None:
-        document = result.to_document()
-        if extras.projection is not None:
-            document["projection"] = extras.projection.to_dict()
-        write_document(document, console)
+        write_document(result.to_document(), console)
 
     def sweep(self, sweep: SweepResult, console: Console) -> None:
         write_document(sweep.to_document(), console)

@@ -347,8 +347,8 @@ class MarkdownFormat(Format):
 
     def run(self, result: RunResult, console: Console, extras: RunExtras = NO_EXTRAS) -> None:
         write_run(result, console)
-        if extras.projection is not None:
-            projection_line(extras.projection, console)
+        if result.projection is not None:
+            projection_line(result.projection, console)
 
     def sweep(self, sweep: SweepResult, console: Console) -> None:
         write_sweep(sweep, console)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -19,14 +19,11 @@ from dbbench.output.columns import (
     cell_text,
     shown_in,
 )
-from dbbench.results.model import RunnerResult, RunResult
+from dbbench.results.model import RunnerResult, RunProjection, RunResult
 from dbbench.runners import is_baseline
 from dbbench.stats import Speedup
 from dbbench.workload import READ_WORKLOAD
 from dbbench.workload import describe as describe_workload
-
-if TYPE_CHECKING:  # explain loads the engine: needed here for the name only
-    from dbbench.results.model import RunProjection
 
 
 def describe_speedup(runner: str, baseline: str, s: Speedup) -> str:

@@ -24,8 +24,8 @@ class TableFormat(Format):
         table.write(result, console)
         if extras.histogram:
             histogram_text.write(result, console)
-        if extras.projection is not None:
-            table.projection_line(extras.projection, console)
+        if result.projection is not None:
+            table.projection_line(result.projection, console)
 
     def sweep(self, sweep: SweepResult, console: Console) -> None:
         matrix.write([cell for cell, _ in sweep.cells], sweep.recommendations, console)

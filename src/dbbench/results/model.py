@@ -666,6 +666,57 @@ class SpeedupResult:
 
 
 @dataclass(frozen=True)
+class ProjectedRunner:
+    """One runner's median moved onto a network (``dbbench run --rtt``)."""
+
+    runner: str
+    #: as measured here
+    median_ns: int
+    #: per operation, counted on the wire before the run (TCP's handshake included)
+    round_trips: int
+    #: ``median_ns + round_trips × RTT``
+    projected_median_ns: int
+
+    def to_document(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> ProjectedRunner:
+        return cls(d["runner"], d["median_ns"], d["round_trips"], d["projected_median_ns"])
+
+
+@dataclass(frozen=True)
+class RunProjection:
+    """``dbbench run --rtt``: each counted runner's median projected onto a network."""
+
+    rtt_s: float
+    runners: tuple[ProjectedRunner, ...]
+
+    def to_document(self) -> dict[str, Any]:
+        return {"rtt_s": self.rtt_s, "runners": [row.to_document() for row in self.runners]}
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any] | None) -> RunProjection | None:
+        if d is None:
+            return None
+        return cls(d["rtt_s"], tuple(ProjectedRunner.from_document(r) for r in d["runners"]))
+
+    def describe(self) -> str:
+        return describe_run_projection(self.runners, self.rtt_s)
+
+
+def describe_run_projection(rows: Sequence[ProjectedRunner], rtt_s: float) -> str:
+    """e.g. "at RTT 1 ms (median + round trips × RTT): raw 0.35 ms + 6 × 1 ms = 6.35 ms; ..."."""
+    rtt = duration_from_ns(rtt_s * 1e9)
+    parts = [
+        f"{row.runner} {duration_from_ns(row.median_ns)} + {row.round_trips} × {rtt}"
+        f" = {duration_from_ns(row.projected_median_ns)}"
+        for row in rows
+    ]
+    return f"projected at RTT {rtt} (median + round trips × RTT): " + "; ".join(parts)
+
+
+@dataclass(frozen=True)
 class RunResult:
     """A ``run`` or ``compare``: every runner measured, their speedups, what was noticed."""
 
@@ -680,8 +731,8 @@ class RunResult:
     #: why the run stopped early (``[benchmark] max_errors``), when it did; a ``Mentioning``
     #: when the settings it names are marked (live, or read from a file)
     stopped: str | None = None
-    #: the pool's settings when a pool runner took part (live runs only: not in the document)
-    pool_description: str | None = field(default=None, compare=False)
+    #: the pool's settings in words, when a pool runner took part (None in older files)
+    pool_description: str | None = None
     #: findings about known costs in these settings, in plain language, naming settings as
     #: the settings file does (``Mentioning``: the command line says its flags)
     notes: list[str] = field(default_factory=list)
@@ -689,6 +740,8 @@ class RunResult:
     server: ServerSummary | None = None
     #: a write workload's scratch table
     scratch: Scratch | None = None
+    #: ``--rtt``: each counted runner's median projected onto a network
+    projection: RunProjection | None = None
     #: the version of the file this was read from, when older than this dbbench's
     upgraded_from: int | None = None
     schema_version: int = field(default=SCHEMA_VERSION)
@@ -731,8 +784,10 @@ class RunResult:
             "speedups": [s.to_document() for s in self.speedups],
             "server": self.server.to_document() if self.server is not None else None,
             "notes": list(self.notes),
-            # only for write workloads: read documents stay as they were
+            # each only where it applies: other documents stay as they were
+            **({"pool_description": self.pool_description} if self.pool_description else {}),
             **({"scratch": self.scratch.to_document()} if self.scratch is not None else {}),
+            **({"projection": self.projection.to_document()} if self.projection else {}),
         }
 
     @classmethod
@@ -750,7 +805,10 @@ class RunResult:
             # the schema does not require these: a file may lack them
             stopped=Mentioning.marked(d["stopped"]) if d.get("stopped") else None,
             notes=[Mentioning.marked(note) for note in d["notes"]],
-            server=ServerSummary.from_document(d["server"]) if d.get("server") else None,            scratch=Scratch.from_document(d.get("scratch")),
+            server=ServerSummary.from_document(d["server"]) if d.get("server") else None,
+            pool_description=d.get("pool_description"),
+            scratch=Scratch.from_document(d.get("scratch")),
+            projection=RunProjection.from_document(d.get("projection")),
             upgraded_from=d.get("upgraded_from"),
             schema_version=d["schema_version"],
         )
@@ -1658,28 +1716,3 @@ class RunsListing:
 def load_result(path: Path) -> Any:
     """Read a result file into its typed result (read, upgrade, ``from_document``)."""
     return from_document(read_document(path), str(path))
-
-
-@dataclass(frozen=True)
-class RunProjection:
-    """``dbbench run --rtt``: each counted runner's median projected onto a network."""
-
-    rtt_s: float
-    runners: tuple[dict[str, Any], ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"rtt_s": self.rtt_s, "runners": list(self.runners)}
-
-    def describe(self) -> str:
-        return describe_run_projection(list(self.runners), self.rtt_s)
-
-
-def describe_run_projection(rows: list[dict[str, Any]], rtt_s: float) -> str:
-    """e.g. "at RTT 1 ms (median + round trips × RTT): raw 0.35 ms + 6 × 1 ms = 6.35 ms; ..."."""
-    rtt = duration_from_ns(rtt_s * 1e9)
-    parts = [
-        f"{row['runner']} {duration_from_ns(row['median_ns'])} + {row['round_trips']} × {rtt}"
-        f" = {duration_from_ns(row['projected_median_ns'])}"
-        for row in rows
-    ]
-    return f"projected at RTT {rtt} (median + round trips × RTT): " + "; ".join(parts)

@@ -28,7 +28,7 @@ from dbbench.engine.harness import Plan, ProgressCallback, RunnerRecord, RunOutc
 from dbbench.engine.processes import ProcessFailed, run_in_processes
 from dbbench.errors import ConfigError, DbbenchError, Mentioning, mention
 from dbbench.guard import check_query, check_workload
-from dbbench.results.model import RunProjection, SweepCell, SweepResult
+from dbbench.results.model import SweepCell, SweepResult
 from dbbench.runners import DEFAULT_RUNNERS, names_with, runner_labels, runner_with
 from dbbench.scenarios.backend import LIVE, Backend
 from dbbench.scenarios.explain import count_run_round_trips, project_run
@@ -340,26 +340,31 @@ def run_projected(
     driver_names: Sequence[str] = (),
     backend: Backend = LIVE,
     allow_writes: bool = False,
-) -> tuple[RunResult, RunProjection]:
-    """``run_benchmark``, and each runner's median projected onto a network with this
-    round-trip time (``dbbench run --rtt``).  Round trips are counted on the wire before
-    the run, whose server counters must not see them, for the runners explain can split
-    (``nullpool`` and the async pool are left out of the projection)."""
+) -> RunResult:
+    """``run_benchmark``, with each runner's median projected onto a network with this
+    round-trip time (``dbbench run --rtt``) as its ``projection``: in every result
+    ``on_result`` gets too, so a file written from one keeps it.  Round trips are counted
+    on the wire before the run, whose server counters must not see them, for the runners
+    explain can split (``nullpool`` and the async pool are left out of the projection)."""
     check_sql(settings, allow_writes, projected=True)
     trips = count_run_round_trips(
         settings, runner_names, driver_names, backend=backend, allow_writes=allow_writes
     )
+
+    def projected(result: RunResult) -> RunResult:
+        return dataclasses.replace(result, projection=project_run(result, trips, rtt_s))
+
     result = run_benchmark(
         settings,
         runner_names,
         command=command,
         on_progress=on_progress,
-        on_result=on_result,
+        on_result=None if on_result is None else lambda result: on_result(projected(result)),
         driver_names=driver_names,
         backend=backend,
         allow_writes=allow_writes,
     )
-    return result, project_run(result, trips, rtt_s)
+    return projected(result)
 
 
 def execute_run(

@@ -41,6 +41,7 @@ from dbbench.results.model import (
     ADDS_UP_WITHIN,
     Explanation,
     PhaseResult,
+    ProjectedRunner,
     RunnerExplanation,
     RunProjection,
     RunResult,
@@ -553,21 +554,15 @@ def project_run(result: RunResult, trips: dict[str, dict[str, int]], rtt_s: floa
 
 def run_projection(
     medians_ns: dict[str, int], trips: dict[str, dict[str, int]], rtt_s: float
-) -> list[dict[str, Any]]:
+) -> list[ProjectedRunner]:
     """For ``dbbench run --rtt``: each runner's median, its round trips and the projection."""
     rows = []
     for runner, median_ns in medians_ns.items():
         if runner not in trips:
             continue  # nullpool: explain does not count it
         count = sum(trips[runner].values())
-        rows.append(
-            {
-                "runner": runner,
-                "median_ns": median_ns,
-                "round_trips": count,
-                "projected_median_ns": round(projected_ns(median_ns, count, rtt_s * 1e9)),
-            }
-        )
+        projected = round(projected_ns(median_ns, count, rtt_s * 1e9))
+        rows.append(ProjectedRunner(runner, median_ns, count, projected))
     return rows
 
 

@@ -98,6 +98,7 @@ def document_section(index: int, label: str, doc: Result, charts: Charts) -> str
 def _run_parts(label: str, run: RunResult, charts: Charts) -> list[str]:
     return [
         _run_summary(run),
+        f"<p>{escape(run.projection.describe())}.</p>" if run.projection else "",
         charts.cdf([(label, run)], overlay=False),
         fallback_notice([(label, run)]),
         "<h3>Runners</h3>",
