@@ -484,7 +484,10 @@ def test_rtt_needs_a_unit(fake_runners, command):
 @pytest.mark.parametrize("format_name", ["table", "markdown", "csv", "json"])
 @pytest.mark.parametrize(
     "args",
-    [["run", "-n", "20", "--runner", "raw,pool"], ["compare", "-n", "5", "--pool-size", "2,3"]],
+    [
+        ["run", "-n", "20", "--runner", "raw,pool"],
+        ["compare", "-n", "5", "--pool-size", "2,3"],
+    ],
     ids=["run", "sweep"],
 )
 def test_show_prints_a_saved_result_as_the_live_command_did(fake_runners, args, format_name):

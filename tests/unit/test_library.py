@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib.util
+import io
 
 import pytest
+from rich.console import Console
 
 from dbbench.config.settings import BenchmarkSettings, DatabaseSettings, Settings
 from dbbench.errors import ConfigError, ConnectError, ExitStatus
-from dbbench.results.model import ProjectedRunner, RunProjection
+from dbbench.output.formats import get_format
+from dbbench.results.model import ProjectedRunner, RunProjection, from_document
 from dbbench.scenarios import benchmark
 from dbbench.scenarios.backend import Backend
 from dbbench.scenarios.benchmark import (
@@ -109,6 +112,12 @@ def test_the_default_runners_are_all_three_but_pool_alone_in_a_sweep():
     assert default_runners(sweep=True) == ("pool",)
 
 
+def _rendered(format_name: str, result) -> str:
+    out = io.StringIO()
+    get_format(format_name).run(result, Console(file=out, width=200))
+    return out.getvalue()
+
+
 def test_a_projected_run_counts_round_trips_before_it_runs():
     backend, _ = backend_of_fakes()
     made: list[str] = []
@@ -132,7 +141,13 @@ def test_a_projected_run_counts_round_trips_before_it_runs():
     # nullpool, which explain does not split, is left out
     projection = RunProjection(0.001, (ProjectedRunner("persistent", 20_000, 0, 20_000),))
     assert result.projection == projection
-    # a file written from what on_result gets keeps the projection
+    # a file written from what on_result gets keeps the projection, and shows it as live
+    for name in ("table", "markdown", "json"):
+        live, saved = (
+            _rendered(name, run) for run in (result, from_document(result.to_document()))
+        )
+        assert live == saved
+        assert ('"projection"' if name == "json" else "projected at RTT 1 ms") in live
     assert written[-1] == result and written[-1].to_document()["projection"] == {
         "rtt_s": 0.001,
         "runners": [
