@@ -3,6 +3,7 @@
 import dataclasses
 import io
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -35,6 +36,8 @@ def fake_runners(monkeypatch, tmp_path):
         fail = None
         if name == "raw" and "fail" in settings.benchmark.query:
             fail = lambda call: None if call % 2 else RuntimeError("boom")  # noqa: E731
+        if name == "pool" and "timeout" in settings.benchmark.query:  # a checkout gives up
+            fail = lambda call: None if call % 2 else TimeoutError("QueuePool limit")  # noqa: E731
         created[name] = FakeRunner(name, [], clock=clock, cost_ns=COSTS_NS[name], fail=fail)
         created[name].settings = settings
         return created[name]
@@ -440,6 +443,24 @@ def test_a_query_that_may_write_needs_allow_writes(fake_runners, tmp_path):
     assert from_file.exit_code == 2 and "[benchmark] query" in from_file.stderr
     stale = invoke("stale", "--query", "DELETE FROM t")
     assert stale.exit_code == 2 and "--allow-writes" in stale.stderr
+
+
+def test_checkout_timeouts_name_the_pool_settings_that_stop_them(fake_runners):
+    args = ["compare", "-q", "--runner", "pool", "--query", "SELECT 'timeout'", "-n", "20"]
+    args += ["-c", "4", "--pool-size", "1", "--max-overflow", "0", "--pool-timeout", "0.001"]
+    table = " ".join(invoke(*args).stdout.split())
+    assert (
+        "pool: 10 checkouts waited 0.001 s (--pool-timeout) for a free connection and gave up "
+        "(TimeoutError): 4 workers shared at most 1 connection (--pool-size 1 + --max-overflow 0);"
+        " raise --pool-size or --max-overflow, or give --pool-timeout a longer wait"
+    ) in table
+    assert re.search(r"TimeoutError pool checkout timed out, [0-9.–]+ s into the run", table)
+    notes = json.loads(invoke(*args, "--json").stdout)["notes"]
+    assert any("raise [pool] pool_size or [pool] max_overflow" in note for note in notes)
+    # run takes the pool's settings from the settings file: it names them there
+    run = invoke("run", "-q", "--runner", "pool", "--query", "SELECT 'timeout'").stdout
+    run = " ".join(run.split())
+    assert "raise [pool] pool_size or [pool] max_overflow, or give [pool] pool_timeout" in run
 
 
 def test_max_errors_stops_with_exit_3_and_says_why(fake_runners, tmp_path):

@@ -76,13 +76,13 @@ def test_describe_names_the_kind_the_times_and_the_recovery():
         "recovered_s": 9.6,
     }
     assert describe("pool", TimelineSummary.from_document(document)) == [
-        "pool: 12 × OperationalError(2013) lost connection at 3.1–9.4 s "
+        "pool: 12 × OperationalError(2013) lost connection, 3.1–9.4 s into the run "
         "(in 2 bursts: 3–4 s: 10, 9–10 s: 2)",
-        "pool: recovered: first success 9.6 s, 0.2 s after the last error",
+        "pool: recovered: first success 9.6 s into the run, 0.2 s after the last error",
     ]
     document["recovered_s"] = None
     assert describe("pool", TimelineSummary.from_document(document))[-1] == (
-        "pool: no operation succeeded after the last error (9.4 s)"
+        "pool: no operation succeeded after the last error (9.4 s into the run)"
     )
 
 

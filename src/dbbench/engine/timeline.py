@@ -198,8 +198,8 @@ def _bursts(
 def describe(runner: str, timeline: TimelineSummary | None) -> list[str]:
     """Plain lines for a runner's error timeline, e.g.::
 
-        pool: 12 × OperationalError(2013) lost connection at 3.1–3.4 s
-        pool: then recovered: first success 3.6 s
+        pool: 12 × OperationalError(2013) lost connection, 3.1–3.4 s into the run
+        pool: recovered: first success 3.6 s into the run, 0.2 s after the last error
 
     A kind whose errors came in separate bursts (seconds apart) lists them.
     """
@@ -209,8 +209,8 @@ def describe(runner: str, timeline: TimelineSummary | None) -> list[str]:
     lines = []
     for kind, span in timeline.kinds.items():
         line = (
-            f"{runner}: {span.count:,} × {describe_kind(kind)} "
-            f"at {_span_text(span.first_s, span.last_s)}"
+            f"{runner}: {span.count:,} × {describe_kind(kind)}, "
+            f"{_span_text(span.first_s, span.last_s)} into the run"
         )
         bursts = _bursts(timeline.buckets, kind, width)
         if len(bursts) > 1:
@@ -220,11 +220,13 @@ def describe(runner: str, timeline: TimelineSummary | None) -> list[str]:
     recovered, last = timeline.recovered_s, timeline.last_error_s
     if recovered is not None:
         lines.append(
-            f"{runner}: recovered: first success {recovered:.1f} s, "
+            f"{runner}: recovered: first success {recovered:.1f} s into the run, "
             f"{max(0.0, recovered - last):.1f} s after the last error"
         )
     else:
-        lines.append(f"{runner}: no operation succeeded after the last error ({last:.1f} s)")
+        lines.append(
+            f"{runner}: no operation succeeded after the last error ({last:.1f} s into the run)"
+        )
     return lines
 
 

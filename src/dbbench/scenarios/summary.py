@@ -14,7 +14,9 @@ import platform
 from importlib import metadata
 from typing import Any
 
+from dbbench.config.schema import mentioned
 from dbbench.engine.harness import RunnerRecord, RunOutcome
+from dbbench.errors import Mentioning
 from dbbench.results.model import (
     RATE_SHORTFALL,
     SCHEMA_VERSION,
@@ -125,6 +127,9 @@ def build_result(
                 f"{result.target_rate_per_s:,.0f}/s asked for: the client or the server "
                 "could not keep up, and latencies include the queueing that caused"
             )
+    for result in runners:
+        if result.timeouts:
+            all_notes.append(checkout_timeout_note(result.runner, result.timeouts, settings))
     return RunResult(
         command=command,
         settings=SettingsSummary.from_document(settings),
@@ -139,6 +144,30 @@ def build_result(
         notes=all_notes,
         server=None if server is None else ServerSummary.from_document(server),
         scratch=Scratch.from_document(scratch),
+    )
+
+
+def checkout_timeout_note(runner: str, timeouts: int, settings: dict[str, Any]) -> Mentioning:
+    """Why checkouts gave up, and the settings that make them stop: ``settings`` is the run's
+    ``Settings.public_dict()``."""
+    pool, bench = settings["pool"], settings["benchmark"]
+    size, overflow = mentioned("pool", "pool_size"), mentioned("pool", "max_overflow")
+    timeout = mentioned("pool", "pool_timeout")
+    waited = f"{timeouts:,} checkouts waited {pool['pool_timeout_s']:g} s ({timeout})"
+    if pool["max_overflow"] < 0:  # no limit: the pool was never full, connecting was slow
+        return Mentioning(
+            f"{runner}: {waited} for a new connection and gave up (TimeoutError); give "
+            f"{timeout} a longer wait"
+        )
+    limit = pool["pool_size"] + pool["max_overflow"]
+    connections = f"{limit} connection{'s' * (limit != 1)}"
+    processes = bench["processes"]
+    each = f" in each of {processes} processes" if processes > 1 else ""
+    return Mentioning(
+        f"{runner}: {waited} for a free connection and gave up (TimeoutError): "
+        f"{bench['concurrency']} workers shared at most {connections}{each} "
+        f"({size} {pool['pool_size']} + {overflow} {pool['max_overflow']}); raise {size} or "
+        f"{overflow}, or give {timeout} a longer wait"
     )
 
 
