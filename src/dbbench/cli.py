@@ -299,6 +299,13 @@ def _setting_options(section: str) -> list[Callable]:
     return [_setting_option(row.section, row.key) for row in rows]
 
 
+#: read by DbbenchGroup.main from the arguments; every command accepts it too, so that
+#: "dbbench show x.json --debug" works as well as "dbbench --debug show x.json"
+_debug_option = click.option(
+    "--debug", is_flag=True, expose_value=False, help="Show a traceback with errors."
+)
+
+
 def _connection_options(command: Callable) -> Callable:
     options = [
         click.option(
@@ -315,11 +322,7 @@ def _connection_options(command: Callable) -> Callable:
             show_default=True,
             help="'local' starts a private throwaway MariaDB/MySQL server for the run.",
         ),
-        # read by DbbenchGroup.main from the arguments; accepted here too so that
-        # "dbbench run ... --debug" works as well as "dbbench --debug run ..."
-        click.option(
-            "--debug", is_flag=True, expose_value=False, help="Show a traceback with errors."
-        ),
+        _debug_option,
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
@@ -927,6 +930,7 @@ def explain(**options: Any) -> int:
 
 @cli.command()
 @_format_option(default="table", show_default=True, help="How to print the list.")
+@_debug_option
 def runs(format_name: str) -> None:
     """List the runs kept with --save under .dbbench/runs/.
 
@@ -942,6 +946,7 @@ def runs(format_name: str) -> None:
 @cli.command()
 @click.argument("ref", metavar="RESULT")
 @_format_option(default="table", show_default=True, help="How to print it.")
+@_debug_option
 def show(ref: str, format_name: str) -> int:
     """Print a result file (or saved-run name or number, or "latest") as its command did.
 
@@ -978,6 +983,7 @@ def show(ref: str, format_name: str) -> int:
 @_format_option(
     default="table", show_default=True, help="markdown: a table for a pull-request comment."
 )
+@_debug_option
 def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str) -> int:
     """Compare two results (files, saved-run names or numbers, or "latest"): a CI gate.
 
@@ -1015,6 +1021,7 @@ def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str
     show_default=True,
     help="The HTML page to write (replaced atomically).",
 )
+@_debug_option
 def report(refs: tuple[str, ...], output: Path) -> int:
     """Write one self-contained HTML page of charts and tables for result files.
 

@@ -402,3 +402,22 @@ def test_a_bad_value_a_higher_layer_overrides_is_still_an_error(tmp_path, monkey
         load_settings(path, env={"DBBENCH_PORT": "3306"})
     with pytest.raises(ConfigError, match=r"^environment variable DBBENCH_PORT = 'x'"):
         load_settings(None, env={"DBBENCH_PORT": "x"}, flags={"database": {"port": "3306"}})
+
+
+def test_a_mode_that_needs_ssl_ca_says_where_ssl_ca_is_set(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["run", "--ssl-mode", "verify_ca"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith(
+        "needs ssl_ca, the CA certificate to verify the server with; "
+        "set it with [database] ssl_ca in the settings file"
+    )
+
+
+def test_every_command_takes_debug(tmp_path, monkeypatch):
+    """The error line says "rerun with --debug": after the command, as before it."""
+    monkeypatch.chdir(tmp_path)
+    for name in cli.commands:
+        assert "--debug" in {opt for p in cli.commands[name].params for opt in p.opts}, name
+    result = CliRunner().invoke(cli, ["show", "missing.json", "--debug"])
+    assert result.exit_code != 2 and "Traceback" in result.stderr

@@ -24,7 +24,7 @@ from typing import Any
 
 from dbbench.config import credentials
 from dbbench.config.schema import BY_KEY, SECTIONS, SETTINGS, Setting
-from dbbench.config.tls import TlsSettings, check_tls_files, resolve_tls
+from dbbench.config.tls import NeedsKey, TlsSettings, check_tls_files, resolve_tls
 from dbbench.errors import ConfigError
 from dbbench.parsing import bad_value, shown, suggest, toml_literal, whole_number
 
@@ -394,6 +394,14 @@ def _checked(row: Setting, item: _Value) -> _Value:
         raise error from None
 
 
+def _how_to_set(row: Setting) -> str:
+    """``set it with [database] ssl_ca in the settings file``: every place that sets ``row``."""
+    places = [f"{row.name} in the settings file", *(f"environment variable {v}" for v in row.env)]
+    if row.flag is not None:
+        places.append(row.flag.shown)
+    return f"set it with {' or '.join(places)}"
+
+
 def _flag_name(row: Setting) -> str:
     assert row.flag is not None, f"{row.name} has no flag"
     return row.flag.shown
@@ -469,7 +477,8 @@ def load_settings(
     except ValueError as exc:
         given = [merged["database"].get(key) for key in ("ssl_mode", *SSL_KEYS)]
         where = next((value.where for value in given if value is not None), "[database]")
-        raise ConfigError(f"{where}: {exc}") from None
+        hint = f"; {_how_to_set(BY_KEY['database'][exc.key])}" if isinstance(exc, NeedsKey) else ""
+        raise ConfigError(f"{where}: {exc}{hint}") from None
     check_tls_files(resolved, merged["database"])
     return Settings(
         database=DatabaseSettings(**database),

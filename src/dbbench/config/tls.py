@@ -100,8 +100,9 @@ def resolve_tls(ssl_mode: str | None, ssl: Mapping[str, Any]) -> TlsSettings:
         mode = ssl_mode
         _check_conflicts(mode, given_files, disabled, verify_cert, verify_identity)
     if mode in ("verify_ca", "verify_identity") and files["ssl_ca"] is None and ssl_mode:
-        raise ValueError(
-            f"ssl_mode = {mode!r} needs ssl_ca, the CA certificate to verify the server with"
+        raise NeedsKey(
+            "ssl_ca",
+            f"ssl_mode = {mode!r} needs ssl_ca, the CA certificate to verify the server with",
         )
     return TlsSettings(
         mode=mode,
@@ -136,6 +137,15 @@ def _check_conflicts(
             f"{said} contradicts ssl_verify_identity = {str(verify_identity).lower()}; "
             "ssl_mode alone says it (verify_identity checks the host name)"
         )
+
+
+class NeedsKey(ValueError):
+    """A mode that needs another key given (``verify_ca`` needs ``ssl_ca``): the loader says
+    where that key is set."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class Given(Protocol):
