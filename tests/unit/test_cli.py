@@ -483,7 +483,7 @@ def test_max_errors_stops_with_exit_3_and_says_why(fake_runners, tmp_path):
 
 def test_a_runner_stopped_before_its_turn_gets_no_rate_shortfall_note(fake_runners):
     # raw fails every other operation: the run stops in raw's turn, persistent never runs
-    args = ("run", "--runner", "raw,persistent", "-n", "1000", "--rate", "300", "-q")
+    args = ("run", "--runner", "raw,persistent", "-n", "20", "--rate", "300", "-q")
     result = invoke(*args, "--query", "SELECT 'fail'", "--max-errors", "4", "--json")
     assert result.exit_code == ExitStatus.RUN_ERRORS, result.output
     document = json.loads(result.stdout)
