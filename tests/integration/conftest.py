@@ -36,6 +36,7 @@ from dbbench.server.local import LocalServer, ServerAddress
 
 HERE = Path(__file__).parent
 
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test of this folder ``integration`` (the hook sees the whole session's items)."""
     for item in items:
@@ -217,7 +218,12 @@ def run_dbbench(
 
 
 def typed_at_prompt(
-    args: list[str], *, env: dict[str, str], cwd: Path, prompt: bytes, answer: str,
+    args: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    prompt: bytes,
+    answer: str,
     timeout_s: float = 120,
 ) -> tuple[int, bytes]:
     """Run ``args`` with a pseudo-terminal as its controlling terminal, type ``answer``

@@ -104,8 +104,7 @@ def test_every_quick_start_line_runs(line, server, workdir):
         # a diff gate may trip on identical code (issue 11: verdicts across runs); it ran
         allowed = {0, 4} if args[0] == "diff" else {0}
         assert done.returncode in allowed, (
-            f"{line!r}: dbbench {shlex.join(args)} exited {done.returncode}\n"
-            f"{done.stderr[-3000:]}"
+            f"{line!r}: dbbench {shlex.join(args)} exited {done.returncode}\n{done.stderr[-3000:]}"
         )
         if target:
             (workdir / target).write_text(done.stdout)

@@ -131,15 +131,41 @@ def test_every_command_keeps_the_password_to_itself(server, login, home, tmp_pat
         # the wrong password, through each driver
         *(wrong_password(driver) for driver in ("mysqlclient", "mysql-connector")),
         *(
-            dbbench_checked("compare", "-q", "--pool-size", "1,2", "-c", "1,2", "-n", "10",
-                            "--format", format_name, "-o", f"out/sweep-{format_name}.json")
+            dbbench_checked(
+                "compare",
+                "-q",
+                "--pool-size",
+                "1,2",
+                "-c",
+                "1,2",
+                "-n",
+                "10",
+                "--format",
+                format_name,
+                "-o",
+                f"out/sweep-{format_name}.json",
+            )
             for format_name in ("table", "json", "csv", "markdown")
         ),  # fmt: skip
         *(
-            dbbench_checked("stale", "-q", "--wait-timeout", "1", "--idle", "1.2s",
-                            "--operations", "4", "--pool-size", "2", "--protection",
-                            "none,pre_ping", "--format", format_name,
-                            "-o", f"out/stale-{format_name}.json")
+            dbbench_checked(
+                "stale",
+                "-q",
+                "--wait-timeout",
+                "1",
+                "--idle",
+                "1.2s",
+                "--operations",
+                "4",
+                "--pool-size",
+                "2",
+                "--protection",
+                "none,pre_ping",
+                "--format",
+                format_name,
+                "-o",
+                f"out/stale-{format_name}.json",
+            )
             for format_name in ("table", "json", "csv", "markdown")
         ),  # fmt: skip
         *(
@@ -148,14 +174,35 @@ def test_every_command_keeps_the_password_to_itself(server, login, home, tmp_pat
         ),
         dbbench_checked("--debug", "explain", "-n", "5", "-q", "--server", "local"),
         *(
-            dbbench_checked("--debug", "explain", "-n", "5", "-q", "--driver", driver,
-                            "--format", "json")
+            dbbench_checked(
+                "--debug", "explain", "-n", "5", "-q", "--driver", driver, "--format", "json"
+            )
             for driver in ("mysqlclient", "mysql-connector")
         ),  # fmt: skip
-        dbbench_checked("--debug", "run", *run, "--workload", "insert", "--allow-writes", "-o",
-                        "out/insert.json"),  # fmt: skip
-        dbbench_checked("--debug", "stale", "-q", "--server", "local", "--wait-timeout", "1",
-                        "--idle", "1.2s", "--operations", "3", "--json"),  # fmt: skip
+        dbbench_checked(
+            "--debug",
+            "run",
+            *run,
+            "--workload",
+            "insert",
+            "--allow-writes",
+            "-o",
+            "out/insert.json",
+        ),  # fmt: skip
+        dbbench_checked(
+            "--debug",
+            "stale",
+            "-q",
+            "--server",
+            "local",
+            "--wait-timeout",
+            "1",
+            "--idle",
+            "1.2s",
+            "--operations",
+            "3",
+            "--json",
+        ),  # fmt: skip
         failing_with_a_traceback,
         dbbench_checked("--debug", "compare", *run, "--pool-size", "2"),
     )
@@ -166,8 +213,15 @@ def test_every_command_keeps_the_password_to_itself(server, login, home, tmp_pat
             dbbench_checked("diff", "run-table", "latest", "--format", name)
             for name in ("table", "json", "csv", "markdown")
         ),
-        dbbench_checked("report", "run-json", "compare", "out/sweep-json.json",
-                        "out/stale-json.json", "-o", "out/report.html"),  # fmt: skip
+        dbbench_checked(
+            "report",
+            "run-json",
+            "compare",
+            "out/sweep-json.json",
+            "out/stale-json.json",
+            "-o",
+            "out/report.html",
+        ),  # fmt: skip
     )
     dbbench_checked("run", *run, "--server", "local", "--save", "local")()
 

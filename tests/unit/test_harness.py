@@ -183,3 +183,21 @@ def test_max_errors_stops_workers_within_the_turn(concurrency):
     assert not outcome.complete
     assert 5 <= outcome.records[0].errors <= 5 + concurrency - 1
     assert outcome.records[1].tally.attempted == 0  # the run stopped before the next runner
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_max_errors_counts_warm_up_failures_and_stops_in_the_warm_up(concurrency):
+    """A query that fails everywhere stops the run in its warm-up, not after thousands of
+    warm-up failures sent to the server: "Stop once this many operations failed"."""
+    failing = ThreadRecorder("raw", [], fail=lambda call: RuntimeError() if call > 1 else None)
+    healthy = FakeRunner("ok", [])
+    plan = Plan(iterations=10**6, warmup=2000, concurrency=concurrency, slice_s=30, max_errors=5)
+    outcome = run_interleaved([failing, healthy], plan)
+    assert outcome.stopped == "stopped after 5 failed operations ([benchmark] max_errors = 5)"
+    assert not outcome.complete
+    record = outcome.records[0]
+    assert 5 <= record.warmup_errors <= 5 + concurrency - 1
+    assert record.errors == 0 and record.tally.attempted == 0  # nothing was measured
+    assert failing.calls == 1 + record.warmup_errors  # its cold start, then the failures
+    assert healthy.calls == 1  # cold started, never warmed up: the run stopped first
+    assert failing.closed and healthy.closed

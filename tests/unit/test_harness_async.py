@@ -95,16 +95,22 @@ def test_task_errors_are_counted_by_kind_and_max_errors_stops():
     assert runner.closed
 
 
+@pytest.mark.parametrize("warmup", [0, 2000], ids=["measuring", "warm-up"])
 @pytest.mark.parametrize("concurrency", [2, 4])
-def test_max_errors_stops_tasks_within_the_turn(concurrency):
+def test_max_errors_stops_tasks_within_the_turn(concurrency, warmup):
+    # the warm-up's failures count too: a query failing everywhere stops the run there
     runner = FakeAsyncRunner(
         "tasks", [], pause_s=0.0005, fail=lambda call: RuntimeError() if call > 1 else None
     )
-    plan = Plan(iterations=10**6, warmup=0, concurrency=concurrency, slice_s=30, max_errors=5)
+    plan = Plan(iterations=10**6, warmup=warmup, concurrency=concurrency, slice_s=30, max_errors=5)
     outcome = run_interleaved([runner], plan)
     assert outcome.stopped == "stopped after 5 failed operations ([benchmark] max_errors = 5)"
-    assert 5 <= outcome.records[0].errors <= 5 + concurrency - 1
+    record = outcome.records[0]
+    failed = record.warmup_errors if warmup else record.errors
+    assert 5 <= failed <= 5 + concurrency - 1
+    assert record.errors + record.warmup_errors == failed  # none in the other phase
     assert runner.peak_in_flight == concurrency  # they did run at once
+    assert runner.closed
 
 
 def test_tasks_run_for_a_duration():

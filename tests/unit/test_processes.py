@@ -88,6 +88,25 @@ def test_max_errors_counts_every_process_and_stopped_survives_the_merge():
     assert merged.records[0].tally.latency.count == 2  # calls 2 and 3 succeeded, then 4..8 failed
 
 
+def test_max_errors_counts_every_process_warm_up_failures():
+    shared = multiprocessing.get_context("spawn").Value("q", 0)
+    clock = FakeClock()
+    plan = Plan(iterations=100, warmup=50, max_errors=5)
+    failing = part(
+        [("raw", 10)], plan, clock, fail=lambda call: RuntimeError() if call > 1 else None,
+        shared=shared,
+    )  # fmt: skip
+    # the limit was used up in the first process's warm-up: the second stops in its own
+    healthy = part([("raw", 10)], plan, clock, shared=shared)
+    assert failing.stopped == "stopped after 5 failed operations ([benchmark] max_errors = 5)"
+    assert failing.records[0].warmup_errors == 5 and failing.records[0].tally.attempted == 0
+    assert healthy.stopped == failing.stopped
+    assert healthy.records[0].warmup_errors == 0 and healthy.records[0].tally.attempted == 0
+    merged = RunOutcome.merge([failing, healthy], Plan(iterations=200, warmup=100, max_errors=5))
+    assert merged.stopped == failing.stopped and not merged.complete
+    assert merged.records[0].warmup_errors == 5
+
+
 @pytest.mark.parametrize(
     ("exc", "kind", "raised"),
     [

@@ -96,8 +96,9 @@ def _name_tests(source: str, filename: str) -> list[str]:
         where = f"{filename}:{getattr(node, 'lineno', '?')}"
         if isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
-            literal = [e for o in operands if isinstance(o, ast.Tuple | ast.List | ast.Set)
-                       for e in o.elts]
+            literal = [
+                e for o in operands if isinstance(o, ast.Tuple | ast.List | ast.Set) for e in o.elts
+            ]
             if any(is_name(o) for o in operands + literal):
                 found.append(f"{where}: compares with a runner's name")
         elif isinstance(node, ast.Tuple | ast.List | ast.Set):

@@ -63,4 +63,3 @@ def test_help_and_version_import_nothing_heavy():
     assert {"click", "dbbench"} <= seen["modules"].keys()  # the probe does see imports
     loaded = {name: seen["modules"][name] for name in HEAVY if name in seen["modules"]}
     assert loaded == {}, f"imported by (the first invocation that did): {loaded}"
-

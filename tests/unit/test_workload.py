@@ -58,7 +58,5 @@ def test_only_scratch_names_reach_sql():
 def test_the_title_names_a_write_workload():
     assert describe("SELECT 1", "read") == "'SELECT 1'"
     statement = insert_statement("dbbench_scratch_0123abcd")
-    assert describe(statement, "insert") == (
-        f"insert workload: {statement!r} + COMMIT"
-    )
+    assert describe(statement, "insert") == (f"insert workload: {statement!r} + COMMIT")
     assert Workload("SELECT 1").commit is False

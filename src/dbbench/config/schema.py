@@ -408,7 +408,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "benchmark", "max_errors", "max_errors", "integer", integer(1), None,
-        "stop once this many measured operations failed, all runners and processes together "
+        "stop once this many operations failed (warm-up's included), all runners and "
+        "processes together "
         "(operations already running when it is reached may add up to one per other worker); "
         "the results so far are kept, exit 3",
         bounds=">= 1",

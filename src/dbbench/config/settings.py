@@ -133,7 +133,7 @@ class BenchmarkSettings:
     processes: int = 1
     #: open loop: operations per second per runner, all workers together
     rate_per_s: float | None = None
-    #: stop once this many measured operations failed; None: never
+    #: stop once this many operations failed, warm-up's included; None: never
     max_errors: int | None = None
     #: what an operation does: "read" (the query) or "insert" (into a scratch table)
     workload: str = "read"

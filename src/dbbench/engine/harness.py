@@ -25,9 +25,10 @@
   tasks on its own event loop (``engine/tasks.py``) instead of on the worker threads
   (``engine/threads.py``); both run the one per-operation loop of ``engine/turn.py``, so
   everything above holds for it alike.
-- ``plan.max_errors`` is counted at every failed operation and checked before
-  every operation is handed out: with W workers at most ``max_errors + W - 1``
-  operations fail before the run stops.
+- ``plan.max_errors`` is counted at every failed operation, warm-up's included (a
+  query that fails everywhere stops the run in its warm-up, before thousands of
+  failures reach the server), and checked before every operation is handed out:
+  with W workers at most ``max_errors + W - 1`` operations fail before the run stops.
 """
 
 from __future__ import annotations
@@ -300,7 +301,8 @@ def nearest_rank_p99(latencies_ns: Iterable[int]) -> int | None:
 
 
 class TooManyErrors(Exception):
-    """``plan.max_errors`` measured operations failed: the run stops, results kept."""
+    """``plan.max_errors`` operations failed (warm-up or measured): the run stops, results
+    kept."""
 
 
 class _Run:
@@ -339,7 +341,7 @@ class _Run:
         #: the index of the runner being run now, and the number of its turn
         self.current = 0
         self.turn_number = 0
-        #: --max-errors, counted at every measured failure of every runner
+        #: --max-errors, counted at every failure of every runner, in warm-up too
         self.limit = (
             ErrorLimit(plan.max_errors, shared_errors) if plan.max_errors is not None else None
         )
@@ -443,7 +445,7 @@ class _Run:
             self.clock,
             timeline=record.timeline if measuring else None,
             recent=self.recent[index],
-            limit=self.limit if measuring else None,
+            limit=self.limit,
         )
 
     def turn(self, index: int, quota: int | None, duration_ns: int | None, measuring: bool) -> None:
@@ -473,6 +475,7 @@ class _Run:
                 self.turn_number += 1
                 self.turn(index, operations, None, measuring=False)
                 self.checkpoint()
+                self.check_errors()  # warm-up's failures count toward --max-errors too
         for recent in self.recent:
             recent.clear()
         self.recent_p99 = [None for _ in self.runners]

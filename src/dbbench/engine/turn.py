@@ -124,7 +124,7 @@ class SharedCount(Protocol):
 
 
 class ErrorLimit:
-    """``--max-errors``: the run stops once ``limit`` measured operations failed.
+    """``--max-errors``: the run stops once ``limit`` operations failed, warm-up or measured.
 
     All runners and workers count together, and with ``shared`` (a
     ``multiprocessing.Value`` handed to every process) all processes too.  It
@@ -170,8 +170,8 @@ class ErrorLimit:
 class Turn:
     """One runner's turn: workers run operations until the quota or the time is used up.
 
-    ``timeline``, ``recent`` and ``limit`` are the runner's while measuring;
-    while warming up (None) a failure is only counted in the worker's tally.
+    ``timeline`` is the runner's while measuring; while warming up (None) a failure is
+    only counted in the worker's tally, and toward ``limit`` (the run's, in every phase).
     """
 
     def __init__(
