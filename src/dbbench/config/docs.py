@@ -11,7 +11,7 @@ import json
 import textwrap
 from typing import Any
 
-from dbbench.config.schema import SECTIONS, SETTINGS, Setting
+from dbbench.config.schema import COMMAND_ROWS, SECTIONS, SETTINGS, Setting
 
 #: where a key's comment starts in config.example.toml, and the widest line
 _COMMENT_COLUMN = 30
@@ -97,6 +97,13 @@ def reference_table() -> str:
             default = "none"
         else:
             default = _code(row.default_words)
+        own = [
+            f"{command}: {_code(rows[row.name].default_words)}"
+            for command, rows in COMMAND_ROWS.items()
+            if row.name in rows
+        ]
+        if own:  # a command's own default, which the settings file does not change
+            default += f" ({'; '.join(own)}, whatever the file says)"
         notes = row.help
         limits = _limits(row)
         if limits:
