@@ -10,8 +10,8 @@ from dbbench.server.status import connection_budget_warning
 def test_the_documented_example_names_every_number():
     assert connection_budget_warning(32, processes=2, pool_size=10, max_overflow=5) == (
         "2 processes × (pool_size 10 + max_overflow 5) = 30 connections is 80% or more of "
-        "the server's max_connections (32); connections may be refused: lower the pool or "
-        "raise max_connections"
+        "the server's max_connections (32); connections may be refused: lower [pool] pool_size "
+        "or [pool] max_overflow, or raise the server's max_connections"
     )
 
 

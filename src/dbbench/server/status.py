@@ -28,9 +28,11 @@ from typing import Any
 
 import pymysql
 
+from dbbench.config.schema import mentioned
 from dbbench.config.settings import DatabaseSettings
 from dbbench.drivers import side
 from dbbench.drivers.diagnosis import connect_error, redact
+from dbbench.errors import Mentioning
 
 #: Counters whose change over the run is reported (all only ever grow while the server runs).
 STATUS_COUNTERS = ("Connections", "Threads_created", "Aborted_connects", "Aborted_clients")
@@ -341,8 +343,9 @@ def connection_budget_warning(
     pool_size: int,
     max_overflow: int,
     other_connections: int = 0,
-) -> str | None:
+) -> Mentioning | None:
     """One line when the pools could use 80% or more of ``max_connections``; else None.
+    It names the settings that lower the pool as the settings file does (``Mentioning``).
 
     Every process has its own pool, so the worst case is
     ``processes * (pool_size + max_overflow)`` connections, plus
@@ -359,18 +362,19 @@ def connection_budget_warning(
         raise ValueError(f"connection budget: other_connections={other_connections} < 0")
     plural = "process" if processes == 1 else "processes"
     pool = f"{processes} {plural} × (pool_size {pool_size} + max_overflow {max_overflow})"
+    size, overflow = mentioned("pool", "pool_size"), mentioned("pool", "max_overflow")
     if max_overflow == -1 or pool_size == 0:
-        return (
+        return Mentioning(
             f"{pool}: the pool is unbounded (no limit on overflow connections), so it can "
             f"open more than the server's max_connections ({max_connections}); connections "
-            f"may be refused: set a max_overflow of 0 or more and a pool_size of 1 or more"
+            f"may be refused: set {overflow} to 0 or more and {size} to 1 or more"
         )
     total = processes * (pool_size + max_overflow) + other_connections
     if total * 100 < BUDGET_WARNING_PERCENT * max_connections:
         return None
     others = f" + {other_connections} other" if other_connections else ""
-    return (
+    return Mentioning(
         f"{pool}{others} = {total} connections is {BUDGET_WARNING_PERCENT}% or more of the "
         f"server's max_connections ({max_connections}); connections may be refused: lower "
-        f"the pool or raise max_connections"
+        f"{size} or {overflow}, or raise the server's max_connections"
     )
