@@ -76,7 +76,8 @@ def test_run_with_nothing_configured_measures_a_throwaway_server(home):
 
 
 #: each configures a server, at the default address or not: only the naming differs from
-#: the test above; any [database] setting, from any source, or --server configured
+#: the test above; any [database] setting that names a server (NAMES_A_SERVER), from any
+#: source, or --server configured
 CONFIGURED = [
     pytest.param(["--host", "127.0.0.1"], {}, {}, id="flag"),
     pytest.param([], {"DBBENCH_PORT": "3306"}, {}, id="environment"),
@@ -106,6 +107,16 @@ def test_a_configured_server_that_does_not_answer_stays_an_error(home, args, env
     assert "Traceback" not in done.stderr
     if "--user" in args:  # the user named is the one that was refused, not replaced
         assert "app@127.0.0.1:3306" in errors[0], errors
+
+
+def test_how_to_talk_to_a_server_names_none(home):
+    # --ssl-mode, like --driver or a timeout, says how to talk to whichever server: a
+    # fresh machine still measures a throwaway one, and with that setting
+    args = ("run", "--iterations", "5", "--runner", "raw", "--ssl-mode", "disabled")
+    done = in_empty_network(dbbench(*args), home)
+    assert done.returncode == ExitStatus.SUCCESS, done.stderr + done.stdout
+    assert FALLBACK in done.stderr
+    assert "ssl_mode disabled" in done.stdout, done.stdout
 
 
 ASK = [sys.executable, "-m", "dbbench.scenarios.backend"]

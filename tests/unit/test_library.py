@@ -213,9 +213,9 @@ def test_the_configured_server_is_measured_unless_none_is_configured_or_answers(
         assert target is SETTINGS and told == []
 
 
-@pytest.mark.parametrize("key", ["host", "port", "unix_socket", "user", "password", "driver"])
-def test_any_database_setting_given_configures_the_server(monkeypatch, key):
-    """No throwaway server in place of one configured in any way: a user or password given
+@pytest.mark.parametrize("key", ["host", "port", "unix_socket", "user", "password", "database"])
+def test_a_setting_naming_a_server_configures_it(monkeypatch, key):
+    """No throwaway server in place of one named in any way: a user or password given
     for it would be silently dropped."""
     from dbbench.scenarios import backend
 
@@ -228,6 +228,17 @@ def test_any_database_setting_given_configures_the_server(monkeypatch, key):
     )
     assert not backend.no_server_to_measure(given) and probed == []
     assert backend.no_server_to_measure(SETTINGS) and probed == [("127.0.0.1", 3306)]
+
+
+@pytest.mark.parametrize("key", ["driver", "ssl_mode", "connect_timeout_s"])
+def test_how_to_talk_to_a_server_names_none(monkeypatch, key):
+    from dbbench.scenarios import backend
+
+    monkeypatch.setattr(backend, "refuses_connections", lambda *address: True)
+    given = dataclasses.replace(
+        SETTINGS, database=DatabaseSettings(sources={key: "environment variable"})
+    )
+    assert backend.no_server_to_measure(given)
 
 
 def test_every_public_name_is_one_import_away():

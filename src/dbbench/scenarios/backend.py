@@ -23,16 +23,20 @@ from dbbench.server.preflight import ServerInfo, check_server
 from dbbench.server.status import ServerStatusMonitor, read_max_connections
 from dbbench.workload import Workload
 
+#: the ``[database]`` settings that name a server: which one, and who logs in to it
+#: (``driver``, ``ssl_mode`` and the timeouts say how to talk to whichever it is)
+NAMES_A_SERVER = ("host", "port", "unix_socket", "user", "password", "database")
+
 
 def no_server_to_measure(settings: Settings) -> bool:
-    """True on a machine with no server of its own: no ``[database]`` setting is given at
-    all (no flag, environment variable, settings file or ``~/.my.cnf [client]`` says a
-    host, port, user, password or anything else of the server to reach) and nothing
-    listens at the default address.  A command then measures a throwaway server; a
-    server that was configured and does not answer stays an error (a throwaway server
-    would silently drop a user or password given for the real one)."""
+    """True on a machine with no server of its own: nothing names a server (no flag,
+    environment variable, settings file or ``~/.my.cnf [client]`` gives a host, port,
+    socket, user, password or database: ``NAMES_A_SERVER``) and nothing listens at the
+    default address.  A command then measures a throwaway server; a server that was
+    named and does not answer stays an error (a throwaway server would silently drop a
+    user or password given for the real one)."""
     database = settings.database
-    if database.sources:
+    if any(key in database.sources for key in NAMES_A_SERVER):
         return False
     return refuses_connections(database.host, database.port)
 
