@@ -13,7 +13,6 @@ from dbbench.cli import cli
 from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.output import explain_table, json_format
 from dbbench.results.model import describe_run_projection
-from dbbench.scenarios import phases
 from dbbench.scenarios.explain import (
     Explanation,
     PhaseResult,
@@ -21,7 +20,8 @@ from dbbench.scenarios.explain import (
     findings,
     run_projection,
 )
-from dbbench.scenarios.phases import PhaseClock
+from dbbench.scenarios.phases import clock as phase_clock
+from dbbench.scenarios.phases.clock import PhaseClock
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def ticks(monkeypatch):
         state["now"] += 10
         return state["now"]
 
-    monkeypatch.setattr(phases.time, "perf_counter_ns", clock)
+    monkeypatch.setattr(phase_clock.time, "perf_counter_ns", clock)
 
 
 def test_nested_phases_are_charged_their_own_time(ticks):
@@ -78,11 +78,11 @@ def test_a_doubled_clock_measures_what_an_entry_costs(ticks):
     assert doubled.durations_ns == {"connect": 30, "query": 30}
     assert single.entries == {"connect": 1, "query": 1}
     assert doubled.entries == {"connect": 2, "query": 2}
-    assert phases.entry_cost_ns(single, doubled) == 20
+    assert phase_clock.entry_cost_ns(single, doubled) == 20
     # both clocks' phases, net of a cost per entry, differ by what the extra entries cost
     assert doubled.net_durations_ns(5) == {"connect": 20, "query": 20}
     assert single.net_durations_ns(5) == {"connect": 5, "query": 5}
-    assert phases.entry_cost_ns(single, single) == 0
+    assert phase_clock.entry_cost_ns(single, single) == 0
 
 
 def test_a_failing_phase_is_still_charged(ticks):

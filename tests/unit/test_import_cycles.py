@@ -1,5 +1,6 @@
 """No import cycles between dbbench's modules, counting every import: module-level,
-inside functions (late) and under ``if TYPE_CHECKING:``.
+inside functions (late), under ``if TYPE_CHECKING:``, and by name: a string that names
+a module (``importlib.import_module("dbbench.x")``, a registry's ``"dbbench.x:Class"``).
 
 A cycle means two modules that cannot be understood, tested or moved apart; a late
 import only hides one from Python, not from the reader.
@@ -28,9 +29,12 @@ def _imported(name: str, path: Path, known: set[str]) -> set[str]:
     """Every dbbench module ``name`` (at ``path``) imports, wherever the import stands.
 
     ``from dbbench.pkg import x`` counts as importing ``dbbench.pkg.x`` when that is a
-    module, else ``dbbench.pkg``.  Importing ``dbbench.a.b`` also runs ``dbbench.a``'s
-    ``__init__``, but a package's ``__init__`` is not counted as imported that way: the
-    edge a reader follows is to the module named.
+    module, else ``dbbench.pkg`` (its ``__init__``: from inside ``pkg`` too).  Importing
+    ``dbbench.a.b`` also runs ``dbbench.a``'s ``__init__``, but a package's ``__init__``
+    is not counted as imported that way: the edge a reader follows is to the module named.
+    A string constant that is exactly a module's name below ``dbbench``, or
+    ``module:attribute``, counts as importing that module: the registries load their
+    entries by name (``importlib``).
     """
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
@@ -48,6 +52,12 @@ def _imported(name: str, path: Path, known: set[str]) -> set[str]:
                 f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module
                 for alias in node.names
             ]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            named = node.value.partition(":")[0]
+            # "dbbench" alone is the program's name (a label, the distribution)
+            if named not in known or named == "dbbench":
+                continue
+            targets = [named]
         else:
             continue
         for target in targets:
@@ -132,6 +142,29 @@ def test_the_checker_sees_late_and_type_checking_imports(tmp_path):
         "dbbench.drivers",
         "dbbench.errors",
     }
+
+
+def test_the_checker_sees_imports_by_name_and_of_the_own_packages_init(tmp_path):
+    # a registry in a package's __init__ loads its modules by name, and they import a
+    # name from that __init__: a cycle, though no import statement closes it
+    package = tmp_path / "pkg"
+    package.mkdir()
+    init = package / "__init__.py"
+    init.write_text(
+        "import importlib\n"
+        "MODULES = {'a': 'dbbench.pkg.a', 'b': 'dbbench.pkg.b:Thing'}\n"
+        "def load(name):\n    return importlib.import_module(MODULES[name])\n"
+        "NOT_ONE = 'dbbench.pkg.a.setting_name'\n"  # only like a module's name
+        "PROGRAM = 'dbbench'\n"
+    )
+    module = package / "a.py"
+    module.write_text("from dbbench.pkg import load\nfrom . import MODULES\n")
+    known = {"dbbench", "dbbench.pkg", "dbbench.pkg.a", "dbbench.pkg.b"}
+    assert _imported("dbbench.pkg", init, known) == {"dbbench.pkg.a", "dbbench.pkg.b"}
+    assert _imported("dbbench.pkg.a", module, known) == {"dbbench.pkg"}
+    graph = {"dbbench.pkg": {"dbbench.pkg.a", "dbbench.pkg.b"}, "dbbench.pkg.a": {"dbbench.pkg"}}
+    graph["dbbench.pkg.b"] = set()
+    assert cycles(graph) == [["dbbench.pkg", "dbbench.pkg.a"]]
 
 
 def test_no_import_cycles():

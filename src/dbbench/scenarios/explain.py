@@ -49,7 +49,8 @@ from dbbench.results.model import (
 )
 from dbbench.runners import EXPLAIN_RUNNERS, runner_class
 from dbbench.scenarios.backend import LIVE, Backend
-from dbbench.scenarios.phases import PhaseClock, driver_module, entry_cost_ns, pool_phases
+from dbbench.scenarios.phases import driver_module, pool_phases
+from dbbench.scenarios.phases.clock import PhaseClock, entry_cost_ns
 from dbbench.scenarios.phases.roundtrips import CountingRelay
 from dbbench.scenarios.summary import capture_environment, iso_utc
 from dbbench.stats import summarize_samples

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dbbench.config.settings import DatabaseSettings
 from dbbench.drivers import get_driver
-from dbbench.scenarios.phases import PhaseClock
+from dbbench.scenarios.phases.clock import PhaseClock
 from dbbench.workload import Workload
 
 CONNECT = "connect"

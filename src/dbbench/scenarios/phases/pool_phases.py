@@ -16,7 +16,7 @@ from typing import Any
 
 from dbbench.runners.persistent import PersistentRunner
 from dbbench.runners.pool import PoolRunner
-from dbbench.scenarios.phases import PhaseClock
+from dbbench.scenarios.phases.clock import PhaseClock
 
 CHECKOUT = "checkout"
 PRE_PING = "pre-ping"

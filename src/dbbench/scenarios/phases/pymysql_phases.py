@@ -17,7 +17,7 @@ import pymysql
 
 from dbbench.config.settings import DatabaseSettings
 from dbbench.drivers import side
-from dbbench.scenarios.phases import PhaseClock
+from dbbench.scenarios.phases.clock import PhaseClock
 from dbbench.workload import Workload
 
 DRIVER = "pymysql"
