@@ -30,8 +30,10 @@ def test_phases_add_up_to_the_whole_operation(server, ssl, iterations):
     explanation = explain(settings, iterations=iterations)
     assert [r.runner for r in explanation.runners] == ["raw", "pool", "persistent"]
     for runner in explanation.runners:
-        # pool and persistent run four pairs a round: cheap, and noisier
-        assert runner.iterations == iterations * (1 if runner.runner == "raw" else 4)
+        # pool and persistent run four sets a round: cheap, and noisier; raw two when
+        # its connect is slow (an SSL context in each), else four too
+        sets = runner.iterations / iterations
+        assert sets == 4 or (runner.runner == "raw" and sets == 2), (runner.runner, sets)
         # the tolerance the issue sets: an operation's phases added, against the whole
         # operation run beside it uninstrumented, as dbbench run times it
         gap = abs(runner.gap_median_ns) / runner.whole_median_ns

@@ -17,6 +17,8 @@ from dbbench.scenarios.explain import (
     Explanation,
     PhaseResult,
     RunnerExplanation,
+    _Samples,
+    _set_order,
     findings,
     run_projection,
 )
@@ -83,6 +85,32 @@ def test_a_doubled_clock_measures_what_an_entry_costs(ticks):
     assert doubled.net_durations_ns(5) == {"connect": 20, "query": 20}
     assert single.net_durations_ns(5) == {"connect": 5, "query": 5}
     assert phase_clock.entry_cost_ns(single, single) == 0
+
+
+def test_a_rounds_sets_run_in_mirrored_orders():
+    """Within a round of two or four sets each operation's mean place is the same:
+    a drift inside the round falls on the plain and the instrumented ones alike."""
+    for round_number in range(6):
+        for sets in (2, 4):
+            places: dict[str, int] = {}
+            for index in range(sets):
+                order = _set_order(round_number, index)
+                for place, step in enumerate(order):
+                    places[step] = places.get(step, 0) + place
+            assert len(set(places.values())) == 1, (round_number, sets, places)
+    assert _set_order(0, 0) == ("plain", "timed", "doubled")
+    assert _set_order(0, 1) == _set_order(0, 2) == ("doubled", "timed", "plain")
+
+
+def test_a_rounds_gap_is_its_fastest_phases_minus_its_fastest_whole():
+    samples = _Samples()
+    samples.add_round([({"connect": 10, "query": 5}, 12), ({"connect": 8}, 14)])
+    samples.add_round([({"connect": 9, "query": 3}, 10)])
+    # min(15, 8) - min(12, 14); 12 - 10
+    assert samples.gaps == [-4, 2]
+    assert samples.wholes == [12, 14, 10]
+    # a phase missing from an operation took 0 ns in it
+    assert samples.phases == {"connect": [10, 8, 9], "query": [5, 0, 3]}
 
 
 def test_a_failing_phase_is_still_charged(ticks):

@@ -7,7 +7,7 @@ Three passes, all against the real server:
 2. phases and whole: ``iterations`` rounds in which every runner runs its
    operation instrumented (each phase timed), instrumented with every phase
    timed twice over (what the clock itself costs in there), and exactly as
-   ``dbbench run`` times it (the whole), in every order in turn, so that
+   ``dbbench run`` times it (the whole), in sets in mirrored orders, so that
    drift and the instrumentation's own cost show up side by side;
 3. findings: known costs, recognised from the figures, in plain language.
 
@@ -60,8 +60,10 @@ from dbbench.workload import Workload, workload_for
 COUNT_REPETITIONS = 3
 #: a phase taking at least this share of an operation earns a finding
 NOTABLE_SHARE = 0.2
-#: pairs of operations per round for the runners much cheaper than raw
-CHEAP_PAIRS = 4
+#: sets of operations per round for the runners much cheaper than raw (and a cheap connect)
+CHEAP_SETS = 4
+#: a connect this fast (the warm-up's median) is run ``CHEAP_SETS`` sets a round too
+CHEAP_CONNECT_NS = 4_000_000
 
 #: (clock) -> None: one instrumented operation
 Operation = Callable[[PhaseClock], None]
@@ -196,11 +198,25 @@ class _Samples:
     gaps: list[int] = dataclasses.field(default_factory=list)
     wholes: list[int] = dataclasses.field(default_factory=list)
 
-    def add(self, durations_ns: dict[str, int], whole_ns: int) -> None:
-        """One pair: the instrumented operation's phases and the plain one's whole."""
+    def add_round(self, sets: Sequence[tuple[dict[str, int], int]]) -> None:
+        """One round's sets, each an instrumented operation's phases and the plain one's whole.
+
+        The round's gap is its fastest instrumented operation's phases added up minus
+        its fastest plain operation.  On a busy machine a good share of operations wait
+        for a CPU (here, under two busy loops on two cores, a connect's 75th percentile
+        was 4 times its median), and the instrumented one, with more to do, waits more
+        often: a median of single differences then charges it that wait (+17 to +22%
+        of raw's 0.5 ms connect), a mean any outlier.  The fastest of a few, each kind
+        in the same places of the round (``_set_order``), is the operation undisturbed.
+        """
+        for durations_ns, whole_ns in sets:
+            self._add(durations_ns, whole_ns)
+        fastest_ns = min(sum(durations_ns.values()) for durations_ns, _ in sets)
+        self.gaps.append(fastest_ns - min(whole_ns for _, whole_ns in sets))
+
+    def _add(self, durations_ns: dict[str, int], whole_ns: int) -> None:
         done = len(self.wholes)
         self.wholes.append(whole_ns)
-        self.gaps.append(sum(durations_ns.values()) - whole_ns)
         for phase, elapsed_ns in durations_ns.items():
             # a phase missing from earlier operations took 0 ns in them
             self.phases.setdefault(phase, [0] * done).append(elapsed_ns)
@@ -221,38 +237,62 @@ def _clocks() -> dict[str, PhaseClock]:
     return {"timed": PhaseClock(), "doubled": PhaseClock(doubled=True)}
 
 
-#: the orders the three operations of a pair run in, in turn: each follows each as often
+#: the orders the three operations of a set run in, one a round in turn
 _ORDERS = tuple(itertools.permutations(("plain", "timed", "doubled")))
+
+
+def _set_order(round_number: int, index: int) -> tuple[str, ...]:
+    """The order of a round's ``index``-th set: the round's order, then mirrored, then
+    mirrored again (ABBA): each operation's mean place in the round is the same, so a
+    drift within the round (a connect's server thread warming up, a neighbour's burst)
+    falls on the plain and the instrumented operations alike."""
+    order = _ORDERS[round_number % len(_ORDERS)]
+    return order[::-1] if index % 4 in (1, 2) else order
+
+
+def _sets_per_round(subject: _Subject, warmup_wholes_ns: Sequence[int]) -> int:
+    """``CHEAP_SETS`` sets a round for pool and persistent, and for raw when its connect is
+    cheap (``CHEAP_CONNECT_NS`` in the warm-up); 2 when it is not, the fewest in mirrored
+    orders."""
+    if not subject.connects:
+        return CHEAP_SETS
+    cheap = bool(warmup_wholes_ns) and statistics.median(warmup_wholes_ns) <= CHEAP_CONNECT_NS
+    return CHEAP_SETS if cheap else 2
 
 
 def _measure(
     subjects: Sequence[_Subject], iterations: int, warmup: int, on_round: Callable[[int], None]
 ) -> dict[str, _Samples]:
     """Interleaved rounds: each runner's operation plain, instrumented, and instrumented with
-    every phase doubled (``PhaseClock(doubled=True)``), side by side, in turn in every order.
+    every phase doubled (``PhaseClock(doubled=True)``), side by side, in sets in mirrored
+    orders (``_set_order``).
 
-    ``raw`` (a connect per operation) runs one such set a round, the others
-    ``CHEAP_PAIRS`` (they are a hundred times faster, and their medians need more
-    samples to settle on a busy machine).  What the doubled operation charged beyond
-    the instrumented one is the clock's own cost per phase entered, in the same code
-    path and under the same load (``entry_cost_ns``); its median over the rounds is
-    taken out of every phase.  The gap between the phases and the plain whole of each
-    set is kept (``_Samples.gaps``) for the phases-add-up check.
+    A round runs ``_sets_per_round`` sets of each runner: raw (a connect per operation)
+    two when its connect is slow (16 ms with PyMySQL's SSL context), the others and a
+    cheap connect ``CHEAP_SETS`` (their medians need more samples to settle on a busy
+    machine).  What the doubled operation charged beyond the instrumented one is the
+    clock's own cost per phase entered, in the same code path and under the same load
+    (``entry_cost_ns``); its median over the sets is taken out of every phase.  The gap
+    between the phases and the plain whole is kept per round, fastest against fastest
+    (``_Samples.add_round``); its median over the rounds is the phases-add-up check.
     """
-    # a connect per operation is slow (16 ms with PyMySQL's SSL context): one that is
-    # explained beside a cheap runner borrows its cost per phase entered, the same driver
-    # and clock in the same rounds, rather than connect a third time every round
+    # a connect per operation is slow: one that is explained beside a cheap runner
+    # borrows its cost per phase entered, the same driver and clock in the same rounds,
+    # rather than connect a third time every set
     borrowed = any(not s.connects for s in subjects)
-    timed: dict[str, list[tuple[PhaseClock, int]]] = {s.name: [] for s in subjects}
+    rounds: dict[str, list[list[tuple[PhaseClock, int]]]] = {s.name: [] for s in subjects}
     entry_costs: dict[str, list[float]] = {s.name: [] for s in subjects}
+    warmup_wholes_ns: dict[str, list[int]] = {s.name: [] for s in subjects}
     warmup = max(warmup, 1)  # the persistent runner connects in its first operation
     for round_number in range(warmup + iterations):
+        measuring = round_number >= warmup
         for subject in subjects:
-            pairs = 1 if subject.connects else CHEAP_PAIRS
-            for pair in range(pairs):
+            sets = _sets_per_round(subject, warmup_wholes_ns[subject.name]) if measuring else 2
+            this_round = []
+            for index in range(sets):
                 clocks = _clocks()
                 whole_ns = 0
-                order = _ORDERS[(round_number * pairs + pair) % len(_ORDERS)]
+                order = _set_order(round_number, index)
                 if subject.connects and borrowed:
                     order = tuple(step for step in order if step != "doubled")
                 for step in order:
@@ -263,12 +303,16 @@ def _measure(
                         # some kinds more than others; raw's connect is cold anyway
                         _step(subject, step, _clocks())
                     whole_ns += _step(subject, step, clocks)
-                if round_number >= warmup:
-                    timed[subject.name].append((clocks["timed"], whole_ns))
-                    if "doubled" in order:
-                        entry_costs[subject.name].append(
-                            entry_cost_ns(clocks["timed"], clocks["doubled"])
-                        )
+                if not measuring:
+                    warmup_wholes_ns[subject.name].append(whole_ns)
+                    continue
+                this_round.append((clocks["timed"], whole_ns))
+                if "doubled" in order:
+                    entry_costs[subject.name].append(
+                        entry_cost_ns(clocks["timed"], clocks["doubled"])
+                    )
+            if measuring:
+                rounds[subject.name].append(this_round)
         on_round(round_number + 1)
     cheap_costs = [c for s in subjects if not s.connects for c in entry_costs[s.name]]
     measured = {}
@@ -276,8 +320,8 @@ def _measure(
         costs = cheap_costs if subject.connects and borrowed else entry_costs[subject.name]
         entry_ns = statistics.median(costs) if costs else 0.0
         samples = measured[subject.name] = _Samples()
-        for clock, whole_ns in timed[subject.name]:
-            samples.add(clock.net_durations_ns(entry_ns), whole_ns)
+        for sets in rounds[subject.name]:
+            samples.add_round([(clock.net_durations_ns(entry_ns), whole) for clock, whole in sets])
     return measured
 
 
