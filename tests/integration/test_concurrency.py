@@ -112,6 +112,11 @@ def test_a_starved_pool_times_out_and_still_finishes(server, runner):
     assert pool["n"] + pool["errors"] == 40
     assert pool["pool"]["peak_checked_out"] == 1
     assert pool["pool"]["connects"] == 1
+    # the note says which settings stop them, as the settings file names them
+    note = next(note for note in doc["notes"] if "for a free connection and gave up" in note)
+    assert note.startswith(f"{runner}: {pool['errors_by_kind']['TimeoutError']:,} checkouts")
+    assert "4 workers shared at most 1 connection" in note
+    assert "raise [pool] pool_size or [pool] max_overflow, or give [pool] pool_timeout" in note
 
 
 @pytest.mark.parametrize("runner", ["persistent", "async-pool"])
