@@ -49,7 +49,7 @@ def phase_table(runner: RunnerExplanation, rtt_s: float | None = None) -> Table:
         "",
         f"{gap_share:+.1%}",
         "",
-        "per round: an operation's phases added, minus the plain one beside it (median)",
+        "per round: the fastest operation's phases added, minus the fastest plain one (median)",
     )
     table.add_row(
         "[bold]whole operation[/bold]",
