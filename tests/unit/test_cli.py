@@ -313,6 +313,14 @@ def test_tls_default_note_only_without_ssl_settings(fake_runners, tmp_path):
     assert not _ssl_notes(invoke("run", "--iterations", "5", "--json", "--runner", "pool"))
 
 
+def test_tls_default_note_names_the_flag_that_turns_it_off(fake_runners):
+    # the document names the setting; the command line, its flag
+    (note,) = _ssl_notes(invoke("run", "--iterations", "5", "--json"))
+    assert 'Set [database] ssl_mode to "disabled"' in note and "[database] ssl_ca" in note
+    table = " ".join(invoke("run", "--iterations", "5").stdout.split())
+    assert 'Set --ssl-mode to "disabled", or to "verify_ca" with [database] ssl_ca' in table
+
+
 def test_pool_settings_note_with_one_worker(fake_runners):
     notes = json.loads(invoke("compare", "--pool-size", "3", "-n", "5", "--json").stdout)["notes"]
     # the document names settings as the settings file does; the table, as this command's flags

@@ -20,7 +20,9 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING, Any
 
+from dbbench.config.schema import mentioned
 from dbbench.drivers.base import Driver, common_kwargs
+from dbbench.errors import Mentioning
 
 if TYPE_CHECKING:
     from dbbench.config.settings import DatabaseSettings
@@ -96,11 +98,14 @@ class PyMySQLDriver(Driver):
     def notes(self, database: DatabaseSettings) -> list[str]:
         if database.tls.mode != "preferred":
             return []
+        mode, ca = mentioned("database", "ssl_mode"), mentioned("database", "ssl_ca")
         return [
-            "ssl_mode 'preferred' (what PyMySQL does with no ssl_mode or ssl_* setting): it "
-            "tries TLS and builds a new SSL context, loading the system's CA store, for "
-            "every connect, whether or not the server offers TLS; on a nearby server that "
-            "can be most of a connect's time. Set ssl_mode = \"disabled\", or \"verify_ca\" "
-            "with ssl_ca, to measure what your application configures "
-            "(docs/background/tls-default.md)."
+            Mentioning(
+                "ssl_mode 'preferred' (what PyMySQL does with no ssl_mode or ssl_* setting): it "
+                "tries TLS and builds a new SSL context, loading the system's CA store, for "
+                "every connect, whether or not the server offers TLS; on a nearby server that "
+                f'can be most of a connect\'s time. Set {mode} to "disabled", or to "verify_ca" '
+                f"with {ca}, to measure what your application configures "
+                "(docs/background/tls-default.md)."
+            )
         ]

@@ -425,7 +425,8 @@ def explain(
 
 
 def _tls_off_setting() -> str:
-    return 'ssl_mode = "disabled" (or ssl_disabled = true)'
+    """The setting that turns TLS off, as a finding names it (the flag on the command line)."""
+    return f'{mentioned("database", "ssl_mode")} to "disabled"'
 
 
 def findings(
@@ -470,12 +471,14 @@ def _connect_findings(raw: RunnerExplanation, tls: TlsSettings) -> list[str]:
             why = f"with ssl_mode {tls.mode} PyMySQL builds"
         store = "ssl_ca" if tls.ca is not None else "the system's CA store"
         notes.append(
-            f"SSL context creation takes {_duration(context.median_ns)} of "
-            f"{_duration(raw.whole_median_ns)} per connect ({raw.share(context):.0%}): {why} "
-            f"a new context, loading {store}, in every connect.{unused} "
-            f"Set {_tls_off_setting()} when "
-            "the network is trusted; for TLS, pass one prebuilt ssl.SSLContext (ssl=...) "
-            "so it is built once; or use a pool, which pays it once per connection."
+            Mentioning(
+                f"SSL context creation takes {_duration(context.median_ns)} of "
+                f"{_duration(raw.whole_median_ns)} per connect ({raw.share(context):.0%}): {why} "
+                f"a new context, loading {store}, in every connect.{unused} "
+                f"Set {_tls_off_setting()} when "
+                "the network is trusted; for TLS, pass one prebuilt ssl.SSLContext (ssl=...) "
+                "so it is built once; or use a pool, which pays it once per connection."
+            )
         )
     if handshake is not None and raw.share(handshake) >= NOTABLE_SHARE:
         notes.append(
