@@ -52,14 +52,16 @@ def _tls_failure(code: int | None, message: str, database: DatabaseSettings) -> 
     if "mismatch" in message or "doesn't match" in message or "not valid for" in message:
         return (
             f"the server's certificate does not name {database.host!r} ({message}); connect "
-            "with a host name the certificate names, or use ssl_mode = \"verify_ca\""
+            f"with a host name the certificate names ({mentioned('database', 'host')}), or "
+            f"set {mentioned('database', 'ssl_mode')} to \"verify_ca\""
         )
     # Connector/C reports any TLS failure as 2026 with OpenSSL's reason
     verify_failed = code == CR_SSL_CONNECTION_ERROR and "certificate" in message
     if verify_failed or any(words in message for words in _VERIFY_WORDS):
         return (
             f"the server's certificate did not verify against ssl_ca = {tls.ca!r} ({message}); "
-            "check that ssl_ca is the CA that signed the server's certificate"
+            f"check that {mentioned('database', 'ssl_ca')} is the CA that signed the server's "
+            "certificate"
             + (", and that it names the host" if tls.mode == "verify_identity" else "")
         )
     if "did not offer TLS" in message or "SSL is required" in message:
