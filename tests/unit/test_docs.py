@@ -145,15 +145,6 @@ SAMPLE_START = re.compile(r"^<!-- sample ([\w-]+) -->$")
 OUTPUT_LINE = re.compile(r"^\s*\$\s+(?:\w+=\S+\s+)*dbbench\s|^dbbench: error: ")
 
 
-#: output that needs more than the README's set-up, checked by a test instead
-BY_HAND = {
-    # a TLS server whose certificate names another host: tests/integration/test_tls.py
-    # (test_cli_wrong_host_name_is_one_line, test_cli_wrong_ca_is_one_line_and_exit_1)
-    '$ dbbench run --config vi.toml          # ssl_mode = "verify_identity", a certificate '
-    "naming another host",
-}
-
-
 def _samples_script():
     import importlib.machinery
     import importlib.util
@@ -197,7 +188,7 @@ def test_every_sample_output_is_under_a_marker_the_script_fills():
     samples = _samples_script().SAMPLES
     blocks = output_blocks()
     assert len(blocks) >= 10
-    outside = [where for where, head, sample in blocks if sample is None and head not in BY_HAND]
+    outside = [where for where, _, sample in blocks if sample is None]
     assert not outside, f"sample output outside <!-- sample NAME --> markers: {outside}"
     unknown = [(where, sample) for where, _, sample in blocks if sample and sample not in samples]
     assert not unknown, f"markers that scripts/docs-samples has no row for: {unknown}"
