@@ -5,8 +5,8 @@ import json
 import pytest
 
 from dbbench.errors import ConfigError
+from dbbench.results.model import SCHEMA_VERSION
 from dbbench.results.store import ResultFileError, RunStore, load, upgrade, write_atomic
-from dbbench.scenarios.summary import SCHEMA_VERSION
 
 
 def test_write_atomic_writes_everything_and_leaves_no_temporary(tmp_path):

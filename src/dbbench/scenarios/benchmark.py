@@ -28,7 +28,7 @@ from dbbench.engine.harness import Plan, ProgressCallback, RunnerRecord, RunOutc
 from dbbench.engine.processes import ProcessFailed, run_in_processes
 from dbbench.errors import ConfigError, DbbenchError, Mentioning, mention
 from dbbench.guard import check_query, check_workload
-from dbbench.results.model import SweepCell, SweepResult
+from dbbench.results.model import RunResult, SweepCell, SweepResult
 from dbbench.runners import DEFAULT_RUNNERS, names_with, runner_labels, runner_with
 from dbbench.scenarios.backend import LIVE, Backend
 from dbbench.scenarios.explain import count_run_round_trips, project_run
@@ -38,7 +38,7 @@ from dbbench.scenarios.scratch import (
     new_table_name,
     require_database,
 )
-from dbbench.scenarios.summary import RunResult, build_result, capture_environment
+from dbbench.scenarios.summary import build_result, capture_environment
 from dbbench.scenarios.sweep import grid, recommend
 from dbbench.server.certificates import CertificateFiles, make_certificates
 from dbbench.server.local import LocalServer, ServerAddress

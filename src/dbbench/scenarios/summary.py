@@ -18,8 +18,6 @@ from dbbench.config.schema import mentioned
 from dbbench.engine.harness import RunnerRecord, RunOutcome
 from dbbench.errors import Mentioning
 from dbbench.results.model import (
-    RATE_SHORTFALL,
-    SCHEMA_VERSION,
     Distribution,
     Environment,
     RunnerResult,
@@ -171,13 +169,4 @@ def checkout_timeout_note(runner: str, timeouts: int, settings: dict[str, Any]) 
     )
 
 
-__all__ = [
-    "RATE_SHORTFALL",
-    "SCHEMA_VERSION",
-    "RunResult",
-    "RunnerResult",
-    "SpeedupResult",
-    "build_result",
-    "capture_environment",
-    "runner_result",
-]
+__all__ = ["build_result", "capture_environment", "iso_utc", "runner_result"]
