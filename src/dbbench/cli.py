@@ -690,6 +690,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
                 "driver_names": driver_names,
                 "backend": backend,
                 "allow_writes": allow_writes,
+                "on_repetition": bar.relabel,
             }
             if rtt_s is None:
                 result = benchmark.run_benchmark(target, runner_names, **arguments)

@@ -42,6 +42,9 @@ def test_every_command_writes_a_document_the_schema_accepts(server, tmp_path):
         "tasks": ["compare", "-n", "100", "-c", "4", "--runner", "pool,async-pool"],
         "tasks-2p": ["run", "-n", "60", "-c", "2", "--processes", "2", "--runner", "async-pool"],
         "sweep": ["compare", "-n", "30", "-c", "1,2", "--pool-size", "1,2"],
+        "repeat": ["run", "-n", "20", "--repeat", "3"],
+        "repeat-2p": ["compare", "-n", "40", "-c", "2", "--processes", "2", "--repeat", "2"],
+        "repeat-sweep": ["compare", "-n", "20", "-c", "1,2", "--repeat", "2"],
         "stale": [
             "stale",
             "--wait-timeout",

@@ -38,6 +38,7 @@ from dbbench.errors import ConfigError, ExitStatus
 from dbbench.histogram import LatencyHistogram
 from dbbench.output import diff_table
 from dbbench.results.model import (
+    SCHEMA_VERSION,
     Distribution,
     RunnerResult,
     from_document,
@@ -576,7 +577,7 @@ def test_a_diff_document_goes_both_ways():
         new_label=written["new"],
     )
     now = json.loads(json.dumps(again.to_document()))
-    assert now["caveats"] == again.caveats and now["schema_version"] == 3
+    assert now["caveats"] == again.caveats and now["schema_version"] == SCHEMA_VERSION
     skip = ("caveats", "upgraded_from")
     assert {k: v for k, v in now.items() if k not in skip} == {
         k: v for k, v in document.items() if k not in skip

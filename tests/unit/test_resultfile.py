@@ -44,7 +44,7 @@ V1_RUN = {
 
 def test_version_1_is_upgraded_without_histograms():
     document = upgrade(json.loads(json.dumps(V1_RUN)), "old.json")
-    assert document["schema_version"] == SCHEMA_VERSION == 3
+    assert document["schema_version"] == SCHEMA_VERSION == 4
     assert document["upgraded_from"] == 1
     assert document["results"][0]["histograms"] == {"latency": None, "checkout": None}
     assert document["results"][0]["mean_us"] == 10.0  # recorded statistics are kept
@@ -60,7 +60,7 @@ def test_version_1_sweep_cells_are_upgraded_too():
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ({"schema_version": 4}, "written by a newer dbbench"),
+        ({"schema_version": SCHEMA_VERSION + 1}, "written by a newer dbbench"),
         ({"command": "run"}, "not a dbbench result file"),
         ({"schema_version": 0}, "is not one dbbench wrote"),
     ],

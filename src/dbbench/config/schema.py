@@ -442,6 +442,18 @@ SETTINGS: tuple[Setting, ...] = (
         default_text="closed loop",
         example=1000,
     ),
+    Setting(
+        "benchmark", "repeat", "repeat", "integer", integer(1, 1000), 1,
+        "independent repetitions of the whole run (of every cell, in a sweep), each with "
+        "fresh runners, pools and processes; with 2 or more, every verdict rests on the "
+        "variation between repetitions",
+        bounds="1-1,000",
+        flag=Flag(
+            "--repeat",
+            "Repeat the whole run this many times, afresh each time; verdicts then rest on "
+            "the variation between repetitions.",
+        ),
+    ),
     # --- [pool] -------------------------------------------------------------------
     Setting(
         "pool", "pool_size", "pool_size", "integer", integer(1), 5,

@@ -141,6 +141,8 @@ class BenchmarkSettings:
     scratch_table: str | None = None
     #: run a query whose one execution returns more than preflight's limits
     allow_large_results: bool = False
+    #: independent repetitions of the whole run, each with fresh runners and pools
+    repeat: int = 1
 
     @property
     def warmup_iterations(self) -> int:
@@ -216,6 +218,7 @@ class Settings:
                 "workload": self.benchmark.workload,
                 "scratch_table": self.benchmark.scratch_table,
                 "allow_large_results": self.benchmark.allow_large_results,
+                "repeat": self.benchmark.repeat,
             },
             "pool": dataclasses.asdict(self.pool),
         }

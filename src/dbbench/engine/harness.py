@@ -72,6 +72,8 @@ class Plan:
     slice_s: float = 0.25
     #: stop the run once this many measured operations failed (all runners); None: never
     max_errors: int | None = None
+    #: operations that failed in earlier repetitions of the run: they count toward max_errors
+    errors_before: int = 0
     #: wall-clock time (``time.time()``) the error timeline counts from; None: this
     #: call's start (several processes are given their parent's, to agree on "when")
     origin_s: float | None = None
@@ -343,7 +345,9 @@ class _Run:
         self.turn_number = 0
         #: --max-errors, counted at every failure of every runner, in warm-up too
         self.limit = (
-            ErrorLimit(plan.max_errors, shared_errors) if plan.max_errors is not None else None
+            ErrorLimit(plan.max_errors, shared_errors, plan.errors_before)
+            if plan.max_errors is not None
+            else None
         )
         self.tasks = Tasks(PROGRESS_INTERVAL_S)
         # worker threads only if a synchronous runner needs them: async ones run tasks

@@ -147,6 +147,20 @@ class ErrorTimeline:
         ]
         self.recovered_s = min(candidates) if candidates else None
 
+    def shifted(self, offset_s: float) -> ErrorTimeline:
+        """This timeline counted from ``offset_s`` seconds earlier (a later repetition's, as
+        the first repetition's start counts it)."""
+        timeline = ErrorTimeline(origin_s=self.origin_s - offset_s)
+        for kind, span in self.kinds.items():
+            timeline.kinds[kind] = KindSpan(
+                span.count, span.first_s + offset_s, span.last_s + offset_s
+            )
+        for (index, kind), count in self.buckets.items():
+            timeline.buckets[(int((index * BUCKET_S + offset_s) // BUCKET_S), kind)] += count
+        if self.recovered_s is not None:
+            timeline.recovered_s = self.recovered_s + offset_s
+        return timeline
+
     def to_dict(self) -> dict[str, Any] | None:
         """The result file's ``error_timeline``; None when nothing failed."""
         if not self.kinds:

@@ -133,8 +133,10 @@ class ErrorLimit:
     the limit's, and those already in flight when it was reached.
     """
 
-    def __init__(self, limit: int, shared: SharedCount | None = None) -> None:
+    def __init__(self, limit: int, shared: SharedCount | None = None, already: int = 0) -> None:
         self.limit = limit
+        #: failures counted before this run began (earlier repetitions of it)
+        self.already = already
         #: the shared integer itself: read without its lock, before every operation
         self._shared = shared.get_obj() if shared is not None else None
         self._lock = shared.get_lock() if shared is not None else threading.Lock()
@@ -142,7 +144,7 @@ class ErrorLimit:
 
     @property
     def count(self) -> int:
-        return self._shared.value if self._shared is not None else self._count
+        return self.already + (self._shared.value if self._shared is not None else self._count)
 
     @property
     def reached(self) -> bool:
@@ -164,7 +166,7 @@ class ErrorLimit:
             else:
                 self._count += 1
                 count = self._count
-        return count >= self.limit
+        return self.already + count >= self.limit
 
 
 class Turn:

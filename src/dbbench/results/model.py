@@ -44,8 +44,9 @@ from dbbench.stats import Speedup, Summary
 
 #: 2 added latency histograms, the server's vendor and the sweep/stale envelopes;
 #: 3 gave every document a schema_version and a complete set of fields (an older
-#: file's missing ones are filled in on load)
-SCHEMA_VERSION = 3
+#: file's missing ones are filled in on load); 4 added a run's repetitions
+#: (``--repeat``), each with its own runners' summaries and histograms
+SCHEMA_VERSION = 4
 #: an open-loop run that reached less than this share of its target rate says so
 RATE_SHORTFALL = 0.95
 #: the statistics of a summary, in the order documents list them (``<key>_us``)
@@ -403,6 +404,8 @@ class BenchmarkSummary(Section):
     workload: str | None = None
     scratch_table: str | None = None
     allow_large_results: bool | None = None
+    #: ``--repeat``: repetitions of the whole run (1 in files older than version 4)
+    repeat: int | None = None
 
 
 @dataclass(frozen=True)
@@ -717,8 +720,48 @@ def describe_run_projection(rows: Sequence[ProjectedRunner], rtt_s: float) -> st
 
 
 @dataclass(frozen=True)
+class Repetition:
+    """One of a run's ``--repeat`` repetitions: every runner opened afresh (new runners,
+    pools and, with ``--processes``, processes) and measured, in turns, as a run is."""
+
+    #: counted from 1
+    number: int
+    runners: list[RunnerResult]
+    complete: bool
+    started_at: str | None
+    finished_at: str | None
+
+    def runner(self, name: str) -> RunnerResult | None:
+        return next((r for r in self.runners if r.runner == name), None)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "complete": self.complete,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "results": [r.to_document() for r in self.runners],
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> Repetition:
+        return cls(
+            number=d["number"],
+            runners=[RunnerResult.from_document(r) for r in d["results"]],
+            complete=d["complete"],
+            started_at=d["started_at"],
+            finished_at=d["finished_at"],
+        )
+
+
+@dataclass(frozen=True)
 class RunResult:
-    """A ``run`` or ``compare``: every runner measured, their speedups, what was noticed."""
+    """A ``run`` or ``compare``: every runner measured, their speedups, what was noticed.
+
+    With ``--repeat K`` (K >= 2) ``runners`` holds each runner's repetitions merged
+    (their histograms added, exactly) and ``repetitions`` each one apart; with one
+    repetition ``repetitions`` is empty: the run is its own only repetition.
+    """
 
     command: str
     settings: SettingsSummary
@@ -742,6 +785,8 @@ class RunResult:
     scratch: Scratch | None = None
     #: ``--rtt``: each counted runner's median projected onto a network
     projection: RunProjection | None = None
+    #: ``--repeat K``, K >= 2: each repetition's runners; empty with one repetition
+    repetitions: tuple[Repetition, ...] = ()
     #: the version of the file this was read from, when older than this dbbench's
     upgraded_from: int | None = None
     schema_version: int = field(default=SCHEMA_VERSION)
@@ -769,6 +814,11 @@ class RunResult:
     def runner(self, name: str) -> RunnerResult | None:
         return next((r for r in self.runners if r.runner == name), None)
 
+    def per_repetition(self, name: str) -> list[RunnerResult]:
+        """Runner ``name`` in each repetition it ran in, in order; empty with one repetition."""
+        found = (repetition.runner(name) for repetition in self.repetitions)
+        return [r for r in found if r is not None]
+
     def to_document(self) -> dict[str, Any]:
         return {
             "schema_version": self.schema_version,
@@ -784,6 +834,7 @@ class RunResult:
             "speedups": [s.to_document() for s in self.speedups],
             "server": self.server.to_document() if self.server is not None else None,
             "notes": list(self.notes),
+            "repetitions": [r.to_document() for r in self.repetitions],
             # each only where it applies: other documents stay as they were
             **({"pool_description": self.pool_description} if self.pool_description else {}),
             **({"scratch": self.scratch.to_document()} if self.scratch is not None else {}),
@@ -809,6 +860,7 @@ class RunResult:
             pool_description=d.get("pool_description"),
             scratch=Scratch.from_document(d.get("scratch")),
             projection=RunProjection.from_document(d.get("projection")),
+            repetitions=tuple(Repetition.from_document(r) for r in d["repetitions"]),
             upgraded_from=d.get("upgraded_from"),
             schema_version=d["schema_version"],
         )
@@ -1499,12 +1551,19 @@ def _complete_run(run: dict[str, Any]) -> None:
         ("speedups", []),
         ("server", None),
         ("notes", []),
+        # version 4 added repetitions: an older run was one repetition
+        ("repetitions", []),
     ):
         run.setdefault(key, default)
+    if isinstance(run["settings"].get("benchmark"), dict):
+        run["settings"]["benchmark"].setdefault("repeat", 1)
     # version 1 had no server vendor; other entries stay as the file has them
     run["environment"].setdefault("server_vendor", None)
     for runner in run["results"]:
         _complete_runner(runner)
+    for repetition in run["repetitions"]:
+        for runner in repetition.get("results", []):
+            _complete_runner(runner)
 
 
 def _complete_stale(stale: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from dbbench.errors import ConfigError, DbbenchError, Mentioning, mention
 from dbbench.guard import check_query, check_workload
 from dbbench.results.model import RunResult, SweepCell, SweepResult
 from dbbench.runners import DEFAULT_RUNNERS, names_with, runner_labels, runner_with
+from dbbench.scenarios import repetitions
 from dbbench.scenarios.backend import LIVE, Backend
 from dbbench.scenarios.explain import count_run_round_trips, project_run
 from dbbench.scenarios.scratch import (
@@ -233,8 +234,7 @@ def check_sql(
     if projected:
         # its round trips are counted on the query, not on the insert and its commit
         raise ConfigError(
-            f"a projection is of the read workload only, not {workload_name} = "
-            f"{bench.workload!r}"
+            f"a projection is of the read workload only, not {workload_name} = {bench.workload!r}"
         )
 
 
@@ -315,18 +315,64 @@ def run_benchmark(
     driver_names: Sequence[str] = (),
     backend: Backend = LIVE,
     allow_writes: bool = False,
+    on_repetition: Callable[[str], ProgressCallback | None] | None = None,
 ) -> RunResult:
     """Check the server, run every runner in turns, and summarise:
-    ``execute_run(plan_run(settings, runner_names, driver_names))``; a query that may
-    write, or a write workload, only with ``allow_writes``."""
-    return execute_run(
-        plan_run(
-            settings, runner_names, driver_names, command=command, allow_writes=allow_writes
-        ),
+    ``execute_run(plan_run(settings, runner_names, driver_names))``, ``[benchmark] repeat``
+    times (``repeat_run``); a query that may write, or a write workload, only with
+    ``allow_writes``.  ``on_repetition`` gets "repetition 2/5" before each repetition
+    and gives the progress callback for it (``on_progress`` otherwise)."""
+    run = plan_run(settings, runner_names, driver_names, command=command, allow_writes=allow_writes)
+    return repeat_run(
+        run,
         on_progress=on_progress,
         on_result=on_result,
         backend=backend,
+        on_repetition=on_repetition,
     )
+
+
+def repeat_run(
+    run: RunPlan,
+    *,
+    on_progress: ProgressCallback | None = None,
+    on_result: Callable[[RunResult], None] | None = None,
+    backend: Backend = LIVE,
+    on_repetition: Callable[[str], ProgressCallback | None] | None = None,
+) -> RunResult:
+    """``execute_run(run)`` ``[benchmark] repeat`` times, each afresh, combined
+    (``repetitions.combine``).  A repetition stopped by ``--max-errors`` (failures of every
+    repetition count toward it) or by Ctrl-C ends the run: what was measured is kept."""
+    repeat = run.settings.benchmark.repeat
+    if repeat == 1:
+        return execute_run(run, on_progress=on_progress, on_result=on_result, backend=backend)
+    done: list[RunResult] = []
+
+    def partial(result: RunResult) -> None:
+        assert on_result is not None
+        on_result(repetitions.combine([*done, result], repeat))
+
+    for number in range(1, repeat + 1):
+        progress = on_progress
+        if on_repetition is not None:
+            progress = on_repetition(f"repetition {number}/{repeat}")
+        errors_before = sum(r.errors + r.warmup_errors for part in done for r in part.runners)
+        this = dataclasses.replace(
+            run, plan=dataclasses.replace(run.plan, errors_before=errors_before)
+        )
+        result = execute_run(
+            this,
+            on_progress=progress,
+            on_result=partial if on_result is not None else None,
+            backend=backend,
+        )
+        done.append(result)
+        if not result.complete or result.stopped:
+            break
+    combined = repetitions.combine(done, repeat)
+    if on_result is not None:
+        on_result(combined)
+    return combined
 
 
 def run_projected(
@@ -340,6 +386,7 @@ def run_projected(
     driver_names: Sequence[str] = (),
     backend: Backend = LIVE,
     allow_writes: bool = False,
+    on_repetition: Callable[[str], ProgressCallback | None] | None = None,
 ) -> RunResult:
     """``run_benchmark``, with each runner's median projected onto a network with this
     round-trip time (``dbbench run --rtt``) as its ``projection``: in every result
@@ -363,6 +410,7 @@ def run_projected(
         driver_names=driver_names,
         backend=backend,
         allow_writes=allow_writes,
+        on_repetition=on_repetition,
     )
     return projected(result)
 
@@ -578,59 +626,90 @@ def run_sweep(
     Each cell is a full ``run_benchmark`` with those settings; ``runner_names``
     must include the swept runner, ``pool``.  Cells run in turn, not interleaved: every cell's
     pool holds its connections, and a grid of pools held at once could
-    exceed the server's max_connections.  Ctrl-C keeps the cells done.  A query that may
-    write, or a write workload, only with ``allow_writes``.
+    exceed the server's max_connections.  With ``[benchmark] repeat`` K, the grid is run
+    K times over, every cell once in each pass, so that a drift of the machine falls on
+    every cell alike; each cell's passes are its repetitions.  Ctrl-C keeps the cells
+    done.  A query that may write, or a write workload, only with ``allow_writes``.
     """
     check_sql(settings, allow_writes)  # before the first cell
     if not names_with("swept", runner_names):
         raise ConfigError(
             f"a sweep compares pool settings: {mention('runner_names')} must include pool"
         )
-    cells: list[tuple[SweepCell, RunResult]] = []
-    complete = True
     todo = grid(concurrencies, pool_sizes, max_overflows)
-    sweep = SweepResult([], [], False)
-    for number, (concurrency, pool_size, max_overflow) in enumerate(todo, start=1):
-        processes = settings.benchmark.processes
+    processes = settings.benchmark.processes
+    for concurrency, _, _ in todo:
         if processes > concurrency:
             raise ConfigError(
                 f"{mentioned('benchmark', 'processes')} = {processes} is more than "
                 f"{mentioned('benchmark', 'concurrency')} {concurrency} in the sweep: each "
                 "process needs at least one worker"
             )
-        cell_settings = dataclasses.replace(
-            settings,
-            benchmark=dataclasses.replace(settings.benchmark, concurrency=concurrency),
-            pool=dataclasses.replace(settings.pool, pool_size=pool_size, max_overflow=max_overflow),
-        )
-        label = (
-            f"cell {number}/{len(todo)}: concurrency {concurrency}, "
-            f"pool_size {pool_size}, max_overflow {max_overflow}"
-        )
-        progress = on_cell(label) if on_cell else None
-        result = run_benchmark(
-            cell_settings,
-            runner_names,
-            command="compare",
-            on_progress=progress,
-            backend=backend,
-            allow_writes=allow_writes,
-        )
-        cells.append((sweep_cell(concurrency, cell_settings.pool, result), result))
-        if not result.complete:
-            complete = False
-        sweep = SweepResult(
-            list(cells),
-            recommend([c for c, _ in cells]),
-            complete and number == len(todo),
-            {
-                "concurrency": sorted(set(concurrencies)),
-                "pool_size": sorted(set(pool_sizes)),
-                "max_overflow": sorted(set(max_overflows)),
-            },
-        )
-        if on_result is not None:
-            on_result(sweep)  # after each cell: a crash later loses nothing done
-        if not complete:
-            break
+    repeat = settings.benchmark.repeat
+    axes = {
+        "concurrency": sorted(set(concurrencies)),
+        "pool_size": sorted(set(pool_sizes)),
+        "max_overflow": sorted(set(max_overflows)),
+    }
+    # each cell's repetitions so far, in the grid's order
+    parts: list[list[RunResult]] = [[] for _ in todo]
+    sweep = SweepResult([], [], False)
+    errors_before = 0
+    for repetition in range(1, repeat + 1):
+        for number, (concurrency, pool_size, max_overflow) in enumerate(todo, start=1):
+            cell_settings = _cell_settings(settings, concurrency, pool_size, max_overflow)
+            label = (
+                f"cell {number}/{len(todo)}: concurrency {concurrency}, "
+                f"pool_size {pool_size}, max_overflow {max_overflow}"
+            )
+            if repeat > 1:
+                label = f"repetition {repetition}/{repeat}, {label}"
+            run = plan_run(
+                cell_settings, runner_names, command="compare", allow_writes=allow_writes
+            )
+            run = dataclasses.replace(
+                run, plan=dataclasses.replace(run.plan, errors_before=errors_before)
+            )
+            result = execute_run(
+                run, on_progress=on_cell(label) if on_cell else None, backend=backend
+            )
+            errors_before += sum(r.errors + r.warmup_errors for r in result.runners)
+            parts[number - 1].append(result)
+            finished = not result.complete or bool(result.stopped)
+            last = repetition == repeat and number == len(todo)
+            sweep = _sweep_so_far(todo, parts, repeat, axes, complete=last and not finished)
+            if on_result is not None:
+                on_result(sweep)  # after each cell: a crash later loses nothing done
+            if finished:
+                return sweep
     return sweep
+
+
+def _cell_settings(
+    settings: Settings, concurrency: int, pool_size: int, max_overflow: int
+) -> Settings:
+    """The settings of one cell of a sweep (``execute_run`` runs one repetition of it)."""
+    return dataclasses.replace(
+        settings,
+        benchmark=dataclasses.replace(settings.benchmark, concurrency=concurrency),
+        pool=dataclasses.replace(settings.pool, pool_size=pool_size, max_overflow=max_overflow),
+    )
+
+
+def _sweep_so_far(
+    todo: Sequence[tuple[int, int, int]],
+    parts: Sequence[Sequence[RunResult]],
+    repeat: int,
+    axes: Mapping[str, list[int]],
+    *,
+    complete: bool,
+) -> SweepResult:
+    """The cells measured so far, each its repetitions combined, and what they recommend."""
+    cells = []
+    for (concurrency, pool_size, max_overflow), done in zip(todo, parts, strict=True):
+        if not done:
+            continue
+        result = repetitions.combine(done, repeat)
+        pool = PoolSettings(pool_size=pool_size, max_overflow=max_overflow)
+        cells.append((sweep_cell(concurrency, pool, result), result))
+    return SweepResult(cells, recommend([c for c, _ in cells]), complete, dict(axes))

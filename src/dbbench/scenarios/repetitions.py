@@ -1,0 +1,215 @@
+"""``--repeat K``: K results of the same run, each measured afresh, as one result.
+
+A repetition is a whole run (``execute_run``): its runners, pools and, with
+``--processes``, processes opened anew, measured in turns.  ``combine`` keeps
+each repetition's runners apart (``RunResult.repetitions``: the variation
+between them is what every verdict of a repeated run rests on) and merges them
+into the run's runners: histograms added exactly, counts summed, measured time
+added, so the merged percentiles are those of every operation of every
+repetition.  The first operation is the first repetition's: the cold start of
+the run; each repetition's own is in its runners.
+
+Pure: results in, a result out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from dbbench.engine.timeline import ErrorTimeline
+from dbbench.histogram import LatencyHistogram
+from dbbench.results.model import (
+    CrossCheck,
+    Distribution,
+    PoolCounters,
+    Repetition,
+    RunnerResult,
+    RunResult,
+    Scratch,
+    ServerSummary,
+    TimelineSummary,
+)
+from dbbench.stats import summarize
+
+
+def combine(parts: Sequence[RunResult], repeat: int) -> RunResult:
+    """The ``repeat`` repetitions of a run (``parts``, in the order they ran) as one result.
+
+    Fewer parts than ``repeat`` (a repetition stopped by ``--max-errors`` or Ctrl-C,
+    the rest never run) make an incomplete result.  One part of one is returned as it is.
+    """
+    if not parts:
+        raise ValueError("no repetitions to combine")
+    first, last = parts[0], parts[-1]
+    if repeat == 1 and len(parts) == 1:
+        return first
+    origin = _instant(first.started_at)
+    offsets = [_offset_s(origin, part.started_at) for part in parts]
+    runners = [
+        merge_runners([r for part in parts if (r := part.runner(name.runner)) is not None], offsets)
+        for name in first.runners
+    ]
+    return dataclasses.replace(
+        first,
+        runners=runners,
+        speedups=[],
+        complete=len(parts) == repeat and all(part.complete for part in parts),
+        stopped=next((part.stopped for part in parts if part.stopped), None),
+        finished_at=last.finished_at,
+        notes=_unique(note for part in parts for note in part.notes),
+        server=merge_servers([part.server for part in parts]),
+        scratch=_scratch([part.scratch for part in parts]),
+        repetitions=tuple(
+            Repetition(
+                number=number,
+                runners=list(part.runners),
+                complete=part.complete,
+                started_at=part.started_at,
+                finished_at=part.finished_at,
+            )
+            for number, part in enumerate(parts, start=1)
+        ),
+    )
+
+
+def merge_runners(parts: Sequence[RunnerResult], offsets_s: Sequence[float]) -> RunnerResult:
+    """One runner's repetitions, one after another, as one: every operation of each.
+
+    ``offsets_s`` are the repetitions' starts, in seconds after the first one's: each
+    repetition's error timeline counts from its own start, the merged one from the first's.
+    """
+    first = parts[0]
+    latency = _merged([p.latency for p in parts])
+    checkout = _merged([p.checkout_latency for p in parts])
+    counters = [p.pool for p in parts if p.pool is not None]
+    errors: Counter[str] = Counter()
+    for part in parts:
+        errors.update(part.errors_by_kind)
+    return RunnerResult(
+        runner=first.runner,
+        summary=summarize(latency) if latency is not None and latency.count else None,
+        checkout=summarize(checkout) if checkout is not None and checkout.count else None,
+        errors_by_kind=dict(errors),
+        warmup_errors=sum(p.warmup_errors for p in parts),
+        first_op_ns=first.first_op_ns,
+        measured_s=sum(p.measured_s for p in parts),
+        pool=sum(counters, PoolCounters.ZERO) if counters else None,
+        connections_opened=sum(p.connections_opened for p in parts),
+        target_rate_per_s=first.target_rate_per_s,
+        error_timeline=_timeline(parts, offsets_s),
+        latency=Distribution.of(latency) if latency is not None else None,
+        checkout_latency=Distribution.of(checkout)
+        if checkout is not None and checkout.count
+        else None,
+    )
+
+
+def merge_servers(parts: Sequence[ServerSummary | None]) -> ServerSummary | None:
+    """What the server saw over every repetition: counters added, the peak the highest,
+    and the cross-check of dbbench's connections against the server's over them all."""
+    known = [p for p in parts if p is not None]
+    if not known:
+        return None
+    deltas: Counter[str] = Counter()
+    for part in known:
+        deltas.update(part.deltas or {})
+    checks = [p.cross_check for p in known if p.cross_check is not None]
+    return ServerSummary(
+        deltas=dict(deltas) if any(p.deltas is not None for p in known) else None,
+        threads_connected_before=known[0].threads_connected_before,
+        threads_connected_peak=_highest(p.threads_connected_peak for p in known),
+        samples=_total(p.samples for p in known),
+        max_connections=known[0].max_connections,
+        monitor_connections=_total(p.monitor_connections for p in known),
+        complete=all(bool(p.complete) for p in known),
+        error=next((p.error for p in known if p.error), None),
+        cross_check=_cross_check(checks) if checks else None,
+    )
+
+
+def _cross_check(checks: Sequence[CrossCheck]) -> CrossCheck:
+    by_runner: Counter[str] = Counter()
+    for check in checks:
+        by_runner.update(check.by_runner or {})
+    return CrossCheck(
+        server_connections=_total(c.server_connections for c in checks),
+        dbbench_connections=_total(c.dbbench_connections for c in checks),
+        by_runner=dict(by_runner),
+        matches=all(bool(c.matches) for c in checks),
+    )
+
+
+def _merged(distributions: Iterable[Distribution | None]) -> LatencyHistogram | None:
+    present = [d for d in distributions if d is not None]
+    if not present:
+        return None
+    merged = LatencyHistogram()
+    for distribution in present:
+        merged.merge(distribution.histogram)
+    return merged
+
+
+def _timeline(parts: Sequence[RunnerResult], offsets_s: Sequence[float]) -> TimelineSummary | None:
+    merged: ErrorTimeline | None = None
+    for part, offset_s in zip(parts, offsets_s, strict=True):
+        if part.error_timeline is None:
+            continue
+        shifted = ErrorTimeline.from_dict(part.error_timeline.to_document()).shifted(offset_s)
+        if merged is None:
+            merged = shifted
+        else:
+            merged.merge(shifted)
+    return None if merged is None else TimelineSummary.from_document(merged.to_dict())
+
+
+def _scratch(parts: Sequence[Scratch | None]) -> Scratch | None:
+    """Each repetition wrote into a scratch table of its own: the first one named, the rows
+    of them all counted (unknown if any count is), dropped only if all were."""
+    known = [p for p in parts if p is not None]
+    if not known:
+        return None
+    rows = [p.rows for p in known]
+    return Scratch(
+        table=known[0].table,
+        database=known[0].database,
+        rows=None if None in rows else sum(r for r in rows if r is not None),
+        dropped=all(p.dropped for p in known),
+    )
+
+
+def _instant(iso: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(iso) if iso else None
+
+
+def _offset_s(origin: dt.datetime | None, iso: str | None) -> float:
+    """Seconds from the first repetition's start to this one's (to the second: the
+    documents keep times to the second)."""
+    start = _instant(iso)
+    return (start - origin).total_seconds() if origin and start else 0.0
+
+
+def _unique(notes: Iterable[Any]) -> list[Any]:
+    """Each note once, in the order first said (every repetition finds the same ones)."""
+    seen: set[str] = set()
+    kept = []
+    for note in notes:
+        if str(note) not in seen:
+            seen.add(str(note))
+            kept.append(note)
+    return kept
+
+
+def _total(values: Iterable[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def _highest(values: Iterable[int | None]) -> int | None:
+    return max((v for v in values if v is not None), default=None)
+
+
+__all__ = ["combine", "merge_runners", "merge_servers"]

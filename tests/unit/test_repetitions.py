@@ -1,0 +1,144 @@
+"""``--repeat K``: each repetition measured afresh and kept apart, and merged exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from dbbench.config.settings import BenchmarkSettings, Settings
+from dbbench.engine.timeline import ErrorTimeline
+from dbbench.histogram import LatencyHistogram
+from dbbench.results.model import RunResult, from_document, upgrade
+from dbbench.scenarios.benchmark import run_benchmark, run_sweep
+from dbbench.scenarios.repetitions import combine
+from tests.fakes import FakeClock, FakeRunner, fake_backend
+
+SETTINGS = Settings(benchmark=BenchmarkSettings(iterations=10, warmup=2, repeat=3))
+
+
+def fakes(costs_ns, fail=None):
+    """A backend whose runners of a kind cost ``costs_ns[kind][repetition]``: every runner
+    created is one repetition's, as each repetition opens its runners afresh."""
+    clock, created = FakeClock(), []
+
+    def create(label, settings):
+        repetition = sum(1 for runner in created if runner.name == label)
+        runner = FakeRunner(
+            label,
+            [],
+            clock=clock,
+            cost_ns=costs_ns[label][repetition],
+            fail=fail if label == "raw" else None,
+        )
+        created.append(runner)
+        return runner
+
+    return fake_backend(create, clock), created
+
+
+def test_each_repetition_opens_its_runners_afresh_and_keeps_its_own_figures():
+    backend, created = fakes({"raw": [2_000, 3_000, 4_000], "pool": [100, 100, 200]})
+    result = run_benchmark(SETTINGS, ["raw", "pool"], backend=backend)
+    assert [r.name for r in created] == ["raw", "pool"] * 3
+    assert all(r.closed for r in created)
+    assert [rep.number for rep in result.repetitions] == [1, 2, 3]
+    assert [r.summary.p50_ns for r in result.per_repetition("raw")] == [2_000, 3_000, 4_000]
+    raw = result.runner("raw")
+    # the merge holds every operation of every repetition, its histogram exactly theirs
+    assert raw.n == 30 and raw.summary.min_ns == 2_000 and raw.summary.max_ns == 4_000
+    assert raw.summary.mean_ns == 3_000
+    assert raw.measured_s == sum(r.measured_s for r in result.per_repetition("raw"))
+    # the first operation is the run's cold start: the first repetition's
+    assert raw.first_op_ns == result.per_repetition("raw")[0].first_op_ns
+    assert result.complete and result.settings.benchmark.repeat == 3
+
+
+def test_a_repeated_run_goes_to_its_document_and_back():
+    backend, _ = fakes({"raw": [2_000, 3_000, 4_000], "pool": [100, 150, 200]})
+    result = run_benchmark(SETTINGS, ["raw", "pool"], backend=backend)
+    document = json.loads(json.dumps(result.to_document()))
+    assert len(document["repetitions"]) == 3
+    assert document["repetitions"][1]["results"][0]["histograms"]["latency"]["count"] == 10
+    again = from_document(document)
+    assert isinstance(again, RunResult)
+    assert [r.summary.p50_ns for r in again.per_repetition("pool")] == [100, 150, 200]
+    assert again.to_document() == document
+
+
+def test_a_file_older_than_repetitions_reads_as_one_repetition():
+    backend, _ = fakes({"raw": [2_000], "pool": [100]})
+    one = run_benchmark(
+        dataclasses.replace(SETTINGS, benchmark=BenchmarkSettings(iterations=5)),
+        ["raw", "pool"],
+        backend=backend,
+    )
+    document = one.to_document()
+    assert document["repetitions"] == []
+    old = {**document, "schema_version": 3}
+    del old["repetitions"]
+    del old["settings"]["benchmark"]["repeat"]
+    upgraded = upgrade(old, "old.json")
+    assert upgraded["repetitions"] == [] and upgraded["upgraded_from"] == 3
+    assert upgraded["settings"]["benchmark"]["repeat"] == 1
+    assert from_document(upgraded).repetitions == ()
+
+
+def test_failures_of_earlier_repetitions_count_toward_max_errors():
+    backend, created = fakes(
+        {"raw": [1_000] * 3, "pool": [100] * 3},
+        fail=lambda call: RuntimeError("boom") if call > 1 else None,
+    )
+    settings = dataclasses.replace(
+        SETTINGS, benchmark=dataclasses.replace(SETTINGS.benchmark, max_errors=20)
+    )
+    result = run_benchmark(settings, ["raw", "pool"], backend=backend)
+    # each repetition's raw fails all 12 of its operations after the cold start (2 warm-up,
+    # 10 measured): the second reaches 20 in all and the third never runs
+    assert len(result.repetitions) == 2 and result.stopped and not result.complete
+    assert result.runner("raw").errors + result.runner("raw").warmup_errors <= 20 + 1
+    assert [r.name for r in created] == ["raw", "pool"] * 2
+
+
+def test_a_sweep_runs_the_whole_grid_once_per_repetition():
+    labels = []
+    backend, _ = fakes({"pool": [100, 200, 300, 400]})
+    settings = dataclasses.replace(
+        SETTINGS, benchmark=dataclasses.replace(SETTINGS.benchmark, repeat=2)
+    )
+    sweep = run_sweep(settings, ["pool"], [1], [1, 5], [0], backend=backend, on_cell=labels.append)
+    assert [label.split(":")[0] for label in labels] == [
+        "repetition 1/2, cell 1/2",
+        "repetition 1/2, cell 2/2",
+        "repetition 2/2, cell 1/2",
+        "repetition 2/2, cell 2/2",
+    ]
+    # the runners were created in that order: cell 1 had the 1st and 3rd
+    first, second = (result for _, result in sweep.cells)
+    assert [r.summary.p50_ns for r in first.per_repetition("pool")] == [100, 300]
+    assert [r.summary.p50_ns for r in second.per_repetition("pool")] == [200, 400]
+    assert sweep.complete
+
+
+def test_combine_merges_histograms_exactly_and_shifts_error_times():
+    backend, _ = fakes({"raw": [1_000, 5_000], "pool": [100, 100]})
+    two = dataclasses.replace(SETTINGS, benchmark=dataclasses.replace(SETTINGS.benchmark, repeat=2))
+    result = run_benchmark(two, ["raw", "pool"], backend=backend)
+    expected = LatencyHistogram()
+    for part in result.per_repetition("raw"):
+        expected.merge(part.latency.histogram)
+    assert result.runner("raw").latency.histogram.to_dict() == expected.to_dict()
+    # a repetition alone is returned as it is
+    alone = dataclasses.replace(result, repetitions=())
+    assert combine([alone], 1) is alone
+
+
+def test_a_later_repetitions_error_times_count_from_the_first_ones_start():
+    timeline = ErrorTimeline()
+    timeline.error("OperationalError")
+    timeline.success()
+    first_s = timeline.kinds["OperationalError"].first_s
+    shifted = timeline.shifted(10.0)
+    span = shifted.kinds["OperationalError"]
+    assert span.first_s == first_s + 10.0 and span.count == 1
+    assert shifted.recovered_s == timeline.recovered_s + 10.0
+    assert [index for index, _ in shifted.buckets] == [int((first_s + 10.0) // 1.0)]
