@@ -70,13 +70,24 @@ class Speedup:
 
     ``ratio`` > 1 means faster.  ``ci_low``/``ci_high`` bound the ratio with
     the given confidence; they are None when either side has fewer than two
-    samples (no spread, so no interval).
+    samples (no spread, so no interval).  ``repetitions`` says what noise the
+    interval covers: that between repetitions (2 or more), or within one run (1).
     """
 
     ratio: float
     ci_low: float | None
     ci_high: float | None
     confidence: float
+    #: the repetitions whose variation the interval covers; 1: the noise inside one run
+    #: only (``speedup``), which a rerun can exceed
+    repetitions: int = 1
+
+    @property
+    def beyond_noise(self) -> bool | None:
+        """The interval leaves out 1 (no difference); None without an interval."""
+        if self.ci_low is None or self.ci_high is None:
+            return None
+        return self.ci_low > 1 or self.ci_high < 1
 
 
 def speedup(baseline: Summary, candidate: Summary, confidence: float = 0.95) -> Speedup:

@@ -11,11 +11,12 @@ from rich.console import Console
 from dbbench.config.settings import PoolSettings
 from dbbench.engine.harness import Plan, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.output import csv_format, histogram_text, markdown
+from dbbench.output.table import describe_speedup
 from dbbench.results.model import StaleCase, SweepCell, SweepResult
 from dbbench.runners.poolstats import PoolCounters
 from dbbench.scenarios.summary import build_result
 from dbbench.scenarios.sweep import recommend
-from dbbench.stats import summarize_samples
+from dbbench.stats import Speedup, summarize_samples
 from tests.fakes import FakeClock, FakeRunner
 
 QUERY = "SELECT a | b, `c` FROM t"
@@ -317,3 +318,34 @@ def test_histogram_one_bucket_both_marks_and_runners_without_data():
     text = as_text(histogram_text.write, result)
     assert "raw: no successful operations" in text
     assert bucket_line(text, r"2–2\.5\s+µs").endswith("5  100.0%  ◀ p50 p99")
+
+
+@pytest.mark.parametrize(
+    ("speedup", "expected"),
+    [
+        (
+            Speedup(4.0, 3.5, 4.5, 0.95, 5),
+            "pool is 4.00× faster than raw (95% CI 3.50–4.50 between 5 repetitions)",
+        ),
+        (
+            Speedup(0.5, 0.4, 0.625, 0.95, 3),
+            "pool is 2.00× slower than raw (95% CI 1.60–2.50 between 3 repetitions)",
+        ),
+        (
+            Speedup(1.02, 0.95, 1.1, 0.95, 5),
+            "pool and raw do not differ beyond noise: 1.02× (95% CI 0.95–1.10 between "
+            "5 repetitions)",
+        ),
+        (
+            Speedup(4.0, 3.5, 4.5, 0.95),
+            "pool is 4.00× faster than raw (95% CI 3.50–4.50, noise within this one run only "
+            "(--repeat covers reruns))",
+        ),
+        (
+            Speedup(4.0, None, None, 0.95),
+            "pool is 4.00× faster than raw (too few samples for a confidence interval)",
+        ),
+    ],
+)
+def test_a_speedup_says_faster_only_beyond_noise_and_which_noise(speedup, expected):
+    assert describe_speedup("pool", "raw", speedup) == expected

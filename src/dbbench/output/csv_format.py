@@ -44,7 +44,13 @@ from dbbench.runners import runner_with
 from dbbench.stats import Summary
 
 _RUNNER = shown_in(RUNNER_COLUMNS, CSV)
-_SPEEDUP = ("speedup_vs", "speedup", "speedup_ci_low", "speedup_ci_high")
+_SPEEDUP = (
+    "speedup_vs",
+    "speedup",
+    "speedup_ci_low",
+    "speedup_ci_high",
+    "speedup_repetitions",
+)
 _POOL = shown_in(POOL_COLUMNS, CSV)
 RUN_COLUMNS = (
     "runner",
@@ -127,6 +133,8 @@ def run_row(r: RunnerResult, result: RunResult) -> dict[str, Any]:
         "speedup": speedup.speedup.ratio if speedup else None,
         "speedup_ci_low": speedup.speedup.ci_low if speedup else None,
         "speedup_ci_high": speedup.speedup.ci_high if speedup else None,
+        # what noise the interval covers: 1 is within that run only
+        "speedup_repetitions": speedup.speedup.repetitions if speedup else None,
         "target_rate_per_s": r.target_rate_per_s,
         "achieved_rate_per_s": r.achieved_rate_per_s if r.target_rate_per_s else None,
         **{c.key: _value(c, r) for c in _POOL},

@@ -27,17 +27,27 @@ from dbbench.workload import describe as describe_workload
 
 
 def describe_speedup(runner: str, baseline: str, s: Speedup) -> str:
-    """e.g. "pool is 71.3× faster than raw (95% CI 69.8–72.9)"."""
+    """e.g. "pool is 71.3× faster than raw (95% CI 69.8–72.9 between 5 repetitions)".
+
+    "faster" or "slower" only where the interval leaves out 1; the interval says what
+    noise it covers: that between repetitions, or, with one, within that run only.
+    """
     times, low, high, word = s.ratio, s.ci_low, s.ci_high, "faster"
     if times < 1:
         word = "slower"
         times = 1 / times
         low, high = (1 / high, 1 / low) if low and high else (None, None)
+    if s.repetitions > 1:
+        basis = f" between {s.repetitions} repetitions"
+    else:
+        basis = ", noise within this one run only (--repeat covers reruns)"
     interval = (
-        f" ({s.confidence:.0%} CI {low:.{ratio_digits(low)}f}–{high:.{ratio_digits(low)}f})"
+        f" ({s.confidence:.0%} CI {low:.{ratio_digits(low)}f}–{high:.{ratio_digits(low)}f}{basis})"
         if low is not None and high is not None
         else " (too few samples for a confidence interval)"
     )
+    if s.beyond_noise is False:
+        return f"{runner} and {baseline} do not differ beyond noise: {ratio(s.ratio)}{interval}"
     return f"{runner} is {ratio(times)} {word} than {baseline}{interval}"
 
 

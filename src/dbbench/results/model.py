@@ -660,11 +660,12 @@ class SpeedupResult:
             "ci_low": self.speedup.ci_low,
             "ci_high": self.speedup.ci_high,
             "confidence": self.speedup.confidence,
+            "repetitions": self.speedup.repetitions,
         }
 
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> SpeedupResult:
-        speedup = Speedup(d["ratio"], d["ci_low"], d["ci_high"], d["confidence"])
+        speedup = Speedup(d["ratio"], d["ci_low"], d["ci_high"], d["confidence"], d["repetitions"])
         return cls(d["runner"], d["baseline"], speedup)
 
 
@@ -1561,6 +1562,8 @@ def _complete_run(run: dict[str, Any]) -> None:
     run["environment"].setdefault("server_vendor", None)
     for runner in run["results"]:
         _complete_runner(runner)
+    for speedup in run["speedups"]:
+        speedup.setdefault("repetitions", 1)  # version 4: before, within one run always
     for repetition in run["repetitions"]:
         for runner in repetition.get("results", []):
             _complete_runner(runner)

@@ -154,7 +154,10 @@ def _speedup(speedup: SpeedupResult | None) -> str:
     s = speedup.speedup
     text = f"{s.ratio:.3g}×"
     low, high = s.ci_low, s.ci_high
-    return text if low is None or high is None else f"{text} ({low:.3g}–{high:.3g})"
+    if low is None or high is None:
+        return text
+    basis = f"{s.repetitions} repetitions" if s.repetitions > 1 else "within one run"
+    return f"{text} ({low:.3g}–{high:.3g}, {basis})"
 
 
 def _errors_list(runners: Sequence[RunnerResult]) -> str:
