@@ -56,6 +56,7 @@ from dbbench.results.model import (
     Trip,
     Verdict,
 )
+from dbbench.stats import quantile_ranks
 
 METRICS = ("mean", "p50", "p95", "p99", "ops_per_s")
 #: latency metrics: higher is worse; ``ops_per_s``: lower is worse
@@ -288,27 +289,6 @@ def _beta_continued_fraction(a: float, b: float, x: float) -> float:
     raise ArithmeticError(f"incomplete beta did not converge for a={a}, b={b}, x={x}")
 
 
-def quantile_ranks(n: int, q: float, confidence: float = CONFIDENCE) -> tuple[int, int]:
-    """1-based ranks ``(low, high)`` of order statistics bracketing the q-quantile.
-
-    The number of the n values below the true q-quantile is Binomial(n, q);
-    with its normal approximation the interval ``[x_(low), x_(high)]`` covers
-    the quantile with probability ``confidence``, where
-    ``low = floor(n·q - z·sqrt(n·q·(1 - q)))`` and
-    ``high = ceil(n·q + z·sqrt(n·q·(1 - q)))`` (rounded outwards: conservative),
-    ``z`` the normal quantile of ``(1 + confidence) / 2`` (2.5758 at 99%),
-    then clamped to ``[1, n]``: with few values the interval of a high quantile
-    runs to the maximum, and its coverage is then lower than stated.
-    """
-    if n < 1:
-        raise ValueError("no values")
-    z = NormalDist().inv_cdf((1 + confidence) / 2)
-    centre, spread = n * q, z * math.sqrt(n * q * (1 - q))
-    low = math.floor(centre - spread + 1e-9)
-    high = math.ceil(centre + spread - 1e-9)
-    return max(1, min(n, low)), max(1, min(n, high))
-
-
 def value_at_rank(histogram: LatencyHistogram, rank: int) -> int:
     """The ``rank``-th smallest value (1-based) in nanoseconds, read from the histogram."""
     return histogram.value_at_rank(rank)
@@ -319,7 +299,7 @@ def quantile_interval(
 ) -> tuple[int, int]:
     """The distribution-free confidence interval of the q-quantile, in nanoseconds.
 
-    ``(value_at_rank(low), value_at_rank(high))`` for ``quantile_ranks(n, q)``.
+    ``(value_at_rank(low), value_at_rank(high))`` for ``stats.quantile_ranks(n, q)``.
     """
     low, high = quantile_ranks(histogram.count, q, confidence)
     return value_at_rank(histogram, low), value_at_rank(histogram, high)

@@ -1,15 +1,17 @@
-"""Pure statistics over latency histograms in nanoseconds.
+"""Pure statistics over latency histograms and samples in nanoseconds.
 
 No I/O, no clocks: every function here can be checked by hand, and
 ``tests/unit/test_stats.py`` does so.  Mean, standard deviation, minimum and
 maximum are exact; percentiles are nearest-rank over the histogram's buckets
-(exact below 2,048 ns, within 0.1% above: see ``histogram.py``).
+(exact below 2,048 ns, within 0.1% above: see ``histogram.py``).  A quantile's
+confidence interval is distribution-free: two order statistics
+(``quantile_ranks``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -108,3 +110,32 @@ def speedup(baseline: Summary, candidate: Summary, confidence: float = 0.95) -> 
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     spread = math.exp(z * math.sqrt(relative_se_squared))
     return Speedup(ratio, ratio / spread, ratio * spread, confidence)
+
+
+def quantile_ranks(n: int, q: float, confidence: float) -> tuple[int, int]:
+    """1-based ranks ``(low, high)`` of order statistics bracketing the q-quantile.
+
+    The number of the n values below the true q-quantile is Binomial(n, q);
+    with its normal approximation the interval ``[x_(low), x_(high)]`` covers
+    the quantile with probability ``confidence``, where
+    ``low = floor(n·q - z·sqrt(n·q·(1 - q)))`` and
+    ``high = ceil(n·q + z·sqrt(n·q·(1 - q)))`` (rounded outwards: conservative),
+    ``z`` the normal quantile of ``(1 + confidence) / 2`` (1.96 at 95%, 2.5758 at 99%),
+    then clamped to ``[1, n]``: with few values the interval of a high quantile
+    runs to the maximum, and its coverage is then lower than stated.
+    """
+    if n < 1:
+        raise ValueError("no values")
+    z = NormalDist().inv_cdf((1 + confidence) / 2)
+    centre, spread = n * q, z * math.sqrt(n * q * (1 - q))
+    low = math.floor(centre - spread + 1e-9)
+    high = math.ceil(centre + spread - 1e-9)
+    return max(1, min(n, low)), max(1, min(n, high))
+
+
+def sample_quantile_interval(values: Sequence[int], q: float, confidence: float) -> tuple[int, int]:
+    """The distribution-free confidence interval of the q-quantile of ``values``:
+    the values at ``quantile_ranks``, counted from the smallest."""
+    ordered = sorted(values)
+    low, high = quantile_ranks(len(ordered), q, confidence)
+    return ordered[low - 1], ordered[high - 1]

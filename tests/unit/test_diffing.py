@@ -26,7 +26,6 @@ from dbbench.diffing import (
     intervals_overlap,
     parse_fail_on,
     quantile_interval,
-    quantile_ranks,
     regularized_incomplete_beta,
     student_t_two_sided_p,
     throughput_test,
@@ -158,19 +157,6 @@ def test_throughput_test_sees_a_fall_the_mean_does_not():
 
 
 # --- quantile intervals ------------------------------------------------------
-
-
-def test_quantile_ranks_by_hand():
-    # n 100, q 0.5: centre 50, sd sqrt(100 · 0.25) = 5, z(99%) = 2.575829 -> ±12.879
-    # floor(37.12) = 37, ceil(62.88) = 63
-    assert quantile_ranks(100, 0.5) == (37, 63)
-    # n 100, q 0.99: centre 99, sd sqrt(0.99) = 0.994987 -> ±2.562908
-    # floor(96.44) = 96, ceil(101.56) = 102 -> clamped to n = 100
-    assert quantile_ranks(100, 0.99) == (96, 100)
-    # n 2000, q 0.99: centre 1980, sd sqrt(19.8) = 4.449719 -> ±11.461711
-    assert quantile_ranks(2000, 0.99) == (1968, 1992)
-    # n 10, q 0.5: 5 ± 4.0727 -> floor(0.93) = 0 -> clamped to 1, ceil(9.07) = 10
-    assert quantile_ranks(10, 0.5) == (1, 10)
 
 
 def test_quantile_interval_reads_the_histogram():

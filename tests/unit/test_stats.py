@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from dbbench.stats import speedup, summarize_samples
+from dbbench.stats import quantile_ranks, sample_quantile_interval, speedup, summarize_samples
 
 
 def test_percentiles_are_nearest_rank():
@@ -75,3 +75,31 @@ def test_speedup_without_spread_information_has_no_interval():
 def test_speedup_of_identical_constant_samples_is_exactly_one():
     result = speedup(summarize_samples([5, 5, 5]), summarize_samples([5, 5, 5]))
     assert (result.ratio, result.ci_low, result.ci_high) == (1, 1, 1)
+
+
+def test_quantile_ranks_by_hand():
+    # n 100, q 0.5: centre 50, sd sqrt(100 · 0.25) = 5, z(99%) = 2.575829 -> ±12.879
+    # floor(37.12) = 37, ceil(62.88) = 63
+    assert quantile_ranks(100, 0.5, 0.99) == (37, 63)
+    # z(95%) = 1.959964 -> ±9.7998: floor(40.20) = 40, ceil(59.80) = 60
+    assert quantile_ranks(100, 0.5, 0.95) == (40, 60)
+    # n 100, q 0.99: centre 99, sd sqrt(0.99) = 0.994987 -> ±2.562908
+    # floor(96.44) = 96, ceil(101.56) = 102 -> clamped to n = 100
+    assert quantile_ranks(100, 0.99, 0.99) == (96, 100)
+    # n 2000, q 0.99: centre 1980, sd sqrt(19.8) = 4.449719 -> ±11.461711
+    assert quantile_ranks(2000, 0.99, 0.99) == (1968, 1992)
+    # n 10, q 0.5: 5 ± 4.0727 -> floor(0.93) = 0 -> clamped to 1, ceil(9.07) = 10
+    assert quantile_ranks(10, 0.5, 0.99) == (1, 10)
+    # n 1: the one value, whatever the confidence
+    assert quantile_ranks(1, 0.5, 0.95) == (1, 1)
+    with pytest.raises(ValueError, match="no values"):
+        quantile_ranks(0, 0.5, 0.95)
+
+
+def test_sample_quantile_interval_reads_the_ranks_of_the_sorted_values():
+    # -49, -48, ..., 50 shuffled: rank r holds r - 50; the median's 95% ranks 40 and 60
+    values = [(7 * i) % 100 - 49 for i in range(100)]
+    assert sorted(values) == list(range(-49, 51))
+    assert sample_quantile_interval(values, 0.5, 0.95) == (-10, 10)
+    # n 20, z(95%): 10 ± 1.959964 · sqrt(5) = ±4.3826 -> ranks floor(5.62) = 5, ceil(14.38) = 15
+    assert sample_quantile_interval(range(100, 2100, 100), 0.5, 0.95) == (500, 1500)
