@@ -46,3 +46,6 @@ def connect_operation(database: DatabaseSettings, workload: Workload, clock: Pha
         raise
     with clock.phase(CLOSE):
         connection.close()
+        # its last reference: freeing it (a TLS context, buffers) is part of closing, as
+        # the plain operation pays it when its connection goes
+        del connection
