@@ -104,6 +104,11 @@ def percent(fraction: Any, digits: int = 1, *, missing: str = MISSING) -> str:
     return f"{fraction:.{digits}%}" if isinstance(fraction, int | float) else missing
 
 
+def signed_percent(fraction: float, digits: int = 1) -> str:
+    """A signed share: 0.012 -> "+1.2%", -0.038 -> "-3.8%", never "-0.0%"."""
+    return f"{round(fraction * 100, digits) + 0.0:+.{digits}f}%"  # + 0.0: no "-0.0%"
+
+
 def ratio(value: float) -> str:
     """A speedup: 71.34 -> "71.3×", 1.234 -> "1.23×"."""
     return f"{value:.{ratio_digits(value)}f}×"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
@@ -19,6 +22,7 @@ from dbbench.scenarios.explain import (
     RunnerExplanation,
     _Samples,
     _set_order,
+    _summaries,
     findings,
     run_projection,
 )
@@ -26,6 +30,10 @@ from dbbench.scenarios.phases import clock as phase_clock
 from dbbench.scenarios.phases import opaque_phases, pymysql_phases
 from dbbench.scenarios.phases.clock import PhaseClock
 from dbbench.workload import Workload
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "schema" / "dbbench-result.schema.json").read_text()
+)
 
 
 @pytest.fixture
@@ -200,6 +208,9 @@ RAW = RunnerExplanation(
     whole_median_ns=17_000_000,
     whole_p95_ns=19_000_000,
     gap_median_ns=-600_000,
+    # -5.3% and -1.8% of 17 ms
+    gap_low_ns=-900_000,
+    gap_high_ns=-300_000,
 )
 POOL = RunnerExplanation(
     runner="pool",
@@ -214,6 +225,7 @@ POOL = RunnerExplanation(
     whole_median_ns=150_000,
     whole_p95_ns=200_000,
     gap_median_ns=1_000,
+    # no interval: as read from a file written before dbbench recorded it
 )
 
 
@@ -227,11 +239,89 @@ def test_round_trips_and_projection_by_hand():
     assert RAW.share(RAW.phase("SSL context")) == pytest.approx(15.96 / 17)
 
 
-def test_phases_that_do_not_add_up_are_flagged():
-    loose = RunnerExplanation(**{**RAW.__dict__, "gap_median_ns": -2_000_000})
-    assert not loose.adds_up  # 2 of 17 ms: 11.8% apart
-    notes = findings([loose], Settings(), None)
-    assert any("differ from the whole operation timed beside it by 2 ms" in n for n in notes)
+def _gapped(median_ns: int, low_ns: int | None, high_ns: int | None) -> RunnerExplanation:
+    """RAW (17 ms) with this gap: its median and interval."""
+    gaps = {"gap_median_ns": median_ns, "gap_low_ns": low_ns, "gap_high_ns": high_ns}
+    return RunnerExplanation(**{**RAW.__dict__, **gaps})
+
+
+def _gap_notes(runner: RunnerExplanation) -> list[str]:
+    return [n for n in findings([runner], Settings(), None) if "timed beside it" in n]
+
+
+def test_phases_that_do_not_add_up_beyond_the_noise_are_flagged():
+    # median 2 of 17 ms (11.8%), the interval 1.8 to 2.2 ms (-12.9% to -10.6%): wholly beyond
+    loose = _gapped(-2_000_000, -2_200_000, -1_800_000)
+    assert not loose.adds_up and not loose.may_add_up
+    (note,) = _gap_notes(loose)
+    assert note == (
+        "raw: an operation's phases, added up, differ from the whole operation timed beside it "
+        "by 2 ms (median), more than 10% of its 17 ms (95% interval -12.9% to -10.6% of it): "
+        "read the shares with care (a busy machine, or the instrumentation's own cost)"
+    )
+
+
+def test_a_median_gap_beyond_the_tolerance_within_its_noise_says_so_in_one_line():
+    # median -11.8%, the interval -15.3% to -9.4%: reaches inside -10% (-1.7 ms)
+    noisy = _gapped(-2_000_000, -2_600_000, -1_600_000)
+    assert not noisy.adds_up and noisy.may_add_up
+    (note,) = _gap_notes(noisy)
+    assert note == (
+        "raw: an operation's phases, added up, differ from the whole operation timed beside it "
+        "by 2 ms (median), more than 10% of its 17 ms, but within noise (95% interval -15.3% "
+        "to -9.4% of it, reaching inside 10%)"
+    )
+    assert "\n" not in note
+
+
+def test_without_an_interval_a_median_beyond_the_tolerance_is_flagged_as_before():
+    older = _gapped(-2_000_000, None, None)
+    assert not older.may_add_up
+    (note,) = _gap_notes(older)
+    assert "by 2 ms (median), more than 10% of its 17 ms: read the shares with care" in note
+
+
+@pytest.mark.parametrize(
+    ("low_ns", "high_ns", "reaches"),
+    [
+        (-1_700_000, 3_000_000, True),  # the low end at the limit: -10% exactly
+        (-3_000_000, -1_700_001, False),  # just beyond -10%
+        (1_700_000, 3_000_000, True),
+        (1_700_001, 3_000_000, False),  # just beyond +10%
+        (-3_000_000, 3_000_000, True),  # wider than the tolerance on both sides
+    ],
+)
+def test_the_interval_reaches_within_the_tolerance_at_either_end(low_ns, high_ns, reaches):
+    assert _gapped((low_ns + high_ns) // 2, low_ns, high_ns).may_add_up is reaches
+
+
+def test_the_gap_interval_is_at_the_medians_binomial_ranks():
+    """20 rounds, gaps 1 to 20 µs in a shuffled order: the median's 95% ranks are 5 and 15
+    (10 ± 1.96 · sqrt(5) = ±4.38, rounded outwards), so 5 µs and 15 µs; the median 10.5 µs."""
+    samples = _Samples()
+    for i in range(20):
+        gap_ns = ((7 * i) % 20 + 1) * 1_000
+        samples.add_round([({"connect": 100_000 + gap_ns}, 100_000)])
+    subject = SimpleNamespace(name="raw", operation="connect", phase_order=(), descriptions={})
+    runner = _summaries(subject, samples, {})
+    assert sorted(samples.gaps) == [n * 1_000 for n in range(1, 21)]
+    assert (runner.gap_low_ns, runner.gap_median_ns, runner.gap_high_ns) == (5_000, 10_500, 15_000)
+    assert runner.describe_gap_interval() == "95% interval +5.0% to +15.0%"  # of 100 µs
+
+
+def test_the_gap_interval_goes_into_the_document_and_back():
+    raw = RAW.to_document(None)
+    assert (raw["gap_low_ns"], raw["gap_median_ns"], raw["gap_high_ns"]) == (
+        -900_000, -600_000, -300_000
+    )  # fmt: skip
+    assert RunnerExplanation.from_document(raw) == RAW
+    # a file written before dbbench recorded the interval lacks the keys, and keeps lacking them
+    pool = POOL.to_document(None)
+    assert "gap_low_ns" not in pool and "gap_high_ns" not in pool
+    assert RunnerExplanation.from_document(pool).gap_low_ns is None
+    document = _explanation(None).to_document()
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    assert Explanation.from_document(document).to_document() == document
 
 
 def test_findings_name_the_costs_and_the_settings_that_remove_them():
@@ -303,6 +393,9 @@ def test_table_shows_phases_shares_round_trips_and_projection():
     assert "SSL context 15.960 31.920 93.9% 0" in rows
     assert "sum of phases 16.400 96.5% 6 medians added" in rows
     assert any(row.startswith("phases − whole -0.600 -3.5% per round") for row in rows)
+    # raw's gap with its interval; pool's, read from an older file, without one
+    assert "plain one (median; 95% interval -5.3% to -1.8%)" in text
+    assert "plain one (median)" in text
     assert "whole operation 17.000 19.000 100% as dbbench run times it, uninstrumented" in rows
     assert "at RTT 1 ms 23.000 whole + 6 × 1 ms" in rows
     assert "raw 17.000 19.000 6 6.000 23.000" in rows  # measured, trips, + trips × RTT, projected

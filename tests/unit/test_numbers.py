@@ -64,6 +64,13 @@ def test_signed_ms_from_ns_has_no_negative_zero():
     assert numbers.signed_ms_from_ns(-100) == "+0.000"
 
 
+def test_signed_percent_has_no_negative_zero():
+    assert numbers.signed_percent(0.012) == "+1.2%"
+    assert numbers.signed_percent(-0.0384) == "-3.8%"
+    assert numbers.signed_percent(-0.0004) == "+0.0%"
+    assert numbers.signed_percent(0.10904, digits=2) == "+10.90%"
+
+
 def test_counts_and_rates():
     assert numbers.count(12_345) == "12,345"
     assert numbers.count(12_345, grouped=False) == "12345"

@@ -7,7 +7,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dbbench.numbers import MISSING, ms_from_ns, ms_from_s, percent, signed_ms_from_ns
+from dbbench.numbers import (
+    MISSING,
+    ms_from_ns,
+    ms_from_s,
+    percent,
+    signed_ms_from_ns,
+    signed_percent,
+)
 from dbbench.results.model import Explanation, RunnerExplanation
 
 
@@ -42,14 +49,15 @@ def phase_table(runner: RunnerExplanation, rtt_s: float | None = None) -> Table:
         str(runner.round_trips),
         "medians added",
     )
-    gap_share = runner.gap_median_ns / runner.whole_median_ns if runner.whole_median_ns else 0.0
+    interval = runner.describe_gap_interval()
     table.add_row(
         "phases − whole",
         signed_ms_from_ns(runner.gap_median_ns),
         "",
-        f"{gap_share:+.1%}",
+        signed_percent(runner.gap_share(runner.gap_median_ns)),
         "",
-        "per round: the fastest operation's phases added, minus the fastest plain one (median)",
+        "per round: the fastest operation's phases added, minus the fastest plain one "
+        f"({f'median; {interval}' if interval else 'median'})",
     )
     table.add_row(
         "[bold]whole operation[/bold]",

@@ -39,7 +39,7 @@ from typing import Any, ClassVar, NamedTuple
 from dbbench.config.settings import PoolSettings
 from dbbench.errors import DbbenchError, ExitStatus, Mentioning
 from dbbench.histogram import LatencyHistogram
-from dbbench.numbers import duration_from_ns, us_from_ns
+from dbbench.numbers import duration_from_ns, signed_percent, us_from_ns
 from dbbench.stats import Speedup, Summary
 
 #: 2 added latency histograms, the server's vendor and the sweep/stale envelopes;
@@ -1120,6 +1120,8 @@ class StaleResult:
 
 #: phases that should add up to the whole within this fraction (tested)
 ADDS_UP_WITHIN = 0.10
+#: confidence of the interval of the median gap between the phases and the whole
+GAP_CONFIDENCE = 0.95
 
 
 def projected_ns(median_ns: float, round_trips: int, rtt_ns: float) -> float:
@@ -1148,19 +1150,32 @@ class RunnerExplanation:
     #: the operation exactly as ``dbbench run`` times it, uninstrumented
     whole_median_ns: int
     whole_p95_ns: int
-    #: how far an operation's phases, added up, are from the whole: per round,
-    #: the instrumented operation's phases added minus the plain operation run
-    #: beside it; averaged over two rounds, since the order alternates and the
-    #: first of two operations after another runner's is slower (by ~35 µs here:
-    #: caches); the median of those.  Paired, because on a busy machine each
-    #: median of a fast operation wanders by 20%, while neighbours' differences do not.
+    #: how far an operation's phases, added up, are from the whole: per round, the
+    #: fastest instrumented operation's phases added minus the fastest plain operation
+    #: run beside it; the median over the rounds.  Paired within a round, because on a
+    #: busy machine each median of a fast operation wanders by 20%, while neighbours'
+    #: differences do not.
     gap_median_ns: int
+    #: the GAP_CONFIDENCE interval of that median, from the rounds' gaps at the
+    #: binomial ranks (``stats.quantile_ranks``); None in files written before
+    #: dbbench recorded it
+    gap_low_ns: int | None = None
+    gap_high_ns: int | None = None
 
     @property
     def adds_up(self) -> bool:
-        """Whether the phases add up to the whole within ADDS_UP_WITHIN of it."""
-        gap_ns = abs(self.gap_median_ns)
-        return gap_ns <= ADDS_UP_WITHIN * self.whole_median_ns
+        """Whether the median gap is within ADDS_UP_WITHIN of the whole."""
+        return abs(self.gap_median_ns) <= ADDS_UP_WITHIN * self.whole_median_ns
+
+    @property
+    def may_add_up(self) -> bool:
+        """Whether the gap's interval reaches within ADDS_UP_WITHIN of the whole: only
+        when it does not are the phases known, beyond the noise, not to add up.
+        Without an interval (an older file), ``adds_up``."""
+        if self.gap_low_ns is None or self.gap_high_ns is None:
+            return self.adds_up
+        limit_ns = ADDS_UP_WITHIN * self.whole_median_ns
+        return self.gap_low_ns <= limit_ns and self.gap_high_ns >= -limit_ns
 
     @property
     def phases_median_ns(self) -> int:
@@ -1178,6 +1193,18 @@ class RunnerExplanation:
         """The phase's median as a fraction of the whole operation's median."""
         return phase.median_ns / self.whole_median_ns if self.whole_median_ns else 0.0
 
+    def gap_share(self, gap_ns: float) -> float:
+        """A gap (``gap_median_ns``, ``gap_low_ns``...) as a fraction of the whole's median."""
+        return gap_ns / self.whole_median_ns if self.whole_median_ns else 0.0
+
+    def describe_gap_interval(self) -> str | None:
+        """The gap's interval as shares of the whole ("95% interval -1.5% to +1.3%"),
+        or None without one (an older file)."""
+        if self.gap_low_ns is None or self.gap_high_ns is None:
+            return None
+        low, high = (signed_percent(self.gap_share(g)) for g in (self.gap_low_ns, self.gap_high_ns))
+        return f"{GAP_CONFIDENCE:.0%} interval {low} to {high}"
+
     def projected_ns(self, rtt_ns: float) -> float:
         """Median latency on a network with this round-trip time."""
         return projected_ns(self.whole_median_ns, self.round_trips, rtt_ns)
@@ -1191,6 +1218,11 @@ class RunnerExplanation:
             "whole_p95_ns": self.whole_p95_ns,
             "phases_median_ns": self.phases_median_ns,
             "gap_median_ns": self.gap_median_ns,
+            **(
+                {"gap_low_ns": self.gap_low_ns, "gap_high_ns": self.gap_high_ns}
+                if self.gap_low_ns is not None and self.gap_high_ns is not None
+                else {}
+            ),
             "round_trips": self.round_trips,
             "projected_median_ns": round(self.projected_ns(rtt_s * 1e9)) if rtt_s else None,
             "phases": [
@@ -1212,6 +1244,9 @@ class RunnerExplanation:
             whole_median_ns=d["whole_median_ns"],
             whole_p95_ns=d["whole_p95_ns"],
             gap_median_ns=d["gap_median_ns"],
+            # absent from files written before dbbench recorded the interval
+            gap_low_ns=d.get("gap_low_ns"),
+            gap_high_ns=d.get("gap_high_ns"),
         )
 
 

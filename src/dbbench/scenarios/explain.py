@@ -39,6 +39,7 @@ from dbbench.numbers import duration_from_ns as _duration
 from dbbench.parsing import bad_value
 from dbbench.results.model import (
     ADDS_UP_WITHIN,
+    GAP_CONFIDENCE,
     Explanation,
     PhaseResult,
     ProjectedRunner,
@@ -53,7 +54,7 @@ from dbbench.scenarios.phases import driver_module, pool_phases
 from dbbench.scenarios.phases.clock import PhaseClock, entry_cost_ns
 from dbbench.scenarios.phases.roundtrips import CountingRelay
 from dbbench.scenarios.summary import capture_environment, iso_utc
-from dbbench.stats import summarize_samples
+from dbbench.stats import sample_quantile_interval, summarize_samples
 from dbbench.workload import Workload, workload_for
 
 #: operations counted through the relay per runner; the count should not vary
@@ -340,6 +341,7 @@ def _summaries(subject: _Subject, measured: _Samples, trips: dict[str, int]) -> 
             )
         )
     whole = summarize_samples(measured.wholes)
+    gap_low_ns, gap_high_ns = sample_quantile_interval(measured.gaps, 0.5, GAP_CONFIDENCE)
     return RunnerExplanation(
         runner=subject.name,
         operation=subject.operation,
@@ -348,6 +350,8 @@ def _summaries(subject: _Subject, measured: _Samples, trips: dict[str, int]) -> 
         whole_median_ns=whole.p50_ns,
         whole_p95_ns=whole.p95_ns,
         gap_median_ns=round(statistics.median(measured.gaps)),
+        gap_low_ns=gap_low_ns,
+        gap_high_ns=gap_high_ns,
     )
 
 
@@ -444,15 +448,27 @@ def findings(
             notes += _pool_findings(runner, settings)
     for runner in runners:
         if not runner.adds_up:
-            notes.append(
-                f"{runner.runner}: an operation's phases, added up, differ from the whole "
-                f"operation timed beside it by {_duration(abs(runner.gap_median_ns))} (median), "
-                f"more than {ADDS_UP_WITHIN:.0%} of its {_duration(runner.whole_median_ns)}: read "
-                "the shares with care (a busy machine, or the instrumentation's own cost)"
-            )
+            notes.append(_gap_finding(runner))
     if rtt_s is not None:
         notes.append(_projection_finding(runners, rtt_s))
     return notes
+
+
+def _gap_finding(runner: RunnerExplanation) -> str:
+    """A median gap beyond ADDS_UP_WITHIN: a finding when its interval is beyond it too,
+    else one line that it is within the noise of the rounds."""
+    gap = (
+        f"{runner.runner}: an operation's phases, added up, differ from the whole operation "
+        f"timed beside it by {_duration(abs(runner.gap_median_ns))} (median), more than "
+        f"{ADDS_UP_WITHIN:.0%} of its {_duration(runner.whole_median_ns)}"
+    )
+    interval = runner.describe_gap_interval()
+    if interval is not None and runner.may_add_up:
+        return f"{gap}, but within noise ({interval} of it, reaching inside {ADDS_UP_WITHIN:.0%})"
+    return (
+        f"{gap}{f' ({interval} of it)' if interval else ''}: read the shares with care "
+        "(a busy machine, or the instrumentation's own cost)"
+    )
 
 
 def _connect_findings(raw: RunnerExplanation, tls: TlsSettings) -> list[str]:
