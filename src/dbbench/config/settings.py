@@ -16,8 +16,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from dbbench.config import credentials
 from dbbench.config.schema import BY_KEY, SECTIONS, SETTINGS, Setting
 from dbbench.config.tls import NeedsKey, TlsSettings, check_tls_files, resolve_tls
-from dbbench.errors import ConfigError
+from dbbench.errors import ConfigError, mention
 from dbbench.parsing import bad_value, shown, suggest, toml_literal, whole_number
 
 DEFAULT_CONFIG_NAME = "dbbench.toml"
@@ -193,6 +194,25 @@ class PoolSettings:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One configuration a run measures beside others (``--variant NAME=FILE``): the run's
+    settings with the ``[database]`` and ``[pool]`` keys of its file laid over them; its
+    ``[benchmark]`` is the run's (``Settings.variant`` puts them together)."""
+
+    name: str
+    #: the variant's settings file
+    path: Path
+    database: DatabaseSettings
+    pool: PoolSettings
+    #: the settings its file sets (``[pool] pool_pre_ping``), [benchmark]'s left out
+    keys: frozenset[str] = frozenset()
+
+
+#: what a variant's name may be made of: it ends runner labels (``pool@new``)
+VARIANT_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     benchmark: BenchmarkSettings = field(default_factory=BenchmarkSettings)
@@ -201,8 +221,68 @@ class Settings:
     config_path: Path | None = None
     #: things worth a word on stderr that are not errors
     warnings: tuple[str, ...] = ()
+    #: the configurations one run measures side by side, in the order given; empty: the
+    #: run measures these settings alone
+    variants: tuple[Variant, ...] = ()
+
+    def variant(self, name: str) -> Settings:
+        """The settings variant ``name`` runs with: these, with its ``[database]`` and
+        ``[pool]`` (and no variants of their own); ``KeyError`` for a name not given."""
+        for variant in self.variants:
+            if variant.name == name:
+                return dataclasses.replace(
+                    self, database=variant.database, pool=variant.pool, variants=()
+                )
+        raise KeyError(name)
+
+    def with_password(self, password: str, source: str) -> Settings:
+        """These settings, and each variant's, with ``password`` (typed at a prompt) from
+        ``source``; a variant whose file sets a password too is refused as ambiguous."""
+
+        def given(database: DatabaseSettings) -> DatabaseSettings:
+            sources = {**database.sources, "password": source}
+            return dataclasses.replace(database, password=password, sources=sources)
+
+        for variant in self.variants:
+            if "[database] password" in variant.keys:
+                raise ConfigError(
+                    f"{variant.path}: [database] password and {source} both give variant "
+                    f"{variant.name!r} its password: give it in one place only"
+                )
+        return dataclasses.replace(
+            self,
+            database=given(self.database),
+            variants=tuple(
+                dataclasses.replace(v, database=given(v.database)) for v in self.variants
+            ),
+        )
 
     def public_dict(self) -> dict[str, Any]:
+        document = self._public_sections()
+        if self.variants:
+            document["variants"] = [
+                {
+                    "name": variant.name,
+                    "path": str(variant.path),
+                    **self._differences(self.variant(variant.name), document),
+                }
+                for variant in self.variants
+            ]
+        return document
+
+    @staticmethod
+    def _differences(variant: Settings, run: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """The public ``[database]`` and ``[pool]`` values of ``variant`` that differ from
+        the ``run``'s (its ``public_dict()``)."""
+        own = variant._public_sections()
+        return {
+            section: {
+                key: value for key, value in own[section].items() if value != run[section].get(key)
+            }
+            for section in ("database", "pool")
+        }
+
+    def _public_sections(self) -> dict[str, Any]:
         return {
             "config_path": str(self.config_path) if self.config_path else None,
             "database": self.database.public_dict(),
@@ -317,9 +397,7 @@ def _read_option_file(path: Path) -> dict[str, dict[str, _Value]]:
     found: dict[str, _Value] = {}
     for key, text in credentials.read_option_file(path).items():
         where = f"{path}: [client] {key}"
-        found[key] = _Value(
-            from_text(BY_KEY["database"][key], where, text), where, 0, shown(text)
-        )
+        found[key] = _Value(from_text(BY_KEY["database"][key], where, text), where, 0, shown(text))
     return {"database": found} if found else {}
 
 
@@ -416,6 +494,7 @@ def load_settings(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     flags: Mapping[str, Mapping[str, Any]] | None = None,
+    variants: Sequence[tuple[str, Path]] = (),
 ) -> Settings:
     """Merge defaults < file < environment < ``overrides`` and ``flags``.
 
@@ -425,25 +504,48 @@ def load_settings(
     line's, named as the flag (``--pool-size = 0``).  A bad value raises
     ``parsing.bad_value``'s ``ConfigError``, one shape whatever the source:
     ``<where> = <value>: <what is wrong>``.
+
+    ``variants``: (name, settings file) pairs, two or more, for one run measuring each
+    (``--variant NAME=FILE``): each file's ``[database]`` and ``[pool]`` are laid over the
+    file and the environment, under ``overrides`` and ``flags``, which may not set a key the
+    file sets too (``Settings.variants``); its ``[benchmark]`` may only say what the run's
+    does.
     """
     environment = os.environ if env is None else env
-    layers: list[dict[str, dict[str, _Value]]] = []
     files: list[tuple[Path, dict[str, dict[str, _Value]]]] = []
     option_file = credentials.option_file_path(environment)
     if option_file is not None:
         files.append((option_file, _read_option_file(option_file)))
     if config_path is not None:
         files.append((config_path, _read_file(config_path)))
-    layers.extend(layer for _, layer in files)
-    layers.append(_read_environment(environment))
-    layers.append(_given(overrides, lambda row: row.name))
-    layers.append(_given(flags, _flag_name, typed=True))
+    below = [layer for _, layer in files]
+    below.append(_read_environment(environment))
+    above = [_given(overrides, lambda row: row.name), _given(flags, _flag_name, typed=True)]
     # every layer's values, those a higher layer overrides too: a bad file is wrong whatever wins
-    for layer in layers:
-        for section, values in layer.items():
-            for key, item in values.items():
-                values[key] = _checked(BY_KEY[section][key], item)
+    for layer in below + above:
+        _check_layer(layer)
+    settings = _settings(below + above, config_path)
+    warnings = [
+        warning
+        for path, layer in reversed(files)  # the settings file first, then ~/.my.cnf
+        if (warning := _password_warning(path, layer)) is not None
+    ]
+    loaded = []
+    for name, path in _variant_names(variants):
+        variant, warning = _variant(name, path, settings, below, above)
+        loaded.append(variant)
+        warnings += [warning] if warning is not None else []
+    return dataclasses.replace(settings, variants=tuple(loaded), warnings=tuple(warnings))
 
+
+def _check_layer(layer: dict[str, dict[str, _Value]]) -> None:
+    for section, values in layer.items():
+        for key, item in values.items():
+            values[key] = _checked(BY_KEY[section][key], item)
+
+
+def _settings(layers: Sequence[dict[str, dict[str, _Value]]], config_path: Path | None) -> Settings:
+    """The checked ``layers``, lowest first, merged into settings (no warnings, no variants)."""
     merged: dict[str, dict[str, _Value]] = {section: {} for section in SECTIONS}
     for layer in layers:
         for section, values in layer.items():
@@ -467,11 +569,6 @@ def load_settings(
                 + BY_KEY["benchmark"]["concurrency"].mentioned
             )
 
-    warnings = [
-        warning
-        for path, layer in reversed(files)  # the settings file first, then ~/.my.cnf
-        if (warning := _password_warning(path, layer)) is not None
-    ]
     database = fields["database"]
     database["sources"] = {key: value.where for key, value in merged["database"].items()}
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}
@@ -488,5 +585,96 @@ def load_settings(
         benchmark=BenchmarkSettings(**fields["benchmark"]),
         pool=PoolSettings(**fields["pool"]),
         config_path=config_path,
-        warnings=tuple(warnings),
     )
+
+
+def parse_variant(text: str, where: str = "--variant") -> tuple[str, Path]:
+    """``"new=new.toml"`` -> ``("new", Path("new.toml"))``; a bad one raises ``bad_value``'s
+    error naming ``where``."""
+    name, equals, path = text.partition("=")
+    if not equals or not path.strip():
+        raise bad_value(where, text, "give NAME=FILE, e.g. new=new.toml")
+    if not VARIANT_NAME.fullmatch(name.strip()):
+        raise bad_value(where, text, _NAME_RULE)
+    return name.strip(), Path(path.strip())
+
+
+_NAME_RULE = "a variant's NAME is letters, digits, _ and - (it ends the runner labels: pool@NAME)"
+
+
+def _variant_names(variants: Sequence[tuple[str, Path]]) -> Sequence[tuple[str, Path]]:
+    """``variants`` as given, if they are two or more with good names, none given twice."""
+    where = mention("variants")
+    if len(variants) == 1:
+        ((name, path),) = variants
+        raise ConfigError(
+            f"{where}: one variant ({name}={path}) has nothing to be compared with: give two "
+            "or more"
+        )
+    seen: set[str] = set()
+    for name, path in variants:
+        if not VARIANT_NAME.fullmatch(name):
+            raise bad_value(where, f"{name}={path}", _NAME_RULE)
+        if name in seen:
+            raise ConfigError(f"{where}: variant {name!r} is given twice: give each its own name")
+        seen.add(name)
+    return variants
+
+
+def _variant(
+    name: str,
+    path: Path,
+    run: Settings,
+    below: Sequence[dict[str, dict[str, _Value]]],
+    above: Sequence[dict[str, dict[str, _Value]]],
+) -> tuple[Variant, str | None]:
+    """Variant ``name``: ``path``'s ``[database]`` and ``[pool]`` over the ``run``'s file and
+    environment (``below``), under its explicit values (``above``: a program's, the flags),
+    and the warning its file calls for, if any."""
+    layer = _read_file(path)
+    _check_layer(layer)
+    warning = _password_warning(path, layer)
+    for key, item in layer.pop("benchmark", {}).items():
+        ours = _run_value(run.benchmark, key)
+        if item.checked != ours:
+            origin = next(
+                (
+                    f"from {given['benchmark'][key].where}"
+                    for given in reversed([*below, *above])
+                    if key in given.get("benchmark", {})
+                ),
+                "the default",
+            )
+            raise ConfigError(
+                f"{item.where} = {item.echo}, but the run's is {_said(ours)} ({origin}): "
+                f"one run measures every variant with the same [benchmark]; leave {key} out "
+                f"of {path}, or give the run the same"
+            )
+    for section, values in layer.items():
+        for key, item in values.items():
+            for explicit in above:
+                if key in explicit.get(section, {}):
+                    row = BY_KEY[section][key]
+                    mine = item.where if row.secret else f"{item.where} = {item.echo}"
+                    theirs = explicit[section][key].where
+                    raise ConfigError(
+                        f"{mine} and {theirs} both set {row.name}: which one variant {name!r} "
+                        f"runs with is ambiguous; set it in {path} or for the run, not both"
+                    )
+    settings = _settings([*below, layer, *above], run.config_path)
+    keys = frozenset(f"[{section}] {key}" for section, values in layer.items() for key in values)
+    return Variant(name, path, settings.database, settings.pool, keys), warning
+
+
+def _said(value: Any) -> str:
+    return "not set" if value is None else shown(value)
+
+
+def _run_value(benchmark: BenchmarkSettings, key: str) -> Any:
+    """``[benchmark] key`` as the run goes by it: no iterations in a timed run, the warm-up
+    it works out when none is given."""
+    if key == "iterations":
+        return None if benchmark.duration_s is not None else benchmark.iterations
+    if key == "warmup":
+        return benchmark.warmup_iterations
+    return getattr(benchmark, BY_KEY["benchmark"][key].field)

@@ -72,6 +72,7 @@ __all__ = [
     "parse_runner_names",
     "runner_class",
     "runner_labels",
+    "runner_settings",
     "runner_with",
 ]
 
@@ -102,7 +103,8 @@ def baseline_name() -> str:
 
 
 def baseline_for(runner: str) -> str:
-    """The runner another is compared with: ``raw``, or ``raw/DRIVER`` for ``pool/DRIVER``."""
+    """The runner another is compared with: ``raw``; ``raw/DRIVER`` for ``pool/DRIVER``,
+    ``raw@VARIANT`` for ``pool@VARIANT``: its own driver's, its own variant's."""
     return str(RunnerLabel.parse(runner).baseline())
 
 
@@ -110,47 +112,64 @@ def is_baseline(runner: str) -> bool:
     return runner == baseline_for(runner)
 
 
+#: between a runner (and its driver) and the variant it runs in: ``pool/mysqlclient@new``
+VARIANT_MARK = "@"
+
+
 @dataclass(frozen=True)
 class RunnerLabel:
-    """A runner's name in results: ``"pool"``, or ``"pool/mysqlclient"`` with several drivers."""
+    """A runner's name in results: ``"pool"``; ``"pool/mysqlclient"`` with several drivers;
+    ``"pool@new"`` (``"pool/mysqlclient@new"``) in variant ``new`` of a run of several
+    (``Settings.variants``)."""
 
     kind: str
     driver: str | None = None
+    variant: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> RunnerLabel:
-        kind, _, driver = text.partition("/")
-        return cls(kind, driver or None)
+        runner, _, variant = text.partition(VARIANT_MARK)
+        kind, _, driver = runner.partition("/")
+        return cls(kind, driver or None, variant or None)
 
     def __str__(self) -> str:
-        return f"{self.kind}/{self.driver}" if self.driver else self.kind
+        text = f"{self.kind}/{self.driver}" if self.driver else self.kind
+        return f"{text}{VARIANT_MARK}{self.variant}" if self.variant else text
 
     @property
     def runner_class(self) -> type:
         return runner_class(self.kind)
 
     def baseline(self) -> RunnerLabel:
-        """The runner this one is compared with: the baseline, with the same driver."""
-        return RunnerLabel(baseline_name(), self.driver)
+        """The runner this one is compared with: the baseline, with the same driver and
+        in the same variant."""
+        return RunnerLabel(baseline_name(), self.driver, self.variant)
 
 
-def runner_labels(runner_names: Sequence[str], driver_names: Sequence[str]) -> list[str]:
+def runner_labels(
+    runner_names: Sequence[str], driver_names: Sequence[str], variant_names: Sequence[str] = ()
+) -> list[str]:
     """The runners to create: the names as they are with one driver, else each runner
-    once per driver, labelled ``raw/pymysql``, ``raw/mysqlclient``, ``pool/pymysql``, ...
+    once per driver, labelled ``raw/pymysql``, ``raw/mysqlclient``, ``pool/pymysql``, ...;
+    with variants, each of those once per variant, next to each other: ``raw@base``,
+    ``raw@new``, ``pool@base``, ``pool@new``, ...
 
     A runner that is not ``per_driver`` (``async-pool``, with its own asyncio
-    driver) runs once, unlabelled."""
-    if len(driver_names) <= 1:
-        return list(runner_names)
-    return [
-        label
-        for runner in runner_names
-        for label in (
-            [f"{runner}/{driver}" for driver in driver_names]
-            if runner_class(runner).per_driver
-            else [runner]
-        )
-    ]
+    driver) runs once per variant, without a driver in its label."""
+    labels = list(runner_names)
+    if len(driver_names) > 1:
+        labels = [
+            label
+            for runner in runner_names
+            for label in (
+                [f"{runner}/{driver}" for driver in driver_names]
+                if runner_class(runner).per_driver
+                else [runner]
+            )
+        ]
+    if not variant_names:
+        return labels
+    return [f"{label}{VARIANT_MARK}{variant}" for label in labels for variant in variant_names]
 
 
 def parse_runner_names(text: str, where: str = mention("runner_names")) -> list[str]:
@@ -161,7 +180,16 @@ def parse_runner_names(text: str, where: str = mention("runner_names")) -> list[
     return names
 
 
+def runner_settings(label: str, settings: Any) -> Any:
+    """The settings the runner ``label`` runs with: ``settings``, or for ``pool@new`` those of
+    variant ``new`` (``Settings.variant``)."""
+    variant = RunnerLabel.parse(label).variant
+    return settings if variant is None else settings.variant(variant)
+
+
 def create_runner(label: str, settings: Any) -> Any:
-    """The runner ``label`` names: ``"pool"`` (the configured driver) or ``"pool/mysqlclient"``."""
+    """The runner ``label`` names: ``"pool"`` (the configured driver), ``"pool/mysqlclient"``,
+    ``"pool@new"`` (with variant ``new``'s settings: ``runner_settings``)."""
     parsed = RunnerLabel.parse(label)
-    return runner_class(parsed.kind).from_settings(settings, parsed.driver)
+    own = runner_settings(label, settings)
+    return runner_class(parsed.kind).from_settings(own, parsed.driver, label=label)

@@ -176,9 +176,16 @@ class AsyncPoolRunner(AsyncRunner, PoolRunner):
     def check_available(cls, where: str) -> None:
         require_packages(where)
 
-    def __init__(self, database: DatabaseSettings, workload: Workload, pool: PoolSettings) -> None:
+    def __init__(
+        self,
+        database: DatabaseSettings,
+        workload: Workload,
+        pool: PoolSettings,
+        *,
+        label: str | None = None,
+    ) -> None:
         require_packages()
-        super().__init__(database, workload, pool)
+        super().__init__(database, workload, pool, label=label)
         self._database = database
         self._async_engine: AsyncEngine | None = None
 

@@ -89,17 +89,22 @@ class Runner(abc.ABC):
             self.name = label  # e.g. "raw/mysqlclient": the name in results
 
     @classmethod
-    def from_settings(cls, settings: Settings, driver_name: str | None = None) -> Runner:
+    def from_settings(
+        cls, settings: Settings, driver_name: str | None = None, *, label: str | None = None
+    ) -> Runner:
         """This runner as ``settings`` configure it; with ``driver_name``, connecting with
         that driver and labelled ``raw/DRIVER`` (a runner that is not ``per_driver``
-        ignores it)."""
+        ignores it); ``label``: its name in results otherwise (``pool@new``)."""
         arguments = (settings.database, workload_for(settings.benchmark), *cls._sections(settings))
+        if label is None and driver_name and cls.per_driver:
+            label = f"{cls.name}/{driver_name}"
+        label = None if label == cls.name else label
         if not cls.per_driver:
-            return cls(*arguments)
+            return cls(*arguments, label=label)
         return cls(
             *arguments,
             driver=get_driver(driver_name or settings.database.driver),
-            label=f"{cls.name}/{driver_name}" if driver_name else None,
+            label=label,
         )
 
     @classmethod
