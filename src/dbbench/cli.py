@@ -29,7 +29,13 @@ import click
 from dbbench import logs
 from dbbench.config import credentials
 from dbbench.config.schema import COMMAND_ROWS, SECTIONS, SETTINGS, Setting, by_flag, setting
-from dbbench.config.settings import Settings, find_config_path, from_text, load_settings
+from dbbench.config.settings import (
+    Settings,
+    find_config_path,
+    from_text,
+    load_settings,
+    parse_variant,
+)
 from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.guard import check_query
@@ -371,6 +377,15 @@ def _run_options(command: Callable) -> Callable:
             f"[default: {','.join(DEFAULT_RUNNERS)}; pool alone in a sweep].",
         ),
         click.option(
+            "--variant",
+            "variants",
+            multiple=True,
+            metavar="NAME=FILE",
+            help="Measure this configuration beside the others given, in the same turns: a "
+            "settings file whose [database] and [pool] are laid over the run's; two or more, "
+            "runners labelled RUNNER@NAME.",
+        ),
+        click.option(
             "--histogram",
             is_flag=True,
             help="Draw each runner's latency distribution under the table.",
@@ -428,12 +443,11 @@ def _load(options: dict[str, Any], lists: dict[str, list[int]]) -> Settings:
         if row is not setting(row.section, row.key):
             own.setdefault(row.section, {})[row.key] = row.default
     path = find_config_path(options.get("config_path"))
-    settings = load_settings(path, overrides=own, flags=flags)
+    variants = [parse_variant(text) for text in options.get("variants") or ()]
+    settings = load_settings(path, overrides=own, flags=flags, variants=variants)
     if options.get("password_prompt"):
         typed = credentials.prompt_password(f"Password for {settings.database.describe()}: ")
-        sources = {**settings.database.sources, "password": "--password (prompt)"}
-        database = dataclasses.replace(settings.database, password=typed, sources=sources)
-        settings = dataclasses.replace(settings, database=database)
+        settings = settings.with_password(typed, "--password (prompt)")
     for warning in settings.warnings:
         _env().err().print(f"dbbench: warning: {warning}", markup=False, highlight=False)
     return settings
@@ -647,11 +661,14 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
         workload_name=_named("benchmark", "workload", options),
     )
     axes = benchmark.sweep_axes(settings, lists)
+    driver_names = parse_driver_names(options["driver_text"]) if options["driver_text"] else []
+    if settings.variants:  # the library refuses these too; here before a server starts
+        _refuse_with_variants(settings, axes is not None, driver_names, options.get("rtt"))
+        driver_names = []  # one --driver is a flag, every variant's already
     runner_text = options["runner_text"]
     if runner_text is None:  # not given; given empty, it is refused like any other bad list
         runner_text = ",".join(benchmark.default_runners(sweep=axes is not None))
     runner_names = parse_runner_names(runner_text)
-    driver_names = parse_driver_names(options["driver_text"]) if options["driver_text"] else []
     if axes is not None and len(driver_names) > 1:
         raise ConfigError("a sweep runs one driver: give --driver one name, or no list to sweep")
     if options.get("histogram") and (format_name != "table" or axes is not None):
@@ -709,6 +726,24 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     return status
 
 
+def _refuse_with_variants(
+    settings: Settings, sweep: bool, driver_names: list[str], rtt: str | None
+) -> None:
+    """What ``--variant`` does not measure with (yet): a sweep, several drivers, ``--rtt``."""
+    from dbbench.scenarios import variants
+
+    if sweep:
+        variants.refuse(
+            settings, "a sweep", "give --concurrency, --pool-size, --max-overflow one value"
+        )
+    if len(driver_names) > 1:
+        variants.refuse(
+            settings, "a list of --driver", "give each variant its driver ([database] driver)"
+        )
+    if rtt is not None:
+        variants.refuse(settings, "--rtt", "project each configuration in a run of its own")
+
+
 @cli.command()
 @_connection_options
 @_run_options
@@ -745,6 +780,7 @@ def compare(**options: Any) -> int:
         dbbench compare --pool-size 10 --max-overflow 3 --pre-ping -c 16
         dbbench compare --pool-size 1,5,10,20 --max-overflow 0,5 -c 1,8,32 --duration 2s
         dbbench compare --pool-size 5 -c 8 --rate 2000 --save pool5 --format markdown
+        dbbench compare --variant base=base.toml --variant new=new.toml --repeat 5
     """
     return _benchmark("compare", options)
 

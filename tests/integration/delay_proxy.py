@@ -23,6 +23,7 @@ import contextlib
 import selectors
 import threading
 import time
+from collections.abc import Callable
 
 #: one-way trips before the server accepts a connection: SYN, SYN-ACK, ACK
 HANDSHAKE_TRIPS = 3
@@ -32,9 +33,16 @@ CHUNK_BYTES = 65536
 class DelayProxy:
     """``with DelayProxy(("127.0.0.1", 3306), delay_s=0.005) as proxy: proxy.port``."""
 
-    def __init__(self, upstream: tuple[str, int], delay_s: float) -> None:
+    def __init__(
+        self,
+        upstream: tuple[str, int],
+        delay_s: float,
+        watch: Callable[[], Callable[[bytes], None]] | None = None,
+    ) -> None:
         self._upstream = upstream
         self.delay_s = delay_s
+        #: called for each connection: what it returns is given every chunk the client sends
+        self._watch = watch
         self._loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="delay-proxy")
@@ -79,14 +87,19 @@ class DelayProxy:
             client_w.close()
             return
         await asyncio.gather(
-            self._direction(client_r, server_w),
+            self._direction(client_r, server_w, self._watch() if self._watch else None),
             self._direction(server_r, client_w),
             return_exceptions=True,
         )
         for writer in (client_w, server_w):
             writer.close()
 
-    async def _direction(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    async def _direction(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        observe: Callable[[bytes], None] | None = None,
+    ):
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
         async def deliver() -> None:
@@ -107,6 +120,8 @@ class DelayProxy:
         try:
             while data := await reader.read(CHUNK_BYTES):
                 queue.put_nowait((time.perf_counter() + self.delay_s, data))
+                if observe is not None:
+                    observe(data)
         except OSError:
             pass
         queue.put_nowait((time.perf_counter() + self.delay_s, b""))

@@ -21,7 +21,7 @@ from dbbench.runners import (
 RUN_FILE = '[database]\nhost = "file-host"\nuser = "file-user"\n[pool]\npool_size = 3\n'
 
 
-def _files(tmp_path: Path, **texts: str) -> list[tuple[str, Path]]:
+def variant_files(tmp_path: Path, **texts: str) -> list[tuple[str, Path]]:
     """Each text as ``NAME.toml`` in ``tmp_path``: the ``variants`` of ``load_settings``."""
     variants = []
     for name, text in texts.items():
@@ -36,7 +36,9 @@ def _load(tmp_path: Path, env=None, flags=None, run_file: str | None = RUN_FILE,
     if run_file is not None:
         config = tmp_path / "dbbench.toml"
         config.write_text(run_file)
-    return load_settings(config, env=env or {}, flags=flags, variants=_files(tmp_path, **texts))
+    return load_settings(
+        config, env=env or {}, flags=flags, variants=variant_files(tmp_path, **texts)
+    )
 
 
 # (what the case shows, variant files, environment, flags, variant -> the values it runs with)
@@ -166,7 +168,7 @@ REFUSED = [
     ids=[case[0] for case in REFUSED],
 )
 def test_a_variant_the_run_cannot_have_is_refused_in_one_line(tmp_path, texts, flags, message):
-    variants = _files(tmp_path, **texts)
+    variants = variant_files(tmp_path, **texts)
     if len(variants) == 1:
         variants.append(("b", tmp_path / "missing.toml"))
     run_flags = {"benchmark": {"iterations": "200"}} if flags is None else flags
@@ -232,9 +234,9 @@ def test_a_password_in_a_variant_file_is_never_echoed(tmp_path):
     assert canary not in repr(settings) and canary not in str(document)
     assert document["variants"][0]["database"] == {"password_set": True}
     # a bad one is hidden as in the settings file
-    (tmp_path / "a.toml").write_text("[database]\npassword = 7\n")
+    bad = variant_files(tmp_path, a="[database]\npassword = 7\n", b="[pool]\npool_size = 1\n")
     with pytest.raises(ConfigError, match=r"a.toml: \[database\] password = <hidden>: must be"):
-        load_settings(None, env={}, variants=_files(tmp_path, a="[database]\npassword = 7\n", b=""))
+        load_settings(None, env={}, variants=bad)
 
 
 def test_a_password_typed_at_the_prompt_is_every_variants_unless_a_file_gives_its_own(tmp_path):
@@ -252,7 +254,7 @@ def test_a_password_typed_at_the_prompt_is_every_variants_unless_a_file_gives_it
 
 
 def test_a_variant_file_others_may_read_with_a_password_in_it_is_warned_about(tmp_path):
-    variants = _files(
+    variants = variant_files(
         tmp_path, a='[database]\npassword = "canary-pw"\n', b="[pool]\npool_size = 1\n"
     )
     variants[0][1].chmod(0o644)

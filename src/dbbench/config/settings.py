@@ -210,6 +210,15 @@ class Variant:
 
 #: what a variant's name may be made of: it ends runner labels (``pool@new``)
 VARIANT_NAME = re.compile(r"[A-Za-z0-9_-]+")
+#: between a runner's label (``pool``, ``pool/mysqlclient``) and its variant's name in
+#: results: ``pool@new``
+VARIANT_MARK = "@"
+
+
+def split_label(label: str) -> tuple[str, str | None]:
+    """``"pool/mysqlclient@new"`` -> ``("pool/mysqlclient", "new")``; no variant: None."""
+    runner, _, variant = label.partition(VARIANT_MARK)
+    return runner, variant or None
 
 
 @dataclass(frozen=True)

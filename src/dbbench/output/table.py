@@ -103,6 +103,8 @@ def build_table(result: RunResult, width: int = 200) -> Table:
     )
     if result.pool_description:
         title += f"\npool: {escape(result.pool_description)}"
+    for variant in result.settings.variants or ():
+        title += f"\nvariant {escape(variant.describe())}"
     drivers = result.environment.drivers
     if drivers:
         tls = database.ssl_mode or "preferred"

@@ -30,13 +30,14 @@ import copy
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
-from dbbench.config.settings import PoolSettings
+from dbbench.config.settings import VARIANT_MARK, PoolSettings, split_label
 from dbbench.errors import DbbenchError, ExitStatus, Mentioning
 from dbbench.histogram import LatencyHistogram
 from dbbench.numbers import duration_from_ns, signed_percent, us_from_ns
@@ -315,6 +316,8 @@ class Section:
     SECTIONS: ClassVar[Mapping[str, type[Section]]] = {}
     #: fields that are sections themselves, None where the file has none
     OPTIONAL_SECTIONS: ClassVar[Mapping[str, type[Section]]] = {}
+    #: fields that are lists of sections (a tuple), None where the file has none
+    SECTION_LISTS: ClassVar[Mapping[str, type[Section]]] = {}
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -328,6 +331,9 @@ class Section:
             values[name] = kind.from_document(values[name])
         for name, kind in cls.OPTIONAL_SECTIONS.items():
             values[name] = kind.from_document(values[name]) if values[name] else None
+        for name, kind in cls.SECTION_LISTS.items():
+            items = values[name]
+            values[name] = None if items is None else tuple(kind.from_document(i) for i in items)
         return cls(document=d, **values)
 
     @classmethod
@@ -343,6 +349,8 @@ class Section:
                 value = value.to_document()
                 if value or name in document:
                     document[name] = value
+            elif name in self.SECTION_LISTS and value is not None:
+                document[name] = [item.to_document() for item in value]
             elif value is not None or name in document:
                 document[name] = copy.deepcopy(value)
         return document
@@ -433,6 +441,43 @@ class StaleArguments(Section):
 
 
 @dataclass(frozen=True)
+class VariantSummary(Section):
+    """One variant of a run of several (``--variant NAME=FILE``): its name, its file, and
+    the public settings in which it differs from the run's (``database``, ``pool``: only
+    those keys; never a password, at most whether one is set)."""
+
+    name: str | None = None
+    path: str | None = None
+    database: DatabaseSummary = field(default_factory=DatabaseSummary)
+    pool: PoolSummary = field(default_factory=PoolSummary)
+
+    SECTIONS: ClassVar[Mapping[str, type[Section]]] = {
+        "database": DatabaseSummary,
+        "pool": PoolSummary,
+    }
+
+    def describe(self) -> str:
+        """e.g. "new (new.toml): driver mysqlclient, pool_pre_ping true", for the tables."""
+        changes = [
+            f"{key} {_words(value)}"
+            for section in self.SECTIONS
+            for key, value in getattr(self, section).to_document().items()
+        ]
+        return f"{self.name} ({self.path}): {', '.join(changes) or 'as the run'}"
+
+
+def _words(value: Any) -> str:
+    """A setting's value as a table line says it: true, 5, mysqlclient, none."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k} {_words(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+@dataclass(frozen=True)
 class SettingsSummary(Section):
     """The settings a command ran with (``Settings.public_dict()``: never the password)."""
 
@@ -444,6 +489,9 @@ class SettingsSummary(Section):
     grid: Mapping[str, list[int]] | None = None
     #: stale's: its own arguments
     stale: StaleArguments | None = None
+    #: a run of several variants: each, in the order given (their runners are labelled
+    #: ``RUNNER@NAME``); None: a run of these settings alone
+    variants: tuple[VariantSummary, ...] | None = None
 
     SECTIONS: ClassVar[Mapping[str, type[Section]]] = {
         "database": DatabaseSummary,
@@ -451,6 +499,38 @@ class SettingsSummary(Section):
         "pool": PoolSummary,
     }
     OPTIONAL_SECTIONS: ClassVar[Mapping[str, type[Section]]] = {"stale": StaleArguments}
+    SECTION_LISTS: ClassVar[Mapping[str, type[Section]]] = {"variants": VariantSummary}
+
+    def variant(self, name: str) -> SettingsSummary:
+        """The settings variant ``name`` ran with: these, with its differences laid over
+        them, and no variants; ``KeyError`` for a name the run did not have."""
+        found, document = _without_variants(self, name)
+        for section in VariantSummary.SECTIONS:
+            document[section] = {**document[section], **getattr(found, section).to_document()}
+        return SettingsSummary.from_document(document)
+
+
+def _without_variants(section: Any, name: str) -> tuple[Any, dict[str, Any]]:
+    """``section``'s entry of variant ``name`` (``KeyError`` if none), and its document
+    without any variants."""
+    found = next((v for v in section.variants or () if v.name == name), None)
+    if found is None:
+        raise KeyError(name)
+    document = section.to_document()
+    document.pop("variants")
+    return found, document
+
+
+@dataclass(frozen=True)
+class VariantEnvironment(Section):
+    """The server one variant measured, and its driver (a key of ``Environment.drivers``)."""
+
+    name: str | None = None
+    server_version: str | None = None
+    #: "MariaDB" or "MySQL"
+    server_vendor: str | None = None
+    #: as ``[database] driver`` names it
+    driver: str | None = None
 
 
 @dataclass(frozen=True)
@@ -474,6 +554,21 @@ class Environment(Section):
     cpu_count: int | None = None
     #: the drivers in play, each with its description (None: one driver, not named)
     drivers: Mapping[str, str] | None = None
+    #: a run of several variants: the server and driver each measured (None: one run)
+    variants: tuple[VariantEnvironment, ...] | None = None
+
+    SECTION_LISTS: ClassVar[Mapping[str, type[Section]]] = {"variants": VariantEnvironment}
+
+    def variant(self, name: str) -> Environment:
+        """Where variant ``name`` ran: this, with its server's version and its driver alone
+        (and no variants); ``KeyError`` for a name the run did not have."""
+        found, document = _without_variants(self, name)
+        document["server_version"] = found.server_version
+        document["server_vendor"] = found.server_vendor
+        drivers = self.drivers or {}
+        if found.driver is not None and found.driver in drivers:
+            document["drivers"] = {found.driver: drivers[found.driver]}
+        return Environment.from_document(document)
 
 
 @dataclass(frozen=True)
@@ -820,6 +915,52 @@ class RunResult:
         found = (repetition.runner(name) for repetition in self.repetitions)
         return [r for r in found if r is not None]
 
+    @property
+    def variant_names(self) -> tuple[str, ...]:
+        """The variants of a run of several (``--variant``), in the order given; empty for a
+        run of one configuration."""
+        return tuple(v.name for v in self.settings.variants or () if v.name is not None)
+
+    def variant_view(self, name: str) -> RunResult:
+        """Variant ``name`` of a run of several as a run of its own: its runners alone,
+        named without ``@NAME`` (``pool@new`` -> ``pool``), merged and in each repetition;
+        its speedups (each against raw of the same variant); the settings and environment it
+        ran with (``SettingsSummary.variant``, ``Environment.variant``); the notes that
+        concern no other variant.  The server's counters, the whole run's, are left out.
+        Two views of one run compare as two runs do (``diffing``).  ``KeyError`` for a name
+        the run did not have."""
+        settings = self.settings.variant(name)
+        pool = settings.pool.to_document()
+        others = [other for other in self.variant_names if other != name]
+        return dataclasses.replace(
+            self,
+            settings=settings,
+            environment=self.environment.variant(name),
+            runners=_of_variant(self.runners, name),
+            speedups=[
+                SpeedupResult(_unlabelled(s.runner), _unlabelled(s.baseline), s.speedup)
+                for s in self.speedups
+                if split_label(s.runner)[1] == name
+            ],
+            repetitions=tuple(
+                dataclasses.replace(r, runners=_of_variant(r.runners, name))
+                for r in self.repetitions
+            ),
+            notes=[
+                _without_variant(_note_of(note, name), name)
+                for note in self.notes
+                if _concerns(note, name)
+                and not any(_variant_pattern(other).search(note) for other in others)
+            ],
+            stopped=_without_variant(self.stopped, name) if self.stopped else self.stopped,
+            server=None,
+            pool_description=(
+                PoolSettings(**{k: v for k, v in pool.items() if k in _POOL_SETTINGS}).describe()
+                if self.pool_description
+                else None
+            ),
+        )
+
     def to_document(self) -> dict[str, Any]:
         return {
             "schema_version": self.schema_version,
@@ -865,6 +1006,65 @@ class RunResult:
             upgraded_from=d.get("upgraded_from"),
             schema_version=d["schema_version"],
         )
+
+
+_POOL_SETTINGS = frozenset(f.name for f in dataclasses.fields(PoolSettings))
+
+
+def _unlabelled(label: str) -> str:
+    return split_label(label)[0]
+
+
+def _of_variant(runners: Sequence[RunnerResult], name: str) -> list[RunnerResult]:
+    """The runners of variant ``name``, named without it."""
+    return [
+        dataclasses.replace(r, runner=_unlabelled(r.runner))
+        for r in runners
+        if split_label(r.runner)[1] == name
+    ]
+
+
+#: a note about some variants only: "variant new: ...", "variants a, b: ..."
+_VARIANTS_NOTE = re.compile(r"variants? ((?:[A-Za-z0-9_-]+, )*[A-Za-z0-9_-]+): ")
+
+
+def variants_note(names: Sequence[str], note: str) -> str:
+    """``note`` of the variants ``names`` only, as ``variant_view`` tells it apart:
+    ``"variant new: ..."`` (a ``Mentioning`` stays one)."""
+    prefix = f"variant{'s' if len(names) > 1 else ''} {', '.join(names)}: "
+    if isinstance(note, Mentioning):
+        return Mentioning(prefix + note.template)
+    return prefix + note
+
+
+def _concerns(note: str, name: str) -> bool:
+    """Whether ``note`` concerns variant ``name``: a note of every variant, or of its own."""
+    found = _VARIANTS_NOTE.match(note)
+    return found is None or name in found.group(1).split(", ")
+
+
+def _note_of(note: str, name: str) -> str:
+    """A note of variant ``name`` (among others) without its ``variant NAME:`` words."""
+    found = _VARIANTS_NOTE.match(note)
+    if found is None:
+        return note
+    if isinstance(note, Mentioning):
+        return Mentioning(_VARIANTS_NOTE.sub("", note.template, count=1))
+    return note[found.end() :]
+
+
+def _variant_pattern(name: str) -> re.Pattern[str]:
+    """``@NAME`` at the end of a runner's label in a text (``pool@new:``)."""
+    return re.compile(rf"(?<=[\w/-]){re.escape(VARIANT_MARK + name)}(?![\w-])")
+
+
+def _without_variant(text: str, name: str) -> str:
+    """A note with its runners of variant ``name`` named without it (``pool@new:`` ->
+    ``pool:``); a ``Mentioning`` stays one."""
+    pattern = _variant_pattern(name)
+    if isinstance(text, Mentioning):
+        return Mentioning(pattern.sub("", text.template))
+    return pattern.sub("", text)
 
 
 # --- a sweep -----------------------------------------------------------------

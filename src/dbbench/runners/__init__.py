@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from dbbench.config.settings import VARIANT_MARK, split_label
 from dbbench.errors import ConfigError, mention
 from dbbench.parsing import parse_name_list
 
@@ -112,10 +113,6 @@ def is_baseline(runner: str) -> bool:
     return runner == baseline_for(runner)
 
 
-#: between a runner (and its driver) and the variant it runs in: ``pool/mysqlclient@new``
-VARIANT_MARK = "@"
-
-
 @dataclass(frozen=True)
 class RunnerLabel:
     """A runner's name in results: ``"pool"``; ``"pool/mysqlclient"`` with several drivers;
@@ -128,7 +125,7 @@ class RunnerLabel:
 
     @classmethod
     def parse(cls, text: str) -> RunnerLabel:
-        runner, _, variant = text.partition(VARIANT_MARK)
+        runner, variant = split_label(text)
         kind, _, driver = runner.partition("/")
         return cls(kind, driver or None, variant or None)
 

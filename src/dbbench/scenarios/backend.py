@@ -34,11 +34,12 @@ def no_server_to_measure(settings: Settings) -> bool:
     socket, user, password or database: ``NAMES_A_SERVER``) and nothing listens at the
     default address.  A command then measures a throwaway server; a server that was
     named and does not answer stays an error (a throwaway server would silently drop a
-    user or password given for the real one)."""
-    database = settings.database
-    if any(key in database.sources for key in NAMES_A_SERVER):
+    user or password given for the real one).  A variant's file naming a server counts
+    (``Settings.variants``)."""
+    named = [settings.database, *(variant.database for variant in settings.variants)]
+    if any(key in database.sources for database in named for key in NAMES_A_SERVER):
         return False
-    return refuses_connections(database.host, database.port)
+    return refuses_connections(settings.database.host, settings.database.port)
 
 
 def warn_on_stderr(text: str) -> None:

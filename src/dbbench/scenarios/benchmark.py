@@ -22,15 +22,21 @@ import pymysql
 
 from dbbench import drivers
 from dbbench.config.schema import mentioned
-from dbbench.config.settings import DEFAULT_QUERY, PoolSettings, Settings
+from dbbench.config.settings import DEFAULT_QUERY, DatabaseSettings, PoolSettings, Settings
 from dbbench.drivers.diagnosis import is_operation_failure, operation_error
 from dbbench.engine.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.engine.processes import ProcessFailed, run_in_processes
 from dbbench.errors import ConfigError, DbbenchError, Mentioning, mention
 from dbbench.guard import check_query, check_workload
 from dbbench.results.model import RunResult, SweepCell, SweepResult
-from dbbench.runners import DEFAULT_RUNNERS, names_with, runner_labels, runner_with
-from dbbench.scenarios import repetitions
+from dbbench.runners import (
+    DEFAULT_RUNNERS,
+    names_with,
+    runner_labels,
+    runner_settings,
+    runner_with,
+)
+from dbbench.scenarios import repetitions, variants
 from dbbench.scenarios.backend import LIVE, Backend
 from dbbench.scenarios.explain import count_run_round_trips, project_run
 from dbbench.scenarios.scratch import (
@@ -58,38 +64,46 @@ def settings_for_server(
     With ``certificates`` (the server's own, made for it) the TLS files are
     replaced by them: no other CA signed that server's certificate.
     """
-    ssl = dict(settings.database.ssl)
-    if certificates is not None:
-        if "ssl_ca" in ssl or settings.database.tls.verifies:
-            ssl["ssl_ca"] = str(certificates.ca)
-        if "ssl_cert" in ssl or "ssl_key" in ssl:
-            ssl["ssl_cert"] = str(certificates.client_cert)
-            ssl["ssl_key"] = str(certificates.client_key)
-            ssl.pop("ssl_key_password", None)
-    database = dataclasses.replace(
-        settings.database,
-        host=address.host,
-        port=address.port,
-        user=address.user,
-        password=address.password,
-        sources={
-            key: "the throwaway server" for key in ("host", "port", "user", "password", "database")
-        },
-        database=address.database,
-        unix_socket=None,
-        ssl=ssl,
-    )
-    return dataclasses.replace(settings, database=database)
+
+    def ssl_for(database: DatabaseSettings) -> dict[str, Any]:
+        ssl = dict(database.ssl)
+        if certificates is not None:
+            if "ssl_ca" in ssl or database.tls.verifies:
+                ssl["ssl_ca"] = str(certificates.ca)
+            if "ssl_cert" in ssl or "ssl_key" in ssl:
+                ssl["ssl_cert"] = str(certificates.client_cert)
+                ssl["ssl_key"] = str(certificates.client_key)
+                ssl.pop("ssl_key_password", None)
+        return ssl
+
+    def repoint(database: DatabaseSettings) -> DatabaseSettings:
+        return dataclasses.replace(
+            database,
+            host=address.host,
+            port=address.port,
+            user=address.user,
+            password=address.password,
+            sources={
+                key: "the throwaway server"
+                for key in ("host", "port", "user", "password", "database")
+            },
+            database=address.database,
+            unix_socket=None,
+            ssl=ssl_for(database),
+        )
+
+    # every variant's too: they differ in how they talk to the one throwaway server
+    return variants.pointed(settings, repoint)
 
 
 @contextlib.contextmanager
 def local_server(settings: Settings) -> Iterator[tuple[LocalServer, Settings]]:
     """A throwaway server for ``settings`` and the settings pointed at it.
 
-    Where ``ssl_mode`` demands TLS the server gets it, with certificates made
-    for it (``dbbench.server.certificates``), and verify modes check against its CA.
+    Where ``ssl_mode`` demands TLS (any variant's) the server gets it, with certificates
+    made for it (``dbbench.server.certificates``), and verify modes check against its CA.
     """
-    if not settings.database.tls.encrypts:
+    if not any(own.database.tls.encrypts for _, own in variants.each_settings(settings)):
         with LocalServer() as server:
             yield server, settings_for_server(settings, server.address)
         return
@@ -250,26 +264,43 @@ def plan_run(
 
     ``driver_names``: with more than one, every runner runs once per driver,
     labelled ``raw/pymysql``, ``raw/mysqlclient``, ...; with one (or none:
-    ``[database] driver``) the runners keep their plain names.  A query that may
-    write, or a write workload, is refused unless ``allow_writes`` (``check_sql``).
+    ``[database] driver``) the runners keep their plain names.  With
+    ``settings.variants``, every runner runs once per variant, with its settings,
+    labelled ``raw@base``, ``raw@new``, ... (each variant's driver is its own: no
+    ``driver_names``).  A query that may write, or a write workload, is refused unless
+    ``allow_writes`` (``check_sql``).
     """
     check_sql(settings, allow_writes)
-    if len(driver_names) == 1:
-        settings = dataclasses.replace(
-            settings, database=dataclasses.replace(settings.database, driver=driver_names[0])
-        )
-    in_play = tuple(driver_names) or (settings.database.driver,)
-    labels = tuple(runner_labels(list(runner_names), in_play))
+    if settings.variants:
+        if driver_names:
+            variants.refuse(
+                settings,
+                f"a list of drivers ({mention('driver_names')})",
+                "give each variant its driver ([database] driver)",
+            )
+        if settings.benchmark.workload != READ_WORKLOAD:
+            variants.check_writes(settings)
+        in_play = variants.drivers_in_play(settings)
+        names = [v.name for v in settings.variants]
+        labels = tuple(runner_labels(list(runner_names), (), names))
+        notes = variants.findings(settings, labels, findings)
+        pool = variants.pool_description(settings)
+    else:
+        if len(driver_names) == 1:
+            database = dataclasses.replace(settings.database, driver=driver_names[0])
+            settings = dataclasses.replace(settings, database=database)
+        in_play = tuple(driver_names) or (settings.database.driver,)
+        labels = tuple(runner_labels(list(runner_names), in_play))
+        notes = findings(settings, labels, in_play)
+        pool = settings.pool.describe()
     return RunPlan(
         settings=settings,
         runners=labels,
         drivers=in_play,
         command=command,
         plan=plan_for(settings),
-        notes=tuple(findings(settings, labels, in_play)),
-        pool_description=(
-            settings.pool.describe() if names_with("uses_pool_settings", labels) else None
-        ),
+        notes=tuple(notes),
+        pool_description=pool if names_with("uses_pool_settings", labels) else None,
     )
 
 
@@ -394,6 +425,7 @@ def run_projected(
     on the wire before the run, whose server counters must not see them, for the runners
     explain can split (``nullpool`` and the async pool are left out of the projection)."""
     check_sql(settings, allow_writes, projected=True)
+    variants.refuse(settings, "a projection", "project each configuration in a run of its own")
     trips = count_run_round_trips(
         settings, runner_names, driver_names, backend=backend, allow_writes=allow_writes
     )
@@ -432,22 +464,36 @@ def execute_run(
     file written from it loses nothing to a crash.
     """
     settings = run.settings
+    # the server whose counters are read: the run's, or its first variant's
+    watched = variants.monitored(settings)
     if run.writes:
-        require_database(settings.database, settings.benchmark.workload)
+        require_database(watched, settings.benchmark.workload)
     # a write workload's table does not exist yet: its first operations check it
     checked = None if run.writes else workload_for(settings.benchmark)
-    for name in run.drivers:  # each driver connects once before anything is measured
-        server = backend.check_server(dataclasses.replace(settings.database, driver=name), checked)
+    if settings.variants:  # each variant's server and driver, before anything is measured
+        server, checked_variants = variants.check_servers(settings, checked, backend.check_server)
+    else:
+        for name in run.drivers:  # each driver connects once before anything is measured
+            database = dataclasses.replace(settings.database, driver=name)
+            server = backend.check_server(database, checked)
     scratch = None
     if run.writes:
-        scratch = backend.scratch_table(settings.database, new_table_name())
+        scratch = backend.scratch_table(watched, new_table_name())
         settings = _with_scratch(settings, scratch.name)
     notes = list(run.notes)
     warning = _budget_warning(settings, run.runners, backend)
     if warning:
         notes.append(warning)
+    elsewhere = variants.on_other_servers(settings, run.runners)
+    if elsewhere:
+        notes.append(
+            f"{', '.join(elsewhere)} measured another server than {watched.describe()}, whose "
+            "counters the server line shows: their connections are not in its cross-check"
+        )
     environment = capture_environment(server.version)
     environment["drivers"] = {name: drivers.get_driver(name).describe() for name in run.drivers}
+    if settings.variants:
+        environment.update(variants.environment(settings, checked_variants))
     started_at_s = backend.wall_clock_s()
     summarise = functools.partial(
         build_result,
@@ -489,7 +535,8 @@ def execute_run(
         if drop_note:
             notes.append(drop_note)
         scratch_record = _scratch_dict(scratch, rows)
-    check = cross_check(activity, outcome.records)
+    watched_records = [r for r in outcome.records if r.runner not in elsewhere]
+    check = cross_check(activity, watched_records)
     if outcome.complete and activity.complete and not check["matches"]:
         notes.append(
             f"the server counted {check['server_connections']} new connections during the run, "
@@ -517,17 +564,18 @@ def _with_scratch(settings: Settings, table: str) -> Settings:
 
 def _budget_warning(settings: Settings, labels: Sequence[str], backend: Backend) -> str | None:
     """A note when the pools and the workers may need more connections than the server allows."""
-    pools = len(names_with("holds_pool", labels))
+    pools = [runner_settings(label, settings).pool for label in names_with("holds_pool", labels)]
     if not pools:
         return None
     processes = settings.benchmark.processes
-    # every pool (pool per driver, async-pool) holds its connections all run long
-    other_pools = (pools - 1) * processes * (settings.pool.max_connections or 0)
+    # every pool (pool per driver and per variant, async-pool) holds its connections all
+    # run long
+    other_pools = sum(processes * (pool.max_connections or 0) for pool in pools[1:])
     return connection_budget_warning(
-        backend.read_max_connections(settings.database),
+        backend.read_max_connections(variants.monitored(settings)),
         processes,
-        settings.pool.pool_size,
-        settings.pool.max_overflow,
+        pools[0].pool_size,
+        pools[0].max_overflow,
         other_connections=_connections_held(settings, labels) + other_pools,
     )
 
@@ -542,7 +590,8 @@ def _measure(
 ) -> tuple[RunOutcome, ServerActivity]:
     """Run every runner (in this process or several), watching the server meanwhile."""
     processes = settings.benchmark.processes
-    monitor = backend.monitor(settings.database)
+    watched = variants.monitored(settings)
+    monitor = backend.monitor(watched)
     monitor.start()
     try:
         if processes > 1:
@@ -568,7 +617,7 @@ def _measure(
         if not (is_operation_failure(exc) or isinstance(exc, ProcessFailed)):
             raise
         # a cold start failed after the check passed (the server went away?)
-        raise operation_error(exc, settings.database, settings.benchmark.query) from exc
+        raise operation_error(exc, watched, settings.benchmark.query) from exc
     finally:
         activity = monitor.stop()
     return outcome, activity
@@ -632,6 +681,7 @@ def run_sweep(
     done.  A query that may write, or a write workload, only with ``allow_writes``.
     """
     check_sql(settings, allow_writes)  # before the first cell
+    variants.refuse(settings, "a sweep", "sweep each configuration in a run of its own")
     if not names_with("swept", runner_names):
         raise ConfigError(
             f"a sweep compares pool settings: {mention('runner_names')} must include pool"

@@ -15,6 +15,7 @@ from importlib import metadata
 from typing import Any
 
 from dbbench.config.schema import mentioned
+from dbbench.config.settings import split_label
 from dbbench.engine.harness import RunnerRecord, RunOutcome
 from dbbench.errors import Mentioning
 from dbbench.results.model import (
@@ -127,7 +128,8 @@ def build_result(
             )
     for result in runners:
         if result.timeouts:
-            all_notes.append(checkout_timeout_note(result.runner, result.timeouts, settings))
+            own = _runner_settings(result.runner, settings)
+            all_notes.append(checkout_timeout_note(result.runner, result.timeouts, own))
     return RunResult(
         command=command,
         settings=SettingsSummary.from_document(settings),
@@ -143,6 +145,15 @@ def build_result(
         server=None if server is None else ServerSummary.from_document(server),
         scratch=Scratch.from_document(scratch),
     )
+
+
+def _runner_settings(runner: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The public settings ``runner`` ran with: the run's, with its variant's pool."""
+    name = split_label(runner)[1]
+    variant = next((v for v in settings.get("variants") or () if v["name"] == name), None)
+    if variant is None:
+        return settings
+    return {**settings, "pool": {**settings["pool"], **variant["pool"]}}
 
 
 def checkout_timeout_note(runner: str, timeouts: int, settings: dict[str, Any]) -> Mentioning:

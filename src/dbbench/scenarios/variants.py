@@ -1,0 +1,157 @@
+"""A run of several variants (``--variant NAME=FILE``): what each needs apart.
+
+The variants run in one run, their runners labelled ``RUNNER@NAME`` and interleaved
+in the same turns (``runners.runner_labels``); each runner is made with its variant's
+settings (``Settings.variant``, through ``runners.create_runner``, in worker processes
+too).  What differs from a run of one configuration is here: every variant's server is
+checked and recorded, the findings and the pool's words are each variant's, and the
+server's counters are read on one server, the first variant's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from dbbench import drivers
+from dbbench.config.settings import DatabaseSettings, Settings, split_label
+from dbbench.errors import ConfigError, mention
+from dbbench.results.model import variants_note
+from dbbench.runners import runner_settings
+from dbbench.scenarios.summary import server_vendor
+from dbbench.server.preflight import ServerInfo
+from dbbench.workload import Workload
+
+
+def refuse(settings: Settings, what: str, instead: str) -> None:
+    """A ``ConfigError`` when ``settings`` has variants and the run asks for ``what``, which
+    this version does not measure with them (a sweep, a list of drivers, a projection);
+    ``instead``: what to do."""
+    if settings.variants:
+        raise ConfigError(f"{mention('variants')} does not run with {what} yet: {instead}")
+
+
+def each_settings(settings: Settings) -> list[tuple[str | None, Settings]]:
+    """(variant name, its settings) for every variant; (None, the settings) for a run of one."""
+    if not settings.variants:
+        return [(None, settings)]
+    return [(v.name, settings.variant(v.name)) for v in settings.variants]
+
+
+def monitored(settings: Settings) -> DatabaseSettings:
+    """The server whose counters a run reads (and where a write workload's scratch table
+    goes): the first variant's, else the run's."""
+    return each_settings(settings)[0][1].database
+
+
+def same_server(a: DatabaseSettings, b: DatabaseSettings) -> bool:
+    """Whether two settings reach the same server (TLS, driver and user aside)."""
+    if a.unix_socket or b.unix_socket:
+        return a.unix_socket == b.unix_socket
+    return (a.host, a.port) == (b.host, b.port)
+
+
+def drivers_in_play(settings: Settings) -> tuple[str, ...]:
+    """Every variant's driver, each once, in the variants' order."""
+    return tuple(dict.fromkeys(own.database.driver for _, own in each_settings(settings)))
+
+
+def check_writes(settings: Settings) -> None:
+    """A write workload's one scratch table is on one server, in one database: every
+    variant must write there (``monitored``)."""
+    where = monitored(settings)
+    for name, own in each_settings(settings):
+        database = own.database
+        if not same_server(database, where) or database.database != where.database:
+            raise ConfigError(
+                f"variant {name!r} writes to {database.describe()} database "
+                f"{database.database!r}, the first variant to {where.describe()} database "
+                f"{where.database!r}: a write workload's variants share one scratch table, so "
+                "one server and database"
+            )
+
+
+def check_servers(
+    settings: Settings,
+    workload: Workload | None,
+    check: Callable[[DatabaseSettings, Workload | None], ServerInfo],
+) -> tuple[ServerInfo, list[dict[str, Any]]]:
+    """Check every variant's server before anything is measured (``Backend.check_server``):
+    the first variant's answer (the server whose counters are read), and each variant's
+    server and driver for the environment."""
+    found = []
+    first: ServerInfo | None = None
+    for name, own in each_settings(settings):
+        info = check(own.database, workload)
+        first = first or info
+        found.append(
+            {
+                "name": name,
+                "server_version": info.version,
+                "server_vendor": server_vendor(info.version),
+                "driver": own.database.driver,
+            }
+        )
+    assert first is not None
+    return first, found
+
+
+def environment(settings: Settings, checked: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the environment records of the variants: each one's driver described, and the
+    servers checked (``check_servers``)."""
+    described = {name: drivers.get_driver(name).describe() for name in drivers_in_play(settings)}
+    return {"drivers": described, "variants": checked}
+
+
+def findings(
+    settings: Settings,
+    labels: Sequence[str],
+    find: Callable[[Settings, Sequence[str], Sequence[str]], list[str]],
+) -> list[str]:
+    """``find(settings, labels, drivers)`` for each variant, on its own runners: a finding
+    of every variant once, one of some variants only after their names."""
+    by_variant = [
+        (name, find(own, [label for label in labels if split_label(label)[1] == name], ()))
+        for name, own in each_settings(settings)
+    ]
+    having: dict[str, tuple[str, list[str | None]]] = {}
+    for name, found in by_variant:
+        for note in found:
+            having.setdefault(str(note), (note, []))[1].append(name)
+    return [
+        note if len(names) == len(by_variant) else variants_note([str(n) for n in names], note)
+        for note, names in having.values()
+    ]
+
+
+def pool_description(settings: Settings) -> str:
+    """The pool's settings in words: every variant's, where they differ."""
+    described = {name: own.pool.describe() for name, own in each_settings(settings)}
+    if len(set(described.values())) == 1:
+        return next(iter(described.values()))
+    return "; ".join(f"{name}: {text}" for name, text in described.items())
+
+
+def on_other_servers(settings: Settings, labels: Sequence[str]) -> list[str]:
+    """The labels whose variant measures another server than the monitored one: their
+    connections are not among those the server's counters saw."""
+    where = monitored(settings)
+    return [
+        label
+        for label in labels
+        if not same_server(runner_settings(label, settings).database, where)
+    ]
+
+
+def pointed(
+    settings: Settings, repoint: Callable[[DatabaseSettings], DatabaseSettings]
+) -> Settings:
+    """``settings`` with ``repoint`` applied to its database and to every variant's."""
+    return dataclasses.replace(
+        settings,
+        database=repoint(settings.database),
+        variants=tuple(
+            dataclasses.replace(v, database=repoint(v.database)) for v in settings.variants
+        ),
+    )
