@@ -14,7 +14,8 @@ import sys
 from dbbench.cli import cli
 
 #: SQLAlchemy and the drivers (about 0.3 s of a 0.4 s start-up before), the charts, the
-#: histograms, the terminal renderer: each loads when a command needs it
+#: histograms, the terminal renderer, the noise tests' distributions (scipy: 0.7 s): each
+#: loads when a command needs it
 HEAVY = (
     "sqlalchemy",
     "pymysql",
@@ -24,6 +25,7 @@ HEAVY = (
     "greenlet",
     "matplotlib",
     "numpy",
+    "scipy",
     "hdrh",
     "rich",
 )
@@ -63,3 +65,4 @@ def test_help_and_version_import_nothing_heavy():
     assert {"click", "dbbench"} <= seen["modules"].keys()  # the probe does see imports
     loaded = {name: seen["modules"][name] for name in HEAVY if name in seen["modules"]}
     assert loaded == {}, f"imported by (the first invocation that did): {loaded}"
+
