@@ -38,7 +38,6 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
 from typing import Any
 
 from dbbench.errors import ConfigError, mention
@@ -154,21 +153,25 @@ def welch_t_test(
     ``se = sqrt(sd_base² / n_base + sd_new² / n_new)``, ``t = (mean_new - mean_base) / se``,
     and Welch–Satterthwaite degrees of freedom
     ``df = se⁴ / ((sd_base² / n_base)² / (n_base - 1) + (sd_new² / n_new)² / (n_new - 1))``.
-    ``p = P(|T_df| >= |t|)`` from Student's t distribution, exact for any df
-    (``student_t_two_sided_p``).  ``sd`` is the sample standard deviation (n - 1).
+    ``p = P(|T_df| >= |t|)`` from Student's t distribution, for any df
+    (``significance.t_two_sided_p``: scipy's).  ``sd`` is the sample standard deviation (n - 1).
     None when either side has fewer than 2 values (no spread to test with).
     When both spreads are 0: p is 1 if the means are equal, else 0.
     """
     if n_base < 2 or n_new < 2:
         return None
+    # significance imports scipy.stats (0.7 s): on first use, since every table's
+    # module imports this one for ALPHA (output/diff_table.py)
+    from dbbench.significance import t_two_sided_p, welch_df
+
     var_base, var_new = sd_base * sd_base / n_base, sd_new * sd_new / n_new
     difference = mean_new - mean_base
     se_squared = var_base + var_new
     if se_squared == 0:
         return _degenerate(difference)
-    df = se_squared**2 / (var_base**2 / (n_base - 1) + var_new**2 / (n_new - 1))
+    df = welch_df(var_base, n_base, var_new, n_new)
     t = difference / math.sqrt(se_squared)
-    return TTest(t, df, student_t_two_sided_p(t, df))
+    return TTest(t, df, t_two_sided_p(t, df))
 
 
 def throughput_test(base: RunnerResult, new: RunnerResult) -> TTest | None:
@@ -200,8 +203,10 @@ def throughput_test(base: RunnerResult, new: RunnerResult) -> TTest | None:
     log_ratio = math.log(new.ops_per_s / base.ops_per_s)
     if rse_squared == 0:
         return _degenerate(log_ratio)
+    from dbbench.significance import t_two_sided_p  # scipy.stats, on first use
+
     t = log_ratio / math.sqrt(rse_squared)
-    return TTest(t, welch.df, student_t_two_sided_p(t, welch.df))
+    return TTest(t, welch.df, t_two_sided_p(t, welch.df))
 
 
 def _welch(base: RunnerResult, new: RunnerResult) -> TTest | None:
@@ -219,74 +224,6 @@ def _degenerate(difference: float) -> TTest:
     if difference == 0:
         return TTest(0.0, math.inf, 1.0)
     return TTest(math.copysign(math.inf, difference), math.inf, 0.0)
-
-
-def student_t_two_sided_p(t: float, df: float) -> float:
-    """``P(|T| >= |t|)`` for Student's t with ``df`` > 0 degrees of freedom (need not be whole).
-
-    Exact: ``P(|T| >= |t|) = I_x(df / 2, 1 / 2)`` with ``x = df / (df + t²)``, the
-    regularized incomplete beta function (Abramowitz & Stegun 26.7.1, 26.5.27),
-    evaluated by its continued fraction (``regularized_incomplete_beta``).
-    ``df`` infinite is the normal distribution.
-    """
-    if math.isinf(t):
-        return 0.0
-    if math.isinf(df):
-        return 2 * NormalDist().cdf(-abs(t))
-    t_squared = t * t
-    # x and 1 - x computed apart, so neither loses digits to the subtraction
-    x, y = df / (df + t_squared), t_squared / (df + t_squared)
-    return regularized_incomplete_beta(df / 2, 0.5, x, y)
-
-
-_BETA_EPSILON = 1e-15
-_BETA_TINY = 1e-300
-_BETA_MAX_ITERATIONS = 100_000
-
-
-def regularized_incomplete_beta(a: float, b: float, x: float, y: float | None = None) -> float:
-    """``I_x(a, b)``, the regularized incomplete beta function, for a, b > 0 and 0 <= x <= 1.
-
-    The continued fraction of A&S 26.5.8, evaluated by the modified Lentz
-    method (Numerical Recipes, 2nd ed., §6.4 ``betai``/``betacf``), using the
-    symmetry ``I_x(a, b) = 1 - I_{1-x}(b, a)`` where it converges faster.
-    It takes O(sqrt(max(a, b))) iterations: a few hundred for df of 100,000.
-    ``y`` is ``1 - x`` when the caller has it more precisely than ``1 - x``.
-    """
-    y = 1.0 - x if y is None else y
-    if x <= 0.0:
-        return 0.0
-    if y <= 0.0:
-        return 1.0
-    log_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(y)
-    )
-    front = math.exp(log_front)
-    if x < (a + 1) / (a + b + 2):
-        return front * _beta_continued_fraction(a, b, x) / a
-    return 1.0 - front * _beta_continued_fraction(b, a, y) / b
-
-
-def _beta_continued_fraction(a: float, b: float, x: float) -> float:
-    def guard(value: float) -> float:
-        return value if abs(value) >= _BETA_TINY else _BETA_TINY
-
-    c, d = 1.0, 1.0 / guard(1.0 - (a + b) * x / (a + 1))
-    h = d
-    for m in range(1, _BETA_MAX_ITERATIONS):
-        m2 = 2 * m
-        even = m * (b - m) * x / ((a - 1 + m2) * (a + m2))
-        d = 1.0 / guard(1.0 + even * d)
-        c = guard(1.0 + even / c)
-        h *= d * c
-        odd = -(a + m) * (a + b + m) * x / ((a + m2) * (a + 1 + m2))
-        d = 1.0 / guard(1.0 + odd * d)
-        c = guard(1.0 + odd / c)
-        step = d * c
-        h *= step
-        if abs(step - 1.0) < _BETA_EPSILON:
-            return h
-    raise ArithmeticError(f"incomplete beta did not converge for a={a}, b={b}, x={x}")
 
 
 def value_at_rank(histogram: LatencyHistogram, rank: int) -> int:

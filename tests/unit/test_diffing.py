@@ -26,8 +26,6 @@ from dbbench.diffing import (
     intervals_overlap,
     parse_fail_on,
     quantile_interval,
-    regularized_incomplete_beta,
-    student_t_two_sided_p,
     throughput_test,
     tripped,
     value_at_rank,
@@ -55,44 +53,6 @@ def histogram_of(values):
     for value in values:
         histogram.record(value)
     return histogram
-
-
-# --- Student's t and the incomplete beta -------------------------------------
-
-
-@pytest.mark.parametrize("x", [0.1, 0.5, 0.9])
-def test_incomplete_beta_closed_forms(x):
-    # I_x(1, 1) = x;  I_x(a, 1) = x^a;  I_x(1, b) = 1 - (1 - x)^b
-    assert regularized_incomplete_beta(1, 1, x) == pytest.approx(x, abs=1e-12)
-    assert regularized_incomplete_beta(3, 1, x) == pytest.approx(x**3, abs=1e-12)
-    assert regularized_incomplete_beta(1, 4, x) == pytest.approx(1 - (1 - x) ** 4, abs=1e-12)
-
-
-def test_incomplete_beta_ends():
-    assert regularized_incomplete_beta(2, 3, 0.0) == 0.0
-    assert regularized_incomplete_beta(2, 3, 1.0) == 1.0
-
-
-@pytest.mark.parametrize("t", [0.1, 1.0, 3.0, 10.0])
-def test_t_with_one_and_two_degrees_of_freedom(t):
-    # df 1 is Cauchy: P(|T| >= t) = 1 - 2·atan(t)/π
-    assert student_t_two_sided_p(t, 1) == pytest.approx(1 - 2 * math.atan(t) / math.pi, abs=1e-12)
-    # df 2: P(|T| >= t) = 1 - t / sqrt(2 + t²)
-    assert student_t_two_sided_p(t, 2) == pytest.approx(1 - t / math.sqrt(2 + t * t), abs=1e-12)
-
-
-def test_t_against_printed_tables():
-    # two-sided critical values for df 10: 2.228139 at 5%, 3.169273 at 1%
-    assert student_t_two_sided_p(2.228139, 10) == pytest.approx(0.05, abs=1e-6)
-    assert student_t_two_sided_p(-3.169273, 10) == pytest.approx(0.01, abs=1e-6)
-    assert student_t_two_sided_p(0.0, 10) == 1.0
-
-
-def test_t_tends_to_the_normal():
-    normal = 0.0026997960632601866  # 2·Φ(-3)
-    assert student_t_two_sided_p(3.0, math.inf) == pytest.approx(normal, rel=1e-12)
-    assert student_t_two_sided_p(3.0, 1e7) == pytest.approx(normal, rel=1e-5)
-    assert student_t_two_sided_p(3.0, 30) > student_t_two_sided_p(3.0, 1000) > normal
 
 
 # --- Welch ---------------------------------------------------------------------
@@ -565,6 +525,19 @@ def test_a_diff_document_goes_both_ways():
     now = json.loads(json.dumps(again.to_document()))
     assert now["caveats"] == again.caveats and now["schema_version"] == SCHEMA_VERSION
     skip = ("caveats", "upgraded_from")
-    assert {k: v for k, v in now.items() if k not in skip} == {
-        k: v for k, v in document.items() if k not in skip
-    }
+    # the file's p-values came from a t distribution written by hand, now from scipy's:
+    # the same to 12 digits
+    assert {k: v for k, v in now.items() if k not in skip} == approx_floats(
+        {k: v for k, v in document.items() if k not in skip}
+    )
+
+
+def approx_floats(value):
+    """``value`` with every float inside it compared to within 1e-9 of itself."""
+    if isinstance(value, float):
+        return pytest.approx(value, rel=1e-9, abs=1e-300)
+    if isinstance(value, dict):
+        return {key: approx_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [approx_floats(item) for item in value]
+    return value

@@ -66,3 +66,19 @@ def test_help_and_version_import_nothing_heavy():
     loaded = {name: seen["modules"][name] for name in HEAVY if name in seen["modules"]}
     assert loaded == {}, f"imported by (the first invocation that did): {loaded}"
 
+
+def test_drawing_a_result_imports_no_scipy():
+    """Every format's module imports ``diffing`` (its ``ALPHA``): scipy waits for a test to run."""
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, dbbench.diffing, dbbench.output.table_format, dbbench.output.markdown;"
+            "print(sorted(m for m in sys.modules if m.partition('.')[0] == 'scipy')[:3])",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert probe.stdout.strip() == "[]"
