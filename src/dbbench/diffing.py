@@ -160,8 +160,8 @@ def welch_t_test(
     """
     if n_base < 2 or n_new < 2:
         return None
-    # significance imports scipy.stats (0.7 s): on first use, since every table's
-    # module imports this one for ALPHA (output/diff_table.py)
+    # significance imports scipy (0.3 s): on first use, since every table's module
+    # imports this one for ALPHA (output/diff_table.py)
     from dbbench.significance import t_two_sided_p, welch_df
 
     var_base, var_new = sd_base * sd_base / n_base, sd_new * sd_new / n_new
@@ -203,7 +203,7 @@ def throughput_test(base: RunnerResult, new: RunnerResult) -> TTest | None:
     log_ratio = math.log(new.ops_per_s / base.ops_per_s)
     if rse_squared == 0:
         return _degenerate(log_ratio)
-    from dbbench.significance import t_two_sided_p  # scipy.stats, on first use
+    from dbbench.significance import t_two_sided_p  # scipy, on first use
 
     t = log_ratio / math.sqrt(rse_squared)
     return TTest(t, welch.df, t_two_sided_p(t, welch.df))

@@ -1,9 +1,11 @@
 """Is a difference beyond noise: tests and intervals of ratios, between repetitions or within a run.
 
 Pure: numbers in, a frozen ``Comparison`` out; no I/O, no clocks.  The distributions
-come from ``scipy.stats``, which takes about 0.7 s to import: nothing on the start-up
-path imports this module (``tests/unit/test_startup.py``), and ``diffing`` imports it
-only when a test runs.
+are scipy's: Student's t and the normal from ``scipy.special`` (with numpy, 0.3 s to
+import), Mann-Whitney's U from ``scipy.stats`` (0.7 s), imported by the rank test
+when it first runs, so comparing single runs or paired repetitions does not pay for
+it.  Nothing on the start-up path imports this module (``tests/unit/test_startup.py``),
+and ``diffing`` imports it only when a test runs.
 
 Where the noise is measured.  Operations of one run are not independent draws of
 what the next run would measure: the machine's load, CPU frequency and the server's
@@ -28,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as scipy_stats
+from scipy import special
 
 from dbbench.stats import Speedup, Summary
 
@@ -144,7 +146,8 @@ def compare_repetitions(
 
     Paired (``base[i]`` and ``new[i]`` measured interleaved in repetition i, as duet
     benchmarking does): a one-sample t-test of the log ratios
-    ``ln(new[i] / base[i])`` (``scipy.stats.ttest_1samp``); ``ratio`` is the geometric
+    ``ln(new[i] / base[i])``, ``t = mean / (sd / sqrt(K))``, p from Student's t with
+    ``K - 1`` degrees of freedom (``t_two_sided_p``); ``ratio`` is the geometric
     mean ratio ``exp(mean(log ratios))`` (= geometric mean of new / that of base),
     and its interval ``exp(mean ± t(1 - alpha/2, K - 1) · sd / sqrt(K))``.  Why t and
     not Wilcoxon's signed-rank test: its smallest two-sided p with K pairs is
@@ -216,6 +219,8 @@ def _rank_test(
     than ``EXACT_LIMIT``; the normal approximation with scipy's tie correction
     otherwise.  The ranks of the logs are those of the values: p is the same.
     """
+    from scipy.stats import mannwhitneyu  # 0.7 s to import: only where a rank test runs
+
     pooled = np.concatenate([base_logs, new_logs])
     exact = (
         len(np.unique(pooled)) == len(pooled)
@@ -223,7 +228,7 @@ def _rank_test(
     )
 
     def p_value(shift: float) -> float:
-        result = scipy_stats.mannwhitneyu(
+        result = mannwhitneyu(
             new_logs - shift,
             base_logs,
             alternative="two-sided",
@@ -357,10 +362,11 @@ def _paired(base_logs: np.ndarray, new_logs: np.ndarray, alpha: float) -> Compar
         p = 1.0 if abs(mean) <= NO_SPREAD else 0.0
         low_log = high_log = mean
     else:
-        result = scipy_stats.ttest_1samp(log_ratios, 0.0)
-        p = float(result.pvalue)
-        interval = result.confidence_interval(confidence_level=1 - alpha)
-        low_log, high_log = float(interval.low), float(interval.high)
+        df = len(log_ratios) - 1
+        se = float(np.std(log_ratios, ddof=1)) / math.sqrt(len(log_ratios))
+        p = t_two_sided_p(mean / se, df)
+        half_width = t_quantile(1 - alpha / 2, df) * se
+        low_log, high_log = mean - half_width, mean + half_width
     return Comparison(
         low=math.exp(low_log),
         high=math.exp(high_log),
@@ -377,17 +383,23 @@ def _paired(base_logs: np.ndarray, new_logs: np.ndarray, alpha: float) -> Compar
 def t_two_sided_p(t: float, df: float) -> float:
     """``P(|T| >= |t|)`` for Student's t with ``df`` > 0 degrees of freedom (need not be whole).
 
-    ``scipy.stats.t.sf``; ``df`` infinite is the normal distribution, and ``t``
-    infinite gives 0.
+    ``2 · scipy.special.stdtr(df, -|t|)`` (what ``scipy.stats.t.sf`` computes, without
+    importing scipy.stats); ``df`` infinite is the normal distribution (``ndtr``), and
+    ``t`` infinite gives 0.
     """
-    distribution = scipy_stats.norm() if math.isinf(df) else scipy_stats.t(df)
-    return float(2 * distribution.sf(abs(t)))
+    if math.isinf(df):
+        return float(2 * special.ndtr(-abs(t)))
+    return float(2 * special.stdtr(df, -abs(t)))
 
 
 def t_quantile(probability: float, df: float) -> float:
-    """The ``probability`` quantile of Student's t with ``df`` degrees of freedom (inf: normal)."""
-    distribution = scipy_stats.norm() if math.isinf(df) else scipy_stats.t(df)
-    return float(distribution.ppf(probability))
+    """The ``probability`` quantile of Student's t with ``df`` degrees of freedom.
+
+    ``scipy.special.stdtrit`` (``scipy.stats.t.ppf``'s); ``df`` infinite: ``ndtri``, the normal's.
+    """
+    if math.isinf(df):
+        return float(special.ndtri(probability))
+    return float(special.stdtrit(df, probability))
 
 
 def welch_df(var_base: float, n_base: int, var_new: float, n_new: int) -> float:

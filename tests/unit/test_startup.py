@@ -14,7 +14,7 @@ import sys
 from dbbench.cli import cli
 
 #: SQLAlchemy and the drivers (about 0.3 s of a 0.4 s start-up before), the charts, the
-#: histograms, the terminal renderer, the noise tests' distributions (scipy: 0.7 s): each
+#: histograms, the terminal renderer, the noise tests' distributions (scipy: 0.3-0.7 s): each
 #: loads when a command needs it
 HEAVY = (
     "sqlalchemy",
