@@ -61,8 +61,9 @@ def test_sweep_cell_words():
 
 def test_marks_of_the_best_and_the_recommended_cells():
     class Pick:
-        def __init__(self, best, chosen):
-            self.best, self.chosen = best, chosen
+        def __init__(self, best, chosen, within_noise=()):
+            self.best, self.chosen, self.within_noise = best, chosen, within_noise
+            self.concurrency = best.concurrency if best else None
 
     class At:
         def __init__(self, concurrency, pool_size, max_overflow):
@@ -72,7 +73,11 @@ def test_marks_of_the_best_and_the_recommended_cells():
                 max_overflow,
             )
 
-    best, chosen = columns.marked([Pick(At(8, 10, 3), At(8, 5, 3)), Pick(None, None)])
+    picks = [Pick(At(8, 10, 3), At(8, 5, 3), ((5, 3), (10, 3))), Pick(None, None)]
+    best, chosen, near = columns.marked(picks)
     assert best == {(8, 10, 3)} and chosen == {(8, 5, 3)}
+    assert near == {(8, 5, 3)}  # the best is not "near" itself
     assert columns.marks(best=True, chosen=True) == "★ ▲ "
+    assert columns.marks(best=False, chosen=True, near=True) == "★ ≈ "
+    assert columns.marks(best=True, chosen=False, near=True) == "▲ "
     assert columns.marks(best=False, chosen=False) == ""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
+
 from dbbench.config.settings import BenchmarkSettings, Settings
 from dbbench.engine.timeline import ErrorTimeline
 from dbbench.histogram import LatencyHistogram
@@ -142,3 +144,28 @@ def test_a_later_repetitions_error_times_count_from_the_first_ones_start():
     assert span.first_s == first_s + 10.0 and span.count == 1
     assert shifted.recovered_s == timeline.recovered_s + 10.0
     assert [index for index, _ in shifted.buckets] == [int((first_s + 10.0) // 1.0)]
+
+
+@pytest.mark.parametrize(
+    ("costs_ns", "chosen", "none_differs"),
+    [
+        # the two settings alike but for jitter: nothing to choose, the smaller wins
+        ([100_000, 101_000, 102_000, 100_000, 101_000, 99_000, 100_000, 102_000], 1, True),
+        # pool_size 5 twice as fast in every repetition: beyond noise, it is chosen
+        ([100_000, 50_000, 101_000, 51_000, 100_000, 50_000, 102_000, 49_000], 5, False),
+    ],
+)
+def test_a_repeated_sweep_tells_cells_apart_by_the_noise_between_repetitions(
+    costs_ns, chosen, none_differs
+):
+    backend, _ = fakes({"pool": costs_ns})
+    settings = dataclasses.replace(
+        SETTINGS, benchmark=dataclasses.replace(SETTINGS.benchmark, repeat=4)
+    )
+    sweep = run_sweep(settings, ["pool"], [1], [1, 5], [0], backend=backend)
+    (recommendation,) = sweep.recommendations
+    assert recommendation.noise == "between 4 repetitions"
+    assert recommendation.chosen.pool_size == chosen
+    assert recommendation.none_differs is none_differs
+    again = from_document(json.loads(json.dumps(sweep.to_document())))
+    assert again.recommendations == sweep.recommendations

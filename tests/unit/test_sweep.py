@@ -264,3 +264,35 @@ def test_chosen_setting_disagrees_with_the_rule(pool_size, max_overflow):
     [r] = recommend([cell(pool_size, max_overflow, 10_000)])
     assert setting(r.chosen) == (pool_size, max_overflow)
     assert r.agrees_with_rule is False
+
+
+def test_the_smallest_setting_within_noise_of_the_best_is_chosen():
+    cells = [
+        cell(1, 0, 4_600.0, concurrency=1),
+        cell(5, 0, 12_400.0, concurrency=1),
+        cell(10, 0, 9_000.0, concurrency=1),
+    ]
+    # the noise cannot tell any cell from the best: concurrency 1 has nothing to choose
+    (r,) = recommend(cells, beyond_noise=lambda best, other: False, noise="between 5 repetitions")
+    assert r.best.pool_size == 5 and r.chosen.pool_size == 1
+    assert r.within_noise == ((1, 0), (5, 0), (10, 0)) and r.none_differs
+    assert r.noise == "between 5 repetitions" and r.clean_cells == 3
+
+
+def test_a_cell_beyond_noise_below_the_best_is_not_chosen():
+    cells = [
+        cell(1, 0, 4_600.0, concurrency=1),
+        cell(5, 0, 12_400.0, concurrency=1),
+        cell(10, 0, 9_000.0, concurrency=1),
+    ]
+    beyond = {(1, 0): True, (10, 0): None}  # None: cannot be told, so within noise
+
+    (r,) = recommend(cells, beyond_noise=lambda best, other: beyond[(other.pool_size, 0)])
+    assert r.chosen.pool_size == 5 and r.within_noise == ((5, 0), (10, 0))
+    assert not r.none_differs
+
+
+def test_without_a_noise_test_only_the_threshold_decides():
+    cells = [cell(1, 0, 4_600.0, concurrency=1), cell(5, 0, 12_400.0, concurrency=1)]
+    (r,) = recommend(cells)
+    assert r.chosen.pool_size == 5 and r.within_noise == () and r.noise == "not tested"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from dbbench.numbers import count, ops_per_s, percent
 
@@ -204,6 +204,8 @@ STALE_CASE_COLUMNS = (
 
 RECOMMENDED = "★"
 BEST = "▲"
+#: within noise of the best: the measurements cannot tell it from the best
+NEAR = "≈"
 TIMEOUT = "⏱"
 ERROR = "✗"
 
@@ -245,23 +247,44 @@ def cell_key(cell: Any) -> tuple[int, int, int]:
 
 
 def marked(recommendations: Iterable[Any]) -> tuple[set[tuple[int, int, int]], ...]:
-    """(best, recommended): the keys of the cells the recommendations mark."""
+    """(best, recommended, within noise of the best): the keys of the cells the
+    recommendations mark."""
+    recommendations = list(recommendations)
     best = {cell_key(r.best) for r in recommendations if r.best is not None}
     chosen = {cell_key(r.chosen) for r in recommendations if r.chosen is not None}
-    return best, chosen
+    near = {
+        (r.concurrency, pool_size, max_overflow)
+        for r in recommendations
+        for pool_size, max_overflow in r.within_noise
+    }
+    return best, chosen, near - best
 
 
-def marks(*, best: bool, chosen: bool) -> str:
-    """What goes before a cell's figures: "★ " recommended, "▲ " the best."""
-    return (f"{RECOMMENDED} " if chosen else "") + (f"{BEST} " if best else "")
+def marks(*, best: bool, chosen: bool, near: bool = False) -> str:
+    """What goes before a cell's figures: "★ " recommended, "▲ " the best, "≈ " within
+    noise of the best."""
+    return (
+        (f"{RECOMMENDED} " if chosen else "")
+        + (f"{BEST} " if best else "")
+        + (f"{NEAR} " if near and not best else "")
+    )
+
+
+class GridCell(NamedTuple):
+    #: None if not run
+    cell: Any
+    best: bool
+    chosen: bool
+    #: within noise of the best, and not the best itself
+    near: bool
 
 
 @dataclass(frozen=True)
 class GridRow:
     pool_size: int
     max_overflow: int
-    #: one per concurrency, in the grid's order: (cell or None if not run, best, chosen)
-    cells: tuple[tuple[Any, bool, bool], ...]
+    #: one per concurrency, in the grid's order
+    cells: tuple[GridCell, ...]
 
 
 def sweep_grid(
@@ -275,10 +298,12 @@ def sweep_grid(
         key=lambda s: (s[0], float("inf") if s[1] < 0 else s[1]),
     )
     by_key = {cell_key(c): c for c in cells}
-    best, chosen = marked(recommendations)
+    best, chosen, near = marked(recommendations)
     rows = []
     for pool_size, max_overflow in settings:
         keys = [(concurrency, pool_size, max_overflow) for concurrency in concurrencies]
-        row = tuple((by_key.get(key), key in best, key in chosen) for key in keys)
+        row = tuple(
+            GridCell(by_key.get(key), key in best, key in chosen, key in near) for key in keys
+        )
         rows.append(GridRow(pool_size, max_overflow, row))
     return concurrencies, rows

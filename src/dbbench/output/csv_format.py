@@ -147,7 +147,7 @@ def write_run(result: RunResult, console: Console) -> None:
 
 
 def _sweep_rows(sweep: SweepResult) -> Iterable[dict[str, Any]]:
-    best, chosen = marked(sweep.recommendations)
+    best, chosen, near = marked(sweep.recommendations)
     for cell, result in sweep.cells:
         pooled = runner_with("swept", result.runners)
         yield {
@@ -162,6 +162,8 @@ def _sweep_rows(sweep: SweepResult) -> Iterable[dict[str, Any]]:
             **_summary(pooled.summary if pooled else None, "mean", "p50", "p90", "p999", "max"),
             "recommended": cell_key(cell) in chosen,
             "best": cell_key(cell) in best,
+            # its throughput does not differ from the best's beyond noise
+            "within_noise_of_best": cell_key(cell) in near,
         }
 
 

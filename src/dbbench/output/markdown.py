@@ -214,7 +214,9 @@ def write_run(result: RunResult, console: Console) -> None:
 # --- sweep -------------------------------------------------------------------
 
 
-def sweep_cell_text(cell: SweepCell | None, *, best: bool = False, chosen: bool = False) -> str:
+def sweep_cell_text(
+    cell: SweepCell | None, *, best: bool = False, chosen: bool = False, near: bool = False
+) -> str:
     """e.g. "★ ▲ **8,200/s · 1.700 ms**" or "3,100/s · 41.000 ms · ⏱ 17 timeouts"."""
     if cell is None:
         return "not run"
@@ -224,7 +226,7 @@ def sweep_cell_text(cell: SweepCell | None, *, best: bool = False, chosen: bool 
         measured += f" · {_ms(cell.p99_us * 1000)} ms"
     parts = [f"**{measured}**" if best else measured]
     parts += [text for text in (words.timeouts, words.errors) if text]
-    return marks(best=best, chosen=chosen) + " · ".join(parts)
+    return marks(best=best, chosen=chosen, near=near) + " · ".join(parts)
 
 
 def matrix_table(
@@ -237,7 +239,10 @@ def matrix_table(
         [
             str(row.pool_size),
             overflow(row.max_overflow),
-            *(sweep_cell_text(cell, best=best, chosen=chosen) for cell, best, chosen in row.cells),
+            *(
+                sweep_cell_text(c.cell, best=c.best, chosen=c.chosen, near=c.near)
+                for c in row.cells
+            ),
         ]
         for row in grid
     ]

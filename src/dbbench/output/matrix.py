@@ -11,13 +11,21 @@ from rich.table import Table
 from rich.text import Text
 
 from dbbench.numbers import ms_from_us, ops_per_s, overflow
-from dbbench.output.columns import BEST, ERROR, RECOMMENDED, TIMEOUT, cell_words, sweep_grid
+from dbbench.output.columns import (
+    BEST,
+    ERROR,
+    NEAR,
+    RECOMMENDED,
+    TIMEOUT,
+    cell_words,
+    sweep_grid,
+)
 from dbbench.results.model import Recommendation, SweepCell
 
 #: two lines, so that each fits in 120 columns
 LEGEND = (
     f"{RECOMMENDED} recommended: the smallest setting close to the best (see below) · "
-    f"{BEST} bold: highest throughput without errors",
+    f"{BEST} bold: highest throughput without errors · {NEAR} within noise of the best",
     f"{TIMEOUT} pool timeouts (QueuePool limit reached) · {ERROR} other failed operations · "
     "throughput counts successful operations only",
 )
@@ -28,7 +36,7 @@ def describe_setting(cell: SweepCell) -> str:
     return f"pool_size={cell.pool_size} max_overflow={overflow(cell.max_overflow)}"
 
 
-def _cell_text(cell: SweepCell | None, *, best: bool, chosen: bool) -> Text:
+def _cell_text(cell: SweepCell | None, *, best: bool, chosen: bool, near: bool) -> Text:
     if cell is None:
         return Text("not run", style="dim")
     words = cell_words(cell, lambda rate: ops_per_s(rate, unit=True))
@@ -37,6 +45,8 @@ def _cell_text(cell: SweepCell | None, *, best: bool, chosen: bool) -> Text:
         text.append(f"{RECOMMENDED} ", style="bold yellow")
     if best:
         text.append(f"{BEST} ", style="bold")
+    elif near:
+        text.append(f"{NEAR} ")
     text.append(words.throughput, style=("bold" if best else "") if words.measured else "red")
     if cell.p99_us is not None:
         text.append(f"\np99 {ms_from_us(cell.p99_us, unit=True)}", style="bold" if best else "")
@@ -63,7 +73,7 @@ def build_matrix(cells: Sequence[SweepCell], recommendations: Sequence[Recommend
         table.add_row(
             str(row.pool_size),
             overflow(row.max_overflow),
-            *(_cell_text(cell, best=best, chosen=chosen) for cell, best, chosen in row.cells),
+            *(_cell_text(c.cell, best=c.best, chosen=c.chosen, near=c.near) for c in row.cells),
         )
     return table
 
@@ -84,14 +94,25 @@ def _recommendation_parts(r: Recommendation, cells: Sequence[SweepCell]) -> tupl
             problem = "no setting ran without timeouts or errors; raise pool_size or pool_timeout"
         return head, f"{problem};", r.rule_of_thumb
     best_ops = ops_per_s(r.best.ops_per_s or 0, unit=True)
-    if r.chosen == r.best:
+    tested = r.noise != "not tested"
+    noise = f"noise {r.noise}"
+    if r.none_differs:
+        finding = (
+            f"no setting differs beyond noise ({noise}): the smallest, "
+            f"{describe_setting(r.chosen)}, is recommended"
+        )
+    elif r.chosen == r.best:
+        beaten = r.clean_cells - len(r.within_noise)
         finding = f"{describe_setting(r.chosen)} has the best throughput ({best_ops})"
+        if tested and r.within_noise:
+            finding += f"; {beaten} of {r.clean_cells} settings are beyond noise below it ({noise})"
     else:
         # floor, so that a setting just under a round percentage is not shown above it
         percent = math.floor((r.fraction_of_best or 0) * 100 + 1e-6)
+        within = f" and is within noise of it ({noise})" if r.is_within_noise(r.chosen) else ""
         finding = (
             f"{describe_setting(r.chosen)} reaches {percent}% of the best throughput "
-            f"({describe_setting(r.best)}: {best_ops})"
+            f"({describe_setting(r.best)}: {best_ops}){within}"
         )
     verdict = "agrees" if r.agrees_with_rule else "disagrees"
     return head, finding, f"with no timeouts or errors; {r.rule_of_thumb} — {verdict}"

@@ -103,6 +103,23 @@ class Recommendation:
     rule_of_thumb: str
     #: whether ``chosen`` fits the rule of thumb (see ``RuleOfThumb``); False if nothing chosen
     agrees_with_rule: bool
+    #: the clean settings, ``(pool_size, max_overflow)``, whose throughput does not differ
+    #: from the best's beyond noise (the best's own included); empty when not tested
+    within_noise: tuple[tuple[int, int], ...] = ()
+    #: what noise that test covers: "between 5 repetitions", "within one run only", or
+    #: "not tested" (files older than version 4)
+    noise: str = "not tested"
+    #: how many settings at this concurrency ran clean (0 in files older than version 4)
+    clean_cells: int = 0
+
+    @property
+    def none_differs(self) -> bool:
+        """Every clean setting is within noise of the best, and there were several: no
+        setting measurably beats the smallest."""
+        return len(self.within_noise) > 1 and len(self.within_noise) == self.clean_cells
+
+    def is_within_noise(self, cell: SweepCell) -> bool:
+        return (cell.pool_size, cell.max_overflow) in self.within_noise
 
 
 class ResultFileError(DbbenchError):
@@ -551,6 +568,8 @@ class Environment(Section):
     #: the system and its release (``Linux 6.1.0``)
     os: str | None = None
     machine: str | None = None
+    #: the client machine's host name (None in files older than version 4)
+    host: str | None = None
     cpu_count: int | None = None
     #: the drivers in play, each with its description (None: one driver, not named)
     drivers: Mapping[str, str] | None = None
@@ -1140,6 +1159,12 @@ class SweepResult:
                     "fraction_of_best": r.fraction_of_best,
                     "rule_of_thumb": r.rule_of_thumb,
                     "agrees_with_rule": r.agrees_with_rule,
+                    "within_noise": [
+                        {"pool_size": size, "max_overflow": overflow}
+                        for size, overflow in r.within_noise
+                    ],
+                    "noise": r.noise,
+                    "clean_cells": r.clean_cells,
                 }
                 for r in self.recommendations
             ],
@@ -1171,6 +1196,11 @@ class SweepResult:
                 fraction_of_best=r["fraction_of_best"],
                 rule_of_thumb=r["rule_of_thumb"],
                 agrees_with_rule=r["agrees_with_rule"],
+                within_noise=tuple(
+                    (setting["pool_size"], setting["max_overflow"]) for setting in r["within_noise"]
+                ),
+                noise=r["noise"],
+                clean_cells=r["clean_cells"],
             )
             for r in d["recommendations"]
         ]
@@ -1854,6 +1884,11 @@ def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:
         upgraded.setdefault("settings", {})
         upgraded.setdefault("environment", runs[0]["environment"] if runs else {})
         upgraded.setdefault("recommendations", [])
+        for recommendation in upgraded["recommendations"]:
+            # version 4 tested the cells against the best's noise; older files did not
+            recommendation.setdefault("within_noise", [])
+            recommendation.setdefault("noise", "not tested")
+            recommendation.setdefault("clean_cells", 0)
     if upgraded.get("command") == "explain":
         upgraded.setdefault("complete", True)
     if upgraded.get("command") == "diff":

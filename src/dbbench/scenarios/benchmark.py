@@ -46,7 +46,7 @@ from dbbench.scenarios.scratch import (
     require_database,
 )
 from dbbench.scenarios.summary import build_result, capture_environment
-from dbbench.scenarios.sweep import grid, recommend
+from dbbench.scenarios.sweep import grid, noise_test, recommend
 from dbbench.server.certificates import CertificateFiles, make_certificates
 from dbbench.server.local import LocalServer, ServerAddress
 from dbbench.server.status import (
@@ -762,4 +762,7 @@ def _sweep_so_far(
         result = repetitions.combine(done, repeat)
         pool = PoolSettings(pool_size=pool_size, max_overflow=max_overflow)
         cells.append((sweep_cell(concurrency, pool, result), result))
-    return SweepResult(cells, recommend([c for c, _ in cells]), complete, dict(axes))
+    swept = runner_with("swept", cells[0][1].runners) if cells else None
+    beyond_noise, noise = noise_test(cells, swept.runner if swept else "pool")
+    recommendations = recommend([c for c, _ in cells], beyond_noise=beyond_noise, noise=noise)
+    return SweepResult(cells, recommendations, complete, dict(axes))

@@ -80,6 +80,8 @@ def capture_environment(server_version: str | None) -> dict[str, Any]:
         "server_vendor": server_vendor(server_version),
         "os": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
+        # diff warns when two results come from different hosts
+        "host": platform.node() or None,
         "cpu_count": os.cpu_count(),
     }
 

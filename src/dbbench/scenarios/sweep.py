@@ -8,10 +8,10 @@ measured cells, what to recommend.  ``tests/unit/test_sweep.py`` checks it by ha
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dbbench.results.model import Recommendation, SweepCell
+from dbbench.results.model import Recommendation, RunResult, SweepCell
 
 #: relative slack when comparing a throughput with ``threshold × best``, so that a
 #: cell at exactly the threshold qualifies despite floating-point rounding
@@ -82,7 +82,18 @@ def _size_key(cell: SweepCell) -> tuple[float, int, int]:
     return (cell.connections, cell.pool_size, cell.max_overflow)
 
 
-def recommend(cells: Sequence[SweepCell], threshold: float = 0.95) -> list[Recommendation]:
+#: (best cell, another cell) -> whether the other's throughput differs from the best's
+#: beyond noise; None when it cannot be told
+NoiseTest = Callable[[SweepCell, SweepCell], "bool | None"]
+
+
+def recommend(
+    cells: Sequence[SweepCell],
+    threshold: float = 0.95,
+    *,
+    beyond_noise: NoiseTest | None = None,
+    noise: str = "not tested",
+) -> list[Recommendation]:
     """One recommendation per concurrency, ascending.
 
     At each concurrency, only *clean* cells count: some operation succeeded and
@@ -90,9 +101,14 @@ def recommend(cells: Sequence[SweepCell], threshold: float = 0.95) -> list[Recom
 
     * ``best`` is the clean cell with the highest ``ops_per_s``; on a tie, the
       smaller setting (below).
-    * ``chosen`` is the smallest clean setting whose ``ops_per_s`` is at least
-      ``threshold × best.ops_per_s`` (exactly the threshold qualifies).  Smallest
-      means the fewest connections the pool may open, ``pool_size +
+    * A clean cell is *within noise* of the best when ``beyond_noise(best, cell)``
+      is not True (``noise`` says what noise the test covers; ``noise_test`` makes
+      one): the measurements cannot tell it from the best.  Without a test, none is
+      but the best.
+    * ``chosen`` is the smallest clean setting that is within noise of the best or
+      whose ``ops_per_s`` is at least ``threshold × best.ops_per_s`` (exactly the
+      threshold qualifies: a difference that small is not worth connections).
+      Smallest means the fewest connections the pool may open, ``pool_size +
       max_overflow`` (unlimited overflow counts as infinitely many), and on a tie
       the smaller ``pool_size``: connections kept open cost the server even when
       idle, overflow connections are closed when returned.
@@ -113,14 +129,19 @@ def recommend(cells: Sequence[SweepCell], threshold: float = 0.95) -> list[Recom
         clean = sorted((c for c in by_concurrency[concurrency] if c.clean), key=_size_key)
         if not clean:
             recommendations.append(
-                Recommendation(concurrency, None, None, None, rule.describe(), False)
+                Recommendation(concurrency, None, None, None, rule.describe(), False, noise=noise)
             )
             continue
         # max() keeps the first of equal values, and ``clean`` is smallest first
         best = max(clean, key=lambda c: c.ops_per_s or 0.0)
         best_ops = best.ops_per_s or 0.0
         floor = threshold * best_ops * (1 - _TOLERANCE)
-        chosen = next(c for c in clean if (c.ops_per_s or 0.0) >= floor)
+        within = [
+            c
+            for c in clean
+            if c is best or (beyond_noise is not None and beyond_noise(best, c) is not True)
+        ]
+        chosen = next(c for c in clean if c in within or (c.ops_per_s or 0.0) >= floor)
         fraction = (chosen.ops_per_s or 0.0) / best_ops if best_ops > 0 else 1.0
         recommendations.append(
             Recommendation(
@@ -130,6 +151,61 @@ def recommend(cells: Sequence[SweepCell], threshold: float = 0.95) -> list[Recom
                 fraction_of_best=fraction,
                 rule_of_thumb=rule.describe(),
                 agrees_with_rule=rule.fits(chosen.pool_size, chosen.max_overflow),
+                within_noise=tuple((c.pool_size, c.max_overflow) for c in within)
+                if beyond_noise is not None
+                else (),
+                noise=noise,
+                clean_cells=len(clean),
             )
         )
     return recommendations
+
+
+def noise_test(
+    measured: Sequence[tuple[SweepCell, RunResult]], runner: str
+) -> tuple[NoiseTest, str]:
+    """The test ``recommend`` asks whether a cell's throughput differs from the best's,
+    from the cells' results of the swept ``runner``, and the words for what it covers.
+
+    With repetitions (``--repeat K``, K >= 2) each cell's ops/s in each repetition:
+    the grid ran once per repetition, so repetition i of every cell ran at about the
+    same time and the test pairs them (``significance.compare_repetitions``,
+    ``paired=True``).  With one, Welch's t-test of the two cells' mean latencies within
+    their runs: with a fixed number of workers, throughput is the concurrency over the
+    mean latency; this covers the noise inside each run only.
+    """
+    # scipy: imported only once a sweep has cells to compare
+    from dbbench.significance import compare_repetitions, welch_within_run
+
+    results = {(c.concurrency, c.pool_size, c.max_overflow): r for c, r in measured}
+    repetitions = min((len(r.repetitions) for r in results.values()), default=0)
+
+    def key(cell: SweepCell) -> tuple[int, int, int]:
+        return (cell.concurrency, cell.pool_size, cell.max_overflow)
+
+    def beyond(best: SweepCell, cell: SweepCell) -> bool | None:
+        base, other = results.get(key(best)), results.get(key(cell))
+        if base is None or other is None:
+            return None
+        if repetitions >= 2:
+            pairs = list(zip(_ops(base, runner), _ops(other, runner), strict=False))
+            if len(pairs) < 2 or None in (v for pair in pairs for v in pair):
+                return None
+            comparison = compare_repetitions(
+                [b for b, _ in pairs], [o for _, o in pairs], paired=True
+            )
+            return comparison.beyond_noise
+        base_runner, other_runner = base.runner(runner), other.runner(runner)
+        if base_runner is None or other_runner is None:
+            return None
+        if base_runner.summary is None or other_runner.summary is None:
+            return None
+        return welch_within_run(base_runner.summary, other_runner.summary).beyond_noise
+
+    if repetitions >= 2:
+        return beyond, f"between {repetitions} repetitions"
+    return beyond, "within one run only"
+
+
+def _ops(result: RunResult, runner: str) -> list[float | None]:
+    return [r.ops_per_s for r in result.per_repetition(runner)]

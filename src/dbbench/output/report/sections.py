@@ -312,11 +312,13 @@ def _setting_key(item: SweepCell | None) -> tuple[Any, Any]:
 
 
 def _sweep_table(cells: Sequence[SweepCell], recommendations: Sequence[Recommendation]) -> str:
-    best, chosen = marked(recommendations)
+    best, chosen, near = marked(recommendations)
 
     def throughput(cell: SweepCell) -> str:
         key = cell_key(cell)
-        return marks(best=key in best, chosen=key in chosen) + count(cell.ops_per_s)
+        return marks(best=key in best, chosen=key in chosen, near=key in near) + count(
+            cell.ops_per_s
+        )
 
     columns: list[Column] = [
         *_cell_columns(lambda c: c),
