@@ -169,3 +169,14 @@ def test_a_repeated_sweep_tells_cells_apart_by_the_noise_between_repetitions(
     assert recommendation.none_differs is none_differs
     again = from_document(json.loads(json.dumps(sweep.to_document())))
     assert again.recommendations == sweep.recommendations
+
+
+def test_speedups_rest_on_the_repetitions_paired():
+    backend, _ = fakes({"raw": [2_000, 3_000, 4_000], "pool": [100, 100, 200]})
+    result = run_benchmark(SETTINGS, ["raw", "pool"], backend=backend)
+    (speedup,) = result.speedups
+    # the geometric mean of each repetition's raw / pool: 20, 30 and 20
+    assert speedup.speedup.ratio == pytest.approx((20 * 30 * 20) ** (1 / 3))
+    assert speedup.speedup.repetitions == 3
+    assert speedup.speedup.ci_low < speedup.speedup.ratio < speedup.speedup.ci_high
+    assert speedup.speedup.beyond_noise

@@ -91,9 +91,9 @@ def _emit(console: Console, blocks: list[list[str]]) -> None:
 
 def _length(bench: BenchmarkSummary) -> str:
     if bench.iterations:
-        return f"{bench.iterations:,} operations"
+        return f"{bench.iterations:,} operations{bench.repeated}"
     if bench.duration_s is not None:
-        return f"{bench.duration_s:g} s"
+        return f"{bench.duration_s:g} s{bench.repeated}"
     return MISSING  # a file that recorded neither
 
 

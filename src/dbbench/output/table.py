@@ -91,6 +91,7 @@ def build_table(result: RunResult, width: int = 200) -> Table:
         length = f"{bench.duration_s:g} s per runner"
     else:  # a file that recorded neither
         length = f"{MISSING} per runner"
+    length += bench.repeated
     warmup = MISSING if bench.warmup is None else bench.warmup
     load = f"{1 if bench.concurrency is None else bench.concurrency} worker(s)"
     if (bench.processes or 1) > 1:

@@ -432,6 +432,11 @@ class BenchmarkSummary(Section):
     #: ``--repeat``: repetitions of the whole run (1 in files older than version 4)
     repeat: int | None = None
 
+    @property
+    def repeated(self) -> str:
+        """" × 5 repetitions" after a run's length, or nothing for one."""
+        return f" × {self.repeat} repetitions" if self.repeat and self.repeat > 1 else ""
+
 
 @dataclass(frozen=True)
 class PoolSummary(Section):

@@ -31,8 +31,10 @@ from dbbench.results.model import (
     RunResult,
     Scratch,
     ServerSummary,
+    SpeedupResult,
     TimelineSummary,
 )
+from dbbench.runners import baseline_for
 from dbbench.stats import summarize
 
 
@@ -56,7 +58,7 @@ def combine(parts: Sequence[RunResult], repeat: int) -> RunResult:
     return dataclasses.replace(
         first,
         runners=runners,
-        speedups=[],
+        speedups=speedups_between(parts),
         complete=len(parts) == repeat and all(part.complete for part in parts),
         stopped=next((part.stopped for part in parts if part.stopped), None),
         finished_at=last.finished_at,
@@ -74,6 +76,35 @@ def combine(parts: Sequence[RunResult], repeat: int) -> RunResult:
             for number, part in enumerate(parts, start=1)
         ),
     )
+
+
+def speedups_between(parts: Sequence[RunResult]) -> list[SpeedupResult]:
+    """Each runner's speedup over its baseline (``raw`` of its driver), from the two
+    runners' mean latencies in each repetition, paired (they ran in the same turns):
+    ``significance.speedup_between_repetitions``, its interval the variation between
+    repetitions.  A runner is left out where either side had no success in a repetition."""
+    # scipy: imported only when repetitions are compared
+    from dbbench.significance import speedup_between_repetitions
+
+    speedups = []
+    for runner in parts[0].runners:
+        name = runner.runner
+        baseline = baseline_for(name)
+        if baseline == name:
+            continue
+        pairs = [(part.runner(baseline), part.runner(name)) for part in parts]
+        means = [
+            (b.summary.mean_ns, r.summary.mean_ns)
+            for b, r in pairs
+            if b is not None and r is not None and b.summary and r.summary
+        ]
+        if len(means) != len(parts) or len(means) < 2:
+            continue
+        speedup = speedup_between_repetitions([b for b, _ in means], [r for _, r in means])
+        speedups.append(
+            SpeedupResult(name, baseline, dataclasses.replace(speedup, repetitions=len(means)))
+        )
+    return speedups
 
 
 def merge_runners(parts: Sequence[RunnerResult], offsets_s: Sequence[float]) -> RunnerResult:
@@ -212,4 +243,4 @@ def _highest(values: Iterable[int | None]) -> int | None:
     return max((v for v in values if v is not None), default=None)
 
 
-__all__ = ["combine", "merge_runners", "merge_servers"]
+__all__ = ["combine", "merge_runners", "merge_servers", "speedups_between"]

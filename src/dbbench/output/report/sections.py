@@ -118,6 +118,7 @@ def _run_summary(run: RunResult) -> str:
         amount = f"{number(benchmark.duration_s)} s per runner"
     else:
         amount = f"{count(benchmark.iterations)} operations per runner"
+    amount += benchmark.repeated
     rate = benchmark.rate_per_s
     loop = f", open loop at {number(rate)} operations/s" if rate else ""
     server = run.environment.server_version or "version not recorded"
