@@ -33,6 +33,7 @@ trips only when the change is both larger than the limit and beyond noise.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
@@ -60,8 +61,16 @@ from dbbench.stats import quantile_ranks
 METRICS = ("mean", "p50", "p95", "p99", "ops_per_s")
 #: latency metrics: higher is worse; ``ops_per_s``: lower is worse
 LATENCY_METRICS = ("mean", "p50", "p95", "p99")
-#: two-sided significance level of every noise test
+#: two-sided significance level of the noise tests within one run (operations as samples)
 ALPHA = 0.01
+#: two-sided significance level of the tests between repetitions (``significance.ALPHA``):
+#: with 5 repetitions a side Mann-Whitney's smallest p is 0.008, and the limit of
+#: ``--fail-on`` must be broken too (``benchmarks/gate.py`` counts the false alarms)
+BETWEEN_ALPHA = 0.05
+#: tail percentiles gate on at least this many repetitions a side; with fewer, a
+#: threshold they break is a warning (their run-to-run spread is many times the mean's)
+TAIL_METRICS = ("p95", "p99")
+TAIL_REPETITIONS = 10
 #: confidence of the quantile intervals: 1 - ALPHA
 CONFIDENCE = 1 - ALPHA
 #: a change within this of the limit counts as at the limit, which passes
@@ -268,13 +277,32 @@ def _missing(metric: str, base: Any, new: Any, why: str, worse: bool | None) -> 
     return MetricChange(metric, base, new, None, worse, None, None, f"n/a ({why})")
 
 
-def compare_runner(base: RunnerResult, new: RunnerResult) -> list[MetricChange]:
+def compare_runner(
+    base: RunnerResult,
+    new: RunnerResult,
+    base_repetitions: Sequence[RunnerResult] = (),
+    new_repetitions: Sequence[RunnerResult] = (),
+    *,
+    paired: bool = False,
+) -> list[MetricChange]:
     """Every metric of ``METRICS`` for two results of one runner.
+
+    With two or more repetitions a side (``--repeat``: each side's runner in each of
+    its repetitions), each metric is compared between repetitions
+    (``compare_repetitions``); ``paired`` when repetition i of both sides ran together
+    (two variants of one run).  Otherwise within the two runs, operations as samples.
 
     When one side had no successful operation the values are None; ``worse``
     is True when it is the new side (base had successes), False when it is the
     base, and nothing is tested.
     """
+    if len(base_repetitions) >= 2 or len(new_repetitions) >= 2:
+        return [
+            compare_repetitions(
+                metric, base_repetitions or [base], new_repetitions or [new], paired=paired
+            )
+            for metric in METRICS
+        ]
     base_ok, new_ok = base.n > 0, new.n > 0
     if not (base_ok and new_ok):
         if not base_ok and not new_ok:
@@ -343,6 +371,54 @@ def _change(
     )
 
 
+def compare_repetitions(
+    metric: str,
+    base: Sequence[RunnerResult],
+    new: Sequence[RunnerResult],
+    *,
+    paired: bool = False,
+) -> MetricChange:
+    """``metric`` of one runner in each repetition of both sides, tested between them.
+
+    ``significance.compare_repetitions`` on one value per repetition (its mean, p50,
+    p95 or p99 in microseconds, or its ops/s): Mann-Whitney on the two sides' values,
+    or with ``paired`` a t-test of the log ratios of repetition i of each.  ``base``
+    and ``new`` are the central values (medians, or geometric means when paired),
+    ``change`` their relative difference and ``change_interval`` its interval.  A side
+    where the metric is missing or not finite in a repetition is not tested and its
+    value is None: such a metric never passes a gate.  Too few repetitions for the
+    test ever to reach ``BETWEEN_ALPHA``: untested (``method`` says how many it needs).
+    """
+    from dbbench.significance import compare_repetitions as between  # scipy, on use
+
+    sizes = (len(base), len(new))
+    values = [[_value(r, metric) for r in side] for side in (base, new)]
+    if any(v is None or not math.isfinite(v) or v <= 0 for side in values for v in side):
+        return dataclasses.replace(
+            _missing(metric, None, None, "missing or not finite in a repetition", None),
+            repetitions=sizes,
+        )
+    if paired and sizes[0] != sizes[1]:
+        paired = False  # repetitions that did not all run together are compared unpaired
+    comparison = between(values[0], values[1], paired=paired, alpha=BETWEEN_ALPHA)
+    change = comparison.ratio - 1
+    interval = None
+    if comparison.low is not None and comparison.high is not None:
+        interval = (comparison.low - 1, comparison.high - 1)
+    return MetricChange(
+        metric,
+        comparison.base,
+        comparison.new,
+        change,
+        _is_worse(metric, change),
+        comparison.beyond_noise,
+        comparison.p_value,
+        comparison.method,
+        repetitions=sizes,
+        change_interval=interval,
+    )
+
+
 # --- comparing two results ----------------------------------------------------
 
 
@@ -362,6 +438,10 @@ def comparable(result: Result, label: str) -> RunResult | SweepResult:
 
 def _kind(result: RunResult | SweepResult) -> str:
     return "sweep" if isinstance(result, SweepResult) else "run"
+
+
+def _repetitions(result: RunResult | None, name: str) -> list[RunnerResult]:
+    return [] if result is None else result.per_repetition(name)
 
 
 def _runners(result: RunResult, label: str) -> dict[str, RunnerResult]:
@@ -390,12 +470,23 @@ def cell_label(key: Sequence[int]) -> str:
 
 
 def _diff_runners(
-    base: Mapping[str, RunnerResult], new: Mapping[str, RunnerResult], cell: str | None
+    base: Mapping[str, RunnerResult],
+    new: Mapping[str, RunnerResult],
+    cell: str | None,
+    runs: tuple[RunResult | None, RunResult | None] = (None, None),
+    paired: bool = False,
 ) -> list[RunnerDiff]:
     diffs = []
     for name, result in base.items():
         if name in new:
-            diffs.append(RunnerDiff(name, cell, compare_runner(result, new[name])))
+            changes = compare_runner(
+                result,
+                new[name],
+                _repetitions(runs[0], name),
+                _repetitions(runs[1], name),
+                paired=paired,
+            )
+            diffs.append(RunnerDiff(name, cell, changes))
         else:
             diffs.append(RunnerDiff(name, cell, [], only_in="base"))
     diffs.extend(RunnerDiff(name, cell, [], only_in="new") for name in new if name not in base)
@@ -408,8 +499,12 @@ def diff_results(
     *,
     base_label: str = "BASE",
     new_label: str = "NEW",
+    paired: bool = False,
 ) -> list[RunnerDiff]:
     """Every runner's changes from ``base`` to ``new``, in base's order, then new's extra ones.
+
+    With repetitions (``--repeat``) on either side the tests are between repetitions,
+    ``paired`` when the two sides' repetitions ran together (``compare_runner``).
 
     Runners are matched by name; sweep cells by (concurrency, pool_size,
     max_overflow), in that order, then runners within them.  A runner or cell
@@ -425,7 +520,9 @@ def diff_results(
             "dbbench diff compares a run with a run, or a sweep with a sweep"
         )
     if isinstance(base, RunResult) and isinstance(new, RunResult):
-        return _diff_runners(_runners(base, base_label), _runners(new, new_label), None)
+        return _diff_runners(
+            _runners(base, base_label), _runners(new, new_label), None, (base, new), paired
+        )
     assert isinstance(base, SweepResult) and isinstance(new, SweepResult)
     base_cells, new_cells = _cells(base, base_label), _cells(new, new_label)
     diffs: list[RunnerDiff] = []
@@ -433,7 +530,8 @@ def diff_results(
         label = cell_label(key)
         base_runners = _runners(base_cells[key], base_label) if key in base_cells else {}
         new_runners = _runners(new_cells[key], new_label) if key in new_cells else {}
-        diffs.extend(_diff_runners(base_runners, new_runners, label))
+        runs = (base_cells.get(key), new_cells.get(key))
+        diffs.extend(_diff_runners(base_runners, new_runners, label, runs, paired))
     return diffs
 
 
@@ -506,10 +604,22 @@ def tripped(diffs: Iterable[RunnerDiff], thresholds: Iterable[Threshold]) -> lis
        histograms, n < 2) the limit alone decides, as in pytest-benchmark;
        the gate does not pass for want of evidence.
 
-    A runner with successful operations in base and none in new trips every
-    threshold (its change cannot be computed, but it is worse by any measure).
-    Runners in only one document trip nothing: the caller reports them.
+    A metric missing on either side, NaN or infinite never passes: a runner with
+    successful operations in base and none in new, or a file that lacks the value,
+    trips every threshold on it.  Runners in only one document trip nothing: the
+    caller reports them.  Tail percentiles between too few repetitions are in
+    ``warned``, not here.
     """
+    return [trip for trip in _broken(diffs, thresholds) if not _tail_warning(trip.change)]
+
+
+def warned(diffs: Iterable[RunnerDiff], thresholds: Iterable[Threshold]) -> list[Trip]:
+    """The thresholds a tail percentile (``TAIL_METRICS``) broke between fewer than
+    ``TAIL_REPETITIONS`` repetitions a side: a warning, not a failure."""
+    return [trip for trip in _broken(diffs, thresholds) if _tail_warning(trip.change)]
+
+
+def _broken(diffs: Iterable[RunnerDiff], thresholds: Iterable[Threshold]) -> list[Trip]:
     thresholds = list(thresholds)
     trips = []
     for diff in diffs:
@@ -520,16 +630,67 @@ def tripped(diffs: Iterable[RunnerDiff], thresholds: Iterable[Threshold]) -> lis
     return trips
 
 
+def _tail_warning(change: MetricChange) -> bool:
+    """A tail percentile compared between fewer repetitions than it takes to gate on one
+    (one repetition a side included: within one run a p99 is precise, and a rerun moves
+    it by far more than its interval says)."""
+    if change.metric not in TAIL_METRICS or change.missing:
+        return False
+    return change.repetitions is None or min(change.repetitions) < TAIL_REPETITIONS
+
+
 def _trips(change: MetricChange, threshold: Threshold) -> bool:
+    if change.missing and change.worse is not False:
+        return True  # nothing to compare is never a pass; base failing entirely is no regression
     if change.worse is not True or change.beyond_noise is False:
         return False
     amount = worsening(change)
     return amount is None or amount > threshold.limit + LIMIT_TOLERANCE
 
 
+def check_repetitions(
+    diffs: Sequence[RunnerDiff],
+    thresholds: Sequence[Threshold],
+    *,
+    base_label: str = "BASE",
+    new_label: str = "NEW",
+) -> None:
+    """Refuse a gate whose test between repetitions could never reach significance.
+
+    With repetitions on either side the gate tests between them; when a side has too
+    few for the test ever to give p < ``BETWEEN_ALPHA`` (3 a side, or 1 against 5) a
+    PASS would only say that nothing could be seen.  Raises ``ConfigError`` with one
+    line naming both sides' repetitions and how many each needs.  Runs of one
+    repetition on both sides are gated within each run, and say so.
+    """
+    if not thresholds:
+        return
+    from dbbench.significance import can_reach, repetitions_needed  # scipy, on use
+
+    for diff in diffs:
+        for change in diff.changes:
+            if change.repetitions is None or change.metric not in {t.metric for t in thresholds}:
+                continue
+            n_base, n_new = change.repetitions
+            if can_reach(n_base, n_new, BETWEEN_ALPHA):
+                continue
+            needed = repetitions_needed(BETWEEN_ALPHA)
+            raise ConfigError(
+                f"{mention('fail_on')}: {base_label} has {_times(n_base)} and {new_label} "
+                f"{_times(n_new)}: a test between repetitions can reach p < {BETWEEN_ALPHA:g} "
+                f"only with {needed} a side; rerun both with --repeat {needed} or more "
+                "(or both with one repetition, to gate within each run)"
+            )
+
+
+def _times(n: int) -> str:
+    return f"{n} repetition{'s' if n != 1 else ''}"
+
+
 def gate(diffs: Sequence[RunnerDiff], thresholds: Sequence[Threshold]) -> Verdict:
-    """The thresholds ``diffs`` trip (``tripped``), and the runners NEW lacks."""
-    return Verdict.of(diffs, thresholds, tripped(diffs, thresholds))
+    """The thresholds ``diffs`` trip (``tripped``), those they warn on (``warned``), and
+    the runners NEW lacks."""
+    return Verdict.of(diffs, thresholds, tripped(diffs, thresholds), warned(diffs, thresholds))
 
 
 def compare(
@@ -539,10 +700,13 @@ def compare(
     *,
     base_label: str = "BASE",
     new_label: str = "NEW",
+    paired: bool = False,
 ) -> DiffResult:
-    """Diff two results and gate on ``thresholds`` (``parse_fail_on``'s)."""
+    """Diff two results and gate on ``thresholds`` (``parse_fail_on``'s); a gate between
+    too few repetitions is refused (``check_repetitions``)."""
     labels = {"base_label": base_label, "new_label": new_label}
-    diffs = diff_results(base, new, **labels)
+    diffs = diff_results(base, new, paired=paired, **labels)
+    check_repetitions(diffs, thresholds, **labels)
     return DiffResult(
         diffs=diffs,
         thresholds=tuple(thresholds),

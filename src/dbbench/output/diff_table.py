@@ -15,15 +15,23 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from dbbench.diffing import ALPHA, CONFIDENCE
+from dbbench.diffing import ALPHA, BETWEEN_ALPHA, CONFIDENCE, TAIL_REPETITIONS
 from dbbench.numbers import escape_markdown, ms_from_us, ops_per_s
 from dbbench.results.model import DiffResult, MetricChange, RunnerDiff, Threshold, Trip
 
 #: one line under the tables: what "beyond noise" means
 LEGEND = (
-    f"beyond noise: mean by Welch's t-test, ops_per_s by a t-test of the log ratio "
-    f"(p < {ALPHA:g}); p50–p99 when their {CONFIDENCE:.0%} confidence intervals "
-    "do not overlap · latencies in milliseconds"
+    f"beyond noise between repetitions (--repeat): each repetition's value, by Mann-Whitney, "
+    f"or paired by a t-test of the log ratios (p < {BETWEEN_ALPHA:g}) · within one run: "
+    f"mean by Welch's t-test, ops_per_s by a t-test of the log ratio (p < {ALPHA:g}), "
+    f"p50–p99 when their {CONFIDENCE:.0%} confidence intervals do not overlap · "
+    "latencies in milliseconds"
+)
+#: under a gate whose tests saw the operations of one run a side only
+WITHIN_RUN = (
+    "verdicts within each run only: the noise between runs is not measured, and a rerun "
+    "often moves a mean by more than its interval; measure both sides with --repeat 5, or "
+    "both in one run with --variant (docs/guide/ci.md)"
 )
 
 
@@ -48,33 +56,70 @@ def format_p(p_value: float) -> str:
     return "p < 0.0001" if p_value < 0.0001 else f"p = {p_value:.2g}"
 
 
+def _basis(change: MetricChange) -> str:
+    """ "5+5 repetitions" or "within runs": what noise a test saw."""
+    if change.repetitions is None:
+        return "within runs"
+    return f"{change.repetitions[0]}+{change.repetitions[1]} repetitions"
+
+
 def describe_noise(change: MetricChange) -> str:
-    """The "beyond noise?" cell: "yes, p = 0.0003", "no, 99% CIs overlap", "untested (why)"."""
+    """The "beyond noise?" cell: "yes, p = 0.008 (5+5 repetitions)", "no, 99% CIs overlap
+    (within runs)", "untested (why)"."""
     if change.beyond_noise is None:
         return "untested" + change.method.removeprefix("n/a")
     answer = "yes" if change.beyond_noise else "no"
     if change.p_value is not None:
-        return f"{answer}, {format_p(change.p_value)}"
-    return f"{answer}, {CONFIDENCE:.0%} CIs {'apart' if change.beyond_noise else 'overlap'}"
+        return f"{answer}, {format_p(change.p_value)} ({_basis(change)})"
+    overlap = "apart" if change.beyond_noise else "overlap"
+    return f"{answer}, {CONFIDENCE:.0%} CIs {overlap} ({_basis(change)})"
 
 
 def _why_beyond_noise(change: MetricChange) -> str:
     if change.beyond_noise is None:
         return f"noise not tested ({change.method.removeprefix('n/a (')}: the limit alone decides"
+    if change.repetitions is not None:
+        n_base, n_new = change.repetitions
+        return (
+            f"beyond noise between {n_base} and {n_new} repetitions "
+            f"({change.method}, {format_p(change.p_value or 0.0)})"
+        )
     if change.method == "quantile-ci":
-        return f"beyond noise ({CONFIDENCE:.0%} CIs do not overlap)"
+        return f"beyond noise within each run only ({CONFIDENCE:.0%} CIs do not overlap)"
     test = "Welch's t-test" if change.method == "welch-t" else "t-test of the log ratio"
-    return f"beyond noise ({test}, {format_p(change.p_value or 0.0)})"
+    return f"beyond noise within each run only ({test}, {format_p(change.p_value or 0.0)})"
 
 
 def describe_trip(trip: Trip) -> str:
-    """e.g. "p99 of pool rose 14.2% (limit 10%), beyond noise (99% CIs do not overlap)"."""
+    """e.g. "p99 of pool rose 14.2% (limit 10%), beyond noise between 5 and 5 repetitions
+    (mann-whitney, p = 0.008)"."""
     change, limit = trip.change, f"limit {trip.threshold.limit * 100:g}%"
     who = f"{change.metric} of {trip.diff.label}"
     if change.change is None:
-        return f"{who}: no successful operations in new ({limit})"
+        if change.worse:
+            return f"{who}: no successful operations in new ({limit})"
+        why = change.method.removeprefix("n/a (").rstrip(")")
+        return f"{who}: {why}: a gate cannot pass on it ({limit})"
     verb = "fell" if change.change < 0 else "rose"
     return f"{who} {verb} {abs(change.change):.1%} ({limit}), {_why_beyond_noise(change)}"
+
+
+def describe_warning(trip: Trip) -> str:
+    """A tail percentile's broken threshold that only warns, and why."""
+    sides = trip.change.repetitions
+    have = "one run a side" if sides is None else f"{sides[0]} and {sides[1]} repetitions"
+    return (
+        f"{describe_trip(trip)}: a warning only, tail percentiles gate with "
+        f"{TAIL_REPETITIONS} repetitions a side (these have {have}; --repeat {TAIL_REPETITIONS})"
+    )
+
+
+def within_run_line(diffs: Sequence[RunnerDiff], thresholds: Sequence[Threshold]) -> str | None:
+    """``WITHIN_RUN`` when thresholds were given and some compared metric saw one run a side."""
+    gated = {t.metric for t in thresholds}
+    if any(c.within_run and c.metric in gated and c.tested for d in diffs for c in d.changes):
+        return WITHIN_RUN
+    return None
 
 
 def verdict(trips: Sequence[Trip], thresholds: Sequence[Threshold]) -> str:
@@ -144,6 +189,7 @@ def write(
     base_label: str = "base",
     new_label: str = "new",
     caveats: Sequence[str] = (),
+    warnings: Sequence[Trip] = (),
 ) -> None:
     """Tables, then what was not compared, caveats, tripped thresholds and the verdict."""
     for diff in diffs:
@@ -154,6 +200,11 @@ def write(
         console.print(f"[yellow]{escape(line)}[/yellow]", soft_wrap=True)
     for line in caveats:
         console.print(f"[yellow]note: {escape(line)}[/yellow]", soft_wrap=True)
+    within = within_run_line(diffs, thresholds)
+    if within:
+        console.print(f"[yellow]{escape(within)}[/yellow]", soft_wrap=True)
+    for trip in warnings:
+        console.print(f"[yellow]⚠ {escape(describe_warning(trip))}[/yellow]", soft_wrap=True)
     for trip in tripped:
         console.print(f"[red]✗ {escape(describe_trip(trip))}[/red]", soft_wrap=True)
     style = "bold red" if tripped else "bold green" if thresholds else "dim"
@@ -178,6 +229,7 @@ def markdown_lines(
     base_label: str = "base",
     new_label: str = "new",
     caveats: Sequence[str] = (),
+    warnings: Sequence[Trip] = (),
 ) -> list[str]:
     """The Markdown document, line by line (see ``write_markdown``)."""
     sweep = any(d.cell is not None for d in diffs)
@@ -212,6 +264,9 @@ def markdown_lines(
                 lines.append(f"| {' | '.join(row)} |")
         lines += ["", f"<sub>{escape_markdown(LEGEND)}</sub>"]
     notes = only_in_lines(diffs, base_label, new_label) + [f"note: {c}" for c in caveats]
+    within = within_run_line(diffs, thresholds)
+    notes += [within] if within else []
+    notes += [f"⚠ {describe_warning(trip)}" for trip in warnings]
     if notes:
         lines += [""] + [f"- {escape_markdown(line)}" for line in notes]
     if tripped:
@@ -236,6 +291,7 @@ def write_markdown(
     base_label: str = "base",
     new_label: str = "new",
     caveats: Sequence[str] = (),
+    warnings: Sequence[Trip] = (),
 ) -> None:
     """A GitHub-flavoured Markdown report, fit for a pull-request comment.
 
@@ -252,6 +308,7 @@ def write_markdown(
             base_label=base_label,
             new_label=new_label,
             caveats=caveats,
+            warnings=warnings,
         )
     )
     console.print(text, markup=False, highlight=False, soft_wrap=True, emoji=False)
@@ -268,6 +325,7 @@ def write_result(result: DiffResult, console: Console, *, markdown: bool = False
         caveats=result.caveats,
         base_label=result.base_label,
         new_label=result.new_label,
+        warnings=result.verdict.warnings,
     )
     lacking_line(result, console)
 

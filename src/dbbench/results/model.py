@@ -1576,10 +1576,27 @@ class MetricChange:
     #: ``quantile-ci`` only: the 99% interval in each run, microseconds
     base_interval: tuple[float, float] | None = None
     new_interval: tuple[float, float] | None = None
+    #: the repetitions of each side the test compared, ``(base, new)``; None when it
+    #: compared the operations within each run (one repetition a side)
+    repetitions: tuple[int, int] | None = None
+    #: between repetitions: the interval of ``change``, at the test's confidence
+    change_interval: tuple[float, float] | None = None
 
     @property
     def tested(self) -> bool:
         return self.beyond_noise is not None
+
+    @property
+    def within_run(self) -> bool:
+        """The test saw only the noise inside each run, not that between runs."""
+        return self.repetitions is None
+
+    @property
+    def missing(self) -> bool:
+        """A side's value is absent, NaN or infinite: nothing can be gated on it."""
+        return any(
+            value is None or not math.isfinite(value) for value in (self.base, self.new)
+        )
 
 
 @dataclass(frozen=True)
@@ -1639,10 +1656,17 @@ class Verdict:
     #: thresholds were given and NEW left out something BASE has, or the two share
     #: nothing: a gate must not pass because the new run left something out
     lacking: bool
+    #: thresholds a change broke where it may only warn: a tail percentile with fewer
+    #: repetitions than it takes to gate on one (``diffing.TAIL_REPETITIONS``)
+    warnings: tuple[Trip, ...] = ()
 
     @classmethod
     def of(
-        cls, diffs: Sequence[RunnerDiff], thresholds: Sequence[Threshold], trips: Sequence[Trip]
+        cls,
+        diffs: Sequence[RunnerDiff],
+        thresholds: Sequence[Threshold],
+        trips: Sequence[Trip],
+        warnings: Sequence[Trip] = (),
     ) -> Verdict:
         """The verdict on ``diffs`` given the ``trips`` found: what NEW lacks decided here."""
         missing = tuple(d.label for d in diffs if d.only_in == "base")
@@ -1651,6 +1675,7 @@ class Verdict:
             trips=tuple(trips),
             missing=missing,
             lacking=bool(thresholds) and bool(missing or not compared),
+            warnings=tuple(warnings),
         )
 
     @property
@@ -1718,6 +1743,10 @@ class DiffResult:
                 {"runner": t.diff.label, "metric": t.change.metric, "threshold": str(t.threshold)}
                 for t in self.verdict.trips
             ],
+            "warned": [
+                {"runner": t.diff.label, "metric": t.change.metric, "threshold": str(t.threshold)}
+                for t in self.verdict.warnings
+            ],
             "caveats": list(self.caveats),
         }
 
@@ -1736,14 +1765,14 @@ class DiffResult:
         thresholds = tuple(Threshold.from_document(text) for text in d["thresholds"])
         changes = {(r.label, c.metric): (r, c) for r in diffs for c in r.changes}
         by_text = {str(t): t for t in thresholds}
-        trips = [
-            Trip(*changes[(t["runner"], t["metric"])], by_text[t["threshold"]])
-            for t in d["tripped"]
-        ]
+        trips, warnings = (
+            [Trip(*changes[(t["runner"], t["metric"])], by_text[t["threshold"]]) for t in d[key]]
+            for key in ("tripped", "warned")
+        )
         return cls(
             diffs=diffs,
             thresholds=thresholds,
-            verdict=Verdict.of(diffs, thresholds, trips),
+            verdict=Verdict.of(diffs, thresholds, trips, warnings),
             caveats=list(d["caveats"]),
             base_label=d["base"],
             new_label=d["new"],
@@ -1752,9 +1781,12 @@ class DiffResult:
         )
 
 
+_PAIRS = ("base_interval", "new_interval", "repetitions", "change_interval")
+
+
 def _change_to_document(change: MetricChange) -> dict[str, Any]:
     document = dataclasses.asdict(change)
-    for name in ("base_interval", "new_interval"):
+    for name in _PAIRS:
         if document[name] is not None:
             document[name] = list(document[name])  # as JSON keeps it
     return document
@@ -1762,7 +1794,7 @@ def _change_to_document(change: MetricChange) -> dict[str, Any]:
 
 def _change_from_document(d: Mapping[str, Any]) -> MetricChange:
     fields = {f.name: d[f.name] for f in dataclasses.fields(MetricChange)}
-    for name in ("base_interval", "new_interval"):
+    for name in _PAIRS:
         if fields[name] is not None:
             fields[name] = tuple(fields[name])
     return MetricChange(**fields)
@@ -1898,6 +1930,12 @@ def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:
         upgraded.setdefault("complete", True)
     if upgraded.get("command") == "diff":
         upgraded.setdefault("caveats", [])  # kept since version 3; the table's only before
+        upgraded.setdefault("warned", [])  # version 4: tail percentiles may only warn
+        for runner in upgraded.get("diffs", []):
+            for change in runner.get("changes", []):
+                # version 4 tested between repetitions too; older diffs within runs only
+                change.setdefault("repetitions", None)
+                change.setdefault("change_interval", None)
     if upgraded.get("command") == "stale":
         _complete_stale(upgraded)
     upgraded["schema_version"] = SCHEMA_VERSION

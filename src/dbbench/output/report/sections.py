@@ -540,6 +540,9 @@ def _diff_parts(result: DiffResult) -> list[str]:
     parts.append(f"<p>{escape(diff_table.LEGEND)}</p>")
     lines = diff_table.only_in_lines(result.diffs, base, new)
     lines += [f"note: {caveat}" for caveat in result.caveats]
+    within = diff_table.within_run_line(result.diffs, result.thresholds)
+    lines += [within] if within else []
+    lines += [f"⚠ {diff_table.describe_warning(trip)}" for trip in result.verdict.warnings]
     lines += [f"✗ {diff_table.describe_trip(trip)}" for trip in trips]
     if lines:
         parts.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>")
