@@ -26,6 +26,7 @@ _EXPORTS = {
     "explain": "dbbench.scenarios.explain",
     "count_run_round_trips": "dbbench.scenarios.explain",
     "project_run": "dbbench.scenarios.explain",
+    "calibrate": "dbbench.scenarios.calibrate",
     "load_result": "dbbench.results.model",
     "compare": "dbbench.diffing",
     "parse_fail_on": "dbbench.diffing",

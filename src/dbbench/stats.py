@@ -139,3 +139,21 @@ def sample_quantile_interval(values: Sequence[int], q: float, confidence: float)
     ordered = sorted(values)
     low, high = quantile_ranks(len(ordered), q, confidence)
     return ordered[low - 1], ordered[high - 1]
+
+
+def zero_events_bound(trials: int, confidence: float = 0.95) -> float:
+    """The ``confidence`` upper bound of an event's rate when ``trials`` trials saw none:
+    the rate ``r`` at which no event in ``trials`` has probability ``1 - confidence``,
+    ``(1 - r) ** trials = 1 - confidence``, so ``r = 1 - (1 - confidence) ** (1 / trials)``
+    (the exact binomial bound; about 3 / trials at 95%, the "rule of three")."""
+    if trials < 1:
+        raise ValueError("no trials")
+    return 1 - (1 - confidence) ** (1 / trials)
+
+
+def trials_for_bound(rate: float, confidence: float = 0.95) -> int:
+    """The fewest trials with no event that bound its rate below ``rate`` at ``confidence``
+    (``zero_events_bound(n) <= rate``): 59 for 5% at 95%."""
+    if not 0 < rate < 1:
+        raise ValueError("the rate is a fraction between 0 and 1")
+    return math.ceil(math.log(1 - confidence) / math.log(1 - rate) - 1e-9)

@@ -2,10 +2,10 @@
 
 One frozen dataclass per kind of result (``RunResult`` for run and compare,
 ``SweepResult``, ``StaleResult``, ``Explanation``, ``DiffResult``,
-``RunsListing``) and per part of one (a runner, the settings, the environment,
-the server...), each with the one conversion each way to the JSON document
-that ``--format json``, ``--output`` and ``--save`` write: ``to_document()``
-and ``from_document()``.  A live run is built into these classes
+``CalibrationResult``, ``RunsListing``) and per part of one (a runner, the
+settings, the environment, the server...), each with the one conversion each
+way to the JSON document that ``--format json``, ``--output`` and ``--save``
+write: ``to_document()`` and ``from_document()``.  A live run is built into these classes
 (``results.build_result``) and a file is read into the same ones
 (``load_result``), so every format, ``diff`` and ``report`` read one thing
 whatever its origin.
@@ -1293,8 +1293,27 @@ class StaleCase:
         )
 
 
+class _Measured:
+    """A result whose command measured in steps (stale's cases, calibrate's trials): its
+    settings and environment typed as given (a ``public_dict()``, a captured environment),
+    and an exit status that is only that of a Ctrl-C (what it measured is no error)."""
+
+    settings: SettingsSummary
+    environment: Environment
+    complete: bool
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", SettingsSummary.of(self.settings))
+        object.__setattr__(self, "environment", Environment.of(self.environment))
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        # stale: failures after the idle period are the measurement, not an error of the run
+        return ExitStatus.SUCCESS if self.complete else ExitStatus.INTERRUPTED
+
+
 @dataclass(frozen=True)
-class StaleResult:
+class StaleResult(_Measured):
     """``dbbench stale``: the cases run so far, and what the document around them says."""
 
     cases: tuple[StaleCase, ...]
@@ -1309,15 +1328,6 @@ class StaleResult:
     upgraded_from: int | None = None
     schema_version: int = SCHEMA_VERSION
     command: ClassVar[str] = "stale"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "settings", SettingsSummary.of(self.settings))
-        object.__setattr__(self, "environment", Environment.of(self.environment))
-
-    @property
-    def exit_status(self) -> ExitStatus:
-        # failures after the idle period are the measurement, not an error of the run
-        return ExitStatus.SUCCESS if self.complete else ExitStatus.INTERRUPTED
 
     def to_document(self) -> dict[str, Any]:
         """The result document of ``dbbench stale`` (same envelope as every command's)."""
@@ -1730,15 +1740,7 @@ class DiffResult:
             "new": self.new_label,
             "thresholds": [str(t) for t in self.thresholds],
             "failed": self.verdict.failed,
-            "diffs": [
-                {
-                    "runner": d.runner,
-                    "cell": d.cell,
-                    "only_in": d.only_in,
-                    "changes": [_change_to_document(c) for c in d.changes],
-                }
-                for d in self.diffs
-            ],
+            "diffs": [_runner_diff_to_document(d) for d in self.diffs],
             "tripped": [
                 {"runner": t.diff.label, "metric": t.change.metric, "threshold": str(t.threshold)}
                 for t in self.verdict.trips
@@ -1753,15 +1755,7 @@ class DiffResult:
     @classmethod
     def from_document(cls, d: Mapping[str, Any]) -> DiffResult:
         """A diff document of the current schema version (``upgrade`` it first)."""
-        diffs = [
-            RunnerDiff(
-                runner=r["runner"],
-                cell=r["cell"],
-                changes=[_change_from_document(c) for c in r["changes"]],
-                only_in=r["only_in"],
-            )
-            for r in d["diffs"]
-        ]
+        diffs = [_runner_diff_from_document(r) for r in d["diffs"]]
         thresholds = tuple(Threshold.from_document(text) for text in d["thresholds"])
         changes = {(r.label, c.metric): (r, c) for r in diffs for c in r.changes}
         by_text = {str(t): t for t in thresholds}
@@ -1784,6 +1778,24 @@ class DiffResult:
 _PAIRS = ("base_interval", "new_interval", "repetitions", "change_interval")
 
 
+def _runner_diff_to_document(diff: RunnerDiff) -> dict[str, Any]:
+    return {
+        "runner": diff.runner,
+        "cell": diff.cell,
+        "only_in": diff.only_in,
+        "changes": [_change_to_document(c) for c in diff.changes],
+    }
+
+
+def _runner_diff_from_document(d: Mapping[str, Any]) -> RunnerDiff:
+    return RunnerDiff(
+        runner=d["runner"],
+        cell=d["cell"],
+        changes=[_change_from_document(c) for c in d["changes"]],
+        only_in=d["only_in"],
+    )
+
+
 def _change_to_document(change: MetricChange) -> dict[str, Any]:
     document = dataclasses.asdict(change)
     for name in _PAIRS:
@@ -1798,6 +1810,161 @@ def _change_from_document(d: Mapping[str, Any]) -> MetricChange:
         if fields[name] is not None:
             fields[name] = tuple(fields[name])
     return MetricChange(**fields)
+
+
+# --- a calibration ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalibrationTrial:
+    """One A/A trial of ``dbbench calibrate``: the same settings measured twice, as the
+    gate compares them (``diffing.compare``: base the first measurement, new the second)."""
+
+    number: int
+    #: each runner's changes, one per metric, as ``dbbench diff`` gives them
+    diffs: list[RunnerDiff]
+    started_at: str | None = None
+    finished_at: str | None = None
+
+    def change(self, runner: str, metric: str) -> MetricChange | None:
+        found = (c for d in self.diffs if d.runner == runner for c in d.changes)
+        return next((c for c in found if c.metric == metric), None)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "diffs": [_runner_diff_to_document(d) for d in self.diffs],
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> CalibrationTrial:
+        return cls(
+            number=d["number"],
+            diffs=[_runner_diff_from_document(r) for r in d["diffs"]],
+            started_at=d["started_at"],
+            finished_at=d["finished_at"],
+        )
+
+
+@dataclass(frozen=True)
+class MetricCalibration:
+    """What the A/A trials say of one metric of one runner: the smallest ``--fail-on``
+    limit none of them would have tripped, and one with headroom
+    (``scenarios.calibrate.calibrate_metric`` works them out)."""
+
+    runner: str
+    metric: str
+    #: the trials that compared it
+    trials: int
+    #: trials whose change was beyond noise, either way
+    beyond_noise: int
+    #: trials that a limit of 0% trips: worse, and beyond noise (or not testable)
+    worse_beyond_noise: int
+    #: trials where a side had no value: a gate never passes on those
+    missing: int
+    #: the largest change of any trial, either way, as a fraction (None: none compared)
+    largest_change: float | None
+    #: the smallest limit with no false alarm in these trials: the largest worsening of
+    #: a trial beyond noise (0 when none was); None when a trial had no value
+    smallest: float | None
+    #: a limit with headroom (``scenarios.calibrate.HEADROOM``), a whole per cent
+    suggested: float | None
+    #: False for p95 and p99 below ``diffing.TAIL_REPETITIONS`` repetitions a side: a
+    #: limit they break only warns
+    gates: bool
+
+    def to_document(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> MetricCalibration:
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
+
+
+@dataclass(frozen=True)
+class CalibrationResult(_Measured):
+    """``dbbench calibrate``: A/A trials of the user's own settings, and the smallest
+    ``--fail-on`` limits their noise allows, per runner and metric."""
+
+    #: ``"saved"`` (two runs diffed, unpaired) or ``"duet"`` (two variants of one run,
+    #: paired): ``scenarios.calibrate_args.RECIPES``
+    recipe: str
+    #: the trials asked for (``--trials``)
+    trials_asked: int
+    trials: tuple[CalibrationTrial, ...]
+    calibrations: tuple[MetricCalibration, ...]
+    #: ``suggested`` is this many times the largest change, rounded up to a whole per cent
+    headroom: float
+    #: the confidence of ``false_alarm_bound``
+    confidence: float
+    #: with no false alarm in the trials done, the ``confidence`` upper bound of the
+    #: false-alarm rate: ``1 - (1 - confidence) ** (1 / trials)``; None with no trial
+    false_alarm_bound: float | None
+    settings: SettingsSummary
+    environment: Environment
+    started_at: str | None
+    finished_at: str | None
+    complete: bool
+    #: what ended the calibration early, or what else is worth a word
+    notes: tuple[str, ...] = ()
+    upgraded_from: int | None = None
+    schema_version: int = SCHEMA_VERSION
+    command: ClassVar[str] = "calibrate"
+
+    @property
+    def runner_names(self) -> tuple[str, ...]:
+        """The runners calibrated, in the order measured."""
+        return tuple(dict.fromkeys(c.runner for c in self.calibrations))
+
+    def gate_limit(self, metric: str) -> float | None:
+        """The suggested limit of ``metric`` for a gate over every runner: the largest of
+        the runners' (a threshold trips on any runner); None when a runner has none."""
+        limits = [c.suggested for c in self.calibrations if c.metric == metric]
+        if not limits or any(limit is None for limit in limits):
+            return None
+        return max(limit for limit in limits if limit is not None)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            **({"upgraded_from": self.upgraded_from} if self.upgraded_from else {}),
+            "command": "calibrate",
+            "complete": self.complete,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "settings": self.settings.to_document(),
+            "environment": self.environment.to_document(),
+            "recipe": self.recipe,
+            "trials_asked": self.trials_asked,
+            "headroom": self.headroom,
+            "confidence": self.confidence,
+            "false_alarm_bound": self.false_alarm_bound,
+            "calibrations": [c.to_document() for c in self.calibrations],
+            "trials": [t.to_document() for t in self.trials],
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> CalibrationResult:
+        return cls(
+            recipe=d["recipe"],
+            trials_asked=d["trials_asked"],
+            trials=tuple(CalibrationTrial.from_document(t) for t in d["trials"]),
+            calibrations=tuple(MetricCalibration.from_document(c) for c in d["calibrations"]),
+            headroom=d["headroom"],
+            confidence=d["confidence"],
+            false_alarm_bound=d["false_alarm_bound"],
+            settings=SettingsSummary.from_document(d["settings"]),
+            environment=Environment.from_document(d["environment"]),
+            started_at=d["started_at"],
+            finished_at=d["finished_at"],
+            complete=d["complete"],
+            notes=tuple(d["notes"]),
+            upgraded_from=d.get("upgraded_from"),
+            schema_version=d["schema_version"],
+        )
 
 
 # --- reading a file ----------------------------------------------------------
@@ -1972,7 +2139,7 @@ def read_document(path: Path) -> dict[str, Any]:
     return upgrade(document, str(path))
 
 
-Result = RunResult | SweepResult | StaleResult | Explanation | DiffResult
+Result = RunResult | SweepResult | StaleResult | Explanation | DiffResult | CalibrationResult
 
 
 def from_document(document: Mapping[str, Any], source: str = "the document") -> Any:
@@ -1991,6 +2158,8 @@ def from_document(document: Mapping[str, Any], source: str = "the document") -> 
             return RunsListing.from_document(document)
         if command == "diff":
             return DiffResult.from_document(document)
+        if command == "calibrate":
+            return CalibrationResult.from_document(document)
     except (KeyError, TypeError, ValueError) as exc:
         raise ResultFileError(
             f"{source}: not a {command} document dbbench can read ({type(exc).__name__}: {exc})"
@@ -2052,6 +2221,8 @@ class SavedRunEntry:
             names = {r.runner for _, run in result.cells for r in run.runners}
         elif isinstance(result, StaleResult):
             names = set()
+        elif isinstance(result, CalibrationResult):
+            names = set(result.runner_names)
         else:
             names = {r.runner for r in result.runners}
         runners = ", ".join(sorted(names))

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from dbbench import drivers
-from dbbench.config.settings import DatabaseSettings, Settings, split_label
+from dbbench.config.settings import DatabaseSettings, Settings, Variant, split_label
 from dbbench.errors import ConfigError, mention
 from dbbench.results.model import variants_note
 from dbbench.runners import runner_settings
@@ -155,3 +156,12 @@ def pointed(
             dataclasses.replace(v, database=repoint(v.database)) for v in settings.variants
         ),
     )
+
+
+def twins(settings: Settings, names: Sequence[str] = ("base", "new")) -> Settings:
+    """``settings`` as a run of identical variants, one per name, each with the run's own
+    ``[database]`` and ``[pool]``: an A/A duet (``dbbench calibrate --recipe duet``), made
+    in memory rather than from files.  Each variant's path is the run's settings file."""
+    path = settings.config_path or Path("(the run's settings)")
+    same = tuple(Variant(name, path, settings.database, settings.pool) for name in names)
+    return dataclasses.replace(settings, variants=same)
