@@ -42,6 +42,7 @@ from dbbench.guard import check_query
 from dbbench.output.formats import FORMAT_NAMES, get_format
 from dbbench.parsing import bad_value, parse_duration_s, parse_int_list, whole_number
 from dbbench.runners import DEFAULT_RUNNERS, EXPLAIN_RUNNERS, RUNNER_NAMES, parse_runner_names
+from dbbench.scenarios.calibrate_args import DEFAULT_TRIALS, RECIPES, check_trials
 from dbbench.scenarios.stale_args import CHECKS, PROTECTIONS
 
 if TYPE_CHECKING:
@@ -210,7 +211,8 @@ def _elsewhere(exc: click.NoSuchOption) -> str:
     if not takers:
         return ""
     verb = "takes" if len(takers) == 1 else "take"
-    return f" {' and '.join(takers)} {verb} {exc.option_name} ({row.name} in the settings file)."
+    named = " and ".join([", ".join(takers[:-1]), takers[-1]] if len(takers) > 2 else takers)
+    return f" {named} {verb} {exc.option_name} ({row.name} in the settings file)."
 
 
 @click.group(cls=DbbenchGroup)
@@ -1079,6 +1081,107 @@ def report(refs: tuple[str, ...], output: Path) -> int:
     write_report([store.resolve(ref) for ref in refs], output)
     _env().echo(f"wrote {output}", err=True)
     return ExitStatus.SUCCESS
+
+
+def _calibrate_options(command: Callable) -> Callable:
+    """The run's settings (``[benchmark]``, ``--runner``), the trials and the recipe, and
+    where the result goes (no ``--save``: a calibration is no run to diff)."""
+    options = [
+        *_setting_options("benchmark")[:5],  # iterations, duration, warmup, query, workload
+        _allow_writes_option,
+        *_setting_options("benchmark")[5:],
+        click.option(
+            "--runner",
+            "runner_text",
+            help=f"Comma-separated runners to calibrate, from {', '.join(RUNNER_NAMES)} "
+            f"[default: {','.join(DEFAULT_RUNNERS)}].",
+        ),
+        click.option(
+            "--trials",
+            type=_WholeNumber(check_trials),
+            default=DEFAULT_TRIALS,
+            show_default=True,
+            help="A/A trials: each measures the settings twice and compares them as the gate does.",
+        ),
+        click.option(
+            "--recipe",
+            type=click.Choice(RECIPES),
+            default=RECIPES[0],
+            show_default=True,
+            help="saved: two runs one after the other, diffed (dbbench diff A.json B.json); "
+            "duet: two identical variants of one run, paired (compare --variant).",
+        ),
+        _format_option(help="How to print the calibration [default: table]."),
+        click.option("--json", "as_json", is_flag=True, help="Same as --format json."),
+        _document_options(as_it_goes=True)[0],  # --output
+        click.option("--quiet", "-q", is_flag=True, help="No progress display."),
+    ]
+    return _apply(options, command)
+
+
+@cli.command()
+@_connection_options
+@_pool_options
+@_calibrate_options
+def calibrate(**options: Any) -> int:
+    """Find the smallest --fail-on limits the noise of these settings allows (A/A trials).
+
+    Each trial measures the same settings twice, as a CI gate compares two builds,
+    and tests the changes as dbbench diff does: every change beyond noise is a
+    false alarm. Per runner and metric: the largest worsening beyond noise (the
+    smallest limit no trial trips) and a limit with headroom, with what the number
+    of trials can vouch for.
+
+    \b
+    Examples:
+        dbbench calibrate --runner pool --repeat 5
+        dbbench calibrate --runner pool --repeat 5 --recipe duet --trials 20 -o calib.json
+    """
+    from dbbench.output.progress import ProgressBar
+    from dbbench.scenarios import benchmark
+    from dbbench.scenarios.calibrate import calibrate as calibrate_gate
+    from dbbench.scenarios.calibrate import check_request
+
+    env = _env()
+    stdout, stderr, backend = env.out(), env.err(), env.live()
+    format_name = _format_name(options)
+    lists = _lists(options)
+    settings = _load(options, lists)
+    benchmark.check_sql(
+        settings,
+        options["allow_writes"],
+        query_name=_named("benchmark", "query", options),
+        workload_name=_named("benchmark", "workload", options),
+    )
+    if benchmark.sweep_axes(settings, lists) is not None:
+        raise ConfigError(
+            "calibrate measures one configuration: give --concurrency, --pool-size and "
+            "--max-overflow one value each"
+        )
+    driver_names = parse_driver_names(options["driver_text"]) if options["driver_text"] else []
+    runner_names = parse_runner_names(options["runner_text"] or ",".join(DEFAULT_RUNNERS))
+    check_request(settings, options["recipe"], options["trials"], driver_names)
+    sink = _result_sink({**options, "save_name": None})
+    quiet = options["quiet"]
+    with (
+        _target(settings, options["server"], stderr, quiet) as target,
+        ProgressBar(stderr, "dbbench calibrate", not quiet, _seconds(backend)) as bar,
+    ):
+        result = calibrate_gate(
+            target,
+            runner_names,
+            trials=options["trials"],
+            recipe=options["recipe"],
+            driver_names=driver_names,
+            on_run=bar.relabel,
+            on_result=lambda partial: sink.write(partial.to_document()),
+            backend=backend,
+            allow_writes=options["allow_writes"],
+        )
+    get_format(format_name).calibrate(result, stdout)
+    for path in sink.paths:
+        env.echo(f"results written to {path}", err=True)
+    return result.exit_status
 
 
 def main() -> None:

@@ -1,23 +1,31 @@
 """``dbbench calibrate``: A/A trials with fake runners whose costs are chosen, the smallest
-``--fail-on`` limit and the suggested one worked out by hand, both recipes, Ctrl-C and the
-document."""
+``--fail-on`` limit and the suggested one worked out by hand, both recipes, Ctrl-C, the
+document, every format and the command line."""
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import io
 import json
 
 import jsonschema
 import pytest
+from click.testing import CliRunner
+from rich.console import Console
 
+from dbbench.cli import Env, cli
 from dbbench.config.settings import BenchmarkSettings, Settings
 from dbbench.diffing import tripped
 from dbbench.errors import ConfigError, ExitStatus
+from dbbench.output.formats import get_format
 from dbbench.results.model import (
     CalibrationResult,
     MetricChange,
     RunnerDiff,
     Threshold,
     from_document,
+    load_result,
 )
 from dbbench.scenarios.calibrate import calibrate, calibrate_metric, check_request
 from dbbench.stats import trials_for_bound, zero_events_bound
@@ -235,7 +243,7 @@ def test_a_duet_of_two_repetitions_can_gate_paired_and_one_repetition_gates_with
     assert mean.within_run and mean.method == "welch-t"
 
 
-# --- the document ---------------------------------------------------
+# --- the document and the formats ---------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +261,101 @@ def test_the_document_goes_to_its_model_and_back_and_the_schema_accepts_it(calib
     assert isinstance(again, CalibrationResult) and again.to_document() == document
     assert again.calibrations == calibrated.calibrations
     assert again.trials[0].change("pool", "mean") == calibrated.trials[0].change("pool", "mean")
+
+
+def render(result: CalibrationResult, name: str) -> str:
+    console = Console(file=io.StringIO(), width=160, color_system=None)
+    get_format(name).calibrate(result, console)
+    return console.file.getvalue()
+
+
+def test_the_table_shows_each_trial_the_limits_the_suggestion_and_the_bound(calibrated):
+    text = render(calibrated, "table")
+    assert "dbbench calibrate: 2 A/A trials (saved runs" in text
+    assert "+25.0%*" in text  # trial 1's mean, beyond noise
+    assert "suggested: --fail-on mean:38% --fail-on p50:38% --fail-on ops_per_s:30%" in text
+    assert "38% (warns only)" in text  # p95 and p99 below 10 repetitions
+    assert "with none in 2, it may still be as high as 78% (95% upper bound" in text
+    assert "59 trials without one bound it below 5%" in text
+
+
+def test_markdown_has_both_tables_escaped(calibrated):
+    text = render(calibrated, "markdown")
+    assert text.startswith("### dbbench calibrate: 2 A/A trials")
+    assert "| trial | runner | mean | p50 | p95 | p99 | ops_per_s |" in text
+    assert "+25.0%\\*" in text  # the mark is not emphasis
+    assert "**suggested: --fail-on mean:38%" in text
+
+
+def test_csv_a_row_per_runner_and_metric_with_each_trials_change(calibrated):
+    rows = list(csv.DictReader(io.StringIO(render(calibrated, "csv"))))
+    assert [r["metric"] for r in rows] == ["mean", "p50", "p95", "p99", "ops_per_s"]
+    mean = rows[0]
+    assert float(mean["suggested"]) == pytest.approx(0.38)
+    assert mean["gates"] == "true" and rows[3]["gates"] == "false"
+    changes = [float(c) for c in mean["changes"].split(";")]
+    assert changes[0] == pytest.approx(0.25, abs=1e-3) and len(changes) == 2
+    assert mean["beyond_noise_trials"] == "1"
+
+
+def test_json_is_the_document(calibrated):
+    assert json.loads(render(calibrated, "json")) == calibrated.to_document()
+
+
+# --- the command line -------------------------------------------------------------
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path) -> Env:
+    """The CLI against fake runners whose every operation costs the same: an A/A of no
+    noise at all."""
+    monkeypatch.chdir(tmp_path)
+    for variable in ("DBBENCH_HOST", "DBBENCH_PORT", "DBBENCH_PASSWORD", "MYSQL_PWD"):
+        monkeypatch.delenv(variable, raising=False)
+    clock = FakeClock()
+    backend = fake_backend(lambda label, s: FakeRunner(label, [], clock, cost_ns=50_000), clock)
+    return Env(backend=backend)
+
+
+def test_calibrate_on_the_command_line_writes_its_file_and_show_reads_it(env, tmp_path):
+    args = ["calibrate", "--runner", "pool", "-n", "20", "--repeat", "4", "--trials", "2"]
+    result = CliRunner().invoke(cli, [*args, "-q", "-o", "c.json"], obj=env)
+    assert result.exit_code == ExitStatus.SUCCESS, result.output
+    assert "dbbench calibrate: 2 A/A trials" in result.output
+    saved = load_result(tmp_path / "c.json")
+    assert isinstance(saved, CalibrationResult) and saved.complete
+    assert saved.settings.benchmark.repeat == 4 and saved.runner_names == ("pool",)
+    shown = CliRunner().invoke(cli, ["show", "c.json", "--format", "markdown"], obj=env)
+    assert shown.exit_code == 0 and "### dbbench calibrate" in shown.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--repeat", "3"], "can never reach p < 0.05"),
+        (["--trials", "1"], "--trials = '1': a calibration needs 2 trials or more"),
+        (["--pool-size", "1,5"], "calibrate measures one configuration"),
+    ],
+)
+def test_calibrate_refuses_in_one_line(env, args, message):
+    result = CliRunner().invoke(cli, ["calibrate", "--runner", "pool", *args], obj=env)
+    assert result.exit_code == ExitStatus.USAGE or result.exit_code == ExitStatus.ERROR
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_a_duet_on_the_command_line(env):
+    args = ["calibrate", "--runner", "pool", "-n", "20", "--repeat", "2", "--trials", "2"]
+    result = CliRunner().invoke(cli, [*args, "--recipe", "duet", "--json"], obj=env)
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["recipe"] == "duet" and len(document["trials"]) == 2
+    assert document["trials"][0]["diffs"][0]["changes"][0]["method"].startswith("paired")
+    assert dataclasses.asdict(from_document(document).calibrations[0])["trials"] == 2
+
+
+def test_the_report_draws_a_calibration(calibrated):
+    from dbbench.output import report
+
+    page = report.build_report([("calibration.json", calibrated)])
+    assert "calibrate: A/A trials, and the --fail-on limits their noise allows" in page
+    assert "suggested: --fail-on mean:38%" in page and "+25.0%*" in page

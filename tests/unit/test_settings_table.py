@@ -205,13 +205,13 @@ def test_a_setting_the_table_lacks_is_refused_by_name():
     [
         (
             ["run", "--pool-size", "5"],
-            "No such option '--pool-size'. dbbench compare and dbbench stale take --pool-size "
-            "([pool] pool_size in the settings file).",
+            "No such option '--pool-size'. dbbench compare, dbbench stale and dbbench calibrate "
+            "take --pool-size ([pool] pool_size in the settings file).",
         ),
         (
             ["run", "--no-pre-ping"],
-            "No such option '--no-pre-ping'. dbbench compare and dbbench explain take "
-            "--no-pre-ping ([pool] pool_pre_ping in the settings file).",
+            "No such option '--no-pre-ping'. dbbench compare, dbbench explain and dbbench "
+            "calibrate take --no-pre-ping ([pool] pool_pre_ping in the settings file).",
         ),
         (["run", "--nope"], "No such option '--nope'."),
     ],

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from dbbench.errors import ConfigError, mention
 from dbbench.results.model import (
+    CalibrationResult,
     DiffResult,
     Explanation,
     Result,
@@ -49,6 +50,8 @@ def show(format_: Format, result: Result, console: Console) -> None:
         format_.explain(result, console)
     elif isinstance(result, DiffResult):
         format_.diff(result, console)
+    elif isinstance(result, CalibrationResult):
+        format_.calibrate(result, console)
     else:
         format_.runs(result, console)
 
@@ -81,6 +84,10 @@ class Format(Protocol):
     def runs(self, listing: RunsListing, console: Console) -> None:
         """``dbbench runs``: the saved runs."""
         self._cannot("the saved runs")
+
+    def calibrate(self, result: CalibrationResult, console: Console) -> None:
+        """``dbbench calibrate``: the A/A trials and the limits they allow."""
+        self._cannot("a calibration")
 
     def _cannot(self, what: str) -> None:
         raise ConfigError(f"{mention('format')} {self.name} cannot show {what}")

@@ -31,6 +31,7 @@ from dbbench.output.columns import (
     shown_in,
 )
 from dbbench.results.model import (
+    CalibrationResult,
     DiffResult,
     RunnerResult,
     RunResult,
@@ -225,6 +226,45 @@ def write_runs(listing: RunsListing, console: Console) -> None:
     _write(RUNS_COLUMNS, (entry.to_document() for entry in listing.runs), console)
 
 
+CALIBRATE_COLUMNS = (
+    "runner",
+    "metric",
+    "trials",
+    "beyond_noise",
+    "worse_beyond_noise",
+    "missing",
+    "largest_change",
+    "smallest",
+    "suggested",
+    "gates",
+    "changes",
+    "beyond_noise_trials",
+)
+
+
+def write_calibrate(result: CalibrationResult, console: Console) -> None:
+    """``dbbench calibrate --format csv``: a row per runner and metric, its limits, and each
+    trial's change (``changes``, in trial order, ``;`` between them; an empty one where a
+    side had no value) with the trials beyond noise (``beyond_noise_trials``)."""
+    rows = []
+    for row in result.calibrations:
+        changes = [
+            (trial.number, trial.change(row.runner, row.metric)) for trial in result.trials
+        ]
+        rows.append(
+            {
+                **row.to_document(),
+                "changes": ";".join(
+                    "" if c is None or c.missing else repr(c.change) for _, c in changes
+                ),
+                "beyond_noise_trials": ";".join(
+                    str(number) for number, c in changes if c is not None and c.beyond_noise
+                ),
+            }
+        )
+    _write(CALIBRATE_COLUMNS, rows, console)
+
+
 class CsvFormat(Format):
     name = "csv"
 
@@ -242,6 +282,9 @@ class CsvFormat(Format):
 
     def runs(self, listing: RunsListing, console: Console) -> None:
         write_runs(listing, console)
+
+    def calibrate(self, result: CalibrationResult, console: Console) -> None:
+        write_calibrate(result, console)
 
 
 FORMAT = CsvFormat()

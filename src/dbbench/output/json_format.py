@@ -10,6 +10,7 @@ from rich.console import Console
 
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.results.model import (
+    CalibrationResult,
     DiffResult,
     Explanation,
     RunResult,
@@ -45,6 +46,9 @@ class JsonFormat(Format):
 
     def runs(self, listing: RunsListing, console: Console) -> None:
         write_document(listing.to_document(), console)
+
+    def calibrate(self, result: CalibrationResult, console: Console) -> None:
+        write_document(result.to_document(), console)
 
 
 FORMAT = JsonFormat()

@@ -16,10 +16,11 @@ from typing import Any
 
 from rich.console import Console
 
+from dbbench.diffing import METRICS
 from dbbench.engine.timeline import describe as describe_timeline
 from dbbench.numbers import MISSING, count, error_kinds, ms_from_ns, ops_per_s, overflow
 from dbbench.numbers import escape_markdown as escape
-from dbbench.output import diff_table
+from dbbench.output import calibrate_table, diff_table
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.columns import (
     MARKDOWN,
@@ -38,6 +39,7 @@ from dbbench.output.stale_table import describe_protection
 from dbbench.output.table import describe_speedup, projection_line, server_line, vs_raw
 from dbbench.results.model import (
     BenchmarkSummary,
+    CalibrationResult,
     DiffResult,
     Recommendation,
     RunnerResult,
@@ -348,6 +350,30 @@ def write_runs(listing: RunsListing, console: Console) -> None:
     _emit(console, [["### dbbench runs"], table(header, rows)])
 
 
+def calibrate_lines(result: CalibrationResult) -> list[list[str]]:
+    """``dbbench calibrate``: the trials' table and the limits' table, with the same words
+    as the terminal's (``calibrate_table``)."""
+    blocks = [[f"### {escape(calibrate_table.title(result))}"]]
+    if result.trials:
+        trials = [[escape(cell) for cell in row] for row in calibrate_table.trial_rows(result)]
+        blocks.append(table(["trial", "runner", *METRICS], trials, left=2))
+        limits = [
+            [escape(cell) for cell in calibrate_table.calibration_row(row)]
+            for row in result.calibrations
+        ]
+        blocks.append(table(list(calibrate_table.HEADER), limits, left=2))
+    else:
+        blocks.append(["no trial was completed: nothing to calibrate on"])
+    suggestion = calibrate_table.suggestion_line(result)
+    if suggestion:
+        blocks.append([f"**{escape(suggestion)}**"])
+    blocks.append([f"- {escape(line)}" for line in calibrate_table.notes(result)])
+    blocks.append([f"<sub>{escape(diff_table.LEGEND)}</sub>"])
+    if not result.complete:
+        blocks.append(["interrupted: the trials done are above"])
+    return blocks
+
+
 class MarkdownFormat(Format):
     name = "markdown"
 
@@ -367,6 +393,9 @@ class MarkdownFormat(Format):
 
     def runs(self, listing: RunsListing, console: Console) -> None:
         write_runs(listing, console)
+
+    def calibrate(self, result: CalibrationResult, console: Console) -> None:
+        _emit(console, calibrate_lines(result))
 
 
 FORMAT = MarkdownFormat()

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from dbbench.output import diff_table, explain_table, histogram_text, matrix, stale_table, table
+from dbbench.output import (
+    calibrate_table,
+    diff_table,
+    explain_table,
+    histogram_text,
+    matrix,
+    stale_table,
+    table,
+)
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.runs_table import runs_table
 from dbbench.results.model import (
+    CalibrationResult,
     DiffResult,
     Explanation,
     RunResult,
@@ -46,6 +55,9 @@ class TableFormat(Format):
             console.print("no saved runs in .dbbench/runs/ (save one with --save [NAME])")
         else:
             console.print(runs_table(listing))
+
+    def calibrate(self, result: CalibrationResult, console: Console) -> None:
+        calibrate_table.write(result, console)
 
 
 FORMAT = TableFormat()

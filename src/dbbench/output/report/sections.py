@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from dbbench import diffing
 from dbbench.engine.timeline import describe as describe_timeline
 from dbbench.numbers import error_kinds, us_from_ns
-from dbbench.output import columns, diff_table
+from dbbench.output import calibrate_table, columns, diff_table
 from dbbench.output.columns import (
     POOL_COLUMNS,
     REPORT,
@@ -39,6 +40,7 @@ from dbbench.output.report.tables import (
     yes_no,
 )
 from dbbench.results.model import (
+    CalibrationResult,
     DiffResult,
     Environment,
     Explanation,
@@ -63,6 +65,7 @@ KINDS = {
     "stale": "stale connections",
     "explain": "explain: where the time goes",
     "diff": "diff: what changed, and the gate's verdict",
+    "calibrate": "calibrate: A/A trials, and the --fail-on limits their noise allows",
 }
 
 
@@ -85,6 +88,8 @@ def document_section(index: int, label: str, doc: Result, charts: Charts) -> str
         parts += _stale_parts(doc)
     elif isinstance(doc, DiffResult):
         parts += _diff_parts(doc)
+    elif isinstance(doc, CalibrationResult):
+        parts += _calibrate_parts(doc)
     else:
         parts += _explain_parts(doc)
     if not isinstance(doc, DiffResult):  # a diff has no settings of its own: its files do
@@ -550,4 +555,21 @@ def _diff_parts(result: DiffResult) -> list[str]:
     verdict += [line for line in [result.verdict.lacking_line(base, new)] if line]
     css = ' class="notice"' if result.verdict.failed else ""
     parts.append(f"<p{css}><strong>{'<br>'.join(escape(v) for v in verdict)}</strong></p>")
+    return parts
+
+
+def _calibrate_parts(result: CalibrationResult) -> list[str]:
+    """What ``dbbench calibrate`` printed: each trial's changes, the limits, the suggestion
+    and what the trials vouch for (``calibrate_table``'s words)."""
+    parts = [f"<p>{escape(calibrate_table.title(result))}</p>"]
+    if result.trials:
+        head = ["trial", "runner", *diffing.METRICS]
+        parts.append(table(head, calibrate_table.trial_rows(result), text=("runner",)))
+        rows = [calibrate_table.calibration_row(row) for row in result.calibrations]
+        parts.append(table(list(calibrate_table.HEADER), rows, text=("runner", "metric")))
+    suggestion = calibrate_table.suggestion_line(result)
+    if suggestion:
+        parts.append(f"<p><strong>{escape(suggestion)}</strong></p>")
+    lines = calibrate_table.notes(result)
+    parts.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>")
     return parts
