@@ -41,7 +41,8 @@ def fakes(costs_ns, fail=None):
 def test_each_repetition_opens_its_runners_afresh_and_keeps_its_own_figures():
     backend, created = fakes({"raw": [2_000, 3_000, 4_000], "pool": [100, 100, 200]})
     result = run_benchmark(SETTINGS, ["raw", "pool"], backend=backend)
-    assert [r.name for r in created] == ["raw", "pool"] * 3
+    # every other repetition opens and turns its runners in the reverse order
+    assert [r.name for r in created] == ["raw", "pool", "pool", "raw", "raw", "pool"]
     assert all(r.closed for r in created)
     assert [rep.number for rep in result.repetitions] == [1, 2, 3]
     assert [r.summary.p50_ns for r in result.per_repetition("raw")] == [2_000, 3_000, 4_000]
@@ -49,6 +50,7 @@ def test_each_repetition_opens_its_runners_afresh_and_keeps_its_own_figures():
     # the merge holds every operation of every repetition, its histogram exactly theirs
     assert raw.n == 30 and raw.summary.min_ns == 2_000 and raw.summary.max_ns == 4_000
     assert raw.summary.mean_ns == 3_000
+    assert [r.runner for r in result.repetitions[1].runners] == ["raw", "pool"]  # run's order
     assert raw.measured_s == sum(r.measured_s for r in result.per_repetition("raw"))
     # the first operation is the run's cold start: the first repetition's
     assert raw.first_op_ns == result.per_repetition("raw")[0].first_op_ns
@@ -98,7 +100,7 @@ def test_failures_of_earlier_repetitions_count_toward_max_errors():
     # 10 measured): the second reaches 20 in all and the third never runs
     assert len(result.repetitions) == 2 and result.stopped and not result.complete
     assert result.runner("raw").errors + result.runner("raw").warmup_errors <= 20 + 1
-    assert [r.name for r in created] == ["raw", "pool"] * 2
+    assert [r.name for r in created] == ["raw", "pool", "pool", "raw"]
 
 
 def test_a_sweep_runs_the_whole_grid_once_per_repetition():

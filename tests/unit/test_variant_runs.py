@@ -81,9 +81,10 @@ def test_every_variants_runners_take_turns_in_the_same_rounds_with_their_own_set
     for repetition in result.repetitions:
         assert [r.runner for r in repetition.runners] == LABELS
         assert all(r.n == 20 for r in repetition.runners)
-    # a turn runs every label once in order: the first operations of each repetition
+    # a turn runs every label once in order, the second repetition in the reverse order:
+    # the first operations of each repetition
     opened = [entry for entry in fakes.log if entry.startswith("open ")]
-    assert opened == [f"open {label}" for label in LABELS] * 2
+    assert opened == [f"open {label}" for label in [*LABELS, *LABELS[::-1]]]
     assert fakes.settings["pool@new"].pool.pool_pre_ping is True
     assert fakes.settings["pool@new"].pool.pool_size == 2
     assert fakes.settings["raw@new"].database.driver == "mysqlclient"

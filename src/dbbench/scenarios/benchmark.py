@@ -389,7 +389,9 @@ def repeat_run(
             progress = on_repetition(f"repetition {number}/{repeat}")
         errors_before = sum(r.errors + r.warmup_errors for part in done for r in part.runners)
         this = dataclasses.replace(
-            run, plan=dataclasses.replace(run.plan, errors_before=errors_before)
+            run,
+            plan=dataclasses.replace(run.plan, errors_before=errors_before),
+            runners=_order_for(run.runners, number),
         )
         result = execute_run(
             this,
@@ -445,6 +447,17 @@ def run_projected(
         on_repetition=on_repetition,
     )
     return projected(result)
+
+
+def _order_for(runners: tuple[str, ...], repetition: int) -> tuple[str, ...]:
+    """The runners in the order repetition ``repetition`` opens and turns them: as given,
+    then reversed, in turn.  Each runner's connections are served by the server's threads
+    for the whole repetition, and which runner gets which thread follows the order they
+    connect in; under load one thread may share a busy core with another process all
+    repetition long (here, one of two identical variants then ran 2x slower at the
+    median).  Alternating the order lets that fall on every runner alike, repetition
+    after repetition, instead of on the same one each time."""
+    return runners if repetition % 2 else runners[::-1]
 
 
 def execute_run(

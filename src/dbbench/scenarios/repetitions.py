@@ -49,6 +49,7 @@ def combine(parts: Sequence[RunResult], repeat: int) -> RunResult:
     first, last = parts[0], parts[-1]
     if repeat == 1 and len(parts) == 1:
         return first
+    order = {r.runner: i for i, r in enumerate(first.runners)}
     origin = _instant(first.started_at)
     offsets = [_offset_s(origin, part.started_at) for part in parts]
     runners = [
@@ -68,7 +69,8 @@ def combine(parts: Sequence[RunResult], repeat: int) -> RunResult:
         repetitions=tuple(
             Repetition(
                 number=number,
-                runners=list(part.runners),
+                # in the run's order, whatever order this repetition ran them in
+                runners=sorted(part.runners, key=lambda r: order.get(r.runner, len(order))),
                 complete=part.complete,
                 started_at=part.started_at,
                 finished_at=part.finished_at,
