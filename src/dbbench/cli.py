@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,7 @@ from dbbench.scenarios.stale_args import CHECKS, PROTECTIONS
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from dbbench.results.model import DiffResult, RunResult
     from dbbench.results.store import ResultSink
     from dbbench.server.local import LocalServer
 
@@ -367,6 +368,16 @@ def _check_query(settings: Settings, options: dict[str, Any]) -> None:
     )
 
 
+_fail_on_option = click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    metavar="METRIC:PCT",
+    help="Exit 4 when METRIC (mean, p50, p95, p99, ops_per_s) gets worse by more than PCT, "
+    "beyond noise. May be given several times.",
+)
+
+
 def _run_options(command: Callable) -> Callable:
     options = [
         *_setting_options("benchmark")[:5],  # iterations, duration, warmup, query, workload
@@ -386,6 +397,15 @@ def _run_options(command: Callable) -> Callable:
             help="Measure this configuration beside the others given, in the same turns: a "
             "settings file whose [database] and [pool] are laid over the run's; two or more, "
             "runners labelled RUNNER@NAME.",
+        ),
+        click.option(
+            "--fail-on",
+            "fail_on",
+            multiple=True,
+            metavar="METRIC:PCT",
+            help="With --variant: exit 4 when METRIC (mean, p50, p95, p99, ops_per_s) of "
+            "another variant is worse than the first's by more than PCT, beyond the noise "
+            "between repetitions (paired). May be given several times.",
         ),
         click.option(
             "--histogram",
@@ -667,6 +687,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     if settings.variants:  # the library refuses these too; here before a server starts
         _refuse_with_variants(settings, axes is not None, driver_names, options.get("rtt"))
         driver_names = []  # one --driver is a flag, every variant's already
+    thresholds = _variant_thresholds(options, settings)
     runner_text = options["runner_text"]
     if runner_text is None:  # not given; given empty, it is refused like any other bad list
         runner_text = ",".join(benchmark.default_runners(sweep=axes is not None))
@@ -725,7 +746,40 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
         status = result.exit_status
     for path in sink.paths:
         stderr.print(f"[dim]results written to {escape(str(path))}[/dim]")
+    if thresholds:
+        status = _gate_variants(result, thresholds, format_name, status)
     return status
+
+
+def _variant_thresholds(options: dict[str, Any], settings: Settings) -> list[Any]:
+    """``--fail-on`` of run and compare: parsed before anything runs, and only with variants."""
+    from dbbench import diffing
+
+    thresholds = [diffing.parse_fail_on(text) for text in options.get("fail_on") or ()]
+    if thresholds and not settings.variants:
+        raise ConfigError(
+            "--fail-on gates one configuration against another measured in the same run: "
+            "give --variant base=FILE --variant new=FILE; to gate saved results, use "
+            "dbbench diff BASE NEW --fail-on"
+        )
+    return thresholds
+
+
+def _gate_variants(result: RunResult, thresholds: list[Any], format_name: str, status: int) -> int:
+    """The run's variants gated (``diffing.compare_variants``) after its own output: the
+    diff under a table or Markdown, one verdict line on stderr beside a document."""
+    from dbbench import diffing
+    from dbbench.output.diff_table import verdict
+
+    gates = diffing.compare_variants(result, thresholds)
+    if format_name in ("table", "markdown"):
+        gated = _show_gates(gates, format_name)
+    else:  # stdout holds the run's document: the gate speaks on stderr
+        for gate in gates:
+            line = verdict(gate.verdict.trips, gate.thresholds)
+            _env().err().print(f"{gate.base_label} → {gate.new_label}: {line}", markup=False)
+        gated = ExitStatus.THRESHOLD if any(g.verdict.failed for g in gates) else 0
+    return ExitStatus.THRESHOLD if gated else status
 
 
 def _refuse_with_variants(
@@ -1010,44 +1064,55 @@ def show(ref: str, format_name: str) -> int:
 
 @cli.command()
 @click.argument("base_ref", metavar="BASE")
-@click.argument("new_ref", metavar="NEW")
-@click.option(
-    "--fail-on",
-    "fail_on",
-    multiple=True,
-    metavar="METRIC:PCT",
-    help="Exit 4 when METRIC (mean, p50, p95, p99, ops_per_s) gets worse by more than PCT, "
-    "beyond noise. May be given several times.",
-)
+@click.argument("new_ref", metavar="[NEW]", required=False)
+@_fail_on_option
 @_format_option(
     default="table", show_default=True, help="markdown: a table for a pull-request comment."
 )
 @_debug_option
-def diff(base_ref: str, new_ref: str, fail_on: tuple[str, ...], format_name: str) -> int:
+def diff(base_ref: str, new_ref: str | None, fail_on: tuple[str, ...], format_name: str) -> int:
     """Compare two results (files, saved-run names or numbers, or "latest"): a CI gate.
 
     Each runner's mean, p50, p95, p99 and throughput, the change, and whether
-    it is beyond noise (Welch's t-test for mean and throughput, 99% quantile
-    intervals from the histograms for percentiles).
+    it is beyond noise: between repetitions when both were run with --repeat
+    (Mann-Whitney on each repetition's value), else within each run only
+    (Welch's t-test, 99% quantile intervals), and said so. One result of a run
+    of several --variant: its first variant against each other one, paired by
+    repetition.
 
     \b
     Examples:
         dbbench diff before.json after.json
-        dbbench diff baseline latest --fail-on p99:10% --fail-on mean:5%
+        dbbench diff baseline latest --fail-on mean:10% --fail-on p99:25%
+        dbbench diff duet.json --fail-on mean:10%
     """
     from dbbench import diffing
-    from dbbench.results.model import load_result
+    from dbbench.results.model import RunResult, load_result
     from dbbench.results.store import RunStore
 
     thresholds = [diffing.parse_fail_on(text) for text in fail_on]  # bad input before any file
     store = RunStore()
-    base_path, new_path = store.resolve(base_ref), store.resolve(new_ref)
-    base = diffing.comparable(load_result(base_path), base_ref)
-    new = diffing.comparable(load_result(new_path), new_ref)
+    base = diffing.comparable(load_result(store.resolve(base_ref)), base_ref)
+    if new_ref is None:
+        if not isinstance(base, RunResult):
+            raise diffing.IncomparableError(
+                f"{base_ref} is a sweep: dbbench diff compares it with another sweep"
+            )
+        return _show_gates(diffing.compare_variants(base, thresholds), format_name)
+    new = diffing.comparable(load_result(store.resolve(new_ref)), new_ref)
     # labelled as the user named them: short, and no local paths in a pull-request comment
     result = diffing.compare(base, new, thresholds, base_label=base_ref, new_label=new_ref)
     get_format(format_name).diff(result, _env().out())
     return result.exit_status
+
+
+def _show_gates(results: Sequence[DiffResult], format_name: str) -> int:
+    """Each diff of a run's variants, in turn; exit 4 when any failed."""
+    out = _env().out()
+    for result in results:
+        get_format(format_name).diff(result, out)
+    failed = any(result.verdict.failed for result in results)
+    return ExitStatus.THRESHOLD if failed else ExitStatus.SUCCESS
 
 
 @cli.command()

@@ -654,6 +654,7 @@ def check_repetitions(
     *,
     base_label: str = "BASE",
     new_label: str = "NEW",
+    paired: bool = False,
 ) -> None:
     """Refuse a gate whose test between repetitions could never reach significance.
 
@@ -672,9 +673,10 @@ def check_repetitions(
             if change.repetitions is None or change.metric not in {t.metric for t in thresholds}:
                 continue
             n_base, n_new = change.repetitions
-            if can_reach(n_base, n_new, BETWEEN_ALPHA):
+            pairs = paired and n_base == n_new
+            if can_reach(n_base, n_new, BETWEEN_ALPHA, paired=pairs):
                 continue
-            needed = repetitions_needed(BETWEEN_ALPHA)
+            needed = repetitions_needed(BETWEEN_ALPHA, paired=pairs)
             raise ConfigError(
                 f"{mention('fail_on')}: {base_label} has {_times(n_base)} and {new_label} "
                 f"{_times(n_new)}: a test between repetitions can reach p < {BETWEEN_ALPHA:g} "
@@ -706,7 +708,7 @@ def compare(
     too few repetitions is refused (``check_repetitions``)."""
     labels = {"base_label": base_label, "new_label": new_label}
     diffs = diff_results(base, new, paired=paired, **labels)
-    check_repetitions(diffs, thresholds, **labels)
+    check_repetitions(diffs, thresholds, paired=paired, **labels)
     return DiffResult(
         diffs=diffs,
         thresholds=tuple(thresholds),
@@ -714,3 +716,30 @@ def compare(
         caveats=caveats(base, new, **labels),
         **labels,
     )
+
+
+def compare_variants(result: RunResult, thresholds: Sequence[Threshold] = ()) -> list[DiffResult]:
+    """A run of several variants (``--variant``) gated within itself: the first variant is
+    the base, each other one new, each pair's runners compared between repetitions
+    *paired*, since repetition i of every variant ran in the same turns (duet
+    benchmarking: a drift of the machine falls on both sides of each pair).  With one
+    repetition, within that run (and labelled so).  Raises ``IncomparableError`` for a
+    run of one configuration."""
+    names = result.variant_names
+    if len(names) < 2:
+        raise IncomparableError(
+            "a run of one configuration has nothing to gate within it: give --variant "
+            "base=FILE --variant new=FILE, or diff two results"
+        )
+    base = result.variant_view(names[0])
+    return [
+        compare(
+            base,
+            result.variant_view(name),
+            thresholds,
+            base_label=names[0],
+            new_label=name,
+            paired=True,
+        )
+        for name in names[1:]
+    ]
