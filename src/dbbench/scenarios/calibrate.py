@@ -211,22 +211,20 @@ def calibrate(
 
     def trial(number: int) -> CalibrationTrial | None:
         began = iso_utc(backend.wall_clock_s())
-        if recipe == "saved":
-            sides = [measure(number, "A", settings)]
-            if sides[0] is not None:
-                sides.append(measure(number, "B", settings))
-            labels = ("A", "B")
-        else:
+        if recipe == "saved":  # as dbbench diff A.json B.json compares them
+            base = measure(number, "A", settings)
+            new = measure(number, "B", settings) if base is not None else None
+            if base is None or new is None:
+                return None
+            where = base.environment
+            compared = diffing.compare(base, new, base_label="A", new_label="B")
+        else:  # as dbbench compare --variant base=... --variant new=... --fail-on does
             duet = measure(number, "base and new", _duet_settings(settings, driver_names))
-            sides = [None if duet is None else duet.variant_view(name) for name in DUET]
-            labels = DUET
-        base, new = sides[0], sides[-1]
-        if base is None or new is None or len(sides) < 2:
-            return None
-        environment.update(environment or base.environment.to_document())
-        compared = diffing.compare(
-            base, new, base_label=labels[0], new_label=labels[1], paired=recipe == "duet"
-        )
+            if duet is None:
+                return None
+            where = duet.environment.variant(DUET[0])
+            (compared,) = diffing.compare_variants(duet)
+        environment.update(environment or where.to_document())
         return CalibrationTrial(
             number, _compared(compared.diffs), began, iso_utc(backend.wall_clock_s())
         )
