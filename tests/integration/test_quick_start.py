@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ITERATIONS = 40
 DURATION = "0.1s"
 #: the commands that measure a number of operations (``-n``), given one when the line has none
-COUNTED = {"run", "compare", "explain"}
+COUNTED = {"run", "compare", "explain", "calibrate"}
 
 
 def quick_start_lines() -> list[str]:
