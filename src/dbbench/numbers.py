@@ -119,6 +119,11 @@ def ratio_digits(value: float) -> int:
     return 2 if value < 10 else 1
 
 
+def p_value(p: float) -> str:
+    """A test's p-value: 0.0123 -> "p = 0.012", under 0.0001 -> "p < 0.0001"."""
+    return "p < 0.0001" if p < 0.0001 else f"p = {p:.2g}"
+
+
 def overflow(max_overflow: Any) -> str:
     """max_overflow as a setting: -1 (no limit) -> "unlimited"."""
     return "unlimited" if isinstance(max_overflow, int) and max_overflow < 0 else str(max_overflow)

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dbbench.diffing import ALPHA, BETWEEN_ALPHA, CONFIDENCE, TAIL_REPETITIONS
-from dbbench.numbers import escape_markdown, ms_from_us, ops_per_s
+from dbbench.numbers import escape_markdown, ms_from_us, ops_per_s, p_value
 from dbbench.results.model import DiffResult, MetricChange, RunnerDiff, Threshold, Trip
 
 #: one line under the tables: what "beyond noise" means
@@ -52,10 +52,6 @@ def format_change(change: float | None) -> str:
     return f"{change:+.1%}".replace("-", "−")
 
 
-def format_p(p_value: float) -> str:
-    return "p < 0.0001" if p_value < 0.0001 else f"p = {p_value:.2g}"
-
-
 def _basis(change: MetricChange) -> str:
     """ "5+5 repetitions" or "within runs": what noise a test saw."""
     if change.repetitions is None:
@@ -70,7 +66,7 @@ def describe_noise(change: MetricChange) -> str:
         return "untested" + change.method.removeprefix("n/a")
     answer = "yes" if change.beyond_noise else "no"
     if change.p_value is not None:
-        return f"{answer}, {format_p(change.p_value)} ({_basis(change)})"
+        return f"{answer}, {p_value(change.p_value)} ({_basis(change)})"
     overlap = "apart" if change.beyond_noise else "overlap"
     return f"{answer}, {CONFIDENCE:.0%} CIs {overlap} ({_basis(change)})"
 
@@ -82,12 +78,12 @@ def _why_beyond_noise(change: MetricChange) -> str:
         n_base, n_new = change.repetitions
         return (
             f"beyond noise between {n_base} and {n_new} repetitions "
-            f"({change.method}, {format_p(change.p_value or 0.0)})"
+            f"({change.method}, {p_value(change.p_value or 0.0)})"
         )
     if change.method == "quantile-ci":
         return f"beyond noise within each run only ({CONFIDENCE:.0%} CIs do not overlap)"
     test = "Welch's t-test" if change.method == "welch-t" else "t-test of the log ratio"
-    return f"beyond noise within each run only ({test}, {format_p(change.p_value or 0.0)})"
+    return f"beyond noise within each run only ({test}, {p_value(change.p_value or 0.0)})"
 
 
 def describe_trip(trip: Trip) -> str:
