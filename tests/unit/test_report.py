@@ -203,6 +203,13 @@ def test_stale_cases_are_a_table(full_page: str) -> None:
         ("pool_pre_ping", "–"),
     ]
     assert '<td class="num">20.0%</td><td class="num">0.598</td>' in stale  # error rate, first op
+    # the mean after the idle period against the baseline's, tested as the table output does
+    assert (
+        "<li>pool_pre_ping: mean 3.519 ms after the idle period against 0.218 ms before: 16.1× "
+        "slower (95% CI 3.67–71.03, noise within this one run only; Welch&#x27;s t-test, "
+        "p = 0.002)</li>"
+    ) in stale
+    assert "stale runs once, so the noise between runs is not measured" in stale
 
 
 def test_no_password_is_shown() -> None:

@@ -90,6 +90,11 @@ STALE_COLUMNS = (
     "pool_recycle_s",
     "pool_pre_ping",
     *(c.key for c in _STALE),
+    "after_idle_ratio",
+    "after_idle_ci_low",
+    "after_idle_ci_high",
+    "after_idle_p_value",
+    "after_idle_beyond_noise",
 )
 
 
@@ -185,7 +190,20 @@ def _stale_rows(
             "pool_recycle_s": pool.pool_recycle_s,
             "pool_pre_ping": pool.pool_pre_ping,
             **{c.key: _value(c, case) for c in _STALE},
+            **_after_idle(case),
         }
+
+
+def _after_idle(case: StaleCase) -> dict[str, Any]:
+    """The mean after the idle period over the baseline's, and whether beyond noise."""
+    c = case.after_idle
+    return {
+        "after_idle_ratio": c.ratio if c else None,
+        "after_idle_ci_low": c.low if c else None,
+        "after_idle_ci_high": c.high if c else None,
+        "after_idle_p_value": c.p_value if c else None,
+        "after_idle_beyond_noise": c.beyond_noise if c else None,
+    }
 
 
 def write_stale(

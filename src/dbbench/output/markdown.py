@@ -35,7 +35,7 @@ from dbbench.output.columns import (
     sweep_grid,
 )
 from dbbench.output.matrix import LEGEND, describe_recommendation
-from dbbench.output.stale_table import describe_protection
+from dbbench.output.stale_table import NOISE_NOTE, describe_after_idle, describe_protection
 from dbbench.output.table import describe_speedup, projection_line, server_line, vs_raw
 from dbbench.results.model import (
     BenchmarkSummary,
@@ -310,6 +310,7 @@ def stale_lines(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> l
         for case in cases
         if case.errors
     ]
+    comparisons = [f"- {escape(describe_after_idle(case))}" for case in cases]
     return [
         ["### dbbench stale: connections left idle past the server's wait_timeout"],
         [
@@ -323,6 +324,8 @@ def stale_lines(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> l
             "physical connections opened in the whole case (filling the pool included)."
         ],
         failures,
+        comparisons,
+        [escape(NOISE_NOTE)],
     ]
 
 

@@ -35,13 +35,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dbbench.config.settings import VARIANT_MARK, PoolSettings, split_label
 from dbbench.errors import DbbenchError, ExitStatus, Mentioning
 from dbbench.histogram import LatencyHistogram
 from dbbench.numbers import duration_from_ns, signed_percent, us_from_ns
 from dbbench.stats import Speedup, Summary
+
+if TYPE_CHECKING:
+    from dbbench.significance import Comparison
 
 #: 2 added latency histograms, the server's vendor and the sweep/stale envelopes;
 #: 3 gave every document a schema_version and a complete set of fields (an older
@@ -1231,6 +1234,22 @@ def _summary_with_n(s: Summary | None) -> dict[str, Any]:
     return {"n": s.n if s else 0, **summary_to_document(s)}
 
 
+def _comparison_to_document(c: Comparison | None) -> dict[str, Any] | None:
+    """A stale case's ``after_idle``, written for readers of the file; read back, it is
+    computed again from the two summaries."""
+    if c is None:
+        return None
+    return {
+        "ratio": c.ratio,
+        "ci_low": c.low,
+        "ci_high": c.high,
+        "confidence": c.confidence,
+        "p_value": c.p_value,
+        "method": c.method,
+        "beyond_noise": c.beyond_noise,
+    }
+
+
 @dataclass(frozen=True)
 class StaleCase:
     """How one pool protection coped with connections the server had closed."""
@@ -1262,6 +1281,24 @@ class StaleCase:
         """Failed share of the operations after the idle period (0 when there were none)."""
         return self.errors / self.operations if self.operations else 0.0
 
+    @cached_property
+    def after_idle(self) -> Comparison | None:
+        """The mean latency after the idle period against the baseline's, beyond noise or not.
+
+        ``significance.welch_within_run(baseline, latency)``: ``ratio`` is after / before
+        (> 1: slower after the idle period), tested against the noise among this one run's
+        operations only; a stale scenario runs once, so the noise between runs is not
+        measured.  None when either side has no successful operation.  Computed from the
+        two summaries (a file keeps their n, mean and σ), so a file read back gives the
+        same verdict.  The errors are not tested: they count the dead connections met.
+        """
+        if self.latency is None or self.baseline is None:
+            return None
+        # scipy: imported only once a stale case is compared, never on the start-up path
+        from dbbench.significance import welch_within_run
+
+        return welch_within_run(self.baseline, self.latency)
+
     def to_document(self) -> dict[str, Any]:
         """JSON-friendly; times in microseconds."""
         return {
@@ -1275,6 +1312,7 @@ class StaleCase:
             "first_latency_us": us_from_ns(self.first_latency_ns),
             "latency": _summary_with_n(self.latency),
             "baseline": _summary_with_n(self.baseline),
+            "after_idle": _comparison_to_document(self.after_idle),
             "pool_counters": self.pool.to_document() if self.pool else None,
         }
 
@@ -2051,6 +2089,9 @@ def _complete_stale(stale: dict[str, Any]) -> None:
         case.setdefault("init_command", None)
         for key in ("latency", "baseline"):
             _fill_summary(case.setdefault(key, {"n": 0}), None)
+        # written since the test was added; computed from the two summaries the file keeps
+        if "after_idle" not in case:
+            case["after_idle"] = _comparison_to_document(StaleCase.from_document(case).after_idle)
 
 
 def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from dbbench.output.report.tables import (
     table,
     yes_no,
 )
+from dbbench.output.stale_table import NOISE_NOTE, describe_after_idle
 from dbbench.results.model import (
     CalibrationResult,
     DiffResult,
@@ -431,6 +432,9 @@ def _stale_parts(stale: StaleResult) -> list[str]:
         column_table(
             table_columns, stale.cases, caption=caption, text=("protection", "errors by kind")
         ),
+        "<ul>"
+        + "".join(f"<li>{escape(describe_after_idle(case))}</li>" for case in stale.cases)
+        + f"</ul><p>{escape(NOISE_NOTE)}</p>",
     ]
 
 
