@@ -280,7 +280,7 @@ def table(blocks: Sequence[Block], args: argparse.Namespace) -> list[str]:
         "A/A |mean change| median / max",
         "A/B smallest mean change",
         "load avg 1 min (min-max)",
-        "minutes",
+        "condition's minutes",
     )
     rows = []
     for block in blocks:
