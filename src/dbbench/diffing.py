@@ -204,6 +204,9 @@ def throughput_test(base: RunnerResult, new: RunnerResult) -> TTest | None:
     welch = _welch(base, new)
     if welch is None or not base.ops_per_s or not new.ops_per_s:
         return None
+    means = [r.summary.mean_ns for r in (base, new) if r.summary is not None]
+    if not all(math.isfinite(m) and m > 0 for m in means):
+        return None  # no spread to take from a mean that is no measurement
     rse_squared = sum(
         (r.summary.stddev_ns / (math.sqrt(r.n) * r.summary.mean_ns)) ** 2
         for r in (base, new)
@@ -280,8 +283,8 @@ def _missing(metric: str, base: Any, new: Any, why: str, worse: bool | None) -> 
 def compare_runner(
     base: RunnerResult,
     new: RunnerResult,
-    base_repetitions: Sequence[RunnerResult] = (),
-    new_repetitions: Sequence[RunnerResult] = (),
+    base_repetitions: Sequence[RunnerResult | None] = (),
+    new_repetitions: Sequence[RunnerResult | None] = (),
     *,
     paired: bool = False,
 ) -> list[MetricChange]:
@@ -339,6 +342,9 @@ def _change(
     base_value, new_value = _value(base, metric), _value(new, metric)
     if base_value is None or new_value is None:
         return _missing(metric, base_value, new_value, "not recorded", None)
+    if not all(math.isfinite(v) and v > 0 for v in (base_value, new_value)):
+        # a hand-edited or corrupt file: NaN, infinite, zero or negative is no measurement
+        return _missing(metric, None, None, "not a positive finite number in a file", None)
     change = _relative_change(base_value, new_value)
     worse = None if change is None else _is_worse(metric, change)
     if metric in _QUANTILES:
@@ -373,8 +379,8 @@ def _change(
 
 def compare_repetitions(
     metric: str,
-    base: Sequence[RunnerResult],
-    new: Sequence[RunnerResult],
+    base: Sequence[RunnerResult | None],
+    new: Sequence[RunnerResult | None],
     *,
     paired: bool = False,
 ) -> MetricChange:
@@ -392,7 +398,7 @@ def compare_repetitions(
     from dbbench.significance import compare_repetitions as between  # scipy, on use
 
     sizes = (len(base), len(new))
-    values = [[_value(r, metric) for r in side] for side in (base, new)]
+    values = [[None if r is None else _value(r, metric) for r in side] for side in (base, new)]
     if any(v is None or not math.isfinite(v) or v <= 0 for side in values for v in side):
         return dataclasses.replace(
             _missing(metric, None, None, "missing or not finite in a repetition", None),
@@ -440,8 +446,12 @@ def _kind(result: RunResult | SweepResult) -> str:
     return "sweep" if isinstance(result, SweepResult) else "run"
 
 
-def _repetitions(result: RunResult | None, name: str) -> list[RunnerResult]:
-    return [] if result is None else result.per_repetition(name)
+def _repetitions(result: RunResult | None, name: str) -> list[RunnerResult | None]:
+    """Runner ``name`` in each of ``result``'s repetitions, None where a repetition lacks
+    it (a value missing from one never passes a gate)."""
+    if result is None:
+        return []
+    return [repetition.runner(name) for repetition in result.repetitions]
 
 
 def _runners(result: RunResult, label: str) -> dict[str, RunnerResult]:

@@ -342,6 +342,11 @@ def test_histogram_one_bucket_both_marks_and_runners_without_data():
             "(--repeat covers reruns))",
         ),
         (
+            Speedup(0.98, 0.9, 1.05, 0.95, 5),
+            "pool and raw do not differ beyond noise: 0.98× (95% CI 0.90–1.05 between "
+            "5 repetitions)",
+        ),
+        (
             Speedup(4.0, None, None, 0.95),
             "pool is 4.00× faster than raw (too few samples for a confidence interval)",
         ),

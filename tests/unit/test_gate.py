@@ -111,3 +111,20 @@ def test_paired_repetitions_are_tested_pair_by_pair():
     assert not compare(
         repeated(drift), repeated([round(c * 1.15) for c in drift]), MEAN
     ).verdict.failed
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -5_000.0, 0.0])
+def test_a_value_that_is_no_measurement_never_passes_within_one_run_either(bad):
+    base, new = repeated([100_000]), repeated([100_000])
+    pool = new.runners[0]
+    broken = dataclasses.replace(pool, summary=dataclasses.replace(pool.summary, mean_ns=bad))
+    result = compare(base, dataclasses.replace(new, runners=[broken]), MEAN)
+    assert result.verdict.failed and result.verdict.trips[0].change.missing
+
+
+def test_a_runner_missing_from_one_repetition_never_passes():
+    base, new = repeated(JITTER), repeated(JITTER)
+    repetitions = list(new.repetitions)
+    repetitions[2] = dataclasses.replace(repetitions[2], runners=[])
+    result = compare(base, dataclasses.replace(new, repetitions=tuple(repetitions)), MEAN)
+    assert result.verdict.failed and result.verdict.trips[0].change.missing

@@ -152,9 +152,17 @@ def test_a_later_repetitions_error_times_count_from_the_first_ones_start():
     ("costs_ns", "chosen", "none_differs"),
     [
         # the two settings alike but for jitter: nothing to choose, the smaller wins
-        ([100_000, 101_000, 102_000, 100_000, 101_000, 99_000, 100_000, 102_000], 1, True),
+        (
+            [100_000, 101_000, 102_000, 100_000, 101_000, 99_000, 100_000, 102_000] + [100_000] * 2,
+            1,
+            True,
+        ),
         # pool_size 5 twice as fast in every repetition: beyond noise, it is chosen
-        ([100_000, 50_000, 101_000, 51_000, 100_000, 50_000, 102_000, 49_000], 5, False),
+        (
+            [100_000, 50_000, 101_000, 51_000, 100_000, 50_000, 102_000, 49_000, 100_000, 50_000],
+            5,
+            False,
+        ),
     ],
 )
 def test_a_repeated_sweep_tells_cells_apart_by_the_noise_between_repetitions(
@@ -162,11 +170,11 @@ def test_a_repeated_sweep_tells_cells_apart_by_the_noise_between_repetitions(
 ):
     backend, _ = fakes({"pool": costs_ns})
     settings = dataclasses.replace(
-        SETTINGS, benchmark=dataclasses.replace(SETTINGS.benchmark, repeat=4)
+        SETTINGS, benchmark=dataclasses.replace(SETTINGS.benchmark, repeat=5)
     )
     sweep = run_sweep(settings, ["pool"], [1], [1, 5], [0], backend=backend)
     (recommendation,) = sweep.recommendations
-    assert recommendation.noise == "between 4 repetitions"
+    assert recommendation.noise == "between 5 repetitions"
     assert recommendation.chosen.pool_size == chosen
     assert recommendation.none_differs is none_differs
     again = from_document(json.loads(json.dumps(sweep.to_document())))
@@ -182,3 +190,51 @@ def test_speedups_rest_on_the_repetitions_paired():
     assert speedup.speedup.repetitions == 3
     assert speedup.speedup.ci_low < speedup.speedup.ratio < speedup.speedup.ci_high
     assert speedup.speedup.beyond_noise
+
+
+def test_a_sweep_with_too_few_repetitions_to_tell_cells_apart_keeps_the_95_percent_rule():
+    # pool_size 1 at half the best's throughput: 2 repetitions cannot show it beyond noise,
+    # which must not make it "within noise" of the best
+    backend, _ = fakes({"pool": [100_000, 50_000, 100_000, 50_000]})
+    settings = dataclasses.replace(
+        SETTINGS, benchmark=dataclasses.replace(SETTINGS.benchmark, repeat=2)
+    )
+    (recommendation,) = run_sweep(
+        settings, ["pool"], [1], [1, 5], [0], backend=backend
+    ).recommendations
+    assert recommendation.chosen.pool_size == 5 and recommendation.within_noise == ()
+    assert recommendation.noise.startswith("not tested: 2 repetitions are too few")
+
+
+def test_the_peak_checked_out_of_repetitions_one_after_another_is_the_highest():
+    from dbbench.results.model import PoolCounters
+    from dbbench.scenarios.repetitions import merge_runners
+
+    backend, _ = fakes({"raw": [1_000] * 3, "pool": [100] * 3})
+    result = run_benchmark(SETTINGS, ["raw", "pool"], backend=backend)
+    parts = [
+        dataclasses.replace(r, pool=PoolCounters(1, 0, 10, 10, 0, peak))
+        for r, peak in zip(result.per_repetition("pool"), [2, 3, 1], strict=True)
+    ]
+    merged = merge_runners(parts, [0.0, 1.0, 2.0]).pool
+    assert merged.peak_checked_out == 3 and merged.checkouts == 30 and merged.connects == 3
+
+
+def test_a_repetition_that_cannot_start_keeps_those_measured():
+    from dbbench.errors import ConnectError, ExitStatus
+
+    backend, _ = fakes({"raw": [1_000] * 3, "pool": [100] * 3})
+    checks = []
+
+    def check(database, workload):
+        checks.append(1)
+        if len(checks) == 3:
+            raise ConnectError("the server went away")
+        return original(database, workload)
+
+    original = backend.check_server
+    backend = dataclasses.replace(backend, check_server=check)
+    result = run_benchmark(SETTINGS, ["raw", "pool"], backend=backend)
+    assert len(result.repetitions) == 2 and result.runner("pool").n == 20
+    assert "repetition 3 of 3 could not run: the server went away" in result.stopped
+    assert result.exit_status == ExitStatus.RUN_ERRORS

@@ -266,9 +266,7 @@ def write_calibrate(result: CalibrationResult, console: Console) -> None:
     side had no value) with the trials beyond noise (``beyond_noise_trials``)."""
     rows = []
     for row in result.calibrations:
-        changes = [
-            (trial.number, trial.change(row.runner, row.metric)) for trial in result.trials
-        ]
+        changes = [(trial.number, trial.change(row.runner, row.metric)) for trial in result.trials]
         rows.append(
             {
                 **row.to_document(),

@@ -30,8 +30,8 @@ LEGEND = (
 #: under a gate whose tests saw the operations of one run a side only
 WITHIN_RUN = (
     "verdicts within each run only: the noise between runs is not measured, and a rerun "
-    "often moves a mean by more than its interval; measure both sides with --repeat 5, or "
-    "both in one run with --variant (docs/guide/ci.md)"
+    "often moves a mean by more than its interval; measure with --repeat (4 or more a side "
+    "for two results, 2 or more for variants of one run; docs/guide/ci.md)"
 )
 
 

@@ -94,7 +94,7 @@ def _recommendation_parts(r: Recommendation, cells: Sequence[SweepCell]) -> tupl
             problem = "no setting ran without timeouts or errors; raise pool_size or pool_timeout"
         return head, f"{problem};", r.rule_of_thumb
     best_ops = ops_per_s(r.best.ops_per_s or 0, unit=True)
-    tested = r.noise != "not tested"
+    tested = not r.noise.startswith("not tested")
     noise = f"noise {r.noise}"
     if r.none_differs:
         finding = (
@@ -114,6 +114,8 @@ def _recommendation_parts(r: Recommendation, cells: Sequence[SweepCell]) -> tupl
             f"{describe_setting(r.chosen)} reaches {percent}% of the best throughput "
             f"({describe_setting(r.best)}: {best_ops}){within}"
         )
+    if not tested and r.noise != "not tested":
+        finding += f"; noise {r.noise}"
     verdict = "agrees" if r.agrees_with_rule else "disagrees"
     return head, finding, f"with no timeouts or errors; {r.rule_of_thumb} — {verdict}"
 

@@ -33,7 +33,7 @@ def describe_speedup(runner: str, baseline: str, s: Speedup) -> str:
     noise it covers: that between repetitions, or, with one, within that run only.
     """
     times, low, high, word = s.ratio, s.ci_low, s.ci_high, "faster"
-    if times < 1:
+    if times < 1 and s.beyond_noise is not False:
         word = "slower"
         times = 1 / times
         low, high = (1 / high, 1 / low) if low and high else (None, None)

@@ -437,7 +437,7 @@ class BenchmarkSummary(Section):
 
     @property
     def repeated(self) -> str:
-        """" × 5 repetitions" after a run's length, or nothing for one."""
+        """ " × 5 repetitions" after a run's length, or nothing for one."""
         return f" × {self.repeat} repetitions" if self.repeat and self.repeat > 1 else ""
 
 
@@ -1642,9 +1642,7 @@ class MetricChange:
     @property
     def missing(self) -> bool:
         """A side's value is absent, NaN or infinite: nothing can be gated on it."""
-        return any(
-            value is None or not math.isfinite(value) for value in (self.base, self.new)
-        )
+        return any(value is None or not math.isfinite(value) for value in (self.base, self.new))
 
 
 @dataclass(frozen=True)

@@ -393,12 +393,21 @@ def repeat_run(
             plan=dataclasses.replace(run.plan, errors_before=errors_before),
             runners=_order_for(run.runners, number),
         )
-        result = execute_run(
-            this,
-            on_progress=progress,
-            on_result=partial if on_result is not None else None,
-            backend=backend,
-        )
+        try:
+            result = execute_run(
+                this,
+                on_progress=progress,
+                on_result=partial if on_result is not None else None,
+                backend=backend,
+            )
+        except DbbenchError as error:
+            if not done:
+                raise  # nothing measured: the error is the run's
+            # what the earlier repetitions measured is kept, and the run says why it ended
+            stopped = Mentioning(f"repetition {number} of {repeat} could not run: {error}")
+            last = dataclasses.replace(done[-1], stopped=stopped)
+            done[-1] = last
+            break
         done.append(result)
         if not result.complete or result.stopped:
             break

@@ -130,7 +130,7 @@ def merge_runners(parts: Sequence[RunnerResult], offsets_s: Sequence[float]) -> 
         warmup_errors=sum(p.warmup_errors for p in parts),
         first_op_ns=first.first_op_ns,
         measured_s=sum(p.measured_s for p in parts),
-        pool=sum(counters, PoolCounters.ZERO) if counters else None,
+        pool=_pool(counters),
         connections_opened=sum(p.connections_opened for p in parts),
         target_rate_per_s=first.target_rate_per_s,
         error_timeline=_timeline(parts, offsets_s),
@@ -139,6 +139,15 @@ def merge_runners(parts: Sequence[RunnerResult], offsets_s: Sequence[float]) -> 
         if checkout is not None and checkout.count
         else None,
     )
+
+
+def _pool(counters: Sequence[PoolCounters]) -> PoolCounters | None:
+    """Pools of repetitions one after another: their events added, and the most checked out
+    at once the highest of them (they never held connections at the same time)."""
+    if not counters:
+        return None
+    total = sum(counters, PoolCounters.ZERO)
+    return dataclasses.replace(total, peak_checked_out=max(c.peak_checked_out for c in counters))
 
 
 def merge_servers(parts: Sequence[ServerSummary | None]) -> ServerSummary | None:

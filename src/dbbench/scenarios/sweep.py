@@ -102,9 +102,9 @@ def recommend(
     * ``best`` is the clean cell with the highest ``ops_per_s``; on a tie, the
       smaller setting (below).
     * A clean cell is *within noise* of the best when ``beyond_noise(best, cell)``
-      is not True (``noise`` says what noise the test covers; ``noise_test`` makes
-      one): the measurements cannot tell it from the best.  Without a test, none is
-      but the best.
+      is not True: the measurements cannot tell it from the best (``noise`` says
+      what noise the test covers; ``noise_test`` makes one, with enough repetitions
+      for it to tell).  Without a test, none is but the best.
     * ``chosen`` is the smallest clean setting that is within noise of the best or
       whose ``ops_per_s`` is at least ``threshold × best.ops_per_s`` (exactly the
       threshold qualifies: a difference that small is not worth connections).
@@ -161,9 +161,16 @@ def recommend(
     return recommendations
 
 
+#: the fewest repetitions with which a sweep tests cells against the best between
+#: repetitions: with 2, a paired t-test (1 degree of freedom) tells nothing short of a
+#: many-fold difference apart, and "not shown to differ" would pass a pool with half the
+#: best's throughput as "within noise"; with fewer, the 95% rule alone decides
+SWEEP_REPETITIONS = 5
+
+
 def noise_test(
     measured: Sequence[tuple[SweepCell, RunResult]], runner: str
-) -> tuple[NoiseTest, str]:
+) -> tuple[NoiseTest | None, str]:
     """The test ``recommend`` asks whether a cell's throughput differs from the best's,
     from the cells' results of the swept ``runner``, and the words for what it covers.
 
@@ -179,6 +186,11 @@ def noise_test(
 
     results = {(c.concurrency, c.pool_size, c.max_overflow): r for c, r in measured}
     repetitions = min((len(r.repetitions) for r in results.values()), default=0)
+    if 2 <= repetitions < SWEEP_REPETITIONS:
+        return None, (
+            f"not tested: {repetitions} repetitions are too few to tell cells apart "
+            f"(--repeat {SWEEP_REPETITIONS})"
+        )
 
     def key(cell: SweepCell) -> tuple[int, int, int]:
         return (cell.concurrency, cell.pool_size, cell.max_overflow)
