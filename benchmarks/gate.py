@@ -105,6 +105,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--iterations", type=int, default=100, help="operations per repetition [100]"
     )
     parser.add_argument("--repeat", type=int, default=5, help="repetitions a side [5]")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="workers [1]; with more, a pool spreads over several connections, each served "
+        "by its own server thread",
+    )
     parser.add_argument("--fail-on", default="mean:10%", help="the gate [mean:10%%]")
     parser.add_argument("--runner", default="pool", help="the runner gated [pool]")
     parser.add_argument(
@@ -153,6 +160,8 @@ class Commands:
             str(args.repeat),
             "-n",
             str(args.iterations),
+            "--concurrency",
+            str(args.concurrency),
             "--ssl-mode",
             args.ssl_mode,
             *connection,
@@ -375,7 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"gate calibration: {args.trials} trials of each kind, {args.fail_on}, "
         f"{args.repeat} repetitions of {args.iterations} operations a side, "
-        f"runner {args.runner}, ssl_mode {args.ssl_mode}, {os.cpu_count()} CPUs"
+        f"runner {args.runner}, concurrency {args.concurrency}, ssl_mode {args.ssl_mode}, "
+        f"{os.cpu_count()} CPUs"
     )
     print(
         "A/A: both sides pool_pre_ping off; A/B: pool_pre_ping on in B (one more round "
