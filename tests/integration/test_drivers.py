@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import socket
 
 import pytest
@@ -118,7 +119,10 @@ def test_cli_compares_three_drivers_in_one_table(server, tmp_path, monkeypatch):
     for runner in ("raw", "pool", "persistent"):
         for name in DRIVER_NAMES:
             assert f"{runner}/{name}" in result.stdout
-    assert "pool/mysqlclient is" in result.stdout and "than raw/mysqlclient" in result.stdout
+    # each runner against raw of its own driver: faster, or not beyond the noise of 20 operations
+    assert re.search(
+        r"pool/mysqlclient (is [\d.]+× (faster|slower) than|and) raw/mysqlclient", result.stdout
+    ), result.stdout
     assert "mysqlclient 2." in result.stdout  # the driver line under the title
     # the saved result diffs against itself, and markdown/csv carry the labels
     assert run_dbbench("diff", "three", "latest", env=server.env()).returncode == 0
