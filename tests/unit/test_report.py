@@ -311,6 +311,7 @@ def test_is_secret() -> None:
 
 def test_write_report_writes_the_page_and_nothing_else(tmp_path: Path) -> None:
     output = tmp_path / "new" / "report.html"
+    output.parent.mkdir()  # a missing one is refused, as by every command (test_file_paths.py)
     report.write_report([DATA / "stale.json", DATA / "run2.json"], output)
     assert output.read_text().startswith("<!DOCTYPE html>")
     assert output.stat().st_mode & 0o777 == 0o644

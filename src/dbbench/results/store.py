@@ -10,15 +10,14 @@ until the end, so Ctrl-C, a kill or a crash keeps what was measured.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dbbench import safeio
 from dbbench.errors import mention
 from dbbench.parsing import bad_value
 from dbbench.results.model import (
@@ -35,36 +34,18 @@ _RUN_FILE = re.compile(r"^(\d{4,})(?:-(.+))?\.json$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_atomic(path: Path, document: dict[str, Any]) -> None:
     """Write ``document`` as JSON to ``path``: all of it or, on failure, the old file untouched."""
     write_text_atomic(Path(path), json.dumps(document, indent=2) + "\n", "the result file")
 
 
-def write_text_atomic(path: Path, text: str, what: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file renamed over it; ``what`` names it."""
-    directory = path.parent if str(path.parent) else Path(".")
+def write_text_atomic(path: Path, text: str, what: str, label: str | None = None) -> None:
+    """Write ``text`` to ``path`` whole (``safeio.write_text``: only where a regular file is
+    or none, in a directory that exists); ``what`` names it, ``label`` the flag that gave it."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        try:
-            os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-    except OSError as exc:
-        raise ResultFileError(f"{path}: cannot write {what} ({exc.strerror})") from None
+        safeio.write_text(path, text, what=what, label=label)
+    except safeio.FileProblem as exc:
+        raise ResultFileError(str(exc)) from None
 
 
 #: read, check and upgrade a result file into its document (``model.read_document``)
