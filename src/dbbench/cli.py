@@ -28,7 +28,15 @@ import click
 
 from dbbench import logs
 from dbbench.config import credentials
-from dbbench.config.schema import COMMAND_ROWS, SECTIONS, SETTINGS, Setting, by_flag, setting
+from dbbench.config.schema import (
+    COMMAND_ROWS,
+    SECTIONS,
+    SETTINGS,
+    Setting,
+    argument,
+    by_flag,
+    setting,
+)
 from dbbench.config.settings import (
     Settings,
     find_config_path,
@@ -40,7 +48,7 @@ from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus
 from dbbench.guard import check_query
 from dbbench.output.formats import FORMAT_NAMES, get_format
-from dbbench.parsing import bad_value, parse_duration_s, parse_int_list, whole_number
+from dbbench.parsing import bad_value, parse_int_list, parse_name_list, whole_number
 from dbbench.runners import DEFAULT_RUNNERS, EXPLAIN_RUNNERS, RUNNER_NAMES, parse_runner_names
 from dbbench.scenarios.calibrate_args import DEFAULT_TRIALS, RECIPES, check_trials
 from dbbench.scenarios.stale_args import CHECKS, PROTECTIONS
@@ -651,7 +659,7 @@ def _rtt_option(options: dict[str, Any], format_name: str, sweeping: bool) -> fl
     if sweeping or format_name == "csv":
         raise ConfigError("--rtt projects one run: not with a sweep, nor with --format csv")
     try:
-        return parse_duration_s(options["rtt"], unit_required=True)
+        return argument("--rtt").check(options["rtt"])
     except ValueError as exc:
         raise bad_value("--rtt", options["rtt"], str(exc)) from None
 
@@ -755,7 +763,7 @@ def _variant_thresholds(options: dict[str, Any], settings: Settings) -> list[Any
     """``--fail-on`` of run and compare: parsed before anything runs, and only with variants."""
     from dbbench import diffing
 
-    thresholds = [diffing.parse_fail_on(text) for text in options.get("fail_on") or ()]
+    thresholds = diffing.parse_thresholds(options.get("fail_on") or ())
     if thresholds and not settings.variants:
         raise ConfigError(
             "--fail-on gates one configuration against another measured in the same run: "
@@ -890,7 +898,7 @@ def stale(**options: Any) -> int:
     if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
         raise ConfigError("stale runs one driver: give --driver one name")
     _check_query(settings, options)
-    protections = [p.strip() for p in options["protection"].split(",") if p.strip()]
+    protections = parse_name_list(options["protection"], PROTECTIONS, "--protection", "case")
     request = StaleRequest(
         wait_timeout_s=options["wait_timeout"],
         idle_s=_idle_seconds(options["idle"]),
@@ -932,7 +940,7 @@ def _flags_of(**parameters: str) -> dict[str, str]:
 
 def _idle_seconds(text: str | None) -> float | None:
     try:
-        return parse_duration_s(text) if text is not None else None
+        return CHECKS["idle_s"](text) if text is not None else None
     except ValueError as exc:
         raise bad_value("--idle", text, str(exc)) from None
 
@@ -1090,7 +1098,7 @@ def diff(base_ref: str, new_ref: str | None, fail_on: tuple[str, ...], format_na
     from dbbench.results.model import RunResult, load_result
     from dbbench.results.store import RunStore
 
-    thresholds = [diffing.parse_fail_on(text) for text in fail_on]  # bad input before any file
+    thresholds = diffing.parse_thresholds(fail_on)  # bad input before any file
     store = RunStore()
     base = diffing.comparable(load_result(store.resolve(base_ref)), base_ref)
     if new_ref is None:

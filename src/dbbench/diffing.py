@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dbbench.config.schema import argument
 from dbbench.errors import ConfigError, mention
 from dbbench.histogram import LatencyHistogram
 from dbbench.parsing import bad_value
@@ -139,7 +140,29 @@ def parse_fail_on(text: str) -> Threshold:
         raise bad_value(
             where, text, f"the limit must be 0% or more: it is how much worse {metric} may get"
         )
+    try:
+        percent = argument("--fail-on").check(percent)
+    except ValueError as exc:
+        raise bad_value(where, text, f"the limit {exc}") from None
     return Threshold(metric, percent / 100)
+
+
+def parse_thresholds(texts: Sequence[str]) -> list[Threshold]:
+    """Every ``--fail-on`` given (``parse_fail_on``), each metric once (``check_thresholds``)."""
+    thresholds = [parse_fail_on(text) for text in texts]
+    check_thresholds(thresholds)
+    return thresholds
+
+
+def check_thresholds(thresholds: Sequence[Threshold]) -> None:
+    """A metric given two limits is refused, not merged: which one gates is a guess."""
+    for index, threshold in enumerate(thresholds):
+        earlier = next((t for t in thresholds[:index] if t.metric == threshold.metric), None)
+        if earlier is not None:
+            raise ConfigError(
+                f"{mention('fail_on')}: {threshold.metric} is given twice ({earlier} and "
+                f"{threshold}): give each metric one limit"
+            )
 
 
 # --- the noise tests ---------------------------------------------------------
@@ -716,6 +739,7 @@ def compare(
 ) -> DiffResult:
     """Diff two results and gate on ``thresholds`` (``parse_fail_on``'s); a gate between
     too few repetitions is refused (``check_repetitions``)."""
+    check_thresholds(thresholds)
     labels = {"base_label": base_label, "new_label": new_label}
     diffs = diff_results(base, new, paired=paired, **labels)
     check_repetitions(diffs, thresholds, paired=paired, **labels)

@@ -220,7 +220,7 @@ def test_ctrl_c_in_a_run_keeps_the_trials_done():
     [
         ({"repeat": 3}, r"\[benchmark\] repeat = 3: a gate between 3 repetitions a side can never"),
         ({"repeat": 2}, r"it needs 4\), so it would never alarm"),
-        ({"trials": 1}, r"trials = 1: a calibration needs 2 trials or more"),
+        ({"trials": 1}, r"trials = 1: must be at least 2 \(a calibration needs 2 trials or more\)"),
         ({"recipe": "twice"}, r"'twice' is not a recipe: choose saved or duet"),
         ({"recipe": "duet", "drivers": ["pymysql", "mysqlclient"]}, r"a duet calibrates one"),
     ],
@@ -335,7 +335,7 @@ def test_calibrate_on_the_command_line_writes_its_file_and_show_reads_it(env, tm
     ("args", "message"),
     [
         (["--repeat", "3"], "can never reach p < 0.05"),
-        (["--trials", "1"], "--trials = '1': a calibration needs 2 trials or more"),
+        (["--trials", "1"], "--trials = '1': must be at least 2 (a calibration needs 2 trials"),
         (["--pool-size", "1,5"], "calibrate measures one configuration"),
     ],
 )

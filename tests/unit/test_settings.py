@@ -148,7 +148,7 @@ def test_describe_never_shows_password():
         ("[database\n", "invalid TOML"),
         ("", "the configuration file is empty"),
         ("iterations = 5\n", "'iterations' is outside any section; put it under [benchmark]"),
-        ("[database]\nconnect_timeout = 1e12\n", "must be at most 3.1536e+07"),
+        ("[database]\nconnect_timeout = 1e12\n", "must be at most 31536000 s"),
         ("[benchmark]\nduration = '2x'\n", "must be a duration such as 30s"),
         ("[benchmark]\nconcurrency = 0\n", "[benchmark] concurrency = 0: must be at least 1"),
         ("[benchmark]\nrate = -5\n", "[benchmark] rate = -5: must be greater than 0"),

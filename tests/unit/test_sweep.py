@@ -28,9 +28,12 @@ def setting(c: SweepCell | None) -> tuple[int, int] | None:
 # --- parse_int_list ----------------------------------------------------------
 
 
-def test_parse_int_list_sorts_and_drops_repeats():
+def test_parse_int_list_sorts_and_refuses_repeats():
     assert parse_int_list("1,5,10,20", where="--pool-size", check=integer(1)) == [1, 5, 10, 20]
-    assert parse_int_list("20, 5,1 ,5", where="--pool-size", check=integer(1)) == [1, 5, 20]
+    assert parse_int_list("20, 5,1", where="--pool-size", check=integer(1)) == [1, 5, 20]
+    for text, first, again in (("20, 5,1 ,5", 2, 4), ("1,01", 1, 2), ("+3,3", 1, 2)):
+        with pytest.raises(ConfigError, match=rf"given twice \(items {first} and {again}\)"):
+            parse_int_list(text, where="--pool-size", check=integer(1))
     assert parse_int_list(" 8 ", where="--concurrency", check=integer(1)) == [8]
     assert parse_int_list("+3", where="--concurrency", check=integer(1)) == [3]
 

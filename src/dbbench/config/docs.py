@@ -11,7 +11,7 @@ import json
 import textwrap
 from typing import Any
 
-from dbbench.config.schema import COMMAND_ROWS, SECTIONS, SETTINGS, Setting
+from dbbench.config.schema import ARGUMENTS, COMMAND_ROWS, SECTIONS, SETTINGS, Setting
 
 #: where a key's comment starts in config.example.toml, and the widest line
 _COMMENT_COLUMN = 30
@@ -42,7 +42,7 @@ def toml_value(value: Any) -> str:
 
 def _limits(row: Setting) -> str:
     """Unit and bounds in words: "seconds, > 0"."""
-    return ", ".join(filter(None, (_UNITS.get(row.unit or "", row.unit), row.bounds)))
+    return ", ".join(filter(None, (_UNITS.get(row.unit or "", row.unit), row.limits)))
 
 
 def _example_lines(row: Setting) -> list[str]:
@@ -111,6 +111,18 @@ def reference_table() -> str:
         if row.doc_note:
             notes += f" ({row.doc_note})"
         cells = [_code(row.name), flag, env, default, notes.replace("|", "\\|")]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def arguments_table() -> str:
+    """The configuration reference's table of the commands' own numbers (``ARGUMENTS``):
+    flag, commands, what it is, the values it takes."""
+    rows = ["| flag | commands | what | values |", "|---|---|---|---|"]
+    for row in ARGUMENTS:
+        commands = ", ".join(f"`{command}`" for command in row.commands)
+        limits = ", ".join(filter(None, (_UNITS.get(row.unit or "", row.unit), row.limits)))
+        cells = [_code(row.flag), commands, row.help, limits.replace("|", "\\|")]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

@@ -25,11 +25,11 @@ from dbbench.parsing import (
     Validator,
     boolean,
     choice,
+    duration,
     integer,
     number,
     optional_string,
-    parse_duration_s,
-    parse_rate,
+    rate,
     string,
 )
 
@@ -95,7 +95,8 @@ class Setting:
     #: what it does, for the documents (the flag has its own ``--help`` text)
     help: str
     unit: str | None = None
-    #: the allowed values in words ("1-65535", "> 0"), for the documents
+    #: a word on the allowed values for the documents, after those the check says
+    #: (``limits``): "-1: no limit"
     bounds: str | None = None
     #: environment variables, the first one set wins
     env: tuple[str, ...] = ()
@@ -116,6 +117,12 @@ class Setting:
     def name(self) -> str:
         """``[section] key``: how the library and the settings file name it."""
         return f"[{self.section}] {self.key}"
+
+    @property
+    def limits(self) -> str | None:
+        """The allowed values in words, as the check says them (``1 to 65,535``, ``1 µs to
+        31,536,000 s``) and ``bounds`` adds; None for a setting with none."""
+        return limits(self.check, self.bounds)
 
     @property
     def mentioned(self) -> str:
@@ -156,6 +163,12 @@ class Setting:
         return [self.name, *self.env, *([self.flag.shown] if self.flag else [])]
 
 
+def limits(check: Validator, note: str | None) -> str | None:
+    """``check``'s bounds in words (``words``), with ``note`` after them: ``-1 to 100,000;
+    -1: no limit``."""
+    return "; ".join(filter(None, (getattr(check, "words", None), note))) or None
+
+
 def _file_path(value: Any) -> str:
     """A path to a file: ``~`` is the home directory, as a shell would have made it."""
     return os.path.expanduser(string(non_empty=True)(value))
@@ -174,7 +187,31 @@ def _driver_name(value: Any) -> str:
     return value
 
 
-_YEAR_S = 31_536_000  # PyMySQL's own limit on its timeouts
+# --- the bounds of every number dbbench is given (``docs/reference/configuration.md``
+# says them, from here) ---------------------------------------------------------------
+#: the shortest time a timeout, an interval or a round trip may be: a timer's or a
+#: socket's finest step means nothing below it
+MIN_SECONDS = 1e-6
+#: the longest time: a year, PyMySQL's largest timeout and MariaDB's largest wait_timeout
+MAX_SECONDS = 31_536_000
+#: the shortest run: a shorter one may end before its first operation (n = 0)
+MIN_RUN_S = 1e-3
+#: the longest run, ``[benchmark] duration`` or what iterations at a rate take: a day
+MAX_RUN_S = 86_400
+#: the most operations a count may ask for: more than a day's worth at any speed a Python
+#: process reaches
+MAX_OPERATIONS = 1_000_000_000
+#: the most connections a pool may keep or add: MariaDB's largest max_connections
+MAX_CONNECTIONS = 100_000
+#: an open loop's rates, operations per second: one per 1,000 s to one per microsecond
+MIN_RATE, MAX_RATE = 0.001, 1_000_000
+
+
+def _seconds(
+    low: float = MIN_SECONDS, high: float = MAX_SECONDS, allow: tuple[float, ...] = ()
+) -> number:
+    return number(low, high, allow=allow, unit="s")
+
 
 _TLS_COMMENT = (
     "TLS: ssl_mode says what the connection demands, mapped onto each driver's own options:",
@@ -204,7 +241,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "database", "port", "port", "integer", integer(1, 65535), 3306,
-        "the server's TCP port", bounds="1-65535",
+        "the server's TCP port",
         env=("DBBENCH_PORT",),
         flag=Flag("--port", "Server TCP port."),
     ),
@@ -245,24 +282,24 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "database", "connect_timeout", "connect_timeout_s", "number",
-        number(positive=True, high=_YEAR_S), 10.0,
+        _seconds(), 10.0,
         "how long to wait for the server to answer a connect; also bounds the wait for the "
         "server's greeting before the run",
-        unit="s", bounds="> 0",
+        unit="s",
     ),
     Setting(
         "database", "read_timeout", "read_timeout_s", "number",
-        number(positive=True, high=_YEAR_S), 30.0,
+        _seconds(), 30.0,
         "how long an open connection waits for the server's answer; past it the operation "
         "fails as OperationalError(2013, timed out) instead of hanging (raise it for queries "
         "that take longer)",
-        unit="s", bounds="> 0",
+        unit="s",
     ),
     Setting(
         "database", "write_timeout", "write_timeout_s", "number",
-        number(positive=True, high=_YEAR_S), 30.0,
+        _seconds(), 30.0,
         "how long an open connection waits to send to the server",
-        unit="s", bounds="> 0",
+        unit="s",
     ),
     Setting(
         "database", "init_command", "init_command", "string", optional_string, None,
@@ -339,9 +376,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     # --- [benchmark] --------------------------------------------------------------
     Setting(
-        "benchmark", "iterations", "iterations", "integer", integer(1), 100,
+        "benchmark", "iterations", "iterations", "integer", integer(1, MAX_OPERATIONS), 100,
         "measured operations per runner, all workers together",
-        bounds=">= 1",
         flag=Flag(
             "--iterations",
             "Measured operations per runner, all workers together.",
@@ -349,16 +385,17 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
-        "benchmark", "duration", "duration_s", "duration", parse_duration_s, None,
+        "benchmark", "duration", "duration_s", "duration",
+        duration(MIN_RUN_S, MAX_RUN_S, why_low="a shorter run may end before its first operation"),
+        None,
         "instead of iterations: how long each runner is measured (30s, 500ms, 2m, 1h); "
         "the one of the two given with higher precedence wins",
         flag=Flag("--duration", "Measure each runner for this long instead (30s, 500ms, 2m)."),
         example="30s",
     ),
     Setting(
-        "benchmark", "warmup", "warmup", "integer", integer(0), None,
+        "benchmark", "warmup", "warmup", "integer", integer(0, MAX_OPERATIONS), None,
         "uncounted operations per runner; at least one per worker is run",
-        bounds=">= 0",
         flag=Flag(
             "--warmup",
             "Uncounted warm-up operations per runner.",
@@ -397,7 +434,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "benchmark", "concurrency", "concurrency", "integer", integer(1, 10_000), 1,
         "worker threads running operations at once; a list on the command line sweeps",
-        bounds="1-10,000",
         flag=Flag(
             "--concurrency",
             "Worker threads running operations at once; a list (1,8,32) sweeps.",
@@ -407,12 +443,11 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
-        "benchmark", "max_errors", "max_errors", "integer", integer(1), None,
+        "benchmark", "max_errors", "max_errors", "integer", integer(1, MAX_OPERATIONS), None,
         "stop once this many operations failed (warm-up's included), all runners and "
         "processes together "
         "(operations already running when it is reached may add up to one per other worker); "
         "the results so far are kept, exit 3",
-        bounds=">= 1",
         flag=Flag(
             "--max-errors",
             "Stop once this many operations failed (what was measured is kept).",
@@ -423,17 +458,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "benchmark", "processes", "processes", "integer", integer(1, 256), 1,
         "processes sharing the workers, each with its own pool; at most the concurrency",
-        bounds="1-256",
         flag=Flag(
             "--processes",
             "Processes sharing the workers, each with its own pool.",
         ),
     ),
     Setting(
-        "benchmark", "rate", "rate_per_s", "rate", parse_rate, None,
+        "benchmark", "rate", "rate_per_s", "rate", rate(MIN_RATE, MAX_RATE), None,
         "open loop: operations per second per runner, latency counted from the scheduled "
-        "start",
-        unit="ops/s", bounds="> 0",
+        "start; the iterations and warm-up must take a day or less at it, and a duration "
+        "must hold one operation",
+        unit="ops/s",
         flag=Flag(
             "--rate",
             "Open loop: operations per second per runner; latency counts from the "
@@ -447,7 +482,6 @@ SETTINGS: tuple[Setting, ...] = (
         "independent repetitions of the whole run (of every cell, in a sweep), each with "
         "fresh runners, pools and processes; with 2 or more, every verdict rests on the "
         "variation between repetitions",
-        bounds="1-1,000",
         flag=Flag(
             "--repeat",
             "Repeat the whole run this many times, afresh each time; verdicts then rest on "
@@ -456,9 +490,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     # --- [pool] -------------------------------------------------------------------
     Setting(
-        "pool", "pool_size", "pool_size", "integer", integer(1), 5,
+        "pool", "pool_size", "pool_size", "integer", integer(1, MAX_CONNECTIONS), 5,
         "connections the pool keeps open; a list on the command line sweeps",
-        bounds=">= 1",
         flag=Flag(
             "--pool-size",
             "Connections the pool keeps; a list (1,5,10) sweeps.",
@@ -471,9 +504,9 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
-        "pool", "max_overflow", "max_overflow", "integer", integer(-1), 10,
+        "pool", "max_overflow", "max_overflow", "integer", integer(-1, MAX_CONNECTIONS), 10,
         "extra connections beyond pool_size under load; a list on the command line sweeps",
-        bounds=">= -1, -1: no limit",
+        bounds="-1: no limit",
         flag=Flag(
             "--max-overflow",
             "Extra connections beyond pool_size, -1 = no limit; a list sweeps.",
@@ -482,18 +515,18 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
-        "pool", "pool_timeout", "pool_timeout_s", "number", number(positive=True), 30.0,
+        "pool", "pool_timeout", "pool_timeout_s", "number", _seconds(), 30.0,
         "how long a checkout waits for a free connection",
-        unit="s", bounds="> 0",
+        unit="s",
         flag=Flag(
             "--pool-timeout", "Seconds a checkout waits for a free connection."
         ),
     ),
     Setting(
         "pool", "pool_recycle", "pool_recycle_s", "number",
-        number(positive=True, allow=(-1,)), -1.0,
+        _seconds(allow=(-1,)), -1.0,
         "replace connections older than this",
-        unit="s", bounds="> 0, or -1: never",
+        unit="s", bounds="-1: never",
         flag=Flag(
             "--pool-recycle",
             "Replace connections older than this many seconds, -1 = never.",
@@ -597,3 +630,70 @@ def by_flag(name: str) -> Setting | None:
             if name in spelled or name == row.flag.short:
                 return row
     return None
+
+
+@dataclass(frozen=True)
+class Argument:
+    """A number a command takes that is no setting (``stale --wait-timeout``): its check,
+    which the command line and the library use alike, and its words for the documents."""
+
+    flag: str
+    commands: tuple[str, ...]
+    check: Validator
+    help: str
+    unit: str | None = None
+    #: a word on the allowed values, after those the check says
+    bounds: str | None = None
+
+    @property
+    def limits(self) -> str | None:
+        """The allowed values in words, as ``Setting.limits``."""
+        return limits(self.check, self.bounds)
+
+
+#: how much longer than ``stale --wait-timeout`` its ``--idle`` may be
+MAX_IDLE_EXTRA_S = MAX_RUN_S
+#: the largest ``--fail-on`` limit, in percent: a metric 100 times worse
+MAX_FAIL_ON_PERCENT = 10_000
+
+ARGUMENTS: tuple[Argument, ...] = (
+    Argument(
+        "--wait-timeout", ("stale",),
+        integer(1, MAX_SECONDS, why_low="the server's minimum", why_high="the server's maximum"),
+        "the server-side idle timeout given to the pool's connections",
+        unit="s",
+    ),
+    Argument(
+        "--idle", ("stale",), duration(MIN_SECONDS, MAX_SECONDS + MAX_IDLE_EXTRA_S),
+        "how long the pool sits idle",
+        bounds="longer than --wait-timeout, by a day at most",
+    ),
+    Argument(
+        "--operations", ("stale",), integer(1, MAX_OPERATIONS),
+        "operations after the idle time",
+    ),
+    Argument(
+        "--trials", ("calibrate",),
+        integer(2, 1000, why_low="a calibration needs 2 trials or more"),
+        "A/A trials",
+    ),
+    Argument(
+        "--rtt", ("run", "compare", "explain"),
+        duration(
+            MIN_SECONDS, 10, unit_required=True,
+            why_high="longer than any network's: a geostationary satellite's is about 0.6 s",
+        ),
+        "the round-trip time to project each runner's median onto; a unit is required",
+    ),
+    Argument(
+        "--fail-on", ("run", "compare", "diff"),
+        number(0, MAX_FAIL_ON_PERCENT, unit="%"),
+        "the limit of METRIC:PCT: how much worse a metric may get, in percent",
+        bounds="each METRIC once",
+    ),
+)
+
+
+def argument(flag: str) -> Argument:
+    """The row of a command's own number ``flag`` (``--wait-timeout``)."""
+    return next(row for row in ARGUMENTS if row.flag == flag)

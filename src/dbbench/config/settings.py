@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from dbbench.config import credentials
-from dbbench.config.schema import BY_KEY, SECTIONS, SETTINGS, Setting
+from dbbench.config.schema import BY_KEY, MAX_RUN_S, SECTIONS, SETTINGS, Setting
 from dbbench.config.tls import NeedsKey, TlsSettings, check_tls_files, resolve_tls
 from dbbench.errors import ConfigError, mention
-from dbbench.parsing import bad_value, shown, suggest, toml_literal, whole_number
+from dbbench.parsing import bad_value, decimal, shown, suggest, toml_literal, whole_number
 
 DEFAULT_CONFIG_NAME = "dbbench.toml"
 DEFAULT_QUERY = "SELECT 1"
@@ -381,7 +381,7 @@ def from_text(row: Setting, where: str, text: Any) -> Any:
     if not isinstance(text, str) or row.type not in ("integer", "number"):
         return text
     try:
-        return whole_number(text) if row.type == "integer" else float(text)
+        return whole_number(text) if row.type == "integer" else decimal(text)
     except ValueError:
         problem = "must be a whole number" if row.type == "integer" else "must be a number"
         raise bad_value(where, text, problem, secret=row.secret) from None
@@ -578,6 +578,7 @@ def _settings(layers: Sequence[dict[str, dict[str, _Value]]], config_path: Path 
                 + BY_KEY["benchmark"]["concurrency"].mentioned
             )
 
+    _check_run_time(benchmark, BenchmarkSettings(**fields["benchmark"]))
     database = fields["database"]
     database["sources"] = {key: value.where for key, value in merged["database"].items()}
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}
@@ -595,6 +596,38 @@ def _settings(layers: Sequence[dict[str, dict[str, _Value]]], config_path: Path 
         pool=PoolSettings(**fields["pool"]),
         config_path=config_path,
     )
+
+
+def _check_run_time(given: Mapping[str, _Value], benchmark: BenchmarkSettings) -> None:
+    """An open loop's rate against what it runs for: a duration that holds no operation at
+    that rate, or operations that would take more than ``MAX_RUN_S``, is refused."""
+    rate = benchmark.rate_per_s
+    if rate is None:
+        return
+
+    def said(key: str, value: Any) -> str:
+        item = given.get(key)
+        if item is not None:
+            return f"{item.where} = {item.echo}"
+        return f"{BY_KEY['benchmark'][key].mentioned} ({value:g} by default)"
+
+    if benchmark.duration_s is not None:
+        operations = benchmark.duration_s * rate
+        if operations < 1:
+            raise ConfigError(
+                f"{said('duration', benchmark.duration_s)} at {said('rate', rate)} is "
+                f"{operations:.3g} operations, none to measure: make the duration at least "
+                f"{1 / rate:g} s, or raise the rate"
+            )
+        return
+    operations = benchmark.iterations + benchmark.warmup_iterations
+    seconds = operations / rate
+    if seconds > MAX_RUN_S:
+        raise ConfigError(
+            f"{said('iterations', benchmark.iterations)} at {said('rate', rate)}: its "
+            f"{operations} operations (the warm-up's too) would take {seconds:.0f} s per "
+            f"runner, more than a day ({MAX_RUN_S} s); raise the rate or lower the iterations"
+        )
 
 
 def parse_variant(text: str, where: str = "--variant") -> tuple[str, Path]:

@@ -66,7 +66,7 @@ def get_driver(name: str) -> Driver:
 
 
 def parse_driver_names(text: str, where: str = mentioned("database", "driver")) -> list[str]:
-    """``"pymysql,mysqlclient"`` -> the names, validated, in order, no repeats."""
+    """``"pymysql,mysqlclient"`` -> the names, validated, in order; a repeat is refused."""
     return parse_name_list(text, DRIVER_NAMES, where, "driver")
 
 

@@ -127,7 +127,9 @@ class RunStore:
         if reference == "latest" and runs:
             return runs[-1].path
         for run in runs:
-            if run.name == reference or (reference.isdigit() and run.number == int(reference)):
+            # ASCII digits only: "١" is a digit to str.isdigit and int(), not to the user
+            number = reference.isascii() and reference.isdigit()
+            if run.name == reference or (number and run.number == int(reference)):
                 return run.path
         known = ", ".join(run.name or str(run.number) for run in runs[-5:]) or "none saved yet"
         raise ResultFileError(

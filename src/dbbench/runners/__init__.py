@@ -170,7 +170,7 @@ def runner_labels(
 
 
 def parse_runner_names(text: str, where: str = mention("runner_names")) -> list[str]:
-    """``"raw,pool"`` -> ``["raw", "pool"]``, validated, in the order given, no repeats."""
+    """``"raw,pool"`` -> ``["raw", "pool"]``, validated, in the order given; a repeat is refused."""
     names = parse_name_list(text, RUNNER_NAMES, where, "runner")
     for name in names:
         RUNNERS[name].check_available(where)  # before any run starts, in this process

@@ -6,7 +6,7 @@ drivers and scipy: the command line offers these in its ``--help``, which import
 
 from __future__ import annotations
 
-from dbbench.parsing import integer
+from dbbench.config.schema import argument
 
 #: ``saved``: two runs of the settings, one after the other, diffed unpaired (``dbbench
 #: diff A.json B.json``); ``duet``: the settings as two identical variants of one run,
@@ -15,9 +15,6 @@ RECIPES = ("saved", "duet")
 DEFAULT_TRIALS = 10
 
 
-def check_trials(value: object) -> int:
-    """A number of trials: 2 or more (``ValueError`` with the rest of the message)."""
-    trials = integer()(value)
-    if trials < 2:
-        raise ValueError(f"a calibration needs 2 trials or more ({DEFAULT_TRIALS} by default)")
-    return trials
+#: a number of trials: 2 or more (``ValueError`` with the rest of the message); the table's
+#: check (``schema.ARGUMENTS``)
+check_trials = argument("--trials").check

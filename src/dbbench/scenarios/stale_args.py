@@ -10,9 +10,9 @@ import difflib
 import math
 from collections.abc import Mapping, Sequence
 
-from dbbench.config.schema import command_default, setting
+from dbbench.config.schema import MAX_IDLE_EXTRA_S, argument, command_default, setting
 from dbbench.errors import ConfigError
-from dbbench.parsing import Validator, bad_value, integer
+from dbbench.parsing import Validator, bad_value
 
 PROTECTIONS = ("none", "recycle", "pre_ping")
 #: the default idle period is the timeout plus this, so the server has closed every connection
@@ -21,19 +21,13 @@ IDLE_MARGIN_S = 1.5
 DEFAULT_POOL_SIZE: int = command_default("stale", "pool", "pool_size")
 
 
-def _wait_timeout(value: object) -> int:
-    whole = integer()(value)
-    if whole < 1:
-        raise ValueError("must be at least 1 (the server's minimum)")
-    return whole
-
-
-#: the whole-number arguments' checks (``parsing``'s: ``ValueError`` with the rest of the
-#: message), the command line's flags' as well as ``check_arguments``'
+#: the arguments' checks (``parsing``'s: ``ValueError`` with the rest of the message), from
+#: the table (``schema.ARGUMENTS``): the command line's flags' as well as ``check_arguments``'
 CHECKS: dict[str, Validator] = {
-    "wait_timeout_s": _wait_timeout,
+    "wait_timeout_s": argument("--wait-timeout").check,
+    "idle_s": argument("--idle").check,
     "pool_size": setting("pool", "pool_size").check,
-    "operations": integer(1),
+    "operations": argument("--operations").check,
 }
 
 #: check_arguments' argument names, as its messages call them by default
@@ -71,6 +65,12 @@ def check_arguments(
             f"{idle_name} = {idle_s:g} is not longer than {wait_name} = {wait_timeout_s}: "
             "the server would not have closed the idle connections yet; "
             f"idle for more than {wait_timeout_s} s (default: {wait_timeout_s + IDLE_MARGIN_S:g})"
+        )
+    if idle_s > wait_timeout_s + MAX_IDLE_EXTRA_S:
+        raise ConfigError(
+            f"{idle_name} = {idle_s:g} is more than a day longer than {wait_name} = "
+            f"{wait_timeout_s}: the server closed the idle connections long before; idle for "
+            f"at most {wait_timeout_s + MAX_IDLE_EXTRA_S} s"
         )
     if isinstance(protections, str):
         raise bad_value(

@@ -56,7 +56,13 @@ def write_report(paths: list[Path], output: Path) -> None:
     if not paths:
         raise ConfigError("no result files given; name one or more, e.g. dbbench report run.json")
     output = Path(output)
+    seen: dict[Path, Path] = {}  # each file, resolved -> as first given
     for path in paths:
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            also = "" if seen[resolved] == Path(path) else f" (as {seen[resolved]} too)"
+            raise ConfigError(f"{path} is given twice{also}: name each result file once")
+        seen[resolved] = Path(path)
         if Path(path).resolve() == output.resolve():
             raise ConfigError(
                 f"the output {output} is also a result file to read, and would be overwritten; "
