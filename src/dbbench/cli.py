@@ -45,13 +45,14 @@ from dbbench.config.settings import (
     parse_variant,
 )
 from dbbench.drivers import parse_driver_names
-from dbbench.errors import ConfigError, DbbenchError, ExitStatus
+from dbbench.errors import ConfigError, DbbenchError, ExitStatus, one_line
 from dbbench.guard import check_query
 from dbbench.output.formats import FORMAT_NAMES, get_format
 from dbbench.parsing import bad_value, parse_int_list, parse_name_list, whole_number
 from dbbench.runners import DEFAULT_RUNNERS, EXPLAIN_RUNNERS, RUNNER_NAMES, parse_runner_names
 from dbbench.scenarios.calibrate_args import DEFAULT_TRIALS, RECIPES, check_trials
 from dbbench.scenarios.stale_args import CHECKS, PROTECTIONS
+from dbbench.text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -65,9 +66,9 @@ PIPED_WIDTH = 140
 
 
 def _stderr_console() -> Console:
-    from rich.console import Console
+    from dbbench.output.console import SafeConsole
 
-    return Console(stderr=True)
+    return SafeConsole(stderr=True)
 
 
 @contextlib.contextmanager
@@ -115,7 +116,7 @@ class DbbenchGroup(click.Group):
         def error(text: str, trace: bool = debug) -> None:
             if trace:
                 env.echo(traceback.format_exc().rstrip("\n"), err=True)
-            env.echo(f"dbbench: error: {text}", err=True)
+            env.echo(f"dbbench: error: {one_line(text)}", err=True)
 
         logs.configure(debug)
         with _stop_on_sigterm():
@@ -479,7 +480,7 @@ def _load(options: dict[str, Any], lists: dict[str, list[int]]) -> Settings:
         typed = credentials.prompt_password(f"Password for {settings.database.describe()}: ")
         settings = settings.with_password(typed, "--password (prompt)")
     for warning in settings.warnings:
-        _env().err().print(f"dbbench: warning: {warning}", markup=False, highlight=False)
+        _env().warn(warning)
     return settings
 
 
@@ -532,12 +533,13 @@ def _target(
 
 
 def _stdout_console() -> Console:
-    """Rich's console; piped output (CI logs, files) gets a width that fits the table."""
-    from rich.console import Console
+    """Rich's console (one that never prints a control character it is given:
+    ``SafeConsole``); piped output (CI logs, files) gets a width that fits the table."""
+    from dbbench.output.console import SafeConsole
 
-    console = Console()
+    console = SafeConsole()
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(width=PIPED_WIDTH)
+        console = SafeConsole(width=PIPED_WIDTH)
     return console
 
 
@@ -560,9 +562,11 @@ class Env:
         return self.stderr or _stderr_console()
 
     def echo(self, text: str, err: bool = False) -> None:
-        """``text`` as it is (no markup, no wrapping) and a newline, on this Env's stdout
-        or stderr; on the real stream when it has none (rich stays unloaded)."""
+        """``text`` as it is (no markup, no wrapping; its control characters but line breaks
+        escaped, ``text.printable``) and a newline, on this Env's stdout or stderr; on the
+        real stream when it has none (rich stays unloaded)."""
         console = self.stderr if err else self.stdout
+        text = printable(text, keep="\n")
         if console is None:
             click.echo(text, err=err)
         else:
@@ -579,7 +583,11 @@ class Env:
         return dataclasses.replace(backend, warn=self._warn)
 
     def _warn(self, text: str) -> None:
-        self.echo(f"dbbench: warning: {text}", err=True)
+        self.warn(text)
+
+    def warn(self, text: str) -> None:
+        """``dbbench: warning: text``, on one line, on this Env's stderr."""
+        self.echo(f"dbbench: warning: {one_line(text)}", err=True)
 
 
 def _env() -> Env:

@@ -3,6 +3,9 @@
 Every failure a user can cause or meet becomes a ``DbbenchError`` with one
 line of text; ``cli.main`` turns it into that line on stderr and its exit
 status.  Messages name the value and where it came from, never a password.
+The line is one line whatever a value in it holds: a ``DbbenchError`` escapes every
+control character of its message (``text.printable``: a newline as ``\n``, ESC as
+``\x1b``), and so does ``one_line`` for any other text that ends as an error line.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable
+
+from dbbench.text import printable
 
 
 class ExitStatus(enum.IntEnum):
@@ -81,8 +86,9 @@ class DbbenchError(Exception):
     exit_status: ExitStatus = ExitStatus.ERROR
 
     def __init__(self, message: str = "") -> None:
-        self._template = message
-        super().__init__(_MENTION.sub(r"\1", message))
+        # its mentions' marks kept, every other control character escaped
+        self._template = printable(message, keep="\x02\x03")
+        super().__init__(one_line(_MENTION.sub(r"\1", self._template)))
 
     @property
     def template(self) -> str:
@@ -95,7 +101,13 @@ class DbbenchError(Exception):
 
     def render(self, name: Callable[[str], str]) -> str:
         """The message with each mentioned setting as ``name(setting's name)`` says it."""
-        return Mentioning(self._template).render(name)
+        return one_line(Mentioning(self._template).render(name))
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line of an error or a warning: every control character escaped
+    (a newline as ``\n``, ESC as ``\x1b``), a mention's mark too."""
+    return printable(text)
 
 
 class ConfigError(DbbenchError):

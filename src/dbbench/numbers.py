@@ -11,7 +11,7 @@ seconds.  Two ways of writing milliseconds, each for its place:
 
 A missing value (``None``: nothing succeeded, no pool) is ``missing``, by
 default ``-``; the HTML report passes ``–``.  This module imports nothing
-from dbbench, so that every layer may use it.
+from dbbench but ``text`` (which imports nothing), so that every layer may use it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from dbbench.text import printable
 
 MISSING = "-"
 
@@ -147,6 +149,7 @@ _UNDERSCORE = re.compile(r"(?<!\w)_|_(?!\w)")
 
 
 def escape_markdown(text: Any) -> str:
-    """``text`` as literal Markdown inline text, on one line (also safe in a table cell)."""
-    text = " ".join(str(text).split())
+    """``text`` as literal Markdown inline text, on one line (also safe in a table cell); a
+    control character that is no white space (ESC) is shown escaped (``text.printable``)."""
+    text = printable(" ".join(str(text).split()))
     return _UNDERSCORE.sub(r"\\_", _SPECIAL.sub(r"\\\1", text))

@@ -198,12 +198,14 @@ def test_the_folders_depend_on_each_other_in_one_direction():
     # CONTRIBUTING's layout: cli over scenarios over engine, runners, drivers, server,
     # results; the model imports none of those; output draws the model (and the engine's
     # progress and timeline, the runners' traits) but calls no scenario; the shared
-    # leaves (errors, parsing, numbers, histogram, stats) import nothing above them
+    # leaves (errors, parsing, numbers, histogram, stats, text) import nothing above them
     graph = folder_graph(import_graph())
     loops = [_path_through(graph, component) for component in cycles(graph)]
     assert not loops, "folders importing each other: " + "; ".join(loops)
     above_the_model = {"engine", "scenarios", "output", "runners", "drivers", "server", "cli"}
     assert not graph["results"] & above_the_model
     assert not graph["output"] & {"scenarios", "server", "cli"}
-    for leaf in ("errors", "parsing", "numbers", "histogram", "stats"):
-        assert not graph[leaf] - {"errors", "parsing", "numbers", "histogram", "stats"}, leaf
+    leaves = {"errors", "parsing", "numbers", "histogram", "stats", "text"}
+    for leaf in leaves:
+        assert not graph[leaf] - leaves, leaf
+    assert not graph["text"], "text imports nothing of dbbench"

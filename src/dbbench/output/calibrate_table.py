@@ -15,11 +15,11 @@ from collections.abc import Sequence
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from dbbench.diffing import METRICS, TAIL_REPETITIONS
+from dbbench.output.console import literal
 from dbbench.output.diff_table import LEGEND, format_change
 from dbbench.results.model import CalibrationResult, CalibrationTrial, MetricCalibration
 from dbbench.stats import trials_for_bound
@@ -153,7 +153,7 @@ def notes(result: CalibrationResult) -> list[str]:
 
 def write(result: CalibrationResult, console: Console) -> None:
     """The title, the trials' table, the limits' table, the suggestion and the notes."""
-    console.print(f"[bold]{escape(title(result))}[/bold]", soft_wrap=True)
+    console.print(f"[bold]{literal(title(result))}[/bold]", soft_wrap=True)
     if not result.trials:
         console.print("[yellow]no trial was completed: nothing to calibrate on[/yellow]")
     else:
@@ -161,10 +161,10 @@ def write(result: CalibrationResult, console: Console) -> None:
         console.print(_limits_table(result.calibrations))
     suggestion = suggestion_line(result)
     if suggestion:
-        console.print(f"[bold green]{escape(suggestion)}[/bold green]", soft_wrap=True)
+        console.print(f"[bold green]{literal(suggestion)}[/bold green]", soft_wrap=True)
     for line in notes(result):
-        console.print(f"[dim]{escape(line)}[/dim]", soft_wrap=True)
-    console.print(f"[dim]{escape(LEGEND)}[/dim]", soft_wrap=True)
+        console.print(f"[dim]{literal(line)}[/dim]", soft_wrap=True)
+    console.print(f"[dim]{literal(LEGEND)}[/dim]", soft_wrap=True)
     if not result.complete:
         console.print("[yellow]interrupted: the trials done are above[/yellow]")
 
@@ -177,7 +177,7 @@ def _trials_table(result: CalibrationResult) -> Table:
         table.add_column(metric, justify="right", no_wrap=True)
     for row in trial_rows(result):
         cells = [Text(c, style="" if c.endswith(BEYOND) else "dim") for c in row[2:]]
-        table.add_row(row[0], escape(row[1]), *cells)
+        table.add_row(row[0], literal(row[1]), *cells)
     return table
 
 
@@ -190,5 +190,5 @@ def _limits_table(rows: Sequence[MetricCalibration]) -> Table:
     for index, name in enumerate(HEADER):
         table.add_column(name, justify="left" if index < 2 else "right", no_wrap=True)
     for row in rows:
-        table.add_row(*(escape(cell) for cell in calibration_row(row)))
+        table.add_row(*(literal(cell) for cell in calibration_row(row)))
     return table

@@ -5,12 +5,23 @@ rounding), times in microseconds and rates per second as the column names say
 (``mean_us``, ``ops_per_s``), an empty cell for a value that does not exist
 (no successful operation, no pool), booleans as ``true``/``false``.  Column
 names follow the JSON document's keys where both have the value.
+
+A text cell is written so that a spreadsheet shows it and runs nothing (CSV injection,
+as OWASP describes it): one that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return gets a single quote before it (``'=cmd|' /C calc'!A0``, ``'+1``), and
+its control characters are escaped as everywhere dbbench shows text (``text.printable``:
+``\t``, ``\r``, ``\x1b``), so a row is one line and a terminal that shows the CSV obeys
+nothing in it.  A number dbbench computed is written as the number it is, a negative one
+too (``-0.052``): a cell typed a number is no formula, and a spreadsheet or a script
+reading it must get the number.  The ``;``-separated lists of numbers dbbench builds
+(calibrate's ``changes``) are numbers too, and stay as they are.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -43,6 +54,7 @@ from dbbench.results.model import (
 )
 from dbbench.runners import runner_with
 from dbbench.stats import Summary
+from dbbench.text import printable
 
 _RUNNER = shown_in(RUNNER_COLUMNS, CSV)
 _SPEEDUP = (
@@ -103,9 +115,30 @@ def _kinds(errors_by_kind: Mapping[str, int]) -> str:
     return ";".join(f"{kind}={count}" for kind, count in sorted(errors_by_kind.items()))
 
 
-def _cell(value: Any) -> Any:
+#: what starts a formula in a spreadsheet (OWASP's list), at a text cell's start
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|inf|nan)"
+#: a list of numbers as ``repr`` writes them, ``;`` between them, some empty: "-0.05;0.1;;3"
+_NUMBER_LIST = re.compile(f"(?:{_NUMBER})?(?:;(?:{_NUMBER})?)*")
+#: the columns that hold a ``;``-separated list of numbers dbbench builds, no text
+NUMBER_LISTS = frozenset({"changes", "beyond_noise_trials"})
+
+
+def neutralised(text: str) -> str:
+    """A text cell a spreadsheet shows and does not run: a single quote before a formula's
+    first character (OWASP), control characters escaped."""
+    if text.startswith(FORMULA_STARTS):
+        text = "'" + text
+    return printable(text)
+
+
+def _cell(value: Any, column: str = "") -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        if column in NUMBER_LISTS and _NUMBER_LIST.fullmatch(value):
+            return value
+        return neutralised(value)
     return value  # the csv module writes None as an empty cell, numbers with repr()
 
 
@@ -114,7 +147,7 @@ def _write(columns: tuple[str, ...], rows: Iterable[Mapping[str, Any]], console:
     writer = csv.DictWriter(console.file, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({name: _cell(row.get(name)) for name in columns})
+        writer.writerow({name: _cell(row.get(name), name) for name in columns})
     console.file.flush()
 
 

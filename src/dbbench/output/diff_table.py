@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from dbbench.diffing import ALPHA, BETWEEN_ALPHA, CONFIDENCE, TAIL_REPETITIONS
 from dbbench.numbers import escape_markdown, ms_from_us, ops_per_s, p_value
+from dbbench.output.console import literal, plain
 from dbbench.results.model import DiffResult, MetricChange, RunnerDiff, Threshold, Trip
 
 #: one line under the tables: what "beyond noise" means
@@ -156,16 +156,16 @@ def build_table(
 ) -> Table:
     """One runner (or sweep cell): metric, base, new, change, beyond noise?"""
     tripped_metrics = {t.change.metric for t in trips if t.diff is diff}
-    table = Table(title=escape(diff.label), title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(title=literal(diff.label), title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("metric", style="bold", no_wrap=True)
-    table.add_column(escape(base_label), justify="right", no_wrap=True)
-    table.add_column(escape(new_label), justify="right", no_wrap=True)
+    table.add_column(literal(base_label), justify="right", no_wrap=True)
+    table.add_column(literal(new_label), justify="right", no_wrap=True)
     table.add_column("change", justify="right", no_wrap=True)
     table.add_column("beyond noise?", no_wrap=True)
     for change in diff.changes:
         tripped = change.metric in tripped_metrics
         table.add_row(
-            Text(
+            plain(
                 f"✗ {change.metric}" if tripped else change.metric, style="red" if tripped else ""
             ),
             format_value(change.metric, change.base),
@@ -191,20 +191,20 @@ def write(
     for diff in diffs:
         if diff.changes:
             console.print(build_table(diff, tripped, base_label, new_label))
-    console.print(f"[dim]{escape(LEGEND)}[/dim]", soft_wrap=True)
+    console.print(f"[dim]{literal(LEGEND)}[/dim]", soft_wrap=True)
     for line in only_in_lines(diffs, base_label, new_label):
-        console.print(f"[yellow]{escape(line)}[/yellow]", soft_wrap=True)
+        console.print(f"[yellow]{literal(line)}[/yellow]", soft_wrap=True)
     for line in caveats:
-        console.print(f"[yellow]note: {escape(line)}[/yellow]", soft_wrap=True)
+        console.print(f"[yellow]note: {literal(line)}[/yellow]", soft_wrap=True)
     within = within_run_line(diffs, thresholds)
     if within:
-        console.print(f"[yellow]{escape(within)}[/yellow]", soft_wrap=True)
+        console.print(f"[yellow]{literal(within)}[/yellow]", soft_wrap=True)
     for trip in warnings:
-        console.print(f"[yellow]⚠ {escape(describe_warning(trip))}[/yellow]", soft_wrap=True)
+        console.print(f"[yellow]⚠ {literal(describe_warning(trip))}[/yellow]", soft_wrap=True)
     for trip in tripped:
-        console.print(f"[red]✗ {escape(describe_trip(trip))}[/red]", soft_wrap=True)
+        console.print(f"[red]✗ {literal(describe_trip(trip))}[/red]", soft_wrap=True)
     style = "bold red" if tripped else "bold green" if thresholds else "dim"
-    console.print(f"[{style}]{escape(verdict(tripped, thresholds))}[/{style}]", soft_wrap=True)
+    console.print(f"[{style}]{literal(verdict(tripped, thresholds))}[/{style}]", soft_wrap=True)
 
 
 # --- Markdown ----------------------------------------------------------------

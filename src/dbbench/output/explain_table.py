@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from dbbench.numbers import (
@@ -15,12 +14,13 @@ from dbbench.numbers import (
     signed_ms_from_ns,
     signed_percent,
 )
+from dbbench.output.console import literal
 from dbbench.results.model import Explanation, RunnerExplanation
 
 
 def phase_table(runner: RunnerExplanation, rtt_s: float | None = None) -> Table:
     table = Table(
-        title=f"[bold]{runner.runner}[/bold]: {escape(runner.operation)} "
+        title=f"[bold]{literal(runner.runner)}[/bold]: {literal(runner.operation)} "
         f"({runner.iterations} operations)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
@@ -31,12 +31,12 @@ def phase_table(runner: RunnerExplanation, rtt_s: float | None = None) -> Table:
     table.add_column("what it is", style="dim")
     for phase in runner.phases:
         table.add_row(
-            phase.name,
+            literal(phase.name),
             ms_from_ns(phase.median_ns),
             ms_from_ns(phase.p95_ns),
             percent(runner.share(phase)),
             str(phase.round_trips),
-            escape(phase.description),
+            literal(phase.description),
         )
     total = runner.phases_median_ns
     share = total / runner.whole_median_ns if runner.whole_median_ns else 0.0
@@ -108,7 +108,7 @@ def projection_table(explanation: Explanation) -> Table:
                 ms_from_ns(runner.round_trips * rtt_s * 1e9),
                 ms_from_ns(runner.projected_ns(rtt_s * 1e9)),
             ]
-        table.add_row(runner.runner, *cells)
+        table.add_row(literal(runner.runner), *cells)
     return table
 
 
@@ -116,9 +116,10 @@ def write(explanation: Explanation, console: Console) -> None:
     database = explanation.database
     server = explanation.environment.server_version or "unknown server"
     console.print(
-        f"where the time goes: {escape(repr(explanation.query))} with {explanation.driver}, "
-        f"{escape(database.login(MISSING))}, {escape(server)}\n"
-        f"pool: {escape(explanation.pool)}\n"
+        f"where the time goes: {literal(repr(explanation.query))} with "
+        f"{literal(explanation.driver)}, "
+        f"{literal(database.login(MISSING))}, {literal(server)}\n"
+        f"pool: {literal(explanation.pool)}\n"
         "times in milliseconds; share: of the whole operation's median",
         highlight=False,
     )
@@ -126,4 +127,4 @@ def write(explanation: Explanation, console: Console) -> None:
         console.print(phase_table(runner, explanation.rtt_s))
     console.print(projection_table(explanation))
     for finding in explanation.findings:
-        console.print(f"[yellow]finding:[/yellow] {escape(finding)}")
+        console.print(f"[yellow]finding:[/yellow] {literal(finding)}")

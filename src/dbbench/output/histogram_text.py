@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from rich.console import Console
 from rich.text import Text
 
+from dbbench.output.console import plain
 from dbbench.results.model import RunResult
 
 #: lower edges of the buckets of one decade, in hundredths (Renard R10)
@@ -179,7 +180,7 @@ def write(result: RunResult, console: Console, width: int | None = None) -> None
     for line in LEGEND:
         console.print(Text(line, style="dim"), width=width)
     for r in result.runners:
-        head = Text(r.runner, style="bold")
+        head = plain(r.runner, style="bold")
         histogram = r.latency.histogram if r.latency is not None else None
         if histogram is None or not histogram.count:
             reason = "no histogram recorded" if histogram is None else "no successful operations"

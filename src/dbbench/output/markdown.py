@@ -50,6 +50,7 @@ from dbbench.results.model import (
     SweepCell,
     SweepResult,
 )
+from dbbench.text import printable
 from dbbench.workload import READ_WORKLOAD
 
 _BACKTICKS = re.compile(r"`+")
@@ -62,7 +63,7 @@ def code_span(text: str, *, in_table: bool = False) -> str:
     rows before it reads code spans); elsewhere a backslash in code is shown as
     is, so ``|`` is left alone.
     """
-    text = " ".join(str(text).split())
+    text = printable(" ".join(str(text).split()))
     fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     if in_table:
@@ -85,9 +86,10 @@ def _ms(value_ns: float | None) -> str:
 
 
 def _emit(console: Console, blocks: list[list[str]]) -> None:
-    """Blocks separated by blank lines, written as they are (rich must not wrap them)."""
+    """Blocks separated by blank lines, written as they are (rich must not wrap them), but
+    for a control character, escaped (``text.printable``) should any text have kept one."""
     text = "\n\n".join("\n".join(block) for block in blocks if block)
-    console.file.write(text + "\n")
+    console.file.write(printable(text, keep="\n") + "\n")
     console.file.flush()
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rich import box
-from rich.markup import escape
 from rich.table import Table
 
+from dbbench.output.console import literal
 from dbbench.results.model import RunsListing
 
 COLUMNS = ("number", "name", "started_at", "command", "runners", "complete", "path")
@@ -18,16 +18,16 @@ def runs_table(listing: RunsListing) -> Table:
     table.add_column("file", overflow="fold")
     for run in listing.runs:
         if run.error:
-            error = f"[red]{escape(run.error)}[/red]"
-            table.add_row(str(run.number), run.name or "", "", "", error)
+            error = f"[red]{literal(run.error)}[/red]"
+            table.add_row(literal(run.number), literal(run.name or ""), "", "", error)
             continue
         table.add_row(
-            str(run.number),
-            run.name or "",
-            str(run.started_at or ""),
-            str(run.command),
-            run.runners,
+            literal(run.number),
+            literal(run.name or ""),
+            literal(run.started_at or ""),
+            literal(run.command),
+            literal(run.runners),
             "yes" if run.complete else "[yellow]no[/yellow]",
-            run.path,
+            literal(run.path),
         )
     return table

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from dbbench.numbers import error_kinds, ms_from_ns, p_value, ratio, ratio_digits
 from dbbench.output.columns import STALE_CASE_COLUMNS, TABLE, shown_in
+from dbbench.output.console import literal
 from dbbench.output.table import rich_cell
 from dbbench.results.model import StaleCase
 
@@ -76,7 +77,8 @@ def build_table(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> T
     for column in columns:
         table.add_column(column.header, justify="right")
     for case in cases:
-        table.add_row(describe_protection(case), *(rich_cell(column, case) for column in columns))
+        cells = (rich_cell(column, case) for column in columns)
+        table.add_row(literal(describe_protection(case)), *cells)
     return table
 
 
@@ -85,7 +87,10 @@ def write(cases: list[StaleCase], wait_timeout_s: int, idle_s: float, console: C
     for case in cases:
         if case.errors:
             kinds = error_kinds(case.errors_by_kind)
-            console.print(f"[red]{describe_protection(case)}: {kinds}[/red]", highlight=False)
+            console.print(
+                f"[red]{literal(describe_protection(case))}: {literal(kinds)}[/red]",
+                highlight=False,
+            )
     for case in cases:
         console.print(describe_after_idle(case), highlight=False, markup=False)
     console.print(

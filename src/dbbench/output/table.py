@@ -6,7 +6,6 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from dbbench.engine.timeline import describe as describe_timeline
@@ -19,6 +18,7 @@ from dbbench.output.columns import (
     cell_text,
     shown_in,
 )
+from dbbench.output.console import literal
 from dbbench.results.model import RunnerResult, RunProjection, RunResult
 from dbbench.runners import is_baseline
 from dbbench.stats import Speedup
@@ -99,17 +99,17 @@ def build_table(result: RunResult, width: int = 200) -> Table:
     load += f", open loop at {bench.rate_per_s:g}/s" if bench.rate_per_s else ""
     operation = describe_workload(bench.query or "", bench.workload or READ_WORKLOAD)
     title = (
-        f"{escape(operation)}: {length} (+{warmup} warm-up), {load}\n"
-        f"server: {escape(database.login(MISSING))}, {escape(server)}"
+        f"{literal(operation)}: {length} (+{warmup} warm-up), {load}\n"
+        f"server: {literal(database.login(MISSING))}, {literal(server)}"
     )
     if result.pool_description:
-        title += f"\npool: {escape(result.pool_description)}"
+        title += f"\npool: {literal(result.pool_description)}"
     for variant in result.settings.variants or ():
-        title += f"\nvariant {escape(variant.describe())}"
+        title += f"\nvariant {literal(variant.describe())}"
     drivers = result.environment.drivers
     if drivers:
         tls = database.ssl_mode or "preferred"
-        title += f"\ndriver: {escape(', '.join(drivers.values()))}; ssl_mode {escape(tls)}"
+        title += f"\ndriver: {literal(', '.join(drivers.values()))}; ssl_mode {literal(tls)}"
     table = Table(
         title=title,
         caption="times in milliseconds; ops/s: successful operations per second, all workers",
@@ -123,7 +123,7 @@ def build_table(result: RunResult, width: int = 200) -> Table:
     table.add_column("vs raw", justify="right", no_wrap=True)
     for r in result.runners:
         cells = (rich_cell(_COLUMNS[name], r) for name in columns)
-        table.add_row(r.runner, *cells, vs_raw(result, r))
+        table.add_row(literal(r.runner), *cells, vs_raw(result, r))
     return table
 
 
@@ -150,7 +150,7 @@ def _pool_rows(results: list[RunnerResult]) -> Table | None:
     for column in columns:
         table.add_column(column.short or column.header, justify="right")
     for r in pooled:
-        table.add_row(r.runner, *(rich_cell(column, r) for column in columns))
+        table.add_row(literal(r.runner), *(rich_cell(column, r) for column in columns))
     return table
 
 
@@ -187,29 +187,31 @@ def write(result: RunResult, console: Console) -> None:
         "not in the other columns[/dim]"
     )
     for s in result.speedups:
-        console.print(describe_speedup(s.runner, s.baseline, s.speedup))
+        console.print(literal(describe_speedup(s.runner, s.baseline, s.speedup)))
     pool = _pool_rows(result.runners)
     if pool is not None:
         console.print(pool)
     line = server_line(result)
     if line:
-        console.print(escape(line), style="dim")
+        console.print(literal(line), style="dim")
     for r in result.runners:
         if r.errors:
             kinds = error_kinds(r.errors_by_kind)
-            console.print(f"[red]{r.runner}: {r.errors} failed operations: {escape(kinds)}[/red]")
+            console.print(
+                f"[red]{literal(r.runner)}: {r.errors} failed operations: {literal(kinds)}[/red]"
+            )
             for line in describe_timeline(r.runner, r.error_timeline):
-                console.print(f"  {escape(line)}", style="dim")
+                console.print(f"  {literal(line)}", style="dim")
         if r.warmup_errors:
             console.print(
-                f"[yellow]{r.runner}: {r.warmup_errors} failed warm-up operations[/yellow]"
+                f"[yellow]{literal(r.runner)}: {r.warmup_errors} failed warm-up operations[/yellow]"
             )
     for note in result.notes:
-        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+        console.print(f"[yellow]note:[/yellow] {literal(note)}")
     if not result.complete and not result.stopped:
         console.print("[yellow]interrupted: these results cover only the turns completed[/yellow]")
 
 
 def projection_line(projection: RunProjection, console: Console) -> None:
     """``run --rtt``'s line under the table (Markdown prints it too)."""
-    console.print(escape(projection.describe()), highlight=False)
+    console.print(literal(projection.describe()), highlight=False)
