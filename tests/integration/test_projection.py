@@ -47,6 +47,13 @@ def _runner(name: str, settings: Settings, port: int):
     return runner
 
 
+def _wake_late_s(idle_s: float = 0.005) -> float:
+    """How late this process wakes from an idle wait, now: what a loaded machine adds."""
+    start = time.perf_counter()
+    time.sleep(idle_s)
+    return max(0.0, time.perf_counter() - start - idle_s)
+
+
 def _timed(runner) -> int:
     start = time.perf_counter_ns()
     runner.run_once()
@@ -73,10 +80,12 @@ def test_projection_matches_a_real_delay(server, runner_name, pre_ping, capsys):
                 for _ in range(3):
                     runner.run_once()
             samples: tuple[list[int], list[int]] = ([], [])
+            wakes: list[float] = []
             for round_number in range(ROUNDS):
                 order = (0, 1) if round_number % 2 else (1, 0)
                 for index in order:
                     samples[index].append(_timed(runners[index]))
+                wakes.append(_wake_late_s())
         finally:
             for runner in runners:
                 runner.close()
@@ -98,4 +107,11 @@ def test_projection_matches_a_real_delay(server, runner_name, pre_ping, capsys):
     # way) are late by what a loaded machine wakes its thread late, the test's own
     # error, not dbbench's (0.2 ms here when quiet)
     delivered_ns = trips * (RTT_S + 2 * late_ms / 1e3) * 1e9
-    assert abs(added_ns - delivered_ns) <= TOLERANCE * projected_ns, delivered_ns
+    # client and server each wake from every round trip's idle wait as late as the
+    # machine makes them, twice a trip: on a loaded machine that is the test's error too
+    # (a CI run beside six test suites added 2 to 7 ms a trip); quiet, it is ~0.1 ms
+    wake_ns = trips * 4 * statistics.median(wakes) * 1e9
+    assert abs(added_ns - delivered_ns) <= TOLERANCE * projected_ns + wake_ns, (
+        delivered_ns,
+        wake_ns,
+    )
