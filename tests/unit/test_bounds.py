@@ -24,6 +24,7 @@ from dbbench.cli import Env, _SettingOption, cli
 from dbbench.config.schema import (
     ARGUMENTS,
     MAX_RUN_S,
+    MAX_SWEEP_CELLS,
     SETTINGS,
     Setting,
     argument,
@@ -232,6 +233,16 @@ RELATIONS = [
          "--idle = 5 is not longer than --wait-timeout = 5", "idle for more than 5 s"),
     Case("processes-over-concurrency", ("run", "--processes", "4", "-c", "2"),
          "--processes = '4' is more than the concurrency (2)", "at least one worker"),
+    Case("sweep-of-too-many-cells",
+         ("compare", "-c", ",".join(map(str, range(1, 41))), "--pool-size",
+          ",".join(map(str, range(1, 31)))),
+         "a sweep of 40 --concurrency values × 30 --pool-size values is 1200 cells",
+         f"at most {MAX_SWEEP_CELLS}"),
+    Case("calibrate-sweep-of-too-many-cells",
+         ("calibrate", "-c", "1,2", "--pool-size", "1,2", "--max-overflow",
+          ",".join(map(str, range(300)))),
+         "a sweep of 2 --concurrency values × 2 --pool-size values × 300 --max-overflow values",
+         "1200 cells"),
 ]
 
 CASES = [*_flag_cases(), *_file_cases(), *_environment_cases(), *_argument_cases(), *RELATIONS]

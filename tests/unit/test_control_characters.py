@@ -214,7 +214,7 @@ def _hostile_result(tmp_path: Path) -> Path:
         speedup["baseline"] = label.get(speedup["baseline"], speedup["baseline"])
     document["environment"]["server_version"] = "[link=https://x.example]10.11[/link]\x1b]8;;"
     document["settings"]["database"]["host"] = "db\rhost"
-    document["notes"] = ["[blink]note[/blink] \x1b[5m"]
+    document["notes"] = ["[blink]note[/blink] \x1b[5m :warning:"]
     path = tmp_path / "hostile.json"
     path.write_text(json.dumps(document))
     return path
@@ -230,7 +230,7 @@ def test_a_result_file_s_labels_are_shown_literally(format_name, tmp_path, monke
     if format_name == "table":
         assert "[bold red]raw[/]" in result.stdout  # markup printed as it is, not obeyed
         assert "[link=https://x.example]10.11[/link]" in result.stdout
-        assert "[blink]note[/blink]" in result.stdout
+        assert "[blink]note[/blink]" in result.stdout and ":warning:" in result.stdout
         assert "pool\\x1b[2J" in result.stdout and "db\\rhost" in result.stdout
     if format_name == "markdown":
         assert "\\[bold red\\]raw\\[/\\]" in result.stdout

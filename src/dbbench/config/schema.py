@@ -205,6 +205,9 @@ MAX_OPERATIONS = 1_000_000_000
 MAX_CONNECTIONS = 100_000
 #: an open loop's rates, operations per second: one per 1,000 s to one per microsecond
 MIN_RATE, MAX_RATE = 0.001, 1_000_000
+#: the most cells a sweep's lists may make (``-c 1,8 --pool-size 5,10``: 4): each cell is a
+#: run of its own
+MAX_SWEEP_CELLS = 1_000
 
 
 def _seconds(

@@ -8,7 +8,8 @@ that it prints.  Two things in such a value would be obeyed rather than shown:
   characters; ``plain`` makes a ``Text`` of a value (never read as markup) likewise;
 - control characters (ESC, BEL, CR, C1, bidi overrides: ``dbbench.text``): the consoles
   the command line makes are ``SafeConsole``, which escapes them in every string it
-  renders, whatever a format forgot, line breaks apart (a table's title has its own).
+  renders, whatever a format forgot, line breaks apart (a table's title has its own);
+  nor does it read emoji codes (``:warning:``) in them.
 
 JSON needs neither (``json.dumps`` escapes every control character); CSV neutralises its
 own cells (``csv_format``); Markdown escapes its text (``numbers.escape_markdown``).
@@ -35,7 +36,12 @@ class SafeConsole(Console):
 
     Strings are escaped before rich lays them out (``render_str``: a cell is as wide as
     what it shows); a ``Text`` made elsewhere is escaped as it is rendered (``render``),
-    the net under everything."""
+    the net under everything.  Emoji codes are not read (``:warning:`` in a label stays
+    that text): dbbench writes its symbols as the characters they are."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("emoji", False)
+        super().__init__(*args, **kwargs)
 
     def render_str(self, text: str, **kwargs: Any) -> Text:
         return super().render_str(printable(text, keep="\n"), **kwargs)

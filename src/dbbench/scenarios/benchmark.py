@@ -46,7 +46,7 @@ from dbbench.scenarios.scratch import (
     require_database,
 )
 from dbbench.scenarios.summary import build_result, capture_environment
-from dbbench.scenarios.sweep import grid, noise_test, recommend
+from dbbench.scenarios.sweep import check_size, grid, noise_test, recommend
 from dbbench.server.certificates import CertificateFiles, make_certificates
 from dbbench.server.local import LocalServer, ServerAddress
 from dbbench.server.status import (
@@ -323,11 +323,13 @@ def sweep_axes(settings: Settings, values: Mapping[str, Sequence[int]]) -> Sweep
     def axis(key: str, setting: int) -> tuple[int, ...]:
         return tuple(values.get(key) or (setting,))
 
-    return SweepAxes(
+    axes = SweepAxes(
         axis("concurrency", settings.benchmark.concurrency),
         axis("pool_size", settings.pool.pool_size),
         axis("max_overflow", settings.pool.max_overflow),
     )
+    check_size(*axes)  # before a throwaway server starts
+    return axes
 
 
 def default_runners(sweep: bool = False) -> tuple[str, ...]:

@@ -8,9 +8,12 @@ measured cells, what to recommend.  ``tests/unit/test_sweep.py`` checks it by ha
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from dbbench.config.schema import MAX_SWEEP_CELLS, mentioned
+from dbbench.errors import ConfigError
 from dbbench.results.model import Recommendation, RunResult, SweepCell
 
 #: relative slack when comparing a throughput with ``threshold × best``, so that a
@@ -68,13 +71,34 @@ def grid(
     """Every ``(concurrency, pool_size, max_overflow)``, in the order to run them.
 
     Ascending by concurrency, then pool_size, then max_overflow; repeated values
-    are dropped.  Empty if any of the three is empty.
+    are dropped.  Empty if any of the three is empty.  More than ``MAX_SWEEP_CELLS``
+    is refused (``check_size``).
     """
+    check_size(concurrencies, pool_sizes, max_overflows)
     return list(
         itertools.product(
             sorted(set(concurrencies)), sorted(set(pool_sizes)), sorted(set(max_overflows))
         )
     )
+
+
+def check_size(
+    concurrencies: Sequence[int], pool_sizes: Sequence[int], max_overflows: Sequence[int]
+) -> None:
+    """A grid of more than ``MAX_SWEEP_CELLS`` cells is refused, naming its lists."""
+    axes = (
+        ("benchmark", "concurrency", concurrencies),
+        ("pool", "pool_size", pool_sizes),
+        ("pool", "max_overflow", max_overflows),
+    )
+    sizes = [(mentioned(section, key), len(set(values))) for section, key, values in axes]
+    cells = math.prod(size for _, size in sizes)
+    if cells > MAX_SWEEP_CELLS:
+        given = " × ".join(f"{size} {name} values" for name, size in sizes if size > 1)
+        raise ConfigError(
+            f"a sweep of {given} is {cells} cells, each a run of its own: at most "
+            f"{MAX_SWEEP_CELLS}; give fewer values"
+        )
 
 
 def _size_key(cell: SweepCell) -> tuple[float, int, int]:
