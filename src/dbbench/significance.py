@@ -319,6 +319,11 @@ def _shift_interval(
     def last_accepted(g: int) -> bool:  # false, then true from the last accepted gap on
         return g + 1 == gaps or not accepted(g + 1)
 
+    if not accepted(middle):
+        # every difference ties on the middle edge (identical repetitions): the test
+        # accepts no gap, only that shift itself
+        shift = float(np.median(differences))
+        return shift, shift
     first = _first_true(0, middle, accepted)
     last = _first_true(middle, gaps - 1, last_accepted)
     low = float(edges[first - 1]) if first > 0 else -math.inf

@@ -413,3 +413,13 @@ def test_unpaired_interval_holds_the_ratio_of_medians_up_to_eleven_a_side(base, 
 def test_exact_u_critical_matches_the_printed_tables():
     # two-sided 5%: critical U 0 (4 a side), 2 (5), 5 (6), 8 (7), 13 (8); k = U + 1
     assert [exact_u_critical(n, n, 0.05) for n in (4, 5, 6, 7, 8)] == [1, 3, 6, 9, 14]
+
+
+@pytest.mark.parametrize(("n_base", "n_new"), [(3, 5), (4, 4), (5, 3), (10, 10)])
+def test_identical_repetitions_give_a_ratio_of_one_exactly(n_base, n_new):
+    # every pairwise difference ties (hypothesis found 3 and 5 ones): the interval is
+    # the one shift the test accepts, not open on one side
+    result = compare_repetitions([1.0] * n_base, [1.0] * n_new)
+    assert (result.low, result.ratio, result.high) == (1.0, 1.0, 1.0)
+    assert result.beyond_noise is False
+    assert_mirror(result, compare_repetitions([1.0] * n_new, [1.0] * n_base))
