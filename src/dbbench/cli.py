@@ -609,7 +609,7 @@ def _document_options(as_it_goes: bool) -> list[Callable]:
             "--output",
             "-o",
             "output_path",
-            type=click.Path(dir_okay=False, writable=True),
+            type=click.Path(dir_okay=False),  # the rest is safeio's to check, for every command
             help=f"Also write the result document to this file{when}.",
         ),
         click.option(
@@ -650,14 +650,22 @@ def _result_sink(options: dict[str, Any]) -> ResultSink:
         saved = RunStore().next_path(options["save_name"] or None)
     output = Path(options["output_path"]) if options["output_path"] else None
     if output is not None:
-        directory = output.parent if str(output.parent) else Path(".")
-        if output.is_dir() or not directory.is_dir() or not os.access(directory, os.W_OK):
-            raise bad_value(
-                "--output",
-                str(output),
-                "cannot write a file there (the directory must exist and be writable)",
-            )
-    return ResultSink([path for path in (output, saved) if path is not None])
+        _check_output(output)
+    labels = {output: "--output"} if output is not None else {}
+    if saved is not None:
+        labels[saved] = "--save"
+    return ResultSink([path for path in (output, saved) if path is not None], labels)
+
+
+def _check_output(path: Path) -> None:
+    """``--output PATH`` where dbbench would write (``safeio.check_target``), before
+    anything is measured: exit 2 otherwise."""
+    from dbbench import safeio
+
+    try:
+        safeio.check_target(path, label="--output")
+    except safeio.FileProblem as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _rtt_option(options: dict[str, Any], format_name: str, sweeping: bool) -> float | None:
@@ -760,10 +768,11 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
         shown = _with_flags(result, click.get_current_context().command, format_name)
         get_format(format_name).run(shown, stdout, extras)
         status = result.exit_status
-    for path in sink.paths:
+    for path in sink.written:
         stderr.print(f"[dim]results written to {escape(str(path))}[/dim]")
     if thresholds:
         status = _gate_variants(result, thresholds, format_name, status)
+    sink.check()  # a file that could not be written: one line, after the results are shown
     return status
 
 
@@ -936,6 +945,7 @@ def stale(**options: Any) -> int:
             allow_writes=options["allow_writes"],
         )
     get_format(format_name).stale(result, stdout)
+    sink.check()
     return result.exit_status
 
 
@@ -1034,6 +1044,7 @@ def explain(**options: Any) -> int:
     sink.write(explanation.to_document())
     shown = _with_flags(explanation, click.get_current_context().command, options["format_name"])
     get_format(options["format_name"]).explain(shown, stdout)
+    sink.check()
     return ExitStatus.SUCCESS
 
 
@@ -1159,7 +1170,7 @@ def report(refs: tuple[str, ...], output: Path) -> int:
     from dbbench.results.store import RunStore
 
     store = RunStore()
-    write_report([store.resolve(ref) for ref in refs], output)
+    write_report([store.resolve(ref) for ref in refs], output, label="--output")
     _env().echo(f"wrote {output}", err=True)
     return ExitStatus.SUCCESS
 
@@ -1260,8 +1271,9 @@ def calibrate(**options: Any) -> int:
             allow_writes=options["allow_writes"],
         )
     get_format(format_name).calibrate(result, stdout)
-    for path in sink.paths:
+    for path in sink.written:
         env.echo(f"results written to {path}", err=True)
+    sink.check()
     return result.exit_status
 
 

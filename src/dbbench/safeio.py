@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from dbbench.errors import DbbenchError
+from dbbench.parsing import shown
 
 MiB = 1024 * 1024
 
@@ -35,8 +36,8 @@ MiB = 1024 * 1024
 SETTINGS_LIMIT = 1 * MiB
 #: ... from an option file (``~/.my.cnf``)
 OPTION_FILE_LIMIT = 1 * MiB
-#: ... from a TLS certificate, key or CA file
-TLS_FILE_LIMIT = 1 * MiB
+#: ... from a TLS certificate, key or CA file (a system's CA bundle is some 200 KiB)
+TLS_FILE_LIMIT = 4 * MiB
 #: ... from a result file or saved run (a large sweep with histograms is a few MiB)
 RESULT_LIMIT = 64 * MiB
 
@@ -46,19 +47,28 @@ _CHUNK = 1 * MiB
 
 class FileProblem(DbbenchError):
     """A file dbbench will not, or could not, read or write: the one line ``PATH: reason``
-    (``LABEL PATH: reason`` where the path came with a label, such as ``--output``).
+    (``LABEL = 'PATH': reason``, the shape of every bad value's message, where the path
+    came with a label, such as ``--output``).
     Callers with an error class of their own (a bad settings file is exit 2) wrap
     ``reason`` in it; one that escapes is an error of its own (exit 1)."""
 
-    def __init__(self, path: os.PathLike[str] | str, reason: str, label: str | None = None):
+    def __init__(
+        self,
+        path: os.PathLike[str] | str,
+        reason: str,
+        label: str | None = None,
+        missing: bool = False,
+    ) -> None:
         self.path = os.fspath(path)
         self.reason = reason
         self.label = label
-        where = f"{label} {self.path}" if label else self.path
+        #: nothing is there (a caller may say so its own way: "configuration file not found")
+        self.missing = missing
+        where = f"{label} = {shown(self.path)}" if label else self.path
         super().__init__(f"{where}: {reason}")
 
     def __reduce__(self) -> tuple:
-        return (type(self), (self.path, self.reason, self.label))
+        return (type(self), (self.path, self.reason, self.label, self.missing))
 
 
 def kind(mode: int) -> str:
@@ -101,6 +111,15 @@ def _os_reason(exc: OSError | ValueError) -> str:
     return exc.strerror or str(exc)
 
 
+def _read_failure(name: str, exc: OSError | ValueError) -> FileProblem:
+    reason = _os_reason(exc)
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return FileProblem(name, reason, missing=True)
+    if isinstance(exc, ValueError):
+        return FileProblem(name, reason)
+    return FileProblem(name, f"cannot read it ({reason})")
+
+
 def _check_regular(path: str, mode: int, verb: str) -> None:
     if not stat.S_ISREG(mode):
         raise FileProblem(
@@ -124,7 +143,7 @@ def read_bytes(path: os.PathLike[str] | str, *, limit: int, what: str = "a file"
         _check_regular(name, os.stat(name).st_mode, "reads")  # before open: no device opened
         fd = os.open(name, _READ_FLAGS)
     except (OSError, ValueError) as exc:
-        raise FileProblem(name, _os_reason(exc)) from None
+        raise _read_failure(name, exc) from None
     try:
         opened = os.fstat(fd)
         _check_regular(name, opened.st_mode, "reads")  # what was opened, not what was stat'ed
@@ -138,7 +157,7 @@ def read_bytes(path: os.PathLike[str] | str, *, limit: int, what: str = "a file"
             chunks.append(chunk)
             total += len(chunk)
     except OSError as exc:
-        raise FileProblem(name, _os_reason(exc)) from None
+        raise _read_failure(name, exc) from None
     finally:
         os.close(fd)
     _check_size(name, total, limit, what, grew=True)  # grew, or its size said 0 (/proc)

@@ -154,7 +154,7 @@ CASES = [
          ("--iteratons", "Did you mean", "--iterations")),
     Case("unknown-command", ("rnu",), ("No such command 'rnu'",)),
     Case("output-in-missing-directory", ("run", "-o", "{cwd}/no/such/dir/r.json"),
-         ("--output = '{cwd}/no/such/dir/r.json'", "directory must exist")),
+         ("--output = '{cwd}/no/such/dir/r.json'", "no such directory {cwd}/no/such/dir")),
     Case("reserved-save-name", ("run", "--save", "latest"), ("--save = 'latest'",)),
     Case("password-as-a-value", ("run", "--password", "Hunter2-in-argv"),
          ("--password takes no value", "process list")),

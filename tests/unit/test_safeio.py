@@ -5,111 +5,54 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import stat
-import subprocess
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from dbbench import safeio
 from dbbench.safeio import FileProblem, read_bytes, read_text, write_text
+from tests.special_files import (
+    REFUSED_TARGETS,
+    block,
+    dangling,
+    directory,
+    fifo,
+    huge,
+    link_to,
+    loop,
+    null,
+    regular,
+    sized,
+    socket_node,
+    tmpfs,
+    zero,
+)
 
 LIMIT = 1024
 
 
-def _regular(tmp: Path) -> Path:
-    (tmp / "file").write_text("content\n")
-    return tmp / "file"
-
-
-def _fifo(tmp: Path) -> Path:
-    os.mkfifo(tmp / "fifo")
-    return tmp / "fifo"
-
-
-def _zero(tmp: Path) -> Path:
-    os.mknod(tmp / "zero", 0o666 | stat.S_IFCHR, os.makedev(1, 5))  # as /dev/zero
-    return tmp / "zero"
-
-
-def _null(tmp: Path) -> Path:
-    os.mknod(tmp / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # as /dev/null
-    return tmp / "null"
-
-
-def _block(tmp: Path) -> Path:
-    os.mknod(tmp / "loop", 0o660 | stat.S_IFBLK, os.makedev(7, 0))  # as /dev/loop0
-    return tmp / "loop"
-
-
-def _socket(tmp: Path) -> Path:
-    server = socket.socket(socket.AF_UNIX)
-    server.bind(str(tmp / "sock"))
-    server.close()  # the node stays
-    return tmp / "sock"
-
-
-def _link_to(target: Callable[[Path], Path]) -> Callable[[Path], Path]:
-    def make(tmp: Path) -> Path:
-        (tmp / "link").symlink_to(target(tmp))
-        return tmp / "link"
-
-    return make
-
-
-def _dangling(tmp: Path) -> Path:
-    (tmp / "link").symlink_to(tmp / "nowhere")
-    return tmp / "link"
-
-
-def _loop(tmp: Path) -> Path:
-    (tmp / "a").symlink_to(tmp / "b")
-    (tmp / "b").symlink_to(tmp / "a")
-    return tmp / "a"
-
-
-def _directory(tmp: Path) -> Path:
-    (tmp / "dir").mkdir()
-    return tmp / "dir"
-
-
-def _huge(tmp: Path) -> Path:
-    with open(tmp / "huge", "wb") as file:
-        file.truncate(10 * 1024**3)  # 10 GiB, sparse: nothing is written
-    return tmp / "huge"
-
-
-def _sized(size: int) -> Callable[[Path], Path]:
-    def make(tmp: Path) -> Path:
-        (tmp / "sized").write_bytes(b"x" * size)
-        return tmp / "sized"
-
-    return make
-
-
 READS = [
     # (case, make the path, what read_bytes gives: bytes, or the message's words)
-    ("regular file", _regular, b"content\n"),
-    ("symlink to a regular file", _link_to(_regular), b"content\n"),
-    ("empty file", _sized(0), b""),
-    ("exactly the limit", _sized(LIMIT), b"x" * LIMIT),
-    ("one byte over the limit", _sized(LIMIT + 1), "is 1 KiB; dbbench reads at most 1 KiB from"),
-    ("huge sparse file", _huge, "is 10 GiB; dbbench reads at most 1 KiB from a test file"),
+    ("regular file", regular, b"content\n"),
+    ("symlink to a regular file", link_to(regular), b"content\n"),
+    ("empty file", sized(0), b""),
+    ("exactly the limit", sized(LIMIT), b"x" * LIMIT),
+    ("one byte over the limit", sized(LIMIT + 1), "is 1 KiB; dbbench reads at most 1 KiB from"),
+    ("huge sparse file", huge, "is 10 GiB; dbbench reads at most 1 KiB from a test file"),
     ("missing", lambda tmp: tmp / "missing", "no such file"),
-    ("under a file", lambda tmp: _regular(tmp) / "x", "a part of its path is not a directory"),
-    ("directory", _directory, "is a directory, not a regular file; dbbench reads only"),
-    ("FIFO", _fifo, "is a FIFO (named pipe), not a regular file"),
-    ("character device (/dev/zero's)", _zero, "is a character device, not a regular file"),
+    ("under a file", lambda tmp: regular(tmp) / "x", "a part of its path is not a directory"),
+    ("directory", directory, "is a directory, not a regular file; dbbench reads only"),
+    ("FIFO", fifo, "is a FIFO (named pipe), not a regular file"),
+    ("character device (/dev/zero's)", zero, "is a character device, not a regular file"),
     ("the real /dev/zero", lambda tmp: Path("/dev/zero"), "is a character device"),
-    ("block device", _block, "is a block device, not a regular file"),
-    ("socket", _socket, "is a socket, not a regular file"),
-    ("symlink to a device", _link_to(_zero), "is a character device, not a regular file"),
-    ("symlink to a FIFO", _link_to(_fifo), "is a FIFO (named pipe)"),
-    ("dangling symlink", _dangling, "no such file"),
-    ("symlink loop", _loop, "Too many levels of symbolic links"),
+    ("block device", block, "is a block device, not a regular file"),
+    ("socket", socket_node, "is a socket, not a regular file"),
+    ("symlink to a device", link_to(zero), "is a character device, not a regular file"),
+    ("symlink to a FIFO", link_to(fifo), "is a FIFO (named pipe)"),
+    ("dangling symlink", dangling, "no such file"),
+    ("symlink loop", loop, "cannot read it (Too many levels of symbolic links)"),
     # regular, its size 0, more in it: read to the limit and refused, never read whole
     ("/proc file that says it is empty", lambda tmp: Path("/proc/self/maps"), "it grew as"),
 ]
@@ -171,49 +114,17 @@ def test_a_problem_survives_a_trip_to_another_process():
 
     problem = pickle.loads(pickle.dumps(FileProblem("/x", "is a socket", "--output")))
     assert (str(problem), problem.reason, problem.label) == (
-        "--output /x: is a socket",
+        "--output = '/x': is a socket",
         "is a socket",
         "--output",
     )
-
-
-@contextlib.contextmanager
-def _tmpfs(path: Path, options: str) -> Iterator[Path]:
-    """A small file system of the test's own at ``path`` (tests run as root); skipped where
-    mounting is not allowed."""
-    path.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 def _mode(path: Path) -> int | None:
     return os.lstat(path).st_mode if os.path.lexists(path) else None
 
 
-WRITE_REFUSALS = [
-    # (case, make the target, the message's words); each leaves the target as it was
-    (
-        "character device (/dev/null's)",
-        _null,
-        "is a character device, not a regular file; dbbench writes only regular files",
-    ),
-    ("block device", _block, "is a block device, not a regular file"),
-    ("FIFO", _fifo, "is a FIFO (named pipe), not a regular file"),
-    ("socket", _socket, "is a socket, not a regular file"),
-    ("directory", _directory, "is a directory, not a regular file"),
-    ("symlink to a regular file", _link_to(_regular), "is a symbolic link, not a regular file"),
-    ("symlink to a device", _link_to(_null), "is a symbolic link, not a regular file"),
-    ("dangling symlink", _dangling, "is a symbolic link, not a regular file"),
-    ("missing directory", lambda tmp: tmp / "no" / "such" / "r.json", "no such directory"),
-    ("a file where the directory is", lambda tmp: _regular(tmp) / "r.json", "is not a directory"),
-]
+WRITE_REFUSALS = [*REFUSED_TARGETS, ("directory", directory, "is a directory, not a regular file")]
 
 
 @pytest.mark.parametrize(
@@ -228,7 +139,7 @@ def test_writes_replace_nothing_but_a_regular_file(tmp_path, make, expected):
     with pytest.raises(FileProblem) as caught:
         write_text(target, "new\n", what="the result file", label="--output")
     message = str(caught.value)
-    assert message.startswith(f"--output {target}: ") and expected in message
+    assert message.startswith(f"--output = '{target}': ") and expected in message
     assert "\n" not in message
     assert _mode(target) == before  # a device is still that device, a link that link
     if linked_before is not None:
@@ -261,7 +172,7 @@ def _umask() -> int:
     return mask
 
 
-def test_a_relative_target_is_in_the_working_directory(tmp_path, monkeypatch):
+def test_a_relative_target_is_in_the_workingdirectory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_text("r.json", "x", what="the result file")
     assert (tmp_path / "r.json").read_text() == "x"
@@ -272,31 +183,31 @@ def test_a_device_that_appears_after_the_check_is_not_replaced(tmp_path):
     target = tmp_path / "r.json"
     temporary = tmp_path / ".r.json.tmp"
     temporary.write_text("new\n")
-    _null(tmp_path).rename(target)  # as if made between the check and the rename
+    null(tmp_path).rename(target)  # as if made between the check and the rename
     with pytest.raises(FileProblem, match="is a character device"):
         safeio._install(str(temporary), str(target), "--output")
     assert stat.S_ISCHR(os.lstat(target).st_mode)
 
 
 def test_a_full_disk_is_one_line_and_keeps_the_old_file(tmp_path):
-    with _tmpfs(tmp_path / "small", "size=64k") as small:
+    with tmpfs(tmp_path / "small", "size=64k") as small:
         target = small / "r.json"
         target.write_text("old\n")
         with pytest.raises(FileProblem) as caught:
             write_text(target, "x" * (1024 * 1024), what="the result file", label="--output")
         assert str(caught.value) == (
-            f"--output {target}: cannot write the result file (No space left on device)"
+            f"--output = '{target}': cannot write the result file (No space left on device)"
         )
         assert target.read_text() == "old\n"
         assert os.listdir(small) == ["r.json"]
 
 
 def test_a_read_only_file_system_is_one_line(tmp_path):
-    with _tmpfs(tmp_path / "ro", "size=64k,ro") as read_only:
+    with tmpfs(tmp_path / "ro", "size=64k,ro") as read_only:
         with pytest.raises(FileProblem) as caught:
             write_text(read_only / "r.json", "x", what="the result file", label="--output")
         assert str(caught.value) == (
-            f"--output {read_only / 'r.json'}: cannot write in the directory {read_only} "
+            f"--output = '{read_only / 'r.json'}': cannot write in the directory {read_only} "
             "(read-only file system)"
         )
 

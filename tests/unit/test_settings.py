@@ -328,7 +328,7 @@ def _tls_config(tmp_path: Path, mode: str, **keys: str) -> Path:
     ("mode", "keys", "expected"),
     [
         ("verify_ca", {"ssl_ca": "/nope/ca.pem"}, "ssl_ca = \"/nope/ca.pem\": no such file"),
-        ("required", {"ssl_ca": "{dir}"}, "ssl_ca = \"{dir}\": is a directory, not a file"),
+        ("required", {"ssl_ca": "{dir}"}, "ssl_ca = \"{dir}\": is a directory, not a regular file"),
         (
             "verify_ca",
             {"ssl_ca": "{garbage}"},

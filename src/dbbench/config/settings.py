@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dbbench import safeio
 from dbbench.config import credentials
 from dbbench.config.schema import BY_KEY, MAX_RUN_S, SECTIONS, SETTINGS, Setting
 from dbbench.config.tls import NeedsKey, TlsSettings, check_tls_files, resolve_tls
@@ -332,25 +333,18 @@ class _Value:
 
 def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a configuration file") from None
-    except PermissionError:
-        raise ConfigError(
-            f"{path}: cannot read the configuration file (permission denied)"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror})") from None
+        text = safeio.read_text(path, limit=safeio.SETTINGS_LIMIT, what="a settings file")
+    except safeio.FileProblem as exc:
+        reason = "configuration file not found" if exc.missing else exc.reason
+        raise ConfigError(f"{path}: {reason}") from None
     if not text.strip():
         raise ConfigError(f"{path}: the configuration file is empty")
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level: some hundreds are too many
+        raise ConfigError(f"{path}: invalid TOML: arrays or tables nested too deeply") from None
 
     found: dict[str, dict[str, _Value]] = {}
     for section, table in document.items():

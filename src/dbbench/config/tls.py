@@ -2,7 +2,8 @@
 and the certificate and key files checked before anything connects.
 
 A settings concept, not a driver's: each driver turns ``TlsSettings`` into its own
-``connect`` arguments (``drivers/``).  Imports nothing of dbbench but its errors.
+``connect`` arguments (``drivers/``).  Imports nothing of dbbench but its errors, its
+parsing and ``safeio``.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 import ssl
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dbbench import safeio
 from dbbench.errors import ConfigError
 from dbbench.parsing import bad_value
 
@@ -192,27 +193,18 @@ def check_tls_files(tls: TlsSettings, given: Mapping[str, Given]) -> None:
 
 
 def _check_readable(key: str, path: str, item: Given) -> None:
-    """``path`` (``item``'s value as read) must be a regular file this process can read."""
+    """``path`` (``item``'s value as read) must be a regular file this process can read, of
+    at most ``safeio.TLS_FILE_LIMIT``: read here once, within that limit and without
+    blocking, so that OpenSSL, which reads it next, is never handed a FIFO or a device."""
     try:
-        mode = os.stat(path).st_mode
-    except (FileNotFoundError, NotADirectoryError):
+        safeio.read_bytes(path, limit=safeio.TLS_FILE_LIMIT, what="a TLS file")
+    except safeio.FileProblem as exc:
         relative = (
-            "" if os.path.isabs(path) else f" (relative to the working directory {os.getcwd()})"
+            f" (relative to the working directory {os.getcwd()})"
+            if exc.missing and not os.path.isabs(path)
+            else ""
         )
-        raise _file_error(key, {key: item}, f"no such file{relative}") from None
-    except OSError as exc:
-        raise _file_error(key, {key: item}, f"cannot read it ({exc.strerror})") from None
-    if stat.S_ISDIR(mode):
-        raise _file_error(key, {key: item}, "is a directory, not a file")
-    if not stat.S_ISREG(mode):
-        raise _file_error(key, {key: item}, "not a regular file")
-    try:
-        with open(path, "rb") as file:
-            file.read(1)
-    except PermissionError:
-        raise _file_error(key, {key: item}, "cannot read it (permission denied)") from None
-    except OSError as exc:
-        raise _file_error(key, {key: item}, f"cannot read it ({exc.strerror})") from None
+        raise _file_error(key, {key: item}, exc.reason + relative) from None
 
 
 def _check_key(tls: TlsSettings, given: Mapping[str, Given]) -> None:

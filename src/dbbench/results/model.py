@@ -37,6 +37,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+from dbbench import safeio
 from dbbench.config.settings import VARIANT_MARK, PoolSettings, split_label
 from dbbench.errors import DbbenchError, ExitStatus, Mentioning
 from dbbench.histogram import LatencyHistogram
@@ -2161,13 +2162,16 @@ def _run_documents(document: dict[str, Any]) -> list[dict[str, Any]]:
 def read_document(path: Path) -> dict[str, Any]:
     """Read, check and upgrade a result file: its document, of the current schema version."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ResultFileError(f"{path}: no such result file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResultFileError(f"{path}: cannot read the result file ({exc})") from None
+        text = safeio.read_text(path, limit=safeio.RESULT_LIMIT, what="a result file")
+    except safeio.FileProblem as exc:
+        reason = "no such result file" if exc.missing else exc.reason
+        raise ResultFileError(f"{path}: {reason}") from None
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise ResultFileError(
+            f"{path}: not a dbbench result file (JSON nested too deeply)"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ResultFileError(
             f"{path}: not JSON ({exc.msg}, line {exc.lineno}); dbbench writes its files "

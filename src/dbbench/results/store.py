@@ -116,7 +116,7 @@ class RunStore:
             raise ResultFileError(
                 f"{self.directory}: cannot keep saved runs here ({exc.strerror})"
             ) from None
-        return not path.exists()
+        return not os.path.lexists(path)  # a dangling link there is something there too
 
     def resolve(self, reference: str) -> Path:
         """A file path, a saved run's name, its number, or "latest"."""
@@ -138,14 +138,40 @@ class RunStore:
 
 
 class ResultSink:
-    """The files a command writes its result document to (``--output``, ``--save``)."""
+    """The files a command writes its result document to (``--output``, ``--save``), each
+    again as the run goes.  A write that fails does not stop the run: the file is tried
+    again at the next write, and ``check``, once the results are shown, names each file
+    whose last write failed."""
 
-    def __init__(self, paths: list[Path]) -> None:
+    def __init__(self, paths: list[Path], labels: dict[Path, str] | None = None) -> None:
         self.paths = paths
+        #: the flag that named each path (``--output``), for its messages
+        self.labels = labels or {}
+        self._failed: dict[Path, ResultFileError] = {}
 
     def write(self, document: dict[str, Any]) -> None:
+        text = json.dumps(document, indent=2) + "\n"
         for path in self.paths:
-            write_atomic(path, document)
+            try:
+                write_text_atomic(path, text, "the result file", self.labels.get(path))
+            except ResultFileError as exc:
+                self._failed[path] = exc
+            else:
+                self._failed.pop(path, None)
+
+    @property
+    def written(self) -> list[Path]:
+        """The paths whose last write succeeded."""
+        return [path for path in self.paths if path not in self._failed]
+
+    def check(self) -> None:
+        """``ResultFileError`` for the first file whose last write failed, saying where the
+        results still are: on stdout, where the command printed them, and any other file."""
+        if not self._failed:
+            return
+        failure = next(iter(self._failed.values()))
+        kept = "".join(f" and in {path}" for path in self.written)
+        raise ResultFileError(f"{failure}; the results are on stdout{kept}")
 
 
 def describe_runs(saved: list[SavedRun]) -> RunsListing:

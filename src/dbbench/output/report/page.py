@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
+from dbbench import safeio
 from dbbench.errors import ConfigError
 from dbbench.output.report.charts import Charts, require_matplotlib
 from dbbench.output.report.sections import document_section, fallback_notice, kind_of
@@ -50,12 +51,18 @@ def build_report(documents: list[tuple[str, Result]]) -> str:
     return "\n".join([*page, *(part for part in body if part), "</body>", "</html>", ""])
 
 
-def write_report(paths: list[Path], output: Path) -> None:
-    """Read the result files at ``paths`` and write their report to ``output``, atomically."""
+def write_report(paths: list[Path], output: Path, label: str | None = None) -> None:
+    """Read the result files at ``paths`` and write their report to ``output``, atomically
+    (``safeio.write_text``: a regular file or none, in a directory that exists; ``label``
+    names the flag that gave it, for the message when it is not)."""
     require_matplotlib()  # before reading anything: one line, not a traceback later
     if not paths:
         raise ConfigError("no result files given; name one or more, e.g. dbbench report run.json")
     output = Path(output)
+    try:
+        safeio.check_target(output, label)  # before reading: a bad output is the one line
+    except safeio.FileProblem as exc:
+        raise ConfigError(str(exc)) from None
     seen: dict[Path, Path] = {}  # each file, resolved -> as first given
     for path in paths:
         resolved = Path(path).resolve()
@@ -73,7 +80,7 @@ def write_report(paths: list[Path], output: Path) -> None:
     for (_, result), path in zip(documents, paths, strict=True):
         if isinstance(result, RunsListing):
             raise ConfigError(f"{path}: a list of saved runs, not a result: name the runs instead")
-    resultfile.write_text_atomic(output, build_report(documents), "the report")
+    resultfile.write_text_atomic(output, build_report(documents), "the report", label)
 
 
 def _labels(paths: Sequence[Path]) -> list[str]:
