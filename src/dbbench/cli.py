@@ -16,17 +16,15 @@ import contextlib
 import dataclasses
 import functools
 import os
-import signal
 import sys
-import threading
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from dbbench import logs
+from dbbench import interruption, logs
 from dbbench.config import credentials
 from dbbench.config.schema import (
     COMMAND_ROWS,
@@ -71,26 +69,6 @@ def _stderr_console() -> Console:
     return SafeConsole(stderr=True)
 
 
-@contextlib.contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM (a CI timeout, `kill`) stops a run as Ctrl-C does: results kept, servers
-    removed.  The handler before is back afterwards (a test's ``CliRunner`` keeps its own)."""
-
-    # worker processes hear of it too: processes.Children passes it on to them first
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        if previous is not None:  # None: set outside Python, which cannot be put back
-            signal.signal(signal.SIGTERM, previous)
-
-
 #: a library call's arguments that messages mention (``errors.mention``) -> the click
 #: parameter that gives them, where its name differs, or (parameter, what to type)
 _ARGUMENTS: dict[str, str | tuple[str, str]] = {
@@ -114,12 +92,14 @@ class DbbenchGroup(click.Group):
             env = Env()
 
         def error(text: str, trace: bool = debug) -> None:
-            if trace:
-                env.echo(traceback.format_exc().rstrip("\n"), err=True)
-            env.echo(f"dbbench: error: {one_line(text)}", err=True)
+            with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) takes no more
+                if trace:
+                    env.echo(traceback.format_exc().rstrip("\n"), err=True)
+                env.echo(f"dbbench: error: {one_line(text)}", err=True)
 
         logs.configure(debug)
-        with _stop_on_sigterm():
+        # SIGINT, SIGTERM, SIGHUP: the run stops, keeping what it measured (dbbench.interruption)
+        with interruption.stop_on_signals():
             try:
                 credentials.refuse_password_value(argv)
                 status = super().main(argv, prog_name or "dbbench", standalone_mode=False, **extra)
@@ -143,6 +123,7 @@ class DbbenchGroup(click.Group):
             except Exception as exc:
                 error(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug)")
                 status = ExitStatus.ERROR
+            status = interruption.exit_status(status, lambda text: env.echo(text, err=True))
         sys.exit(int(status or 0))
 
     #: the command being run, for its errors' flags

@@ -1,10 +1,12 @@
 """The harness with fake async runners: tasks instead of threads, in turns with threaded runners."""
 
+import contextlib
 import signal
 import threading
 
 import pytest
 
+from dbbench import interruption
 from dbbench.engine.harness import Plan, run_interleaved
 from tests.fakes import FakeAsyncRunner, FakeClock, FakeRunner
 from tests.unit.test_harness import ThreadRecorder, latencies
@@ -138,18 +140,28 @@ def test_open_loop_tasks_count_latency_from_the_scheduled_start():
 @pytest.mark.skipif(
     threading.current_thread() is not threading.main_thread(), reason="signals need it"
 )
-def test_ctrl_c_lets_the_tasks_operations_in_flight_finish():
+@pytest.mark.parametrize(
+    ("signum", "ours"),
+    [(signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, True), (signal.SIGHUP, True)],
+    ids=["SIGINT, asyncio's handler", "SIGINT", "SIGTERM", "SIGHUP"],
+)
+def test_ctrl_c_lets_the_tasks_operations_in_flight_finish(signum, ours):
+    """asyncio.Runner's way with Ctrl-C; under dbbench's handlers (interruption), with
+    every stop signal."""
+
     class Interrupting(FakeAsyncRunner):
         async def run_once_async(self, worker: int = 0) -> int:
             if self.calls == 30:  # the measured turn is under way
-                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(signum)
             return await super().run_once_async(worker)
 
     runner = Interrupting("tasks", [], pause_s=0.001)
     other = FakeRunner("threads", [])
-    outcome = run_interleaved(
-        [runner, other], Plan(iterations=10**6, warmup=4, concurrency=4, slice_s=5)
-    )
+    handlers = interruption.stop_on_signals() if ours else contextlib.nullcontext()
+    with handlers:
+        outcome = run_interleaved(
+            [runner, other], Plan(iterations=10**6, warmup=4, concurrency=4, slice_s=5)
+        )
     assert not outcome.complete
     assert runner.closed and other.closed
     assert runner.cancelled == 0  # none was cut short: the in-flight ones finished

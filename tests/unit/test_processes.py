@@ -14,6 +14,7 @@ import time
 import pymysql
 import pytest
 
+from dbbench import interruption
 from dbbench.config.settings import BenchmarkSettings, DatabaseSettings, Settings
 from dbbench.drivers.diagnosis import operation_error
 from dbbench.engine.harness import Plan, RunOutcome, run_interleaved
@@ -141,30 +142,31 @@ def test_a_process_whose_first_operation_fails_says_why_as_one_process_would(
 
 
 def _wait_for_sigint() -> None:
-    try:
-        time.sleep(60)
-    except KeyboardInterrupt:
-        sys.exit(7)
+    # as a worker process does: its handlers in, the signals blocked at its start unblocked
+    with interruption.stop_on_signals(worker=True):
+        try:
+            with interruption.interruptible():
+                time.sleep(60)
+        except KeyboardInterrupt:
+            sys.exit(7)
 
 
 @pytest.mark.skipif(
     threading.current_thread() is not threading.main_thread(), reason="signals need it"
 )
-def test_children_pass_a_sigterm_on_as_sigint_then_handle_it_as_before():
-    class Stopped(Exception):
-        pass
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_children_pass_each_stop_signal_on_as_sigint_and_stop_as_ctrl_c_does(signum):
+    def before(signum, frame):
+        raise AssertionError("the handler before is not called meanwhile")
 
-    def before(signum, frame):  # the CLI's: stop the run as Ctrl-C does
-        raise Stopped
-
-    previous = signal.signal(signal.SIGTERM, before)
+    previous = signal.signal(signum, before)
     try:
-        child = multiprocessing.get_context("fork").Process(target=_wait_for_sigint)
-        with pytest.raises(Stopped), Children([child]):
-            time.sleep(0.2)  # the child is in its sleep
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(5)  # the handler raises before this ends
+        child = multiprocessing.get_context("spawn").Process(target=_wait_for_sigint)
+        # sent while the child starts up: it waits, blocked, until its handlers are in
+        with pytest.raises(KeyboardInterrupt), Children([child]):
+            os.kill(os.getpid(), signum)
+            time.sleep(30)  # the handler raises before this ends
         assert child.exitcode == 7  # it was interrupted, and Children joined it
-        assert signal.getsignal(signal.SIGTERM) is before  # put back on exit
+        assert signal.getsignal(signum) is before  # put back on exit
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signum, previous)

@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import queue as queue_module
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
 from typing import Any, Literal
 
+from dbbench import interruption
 from dbbench.config.settings import Settings
 from dbbench.drivers import diagnosis
 from dbbench.engine.harness import (
@@ -57,39 +59,53 @@ PROGRESS_EVERY_S = 1.0
 class Children:
     """The worker processes of one run: started on entry, joined (or killed) on exit.
 
-    While they run, a SIGTERM to this process (a CI timeout, ``kill``) is
-    passed on to them as a SIGINT, as a terminal's Ctrl-C would reach them, so
-    they stop and send what they measured; then it is handled as it was
-    before (the CLI's handler stops the run as Ctrl-C does).
+    They start with the stop signals blocked (``interruption.spawning``): one that
+    reaches them while their interpreter starts up waits until their handlers are in.
+    While they run, every stop signal to this process (SIGINT, SIGTERM, SIGHUP) is
+    passed on to them as a SIGINT, as a terminal's Ctrl-C would reach them, so they
+    stop and send what they measured; here it is handled by ``interruption``'s rules
+    (the CLI's: the run stops as Ctrl-C stops it).  Leaving the block on an exception
+    (an interrupt) first calls ``stop`` (the barrier aborted: no worker waits for
+    the others) and interrupts them; the join waits ``JOIN_TIMEOUT_S`` for them all,
+    whatever signal comes, then kills those left.
     """
 
-    def __init__(self, processes: Sequence[Any]) -> None:
+    #: how long the exit waits for the workers to end on their own, all together
+    JOIN_TIMEOUT_S = 30.0
+
+    def __init__(self, processes: Sequence[Any], stop: Callable[[], None] = lambda: None) -> None:
         self.processes = list(processes)
-        self._previous: Any = None
+        self.stop = stop
+        self._signals = contextlib.ExitStack()
 
     def __enter__(self) -> Children:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        self._signals.enter_context(interruption.stop_on_signals(then=self._pass_on))
         try:
-            for process in self.processes:
-                process.start()
+            with interruption.spawning():
+                for process in self.processes:
+                    process.start()
         except BaseException:
-            self.__exit__()
+            self.__exit__(*sys.exc_info())
             raise
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object = None, *exc_info: object) -> None:
         try:
-            for process in self.processes:
-                if process.pid is None:  # never started
-                    continue
-                process.join(timeout=30)
-                if process.is_alive():
-                    process.kill()
-                    process.join()
+            # what they sent is being gathered: a signal now lets it be kept
+            with interruption.held(then_act=False):
+                if exc_type is not None:
+                    self.stop()
+                    self.interrupt()
+                deadline = time.monotonic() + self.JOIN_TIMEOUT_S
+                started = [process for process in self.processes if process.pid is not None]
+                for process in started:
+                    process.join(timeout=max(0.0, deadline - time.monotonic()))
+                for process in started:
+                    if process.is_alive():
+                        process.kill()
+                        process.join()
         finally:
-            if self._previous is not None:
-                signal.signal(signal.SIGTERM, self._previous)
+            self._signals.close()
 
     def interrupt(self) -> None:
         """Send SIGINT to the worker processes still running."""
@@ -98,14 +114,8 @@ class Children:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, signal.SIGINT)
 
-    def _on_sigterm(self, signum: int, frame: Any) -> None:
+    def _pass_on(self, signum: int) -> None:
         self.interrupt()
-        previous = self._previous
-        if callable(previous):
-            previous(signum, frame)
-        elif previous == signal.SIG_DFL:  # as if this handler were not there
-            signal.signal(signum, signal.SIG_DFL)
-            signal.raise_signal(signum)
 
 
 class ProcessFailed(Exception):
@@ -307,29 +317,40 @@ def _child(
     from dbbench.runners import create_runner
 
     logs.configure(debug=False)
-    # a process started in the background inherits SIGINT ignored; the parent's
-    # Children.interrupt() must still stop this one
-    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def send_checkpoint(records: list[RunnerRecord]) -> None:
         messages.put(Message("checkpoint", index, [r.to_dict() for r in records]))
 
-    try:
-        runners = [create_runner(name, settings) for name in runner_names]
-        outcome = run_in_this_process(
-            runners,
-            plan,
-            on_progress=ProgressSender(index, messages.put, time.monotonic),
-            coordinator=BarrierCoordinator(barrier, flags, index),
-            on_checkpoint=send_checkpoint if checkpoints else None,
-            shared_errors=shared_errors,
-        )
-        # measured: a second Ctrl-C must not break the sending of it
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        messages.put(Message("result", index, outcome.to_dict()))
-    except BaseException as exc:
-        barrier.abort()  # release the others: they stop and send what they have
-        messages.put(Message("error", index, Failure.of(exc, settings)))
+    # SIGINT (the parent's Children.interrupt(), a terminal's Ctrl-C), SIGTERM and
+    # SIGHUP stop the run as in one process; started blocked, they are unblocked here
+    with interruption.stop_on_signals(worker=True, last=True):
+        try:
+            runners = [create_runner(name, settings) for name in runner_names]
+            with interruption.interruptible():
+                outcome = run_in_this_process(
+                    runners,
+                    plan,
+                    on_progress=ProgressSender(index, messages.put, time.monotonic),
+                    coordinator=BarrierCoordinator(barrier, flags, index),
+                    on_checkpoint=send_checkpoint if checkpoints else None,
+                    shared_errors=shared_errors,
+                )
+            # measured: a signal from here on lets it be sent (interruption's rules)
+            last = Message("result", index, outcome.to_dict())
+        except BaseException as exc:
+            barrier.abort()  # release the others: they stop and send what they have
+            last = Message("error", index, Failure.of(exc, settings))
+        with interruption.held(then_act=False):  # the process ends with it
+            messages.put(last)
+            _flush(messages)
+
+
+def _flush(messages: Any) -> None:
+    """Wait until what was put on a ``multiprocessing`` queue is in the pipe: a process
+    that ends on a signal after this has sent it whole."""
+    if hasattr(messages, "join_thread"):
+        messages.close()
+        messages.join_thread()
 
 
 def run_in_processes(
@@ -347,10 +368,13 @@ def run_in_processes(
     counts the failed operations of all processes together.
     """
     context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(processes)
-    flags = context.Array("b", processes, lock=False)
-    messages = context.Queue()
-    shared_errors = context.Value("q", 0) if plan.max_errors is not None else None
+    # the first of these starts multiprocessing's resource tracker: with the stop signals
+    # blocked, a SIGHUP to the process group does not end it before the run ends
+    with interruption.spawning():
+        barrier = context.Barrier(processes)
+        flags = context.Array("b", processes, lock=False)
+        messages = context.Queue()
+        shared_errors = context.Value("q", 0) if plan.max_errors is not None else None
     started_at_s = time.time()
     children = [
         context.Process(
@@ -378,11 +402,15 @@ def run_in_processes(
     live = LiveProgress(processes)
     checkpoints: dict[int, list[RunnerRecord]] = {}
     interrupted = False
-    with Children(children):
+    with Children(children, stop=barrier.abort) as running:
         try:
             while len(results) + len(errors) < processes:
+                # a signal while they started, or while a message was read: stop now
+                interruption.check()
                 try:
-                    message: Message = messages.get(timeout=0.5)
+                    # a message read whole, or not at all; and not lost to a raise
+                    with interruption.held(then_act=False):
+                        message: Message = messages.get(timeout=0.5)
                 except queue_module.Empty:
                     _check_exits(children, results, errors)
                     continue
@@ -397,11 +425,11 @@ def run_in_processes(
                 else:
                     _finished(message, results, errors)
         except KeyboardInterrupt:
-            # A terminal's Ctrl-C reaches the children too; a SIGINT sent to this process
-            # alone (kill -INT) does not: breaking the barrier stops them at their next
-            # turn either way, and they send what they measured.
+            # Each stop signal was passed on to the workers (Children), and breaking the
+            # barrier stops them at their next turn too: they send what they measured.
             interrupted = True
             barrier.abort()
+            running.interrupt()  # those started after the signal have not heard of it
             _drain(messages, results, errors, processes, children)
 
     if not results:
@@ -443,9 +471,8 @@ def _drain(messages: Any, results: dict, errors: dict, processes: int, children:
     deadline, nudged = start + 30, False
     while len(results) + len(errors) < processes and time.monotonic() < deadline:
         if not nudged and time.monotonic() - start >= NUDGE_AFTER_S:
-            # a SIGINT to this process alone (kill -INT) reached no worker, and one
-            # that measures whole operations without turns does not meet the broken
-            # barrier until its end: interrupt those that have not answered
+            # each worker was sent a SIGINT with each signal (Children); one that has not
+            # answered yet is sent another, should it have been lost
             nudged = True
             for i, child in enumerate(children):
                 if i not in results and i not in errors and child.is_alive():
@@ -455,8 +482,6 @@ def _drain(messages: Any, results: dict, errors: dict, processes: int, children:
             message: Message = messages.get(timeout=0.5)
         except queue_module.Empty:
             _check_exits(children, results, errors)
-            continue
-        except KeyboardInterrupt:
             continue
         _finished(message, results, errors)
 

@@ -43,6 +43,8 @@ class TableFormat(Format):
 
     def stale(self, result: StaleResult, console: Console) -> None:
         stale_table.write(list(result.cases), result.wait_timeout_s, result.idle_s, console)
+        if not result.complete:
+            console.print("[yellow]interrupted: the table shows the cases completed[/yellow]")
 
     def diff(self, result: DiffResult, console: Console) -> None:
         diff_table.write_result(result, console)

@@ -36,6 +36,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, ClassVar, TypeVar
 
+from dbbench import interruption
 from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.drivers import Driver, get_driver
 from dbbench.runners.poolstats import PoolCounters
@@ -173,7 +174,9 @@ class AsyncRunner(Runner):
 
         With ``cancel_on_interrupt``, a Ctrl-C cancels the coroutine, which may
         end cleanly, then raises KeyboardInterrupt here (``asyncio.Runner``
-        installs that SIGINT handler in the main thread for the call).
+        installs that SIGINT handler in the main thread for the call; under
+        ``dbbench.interruption``'s handlers, the first stop signal of any kind,
+        SIGTERM and SIGHUP too, does the same: ``interruption.diverted``).
         Without, Ctrl-C raises KeyboardInterrupt wherever the coroutine is, as
         in a synchronous runner; that is for single operations, because
         installing the handler for every call measurably slows the operation
@@ -181,9 +184,26 @@ class AsyncRunner(Runner):
         """
         if self._loop is None:
             self._loop = asyncio.Runner()
-        if cancel_on_interrupt:
+        if not cancel_on_interrupt:
+            return self._loop.get_loop().run_until_complete(coroutine)
+        if not interruption.handling():  # no dbbench handler: asyncio.Runner's, for Ctrl-C
             return self._loop.run(coroutine)
-        return self._loop.get_loop().run_until_complete(coroutine)
+        loop = self._loop.get_loop()
+        task = loop.create_task(coroutine)
+        cancelled = []
+
+        def cancel() -> None:  # asyncio.Runner's way with Ctrl-C, for every stop signal
+            cancelled.append(True)
+            task.cancel()
+            loop.call_soon_threadsafe(lambda: None)  # wakes a select() with a long timeout
+
+        with interruption.diverted(cancel):
+            try:
+                return loop.run_until_complete(task)
+            except asyncio.CancelledError:
+                if cancelled:
+                    raise KeyboardInterrupt from None
+                raise
 
     def open(self) -> None:
         self.run_on_loop(self.open_async())

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import pymysql
 
-from dbbench import drivers
+from dbbench import drivers, interruption
 from dbbench.config.schema import mentioned
 from dbbench.config.settings import DEFAULT_QUERY, DatabaseSettings, PoolSettings, Settings
 from dbbench.drivers.diagnosis import is_operation_failure, operation_error
@@ -375,7 +375,8 @@ def repeat_run(
 ) -> RunResult:
     """``execute_run(run)`` ``[benchmark] repeat`` times, each afresh, combined
     (``repetitions.combine``).  A repetition stopped by ``--max-errors`` (failures of every
-    repetition count toward it) or by Ctrl-C ends the run: what was measured is kept."""
+    repetition count toward it) or by Ctrl-C ends the run: what was measured is kept, a
+    stop signal between repetitions included."""
     repeat = run.settings.benchmark.repeat
     if repeat == 1:
         return execute_run(run, on_progress=on_progress, on_result=on_result, backend=backend)
@@ -410,6 +411,10 @@ def repeat_run(
             last = dataclasses.replace(done[-1], stopped=stopped)
             done[-1] = last
             break
+        except KeyboardInterrupt:
+            if not done:
+                raise
+            break  # stopped before this repetition measured: the earlier ones are kept
         done.append(result)
         if not result.complete or result.stopped:
             break
@@ -482,42 +487,49 @@ def execute_run(
 
     Raises ``ConnectError``/``QueryError`` when the server cannot be used at
     all.  Errors of single operations during the run are counted, not raised.
-    A Ctrl-C during the run returns the partial result (``complete`` False).
+    A Ctrl-C (SIGTERM, SIGHUP) during the measuring returns the partial result
+    (``complete`` False); during the checks before it, or once a stop was asked for,
+    it raises KeyboardInterrupt; once measured, the rest is done whatever signal comes
+    (``dbbench.interruption``).
     ``on_result`` gets the result so far about once a second while measuring
     (``complete`` False; with one process), then the final one: a result
     file written from it loses nothing to a crash.
     """
     settings = run.settings
-    # the server whose counters are read: the run's, or its first variant's
-    watched = variants.monitored(settings)
-    if run.writes:
-        require_database(watched, settings.benchmark.workload)
-    # a write workload's table does not exist yet: its first operations check it
-    checked = None if run.writes else workload_for(settings.benchmark)
-    if settings.variants:  # each variant's server and driver, before anything is measured
-        server, checked_variants = variants.check_servers(settings, checked, backend.check_server)
-    else:
-        for name in run.drivers:  # each driver connects once before anything is measured
-            database = dataclasses.replace(settings.database, driver=name)
-            server = backend.check_server(database, checked)
-    scratch = None
-    if run.writes:
-        scratch = backend.scratch_table(watched, new_table_name())
-        settings = _with_scratch(settings, scratch.name)
-    notes = list(run.notes)
-    warning = _budget_warning(settings, run.runners, backend)
-    if warning:
-        notes.append(warning)
-    elsewhere = variants.on_other_servers(settings, run.runners)
-    if elsewhere:
-        notes.append(
-            f"{', '.join(elsewhere)} measured another server than {watched.describe()}, whose "
-            "counters the server line shows: their connections are not in its cross-check"
-        )
-    environment = capture_environment(server.version)
-    environment["drivers"] = {name: drivers.get_driver(name).describe() for name in run.drivers}
-    if settings.variants:
-        environment.update(variants.environment(settings, checked_variants))
+    # the checks: a stop signal ends the run here, and a run asked to stop does not begin
+    with interruption.interruptible():
+        # the server whose counters are read: the run's, or its first variant's
+        watched = variants.monitored(settings)
+        if run.writes:
+            require_database(watched, settings.benchmark.workload)
+        # a write workload's table does not exist yet: its first operations check it
+        checked = None if run.writes else workload_for(settings.benchmark)
+        if settings.variants:  # each variant's server and driver, before anything is measured
+            server, checked_variants = variants.check_servers(
+                settings, checked, backend.check_server
+            )
+        else:
+            for name in run.drivers:  # each driver connects once before anything is measured
+                database = dataclasses.replace(settings.database, driver=name)
+                server = backend.check_server(database, checked)
+        scratch = None
+        if run.writes:
+            scratch = backend.scratch_table(watched, new_table_name())
+            settings = _with_scratch(settings, scratch.name)
+        notes = list(run.notes)
+        warning = _budget_warning(settings, run.runners, backend)
+        if warning:
+            notes.append(warning)
+        elsewhere = variants.on_other_servers(settings, run.runners)
+        if elsewhere:
+            notes.append(
+                f"{', '.join(elsewhere)} measured another server than {watched.describe()}, whose "
+                "counters the server line shows: their connections are not in its cross-check"
+            )
+        environment = capture_environment(server.version)
+        environment["drivers"] = {name: drivers.get_driver(name).describe() for name in run.drivers}
+        if settings.variants:
+            environment.update(variants.environment(settings, checked_variants))
     started_at_s = backend.wall_clock_s()
     summarise = functools.partial(
         build_result,
@@ -616,26 +628,23 @@ def _measure(
     processes = settings.benchmark.processes
     watched = variants.monitored(settings)
     monitor = backend.monitor(watched)
-    monitor.start()
+    with interruption.held(then_act=False):  # started whole; interruptible() acts
+        monitor.start()
     try:
-        if processes > 1:
-            outcome = run_in_processes(
-                settings,
-                runner_names,
-                plan,
-                processes,
-                on_progress,
-                on_checkpoint=checkpoint,
-            )
-        else:
-            runners = [backend.create_runner(name, settings) for name in runner_names]
-            outcome = run_interleaved(
-                runners,
-                plan,
-                on_progress=on_progress,
-                on_checkpoint=checkpoint,
-                clock=backend.clock_ns,
-            )
+        with interruption.interruptible():
+            if processes > 1:
+                outcome = run_in_processes(
+                    settings, runner_names, plan, processes, on_progress, on_checkpoint=checkpoint
+                )
+            else:
+                runners = [backend.create_runner(name, settings) for name in runner_names]
+                outcome = run_interleaved(
+                    runners,
+                    plan,
+                    on_progress=on_progress,
+                    on_checkpoint=checkpoint,
+                    clock=backend.clock_ns,
+                )
     except Exception as exc:
         # a worker process's diagnosed failure is raised as its ConnectError/QueryError
         if not (is_operation_failure(exc) or isinstance(exc, ProcessFailed)):
@@ -702,7 +711,8 @@ def run_sweep(
     exceed the server's max_connections.  With ``[benchmark] repeat`` K, the grid is run
     K times over, every cell once in each pass, so that a drift of the machine falls on
     every cell alike; each cell's passes are its repetitions.  Ctrl-C keeps the cells
-    done.  A query that may write, or a write workload, only with ``allow_writes``.
+    done, a stop signal between cells included.  A query that may write, or a write
+    workload, only with ``allow_writes``.
     """
     check_sql(settings, allow_writes)  # before the first cell
     variants.refuse(settings, "a sweep", "sweep each configuration in a run of its own")
@@ -744,9 +754,15 @@ def run_sweep(
             run = dataclasses.replace(
                 run, plan=dataclasses.replace(run.plan, errors_before=errors_before)
             )
-            result = execute_run(
-                run, on_progress=on_cell(label) if on_cell else None, backend=backend
-            )
+            try:
+                result = execute_run(
+                    run, on_progress=on_cell(label) if on_cell else None, backend=backend
+                )
+            except KeyboardInterrupt:
+                if not any(parts):
+                    raise
+                # stopped before this cell measured: the cells done are kept
+                return _sweep_so_far(todo, parts, repeat, axes, complete=False)
             errors_before += sum(r.errors + r.warmup_errors for r in result.runners)
             parts[number - 1].append(result)
             finished = not result.complete or bool(result.stopped)

@@ -4,9 +4,10 @@ A write workload never touches a user's table.  dbbench makes up a name no
 one uses (``dbbench_scratch_`` + 8 random hex digits), creates the table
 with a plain ``CREATE TABLE`` -- which fails, rather than reuses, when a
 table of that name exists -- and drops only a table it created itself.
-The drop happens however the run ends (errors, Ctrl-C, SIGTERM: the caller
-drops it in a ``finally``); when it fails, the caller is told the table's
-name so the user can drop it.
+The drop happens however the run ends (errors, Ctrl-C, SIGTERM, SIGHUP: the
+caller drops it in a ``finally``); when it fails, the caller is told the table's
+name so the user can drop it.  A stop signal cuts neither the creation (the
+table made and known to be made) nor the drop in two (``interruption.held``).
 
 This is a side channel outside the runners, so it talks to the server with
 PyMySQL directly, like ``server/preflight.py``.
@@ -17,13 +18,12 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
-import signal
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pymysql
 
+from dbbench import interruption
 from dbbench.config.schema import mentioned
 from dbbench.config.settings import DatabaseSettings
 from dbbench.drivers import side
@@ -96,11 +96,10 @@ class ScratchTable:
     def create(self) -> None:
         """Create the table; refuse (``ConfigError``) when a table of that name exists."""
         _check_name(self.name)
-        pending: list[int] = []
         # held back: a Ctrl-C between CREATE and ``created = True`` would leave
-        # a table nobody knows to drop
+        # a table nobody knows to drop; acted on once it is known
         with (
-            _signals_deferred(pending),
+            interruption.held(),
             _connection(self.database) as connection,
             connection.cursor() as cursor,
         ):
@@ -119,8 +118,6 @@ class ScratchTable:
                     f"{self.database.describe()}: {exc.args[-1] if exc.args else exc} "
                     "(the write workloads need the CREATE and DROP privileges)"
                 ) from None
-        if pending:
-            raise KeyboardInterrupt
 
     def count_rows(self) -> int:
         """``SELECT COUNT(*)``: the rows the workload committed."""
@@ -132,14 +129,13 @@ class ScratchTable:
     def drop(self) -> str | None:
         """Drop the table if this object created it; returns a note when that failed.
 
-        A Ctrl-C or SIGTERM during the drop is held back until it is done (the
-        drop is what it asks for), then raised as KeyboardInterrupt -- unless
-        the drop failed: then the note naming the table comes first.
+        A stop signal during the drop is held back until it is done (the drop
+        is what it asks for), and left to the caller to act on: the note, if any,
+        is not lost to it (``interruption.held``).
         """
         if not self.created:
             return None
-        pending: list[int] = []
-        with _signals_deferred(pending):
+        with interruption.held(then_act=False):
             try:
                 with _connection(self.database) as connection, connection.cursor() as cursor:
                     cursor.execute(f"DROP TABLE `{self.name}`")
@@ -150,24 +146,5 @@ class ScratchTable:
                     f"could not drop the scratch table {self.qualified_name} ({exc}); "
                     f"drop it yourself: DROP TABLE {self.qualified_name}"
                 )
-        self.created = False
-        if pending:
-            raise KeyboardInterrupt
+            self.created = False
         return None
-
-
-@contextlib.contextmanager
-def _signals_deferred(pending: list[int]) -> Iterator[None]:
-    """SIGINT and SIGTERM arriving inside the block are noted in ``pending``, not raised."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    handled = (signal.SIGINT, signal.SIGTERM)
-    previous = {number: signal.getsignal(number) for number in handled}
-    for number in handled:
-        signal.signal(number, lambda signum, frame: pending.append(signum))
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)

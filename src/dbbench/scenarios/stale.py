@@ -70,6 +70,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dbbench import interruption
 from dbbench.config.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.engine.turn import error_kind
 from dbbench.errors import ConnectError, QueryError
@@ -343,8 +344,11 @@ def run_stale(
 
     ``on_result`` gets the result after every case (``complete`` False) and the
     final one: a file written from it grows case by case and loses nothing to
-    a crash.  ``backend``: its server check, and its wall clock for the timestamps.  A query
-    that may write is refused unless ``allow_writes``.
+    a crash.  A stop signal (Ctrl-C, SIGTERM, SIGHUP) ends the case it lands in, the
+    idle wait included: the cases done before it are the result (``complete`` False);
+    with none done, KeyboardInterrupt goes on.  ``backend``: its server check, and its
+    wall clock for the timestamps.  A query that may write is refused unless
+    ``allow_writes``.
     """
     check_query(settings.benchmark.query, allow_writes)
     idle_s = request.check()
@@ -372,18 +376,24 @@ def run_stale(
         )
 
     for protection in request.protections:  # one case at a time: the file grows case by case
-        cases += run_stale_scenario(
-            settings,
-            wait_timeout_s=request.wait_timeout_s,
-            idle_s=idle_s,
-            pool_size=request.pool_size,
-            operations=request.operations,
-            protections=[protection],
-            on_case=on_case,
-        )
+        try:
+            with interruption.interruptible():
+                cases += run_stale_scenario(
+                    settings,
+                    wait_timeout_s=request.wait_timeout_s,
+                    idle_s=idle_s,
+                    pool_size=request.pool_size,
+                    operations=request.operations,
+                    protections=[protection],
+                    on_case=on_case,
+                )
+        except KeyboardInterrupt:
+            if not cases:
+                raise
+            break  # the cases done are kept
         if on_result is not None:
             on_result(result(complete=False))
-    final = result(complete=True)
+    final = result(complete=len(cases) == len(request.protections))
     if on_result is not None:
         on_result(final)
     return final

@@ -24,8 +24,9 @@ Layout of the temporary directory::
     mysqld.sock    the Unix socket (elsewhere if this path would be too long)
     mysqld.pid     the server's --pid-file
 
-The server runs in its own session, so a Ctrl-C in the terminal reaches only
-us; ``cleanup()`` (called by ``__exit__``, even on KeyboardInterrupt) stops it.
+The server runs in its own session, so a Ctrl-C in the terminal (or a hang-up)
+reaches only us; ``cleanup()`` (called by ``__exit__``, even on KeyboardInterrupt)
+stops it, and a second signal does not cut that short (``interruption.held``).
 A server that is forgotten is stopped and its directory removed when the
 ``LocalServer`` is garbage collected or, at the latest, at interpreter exit
 (``weakref.finalize``).  On Linux the server also gets ``PR_SET_PDEATHSIG`` so
@@ -56,6 +57,7 @@ from typing import TYPE_CHECKING
 
 import pymysql
 
+from dbbench import interruption
 from dbbench.errors import ServerError
 
 if TYPE_CHECKING:
@@ -472,8 +474,9 @@ class LocalServer:
             binaries = _find_binaries()
             if self._base_dir is not None:
                 os.makedirs(self._base_dir, exist_ok=True)
-            root = Path(tempfile.mkdtemp(prefix="dbbench-server-", dir=self._base_dir))
-            self._state.root = root
+            with interruption.held():  # made and known (cleanup removes it), or not made
+                root = Path(tempfile.mkdtemp(prefix="dbbench-server-", dir=self._base_dir))
+                self._state.root = root
             self._binaries = binaries
             try:
                 (root / "tmp").mkdir()
@@ -550,8 +553,10 @@ class LocalServer:
                 raise
 
     def cleanup(self) -> None:
-        """Stop the server if it runs and remove the temporary directory. Idempotent."""
-        with self._state.lock:
+        """Stop the server if it runs and remove the temporary directory. Idempotent.
+
+        A stop signal meanwhile waits until it is done (``interruption.held``)."""
+        with self._state.lock, interruption.held():
             try:
                 self._state.terminate()
             finally:
@@ -612,11 +617,12 @@ class LocalServer:
         if len(str(path)) <= _MAX_SOCKET_PATH:
             return path
         for parent in (tempfile.gettempdir(), "/tmp"):
-            short = Path(tempfile.mkdtemp(prefix="dbbench-", dir=parent))
-            if len(str(short / "mysqld.sock")) <= _MAX_SOCKET_PATH:
-                self._socket_dir = short
-                return short / "mysqld.sock"
-            short.rmdir()
+            with interruption.held():  # made and known, or not made
+                short = Path(tempfile.mkdtemp(prefix="dbbench-", dir=parent))
+                if len(str(short / "mysqld.sock")) <= _MAX_SOCKET_PATH:
+                    self._socket_dir = short
+                    return short / "mysqld.sock"
+                short.rmdir()
         raise ServerError(f"cannot start a local server: socket path too long: {path}")
 
     def _remove_socket_dir(self) -> None:
@@ -740,7 +746,9 @@ class LocalServer:
         for stale in (Path(self._address.unix_socket), root / "mysqld.pid"):
             with contextlib.suppress(OSError):
                 stale.unlink()
-        with server_log.open("ab") as out:
+        # held: a signal between the fork and the assignment would leave a server
+        # no one knows to stop
+        with server_log.open("ab") as out, interruption.held():
             try:
                 self._state.proc = subprocess.Popen(
                     self._server_command(),
