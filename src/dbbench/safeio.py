@@ -27,6 +27,7 @@ import stat
 import tempfile
 from pathlib import Path
 
+from dbbench import interruption
 from dbbench.errors import DbbenchError
 from dbbench.parsing import shown
 
@@ -230,25 +231,29 @@ def write_text(
     name = os.fspath(path)
     check_target(target, label)
     directory = _directory(target)
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise _write_failure(name, what, exc, directory, label) from None
-    try:
+    # a stop signal waits for the end: no temporary left between its making and its try
+    with interruption.held():
         try:
-            os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            _install(temporary, name, label)
-            _sync_directory(directory)
+            fd, temporary = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".tmp", dir=directory
+            )
         except OSError as exc:
             raise _write_failure(name, what, exc, directory, label) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+        try:
+            try:
+                os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                _install(temporary, name, label)
+                _sync_directory(directory)
+            except OSError as exc:
+                raise _write_failure(name, what, exc, directory, label) from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
 
 
 def _install(temporary: str, name: str, label: str | None) -> None:

@@ -141,11 +141,12 @@ def test_a_process_whose_first_operation_fails_says_why_as_one_process_would(
         assert str(error) == str(single) and error.exit_status == single.exit_status
 
 
-def _wait_for_sigint() -> None:
+def _wait_for_sigint(ready) -> None:
     # as a worker process does: its handlers in, the signals blocked at its start unblocked
-    with interruption.stop_on_signals(worker=True):
+    with interruption.stop_on_signals(worker=True, last=True):
         try:
             with interruption.interruptible():
+                ready.set()
                 time.sleep(60)
         except KeyboardInterrupt:
             sys.exit(7)
@@ -161,12 +162,30 @@ def test_children_pass_each_stop_signal_on_as_sigint_and_stop_as_ctrl_c_does(sig
 
     previous = signal.signal(signum, before)
     try:
-        child = multiprocessing.get_context("spawn").Process(target=_wait_for_sigint)
-        # sent while the child starts up: it waits, blocked, until its handlers are in
+        context = multiprocessing.get_context("spawn")
+        ready = context.Event()
+        child = context.Process(target=_wait_for_sigint, args=(ready,))
         with pytest.raises(KeyboardInterrupt), Children([child]):
+            assert ready.wait(60)
             os.kill(os.getpid(), signum)
             time.sleep(30)  # the handler raises before this ends
         assert child.exitcode == 7  # it was interrupted, and Children joined it
         assert signal.getsignal(signum) is before  # put back on exit
     finally:
         signal.signal(signum, previous)
+
+
+def _sleep() -> None:
+    time.sleep(60)
+
+
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(), reason="signals need it"
+)
+def test_children_left_on_an_exception_are_killed_after_a_grace():
+    child = multiprocessing.get_context("spawn").Process(target=_sleep)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError), Children([child]):
+        raise RuntimeError("a failure")
+    assert child.exitcode == -signal.SIGKILL  # it ignored the SIGINT: still starting up
+    assert time.monotonic() - started < 30  # not JOIN_TIMEOUT_S

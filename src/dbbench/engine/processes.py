@@ -64,14 +64,18 @@ class Children:
     While they run, every stop signal to this process (SIGINT, SIGTERM, SIGHUP) is
     passed on to them as a SIGINT, as a terminal's Ctrl-C would reach them, so they
     stop and send what they measured; here it is handled by ``interruption``'s rules
-    (the CLI's: the run stops as Ctrl-C stops it).  Leaving the block on an exception
-    (an interrupt) first calls ``stop`` (the barrier aborted: no worker waits for
-    the others) and interrupts them; the join waits ``JOIN_TIMEOUT_S`` for them all,
-    whatever signal comes, then kills those left.
+    (the CLI's: the run stops as Ctrl-C stops it).  The exit waits ``JOIN_TIMEOUT_S``
+    for them all, whatever signal comes, then kills those left.  Left on an exception
+    (a signal while they start, a failure), nothing they would send is read: ``stop``
+    is called (the barrier aborted: no worker waits for the others), they are
+    interrupted, and killed after ``GRACE_S`` (one starting up would take seconds to
+    hear of it).
     """
 
     #: how long the exit waits for the workers to end on their own, all together
     JOIN_TIMEOUT_S = 30.0
+    #: the same, when the block is left on an exception
+    GRACE_S = 1.0
 
     def __init__(self, processes: Sequence[Any], stop: Callable[[], None] = lambda: None) -> None:
         self.processes = list(processes)
@@ -93,10 +97,12 @@ class Children:
         try:
             # what they sent is being gathered: a signal now lets it be kept
             with interruption.held(then_act=False):
+                wait_s = self.JOIN_TIMEOUT_S
                 if exc_type is not None:
                     self.stop()
                     self.interrupt()
-                deadline = time.monotonic() + self.JOIN_TIMEOUT_S
+                    wait_s = self.GRACE_S
+                deadline = time.monotonic() + wait_s
                 started = [process for process in self.processes if process.pid is not None]
                 for process in started:
                     process.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -402,6 +408,7 @@ def run_in_processes(
     live = LiveProgress(processes)
     checkpoints: dict[int, list[RunnerRecord]] = {}
     interrupted = False
+    heard: set[int] = set()  # the processes that sent anything: they are under way
     with Children(children, stop=barrier.abort) as running:
         try:
             while len(results) + len(errors) < processes:
@@ -414,6 +421,7 @@ def run_in_processes(
                 except queue_module.Empty:
                     _check_exits(children, results, errors)
                     continue
+                heard.add(message.process)
                 if message.kind == "progress":
                     shown = live.add(message.process, message.payload)
                     if on_progress is not None:
@@ -430,7 +438,7 @@ def run_in_processes(
             interrupted = True
             barrier.abort()
             running.interrupt()  # those started after the signal have not heard of it
-            _drain(messages, results, errors, processes, children)
+            _drain(messages, results, errors, children, heard)
 
     if not results:
         if errors and not interrupted:
@@ -466,23 +474,28 @@ def _check_exits(children: list, results: dict, errors: dict) -> None:
 NUDGE_AFTER_S = 2.0
 
 
-def _drain(messages: Any, results: dict, errors: dict, processes: int, children: list) -> None:
+def _drain(messages: Any, results: dict, errors: dict, children: list, heard: set) -> None:
+    """After an interrupt: gather what each worker sends last (its result, or why it has
+    none), for 30 s at most."""
     start = time.monotonic()
     deadline, nudged = start + 30, False
-    while len(results) + len(errors) < processes and time.monotonic() < deadline:
+    while len(results) + len(errors) < len(children) and time.monotonic() < deadline:
         if not nudged and time.monotonic() - start >= NUDGE_AFTER_S:
-            # each worker was sent a SIGINT with each signal (Children); one that has not
-            # answered yet is sent another, should it have been lost
+            # each worker was sent a SIGINT with each signal (Children): one that has not
+            # answered is sent another, should it have been lost; one that never sent
+            # anything is still starting up (its signals blocked until its handlers are
+            # in), has measured nothing, and would take seconds more to hear: killed
             nudged = True
             for i, child in enumerate(children):
                 if i not in results and i not in errors and child.is_alive():
                     with contextlib.suppress(ProcessLookupError):
-                        os.kill(child.pid, signal.SIGINT)
+                        os.kill(child.pid, signal.SIGINT if i in heard else signal.SIGKILL)
         try:
             message: Message = messages.get(timeout=0.5)
         except queue_module.Empty:
             _check_exits(children, results, errors)
             continue
+        heard.add(message.process)
         _finished(message, results, errors)
 
 
