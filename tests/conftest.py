@@ -51,3 +51,20 @@ def _no_server_without_the_marker(
     if request.node.get_closest_marker("integration") is None:
         monkeypatch.setattr(LocalServer, "start", _refuse)
         monkeypatch.setattr(socket.socket, "connect", _connect_to_no_server)
+
+
+@pytest.fixture(autouse=True)
+def _sighup_not_ignored():
+    """Run each test with SIGHUP at its default even under ``nohup``.
+
+    dbbench keeps a SIGHUP that was ignored at start ignored (``nohup dbbench ...``), so
+    the tests of how it stops on SIGHUP would fail when the suite itself runs under nohup.
+    """
+    import signal
+
+    previous = signal.getsignal(signal.SIGHUP)
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, previous)
