@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy.pool import QueuePool
 
-from dbbench.drivers import side
+from dbbench.drivers.pymysql_driver import pymysql_kwargs
 from dbbench.runners.poolstats import PoolCounters, PoolInstrument
 from tests.integration.conftest import database_for
 
@@ -30,7 +30,7 @@ BARRIER_TIMEOUT_S = 10.0
 def instrumented(server) -> Iterator[Callable[..., tuple[sqlalchemy.Engine, PoolInstrument]]]:
     """Factory: an engine as PoolRunner makes it, with a PoolInstrument; both closed after."""
     made: list[tuple[sqlalchemy.Engine, PoolInstrument]] = []
-    kwargs = side.connect_kwargs(database_for(server))
+    kwargs = pymysql_kwargs(database_for(server))
 
     def make(**pool) -> tuple[sqlalchemy.Engine, PoolInstrument]:
         engine = sqlalchemy.create_engine(

@@ -15,7 +15,7 @@ import sqlalchemy
 from sqlalchemy.pool import QueuePool
 
 from dbbench.config.settings import DatabaseSettings
-from dbbench.drivers import side
+from dbbench.drivers.pymysql_driver import pymysql_kwargs
 from dbbench.errors import ConnectError
 from dbbench.runners.poolstats import PoolInstrument
 from dbbench.server.status import (
@@ -72,7 +72,7 @@ def kill_and_wait(admin, connection_id: int) -> None:
 
 
 def status_value(database: DatabaseSettings, name: str) -> int:
-    connection = pymysql.connect(**side.connect_kwargs(database))
+    connection = pymysql.connect(**pymysql_kwargs(database))
     try:
         with connection.cursor() as cursor:
             cursor.execute("SHOW GLOBAL STATUS LIKE %s", (name,))
@@ -85,7 +85,7 @@ def make_engine(server, **pool) -> sqlalchemy.Engine:
     """An engine as ``runners/pool.py`` makes it."""
     return sqlalchemy.create_engine(
         "mysql+pymysql://",
-        creator=functools.partial(pymysql.connect, **side.connect_kwargs(database_for(server))),
+        creator=functools.partial(pymysql.connect, **pymysql_kwargs(database_for(server))),
         poolclass=QueuePool,
         **pool,
     )

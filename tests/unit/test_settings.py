@@ -11,7 +11,7 @@ from dbbench.config.settings import (
     find_config_path,
     load_settings,
 )
-from dbbench.drivers import side
+from dbbench.drivers.pymysql_driver import pymysql_kwargs
 from dbbench.errors import ConfigError, ExitStatus
 
 
@@ -79,7 +79,7 @@ pool_pre_ping = true
     s = load_settings(path, env={})
     assert s.database.database == "test" and s.database.connect_timeout_s == 2.5
     assert s.database.ssl == {"ssl_disabled": True}
-    assert side.connect_kwargs(s.database)["ssl_disabled"] is True
+    assert pymysql_kwargs(s.database)["ssl_disabled"] is True
     assert (s.benchmark.iterations, s.benchmark.warmup_iterations) == (250, 0)
     assert s.benchmark.query == "SELECT 2"
     assert (s.pool.pool_size, s.pool.max_overflow, s.pool.pool_pre_ping) == (10, 3, True)
@@ -95,7 +95,7 @@ def test_default_warmup_is_ten_percent_at_least_five(iterations, warmup):
 
 
 def test_connect_kwargs_leave_unset_options_to_the_driver():
-    kwargs = side.connect_kwargs(DatabaseSettings())
+    kwargs = pymysql_kwargs(DatabaseSettings())
     assert set(kwargs) == {
         "host",
         "port",
@@ -112,7 +112,7 @@ def test_connect_kwargs_leave_unset_options_to_the_driver():
 def test_read_and_write_timeouts_from_the_file(tmp_path):
     path = write(tmp_path, "[database]\nread_timeout = 2.5\nwrite_timeout = 4\n")
     s = load_settings(path, env={})
-    kwargs = side.connect_kwargs(s.database)
+    kwargs = pymysql_kwargs(s.database)
     assert (kwargs["read_timeout"], kwargs["write_timeout"]) == (2.5, 4.0)
     assert s.public_dict()["database"]["read_timeout_s"] == 2.5
     bad = write(tmp_path, "[database]\nread_timeout = 0\n")

@@ -32,6 +32,36 @@ if TYPE_CHECKING:
 Connector = Callable[[], Any]
 
 
+def password_bytes(password: str) -> bytes:
+    """The bytes a client sends for ``password``: its UTF-8 encoding, as the ``mariadb`` and
+    ``mysql`` clients send a password typed in a UTF-8 terminal or written in a UTF-8 option
+    file, and as the server hashed it when ``CREATE USER ... IDENTIFIED BY`` came from a
+    utf8mb4 session.  Bytes that were not UTF-8 where the password came from (an environment
+    variable or ``~/.my.cnf`` in latin-1: Python keeps them as ``surrogateescape``
+    characters) are sent as they were, as the client sends them.
+
+    Every driver is given these bytes, in the form it takes (``connect_kwargs``): left to
+    themselves, PyMySQL and aiomysql encode a ``str`` password as latin-1 (``pässwörd`` is
+    then sent as other bytes than the client sends, and ``€`` not at all), mysqlclient
+    and mysql-connector as UTF-8."""
+    return password.encode("utf-8", "surrogateescape")
+
+
+def utf8_password(database: DatabaseSettings, driver: str) -> str:
+    """The password for a driver that takes text and sends it as UTF-8 (mysqlclient,
+    mysql-connector): refused with one line when it holds bytes that are not UTF-8."""
+    try:
+        database.password.encode("utf-8")
+    except UnicodeEncodeError:
+        source = database.password_source or "the password"
+        raise ConfigError(
+            f"the password ({source}) is not UTF-8 text, and {driver} sends a password only "
+            'as UTF-8: use driver "pymysql", which sends its bytes as they are, or set the '
+            "password anew from a utf8mb4 session (ALTER USER ... IDENTIFIED BY)"
+        ) from None
+    return database.password
+
+
 def common_kwargs(database: DatabaseSettings) -> dict[str, Any]:
     """The ``connect`` arguments the drivers name alike (PyMySQL's names), TLS aside; only
     what is set.  Each driver renames or adds to them in its ``connect_kwargs``."""

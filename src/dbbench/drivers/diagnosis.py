@@ -8,11 +8,14 @@ number and reason, so the same failure reads the same whichever driver met it.
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy.exc
 
 from dbbench import drivers
 from dbbench.config.schema import mentioned
 from dbbench.config.settings import DatabaseSettings
+from dbbench.drivers.base import password_bytes
 from dbbench.errors import ConnectError, DbbenchError, QueryError, mention
 
 # MySQL / MariaDB error numbers met while connecting
@@ -34,9 +37,28 @@ CR_SSL_CONNECTION_ERROR = 2026
 _VERIFY_WORDS = ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "Validation of SSL")
 
 
+def _written_forms(secret: str) -> list[str]:
+    """``secret`` as a message may carry it: as it is, and as a driver's exception may
+    write it -- Python's repr of the text or of its bytes (``p\\xe4ss``, ``p\\xc3\\xa4ss``),
+    or the bytes read as latin-1, as aiomysql is given them -- longest first."""
+    raw = password_bytes(secret)
+    forms = {
+        secret,
+        repr(secret)[1:-1],
+        repr(raw)[2:-1],
+        raw.decode("latin-1"),
+    }
+    return sorted((form for form in forms if form), key=len, reverse=True)
+
+
 def redact(text: str, secret: str) -> str:
-    """Remove ``secret`` from ``text``; short secrets too, at the cost of some garbling."""
-    return text.replace(secret, "<hidden>") if secret else text
+    """Remove ``secret`` from ``text``, in every form a message may write it in
+    (``_written_forms``); short secrets too, at the cost of some garbling."""
+    if not secret:
+        return text
+    for form in _written_forms(secret):
+        text = text.replace(form, "<hidden>")
+    return text
 
 
 def _driver_message(exc: BaseException) -> tuple[int | None, str]:
@@ -67,6 +89,16 @@ def _tls_failure(code: int | None, message: str, database: DatabaseSettings) -> 
     if "did not offer TLS" in message or "SSL is required" in message:
         return f"{message}; enable TLS on the server or lower {mentioned('database', 'ssl_mode')}"
     return None
+
+
+#: a driver that lacks the user's authentication plugin: PyMySQL ("'pynacl' package is
+#: required for ed25519_password auth method", "Authentication plugin 'x' not configured"),
+#: mysql-connector ("Authentication plugin 'x' is not supported"), Connector/C (2059)
+_AUTH_PLUGIN_MISSING = re.compile(
+    r"required for \S+ auth method|authentication plugin .* (not supported|not configured"
+    r"|cannot be loaded)",
+    re.IGNORECASE,
+)
 
 
 def _password_hint(database: DatabaseSettings) -> str:
@@ -136,6 +168,14 @@ def connect_error(
         )
     elif code == ER_HOST_NOT_PRIVILEGED:
         text = f"cannot connect to {where}: {message}; the user may not connect from this host"
+    elif _AUTH_PLUGIN_MISSING.search(message):
+        text = (
+            f"cannot connect to {where}: the user logs in with an authentication plugin "
+            f"the driver cannot speak ({message}); mysqlclient (MariaDB Connector/C) speaks "
+            f"ed25519 and MariaDB's other plugins: measure with {mentioned('database', 'driver')} "
+            '"mysqlclient" (async-pool connects with aiomysql, which cannot), or give the user '
+            "another plugin"
+        )
     elif code == CR_SERVER_LOST and in_connect and "timed out" in message:
         text = (
             f"cannot connect to {where}: something accepted the connection but sent no "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dbbench.drivers.base import Driver, common_kwargs
+from dbbench.drivers.base import Driver, common_kwargs, utf8_password
 from dbbench.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ class MysqlConnectorDriver(Driver):
 
     def connect_kwargs(self, database: DatabaseSettings) -> dict[str, Any]:
         base = common_kwargs(database)
+        base["password"] = utf8_password(database, self.name)
         base["connection_timeout"] = base.pop("connect_timeout")
         base.update(self.timeout_kwargs(database.read_timeout_s, database.write_timeout_s))
         tls = database.tls

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from dbbench.drivers.base import Driver, common_kwargs, whole_seconds
+from dbbench.drivers.base import Driver, common_kwargs, utf8_password, whole_seconds
 
 if TYPE_CHECKING:
     from dbbench.config.settings import DatabaseSettings
@@ -48,6 +48,7 @@ class MysqlclientDriver(Driver):
 
     def connect_kwargs(self, database: DatabaseSettings) -> dict[str, Any]:
         base = common_kwargs(database)
+        base["password"] = utf8_password(database, self.name)
         # the C API takes whole seconds, the connect timeout too
         base["connect_timeout"] = whole_seconds(base["connect_timeout"])
         base.update(self.timeout_kwargs(database.read_timeout_s, database.write_timeout_s))

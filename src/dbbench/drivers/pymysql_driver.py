@@ -21,7 +21,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from dbbench.config.schema import mentioned
-from dbbench.drivers.base import Driver, common_kwargs
+from dbbench.drivers.base import Driver, common_kwargs, password_bytes
 from dbbench.errors import Mentioning
 
 if TYPE_CHECKING:
@@ -58,9 +58,12 @@ def tls_arguments(tls: TlsSettings) -> dict[str, Any]:
 
 
 def pymysql_kwargs(database: DatabaseSettings) -> dict[str, Any]:
-    """``pymysql.connect``'s arguments for ``database``, TLS included (also for dbbench's
-    own side connections: ``drivers/side.py``)."""
-    return {**common_kwargs(database), **tls_arguments(database.tls)}
+    """``pymysql.connect``'s arguments for ``database``, TLS included (also for explain's
+    instrumented PyMySQL connect).  The password as its UTF-8 bytes (``password_bytes``):
+    PyMySQL sends bytes as they are, where it would encode text as latin-1."""
+    kwargs = {**common_kwargs(database), **tls_arguments(database.tls)}
+    kwargs["password"] = password_bytes(database.password)
+    return kwargs
 
 
 class PyMySQLDriver(Driver):

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbbench.config.settings import DatabaseSettings, PoolSettings
 from dbbench.drivers import TlsNotUsed
-from dbbench.drivers.base import common_kwargs
+from dbbench.drivers.base import common_kwargs, password_bytes
 from dbbench.errors import ConfigError, mention
 from dbbench.runners.base import AsyncRunner
 from dbbench.runners.pool import PoolRunner, checkout_run_checkin
@@ -102,6 +102,10 @@ def aiomysql_kwargs(database: DatabaseSettings) -> dict[str, Any]:
     """
     kwargs = common_kwargs(database)
     del kwargs["read_timeout"], kwargs["write_timeout"]
+    # aiomysql takes text only, and encodes it as latin-1 whatever the charset: the UTF-8
+    # bytes every driver sends (``password_bytes``), one latin-1 character per byte, are
+    # what it then sends
+    kwargs["password"] = password_bytes(database.password).decode("latin-1")
     if "database" in kwargs:
         kwargs["db"] = kwargs.pop("database")
     # ssl_mode, or the older keys, as the older keys say it

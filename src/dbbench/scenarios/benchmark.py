@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import pymysql
-
 from dbbench import drivers, interruption
 from dbbench.config.schema import mentioned
 from dbbench.config.settings import DEFAULT_QUERY, DatabaseSettings, PoolSettings, Settings
+from dbbench.drivers import side
 from dbbench.drivers.diagnosis import is_operation_failure, operation_error
 from dbbench.engine.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.engine.processes import ProcessFailed, run_in_processes
@@ -498,8 +497,11 @@ def execute_run(
     settings = run.settings
     # the checks: a stop signal ends the run here, and a run asked to stop does not begin
     with interruption.interruptible():
-        # the server whose counters are read: the run's, or its first variant's
+        # the server whose counters are read: the run's, or its first variant's; dbbench's
+        # own connections to it use a driver the run measures (drivers.side): a list's first
         watched = variants.monitored(settings)
+        if not settings.variants:
+            watched = dataclasses.replace(watched, driver=run.drivers[0])
         if run.writes:
             require_database(watched, settings.benchmark.workload)
         # a write workload's table does not exist yet: its first operations check it
@@ -517,7 +519,7 @@ def execute_run(
             scratch = backend.scratch_table(watched, new_table_name())
             settings = _with_scratch(settings, scratch.name)
         notes = list(run.notes)
-        warning = _budget_warning(settings, run.runners, backend)
+        warning = _budget_warning(settings, watched, run.runners, backend)
         if warning:
             notes.append(warning)
         elsewhere = variants.on_other_servers(settings, run.runners)
@@ -546,6 +548,7 @@ def execute_run(
     measure = functools.partial(
         _measure,
         settings,
+        watched,
         run.runners,
         run.plan,
         on_progress,
@@ -598,7 +601,9 @@ def _with_scratch(settings: Settings, table: str) -> Settings:
     return dataclasses.replace(settings, benchmark=benchmark)
 
 
-def _budget_warning(settings: Settings, labels: Sequence[str], backend: Backend) -> str | None:
+def _budget_warning(
+    settings: Settings, watched: DatabaseSettings, labels: Sequence[str], backend: Backend
+) -> str | None:
     """A note when the pools and the workers may need more connections than the server allows."""
     pools = [runner_settings(label, settings).pool for label in names_with("holds_pool", labels)]
     if not pools:
@@ -608,7 +613,7 @@ def _budget_warning(settings: Settings, labels: Sequence[str], backend: Backend)
     # run long
     other_pools = sum(processes * (pool.max_connections or 0) for pool in pools[1:])
     return connection_budget_warning(
-        backend.read_max_connections(variants.monitored(settings)),
+        backend.read_max_connections(watched),
         processes,
         pools[0].pool_size,
         pools[0].max_overflow,
@@ -618,6 +623,7 @@ def _budget_warning(settings: Settings, labels: Sequence[str], backend: Backend)
 
 def _measure(
     settings: Settings,
+    watched: DatabaseSettings,
     runner_names: Sequence[str],
     plan: Plan,
     on_progress: ProgressCallback | None,
@@ -626,7 +632,6 @@ def _measure(
 ) -> tuple[RunOutcome, ServerActivity]:
     """Run every runner (in this process or several), watching the server meanwhile."""
     processes = settings.benchmark.processes
-    watched = variants.monitored(settings)
     monitor = backend.monitor(watched)
     with interruption.held(then_act=False):  # started whole; interruptible() acts
         monitor.start()
@@ -660,7 +665,7 @@ def _count_rows(scratch: ScratchTable) -> int | None:
     """The rows the run committed, or None when the server cannot tell us any more."""
     try:
         return scratch.count_rows()
-    except (pymysql.err.MySQLError, OSError, DbbenchError):  # scenarios/scratch.py speaks PyMySQL
+    except (*side.errors(scratch.database), DbbenchError):  # the run's driver: drivers.side
         return None
 
 

@@ -9,8 +9,8 @@ caller drops it in a ``finally``); when it fails, the caller is told the table's
 name so the user can drop it.  A stop signal cuts neither the creation (the
 table made and known to be made) nor the drop in two (``interruption.held``).
 
-This is a side channel outside the runners, so it talks to the server with
-PyMySQL directly, like ``server/preflight.py``.
+This is a side channel outside the runners: it connects with the run's driver
+(``drivers.side``), as the status monitor does.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import pymysql
+from typing import Any
 
 from dbbench import interruption
 from dbbench.config.schema import mentioned
 from dbbench.config.settings import DatabaseSettings
-from dbbench.drivers import side
+from dbbench.drivers import error_code, error_message, is_driver_error, side
 from dbbench.drivers.diagnosis import connect_error
 from dbbench.errors import ConfigError, QueryError
 
@@ -61,12 +60,12 @@ def _check_name(table: str) -> None:
 
 
 @contextlib.contextmanager
-def _connection(database: DatabaseSettings) -> Iterator[pymysql.connections.Connection]:
+def _connection(database: DatabaseSettings) -> Iterator[Any]:
     try:
-        connection = pymysql.connect(**side.connect_kwargs(database), autocommit=True)
-    except Exception as exc:
+        connection = side.connect(database, autocommit=True)
+    except side.errors(database) as exc:
         raise connect_error(exc, database) from exc
-    with connection:
+    with contextlib.closing(connection):
         yield connection
 
 
@@ -106,8 +105,8 @@ class ScratchTable:
             try:
                 cursor.execute(f"CREATE TABLE `{self.name}` ({_COLUMNS}) ENGINE=InnoDB")
                 self.created = True
-            except pymysql.err.MySQLError as exc:
-                if exc.args and exc.args[0] == TABLE_EXISTS:
+            except side.errors(self.database) as exc:
+                if error_code(exc) == TABLE_EXISTS:
                     raise ConfigError(
                         f"a table {self.qualified_name} already exists; dbbench writes only "
                         "into a scratch table it creates itself, so it leaves that one alone "
@@ -115,7 +114,7 @@ class ScratchTable:
                     ) from None
                 raise QueryError(
                     f"cannot create the scratch table {self.qualified_name} on "
-                    f"{self.database.describe()}: {exc.args[-1] if exc.args else exc} "
+                    f"{self.database.describe()}: {error_message(exc)} "
                     "(the write workloads need the CREATE and DROP privileges)"
                 ) from None
 
@@ -140,10 +139,9 @@ class ScratchTable:
                 with _connection(self.database) as connection, connection.cursor() as cursor:
                     cursor.execute(f"DROP TABLE `{self.name}`")
             except Exception as exc:
-                if isinstance(exc, pymysql.err.MySQLError) and exc.args:
-                    exc = exc.args[-1]
+                reason = error_message(exc) if is_driver_error(exc) else exc
                 return (
-                    f"could not drop the scratch table {self.qualified_name} ({exc}); "
+                    f"could not drop the scratch table {self.qualified_name} ({reason}); "
                     f"drop it yourself: DROP TABLE {self.qualified_name}"
                 )
             self.created = False

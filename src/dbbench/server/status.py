@@ -26,11 +26,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-import pymysql
-
 from dbbench.config.schema import mentioned
 from dbbench.config.settings import DatabaseSettings
-from dbbench.drivers import side
+from dbbench.drivers import error_code, side
 from dbbench.drivers.diagnosis import connect_error, redact
 from dbbench.errors import Mentioning
 
@@ -50,8 +48,6 @@ _JOIN_MARGIN_S = 1.0
 #: Driver error numbers below this come from the server: the attempt reached it and
 #: counts in its Connections even though it failed (e.g. 1040 too many connections).
 _CLIENT_ERROR_BASE = 2000
-
-_DB_ERRORS = (pymysql.err.MySQLError, OSError)
 
 
 @dataclass(frozen=True)
@@ -110,7 +106,9 @@ class ServerStatusMonitor:
         self._interval_s = interval_s
         # A read timeout, so that a hung server cannot keep stop() waiting forever.
         self._read_timeout_s = database.connect_timeout_s
-        self._connection: pymysql.connections.Connection | None = None
+        #: what the driver's connections raise when the server fails them (``drivers.side``)
+        self._db_errors = side.errors(database)
+        self._connection: Any = None
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
         self._samples = _Samples()
@@ -140,13 +138,13 @@ class ServerStatusMonitor:
             raise RuntimeError("the server status monitor was already started")
         try:
             self._connection = self._connect()
-        except _DB_ERRORS as exc:
+        except self._db_errors as exc:
             raise connect_error(exc, self._database) from exc
         self._started_s = time.monotonic()
         try:
             before = _read_status(self._connection)
             self._max_connections = _read_max_connections(self._connection)
-        except (*_DB_ERRORS, LookupError) as exc:
+        except (*self._db_errors, LookupError) as exc:
             self._close_connection()
             raise connect_error(exc, self._database) from exc
         # The monitor's own connection was counted just before this read; move the
@@ -192,15 +190,16 @@ class ServerStatusMonitor:
 
     # --- internals ----------------------------------------------------------------
 
-    def _connect(self) -> pymysql.connections.Connection:
-        """One connection attempt, counted in monitor_connections if the server saw it."""
-        kwargs = side.connect_kwargs(self._database)
-        kwargs.update(read_timeout=self._read_timeout_s, write_timeout=self._read_timeout_s)
+    def _connect(self) -> Any:
+        """One connection attempt with the run's driver, counted in monitor_connections if
+        the server saw it."""
         try:
-            connection = pymysql.connect(**kwargs, autocommit=True)
-        except pymysql.err.MySQLError as exc:
-            code = exc.args[0] if exc.args else None
-            if isinstance(code, int) and 0 < code < _CLIENT_ERROR_BASE:
+            connection = side.connect(
+                self._database, read_timeout_s=self._read_timeout_s, autocommit=True
+            )
+        except self._db_errors as exc:
+            code = error_code(exc)
+            if code is not None and code < _CLIENT_ERROR_BASE:
                 self._monitor_connections += 1
             raise
         self._monitor_connections += 1
@@ -211,7 +210,7 @@ class ServerStatusMonitor:
         self._close_connection()
         try:
             self._connection = self._connect()
-        except _DB_ERRORS as exc:
+        except self._db_errors as exc:
             self._note_error(f"reconnecting failed: {exc}")
             return False
         self._reconnected = True
@@ -235,7 +234,7 @@ class ServerStatusMonitor:
                     return
                 try:
                     value = _read_threads_connected(self._connection)
-                except _DB_ERRORS as exc:
+                except self._db_errors as exc:
                     self._note_error(f"reading Threads_connected failed: {exc}")
                     if not self._reconnect():
                         return  # give up quietly; stop() tries once more for the after-read
@@ -249,13 +248,13 @@ class ServerStatusMonitor:
         if self._connection is not None:
             try:
                 return _read_status(self._connection)
-            except (*_DB_ERRORS, LookupError) as exc:
+            except (*self._db_errors, LookupError) as exc:
                 self._note_error(f"reading the status after the run failed: {exc}")
         if not self._reconnect():
             return None
         try:
             return _read_status(self._connection)
-        except (*_DB_ERRORS, LookupError) as exc:
+        except (*self._db_errors, LookupError) as exc:
             self._note_error(f"reading the status after the run failed: {exc}")
             return None
 
@@ -296,7 +295,7 @@ class ServerStatusMonitor:
         )
 
 
-def _read_status(connection: pymysql.connections.Connection) -> dict[str, int]:
+def _read_status(connection: Any) -> dict[str, int]:
     """The STATUS_COUNTERS, Threads_connected and Uptime, in one round trip."""
     placeholders = ", ".join(["%s"] * len(_STATUS_NAMES))
     with connection.cursor() as cursor:
@@ -308,7 +307,7 @@ def _read_status(connection: pymysql.connections.Connection) -> dict[str, int]:
     return {name: int(rows[name.lower()]) for name in _STATUS_NAMES}
 
 
-def _read_threads_connected(connection: pymysql.connections.Connection) -> int:
+def _read_threads_connected(connection: Any) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
         row = cursor.fetchone()
@@ -317,7 +316,7 @@ def _read_threads_connected(connection: pymysql.connections.Connection) -> int:
     return int(row[1])
 
 
-def _read_max_connections(connection: pymysql.connections.Connection) -> int:
+def _read_max_connections(connection: Any) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT @@max_connections")
         (value,) = cursor.fetchone()
@@ -327,8 +326,8 @@ def _read_max_connections(connection: pymysql.connections.Connection) -> int:
 def read_max_connections(database: DatabaseSettings) -> int:
     """The server's ``@@max_connections``, on a connection of its own (opened and closed)."""
     try:
-        connection = pymysql.connect(**side.connect_kwargs(database))
-    except _DB_ERRORS as exc:
+        connection = side.connect(database)
+    except side.errors(database) as exc:
         raise connect_error(exc, database) from exc
     try:
         return _read_max_connections(connection)
