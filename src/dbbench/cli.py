@@ -457,9 +457,14 @@ def _load(options: dict[str, Any], lists: dict[str, list[int]]) -> Settings:
     path = find_config_path(options.get("config_path"))
     variants = [parse_variant(text) for text in options.get("variants") or ()]
     settings = load_settings(path, overrides=own, flags=flags, variants=variants)
+    prompt = f"Password for {settings.database.describe()}: "
     if options.get("password_prompt"):
-        typed = credentials.prompt_password(f"Password for {settings.database.describe()}: ")
+        typed = credentials.prompt_password(prompt)
         settings = settings.with_password(typed, "--password (prompt)")
+    elif settings.password_asked_by is not None:  # ~/.my.cnf: password with no value
+        asked_by = settings.password_asked_by
+        typed = credentials.prompt_password(prompt, asked_by=f"{asked_by}, with no value,")
+        settings = settings.with_password(typed, f"{asked_by} (prompt)", lowest=True)
     for warning in settings.warnings:
         _env().warn(warning)
     return settings

@@ -16,7 +16,7 @@ def my_cnf(home, text: str, mode: int = 0o600):
     return path
 
 
-def test_the_client_group_is_read_as_mysql_reads_it(tmp_path):
+def test_the_client_groups_are_read_as_mysql_reads_them(tmp_path):
     path = my_cnf(
         tmp_path,
         "# a comment\n"
@@ -27,36 +27,69 @@ def test_the_client_group_is_read_as_mysql_reads_it(tmp_path):
         'password = "p#ss word"   # quoted: the # is part of it\n'
         "host=db.example\n"
         "port = 3307\n"
-        "socket = /run/mysqld/mysqld.sock\n"
         "default-character-set = utf8mb4\n"
-        "!include /etc/elsewhere.cnf\n"
+        "!include /nonexistent/elsewhere.cnf\n"
+        "[client-server]\n"
+        "socket = /run/mysqld/mysqld.sock\n"
         "[mysql]\n"
         "user = someone-else\n",
     )
-    assert read_option_file(path) == {
+    given = read_option_file(path)
+    assert given.values == {
         "user": "app",
         "password": "p#ss word",
         "host": "db.example",
         "port": "3307",
         "unix_socket": "/run/mysqld/mysqld.sock",
     }
+    assert given.where["password"] == f"{path} line 6: [client] password"
+    assert given.where["unix_socket"] == f"{path} line 12: [client-server] socket"
+    assert given.warnings == ()
 
 
 @pytest.mark.parametrize(
     ("line", "password"),
     [
         ("password = plain # a comment", "plain"),
+        ("password = plain#no space needed", "plain"),
         ("password = 'single quoted'", "single quoted"),
-        (r"password = back\\slash\sspace", "back\\slash space"),
+        ("password = 'it''s'", "it''s"),
+        ('password = "a\\"b"', 'a"b'),
+        (r"password = back\\slash\sspace\x", "back\\slash space\\x"),
         ("PASSWORD = upper-case-name", "upper-case-name"),
+        ("loose_password = loose", "loose"),
+        ("pas = a-prefix", "a-prefix"),
+        ("password = pässwörd", "pässwörd"),
+        ("password = '€😀'", "€😀"),
+        ("skip-password", ""),
+        ("password = first\npassword = last", "last"),
     ],
 )
-def test_values_quotes_comments_and_escapes(tmp_path, line, password):
-    assert read_option_file(my_cnf(tmp_path, f"[client]\n{line}\n"))["password"] == password
+def test_values_quotes_comments_escapes_and_names(tmp_path, line, password):
+    assert read_option_file(my_cnf(tmp_path, f"[client]\n{line}\n")).values["password"] == password
 
 
-def test_a_bare_password_line_means_ask_to_mysql_and_is_not_a_password(tmp_path):
-    assert read_option_file(my_cnf(tmp_path, "[client]\npassword\n")) == {}
+def test_bytes_that_are_not_utf8_are_kept_in_the_password_only(tmp_path):
+    path = tmp_path / ".my.cnf"
+    path.write_bytes(b"[client]\npassword = p\xe4ss\n")
+    assert read_option_file(path).values["password"].encode("utf-8", "surrogateescape") == (
+        b"p\xe4ss"
+    )
+    path.write_bytes(b"[client]\nuser = \xe4\n")
+    with pytest.raises(ConfigError, match=r"line 2: \[client\] user: not UTF-8 text"):
+        read_option_file(path)
+
+
+def test_a_bare_password_line_asks_as_the_mysql_client_does(tmp_path):
+    given = read_option_file(my_cnf(tmp_path, "[client]\npassword = x\npassword\n"))
+    assert given.values == {} and given.asks_password.endswith("line 3: [client] password")
+    settings = load_settings(env={"HOME": str(tmp_path)})
+    assert settings.password_asked_by == given.asks_password
+    # a password given elsewhere is not asked for
+    assert load_settings(env={"HOME": str(tmp_path), "MYSQL_PWD": "y"}).password_asked_by is None
+    # the last word on it wins
+    given = read_option_file(my_cnf(tmp_path, "[client]\npassword\npassword=z\n"))
+    assert given.asks_password is None and given.values == {"password": "z"}
 
 
 def test_the_option_file_is_the_lowest_layer(tmp_path):
@@ -64,7 +97,7 @@ def test_the_option_file_is_the_lowest_layer(tmp_path):
     settings = load_settings(env={"HOME": str(tmp_path)})
     db = settings.database
     assert (db.user, db.password, db.port) == ("from_cnf", "cnf-pw", 3310)
-    assert db.password_source == f"{tmp_path / '.my.cnf'}: [client] password"
+    assert db.password_source == f"{tmp_path / '.my.cnf'} line 3: [client] password"
 
     config = tmp_path / "dbbench.toml"
     config.write_text('[database]\nuser = "from_toml"\n')
@@ -87,7 +120,7 @@ def test_a_bad_port_in_the_option_file_names_it(tmp_path):
     path = my_cnf(tmp_path, "[client]\nport = 33o6\n")
     with pytest.raises(ConfigError) as caught:
         load_settings(env={"HOME": str(tmp_path)})
-    assert str(caught.value) == f"{path}: [client] port = '33o6': must be a whole number"
+    assert str(caught.value) == f"{path} line 2: [client] port = '33o6': must be a whole number"
 
 
 def test_a_readable_option_file_holding_the_password_is_warned_about(tmp_path):

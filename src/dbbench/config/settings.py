@@ -231,6 +231,9 @@ class Settings:
     config_path: Path | None = None
     #: things worth a word on stderr that are not errors
     warnings: tuple[str, ...] = ()
+    #: where ``password`` without a value (``~/.my.cnf``) asked for the password to be typed,
+    #: as the mysql client asks, when nothing else gives one: the command line asks
+    password_asked_by: str | None = None
     #: the configurations one run measures side by side, in the order given; empty: the
     #: run measures these settings alone
     variants: tuple[Variant, ...] = ()
@@ -245,16 +248,21 @@ class Settings:
                 )
         raise KeyError(name)
 
-    def with_password(self, password: str, source: str) -> Settings:
+    def with_password(self, password: str, source: str, *, lowest: bool = False) -> Settings:
         """These settings, and each variant's, with ``password`` (typed at a prompt) from
-        ``source``; a variant whose file sets a password too is refused as ambiguous."""
+        ``source``; a variant whose file sets a password too is refused as ambiguous, or,
+        with ``lowest`` (the prompt ``~/.my.cnf`` asks for, below every other layer),
+        keeps its own."""
 
         def given(database: DatabaseSettings) -> DatabaseSettings:
             sources = {**database.sources, "password": source}
             return dataclasses.replace(database, password=password, sources=sources)
 
+        def own(variant: Variant) -> bool:
+            return "[database] password" in variant.keys
+
         for variant in self.variants:
-            if "[database] password" in variant.keys:
+            if own(variant) and not lowest:
                 raise ConfigError(
                     f"{variant.path}: [database] password and {source} both give variant "
                     f"{variant.name!r} its password: give it in one place only"
@@ -263,8 +271,10 @@ class Settings:
             self,
             database=given(self.database),
             variants=tuple(
-                dataclasses.replace(v, database=given(v.database)) for v in self.variants
+                v if own(v) else dataclasses.replace(v, database=given(v.database))
+                for v in self.variants
             ),
+            password_asked_by=None,
         )
 
     def public_dict(self) -> dict[str, Any]:
@@ -395,13 +405,16 @@ def _read_environment(env: Mapping[str, str]) -> dict[str, dict[str, _Value]]:
     return found
 
 
-def _read_option_file(path: Path) -> dict[str, dict[str, _Value]]:
-    """``~/.my.cnf``'s ``[client]`` login, below every other layer."""
+def _read_option_file(
+    path: Path, env: Mapping[str, str]
+) -> tuple[dict[str, dict[str, _Value]], credentials.OptionFile]:
+    """``~/.my.cnf``'s login, below every other layer, and all that file said."""
+    given = credentials.read_option_file(path, env)
     found: dict[str, _Value] = {}
-    for key, text in credentials.read_option_file(path).items():
-        where = f"{path}: [client] {key}"
+    for key, text in given.values.items():
+        where = given.where[key]
         found[key] = _Value(from_text(BY_KEY["database"][key], where, text), where, 0, shown(text))
-    return {"database": found} if found else {}
+    return ({"database": found} if found else {}), given
 
 
 def _password_warning(path: Path, layer: dict[str, dict[str, _Value]]) -> str | None:
@@ -517,8 +530,11 @@ def load_settings(
     environment = os.environ if env is None else env
     files: list[tuple[Path, dict[str, dict[str, _Value]]]] = []
     option_file = credentials.option_file_path(environment)
+    given = credentials.OptionFile()
     if option_file is not None:
-        files.append((option_file, _read_option_file(option_file)))
+        layer, given = _read_option_file(option_file, environment)
+        # the file its password came from is the one whose permissions matter
+        files.append((Path(given.password_path or option_file), layer))
     if config_path is not None:
         files.append((config_path, _read_file(config_path)))
     below = [layer for _, layer in files]
@@ -528,11 +544,14 @@ def load_settings(
     for layer in below + above:
         _check_layer(layer)
     settings = _settings(below + above, config_path)
+    if given.asks_password is not None and settings.database.password_source is None:
+        settings = dataclasses.replace(settings, password_asked_by=given.asks_password)
     warnings = [
         warning
         for path, layer in reversed(files)  # the settings file first, then ~/.my.cnf
         if (warning := _password_warning(path, layer)) is not None
     ]
+    warnings += given.warnings
     loaded = []
     for name, path in _variant_names(variants):
         variant, warning = _variant(name, path, settings, below, above)
