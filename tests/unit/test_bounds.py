@@ -185,8 +185,8 @@ def _environment_cases() -> Iterator[Case]:
                 yield Case(f"env:{variable}={name}", ("run",), f"environment variable {variable} = "
                            f"{text!r}: ", problem, env=((variable, text),))
     for name, text, problem in (("nan", "nan", "whole number"), ("huge", "9" * 30, "at most")):
-        yield Case(f"my.cnf:port={name}", ("run",), "{home}/.my.cnf: [client] port = ", problem,
-                   my_cnf=f"[client]\nport = {text}\n")
+        yield Case(f"my.cnf:port={name}", ("run",), "{home}/.my.cnf line 2: [client] port = ",
+                   problem, my_cnf=f"[client]\nport = {text}\n")
 
 
 def _argument_cases() -> Iterator[Case]:
