@@ -44,7 +44,7 @@ from dbbench.config.settings import (
 )
 from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus, one_line
-from dbbench.guard import check_query
+from dbbench.guard import check_sql
 from dbbench.output.formats import FORMAT_NAMES, get_format
 from dbbench.parsing import bad_value, parse_int_list, parse_name_list, whole_number
 from dbbench.runners import DEFAULT_RUNNERS, EXPLAIN_RUNNERS, RUNNER_NAMES, parse_runner_names
@@ -334,7 +334,8 @@ def _format_option(**kwargs: Any) -> Callable:
 _allow_writes_option = click.option(
     "--allow-writes",
     is_flag=True,
-    help="Let a query that may change data (not a plain SELECT/SHOW), or a write --workload, run.",
+    help="Let SQL that may change data run: a --query that is not a plain SELECT/SHOW, an "
+    "init_command that is not a SET of session variables, a write --workload.",
 )
 
 
@@ -349,10 +350,12 @@ def _named(section: str, key: str, options: dict[str, Any]) -> str:
     return row.flag.name if given and row.flag is not None else row.name
 
 
-def _check_query(settings: Settings, options: dict[str, Any]) -> None:
-    """The library's refusal of a query that may write, before a throwaway server starts."""
-    check_query(
+def _check_sql(settings: Settings, options: dict[str, Any]) -> None:
+    """The library's refusal of a query or init_command that may write, before a throwaway
+    server starts."""
+    check_sql(
         settings.benchmark.query,
+        settings.init_commands(),
         options.get("allow_writes", False),
         _named("benchmark", "query", options),
     )
@@ -900,7 +903,7 @@ def stale(**options: Any) -> int:
     settings = _load(options, {})
     if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
         raise ConfigError("stale runs one driver: give --driver one name")
-    _check_query(settings, options)
+    _check_sql(settings, options)
     protections = parse_name_list(options["protection"], PROTECTIONS, "--protection", "case")
     request = StaleRequest(
         wait_timeout_s=options["wait_timeout"],
@@ -1004,7 +1007,7 @@ def explain(**options: Any) -> int:
     if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
         raise ConfigError("explain splits one driver's operations: give --driver one name")
     settings = _load(options, {})
-    _check_query(settings, options)
+    _check_sql(settings, options)
     runner_names = parse_runner_names(options["runner_text"])
     check_arguments(runner_names, settings.database.driver)
     rtt_s = _rtt_option(options, options["format_name"], sweeping=False)

@@ -306,7 +306,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "database", "init_command", "init_command", "string", optional_string, None,
-        'SQL run on every new connection, e.g. "SET SESSION wait_timeout = 60"',
+        'SQL run on every new connection, e.g. "SET SESSION wait_timeout = 60"; without '
+        "--allow-writes only a read or a SET of the session's own variables",
         example="",
     ),
     Setting(

@@ -194,6 +194,10 @@ class PoolSettings:
         return text
 
 
+#: the init_command's setting as a message names it, when no file set it
+_INIT_COMMAND = mention("[database] init_command")
+
+
 @dataclass(frozen=True)
 class Variant:
     """One configuration a run measures beside others (``--variant NAME=FILE``): the run's
@@ -247,6 +251,14 @@ class Settings:
                     self, database=variant.database, pool=variant.pool, variants=()
                 )
         raise KeyError(name)
+
+    def init_commands(self) -> list[tuple[str | None, str]]:
+        """Each ``[database] init_command`` a run sends, the run's and every variant's, with
+        where it was set (``FILE: [database] init_command``), for ``guard.check_sql``."""
+        return [
+            (database.init_command, database.sources.get("init_command", _INIT_COMMAND))
+            for database in (self.database, *(variant.database for variant in self.variants))
+        ]
 
     def with_password(self, password: str, source: str, *, lowest: bool = False) -> Settings:
         """These settings, and each variant's, with ``password`` (typed at a prompt) from

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from dbbench import drivers, interruption
+from dbbench import drivers, guard, interruption
 from dbbench.config.schema import mentioned
 from dbbench.config.settings import DEFAULT_QUERY, DatabaseSettings, PoolSettings, Settings
 from dbbench.drivers import side
@@ -26,7 +26,7 @@ from dbbench.drivers.diagnosis import is_operation_failure, operation_error
 from dbbench.engine.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.engine.processes import ProcessFailed, run_in_processes
 from dbbench.errors import ConfigError, DbbenchError, Mentioning, mention
-from dbbench.guard import check_query, check_workload
+from dbbench.guard import check_workload
 from dbbench.results.model import RunResult, SweepCell, SweepResult
 from dbbench.runners import (
     DEFAULT_RUNNERS,
@@ -229,12 +229,13 @@ def check_sql(
     workload_name: str = mention("[benchmark] workload"),
 ) -> None:
     """Refuse what a run must not send (``ConfigError``), before anything connects: a query
-    that may write, or a write workload, unless ``allow_writes`` (``dbbench.guard``); a
-    query of one's own with a write workload, which runs its own statement; a projection
-    (``projected``: ``run_projected``) of a write workload.  ``query_name`` and
-    ``workload_name``: the two settings as the message names them."""
+    or an init_command (the run's or a variant's) that may write, or a write workload,
+    unless ``allow_writes`` (``dbbench.guard``); a query of one's own with a write
+    workload, which runs its own statement; a projection (``projected``: ``run_projected``)
+    of a write workload.  ``query_name`` and ``workload_name``: the two settings as the
+    message names them."""
     bench = settings.benchmark
-    check_query(bench.query, allow_writes, query_name)
+    guard.check_sql(bench.query, settings.init_commands(), allow_writes, query_name)
     check_workload(bench.workload, allow_writes, workload_name)
     if bench.workload == READ_WORKLOAD:
         return

@@ -74,7 +74,7 @@ from dbbench import interruption
 from dbbench.config.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.engine.turn import error_kind
 from dbbench.errors import ConnectError, QueryError
-from dbbench.guard import check_query
+from dbbench.guard import check_sql
 from dbbench.histogram import LatencyHistogram
 from dbbench.parsing import bad_value
 from dbbench.results.model import Environment, SettingsSummary, StaleCase, StaleResult
@@ -347,10 +347,10 @@ def run_stale(
     a crash.  A stop signal (Ctrl-C, SIGTERM, SIGHUP) ends the case it lands in, the
     idle wait included: the cases done before it are the result (``complete`` False);
     with none done, KeyboardInterrupt goes on.  ``backend``: its server check, and its
-    wall clock for the timestamps.  A query that may write is refused unless
-    ``allow_writes``.
+    wall clock for the timestamps.  A query or init_command that may write is
+    refused unless ``allow_writes``.
     """
-    check_query(settings.benchmark.query, allow_writes)
+    check_sql(settings.benchmark.query, settings.init_commands(), allow_writes)
     idle_s = request.check()
     started_at = iso_utc(backend.wall_clock_s())
     # checked in the session the cases use: their wait_timeout, after the user's init_command
