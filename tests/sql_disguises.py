@@ -75,6 +75,7 @@ READS = (
     "SELECT 1 -- the hot path",
     "SELECT 1 # the hot path",
     "SELECT LOAD_FILE('/etc/hostname')",
+    "SELECT JSON_EXTRACT('[1, 2]', '$[0]')",
 )
 
 #: init_commands the guard lets through: the session's own state only

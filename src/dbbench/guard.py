@@ -37,10 +37,10 @@ The check is an allow-list, on the text as the server reads it:
 Where the server could read the text otherwise (``_AMBIGUOUS``: which
 characters end a ``--`` comment, version-gated executable comments, ``*/``
 run into ``/*``, backslashes under ``NO_BACKSLASH_ESCAPES`` or
-``ANSI_QUOTES``), nothing is guessed: a text holding a comment or a
-backslash is refused if a write word or a call of an effect function appears
-anywhere in it, comments and literals included, or if it holds a second
-statement.  A review found queries that the scanner alone read as ``SELECT``
+``ANSI_QUOTES``, names in brackets under ``MSSQL``), nothing is guessed: a text
+holding a comment, a backslash or a bracket is refused if a write word or a call
+of an effect function appears anywhere in it, comments and literals included, or
+if it holds a second statement.  A review found queries that the scanner alone read as ``SELECT``
 and MariaDB ran as ``DELETE``; the tests keep them.
 
 Anything else needs --allow-writes: a write statement, ``DO`` (``DO
@@ -59,6 +59,7 @@ import difflib
 import itertools
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from dbbench.errors import ConfigError, mention
 
@@ -98,13 +99,14 @@ EFFECT_FUNCTIONS = (
 #: "("; comments are blanks by then), or a sequence's ``s.NEXTVAL`` (MariaDB's
 #: sql_mode=ORACLE)
 EFFECT_CALLS = re.compile(
-    rf"\b(?:{'|'.join(EFFECT_FUNCTIONS)})[\s`\"]*\(|\.[\s`\"]*NEXTVAL\b", re.IGNORECASE
+    rf"\b(?:{'|'.join(EFFECT_FUNCTIONS)})[\s`\"\]]*\(|\.[\s`\"\[]*NEXTVAL\b", re.IGNORECASE
 )
 #: where the server's reading of a text may differ from this module's: where a comment
 #: starts and ends (which characters end "--", version-gated executable comments, "*/"
-#: run into "/*") and what a backslash does in a literal (sql_mode) are not all knowable
-#: here.  A text holding any of these is also judged on its whole text, nothing removed.
-_AMBIGUOUS = re.compile(r"/\*|\*/|--|#|\\")
+#: run into "/*"), what a backslash does in a literal and whether "[" quotes a name
+#: (sql_mode: NO_BACKSLASH_ESCAPES, ANSI_QUOTES, MSSQL) are not all knowable here.  A
+#: text holding any of these is also judged on its whole text, nothing removed.
+_AMBIGUOUS = re.compile(r"/\*|\*/|--|#|\\|\[")
 #: every comment, as the whole-text check takes them out (an unterminated one runs to the
 #: end: one pass over the text, whatever it holds)
 _COMMENTS = re.compile(r"/\*(?:.*?\*/|.*)|(?:--|#)[^\n]*", re.DOTALL)
@@ -220,11 +222,11 @@ _PLAIN_READ = ": it is not a plain SELECT/SHOW"
 _READ_OR_SET = ": it is not a read or a SET of the session's own variables"
 #: why a write word counts wherever it is, in a text the server may read otherwise
 _ANYWHERE = (
-    ", which counts anywhere in a text with comments or backslashes: the server may read "
-    "them otherwise than dbbench"
+    ", which counts anywhere in a text with comments, backslashes or brackets: the server "
+    "may read them otherwise than dbbench"
 )
 #: what stands between the words or the name and the "(" of a match, for the message
-_MATCH_GAPS = re.compile(r"[\s`\"(]+")
+_MATCH_GAPS = re.compile(r"[\s`\"(\[\]]+")
 
 
 def _shown_match(found: re.Match[str]) -> str:
@@ -233,11 +235,11 @@ def _shown_match(found: re.Match[str]) -> str:
     return f"{text}()" if found.re is EFFECT_CALLS and not text.startswith(".") else text
 
 
-def _may_change(found: str, why: str, runs: str) -> str:
+def _may_change(found: str, why: str, runs: str, does: str = "may change data") -> str:
     """The rest of a refusal's line after the value, for SQL holding ``found`` (a write
-    word, a call), ``why`` that counts, that runs ``runs``."""
+    word, a call), ``why`` that counts, that runs ``runs``; ``does``: what it may do."""
     return (
-        f"may change data ({found}{why}); dbbench runs it {runs}, so give {_ALLOW_WRITES} "
+        f"{does} ({found}{why}); dbbench runs it {runs}, so give {_ALLOW_WRITES} "
         "if that is what you want"
     )
 
@@ -288,7 +290,8 @@ def _judge(
     the value), every reading of it judged by ``statement_refusal``; None if it only reads.
     ``runs``: how often it runs, for the message."""
     if _AMBIGUOUS.search(text):
-        # comments or backslashes: the statements as read below may not be the server's,
+        # comments, backslashes or brackets: the statements as read below may not be the
+        # server's,
         # so a write word or an effect anywhere, even in a comment or a literal, or a
         # second statement anywhere, is refused
         uncommented = _COMMENTS.sub(" ", text)  # FOR/* x */UPDATE
@@ -297,8 +300,9 @@ def _judge(
             return _may_change(found, _ANYWHERE, runs)
         if _INNER_SEPARATOR.search(text):
             return (
-                "holds several statements and comments or backslashes, which the server may "
-                f"read otherwise than dbbench; give {_ALLOW_WRITES} if that is what you want"
+                "holds several statements and comments, backslashes or brackets, which the "
+                f"server may read otherwise than dbbench; give {_ALLOW_WRITES} if that is what "
+                "you want"
             )
     # every reading must be a read: literals with and without backslash escapes, and
     # executable comments run (/*!DELETE */) and skipped (/*M!999999 SELECT */ CALL p())
@@ -370,36 +374,69 @@ def _init_refusal(statement: _Statement) -> str | None:
     return _may_change(found, _READ_OR_SET, _INIT_RUNS) if found is not None else None
 
 
-#: the isolation level's variable, and what it may be given: DEFAULT, or one of the levels
-#: but SERIALIZABLE, which makes InnoDB lock (shared) every row a read reads, in a session
-#: with autocommit off (as dbbench's runners have) until the transaction ends
-_ISOLATION_VARIABLE = re.compile(r"\b(?:tx|transaction)_isolation\b", re.IGNORECASE)
-#: what must follow each mention of it, in the text as it is: ``= 'READ-COMMITTED'`` (or
-#: another level by name, or DEFAULT), then only blanks, plain comments and the end of an
-#: executable comment up to the next assignment, the statement's end or the text's
-#: (``= 3`` is SERIALIZABLE too, and so is ``'READ-COMMITTED' /*!+ 3 */``)
-_ISOLATION_ASSIGNED = re.compile(
-    r"[`\"]?\s*:?=\s*(?:DEFAULT\b|(['\"])(?:READ-UNCOMMITTED|READ-COMMITTED|REPEATABLE-READ)\1)"
-    r"(?:\s|\*/|/\*(?![Mm]?!)(?:(?!\*/).)*\*/|--[ \t][^\n]*(?:\n|$)|#[^\n]*(?:\n|$))*"
-    r"(?:,|;|$)",
-    re.IGNORECASE | re.DOTALL,
+#: what must follow a session variable's value, in the text as it is, for the value to be
+#: all of it: blanks, plain comments and the end of an executable comment up to the next
+#: assignment, the statement's end or the text's (``'READ-COMMITTED' /*!+ 3 */`` is 3)
+_VALUE_ENDS = (
+    r"(?:\s|\*/|/\*(?![Mm]?!)(?:(?!\*/).)*\*/|--[ \t][^\n]*(?:\n|$)|#[^\n]*(?:\n|$))*(?:,|;|$)"
 )
-_SERIALIZABLE = re.compile(r"SERIALIZABLE", re.IGNORECASE)
-_LOCKS_READS = ": every read then locks the rows it reads"
-_MAY_LOCK_READS = ": it may be SERIALIZABLE, at which every read locks the rows it reads"
 
 
-def _isolation_refusal(command: str) -> str | None:
-    """Why ``command`` may make reads lock rows (the SERIALIZABLE isolation level), or None:
-    judged on the text as it is, every mention of the variable must be an assignment of a
-    level by name."""
-    if _SERIALIZABLE.search(command):
-        return _may_change("SERIALIZABLE", _LOCKS_READS, _INIT_RUNS)
-    for variable in _ISOLATION_VARIABLE.finditer(command):
-        if not _ISOLATION_ASSIGNED.match(command, variable.end()):
-            name = variable.group().upper()
-            return _may_change(f"{name} not set to a level by name", _MAY_LOCK_READS, _INIT_RUNS)
-    return None
+@dataclass(frozen=True)
+class _SessionRule:
+    """A session variable an init_command may set only to some values, judged on the text
+    as it is: words it must not hold anywhere (``forbidden``), and the values (``value``,
+    ``what`` in words) every mention of the variable must be assigned: a number or an
+    expression may be anything."""
+
+    variable: re.Pattern[str]
+    value: str
+    what: str
+    forbidden: re.Pattern[str]
+    #: what a forbidden word does, and what another value may do, for the message
+    why: str
+    why_value: str
+    does: str = "may change data"
+
+    def refusal(self, command: str) -> str | None:
+        found = self.forbidden.search(command)
+        if found is not None:
+            return _may_change(found.group().upper(), self.why, _INIT_RUNS, self.does)
+        assigned = re.compile(
+            rf"[`\"]?\s*:?=\s*(?:{self.value}){_VALUE_ENDS}", re.IGNORECASE | re.DOTALL
+        )
+        for variable in self.variable.finditer(command):
+            if not assigned.match(command, variable.end()):
+                name = variable.group().upper()
+                found_text = f"{name} not set to {self.what}"
+                return _may_change(found_text, self.why_value, _INIT_RUNS, self.does)
+        return None
+
+
+_SESSION_RULES = (
+    # SERIALIZABLE makes InnoDB lock (shared) every row a read reads, in a session with
+    # autocommit off (as dbbench's runners have), until the transaction ends; 3 is it too
+    _SessionRule(
+        re.compile(r"\b(?:tx|transaction)_isolation\b", re.IGNORECASE),
+        r"DEFAULT\b|(['\"])(?:READ-UNCOMMITTED|READ-COMMITTED|REPEATABLE-READ)\1",
+        "a level by name",
+        re.compile(r"SERIALIZABLE", re.IGNORECASE),
+        ": every read then locks the rows it reads",
+        ": it may be SERIALIZABLE, at which every read locks the rows it reads",
+    ),
+    # a client character set whose characters may end in an ASCII byte ("\\", "`") would
+    # make the server read dbbench's next statements otherwise than dbbench does (a
+    # character set's number may be one of them: 28 is gbk)
+    _SessionRule(
+        re.compile(r"\bcharacter_set_client\b", re.IGNORECASE),
+        r"DEFAULT\b|(['\"]?)[A-Za-z]\w*\1",
+        "a character set by name",
+        re.compile(r"\b(?:big5|cp932|gbk|gb18030|sjis)\w*", re.IGNORECASE),
+        ": its characters may end in a backslash or a backquote",
+        ": it may be one whose characters end in a backslash or a backquote (gbk, sjis, big5)",
+        "may make the server read the statements after it otherwise than dbbench does",
+    ),
+)
 
 
 def check_init_command(
@@ -410,7 +447,8 @@ def check_init_command(
     it, with ``raw`` once per operation."""
     if command is None or allow_writes:
         return
-    reason = _isolation_refusal(command) or _judge(command, _init_refusal, _INIT_RUNS)
+    refusals = (rule.refusal(command) for rule in _SESSION_RULES)
+    reason = next((r for r in refusals if r), None) or _judge(command, _init_refusal, _INIT_RUNS)
     if reason is not None:
         raise ConfigError(f"{where} = {_shown(command)} {reason}")
 

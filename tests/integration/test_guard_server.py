@@ -13,8 +13,8 @@ kind of change is checked too, on statements the guard refuses, run behind its b
 
 - the differential: every read and session SET the tables of ``tests/sql_disguises``
   hold, and hypothesis's disguises of them and of changes, that the guard lets through
-  run on the server in three sql_modes (its default, ``ANSI_QUOTES,NO_BACKSLASH_ESCAPES``,
-  ``ORACLE``), in one session with several statements allowed (as mysqlclient runs a
+  run on the server in four sql_modes (its default, ``ANSI_QUOTES,NO_BACKSLASH_ESCAPES``,
+  ``ORACLE``, ``MSSQL``), in one session with several statements allowed (as mysqlclient runs a
   query and an init_command): nothing may move;
 - the real CLI: a table of refused queries and init_commands (every command that sends
   SQL, variants, projections) answered in one line, exit 2, and no connection to the
@@ -59,7 +59,7 @@ _WATCHED = re.compile(
 )  # not Com_set_option: a session's own SET counts there (a global one moves a variable)
 #: global variables that move by themselves
 _RESTLESS = frozenset({"timestamp"})
-SQL_MODES = (None, "ANSI_QUOTES,NO_BACKSLASH_ESCAPES", "ORACLE")
+SQL_MODES = (None, "ANSI_QUOTES,NO_BACKSLASH_ESCAPES", "ORACLE", "MSSQL")
 _LOCKED = (1205, 3572)  # lock wait timeout (NOWAIT), and MySQL's own number for it
 
 
@@ -207,6 +207,9 @@ DETECTED = (
     "SELECT 1; DELETE FROM t",
     "/*!DELETE FROM t */",
     "/*M!100100 DELETE FROM t */",
+    # a name in brackets is one under sql_mode=MSSQL
+    "SET SESSION sql_mode = 'MSSQL'; SELECT [GET_LOCK]('guard_x', 0)",
+    "SET SESSION sql_mode = 'MSSQL'; SELECT 1 AS [a'b], GET_LOCK('guard_x', 0), 2 AS [c'd]",
     # init_commands the guard refuses, then a read
     "SET @x = (SELECT COUNT(*) FROM t)",
     "SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE; SELECT * FROM t",

@@ -226,6 +226,7 @@ def test_a_write_workload_needs_the_flag():
         "SELECT 1 -- x\n; SELECT 2",
         "SELECT 'a\\'; SHOW TABLES",
         "SELECT 1 /* ; */; CALL_ME_NOT",
+        "SELECT [a], 1; SELECT 2",
     ],
 )
 def test_several_statements_with_comments_or_backslashes_need_the_flag(query):
@@ -271,6 +272,11 @@ def test_several_statements_with_comments_or_backslashes_need_the_flag(query):
         ("SELECT SOURCE_POS_WAIT('log', 4)", "SOURCE_POS_WAIT()"),
         ("SELECT WAIT_FOR_EXECUTED_GTID_SET('x')", "WAIT_FOR_EXECUTED_GTID_SET()"),
         ("SELECT service_get_write_locks('ns', 'x', 0)", "SERVICE_GET_WRITE_LOCKS()"),
+        # MariaDB's sql_mode=MSSQL quotes names in brackets: [GET_LOCK]( is the built-in,
+        # and a quote inside brackets starts no literal, so a text with "[" counts whole
+        ("SELECT [GET_LOCK]('x', 0)", "GET_LOCK()"),
+        ("SELECT 1 AS [a'b], GET_LOCK('x', 0), 2 AS [c'd]", "GET_LOCK()"),
+        ("SELECT [s].[nextval]", ".NEXTVAL"),
         # writes and locking reads under disguises
         ("SELECT 1 INTO/* a */OUTFILE '/tmp/x'", "OUTFILE"),
         ("SELECT 1 INTO\nDUMPFILE '/tmp/x'", "INTO DUMPFILE"),
@@ -358,6 +364,7 @@ def test_more_reads(query):
         "SET @@sql_mode = DEFAULT, @@local.max_statement_time = 5",
         "SET LOCAL sort_buffer_size = 1048576",
         "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci",
+        "SET character_set_client = 'latin1', @@session.character_set_client = DEFAULT",
         "SET CHARACTER SET utf8mb4",
         "SET CHARSET utf8mb4",
         "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
@@ -415,6 +422,15 @@ def test_an_init_command_may_set_the_session(command):
         ("SET tx_isolation = 'READ-COMMITTED' + 2", "(TX_ISOLATION not set to a level by name"),
         ("SET tx_isolation = 'READ-COMMITTED' /*!+ 2 */", "(TX_ISOLATION not set to a level"),
         ("SET tx_isolation = 'READ-COMMITTED' --\n+ 2", "(TX_ISOLATION not set to a level"),
+        # a client character set whose characters may end in "\\" or "`" (28 is gbk)
+        ("SET NAMES gbk", "may make the server read the statements after it otherwise than "
+         "dbbench does (GBK: its characters may end in a backslash or a backquote)"),
+        ("SET NAMES 'sjis' COLLATE sjis_bin", "(SJIS: its characters may end"),
+        ("SET CHARACTER SET big5", "(BIG5: its characters"),
+        ("SET CHARSET cp932", "(CP932: its characters"),
+        ("SET @@session.character_set_client = 'gb18030'", "(GB18030: its characters"),
+        ("SET character_set_client = 28", "(CHARACTER_SET_CLIENT not set to a character set"),
+        ("SET character_set_client = @@character_set_database", "(CHARACTER_SET_CLIENT not"),
         ("SET GLOBAL max_connections = 1", "sets a variable beyond the session (GLOBAL)"),
         ("set global max_connections = 1", "sets a variable beyond the session (GLOBAL)"),
         ("SET SESSION a = 1, GLOBAL b = 2", "sets a variable beyond the session (GLOBAL)"),
