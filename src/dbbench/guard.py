@@ -339,6 +339,13 @@ _SET_FORMS = frozenset({"PASSWORD", "DEFAULT", "STATEMENT", "RESOURCE"})
 #: scopes beyond the session (``SET GLOBAL``, ``@@global.``, MySQL's ``PERSIST``); in a
 #: list, a scope holds for the assignments after it, so one anywhere counts
 _WIDE_SCOPE = re.compile(r"\b(?:GLOBAL|PERSIST|PERSIST_ONLY)\b", re.IGNORECASE)
+#: session variables whose effect reaches beyond the session: the binary log's next GTID
+#: (MySQL writes an empty transaction for it), a replica's applier modes, and the debug
+#: hooks of a debug build (which can stop or crash the server)
+_WIDE_VARIABLES = re.compile(
+    r"\b(?:gtid_next|pseudo_slave_mode|pseudo_replica_mode|debug|debug_dbug|debug_sync)\b",
+    re.IGNORECASE,
+)
 _SET = re.compile(r"[\s(]*SET\b(?:\s+(?:SESSION|LOCAL)\b)?\s*", re.IGNORECASE)
 #: a subquery in a SET's value: MariaDB locks the rows it reads (shared) until the
 #: transaction ends, as it does for INSERT ... SELECT
@@ -353,7 +360,7 @@ def _init_refusal(statement: _Statement) -> str | None:
         if word in READ_KEYWORDS or word in WRITE_KEYWORDS:
             return _read_refusal(statement, _READ_OR_SET, _INIT_RUNS)
         return _not_a_read(word, written, ", or SET (of the session's variables)")
-    wide = _WIDE_SCOPE.search(statement.named)
+    wide = _WIDE_SCOPE.search(statement.named) or _WIDE_VARIABLES.search(statement.named)
     if wide is not None:
         return (
             f"sets a variable beyond the session ({wide.group().upper()}); dbbench runs it "
