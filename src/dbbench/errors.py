@@ -126,3 +126,8 @@ class QueryError(DbbenchError):
 
 class ServerError(DbbenchError):
     """A throwaway local server could not be started."""
+
+
+class ResultFileError(DbbenchError):
+    """A result file that cannot be read, or written: one line naming the file (and, for
+    one that is not what dbbench writes, the key: ``results.validation``)."""

@@ -13,15 +13,25 @@ values and cumulative counts) built once from the counts array and kept until
 the histogram changes: a rank is then a bisection, not a walk of hdrh's
 Python iterator over all 33,792 buckets (``dbbench diff`` asks for dozens of
 ranks per runner).
+
+A histogram read back (``from_dict``, a result file's) is decoded only once it is known
+to be one of these settings and no larger (``decode``): hdrh inflates whatever it is
+given and sizes its counts by the encoding's own header.  ``inconsistency`` says what,
+in a histogram's document, no histogram recorded here could hold.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ctypes
+import functools
 import math
+import struct
 import sys
+import zlib
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from itertools import accumulate, compress, pairwise
 from typing import Any
 
@@ -171,10 +181,106 @@ class LatencyHistogram:
     def from_dict(cls, data: dict[str, Any]) -> LatencyHistogram:
         histogram = cls()
         if data["count"]:
-            histogram._hdr.add(HdrHistogram.decode(data["hdr"].encode("ascii")))
+            histogram._hdr.add(decode(data["hdr"]))
         histogram.count = data["count"]
         histogram.sum_ns = data["sum_ns"]
         histogram.sum_sq_ns = int(data["sum_sq_ns"])
         histogram.min_ns = data["min_ns"]
         histogram.max_ns = data["max_ns"]
         return histogram
+
+
+# --- reading an encoding back ---------------------------------------------------------
+
+#: HdrHistogram's V2 cookies (``hdrh.codec``): of the base64 form's header, and of the
+#: compressed payload's; the bits 0xf0 hold the word size
+_COMPRESSION_COOKIE = 0x1C849304
+_ENCODING_COOKIE = 0x1C849303
+_WORD_SIZE_BITS = 0xF0
+#: the compressed payload's header: cookie, payload length, normalizing index offset,
+#: significant figures, lowest and highest trackable value, conversion ratio
+_PAYLOAD_HEADER = struct.Struct(">IIIIQQd")
+#: a counter takes at most 9 bytes (LEB128 with ZigZag)
+_COUNTER_BYTES = 9
+
+
+@functools.cache
+def _largest_payload() -> int:
+    """The most bytes the payload of a histogram of these settings inflates to."""
+    counts = HdrHistogram(LOWEST_NS, HIGHEST_NS, SIGNIFICANT_DIGITS).counts_len
+    return _PAYLOAD_HEADER.size + counts * _COUNTER_BYTES
+
+
+def decode(text: str) -> HdrHistogram:
+    """The histogram of an encoding ``to_dict`` wrote (``"hdr"``); ``ValueError`` saying
+    why, for text that is not one of these settings (1 ns to an hour, 3 digits), or is
+    larger than one can be, before hdrh inflates or allocates anything."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64") from None
+    if len(raw) < 8:
+        raise ValueError("too short to be an HdrHistogram encoding")
+    cookie, length = struct.unpack(">II", raw[:8])
+    if cookie & ~_WORD_SIZE_BITS != _COMPRESSION_COOKIE or length != len(raw) - 8:
+        raise ValueError("not an HdrHistogram encoding (its header does not match)")
+    inflater = zlib.decompressobj()
+    limit = _largest_payload()
+    try:
+        payload = inflater.decompress(raw[8:], limit + 1)
+    except zlib.error:
+        raise ValueError("not an HdrHistogram encoding (its compressed part is damaged)") from None
+    if len(payload) > limit:
+        raise ValueError(f"inflates to more than a histogram's {limit:,} bytes")
+    if not inflater.eof or inflater.unused_data or len(payload) < _PAYLOAD_HEADER.size:
+        raise ValueError("not an HdrHistogram encoding (its compressed part is cut short)")
+    cookie, _, _, digits, lowest, highest, _ = _PAYLOAD_HEADER.unpack_from(payload)
+    if cookie & ~_WORD_SIZE_BITS != _ENCODING_COOKIE:
+        raise ValueError("not an HdrHistogram encoding (its payload's header does not match)")
+    if (digits, lowest, highest) != (SIGNIFICANT_DIGITS, LOWEST_NS, HIGHEST_NS):
+        raise ValueError(
+            f"a histogram of {digits} digits from {lowest} to {highest} ns, not dbbench's "
+            f"{SIGNIFICANT_DIGITS} digits from {LOWEST_NS} to {HIGHEST_NS} ns"
+        )
+    try:
+        return HdrHistogram.decode(text.encode("ascii"))
+    except Exception as exc:  # hdrh's own exceptions: HdrCookieException, HdrLengthException...
+        raise ValueError(f"not an HdrHistogram encoding ({type(exc).__name__})") from None
+
+
+def inconsistency(data: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The key of a histogram's document (``to_dict``, its types as the result file schema
+    says) whose value no histogram recorded here could have, and why; None when there is
+    none.  Its buckets are decoded (``decode``) and must hold ``count`` values; min, max
+    and the sums must be what ``count`` values between min and max can give, so that the
+    mean, the standard deviation and every percentile read from it exist."""
+    count, total, squares = data["count"], data["sum_ns"], int(data["sum_sq_ns"])
+    low, high, encoded = data["min_ns"], data["max_ns"], data["hdr"]
+    if not count:
+        for key, value, empty in (
+            ("min_ns", low, None),
+            ("max_ns", high, None),
+            ("sum_ns", total, 0),
+            ("sum_sq_ns", squares, 0),
+        ):
+            if value != empty:
+                return key, f"{value} in a histogram of no values (count 0)"
+        return None
+    for key, value in (("min_ns", low), ("max_ns", high), ("hdr", encoded)):
+        if value is None:
+            return key, f"null in a histogram of {count} values"
+    if low > high:
+        return "min_ns", f"{low} is more than max_ns ({high})"
+    if not count * low <= total <= count * high:
+        return "sum_ns", f"{total} is not what {count} values from {low} to {high} ns add up to"
+    if not (low * total <= squares <= high * total and count * squares >= total * total):
+        return "sum_sq_ns", (
+            f"{squares} is not the sum of squares of {count} values adding up to {total}"
+        )
+    try:
+        held = decode(encoded).get_total_count()
+    except ValueError as exc:
+        return "hdr", str(exc)
+    if held != count:
+        return "hdr", f"its buckets hold {held} values, but count is {count}"
+    return None

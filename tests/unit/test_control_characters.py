@@ -204,11 +204,10 @@ def test_the_console_escapes_what_a_format_forgot():
 
 
 def _hostile_result(tmp_path: Path) -> Path:
-    """run.json with markup, control characters and a formula in its labels and texts."""
+    """run.json with markup, control characters and a formula in its labels and texts (a
+    runner's own label is refused unless it is one dbbench writes: its speedups' are not)."""
     document = json.loads((DATA / "run.json").read_text())
     label = {"raw": "[bold red]raw[/]", "pool": "pool\x1b[2J", "persistent": "=cmd|' /C calc'!A0"}
-    for runner in document["results"]:
-        runner["runner"] = label.get(runner["runner"], runner["runner"])
     for speedup in document["speedups"]:
         speedup["runner"] = label.get(speedup["runner"], speedup["runner"])
         speedup["baseline"] = label.get(speedup["baseline"], speedup["baseline"])
@@ -235,4 +234,5 @@ def test_a_result_file_s_labels_are_shown_literally(format_name, tmp_path, monke
     if format_name == "markdown":
         assert "\\[bold red\\]raw\\[/\\]" in result.stdout
     if format_name == "json":  # the document as the file has it: every character kept
-        assert json.loads(result.stdout)["results"][1]["runner"] == "pool\x1b[2J"
+        speedups = json.loads(result.stdout)["speedups"]
+        assert any(speedup["runner"] == "pool\x1b[2J" for speedup in speedups)

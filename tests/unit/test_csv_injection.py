@@ -83,18 +83,16 @@ def test_numbers_dbbench_computed_stay_numbers_negative_ones_too():
 
 
 def _formula_result(tmp_path: Path) -> Path:
+    """run.json with formulas in its texts (a runner's own label is refused unless it is
+    one dbbench writes: the baseline its speedups name is not)."""
     document = json.loads((DATA / "run.json").read_text())
     labels = {"raw": "=cmd|' /C calc'!A0", "pool": "+1", "persistent": "@SUM(1)",
               "nullpool": "\tx"}
     for runner in document["results"]:
-        runner["runner"] = labels[runner["runner"]]
         runner["errors_by_kind"] = {"\rx": 1, "-2+3": 2}
         runner["errors"] = 3
     for speedup in document["speedups"]:
-        speedup["runner"], speedup["baseline"] = (
-            labels[speedup["runner"]],
-            labels[speedup["baseline"]],
-        )
+        speedup["baseline"] = labels[speedup["baseline"]]
     path = tmp_path / "formula.json"
     path.write_text(json.dumps(document))
     return path
@@ -110,7 +108,7 @@ def test_a_result_file_s_formulas_are_neutralised_through_the_command_line(tmp_p
     )
     assert result.exit_code == 0, result.output
     rows = _rows(result.stdout)
-    assert [row["runner"] for row in rows] == ["'=cmd|' /C calc'!A0", "'+1", "'@SUM(1)", "'\\tx"]
+    assert [row["runner"] for row in rows] == ["raw", "pool", "persistent", "nullpool"]
     assert {row["errors_by_kind"] for row in rows} == {"'\\rx=1;-2+3=2"}
     assert {row["speedup_vs"] for row in rows} - {""} == {"'=cmd|' /C calc'!A0"}
     for row in rows:  # no text cell a spreadsheet would run, no raw control character

@@ -75,7 +75,7 @@ def _optional_paths(document: dict) -> list[tuple[str, ...]]:
     require, and every entry of the settings, environment and server sections (the
     model reads each as None when a file lacks it)."""
     run = SCHEMA["$defs"]["run"]
-    runner = run["properties"]["results"]["items"]
+    runner = SCHEMA["$defs"]["runner"]
     paths: list[tuple[str, ...]] = [(key,) for key in document if key not in run["required"]]
     paths += [
         ("results", 0, key)  # type: ignore[misc]

@@ -115,7 +115,7 @@ def test_the_verdict_is_in_the_file_and_the_same_when_read_back():
     assert document["after_idle"]["beyond_noise"] is True
     assert document["after_idle"]["method"] == "welch-t (log, within run)"
     cases_schema = SCHEMA["$defs"]["stale"]["properties"]["cases"]["items"]
-    jsonschema.Draft202012Validator(cases_schema).validate(document)
+    jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"], **cases_schema}).validate(document)
     read = StaleCase.from_document(document)
     assert read.after_idle == SLOWER.after_idle
     assert StaleCase.from_document(WITHIN_NOISE.to_document()).after_idle.beyond_noise is False

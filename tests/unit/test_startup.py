@@ -14,8 +14,8 @@ import sys
 from dbbench.cli import cli
 
 #: SQLAlchemy and the drivers (about 0.3 s of a 0.4 s start-up before), the charts, the
-#: histograms, the terminal renderer, the noise tests' distributions (scipy: 0.3-0.7 s): each
-#: loads when a command needs it
+#: histograms, the terminal renderer, the noise tests' distributions (scipy: 0.3-0.7 s), the
+#: result files' validator (jsonschema: 0.15 s): each loads when a command needs it
 HEAVY = (
     "sqlalchemy",
     "pymysql",
@@ -28,6 +28,7 @@ HEAVY = (
     "scipy",
     "hdrh",
     "rich",
+    "jsonschema",
 )
 
 #: runs each argument list as `python -m dbbench` does, and prints what each one imported

@@ -13,13 +13,18 @@ COLUMNS = ("number", "name", "started_at", "command", "runners", "complete", "pa
 
 def runs_table(listing: RunsListing) -> Table:
     table = Table(title="saved runs (.dbbench/runs/)", title_justify="left", box=box.SIMPLE_HEAD)
-    for name in ("#", "name", "started", "command", "runners", "complete"):
+    for name in ("#", "name", "started", "command"):
         table.add_column(name)
+    table.add_column("runners", overflow="fold")  # or why the file cannot be read, whole
+    table.add_column("complete")
     table.add_column("file", overflow="fold")
     for run in listing.runs:
         if run.error:
-            error = f"[red]{literal(run.error)}[/red]"
-            table.add_row(literal(run.number), literal(run.name or ""), "", "", error)
+            # the line names the file, which the file column shows
+            reason = run.error.removeprefix(f"{run.path}: ")
+            error = f"[red]cannot be read: {literal(reason)}[/red]"
+            path = literal(run.path)
+            table.add_row(literal(run.number), literal(run.name or ""), "", "", error, "", path)
             continue
         table.add_row(
             literal(run.number),

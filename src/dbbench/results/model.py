@@ -11,7 +11,9 @@ write: ``to_document()`` and ``from_document()``.  A live run is built into thes
 whatever its origin.
 
 Documents are versioned by ``SCHEMA_VERSION`` and described by
-``schema/dbbench-result.schema.json``.  ``upgrade`` brings a document of an
+``dbbench-result.schema.json`` (beside this module; ``schema/`` links to it).  A file
+is untrusted input: ``read_document`` uses its text only once ``validation`` found it
+a document dbbench could have written.  ``upgrade`` brings a document of an
 older version to the current one, filling in what older dbbench versions did
 not record (as null, or from the histograms where they were kept), so
 ``from_document`` reads one shape only; a settings, environment or server
@@ -39,9 +41,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dbbench import safeio
 from dbbench.config.settings import VARIANT_MARK, PoolSettings, split_label
-from dbbench.errors import DbbenchError, ExitStatus, Mentioning
+from dbbench.errors import ExitStatus, Mentioning, ResultFileError
 from dbbench.histogram import LatencyHistogram
 from dbbench.numbers import duration_from_ns, signed_percent, us_from_ns
+from dbbench.results import validation
 from dbbench.stats import Speedup, Summary
 
 if TYPE_CHECKING:
@@ -124,10 +127,6 @@ class Recommendation:
 
     def is_within_noise(self, cell: SweepCell) -> bool:
         return (cell.pool_size, cell.max_overflow) in self.within_noise
-
-
-class ResultFileError(DbbenchError):
-    """A result file that cannot be read, or written."""
 
 
 def _ns(value_us: float | None) -> float | None:
@@ -1795,7 +1794,9 @@ class DiffResult:
         diffs = [_runner_diff_from_document(r) for r in d["diffs"]]
         thresholds = tuple(Threshold.from_document(text) for text in d["thresholds"])
         changes = {(r.label, c.metric): (r, c) for r in diffs for c in r.changes}
+        # as the file names them (and as dbbench writes them: the same, unless edited)
         by_text = {str(t): t for t in thresholds}
+        by_text.update(zip(d["thresholds"], thresholds, strict=True))
         trips, warnings = (
             [Trip(*changes[(t["runner"], t["metric"])], by_text[t["threshold"]]) for t in d[key]]
             for key in ("tripped", "warned")
@@ -2102,18 +2103,7 @@ def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:
     dbbench versions (or trimmed by hand) may lack fields: those are filled in,
     from the histograms where the file has them, else as null.
     """
-    version = document.get("schema_version")
-    if version is None and document.get("command") in UNVERSIONED_COMMANDS:
-        version = 2  # written before version 3 gave these documents a schema_version
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ResultFileError(f"{source}: not a dbbench result file (no schema_version)")
-    if version > SCHEMA_VERSION:
-        raise ResultFileError(
-            f"{source}: schema_version {version} was written by a newer dbbench "
-            f"(this one reads up to {SCHEMA_VERSION}); upgrade dbbench to read it"
-        )
-    if version < 1:
-        raise ResultFileError(f"{source}: schema_version {version} is not one dbbench wrote")
+    version = schema_version(document, source)
     if version == SCHEMA_VERSION and "schema_version" in document:
         return dict(document)
     upgraded = json.loads(json.dumps(document))
@@ -2150,6 +2140,28 @@ def upgrade(document: Mapping[str, Any], source: str) -> dict[str, Any]:
     return upgraded
 
 
+def schema_version(document: Mapping[str, Any], source: str) -> int:
+    """The version of a document read from ``source`` (2 for an unversioned one of
+    ``UNVERSIONED_COMMANDS``), if this dbbench reads it; else ``ResultFileError`` saying why."""
+    version = document.get("schema_version")
+    if version is None and document.get("command") in UNVERSIONED_COMMANDS:
+        return 2  # written before version 3 gave these documents a schema_version
+    if version is None:
+        raise ResultFileError(f"{source}: not a dbbench result file (no schema_version)")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ResultFileError(
+            f"{source}: schema_version: expected a whole number, got {validation.shown(version)}"
+        )
+    if version > SCHEMA_VERSION:
+        raise ResultFileError(
+            f"{source}: schema_version {version} was written by a newer dbbench "
+            f"(this one reads up to {SCHEMA_VERSION}); upgrade dbbench to read it"
+        )
+    if version < 1:
+        raise ResultFileError(f"{source}: schema_version {version} is not one dbbench wrote")
+    return version
+
+
 def _run_documents(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The run documents inside a document: itself, or a sweep's cells."""
     if document.get("command") == "sweep":
@@ -2160,26 +2172,36 @@ def _run_documents(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def read_document(path: Path) -> dict[str, Any]:
-    """Read, check and upgrade a result file: its document, of the current schema version."""
+    """Read, check and upgrade a result file: its document, of the current schema version.
+
+    A file is untrusted input: its text is used only once it is a document dbbench could
+    have written (``checked_document``); else ``ResultFileError``, one line naming the file
+    and the key."""
     try:
         text = safeio.read_text(path, limit=safeio.RESULT_LIMIT, what="a result file")
     except safeio.FileProblem as exc:
         reason = "no such result file" if exc.missing else exc.reason
         raise ResultFileError(f"{path}: {reason}") from None
-    try:
-        document = json.loads(text)
-    except RecursionError:
-        raise ResultFileError(
-            f"{path}: not a dbbench result file (JSON nested too deeply)"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise ResultFileError(
-            f"{path}: not JSON ({exc.msg}, line {exc.lineno}); dbbench writes its files "
-            "atomically, so this one was not written by it, or was changed since"
-        ) from None
-    if not isinstance(document, dict):
-        raise ResultFileError(f"{path}: not a dbbench result file (not a JSON object)")
-    return upgrade(document, str(path))
+    return checked_document(validation.parse(text, str(path)), str(path))
+
+
+def checked_document(document: dict[str, Any], source: str) -> dict[str, Any]:
+    """A document read from ``source`` (``validation.parse``), of the current schema
+    version: checked against the schema (an older version's loosely, before it is
+    upgraded), and for what the formats rely on; else ``ResultFileError`` saying where."""
+    version = schema_version(document, source)
+    kind = validation.kind_of(document.get("command"), source)
+    if version < SCHEMA_VERSION:
+        validation.check(document, kind, source, loose=True)
+        try:
+            document = upgrade(document, source)
+        except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+            raise ResultFileError(
+                f"{source}: a version {version} {document['command']} document dbbench "
+                f"cannot upgrade ({type(exc).__name__}: {validation.clip(str(exc))})"
+            ) from None
+    validation.check(document, kind, source)
+    return document
 
 
 Result = RunResult | SweepResult | StaleResult | Explanation | DiffResult | CalibrationResult

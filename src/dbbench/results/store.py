@@ -180,7 +180,8 @@ def describe_runs(saved: list[SavedRun]) -> RunsListing:
     for run in saved:
         path = os.path.relpath(run.path)
         try:
-            entry = SavedRunEntry.of(run.number, run.name, path, load_result(run.path))
+            # named as listed: relative to the working directory
+            entry = SavedRunEntry.of(run.number, run.name, path, load_result(Path(path)))
         except ResultFileError as exc:
             entry = SavedRunEntry(run.number, run.name, path, error=str(exc))
         entries.append(entry)

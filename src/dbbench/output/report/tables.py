@@ -129,10 +129,10 @@ def when(iso: Any) -> str:
         return "not recorded"
     try:
         moment = datetime.datetime.fromisoformat(str(iso))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):  # not ISO 8601, or beyond what UTC holds (year 1, UTC+5)
         return str(iso)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
