@@ -442,7 +442,42 @@ CASES = [
         "started-number", run_with((("started_at",), 5)), "started_at: expected text or null, got 5"
     ),
     Case("notes-number", run_with((("notes",), [7])), "notes[0]: expected text, got 7"),
+    Case(
+        "runner-twice",
+        run_with((("results", 2, "runner"), "raw")),
+        "results[2]: the runner of results[0] a second time",
+    ),
+    Case(
+        "repetition-runner-twice",
+        lambda docs: changed(docs["repeated"], (("repetitions", 0, "results", 1, "runner"), "raw")),
+        "repetitions[0].results[1]: the runner of repetitions[0].results[0] a second time",
+    ),
+    Case(
+        "too-many-values",
+        run_with((("notes",), ["x"] * 2_000_001)),
+        "notes: more than 2,000,000 values in one document (dbbench writes fewer)",
+    ),
+    Case(
+        "hdr-too-long",
+        run_with(((*HISTOGRAM, "hdr"), "A" * 500_004)),
+        re.compile(r"results\[0\]\.histograms\.latency\.hdr: expected text of at most 500000 "),
+    ),
     # --- other kinds of document
+    Case(
+        "sweep-cell-twice",
+        lambda docs: changed(
+            docs["sweep"],
+            (("cells", 1, "pool_size"), docs["sweep"]["cells"][0]["pool_size"]),
+            (("cells", 1, "concurrency"), docs["sweep"]["cells"][0]["concurrency"]),
+            (("cells", 1, "max_overflow"), docs["sweep"]["cells"][0]["max_overflow"]),
+        ),
+        "cells[1]: the setting of cells[0] a second time",
+    ),
+    Case(
+        "stale-protection-twice",
+        lambda docs: changed(docs["results/stale.json"], (("cases", 1, "protection"), "none")),
+        "cases[1]: the protection of cases[0] a second time",
+    ),
     Case(
         "sweep-cell",
         lambda docs: changed(docs["sweep"], (("cells", 1, "result", "results", 0, "n"), "x")),

@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 MAX_DEPTH = 64
 #: a whole number with more digits is refused as it is read (2^63 has 19)
 MAX_DIGITS = 40
+#: the most values (items of arrays and objects) a document may hold: a sweep of 45 cells
+#: with 5 repetitions holds some 50,000, and one near the 64 MiB a result file may be
+#: (safeio.RESULT_LIMIT) under a million; checking 2 million takes some 15 s
+MAX_VALUES = 2_000_000
 #: the most characters of a value a message shows
 SHOWN = 40
 SCHEMA_FILE = "dbbench-result.schema.json"
@@ -141,27 +145,33 @@ def parse(text: str, source: str) -> dict[str, Any]:
 
 
 def _strange(document: dict[str, Any]) -> Iterator[tuple[Path, str]]:
-    """Each value of ``document`` that strict JSON refuses, with its path, in the order the
-    file has them; iterative, so that no depth of nesting can exhaust the stack."""
+    """Each value of ``document`` that strict JSON refuses, with its path; iterative, so
+    that no depth of nesting can exhaust the stack, and counting the values."""
     stack: list[tuple[Path, Any]] = [((), document)]
+    values = 0
     while stack:
-        path, value = stack.pop()
-        if isinstance(value, dict | list) and len(path) >= MAX_DEPTH:
+        path, container = stack.pop()
+        if len(path) >= MAX_DEPTH:
             yield path, f"nested too deeply (more than {MAX_DEPTH} levels)"
             return
-        if isinstance(value, _TwiceNamed):
-            yield (*path, value.key), "named twice in one object (which value is meant?)"
-        if isinstance(value, dict):
-            for key in value:
-                if not _unicode(key):
-                    yield path, f"a key that is not Unicode text ({shown(key)})"
-            stack.extend(((*path, key), item) for key, item in reversed(value.items()))
-        elif isinstance(value, list):
-            stack.extend(((*path, index), item) for index, item in reversed(list(enumerate(value))))
-        elif isinstance(value, _Refused):
-            yield path, value.what
-        elif isinstance(value, str) and not _unicode(value):
-            yield path, f"text that is not Unicode (an unpaired surrogate): {shown(value)}"
+        values += len(container)
+        if values > MAX_VALUES:
+            yield path, f"more than {MAX_VALUES:,} values in one document (dbbench writes fewer)"
+            return
+        if isinstance(container, _TwiceNamed):
+            yield (*path, container.key), "named twice in one object (which value is meant?)"
+        inner = []
+        for key, item in container.items() if isinstance(container, dict) else enumerate(container):
+            if isinstance(key, str) and not _unicode(key):
+                yield path, f"a key that is not Unicode text ({shown(key)})"
+            if isinstance(item, dict | list):
+                inner.append(((*path, key), item))
+            elif isinstance(item, _Refused):
+                yield (*path, key), item.what
+            elif isinstance(item, str) and not _unicode(item):
+                problem = f"text that is not Unicode (an unpaired surrogate): {shown(item)}"
+                yield (*path, key), problem
+        stack.extend(reversed(inner))
 
 
 def _unicode(text: str) -> bool:
@@ -325,6 +335,14 @@ def _check_histograms(document: Mapping[str, Any], kind: str, source: str) -> No
 def _runners(document: Mapping[str, Any], kind: str) -> Iterator[tuple[Path, Mapping[str, Any]]]:
     """Each runner's entry of a run's or a sweep's document (schema-valid; of an older
     version, those it has), merged and in each repetition, with its path."""
+    for path, runners in _runner_lists(document, kind):
+        for index, runner in enumerate(runners):
+            yield (*path, index), runner
+
+
+def _runner_lists(document: Mapping[str, Any], kind: str) -> Iterator[tuple[Path, list[Any]]]:
+    """The ``results`` of a run's or a sweep's document: the run's (each sweep cell's) and
+    each of its repetitions', with their paths."""
     runs: list[tuple[Path, Any]] = [((), document)] if kind == "run" else []
     if kind == "sweep":
         cells = enumerate(document.get("cells", []))
@@ -332,15 +350,32 @@ def _runners(document: Mapping[str, Any], kind: str) -> Iterator[tuple[Path, Map
     for path, run in runs:
         if run is None:
             continue
-        for index, runner in enumerate(run.get("results", [])):
-            yield (*path, "results", index), runner
+        yield (*path, "results"), run.get("results", [])
         for number, repetition in enumerate(run.get("repetitions", [])):
-            for index, runner in enumerate(repetition.get("results", [])):
-                yield (*path, "repetitions", number, "results", index), runner
+            yield (*path, "repetitions", number, "results"), repetition.get("results", [])
+
+
+def _setting(cell: Mapping[str, Any]) -> tuple[int, int, int]:
+    return cell["concurrency"], cell["pool_size"], cell["max_overflow"]
+
+
+def _once(path: Path, items: Sequence[Any], name: Any, what: str) -> Iterator[tuple[Path, str]]:
+    """The first item of ``items`` (at ``path``) whose ``name(item)`` an earlier one had."""
+    seen: dict[Any, int] = {}
+    for index, item in enumerate(items):
+        key = name(item)
+        if key in seen:
+            yield (*path, index), f"{what} of {where((*path, seen[key]))} a second time"
+            return
+        seen[key] = index
 
 
 def _consistent(document: Mapping[str, Any], kind: str) -> Iterator[tuple[Path, str]]:
     """What in a schema-valid document of ``kind`` cannot be so, with its path."""
+    for path, runners in _runner_lists(document, kind):
+        yield from _once(path, runners, lambda runner: runner["runner"], "the runner")
+    if kind == "sweep":
+        yield from _once(("cells",), document["cells"], _setting, "the setting")
     for path, runner in _runners(document, kind):
         yield from _errors_add_up(path, runner, "errors")
         yield from _latencies(path, runner, runner["n"])
@@ -353,7 +388,9 @@ def _consistent(document: Mapping[str, Any], kind: str) -> Iterator[tuple[Path, 
                 f"{latency['count']}, but n (the runner's operations) is {runner['n']}",
             )
     if kind == "stale":
-        for index, case in enumerate(document["cases"]):
+        cases = document["cases"]
+        yield from _once(("cases",), cases, lambda case: case["protection"], "the protection")
+        for index, case in enumerate(cases):
             path = ("cases", index)
             yield from _errors_add_up(path, case, "errors")
             for key in ("latency", "baseline"):
