@@ -54,8 +54,10 @@ def document_of(name: str) -> dict[str, Any]:
     return json.loads(_documents())[name]
 
 
-#: examples per property; DBBENCH_PROPERTY_EXAMPLES=5000 for a longer search
+#: examples per property; DBBENCH_PROPERTY_EXAMPLES=5000 for a longer search (and
+#: DBBENCH_CHART_EXAMPLES for the report's charts, which take longer to draw)
 EXAMPLES = int(os.environ.get("DBBENCH_PROPERTY_EXAMPLES", "150"))
+CHART_EXAMPLES = int(os.environ.get("DBBENCH_CHART_EXAMPLES", "12"))
 PROPERTIES = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -223,7 +225,7 @@ def test_the_report_draws_every_document_the_loader_accepts(case):
         assert "<html" in build_report([(SOURCE, result)])
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=CHART_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_the_report_s_charts_draw_every_document_the_loader_accepts(case):
     _, text = case

@@ -5,7 +5,7 @@
 1. ``parse``: strict JSON, an object at the top; no NaN, Infinity or number too large for
    a float (Python's ``json`` takes them all), no whole number of more than ``MAX_DIGITS``
    digits, no key named twice in one object, no text that is not Unicode (an unpaired
-   surrogate), nested at most ``MAX_DEPTH`` deep;
+   surrogate), nested at most ``MAX_DEPTH`` deep, at most ``MAX_VALUES`` values;
 2. ``kind_of``: a ``command`` this dbbench knows (``model`` checks the ``schema_version``);
 3. ``check(..., loose=True)``: an older version's document against the JSON Schema with
    every key optional (the types of what it has, its histograms whole), before
@@ -15,8 +15,8 @@
    repository links to it), then what the schema cannot say and the formats rely on
    (``_consistent``): a histogram's buckets hold its count of values and its sums are
    those of such values, a runner's latency histogram holds its ``n`` operations and its
-   errors add up, percentiles rise from min to max, a diff's verdict names its own changes
-   and thresholds.
+   errors add up, percentiles rise from min to max, a runner (a sweep's setting, a stale
+   protection) is there once, a diff's verdict names its own changes and thresholds.
 
 Every refusal is one ``ResultFileError`` line naming the file and the key, as a path from
 the top of the document (``results[1].histograms.latency.count``), with what was expected
