@@ -631,28 +631,43 @@ def _format_name(options: dict[str, Any]) -> str:
     return options["format_name"] or "table"
 
 
-def _result_sink(options: dict[str, Any]) -> ResultSink:
+def _result_sink(options: dict[str, Any], settings: Settings) -> ResultSink:
     from dbbench.results.store import ResultSink, RunStore
 
     saved = None
     if options["save_name"] is not None:
         saved = RunStore().next_path(options["save_name"] or None)
-    output = Path(options["output_path"]) if options["output_path"] else None
+    output = Path(options["output_path"]) if options["output_path"] is not None else None
     if output is not None:
-        _check_output(output)
+        _check_output(output, _inputs(settings))
     labels = {output: "--output"} if output is not None else {}
     if saved is not None:
         labels[saved] = "--save"
     return ResultSink([path for path in (output, saved) if path is not None], labels)
 
 
-def _check_output(path: Path) -> None:
+def _inputs(settings: Settings) -> list[Path]:
+    """The files a command's settings were read from (its settings file, each variant's,
+    the TLS files): none may be its ``--output``."""
+    paths = [settings.config_path] if settings.config_path is not None else []
+    paths += [variant.path for variant in settings.variants]
+    for database in (settings.database, *(variant.database for variant in settings.variants)):
+        paths += [Path(value) for key, value in database.ssl.items() if _is_file_key(key, value)]
+    return paths
+
+
+def _is_file_key(key: str, value: Any) -> bool:
+    is_path = isinstance(value, (str, os.PathLike)) and bool(os.fspath(value))
+    return key in ("ssl_ca", "ssl_cert", "ssl_key") and is_path
+
+
+def _check_output(path: Path, inputs: list[Path]) -> None:
     """``--output PATH`` where dbbench would write (``safeio.check_target``), before
     anything is measured: exit 2 otherwise."""
     from dbbench import safeio
 
     try:
-        safeio.check_target(path, label="--output")
+        safeio.check_target(path, label="--output", inputs=inputs)
     except safeio.FileProblem as exc:
         raise ConfigError(str(exc)) from None
 
@@ -713,7 +728,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
             "--output) holds the histograms themselves"
         )
     rtt_s = _rtt_option(options, format_name, sweeping=axes is not None)
-    sink = _result_sink(options)
+    sink = _result_sink(options, settings)
     quiet = options["quiet"]
     if options.get("config_path") is None and settings.config_path is not None and not quiet:
         stderr.print(f"[dim]using settings from {escape(str(settings.config_path))}[/dim]")
@@ -922,7 +937,7 @@ def stale(**options: Any) -> int:
             protections="protection",
         )
     )
-    sink = _result_sink(options)
+    sink = _result_sink(options, settings)
     quiet = options["quiet"]
     with _target(settings, options["server"], stderr, quiet) as target:
         result = run_stale(
@@ -1011,7 +1026,7 @@ def explain(**options: Any) -> int:
     runner_names = parse_runner_names(options["runner_text"])
     check_arguments(runner_names, settings.database.driver)
     rtt_s = _rtt_option(options, options["format_name"], sweeping=False)
-    sink = _result_sink(options)  # a bad --output or --save: one line, before measuring
+    sink = _result_sink(options, settings)  # a bad --output or --save: one line, before measuring
     iterations, warmup = settings.benchmark.iterations, settings.benchmark.warmup_iterations
     total = warmup + iterations
 
@@ -1242,7 +1257,7 @@ def calibrate(**options: Any) -> int:
     driver_names = parse_driver_names(options["driver_text"]) if options["driver_text"] else []
     runner_names = parse_runner_names(options["runner_text"] or ",".join(DEFAULT_RUNNERS))
     check_request(settings, options["recipe"], options["trials"], driver_names)
-    sink = _result_sink({**options, "save_name": None})
+    sink = _result_sink({**options, "save_name": None}, settings)
     quiet = options["quiet"]
     with (
         _target(settings, options["server"], stderr, quiet) as target,

@@ -25,6 +25,7 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from dbbench import interruption
@@ -178,12 +179,20 @@ def _directory(path: Path) -> Path:
     return path.parent if str(path.parent) else Path(".")
 
 
-def check_target(path: os.PathLike[str] | str, label: str | None = None) -> None:
+def check_target(
+    path: os.PathLike[str] | str,
+    label: str | None = None,
+    inputs: Sequence[os.PathLike[str] | str] = (),
+) -> None:
     """Refuse, with a ``FileProblem``, a target ``write_text`` would refuse: anything but a
-    regular file there, or no directory to put it in.  For a command to check its output
-    before it measures anything (``write_text`` checks again)."""
+    regular file there, or no directory to put it in; also one of ``inputs``, the files
+    the command reads (its settings file, say), which a result must not replace.  For a
+    command to check its output before it measures anything (``write_text`` checks
+    again)."""
     target = Path(path)
     name = os.fspath(path)
+    if not name:
+        raise FileProblem(name, "an empty path names no file", label)
     directory = _directory(target)
     try:
         mode = os.stat(directory).st_mode
@@ -208,6 +217,16 @@ def check_target(path: os.PathLike[str] | str, label: str | None = None) -> None
     if not os.access(directory, os.W_OK):  # a read-only file system says so for root too
         problem = "read-only file system" if _read_only(directory) else "not writable"
         raise FileProblem(name, f"cannot write in the directory {directory} ({problem})", label)
+    for read in inputs:
+        if _same_file(name, read):
+            raise FileProblem(name, f"is {os.fspath(read)}, a file this command reads", label)
+
+
+def _same_file(a: os.PathLike[str] | str, b: os.PathLike[str] | str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # either absent (or unnamable): not the same file
+        return False
 
 
 def _read_only(directory: Path) -> bool:

@@ -140,6 +140,73 @@ def test_a_directory_as_the_output_is_refused_by_every_command(fake, tmp_path, c
     assert fake.made == [] and (tmp_path / "dir").is_dir()
 
 
+def _settings_file(tmp: Path) -> tuple[list[str], Path]:
+    return ["--config", str(_toml(tmp / "read.toml", "true"))], tmp / "read.toml"
+
+
+def _found_settings_file(tmp: Path) -> tuple[list[str], Path]:
+    return [], _toml(tmp / "dbbench.toml", "true")  # found in the directory, no --config
+
+
+def _variant_file(tmp: Path) -> tuple[list[str], Path]:
+    base, new = _toml(tmp / "base.toml", "false"), _toml(tmp / "new.toml", "true")
+    return ["--variant", f"base={base}", "--variant", f"new={new}"], new
+
+
+def _tls_file(tmp: Path) -> tuple[list[str], Path]:
+    from dbbench.server.certificates import make_certificates
+
+    ca = make_certificates(tmp / "certs").ca
+    settings = tmp / "tls.toml"
+    settings.write_text(f'[database]\nssl_mode = "verify_ca"\nssl_ca = "{ca}"\n')
+    return ["--config", str(settings)], ca
+
+
+def _toml(path: Path, pre_ping: str) -> Path:
+    path.write_text(f"[pool]\npool_pre_ping = {pre_ping}\n")
+    return path
+
+
+#: a file the command reads, and how the command is told to read it
+INPUTS = {
+    "settings file": _settings_file,
+    "settings file, found": _found_settings_file,
+    "variant's file": _variant_file,
+    "TLS file": _tls_file,
+}
+#: (command, how it reads the file): --variant is compare's alone
+READ_AND_WRITTEN = [
+    (command, given)
+    for command in WRITERS
+    if command != "report"  # report checks its own inputs
+    for given in INPUTS
+    if given != "variant's file" or command == "compare"
+]
+
+
+@pytest.mark.parametrize(("command", "given"), READ_AND_WRITTEN)
+def test_an_output_that_is_a_file_the_command_reads_is_refused(fake, tmp_path, command, given):
+    """``-o dbbench.toml`` once replaced the settings file with a result."""
+    args, path = INPUTS[given](tmp_path)
+    text = path.read_text()
+    link = tmp_path / "other-name"  # the same file by another name: refused as well
+    os.link(path, link)
+    for target in (path, link):
+        result = fake(*WRITERS[command], *args, "-o", str(target))
+        assert result.exit_code == ExitStatus.USAGE, (target, result.output)
+        line = _error_line(result)
+        assert line.endswith(f"is {path}, a file this command reads"), line
+        assert fake.made == [] and path.read_text() == text
+
+
+@pytest.mark.parametrize("command", list(WRITERS))
+def test_an_empty_output_path_is_refused(fake, tmp_path, command):
+    result = fake(*WRITERS[command], "-o", "")
+    assert result.exit_code == ExitStatus.USAGE, result.output
+    assert _error_line(result).startswith("dbbench: error: --output = ")  # click reads '' as '.'
+    assert fake.made == [] and os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize("command", [*MEASURING, "report"])
 @pytest.mark.parametrize("existing", [False, True], ids=["absent", "a regular file"])
 def test_an_absent_or_regular_output_is_written(fake, tmp_path, command, existing):
