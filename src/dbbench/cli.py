@@ -638,8 +638,8 @@ def _result_sink(options: dict[str, Any], settings: Settings) -> ResultSink:
     if options["save_name"] is not None:
         saved = RunStore().next_path(options["save_name"] or None)
     output = Path(options["output_path"]) if options["output_path"] is not None else None
-    if output is not None:
-        _check_output(output, _inputs(settings))
+    if output is not None:  # as given: Path('') would be '.'
+        _check_output(options["output_path"], _inputs(settings))
     labels = {output: "--output"} if output is not None else {}
     if saved is not None:
         labels[saved] = "--save"
@@ -652,16 +652,12 @@ def _inputs(settings: Settings) -> list[Path]:
     paths = [settings.config_path] if settings.config_path is not None else []
     paths += [variant.path for variant in settings.variants]
     for database in (settings.database, *(variant.database for variant in settings.variants)):
-        paths += [Path(value) for key, value in database.ssl.items() if _is_file_key(key, value)]
+        tls = database.tls
+        paths += [Path(name) for name in (tls.ca, tls.cert, tls.key) if name]
     return paths
 
 
-def _is_file_key(key: str, value: Any) -> bool:
-    is_path = isinstance(value, (str, os.PathLike)) and bool(os.fspath(value))
-    return key in ("ssl_ca", "ssl_cert", "ssl_key") and is_path
-
-
-def _check_output(path: Path, inputs: list[Path]) -> None:
+def _check_output(path: str, inputs: list[Path]) -> None:
     """``--output PATH`` where dbbench would write (``safeio.check_target``), before
     anything is measured: exit 2 otherwise."""
     from dbbench import safeio
