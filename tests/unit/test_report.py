@@ -4,6 +4,7 @@ against a local MariaDB) and from documents changed by hand."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -321,8 +322,11 @@ def test_write_report_writes_the_page_and_nothing_else(tmp_path: Path) -> None:
 def test_write_report_will_not_overwrite_a_result_file(tmp_path: Path) -> None:
     result = tmp_path / "run.json"
     result.write_text((DATA / "run.json").read_text())
-    with pytest.raises(ConfigError, match="would be overwritten"):
-        report.write_report([result], result)
+    linked = tmp_path / "linked.json"
+    os.link(result, linked)
+    for output in (result, linked):  # by its name, or by another (a hard link)
+        with pytest.raises(ConfigError, match=f"is {result}, a file this command reads"):
+            report.write_report([result], output)
     assert json.loads(result.read_text())["command"] == "run"
 
 

@@ -51,18 +51,19 @@ def build_report(documents: list[tuple[str, Result]]) -> str:
     return "\n".join([*page, *(part for part in body if part), "</body>", "</html>", ""])
 
 
-def write_report(paths: list[Path], output: Path, label: str | None = None) -> None:
+def write_report(paths: list[Path], output: Path | str, label: str | None = None) -> None:
     """Read the result files at ``paths`` and write their report to ``output``, atomically
     (``safeio.write_text``: a regular file or none, in a directory that exists; ``label``
     names the flag that gave it, for the message when it is not)."""
     require_matplotlib()  # before reading anything: one line, not a traceback later
     if not paths:
         raise ConfigError("no result files given; name one or more, e.g. dbbench report run.json")
-    output = Path(output)
-    try:
-        safeio.check_target(output, label)  # before reading: a bad output is the one line
+    try:  # as given, before reading: a bad output is the one line ('' is no file, not '.'),
+        # and so is a result file to read, by any name (a hard link too)
+        safeio.check_target(output, label, inputs=paths)
     except safeio.FileProblem as exc:
         raise ConfigError(str(exc)) from None
+    output = Path(output)
     seen: dict[Path, Path] = {}  # each file, resolved -> as first given
     for path in paths:
         resolved = Path(path).resolve()
@@ -70,11 +71,6 @@ def write_report(paths: list[Path], output: Path, label: str | None = None) -> N
             also = "" if seen[resolved] == Path(path) else f" (as {seen[resolved]} too)"
             raise ConfigError(f"{path} is given twice{also}: name each result file once")
         seen[resolved] = Path(path)
-        if Path(path).resolve() == output.resolve():
-            raise ConfigError(
-                f"the output {output} is also a result file to read, and would be overwritten; "
-                "name another output file"
-            )
     labels = _labels(paths)
     documents = [(label, load_result(path)) for label, path in zip(labels, paths, strict=True)]
     for (_, result), path in zip(documents, paths, strict=True):
