@@ -324,9 +324,10 @@ def test_what_the_refusal_names(query, named):
         "SELECT BENCHMARK(10, MD5('x'))",
         "SELECT LOAD_FILE('/etc/hostname')",
         "SELECT LASTVAL(s), PREVIOUS VALUE FOR s",
-        # a user variable is the session's own
+        # a user variable, and the value LAST_INSERT_ID() returns, are the session's own
         "SELECT 1 INTO @v",
         "SELECT @v := 1",
+        "SELECT LAST_INSERT_ID(5)",
         # names that only look like the functions, or are not called
         "SELECT get_lock_count, release_lock_at FROM t",
         "SELECT t.get_lock FROM t",
