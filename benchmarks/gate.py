@@ -15,11 +15,12 @@ which every alarm catches.  A/A and A/B trials alternate, and so do the recipes,
 drift of the machine falls on each alike.
 
 Two conditions: ``loaded``, with one core kept busy by a process of this script
-(``while True: pass``, stopped at the end, Ctrl-C included), and ``quiet``, with no
-busy process of ours: the machine is only as quiet as what else runs on it, so the load
-averages are printed beside the counts.  TLS is off (``--ssl-mode disabled``) unless
-told otherwise: with PyMySQL, each new connection's SSL context is a cost of its own,
-and the pool's connects would weigh more in some repetitions than in others.
+(``while True: pass``, stopped at the end, Ctrl-C, SIGTERM and SIGHUP included), and
+``quiet``, with no busy process of ours: the machine is only as quiet as what else
+runs on it, so the load averages are printed beside the counts.  TLS is off
+(``--ssl-mode disabled``) unless told otherwise: with PyMySQL, each new connection's
+SSL context is a cost of its own, and the pool's connects would weigh more in some
+repetitions than in others.
 
 Targets: at most 1 false alarm in 20 A/A trials on the loaded machine, and pre-ping
 caught in at least 19 of 20.  The table gives the counts, the spread of the A/A changes
@@ -36,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -353,7 +355,15 @@ def duet_available() -> bool:
     return "--fail-on" in shown.stdout
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM and SIGHUP as Ctrl-C: the busy process is stopped
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # by default SIGTERM ends Python without running a finally: the busy loop of the
+    # loaded condition then outlived the script, and loaded the machine for good
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     args = parse_args(argv)
     if "duet" in args.recipes and not duet_available():
         print(
