@@ -599,6 +599,7 @@ def _document_options(as_it_goes: bool) -> list[Callable]:
             "-o",
             "output_path",
             # a plain string: safeio checks it (a directory, a device, none), for every command
+            metavar="FILE",
             help=f"Also write the result document to this file{when}.",
         ),
         click.option(
@@ -1148,6 +1149,7 @@ def _show_gates(results: Sequence[DiffResult], format_name: str) -> int:
     "-o",
     "--output",
     default="report.html",  # a plain string: safeio checks it, as every command's --output
+    metavar="FILE",
     show_default=True,
     help="The HTML page to write (replaced atomically).",
 )
