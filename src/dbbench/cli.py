@@ -46,7 +46,7 @@ from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus, one_line
 from dbbench.guard import check_sql
 from dbbench.output.formats import FORMAT_NAMES, get_format
-from dbbench.parsing import bad_value, parse_int_list, parse_name_list, whole_number
+from dbbench.parsing import bad_value, parse_int_list, parse_name_list, shown, whole_number
 from dbbench.runners import DEFAULT_RUNNERS, EXPLAIN_RUNNERS, RUNNER_NAMES, parse_runner_names
 from dbbench.scenarios.calibrate_args import DEFAULT_TRIALS, RECIPES, check_trials
 from dbbench.scenarios.stale_args import CHECKS, PROTECTIONS
@@ -428,6 +428,16 @@ def _single_driver(text: str | None) -> str | None:
     return names[0] if len(names) == 1 else None
 
 
+def _driver_names(options: dict[str, Any], settings: Settings) -> list[str]:
+    """``--driver``'s list, each a driver of the settings' dialect; none given: empty."""
+    text = options["driver_text"]
+    if not text:
+        return []
+    names = parse_driver_names(text)
+    settings.database.check_drivers(names, "--driver", shown(text))
+    return names
+
+
 def _command_settings() -> list[Setting]:
     """The settings the running command has flags for."""
     command = click.get_current_context().command
@@ -708,7 +718,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
         workload_name=_named("benchmark", "workload", options),
     )
     axes = benchmark.sweep_axes(settings, lists)
-    driver_names = parse_driver_names(options["driver_text"]) if options["driver_text"] else []
+    driver_names = _driver_names(options, settings)
     if settings.variants:  # the library refuses these too; here before a server starts
         _refuse_with_variants(settings, axes is not None, driver_names, options.get("rtt"))
         driver_names = []  # one --driver is a flag, every variant's already
@@ -1251,7 +1261,7 @@ def calibrate(**options: Any) -> int:
             "calibrate measures one configuration: give --concurrency, --pool-size and "
             "--max-overflow one value each"
         )
-    driver_names = parse_driver_names(options["driver_text"]) if options["driver_text"] else []
+    driver_names = _driver_names(options, settings)
     runner_names = parse_runner_names(options["runner_text"] or ",".join(DEFAULT_RUNNERS))
     check_request(settings, options["recipe"], options["trials"], driver_names)
     sink = _result_sink({**options, "save_name": None}, settings)

@@ -95,7 +95,7 @@ def test_key_password_only_where_the_driver_can_use_it():
 
 def test_driver_setting_is_validated():
     with pytest.raises(ConfigError, match="unknown driver; choose from pymysql, mysqlclient"):
-        load_settings(env={}, overrides={"database": {"driver": "psycopg"}})
+        load_settings(env={}, overrides={"database": {"driver": "oracledb"}})
     settings = load_settings(env={}, overrides={"database": {"driver": "mysqlclient"}})
     assert settings.database.public_dict()["driver"] == "mysqlclient"
 

@@ -48,12 +48,14 @@ def _limits(row: Setting) -> str:
 def _example_lines(row: Setting) -> list[str]:
     lines = [f"# {line}".rstrip() for line in row.comment]
     shown = row.default if row.default is not None else row.example
-    commented = row.secret or row.default is None
+    # a default said in words is no one value (the port: 3306, 5432 for PostgreSQL): the
+    # key is left commented, so that a copy of the file keeps the default's logic
+    commented = row.secret or row.default is None or row.default_text is not None
     assignment = f"{'# ' if commented else ''}{row.key} = {toml_value(shown)}"
     setters = ", ".join([*row.env, *([row.flag.name] if row.flag else [])])
     limits = _limits(row).replace(" ", "\N{NO-BREAK SPACE}")  # "> 0" stays on one line
     text = f"{setters + ': ' if setters else ''}{row.help}{f' ({limits})' if limits else ''}"
-    if row.default is None and row.default_text:
+    if commented and row.default_text:
         text += f"; default {row.default_text}"
     column = max(_COMMENT_COLUMN, len(assignment) + 1)
     wrapped = textwrap.wrap(text, _WIDTH - column - 2) or [""]

@@ -33,8 +33,22 @@ from dbbench.parsing import (
     string,
 )
 
-#: the DB-API drivers ``[database] driver`` may name (``dbbench.drivers`` implements them)
-DRIVER_NAMES: tuple[str, ...] = ("pymysql", "mysqlclient", "mysql-connector")
+#: the databases dbbench measures (``[database] dialect``), named as SQLAlchemy names them
+DIALECT_NAMES: tuple[str, ...] = ("mysql", "postgresql")
+#: how messages and documents name each dialect
+DIALECT_TITLES: dict[str, str] = {"mysql": "MySQL", "postgresql": "PostgreSQL"}
+#: dialect -> the DB-API drivers that speak to it (``dbbench.drivers`` implements them),
+#: its default first
+DIALECT_DRIVERS: dict[str, tuple[str, ...]] = {
+    "mysql": ("pymysql", "mysqlclient", "mysql-connector"),
+    "postgresql": ("psycopg", "psycopg2"),
+}
+#: the DB-API drivers ``[database] driver`` may name, every dialect's
+DRIVER_NAMES: tuple[str, ...] = tuple(name for names in DIALECT_DRIVERS.values() for name in names)
+#: the driver of each dialect when ``[database] driver`` is not given
+DEFAULT_DRIVERS: dict[str, str] = {"mysql": "pymysql", "postgresql": "psycopg"}
+#: the server's TCP port of each dialect when ``[database] port`` is not given
+DEFAULT_PORTS: dict[str, int] = {"mysql": 3306, "postgresql": 5432}
 #: what ``[benchmark] workload`` may name (``dbbench.workload`` says what each does);
 #: all but "read" write
 WORKLOAD_NAMES: tuple[str, ...] = ("read", "insert")
@@ -187,6 +201,11 @@ def _driver_name(value: Any) -> str:
     return value
 
 
+def dialect_of(driver: str) -> str:
+    """The dialect ``driver`` (one of ``DRIVER_NAMES``) speaks to."""
+    return next(dialect for dialect, names in DIALECT_DRIVERS.items() if driver in names)
+
+
 # --- the bounds of every number dbbench is given (``docs/reference/configuration.md``
 # says them, from here) ---------------------------------------------------------------
 #: the shortest time a timeout, an interval or a round trip may be: a timer's or a
@@ -237,6 +256,14 @@ _OLD_TLS_COMMENT = (
 SETTINGS: tuple[Setting, ...] = (
     # --- [database] ---------------------------------------------------------------
     Setting(
+        "database", "dialect", "dialect", "choice", choice(*DIALECT_NAMES), "mysql",
+        "the database dbbench speaks to: mysql (MySQL, MariaDB) or postgresql; it chooses the "
+        "default port (3306, 5432) and driver (pymysql, psycopg)",
+        flag=Flag("--dialect", "Database: mysql (MySQL, MariaDB) or postgresql."),
+        choices=DIALECT_NAMES,
+        doc_note="see [Choosing the database](#choosing-the-database)",
+    ),
+    Setting(
         "database", "host", "host", "string", string(non_empty=True), "127.0.0.1",
         "the server's host name or address",
         env=("DBBENCH_HOST",),
@@ -246,6 +273,7 @@ SETTINGS: tuple[Setting, ...] = (
         "database", "port", "port", "integer", integer(1, 65535), 3306,
         "the server's TCP port",
         env=("DBBENCH_PORT",),
+        default_text="3306, 5432 for PostgreSQL",
         flag=Flag("--port", "Server TCP port."),
     ),
     Setting(
@@ -312,17 +340,20 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "database", "driver", "driver", "choice", _driver_name, "pymysql",
-        "the DB-API driver: pymysql, mysqlclient or mysql-connector (the last two are extras: "
-        "pip install 'dbbench[mysqlclient]'); a list on the command line runs every runner "
-        "once per driver",
+        "the DB-API driver, one of the dialect's: pymysql, mysqlclient or mysql-connector for "
+        "MySQL (the last two are extras: pip install 'dbbench[mysqlclient]'), psycopg or "
+        "psycopg2 for PostgreSQL (pip install 'dbbench[postgresql]'); a list on the command "
+        "line runs every runner once per driver",
         flag=Flag(
             "--driver",
-            "DB-API driver: pymysql, mysqlclient or mysql-connector; a list "
-            "(pymysql,mysqlclient) runs every runner once per driver.",
+            "DB-API driver: pymysql, mysqlclient or mysql-connector (MySQL), psycopg or "
+            "psycopg2 (PostgreSQL); a list (pymysql,mysqlclient) runs every runner once per "
+            "driver.",
             kind="list",
             dest="driver_text",
         ),
         choices=DRIVER_NAMES,
+        default_text="pymysql, psycopg for PostgreSQL",
         doc_note="see [Drivers](#drivers)",
     ),
     Setting(

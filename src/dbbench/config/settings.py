@@ -25,7 +25,18 @@ from typing import Any
 
 from dbbench import safeio
 from dbbench.config import credentials
-from dbbench.config.schema import BY_KEY, MAX_RUN_S, SECTIONS, SETTINGS, Setting
+from dbbench.config.schema import (
+    BY_KEY,
+    DEFAULT_DRIVERS,
+    DEFAULT_PORTS,
+    DIALECT_DRIVERS,
+    DIALECT_TITLES,
+    MAX_RUN_S,
+    SECTIONS,
+    SETTINGS,
+    Setting,
+    dialect_of,
+)
 from dbbench.config.tls import NeedsKey, TlsSettings, check_tls_files, resolve_tls
 from dbbench.errors import ConfigError, mention
 from dbbench.parsing import bad_value, decimal, shown, suggest, toml_literal, whole_number
@@ -52,6 +63,10 @@ SSL_KEYS = (
 
 @dataclass(frozen=True)
 class DatabaseSettings:
+    #: "mysql" (MySQL, MariaDB) or "postgresql" (``schema.DIALECT_NAMES``); it chose the
+    #: port and the driver where they were not given (``schema.DEFAULT_PORTS``,
+    #: ``DEFAULT_DRIVERS``), and ``driver`` is always one of its ``DIALECT_DRIVERS``
+    dialect: str = "mysql"
     host: str = "127.0.0.1"
     port: int = 3306
     user: str = "root"
@@ -96,6 +111,24 @@ class DatabaseSettings:
             return f"from {self.sources[key]}"
         return f"the default; set it with {', '.join(BY_KEY['database'][key].setters())}"
 
+    def check_drivers(self, names: Sequence[str], where: str, given: str) -> None:
+        """Refuse a driver in ``names`` (``--driver``'s list, ``given`` as typed at ``where``)
+        that does not speak this dialect, in one line naming where the dialect came from."""
+        for name in names:
+            if dialect_of(name) != self.dialect:
+                item = f"{name} is " if len(names) > 1 else ""
+                raise ConfigError(f"{where} = {given}: {item}{self._foreign(name)}")
+
+    def _foreign(self, driver: str) -> str:
+        """Why ``driver``, another dialect's, does not do: ``a MySQL driver, and [database]
+        dialect is postgresql (from --url); choose psycopg or psycopg2``."""
+        ours = DIALECT_DRIVERS[self.dialect]
+        return (
+            f"a {DIALECT_TITLES[dialect_of(driver)]} driver, and [database] dialect is "
+            f"{self.dialect} ({self.source_of('dialect')}); choose "
+            f"{', '.join(ours[:-1])} or {ours[-1]}"
+        )
+
     def describe(self) -> str:
         """``user@host:port`` (or the socket) for messages; never the password."""
         where = self.unix_socket if self.unix_socket else f"{self.host}:{self.port}"
@@ -104,6 +137,7 @@ class DatabaseSettings:
     def public_dict(self) -> dict[str, Any]:
         """Everything but the password, for result files."""
         return {
+            "dialect": self.dialect,
             "host": self.host,
             "port": self.port,
             "user": self.user,
@@ -606,6 +640,7 @@ def _settings(layers: Sequence[dict[str, dict[str, _Value]]], config_path: Path 
     _check_run_time(benchmark, BenchmarkSettings(**fields["benchmark"]))
     database = fields["database"]
     database["sources"] = {key: value.where for key, value in merged["database"].items()}
+    _dialect_defaults(database, merged["database"])
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}
     try:
         resolved = resolve_tls(database.get("ssl_mode"), database["ssl"])
@@ -621,6 +656,18 @@ def _settings(layers: Sequence[dict[str, dict[str, _Value]]], config_path: Path 
         pool=PoolSettings(**fields["pool"]),
         config_path=config_path,
     )
+
+
+def _dialect_defaults(database: dict[str, Any], given: Mapping[str, _Value]) -> None:
+    """The dialect's port and driver where they are not given; a driver given that speaks
+    to another dialect is refused, naming where each came from."""
+    dialect = database.setdefault("dialect", "mysql")
+    database.setdefault("port", DEFAULT_PORTS[dialect])
+    driver = database.setdefault("driver", DEFAULT_DRIVERS[dialect])
+    if dialect_of(driver) != dialect:
+        item = given["driver"]
+        settings = DatabaseSettings(dialect=dialect, sources=database["sources"])
+        raise ConfigError(f"{item.where} = {item.echo}: {settings._foreign(driver)}")
 
 
 def _check_run_time(given: Mapping[str, _Value], benchmark: BenchmarkSettings) -> None:

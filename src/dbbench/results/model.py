@@ -380,6 +380,9 @@ class Section:
 class DatabaseSummary(Section):
     """The database settings a command ran with (``DatabaseSettings.public_dict()``)."""
 
+    #: "mysql" or "postgresql"; None in files written before dbbench knew PostgreSQL,
+    #: which all measured MySQL or MariaDB
+    dialect: str | None = None
     host: str | None = None
     port: int | None = None
     user: str | None = None
