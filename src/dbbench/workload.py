@@ -3,7 +3,7 @@
 Two workloads, by the ``[benchmark] workload`` setting:
 
 * ``read`` (the default): run the query, fetch every row;
-* ``insert``: insert one row into dbbench's own scratch table (``scenarios/scratch.py``)
+* ``insert``: insert one row into dbbench's own scratch table (``databases/scratch.py``)
   and commit it.  The commit is part of the operation, for every runner:
   PyMySQL connects with autocommit off, the pool's reset-on-return rolls
   back, and ``raw`` closes without committing, so a write left uncommitted

@@ -19,9 +19,9 @@ import jsonschema
 import pytest
 
 from dbbench.config.settings import BenchmarkSettings, Settings
+from dbbench.databases import scratch
 from dbbench.engine.processes import process_plans
 from dbbench.errors import ConfigError
-from dbbench.scenarios import scratch
 from dbbench.scenarios.benchmark import plan_for, run_benchmark, settings_for_server
 from tests.integration.conftest import reaped, run_dbbench, wait_for_result
 

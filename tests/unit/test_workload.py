@@ -3,7 +3,7 @@
 import pytest
 
 from dbbench.config.settings import BenchmarkSettings
-from dbbench.scenarios.scratch import insert_statement, new_table_name
+from dbbench.databases.scratch import insert_statement, new_table_name
 from dbbench.workload import Workload, describe, workload_for
 
 

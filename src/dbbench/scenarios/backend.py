@@ -15,12 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dbbench import databases
 from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.runners import create_runner
-from dbbench.scenarios.scratch import ScratchTable
 from dbbench.server.local import refuses_connections
-from dbbench.server.preflight import ServerInfo, check_server
-from dbbench.server.status import ServerStatusMonitor, read_max_connections
+from dbbench.server.preflight import ServerInfo
 from dbbench.workload import Workload
 
 #: the ``[database]`` settings that name a server: which one, and who logs in to it
@@ -48,14 +47,23 @@ def warn_on_stderr(text: str) -> None:
 
 @dataclass(frozen=True)
 class Backend:
+    """The seams a run goes through.  The four that talk to the server (check_server,
+    monitor, read_max_connections, scratch_table) default to the plug-in of the database's
+    dialect (``dbbench.databases``): MySQL's SHOW GLOBAL STATUS or PostgreSQL's
+    pg_stat_database, chosen there, never by the caller."""
+
     #: (database, workload or None) -> what the server said; raises when it cannot be used
-    check_server: Callable[[DatabaseSettings, Workload | None], ServerInfo] = check_server
+    check_server: Callable[[DatabaseSettings, Workload | None], ServerInfo] = (
+        databases.check_server
+    )
     #: (label, settings) -> a runner, for the runs in this process
     create_runner: Callable[[str, Settings], Any] = create_runner
     #: database -> a monitor with start() and stop() -> ServerActivity
-    monitor: Callable[[DatabaseSettings], Any] = ServerStatusMonitor
+    monitor: Callable[[DatabaseSettings], Any] = databases.monitor
     #: database -> the server's max_connections, or None when it cannot be read
-    read_max_connections: Callable[[DatabaseSettings], int | None] = read_max_connections
+    read_max_connections: Callable[[DatabaseSettings], int | None] = (
+        databases.read_max_connections
+    )
     #: the harness's clock, in nanoseconds: operations are timed on it
     clock_ns: Callable[[], int] = time.perf_counter_ns
     #: wall-clock seconds, for a result's timestamps
@@ -63,7 +71,7 @@ class Backend:
     #: settings -> whether no server is named and none listens at the default address
     finds_no_server: Callable[[Settings], bool] = no_server_to_measure
     #: (database, table name) -> a write workload's table: create(), count_rows(), drop()
-    scratch_table: Callable[[DatabaseSettings, str], Any] = ScratchTable
+    scratch_table: Callable[[DatabaseSettings, str], Any] = databases.scratch_table
     #: text -> None: what the user must hear now, not only in the result (a failing
     #: run's scratch table left behind, whose result may never be written)
     warn: Callable[[str], None] = warn_on_stderr

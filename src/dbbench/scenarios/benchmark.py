@@ -18,9 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from dbbench import drivers, guard, interruption
+from dbbench import databases, drivers, guard, interruption
 from dbbench.config.schema import mentioned
 from dbbench.config.settings import DEFAULT_QUERY, DatabaseSettings, PoolSettings, Settings
+from dbbench.databases.scratch import (
+    ScratchTable,
+    new_table_name,
+    require_database,
+)
 from dbbench.drivers import side
 from dbbench.drivers.diagnosis import is_operation_failure, operation_error
 from dbbench.engine.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
@@ -38,12 +43,6 @@ from dbbench.runners import (
 from dbbench.scenarios import repetitions, variants
 from dbbench.scenarios.backend import LIVE, Backend
 from dbbench.scenarios.explain import count_run_round_trips, project_run
-from dbbench.scenarios.scratch import (
-    ScratchTable,
-    insert_statement,
-    new_table_name,
-    require_database,
-)
 from dbbench.scenarios.summary import build_result, capture_environment
 from dbbench.scenarios.sweep import check_size, grid, noise_test, recommend
 from dbbench.server.certificates import CertificateFiles, make_certificates
@@ -518,7 +517,8 @@ def execute_run(
         scratch = None
         if run.writes:
             scratch = backend.scratch_table(watched, new_table_name())
-            settings = _with_scratch(settings, scratch.name)
+            statement = databases.insert_statement(watched, scratch.name)
+            settings = _with_scratch(settings, scratch.name, statement)
         notes = list(run.notes)
         warning = _budget_warning(settings, watched, run.runners, backend)
         if warning:
@@ -594,11 +594,10 @@ def execute_run(
     return result
 
 
-def _with_scratch(settings: Settings, table: str) -> Settings:
-    """``settings`` whose operations insert into the scratch table ``table``."""
-    benchmark = dataclasses.replace(
-        settings.benchmark, scratch_table=table, query=insert_statement(table)
-    )
+def _with_scratch(settings: Settings, table: str, statement: str) -> Settings:
+    """``settings`` whose operations insert into the scratch table ``table`` with ``statement``
+    (the dialect's: ``databases.insert_statement``)."""
+    benchmark = dataclasses.replace(settings.benchmark, scratch_table=table, query=statement)
     return dataclasses.replace(settings, benchmark=benchmark)
 
 

@@ -1,0 +1,85 @@
+"""The database servers dbbench measures, one plug-in per ``[database] dialect``
+(``base.Database``): ``get_database(dialect)``, and the four seams of a run
+(``check_server``, ``monitor``, ``read_max_connections``, ``scratch_table``) as functions
+of the settings, which ``scenarios.backend.Backend`` takes as its defaults, so that no
+caller asks which server it talks to.
+
+Each plug-in module is imported on first use (the PostgreSQL one imports nothing of
+MySQL's drivers, and the other way round).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from dbbench.databases.base import Database, Monitor, ScratchTable
+from dbbench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dbbench.config.settings import DatabaseSettings
+    from dbbench.server.preflight import ServerInfo
+    from dbbench.workload import Workload
+
+__all__ = [
+    "DIALECTS",
+    "Database",
+    "Monitor",
+    "ScratchTable",
+    "check_server",
+    "database_for",
+    "get_database",
+    "insert_statement",
+    "monitor",
+    "read_max_connections",
+    "scratch_table",
+]
+
+#: dialect -> the plug-in, as module:class (loaded by name on first use)
+DIALECTS = {
+    "mysql": "dbbench.databases.mysql:MySQL",
+}
+
+
+@functools.cache
+def get_database(dialect: str) -> Database:
+    """The plug-in for ``dialect``; ``ConfigError`` for one dbbench does not know."""
+    try:
+        module, _, name = DIALECTS[dialect].partition(":")
+    except KeyError:
+        raise ConfigError(
+            f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}"
+        ) from None
+    cls: type[Database] = getattr(importlib.import_module(module), name)
+    return cls()
+
+
+def database_for(database: DatabaseSettings) -> Database:
+    """The plug-in for the server ``database`` names."""
+    return get_database(database.dialect)
+
+
+def check_server(database: DatabaseSettings, workload: Workload | None) -> ServerInfo:
+    """``Database.check_server`` of ``database``'s dialect."""
+    return database_for(database).check_server(database, workload)
+
+
+def monitor(database: DatabaseSettings) -> Monitor:
+    """``Database.monitor`` of ``database``'s dialect."""
+    return database_for(database).monitor(database)
+
+
+def read_max_connections(database: DatabaseSettings) -> int:
+    """``Database.read_max_connections`` of ``database``'s dialect."""
+    return database_for(database).read_max_connections(database)
+
+
+def scratch_table(database: DatabaseSettings, name: str) -> Any:
+    """``Database.scratch_table`` of ``database``'s dialect."""
+    return database_for(database).scratch_table(database, name)
+
+
+def insert_statement(database: DatabaseSettings, table: str) -> str:
+    """``Database.insert_statement`` of ``database``'s dialect."""
+    return database_for(database).insert_statement(table)

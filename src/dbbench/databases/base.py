@@ -1,0 +1,84 @@
+"""What dbbench reads of a database server besides the measured operations: one plug-in per
+dialect (``mysql.py``, ``postgresql.py``), chosen by ``[database] dialect``.
+
+A run goes through four seams that talk to the server (``scenarios.backend.Backend``):
+the server check before anything is measured, the monitor of what the server saw while it
+was measured, the server's ``max_connections`` for the budget warning, and a write
+workload's scratch table.  Each is SQL of the server's own (``SHOW GLOBAL STATUS`` against
+``pg_stat_database``, ``AUTO_INCREMENT`` against an identity column), so each is a method
+here, and the callers never ask which server it is: ``databases.get_database(dialect)``
+gives the plug-in, and ``Backend``'s defaults dispatch through it.
+
+A plug-in reads the server on dbbench's own connections (``drivers.side``), made with the
+run's driver, so a login the runners can use works for them too.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from dbbench.config.settings import DatabaseSettings
+    from dbbench.server.preflight import ServerInfo
+    from dbbench.workload import Workload
+
+
+class Monitor(Protocol):
+    """What the server saw during a run: ``start()`` before it, ``stop()`` after, which
+    never raises and returns the activity (``server.status.ServerActivity`` for MySQL,
+    ``databases.postgresql_status.PostgresActivity`` for PostgreSQL): its ``to_dict()``
+    is the result file's ``server`` section, its ``new_connections`` the server's count
+    of connections the cross-check compares with dbbench's, ``monitor_connections`` the
+    monitor's own share of them, ``complete`` whether the reads are whole."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> Any: ...
+
+
+class ScratchTable(Protocol):
+    """A write workload's table, dbbench's own: ``create()``, ``count_rows()``, ``drop()``
+    (a note when it failed), ``name``, ``database``, ``created``."""
+
+    name: str
+    created: bool
+
+    def create(self) -> None: ...
+
+    def count_rows(self) -> int: ...
+
+    def drop(self) -> str | None: ...
+
+
+class Database(ABC):
+    """One dialect's ways of reading its server; stateless (one instance per dialect)."""
+
+    #: ``[database] dialect``'s value
+    dialect: ClassVar[str]
+    #: the server's name in messages ("MySQL/MariaDB", "PostgreSQL")
+    title: ClassVar[str]
+
+    @abstractmethod
+    def check_server(self, database: DatabaseSettings, workload: Workload | None) -> ServerInfo:
+        """Connect with ``database.driver``, read the server's version, run ``workload``
+        once (refusing a result too large to fetch thousands of times); raise a one-line
+        ``DbbenchError`` when the server cannot be used."""
+
+    @abstractmethod
+    def monitor(self, database: DatabaseSettings) -> Monitor:
+        """A monitor of the server's own counters (see ``Monitor``), not started."""
+
+    @abstractmethod
+    def read_max_connections(self, database: DatabaseSettings) -> int:
+        """How many connections the server lets ``database.user`` open at once, on a
+        connection of its own."""
+
+    @abstractmethod
+    def scratch_table(self, database: DatabaseSettings, name: str) -> ScratchTable:
+        """The write workloads' table ``name`` in ``database.database``, not created yet."""
+
+    @abstractmethod
+    def insert_statement(self, table: str) -> str:
+        """The ``insert`` workload's statement: one row into ``table``, recording which
+        connection (the server's id for it) wrote it."""

@@ -1,0 +1,37 @@
+"""MySQL and MariaDB: ``SHOW GLOBAL STATUS`` (``server.status``), ``SELECT VERSION()`` and the
+query run once (``server.preflight``), ``@@max_connections``, an InnoDB scratch table
+(``databases.scratch``).  The modules it delegates to hold the behaviour and its reasons;
+this is only the plug-in's face (``databases.base.Database``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from dbbench.databases import scratch
+from dbbench.databases.base import Database
+from dbbench.server import preflight, status
+
+if TYPE_CHECKING:
+    from dbbench.config.settings import DatabaseSettings
+    from dbbench.server.preflight import ServerInfo
+    from dbbench.workload import Workload
+
+
+class MySQL(Database):
+    dialect: ClassVar[str] = "mysql"
+    title: ClassVar[str] = "MySQL/MariaDB"
+
+    def check_server(self, database: DatabaseSettings, workload: Workload | None) -> ServerInfo:
+        return preflight.check_server(database, workload)
+
+    def monitor(self, database: DatabaseSettings) -> status.ServerStatusMonitor:
+        return status.ServerStatusMonitor(database)
+
+    def read_max_connections(self, database: DatabaseSettings) -> int:
+        return status.read_max_connections(database)
+
+    def scratch_table(self, database: DatabaseSettings, name: str) -> scratch.ScratchTable:
+        return scratch.ScratchTable(database, name)
+
+    def insert_statement(self, table: str) -> str:
+        return scratch.insert_statement(table)
