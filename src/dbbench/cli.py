@@ -643,11 +643,15 @@ def _format_name(options: dict[str, Any]) -> str:
 
 
 def _result_sink(options: dict[str, Any], settings: Settings) -> ResultSink:
+    from dbbench import safeio
     from dbbench.results.store import ResultSink, RunStore
 
     saved = None
     if options["save_name"] is not None:
-        saved = RunStore().next_path(options["save_name"] or None)
+        try:
+            saved = RunStore().next_path(options["save_name"] or None)
+        except safeio.FileProblem as exc:  # refused before measuring, as --output is: exit 2
+            raise ConfigError(str(safeio.FileProblem(exc.path, exc.reason, "--save"))) from None
     output = Path(options["output_path"]) if options["output_path"] is not None else None
     if output is not None:  # as given: Path('') would be '.'
         _check_output(options["output_path"], _inputs(settings))

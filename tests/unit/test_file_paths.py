@@ -8,6 +8,7 @@ writes in tests/integration/test_file_paths_real.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -284,11 +285,45 @@ def test_a_directory_that_vanishes_mid_run_is_one_line_after_the_results(tmp_pat
     assert not out.exists()  # and none was made
 
 
-def test_a_save_where_saved_runs_cannot_be_kept_is_refused_before_measuring(fake, tmp_path):
-    (tmp_path / ".dbbench").write_text("")  # a file where the directory should be
-    result = fake(*WRITERS["run"], "--save")
-    assert result.exit_code == ExitStatus.ERROR
-    assert "cannot keep saved runs here" in _error_line(result) and fake.made == []
+def _dbbench_a_file(tmp: Path) -> None:
+    (tmp / ".dbbench").write_text("")  # a file where the directory should be
+
+
+def _runs_a_file(tmp: Path) -> None:
+    (tmp / ".dbbench").mkdir()
+    (tmp / ".dbbench" / "runs").write_text("")
+
+
+#: where saved runs cannot be kept, and the reason said
+UNSAVABLE = [
+    ("a file at .dbbench", _dbbench_a_file, "(Not a directory)"),
+    ("a file at .dbbench/runs", _runs_a_file, "(File exists)"),
+    ("a read-only file system", None, "(Read-only file system)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"), [c[1:] for c in UNSAVABLE], ids=[c[0] for c in UNSAVABLE]
+)
+def test_a_save_where_saved_runs_cannot_be_kept_is_refused_before_measuring(
+    fake, tmp_path, monkeypatch, make, reason
+):
+    """As an --output that cannot be written: one line naming --save and the file, exit 2."""
+    with contextlib.ExitStack() as stack:
+        where = tmp_path
+        if make is None:
+            where = stack.enter_context(tmpfs(tmp_path / "ro", "size=64k,ro"))
+            monkeypatch.chdir(where)
+        else:
+            make(where)
+        result = fake(*WRITERS["run"], "--save", "kept")
+    runs = where / ".dbbench" / "runs"
+    assert result.exit_code == ExitStatus.USAGE, result.output
+    assert _error_line(result) == (
+        f"dbbench: error: --save = '{runs / '0001-kept.json'}': cannot keep saved runs in "
+        f"{runs} {reason}"
+    )
+    assert fake.made == []
 
 
 def test_a_saved_run_number_held_by_a_link_is_skipped(fake, tmp_path):

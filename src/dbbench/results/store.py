@@ -104,17 +104,20 @@ class RunStore:
     def _claim(self, number: int, path: Path) -> bool:
         """Reserve ``number`` for ``path`` (an empty marker made with O_EXCL): runs saved
         at the same moment get different numbers."""
+        claims = self.directory.parent / "claims"  # beside runs/, out of its listing
         try:
-            claims = self.directory.parent / "claims"  # beside runs/, out of its listing
+            # a file where a directory should be is FileExistsError too: no claim, a refusal
             claims.mkdir(parents=True, exist_ok=True)
             self.directory.mkdir(parents=True, exist_ok=True)
-            marker = claims / f"{number:04d}"
-            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-        except FileExistsError:
-            return False
+            try:
+                marker = claims / f"{number:04d}"
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            except FileExistsError:
+                return False
         except OSError as exc:
-            raise ResultFileError(
-                f"{self.directory}: cannot keep saved runs here ({exc.strerror})"
+            # a FileProblem naming the run's file: the command says it as its --save flag
+            raise safeio.FileProblem(
+                path, f"cannot keep saved runs in {self.directory} ({exc.strerror})"
             ) from None
         return not os.path.lexists(path)  # a dangling link there is something there too
 
