@@ -9,6 +9,8 @@ writes in tests/integration/test_file_paths_real.py."""
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import shutil
@@ -445,6 +447,10 @@ def test_runs_lists_a_saved_run_it_cannot_read_with_the_reason(fake, tmp_path, m
     assert listing.exit_code == ExitStatus.SUCCESS, listing.output
     (entry,) = json.loads(listing.stdout)["runs"]
     assert entry["name"] == "odd" and reason in entry["error"]
+    table = fake("runs", "--format", "csv")  # the CSV says it too, not an empty row
+    (row,) = csv.DictReader(io.StringIO(table.stdout))
+    assert table.exit_code == ExitStatus.SUCCESS and row["name"] == "odd"
+    assert reason in row["error"] and row["started_at"] == ""
     for reference in ("odd", "1", "latest"):  # and by name, number or latest: refused at once
         shown = fake("show", reference)
         assert shown.exit_code == ExitStatus.ERROR and reason in _error_line(shown)

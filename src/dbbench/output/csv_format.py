@@ -269,7 +269,8 @@ def write_diff(result: DiffResult, console: Console) -> None:
     _write(DIFF_COLUMNS, rows, console)
 
 
-RUNS_COLUMNS = ("number", "name", "started_at", "command", "runners", "complete", "path")
+#: ``error``: why a saved run cannot be read (empty when it can), as in the JSON listing
+RUNS_COLUMNS = ("number", "name", "started_at", "command", "runners", "complete", "path", "error")
 
 
 def write_runs(listing: RunsListing, console: Console) -> None:
