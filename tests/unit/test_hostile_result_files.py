@@ -178,6 +178,29 @@ CASES = [
         run_with((("notes",), ["fine", "\ud800 no"])),
         'notes[1]: text that is not Unicode (an unpaired surrogate): "\\\\ud800 no"',
     ),
+    Case(
+        "byte-order-mark",
+        lambda docs: "\ufeff" + text_of(docs["run"]),
+        "not JSON (it starts with a byte-order mark, which JSON does not allow); dbbench "
+        "writes its files without one, so this one was not written by it, or was changed since",
+    ),
+    Case(
+        "utf-16",
+        lambda docs: text_of(docs["run"]).encode("utf-16"),
+        "not UTF-8 text (invalid start byte at byte 0)",
+    ),
+    Case(
+        "huge-query",  # under the 64 MiB a file may be: a table took some 40 s to wrap it
+        run_with((("settings", "benchmark", "query"), "SELECT 1 -- " + "x" * 30_000_000)),
+        "settings.benchmark.query: text of 30,000,012 characters (dbbench writes at most "
+        "2,097,152)",
+    ),
+    Case(
+        "huge-key",
+        run_with((("results", 0, "errors_by_kind"), {"k" * 3_000_000: 1})),
+        "results[0].errors_by_kind: a key of 3,000,000 characters (dbbench writes at most "
+        "2,097,152)",
+    ),
     # --- version and command
     Case(
         "no-version",

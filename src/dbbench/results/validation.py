@@ -5,7 +5,8 @@
 1. ``parse``: strict JSON, an object at the top; no NaN, Infinity or number too large for
    a float (Python's ``json`` takes them all), no whole number of more than ``MAX_DIGITS``
    digits, no key named twice in one object, no text that is not Unicode (an unpaired
-   surrogate), nested at most ``MAX_DEPTH`` deep, at most ``MAX_VALUES`` values;
+   surrogate), no text (value or key) longer than ``MAX_TEXT``, no byte-order mark, nested
+   at most ``MAX_DEPTH`` deep, at most ``MAX_VALUES`` values;
 2. ``kind_of``: a ``command`` this dbbench knows (``model`` checks the ``schema_version``);
 3. ``check(..., loose=True)``: an older version's document against the JSON Schema with
    every key optional (the types of what it has, its histograms whole), before
@@ -49,6 +50,11 @@ MAX_DIGITS = 40
 #: with 5 repetitions holds some 50,000, and one near the 64 MiB a result file may be
 #: (safeio.RESULT_LIMIT) under a million; checking 2 million takes some 15 s
 MAX_VALUES = 2_000_000
+#: the longest text (a value or a key) a document may hold: dbbench's longest is a query
+#: or an init_command, from a settings file of at most 1 MiB (safeio.SETTINGS_LIMIT) or a
+#: command line argument (128 KiB); a longer one is refused before any format draws it
+#: (a table wraps 50 MB of query text for some 40 s)
+MAX_TEXT = 2 * 1024 * 1024
 #: the most characters of a value a message shows
 SHOWN = 40
 SCHEMA_FILE = "dbbench-result.schema.json"
@@ -119,6 +125,12 @@ def parse(text: str, source: str) -> dict[str, Any]:
     """A result file's text as a JSON object, strictly (see the module's 1.)."""
     if not text.strip():
         raise ResultFileError(f"{source}: empty, not a result file")
+    if text.startswith("\ufeff"):  # json's own words, "Unexpected UTF-8 BOM", sound like a bug
+        raise ResultFileError(
+            f"{source}: not JSON (it starts with a byte-order mark, which JSON does not "
+            "allow); dbbench writes its files without one, so this one was not written by "
+            "it, or was changed since"
+        )
     try:
         document = json.loads(
             text,
@@ -144,6 +156,9 @@ def parse(text: str, source: str) -> dict[str, Any]:
     return document
 
 
+_LONGEST = f"(dbbench writes at most {MAX_TEXT:,})"
+
+
 def _strange(document: dict[str, Any]) -> Iterator[tuple[Path, str]]:
     """Each value of ``document`` that strict JSON refuses, with its path; iterative, so
     that no depth of nesting can exhaust the stack, and counting the values."""
@@ -164,10 +179,14 @@ def _strange(document: dict[str, Any]) -> Iterator[tuple[Path, str]]:
         for key, item in container.items() if isinstance(container, dict) else enumerate(container):
             if isinstance(key, str) and not _unicode(key):
                 yield path, f"a key that is not Unicode text ({shown(key)})"
+            if isinstance(key, str) and len(key) > MAX_TEXT:
+                yield path, f"a key of {len(key):,} characters {_LONGEST}"
             if isinstance(item, dict | list):
                 inner.append(((*path, key), item))
             elif isinstance(item, _Refused):
                 yield (*path, key), item.what
+            elif isinstance(item, str) and len(item) > MAX_TEXT:
+                yield (*path, key), f"text of {len(item):,} characters {_LONGEST}"
             elif isinstance(item, str) and not _unicode(item):
                 problem = f"text that is not Unicode (an unpaired surrogate): {shown(item)}"
                 yield (*path, key), problem
