@@ -7,6 +7,9 @@ use, so a missing optional one fails with one line naming the extra to install.
 Other modules (the async runner, ``explain``) plug in through ``Driver``
 (``base.py``): ``connector(database)`` for connections, ``dialect_url`` for
 SQLAlchemy, and the error helpers below for any driver's exception.
+
+Every driver says what went wrong in the same words (``failure``: a
+``failures.Failure``), whatever numbers its exceptions carry.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ from typing import Any
 
 from dbbench.config.schema import DRIVER_NAMES, mentioned
 from dbbench.drivers.base import Connector, Driver, TlsNotUsed
+from dbbench.drivers.failures import MYSQL_FAILURES, Failure
 from dbbench.errors import ConfigError
 from dbbench.parsing import parse_name_list
 
 DEFAULT_DRIVER = "pymysql"
 
-#: lost-connection errors: gone away, lost, server lost, timed out (MySQL), killed (MariaDB)
-LOST_CODES = frozenset({2006, 2013, 2055, 4031, 1927})
+#: MySQL's lost-connection numbers: gone away, lost, server lost, timed out (MySQL), killed
+#: (MariaDB); ``is_lost`` tells a lost connection of any dialect
+LOST_CODES = frozenset(code for code, found in MYSQL_FAILURES.items() if found.gone)
 
 __all__ = [
     "DEFAULT_DRIVER",
@@ -31,13 +36,18 @@ __all__ = [
     "LOST_CODES",
     "Connector",
     "Driver",
+    "Failure",
     "TlsNotUsed",
     "error_code",
     "error_kind",
+    "error_label",
     "error_message",
+    "failure",
     "failure_reason",
     "get_driver",
     "is_driver_error",
+    "is_lost",
+    "owner",
     "parse_driver_names",
 ]
 
@@ -72,11 +82,16 @@ def parse_driver_names(text: str, where: str = mentioned("database", "driver")) 
 
 def _loaded_drivers() -> list[Driver]:
     """The drivers whose package this process has imported (an exception can come from no other)."""
-    modules = {"pymysql": "pymysql", "mysqlclient": "MySQLdb", "mysql-connector": "mysql.connector"}
+    modules = {
+        "pymysql": "pymysql",
+        "mysqlclient": "MySQLdb",
+        "mysql-connector": "mysql.connector",
+    }
     return [get_driver(name) for name, module in modules.items() if module in sys.modules]
 
 
-def _owner(exc: BaseException) -> Driver | None:
+def owner(exc: BaseException) -> Driver | None:
+    """The driver whose exception ``exc`` is, if any."""
     for driver in _loaded_drivers():
         if isinstance(exc, driver.errors):
             return driver
@@ -85,20 +100,46 @@ def _owner(exc: BaseException) -> Driver | None:
 
 def is_driver_error(exc: BaseException) -> bool:
     """Whether ``exc`` is an exception of one of the drivers (or dbbench's TLS check)."""
-    return isinstance(exc, TlsNotUsed) or _owner(exc) is not None
+    return isinstance(exc, TlsNotUsed) or owner(exc) is not None
 
 
 def error_code(exc: BaseException) -> int | None:
-    """The MySQL error number of any driver's exception, numbered as PyMySQL numbers it."""
+    """The MySQL error number of any driver's exception, numbered as PyMySQL numbers it;
+    None for a PostgreSQL driver's (``error_label`` gives its SQLSTATE)."""
     if isinstance(exc, TlsNotUsed):
         return exc.args[0]
-    driver = _owner(exc)
+    driver = owner(exc)
     return driver.error_code(exc) if driver is not None else None
+
+
+def error_label(exc: BaseException) -> str | None:
+    """The code a message shows before the text: MySQL's number ("1045"), PostgreSQL's
+    SQLSTATE ("28P01"), or None."""
+    if isinstance(exc, TlsNotUsed):
+        return str(exc.args[0])
+    driver = owner(exc)
+    return driver.error_label(exc) if driver is not None else None
+
+
+def failure(exc: BaseException) -> Failure | None:
+    """What went wrong, in the words every dialect shares (``failures.Failure``), for any
+    driver's exception; None for another exception, or one the names do not cover."""
+    if isinstance(exc, TlsNotUsed):
+        return Failure.TLS
+    driver = owner(exc)
+    return driver.failure(exc) if driver is not None else None
+
+
+def is_lost(exc: BaseException) -> bool:
+    """Whether the connection that raised ``exc`` is unusable now (lost, gone, killed,
+    timed out): a runner that keeps it must open another."""
+    found = failure(exc)
+    return found is not None and found.gone
 
 
 def error_message(exc: BaseException) -> str:
     """The text of any driver's exception, on one line, without its number."""
-    driver = _owner(exc)
+    driver = owner(exc)
     if isinstance(exc, TlsNotUsed):
         message: Any = exc.args[1]
     elif driver is not None:
@@ -110,31 +151,19 @@ def error_message(exc: BaseException) -> str:
 
 def failure_reason(exc: BaseException) -> str | None:
     """Why a connect failed ("refused", "unknown host", "timeout", "no socket"), if known."""
-    driver = _owner(exc)
+    driver = owner(exc)
     return driver.failure_reason(exc) if driver is not None else None
 
 
 def error_kind(exc: BaseException) -> str:
-    """A short, stable name for an error: DB-API class and error number, e.g.
-    ``OperationalError(2013)``, named alike for every driver.
-
-    Drivers file the same number under different classes (mysql-connector
-    raises ProgrammingError for a wrong password, PyMySQL OperationalError), so a
-    driver error with a number takes the class PyMySQL gives that number.
-    """
-    if is_driver_error(exc):
-        code = error_code(exc)
-        if code is not None:
-            import pymysql.err
-
-            cls = pymysql.err.error_map.get(code)
-            name = cls.__name__ if cls else ("InternalError" if code < 1000 else "OperationalError")
-            # a read or write timeout (read_timeout, write_timeout) is told apart from
-            # other lost connections: "the server stopped answering" is not "it went away"
-            if code in (2006, 2013) and "timed out" in str(exc):
-                return f"{name}({code}, timed out)"
-            return f"{name}({code})"
-        return type(exc).__name__
+    """A short, stable name for an error: DB-API class and error code, e.g.
+    ``OperationalError(2013)`` (MySQL's number, named alike for every MySQL driver) or
+    ``OperationalError(28P01)`` (PostgreSQL's SQLSTATE): ``Driver.error_kind``."""
+    if isinstance(exc, TlsNotUsed):
+        return "OperationalError(2026)"
+    driver = owner(exc)
+    if driver is not None:
+        return driver.error_kind(exc)
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
     name = type(exc).__name__
     return f"{name}({code})" if code is not None else name

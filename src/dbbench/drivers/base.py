@@ -8,10 +8,13 @@ driver's own ``connect``.  The pool runners give the same function to
 SQLAlchemy as ``creator=``, with the URL ``dialect`` that matches the driver.
 
 Errors stay the driver's own exceptions while the run goes on (the harness
-counts them); ``error_code`` and ``failure_reason`` turn any of them into the
-MySQL error number and, for a failed connect, the reason, so that
-``diagnosis`` and the harness classify a refused connection, a wrong password
-or a lost connection the same whichever driver raised it.
+counts them); ``failure`` turns any of them into a dialect-neutral name
+(``failures.Failure``: refused, access denied, lost connection, ...), so that
+``diagnosis`` and the runners classify a refused connection, a wrong password
+or a lost connection the same whichever driver, of whichever dialect, raised
+it.  ``error_label`` is the code a message shows beside the text (MySQL's
+number, PostgreSQL's SQLSTATE), ``error_kind`` the short name the harness
+counts errors under (``OperationalError(2013)``, ``OperationalError(28P01)``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from dbbench.config.schema import mentioned
+from dbbench.drivers.failures import Failure, mysql_failure
 from dbbench.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -47,17 +52,24 @@ def password_bytes(password: str) -> bytes:
     return password.encode("utf-8", "surrogateescape")
 
 
-def utf8_password(database: DatabaseSettings, driver: str) -> str:
+#: what to do about a password that is not UTF-8, for a MySQL driver that sends UTF-8 only
+MYSQL_UTF8_ADVICE = (
+    'use driver "pymysql", which sends its bytes as they are, or set the '
+    "password anew from a utf8mb4 session (ALTER USER ... IDENTIFIED BY)"
+)
+
+
+def utf8_password(database: DatabaseSettings, driver: str, advice: str = MYSQL_UTF8_ADVICE) -> str:
     """The password for a driver that takes text and sends it as UTF-8 (mysqlclient,
-    mysql-connector): refused with one line when it holds bytes that are not UTF-8."""
+    mysql-connector, libpq's): refused with one line, ``advice`` its end, when it holds
+    bytes that are not UTF-8."""
     try:
         database.password.encode("utf-8")
     except UnicodeEncodeError:
         source = database.password_source or "the password"
         raise ConfigError(
             f"the password ({source}) is not UTF-8 text, and {driver} sends a password only "
-            'as UTF-8: use driver "pymysql", which sends its bytes as they are, or set the '
-            "password anew from a utf8mb4 session (ALTER USER ... IDENTIFIED BY)"
+            f"as UTF-8: {advice}"
         ) from None
     return database.password
 
@@ -129,15 +141,39 @@ class Driver(abc.ABC):
     def connect_kwargs(self, database: DatabaseSettings) -> dict[str, Any]:
         """The driver's own ``connect`` arguments for ``database``, TLS included."""
 
-    def connector(self, database: DatabaseSettings, **extra: Any) -> Connector:
+    #: what the server is called in a message that wonders whether one is there
+    server_kind: ClassVar[str] = "a MySQL-compatible server"
+
+    def connector(
+        self, database: DatabaseSettings, *, read_only: bool = False, **extra: Any
+    ) -> Connector:
         """A function that opens one connection with these settings.
 
         The arguments are worked out here, once; the function does nothing a
         plain ``connect(**kwargs)`` would not, except, where the driver would
         silently fall back to plain text under ``required``, a check of an
         attribute of the new connection.
+
+        ``read_only``: every transaction of the session is read-only, set where the
+        dialect lets the startup packet say it, at no extra round trip (PostgreSQL's
+        ``default_transaction_read_only``); a driver that cannot refuses it
+        (``read_only_kwargs``).
         """
         kwargs = {**self.connect_kwargs(database), **extra}
+        if read_only:
+            kwargs = self.read_only_kwargs(kwargs)
+        return self.connect_function(database, kwargs)
+
+    def read_only_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """``kwargs`` with the session made read-only from its start; one line where the
+        driver has no way to say that before its first statement."""
+        raise ConfigError(
+            f"driver {self.name!r} cannot make a session read-only in its connect: use "
+            "[database] init_command (docs/reference/safety.md), which costs a statement"
+        )
+
+    def connect_function(self, database: DatabaseSettings, kwargs: dict[str, Any]) -> Connector:
+        """The function of no arguments that opens one connection with ``kwargs``."""
         connect = self.module.connect
         if not (database.tls.encrypts and self.falls_back_to_plain):
             return lambda: connect(**kwargs)
@@ -200,6 +236,49 @@ class Driver(abc.ABC):
         """Why a connect failed, where the driver tells: "refused", "unknown host",
         "timeout", "no socket", or None."""
         return None
+
+    def failure(self, exc: BaseException) -> Failure | None:
+        """What went wrong, in the words every dialect shares (``failures.Failure``); None
+        when the exception says nothing the names cover.  For the MySQL drivers, read
+        from the error number (``failures.MYSQL_FAILURES``); an ``InterfaceError``
+        without one is a connection the driver had already closed (PyMySQL's way)."""
+        code = self.error_code(exc)
+        if code is None and type(exc).__name__ == "InterfaceError":
+            return Failure.GONE
+        return mysql_failure(code, self.failure_reason(exc), str(exc))
+
+    def error_label(self, exc: BaseException) -> str | None:
+        """The code a message shows in parentheses before the text: the error number."""
+        code = self.error_code(exc)
+        return None if code is None else str(code)
+
+    def error_kind(self, exc: BaseException) -> str:
+        """A short, stable name for one of this driver's errors: DB-API class and error
+        number, e.g. ``OperationalError(2013)``, named alike for every MySQL driver.
+
+        Drivers file the same number under different classes (mysql-connector
+        raises ProgrammingError for a wrong password, PyMySQL OperationalError), so an
+        error with a number takes the class PyMySQL gives that number.
+        """
+        code = self.error_code(exc)
+        if code is None:
+            return type(exc).__name__
+        import pymysql.err
+
+        cls = pymysql.err.error_map.get(code)
+        name = cls.__name__ if cls else ("InternalError" if code < 1000 else "OperationalError")
+        # a read or write timeout (read_timeout, write_timeout) is told apart from
+        # other lost connections: "the server stopped answering" is not "it went away"
+        if code in (2006, 2013) and "timed out" in str(exc):
+            return f"{name}({code}, timed out)"
+        return f"{name}({code})"
+
+    def password_hint(self, database: DatabaseSettings) -> str:
+        """Where a password can be given, for a login refused without one."""
+        return (
+            f"no password was given: use {mentioned('database', 'password')}, DBBENCH_PASSWORD or "
+            "MYSQL_PWD, or ~/.my.cnf [client] password; or check the user's grants"
+        )
 
     # ----------------------------------------------------------------- description
 

@@ -2,8 +2,11 @@
 
 Messages name ``user@host:port`` and never the password; any text that came
 from the driver or the server is passed through ``redact`` as well.  Any
-driver's exception (``dbbench.drivers``) is read through the same error
-number and reason, so the same failure reads the same whichever driver met it.
+driver's exception (``dbbench.drivers``), MySQL's or PostgreSQL's, is read
+through the same dialect-neutral failure (``failures.Failure``: refused,
+access denied, unknown database, lost connection, ...), so the same failure
+reads the same whichever driver met it; the code in parentheses is the
+driver's own (MySQL's number, PostgreSQL's SQLSTATE).
 """
 
 from __future__ import annotations
@@ -16,25 +19,20 @@ from dbbench import drivers
 from dbbench.config.schema import mentioned
 from dbbench.config.settings import DatabaseSettings
 from dbbench.drivers.base import password_bytes
+from dbbench.drivers.failures import Failure
 from dbbench.errors import ConnectError, DbbenchError, QueryError, mention
 
-# MySQL / MariaDB error numbers met while connecting
-ER_DBACCESS_DENIED = 1044
-ER_ACCESS_DENIED = 1045
-#: MariaDB: access denied, no password given, or an unknown user
-ER_ACCESS_DENIED_NO_PASSWORD = 1698
-ER_BAD_DB = 1049
-#: the query names a table without a database, and none is selected
-ER_NO_DB = 1046
-#: an unknown table: in another database, perhaps
-ER_NO_SUCH_TABLE = 1146
-ER_CON_COUNT = 1040
-ER_HOST_NOT_PRIVILEGED = 1130
-CR_CONN_HOST_ERROR = 2003
-CR_SERVER_LOST = 2013
-CR_SSL_CONNECTION_ERROR = 2026
-#: words of a certificate check that failed, as OpenSSL and Connector/C put them
-_VERIFY_WORDS = ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "Validation of SSL")
+#: words of a certificate check that failed, as OpenSSL, Connector/C and libpq put them
+_VERIFY_WORDS = (
+    "CERTIFICATE_VERIFY_FAILED",
+    "certificate verify failed",
+    "Validation of SSL",
+    "root certificate file",
+)
+#: words of a certificate that names another host, as OpenSSL and libpq put them
+_MISMATCH_WORDS = ("mismatch", "doesn't match", "not valid for", "does not match host name")
+#: words of a server without TLS when ssl_mode demands it: dbbench's check, libpq
+_NOT_OFFERED_WORDS = ("did not offer TLS", "SSL is required", "does not support SSL")
 
 
 def _written_forms(secret: str) -> list[str]:
@@ -61,24 +59,30 @@ def redact(text: str, secret: str) -> str:
     return text
 
 
-def _driver_message(exc: BaseException) -> tuple[int | None, str]:
+def _unwrapped(exc: BaseException) -> BaseException:
     if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.orig is not None:
-        exc = exc.orig  # a pool's connect: the driver's own exception inside
-    # one line, whatever the server quoted back (a multi-line query, say)
-    return drivers.error_code(exc), drivers.error_message(exc)
+        return exc.orig  # a pool's connect: the driver's own exception inside
+    return exc
 
 
-def _tls_failure(code: int | None, message: str, database: DatabaseSettings) -> str | None:
+def _driver_message(exc: BaseException) -> tuple[Failure | None, str | None, str]:
+    """The failure, the driver's code for it and its text, on one line (whatever the
+    server quoted back: a multi-line query, say)."""
+    exc = _unwrapped(exc)
+    return drivers.failure(exc), drivers.error_label(exc), drivers.error_message(exc)
+
+
+def _tls_failure(failure: Failure | None, message: str, database: DatabaseSettings) -> str | None:
     """What to do about a failed TLS handshake or certificate check, if it was one."""
     tls = database.tls
-    if "mismatch" in message or "doesn't match" in message or "not valid for" in message:
+    if any(words in message for words in _MISMATCH_WORDS):
         return (
             f"the server's certificate does not name {database.host!r} ({message}); connect "
             f"with a host name the certificate names ({mentioned('database', 'host')}), or "
             f"set {mentioned('database', 'ssl_mode')} to \"verify_ca\""
         )
     # Connector/C reports any TLS failure as 2026 with OpenSSL's reason
-    verify_failed = code == CR_SSL_CONNECTION_ERROR and "certificate" in message
+    verify_failed = failure is Failure.TLS and "certificate" in message
     if verify_failed or any(words in message for words in _VERIFY_WORDS):
         return (
             f"the server's certificate did not verify against ssl_ca = {tls.ca!r} ({message}); "
@@ -86,7 +90,7 @@ def _tls_failure(code: int | None, message: str, database: DatabaseSettings) -> 
             "certificate"
             + (", and that it names the host" if tls.mode == "verify_identity" else "")
         )
-    if "did not offer TLS" in message or "SSL is required" in message:
+    if any(words in message for words in _NOT_OFFERED_WORDS):
         return f"{message}; enable TLS on the server or lower {mentioned('database', 'ssl_mode')}"
     return None
 
@@ -101,14 +105,20 @@ _AUTH_PLUGIN_MISSING = re.compile(
 )
 
 
-def _password_hint(database: DatabaseSettings) -> str:
-    """Where the password that was refused came from, or where one can be given."""
+def _password_hint(database: DatabaseSettings, exc: BaseException) -> str:
+    """Where the password that was refused came from, or where one can be given (as the
+    driver that refused it reads passwords)."""
     if database.password and database.password_source:
         return f"check the password (from {database.password_source}) and the user's grants"
-    return (
-        f"no password was given: use {mentioned('database', 'password')}, DBBENCH_PASSWORD or "
-        "MYSQL_PWD, or ~/.my.cnf [client] password; or check the user's grants"
-    )
+    driver = drivers.owner(exc)
+    if driver is None:
+        driver = drivers.get_driver("pymysql")
+    return driver.password_hint(database)
+
+
+def _server_kind(exc: BaseException) -> str:
+    driver = drivers.owner(exc)
+    return driver.server_kind if driver is not None else "a MySQL-compatible server"
 
 
 def connect_error(
@@ -119,54 +129,56 @@ def connect_error(
     ``in_connect``: ``exc`` came out of the driver's connect call itself, so a
     read that timed out was the wait for the server's greeting.
     """
-    code, message = _driver_message(exc)
+    failure, code, message = _driver_message(exc)
     message = redact(message, database.password)
     where = database.describe()
-    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.orig is not None:
-        exc = exc.orig
-    reason = drivers.failure_reason(exc)
-    tls_failure = _tls_failure(code, message, database) if database.tls.mode != "disabled" else None
+    exc = _unwrapped(exc)
+    tls_failure = (
+        _tls_failure(failure, message, database) if database.tls.mode != "disabled" else None
+    )
     if tls_failure is not None:
         text = f"cannot connect to {where} over TLS (ssl_mode {database.tls.mode}): {tls_failure}"
-    elif code == CR_CONN_HOST_ERROR:
-        if reason == "unknown host":
-            text = (
-                f"cannot connect to {where}: unknown host {database.host!r} "
-                f"({database.source_of('host')}); check the host name"
-            )
-        elif reason == "refused":
-            text = (
-                f"cannot connect to {where}: connection refused; is the server running and "
-                f"listening on port {database.port} ({database.source_of('port')})? "
-                f"Or try a throwaway server ({mention('dbbench.scenarios.benchmark.local_server')})"
-            )
-        elif reason == "timeout":
-            text = (
-                f"cannot connect to {where}: no answer within {database.connect_timeout_s:g}s "
-                "(connect_timeout); check the host, port and any firewall"
-            )
-        elif reason == "no socket" and database.unix_socket:
-            text = f"cannot connect to {where}: no socket file at {database.unix_socket!r}"
-        else:
-            text = f"cannot connect to {where}: {message}"
-    elif code in (ER_ACCESS_DENIED, ER_ACCESS_DENIED_NO_PASSWORD):
-        text = f"cannot connect to {where}: access denied ({message}); {_password_hint(database)}"
-    elif code == ER_BAD_DB:
+    elif failure is Failure.UNKNOWN_HOST:
+        text = (
+            f"cannot connect to {where}: unknown host {database.host!r} "
+            f"({database.source_of('host')}); check the host name"
+        )
+    elif failure is Failure.REFUSED:
+        text = (
+            f"cannot connect to {where}: connection refused; is the server running and "
+            f"listening on port {database.port} ({database.source_of('port')})? "
+            f"Or try a throwaway server ({mention('dbbench.scenarios.benchmark.local_server')})"
+        )
+    elif failure is Failure.CONNECT_TIMEOUT:
+        text = (
+            f"cannot connect to {where}: no answer within {database.connect_timeout_s:g}s "
+            "(connect_timeout); check the host, port and any firewall"
+        )
+    elif failure is Failure.NO_SOCKET and database.unix_socket:
+        text = f"cannot connect to {where}: no socket file at {database.unix_socket!r}"
+    elif failure in (Failure.NO_SOCKET, Failure.CANNOT_CONNECT):
+        text = f"cannot connect to {where}: {message}"
+    elif failure is Failure.ACCESS_DENIED:
+        text = (
+            f"cannot connect to {where}: access denied ({message}); "
+            f"{_password_hint(database, exc)}"
+        )
+    elif failure is Failure.UNKNOWN_DATABASE:
         text = (
             f"cannot connect to {where}: {message}; create it or change the database "
             f"({database.source_of('database')})"
         )
-    elif code == ER_DBACCESS_DENIED:
+    elif failure is Failure.DATABASE_DENIED:
         text = (
             f"cannot connect to {where}: {message}; grant the user access or pick another database"
         )
-    elif code == ER_CON_COUNT:
+    elif failure is Failure.TOO_MANY_CONNECTIONS:
         text = (
             f"cannot connect to {where}: the server has no free connections ({message}); "
             f"lower {mentioned('benchmark', 'concurrency')} or raise the server's "
             "max_connections"
         )
-    elif code == ER_HOST_NOT_PRIVILEGED:
+    elif failure is Failure.HOST_NOT_ALLOWED:
         text = f"cannot connect to {where}: {message}; the user may not connect from this host"
     elif _AUTH_PLUGIN_MISSING.search(message):
         text = (
@@ -176,16 +188,16 @@ def connect_error(
             '"mysqlclient" (async-pool connects with aiomysql, which cannot), or give the user '
             "another plugin"
         )
-    elif code == CR_SERVER_LOST and in_connect and "timed out" in message:
+    elif failure is Failure.TIMED_OUT and in_connect:
         text = (
             f"cannot connect to {where}: something accepted the connection but sent no "
-            f"greeting within {database.connect_timeout_s:g}s (connect_timeout); is a "
-            "MySQL-compatible server on that port, and is it overloaded or stopped?"
+            f"greeting within {database.connect_timeout_s:g}s (connect_timeout); is "
+            f"{_server_kind(exc)} on that port, and is it overloaded or stopped?"
         )
-    elif code == CR_SERVER_LOST or "Packet sequence number wrong" in message:
+    elif failure in (Failure.LOST, Failure.TIMED_OUT) or "Packet sequence number wrong" in message:
         text = (
             f"cannot connect to {where}: the handshake failed ({message}); "
-            "is this a MySQL-compatible server on that port?"
+            f"is this {_server_kind(exc)} on that port?"
         )
     else:
         prefix = f"({code}) " if code is not None else ""
@@ -195,22 +207,22 @@ def connect_error(
 
 def query_error(exc: BaseException, database: DatabaseSettings, query: str) -> DbbenchError:
     """Explain a failure of the benchmark query itself."""
-    code, message = _driver_message(exc)
+    failure, code, message = _driver_message(exc)
     message = redact(message, database.password)
     shown = query if len(query) <= 60 else query[:57] + "..."
     prefix = f"({code}) " if code is not None else ""
-    if code == CR_SERVER_LOST and "timed out" in message:
+    if failure in (Failure.TIMED_OUT, Failure.STATEMENT_TIMEOUT):
         advice = (
             f"no answer within read_timeout ({database.read_timeout_s:g}s, "
             f"{database.source_of('read_timeout')}): raise it for a query this slow, "
             "or check that the server is answering"
         )
-    elif code == ER_NO_DB:
+    elif failure is Failure.NO_DATABASE_SELECTED:
         advice = (
             f"give {mentioned('database', 'database')} (or DBBENCH_DATABASE), "
             f"or name the table as database.table in {mentioned('benchmark', 'query')}"
         )
-    elif code == ER_NO_SUCH_TABLE:
+    elif failure is Failure.UNKNOWN_TABLE:
         advice = (
             f"check {mentioned('benchmark', 'query')}, or {mentioned('database', 'database')} "
             f"({database.database!r}, {database.source_of('database')})"
@@ -225,17 +237,6 @@ def query_error(exc: BaseException, database: DatabaseSettings, query: str) -> D
     )
 
 
-def _is_connect_failure(code: int | None) -> bool:
-    connect_codes = {
-        ER_DBACCESS_DENIED,
-        ER_ACCESS_DENIED,
-        ER_ACCESS_DENIED_NO_PASSWORD,
-        ER_BAD_DB,
-        ER_CON_COUNT,
-    }
-    return code is None or code >= 2000 or code in connect_codes | {ER_HOST_NOT_PRIVILEGED}
-
-
 def is_operation_failure(exc: BaseException) -> bool:
     """Whether ``exc`` is an operation's failure that ``operation_error`` explains:
     a driver's exception, SQLAlchemy's (a pool's), or an ``OSError``."""
@@ -244,8 +245,9 @@ def is_operation_failure(exc: BaseException) -> bool:
 
 
 def operation_error(exc: BaseException, database: DatabaseSettings, query: str) -> DbbenchError:
-    """Explain a failed operation: a connect failure or a query failure, by error number."""
-    code, _ = _driver_message(exc)
-    if _is_connect_failure(code):
+    """Explain a failed operation: a connect failure or a query failure, by the failure's
+    phase (an exception no failure names, an ``OSError`` say, is a connect failure)."""
+    failure, _, _ = _driver_message(exc)
+    if failure is None or failure.phase == "connect":
         return connect_error(exc, database)
     return query_error(exc, database, query)

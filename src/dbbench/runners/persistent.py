@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from dbbench.drivers import LOST_CODES, error_code
+from dbbench.drivers import is_lost
 from dbbench.runners.base import Runner
 
 
@@ -43,10 +43,8 @@ class PersistentRunner(Runner):
             raise
 
     def _is_lost(self, exc: BaseException) -> bool:
-        # PyMySQL says InterfaceError (no number) for a connection it already closed
-        return error_code(exc) in LOST_CODES or (
-            type(exc).__name__ == "InterfaceError" and error_code(exc) is None
-        )
+        # lost, gone, killed or timed out, in any dialect's words (drivers.failures)
+        return is_lost(exc)
 
     def connections_opened(self) -> int:
         return len(self._connections)
