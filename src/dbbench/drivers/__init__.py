@@ -8,8 +8,10 @@ Other modules (the async runner, ``explain``) plug in through ``Driver``
 (``base.py``): ``connector(database)`` for connections, ``dialect_url`` for
 SQLAlchemy, and the error helpers below for any driver's exception.
 
-Every driver says what went wrong in the same words (``failure``: a
-``failures.Failure``), whatever numbers its exceptions carry.
+The MySQL drivers (``pymysql``, ``mysqlclient``, ``mysql-connector``) and the
+PostgreSQL ones (``psycopg``, ``psycopg2``) say what went wrong in the same
+words (``failure``: a ``failures.Failure``), whatever numbers or SQLSTATEs
+their exceptions carry.
 """
 
 from __future__ import annotations
@@ -66,6 +68,14 @@ def _driver_class(name: str) -> type[Driver]:
         from dbbench.drivers.mysql_connector_driver import MysqlConnectorDriver
 
         return MysqlConnectorDriver
+    if name == "psycopg":
+        from dbbench.drivers.psycopg_driver import PsycopgDriver
+
+        return PsycopgDriver
+    if name == "psycopg2":
+        from dbbench.drivers.psycopg2_driver import Psycopg2Driver
+
+        return Psycopg2Driver
     raise ConfigError(f"unknown driver {name!r}; choose from {', '.join(DRIVER_NAMES)}")
 
 
@@ -86,6 +96,8 @@ def _loaded_drivers() -> list[Driver]:
         "pymysql": "pymysql",
         "mysqlclient": "MySQLdb",
         "mysql-connector": "mysql.connector",
+        "psycopg": "psycopg",
+        "psycopg2": "psycopg2",
     }
     return [get_driver(name) for name, module in modules.items() if module in sys.modules]
 

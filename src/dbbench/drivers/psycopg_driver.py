@@ -1,0 +1,42 @@
+"""psycopg (3): the PostgreSQL driver of today, over libpq (``postgresql+psycopg`` in
+SQLAlchemy); dbbench's default for PostgreSQL.  Install: ``pip install 'dbbench[postgresql]'``
+(``psycopg[binary]``, which brings its own libpq).
+
+The settings become libpq's parameters as ``libpq.py`` says, given to
+``psycopg.connect`` as keyword arguments.  What psycopg does beyond libpq:
+
+* it resolves the host name itself (``getaddrinfo`` in Python) before libpq
+  connects, and enforces ``connect_timeout`` in Python too, each address in turn;
+  an unknown host reads "failed to resolve host";
+* ``autocommit=True`` is an argument of ``connect`` (dbbench's own connections ask
+  for it);
+* a server error arrives as a subclass per SQLSTATE (``psycopg.errors.InvalidPassword``),
+  the SQLSTATE in ``exc.sqlstate``; a connection the server ended reads
+  ``AdminShutdown`` (57P01) on the next statement, then "the connection is lost".
+
+TLS in use: ``connection.info.pgconn.ssl_in_use``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbbench.drivers.libpq import LibpqDriver
+
+
+class PsycopgDriver(LibpqDriver):
+    name = "psycopg"
+    distribution = "psycopg"
+    module_name = "psycopg"
+    dialect_url = "postgresql+psycopg://"
+
+    def is_encrypted(self, connection: Any) -> bool:
+        return bool(connection.info.pgconn.ssl_in_use)
+
+    def sqlstate(self, exc: BaseException) -> str | None:
+        return getattr(exc, "sqlstate", None)
+
+    def describe(self) -> str:
+        implementation = getattr(getattr(self.module, "pq", None), "__impl__", "?")
+        libpq = self.module.pq.version()
+        return f"{super().describe()} ({implementation}, libpq {libpq // 10000}.{libpq % 10000})"
