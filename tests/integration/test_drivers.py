@@ -13,11 +13,15 @@ import socket
 
 import pytest
 
+from dbbench.config.schema import DIALECT_DRIVERS
 from dbbench.config.settings import Settings
-from dbbench.drivers import DRIVER_NAMES, error_code, error_kind, failure_reason, get_driver
+from dbbench.drivers import error_code, error_kind, failure_reason, get_driver
 from dbbench.drivers.diagnosis import connect_error
 from dbbench.runners import create_runner
 from tests.integration.conftest import database_for, run_dbbench
+
+#: the drivers of the MySQL server these tests run against (PostgreSQL's: test_pg_drivers.py)
+DRIVER_NAMES = DIALECT_DRIVERS["mysql"]
 
 
 def _settings(server, driver_name: str, **database) -> Settings:
@@ -142,6 +146,7 @@ def test_cli_unknown_driver_is_one_line(server):
     result = run_dbbench("run", "--driver", "pymysql,psycopg", env=server.env())
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "dbbench: error: --driver = 'pymysql,psycopg': unknown driver 'psycopg'; "
-        "choose from pymysql, mysqlclient, mysql-connector"
+        "dbbench: error: --driver = 'pymysql,psycopg': psycopg is a PostgreSQL driver, and "
+        "[database] dialect is mysql (the default; set it with [database] dialect, --dialect); "
+        "choose pymysql, mysqlclient or mysql-connector"
     )

@@ -15,14 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from dbbench.config.schema import DIALECT_DRIVERS
 from dbbench.config.settings import DatabaseSettings, Settings
-from dbbench.drivers import DRIVER_NAMES, TlsNotUsed, get_driver
+from dbbench.drivers import TlsNotUsed, get_driver
 from dbbench.drivers.diagnosis import connect_error
 from dbbench.runners.async_pool import aiomysql_connector
 from dbbench.scenarios.explain import explain
 from dbbench.server.certificates import CertificateFiles, make_certificates
 from dbbench.server.local import LocalServer
 from tests.integration.conftest import clean_environment, database_for, run_dbbench
+
+#: the drivers of the MySQL server these tests run against (PostgreSQL's: test_pg_drivers.py)
+DRIVER_NAMES = DIALECT_DRIVERS["mysql"]
 
 
 @dataclasses.dataclass(frozen=True)
