@@ -1,0 +1,339 @@
+"""psycopg and psycopg2 against the shared PostgreSQL (127.0.0.1:5432, trust, user root,
+database test): they connect, their failures read as one line in the words MySQL's do
+(host:port and user named, never the password), a killed backend is a lost connection
+to the persistent runner, and SQLAlchemy's pools check their connections out and in.
+
+A wrong password needs a server that asks for one; the shared server trusts everyone, so
+that test uses the throwaway server of ``postgresql_server`` (tests/integration/conftest.py)
+where it exists, and is skipped with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import stat
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from dbbench.config.settings import DatabaseSettings, Settings
+from dbbench.drivers import Failure, error_kind, failure, get_driver, is_lost
+from dbbench.drivers.diagnosis import connect_error, operation_error, query_error
+from dbbench.runners import create_runner
+
+PG_DRIVERS = ("psycopg", "psycopg2")
+SHARED = {"host": "127.0.0.1", "port": 5432, "user": "root", "database": "test"}
+SOCKET_DIRECTORY = "/var/run/postgresql"
+
+
+def _database(driver_name: str, **given) -> DatabaseSettings:
+    settings = {**SHARED, "ssl_mode": "disabled", **given}
+    return DatabaseSettings(dialect="postgresql", driver=driver_name, **settings)
+
+
+def _admin() -> psycopg.Connection:
+    """A connection of the test's own, beside the driver's."""
+    return psycopg.connect(
+        host=SHARED["host"], port=SHARED["port"], user="root", dbname="test", autocommit=True
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_server() -> None:
+    try:
+        _admin().close()
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"the shared PostgreSQL at 127.0.0.1:5432 is not there: {exc}")
+
+
+def _failure_of(database: DatabaseSettings) -> BaseException:
+    driver = get_driver(database.driver)
+    with pytest.raises(driver.errors) as caught:
+        driver.connector(database)().close()
+    return caught.value
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # nothing listens once it is closed
+
+
+@pytest.fixture
+def throwaway_role() -> Iterator[str]:
+    """A role of this test's own (dropped afterwards), for what root may not show."""
+    name = f"dbbench_{uuid.uuid4().hex[:10]}"
+    with _admin() as admin:
+        admin.execute(f"CREATE ROLE {name} LOGIN CONNECTION LIMIT 0")
+        try:
+            yield name
+        finally:
+            admin.execute(f"DROP ROLE IF EXISTS {name}")
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_connects_and_runs_select_1_in_plain_text(driver_name):
+    driver = get_driver(driver_name)
+    connection = driver.connector(_database(driver_name))()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        assert cursor.fetchall() == [(1,)]
+        assert driver.is_encrypted(connection) is False
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_a_non_ascii_password_is_sent_and_never_shown(driver_name):
+    # trust lets any password in: this shows it is sent without an encoding error; the
+    # server that checks it is test_a_wrong_password_is_access_denied's
+    password = "pässwörd€-root"
+    database = _database(driver_name, password=password)
+    get_driver(driver_name).connector(database)().close()
+    exc = _failure_of(dataclasses.replace(database, database="no_such_db_here"))
+    assert password not in str(connect_error(exc, database))
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_read_only_sessions_refuse_writes_from_their_first_statement(driver_name):
+    driver = get_driver(driver_name)
+    connection = driver.connector(_database(driver_name), read_only=True)()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SHOW default_transaction_read_only")
+        assert cursor.fetchall() == [("on",)]
+        with pytest.raises(driver.errors) as caught:
+            cursor.execute(f"CREATE TABLE dbbench_{uuid.uuid4().hex[:10]} (a int)")
+        assert error_kind(caught.value) == "InternalError(25006)"
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_autocommit_and_init_command(driver_name):
+    database = _database(driver_name, init_command="SET application_name = 'dbbench-test'")
+    connection = get_driver(driver_name).connector(database, autocommit=True)()
+    try:
+        assert connection.autocommit is True
+        cursor = connection.cursor()
+        cursor.execute("SHOW application_name")
+        assert cursor.fetchall() == [("dbbench-test",)]
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+@pytest.mark.parametrize("form", ["directory", "socket file"])
+def test_a_unix_socket_as_directory_or_file(driver_name, form):
+    path = f"{SOCKET_DIRECTORY}/.s.PGSQL.5432"
+    try:
+        is_socket = stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        is_socket = False
+    if not is_socket:
+        pytest.skip(f"the shared server has no socket at {path}")
+    unix_socket = SOCKET_DIRECTORY if form == "directory" else path
+    database = _database(driver_name, unix_socket=unix_socket, port=1)  # the file names 5432
+    if form == "directory":
+        database = dataclasses.replace(database, port=5432)
+    connection = get_driver(driver_name).connector(database)()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT inet_server_addr() IS NULL")  # NULL over a Unix socket
+        assert cursor.fetchall() == [(True,)]
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_refused_is_one_line(driver_name):
+    port = _free_port()
+    database = _database(driver_name, port=port)
+    exc = _failure_of(database)
+    assert (failure(exc), error_kind(exc)) == (Failure.REFUSED, "OperationalError(08001)")
+    message = str(connect_error(exc, database))
+    assert message.startswith(f"cannot connect to root@127.0.0.1:{port}: connection refused; ")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_unknown_host_is_one_line(driver_name):
+    database = _database(driver_name, host="nonexistent.invalid")
+    exc = _failure_of(database)
+    assert failure(exc) is Failure.UNKNOWN_HOST
+    assert str(connect_error(exc, database)).startswith(
+        "cannot connect to root@nonexistent.invalid:5432: unknown host 'nonexistent.invalid' ("
+    )
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_unknown_role_is_access_denied_without_the_password(driver_name):
+    role = f"dbbench_none_{uuid.uuid4().hex[:8]}"
+    password = f"{role}-pw"  # holds the role's name, which the message must show
+    database = _database(
+        driver_name, user=role, password=password, sources={"password": "--password-file"}
+    )
+    exc = _failure_of(database)
+    assert (failure(exc), error_kind(exc)) == (Failure.ACCESS_DENIED, "OperationalError(28000)")
+    message = str(operation_error(exc, database, "SELECT 1"))
+    assert message == (
+        f'cannot connect to {role}@127.0.0.1:5432: access denied (role "{role}" does not '
+        "exist); check the password (from --password-file) and the user's grants"
+    )
+    assert password not in message
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_unknown_database_is_one_line(driver_name):
+    sources = {"database": "--database"}
+    database = _database(driver_name, database="dbbench_no_such_db", sources=sources)
+    exc = _failure_of(database)
+    assert (failure(exc), error_kind(exc)) == (Failure.UNKNOWN_DATABASE, "OperationalError(3D000)")
+    assert str(connect_error(exc, database)) == (
+        'cannot connect to root@127.0.0.1:5432: database "dbbench_no_such_db" does not exist; '
+        "create it or change the database (from --database)"
+    )
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_too_many_connections_is_one_line(driver_name, throwaway_role):
+    database = _database(driver_name, user=throwaway_role)  # CONNECTION LIMIT 0
+    exc = _failure_of(database)
+    assert (failure(exc), error_kind(exc)) == (
+        Failure.TOO_MANY_CONNECTIONS,
+        "OperationalError(53300)",
+    )
+    assert str(connect_error(exc, database)).startswith(
+        f"cannot connect to {throwaway_role}@127.0.0.1:5432: the server has no free connections "
+        f'(too many connections for role "{throwaway_role}"); lower [benchmark] concurrency'
+    )
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_a_syntax_error_is_a_query_error(driver_name):
+    database = _database(driver_name)
+    connection = get_driver(driver_name).connector(database)()
+    try:
+        with pytest.raises(get_driver(driver_name).errors) as caught:
+            connection.cursor().execute("SELEC 1")
+    finally:
+        connection.close()
+    assert error_kind(caught.value) == "ProgrammingError(42601)"
+    assert str(operation_error(caught.value, database, "SELEC 1")) == (
+        "the query 'SELEC 1' failed on root@127.0.0.1:5432: (42601) syntax error at or near "
+        '"SELEC"; check [benchmark] query'
+    )
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_read_timeout_is_the_statement_timeout(driver_name):
+    database = _database(driver_name, read_timeout_s=0.2)
+    connection = get_driver(driver_name).connector(database)()
+    try:
+        with pytest.raises(get_driver(driver_name).errors) as caught:
+            connection.cursor().execute("SELECT pg_sleep(5)")
+        connection.rollback()
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")  # the connection lives on
+        assert cursor.fetchall() == [(1,)]
+    finally:
+        connection.close()
+    assert failure(caught.value) is Failure.STATEMENT_TIMEOUT
+    assert "no answer within read_timeout (0.2s" in str(
+        query_error(caught.value, database, "SELECT pg_sleep(5)")
+    )
+
+
+def _terminate_backend_of(connection) -> None:
+    cursor = connection.cursor()
+    cursor.execute("SELECT pg_backend_pid()")
+    pid = cursor.fetchall()[0][0]
+    cursor.close()
+    connection.rollback()
+    with _admin() as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_a_killed_backend_is_a_lost_connection_to_persistent(driver_name):
+    runner = create_runner(f"persistent/{driver_name}", Settings(database=_database(driver_name)))
+    runner.open()
+    try:
+        runner.run_once(0)
+        _terminate_backend_of(runner.connection)
+        with pytest.raises(runner.driver.errors) as caught:
+            runner.run_once(0)
+        assert is_lost(caught.value), error_kind(caught.value)
+        assert runner.connections_opened() == 0  # dropped: the next operation reconnects
+        runner.run_once(0)
+        assert runner.connections_opened() == 1
+    finally:
+        runner.close()
+    expected = {"psycopg": "OperationalError(57P01)", "psycopg2": "OperationalError(08006)"}
+    assert error_kind(caught.value) == expected[driver_name]
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+@pytest.mark.parametrize(
+    ("runner_name", "pre_ping"),
+    [
+        ("raw", False),
+        ("persistent", False),
+        ("pool", False),
+        ("pool", True),  # the dialect's ping on a psycopg connection
+        ("nullpool", False),
+        ("nullpool", True),
+    ],
+)
+def test_every_runner_checks_out_runs_and_checks_in(driver_name, runner_name, pre_ping):
+    settings = Settings(database=_database(driver_name))
+    settings = dataclasses.replace(
+        settings, pool=dataclasses.replace(settings.pool, pool_pre_ping=pre_ping)
+    )
+    runner = create_runner(f"{runner_name}/{driver_name}", settings)
+    runner.open()
+    try:
+        for _ in range(3):
+            runner.run_once(0)
+        if runner_name in ("pool", "nullpool"):
+            assert runner.engine.dialect.name == "postgresql"
+            assert runner.engine.dialect.driver == driver_name
+            assert runner.counters().connects == (1 if runner_name == "pool" else 3)
+            assert runner.checked_out() == 0
+        else:
+            assert runner.connections_opened() == (3 if runner_name == "raw" else 1)
+    finally:
+        runner.close()
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_a_wrong_password_is_access_denied(driver_name, request):
+    try:
+        server = request.getfixturevalue("postgresql_server")
+    except pytest.FixtureLookupError:
+        pytest.skip(
+            "the shared PostgreSQL trusts every login and the throwaway server's fixture "
+            "(postgresql_server, pg-server's) has not landed"
+        )
+    password = "pässwörd€-dbbench_pw"
+    role = "dbbench_pw"
+    with server.connect(autocommit=True) as admin:
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+    base = dataclasses.replace(
+        server.database_settings(), driver=driver_name, ssl_mode="disabled", user=role
+    )
+    good = dataclasses.replace(base, password=password)
+    get_driver(driver_name).connector(good)().close()  # the UTF-8 bytes are the role's
+    wrong = dataclasses.replace(base, password=f"{password}x", sources={"password": "--password"})
+    exc = _failure_of(wrong)
+    assert (failure(exc), error_kind(exc)) == (Failure.ACCESS_DENIED, "OperationalError(28P01)")
+    message = str(connect_error(exc, wrong))
+    assert message.startswith(f"cannot connect to {role}@")
+    assert "access denied (password authentication failed" in message
+    assert password not in message
