@@ -279,6 +279,8 @@ def _setting_option(section: str, key: str, command: str | None = None) -> Calla
     assert flag is not None, f"{row.name} has no flag"
     decls = [flag.name, *([flag.short] if flag.short else []), flag.parameter]
     kwargs: dict[str, Any] = {"cls": _SettingOption, "setting": row, "help": row.flag_help}
+    if flag.metavar is not None:
+        kwargs["metavar"] = flag.metavar
     if flag.kind == "switch":
         kwargs["default"] = None  # neither: the settings file's value stands
     elif flag.kind in ("on", "prompt"):

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from dbbench import guard
 from dbbench.config.tls import SSL_MODES
+from dbbench.config.url import masked, parse_url
 from dbbench.errors import mention
 from dbbench.parsing import (
     Validator,
@@ -80,6 +82,8 @@ class Flag:
     short: str | None = None
     #: click's parameter name, where not the flag's name with underscores
     dest: str | None = None
+    #: the value's name in ``--help`` (``--socket PATH``), where not its type's
+    metavar: str | None = None
 
     @property
     def parameter(self) -> str:
@@ -126,6 +130,8 @@ class Setting:
     comment: tuple[str, ...] = ()
     #: Markdown for the configuration reference only (a link to more)
     doc_note: str | None = None
+    #: the value as a message may show it, where not as given (a URL: its password hidden)
+    shown_as: Callable[[str], str] | None = None
 
     @property
     def name(self) -> str:
@@ -264,6 +270,28 @@ SETTINGS: tuple[Setting, ...] = (
         doc_note="see [Choosing the database](#choosing-the-database)",
     ),
     Setting(
+        "database", "url", "url", "string", parse_url, None,
+        "SQLAlchemy's connection URL, dialect[+driver]://user:password@host:port/database; "
+        "it sets the keys it names at its own precedence (a key given higher overrides its "
+        "part); a password in it only from the environment or a settings file",
+        env=("DBBENCH_URL",),
+        flag=Flag(
+            "--url",
+            "Connection URL, SQLAlchemy's: postgresql://user@host:5432/db, "
+            "mysql+pymysql://user@host/db; sets dialect, driver, host, port, user, database "
+            "(no password here: the process list shows it).",
+            metavar="URL",
+        ),
+        example="",
+        comment=(
+            "Instead of the keys below, one connection URL may say where to connect, e.g.",
+            '  url = "postgresql://root@127.0.0.1:5432/test"',
+            '  url = "mysql+mysqldb://root@127.0.0.1:3306/test"',
+        ),
+        doc_note="see [Choosing the database](#choosing-the-database)",
+        shown_as=masked,
+    ),
+    Setting(
         "database", "host", "host", "string", string(non_empty=True), "127.0.0.1",
         "the server's host name or address",
         env=("DBBENCH_HOST",),
@@ -308,7 +336,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "database", "unix_socket", "unix_socket", "path", optional_string, None,
-        "connect through this Unix socket instead of TCP",
+        "connect through this Unix socket instead of TCP; for PostgreSQL the directory "
+        "that holds it, as libpq's host=/dir",
+        flag=Flag(
+            "--socket",
+            "Connect through this Unix socket instead of TCP (PostgreSQL: its directory).",
+            metavar="PATH",
+        ),
         example="",
     ),
     Setting(

@@ -38,6 +38,7 @@ from dbbench.config.schema import (
     dialect_of,
 )
 from dbbench.config.tls import NeedsKey, TlsSettings, check_tls_files, resolve_tls
+from dbbench.config.url import DatabaseUrl
 from dbbench.errors import ConfigError, mention
 from dbbench.parsing import bad_value, decimal, shown, suggest, toml_literal, whole_number
 
@@ -529,12 +530,64 @@ def _given(
 
 def _checked(row: Setting, item: _Value) -> _Value:
     """``item`` with its value as ``row``'s check makes it; a bad one raises ``bad_value``'s
-    error, naming where it came from and echoing it as given."""
+    error, naming where it came from and echoing it as given (as ``row.shown_as`` shows it,
+    for a URL: from here on, its echo never holds its password)."""
+    if row.shown_as is not None and isinstance(item.value, str):
+        hidden = row.shown_as(item.value)
+        as_file = item.given is not None and item.given == toml_literal(item.value)
+        item = dataclasses.replace(item, given=toml_literal(hidden) if as_file else shown(hidden))
     try:
         return dataclasses.replace(item, checked=row.check(item.value))
     except ValueError as exc:
         error = bad_value(item.where, item.value, str(exc), secret=row.secret, echo=item.echo)
         raise error from None
+
+
+def _with_url(layers: Sequence[dict[str, dict[str, _Value]]]) -> list[dict[str, dict[str, _Value]]]:
+    """``layers`` (checked, lowest first) with the highest ``[database] url`` read into the
+    keys it sets, in its own layer: a key given higher overrides the URL's part, one given
+    lower is overridden by it, and one given beside it that says otherwise is refused.  A
+    URL given lower is overridden whole: one URL is one address, not parts to mix.  Its
+    parts are named as the URL (``from --url``), which may hold a password only from the
+    environment or a file."""
+    found = [index for index, layer in enumerate(layers) if "url" in layer.get("database", {})]
+    expanded = []
+    for index, layer in enumerate(layers):
+        database = {key: item for key, item in layer.get("database", {}).items() if key != "url"}
+        if found and index == found[-1]:
+            database = _url_parts(layer["database"]["url"], database)
+        expanded.append({**layer, "database": database})
+    return expanded
+
+
+def _url_parts(url: _Value, beside: dict[str, _Value]) -> dict[str, _Value]:
+    """``beside`` (the keys of the URL's layer) and the keys ``url`` sets."""
+    parsed: DatabaseUrl = url.checked
+    flag = BY_KEY["database"]["url"].flag
+    if parsed.has_password and flag is not None and url.where == flag.name:
+        raise ConfigError(
+            f"{url.where} holds a password, and every user sees a command line in the process "
+            "list: give the URL in DBBENCH_URL or [database] url of the settings file, or "
+            "leave the password out of it and give it with DBBENCH_PASSWORD or --password"
+        )
+    merged = dict(beside)
+    for key, value in parsed.parts.items():
+        row = BY_KEY["database"][key]
+        try:
+            checked = row.check(value)
+        except ValueError as exc:
+            what = "its password" if row.secret else f"its {key} {shown(value)}"
+            raise ConfigError(f"{url.where} = {url.echo}: {what} {exc}") from None
+        other = beside.get(key)
+        if other is not None and other.checked != checked:
+            if row.secret:
+                said = f"a password and {other.where} another"
+            else:
+                said = f"{key} {shown(checked)} and {other.where} = {other.echo}"
+            raise ConfigError(f"{url.where} sets {said}: give it in one place")
+        if other is None:
+            merged[key] = _Value(value, url.where, url.layer, checked=checked)
+    return merged
 
 
 def _how_to_set(row: Setting) -> str:
@@ -590,6 +643,12 @@ def load_settings(
     for layer in below + above:
         _check_layer(layer)
     settings = _settings(below + above, config_path)
+    if settings.database.dialect != "mysql":
+        # ~/.my.cnf and MYSQL_PWD are the MySQL client's login, for no other database
+        # (below: ~/.my.cnf's layer if read, the settings file's, the environment's)
+        below = [*below[1 if option_file is not None else 0 : -1], _without_mysql_pwd(below[-1])]
+        settings = _settings(below + above, config_path)
+        given = dataclasses.replace(given, asks_password=None, warnings=())
     if given.asks_password is not None and settings.database.password_source is None:
         settings = dataclasses.replace(settings, password_asked_by=given.asks_password)
     warnings = [
@@ -606,6 +665,17 @@ def load_settings(
     return dataclasses.replace(settings, variants=tuple(loaded), warnings=tuple(warnings))
 
 
+def _without_mysql_pwd(layer: dict[str, dict[str, _Value]]) -> dict[str, dict[str, _Value]]:
+    """The environment's ``layer`` without the MySQL client's ``MYSQL_PWD``."""
+    return {
+        section: {
+            key: item for key, item in values.items()
+            if item.where != "environment variable MYSQL_PWD"
+        }
+        for section, values in layer.items()
+    }
+
+
 def _check_layer(layer: dict[str, dict[str, _Value]]) -> None:
     for section, values in layer.items():
         for key, item in values.items():
@@ -615,7 +685,7 @@ def _check_layer(layer: dict[str, dict[str, _Value]]) -> None:
 def _settings(layers: Sequence[dict[str, dict[str, _Value]]], config_path: Path | None) -> Settings:
     """The checked ``layers``, lowest first, merged into settings (no warnings, no variants)."""
     merged: dict[str, dict[str, _Value]] = {section: {} for section in SECTIONS}
-    for layer in layers:
+    for layer in _with_url(layers):
         for section, values in layer.items():
             merged[section].update(values)
 
