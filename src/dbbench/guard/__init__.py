@@ -7,6 +7,7 @@ readings; its docstring says what is allowed and why).  Callers import from here
 module.
 """
 
+from dbbench.guard.common import check_workload
 from dbbench.guard.mysql import (
     EFFECT_CALLS,
     EFFECT_FUNCTIONS,
@@ -16,7 +17,6 @@ from dbbench.guard.mysql import (
     check_init_command,
     check_query,
     check_sql,
-    check_workload,
     has_statement,
     is_read_only,
 )

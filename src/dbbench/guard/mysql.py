@@ -55,13 +55,30 @@ docs/reference/safety.md).  Functions that only wait or read (``SLEEP``,
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from dbbench.errors import ConfigError, mention
+from dbbench.errors import mention
+from dbbench.guard.common import (
+    ALLOW_WRITES,
+    FIRST_WORD,
+    INIT_RUNS,
+    PLAIN_READ,
+    QUERY_RUNS,
+    Grammar,
+    Statement,
+    Token,
+    close_quote,
+    effect,
+    first_word,
+    judge,
+    may_change,
+    not_a_read,
+    refuse,
+    scan,
+)
 
 #: statements that read: the only ones allowed without --allow-writes
 READ_KEYWORDS = ("SELECT", "SHOW", "EXPLAIN", "DESCRIBE", "DESC", "VALUES", "TABLE", "WITH", "HELP")
@@ -120,91 +137,46 @@ _INNER_SEPARATOR = re.compile(r";(?![\s;]*(?:\*/[\s;]*)*\Z)")
 _SPECIAL = re.compile(r"['\"`]|/\*|\*/|--(?=[\s\x00-\x1f]|$)|#|;")
 #: MariaDB/MySQL run what is inside /*! ... */ and /*M! ... */: not comments
 _EXECUTABLE_COMMENT = re.compile(r"/\*[Mm]?!\d*")
-_FIRST_WORD = re.compile(r"[\s(]*([A-Za-z_]\w*)")
 #: a quoted name as a function call may use it: its letters, digits and "_", nothing else
 _NAME = re.compile(r"\s*(\w+)\s*")
 
 
-def _close_quote(text: str, start: int, quote: str, backslash_escapes: bool) -> int:
-    """The index just after the literal opening at ``start``; the end if unterminated."""
-    i = start + 1
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and backslash_escapes and quote != "`":
-            i += 2
-        elif char == quote:
-            if text.startswith(quote, i + 1):  # a doubled quote: part of the literal
-                i += 2
-            else:
-                return i + 1
-        else:
-            i += 1
-    return len(text)
-
-
-class _Statement:
-    """One statement as the server reads it, twice: ``blanked`` with every literal and quoted
-    name ``''`` (for the words: ```update``` is a column), ``named`` with a quoted name as
-    its bare name (for the calls: ```GET_LOCK`(`` calls GET_LOCK)."""
-
-    __slots__ = ("blanked", "named")
-
-    def __init__(self, blanked: str, named: str) -> None:
-        self.blanked, self.named = blanked, named
-
-
 def _statements(
     query: str, backslash_escapes: bool = True, executable_runs: bool = True
-) -> list[_Statement]:
+) -> list[Statement]:
     """The statements of ``query`` as the server reads them: comments removed, executable
     comments unwrapped (or, with ``executable_runs`` False, removed as a server whose
     version the comment's number excludes does), literals blanked; the empty ones left
     out."""
-    statements: list[_Statement] = []
-    blanked: list[str] = []
-    named: list[str] = []
 
-    def add(text: str, name: str | None = None) -> None:
-        blanked.append(text)
-        named.append(text if name is None else name)
-
-    def end_statement() -> None:
-        statement = _Statement("".join(blanked).strip(), "".join(named).strip())
-        if statement.blanked:
-            statements.append(statement)
-        blanked.clear()
-        named.clear()
-
-    i = 0
-    while True:
-        match = _SPECIAL.search(query, i)
-        if match is None:
-            add(query[i:])
-            break
-        add(query[i : match.start()])
+    def token(match: re.Match[str]) -> Token:
         token, i = match.group(), match.end()
         if token in ("'", '"', "`"):
-            i = _close_quote(query, match.start(), token, backslash_escapes)
+            i = close_quote(query, match.start(), token, backslash_escapes and token != "`")
             name = _NAME.fullmatch(query, match.end(), max(i - 1, match.end()))
-            add("''", f" {name.group(1)} " if name and token != "'" else None)
-        elif token == "/*":
+            return i, "''", f" {name.group(1)} " if name and token != "'" else None
+        if token == "/*":
             executable = executable_runs and _EXECUTABLE_COMMENT.match(query, match.start())
             if executable:  # its contents are code; its "*/" is dropped when reached
-                i = executable.end()
-            else:  # a comment, or an optimizer hint
-                end = query.find("*/", i)
-                i = len(query) if end < 0 else end + 2
-            add(" ")
-        elif token == "*/":  # the end of an executable comment (or a stray one)
-            add(" ")
-        elif token in ("--", "#"):
+                return executable.end(), " ", None
+            # a comment, or an optimizer hint
+            end = query.find("*/", i)
+            return (len(query) if end < 0 else end + 2), " ", None
+        if token == "*/":  # the end of an executable comment (or a stray one)
+            return i, " ", None
+        if token in ("--", "#"):
             end = query.find("\n", i)
-            i = len(query) if end < 0 else end
-            add(" ")
-        else:  # ";"
-            end_statement()
-    end_statement()
-    return statements
+            return (len(query) if end < 0 else end), " ", None
+        return None  # ";"
+
+    return scan(query, _SPECIAL, token)
+
+
+def _readings(text: str) -> Iterator[list[Statement]]:
+    """Every reading of ``text``: literals with and without backslash escapes, and
+    executable comments run (/*!DELETE */) and skipped (/*M!999999 SELECT */ CALL p())."""
+    for backslash_escapes, executable_runs in itertools.product((True, False), repeat=2):
+        yield _statements(text, backslash_escapes, executable_runs)
 
 
 def has_statement(query: str) -> bool:
@@ -213,123 +185,45 @@ def has_statement(query: str) -> bool:
     return bool(_statements(query))
 
 
-#: what lets SQL that may write run: the argument of ``check_query`` (the command line's flag)
-_ALLOW_WRITES = mention("allow_writes")
-#: how often a query runs, and an init_command
-_QUERY_RUNS = "thousands of times"
-_INIT_RUNS = "on every connection it opens"
-_PLAIN_READ = ": it is not a plain SELECT/SHOW"
 _READ_OR_SET = ": it is not a read or a SET of the session's own variables"
-#: why a write word counts wherever it is, in a text the server may read otherwise
-_ANYWHERE = (
-    ", which counts anywhere in a text with comments, backslashes or brackets: the server "
-    "may read them otherwise than dbbench"
+_GRAMMAR = Grammar(
+    read_keywords=READ_KEYWORDS,
+    write_words=WRITE_WORDS,
+    effect_calls=EFFECT_CALLS,
+    ambiguous=_AMBIGUOUS,
+    ambiguous_what="comments, backslashes or brackets",
+    uncommented=lambda text: _COMMENTS.sub(" ", text),
+    inner_separator=_INNER_SEPARATOR,
+    readings=_readings,
 )
-#: what stands between the words or the name and the "(" of a match, for the message
-_MATCH_GAPS = re.compile(r"[\s`\"(\[\]]+")
-
-
-def _shown_match(found: re.Match[str]) -> str:
-    """A write word or a call as the message names it: ``FOR SHARE``, ``GET_LOCK()``."""
-    text = _MATCH_GAPS.sub(" ", found.group()).strip().upper().replace(". ", ".")
-    return f"{text}()" if found.re is EFFECT_CALLS and not text.startswith(".") else text
-
-
-def _may_change(found: str, why: str, runs: str, does: str = "may change data") -> str:
-    """The rest of a refusal's line after the value, for SQL holding ``found`` (a write
-    word, a call), ``why`` that counts, that runs ``runs``; ``does``: what it may do."""
-    return (
-        f"{does} ({found}{why}); dbbench runs it {runs}, so give {_ALLOW_WRITES} "
-        "if that is what you want"
-    )
-
-
-def _first_word(statement: _Statement) -> tuple[str, str | None]:
-    """The statement's first word in capitals ('' if none), and as written."""
-    first = _FIRST_WORD.match(statement.blanked)
-    return (first.group(1).upper(), first.group(1)) if first else ("", None)
-
-
-def _effect(blanked: str, named: str) -> str | None:
-    """The first write word or call of an effect function in a statement, if any, named."""
-    found = WRITE_WORDS.search(blanked) or EFFECT_CALLS.search(named)
-    return _shown_match(found) if found is not None else None
-
-
-def _not_a_read(word: str, written: str | None, also: str = "") -> str:
-    """The refusal of a statement whose first word is no read keyword (nor ``also``)."""
-    close = difflib.get_close_matches(word, READ_KEYWORDS, n=1)
-    typo = f"a typo for {close[0]}?" if close else "a typo?"
-    unknown = f"{written!r}: {typo}" if written else typo
-    reads = f"{', '.join(READ_KEYWORDS[:-1])} or {READ_KEYWORDS[-1]}"
-    return (
-        f"does not start with {reads}{also} ({unknown}); any other statement may change "
-        f"data, so it runs only with {_ALLOW_WRITES}"
-    )
 
 
 def _read_refusal(
-    statement: _Statement, what: str = _PLAIN_READ, runs: str = _QUERY_RUNS
+    statement: Statement, what: str = PLAIN_READ, runs: str = QUERY_RUNS
 ) -> str | None:
     """Why one statement of a query is not a read, or None."""
-    word, written = _first_word(statement)
+    word, written = first_word(statement)
     if word in WRITE_KEYWORDS:
-        return _may_change(word, what, runs)
+        return may_change(word, what, runs)
     if word not in READ_KEYWORDS:
-        return _not_a_read(word, written)
+        return not_a_read(_GRAMMAR, word, written)
     # SHOW CREATE TABLE t only shows
     blanked = _SHOW_CREATE.sub("SHOW", statement.blanked) if word == "SHOW" else statement.blanked
-    found = _effect(blanked, statement.named)
-    return _may_change(found, what, runs) if found is not None else None
-
-
-def _judge(
-    text: str, statement_refusal: Callable[[_Statement], str | None], runs: str
-) -> str | None:
-    """Why ``text`` may not run without --allow-writes (the rest of a one-line message after
-    the value), every reading of it judged by ``statement_refusal``; None if it only reads.
-    ``runs``: how often it runs, for the message."""
-    if _AMBIGUOUS.search(text):
-        # comments, backslashes or brackets: the statements as read below may not be the
-        # server's,
-        # so a write word or an effect anywhere, even in a comment or a literal, or a
-        # second statement anywhere, is refused
-        uncommented = _COMMENTS.sub(" ", text)  # FOR/* x */UPDATE
-        found = _effect(text, text) or _effect(uncommented, uncommented)
-        if found is not None:
-            return _may_change(found, _ANYWHERE, runs)
-        if _INNER_SEPARATOR.search(text):
-            return (
-                "holds several statements and comments, backslashes or brackets, which the "
-                f"server may read otherwise than dbbench; give {_ALLOW_WRITES} if that is what "
-                "you want"
-            )
-    # every reading must be a read: literals with and without backslash escapes, and
-    # executable comments run (/*!DELETE */) and skipped (/*M!999999 SELECT */ CALL p())
-    for backslash_escapes, executable_runs in itertools.product((True, False), repeat=2):
-        for statement in _statements(text, backslash_escapes, executable_runs):
-            reason = statement_refusal(statement)
-            if reason is not None:
-                return reason
-    return None
+    found = effect(_GRAMMAR, blanked, statement.named)
+    return may_change(found, what, runs) if found is not None else None
 
 
 def is_read_only(query: str) -> bool:
     """Whether ``query`` only reads, judged on its text: every statement starts with a read
     keyword, holds no write word and calls no effect function, outside comments and
     literals."""
-    return _judge(query, _read_refusal, _QUERY_RUNS) is None
-
-
-def _shown(text: str) -> str:
-    return repr(text if len(text) <= 60 else text[:57] + "...")
+    return judge(_GRAMMAR, query, _read_refusal, QUERY_RUNS) is None
 
 
 def check_query(query: str, allow_writes: bool, where: str = mention("[benchmark] query")) -> None:
     """Refuse a query that may write, or is not a known read, unless ``allow_writes``."""
-    reason = None if allow_writes else _judge(query, _read_refusal, _QUERY_RUNS)
-    if reason is not None:
-        raise ConfigError(f"{where} = {_shown(query)} {reason}")
+    if not allow_writes:
+        refuse(where, query, judge(_GRAMMAR, query, _read_refusal, QUERY_RUNS))
 
 
 #: SET's words after which comes no assignment to the session's own variables: a
@@ -352,33 +246,33 @@ _SET = re.compile(r"[\s(]*SET\b(?:\s+(?:SESSION|LOCAL)\b)?\s*", re.IGNORECASE)
 _SUBQUERY = re.compile(r"\(\s*(?:SELECT|TABLE|VALUES|WITH)\b", re.IGNORECASE)
 
 
-def _init_refusal(statement: _Statement) -> str | None:
+def _init_refusal(statement: Statement) -> str | None:
     """Why one statement of an init_command may not run without --allow-writes, or None: a
     read, or a SET of the session's variables whose values read."""
-    word, written = _first_word(statement)
+    word, written = first_word(statement)
     if word != "SET":
         if word in READ_KEYWORDS or word in WRITE_KEYWORDS:
-            return _read_refusal(statement, _READ_OR_SET, _INIT_RUNS)
-        return _not_a_read(word, written, ", or SET (of the session's variables)")
+            return _read_refusal(statement, _READ_OR_SET, INIT_RUNS)
+        return not_a_read(_GRAMMAR, word, written, ", or SET (of the session's variables)")
     wide = _WIDE_SCOPE.search(statement.named) or _WIDE_VARIABLES.search(statement.named)
     if wide is not None:
         return (
             f"sets a variable beyond the session ({wide.group().upper()}); dbbench runs it "
-            f"{_INIT_RUNS}, so give {_ALLOW_WRITES} if that is what you want"
+            f"{INIT_RUNS}, so give {ALLOW_WRITES} if that is what you want"
         )
     head = _SET.match(statement.blanked)
     rest = statement.blanked[head.end() :] if head else statement.blanked
-    form = _FIRST_WORD.match(rest)
+    form = FIRST_WORD.match(rest)
     if form is not None and form.group(1).upper() in _SET_FORMS:
-        return _may_change(f"SET {form.group(1).upper()}", _READ_OR_SET, _INIT_RUNS)
-    found = _effect(rest, statement.named)
+        return may_change(f"SET {form.group(1).upper()}", _READ_OR_SET, INIT_RUNS)
+    found = effect(_GRAMMAR, rest, statement.named)
     if found is None and _SUBQUERY.search(rest):
-        return _may_change(
+        return may_change(
             "a subquery in a SET",
             ": MariaDB locks the rows it reads, as for INSERT ... SELECT",
-            _INIT_RUNS,
+            INIT_RUNS,
         )
-    return _may_change(found, _READ_OR_SET, _INIT_RUNS) if found is not None else None
+    return may_change(found, _READ_OR_SET, INIT_RUNS) if found is not None else None
 
 
 #: what must follow a session variable's value, in the text as it is, for the value to be
@@ -408,7 +302,7 @@ class _SessionRule:
     def refusal(self, command: str) -> str | None:
         found = self.forbidden.search(command)
         if found is not None:
-            return _may_change(found.group().upper(), self.why, _INIT_RUNS, self.does)
+            return may_change(found.group().upper(), self.why, INIT_RUNS, self.does)
         assigned = re.compile(
             rf"[`\"]?\s*:?=\s*(?:{self.value}){_VALUE_ENDS}", re.IGNORECASE | re.DOTALL
         )
@@ -416,7 +310,7 @@ class _SessionRule:
             if not assigned.match(command, variable.end()):
                 name = variable.group().upper()
                 found_text = f"{name} not set to {self.what}"
-                return _may_change(found_text, self.why_value, _INIT_RUNS, self.does)
+                return may_change(found_text, self.why_value, INIT_RUNS, self.does)
         return None
 
 
@@ -455,9 +349,8 @@ def check_init_command(
     if command is None or allow_writes:
         return
     refusals = (rule.refusal(command) for rule in _SESSION_RULES)
-    reason = next((r for r in refusals if r), None) or _judge(command, _init_refusal, _INIT_RUNS)
-    if reason is not None:
-        raise ConfigError(f"{where} = {_shown(command)} {reason}")
+    reason = next((r for r in refusals if r), None)
+    refuse(where, command, reason or judge(_GRAMMAR, command, _init_refusal, INIT_RUNS))
 
 
 def check_sql(
@@ -472,15 +365,3 @@ def check_sql(
     check_query(query, allow_writes, query_name)
     for command, where in init_commands:
         check_init_command(command, allow_writes, where)
-
-
-def check_workload(
-    workload: str, allow_writes: bool, where: str = mention("[benchmark] workload")
-) -> None:
-    """Refuse a built-in write workload unless ``allow_writes``."""
-    if allow_writes or workload == "read":
-        return
-    raise ConfigError(
-        f"{where} = {workload!r} writes (into a scratch table dbbench creates and drops); "
-        f"give {_ALLOW_WRITES} to run it"
-    )
