@@ -1,12 +1,23 @@
 """Reads only, unless told: SQL of the user's that may change anything needs --allow-writes.
 
-One module per database, each reading the text as that server reads it:
-``guard.mysql`` (MySQL and MariaDB: executable comments, backquotes, ``sql_mode``'s
-readings; its docstring says what is allowed and why).  Callers import from here
-(``from dbbench.guard import check_sql``), as they did when the guard was one
-module.
+One module per database, each reading the text as that server reads it, behind the same
+functions: ``guard.mysql`` (MySQL and MariaDB: executable comments, backquotes,
+``sql_mode``'s readings) and ``guard.postgresql`` (nested comments, dollar quoting,
+``E''`` strings, ``SELECT ... INTO``, functions such as ``nextval``,
+``pg_advisory_lock`` and ``set_config``); their docstrings say what is allowed and why,
+and ``guard.common`` holds what they share.  Callers import from here (``from
+dbbench.guard import check_sql``), as they did when the guard was one module; the
+functions that read SQL take ``dialect=`` ("mysql", the default, or "postgresql"), and
+``for_dialect`` gives a database's module itself.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import ModuleType
+
+from dbbench.errors import mention
+from dbbench.guard import mysql, postgresql
 from dbbench.guard.common import check_workload
 from dbbench.guard.mysql import (
     EFFECT_CALLS,
@@ -14,11 +25,6 @@ from dbbench.guard.mysql import (
     READ_KEYWORDS,
     WRITE_KEYWORDS,
     WRITE_WORDS,
-    check_init_command,
-    check_query,
-    check_sql,
-    has_statement,
-    is_read_only,
 )
 
 __all__ = [
@@ -31,6 +37,66 @@ __all__ = [
     "check_query",
     "check_sql",
     "check_workload",
+    "for_dialect",
     "has_statement",
     "is_read_only",
 ]
+
+#: each dialect's guard (``DatabaseSettings.dialect``'s values)
+_MODULES = {"mysql": mysql, "postgresql": postgresql}
+
+
+def for_dialect(dialect: str) -> ModuleType:
+    """The guard module that reads SQL as ``dialect``'s server does (``check_query``,
+    ``check_init_command``, ``is_read_only``, ``has_statement``)."""
+    try:
+        return _MODULES[dialect]
+    except KeyError:
+        raise ValueError(f"no write guard for the dialect {dialect!r}") from None
+
+
+def has_statement(query: str, dialect: str = "mysql") -> bool:
+    """Whether ``query`` holds anything but comments, semicolons and blanks."""
+    return bool(for_dialect(dialect).has_statement(query))
+
+
+def is_read_only(query: str, dialect: str = "mysql") -> bool:
+    """Whether ``query`` only reads, judged on its text as ``dialect``'s server reads it."""
+    return bool(for_dialect(dialect).is_read_only(query))
+
+
+def check_query(
+    query: str,
+    allow_writes: bool,
+    where: str = mention("[benchmark] query"),
+    dialect: str = "mysql",
+) -> None:
+    """Refuse a query that may write, or is not a known read, unless ``allow_writes``."""
+    for_dialect(dialect).check_query(query, allow_writes, where)
+
+
+def check_init_command(
+    command: str | None,
+    allow_writes: bool,
+    where: str = mention("[database] init_command"),
+    dialect: str = "mysql",
+) -> None:
+    """Refuse an init_command that may change anything beyond the session, unless
+    ``allow_writes``."""
+    for_dialect(dialect).check_init_command(command, allow_writes, where)
+
+
+def check_sql(
+    query: str,
+    init_commands: Iterable[tuple[str | None, str]],
+    allow_writes: bool,
+    query_name: str = mention("[benchmark] query"),
+    dialect: str = "mysql",
+) -> None:
+    """Refuse the SQL of the user's that may write, unless ``allow_writes``: the query
+    (``check_query``, named ``query_name``) and each init_command, with where it was set
+    (``check_init_command``; ``Settings.init_commands``: the run's and every variant's),
+    read as ``dialect``'s server reads them."""
+    check_query(query, allow_writes, query_name, dialect)
+    for command, where in init_commands:
+        check_init_command(command, allow_writes, where, dialect)

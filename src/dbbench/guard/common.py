@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from dbbench.errors import ConfigError, mention
 
@@ -111,6 +111,8 @@ class Grammar:
 
     #: statements that read: the only ones allowed without --allow-writes
     read_keywords: tuple[str, ...]
+    #: statements that change something (for the message: any other is refused too)
+    write_keywords: frozenset[str]
     #: words that make even a read statement change something
     write_words: re.Pattern[str]
     #: a call of a function with effects
@@ -125,6 +127,11 @@ class Grammar:
     inner_separator: re.Pattern[str]
     #: the statements of a text in every way the server may read it
     readings: Callable[[str], Iterable[list[Statement]]]
+    #: a read statement's first word and blanked text -> the text its write words are
+    #: looked for in (MySQL: SHOW CREATE TABLE only shows)
+    words_in: Callable[[str, str], str] = lambda word, blanked: blanked
+    #: why a write word counts, for the message, where it is not plain
+    why: Mapping[str, str] = field(default_factory=dict)
 
 
 #: what stands between the words or the name and the "(" of a match, for the message
@@ -170,6 +177,21 @@ def not_a_read(grammar: Grammar, word: str, written: str | None, also: str = "")
         f"does not start with {reads}{also} ({unknown}); any other statement may change "
         f"data, so it runs only with {ALLOW_WRITES}"
     )
+
+
+def read_refusal(
+    grammar: Grammar, statement: Statement, what: str = PLAIN_READ, runs: str = QUERY_RUNS
+) -> str | None:
+    """Why one statement of a query is not a read, or None: its first word is no read
+    keyword, or it holds a write word or a call of an effect function (``what``: why that
+    counts, unless ``grammar.why`` says; ``runs``: how often it runs)."""
+    word, written = first_word(statement)
+    if word in grammar.write_keywords:
+        return may_change(word, what, runs)
+    if word not in grammar.read_keywords:
+        return not_a_read(grammar, word, written)
+    found = effect(grammar, grammar.words_in(word, statement.blanked), statement.named)
+    return may_change(found, grammar.why.get(found, what), runs) if found is not None else None
 
 
 def judge(

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dbbench.errors import mention
@@ -76,6 +76,7 @@ from dbbench.guard.common import (
     judge,
     may_change,
     not_a_read,
+    read_refusal,
     refuse,
     scan,
 )
@@ -188,6 +189,7 @@ def has_statement(query: str) -> bool:
 _READ_OR_SET = ": it is not a read or a SET of the session's own variables"
 _GRAMMAR = Grammar(
     read_keywords=READ_KEYWORDS,
+    write_keywords=WRITE_KEYWORDS,
     write_words=WRITE_WORDS,
     effect_calls=EFFECT_CALLS,
     ambiguous=_AMBIGUOUS,
@@ -195,6 +197,8 @@ _GRAMMAR = Grammar(
     uncommented=lambda text: _COMMENTS.sub(" ", text),
     inner_separator=_INNER_SEPARATOR,
     readings=_readings,
+    # SHOW CREATE TABLE t only shows
+    words_in=lambda word, blanked: _SHOW_CREATE.sub("SHOW", blanked) if word == "SHOW" else blanked,
 )
 
 
@@ -202,15 +206,7 @@ def _read_refusal(
     statement: Statement, what: str = PLAIN_READ, runs: str = QUERY_RUNS
 ) -> str | None:
     """Why one statement of a query is not a read, or None."""
-    word, written = first_word(statement)
-    if word in WRITE_KEYWORDS:
-        return may_change(word, what, runs)
-    if word not in READ_KEYWORDS:
-        return not_a_read(_GRAMMAR, word, written)
-    # SHOW CREATE TABLE t only shows
-    blanked = _SHOW_CREATE.sub("SHOW", statement.blanked) if word == "SHOW" else statement.blanked
-    found = effect(_GRAMMAR, blanked, statement.named)
-    return may_change(found, what, runs) if found is not None else None
+    return read_refusal(_GRAMMAR, statement, what, runs)
 
 
 def is_read_only(query: str) -> bool:
@@ -351,17 +347,3 @@ def check_init_command(
     refusals = (rule.refusal(command) for rule in _SESSION_RULES)
     reason = next((r for r in refusals if r), None)
     refuse(where, command, reason or judge(_GRAMMAR, command, _init_refusal, INIT_RUNS))
-
-
-def check_sql(
-    query: str,
-    init_commands: Iterable[tuple[str | None, str]],
-    allow_writes: bool,
-    query_name: str = mention("[benchmark] query"),
-) -> None:
-    """Refuse the SQL of the user's that may write, unless ``allow_writes``: the query
-    (``check_query``, named ``query_name``) and each init_command, with where it was set
-    (``check_init_command``; ``Settings.init_commands``: the run's and every variant's)."""
-    check_query(query, allow_writes, query_name)
-    for command, where in init_commands:
-        check_init_command(command, allow_writes, where)
