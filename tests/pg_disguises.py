@@ -112,7 +112,6 @@ CALLS = (
     ("txid_current", "()"),
     ("pg_current_xact_id", "()"),
     ("pg_notify", "('guard_channel', 'x')"),
-    ("pg_stat_reset", "()"),
     ("lo_create", "(0)"),
     ("pg_logical_emit_message", "(false, 'guard', 'x')"),
 )
