@@ -30,38 +30,36 @@ stops it, and a second signal does not cut that short (``interruption.held``).
 A server that is forgotten is stopped and its directory removed when the
 ``LocalServer`` is garbage collected or, at the latest, at interpreter exit
 (``weakref.finalize``).  On Linux the server also gets ``PR_SET_PDEATHSIG`` so
-it dies if this Python process is killed with SIGKILL (see ``_pdeathsig_preexec``).
+it dies if this Python process is killed with SIGKILL (see
+``dbbench.server.process.pdeathsig_preexec``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
-import hashlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import tempfile
-import threading
 import time
-import weakref
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pymysql
 
-from dbbench import interruption
 from dbbench.errors import ServerError
-
-if TYPE_CHECKING:
-    from dbbench.server.certificates import CertificateFiles
+from dbbench.server.process import (
+    MAX_SOCKET_PATH,
+    ServerAddress,
+    ThrowawayServer,
+    cache_dir,
+    cached_directory,
+    read_from,
+    server_environment,
+    short_socket_dir,
+    version_digest,
+)
 
 __all__ = ["LocalServer", "ServerAddress", "find_server_kind", "refuses_connections"]
 
@@ -69,13 +67,6 @@ __all__ = ["LocalServer", "ServerAddress", "find_server_kind", "refuses_connecti
 _EXTRA_DIRS = ("/usr/sbin", "/usr/local/sbin")
 #: Ports we never use: the usual server port and MySQL's X protocol port.
 _FORBIDDEN_PORTS = frozenset({3306, 33060})
-#: How many fresh ports start() tries when the server cannot bind its port.
-_PORT_ATTEMPTS = 3
-#: Longest Unix socket path we use (sun_path is 108 bytes including the NUL).
-_MAX_SOCKET_PATH = 100
-#: Seconds stop() waits after SIGTERM before it sends SIGKILL.
-_STOP_TIMEOUT_S = 20.0
-_POLL_INTERVAL_S = 0.05
 _INSTALL_TIMEOUT_S = 120.0
 #: Bumped when what ``_initialise`` puts in a data directory changes: a new cached template.
 _TEMPLATE_FORMAT = 1
@@ -96,29 +87,6 @@ _COMMON_SERVER_OPTS = (
     "--skip-log-bin",
     "--max-connections=200",
 )
-
-
-@dataclass(frozen=True)
-class ServerAddress:
-    """Where a LocalServer listens and how to log in to it."""
-
-    host: str
-    port: int
-    user: str
-    password: str = field(repr=False)
-    database: str
-    #: the server's Unix socket, when it is on this machine
-    unix_socket: str | None = None
-
-    def environment(self) -> dict[str, str]:
-        """The ``DBBENCH_*`` variables that point a ``dbbench`` process at this server."""
-        return {
-            "DBBENCH_HOST": self.host,
-            "DBBENCH_PORT": str(self.port),
-            "DBBENCH_USER": self.user,
-            "DBBENCH_PASSWORD": self.password,
-            "DBBENCH_DATABASE": self.database,
-        }
 
 
 @dataclass(frozen=True)
@@ -207,31 +175,6 @@ def refuses_connections(host: str, port: int, timeout_s: float = 2.0) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
-#: environment variables that may hold a password: never handed to the server
-_SECRET_VARIABLES = ("MYSQL_PWD",)
-_SECRET_PREFIXES = ("DBBENCH_",)
-
-
-def _server_environment() -> dict[str, str]:
-    """Our environment without anything that may carry a password (/proc/PID/environ)."""
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if name not in _SECRET_VARIABLES and not name.startswith(_SECRET_PREFIXES)
-    }
-
-
-def _free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (never 3306)."""
-    for _ in range(20):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in _FORBIDDEN_PORTS:
-            return port
-    raise ServerError("cannot start a local server: no free TCP port found on 127.0.0.1")
-
-
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[ T]+\d{1,2}:\d\d:\d\d(?:\.\d+)?Z?\s+(?:\d+\s+)?")
 _BOILERPLATE = re.compile(
     r"\[ERROR\] (?:\[[^\]]*\] )*(?:Aborting|Do you already have another server running)",
@@ -252,22 +195,6 @@ def _meaningful_line(text: str) -> str:
     return _TIMESTAMP.sub("", line)[:300]
 
 
-def _read_from(path: Path, offset: int) -> str:
-    try:
-        with path.open("rb") as fh:
-            fh.seek(offset)
-            return fh.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def _file_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
 def _same_dir(a: str, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -279,101 +206,10 @@ def _is_bind_error(text: str) -> bool:
     return "Address already in use" in text or "Bind on TCP/IP port" in text
 
 
-def _load_prctl():  # pragma: no cover - platform dependent
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    prctl.restype = ctypes.c_int
-    return prctl
-
-
-_PRCTL = _load_prctl()
-_PR_SET_PDEATHSIG = 1
-
-
-def _pdeathsig_preexec():
-    """A preexec_fn that makes the server get SIGKILL when its parent dies, or None.
-
-    Caveats:
-    * Linux delivers the signal when the *thread* that forked the child exits,
-      not the process.  Starting from a worker thread that ends later would
-      kill the server then, so we only do this from the main thread, whose
-      life is the interpreter's.
-    * preexec_fn runs Python code between fork and exec, which the subprocess
-      documentation calls unsafe when other threads run (a lock held by another
-      thread at fork time stays held in the child).  The function below only
-      calls an already-loaded C function with small ints and os.getppid/os.kill,
-      which allocate nothing; no deadlock has been seen, but that is the risk.
-    """
-    if _PRCTL is None or threading.current_thread() is not threading.main_thread():
-        return None
-    prctl = _PRCTL
-    parent = os.getpid()
-    sigkill = int(signal.SIGKILL)
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, sigkill, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os.kill(os.getpid(), sigkill)
-
-    return preexec
-
-
-class _State:
-    """What the finalizer needs to clean up; holds no reference to the LocalServer."""
-
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.root: Path | None = None
-        self.lock = threading.RLock()
-
-    def terminate(self, timeout_s: float = _STOP_TIMEOUT_S) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                proc.wait()
-        self.proc = None
-
-    def kill(self) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            proc.wait()
-        self.proc = None
-
-    def remove_root(self) -> None:
-        root, self.root = self.root, None
-        if root is not None:
-            shutil.rmtree(root, ignore_errors=True)
-
-    def finalize(self) -> None:
-        """Called at garbage collection or interpreter exit: stop and remove all."""
-        try:
-            self.terminate(timeout_s=10.0)
-        finally:
-            self.remove_root()
-
-
 # --------------------------------------------------------------------------- the server
 
 
-class LocalServer:
+class LocalServer(ThrowawayServer):
     """A private MariaDB/MySQL server in a temporary directory.
 
     Use as a context manager::
@@ -400,168 +236,64 @@ class LocalServer:
     which adds up in a test suite that starts a dozen servers.
     """
 
-    def __init__(
-        self,
-        *,
-        base_dir: str | os.PathLike[str] | None = None,
-        startup_timeout_s: float = 30.0,
-        extra_args: Sequence[str] = (),
-        tls: CertificateFiles | None = None,
-        datadir_template: str | os.PathLike[str] | None = None,
-    ) -> None:
-        if isinstance(extra_args, str):
-            raise TypeError("extra_args must be a sequence of strings, not a string")
-        self._base_dir = os.fspath(base_dir) if base_dir is not None else None
-        self._startup_timeout_s = startup_timeout_s
-        self._datadir_template = Path(datadir_template) if datadir_template is not None else None
-        tls_args = (
-            (f"--ssl-ca={tls.ca}", f"--ssl-cert={tls.server_cert}", f"--ssl-key={tls.server_key}")
-            if tls is not None
-            else ()
-        )
-        self.tls = tls
-        self._extra_args = (*tls_args, *extra_args)
-        self._binaries: _Binaries | None = None
-        self._address: ServerAddress | None = None
-        self._socket_dir: Path | None = None  # a separate short dir, when needed
-        self._state = _State()
-        self._finalizer = weakref.finalize(self, _State.finalize, self._state)
+    _what = "local server"
+    _prefix = "dbbench-server-"
+    _log_names = ("error.log", "server.log")
+    _dropped_on_failure = ("data", "tmp")
+    _forbidden_ports = _FORBIDDEN_PORTS
 
-    # ----------------------------------------------------------------- properties
-
-    @property
-    def address(self) -> ServerAddress:
-        if self._address is None:
-            raise ServerError("the local server has not been started")
-        return self._address
-
-    @property
-    def running(self) -> bool:
-        proc = self._state.proc
-        return proc is not None and proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        proc = self._state.proc
-        return proc.pid if proc is not None and proc.poll() is None else None
-
-    @property
-    def base_path(self) -> Path | None:
-        """The temporary directory (None before start() and after cleanup())."""
-        return self._state.root
-
-    @property
-    def error_log(self) -> Path | None:
-        root = self._state.root
-        return root / "error.log" if root is not None else None
+    _binaries: _Binaries | None = None
+    _unix_socket: Path | None = None
 
     @property
     def kind(self) -> str | None:
         """The kind of server ("mariadb" or "mysql"), once started."""
         return self._binaries.kind if self._binaries is not None else None
 
-    def __repr__(self) -> str:
-        where = f"127.0.0.1:{self._address.port}" if self._address else "not started"
-        return f"<LocalServer {where} pid={self.pid}>"
+    # ----------------------------------------------------------------- steps
 
-    # ----------------------------------------------------------------- lifecycle
+    def _find(self) -> None:
+        self._binaries = _find_binaries()
 
-    def start(self) -> ServerAddress:
-        """Initialise a data directory, start the server and wait until it answers."""
-        with self._state.lock:
-            if self._state.root is not None:
-                raise ServerError("the local server was already started; use restart()")
-            binaries = _find_binaries()
-            if self._base_dir is not None:
-                os.makedirs(self._base_dir, exist_ok=True)
-            with interruption.held():  # made and known (cleanup removes it), or not made
-                root = Path(tempfile.mkdtemp(prefix="dbbench-server-", dir=self._base_dir))
-                self._state.root = root
-            self._binaries = binaries
-            try:
-                (root / "tmp").mkdir()
-                unix_socket = self._socket_path(root)
-                template = self._datadir_template or _cached_template_or_none()
-                if template is None:
-                    self._initialise(binaries, root)
-                else:
-                    shutil.copytree(template, root / "data", symlinks=True)
-                last_error: ServerError | None = None
-                for _attempt in range(_PORT_ATTEMPTS):
-                    port = _free_port()
-                    self._address = ServerAddress(
-                        host="127.0.0.1",
-                        port=port,
-                        user=_USER,
-                        password=_PASSWORD,
-                        database=_DATABASE,
-                        unix_socket=str(unix_socket),
-                    )
-                    try:
-                        self._launch_and_wait(log_kept=True)
-                    except _BindError as exc:
-                        last_error = exc
-                        continue
-                    self._create_database()
-                    return self._address
-                assert last_error is not None
-                raise last_error
-            except ServerError:
-                # Keep the (small) logs for debugging, drop the data directory.
-                self._state.kill()
-                self._state.root = None
-                self._address = None
-                shutil.rmtree(root / "data", ignore_errors=True)
-                shutil.rmtree(root / "tmp", ignore_errors=True)
-                self._remove_socket_dir()
-                raise
-            except BaseException:
-                self._state.kill()
-                self._state.remove_root()
-                self._address = None
-                self._remove_socket_dir()
-                raise
+    def _prepare(self, root: Path) -> None:
+        (root / "tmp").mkdir()
+        self._unix_socket = self._socket_path(root)
+        template = self._datadir_template or _cached_template_or_none()
+        assert self._binaries is not None
+        if template is None:
+            self._initialise(self._binaries, root)
+        else:
+            shutil.copytree(template, root / "data", symlinks=True)
 
-    def stop(self, timeout_s: float = _STOP_TIMEOUT_S) -> None:
-        """Shut the server down (SIGTERM, then SIGKILL after timeout_s); keep its data."""
-        with self._state.lock:
-            self._state.terminate(timeout_s)
+    def _address_for(self, port: int) -> ServerAddress:
+        return ServerAddress(
+            host="127.0.0.1",
+            port=port,
+            user=_USER,
+            password=_PASSWORD,
+            database=_DATABASE,
+            unix_socket=str(self._unix_socket),
+        )
 
-    def kill(self) -> None:
-        """SIGKILL the server (for fault tests); keep its data."""
-        with self._state.lock:
-            self._state.kill()
+    def _started(self) -> None:
+        self._create_database()
 
-    def restart(self) -> None:
-        """Start the server again on the same port and data directory; wait until ready.
+    def _before_launch(self) -> None:
+        # A stale socket or pid file from a killed server is harmless, but remove it.
+        root = self._state.root
+        assert root is not None and self._address is not None
+        for stale in (Path(self._address.unix_socket), root / "mysqld.pid"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
-        Stops it first if it is still running.
-        """
-        with self._state.lock:
-            if self._state.root is None or self._address is None:
-                raise ServerError("the local server was not started (or was cleaned up)")
-            self._state.terminate()
-            try:
-                self._launch_and_wait(log_kept=False)
-            except _BindError:
-                raise ServerError(
-                    f"cannot restart the local server: port {self._address.port} is now taken "
-                    f"by another process (see {self._state.root / 'error.log'})"
-                ) from None
-            except BaseException:
-                self._state.kill()
-                raise
+    def _ready(self) -> bool:
+        return self._ping()
 
-    def cleanup(self) -> None:
-        """Stop the server if it runs and remove the temporary directory. Idempotent.
+    def _meaningful_line(self, text: str) -> str:
+        return _meaningful_line(text)
 
-        A stop signal meanwhile waits until it is done (``interruption.held``)."""
-        with self._state.lock, interruption.held():
-            try:
-                self._state.terminate()
-            finally:
-                self._state.remove_root()
-                self._remove_socket_dir()
+    def _is_bind_error(self, text: str) -> bool:
+        return _is_bind_error(text)
 
     @staticmethod
     def initialise_template(directory: str | os.PathLike[str]) -> Path:
@@ -585,50 +317,17 @@ class LocalServer:
         binaries = _find_binaries()
         cache_path = Path(cache) if cache is not None else cache_dir()
         final = cache_path / f"datadir-{binaries.kind}-{_template_key(binaries)}"
-        if not (final / "data").is_dir():
-            cache_path.mkdir(parents=True, exist_ok=True)
-            building = Path(tempfile.mkdtemp(prefix=".building-", dir=cache_path))
-            try:
-                LocalServer.initialise_template(building)
-                try:
-                    building.rename(final)
-                except OSError:
-                    if not (final / "data").is_dir():  # not another process's, done first
-                        raise
-            finally:
-                shutil.rmtree(building, ignore_errors=True)
+        cached_directory(final, LocalServer.initialise_template)
         return final / "data"
-
-    def __enter__(self) -> LocalServer:
-        try:
-            self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.cleanup()
 
     # ----------------------------------------------------------------- internals
 
     def _socket_path(self, root: Path) -> Path:
         path = root / "mysqld.sock"
-        if len(str(path)) <= _MAX_SOCKET_PATH:
+        if len(str(path)) <= MAX_SOCKET_PATH:
             return path
-        for parent in (tempfile.gettempdir(), "/tmp"):
-            with interruption.held():  # made and known, or not made
-                short = Path(tempfile.mkdtemp(prefix="dbbench-", dir=parent))
-                if len(str(short / "mysqld.sock")) <= _MAX_SOCKET_PATH:
-                    self._socket_dir = short
-                    return short / "mysqld.sock"
-                short.rmdir()
-        raise ServerError(f"cannot start a local server: socket path too long: {path}")
-
-    def _remove_socket_dir(self) -> None:
-        socket_dir, self._socket_dir = self._socket_dir, None
-        if socket_dir is not None:
-            shutil.rmtree(socket_dir, ignore_errors=True)
+        self._socket_dir = short_socket_dir("mysqld.sock")
+        return self._socket_dir / "mysqld.sock"
 
     @staticmethod
     def _user_args() -> list[str]:
@@ -684,7 +383,7 @@ class LocalServer:
                     cwd=root,
                     # A private TMPDIR: bootstraps started at the same moment by
                     # several sessions otherwise collide in /tmp.
-                    env={**_server_environment(), "TMPDIR": str(root / "tmp")},
+                    env={**server_environment(), "TMPDIR": str(root / "tmp")},
                     timeout=_INSTALL_TIMEOUT_S,
                     start_new_session=True,
                     check=False,
@@ -697,7 +396,7 @@ class LocalServer:
             except OSError as exc:
                 raise ServerError(f"cannot run {cmd[0]}: {exc.strerror}") from None
         if result.returncode != 0:
-            line = _meaningful_line(_read_from(log, 0)) or f"exit status {result.returncode}"
+            line = _meaningful_line(read_from(log, 0)) or f"exit status {result.returncode}"
             raise ServerError(
                 f"cannot initialise a data directory with {Path(cmd[0]).name}: {line} "
                 f"(log kept in {log})"
@@ -727,72 +426,13 @@ class LocalServer:
                 "--loose-mysqlx=OFF",  # MySQL 8 would listen on 33060 as well
                 f"--secure-file-priv={root / 'tmp'}",
             ]
+        if self.tls is not None:
+            tls = self.tls
+            cmd += [
+                f"--ssl-ca={tls.ca}", f"--ssl-cert={tls.server_cert}", f"--ssl-key={tls.server_key}"
+            ]  # fmt: skip
         cmd += self._extra_args
         return cmd
-
-    def _launch_and_wait(self, *, log_kept: bool) -> None:
-        """Start the server on self._address and wait until it answers.
-
-        On failure, raise ServerError naming the error log; log_kept says whether
-        start() keeps the log after the failure (restart() leaves that to cleanup()).
-        """
-        root = self._state.root
-        assert root is not None and self._address is not None
-        error_log = root / "error.log"
-        server_log = root / "server.log"
-        error_offset = _file_size(error_log)
-        server_offset = _file_size(server_log)
-        # A stale socket or pid file from a killed server is harmless, but remove it.
-        for stale in (Path(self._address.unix_socket), root / "mysqld.pid"):
-            with contextlib.suppress(OSError):
-                stale.unlink()
-        # held: a signal between the fork and the assignment would leave a server
-        # no one knows to stop
-        with server_log.open("ab") as out, interruption.held():
-            try:
-                self._state.proc = subprocess.Popen(
-                    self._server_command(),
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    cwd=root,
-                    env=_server_environment(),
-                    start_new_session=True,
-                    preexec_fn=_pdeathsig_preexec(),
-                )
-            except OSError as exc:
-                raise ServerError(
-                    f"cannot run {self._binaries.server if self._binaries else 'server'}: "
-                    f"{exc.strerror}"
-                ) from None
-
-        def failure(reason: str) -> str:
-            line = _meaningful_line(new_output())
-            detail = f"{reason}: {line}" if line else reason
-            where = f"log kept in {error_log}" if log_kept else f"see {error_log}"
-            return f"local server on port {self._address.port} {detail} ({where})"
-
-        def new_output() -> str:
-            return (
-                _read_from(error_log, error_offset) + "\n" + _read_from(server_log, server_offset)
-            )
-
-        proc = self._state.proc
-        deadline = time.monotonic() + self._startup_timeout_s
-        while True:
-            code = proc.poll()
-            if code is not None:
-                self._state.proc = None
-                message = failure(f"exited with status {code}")
-                if _is_bind_error(new_output()):
-                    raise _BindError(message)
-                raise ServerError(message)
-            if self._ping():
-                return
-            if time.monotonic() >= deadline:
-                self._state.kill()
-                raise ServerError(failure(f"did not answer within {self._startup_timeout_s:g} s"))
-            time.sleep(_POLL_INTERVAL_S)
 
     def _connect(self, timeout_s: float = 1.0) -> pymysql.connections.Connection:
         address = self._address
@@ -860,27 +500,10 @@ class LocalServer:
             ) from None
 
 
-def cache_dir() -> Path:
-    """Where dbbench keeps what it can rebuild: ``$XDG_CACHE_HOME/dbbench``, else
-    ``~/.cache/dbbench``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "dbbench"
-
-
 def _template_key(binaries: _Binaries) -> str:
     """A digest of the server's ``--version`` and what a data directory is initialised with."""
-    try:
-        version = subprocess.run(
-            [binaries.server, "--no-defaults", "--version"],
-            capture_output=True,
-            env=_server_environment(),
-            timeout=30,
-            check=False,
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ServerError(f"cannot run {binaries.server} --version: {exc}") from None
-    recipe = repr((_TEMPLATE_FORMAT, binaries, _MARIADB_INNODB_OPTS, LocalServer._user_args()))
-    return hashlib.sha256(version + recipe.encode()).hexdigest()[:16]
+    recipe = (_TEMPLATE_FORMAT, binaries, _MARIADB_INNODB_OPTS, LocalServer._user_args())
+    return version_digest([binaries.server, "--no-defaults", "--version"], recipe)
 
 
 def _cached_template_or_none() -> Path | None:
@@ -889,7 +512,3 @@ def _cached_template_or_none() -> Path | None:
         return LocalServer.cached_template()
     except OSError:
         return None
-
-
-class _BindError(ServerError):
-    """The server could not bind its port (another process took it)."""
