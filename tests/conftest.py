@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from dbbench.server.local import LocalServer
+from dbbench.server.local_postgresql import LocalPostgreSQLServer
 
 # A session started where SIGINT is ignored (nohup, `make test &`, a background job)
 # would keep it ignored: the Ctrl-C tests' signal.raise_signal(SIGINT) would do
@@ -18,22 +19,23 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def _refuse(self: LocalServer) -> None:
+def _refuse(self: LocalServer | LocalPostgreSQLServer) -> None:
     raise AssertionError(
-        "a test without the integration marker started a LocalServer: "
+        f"a test without the integration marker started a {type(self).__name__}: "
         "move it to tests/integration (marked there for -m 'not integration')"
     )
 
 
-#: where a server of the machine's listens: the usual port, MySQL's X protocol, the socket
-_SERVER_PORTS = frozenset({3306, 33060})
+#: where a server of the machine's listens: the usual ports (MySQL's X protocol's too), the
+#: sockets (mysqld.sock, PostgreSQL's .s.PGSQL.5432)
+_SERVER_PORTS = frozenset({3306, 33060, 5432})
 _real_connect = socket.socket.connect
 
 
 def _connect_to_no_server(sock: socket.socket, address: Any) -> None:
     """``socket.connect`` for an unmarked test: a fake's port, never a real server's."""
     is_server_port = isinstance(address, tuple) and address[1] in _SERVER_PORTS
-    if is_server_port or str(address).endswith(".sock"):
+    if is_server_port or str(address).endswith(".sock") or ".s.PGSQL." in str(address):
         raise AssertionError(
             f"a test without the integration marker connected to a server at {address!r}: "
             "move it to tests/integration, or give it a fake"
@@ -50,6 +52,7 @@ def _no_server_without_the_marker(
     that tries fails."""
     if request.node.get_closest_marker("integration") is None:
         monkeypatch.setattr(LocalServer, "start", _refuse)
+        monkeypatch.setattr(LocalPostgreSQLServer, "start", _refuse)
         monkeypatch.setattr(socket.socket, "connect", _connect_to_no_server)
 
 

@@ -3,6 +3,9 @@
 With ``DBBENCH_TEST_URL`` (``mysql://user:password@host:port/database``) the
 tests use that server (the GitHub workflow's MySQL container); otherwise the
 session starts its own throwaway server with ``dbbench.server.local.LocalServer``.
+Likewise for PostgreSQL (``postgresql_server``): ``DBBENCH_TEST_POSTGRESQL_URL``
+(``postgresql://user:password@host:port/database``), else a throwaway one from
+``dbbench.server.local_postgresql.LocalPostgreSQLServer``.
 No server means failing tests, never skipped ones.
 
 Every test in this folder carries the ``integration`` marker (given here, not
@@ -28,11 +31,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import psycopg
 import pymysql
 import pytest
 
 from dbbench.config.settings import DatabaseSettings
 from dbbench.server.local import LocalServer, ServerAddress
+from dbbench.server.local_postgresql import LocalPostgreSQLServer
 
 HERE = Path(__file__).parent
 
@@ -46,13 +51,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def clean_environment() -> dict[str, str]:
     """This process's environment without what would change what a ``dbbench`` process
-    measures or prints: its own variables (``DBBENCH_*``, ``MYSQL_*``), and the terminal
-    size a test runner may set (pytest-xdist sets ``COLUMNS=80``), so that piped output has
-    its own width, whoever runs the suite."""
+    measures or prints: its own variables (``DBBENCH_*``, ``MYSQL_*``, libpq's ``PG*``), and
+    the terminal size a test runner may set (pytest-xdist sets ``COLUMNS=80``), so that piped
+    output has its own width, whoever runs the suite."""
     return {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DBBENCH_", "MYSQL_")) and k not in ("COLUMNS", "LINES")
+        if not k.startswith(("DBBENCH_", "MYSQL_", "PG")) and k not in ("COLUMNS", "LINES")
     }
 
 
@@ -80,6 +85,37 @@ class TestServer(ServerAddress):
         return env
 
 
+@dataclass(frozen=True)
+class PostgreSQLTestServer(ServerAddress):
+    """The session's PostgreSQL (``postgresql_server``): its address, ``connect()`` with
+    psycopg, ``env()`` for a ``dbbench`` process (with ``--dialect postgresql``)."""
+
+    __test__ = False
+
+    #: the LocalPostgreSQLServer when this session started one (fault tests need it)
+    local: LocalPostgreSQLServer | None = None
+
+    def connect(self, **kwargs) -> psycopg.Connection:
+        """A psycopg connection (autocommit unless ``autocommit=False`` is given)."""
+        kwargs.setdefault("autocommit", True)
+        kwargs.setdefault("connect_timeout", 10)
+        return psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or None,
+            dbname=self.database,
+            **kwargs,
+        )
+
+    def env(self) -> dict[str, str]:
+        """Environment for a ``dbbench`` subprocess pointed at this server (no variable
+        names the dialect: give the process ``--dialect postgresql``)."""
+        env = clean_environment()
+        env.update(self.environment())
+        return env
+
+
 def database_for(address: ServerAddress) -> DatabaseSettings:
     """``DatabaseSettings`` for a server's address (the session's or a test's own)."""
     return DatabaseSettings(
@@ -91,15 +127,20 @@ def database_for(address: ServerAddress) -> DatabaseSettings:
     )
 
 
-def _from_url(url: str) -> TestServer:
+def _from_url(url: str, cls: type[ServerAddress] = TestServer) -> Any:
+    """The server of ``DBBENCH_TEST_URL`` (``mysql://``), or ``DBBENCH_TEST_POSTGRESQL_URL``
+    (``postgresql://``) with ``cls=PostgreSQLTestServer``."""
+    mysql = cls is TestServer
+    schemes, port = (("mysql", "mariadb"), 3306) if mysql else (("postgresql", "postgres"), 5432)
     parts = urlsplit(url)
-    if parts.scheme not in ("mysql", "mariadb") or not parts.hostname:
+    if parts.scheme not in schemes or not parts.hostname:
+        variable = "DBBENCH_TEST_URL" if mysql else "DBBENCH_TEST_POSTGRESQL_URL"
         raise pytest.UsageError(
-            f"DBBENCH_TEST_URL must look like mysql://user@host:port/db, got {parts.scheme}://..."
+            f"{variable} must look like {schemes[0]}://user@host:port/db, got {parts.scheme}://..."
         )
-    return TestServer(
+    return cls(
         host=parts.hostname,
-        port=parts.port or 3306,
+        port=parts.port or port,
         user=unquote(parts.username or "root"),
         password=unquote(parts.password or ""),
         database=parts.path.lstrip("/") or "test",
@@ -138,6 +179,32 @@ def server(request: pytest.FixtureRequest) -> Iterator[TestServer]:
         return
     with request.getfixturevalue("local_server")() as local:
         yield TestServer(**dataclasses.asdict(local.address), local=local)
+
+
+@pytest.fixture(scope="session")
+def postgresql_template(cache_home: Path) -> Path:
+    """One PostgreSQL data directory initialised for the session (in ``cache_home``,
+    where ``--server local --dialect postgresql`` finds it too): each server copies it."""
+    return LocalPostgreSQLServer.cached_template()
+
+
+@pytest.fixture(scope="session")
+def local_postgresql(postgresql_template: Path) -> Callable[..., LocalPostgreSQLServer]:
+    """``LocalPostgreSQLServer(...)`` started from the session's template, not initdb:
+    ``with local_postgresql(tls=..., extra_args=["-c", "max_connections=10"]) as server``."""
+    return functools.partial(LocalPostgreSQLServer, datadir_template=postgresql_template)
+
+
+@pytest.fixture(scope="session")
+def postgresql_server(request: pytest.FixtureRequest) -> Iterator[PostgreSQLTestServer]:
+    """The session's PostgreSQL, running: ``DBBENCH_TEST_POSTGRESQL_URL``'s, else a
+    throwaway one (``local_postgresql``), user ``root``, database ``test``, trust auth."""
+    url = os.environ.get("DBBENCH_TEST_POSTGRESQL_URL")
+    if url:
+        yield _from_url(url, PostgreSQLTestServer)
+        return
+    with request.getfixturevalue("local_postgresql")() as local:
+        yield PostgreSQLTestServer(**dataclasses.asdict(local.address), local=local)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,228 @@
+"""dbbench.server.local_postgresql.LocalPostgreSQLServer against the real initdb and postgres.
+
+What it promises: a psycopg connection (TCP and the Unix socket) to user ``root``,
+database ``test``; nothing left behind after the block, after an exception in it,
+after the dbbench process that started it is SIGKILLed (the postmaster gets SIGQUIT
+from the kernel); as root, the server runs as the unprivileged user; missing
+binaries are one line; TLS with ``sslmode=require`` and ``verify-full``.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbbench.errors import ServerError
+from dbbench.server import local_postgresql
+from dbbench.server.certificates import make_certificates
+from dbbench.server.local_postgresql import LocalPostgreSQLServer, find_postgresql_binaries
+
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="what root does differently")
+
+
+def connect(server: LocalPostgreSQLServer, **kwargs) -> psycopg.Connection:
+    a = server.address
+    kwargs.setdefault("host", a.host)
+    return psycopg.connect(
+        port=a.port, user=a.user, dbname=a.database, autocommit=True, connect_timeout=10,
+        **kwargs,
+    )  # fmt: skip
+
+
+def gone(pid: int) -> bool:
+    """No such process, or a zombie nobody reaped yet (a container's init may not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def test_the_session_server_accepts_psycopg_on_tcp_and_the_socket(postgresql_server):
+    with postgresql_server.connect() as connection:
+        user, database = connection.execute("SELECT current_user, current_database()").fetchone()
+        assert (user, database) == ("root", "test")
+        assert connection.execute("SHOW listen_addresses").fetchone() == ("127.0.0.1",)
+    local = postgresql_server.local
+    if local is not None:
+        assert Path(postgresql_server.unix_socket).name == f".s.PGSQL.{postgresql_server.port}"
+        with connect(local, host=str(local.socket_dir)) as connection:
+            (directory,) = connection.execute("SHOW data_directory").fetchone()
+            assert Path(directory) == local.base_path / "data"
+        assert postgresql_server.environment()["DBBENCH_PORT"] == str(local.address.port)
+
+
+def test_its_directories_are_removed_after_the_block(local_postgresql):
+    # a long base dir puts the socket in a short directory of its own: removed too
+    base = Path(tempfile.mkdtemp(prefix="dbbench-test-" + "x" * 70))
+    base.chmod(0o755)  # as root, the server's user enters it
+    try:
+        with local_postgresql(base_dir=base) as server:
+            root, sockets = server.base_path, server.socket_dir
+            assert root.parent == base and sockets != root
+            assert (root / "data").is_dir() and sockets.is_dir()
+            with connect(server) as connection:
+                assert connection.execute("SELECT 1").fetchone() == (1,)
+            pid = server.pid
+        assert not root.exists() and not sockets.exists()
+        assert gone(pid) and server.pid is None
+        assert list(base.iterdir()) == []
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_its_directories_are_removed_after_an_exception_in_the_block(local_postgresql):
+    with pytest.raises(RuntimeError, match="inside"), local_postgresql() as server:
+        root, pid = server.base_path, server.pid
+        raise RuntimeError("inside the block")
+    assert not root.exists() and gone(pid)
+
+
+def test_kill_then_restart_on_the_same_port_and_data(local_postgresql):
+    with local_postgresql() as server:
+        with connect(server) as connection:
+            connection.execute("CREATE TABLE kept (n int)")
+            connection.execute("CHECKPOINT")  # synchronous_commit=off: a kill may lose the rest
+        port = server.address.port
+        server.kill()
+        assert not server.running
+        server.restart()
+        assert server.address.port == port
+        with connect(server) as connection:
+            assert connection.execute("SELECT count(*) FROM kept").fetchone() == (0,)
+        server.stop()
+        assert not server.running
+
+
+_STARTER = textwrap.dedent(
+    """
+    import sys, time
+    from dbbench.server.local_postgresql import LocalPostgreSQLServer
+    server = LocalPostgreSQLServer(datadir_template=sys.argv[1])
+    server.start()
+    print(server.pid, server.base_path, server.address.port, flush=True)
+    time.sleep(3600)
+    """
+)
+
+
+def test_the_server_dies_with_the_process_that_started_it(postgresql_template):
+    starter = subprocess.Popen(
+        [sys.executable, "-c", _STARTER, str(postgresql_template)],
+        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    root = None
+    try:
+        pid_text, root, port = starter.stdout.readline().split()
+        pid = int(pid_text)
+        assert not gone(pid)
+        starter.send_signal(signal.SIGKILL)
+        starter.wait()
+        deadline = time.monotonic() + 120  # a bound on a hang, not a timing assertion
+        while not gone(pid):
+            assert time.monotonic() < deadline, f"postmaster {pid} outlived its SIGKILLed parent"
+            time.sleep(0.1)
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(host="127.0.0.1", port=int(port), user="root", connect_timeout=5)
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+            starter.wait()
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)  # left behind by SIGKILL, as documented
+
+
+@as_root
+def test_as_root_it_runs_as_the_unprivileged_user(postgresql_server):
+    local = postgresql_server.local
+    if local is None:
+        pytest.skip("the session's PostgreSQL is not a throwaway one")
+    expected = pwd.getpwnam(local.run_as)
+    assert local.run_as in ("postgres", "nobody")
+    status = Path(f"/proc/{local.pid}/status").read_text()
+    uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+    assert uid_line.split()[1:] == [str(expected.pw_uid)] * 4
+    assert (local.base_path / "data").stat().st_uid == expected.pw_uid
+
+
+@as_root
+def test_as_root_a_directory_its_user_cannot_enter_is_one_line(local_postgresql, tmp_path):
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    with pytest.raises(ServerError) as caught:
+        local_postgresql(base_dir=closed / "inside").start()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "cannot enter" in message and "set TMPDIR" in message, message
+
+
+def test_no_password_variable_reaches_the_server(local_postgresql, monkeypatch):
+    monkeypatch.setenv("PGPASSWORD", "s3cret-pg")
+    monkeypatch.setenv("DBBENCH_PASSWORD", "s3cret-db")
+    monkeypatch.setenv("MYSQL_PWD", "s3cret-my")
+    with local_postgresql() as server:
+        environ = Path(f"/proc/{server.pid}/environ").read_bytes()
+        arguments = Path(f"/proc/{server.pid}/cmdline").read_bytes()
+    for secret in (b"s3cret-pg", b"s3cret-db", b"s3cret-my"):
+        assert secret not in environ and secret not in arguments
+
+
+def test_missing_binaries_are_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(local_postgresql, "_SEARCH_GLOB", str(tmp_path / "lib" / "*" / "bin"))
+    with pytest.raises(ServerError) as caught:
+        LocalPostgreSQLServer().start()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("cannot start a local PostgreSQL: initdb and postgres not found")
+    assert "apt-get install postgresql" in message
+
+
+def test_the_newest_installation_is_found_first(monkeypatch, tmp_path):
+    for version in ("9.6", "15", "10", "not-a-version"):
+        directory = tmp_path / "lib" / version / "bin"
+        directory.mkdir(parents=True)
+        for name in ("initdb", "postgres"):
+            (directory / name).write_text("#!/bin/sh\n")
+            (directory / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(local_postgresql, "_SEARCH_GLOB", str(tmp_path / "lib" / "*" / "bin"))
+    found = find_postgresql_binaries()
+    assert Path(found.postgres) == tmp_path / "lib" / "15" / "bin" / "postgres"
+    assert Path(found.initdb) == tmp_path / "lib" / "15" / "bin" / "initdb"
+
+
+def test_a_failed_start_is_one_line_naming_the_cause_and_the_log(local_postgresql):
+    with pytest.raises(ServerError) as caught:
+        local_postgresql(extra_args=["-c", "max_connections=nonsense"]).start()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "max_connections" in message and "server.log" in message, message
+
+
+def test_tls_accepts_require_and_verify_full_with_the_ca(local_postgresql, tmp_path):
+    certificates = make_certificates(tmp_path / "certs")
+    with local_postgresql(tls=certificates) as server:
+        for host in ("127.0.0.1", "localhost"):
+            for options in (
+                {"sslmode": "require"},
+                {"sslmode": "verify-full", "sslrootcert": str(certificates.ca)},
+            ):
+                with connect(server, host=host, **options) as connection:
+                    encrypted = connection.execute(
+                        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+                    ).fetchone()
+                    assert encrypted == (True,), (host, options)
+        with connect(server, sslmode="disable") as connection:
+            assert connection.execute("SHOW ssl").fetchone() == ("on",)
