@@ -337,10 +337,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "database", "unix_socket", "unix_socket", "path", optional_string, None,
         "connect through this Unix socket instead of TCP; for PostgreSQL the directory "
-        "that holds it, as libpq's host=/dir",
+        "that holds it, as libpq's host=/dir, or the .s.PGSQL.PORT file in it",
         flag=Flag(
             "--socket",
-            "Connect through this Unix socket instead of TCP (PostgreSQL: its directory).",
+            "Connect through this Unix socket instead of TCP (PostgreSQL: its directory, "
+            "or its .s.PGSQL.PORT file).",
             metavar="PATH",
         ),
         example="",
