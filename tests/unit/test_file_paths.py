@@ -431,6 +431,34 @@ def test_every_result_file_read_is_a_regular_file_within_the_limit(
     assert not (tmp_path / "report.html").exists()
 
 
+#: names put on saved runs by hand, and how the table and CSV show them (escaped)
+ODD_NAMES = [
+    ("newline", "a\nb", "a\\nb"),
+    ("escape", "\x1b[31mred", "\\x1b[31mred"),
+    ("tab", "a\tb", "a\\tb"),
+    ("trailing newline", "x\n", "x\\n"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"), [c[1:] for c in ODD_NAMES], ids=[c[0] for c in ODD_NAMES]
+)
+def test_a_saved_run_with_control_characters_in_its_name_is_listed_escaped(
+    fake, tmp_path, name, shown
+):
+    assert fake(*WRITERS["run"], "--save", "good").exit_code == ExitStatus.SUCCESS
+    runs = tmp_path / ".dbbench" / "runs"
+    shutil.copy(runs / "0001-good.json", runs / f"0002-{name}.json")
+    listing = fake("runs", "--format", "json")
+    assert [entry["name"] for entry in json.loads(listing.stdout)["runs"]] == ["good", name]
+    table = fake("runs")
+    assert table.exit_code == ExitStatus.SUCCESS and "\x1b" not in table.stdout
+    assert f" {shown} " in table.stdout
+    rows = list(csv.DictReader(io.StringIO(fake("runs", "--format", "csv").stdout)))
+    assert [row["name"] for row in rows] == ["good", shown]
+    assert fake("show", "2").exit_code == ExitStatus.SUCCESS
+
+
 @pytest.mark.parametrize(
     ("make", "reason"), [c[1:] for c in UNREADABLE], ids=[c[0] for c in UNREADABLE]
 )

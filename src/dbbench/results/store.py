@@ -30,7 +30,9 @@ from dbbench.results.model import (
 )
 
 RUNS_DIR = Path(".dbbench") / "runs"
-_RUN_FILE = re.compile(r"^(\d{4,})(?:-(.+))?\.json$")
+#: a saved run's file name; a name with a newline in it (put there by hand) is one too,
+#: listed with the rest, not left out unseen (``$`` would also take a trailing newline)
+_RUN_FILE = re.compile(r"(\d{4,})(?:-(.+))?\.json", re.DOTALL)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -70,7 +72,7 @@ class RunStore:
             return []
         found = []
         for path in self.directory.iterdir():
-            match = _RUN_FILE.match(path.name)
+            match = _RUN_FILE.fullmatch(path.name)
             if match:
                 found.append(SavedRun(int(match.group(1)), match.group(2), path))
         return sorted(found, key=lambda run: run.number)
