@@ -170,37 +170,42 @@ def _unicode_name(text: str) -> str:
     return _UNICODE_ESCAPE.sub(decode, text)
 
 
+#: where a comment starts, and where a "--" comment ends (a newline or a carriage return)
+_COMMENT_START = re.compile(r"/\*|--")
+_LINE_END = re.compile(r"[\n\r]")
+_COMMENT_MARK = re.compile(r"/\*|\*/")
+
+
 def _end_of_comment(text: str, start: int) -> int:
     """The index just after the /* ... */ comment opening at ``start``, nested ones inside it
-    (the end if unterminated)."""
+    (the end if unterminated); one pass over the text."""
     depth, i = 1, start + 2
     while depth:
-        opens, closes = text.find("/*", i), text.find("*/", i)
-        if closes < 0:
+        mark = _COMMENT_MARK.search(text, i)
+        if mark is None:
             return len(text)
-        if 0 <= opens < closes:
-            depth, i = depth + 1, opens + 2
-        else:
-            depth, i = depth - 1, closes + 2
+        depth += 1 if mark.group() == "/*" else -1
+        i = mark.end()
     return i
+
+
+def _end_of_line_comment(text: str, start: int) -> int:
+    """The index of the newline or carriage return that ends the -- comment at ``start``."""
+    end = _LINE_END.search(text, start)
+    return len(text) if end is None else end.start()
 
 
 def _uncommented(text: str) -> str:
     """``text`` with every comment a blank, literals or not (for the whole-text check)."""
     parts, i = [], 0
-    while True:
-        line, block = text.find("--", i), text.find("/*", i)
-        starts = [at for at in (line, block) if at >= 0]
-        if not starts:
-            parts.append(text[i:])
-            return " ".join(parts)
-        at = min(starts)
-        parts.append(text[i:at])
-        if at == block:
-            i = _end_of_comment(text, at)
+    while (comment := _COMMENT_START.search(text, i)) is not None:
+        parts.append(text[i : comment.start()])
+        if comment.group() == "/*":
+            i = _end_of_comment(text, comment.start())
         else:
-            ends = [end for end in (text.find("\n", at), text.find("\r", at)) if end >= 0]
-            i = min(ends) if ends else len(text)
+            i = _end_of_line_comment(text, comment.start())
+    parts.append(text[i:])
+    return " ".join(parts)
 
 
 def _statements(query: str, standard_strings: bool = True) -> list[Statement]:
@@ -228,8 +233,7 @@ def _statements(query: str, standard_strings: bool = True) -> list[Statement]:
         if token == "/*":
             return _end_of_comment(query, start), " ", None
         if token == "--":
-            ends = [at for at in (query.find("\n", start), query.find("\r", start)) if at >= 0]
-            return (min(ends) if ends else len(query)), " ", None
+            return _end_of_line_comment(query, start), " ", None
         return None  # ";"
 
     return scan(query, _SPECIAL, token)
