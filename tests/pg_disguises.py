@@ -14,6 +14,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from dbbench.guard.postgresql import EFFECT_CALLS, WRITE_WORDS
+from tests import sql_disguises
 
 #: what the reads read (the differential test creates them in a schema of its own)
 TABLES = (
@@ -175,8 +176,8 @@ _quiet = st.text(st.sampled_from("abcxyz0123 _.,=+"), max_size=12)
 
 
 def innocent(text: str) -> bool:
-    """Whether ``text`` holds no write word and no call of an effect function anywhere."""
-    return WRITE_WORDS.search(text) is None and EFFECT_CALLS.search(text) is None
+    """Whether ``text`` holds no write word and no call of PostgreSQL's effect functions."""
+    return sql_disguises.innocent(text, WRITE_WORDS, EFFECT_CALLS)
 
 
 comments = st.one_of(
@@ -242,21 +243,6 @@ def effect_call(draw: st.DrawFn) -> str:
 
 
 @st.composite
-def read_with_a_call(draw: st.DrawFn) -> str:
-    """A read that calls a function with effects, somewhere an expression goes."""
-    return draw(st.sampled_from(EXPRESSION_PLACES)).format(draw(effect_call()))
-
-
-@st.composite
-def locking_read(draw: st.DrawFn) -> str:
-    """A read with a clause that locks rows or creates a table, its words apart by any of
-    PostgreSQL's blanks."""
-    head, words = draw(st.sampled_from(LOCKING_CLAUSES))
-    gaps = draw(st.lists(st.sampled_from(GAPS), min_size=len(words), max_size=len(words)))
-    return head + "".join(gap + word for gap, word in zip(gaps, words, strict=True))
-
-
-@st.composite
 def write_after_a_read(draw: st.DrawFn) -> str:
     """A write as a statement of its own: alone or after a read."""
     write = draw(st.sampled_from(WRITES))
@@ -265,5 +251,10 @@ def write_after_a_read(draw: st.DrawFn) -> str:
 
 
 def changes() -> st.SearchStrategy[str]:
-    """Everything the guard must refuse, before its disguise."""
-    return st.one_of(read_with_a_call(), locking_read(), write_after_a_read())
+    """Everything the guard must refuse, before its disguise: a read calling a function
+    with effects, a read with a clause that locks or creates a table, a write."""
+    return st.one_of(
+        sql_disguises.read_with_a_call(EXPRESSION_PLACES, effect_call()),
+        sql_disguises.locking_read(clauses=LOCKING_CLAUSES, blanks=GAPS),
+        write_after_a_read(),
+    )

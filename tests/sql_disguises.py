@@ -10,6 +10,8 @@ read here runs on MariaDB against ``TABLES`` (a syntax error is fine: it changes
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import strategies as st
 
 from dbbench.guard import EFFECT_CALLS, WRITE_WORDS
@@ -150,9 +152,12 @@ CALL_GAPS = ("", *GAPS)
 _quiet = st.text(st.sampled_from("abcxyz0123 _.,=+"), max_size=12)
 
 
-def innocent(text: str) -> bool:
-    """Whether ``text`` holds no write word and no call of an effect function anywhere."""
-    return WRITE_WORDS.search(text) is None and EFFECT_CALLS.search(text) is None
+def innocent(
+    text: str, words: re.Pattern[str] = WRITE_WORDS, calls: re.Pattern[str] = EFFECT_CALLS
+) -> bool:
+    """Whether ``text`` holds no write word and no call of an effect function anywhere (as a
+    guard's ``words`` and ``calls`` find them: MySQL's unless given)."""
+    return words.search(text) is None and calls.search(text) is None
 
 
 comments = st.one_of(
@@ -217,17 +222,29 @@ def effect_call(draw: st.DrawFn) -> str:
 
 
 @st.composite
-def read_with_a_call(draw: st.DrawFn) -> str:
-    """A read that calls a function with effects, somewhere an expression goes."""
-    return draw(st.sampled_from(EXPRESSION_PLACES)).format(draw(effect_call()))
+def read_with_a_call(
+    draw: st.DrawFn,
+    places: tuple[str, ...] = EXPRESSION_PLACES,
+    calls: st.SearchStrategy[str] | None = None,
+) -> str:
+    """A read that calls a function with effects (``calls``: ``effect_call()``), somewhere
+    an expression goes (``places``; tests/pg_disguises passes PostgreSQL's)."""
+    call = draw(calls if calls is not None else effect_call())
+    return draw(st.sampled_from(places)).format(call)
 
 
 @st.composite
-def locking_read(draw: st.DrawFn, outfile: str = "/nonexistent/guard-outfile") -> str:
+def locking_read(
+    draw: st.DrawFn,
+    outfile: str = "/nonexistent/guard-outfile",
+    clauses: tuple[tuple[str, tuple[str, ...]], ...] = LOCKING_CLAUSES,
+    blanks: tuple[str, ...] = GAPS,
+) -> str:
     """A read with a clause that locks rows, writes a file (``outfile``) or moves a
-    sequence, its words apart by any of the server's blanks."""
-    head, words = draw(st.sampled_from(LOCKING_CLAUSES))
-    gaps = draw(st.lists(st.sampled_from(GAPS), min_size=len(words), max_size=len(words)))
+    sequence, its words apart by any of the server's ``blanks`` (``clauses`` and
+    ``blanks``: MySQL's unless given)."""
+    head, words = draw(st.sampled_from(clauses))
+    gaps = draw(st.lists(st.sampled_from(blanks), min_size=len(words), max_size=len(words)))
     clause = "".join(gap + word for gap, word in zip(gaps, words, strict=True))
     return head + clause.replace("{outfile}", outfile)
 
