@@ -59,7 +59,7 @@ def watched_connection_ids(monkeypatch):
     drop = scratch.ScratchTable.drop
 
     def drop_after_looking(self):
-        with scratch._connection(self.database) as connection, connection.cursor() as cursor:
+        with scratch.side_connection(self.database) as connection, connection.cursor() as cursor:
             cursor.execute(f"SELECT connection_id FROM `{self.name}`")
             seen[self.name] = [row[0] for row in cursor.fetchall()]
         return drop(self)

@@ -11,6 +11,10 @@ table made and known to be made) nor the drop in two (``interruption.held``).
 
 This is a side channel outside the runners: it connects with the run's driver
 (``drivers.side``), as the status monitor does.
+
+``ScratchTable`` is MySQL's; another database's table (``databases.postgresql``) keeps its
+life and fills in its SQL: ``quoted``, ``qualified_name``, ``create_statement``,
+``already_exists``.
 """
 
 from __future__ import annotations
@@ -49,18 +53,19 @@ def new_table_name() -> str:
 
 def insert_statement(table: str) -> str:
     """The ``insert`` workload's statement: one row, recording which connection wrote it."""
-    _check_name(table)
+    check_name(table)
     return f"INSERT INTO `{table}` (connection_id) VALUES (CONNECTION_ID())"
 
 
-def _check_name(table: str) -> None:
+def check_name(table: str) -> None:
     # the name is interpolated into SQL: only ever one of ours
     if not TABLE_NAME.fullmatch(table):
         raise ValueError(f"{table!r} is not a dbbench scratch table name")
 
 
 @contextlib.contextmanager
-def _connection(database: DatabaseSettings) -> Iterator[Any]:
+def side_connection(database: DatabaseSettings) -> Iterator[Any]:
+    """An autocommit connection of dbbench's own with the run's driver, closed after."""
     try:
         connection = side.connect(database, autocommit=True)
     except side.errors(database) as exc:
@@ -88,25 +93,38 @@ class ScratchTable:
     #: True once this object created the table and until it dropped it
     created: bool = False
 
+    @staticmethod
+    def quoted(identifier: str) -> str:
+        """``identifier`` as the server's SQL quotes a name."""
+        return f"`{identifier}`"
+
     @property
     def qualified_name(self) -> str:
-        return f"`{self.database.database}`.`{self.name}`"
+        """The table as messages name it (and ``DROP TABLE`` of a leftover can take it)."""
+        return f"{self.quoted(str(self.database.database))}.{self.quoted(self.name)}"
+
+    def create_statement(self) -> str:
+        return f"CREATE TABLE {self.quoted(self.name)} ({_COLUMNS}) ENGINE=InnoDB"
+
+    def already_exists(self, exc: BaseException) -> bool:
+        """Whether ``exc``, raised by ``create_statement``, says the table exists."""
+        return error_code(exc) == TABLE_EXISTS
 
     def create(self) -> None:
         """Create the table; refuse (``ConfigError``) when a table of that name exists."""
-        _check_name(self.name)
+        check_name(self.name)
         # held back: a Ctrl-C between CREATE and ``created = True`` would leave
         # a table nobody knows to drop; acted on once it is known
         with (
             interruption.held(),
-            _connection(self.database) as connection,
+            side_connection(self.database) as connection,
             connection.cursor() as cursor,
         ):
             try:
-                cursor.execute(f"CREATE TABLE `{self.name}` ({_COLUMNS}) ENGINE=InnoDB")
+                cursor.execute(self.create_statement())
                 self.created = True
             except side.errors(self.database) as exc:
-                if error_code(exc) == TABLE_EXISTS:
+                if self.already_exists(exc):
                     raise ConfigError(
                         f"a table {self.qualified_name} already exists; dbbench writes only "
                         "into a scratch table it creates itself, so it leaves that one alone "
@@ -120,8 +138,8 @@ class ScratchTable:
 
     def count_rows(self) -> int:
         """``SELECT COUNT(*)``: the rows the workload committed."""
-        with _connection(self.database) as connection, connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM `{self.name}`")
+        with side_connection(self.database) as connection, connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {self.quoted(self.name)}")
             (count,) = cursor.fetchone()
         return int(count)
 
@@ -136,8 +154,8 @@ class ScratchTable:
             return None
         with interruption.held(then_act=False):
             try:
-                with _connection(self.database) as connection, connection.cursor() as cursor:
-                    cursor.execute(f"DROP TABLE `{self.name}`")
+                with side_connection(self.database) as connection, connection.cursor() as cursor:
+                    cursor.execute(f"DROP TABLE {self.quoted(self.name)}")
             except Exception as exc:
                 reason = error_message(exc) if is_driver_error(exc) else exc
                 return (

@@ -182,7 +182,7 @@ def _connections_held(settings: Settings, runner_names: Sequence[str]) -> int:
 def cross_check(activity: ServerActivity, records: Sequence[RunnerRecord]) -> dict[str, Any]:
     """The server's count of new connections against dbbench's own."""
     ours = sum(r.connections_opened for r in records) + activity.monitor_connections
-    theirs = activity.deltas.get("Connections")
+    theirs = activity.new_connections
     return {
         "server_connections": theirs,
         "dbbench_connections": ours,
@@ -582,6 +582,7 @@ def execute_run(
             f"the server counted {check['server_connections']} new connections during the run, "
             f"dbbench opened {check['dbbench_connections']}: other clients were connecting too, "
             "or some connects failed before the server counted them"
+            + (f" ({activity.lag})" if activity.lag else "")
         )
     result = summarise(
         outcome,

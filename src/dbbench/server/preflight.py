@@ -31,7 +31,8 @@ class ServerInfo:
     version: str
 
 
-def _connect(database: DatabaseSettings, driver: Driver, **extra: Any) -> Any:
+def connect_for_check(database: DatabaseSettings, driver: Driver, **extra: Any) -> Any:
+    """One connection with ``driver``; a failure is the one-line ``ConnectError``."""
     # outside the try: a setting the driver cannot take is bad input, not a failed connect
     connect = driver.connector(database, **extra)
     try:
@@ -68,18 +69,33 @@ def _check_result_size(connection: pymysql.connections.Connection, query: str) -
     cursor.execute(query)
     size_bytes = 0
     for rows, row in enumerate(cursor.fetchall_unbuffered(), start=1):
-        size_bytes += sum(_value_bytes(value) for value in row)
-        if rows > MAX_RESULT_ROWS or size_bytes > MAX_RESULT_BYTES:
+        size_bytes += row_bytes(row)
+        if too_large(rows, size_bytes):
             _abandon(cursor)
-            shown = query if len(query) <= 60 else query[:57] + "..."
-            raise ConfigError(
-                f"the query {shown!r} returns more than {MAX_RESULT_ROWS:,} rows or "
-                f"{MAX_RESULT_BYTES // 2**20} MiB per execution (stopped reading at {rows:,} "
-                f"rows, {size_bytes / 2**20:.1f} MiB); every operation fetches all of it into "
-                "memory, in every worker: add a LIMIT, or give "
-                f"{mentioned('benchmark', 'allow_large_results')} to run it anyway"
-            )
+            raise result_too_large(query, rows, size_bytes)
     cursor.close()
+
+
+def row_bytes(row: Any) -> int:
+    """A row's size as the limits count it: text and bytes by length, anything else 8."""
+    return sum(_value_bytes(value) for value in row)
+
+
+def too_large(rows: int, size_bytes: int) -> bool:
+    """Whether a result read so far is above either limit."""
+    return rows > MAX_RESULT_ROWS or size_bytes > MAX_RESULT_BYTES
+
+
+def result_too_large(query: str, rows: int, size_bytes: int) -> ConfigError:
+    """The refusal of a query whose one execution's result is above the limits."""
+    shown = query if len(query) <= 60 else query[:57] + "..."
+    return ConfigError(
+        f"the query {shown!r} returns more than {MAX_RESULT_ROWS:,} rows or "
+        f"{MAX_RESULT_BYTES // 2**20} MiB per execution (stopped reading at {rows:,} "
+        f"rows, {size_bytes / 2**20:.1f} MiB); every operation fetches all of it into "
+        "memory, in every worker: add a LIMIT, or give "
+        f"{mentioned('benchmark', 'allow_large_results')} to run it anyway"
+    )
 
 
 def check_server(
@@ -101,7 +117,7 @@ def check_server(
     """
     driver = driver if driver is not None else get_driver(database.driver)
     timeout_s = database.connect_timeout_s
-    connection = _connect(database, driver, **driver.timeout_kwargs(timeout_s))
+    connection = connect_for_check(database, driver, **driver.timeout_kwargs(timeout_s))
     try:
         cursor = connection.cursor()
         cursor.execute("SELECT VERSION()")
@@ -113,7 +129,7 @@ def check_server(
         connection.close()
     if workload is None:
         return ServerInfo(version=str(version))
-    connection = _connect(database, driver)
+    connection = connect_for_check(database, driver)
     try:
         # the other drivers' cursors hold the whole result: only PyMySQL's is streamed
         streams = isinstance(connection, pymysql.connections.Connection)

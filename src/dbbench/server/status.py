@@ -71,6 +71,17 @@ class ServerActivity:
     #: what went wrong, in order ("; "-separated), when not complete
     error: str | None = None
 
+    @property
+    def new_connections(self) -> int | None:
+        """The server's count of connections made during the run (the cross-check's)."""
+        return self.deltas.get("Connections")
+
+    @property
+    def lag(self) -> str | None:
+        """Why the counters may not yet hold all of the run, if they may not: MySQL's
+        status counters are never behind."""
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -97,6 +108,11 @@ class ServerStatusMonitor:
     all.  After that nothing raises: if the connection dies mid-run (a server
     restart, a KILL), the monitor reconnects once per failure or stops
     sampling, and ``stop()`` returns what it could read with ``complete=False``.
+
+    Another server's monitor (``databases.postgresql_status``) keeps this life -- one
+    connection, a sampling thread, one reconnect per failure -- and fills in the reads:
+    ``_open_window``, ``_read_gauge``, ``_read_counters``, ``_build_activity``, and
+    ``_counted_by_server``.
     """
 
     def __init__(self, database: DatabaseSettings, interval_s: float = 0.1) -> None:
@@ -109,6 +125,8 @@ class ServerStatusMonitor:
         #: what the driver's connections raise when the server fails them (``drivers.side``)
         self._db_errors = side.errors(database)
         self._connection: Any = None
+        #: the connected gauge's name in messages
+        self._gauge_name = _THREADS_CONNECTED
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
         self._samples = _Samples()
@@ -142,17 +160,12 @@ class ServerStatusMonitor:
             raise connect_error(exc, self._database) from exc
         self._started_s = time.monotonic()
         try:
-            before = _read_status(self._connection)
-            self._max_connections = _read_max_connections(self._connection)
+            before, gauge = self._open_window(self._connection)
         except (*self._db_errors, LookupError) as exc:
             self._close_connection()
             raise connect_error(exc, self._database) from exc
-        # The monitor's own connection was counted just before this read; move the
-        # baseline before it, so that deltas["Connections"] includes exactly
-        # monitor_connections of the monitor's connections.
-        before["Connections"] -= 1
         self._before = before
-        self._samples.add(before[_THREADS_CONNECTED])
+        self._samples.add(gauge)
         self._thread = threading.Thread(
             target=self._sample_loop, name="dbbench-server-status", daemon=True
         )
@@ -188,6 +201,32 @@ class ServerStatusMonitor:
     ) -> None:
         self.stop()
 
+    # --- what the server is asked (another server's monitor overrides these) ----------
+
+    def _open_window(self, connection: Any) -> tuple[dict[str, int], int]:
+        """The counters before the run and the connected gauge's first sample; sets
+        ``_max_connections``."""
+        before = _read_status(connection)
+        self._max_connections = _read_max_connections(connection)
+        # The monitor's own connection was counted just before this read; move the
+        # baseline before it, so that deltas["Connections"] includes exactly
+        # monitor_connections of the monitor's connections.
+        before["Connections"] -= 1
+        return before, before[_THREADS_CONNECTED]
+
+    def _read_gauge(self, connection: Any) -> int:
+        """One sample of the connections open on the server (Threads_connected)."""
+        return _read_threads_connected(connection)
+
+    def _read_counters(self, connection: Any) -> dict[str, int]:
+        """The counters after the run (``_open_window``'s, read again)."""
+        return _read_status(connection)
+
+    def _counted_by_server(self, exc: BaseException) -> bool:
+        """Whether a failed connection attempt of the monitor's reached the server's count."""
+        code = error_code(exc)
+        return code is not None and code < _CLIENT_ERROR_BASE
+
     # --- internals ----------------------------------------------------------------
 
     def _connect(self) -> Any:
@@ -198,8 +237,7 @@ class ServerStatusMonitor:
                 self._database, read_timeout_s=self._read_timeout_s, autocommit=True
             )
         except self._db_errors as exc:
-            code = error_code(exc)
-            if code is not None and code < _CLIENT_ERROR_BASE:
+            if self._counted_by_server(exc):
                 self._monitor_connections += 1
             raise
         self._monitor_connections += 1
@@ -233,9 +271,9 @@ class ServerStatusMonitor:
                 if self._connection is None:
                     return
                 try:
-                    value = _read_threads_connected(self._connection)
+                    value = self._read_gauge(self._connection)
                 except self._db_errors as exc:
-                    self._note_error(f"reading Threads_connected failed: {exc}")
+                    self._note_error(f"reading {self._gauge_name} failed: {exc}")
                     if not self._reconnect():
                         return  # give up quietly; stop() tries once more for the after-read
                     continue
@@ -247,13 +285,13 @@ class ServerStatusMonitor:
         """The final counters; one reconnect allowed if the connection is gone or fails."""
         if self._connection is not None:
             try:
-                return _read_status(self._connection)
+                return self._read_counters(self._connection)
             except (*self._db_errors, LookupError) as exc:
                 self._note_error(f"reading the status after the run failed: {exc}")
         if not self._reconnect():
             return None
         try:
-            return _read_status(self._connection)
+            return self._read_counters(self._connection)
         except (*self._db_errors, LookupError) as exc:
             self._note_error(f"reading the status after the run failed: {exc}")
             return None
