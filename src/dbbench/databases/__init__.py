@@ -39,6 +39,7 @@ __all__ = [
 #: dialect -> the plug-in, as module:class (loaded by name on first use)
 DIALECTS = {
     "mysql": "dbbench.databases.mysql:MySQL",
+    "postgresql": "dbbench.databases.postgresql:PostgreSQL",
 }
 
 

@@ -61,9 +61,13 @@ def _version(distribution: str) -> str | None:
 
 
 def server_vendor(version: str | None) -> str | None:
-    """ "MariaDB" or "MySQL" from ``SELECT VERSION()`` (MySQL's has no vendor in it)."""
+    """ "MariaDB" or "MySQL" from ``SELECT VERSION()`` (MySQL's has no vendor in it);
+    "PostgreSQL" from the version PostgreSQL's server check names so
+    (``databases.postgresql``: "PostgreSQL 15.20 (Debian ...)")."""
     if not version:
         return None
+    if version.startswith("PostgreSQL "):
+        return "PostgreSQL"
     return "MariaDB" if "mariadb" in version.lower() else "MySQL"
 
 

@@ -1,0 +1,164 @@
+"""PostgreSQL: ``pg_stat_database`` and ``pg_stat_activity`` (``postgresql_status``),
+``SHOW server_version`` and the query run once, ``max_connections`` less the reserved
+slots, a scratch table with an identity key.
+
+The server check is MySQL's (``server.preflight``: connect with each measured driver,
+bounded by ``connect_timeout``, then run the query once on an ordinary connection, errors
+in its one-line vocabulary), with PostgreSQL's version query and its own way of measuring
+a result: psycopg 3's ``cursor.stream()`` (libpq's single-row mode) reads it a row at a
+time, never holding it, and stops at the limits by closing the connection; psycopg2's
+cursors hold the whole result, as mysqlclient's do, so its result is only run.
+
+The scratch table keeps MySQL's columns' meaning: an ``id`` the server numbers
+(``GENERATED ALWAYS AS IDENTITY``, a ``bigint``), the ``connection_id`` that wrote the row
+(``pg_backend_pid()``, PostgreSQL's id of the session, as ``CONNECTION_ID()`` is MySQL's)
+and ``inserted_at`` (``clock_timestamp()``, microseconds, as ``CURRENT_TIMESTAMP(6)``).  It
+goes into the first schema of the user's ``search_path`` (``public`` normally) of
+``[database] database``, and is dropped as MySQL's is, also on error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from dbbench.databases import postgresql_status
+from dbbench.databases.base import Database
+from dbbench.databases.scratch import ScratchTable, check_name, side_connection
+from dbbench.drivers import Driver, get_driver
+from dbbench.drivers.diagnosis import connect_error, query_error
+from dbbench.errors import ConfigError
+from dbbench.server.preflight import (
+    ServerInfo,
+    connect_for_check,
+    result_too_large,
+    row_bytes,
+    too_large,
+)
+
+if TYPE_CHECKING:
+    from dbbench.config.settings import DatabaseSettings
+    from dbbench.workload import Workload
+
+#: SQLSTATE duplicate_table: CREATE TABLE of a name that exists
+DUPLICATE_TABLE = "42P07"
+
+_COLUMNS = (
+    "id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+    "connection_id bigint NOT NULL, "
+    "inserted_at timestamp(6) with time zone NOT NULL DEFAULT clock_timestamp()"
+)
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a psycopg (``sqlstate``) or psycopg2 (``pgcode``) error."""
+    return getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+
+
+@dataclass
+class PostgresScratchTable(ScratchTable):
+    """MySQL's scratch table's life (``databases.scratch``) in PostgreSQL's SQL."""
+
+    #: the schema the table goes into (``current_schema()``, read by ``create``)
+    schema: str | None = None
+
+    @staticmethod
+    def quoted(identifier: str) -> str:
+        return '"' + identifier.replace('"', '""') + '"'
+
+    @property
+    def qualified_name(self) -> str:
+        # database.schema.table: PostgreSQL takes it on a connection to that database
+        parts = (str(self.database.database), self.schema or "public", self.name)
+        return ".".join(self.quoted(part) for part in parts)
+
+    def create(self) -> None:
+        """Learn the schema the table will go into, then create it as MySQL's is."""
+        with side_connection(self.database) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT current_schema()")
+            (self.schema,) = cursor.fetchone()
+        super().create()
+
+    def create_statement(self) -> str:
+        return f"CREATE TABLE {self.quoted(self.name)} ({_COLUMNS})"
+
+    def already_exists(self, exc: BaseException) -> bool:
+        return sqlstate(exc) == DUPLICATE_TABLE
+
+
+def _version(connection: Any) -> str:
+    """``PostgreSQL 15.20 (Debian 15.20-0+deb12u1)``: ``server_version`` named, as the
+    environment's vendor is read from it (``SELECT version()`` adds the compiler)."""
+    cursor = connection.cursor()
+    cursor.execute("SHOW server_version")
+    (version,) = cursor.fetchone()
+    cursor.close()
+    return f"PostgreSQL {version}"
+
+
+def _check_result_size(connection: Any, query: str) -> None:
+    """Stream one execution's rows (psycopg 3's single-row mode) and refuse one above the
+    limits; at the limit the connection is closed under the stream, which ends the query."""
+    cursor = connection.cursor()
+    size_bytes = 0
+    for rows, row in enumerate(cursor.stream(query), start=1):
+        size_bytes += row_bytes(row)
+        if too_large(rows, size_bytes):
+            connection.close()
+            raise result_too_large(query, rows, size_bytes)
+    cursor.close()
+
+
+def check_server(
+    database: DatabaseSettings, workload: Workload | None, driver: Driver | None = None
+) -> ServerInfo:
+    """``server.preflight.check_server`` for PostgreSQL: connect (reads bounded by
+    ``connect_timeout``), read ``server_version``, then run the workload once on an
+    ordinary connection, streamed and measured where the driver can stream (psycopg 3)."""
+    driver = driver if driver is not None else get_driver(database.driver)
+    connection = connect_for_check(
+        database, driver, **driver.timeout_kwargs(database.connect_timeout_s)
+    )
+    try:
+        version = _version(connection)
+    except Exception as exc:
+        raise connect_error(exc, database) from exc
+    finally:
+        connection.close()
+    if workload is None:
+        return ServerInfo(version=version)
+    connection = connect_for_check(database, driver)
+    try:
+        streams = hasattr(connection.cursor(), "stream")  # psycopg 3's; psycopg2 has none
+        if workload.allow_large_results or not streams:
+            workload.run_on(connection)
+        else:
+            _check_result_size(connection, workload.query)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise query_error(exc, database, workload.query) from exc
+    finally:
+        connection.close()
+    return ServerInfo(version=version)
+
+
+class PostgreSQL(Database):
+    dialect: ClassVar[str] = "postgresql"
+    title: ClassVar[str] = "PostgreSQL"
+
+    def check_server(self, database: DatabaseSettings, workload: Workload | None) -> ServerInfo:
+        return check_server(database, workload)
+
+    def monitor(self, database: DatabaseSettings) -> postgresql_status.PostgresStatusMonitor:
+        return postgresql_status.PostgresStatusMonitor(database)
+
+    def read_max_connections(self, database: DatabaseSettings) -> int:
+        return postgresql_status.read_max_connections(database)
+
+    def scratch_table(self, database: DatabaseSettings, name: str) -> PostgresScratchTable:
+        return PostgresScratchTable(database, name)
+
+    def insert_statement(self, table: str) -> str:
+        check_name(table)
+        return f'INSERT INTO "{table}" (connection_id) VALUES (pg_backend_pid())'
