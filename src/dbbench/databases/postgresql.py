@@ -25,19 +25,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from dbbench.databases import postgresql_status
 from dbbench.databases.base import Database
 from dbbench.databases.scratch import ScratchTable, check_name, side_connection
-from dbbench.drivers import Driver, get_driver
-from dbbench.drivers.diagnosis import connect_error, query_error
-from dbbench.errors import ConfigError
-from dbbench.server.preflight import (
-    ServerInfo,
-    connect_for_check,
-    result_too_large,
-    row_bytes,
-    too_large,
-)
+from dbbench.server import preflight
+from dbbench.server.preflight import ServerInfo, result_too_large, row_bytes, too_large
 
 if TYPE_CHECKING:
     from dbbench.config.settings import DatabaseSettings
+    from dbbench.drivers import Driver
     from dbbench.workload import Workload
 
 #: SQLSTATE duplicate_table: CREATE TABLE of a name that exists
@@ -96,10 +89,13 @@ def _version(connection: Any) -> str:
     return f"PostgreSQL {version}"
 
 
-def _check_result_size(connection: Any, query: str) -> None:
+def _measure_result(connection: Any, query: str) -> bool:
     """Stream one execution's rows (psycopg 3's single-row mode) and refuse one above the
-    limits; at the limit the connection is closed under the stream, which ends the query."""
+    limits; at the limit the connection is closed under the stream, which ends the query.
+    False (not run) with psycopg2, whose cursors hold the whole result."""
     cursor = connection.cursor()
+    if not hasattr(cursor, "stream"):
+        return False
     size_bytes = 0
     for rows, row in enumerate(cursor.stream(query), start=1):
         size_bytes += row_bytes(row)
@@ -107,40 +103,16 @@ def _check_result_size(connection: Any, query: str) -> None:
             connection.close()
             raise result_too_large(query, rows, size_bytes)
     cursor.close()
+    return True
 
 
 def check_server(
     database: DatabaseSettings, workload: Workload | None, driver: Driver | None = None
 ) -> ServerInfo:
-    """``server.preflight.check_server`` for PostgreSQL: connect (reads bounded by
-    ``connect_timeout``), read ``server_version``, then run the workload once on an
-    ordinary connection, streamed and measured where the driver can stream (psycopg 3)."""
-    driver = driver if driver is not None else get_driver(database.driver)
-    connection = connect_for_check(
-        database, driver, **driver.timeout_kwargs(database.connect_timeout_s)
+    """``server.preflight.check_server`` with PostgreSQL's version and its streaming."""
+    return preflight.check_server(
+        database, workload, driver, read_version=_version, measure_result=_measure_result
     )
-    try:
-        version = _version(connection)
-    except Exception as exc:
-        raise connect_error(exc, database) from exc
-    finally:
-        connection.close()
-    if workload is None:
-        return ServerInfo(version=version)
-    connection = connect_for_check(database, driver)
-    try:
-        streams = hasattr(connection.cursor(), "stream")  # psycopg 3's; psycopg2 has none
-        if workload.allow_large_results or not streams:
-            workload.run_on(connection)
-        else:
-            _check_result_size(connection, workload.query)
-    except ConfigError:
-        raise
-    except Exception as exc:
-        raise query_error(exc, database, workload.query) from exc
-    finally:
-        connection.close()
-    return ServerInfo(version=version)
 
 
 class PostgreSQL(Database):

@@ -6,6 +6,7 @@ line, instead of as thousands of counted errors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ class ServerInfo:
     version: str
 
 
-def connect_for_check(database: DatabaseSettings, driver: Driver, **extra: Any) -> Any:
+def _connect(database: DatabaseSettings, driver: Driver, **extra: Any) -> Any:
     """One connection with ``driver``; a failure is the one-line ``ConnectError``."""
     # outside the try: a setting the driver cannot take is bad input, not a failed connect
     connect = driver.connector(database, **extra)
@@ -98,8 +99,37 @@ def result_too_large(query: str, rows: int, size_bytes: int) -> ConfigError:
     )
 
 
+def _read_version(connection: Any) -> str:
+    cursor = connection.cursor()
+    cursor.execute("SELECT VERSION()")
+    (version,) = cursor.fetchone()
+    cursor.close()
+    return str(version)
+
+
+def _measure_result(connection: Any, query: str) -> bool:
+    """Stream ``query``'s result with PyMySQL, refusing one too large; False (not run)
+    with the other drivers, whose cursors hold the whole result."""
+    if not isinstance(connection, pymysql.connections.Connection):
+        return False
+    _check_result_size(connection, query)
+    return True
+
+
+#: (connection) -> the server's version, as the environment records it
+ReadVersion = Callable[[Any], str]
+#: (connection, query) -> True once the query ran, streamed and measured; False when the
+#: connection cannot stream (the query is then only run)
+MeasureResult = Callable[[Any, str], bool]
+
+
 def check_server(
-    database: DatabaseSettings, workload: Workload | None, driver: Driver | None = None
+    database: DatabaseSettings,
+    workload: Workload | None,
+    driver: Driver | None = None,
+    *,
+    read_version: ReadVersion = _read_version,
+    measure_result: MeasureResult = _measure_result,
 ) -> ServerInfo:
     """Connect with ``driver`` (the configured one by default), read the server
     version, then run the workload once.
@@ -114,33 +144,29 @@ def check_server(
     checks the workload.  Unless the workload allows large results, the one
     run also measures the result (streaming it, with PyMySQL) and refuses one
     too large to fetch thousands of times.
+
+    ``read_version`` and ``measure_result`` are MySQL's; another database passes its own
+    (``databases.postgresql``).
     """
     driver = driver if driver is not None else get_driver(database.driver)
     timeout_s = database.connect_timeout_s
-    connection = connect_for_check(database, driver, **driver.timeout_kwargs(timeout_s))
+    connection = _connect(database, driver, **driver.timeout_kwargs(timeout_s))
     try:
-        cursor = connection.cursor()
-        cursor.execute("SELECT VERSION()")
-        (version,) = cursor.fetchone()
-        cursor.close()
+        version = read_version(connection)
     except Exception as exc:
         raise connect_error(exc, database) from exc
     finally:
         connection.close()
     if workload is None:
-        return ServerInfo(version=str(version))
-    connection = connect_for_check(database, driver)
+        return ServerInfo(version=version)
+    connection = _connect(database, driver)
     try:
-        # the other drivers' cursors hold the whole result: only PyMySQL's is streamed
-        streams = isinstance(connection, pymysql.connections.Connection)
-        if workload.allow_large_results or not streams:
+        if workload.allow_large_results or not measure_result(connection, workload.query):
             workload.run_on(connection)
-        else:
-            _check_result_size(connection, workload.query)
     except ConfigError:
         raise
     except Exception as exc:
         raise query_error(exc, database, workload.query) from exc
     finally:
         connection.close()
-    return ServerInfo(version=str(version))
+    return ServerInfo(version=version)
