@@ -21,7 +21,13 @@ that every statement of it runs, as dbbench's psycopg2 runs a query.
 - the refusals by name: ``pg_advisory_lock``, ``set_config`` (even
   ``default_transaction_read_only`` off) and ``pg_terminate_backend`` run in a read-only
   transaction and have their effect (a lock in ``pg_locks``, the setting changed, the
-  other backend gone): the server's read-only mode does not stop them, the guard must.
+  other backend gone): the server's read-only mode does not stop them, the guard must;
+  nor LOCK, ANALYZE, COPY ... TO PROGRAM, NOTIFY, LISTEN, PREPARE, txid_current() or
+  lo_create(), each with its effect shown;
+- the scanner's claims about PostgreSQL's lexer, pinned on the server: "--" ends at a
+  carriage return, comments nest, U&"" names are decoded, dollar-quote tags and names
+  take any letter beyond ASCII, a "$a$" after a number begins a dollar quote, an E''
+  literal continued on the next line keeps its escapes.
 """
 
 from __future__ import annotations
@@ -313,3 +319,29 @@ def test_the_server_refuses_what_the_guard_refuses_on_the_text(session):
     ):
         assert not is_read_only(sql, dialect="postgresql"), sql
         assert session.read_only(sql) == (_READ_ONLY_REFUSAL, None), sql
+
+
+@pytest.mark.parametrize(
+    ("sql", "guard_reads", "server"),
+    [
+        # "--" ends at a carriage return: what follows is code
+        ("SELECT 1 -- x\r, nextval('s')", False, _READ_ONLY_REFUSAL),
+        # a U&"" name's escapes are decoded: this is nextval
+        ("SELECT U&\"\\006Eextval\"('s')", False, _READ_ONLY_REFUSAL),
+        # comments nest: nothing is left to run (the server answers an empty query, which
+        # psycopg2 raises without a SQLSTATE)
+        ("/* /* */ SELECT 1 */", True, "?"),
+        # a tag may be any letter beyond ASCII; a name holds "$" (and any such letter)
+        ("SELECT $€$ ' $€$, 1", True, None),
+        ("SELECT 1 AS €$a$, 2 AS €$a$", True, None),
+        ("SELECT 1 AS a$b$", True, None),
+        # after a number "$a$" begins a dollar quote (a syntax error here): one of the
+        # readings _AMBIGUOUS leaves to the whole-text check
+        ("SELECT 1$a$x$a$", True, "42601"),
+        # an E'' literal continued on the next line keeps its backslash escapes
+        ("SELECT E'a'\n'\\''", True, None),
+    ],
+)
+def test_the_scanner_reads_as_postgresql_does(session, sql, guard_reads, server):
+    assert is_read_only(sql, dialect="postgresql") is guard_reads
+    assert session.read_only(sql)[0] == server
