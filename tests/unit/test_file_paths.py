@@ -253,6 +253,28 @@ def test_a_failed_output_still_saves_the_run_and_says_where(fake, tmp_path):
     assert fake("show", "kept").exit_code == ExitStatus.SUCCESS
 
 
+def test_a_disk_that_fills_mid_run_says_the_file_holds_an_earlier_write(tmp_path, monkeypatch):
+    """The first writes reached the file, a later one did not: the line says that what is
+    there is not the results printed (its document says "complete": false)."""
+    monkeypatch.chdir(tmp_path)
+    with tmpfs(tmp_path / "small", "size=64k") as small:
+        target = small / "out.json"
+
+        def full(call: int) -> None:
+            if call == 3_000:  # after the first writes (about one a second of fake time)
+                fill(small)
+
+        result = Fake(full)("run", "-n", "5000", "--runner", "pool", "-o", str(target))
+        assert result.exit_code == ExitStatus.ERROR
+        assert "pool" in result.stdout
+        assert _error_line(result) == (
+            f"dbbench: error: --output = '{target}': cannot write the result file (No space "
+            f'left on device) ({target} holds an earlier write of this run, not the results: '
+            '"complete": false); the results are on stdout'
+        )
+        assert json.loads(target.read_text())["complete"] is False
+
+
 def test_a_save_on_a_full_disk_is_one_line_after_the_results(fake, tmp_path, monkeypatch):
     with tmpfs(tmp_path / "small", "size=64k") as small:
         monkeypatch.chdir(small)

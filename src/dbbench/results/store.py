@@ -153,6 +153,8 @@ class ResultSink:
         #: the flag that named each path (``--output``), for its messages
         self.labels = labels or {}
         self._failed: dict[Path, ResultFileError] = {}
+        #: the paths one write of this command has reached (an earlier version stays there)
+        self._reached: set[Path] = set()
 
     def write(self, document: dict[str, Any]) -> None:
         text = json.dumps(document, indent=2) + "\n"
@@ -163,6 +165,7 @@ class ResultSink:
                 self._failed[path] = exc
             else:
                 self._failed.pop(path, None)
+                self._reached.add(path)
 
     @property
     def written(self) -> list[Path]:
@@ -174,9 +177,17 @@ class ResultSink:
         results still are: on stdout, where the command printed them, and any other file."""
         if not self._failed:
             return
-        failure = next(iter(self._failed.values()))
+        path, failure = next(iter(self._failed.items()))
         kept = "".join(f" and in {path}" for path in self.written)
-        raise ResultFileError(f"{failure}; the results are on stdout{kept}")
+        # an earlier write of the run's reached it (and it is still there: a directory may
+        # have vanished): what is there is not what was printed
+        earlier = (
+            f" ({path} holds an earlier write of this run, not the results: "
+            '"complete": false)'
+            if path in self._reached and os.path.isfile(path)
+            else ""
+        )
+        raise ResultFileError(f"{failure}{earlier}; the results are on stdout{kept}")
 
 
 def describe_runs(saved: list[SavedRun]) -> RunsListing:
