@@ -15,12 +15,13 @@ the text as PostgreSQL's lexer (``scan.l``) reads it:
   name (``"..."``, ``""`` inside; ``U&"..."`` with its ``\\XXXX`` escapes decoded) is
   blanked for the write words (``"update"`` is a column) but keeps its name for the
   calls: ``"nextval"('s')`` and ``pg_catalog.nextval ('s')`` call ``nextval``;
-- each statement (psycopg2 sends the whole text in one simple query, which runs them
-  all) must start with a read keyword (``READ_KEYWORDS``, after any opening
-  parentheses), hold none of ``WRITE_WORDS`` (data-modifying CTEs, ``FOR UPDATE``,
-  ``FOR NO KEY UPDATE``, ``FOR SHARE``, ``FOR KEY SHARE``, ``SELECT ... INTO t``, which
-  creates the table ``t`` in PostgreSQL, ``EXPLAIN ANALYZE`` of a write or of an
-  ``EXECUTE``) and call none of ``EFFECT_FUNCTIONS``.
+- each statement (psycopg and psycopg2 send a query without parameters in one simple
+  query, which runs every statement of it) must start with a read keyword
+  (``READ_KEYWORDS``, after any opening parentheses), hold none of ``WRITE_WORDS``
+  (data-modifying CTEs, ``FOR UPDATE``, ``FOR NO KEY UPDATE``, ``FOR SHARE``, ``FOR
+  KEY SHARE``, ``SELECT ... INTO t``, which creates the table ``t`` in PostgreSQL,
+  ``EXPLAIN ANALYZE`` of a write or of an ``EXECUTE``) and call none of
+  ``EFFECT_FUNCTIONS``.
 
 Functions with effects are named, not guessed: they move a sequence (``nextval``,
 ``setval``), take advisory locks (every ``pg_advisory*`` and ``pg_try_advisory*``),
