@@ -162,6 +162,24 @@ def test_refused_is_one_line(driver_name):
 
 
 @pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_tls_demanded_of_a_server_without_it_is_one_line(driver_name):
+    with _admin() as admin:
+        if admin.execute("SHOW ssl").fetchone() != ("off",):
+            pytest.skip("the shared server has TLS")
+    preferred = _database(driver_name, ssl_mode="preferred")
+    connection = get_driver(driver_name).connector(preferred)()
+    assert get_driver(driver_name).is_encrypted(connection) is False  # prefer fell back
+    connection.close()
+    database = _database(driver_name, ssl_mode="required")
+    exc = _failure_of(database)
+    assert failure(exc) is Failure.TLS
+    assert str(connect_error(exc, database)) == (
+        "cannot connect to root@127.0.0.1:5432 over TLS (ssl_mode required): server does not "
+        "support SSL, but SSL was required; enable TLS on the server or lower [database] ssl_mode"
+    )
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
 def test_unknown_host_is_one_line(driver_name):
     database = _database(driver_name, host="nonexistent.invalid")
     exc = _failure_of(database)

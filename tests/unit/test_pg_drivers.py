@@ -175,6 +175,12 @@ MESSAGES = [
     ("server closed the connection unexpectedly", Failure.LOST, "08006"),
     ("SSL SYSCALL error: EOF detected", Failure.LOST, "08006"),
     ("the connection is lost", Failure.GONE, "08003"),
+    (
+        'connection to server at "h", port 80 failed: expected authentication request from '
+        "server, but received H",
+        Failure.LOST,
+        "08P01",
+    ),
     ("terminating connection due to administrator command", Failure.KILLED, "57P01"),
     ("something else entirely", None, None),
 ]
@@ -293,6 +299,25 @@ def test_operation_errors_go_to_connect_or_query_by_phase(module):
         "the query 'SELEC 1' failed on root@127.0.0.1:5432: (42601) syntax error at or "
         'near "SELEC" LINE 1: SELEC 1; check [benchmark] query'
     )
+
+
+def test_a_server_that_is_not_postgresql_is_said_so():
+    get_driver("psycopg")
+    exc = psycopg.OperationalError(
+        'connection failed: connection to server at "127.0.0.1", port 80 failed: expected '
+        "authentication request from server, but received H"
+    )
+    assert str(connect_error(exc, _database(port=80))) == (
+        "cannot connect to root@127.0.0.1:80: the handshake failed (expected authentication "
+        "request from server, but received H); is this a PostgreSQL server on that port?"
+    )
+
+
+def test_preferred_is_noted_for_tcp_not_for_a_socket():
+    driver = get_driver("psycopg")
+    assert "asks the server for TLS first" in driver.notes(_database())[0]
+    assert driver.notes(_database(ssl_mode="disabled")) == []
+    assert driver.notes(_database(unix_socket="/run/postgresql")) == []
 
 
 def test_mysql_error_kinds_are_as_they_were():

@@ -151,6 +151,9 @@ MESSAGE_FAILURES: tuple[tuple[re.Pattern[str], str, Failure], ...] = tuple(
         (r"server closed the connection unexpectedly|could not receive data from server"
          r"|could not send data to server|consuming input failed|sending query failed"
          r"|server conn crashed", "08006", Failure.LOST),
+        # something answered that is not a PostgreSQL server (an HTTP proxy: "received H")
+        (r"expected authentication request from server|invalid response to SSL negotiation"
+         r"|unexpected message from server", "08P01", Failure.LOST),
         (r"connection (is|already) (lost|closed)|the connection is closed", "08003",
          Failure.GONE),
         (r"^connection (to server|failed)|could not connect to server", "08001",
@@ -371,6 +374,7 @@ class LibpqDriver(Driver):
         return [
             "ssl_mode 'preferred' (libpq's sslmode=prefer, its default): every connect asks "
             "the server for TLS first, a TLS handshake where it has TLS and one more round "
-            'trip where it has not; set [database] ssl_mode = "disabled" to measure plain '
-            "connects, or \"verify_ca\" to measure what an application that checks does"
+            f"trip where it has not; set {mentioned('database', 'ssl_mode')} to \"disabled\" "
+            'to measure plain connects, or to "verify_ca" to measure what an application that '
+            "checks the server does"
         ]
