@@ -3,17 +3,19 @@ database test): they connect, their failures read as one line in the words MySQL
 (host:port and user named, never the password), a killed backend is a lost connection
 to the persistent runner, and SQLAlchemy's pools check their connections out and in.
 
-A wrong password needs a server that asks for one; the shared server trusts everyone, so
-that test uses the throwaway server of ``postgresql_server`` (tests/integration/conftest.py)
-where it exists, and is skipped with the reason otherwise.
+A password needs a server that asks for one; the shared server trusts everyone, and so
+does ``postgresql_server``: those tests start a throwaway server of their own
+(``local_postgresql``) with a pg_hba.conf that asks for scram-sha-256.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import socket
 import stat
+import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -329,29 +331,83 @@ def test_every_runner_checks_out_runs_and_checks_in(driver_name, runner_name, pr
         runner.close()
 
 
-@pytest.mark.parametrize("driver_name", PG_DRIVERS)
-def test_a_wrong_password_is_access_denied(driver_name, request):
+#: pg_hba.conf of a server that asks every role but root for its password over TCP
+PASSWORD_HBA = """\
+local all all trust
+host all root 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+"""
+
+
+@pytest.fixture(scope="module")
+def password_server(local_postgresql) -> Iterator[DatabaseSettings]:
+    """A throwaway PostgreSQL whose role ``dbbench_pw`` logs in with a non-ASCII password
+    (scram-sha-256): the shared server and ``postgresql_server`` trust every login."""
+    # the server may run as another user than the tests (root): a directory it can read
+    directory = tempfile.mkdtemp(prefix="dbbench-hba-", dir="/tmp")
     try:
-        server = request.getfixturevalue("postgresql_server")
-    except pytest.FixtureLookupError:
-        pytest.skip(
-            "the shared PostgreSQL trusts every login and the throwaway server's fixture "
-            "(postgresql_server, pg-server's) has not landed"
-        )
-    password = "pässwörd€-dbbench_pw"
-    role = "dbbench_pw"
-    with server.connect(autocommit=True) as admin:
-        admin.execute(f"DROP ROLE IF EXISTS {role}")
-        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-    base = dataclasses.replace(
-        server.database_settings(), driver=driver_name, ssl_mode="disabled", user=role
+        os.chmod(directory, 0o755)
+        hba = os.path.join(directory, "pg_hba.conf")
+        with open(hba, "w") as file:
+            file.write(PASSWORD_HBA)
+        os.chmod(hba, 0o644)
+        with local_postgresql(extra_args=["-c", f"hba_file={hba}"]) as server:
+            address = server.address
+            with psycopg.connect(
+                host=address.host, port=address.port, user="root", dbname=address.database,
+                autocommit=True,
+            ) as admin:
+                admin.execute(f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}'")
+            yield DatabaseSettings(
+                dialect="postgresql",
+                host=address.host,
+                port=address.port,
+                user=PASSWORD_ROLE,
+                database=address.database,
+                ssl_mode="disabled",
+            )
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+PASSWORD_ROLE = "dbbench_pw"
+#: non-ASCII, and holding the role's name, which messages must keep
+PASSWORD = "pässwörd€-dbbench_pw"
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_a_non_ascii_password_logs_in(driver_name, password_server):
+    good = dataclasses.replace(password_server, driver=driver_name, password=PASSWORD)
+    connection = get_driver(driver_name).connector(good)()  # the UTF-8 bytes are the role's
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchall() == [(PASSWORD_ROLE,)]
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("password", "hint"),
+    [
+        (PASSWORD + "x", "check the password (from --password)"),
+        ("", "no password was given: use [database] password or DBBENCH_PASSWORD"),
+    ],
+)
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_a_wrong_or_missing_password_is_access_denied(
+    driver_name, password_server, password, hint, monkeypatch
+):
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", os.devnull)
+    sources = {"password": "--password"} if password else {}
+    wrong = dataclasses.replace(
+        password_server, driver=driver_name, password=password, sources=sources
     )
-    good = dataclasses.replace(base, password=password)
-    get_driver(driver_name).connector(good)().close()  # the UTF-8 bytes are the role's
-    wrong = dataclasses.replace(base, password=f"{password}x", sources={"password": "--password"})
     exc = _failure_of(wrong)
     assert (failure(exc), error_kind(exc)) == (Failure.ACCESS_DENIED, "OperationalError(28P01)")
     message = str(connect_error(exc, wrong))
-    assert message.startswith(f"cannot connect to {role}@")
-    assert "access denied (password authentication failed" in message
-    assert password not in message
+    where = f"{PASSWORD_ROLE}@{password_server.host}:{password_server.port}"
+    assert message.startswith(f"cannot connect to {where}: access denied (")
+    assert hint in message
+    assert PASSWORD not in message and "\n" not in message
