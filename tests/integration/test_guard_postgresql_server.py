@@ -257,6 +257,29 @@ def test_what_the_guard_lets_through_changes_nothing(session, text):
         _passes_on_the_server(session, text)
 
 
+#: what a mutation inserts into a read: each changes something wherever the server reads
+#: it as code (25006 in a read-only transaction, a lock or a setting left behind)
+_INSERTS = (
+    ", nextval('s')", " FOR UPDATE", "; DELETE FROM t", " INTO guard_x", "; SELECT 1 FOR SHARE",
+    ", pg_advisory_lock(4244)", ", set_config('work_mem', '1MB', false)", "\rDELETE FROM t",
+    "\n; UPDATE t SET a = a", "*/ , nextval('s') /*", "' , nextval('s') --", "$$, nextval('s')",
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.sampled_from(READS), st.sampled_from(_INSERTS), st.integers(0, 200))
+def test_a_read_mutated_where_the_server_reads_code_is_refused(session, read, insert, at):
+    """Whatever the guard accepts, with a write inserted anywhere (the server is the judge
+    of whether that place is code): if the guard still accepts it, the server shows it
+    changes nothing, so the insertion landed in a literal, a comment or a name."""
+    at = min(at, len(read))
+    mutated = read[:at] + insert + read[at:]
+    if is_read_only(mutated, dialect="postgresql"):
+        _passes_on_the_server(session, mutated)
+
+
 @contextlib.contextmanager
 def _read_only_transaction(session: Session) -> Iterator[None]:
     session.run("BEGIN READ ONLY")
