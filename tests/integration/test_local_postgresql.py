@@ -143,6 +143,40 @@ def test_the_server_dies_with_the_process_that_started_it(postgresql_template):
             shutil.rmtree(root, ignore_errors=True)  # left behind by SIGKILL, as documented
 
 
+_STOPPED_BY_SIGNAL = textwrap.dedent(
+    """
+    import sys, time
+    from dbbench import interruption
+    from dbbench.server.local_postgresql import LocalPostgreSQLServer
+    try:
+        with interruption.stop_on_signals():
+            with LocalPostgreSQLServer(datadir_template=sys.argv[1]) as server:
+                print(server.pid, server.base_path, flush=True)
+                while True:
+                    time.sleep(0.05)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    """
+)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_stops_the_server_and_removes_its_directory(postgresql_template, signum):
+    starter = subprocess.Popen(
+        [sys.executable, "-c", _STOPPED_BY_SIGNAL, str(postgresql_template)],
+        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        pid_text, root = starter.stdout.readline().split()
+        starter.send_signal(signum)
+        assert starter.wait(timeout=120) == 130
+        assert gone(int(pid_text)) and not Path(root).exists()
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+            starter.wait()
+
+
 @as_root
 def test_as_root_it_runs_as_the_unprivileged_user(postgresql_server):
     local = postgresql_server.local
@@ -204,11 +238,19 @@ def test_the_newest_installation_is_found_first(monkeypatch, tmp_path):
 
 
 def test_a_failed_start_is_one_line_naming_the_cause_and_the_log(local_postgresql):
-    with pytest.raises(ServerError) as caught:
-        local_postgresql(extra_args=["-c", "max_connections=nonsense"]).start()
-    message = str(caught.value)
-    assert "\n" not in message
-    assert "max_connections" in message and "server.log" in message, message
+    base = Path(tempfile.mkdtemp(prefix="dbbench-test-"))
+    base.chmod(0o755)  # as root, the server's user enters it
+    try:
+        with pytest.raises(ServerError) as caught:
+            local_postgresql(base_dir=base, extra_args=["-c", "max_connections=nonsense"]).start()
+        message = str(caught.value)
+        assert "\n" not in message
+        assert "max_connections" in message and "server.log" in message, message
+        # the log is kept for the user to read, the data directory is not
+        (kept,) = base.iterdir()
+        assert [p.name for p in kept.iterdir()] == ["server.log"]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_tls_accepts_require_and_verify_full_with_the_ca(local_postgresql, tmp_path):
@@ -226,3 +268,4 @@ def test_tls_accepts_require_and_verify_full_with_the_ca(local_postgresql, tmp_p
                     assert encrypted == (True,), (host, options)
         with connect(server, sslmode="disable") as connection:
             assert connection.execute("SHOW ssl").fetchone() == ("on",)
+
