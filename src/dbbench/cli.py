@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from dbbench.results.model import DiffResult, RunResult
     from dbbench.results.store import ResultSink
-    from dbbench.server.local import LocalServer
+    from dbbench.server.process import ThrowawayServer
 
 #: columns for the table when stdout is not a terminal (rich would assume 80)
 PIPED_WIDTH = 140
@@ -321,7 +321,10 @@ def _connection_options(command: Callable) -> Callable:
             type=click.Choice(["configured", "local"]),
             default="configured",
             show_default=True,
-            help="'local' starts a private throwaway MariaDB/MySQL server for the run.",
+            help=(
+                "'local' starts a private throwaway server for the run: MariaDB/MySQL, or "
+                "PostgreSQL with --dialect postgresql."
+            ),
         ),
         _debug_option,
     ]
@@ -513,7 +516,7 @@ def _target(
             soft_wrap=True,
         )
 
-    def started(local: LocalServer) -> None:
+    def started(local: ThrowawayServer) -> None:
         if not quiet:
             tls = " with TLS" if local.tls else ""
             address = local.address

@@ -23,7 +23,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbbench.errors import ServerError
+from dbbench.config.settings import DatabaseSettings, PoolSettings, Settings, Variant
+from dbbench.errors import ConfigError, ServerError
+from dbbench.scenarios import benchmark
 from dbbench.server import local_postgresql
 from dbbench.server.certificates import make_certificates
 from dbbench.server.local_postgresql import LocalPostgreSQLServer, find_postgresql_binaries
@@ -269,3 +271,35 @@ def test_tls_accepts_require_and_verify_full_with_the_ca(local_postgresql, tmp_p
         with connect(server, sslmode="disable") as connection:
             assert connection.execute("SHOW ssl").fetchone() == ("on",)
 
+
+# --- --server local --dialect postgresql ----------------------------------------------
+
+
+def test_server_local_with_dialect_postgresql_starts_this_server(postgresql_template):
+    settings = Settings(database=DatabaseSettings(dialect="postgresql", driver="psycopg"))
+    with benchmark.local_server(settings) as (server, target):
+        assert isinstance(server, LocalPostgreSQLServer)
+        root = server.base_path
+        db = target.database
+        assert (db.dialect, db.driver, db.host, db.port, db.user, db.database) == (
+            "postgresql", "psycopg", "127.0.0.1", server.address.port, "root", "test"
+        )
+        with psycopg.connect(
+            host=db.host, port=db.port, user=db.user, dbname=db.database, connect_timeout=10
+        ) as connection:
+            assert connection.execute("SELECT current_database()").fetchone() == ("test",)
+    assert not root.exists()
+
+
+def test_server_local_refuses_variants_of_two_dialects(tmp_path):
+    postgresql = DatabaseSettings(dialect="postgresql", driver="psycopg")
+    assert benchmark.throwaway_server_class(Settings()) is benchmark.LocalServer
+    assert benchmark.throwaway_server_class(Settings(database=postgresql)) is LocalPostgreSQLServer
+    mixed = Settings(
+        variants=tuple(
+            Variant(name, tmp_path / f"{name}.toml", database, PoolSettings())
+            for name, database in (("my", DatabaseSettings()), ("pg", postgresql))
+        )
+    )
+    with pytest.raises(ConfigError, match="the dialects mysql and postgresql"):
+        benchmark.throwaway_server_class(mixed)

@@ -47,6 +47,8 @@ from dbbench.scenarios.summary import build_result, capture_environment
 from dbbench.scenarios.sweep import check_size, grid, noise_test, recommend
 from dbbench.server.certificates import CertificateFiles, make_certificates
 from dbbench.server.local import LocalServer, ServerAddress
+from dbbench.server.local_postgresql import LocalPostgreSQLServer
+from dbbench.server.process import ThrowawayServer
 from dbbench.server.status import (
     ServerActivity,
     connection_budget_warning,
@@ -94,20 +96,42 @@ def settings_for_server(
     return variants.pointed(settings, repoint)
 
 
+#: ``--server local``'s throwaway server for each ``[database] dialect``
+THROWAWAY_SERVERS: dict[str, type[ThrowawayServer]] = {
+    "mysql": LocalServer,
+    "postgresql": LocalPostgreSQLServer,
+}
+
+
+def throwaway_server_class(settings: Settings) -> type[ThrowawayServer]:
+    """The throwaway server of the settings' dialect: one server for every variant, so
+    variants of two dialects are refused in one line."""
+    dialects = sorted({own.database.dialect for _, own in variants.each_settings(settings)})
+    if len(dialects) > 1:
+        raise ConfigError(
+            f"--server local: the variants name the dialects {' and '.join(dialects)}, and a "
+            "throwaway server is of one; give every variant the same [database] dialect"
+        )
+    return THROWAWAY_SERVERS[dialects[0]]
+
+
 @contextlib.contextmanager
-def local_server(settings: Settings) -> Iterator[tuple[LocalServer, Settings]]:
-    """A throwaway server for ``settings`` and the settings pointed at it.
+def local_server(settings: Settings) -> Iterator[tuple[ThrowawayServer, Settings]]:
+    """A throwaway server for ``settings`` and the settings pointed at it: a MariaDB/MySQL
+    (``LocalServer``), or a PostgreSQL (``LocalPostgreSQLServer``) with ``[database]
+    dialect = "postgresql"`` (``throwaway_server_class``).
 
     Where ``ssl_mode`` demands TLS (any variant's) the server gets it, with certificates
     made for it (``dbbench.server.certificates``), and verify modes check against its CA.
     """
+    server_class = throwaway_server_class(settings)
     if not any(own.database.tls.encrypts for _, own in variants.each_settings(settings)):
-        with LocalServer() as server:
+        with server_class() as server:
             yield server, settings_for_server(settings, server.address)
         return
     with tempfile.TemporaryDirectory(prefix="dbbench-tls-") as directory:
         certificates = make_certificates(Path(directory))
-        with LocalServer(tls=certificates) as server:
+        with server_class(tls=certificates) as server:
             yield server, settings_for_server(settings, server.address, certificates)
 
 
@@ -118,7 +142,7 @@ def server_to_measure(
     *,
     backend: Backend = LIVE,
     on_fallback: Callable[[str], None] = lambda address: None,
-    on_started: Callable[[LocalServer], None] = lambda server: None,
+    on_started: Callable[[ThrowawayServer], None] = lambda server: None,
     may_fall_back: bool = True,
 ) -> Iterator[Settings]:
     """The settings to measure with: as configured; or pointed at a throwaway server
