@@ -310,7 +310,8 @@ CASES = [
         "pool-unknown-counter",
         run_with((("results", 1, "pool"), {**POOL, "leaks": 3})),
         "results[1].pool.leaks: not a key of results[1].pool (it has connects, closes, "
-        "checkouts, checkins, invalidations, peak_checked_out)",
+        "checkouts, checkins, invalidations, peak_checked_out, waits, wait_ms, lost, "
+        "connect_errors)",
     ),
     Case(
         "checkout-list",

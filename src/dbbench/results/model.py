@@ -225,6 +225,16 @@ class PoolCounters:
     invalidations: int
     #: most connections checked out at once
     peak_checked_out: int
+    # --- a pool's own statistics, where it keeps them (psycopg_pool's ``get_stats()``);
+    # None for SQLAlchemy's pools, whose events give the counts above and no more
+    #: checkouts that found no connection free and waited for one (``requests_queued``)
+    waits: int | None = None
+    #: milliseconds those checkouts waited, in all (``requests_wait_ms``)
+    wait_ms: int | None = None
+    #: connections the pool found broken and threw away (``connections_lost``)
+    lost: int | None = None
+    #: connects that failed (``connections_errors``)
+    connect_errors: int | None = None
 
     ZERO: ClassVar[PoolCounters]
 
@@ -236,8 +246,13 @@ class PoolCounters:
         """
         if not isinstance(other, PoolCounters):
             return NotImplemented
+        own = {
+            name: None if a is None and b is None else (a or 0) + (b or 0)
+            for name in _POOL_OWN_FIELDS
+            for a, b in [(getattr(self, name), getattr(other, name))]
+        }
         return PoolCounters(
-            **{name: getattr(self, name) + getattr(other, name) for name in _POOL_FIELDS}
+            **{name: getattr(self, name) + getattr(other, name) for name in _POOL_FIELDS}, **own
         )
 
     def __radd__(self, other: object) -> PoolCounters:
@@ -247,7 +262,12 @@ class PoolCounters:
         return NotImplemented
 
     def to_document(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
+        """The counts; a pool's own statistics only where it keeps them."""
+        own = {name: getattr(self, name) for name in _POOL_OWN_FIELDS}
+        return {
+            **{name: getattr(self, name) for name in _POOL_FIELDS},
+            **{name: value for name, value in own.items() if value is not None},
+        }
 
     @classmethod
     def from_document(cls, d: Mapping[str, Any] | None) -> PoolCounters | None:
@@ -256,17 +276,22 @@ class PoolCounters:
         if d is None:
             return None
         missing = [name for name in _POOL_FIELDS if name not in d]
-        unknown = [key for key in d if key not in _POOL_FIELDS]
+        unknown = [key for key in d if key not in _POOL_FIELDS + _POOL_OWN_FIELDS]
         if missing or unknown:
             raise ValueError(f"pool counters: missing keys {missing}, unknown keys {unknown}")
-        for name in _POOL_FIELDS:
+        given = (*_POOL_FIELDS, *(name for name in _POOL_OWN_FIELDS if name in d))
+        for name in given:
             value = d[name]
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"pool counters: {name} = {value!r} is not a whole number")
-        return cls(**{name: d[name] for name in _POOL_FIELDS})
+        return cls(**{name: d[name] for name in given})
 
 
-_POOL_FIELDS = tuple(f.name for f in dataclasses.fields(PoolCounters))
+#: the counts every pool has (its events); a pool's own statistics (None where not kept)
+_POOL_OWN_FIELDS = ("waits", "wait_ms", "lost", "connect_errors")
+_POOL_FIELDS = tuple(
+    f.name for f in dataclasses.fields(PoolCounters) if f.name not in _POOL_OWN_FIELDS
+)
 PoolCounters.ZERO = PoolCounters(**dict.fromkeys(_POOL_FIELDS, 0))
 
 

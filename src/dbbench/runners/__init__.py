@@ -49,6 +49,7 @@ RUNNERS: Mapping[str, type] = _Registry(
         "persistent": "dbbench.runners.persistent:PersistentRunner",
         "nullpool": "dbbench.runners.pool:NullPoolRunner",
         "async-pool": "dbbench.runners.async_pool:AsyncPoolRunner",
+        "psycopg-pool": "dbbench.runners.psycopg_pool:PsycopgPoolRunner",
     }
 )
 RUNNER_NAMES: tuple[str, ...] = tuple(RUNNERS)

@@ -136,6 +136,11 @@ def build_result(
         if result.timeouts:
             own = _runner_settings(result.runner, settings)
             all_notes.append(checkout_timeout_note(result.runner, result.timeouts, own))
+    all_notes += [
+        pool_statistics_note(r.runner, r.pool)
+        for r in runners
+        if r.pool is not None and r.pool.waits is not None
+    ]
     return RunResult(
         command=command,
         settings=SettingsSummary.from_document(settings),
@@ -160,6 +165,20 @@ def _runner_settings(runner: str, settings: dict[str, Any]) -> dict[str, Any]:
     if variant is None:
         return settings
     return {**settings, "pool": {**settings["pool"], **variant["pool"]}}
+
+
+def pool_statistics_note(runner: str, pool: Any) -> str:
+    """What a pool that keeps statistics of its own said of itself (psycopg_pool's
+    ``get_stats()``: ``PoolCounters.waits`` and the rest), cold start and warm-up
+    included, as the pool table's counts."""
+    waited = f"{pool.waits:,} checkout{'s' * (pool.waits != 1)} waited for a connection"
+    if pool.waits:
+        waited += f" ({pool.wait_ms:,} ms in all)"
+    return (
+        f"{runner}'s own statistics: {waited}, {pool.lost:,} connection"
+        f"{'s' * (pool.lost != 1)} found broken, {pool.connect_errors:,} failed connect"
+        f"{'s' * (pool.connect_errors != 1)}"
+    )
 
 
 def checkout_timeout_note(runner: str, timeouts: int, settings: dict[str, Any]) -> Mentioning:
