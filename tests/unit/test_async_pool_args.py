@@ -98,3 +98,66 @@ def test_a_server_that_never_answers_fails_the_read_after_read_timeout():
     assert isinstance(exc, pymysql.err.OperationalError)
     assert exc.args == (2013, "Lost connection to MySQL server during query (timed out)")
     assert 0.3 <= waited_s < 5
+
+
+# --- PostgreSQL: asyncpg -----------------------------------------------------------
+
+
+def _postgresql(**keys):
+    return DatabaseSettings(dialect="postgresql", port=5432, driver="psycopg", **keys)
+
+
+def test_asyncpg_takes_the_settings_as_its_own_arguments():
+    from dbbench.drivers.asyncpg_driver import asyncpg_kwargs
+
+    kwargs = asyncpg_kwargs(
+        _postgresql(host="db.local", user="app", password="pässwörd€😀", database="shop",
+                    connect_timeout_s=2.5, read_timeout_s=7.0, ssl_mode="disabled")
+    )  # fmt: skip
+    assert kwargs == {
+        "host": "db.local", "port": 5432, "user": "app", "password": "pässwörd€😀",
+        "database": "shop", "timeout": 2.5, "command_timeout": 7.0, "ssl": False,
+    }  # fmt: skip
+    assert "database" not in asyncpg_kwargs(_postgresql())  # libpq's default: the user's name
+    assert asyncpg_kwargs(_postgresql())["password"] is None  # none given: none sent
+
+
+@pytest.mark.parametrize(
+    ("socket", "host", "port"),
+    [
+        ("/var/run/postgresql", "/var/run/postgresql", 5432),
+        ("/tmp/pg/.s.PGSQL.6543", "/tmp/pg", 6543),
+        ("/tmp/pg/.s.PGSQL.x", "/tmp/pg/.s.PGSQL.x", 5432),
+    ],
+    ids=["directory", "socket file", "not a socket file's name"],
+)
+def test_asyncpg_takes_a_socket_directory_or_file(socket, host, port):
+    from dbbench.drivers.asyncpg_driver import asyncpg_kwargs
+
+    kwargs = asyncpg_kwargs(_postgresql(unix_socket=socket))
+    assert (kwargs["host"], kwargs["port"]) == (host, port)
+
+
+def test_asyncpg_tls_follows_ssl_mode(tmp_path):
+    from dbbench.config.tls import TlsSettings
+    from dbbench.drivers.asyncpg_driver import asyncpg_ssl
+
+    assert asyncpg_ssl(TlsSettings("disabled")) is False
+    assert asyncpg_ssl(TlsSettings("preferred")) == "prefer"
+    required = asyncpg_ssl(TlsSettings("required"))
+    assert required.verify_mode == ssl.CERT_NONE and not required.check_hostname
+    verify_ca = asyncpg_ssl(TlsSettings("verify_ca"))
+    assert verify_ca.verify_mode == ssl.CERT_REQUIRED and not verify_ca.check_hostname
+    full = asyncpg_ssl(TlsSettings("verify_identity"))
+    assert full.verify_mode == ssl.CERT_REQUIRED and full.check_hostname
+
+
+def test_async_pool_on_postgresql_names_the_extra_when_asyncpg_is_missing(monkeypatch):
+    from dbbench.runners import async_pool
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "asyncpg" else real(name, *a)
+    )
+    with pytest.raises(ConfigError, match=r"needs asyncpg, not installed: .*dbbench\[postgresql\]"):
+        async_pool.require_packages("--runner", dialect="postgresql")

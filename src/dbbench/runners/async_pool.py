@@ -1,4 +1,7 @@
-"""``async-pool``: SQLAlchemy's asyncio engine, its pool of aiomysql connections, shared by tasks.
+"""``async-pool``: SQLAlchemy's asyncio engine, its pool of aiomysql (or asyncpg) connections.
+
+On PostgreSQL the pool's connections are asyncpg's (``drivers/asyncpg_driver.py``,
+``postgresql+asyncpg``); everything below about aiomysql is MySQL's.
 
 The asyncio counterpart of ``pool``, to be reported beside it.  The engine is
 a real ``create_async_engine("mysql+aiomysql://")`` with an
@@ -40,6 +43,7 @@ import asyncio
 import importlib.util
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dbbench.config.settings import DatabaseSettings, PoolSettings
@@ -53,18 +57,55 @@ from dbbench.workload import Workload
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-#: what the runner imports, and the extra that installs them
+#: what the runner imports on MySQL, and the extra that installs them
 REQUIRED_MODULES = ("aiomysql", "greenlet")
 EXTRA = "async"
 
 
-def require_packages(where: str = mention("runner_names")) -> None:
+@dataclass(frozen=True)
+class AsyncDriver:
+    """The asyncio driver the runner's pool connects with on one dialect."""
+
+    #: SQLAlchemy's URL of the asyncio dialect
+    url: str
+    #: database -> a coroutine function that opens one connection
+    connector: Callable[[DatabaseSettings], Callable[[], Awaitable[Any]]]
+    #: what it imports, and the extra that installs them
+    modules: tuple[str, ...]
+    extra: str
+    #: for the runner's operation line
+    name: str
+
+
+def _postgresql_connector(database: DatabaseSettings) -> Callable[[], Awaitable[Any]]:
+    from dbbench.drivers.asyncpg_driver import asyncpg_connector
+
+    return asyncpg_connector(database)
+
+
+#: each dialect's asyncio driver: aiomysql on MySQL, asyncpg on PostgreSQL
+ASYNC_DRIVERS = {
+    "mysql": AsyncDriver(
+        "mysql+aiomysql://", lambda db: aiomysql_connector(db), REQUIRED_MODULES, EXTRA, "aiomysql"
+    ),
+    "postgresql": AsyncDriver(
+        "postgresql+asyncpg://",
+        _postgresql_connector,
+        ("asyncpg", "greenlet"),
+        "postgresql",
+        "asyncpg",
+    ),
+}
+
+
+def require_packages(where: str = mention("runner_names"), dialect: str = "mysql") -> None:
     """Raise a one-line ConfigError when the optional packages are not installed."""
-    missing = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
+    driver = ASYNC_DRIVERS[dialect]
+    missing = [name for name in driver.modules if importlib.util.find_spec(name) is None]
     if missing:
         raise ConfigError(
             f"{where}: the async-pool runner needs {' and '.join(missing)}, not installed: "
-            f"pip install 'dbbench[{EXTRA}]'"
+            f"pip install 'dbbench[{driver.extra}]'"
         )
 
 
@@ -171,8 +212,8 @@ class AsyncPoolRunner(AsyncRunner, PoolRunner):
     """``pool``'s settings, counters and operation; asyncio's engine, pool and tasks."""
 
     name = "async-pool"
-    operation = "checkout, query, fetch, checkin (asyncio tasks, aiomysql)"
-    per_driver = False  # aiomysql, not a DB-API driver
+    operation = "checkout, query, fetch, checkin (asyncio tasks; aiomysql, asyncpg on PostgreSQL)"
+    per_driver = False  # aiomysql or asyncpg, not a DB-API driver
     swept = False
     explained_as = None
 
@@ -188,9 +229,10 @@ class AsyncPoolRunner(AsyncRunner, PoolRunner):
         *,
         label: str | None = None,
     ) -> None:
-        require_packages()
+        require_packages(dialect=database.dialect)
         super().__init__(database, workload, pool, label=label)
         self._database = database
+        self._async_driver = ASYNC_DRIVERS[database.dialect]
         self._async_engine: AsyncEngine | None = None
 
     def engine_arguments(self) -> dict[str, Any]:
@@ -206,8 +248,8 @@ class AsyncPoolRunner(AsyncRunner, PoolRunner):
         # async_creator keeps the connection arguments ours, as creator= does
         # for the threaded pool; the URL only selects the dialect
         self._async_engine = create_async_engine(
-            "mysql+aiomysql://",
-            async_creator=aiomysql_connector(self._database),
+            self._async_driver.url,
+            async_creator=self._async_driver.connector(self._database),
             **self.engine_arguments(),
         )
         # the pool and its events are the synchronous engine's, as for ``pool``
