@@ -51,6 +51,12 @@ def gone(pid: int) -> bool:
     return "\nState:\tZ" in status
 
 
+def shared_memory_ids() -> set[str]:
+    """The ids of the machine's System V shared memory segments."""
+    rows = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    return {row.split()[1] for row in rows}
+
+
 def test_the_session_server_accepts_psycopg_on_tcp_and_the_socket(postgresql_server):
     with postgresql_server.connect() as connection:
         user, database = connection.execute("SELECT current_user, current_database()").fetchone()
@@ -129,6 +135,9 @@ def test_the_server_dies_with_the_process_that_started_it(postgresql_template):
         pid_text, root, port = starter.stdout.readline().split()
         pid = int(pid_text)
         assert not gone(pid)
+        # line 7 of postmaster.pid: the System V shared memory segment's key and id
+        shmid = (Path(root) / "data" / "postmaster.pid").read_text().splitlines()[6].split()[1]
+        assert shmid in shared_memory_ids()
         starter.send_signal(signal.SIGKILL)
         starter.wait()
         deadline = time.monotonic() + 120  # a bound on a hang, not a timing assertion
@@ -137,6 +146,8 @@ def test_the_server_dies_with_the_process_that_started_it(postgresql_template):
             time.sleep(0.1)
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(host="127.0.0.1", port=int(port), user="root", connect_timeout=5)
+        # SIGQUIT, not SIGKILL, from the kernel: an immediate shutdown removes the segment
+        assert shmid not in shared_memory_ids()
     finally:
         if starter.poll() is None:
             starter.kill()
