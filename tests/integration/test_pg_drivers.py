@@ -18,6 +18,7 @@ import stat
 import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -26,6 +27,7 @@ from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.drivers import Failure, error_kind, failure, get_driver, is_lost
 from dbbench.drivers.diagnosis import connect_error, operation_error, query_error
 from dbbench.runners import create_runner
+from dbbench.server.certificates import make_certificates
 
 PG_DRIVERS = ("psycopg", "psycopg2")
 SHARED = {"host": "127.0.0.1", "port": 5432, "user": "root", "database": "test"}
@@ -411,3 +413,91 @@ def test_a_wrong_or_missing_password_is_access_denied(
     assert message.startswith(f"cannot connect to {where}: access denied (")
     assert hint in message
     assert PASSWORD not in message and "\n" not in message
+
+
+@pytest.fixture(scope="module")
+def tls_server(local_postgresql, tmp_path_factory) -> Iterator[tuple[DatabaseSettings, Path]]:
+    """A throwaway PostgreSQL with TLS, its certificate naming localhost, not 127.0.0.1
+    (the settings hold its CA and a client certificate and key); with the path of a CA
+    that did not sign it."""
+    directory = tmp_path_factory.mktemp("pg-tls")
+    certificates = make_certificates(directory / "server", names=("localhost",))
+    other_ca = make_certificates(directory / "other").ca
+    with local_postgresql(tls=certificates) as server:
+        address = server.address
+        database = DatabaseSettings(
+            dialect="postgresql",
+            host=address.host,
+            port=address.port,
+            user=address.user,
+            database=address.database,
+            ssl={
+                "ssl_ca": str(certificates.ca),
+                "ssl_cert": str(certificates.client_cert),
+                "ssl_key": str(certificates.client_key),
+            },
+        )
+        yield database, other_ca
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+@pytest.mark.parametrize(
+    ("mode", "host", "encrypted"),
+    [
+        ("disabled", None, False),
+        ("preferred", None, True),
+        ("required", None, True),
+        ("verify_ca", None, True),  # 127.0.0.1 is not in the certificate: not checked
+        ("verify_identity", "localhost", True),
+    ],
+)
+def test_ssl_mode_on_a_tls_server(driver_name, tls_server, mode, host, encrypted):
+    database, _ = tls_server
+    # verify_* with the CA and the client's certificate and key; the others with none
+    ssl = {} if mode in ("disabled", "preferred", "required") else dict(database.ssl)
+    database = dataclasses.replace(
+        database, driver=driver_name, ssl_mode=mode, ssl=ssl, host=host or database.host
+    )
+    driver = get_driver(driver_name)
+    connection = driver.connector(database)()
+    try:
+        assert driver.is_encrypted(connection) is encrypted
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT ssl, client_serial IS NOT NULL FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        )
+        assert cursor.fetchall() == [(encrypted, "ssl_cert" in ssl)]  # sslcert was sent
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_a_certificate_for_another_host_is_one_line(driver_name, tls_server):
+    database, _ = tls_server
+    ssl = {"ssl_ca": database.ssl["ssl_ca"]}
+    database = dataclasses.replace(
+        database, driver=driver_name, ssl_mode="verify_identity", ssl=ssl
+    )
+    exc = _failure_of(database)
+    assert failure(exc) is Failure.TLS
+    message = str(connect_error(exc, database))
+    assert message.startswith(
+        f"cannot connect to root@127.0.0.1:{database.port} over TLS (ssl_mode verify_identity): "
+        "the server's certificate does not name '127.0.0.1' ("
+    ), message
+    assert message.endswith('or set [database] ssl_mode to "verify_ca"')
+
+
+@pytest.mark.parametrize("driver_name", PG_DRIVERS)
+def test_a_certificate_another_ca_signed_is_one_line(driver_name, tls_server):
+    database, other_ca = tls_server
+    database = dataclasses.replace(
+        database, driver=driver_name, ssl_mode="verify_ca", ssl={"ssl_ca": str(other_ca)}
+    )
+    exc = _failure_of(database)
+    assert failure(exc) is Failure.TLS
+    message = str(connect_error(exc, database))
+    assert message.startswith(
+        f"cannot connect to root@127.0.0.1:{database.port} over TLS (ssl_mode verify_ca): "
+        f"the server's certificate did not verify against ssl_ca = {str(other_ca)!r} ("
+    ), message
