@@ -74,7 +74,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from dbbench.config.schema import mentioned
 from dbbench.drivers.base import Connector, Driver, utf8_password, whole_seconds
 from dbbench.drivers.failures import REASON_FAILURES, Failure
-from dbbench.errors import ConfigError
+from dbbench.errors import ConfigError, Mentioning
 
 if TYPE_CHECKING:
     from dbbench.config.settings import DatabaseSettings
@@ -371,10 +371,13 @@ class LibpqDriver(Driver):
     def notes(self, database: DatabaseSettings) -> list[str]:
         if database.tls.mode != "preferred" or database.unix_socket is not None:
             return []
+        mode = mentioned("database", "ssl_mode")
         return [
-            "ssl_mode 'preferred' (libpq's sslmode=prefer, its default): every connect asks "
-            "the server for TLS first, a TLS handshake where it has TLS and one more round "
-            f"trip where it has not; set {mentioned('database', 'ssl_mode')} to \"disabled\" "
-            'to measure plain connects, or to "verify_ca" to measure what an application that '
-            "checks the server does"
+            Mentioning(
+                "ssl_mode 'preferred' (libpq's sslmode=prefer, its default): every connect "
+                "asks the server for TLS first, a TLS handshake where it has TLS and one more "
+                f'round trip where it has not; set {mode} to "disabled" to measure plain '
+                'connects, or to "verify_ca" to measure what an application that checks the '
+                "server does"
+            )
         ]
