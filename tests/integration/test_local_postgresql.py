@@ -9,6 +9,7 @@ binaries are one line; TLS with ``sslmode=require`` and ``verify-full``.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -29,6 +30,7 @@ from dbbench.scenarios import benchmark
 from dbbench.server import local_postgresql
 from dbbench.server.certificates import make_certificates
 from dbbench.server.local_postgresql import LocalPostgreSQLServer, find_postgresql_binaries
+from tests.integration.conftest import clean_environment, reaped, run_dbbench
 
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="what root does differently")
 
@@ -314,3 +316,55 @@ def test_server_local_refuses_variants_of_two_dialects(tmp_path):
     )
     with pytest.raises(ConfigError, match="the dialects mysql and postgresql"):
         benchmark.throwaway_server_class(mixed)
+
+
+def reachable_tmpdir() -> Path:
+    """A TMPDIR for a dbbench process whose throwaway PostgreSQL runs as another user
+    (pytest's tmp_path, under a 0700 directory of root's, is not one)."""
+    directory = Path(tempfile.mkdtemp(prefix="dbbench-test-"))
+    directory.chmod(0o755)
+    return directory
+
+
+def test_dbbench_run_server_local_dialect_postgresql_measures_it_and_leaves_nothing(
+    postgresql_template,
+):
+    tmpdir = reachable_tmpdir()
+    try:
+        env = {**clean_environment(), "TMPDIR": str(tmpdir)}
+        result = run_dbbench(
+            "run", "--server", "local", "--dialect", "postgresql", "--iterations", "20",
+            "--runner", "raw,pool", "--json", env=env,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        doc = json.loads(result.stdout)
+        database = doc["settings"]["database"]
+        assert (database["dialect"], database["driver"]) == ("postgresql", "psycopg")
+        assert database["port"] != 5432
+        assert all(r["n"] == 20 for r in doc["results"])
+        assert list(tmpdir.iterdir()) == []
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def test_dbbench_stopped_by_sigterm_stops_the_throwaway_postgresql(postgresql_template):
+    tmpdir = reachable_tmpdir()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dbbench", "run", "--server", "local", "--dialect",
+             "postgresql", "--iterations", "10000000", "--runner", "persistent", "--json"],
+            env={**clean_environment(), "TMPDIR": str(tmpdir)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        with reaped(process):
+            first_line = process.stderr.readline()
+            assert "started a throwaway server" in first_line, first_line
+            (root,) = tmpdir.iterdir()
+            pid = int((root / "data" / "postmaster.pid").read_text().split()[0])
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=120)
+            assert process.returncode == 130, stderr
+        assert gone(pid)
+        assert list(tmpdir.iterdir()) == []
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
