@@ -363,6 +363,7 @@ def _check_sql(settings: Settings, options: dict[str, Any]) -> None:
         settings.init_commands(),
         options.get("allow_writes", False),
         _named("benchmark", "query", options),
+        settings.database.dialect,
     )
 
 

@@ -90,6 +90,11 @@ class DatabaseSettings:
     driver: str = "pymysql"
     #: disabled, preferred, required, verify_ca or verify_identity; None: as the ssl_* keys say
     ssl_mode: str | None = None
+    #: every session read-only from its start, in the connect itself (PostgreSQL's
+    #: ``default_transaction_read_only`` in the startup packet): not a key of the user's,
+    #: set by a run given no --allow-writes where the dialect can say it at no extra round
+    #: trip (``scenarios.benchmark.read_only_sessions``); the drivers' ``connector`` reads it
+    read_only: bool = False
 
     @property
     def tls(self) -> TlsSettings:
@@ -322,6 +327,21 @@ class Settings:
                 for v in self.variants
             ),
             password_asked_by=None,
+        )
+
+    def with_read_only_sessions(self) -> Settings:
+        """These settings, and each variant's, with every session read-only from its
+        start (``DatabaseSettings.read_only``)."""
+
+        def read_only(database: DatabaseSettings) -> DatabaseSettings:
+            return dataclasses.replace(database, read_only=True)
+
+        return dataclasses.replace(
+            self,
+            database=read_only(self.database),
+            variants=tuple(
+                dataclasses.replace(v, database=read_only(v.database)) for v in self.variants
+            ),
         )
 
     def public_dict(self) -> dict[str, Any]:

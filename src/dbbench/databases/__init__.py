@@ -18,7 +18,7 @@ from dbbench.databases.base import Database, Monitor, ScratchTable
 from dbbench.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dbbench.config.settings import DatabaseSettings
+    from dbbench.config.settings import DatabaseSettings, Settings
     from dbbench.server.preflight import ServerInfo
     from dbbench.workload import Workload
 
@@ -30,9 +30,11 @@ __all__ = [
     "check_server",
     "database_for",
     "get_database",
+    "guarded",
     "insert_statement",
     "monitor",
     "read_max_connections",
+    "read_only_sessions",
     "scratch_table",
 ]
 
@@ -84,3 +86,30 @@ def scratch_table(database: DatabaseSettings, name: str) -> Any:
 def insert_statement(database: DatabaseSettings, table: str) -> str:
     """``Database.insert_statement`` of ``database``'s dialect."""
     return database_for(database).insert_statement(table)
+
+
+def read_only_sessions(settings: Settings, allow_writes: bool) -> Settings:
+    """``settings`` with every session read-only from its start (``DatabaseSettings.read_only``)
+    where no --allow-writes was given and the dialect can say so in the connect itself at no
+    extra round trip (``Database.read_only_at_connect``: PostgreSQL): then the server, not
+    only the guard's reading of the text, refuses a write, whatever a function called by a
+    read does.  Unchanged otherwise (MySQL, or writes allowed)."""
+    if allow_writes or not get_database(settings.database.dialect).read_only_at_connect:
+        return settings
+    return settings.with_read_only_sessions()
+
+
+def guarded(settings: Settings, allow_writes: bool) -> Settings:
+    """Refuse the user's SQL that may write unless ``allow_writes`` (``guard.check_sql``, in
+    the dialect's reading: the query and every init_command), and give back ``settings``
+    with read-only sessions where the dialect can say so in its connect
+    (``read_only_sessions``): what a command that sends the user's query does first."""
+    from dbbench import guard
+
+    guard.check_sql(
+        settings.benchmark.query,
+        settings.init_commands(),
+        allow_writes,
+        dialect=settings.database.dialect,
+    )
+    return read_only_sessions(settings, allow_writes)

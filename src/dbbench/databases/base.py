@@ -58,6 +58,11 @@ class Database(ABC):
     dialect: ClassVar[str]
     #: the server's name in messages ("MySQL/MariaDB", "PostgreSQL")
     title: ClassVar[str]
+    #: whether a connect can make its session read-only at no extra round trip (PostgreSQL's
+    #: startup packet carries ``default_transaction_read_only``; MySQL's handshake has no
+    #: such field, and a ``SET SESSION TRANSACTION READ ONLY`` is one more statement): a run
+    #: given no --allow-writes then asks for it (``scenarios.benchmark.read_only_sessions``)
+    read_only_at_connect: ClassVar[bool] = False
 
     @abstractmethod
     def check_server(self, database: DatabaseSettings, workload: Workload | None) -> ServerInfo:

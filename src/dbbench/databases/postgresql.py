@@ -118,6 +118,7 @@ def check_server(
 class PostgreSQL(Database):
     dialect: ClassVar[str] = "postgresql"
     title: ClassVar[str] = "PostgreSQL"
+    read_only_at_connect: ClassVar[bool] = True
 
     def check_server(self, database: DatabaseSettings, workload: Workload | None) -> ServerInfo:
         return check_server(database, workload)

@@ -20,7 +20,9 @@ arguments (checked against asyncpg 0.32):
 * a Unix socket: ``unix_socket`` is a directory (as libpq's ``host=/dir``) or the
   socket file itself (``/dir/.s.PGSQL.5432``): asyncpg takes the directory as
   ``host`` and the port names the file.
-* the password as text: asyncpg sends it as UTF-8 (SCRAM and md5 alike).
+* the password as text: asyncpg sends it as UTF-8 (SCRAM and md5 alike);
+* ``DatabaseSettings.read_only`` (a run given no --allow-writes) ->
+  ``server_settings={"default_transaction_read_only": "on"}``, in the startup packet.
 
 The driver's defaults are kept otherwise: its statement cache
 (``statement_cache_size=100``) and SQLAlchemy's prepared-statement cache
@@ -82,6 +84,8 @@ def asyncpg_kwargs(database: DatabaseSettings) -> dict[str, Any]:
     }
     if database.database is not None:
         kwargs["database"] = database.database
+    if database.read_only:  # in the startup packet, as libpq's options -c
+        kwargs["server_settings"] = {"default_transaction_read_only": "on"}
     return kwargs
 
 

@@ -154,13 +154,14 @@ class Driver(abc.ABC):
         silently fall back to plain text under ``required``, a check of an
         attribute of the new connection.
 
-        ``read_only``: every transaction of the session is read-only, set where the
+        ``read_only`` (or ``database.read_only``, which a run given no --allow-writes
+        sets on PostgreSQL): every transaction of the session is read-only, set where the
         dialect lets the startup packet say it, at no extra round trip (PostgreSQL's
         ``default_transaction_read_only``); a driver that cannot refuses it
         (``read_only_kwargs``).
         """
         kwargs = {**self.connect_kwargs(database), **extra}
-        if read_only:
+        if read_only or database.read_only:
             kwargs = self.read_only_kwargs(kwargs)
         return self.connect_function(database, kwargs)
 

@@ -258,7 +258,9 @@ def check_sql(
     of a write workload.  ``query_name`` and ``workload_name``: the two settings as the
     message names them."""
     bench = settings.benchmark
-    guard.check_sql(bench.query, settings.init_commands(), allow_writes, query_name)
+    guard.check_sql(
+        bench.query, settings.init_commands(), allow_writes, query_name, settings.database.dialect
+    )
     check_workload(bench.workload, allow_writes, workload_name)
     if bench.workload == READ_WORKLOAD:
         return
@@ -294,6 +296,7 @@ def plan_run(
     ``allow_writes`` (``check_sql``).
     """
     check_sql(settings, allow_writes)
+    settings = databases.read_only_sessions(settings, allow_writes)
     if settings.variants:
         if driver_names:
             variants.refuse(

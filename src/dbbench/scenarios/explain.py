@@ -29,12 +29,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dbbench import databases
 from dbbench.config.schema import command_default, mentioned
 from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.config.tls import TlsSettings
 from dbbench.drivers.diagnosis import operation_error
 from dbbench.errors import DbbenchError, Mentioning, mention
-from dbbench.guard import check_sql
 from dbbench.numbers import duration_from_ns as _duration
 from dbbench.parsing import bad_value
 from dbbench.results.model import (
@@ -388,7 +388,7 @@ def explain(
     operation is timed on and the wall clock of the timestamps, as for ``run``.
     A query or init_command that may write is refused unless ``allow_writes``.
     """
-    check_sql(settings.benchmark.query, settings.init_commands(), allow_writes)
+    settings = databases.guarded(settings, allow_writes)
     driver = settings.database.driver
     check_arguments(runner_names, driver)
     workload = Workload(settings.benchmark.query)
@@ -604,7 +604,7 @@ def count_run_round_trips(
     """For ``dbbench run --rtt``, before the run (its server counters must not see these):
     the round trips of the runners explain can split, per label; the others are left out.
     A query or init_command that may write is refused unless ``allow_writes``."""
-    check_sql(settings.benchmark.query, settings.init_commands(), allow_writes)
+    settings = databases.guarded(settings, allow_writes)
     backend.check_server(settings.database, workload_for(settings.benchmark))
     counted = [name for name in runner_names if name in EXPLAIN_RUNNERS]
     return count_labelled_round_trips(settings, counted, driver_names, backend)

@@ -70,11 +70,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dbbench import interruption
+from dbbench import databases, interruption
 from dbbench.config.settings import DatabaseSettings, PoolSettings, Settings
 from dbbench.engine.turn import error_kind
 from dbbench.errors import ConnectError, QueryError
-from dbbench.guard import check_sql
 from dbbench.histogram import LatencyHistogram
 from dbbench.parsing import bad_value
 from dbbench.results.model import Environment, SettingsSummary, StaleCase, StaleResult
@@ -350,7 +349,7 @@ def run_stale(
     wall clock for the timestamps.  A query or init_command that may write is
     refused unless ``allow_writes``.
     """
-    check_sql(settings.benchmark.query, settings.init_commands(), allow_writes)
+    settings = databases.guarded(settings, allow_writes)
     idle_s = request.check()
     started_at = iso_utc(backend.wall_clock_s())
     # checked in the session the cases use: their wait_timeout, after the user's init_command
