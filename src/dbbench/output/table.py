@@ -161,9 +161,12 @@ def server_line(result: RunResult) -> str | None:
     deltas = server.deltas or {}
     check = server.cross_check
     parts = [f"{name} +{deltas[name]}" for name in deltas]
+    gauge = server.gauge
+    reserved = server.superuser_reserved_connections
     parts.append(
-        f"Threads_connected peak {_known(server.threads_connected_peak)} "
-        f"of max_connections {_known(server.max_connections)}"
+        f"{gauge.name} peak {_known(gauge.peak)} of max_connections "
+        f"{_known(server.max_connections)}"
+        + (f" ({reserved} reserved for superusers)" if reserved else "")
     )
     line = "server saw: " + ", ".join(parts)
     if check:
@@ -172,6 +175,8 @@ def server_line(result: RunResult) -> str | None:
             f"; dbbench opened {_known(check.dbbench_connections)} connections "
             f"(its monitor's included): {verdict}"
         )
+    if server.stats_settled is False:
+        line += "; its statistics may lag (backends begun during the run were still there)"
     return line
 
 

@@ -637,11 +637,28 @@ class CrossCheck(Section):
     matches: bool | None = None
 
 
+class ServerGauge(NamedTuple):
+    """The server's count of open connections, as its monitor read it, in its own words."""
+
+    #: "Threads_connected" (MySQL) or "backends" (PostgreSQL's client backends)
+    name: str
+    before: int | None
+    peak: int | None
+    #: the counter of new connections the cross-check compares: "Connections" or "sessions"
+    counter: str
+    #: where the monitor read them
+    source: str
+
+
 @dataclass(frozen=True)
 class ServerSummary(Section):
-    """What the server saw during a run (``ServerActivity``) and the cross-check."""
+    """What the server saw during a run (``ServerActivity``, or PostgreSQL's
+    ``PostgresActivity``) and the cross-check.  A MySQL file has ``threads_connected_*``,
+    a PostgreSQL one ``backends_*`` and the rest of pg_stat_database's reading; ``gauge``
+    says which in either's words."""
 
-    #: after - before of each server counter (``Connections``...); None when unknown
+    #: after - before of each server counter (``Connections``..., ``sessions``...); None
+    #: when unknown
     deltas: Mapping[str, int] | None = None
     threads_connected_before: int | None = None
     threads_connected_peak: int | None = None
@@ -654,8 +671,37 @@ class ServerSummary(Section):
     error: str | None = None
     #: None when the run recorded none
     cross_check: CrossCheck | None = None
+    #: PostgreSQL: client backends of the whole server (pg_stat_activity) first and at most
+    backends_before: int | None = None
+    backends_peak: int | None = None
+    #: PostgreSQL: of max_connections, the slots only a superuser may take
+    superuser_reserved_connections: int | None = None
+    #: PostgreSQL: pg_stat_database.numbackends of the run's database, before and after
+    numbackends_before: int | None = None
+    numbackends_after: int | None = None
+    #: PostgreSQL: False when backends begun during the run were still there at the
+    #: after-read, so that their statistics may not be in the counters yet
+    stats_settled: bool | None = None
 
     OPTIONAL_SECTIONS: ClassVar[Mapping[str, type[Section]]] = {"cross_check": CrossCheck}
+
+    @property
+    def gauge(self) -> ServerGauge:
+        if self.backends_before is not None or self.backends_peak is not None:
+            return ServerGauge(
+                "backends",
+                self.backends_before,
+                self.backends_peak,
+                "sessions",
+                "pg_stat_database and pg_stat_activity",
+            )
+        return ServerGauge(
+            "Threads_connected",
+            self.threads_connected_before,
+            self.threads_connected_peak,
+            "Connections",
+            "SHOW GLOBAL STATUS",
+        )
 
 
 @dataclass(frozen=True)

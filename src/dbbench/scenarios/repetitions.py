@@ -170,7 +170,19 @@ def merge_servers(parts: Sequence[ServerSummary | None]) -> ServerSummary | None
         complete=all(bool(p.complete) for p in known),
         error=next((p.error for p in known if p.error), None),
         cross_check=_cross_check(checks) if checks else None,
+        backends_before=known[0].backends_before,
+        backends_peak=_highest(p.backends_peak for p in known),
+        superuser_reserved_connections=known[0].superuser_reserved_connections,
+        numbackends_before=known[0].numbackends_before,
+        numbackends_after=known[-1].numbackends_after,
+        stats_settled=_settled(p.stats_settled for p in known),
     )
+
+
+def _settled(values: Iterable[bool | None]) -> bool | None:
+    """Whether every repetition's statistics were settled; None when none said."""
+    known = [v for v in values if v is not None]
+    return all(known) if known else None
 
 
 def _cross_check(checks: Sequence[CrossCheck]) -> CrossCheck:

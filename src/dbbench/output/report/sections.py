@@ -224,21 +224,33 @@ def _text(column: columns.Column, value: Any) -> str:
 def _server_tables(server: ServerSummary | None) -> str:
     if not server:
         return "<p>Not recorded.</p>"
+    gauge = server.gauge
     rows = [[f"{name} (change)", signed(value)] for name, value in (server.deltas or {}).items()]
     rows += [
-        ["Threads_connected before", count(server.threads_connected_before)],
-        ["Threads_connected peak", count(server.threads_connected_peak)],
+        [f"{gauge.name} before", count(gauge.before)],
+        [f"{gauge.name} peak", count(gauge.peak)],
         ["max_connections", count(server.max_connections)],
+    ]
+    # PostgreSQL's (pg_stat_database); a MySQL file has none of them
+    recorded: list[tuple[str, Any, Callable[[Any], str]]] = [
+        ("superuser_reserved_connections", server.superuser_reserved_connections, count),
+        ("numbackends before", server.numbackends_before, count),
+        ("numbackends after", server.numbackends_after, count),
+        ("statistics settled", server.stats_settled, yes_no),
+    ]
+    rows += [[name, show(value)] for name, value, show in recorded if value is not None]
+    rows += [
         ["samples", count(server.samples)],
         ["monitor complete", yes_no(server.complete)],
     ]
     if server.error:
         rows.append(["monitor error", server.error])
-    tables = [table(["server status", "value"], rows, caption="SHOW GLOBAL STATUS during the run")]
+    caption = f"{gauge.source} during the run"
+    tables = [table(["server status", "value"], rows, caption=caption)]
     check = server.cross_check
     if check:
         rows = [
-            ["server's Connections", count(check.server_connections)],
+            [f"server's {gauge.counter}", count(check.server_connections)],
             ["dbbench opened", count(check.dbbench_connections)],
             *([f"by {runner}", count(n)] for runner, n in (check.by_runner or {}).items()),
             ["matches", yes_no(check.matches)],
@@ -384,19 +396,28 @@ def _sweep_counters_table(cells: Sequence[tuple[SweepCell, RunResult]]) -> str:
     def server(item: tuple[SweepCell, RunResult, RunnerResult]) -> ServerSummary:
         return item[1].server or ServerSummary()
 
+    def new_connections(item: tuple[SweepCell, RunResult, RunnerResult]) -> int | None:
+        summary = server(item)
+        return (summary.deltas or {}).get(summary.gauge.counter)
+
     def matches(item: tuple[SweepCell, RunResult, RunnerResult]) -> bool | None:
         check = server(item).cross_check
         return check.matches if check is not None else None
+
+    # one server watched the whole sweep: its words head the columns
+    gauge = server(items[0]).gauge if items else ServerSummary().gauge
 
     columns: list[Column] = [
         *_cell_columns(lambda item: item[0]),
         ("runner", lambda item: item[2].runner),
         *_spec_columns(_CELL_POOL_COLUMNS, lambda item: item[2]),
-        ("server Connections", lambda item: signed((server(item).deltas or {}).get("Connections"))),
-        ("Threads_connected peak", lambda item: count(server(item).threads_connected_peak)),
+        (f"server {gauge.counter}", lambda item: signed(new_connections(item))),
+        (f"{gauge.name} peak", lambda item: count(server(item).gauge.peak)),
         ("cross-check", lambda item: yes_no(matches(item))),
     ]
-    caption = "checkout times in milliseconds; server Connections: its change during the cell"
+    caption = (
+        f"checkout times in milliseconds; server {gauge.counter}: its change during the cell"
+    )
     return column_table(columns, items, caption=caption, text=("runner",))
 
 
