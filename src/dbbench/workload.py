@@ -34,12 +34,14 @@ class Workload:
         """Execute the query on a DB-API connection, fetch every row, commit if a write.
 
         Returns the row count.  Every runner calls this same method, so each
-        times the same work.
+        times the same work.  A statement with no result (an INSERT: ``description`` is
+        None) is not fetched: psycopg refuses to ("the last operation didn't produce
+        records") where the MySQL drivers return no rows.
         """
         cursor = connection.cursor()
         try:
             cursor.execute(self.query)
-            rows = len(cursor.fetchall())
+            rows = len(cursor.fetchall()) if cursor.description is not None else 0
         finally:
             cursor.close()
         if self.commit:

@@ -131,6 +131,8 @@ def test_a_failing_phase_is_still_charged(ticks):
 
 
 class _Cursor:
+    description = (("1",),)  # a result, to be fetched
+
     def execute(self, query: str) -> None:
         pass
 
