@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from dbbench.databases import postgresql_status
 from dbbench.databases.base import Database
 from dbbench.databases.scratch import ScratchTable, check_name, side_connection
+from dbbench.drivers import error_label
 from dbbench.server import preflight
 from dbbench.server.preflight import ServerInfo, result_too_large, row_bytes, too_large
 
@@ -41,11 +42,6 @@ _COLUMNS = (
     "connection_id bigint NOT NULL, "
     "inserted_at timestamp(6) with time zone NOT NULL DEFAULT clock_timestamp()"
 )
-
-
-def sqlstate(exc: BaseException) -> str | None:
-    """The SQLSTATE of a psycopg (``sqlstate``) or psycopg2 (``pgcode``) error."""
-    return getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
 
 
 @dataclass
@@ -76,7 +72,7 @@ class PostgresScratchTable(ScratchTable):
         return f"CREATE TABLE {self.quoted(self.name)} ({_COLUMNS})"
 
     def already_exists(self, exc: BaseException) -> bool:
-        return sqlstate(exc) == DUPLICATE_TABLE
+        return error_label(exc) == DUPLICATE_TABLE
 
 
 def _version(connection: Any) -> str:

@@ -27,7 +27,10 @@ only after that exit flush (``pgstat_shutdown_hook`` runs before the backend's e
 cleared), so the after-read waits, up to ``SETTLE_S``, until no backend that began during
 the run is left (the monitor's own excepted), then reads; when one is left (another
 client's, still connected) the activity says its counters may lag (``stats_settled``
-False).  Each read is its own transaction (autocommit), so ``stats_fetch_consistency``
+False).  Measured here: 30 connections, each closed with a transaction open, then read at
+once, showed 19 to 27 of their 30 rollbacks in 4 tries of 5 (``sessions`` all 30 every
+time); read after the wait, 30 of 30 every time, the wait taking 40 to 60 ms.  Each read
+is its own transaction (autocommit), so ``stats_fetch_consistency``
 (``cache`` by default: a snapshot per transaction) never shows an old snapshot, and no
 ``pg_stat_clear_snapshot()`` is needed.
 
