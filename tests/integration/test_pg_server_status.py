@@ -172,3 +172,23 @@ def test_a_runs_cross_check_matches_and_its_scratch_table_is_dropped(
     with pg_connect(database) as connection:
         name = document["scratch"]["table"]
         assert connection.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is None
+
+
+def test_a_restart_mid_run_makes_it_incomplete(local_postgresql: Any) -> None:
+    # a server of this test's own: this one is killed and started again
+    with local_postgresql(extra_args=["-c", "max_connections=20"]) as own:
+        database = dataclasses.replace(
+            database_for(own.address), dialect="postgresql", driver="psycopg"
+        )
+        monitor = PostgresStatusMonitor(database, interval_s=0.01)
+        monitor.start()
+        target = monitor.samples_taken + 1
+        wait_until(lambda: monitor.samples_taken >= target, "a sample")
+        own.kill()
+        own.restart()
+        activity = monitor.stop()  # must not raise
+    assert not activity.complete
+    assert "the server restarted during the run" in str(activity.error)
+    assert activity.deltas == {} and activity.new_connections is None
+    assert activity.max_connections == 20
+    assert activity.monitor_connections >= 2  # the first, and one after the restart
