@@ -23,6 +23,20 @@ measured run takes about as long as dbbench's ``--duration``.
     python benchmarks/ceiling.py --server local        # a throwaway server, started once
     python benchmarks/ceiling.py --concurrency 2,4,8,16 --duration 10s
     python benchmarks/ceiling.py --config nossl.toml   # settings file passed through
+
+**PostgreSQL.**  With ``--dialect postgresql`` (or a ``postgresql://`` ``--url``)
+the C client is ``pgbench`` (``benchmarks/pgbench.py``): ``pgbench -n -c C -j C
+-T S -f query.sql`` against the same server, alternately with dbbench as above,
+its clients each on one connection with a thread of its own (as mariadb-slap's
+are), given the libpq parameters dbbench's psycopg connections get (sslmode,
+the startup options, read-only sessions as ``dbbench run`` makes them without
+``--allow-writes``).  Its throughput is the ``tps`` it prints "without initial
+connection time".  dbbench's persistent runner on psycopg runs its operations in
+the one transaction its first BEGIN opened; each of pgbench's ``SELECT 1`` is a
+transaction of its own: one round trip per query on both sides.
+
+    python benchmarks/ceiling.py --server local --dialect postgresql
+    python benchmarks/ceiling.py --url postgresql://root@127.0.0.1:5432/test
 """
 
 from __future__ import annotations
@@ -35,13 +49,15 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+import pgbench  # benchmarks/pgbench.py, beside this script
+
 from dbbench.config.settings import Settings, find_config_path, load_settings
 from dbbench.parsing import parse_duration_s
-from dbbench.scenarios.benchmark import settings_for_server
-from dbbench.server.local import LocalServer
+from dbbench.scenarios.benchmark import local_server
 
 #: operations of the calibration run that sizes mariadb-slap's measured run
 CALIBRATION_QUERIES = 20_000
@@ -87,6 +103,10 @@ def run_dbbench(
     ]
     if args.config is not None:
         cmd += ["--config", args.config]
+    if args.url is not None and args.server != "local":
+        cmd += ["--url", args.url]  # a throwaway server's address is in env instead
+    if args.dialect is not None:
+        cmd += ["--dialect", args.dialect]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env)
     if proc.returncode not in (0, 3):  # 3: ran, but some operations failed
         sys.exit(
@@ -168,6 +188,21 @@ def run_slap(
     return result
 
 
+def run_pgbench(binary: str, settings: Settings, concurrency: int, seconds: float,
+                script: str) -> SlapResult:
+    """pgbench's throughput at ``concurrency`` clients, as a ``SlapResult``."""
+    parameters = pgbench.libpq_parameters(settings.database)
+    cmd, env = pgbench.command(
+        binary, parameters, script, seconds=max(1, round(seconds)), clients=concurrency
+    )
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"ceiling.py: pgbench exited with status {proc.returncode}:\n{proc.stderr}")
+    report = pgbench.parse_report(proc.stdout)
+    return SlapResult(concurrency, report.clients, report.transactions // report.clients,
+                      report.transactions / report.tps)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", help="dbbench settings file (also read for mariadb-slap)")
@@ -181,36 +216,54 @@ def main() -> None:
     )
     parser.add_argument("--query", default="SELECT 1")
     parser.add_argument("--slap", help="the C client [default: mariadb-slap, else mysqlslap]")
+    parser.add_argument("--url", help="the database's URL, as dbbench's --url")
+    parser.add_argument("--dialect", choices=["mysql", "postgresql"])
+    parser.add_argument("--pgbench", help="PostgreSQL's C client [default: PATH, /usr/lib]")
     args = parser.parse_args()
 
     concurrencies = [int(c) for c in args.concurrency.split(",") if c.strip()]
     if min(concurrencies) < args.processes:
         parser.error(f"each concurrency must be at least --processes ({args.processes})")
     slap_seconds = args.slap_seconds or parse_duration_s(args.duration)
-    slap = args.slap or shutil.which("mariadb-slap") or shutil.which("mysqlslap")
+    database = {"url": args.url, "dialect": args.dialect}
+    settings = load_settings(find_config_path(args.config), overrides={"database": database})
+    postgresql = settings.database.dialect == "postgresql"
+    if postgresql:
+        slap = pgbench.find(args.pgbench)
+        settings = settings.with_read_only_sessions()  # as dbbench run without --allow-writes
+    else:
+        slap = args.slap or shutil.which("mariadb-slap") or shutil.which("mysqlslap")
     if slap is None:
         sys.exit("ceiling.py: neither mariadb-slap nor mysqlslap is on PATH")
-    settings = load_settings(find_config_path(args.config))
     env = dict(os.environ)
     runners = [r.strip() for r in args.runner.split(",") if r.strip()]
 
+    client = os.path.basename(slap)
     with contextlib.ExitStack() as stack:
+        script = os.path.join(stack.enter_context(tempfile.TemporaryDirectory()), "query.sql")
+        with open(script, "w", encoding="utf-8") as file:
+            file.write(args.query.rstrip().rstrip(";") + ";\n")
         if args.server == "local":
             if settings.database.unix_socket:
                 sys.exit("ceiling.py: --server local cannot override [database] unix_socket")
-            address = stack.enter_context(LocalServer()).address
-            settings = settings_for_server(settings, address)
+            server, settings = stack.enter_context(local_server(settings))
+            address = server.address
             env.update(address.environment())
             print(f"started a throwaway server on {address.host}:{address.port}")
         # a schema that exists; information_schema always does, and cannot be dropped
         schema = settings.database.database or "information_schema"
         print(
             f"{args.query!r} on {settings.database.describe()}; dbbench --processes "
-            f"{args.processes} --duration {args.duration} per runner; {os.path.basename(slap)} "
-            f"runs of about {slap_seconds:g} s, --create-schema={schema}"
+            f"{args.processes} --duration {args.duration} per runner; {client} "
+            f"runs of about {slap_seconds:g} s"
+            + ("" if postgresql else f", --create-schema={schema}")
         )
         head = "".join(f"{'dbbench ' + r:>20}" for r in runners)
-        print(f"{'concurrency':>11}{head}{'slap queries':>14}{'slap s':>8}{'mariadb-slap':>14}")
+        tag, width = ("pgbench", 17) if postgresql else ("slap", 14)
+        print(
+            f"{'concurrency':>11}{head}{tag + ' queries':>{width}}{tag + ' s':>{width - 6}}"
+            f"{client:>14}"
+        )
         dbbench_best: tuple[float, str, int] = (0.0, "", 0)
         slap_best: tuple[float, int] = (0.0, 0)
         errors = 0
@@ -221,9 +274,12 @@ def main() -> None:
                 errors += r["errors"]
                 if r["ops_per_s"] and r["ops_per_s"] > dbbench_best[0]:
                     dbbench_best = (r["ops_per_s"], name, c)
-            calibration = run_slap(slap, settings, schema, c, CALIBRATION_QUERIES, args.query)
-            queries = int(calibration.ops_per_s * slap_seconds)
-            s = run_slap(slap, settings, schema, c, queries, args.query)
+            if postgresql:
+                s = run_pgbench(slap, settings, c, slap_seconds, script)
+            else:
+                calibration = run_slap(slap, settings, schema, c, CALIBRATION_QUERIES, args.query)
+                queries = int(calibration.ops_per_s * slap_seconds)
+                s = run_slap(slap, settings, schema, c, queries, args.query)
             if s.ops_per_s > slap_best[0]:
                 slap_best = (s.ops_per_s, c)
             cells = "".join(
@@ -231,13 +287,16 @@ def main() -> None:
                 + ("" if not results[r]["errors"] else f" ({results[r]['errors']} errors)")
                 for r in runners
             )
-            print(f"{c:>11}{cells}{s.queries:>14,}{s.seconds:>8.3f}{s.ops_per_s:>14,.0f}")
+            print(
+                f"{c:>11}{cells}{s.queries:>{width},}{s.seconds:>{width - 6}.3f}"
+                f"{s.ops_per_s:>14,.0f}"
+            )
     print("throughput in operations per second, all clients together")
     if errors:
         print(f"note: {errors} dbbench operations failed (counted in n + errors, not in ops/s)")
     best, runner, conc = dbbench_best
     print(
-        f"dbbench best {best:,.0f} ops/s ({runner}, concurrency {conc}) / mariadb-slap best "
+        f"dbbench best {best:,.0f} ops/s ({runner}, concurrency {conc}) / {client} best "
         f"{slap_best[0]:,.0f} ops/s (concurrency {slap_best[1]}) = {best / slap_best[0]:.2f}"
     )
 

@@ -12,24 +12,55 @@ median: 1.00 means the harness adds nothing; the target is 0.95-1.05.
     python benchmarks/fidelity.py                     # the configured server
     python benchmarks/fidelity.py --server local      # a throwaway server
     python benchmarks/fidelity.py --runner pool --blocks 200 --block-size 50
+
+**PostgreSQL, next to pgbench.**  With ``--dialect postgresql`` (or a
+``postgresql://`` ``--url``), the script then puts dbbench next to pgbench,
+PostgreSQL's own C client (``benchmarks/pgbench.py``), in rounds that
+alternate short runs of each side (``--pgbench-rounds`` x ``--pgbench-seconds``
+each), the order rotating every round, so that drift on a shared machine
+falls on all sides alike:
+
+* dbbench's ``raw`` (the harness, the runner as ``dbbench run`` makes it) next to
+  ``pgbench -C`` (a new connection per transaction), and between them a loop
+  written out by hand with the driver's ``autocommit=True``: psycopg's default
+  (autocommit off) sends ``BEGIN`` before the first statement, one round trip
+  pgbench does not make, and the hand loop shows what that round trip is worth;
+* dbbench's ``persistent`` next to pgbench without ``-C`` (one connection;
+  psycopg's BEGIN is sent once, on the first operation, and the session stays
+  in that transaction: one round trip per operation on both sides).
+
+Both sides get the same libpq parameters (``pgbench.conninfo``: sslmode, the
+startup ``options``, the keepalives) and the same query, and read-only sessions
+as ``dbbench run`` gives them without ``--allow-writes``.  What neither side
+can match: psycopg's libpq is the one its binary wheel bundles, pgbench's the
+system's (both versions printed).  The ratios are dbbench's mean / pgbench's
+``latency average``; the target for raw is at most 1.3.
+
+    python benchmarks/fidelity.py --server local --dialect postgresql --runner raw,persistent
+    python benchmarks/fidelity.py --url postgresql://root@127.0.0.1:5432/test --ssl-mode disabled
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-import pymysql
+import pgbench  # benchmarks/pgbench.py, beside this script
 
 from dbbench.config.settings import Settings, find_config_path, load_settings
-from dbbench.drivers import side
+from dbbench.drivers import get_driver
 from dbbench.engine.harness import Plan, run_interleaved
 from dbbench.histogram import LatencyHistogram
 from dbbench.runners import RUNNER_NAMES, create_runner
 from dbbench.runners.base import AsyncRunner, Runner
-from dbbench.scenarios.benchmark import settings_for_server
-from dbbench.server.local import LocalServer
+from dbbench.scenarios.benchmark import local_server
 
 
 class KeptOpen(Runner):
@@ -98,14 +129,14 @@ def minimal_async_loop(runner: AsyncRunner, settings: Settings) -> Callable[[int
 
 def minimal_loop(name: str, runner: Runner, settings: Settings) -> Callable[[int], list[int]]:
     """``n`` operations written out by hand, on the runner's own connection or pool."""
-    kwargs = side.connect_kwargs(settings.database)
+    connect = get_driver(settings.database.driver).connector(settings.database)
     query = settings.benchmark.query
     clock = time.perf_counter_ns
 
     if name == "raw":
 
         def get():
-            return pymysql.connect(**kwargs)
+            return connect()
 
         def give_back(connection):
             connection.close()
@@ -118,6 +149,20 @@ def minimal_loop(name: str, runner: Runner, settings: Settings) -> Callable[[int
 
         def give_back(connection):
             pass
+
+    elif name == "psycopg-pool":
+        pool = runner._pool  # psycopg_pool.ConnectionPool, opened by the runner
+        reset = runner.pool_settings.pool_reset_on_return
+
+        def get():
+            return pool.getconn()
+
+        def give_back(connection):
+            if reset == "rollback":
+                connection.rollback()
+            elif reset == "commit":
+                connection.commit()
+            pool.putconn(connection)
 
     else:
         engine = runner.engine
@@ -174,17 +219,165 @@ def measure(
     return dbbench_ns, minimal_ns
 
 
+def timed_for(seconds: float, operation: Callable[[], None]) -> LatencyHistogram:
+    """``operation`` again and again for ``seconds``, each timed alone, as the harness times."""
+    clock = time.perf_counter_ns
+    latencies = LatencyHistogram()
+    end = clock() + int(seconds * 1e9)
+    while True:
+        start = clock()
+        operation()
+        now = clock()
+        latencies.record(now - start)
+        if now >= end:
+            return latencies
+
+
+def harness_for(seconds: float, runner: Runner) -> LatencyHistogram:
+    """``runner``'s operations through dbbench's harness for ``seconds``, one worker."""
+    plan = Plan(iterations=None, duration_s=seconds, warmup=0)
+    return run_interleaved([runner], plan).records[0].tally.latency
+
+
+def system_libpq_version() -> str:
+    """The system's libpq (the one pgbench is linked with on Debian), as ``15.20``."""
+    name = ctypes.util.find_library("pq")
+    if name is None:
+        return "?"
+    number = ctypes.CDLL(name).PQlibVersion()
+    return f"{number // 10000}.{number % 10000}"
+
+
+def versus_pgbench(settings: Settings, args: argparse.Namespace) -> None:
+    """dbbench's raw and persistent next to pgbench -C and pgbench (see the docstring)."""
+    database = settings.database
+    driver = get_driver(database.driver)
+    parameters = pgbench.libpq_parameters(database)
+    binary = pgbench.find(args.pgbench)
+    version = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    query = settings.benchmark.query
+    seconds = args.pgbench_seconds
+    connect_autocommit = driver.connector(database, autocommit=True)
+
+    def by_hand() -> None:
+        connection = connect_autocommit()
+        cursor = connection.cursor()
+        cursor.execute(query)
+        cursor.fetchall()
+        cursor.close()
+        connection.close()
+
+    with tempfile.TemporaryDirectory(prefix="dbbench-pgbench-") as directory:
+        script = Path(directory, "query.sql")
+        script.write_text(query.rstrip().rstrip(";") + ";\n")
+
+        def run_pgbench(connect_each: bool) -> pgbench.PgbenchResult:
+            cmd, env = pgbench.command(
+                binary, parameters, str(script), seconds=seconds, connect_each=connect_each
+            )
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            if proc.returncode != 0:
+                sys.exit(f"fidelity.py: pgbench exited with {proc.returncode}:\n{proc.stderr}")
+            return pgbench.parse_report(proc.stdout)
+
+        raw = KeptOpen(create_runner("raw", settings))
+        persistent = KeptOpen(create_runner("persistent", settings))
+        ours: dict[str, LatencyHistogram] = {
+            side: LatencyHistogram() for side in ("raw", "hand", "persistent")
+        }
+        theirs: dict[bool, list[pgbench.PgbenchResult]] = {True: [], False: []}
+        sides: list[tuple[str, Callable[[], None]]] = [
+            ("raw", lambda: ours["raw"].merge(harness_for(seconds, raw))),
+            ("hand", lambda: ours["hand"].merge(timed_for(seconds, by_hand))),
+            ("pgbench -C", lambda: theirs[True].append(run_pgbench(True))),
+            ("persistent", lambda: ours["persistent"].merge(harness_for(seconds, persistent))),
+            ("pgbench", lambda: theirs[False].append(run_pgbench(False))),
+        ]
+        try:
+            timed_for(0.2, by_hand)  # warm-up: the driver's imports, the server's caches
+            for round_number in range(args.pgbench_rounds):
+                # rotate which side goes first, so that none always follows another
+                shift = round_number % len(sides)
+                for _, run in sides[shift:] + sides[:shift]:
+                    run()
+        finally:
+            raw.inner.close()
+            persistent.inner.close()
+
+    libpq = driver.describe()
+    ssl = parameters.get("sslmode")
+    print(
+        f"\n{args.pgbench_rounds} rounds x {seconds} s per side, alternating, on "
+        f"{database.describe()}; query {query!r}"
+    )
+    print(f"both sides: sslmode={ssl}, options={parameters.get('options')!r}")
+    print(f"dbbench: {libpq}; pgbench: {version}, system libpq {system_libpq_version()}")
+    connect_ms = pgbench.mean_connection_ms(theirs[True])
+    rows = [
+        ("dbbench raw", ours["raw"].mean_ns,
+         f"connect, BEGIN, {query}, fetch, close ({driver.name}: autocommit off)"),
+        ("by hand, autocommit", ours["hand"].mean_ns,
+         f"connect(autocommit=True), {query}, fetch, close"),
+        ("pgbench -C", pgbench.mean_latency_ns(theirs[True]),
+         f"PQconnectdb, {query}, PQfinish (connect alone {connect_ms:.3f} ms)"),
+        ("dbbench persistent", ours["persistent"].mean_ns,
+         f"{query}, fetch, on one connection (in the one transaction BEGIN opened)"),
+        ("pgbench", pgbench.mean_latency_ns(theirs[False]),
+         f"{query} on one connection (each its own transaction)"),
+    ]
+    print(f"{'side':<20} {'mean ms':>9}  per operation")
+    for name, mean_ns, what in rows:
+        print(f"{name:<20} {mean_ns / 1e6:>9.3f}  {what}")
+    ms = {name: mean_ns / 1e6 for name, mean_ns, _ in rows}
+    ratio = ms["dbbench raw"] / ms["pgbench -C"]
+    verdict = "within" if ratio <= 1.3 else "OUTSIDE"
+    print(f"dbbench raw / pgbench -C = {ratio:.3f} ({verdict} the 1.3 target); made of:")
+    print(
+        f"  raw - by hand       {ms['dbbench raw'] - ms['by hand, autocommit']:+.3f} ms: "
+        f"psycopg's BEGIN (one round trip; a query on one connection here: "
+        f"{ms['dbbench persistent']:.3f} ms) and the harness"
+    )
+    print(
+        f"  by hand - pgbench -C {ms['by hand, autocommit'] - ms['pgbench -C']:+.3f} ms: psycopg's "
+        "connect (the address resolved in Python, libpq's non-blocking connect polled from "
+        "Python), cursor and fetch in Python, and the two libpq versions"
+    )
+    print(
+        f"dbbench persistent / pgbench = {ms['dbbench persistent'] / ms['pgbench']:.3f} "
+        "(Python's cost per query: cursor, execute, fetch)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", help="dbbench settings file")
     parser.add_argument("--server", choices=["configured", "local"], default="configured")
-    parser.add_argument("--runner", default=",".join(RUNNER_NAMES))
+    parser.add_argument("--url", help="the database's URL, as dbbench's --url")
+    parser.add_argument("--dialect", choices=["mysql", "postgresql"])
+    parser.add_argument("--ssl-mode", help="as dbbench's --ssl-mode (pgbench gets the same)")
+    parser.add_argument("--runner", help="runners to put next to a hand-written loop")
     parser.add_argument("--blocks", type=int, default=1000, help="alternating blocks per side")
     parser.add_argument("--block-size", type=int, default=10, help="operations per block")
+    parser.add_argument("--pgbench", help="pgbench to run [default: PATH, /usr/lib/postgresql]")
+    parser.add_argument(
+        "--pgbench-rounds", type=int, default=10, help="PostgreSQL: rounds beside pgbench (0: none)"
+    )
+    parser.add_argument(
+        "--pgbench-seconds", type=int, default=2, help="PostgreSQL: seconds per side and round"
+    )
     args = parser.parse_args()
 
-    settings = load_settings(find_config_path(args.config))
-    names = [n.strip() for n in args.runner.split(",") if n.strip()]
+    database = {"url": args.url, "dialect": args.dialect, "ssl_mode": args.ssl_mode}
+    settings = load_settings(find_config_path(args.config), overrides={"database": database})
+    if settings.database.dialect == "postgresql":
+        settings = settings.with_read_only_sessions()  # as dbbench run without --allow-writes
+    if args.runner is None:
+        names = [n for n in RUNNER_NAMES if settings.database.dialect == "postgresql"
+                 or n != "psycopg-pool"]
+    else:
+        names = [n.strip() for n in args.runner.split(",") if n.strip()]
 
     def run(settings: Settings) -> None:
         print(
@@ -206,11 +399,17 @@ def main() -> None:
                 f"  {'ok' if inside else 'OUTSIDE 0.95-1.05'}"
             )
 
+    def run_all(settings: Settings) -> None:
+        if names:
+            run(settings)
+        if settings.database.dialect == "postgresql" and args.pgbench_rounds > 0:
+            versus_pgbench(settings, args)
+
     if args.server == "local":
-        with LocalServer() as local:
-            run(settings_for_server(settings, local.address))
+        with local_server(settings) as (_, local):
+            run_all(local)
     else:
-        run(settings)
+        run_all(settings)
 
 
 if __name__ == "__main__":
