@@ -475,7 +475,8 @@ def _load(options: dict[str, Any], lists: dict[str, list[int]]) -> Settings:
             own.setdefault(row.section, {})[row.key] = row.default
     path = find_config_path(options.get("config_path"))
     variants = [parse_variant(text) for text in options.get("variants") or ()]
-    settings = load_settings(path, overrides=own, flags=flags, variants=variants)
+    swept = frozenset(key for key, values in lists.items() if len(values) > 1)
+    settings = load_settings(path, overrides=own, flags=flags, variants=variants, swept=swept)
     prompt = f"Password for {settings.database.describe()}: "
     if options.get("password_prompt"):
         typed = credentials.prompt_password(prompt)

@@ -233,6 +233,10 @@ RELATIONS = [
          "--idle = 5 is not longer than --wait-timeout = 5", "idle for more than 5 s"),
     Case("processes-over-concurrency", ("run", "--processes", "4", "-c", "2"),
          "--processes = '4' is more than the concurrency (2)", "at least one worker"),
+    # a list on -c is a sweep: each cell is checked, not the concurrency it leaves unset (1)
+    Case("processes-over-a-swept-concurrency", ("compare", "--processes", "2", "-c", "1,4"),
+         "--processes = 2 is more than --concurrency 1 in the sweep",
+         "at least one worker"),
     Case("sweep-of-too-many-cells",
          ("compare", "-c", ",".join(map(str, range(1, 41))), "--pool-size",
           ",".join(map(str, range(1, 31)))),

@@ -299,3 +299,19 @@ def test_without_a_noise_test_only_the_threshold_decides():
     cells = [cell(1, 0, 4_600.0, concurrency=1), cell(5, 0, 12_400.0, concurrency=1)]
     (r,) = recommend(cells)
     assert r.chosen.pool_size == 5 and r.within_noise == () and r.noise == "not tested"
+
+
+def test_processes_are_checked_against_each_swept_concurrency_not_the_unset_one():
+    """``compare -c 2,4 --processes 2``: the concurrency a list leaves unset (1 by default) is
+    not what the processes are checked against; each cell's is (a review found it refused)."""
+    from dbbench.config.settings import load_settings
+    from dbbench.errors import ConfigError
+    from dbbench.scenarios.benchmark import sweep_axes
+
+    flags = {"benchmark": {"processes": 2}}
+    with pytest.raises(ConfigError, match="more than the concurrency"):
+        load_settings(None, env={}, flags=flags)  # no sweep: concurrency 1 is the run's
+    settings = load_settings(None, env={}, flags=flags, swept=frozenset({"concurrency"}))
+    assert sweep_axes(settings, {"concurrency": [2, 4]}).concurrencies == (2, 4)
+    with pytest.raises(ConfigError, match="is more than .*concurrency.* 1 in the sweep"):
+        sweep_axes(settings, {"concurrency": [1, 4]})

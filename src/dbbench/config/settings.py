@@ -630,6 +630,7 @@ def load_settings(
     *,
     flags: Mapping[str, Mapping[str, Any]] | None = None,
     variants: Sequence[tuple[str, Path]] = (),
+    swept: frozenset[str] = frozenset(),
 ) -> Settings:
     """Merge defaults < file < environment < ``overrides`` and ``flags``.
 
@@ -645,6 +646,10 @@ def load_settings(
     file and the environment, under ``overrides`` and ``flags``, which may not set a key the
     file sets too (``Settings.variants``); its ``[benchmark]`` may only say what the run's
     does.
+
+    ``swept``: the ``[benchmark]`` keys the command line gives several values of (a sweep,
+    ``-c 2,4``), which these settings leave unset: what is checked against them is the
+    sweep's to check, cell by cell (``--processes 2`` against each concurrency).
     """
     environment = os.environ if env is None else env
     files: list[tuple[Path, dict[str, dict[str, _Value]]]] = []
@@ -662,12 +667,12 @@ def load_settings(
     # every layer's values, those a higher layer overrides too: a bad file is wrong whatever wins
     for layer in below + above:
         _check_layer(layer)
-    settings = _settings(below + above, config_path)
+    settings = _settings(below + above, config_path, swept)
     if settings.database.dialect != "mysql":
         # ~/.my.cnf and MYSQL_PWD are the MySQL client's login, for no other database
         # (below: ~/.my.cnf's layer if read, the settings file's, the environment's)
         below = [*below[1 if option_file is not None else 0 : -1], _without_mysql_pwd(below[-1])]
-        settings = _settings(below + above, config_path)
+        settings = _settings(below + above, config_path, swept)
         given = dataclasses.replace(given, asks_password=None, warnings=())
     if given.asks_password is not None and settings.database.password_source is None:
         settings = dataclasses.replace(settings, password_asked_by=given.asks_password)
@@ -702,8 +707,13 @@ def _check_layer(layer: dict[str, dict[str, _Value]]) -> None:
             values[key] = _checked(BY_KEY[section][key], item)
 
 
-def _settings(layers: Sequence[dict[str, dict[str, _Value]]], config_path: Path | None) -> Settings:
-    """The checked ``layers``, lowest first, merged into settings (no warnings, no variants)."""
+def _settings(
+    layers: Sequence[dict[str, dict[str, _Value]]],
+    config_path: Path | None,
+    swept: frozenset[str] = frozenset(),
+) -> Settings:
+    """The checked ``layers``, lowest first, merged into settings (no warnings, no variants);
+    ``swept``: as ``load_settings`` takes it."""
     merged: dict[str, dict[str, _Value]] = {section: {} for section in SECTIONS}
     for layer in _with_url(layers):
         for section, values in layer.items():
@@ -716,7 +726,7 @@ def _settings(layers: Sequence[dict[str, dict[str, _Value]]], config_path: Path 
             fields[section][BY_KEY[section][key].field] = item.checked
 
     benchmark = merged["benchmark"]
-    if "processes" in benchmark:
+    if "processes" in benchmark and "concurrency" not in swept:
         processes = fields["benchmark"]["processes"]
         concurrency = fields["benchmark"].get("concurrency", 1)
         if processes > concurrency:

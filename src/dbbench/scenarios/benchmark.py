@@ -355,7 +355,19 @@ def sweep_axes(settings: Settings, values: Mapping[str, Sequence[int]]) -> Sweep
         axis("max_overflow", settings.pool.max_overflow),
     )
     check_size(*axes)  # before a throwaway server starts
+    check_processes(settings.benchmark.processes, axes.concurrencies)
     return axes
+
+
+def check_processes(processes: int, concurrencies: Sequence[int]) -> None:
+    """Refuse a sweep cell with fewer workers than ``--processes``: each process needs one."""
+    for concurrency in concurrencies:
+        if processes > concurrency:
+            raise ConfigError(
+                f"{mentioned('benchmark', 'processes')} = {processes} is more than "
+                f"{mentioned('benchmark', 'concurrency')} {concurrency} in the sweep: each "
+                "process needs at least one worker"
+            )
 
 
 def default_runners(sweep: bool = False) -> tuple[str, ...]:
@@ -754,14 +766,7 @@ def run_sweep(
             f"a sweep compares pool settings: {mention('runner_names')} must include pool"
         )
     todo = grid(concurrencies, pool_sizes, max_overflows)
-    processes = settings.benchmark.processes
-    for concurrency, _, _ in todo:
-        if processes > concurrency:
-            raise ConfigError(
-                f"{mentioned('benchmark', 'processes')} = {processes} is more than "
-                f"{mentioned('benchmark', 'concurrency')} {concurrency} in the sweep: each "
-                "process needs at least one worker"
-            )
+    check_processes(settings.benchmark.processes, concurrencies)
     repeat = settings.benchmark.repeat
     axes = {
         "concurrency": sorted(set(concurrencies)),
