@@ -306,6 +306,21 @@ CASES = [
         run_with((("results", 0, "errors_by_kind"), {"boom": "2"})),
         'results[0].errors_by_kind.boom: expected a whole number, got "2"',
     ),
+    # a run of several variants takes each apart by name (diff, report): its environment must
+    # name the variants of its settings (hypothesis found one that named "run")
+    Case(
+        "variant-named-otherwise",
+        lambda docs: changed(docs["variants"], (("environment", "variants", 1, "name"), "run")),
+        "environment.variants[1].name: \"run\" is no variant of settings.variants (base, new)",
+    ),
+    Case(
+        "variant-without-its-environment",
+        lambda docs: changed(
+            docs["variants"],
+            (("environment", "variants"), docs["variants"]["environment"]["variants"][:1]),
+        ),
+        "environment.variants: has no entry for variant \"new\"",
+    ),
     Case(
         "pool-unknown-counter",
         run_with((("results", 1, "pool"), {**POOL, "leaks": 3})),

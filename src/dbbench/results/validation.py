@@ -406,6 +406,8 @@ def _consistent(document: Mapping[str, Any], kind: str) -> Iterator[tuple[Path, 
                 (*path, "histograms", "latency", "count"),
                 f"{latency['count']}, but n (the runner's operations) is {runner['n']}",
             )
+    if kind == "run":
+        yield from _variants_agree(document)
     if kind == "stale":
         cases = document["cases"]
         yield from _once(("cases",), cases, lambda case: case["protection"], "the protection")
@@ -419,6 +421,28 @@ def _consistent(document: Mapping[str, Any], kind: str) -> Iterator[tuple[Path, 
     elif kind == "calibrate":
         for index, trial in enumerate(document["trials"]):
             yield from _runner_diffs(("trials", index, "diffs"), trial["diffs"])
+
+
+def _variants_agree(document: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
+    """A run of several variants: its environment names each variant of its settings, and
+    no other (``diff`` takes each variant apart by name: ``RunResult.variant_view``)."""
+    settings = (document.get("settings") or {}).get("variants")
+    environment = (document.get("environment") or {}).get("variants")
+    if not settings or environment is None:
+        return
+    names = [variant.get("name") for variant in settings]
+    yield from _once(("settings", "variants"), settings, lambda v: v.get("name"), "the variant")
+    for index, variant in enumerate(environment):
+        if variant.get("name") not in names:
+            listed = ", ".join(str(name) for name in names)
+            yield (
+                ("environment", "variants", index, "name"),
+                f"{shown(variant.get('name'))} is no variant of settings.variants ({listed})",
+            )
+            return
+    missing = [name for name in names if name not in [v.get("name") for v in environment]]
+    if missing:
+        yield ("environment", "variants"), f"has no entry for variant {shown(missing[0])}"
 
 
 def _errors_add_up(path: Path, counted: Mapping[str, Any], key: str) -> Iterator[tuple[Path, str]]:
