@@ -715,3 +715,16 @@ def test_the_command_itself_says_the_same(name, documents, tmp_path):
     prefix = f"dbbench: error: {bad}: "
     assert line.startswith(prefix) and message_matches(case.message, line[len(prefix) :]), line
     assert PASSWORD not in shown.stderr
+
+
+def test_variants_without_their_environments_diff_as_the_run_s(documents, tmp_path, monkeypatch):
+    """A run of several variants whose environment recorded none of theirs (``variants``
+    absent): each variant ran where the run ran; diff and report take it apart all the same
+    (hypothesis found it failing with KeyError)."""
+    monkeypatch.chdir(tmp_path)
+    document = changed(documents["variants"], (("environment", "variants"), DROP))
+    path = write(tmp_path / "variants.json", document)
+    for args in (["diff", str(path)], ["report", str(path), "-o", "report.html"]):
+        result = dbbench(*args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "Traceback" not in result.output and "unexpected" not in result.output

@@ -616,7 +616,10 @@ class Environment(Section):
 
     def variant(self, name: str) -> Environment:
         """Where variant ``name`` ran: this, with its server's version and its driver alone
-        (and no variants); ``KeyError`` for a name the run did not have."""
+        (and no variants); ``KeyError`` for a name the run did not have.  A file that
+        recorded no variants' environments (``variants`` absent): the run's, for each."""
+        if self.variants is None:
+            return self
         found, document = _without_variants(self, name)
         document["server_version"] = found.server_version
         document["server_vendor"] = found.server_vendor
