@@ -193,6 +193,14 @@ def check_target(
     name = os.fspath(path)
     if not name:
         raise FileProblem(name, "an empty path names no file", label)
+    if name == "-":  # many tools' standard output; a file named '-' would surprise
+        raise FileProblem(
+            name,
+            "dbbench writes no file named '-', nor standard output this way: to print the "
+            "result document, give --json (--format json); to write a file of that name, "
+            "give ./-",
+            label,
+        )
     directory = _directory(target)
     try:
         mode = os.stat(directory).st_mode

@@ -504,3 +504,15 @@ def test_runs_lists_a_saved_run_it_cannot_read_with_the_reason(fake, tmp_path, m
     for reference in ("odd", "1", "latest"):  # and by name, number or latest: refused at once
         shown = fake("show", reference)
         assert shown.exit_code == ExitStatus.ERROR and reason in _error_line(shown)
+
+
+@pytest.mark.parametrize("command", list(WRITERS))
+def test_a_dash_as_the_output_is_no_file_named_dash(fake, tmp_path, command):
+    """``-o -`` is standard output to many tools: refused in one line that says what to give,
+    and no file named '-' is written; ``./-`` is that file, if it is what you want."""
+    result = fake(*WRITERS[command], "-o", "-")
+    assert result.exit_code == ExitStatus.USAGE, result.output
+    line = _error_line(result)
+    assert line.startswith("dbbench: error: --output = '-': dbbench writes no file named '-'")
+    assert "--json" in line and fake.made == [] and os.listdir(tmp_path) == []
+
