@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 
 from dbbench.config.settings import DatabaseSettings, PoolSettings, Settings
+from dbbench.databases.mysql_idle_timeout import session_init_command
 from dbbench.errors import ConfigError, ExitStatus
 from dbbench.scenarios.backend import Backend
 from dbbench.scenarios.stale import (
     StaleRequest,
     run_stale,
     run_stale_scenario,
-    session_init_command,
     stale_pool_settings,
 )
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from dbbench.config.settings import DatabaseSettings
+    from dbbench.databases.idle_timeout import IdleTimeout
     from dbbench.server.preflight import ServerInfo
     from dbbench.workload import Workload
 
@@ -87,3 +88,9 @@ class Database(ABC):
     def insert_statement(self, table: str) -> str:
         """The ``insert`` workload's statement: one row into ``table``, recording which
         connection (the server's id for it) wrote it."""
+
+    @abstractmethod
+    def idle_timeout(self) -> IdleTimeout:
+        """How ``dbbench stale`` makes this server close a session left idle
+        (``idle_timeout.IdleTimeout``: MySQL's ``wait_timeout``, PostgreSQL's
+        ``idle_session_timeout``); its module is imported on first use."""

@@ -13,6 +13,7 @@ from dbbench.server import preflight, status
 
 if TYPE_CHECKING:
     from dbbench.config.settings import DatabaseSettings
+    from dbbench.databases.idle_timeout import IdleTimeout
     from dbbench.server.preflight import ServerInfo
     from dbbench.workload import Workload
 
@@ -35,3 +36,8 @@ class MySQL(Database):
 
     def insert_statement(self, table: str) -> str:
         return scratch.insert_statement(table)
+
+    def idle_timeout(self) -> IdleTimeout:
+        from dbbench.databases.mysql_idle_timeout import WaitTimeout
+
+        return WaitTimeout()

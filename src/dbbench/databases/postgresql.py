@@ -31,6 +31,7 @@ from dbbench.server.preflight import ServerInfo, result_too_large, row_bytes, to
 
 if TYPE_CHECKING:
     from dbbench.config.settings import DatabaseSettings
+    from dbbench.databases.idle_timeout import IdleTimeout
     from dbbench.drivers import Driver
     from dbbench.workload import Workload
 
@@ -131,3 +132,8 @@ class PostgreSQL(Database):
     def insert_statement(self, table: str) -> str:
         check_name(table)
         return f'INSERT INTO "{table}" (connection_id) VALUES (pg_backend_pid())'
+
+    def idle_timeout(self) -> IdleTimeout:
+        from dbbench.databases.postgresql_idle_timeout import IdleSessionTimeout
+
+        return IdleSessionTimeout()

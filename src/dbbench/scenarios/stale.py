@@ -42,15 +42,14 @@ and PyMySQL with ``engine.raw_connection()`` plus a cursor, which is how
   there is no error. The age is counted from the connect, not from the last
   use, so busy connections are replaced too.
 
-The idle timeout is set per connection through ``init_command``, so the
-server's global setting is left alone. PyMySQL runs ``init_command`` as one
-statement: multi-statements are off by default and dbbench does not turn them
-on, so ``"...; SET ..."`` fails with a syntax error (1064). A user's
-``init_command`` is therefore kept only when it is a single ``SET`` of
-variables. We then append ``, SESSION wait_timeout=<n>``. It comes last so
-that it wins over any ``wait_timeout`` of the user's, and ``SESSION`` is
-explicit so that a ``GLOBAL`` earlier in the statement does not carry over to
-it. Anything else is refused before anything connects.
+The idle timeout is set per connection through ``init_command``, after the
+user's own, by the dialect's plug-in (``databases.idle_timeout.IdleTimeout``, chosen
+by ``databases.get_database(dialect).idle_timeout()``): MySQL's
+(``databases.mysql_idle_timeout``) appends ``, SESSION wait_timeout=<n>`` to a single
+``SET`` of the user's; PostgreSQL's (``databases.postgresql_idle_timeout``) sets
+``idle_session_timeout`` (14+) and says what psycopg and psycopg2 raise on a session
+the server ended. The protections behave there as above: a dead connection fails
+once, at its first use, and is invalidated when the rollback at checkin fails.
 
 The rollback that fails at checkin makes SQLAlchemy log "Exception during
 reset or similar" with a traceback. That is the event this scenario exists to
@@ -63,7 +62,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -72,10 +70,10 @@ from typing import Any
 
 from dbbench import databases, interruption
 from dbbench.config.settings import DatabaseSettings, PoolSettings, Settings
+from dbbench.databases.idle_timeout import IdleTimeout
 from dbbench.engine.turn import error_kind
 from dbbench.errors import ConnectError, QueryError
 from dbbench.histogram import LatencyHistogram
-from dbbench.parsing import bad_value
 from dbbench.results.model import Environment, SettingsSummary, StaleCase, StaleResult
 from dbbench.runners.pool import PoolRunner
 from dbbench.scenarios.backend import LIVE, Backend
@@ -91,44 +89,9 @@ BASELINE_ROUNDS = 3
 _POOL_LOGGER = "sqlalchemy.pool.impl.QueuePool"
 _RESET_FAILED = "Exception during reset or similar"
 
-_SET = re.compile(r"SET\s", re.IGNORECASE)
-#: SET forms that cannot take another assignment after a comma
-_SET_NOT_A_LIST = re.compile(
-    r"SET\s+(?:(?:GLOBAL|SESSION|LOCAL)\s+)?"
-    r"(?:TRANSACTION|PASSWORD|ROLE|DEFAULT\s+ROLE|RESOURCE\s+GROUP|STATEMENT)\b",
-    re.IGNORECASE,
-)
-
-
-def session_init_command(init_command: str | None, wait_timeout_s: int) -> str:
-    """The ``init_command`` that sets the session's ``wait_timeout`` and keeps the user's own.
-
-    With no user command this is ``SET SESSION wait_timeout=<n>``. A single
-    ``SET`` of variables becomes ``<it>, SESSION wait_timeout=<n>``. Anything
-    else raises ``ConfigError``, because PyMySQL runs ``init_command`` as one
-    statement.
-    """
-    timeout = f"SESSION wait_timeout={wait_timeout_s}"
-    if init_command is None or not init_command.strip():
-        return f"SET {timeout}"
-    statement = init_command.strip().rstrip(";").rstrip()
-    if ";" in statement:
-        problem = "it holds more than one statement"
-    elif not _SET.match(statement):
-        problem = "it is not a SET statement"
-    elif _SET_NOT_A_LIST.match(statement):
-        problem = "that form of SET cannot take another assignment after a comma"
-    else:
-        return f"{statement}, {timeout}"
-    raise bad_value(
-        "[database] init_command",
-        init_command,
-        "the stale-connection scenario sets the "
-        f"server's idle timeout by appending ', {timeout}' to init_command, which PyMySQL runs "
-        f"as one statement; {problem}. Use one SET of variables (for example "
-        "\"SET time_zone='+00:00', SESSION transaction_isolation='READ-COMMITTED'\") or leave "
-        "init_command unset for this scenario",
-    )
+def idle_timeout_of(database: DatabaseSettings) -> IdleTimeout:
+    """How ``database``'s server is made to close the scenario's idle sessions."""
+    return databases.database_for(database).idle_timeout()
 
 
 def stale_pool_settings(
@@ -162,7 +125,8 @@ def run_stale_scenario(
     """Run each protection's case and return the cases in the order given.
 
     ``wait_timeout_s`` is the server-side idle timeout of the pool's
-    connections (``SET SESSION wait_timeout`` through ``init_command``).
+    connections (MySQL's ``wait_timeout``, PostgreSQL's ``idle_session_timeout``, set
+    through ``init_command``: ``idle_timeout_of``).
     ``idle_s`` is how long the pool sits idle, by default ``wait_timeout_s +
     1.5``, and must be longer than the timeout. ``operations`` run one after
     another on one worker once the idle period is over. ``on_case`` is called
@@ -177,8 +141,7 @@ def run_stale_scenario(
     checkout never waits for another one.
     """
     idle_s = check_arguments(wait_timeout_s, idle_s, pool_size, operations, protections)
-    init_command = session_init_command(settings.database.init_command, wait_timeout_s)
-    database = dataclasses.replace(settings.database, init_command=init_command)
+    database = idle_timeout_of(settings.database).session(settings.database, wait_timeout_s)
     workload = Workload(settings.benchmark.query)
     cases = []
     with _failed_reset_not_logged():
@@ -352,12 +315,13 @@ def run_stale(
     settings = databases.guarded(settings, allow_writes)
     idle_s = request.check()
     started_at = iso_utc(backend.wall_clock_s())
-    # checked in the session the cases use: their wait_timeout, after the user's init_command
-    session = dataclasses.replace(
+    # checked in the session the cases use: their idle timeout, after the user's init_command
+    server = idle_timeout_of(settings.database).check_server(
+        backend.check_server,
         settings.database,
-        init_command=session_init_command(settings.database.init_command, request.wait_timeout_s),
+        request.wait_timeout_s,
+        workload_for(settings.benchmark),
     )
-    server = backend.check_server(session, workload_for(settings.benchmark))
     environment = capture_environment(server.version)
     shaped = stale_settings(settings, request, idle_s)
     cases: list[StaleCase] = []
