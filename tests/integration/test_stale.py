@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from dbbench.config.settings import BenchmarkSettings, DatabaseSettings, Settings
-from dbbench.errors import ExitStatus
 from dbbench.scenarios.benchmark import settings_for_server
-from dbbench.scenarios.stale import PROTECTIONS, StaleRequest, run_stale
+from dbbench.scenarios.stale import PROTECTIONS, StaleRequest
+from tests.integration.stale_checks import assert_accounted_for, run_every_protection
 
 POOL_SIZE = 4
 OPERATIONS = 20
@@ -32,6 +32,14 @@ SESSION_CHECK = (
 )
 
 
+REQUEST = StaleRequest(
+    wait_timeout_s=WAIT_TIMEOUT_S,
+    idle_s=WAIT_TIMEOUT_S + 1.5,
+    pool_size=POOL_SIZE,
+    operations=OPERATIONS,
+)
+
+
 @pytest.fixture(scope="module")
 def cases(server):
     settings = settings_for_server(
@@ -41,25 +49,7 @@ def cases(server):
         ),
         server,
     )
-    started, documents = [], []
-    request = StaleRequest(
-        wait_timeout_s=WAIT_TIMEOUT_S,
-        idle_s=WAIT_TIMEOUT_S + 1.5,
-        pool_size=POOL_SIZE,
-        operations=OPERATIONS,
-    )
-    result = run_stale(
-        settings,
-        request,
-        on_case=started.append,
-        on_result=lambda partial: documents.append(partial.to_document()),
-    )
-    assert started == list(PROTECTIONS)
-    # the document grows case by case, then the final one is complete
-    assert [len(d["cases"]) for d in documents] == [1, 2, 3, 3]
-    assert [d["complete"] for d in documents] == [False, False, False, True]
-    assert documents[-1] == result.to_document() and result.exit_status == ExitStatus.SUCCESS
-    assert documents[-1]["settings"]["stale"]["protections"] == list(PROTECTIONS)
+    result = run_every_protection(settings, REQUEST)
     return {case.protection: case for case in result.cases}
 
 
@@ -82,11 +72,7 @@ def test_a_protected_pool_has_no_errors(cases, protection):
 
 @pytest.mark.parametrize("protection", PROTECTIONS)
 def test_every_operation_is_accounted_for(cases, protection):
-    case = cases[protection]
-    succeeded = case.latency.n if case.latency else 0
-    assert succeeded + case.errors == case.operations == OPERATIONS
-    assert case.first_latency_ns is not None and case.first_latency_ns > 0
-    assert case.baseline.n == POOL_SIZE * 3
+    assert_accounted_for(cases[protection], REQUEST)
 
 
 @pytest.mark.parametrize("protection", PROTECTIONS)
