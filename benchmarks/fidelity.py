@@ -248,6 +248,17 @@ def system_libpq_version() -> str:
     return f"{number // 10000}.{number % 10000}"
 
 
+def psycopg_libpq() -> str | None:
+    """The libpq psycopg's binary wheel bundles (psycopg_binary.libs/libpq-*.so.*), if any."""
+    try:
+        import psycopg_binary
+    except ImportError:
+        return None
+    libs = Path(psycopg_binary.__file__).parent.parent / "psycopg_binary.libs"
+    found = sorted(libs.glob("libpq-*.so*"))
+    return str(found[0]) if found else None
+
+
 def versus_pgbench(settings: Settings, args: argparse.Namespace) -> None:
     """dbbench's raw and persistent next to pgbench -C and pgbench (see the docstring)."""
     database = settings.database
@@ -260,9 +271,13 @@ def versus_pgbench(settings: Settings, args: argparse.Namespace) -> None:
     query = settings.benchmark.query
     seconds = args.pgbench_seconds
     connect_autocommit = driver.connector(database, autocommit=True)
+    clock = time.perf_counter_ns
+    connects = LatencyHistogram()  # the hand loop's connect alone, next to pgbench's
 
     def by_hand() -> None:
+        start = clock()
         connection = connect_autocommit()
+        connects.record(clock() - start)
         cursor = connection.cursor()
         cursor.execute(query)
         cursor.fetchall()
@@ -273,10 +288,12 @@ def versus_pgbench(settings: Settings, args: argparse.Namespace) -> None:
         script = Path(directory, "query.sql")
         script.write_text(query.rstrip().rstrip(";") + ";\n")
 
-        def run_pgbench(connect_each: bool) -> pgbench.PgbenchResult:
+        def run_pgbench(connect_each: bool, preload: str | None = None) -> pgbench.PgbenchResult:
             cmd, env = pgbench.command(
                 binary, parameters, str(script), seconds=seconds, connect_each=connect_each
             )
+            if preload is not None:
+                env["LD_PRELOAD"] = preload  # its PQ* functions come first: pgbench uses them
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 sys.exit(f"fidelity.py: pgbench exited with {proc.returncode}:\n{proc.stderr}")
@@ -287,14 +304,19 @@ def versus_pgbench(settings: Settings, args: argparse.Namespace) -> None:
         ours: dict[str, LatencyHistogram] = {
             side: LatencyHistogram() for side in ("raw", "hand", "persistent")
         }
-        theirs: dict[bool, list[pgbench.PgbenchResult]] = {True: [], False: []}
+        theirs: dict[str, list[pgbench.PgbenchResult]] = {"-C": [], "": [], "same libpq": []}
         sides: list[tuple[str, Callable[[], None]]] = [
             ("raw", lambda: ours["raw"].merge(harness_for(seconds, raw))),
             ("hand", lambda: ours["hand"].merge(timed_for(seconds, by_hand))),
-            ("pgbench -C", lambda: theirs[True].append(run_pgbench(True))),
+            ("pgbench -C", lambda: theirs["-C"].append(run_pgbench(True))),
             ("persistent", lambda: ours["persistent"].merge(harness_for(seconds, persistent))),
-            ("pgbench", lambda: theirs[False].append(run_pgbench(False))),
+            ("pgbench", lambda: theirs[""].append(run_pgbench(False))),
         ]
+        same_libpq = psycopg_libpq() if args.same_libpq else None
+        if same_libpq is not None:
+            sides.append(
+                ("same libpq", lambda: theirs["same libpq"].append(run_pgbench(True, same_libpq)))
+            )
         try:
             timed_for(0.2, by_hand)  # warm-up: the driver's imports, the server's caches
             for round_number in range(args.pgbench_rounds):
@@ -314,22 +336,30 @@ def versus_pgbench(settings: Settings, args: argparse.Namespace) -> None:
     )
     print(f"both sides: sslmode={ssl}, options={parameters.get('options')!r}")
     print(f"dbbench: {libpq}; pgbench: {version}, system libpq {system_libpq_version()}")
-    connect_ms = pgbench.mean_connection_ms(theirs[True])
+    connect_ms = pgbench.mean_connection_ms(theirs["-C"])
     rows = [
         ("dbbench raw", ours["raw"].mean_ns,
          f"connect, BEGIN, {query}, fetch, close ({driver.name}: autocommit off)"),
         ("by hand, autocommit", ours["hand"].mean_ns,
-         f"connect(autocommit=True), {query}, fetch, close"),
-        ("pgbench -C", pgbench.mean_latency_ns(theirs[True]),
+         f"connect(autocommit=True), {query}, fetch, close "
+         f"(connect alone {connects.mean_ns / 1e6:.3f} ms)"),
+        ("pgbench -C", pgbench.mean_latency_ns(theirs["-C"]),
          f"PQconnectdb, {query}, PQfinish (connect alone {connect_ms:.3f} ms)"),
         ("dbbench persistent", ours["persistent"].mean_ns,
          f"{query}, fetch, on one connection (in the one transaction BEGIN opened)"),
-        ("pgbench", pgbench.mean_latency_ns(theirs[False]),
+        ("pgbench", pgbench.mean_latency_ns(theirs[""]),
          f"{query} on one connection (each its own transaction)"),
     ]
-    print(f"{'side':<20} {'mean ms':>9}  per operation")
+    if theirs["same libpq"]:
+        same_ms = pgbench.mean_connection_ms(theirs["same libpq"])
+        rows.append((
+            "pgbench -C, psycopg's libpq", pgbench.mean_latency_ns(theirs["same libpq"]),
+            f"the same, {Path(same_libpq or '').name} preloaded "
+            f"(connect alone {same_ms:.3f} ms)",
+        ))
+    print(f"{'side':<27} {'mean ms':>9}  per operation")
     for name, mean_ns, what in rows:
-        print(f"{name:<20} {mean_ns / 1e6:>9.3f}  {what}")
+        print(f"{name:<27} {mean_ns / 1e6:>9.3f}  {what}")
     ms = {name: mean_ns / 1e6 for name, mean_ns, _ in rows}
     ratio = ms["dbbench raw"] / ms["pgbench -C"]
     verdict = "within" if ratio <= 1.3 else "OUTSIDE"
@@ -363,6 +393,11 @@ def main() -> None:
     parser.add_argument("--pgbench", help="pgbench to run [default: PATH, /usr/lib/postgresql]")
     parser.add_argument(
         "--pgbench-rounds", type=int, default=10, help="PostgreSQL: rounds beside pgbench (0: none)"
+    )
+    parser.add_argument(
+        "--same-libpq",
+        action="store_true",
+        help="PostgreSQL: pgbench -C once more with psycopg's own libpq (LD_PRELOAD)",
     )
     parser.add_argument(
         "--pgbench-seconds", type=int, default=2, help="PostgreSQL: seconds per side and round"
