@@ -895,7 +895,10 @@ def compare(**options: Any) -> int:
     type=_WholeNumber(CHECKS["wait_timeout_s"]),
     default=2,
     show_default=True,
-    help="Server-side idle timeout (seconds) given to the pool's connections.",
+    help=(
+        "Server-side idle timeout (seconds) given to the pool's connections: MySQL's "
+        "wait_timeout, PostgreSQL's idle_session_timeout (14+)."
+    ),
 )
 @click.option("--idle", help="How long the pool sits idle [default: wait-timeout + 1.5s].")
 @_setting_option("pool", "pool_size", command="stale")
@@ -917,10 +920,11 @@ def compare(**options: Any) -> int:
 @_allow_large_results_option
 @_output_options
 def stale(**options: Any) -> int:
-    """Show what idle connections past the server's wait_timeout cost, with and without protection.
+    """Show what idle connections past the server's idle timeout cost, with and without protection.
 
     For each protection the pool is filled, left idle longer than the
-    connections' wait_timeout (set with SET SESSION), and used again: no
+    connections' idle timeout (MySQL's wait_timeout, PostgreSQL's
+    idle_session_timeout, set in each session), and used again: no
     protection fails once per dead connection; pool_recycle and pool_pre_ping
     replace them, at the price of a reconnect.
 

@@ -12,12 +12,14 @@ and not psycopg2 (libpq 17), which reports the closed socket (08006).
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
 from dbbench.config.settings import BenchmarkSettings, DatabaseSettings, PoolSettings, Settings
 from dbbench.scenarios.benchmark import settings_for_server
 from dbbench.scenarios.stale import PROTECTIONS, StaleRequest, run_stale
+from tests.integration.conftest import run_dbbench
 from tests.integration.stale_checks import assert_accounted_for, run_every_protection
 
 pytestmark = pytest.mark.integration
@@ -146,3 +148,23 @@ def test_without_reset_on_return_the_sessions_idle_in_a_transaction_fail_every_t
     assert case.latency is None
     assert case.pool.invalidations == 0
     assert case.pool.connects == POOL_SIZE
+
+
+def test_dbbench_stale_dialect_postgresql_on_the_command_line(postgresql_server, tmp_path):
+    # the command as a user types it: psycopg by default, the table naming PostgreSQL's
+    # setting, the file recording the dialect and the server's version
+    out = tmp_path / "stale.json"
+    done = run_dbbench(
+        "stale", "--dialect", "postgresql", "--ssl-mode", "disabled", "--protection", "none",
+        "--operations", "8", "-q", "-o", str(out),
+        env=postgresql_server.env(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("stale connections: server idle_session_timeout 2s")
+    assert "none: OperationalError(57P05) × 4" in done.stdout
+    document = json.loads(out.read_text())
+    assert document["settings"]["database"]["dialect"] == "postgresql"
+    assert document["settings"]["database"]["driver"] == "psycopg"
+    assert document["environment"]["server_version"].startswith("PostgreSQL ")
+    (case,) = document["cases"]
+    assert case["errors_by_kind"] == {"OperationalError(57P05)": POOL_SIZE}

@@ -4,7 +4,12 @@ one line before any case starts."""
 
 from __future__ import annotations
 
+import dataclasses
+import io
+from pathlib import Path
+
 import pytest
+from rich.console import Console
 
 from dbbench import databases
 from dbbench.config.settings import DatabaseSettings, Settings
@@ -15,6 +20,9 @@ from dbbench.databases.postgresql_idle_timeout import (
     session_init_command,
 )
 from dbbench.errors import ExitStatus, ServerError
+from dbbench.output.formats import get_format
+from dbbench.output.report.sections import _stale_parts
+from dbbench.results.model import load_result
 from dbbench.scenarios.backend import Backend
 from dbbench.scenarios.stale import StaleRequest, idle_timeout_of, run_stale
 from dbbench.server.preflight import ServerInfo
@@ -125,3 +133,41 @@ def test_mysql_is_checked_once_in_its_session():
     check = checked_as("10.11.19-MariaDB", seen)
     WaitTimeout().check_server(check, DatabaseSettings(), 2, workload)
     assert seen == [("SET SESSION wait_timeout=2", workload)]
+
+
+STALE_FILE = Path(__file__).resolve().parents[1] / "data" / "results" / "stale.json"
+
+
+def shown(write, result) -> str:
+    out = io.StringIO()
+    write(result, Console(file=out, width=200))
+    return out.getvalue()
+
+
+def report_html(result) -> str:
+    return "".join(_stale_parts(result))
+
+
+@pytest.mark.parametrize(
+    ("write", "title"),
+    [
+        (get_format("table").stale, "stale connections: server idle_session_timeout 2s, pool"),
+        (
+            get_format("markdown").stale,
+            "### dbbench stale: connections left idle past the server's idle_session_timeout\n"
+            "\nServer idle_session_timeout 2 s, pool idle 3.5 s",
+        ),
+        (lambda result, console: console.print(report_html(result), markup=False),
+         "<p>Server idle_session_timeout 2 s; each pool sat idle 3.5 s"),
+    ],
+)
+def test_every_format_names_postgresqls_setting(write, title):
+    mysql = load_result(STALE_FILE)  # no dialect: written before dbbench knew PostgreSQL
+    database = dataclasses.replace(mysql.settings.database, dialect="postgresql")
+    postgresql = dataclasses.replace(
+        mysql, settings=dataclasses.replace(mysql.settings, database=database)
+    )
+    text = shown(write, postgresql)
+    assert title in text
+    assert "wait_timeout" not in text
+    assert title.replace("idle_session_timeout", "wait_timeout") in shown(write, mysql)

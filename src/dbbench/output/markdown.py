@@ -35,7 +35,12 @@ from dbbench.output.columns import (
     sweep_grid,
 )
 from dbbench.output.matrix import LEGEND, describe_recommendation
-from dbbench.output.stale_table import NOISE_NOTE, describe_after_idle, describe_protection
+from dbbench.output.stale_table import (
+    NOISE_NOTE,
+    describe_after_idle,
+    describe_protection,
+    timeout_setting,
+)
 from dbbench.output.table import describe_speedup, projection_line, server_line, vs_raw
 from dbbench.results.model import (
     BenchmarkSummary,
@@ -301,7 +306,9 @@ _STALE_COLUMNS = shown_in(STALE_CASE_COLUMNS, MARKDOWN)
 STALE_HEADER = ("protection", *(c.header for c in _STALE_COLUMNS))
 
 
-def stale_lines(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> list[list[str]]:
+def stale_lines(
+    cases: list[StaleCase], wait_timeout_s: int, idle_s: float, setting: str = "wait_timeout"
+) -> list[list[str]]:
     rows = [
         [f"**{escape(describe_protection(case))}**", *(_cell(c, case) for c in _STALE_COLUMNS)]
         for case in cases
@@ -314,9 +321,9 @@ def stale_lines(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> l
     ]
     comparisons = [f"- {escape(describe_after_idle(case))}" for case in cases]
     return [
-        ["### dbbench stale: connections left idle past the server's wait_timeout"],
+        [f"### dbbench stale: connections left idle past the server's {setting}"],
         [
-            f"Server wait_timeout {wait_timeout_s:,} s, pool idle {idle_s:g} s, "
+            f"Server {setting} {wait_timeout_s:,} s, pool idle {idle_s:g} s, "
             "then operations one at a time."
         ],
         table(STALE_HEADER, rows),
@@ -391,7 +398,9 @@ class MarkdownFormat(Format):
         write_sweep(sweep, console)
 
     def stale(self, result: StaleResult, console: Console) -> None:
-        write_stale(list(result.cases), result.wait_timeout_s, result.idle_s, console)
+        cases = list(result.cases)
+        setting = timeout_setting(result)
+        _emit(console, stale_lines(cases, result.wait_timeout_s, result.idle_s, setting))
 
     def diff(self, result: DiffResult, console: Console) -> None:
         diff_table.write_result(result, console, markdown=True)

@@ -6,11 +6,20 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dbbench import databases
 from dbbench.numbers import error_kinds, ms_from_ns, p_value, ratio, ratio_digits
 from dbbench.output.columns import STALE_CASE_COLUMNS, TABLE, shown_in
 from dbbench.output.console import literal
 from dbbench.output.table import rich_cell
-from dbbench.results.model import StaleCase
+from dbbench.results.model import StaleCase, StaleResult
+
+
+def timeout_setting(result: StaleResult) -> str:
+    """The server's idle timeout the cases set, as the result's dialect names it
+    (``wait_timeout``, ``idle_session_timeout``; a file from before dbbench knew
+    PostgreSQL measured MySQL): every format's title says it."""
+    dialect = result.settings.database.dialect or "mysql"
+    return databases.get_database(dialect).idle_timeout().setting
 
 
 def describe_protection(case: StaleCase) -> str:
@@ -62,10 +71,12 @@ def describe_after_idle(case: StaleCase) -> str:
     return f"{means}: {ratio(times)} {word} {basis}"
 
 
-def build_table(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> Table:
+def build_table(
+    cases: list[StaleCase], wait_timeout_s: int, idle_s: float, setting: str = "wait_timeout"
+) -> Table:
     table = Table(
         title=(
-            f"stale connections: server wait_timeout {wait_timeout_s}s, pool idle {idle_s:g}s, "
+            f"stale connections: server {setting} {wait_timeout_s}s, pool idle {idle_s:g}s, "
             "then operations one at a time"
         ),
         title_justify="left",
@@ -82,8 +93,14 @@ def build_table(cases: list[StaleCase], wait_timeout_s: int, idle_s: float) -> T
     return table
 
 
-def write(cases: list[StaleCase], wait_timeout_s: int, idle_s: float, console: Console) -> None:
-    console.print(build_table(cases, wait_timeout_s, idle_s))
+def write(
+    cases: list[StaleCase],
+    wait_timeout_s: int,
+    idle_s: float,
+    console: Console,
+    setting: str = "wait_timeout",
+) -> None:
+    console.print(build_table(cases, wait_timeout_s, idle_s, setting))
     for case in cases:
         if case.errors:
             kinds = error_kinds(case.errors_by_kind)

@@ -42,7 +42,13 @@ class TableFormat(Format):
             console.print("[yellow]interrupted: the matrix shows the cells completed[/yellow]")
 
     def stale(self, result: StaleResult, console: Console) -> None:
-        stale_table.write(list(result.cases), result.wait_timeout_s, result.idle_s, console)
+        stale_table.write(
+            list(result.cases),
+            result.wait_timeout_s,
+            result.idle_s,
+            console,
+            stale_table.timeout_setting(result),
+        )
         if not result.complete:
             console.print("[yellow]interrupted: the table shows the cases completed[/yellow]")
 

@@ -39,7 +39,7 @@ from dbbench.output.report.tables import (
     table,
     yes_no,
 )
-from dbbench.output.stale_table import NOISE_NOTE, describe_after_idle
+from dbbench.output.stale_table import NOISE_NOTE, describe_after_idle, timeout_setting
 from dbbench.results.model import (
     CalibrationResult,
     DiffResult,
@@ -448,7 +448,8 @@ def _stale_parts(stale: StaleResult) -> list[str]:
         "the same pool before it sat idle; connects: physical connections in the whole case"
     )
     return [
-        f"<p>Server wait_timeout {escape(number(stale.wait_timeout_s))} s; each pool sat idle "
+        f"<p>Server {escape(timeout_setting(stale))} {escape(number(stale.wait_timeout_s))} s; "
+        "each pool sat idle "
         f"{escape(number(stale.idle_s))} s, then ran its operations one at a time.</p>",
         column_table(
             table_columns, stale.cases, caption=caption, text=("protection", "errors by kind")
