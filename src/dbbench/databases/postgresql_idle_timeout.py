@@ -24,10 +24,11 @@ psycopg 3.3 over libpq 18, psycopg2 2.9 over libpq 17, PostgreSQL 15:
   connection" (08006); the rollback at checkin fails with ``InterfaceError``
   "connection already closed", and the connection is invalidated.
 
-``pool_pre_ping`` is SQLAlchemy's psycopg and psycopg2 ping: an empty statement (``;``)
-in autocommit, whose failure the dialect's ``is_disconnect`` reads as a disconnect
-(psycopg: the connection is closed or broken; psycopg2: "closed the connection" in the
-message), so the pool reconnects before the request sees anything.
+``pool_pre_ping`` is the SQLAlchemy dialect's ping in autocommit (SQLAlchemy 2.1:
+psycopg sends an empty statement, ``;``, psycopg2 ``SELECT 1``, as ``pg_stat_activity``
+shows), whose failure the dialect's ``is_disconnect`` reads as a disconnect (psycopg:
+the connection is closed or broken; psycopg2: "closed the connection" in the message),
+so the pool reconnects before the request sees anything.
 
 ``idle_in_transaction_session_timeout`` does not apply to the scenario's pools as
 dbbench runs them: a connection checked in is rolled back (``pool_reset_on_return``
