@@ -64,3 +64,18 @@ def test_data_the_client_did_not_wait_for_is_no_turn(scripted_server):
         client.close()
         # whichever way the bytes interleave at the relay, one wait: for b"ok!"
         assert (relay.greetings, relay.round_trips) == (1, 1)
+
+
+def test_what_the_server_sends_after_the_client_closed_its_side_is_no_turn(scripted_server):
+    # as PostgreSQL's Terminate over TLS: the client's close_notify, its side shut, and the
+    # server's close_notify after it, which no one waits for
+    with CountingRelay(scripted_server) as relay:
+        client = socket.create_connection(relay.address)
+        assert _read(client, 3) == b"hi!"
+        client.sendall(b"req")
+        assert _read(client, 3) == b"ok!"
+        client.sendall(b"bye")
+        client.shutdown(socket.SHUT_WR)
+        assert _read(client, 3) == b"tkt"  # forwarded, so already judged
+        client.close()
+        assert (relay.greetings, relay.round_trips) == (1, 1)

@@ -13,7 +13,9 @@ burst from the server for ``hold_s`` and counts it only if the client stayed
 silent meanwhile.  A burst the client did not wait for, such as the session
 tickets a TLS 1.3 server sends after the handshake while the client already
 sends its next packet, is not a turn: on a network the client would not
-have waited for it either.
+have waited for it either.  Nor is what the server sends after the client
+closed its side (a TLS server's close_notify answering the client's, after
+PostgreSQL's ``Terminate``): nobody is left to wait for it.
 
 What the server sends unasked (MySQL's greeting, right after the connect) is
 counted apart (``greetings``), for the caller to charge to the phase that
@@ -47,6 +49,10 @@ class _Conversation:
 
     def __init__(self, client: socket.socket, server: socket.socket) -> None:
         self.last: str | None = None
+        #: the client sent after the server's last burst began (see ``_answer``)
+        self.client_spoke = False
+        #: the client shut its side: nothing from the server after that is waited for
+        self.client_done = False
         self.sockets = (client, server)
         #: pumps still running; the last one to stop closes both sockets
         self.pumps = 2
@@ -150,6 +156,9 @@ class CountingRelay:
                 target.sendall(data)
         except OSError:
             pass
+        if direction == _TO_SERVER:
+            with self._lock:
+                talk.client_done = True
         with contextlib.suppress(OSError):
             target.shutdown(socket.SHUT_WR)
         with self._lock:
@@ -171,8 +180,8 @@ class CountingRelay:
             return  # more of an answer already counted
         time.sleep(self._hold_s)
         with self._lock:
-            if talk.client_spoke:
-                return  # the client went on without it: no wait, no turn
+            if talk.client_spoke or talk.client_done:
+                return  # the client went on without it, or left: no wait, no turn
             if first:
                 self._greetings += 1
             else:
