@@ -50,7 +50,7 @@ from dbbench.results.model import (
 )
 from dbbench.runners import EXPLAIN_RUNNERS, runner_class
 from dbbench.scenarios.backend import LIVE, Backend
-from dbbench.scenarios.phases import driver_module, pool_phases
+from dbbench.scenarios.phases import driver_module, pool_phases, statement_watch
 from dbbench.scenarios.phases.clock import PhaseClock, entry_cost_ns
 from dbbench.scenarios.phases.roundtrips import CountingRelay
 from dbbench.scenarios.summary import capture_environment, iso_utc
@@ -92,8 +92,12 @@ class _Subject:
         self.operation = runner.operation
         #: one connect per operation: far slower than the others, so fewer pairs a round
         self.connects = runner.connects_per_operation
+        module = driver_module(database.driver)
+        statement_phases, watch = statement_watch(module)
+        pooled_phases = pool_phases.phases(statement_phases)
+        descriptions = {**module.DESCRIPTIONS, **pool_phases.DESCRIPTIONS}
+        pooled_descriptions = {name: descriptions[name] for name in pooled_phases}
         if runner.explained_as == "connect":
-            module = driver_module(database.driver)
             self.plain = self._open(create_runner(name, settings))
             self.instrumented: Operation = lambda clock: module.connect_operation(
                 database, workload, clock
@@ -104,14 +108,14 @@ class _Subject:
             # one pool for both: two pools' connections differ more (a server
             # thread's luck, measured at up to 20%) than the instrumentation costs
             self.plain = self._open(create_runner(name, settings))
-            self.instrumented = pool_phases.PooledOperation(self.plain).run
-            self.phase_order, self.descriptions = pool_phases.PHASES, pool_phases.DESCRIPTIONS
+            self.instrumented = pool_phases.PooledOperation(self.plain, watch).run
+            self.phase_order, self.descriptions = pooled_phases, pooled_descriptions
             self.tcp_phase = pool_phases.TCP_PHASE
             self.greeting_phase = pool_phases.GREETING_PHASE
         elif runner.explained_as == "reuse":
-            self.plain = plain = self._open(create_runner(name, settings))
-            self.instrumented = lambda clock: pool_phases.persistent_operation(plain, clock)
-            self.phase_order, self.descriptions = pool_phases.PHASES, pool_phases.DESCRIPTIONS
+            self.plain = self._open(create_runner(name, settings))
+            self.instrumented = pool_phases.PersistentOperation(self.plain, watch).run
+            self.phase_order, self.descriptions = pooled_phases, pooled_descriptions
             # its one connect is in the warm-up
             self.tcp_phase = self.greeting_phase = None
         else:
@@ -440,9 +444,12 @@ def findings(
     notes: list[str] = []
     # each set of findings reads the phases of one breakdown: a connect's, then a checkout's
     explained_as = {r.runner: runner_class(r.runner).explained_as for r in runners}
+    # the driver's own statements (psycopg's BEGIN): work a pool does too, not connecting
+    statements, _ = statement_watch(driver_module(settings.database.driver))
     for runner in runners:
         if explained_as[runner.runner] == "connect":
-            notes += _connect_findings(runner, settings.database.tls)
+            notes += _connect_findings(runner, settings.database.tls, statements)
+    notes += _begin_findings(runners, explained_as)
     for runner in runners:
         if explained_as[runner.runner] == "checkout":
             notes += _pool_findings(runner, settings)
@@ -471,7 +478,9 @@ def _gap_finding(runner: RunnerExplanation) -> str:
     )
 
 
-def _connect_findings(raw: RunnerExplanation, tls: TlsSettings) -> list[str]:
+def _connect_findings(
+    raw: RunnerExplanation, tls: TlsSettings, statements: Sequence[str] = ()
+) -> list[str]:
     notes = []
     context = raw.phase("SSL context")
     handshake = raw.phase("TLS handshake")
@@ -511,6 +520,9 @@ def _connect_findings(raw: RunnerExplanation, tls: TlsSettings) -> list[str]:
             "autocommit=True (the server's default: nothing is sent); a pool pays it once "
             "per connection."
         )
+    negotiation = raw.phase("TLS")
+    if negotiation is not None:
+        notes.append(_tls_finding(raw, negotiation))
     resolution = raw.phase("name resolution")
     if resolution is not None and resolution.median_ns >= 1_000_000:
         notes.append(
@@ -519,15 +531,54 @@ def _connect_findings(raw: RunnerExplanation, tls: TlsSettings) -> list[str]:
         )
     query = raw.phase("query")
     if query is not None and raw.whole_median_ns:
-        connecting = max(raw.whole_median_ns - query.median_ns, 0)
+        work = [query, *(p for p in map(raw.phase, statements) if p is not None)]
+        connecting = max(raw.whole_median_ns - sum(p.median_ns for p in work), 0)
+        but = " and ".join(["the query", *(p.name for p in work[1:])])
         notes.append(
-            f"raw: everything but the query (connecting and closing) is "
+            f"raw: everything but {but} (connecting and closing) is "
             f"{connecting / raw.whole_median_ns:.0%} of its operation "
             f"({_duration(connecting)} of {_duration(raw.whole_median_ns)}) and "
-            f"{raw.round_trips - query.round_trips} of its {raw.round_trips} round trips: "
-            "that is what a pool saves on every request."
+            f"{raw.round_trips - sum(p.round_trips for p in work)} of its {raw.round_trips} "
+            "round trips: that is what a pool saves on every request."
         )
     return notes
+
+
+def _tls_finding(raw: RunnerExplanation, negotiation: PhaseResult) -> str:
+    """TLS's share of a libpq connect, next to the rest of it: what a plain connect keeps."""
+    rest_ns = max(raw.whole_median_ns - negotiation.median_ns, 0)
+    return Mentioning(
+        f"TLS (the SSLRequest, and the handshake when the server agrees) takes "
+        f"{_duration(negotiation.median_ns)} of {raw.runner}'s "
+        f"{_duration(raw.whole_median_ns)} operation ({raw.share(negotiation):.0%}) and "
+        f"{negotiation.round_trips} of its {raw.round_trips} round trips; a plain connect "
+        f"({_tls_off_setting()}) does without both, leaving {_duration(rest_ns)} and "
+        f"{raw.round_trips - negotiation.round_trips} round trips; a pool pays it once per "
+        "connection."
+    )
+
+
+def _begin_findings(
+    runners: Sequence[RunnerExplanation], explained_as: dict[str, str | None]
+) -> list[str]:
+    """psycopg's BEGIN, once, where the operations explained send one."""
+    sending = [
+        (r.runner, p) for r in runners if (p := r.phase("BEGIN")) is not None and p.round_trips
+    ]
+    if not sending:
+        return []
+    each = "; ".join(f"{name} {_duration(p.median_ns)}" for name, p in sending)
+    first = (
+        ": on a new connection it is the new backend's first statement, which warms its caches"
+        if any(explained_as[name] == "connect" for name, _ in sending)
+        else ""
+    )
+    return [
+        "psycopg's default autocommit=False sends BEGIN before the first statement of every "
+        f"transaction, a round trip of its own per operation ({each} here{first}), one RTT "
+        "each on a network. Code whose statements stand alone can connect with "
+        'autocommit=True (SQLAlchemy: isolation_level="AUTOCOMMIT"): nothing is sent.'
+    ]
 
 
 def _pool_findings(pool: RunnerExplanation, settings: Settings) -> list[str]:

@@ -11,6 +11,9 @@ what such a connect is made of.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from dbbench.config.settings import DatabaseSettings
 from dbbench.drivers import get_driver
 from dbbench.scenarios.phases.clock import PhaseClock
@@ -35,8 +38,15 @@ DESCRIPTIONS = {
 
 def connect_operation(database: DatabaseSettings, workload: Workload, clock: PhaseClock) -> None:
     """One ``raw`` operation with ``database.driver``, in three timed phases."""
-    connect = get_driver(database.driver).connector(database)
-    with clock.phase(CONNECT):
+    timed_operation(get_driver(database.driver).connector(database), CONNECT, workload, clock)
+
+
+def timed_operation(
+    connect: Callable[[], Any], connect_phase: str, workload: Workload, clock: PhaseClock
+) -> None:
+    """``connect()`` in phase ``connect_phase`` (phases inside it are charged their own
+    time), then the query and the close in theirs."""
+    with clock.phase(connect_phase):
         connection = connect()
     try:
         with clock.phase(QUERY):

@@ -6,6 +6,12 @@ when ``pool_pre_ping`` is on), the query, and the checkin (``close()`` on
 the pooled connection) with the reset-on-return inside it
 (``dialect.do_rollback`` or ``do_commit``).  The dialect's methods are
 wrapped on this engine's dialect object only, so nothing else is touched.
+
+A driver that sends statements of its own (psycopg's ``BEGIN`` before a
+transaction's first statement) gives a ``watch`` (``phases.statement_watch``):
+every connection the pool makes, and the persistent runner's, is handed to it
+with the current clock's holder, and those statements become phases of their own
+inside the query or wherever they are sent.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any
+
+import sqlalchemy
 
 from dbbench.runners.persistent import PersistentRunner
 from dbbench.runners.pool import PoolRunner
@@ -40,6 +48,16 @@ DESCRIPTIONS = {
 }
 
 
+def phases(statement_phases: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The pooled operation's phases in order, a driver's own statements before the query."""
+    at = PHASES.index(QUERY)
+    return PHASES[:at] + statement_phases + PHASES[at:]
+
+
+#: (connection, the holder of the current clock) -> None: ``phases.statement_watch``
+Watch = Callable[[Any, "_Timed"], None]
+
+
 class _Timed:
     """Whichever clock is current, so that one wrapped dialect serves every operation."""
 
@@ -64,9 +82,15 @@ class PooledOperation:
     methods only time while ``run`` is running.
     """
 
-    def __init__(self, runner: PoolRunner) -> None:
+    def __init__(self, runner: PoolRunner, watch: Watch | None = None) -> None:
         self._runner = runner
         self._current = _Timed()
+        if watch is not None:
+            # the pool connects at its first checkouts, after this: every connection is seen
+            current = self._current
+            sqlalchemy.event.listen(
+                runner.engine, "connect", lambda connection, record: watch(connection, current)
+            )
         dialect = runner.engine.dialect
         # instance attributes shadow the dialect's methods for this engine alone
         dialect.do_ping = _timed(dialect.do_ping, PRE_PING, self._current)
@@ -91,7 +115,26 @@ class PooledOperation:
             self._current.clock = None
 
 
-def persistent_operation(runner: PersistentRunner, clock: PhaseClock) -> None:
+class PersistentOperation:
     """The ``persistent`` runner's operation: the query alone (its worker has connected)."""
-    with clock.phase(QUERY):
-        runner.run_once()
+
+    def __init__(self, runner: PersistentRunner, watch: Watch | None = None) -> None:
+        self._runner = runner
+        self._watch = watch
+        self._current = _Timed()
+        #: the connection handed to ``watch``
+        self._watched: Any = None
+
+    def run(self, clock: PhaseClock) -> None:
+        if self._watch is not None:
+            connection = self._runner.connection
+            if connection is not None and connection is not self._watched:
+                # once: its first operation (the warm-up) connected
+                self._watch(connection, self._current)
+                self._watched = connection
+        self._current.clock = clock
+        try:
+            with clock.phase(QUERY):
+                self._runner.run_once()
+        finally:
+            self._current.clock = None
