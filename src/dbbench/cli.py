@@ -1029,7 +1029,10 @@ def explain(**options: Any) -> int:
 
     raw: driver set-up, SSL context, name resolution, TCP connect, server
     greeting, TLS handshake, authentication, session statements, query,
-    close. pool: checkout, pre-ping, query, reset-on-return, checkin.
+    close (PyMySQL); with psycopg on PostgreSQL, name resolution, TCP
+    connect, TLS, startup (authentication and the backend's start: one step
+    inside libpq), BEGIN, query, close. pool: checkout, pre-ping, query,
+    reset-on-return, checkin.
     Medians and p95 over many operations, each phase's share of the whole
     operation (timed apart, as dbbench run times it), round trips counted on
     the wire, and findings on known costs with the setting that removes them.
