@@ -1,8 +1,8 @@
 """PostgreSQL's write guard against a real server: what it lets through changes nothing
 there, and what it refuses by name, which a read-only transaction would allow, does.
 
-Against the shared PostgreSQL 15 (``127.0.0.1:5432``, user ``root``, database ``test``;
-skipped if it does not answer), in a schema of this module's own (``guard_pg_`` and 8
+Against the session's PostgreSQL (``postgresql_server``: a throwaway one, or
+DBBENCH_TEST_POSTGRESQL_URL's), in a schema of this module's own (``guard_pg_`` and 8
 random hex digits, holding ``tests/pg_disguises.TABLES``, dropped afterwards), through
 psycopg2, whose ``execute`` without parameters sends the text in one simple query, so
 that every statement of it runs, as dbbench's psycopg2 runs a query.
@@ -46,24 +46,27 @@ from tests.pg_disguises import READS, SESSION_SETS, TABLES, WRITES, changes, dis
 
 psycopg2 = pytest.importorskip("psycopg2")
 
-_DSN = "host=127.0.0.1 port=5432 user=root dbname=test connect_timeout=5"
 #: SQLSTATE read_only_sql_transaction: PostgreSQL refused a write
 _READ_ONLY_REFUSAL = "25006"
 
 
-def _connect():
-    try:
-        connection = psycopg2.connect(_DSN)
-    except psycopg2.OperationalError as error:
-        pytest.skip(f"no PostgreSQL at 127.0.0.1:5432: {error}".splitlines()[0])
+def _connect(server):
+    connection = psycopg2.connect(
+        host=server.host,
+        port=server.port,
+        user=server.user,
+        password=server.password or None,
+        dbname=server.database,
+        connect_timeout=10,
+    )
     connection.autocommit = True
     return connection
 
 
 @pytest.fixture(scope="module")
-def schema() -> Iterator[str]:
+def schema(postgresql_server) -> Iterator[str]:
     name = f"guard_pg_{secrets.token_hex(4)}"
-    connection = _connect()
+    connection = _connect(postgresql_server)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA {name}")
         cursor.execute(f"SET search_path TO {name}")
@@ -81,8 +84,9 @@ class Session:
     """One connection with the test's schema on its search_path, whose state is compared
     before and after each text it runs."""
 
-    def __init__(self, schema: str) -> None:
-        self.connection = _connect()
+    def __init__(self, schema: str, server) -> None:
+        self.server = server
+        self.connection = _connect(server)
         self.schema = schema
         self.run(f"SET search_path TO {schema}")
         self.baseline = self.state()
@@ -137,8 +141,8 @@ class Session:
 
 
 @pytest.fixture(scope="module")
-def session(schema: str) -> Iterator[Session]:
-    session = Session(schema)
+def session(schema: str, postgresql_server) -> Iterator[Session]:
+    session = Session(schema, postgresql_server)
     try:
         yield session
     finally:
@@ -146,9 +150,9 @@ def session(schema: str) -> Iterator[Session]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def data_unchanged(schema: str) -> Iterator[None]:
+def data_unchanged(schema: str, postgresql_server) -> Iterator[None]:
     """After every test of the module, the tables and the sequence are as created."""
-    connection = _connect()
+    connection = _connect(postgresql_server)
     query = (
         f"SELECT (SELECT array_agg(t ORDER BY a)::text FROM {schema}.t t), "
         f"(SELECT array_agg(b ORDER BY b)::text FROM {schema}.u), "
@@ -210,7 +214,9 @@ _READ_ONLY_ALLOWS = (
     ("ANALYZE u", "xid"),
     ("SELECT txid_current()", "xid"),
     ("SELECT lo_unlink(lo_create(0))", "xid"),
-    ("COPY (SELECT 1) TO PROGRAM 'true'", "ran"),
+    # a program that reads what it is sent: 'true' exits at once, and the server's write
+    # to its pipe then fails (XX000, "could not write to COPY program") when it loses the race
+    ("COPY (SELECT 1) TO PROGRAM 'cat > /dev/null'", "ran"),
     ("SELECT pg_notify('guard_channel', 'x')", "ran"),
     ("LISTEN guard_channel", "state"),
     ("PREPARE guard_p AS SELECT 1", "state"),
@@ -315,7 +321,7 @@ def test_set_config_turns_the_read_only_default_off_in_a_read_only_transaction(s
 
 
 def test_pg_terminate_backend_ends_another_session_from_a_read_only_transaction(session):
-    victim = _connect()
+    victim = _connect(session.server)
     try:
         with victim.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
