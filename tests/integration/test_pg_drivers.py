@@ -1,11 +1,12 @@
-"""psycopg and psycopg2 against the shared PostgreSQL (127.0.0.1:5432, trust, user root,
-database test): they connect, their failures read as one line in the words MySQL's do
-(host:port and user named, never the password), a killed backend is a lost connection
-to the persistent runner, and SQLAlchemy's pools check their connections out and in.
+"""psycopg and psycopg2 against the session's PostgreSQL (``postgresql_server``: a
+throwaway one, trust, user root, database test, or DBBENCH_TEST_POSTGRESQL_URL's): they
+connect, their failures read as one line in the words MySQL's do (host:port and user named,
+never the password), a killed backend is a lost connection to the persistent runner, and
+SQLAlchemy's pools check their connections out and in.
 
-A password needs a server that asks for one; the shared server trusts everyone, and so
-does ``postgresql_server``: those tests start a throwaway server of their own
-(``local_postgresql``) with a pg_hba.conf that asks for scram-sha-256.
+A password needs a server that asks for one; ``postgresql_server`` trusts everyone: those
+tests start a throwaway server of their own (``local_postgresql``) with a pg_hba.conf that
+asks for scram-sha-256.
 """
 
 from __future__ import annotations
@@ -30,28 +31,40 @@ from dbbench.runners import create_runner
 from dbbench.server.certificates import make_certificates
 
 PG_DRIVERS = ("psycopg", "psycopg2")
-SHARED = {"host": "127.0.0.1", "port": 5432, "user": "root", "database": "test"}
-SOCKET_DIRECTORY = "/var/run/postgresql"
+#: the session's server, as ``_server`` found it: host, port, user, database (and its socket)
+SHARED: dict = {}
 
 
 def _database(driver_name: str, **given) -> DatabaseSettings:
-    settings = {**SHARED, "ssl_mode": "disabled", **given}
+    address = {key: value for key, value in SHARED.items() if key != "socket"}
+    settings = {**address, "ssl_mode": "disabled", **given}
     return DatabaseSettings(dialect="postgresql", driver=driver_name, **settings)
 
 
 def _admin() -> psycopg.Connection:
     """A connection of the test's own, beside the driver's."""
     return psycopg.connect(
-        host=SHARED["host"], port=SHARED["port"], user="root", dbname="test", autocommit=True
-    )
+        host=SHARED["host"], port=SHARED["port"], user=SHARED["user"], dbname=SHARED["database"],
+        password=SHARED.get("password") or None, autocommit=True,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module", autouse=True)
-def shared_server() -> None:
-    try:
-        _admin().close()
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"the shared PostgreSQL at 127.0.0.1:5432 is not there: {exc}")
+def _server(postgresql_server) -> Iterator[None]:
+    SHARED.update(
+        host=postgresql_server.host, port=postgresql_server.port,
+        user=postgresql_server.user, database=postgresql_server.database,
+    )  # fmt: skip
+    if postgresql_server.password:
+        SHARED["password"] = postgresql_server.password
+    SHARED["socket"] = postgresql_server.unix_socket
+    yield
+    SHARED.clear()
+
+
+def _where() -> str:
+    """``user@host:port`` of the session's server, as messages name it."""
+    return f"{SHARED['user']}@{SHARED['host']}:{SHARED['port']}"
 
 
 def _failure_of(database: DatabaseSettings) -> BaseException:
@@ -134,17 +147,17 @@ def test_autocommit_and_init_command(driver_name):
 @pytest.mark.parametrize("driver_name", PG_DRIVERS)
 @pytest.mark.parametrize("form", ["directory", "socket file"])
 def test_a_unix_socket_as_directory_or_file(driver_name, form):
-    path = f"{SOCKET_DIRECTORY}/.s.PGSQL.5432"
+    path = SHARED["socket"] or ""
     try:
         is_socket = stat.S_ISSOCK(os.stat(path).st_mode)
     except OSError:
         is_socket = False
     if not is_socket:
-        pytest.skip(f"the shared server has no socket at {path}")
-    unix_socket = SOCKET_DIRECTORY if form == "directory" else path
-    database = _database(driver_name, unix_socket=unix_socket, port=1)  # the file names 5432
+        pytest.skip(f"the session's server has no socket at {path!r}")
+    unix_socket = os.path.dirname(path) if form == "directory" else path
+    database = _database(driver_name, unix_socket=unix_socket, port=1)  # the file names its port
     if form == "directory":
-        database = dataclasses.replace(database, port=5432)
+        database = dataclasses.replace(database, port=SHARED["port"])
     connection = get_driver(driver_name).connector(database)()
     try:
         cursor = connection.cursor()
@@ -161,7 +174,9 @@ def test_refused_is_one_line(driver_name):
     exc = _failure_of(database)
     assert (failure(exc), error_kind(exc)) == (Failure.REFUSED, "OperationalError(08001)")
     message = str(connect_error(exc, database))
-    assert message.startswith(f"cannot connect to root@127.0.0.1:{port}: connection refused; ")
+    assert message.startswith(
+        f"cannot connect to {SHARED['user']}@{SHARED['host']}:{port}: connection refused; "
+    )
     assert "\n" not in message
 
 
@@ -169,7 +184,7 @@ def test_refused_is_one_line(driver_name):
 def test_tls_demanded_of_a_server_without_it_is_one_line(driver_name):
     with _admin() as admin:
         if admin.execute("SHOW ssl").fetchone() != ("off",):
-            pytest.skip("the shared server has TLS")
+            pytest.skip("the session's server has TLS")
     preferred = _database(driver_name, ssl_mode="preferred")
     connection = get_driver(driver_name).connector(preferred)()
     assert get_driver(driver_name).is_encrypted(connection) is False  # prefer fell back
@@ -178,7 +193,8 @@ def test_tls_demanded_of_a_server_without_it_is_one_line(driver_name):
     exc = _failure_of(database)
     assert failure(exc) is Failure.TLS
     assert str(connect_error(exc, database)) == (
-        "cannot connect to root@127.0.0.1:5432 over TLS (ssl_mode required): server does not "
+        f"cannot connect to {SHARED['user']}@{SHARED['host']}:{SHARED['port']} over TLS "
+        "(ssl_mode required): server does not "
         "support SSL, but SSL was required; enable TLS on the server or lower [database] ssl_mode"
     )
 
@@ -189,7 +205,8 @@ def test_unknown_host_is_one_line(driver_name):
     exc = _failure_of(database)
     assert failure(exc) is Failure.UNKNOWN_HOST
     assert str(connect_error(exc, database)).startswith(
-        "cannot connect to root@nonexistent.invalid:5432: unknown host 'nonexistent.invalid' ("
+        f"cannot connect to {SHARED['user']}@nonexistent.invalid:{SHARED['port']}: unknown host "
+        "'nonexistent.invalid' ("
     )
 
 
@@ -204,7 +221,8 @@ def test_unknown_role_is_access_denied_without_the_password(driver_name):
     assert (failure(exc), error_kind(exc)) == (Failure.ACCESS_DENIED, "OperationalError(28000)")
     message = str(operation_error(exc, database, "SELECT 1"))
     assert message == (
-        f'cannot connect to {role}@127.0.0.1:5432: access denied (role "{role}" does not '
+        f"cannot connect to {role}@{SHARED['host']}:{SHARED['port']}: access denied "
+        f'(role "{role}" does not '
         "exist); check the password (from --password-file) and the user's grants"
     )
     assert password not in message
@@ -217,7 +235,8 @@ def test_unknown_database_is_one_line(driver_name):
     exc = _failure_of(database)
     assert (failure(exc), error_kind(exc)) == (Failure.UNKNOWN_DATABASE, "OperationalError(3D000)")
     assert str(connect_error(exc, database)) == (
-        'cannot connect to root@127.0.0.1:5432: database "dbbench_no_such_db" does not exist; '
+        f"cannot connect to {_where()}: "
+        'database "dbbench_no_such_db" does not exist; '
         "create it or change the database (from --database)"
     )
 
@@ -231,7 +250,8 @@ def test_too_many_connections_is_one_line(driver_name, throwaway_role):
         "OperationalError(53300)",
     )
     assert str(connect_error(exc, database)).startswith(
-        f"cannot connect to {throwaway_role}@127.0.0.1:5432: the server has no free connections "
+        f"cannot connect to {throwaway_role}@{SHARED['host']}:{SHARED['port']}: the server has "
+        "no free connections "
         f'(too many connections for role "{throwaway_role}"); lower [benchmark] concurrency'
     )
 
@@ -247,7 +267,7 @@ def test_a_syntax_error_is_a_query_error(driver_name):
         connection.close()
     assert error_kind(caught.value) == "ProgrammingError(42601)"
     assert str(operation_error(caught.value, database, "SELEC 1")) == (
-        "the query 'SELEC 1' failed on root@127.0.0.1:5432: (42601) syntax error at or near "
+        f"the query 'SELEC 1' failed on {_where()}: (42601) syntax error at or near "
         '"SELEC"; check [benchmark] query'
     )
 
