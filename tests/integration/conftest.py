@@ -109,10 +109,11 @@ class PostgreSQLTestServer(ServerAddress):
         )
 
     def env(self) -> dict[str, str]:
-        """Environment for a ``dbbench`` subprocess pointed at this server (no variable
-        names the dialect: give the process ``--dialect postgresql``)."""
+        """Environment for a ``dbbench`` subprocess pointed at this server, the dialect
+        included (``DBBENCH_DIALECT``)."""
         env = clean_environment()
         env.update(self.environment())
+        env["DBBENCH_DIALECT"] = "postgresql"
         return env
 
 

@@ -73,8 +73,8 @@ REFUSED = [
     (
         ["--driver", "psycopg"],
         "dbbench: error: --driver = 'psycopg': a PostgreSQL driver, and [database] dialect is "
-        "mysql (the default; set it with [database] dialect, --dialect); choose pymysql, "
-        "mysqlclient or mysql-connector",
+        "mysql (the default; set it with [database] dialect, DBBENCH_DIALECT, --dialect); "
+        "choose pymysql, mysqlclient or mysql-connector",
     ),
     (
         ["--dialect", "postgresql", "--driver", "psycopg,pymysql"],
@@ -84,8 +84,8 @@ REFUSED = [
     (
         ["--driver", "pymysql,psycopg2"],
         "dbbench: error: --driver = 'pymysql,psycopg2': psycopg2 is a PostgreSQL driver, and "
-        "[database] dialect is mysql (the default; set it with [database] dialect, --dialect); "
-        "choose pymysql, mysqlclient or mysql-connector",
+        "[database] dialect is mysql (the default; set it with [database] dialect, "
+        "DBBENCH_DIALECT, --dialect); choose pymysql, mysqlclient or mysql-connector",
     ),
     (
         ["--dialect", "oracle"],

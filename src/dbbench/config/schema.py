@@ -265,6 +265,7 @@ SETTINGS: tuple[Setting, ...] = (
         "database", "dialect", "dialect", "choice", choice(*DIALECT_NAMES), "mysql",
         "the database dbbench speaks to: mysql (MySQL, MariaDB) or postgresql; it chooses the "
         "default port (3306, 5432) and driver (pymysql, psycopg)",
+        env=("DBBENCH_DIALECT",),
         flag=Flag("--dialect", "Database: mysql (MySQL, MariaDB) or postgresql."),
         choices=DIALECT_NAMES,
         doc_note="see [Choosing the database](#choosing-the-database)",
