@@ -147,6 +147,6 @@ def test_cli_unknown_driver_is_one_line(server):
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "dbbench: error: --driver = 'pymysql,psycopg': psycopg is a PostgreSQL driver, and "
-        "[database] dialect is mysql (the default; set it with [database] dialect, --dialect); "
-        "choose pymysql, mysqlclient or mysql-connector"
+        "[database] dialect is mysql (the default; set it with [database] dialect, "
+        "DBBENCH_DIALECT, --dialect); choose pymysql, mysqlclient or mysql-connector"
     )
