@@ -17,7 +17,8 @@ libpq's connect, counted by the relay (``CountingRelay``) and asserted exactly:
 * psycopg's ``BEGIN`` (autocommit off): 1, before a transaction's first statement only;
 * the query (simple protocol, ``Query`` -> ``RowDescription``, ``DataRow``,
   ``CommandComplete``, ``ReadyForQuery``): 1; SQLAlchemy's ``ROLLBACK`` at checkin: 1;
-  its pre-ping (``SELECT 1`` with autocommit on for it: no ``BEGIN``): 1;
+  its pre-ping (SQLAlchemy 2.1's psycopg dialect sends an empty statement, ``;``, with
+  autocommit on for it: no ``BEGIN``): 1;
 * ``Terminate`` at close awaits no reply: 0.
 """
 
@@ -97,7 +98,7 @@ def test_round_trips_per_phase_as_the_protocol_has_them(postgresql_server):
 @pytest.mark.parametrize(
     ("pool", "expected"),
     [
-        # SQLAlchemy's ping for psycopg: SELECT 1 in autocommit, so the BEGIN stays the query's
+        # SQLAlchemy's ping for psycopg: ";" in autocommit, so the BEGIN stays the query's
         (PoolSettings(pool_pre_ping=True), {"pre-ping": 1, **POOL}),
         # no ROLLBACK at checkin: the transaction stays open, so no BEGIN at the next either
         (PoolSettings(pool_reset_on_return="none"), {"query": 1}),
@@ -107,6 +108,16 @@ def test_round_trips_per_phase_as_the_protocol_has_them(postgresql_server):
 def test_pool_settings_change_the_round_trips(postgresql_server, pool, expected):
     settings = Settings(database=_database(postgresql_server), pool=pool)
     assert _trips(count_round_trips(settings, ["pool"])["pool"]) == expected
+
+
+def test_the_pre_ping_finding_names_postgresqls_idle_limit(postgresql_server):
+    pool = PoolSettings(pool_pre_ping=True)
+    settings = Settings(database=_database(postgresql_server), pool=pool)
+    explanation = explain(settings, ["pool"], iterations=10)
+    assert explanation.runner("pool").phase("pre-ping").round_trips == 1
+    (ping,) = [f for f in explanation.findings if f.startswith("pool: pre-ping takes")]
+    assert "PostgreSQL's idle_session_timeout, off by default" in ping
+    assert "wait_timeout" not in ping
 
 
 def test_preferred_tls_on_a_server_without_it_costs_the_refused_request(postgresql_server):

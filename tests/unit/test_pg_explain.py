@@ -3,6 +3,8 @@ operation's phases with psycopg's BEGIN, and the findings on TLS and BEGIN by ha
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from psycopg import pq
 
@@ -180,3 +182,24 @@ def test_begin_is_work_a_pool_does_too_not_connecting():
 def test_no_begin_finding_where_none_is_sent():
     persistent = _runner("persistent", (_phase("query", 40_000, 1),), 41_000)
     assert not [n for n in findings([persistent], PG, None) if "BEGIN" in n]
+
+
+def _pinged(runner: RunnerExplanation) -> RunnerExplanation:
+    ping = _phase("pre-ping", 80_000, 1)
+    return dataclasses.replace(runner, phases=(runner.phases[0], ping, *runner.phases[1:]))
+
+
+@pytest.mark.parametrize(
+    ("settings", "limit"),
+    [
+        (PG, "below whatever closes idle connections (PostgreSQL's idle_session_timeout, off "
+             "by default; a firewall's, NAT's or proxy's idle limit) also avoids stale"),
+        (Settings(), "below the server's wait_timeout also avoids stale"),
+    ],
+    ids=["postgresql", "mysql"],
+)
+def test_the_pre_ping_finding_names_the_dialects_idle_limit(settings, limit):
+    (ping,) = [n for n in findings([_pinged(POOL)], settings, None) if "pre-ping" in n]
+    assert ping.startswith("pool: pre-ping takes 80 µs and 1 round trip(s) per checkout; ")
+    assert f"[pool] pool_recycle {limit} connections, without a round trip per request" in ping
+    assert ("wait_timeout" in ping) == (settings.database.dialect == "mysql")

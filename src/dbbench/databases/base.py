@@ -64,6 +64,9 @@ class Database(ABC):
     #: such field, and a ``SET SESSION TRANSACTION READ ONLY`` is one more statement): a run
     #: given no --allow-writes then asks for it (``scenarios.benchmark.read_only_sessions``)
     read_only_at_connect: ClassVar[bool] = False
+    #: what closes a pooled connection left idle, for advice on ``pool_recycle`` (explain's
+    #: pre-ping finding: "pool_recycle below <this> also avoids stale connections")
+    idle_limit: ClassVar[str]
 
     @abstractmethod
     def check_server(self, database: DatabaseSettings, workload: Workload | None) -> ServerInfo:

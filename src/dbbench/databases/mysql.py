@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 class MySQL(Database):
     dialect: ClassVar[str] = "mysql"
     title: ClassVar[str] = "MySQL/MariaDB"
+    idle_limit: ClassVar[str] = "the server's wait_timeout"
 
     def check_server(self, database: DatabaseSettings, workload: Workload | None) -> ServerInfo:
         return preflight.check_server(database, workload)

@@ -116,6 +116,12 @@ class PostgreSQL(Database):
     dialect: ClassVar[str] = "postgresql"
     title: ClassVar[str] = "PostgreSQL"
     read_only_at_connect: ClassVar[bool] = True
+    #: PostgreSQL ends no idle session unless idle_session_timeout (14+) is set; what
+    #: closes one otherwise is on the way: a firewall's, a NAT's or a proxy's idle limit
+    idle_limit: ClassVar[str] = (
+        "whatever closes idle connections (PostgreSQL's idle_session_timeout, off by "
+        "default; a firewall's, NAT's or proxy's idle limit)"
+    )
 
     def check_server(self, database: DatabaseSettings, workload: Workload | None) -> ServerInfo:
         return check_server(database, workload)

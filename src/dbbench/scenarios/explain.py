@@ -601,8 +601,9 @@ def _pool_findings(pool: RunnerExplanation, settings: Settings) -> list[str]:
         notes.append(
             Mentioning(
                 f"pool: pre-ping takes {_duration(ping.median_ns)} and {ping.round_trips} round "
-                f"trip(s) per checkout; {mentioned('pool', 'pool_recycle')} below the server's "
-                "wait_timeout also avoids stale connections, without a round trip per request."
+                f"trip(s) per checkout; {mentioned('pool', 'pool_recycle')} below "
+                f"{databases.database_for(settings.database).idle_limit} also avoids stale "
+                "connections, without a round trip per request."
             )
         )
     return notes
