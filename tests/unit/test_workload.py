@@ -39,6 +39,46 @@ def test_read_fetches_and_never_commits():
     assert connection.calls == ["execute SELECT 1", "fetchall", "close cursor"]
 
 
+class Refusing(Recording):
+    """As psycopg and psycopg2 do: fetching a statement that produced no result raises."""
+
+    def fetchall(self):
+        self.calls.append("fetchall")
+        if self.description is None:
+            raise RuntimeError("the last operation didn't produce records")
+        raise ValueError("a fetch that failed for another reason")
+
+
+def test_a_read_with_no_result_counts_no_rows():
+    connection = Refusing()
+    assert Workload("INSERT disguised as a read").run_on(connection) == 0
+    assert connection.calls[-1] == "close cursor"
+
+
+def test_a_fetch_that_fails_on_a_result_is_not_hidden():
+    connection = Refusing()
+    with pytest.raises(ValueError, match="another reason"):
+        Workload("SELECT 1").run_on(connection)
+    assert connection.calls[-1] == "close cursor"
+
+
+class Describing(Recording):
+    """Counts how often ``description`` is asked: psycopg builds it anew each time."""
+
+    asked = 0
+
+    def __getattribute__(self, name):
+        if name == "description":
+            object.__setattr__(self, "asked", object.__getattribute__(self, "asked") + 1)
+        return object.__getattribute__(self, name)
+
+
+def test_a_read_does_not_ask_for_the_description():
+    connection = Describing()
+    assert Workload("SELECT 1").run_on(connection) == 1
+    assert connection.asked == 0
+
+
 def test_insert_commits_inside_the_operation():
     table = new_table_name()
     bench = BenchmarkSettings(workload="insert", query=insert_statement(table))
