@@ -207,7 +207,7 @@ def test_chosen_equal_to_best_and_disagreeing_with_the_rule():
     assert (
         "concurrency 8: pool_size=20 max_overflow=0 has the best throughput (5,000/s) "
         "with no timeouts or errors; rule of thumb: pool_size 5–16 for concurrency 8, "
-        "max_overflow 0–5 — disagrees"
+        "max_overflow 0–5 — disagrees (pool_size 20 is above 16)"
     ) in flat(render(cells))
 
 
@@ -227,7 +227,7 @@ def test_missing_cells_and_unlimited_overflow():
     assert "unlimited" in rendered
     assert "not run" in rendered
     assert "pool_size=5 max_overflow=unlimited has the best throughput" in flat(rendered)
-    assert "— disagrees" in flat(rendered)
+    assert "— disagrees (max_overflow -1 (unlimited) is not bounded)" in flat(rendered)
 
 
 def test_nothing_measured_at_a_concurrency():

@@ -287,3 +287,20 @@ def test_a_diff_file_reads_into_its_verdict():
     assert trip.diff is diff.diffs[2] and trip.change is diff.diffs[2].changes[3]
     assert diff.verdict.missing == ("nullpool",) and diff.verdict.lacking
     assert diff.caveats == [] and diff.exit_status == 4
+
+
+def test_a_sweep_keeps_which_part_of_the_rule_its_choice_breaks():
+    from dbbench.scenarios.sweep import recommend
+
+    run = load_result(DATA / "results" / "run.json")
+    cells = [SweepCell(8, 20, 0, 5_000.0, 2_000.0, 0, 0, 400)]
+    grid = {"concurrency": [8], "pool_size": [20], "max_overflow": [0]}
+    sweep = SweepResult([(cells[0], run)], recommend(cells), True, grid)
+    document = sweep.to_document()
+    assert document["recommendations"][0]["disagreement"] == "pool_size 20 is above 16"
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    again = from_document(json.loads(json.dumps(document)))
+    assert again.recommendations[0].disagreement == "pool_size 20 is above 16"
+    # a file that does not say (older, or agreeing) reads back without one
+    del document["recommendations"][0]["disagreement"]
+    assert from_document(document).recommendations[0].disagreement is None

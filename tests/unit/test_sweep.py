@@ -255,18 +255,25 @@ def test_chosen_setting_agrees_with_the_rule():
 
 
 @pytest.mark.parametrize(
-    ("pool_size", "max_overflow"),
+    ("pool_size", "max_overflow", "why"),
     [
-        (1, 3),  # pool_size below 5 for 8 threads
-        (20, 0),  # pool_size above 2 × 8
-        (5, 10),  # overflow above 5
-        (5, -1),  # unlimited overflow
+        (1, 3, "pool_size 1 is below 5"),  # for 8 threads
+        (20, 0, "pool_size 20 is above 16"),  # 2 × 8
+        (5, 10, "max_overflow 10 is above 5"),
+        (5, -1, "max_overflow -1 (unlimited) is not bounded"),
+        (1, 9, "pool_size 1 is below 5 and max_overflow 9 is above 5"),
     ],
 )
-def test_chosen_setting_disagrees_with_the_rule(pool_size, max_overflow):
+def test_chosen_setting_disagrees_with_the_rule(pool_size, max_overflow, why):
     [r] = recommend([cell(pool_size, max_overflow, 10_000)])
     assert setting(r.chosen) == (pool_size, max_overflow)
     assert r.agrees_with_rule is False
+    assert RuleOfThumb.for_concurrency(8).disagreement(pool_size, max_overflow) == why
+
+
+def test_a_setting_that_agrees_breaks_no_part_of_the_rule():
+    assert RuleOfThumb.for_concurrency(8).disagreement(5, 0) is None
+    assert RuleOfThumb.for_concurrency(8).disagreement(16, 5) is None
 
 
 def test_the_smallest_setting_within_noise_of_the_best_is_chosen():

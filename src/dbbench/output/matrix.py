@@ -117,6 +117,8 @@ def _recommendation_parts(r: Recommendation, cells: Sequence[SweepCell]) -> tupl
     if not tested and r.noise != "not tested":
         finding += f"; noise {r.noise}"
     verdict = "agrees" if r.agrees_with_rule else "disagrees"
+    if not r.agrees_with_rule and r.disagreement:
+        verdict += f" ({r.disagreement})"
     return head, finding, f"with no timeouts or errors; {r.rule_of_thumb} — {verdict}"
 
 

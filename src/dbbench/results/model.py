@@ -118,6 +118,9 @@ class Recommendation:
     noise: str = "not tested"
     #: how many settings at this concurrency ran clean (0 in files older than version 4)
     clean_cells: int = 0
+    #: which part of the rule ``chosen`` breaks ("pool_size 2 is below 5"); None when it
+    #: agrees, when nothing was chosen, and in files that do not say
+    disagreement: str | None = None
 
     @property
     def none_differs(self) -> bool:
@@ -1250,6 +1253,7 @@ class SweepResult:
                     ],
                     "noise": r.noise,
                     "clean_cells": r.clean_cells,
+                    **({"disagreement": r.disagreement} if r.disagreement is not None else {}),
                 }
                 for r in self.recommendations
             ],
@@ -1286,6 +1290,7 @@ class SweepResult:
                 ),
                 noise=r["noise"],
                 clean_cells=r["clean_cells"],
+                disagreement=r.get("disagreement"),
             )
             for r in d["recommendations"]
         ]

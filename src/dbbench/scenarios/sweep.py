@@ -57,6 +57,20 @@ class RuleOfThumb:
             and 0 <= max_overflow <= self.max_overflow_max
         )
 
+    def disagreement(self, pool_size: int, max_overflow: int) -> str | None:
+        """Which part of the rule a setting breaks, e.g. "pool_size 2 is below 5";
+        None when it agrees."""
+        parts = []
+        if pool_size < self.pool_size_min:
+            parts.append(f"pool_size {pool_size} is below {self.pool_size_min}")
+        elif pool_size > self.pool_size_max:
+            parts.append(f"pool_size {pool_size} is above {self.pool_size_max}")
+        if max_overflow < 0:
+            parts.append("max_overflow -1 (unlimited) is not bounded")
+        elif max_overflow > self.max_overflow_max:
+            parts.append(f"max_overflow {max_overflow} is above {self.max_overflow_max}")
+        return " and ".join(parts) or None
+
     def describe(self) -> str:
         """e.g. "rule of thumb: pool_size 5–16 for concurrency 8, max_overflow 0–5"."""
         return (
@@ -175,6 +189,7 @@ def recommend(
                 fraction_of_best=fraction,
                 rule_of_thumb=rule.describe(),
                 agrees_with_rule=rule.fits(chosen.pool_size, chosen.max_overflow),
+                disagreement=rule.disagreement(chosen.pool_size, chosen.max_overflow),
                 within_noise=tuple((c.pool_size, c.max_overflow) for c in within)
                 if beyond_noise is not None
                 else (),
