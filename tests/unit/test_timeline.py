@@ -1,14 +1,23 @@
 """The error timeline: when operations failed, and when the runner recovered."""
 
+import io
+
+import psycopg
 import pymysql
 import pytest
+from rich.console import Console
 
+from dbbench.databases import get_database
+from dbbench.drivers import get_driver
 from dbbench.engine import timeline as timeline_module
 from dbbench.engine.harness import Plan, RunnerRecord, run_interleaved
 from dbbench.engine.timeline import ErrorTimeline, describe, describe_kind
 from dbbench.engine.turn import error_kind
+from dbbench.output import markdown, table
+from dbbench.output.report import sections
 from dbbench.results.model import TimelineSummary
-from tests.fakes import FakeRunner
+from dbbench.scenarios.summary import build_result
+from tests.fakes import FakeClock, FakeRunner
 
 
 @pytest.fixture
@@ -99,6 +108,95 @@ def test_a_timeout_is_its_own_kind():
     assert error_kind(lost) == "OperationalError(2013, timed out)"
     assert error_kind(gone) == "OperationalError(2006)"
     assert "read_timeout" in describe_kind(error_kind(lost))
+
+
+@pytest.mark.parametrize(
+    ("kind", "dialect", "described"),
+    [
+        ("OperationalError(57P01)", "postgresql", "OperationalError(57P01) connection killed "
+         "(pg_terminate_backend, or the server shutting down)"),
+        ("OperationalError(53300)", "postgresql", "OperationalError(53300) too many connections"),
+        ("OperationalError(08006)", "postgresql", "OperationalError(08006) lost connection"),
+        ("OperationalError(57P05)", "postgresql",
+         "OperationalError(57P05) disconnected by the server (idle_session_timeout)"),
+        # one dialect's codes mean nothing in the other's words
+        ("OperationalError(1040)", "postgresql", "OperationalError(1040)"),
+        ("OperationalError(57P01)", "mysql", "OperationalError(57P01)"),
+        # a file from before PostgreSQL support (no dialect) measured MySQL
+        ("OperationalError(2013)", None, "OperationalError(2013) lost connection"),
+        # a dialect this dbbench does not know (a file from a newer one): no words, no error
+        ("OperationalError(2013)", "oracle", "OperationalError(2013)"),
+        ("TimeoutError", "postgresql", "TimeoutError pool checkout timed out"),
+    ],
+)
+def test_codes_are_described_in_the_dialects_words(kind, dialect, described):
+    assert describe_kind(kind, dialect) == described
+
+
+def test_every_sqlstate_dbbench_files_a_postgresql_failure_under_has_words():
+    """The SQLSTATEs the libpq drivers give (the server's, or read from libpq's text)."""
+    from dbbench.drivers import libpq
+
+    codes = set(libpq.SQLSTATE_FAILURES) | {code for _, code, _ in libpq.MESSAGE_FAILURES}
+    words = get_database("postgresql").error_codes
+    assert codes - set(words) == set()
+
+
+def test_a_postgresql_failure_reads_in_the_timeline():
+    driver = get_driver("psycopg")
+    killed = driver.error_kind(psycopg.errors.AdminShutdown("terminating connection"))
+    lost = driver.error_kind(psycopg.OperationalError("server closed the connection unexpectedly"))
+    assert (killed, lost) == ("OperationalError(57P01)", "OperationalError(08006)")
+    document = {
+        "bucket_s": 1.0,
+        "kinds": {
+            killed: {"count": 3, "first_s": 1.0, "last_s": 1.2},
+            lost: {"count": 1, "first_s": 1.3, "last_s": 1.3},
+        },
+        "buckets": [[1.0, killed, 3], [1.0, lost, 1]],
+        "last_error_s": 1.3,
+        "recovered_s": 1.5,
+    }
+    lines = describe("pool", TimelineSummary.from_document(document), "postgresql")
+    assert lines[:2] == [
+        "pool: 3 × OperationalError(57P01) connection killed (pg_terminate_backend, or the "
+        "server shutting down), 1.0–1.2 s into the run",
+        "pool: 1 × OperationalError(08006) lost connection, 1.3 s into the run",
+    ]
+
+
+def _postgresql_run_with_killed_connections():
+    """A run on PostgreSQL whose pool lost operations 5 to 7 to pg_terminate_backend."""
+    clock = FakeClock()
+
+    def killed(call: int):
+        return psycopg.errors.AdminShutdown("terminating connection") if 5 <= call < 8 else None
+
+    outcome = run_interleaved(
+        [FakeRunner("pool", [], clock, cost_ns=50_000, fail=killed)],
+        Plan(iterations=20, warmup=2),
+        clock=clock,
+    )
+    settings = {
+        "database": {"dialect": "postgresql", "host": "127.0.0.1", "port": 5432, "user": "root"},
+        "benchmark": {"iterations": 20, "duration_s": None, "warmup": 2, "query": "SELECT 1"},
+    }
+    environment = {"server_version": "PostgreSQL 15.0-Fake", "dbbench": "0.1.0"}
+    return build_result("run", outcome, settings, environment, pool_description="pool_size=5")
+
+
+@pytest.mark.parametrize("write", [table.write, markdown.write_run], ids=["table", "markdown"])
+def test_every_format_describes_a_postgresql_code_in_its_words(write):
+    out = io.StringIO()
+    write(_postgresql_run_with_killed_connections(), Console(file=out, width=300))
+    text = " ".join(out.getvalue().split())
+    assert "3 × OperationalError(57P01) connection killed (pg_terminate_backend" in text
+
+
+def test_the_report_describes_a_postgresql_code_in_its_words():
+    run = _postgresql_run_with_killed_connections()
+    html = sections._errors_list(run.runners, run.settings.database.dialect)
+    assert "OperationalError(57P01) connection killed (pg_terminate_backend" in html
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

@@ -16,6 +16,7 @@ run's driver, so a login the runners can use works for them too.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
@@ -67,6 +68,10 @@ class Database(ABC):
     #: what closes a pooled connection left idle, for advice on ``pool_recycle`` (explain's
     #: pre-ping finding: "pool_recycle below <this> also avoids stale connections")
     idle_limit: ClassVar[str]
+    #: what the codes in this dialect's error kinds mean, for people reading a report's
+    #: error timeline (``engine.timeline.describe_kind``): the code as a kind shows it in
+    #: parentheses (``OperationalError(2013)``, ``OperationalError(57P01)``) -> a few words
+    error_codes: ClassVar[Mapping[str, str]] = {}
 
     @abstractmethod
     def check_server(self, database: DatabaseSettings, workload: Workload | None) -> ServerInfo:

@@ -5,6 +5,7 @@ this is only the plug-in's face (``databases.base.Database``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from dbbench.databases import scratch
@@ -22,6 +23,19 @@ class MySQL(Database):
     dialect: ClassVar[str] = "mysql"
     title: ClassVar[str] = "MySQL/MariaDB"
     idle_limit: ClassVar[str] = "the server's wait_timeout"
+    #: the server's numbers (below 2000) and the client library's (from 2000)
+    error_codes: ClassVar[Mapping[str, str]] = {
+        "1040": "too many connections",
+        "1045": "access denied",
+        "1053": "server shutting down",
+        "1205": "lock wait timeout",
+        "1213": "deadlock",
+        "1927": "connection killed",
+        "2003": "cannot connect",
+        "2006": "server has gone away",
+        "2013": "lost connection",
+        "4031": "disconnected by the server (idle timeout)",
+    }
 
     def check_server(self, database: DatabaseSettings, workload: Workload | None) -> ServerInfo:
         return preflight.check_server(database, workload)

@@ -19,6 +19,7 @@ goes into the first schema of the user's ``search_path`` (``public`` normally) o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -122,6 +123,30 @@ class PostgreSQL(Database):
         "whatever closes idle connections (PostgreSQL's idle_session_timeout, off by "
         "default; a firewall's, NAT's or proxy's idle limit)"
     )
+    #: SQLSTATEs: the server's, and the 08xxx that ``drivers.libpq`` gives libpq's own
+    #: failures, which carry none (as pgjdbc numbers them)
+    error_codes: ClassVar[Mapping[str, str]] = {
+        "53300": "too many connections",
+        "28P01": "access denied (password authentication failed)",
+        "28000": "access denied (no pg_hba.conf entry, or no such role)",
+        "3D000": "unknown database",
+        "57P01": "connection killed (pg_terminate_backend, or the server shutting down)",
+        "57P02": "connection killed (the server crashed)",
+        "57P03": "server starting up or shutting down",
+        "57P05": "disconnected by the server (idle_session_timeout)",
+        "25P03": "disconnected by the server (idle_in_transaction_session_timeout)",
+        "57014": "query cancelled (statement_timeout, which dbbench sets from read_timeout)",
+        "55P03": "lock wait timeout (lock_timeout)",
+        "40P01": "deadlock",
+        "40001": "serialization failure",
+        "42501": "permission denied",
+        "08001": "cannot connect",
+        "08004": "the server rejected the connection",
+        "08003": "connection gone (already closed)",
+        "08006": "lost connection",
+        "08P01": "protocol violation (is it a PostgreSQL server?)",
+        "42P01": "unknown table",
+    }
 
     def check_server(self, database: DatabaseSettings, workload: Workload | None) -> ServerInfo:
         return check_server(database, workload)

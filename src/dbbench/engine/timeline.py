@@ -33,28 +33,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dbbench import databases
 from dbbench.results.model import TimelineSummary
 
 #: width of the timeline's buckets, seconds
 BUCKET_S = 1.0
 
-#: what driver error codes in error kinds mean, for people reading a report
-KNOWN_CODES = {
-    1040: "too many connections",
-    1045: "access denied",
-    1053: "server shutting down",
-    1205: "lock wait timeout",
-    1213: "deadlock",
-    1927: "connection killed",
-    2003: "cannot connect",
-    2006: "server has gone away",
-    2013: "lost connection",
-    4031: "disconnected by the server (idle timeout)",
-}
 
-
-def describe_kind(kind: str) -> str:
-    """An error kind with a few words on its code: "OperationalError(2013) lost connection"."""
+def describe_kind(kind: str, dialect: str | None = None) -> str:
+    """An error kind with a few words on its code: "OperationalError(2013) lost connection",
+    "OperationalError(57P01) connection killed (...)", in the words of the dialect's plug-in
+    (``Database.error_codes``); None is MySQL, as in a file written before dbbench knew
+    PostgreSQL, and a dialect dbbench does not know describes no code."""
     if kind == "TimeoutError":
         return "TimeoutError pool checkout timed out"
     if kind.endswith(", timed out)"):
@@ -62,8 +52,14 @@ def describe_kind(kind: str) -> str:
     start = kind.find("(")
     if start > 0 and kind.endswith(")"):
         code = kind[start + 1 : -1]
-        if code.isdigit() and int(code) in KNOWN_CODES:
-            return f"{kind} {KNOWN_CODES[int(code)]}"
+        dialect = dialect or "mysql"
+        words = (
+            databases.get_database(dialect).error_codes.get(code)
+            if dialect in databases.DIALECTS
+            else None
+        )
+        if words:
+            return f"{kind} {words}"
     return kind
 
 
@@ -209,8 +205,11 @@ def _bursts(
     return bursts
 
 
-def describe(runner: str, timeline: TimelineSummary | None) -> list[str]:
-    """Plain lines for a runner's error timeline, e.g.::
+def describe(
+    runner: str, timeline: TimelineSummary | None, dialect: str | None = None
+) -> list[str]:
+    """Plain lines for a runner's error timeline, its codes in ``dialect``'s words
+    (``describe_kind``), e.g.::
 
         pool: 12 × OperationalError(2013) lost connection, 3.1–3.4 s into the run
         pool: recovered: first success 3.6 s into the run, 0.2 s after the last error
@@ -223,7 +222,7 @@ def describe(runner: str, timeline: TimelineSummary | None) -> list[str]:
     lines = []
     for kind, span in timeline.kinds.items():
         line = (
-            f"{runner}: {span.count:,} × {describe_kind(kind)}, "
+            f"{runner}: {span.count:,} × {describe_kind(kind, dialect)}, "
             f"{_span_text(span.first_s, span.last_s)} into the run"
         )
         bursts = _bursts(timeline.buckets, kind, width)

@@ -161,6 +161,7 @@ def _pool_table(result: RunResult) -> list[str]:
 
 def _failures(result: RunResult) -> list[str]:
     lines = []
+    dialect = result.settings.database.dialect
     for r in result.runners:
         if r.errors:
             kinds = error_kinds(r.errors_by_kind, grouped=True)
@@ -168,7 +169,8 @@ def _failures(result: RunResult) -> list[str]:
                 f"- **{escape(r.runner)}**: {r.errors:,} failed operations: {escape(kinds)}"
             )
             lines += [
-                f"  - {escape(line)}" for line in describe_timeline(r.runner, r.error_timeline)
+                f"  - {escape(line)}"
+                for line in describe_timeline(r.runner, r.error_timeline, dialect)
             ]
         if r.warmup_errors:
             lines.append(f"- **{escape(r.runner)}**: {r.warmup_errors:,} failed warm-up operations")

@@ -199,13 +199,14 @@ def write(result: RunResult, console: Console) -> None:
     line = server_line(result)
     if line:
         console.print(literal(line), style="dim")
+    dialect = result.settings.database.dialect
     for r in result.runners:
         if r.errors:
             kinds = error_kinds(r.errors_by_kind)
             console.print(
                 f"[red]{literal(r.runner)}: {r.errors} failed operations: {literal(kinds)}[/red]"
             )
-            for line in describe_timeline(r.runner, r.error_timeline):
+            for line in describe_timeline(r.runner, r.error_timeline, dialect):
                 console.print(f"  {literal(line)}", style="dim")
         if r.warmup_errors:
             console.print(

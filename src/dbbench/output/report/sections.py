@@ -109,7 +109,7 @@ def _run_parts(label: str, run: RunResult, charts: Charts) -> list[str]:
         fallback_notice([(label, run)]),
         "<h3>Runners</h3>",
         _runner_table(run),
-        _errors_list(run.runners),
+        _errors_list(run.runners, run.settings.database.dialect),
         "<h3>What the pool did</h3>",
         _pool_table(run.runners),
         "<h3>What the server saw</h3>",
@@ -167,7 +167,7 @@ def _speedup(speedup: SpeedupResult | None) -> str:
     return f"{text} ({low:.3g}–{high:.3g}, {basis})"
 
 
-def _errors_list(runners: Sequence[RunnerResult]) -> str:
+def _errors_list(runners: Sequence[RunnerResult], dialect: str | None = None) -> str:
     items = [
         f"<li>{escape(r.runner)}: {escape(kind)} × {count(n)}</li>"
         for r in runners
@@ -177,7 +177,7 @@ def _errors_list(runners: Sequence[RunnerResult]) -> str:
     times = [
         f"<li>{escape(line)}</li>"
         for r in runners
-        for line in describe_timeline(r.runner, r.error_timeline)
+        for line in describe_timeline(r.runner, r.error_timeline, dialect)
     ]
     if not items:
         return ""
