@@ -33,6 +33,7 @@ test-unit: $(BIN)/dbbench
 test-integration: $(BIN)/dbbench
 	scripts/ensure-mariadb
 	scripts/ensure-postgresql
+	scripts/ensure-pgbouncer
 	scripts/ensure-chromium
 	$(BIN)/python -m pytest -q -m integration -n 2 --dist loadfile --durations=25
 
