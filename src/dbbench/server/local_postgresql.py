@@ -76,27 +76,26 @@ from __future__ import annotations
 
 import glob
 import os
-import pwd
 import re
 import shutil
 import signal
-import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from dbbench.errors import ServerError
 from dbbench.server.process import (
-    MAX_SOCKET_PATH,
+    RunAs,
     ServerAddress,
     ThrowawayServer,
     cache_dir,
     cached_directory,
+    check_reachable,
+    give,
     read_from,
+    run_as_user,
     server_environment,
-    short_socket_dir,
     version_digest,
 )
 
@@ -109,8 +108,9 @@ _FORBIDDEN_PORTS = frozenset({5432, 3306, 33060})
 _INSTALL_TIMEOUT_S = 120.0
 #: Bumped when what ``_initialise`` puts in a data directory changes: a new cached template.
 _TEMPLATE_FORMAT = 1
-#: The unprivileged users a server started by root runs as, the first that exists.
-_RUN_AS_USERS = ("postgres", "nobody")
+#: How messages name the server, and why it does not run as root.
+_WHAT = "local PostgreSQL"
+_WHY_NOT_ROOT = "PostgreSQL refuses to run as root"
 
 _USER = "root"
 _DATABASE = "test"
@@ -134,18 +134,6 @@ _SERVER_SETTINGS = (
 class PostgreSQLBinaries:
     initdb: str
     postgres: str
-
-
-@dataclass(frozen=True)
-class _RunAs:
-    """The unprivileged user initdb and postgres run as when we are root."""
-
-    name: str
-    uid: int
-    gid: int
-
-    def popen(self) -> dict[str, object]:
-        return {"user": self.uid, "group": self.gid, "extra_groups": []}
 
 
 # --------------------------------------------------------------------------- discovery
@@ -183,53 +171,9 @@ def find_postgresql_binaries() -> PostgreSQLBinaries:
     )
 
 
-def _run_as() -> _RunAs | None:
+def _run_as() -> RunAs | None:
     """Whom initdb and postgres run as: None (ourselves) unless we are root."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return None
-    for name in _RUN_AS_USERS:
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            continue
-        return _RunAs(name, entry.pw_uid, entry.pw_gid)
-    raise ServerError(
-        "cannot start a local PostgreSQL as root (PostgreSQL refuses to run as root) and "
-        f"there is no {' or '.join(_RUN_AS_USERS)} user to run it as; create one: "
-        "useradd --system postgres"
-    )
-
-
-def _check_reachable(root: Path, run_as: _RunAs) -> None:
-    """Refuse, in one line, a temporary directory ``run_as`` cannot reach (a 0700 parent)."""
-    for directory in root.parents:
-        try:
-            st = directory.stat()
-        except OSError:
-            continue
-        if st.st_uid == run_as.uid:
-            allowed = st.st_mode & stat.S_IXUSR
-        elif st.st_gid == run_as.gid:
-            allowed = st.st_mode & stat.S_IXGRP
-        else:
-            allowed = st.st_mode & stat.S_IXOTH
-        if not allowed:
-            raise ServerError(
-                f"cannot start a local PostgreSQL in {root}: the user it runs as ({run_as.name}; "
-                f"PostgreSQL refuses to run as root) cannot enter {directory} "
-                f"(mode {stat.S_IMODE(st.st_mode):o}); set TMPDIR to a directory it can reach, "
-                "such as /tmp"
-            )
-
-
-def _give(path: Path, run_as: _RunAs | None) -> None:
-    """Make ``path`` and everything in it ``run_as``'s (nothing to do when that is us)."""
-    if run_as is None:
-        return
-    os.chown(path, run_as.uid, run_as.gid, follow_symlinks=False)
-    for top, dirs, files in os.walk(path):
-        for name in (*dirs, *files):
-            os.chown(os.path.join(top, name), run_as.uid, run_as.gid, follow_symlinks=False)
+    return run_as_user(_WHAT, _WHY_NOT_ROOT)
 
 
 # --------------------------------------------------------------------------- logs
@@ -292,7 +236,7 @@ class LocalPostgreSQLServer(ThrowawayServer):
     directory that start() copies instead of running initdb.
     """
 
-    _what = "local PostgreSQL"
+    _what = _WHAT
     _prefix = "dbbench-postgresql-"
     _log_names = ("server.log",)
     _dropped_on_failure = ("data", "tls")
@@ -301,28 +245,15 @@ class LocalPostgreSQLServer(ThrowawayServer):
     _death_signal = signal.SIGQUIT
 
     _stop_signal = signal.SIGINT  # fast shutdown
+    _why_not_root = _WHY_NOT_ROOT
     _binaries: PostgreSQLBinaries | None = None
-    _run_as: _RunAs | None = None
-    _socket_parent: Path | None = None
 
     # ----------------------------------------------------------------- properties
-
-    @property
-    def socket_dir(self) -> Path | None:
-        """The directory of the Unix socket: libpq's ``host`` for a socket connection."""
-        if self._address is None or self._address.unix_socket is None:
-            return None
-        return Path(self._address.unix_socket).parent
 
     @property
     def kind(self) -> str | None:
         """"postgresql", once started (``LocalServer.kind`` says "mariadb" or "mysql")."""
         return "postgresql" if self._binaries is not None else None
-
-    @property
-    def run_as(self) -> str | None:
-        """The user the server runs as when we are root, else None (ourselves)."""
-        return self._run_as.name if self._run_as is not None else None
 
     @staticmethod
     def initialise_template(directory: str | os.PathLike[str]) -> Path:
@@ -339,8 +270,8 @@ class LocalPostgreSQLServer(ThrowawayServer):
         work = Path(tempfile.mkdtemp(prefix="dbbench-postgresql-initdb-"))
         try:
             if run_as is not None:
-                _check_reachable(work, run_as)
-            _give(work, run_as)
+                check_reachable(work, run_as, _WHAT, _WHY_NOT_ROOT)
+            give(work, run_as)
             _initialise(binaries, work, run_as)
             shutil.copytree(work / "data", target / "data", symlinks=True)
         finally:
@@ -364,28 +295,20 @@ class LocalPostgreSQLServer(ThrowawayServer):
 
     def _find(self) -> None:
         self._binaries = find_postgresql_binaries()
-        self._run_as = _run_as()
+        self._find_run_as()
 
     def _prepare(self, root: Path) -> None:
         run_as = self._run_as
-        if run_as is not None:
-            _check_reachable(root, run_as)
-        # the temporary directory itself, unless its path is too long for a socket
-        longest = ".s.PGSQL.65535.lock"
-        if len(str(root / longest)) <= MAX_SOCKET_PATH:
-            self._socket_parent = root
-        else:
-            self._socket_dir = self._socket_parent = short_socket_dir(longest)
-            _give(self._socket_dir, run_as)
+        self._place_socket(root, ".s.PGSQL.65535.lock")
         template = self._datadir_template or _cached_template_or_none()
         assert self._binaries is not None
         if template is None:
-            _give(root, run_as)
+            give(root, run_as)
             _initialise(self._binaries, root, run_as)
         else:
             shutil.copytree(template, root / "data", symlinks=True)
         self._copy_tls(root)
-        _give(root, run_as)
+        give(root, run_as)
 
     def _address_for(self, port: int) -> ServerAddress:
         assert self._socket_parent is not None
@@ -423,9 +346,6 @@ class LocalPostgreSQLServer(ThrowawayServer):
     def _is_bind_error(self, text: str) -> bool:
         return _is_bind_error(text)
 
-    def _popen_user(self) -> dict[str, Any]:
-        return self._run_as.popen() if self._run_as is not None else {}
-
     # ----------------------------------------------------------------- internals
 
     def _copy_tls(self, root: Path) -> None:
@@ -454,7 +374,7 @@ class LocalPostgreSQLServer(ThrowawayServer):
         ]
 
 
-def _initialise(binaries: PostgreSQLBinaries, root: Path, run_as: _RunAs | None) -> None:
+def _initialise(binaries: PostgreSQLBinaries, root: Path, run_as: RunAs | None) -> None:
     """initdb into ``root/data``, then ``CREATE DATABASE test`` in single-user mode."""
     datadir = root / "data"
     log = root / "initdb.log"

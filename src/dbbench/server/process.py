@@ -15,6 +15,8 @@ what the two do alike, so that each says only what its database does differently
   and removed by a finalizer that holds no reference to the server object;
 * ``short_socket_dir()``: a directory for a Unix socket whose path fits in
   ``sun_path``;
+* ``run_as_user()``, ``check_reachable()``, ``give()``: as root, the unprivileged
+  user a server that refuses root (PostgreSQL, PgBouncer) runs as, and its files;
 * ``cached_directory()``: a directory built once and renamed into a cache,
   safe when several processes build it at once; ``version_digest()``, its name;
 * ``cache_dir()``, ``read_from()``, ``file_size()``;
@@ -30,9 +32,11 @@ import ctypes
 import ctypes.util
 import hashlib
 import os
+import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -83,6 +87,75 @@ class ServerAddress:
             "DBBENCH_PASSWORD": self.password,
             "DBBENCH_DATABASE": self.database,
         }
+
+
+#: The unprivileged users a server started by root runs as, the first that exists
+#: (Debian/Ubuntu's postgresql and pgbouncer packages create ``postgres``).
+RUN_AS_USERS = ("postgres", "nobody")
+
+
+@dataclass(frozen=True)
+class RunAs:
+    """The unprivileged user a server runs as when we are root (PostgreSQL and
+    PgBouncer refuse to run as root)."""
+
+    name: str
+    uid: int
+    gid: int
+
+    def popen(self) -> dict[str, object]:
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+
+def run_as_user(what: str, why: str) -> RunAs | None:
+    """Whom a server that refuses root runs as: None (ourselves) unless we are root, else
+    the first of ``RUN_AS_USERS`` that exists.  ``what`` names the server in the one-line
+    ServerError when none does ("local PostgreSQL"), ``why`` says why it cannot be root."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    for name in RUN_AS_USERS:
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return RunAs(name, entry.pw_uid, entry.pw_gid)
+    raise ServerError(
+        f"cannot start a {what} as root ({why}) and "
+        f"there is no {' or '.join(RUN_AS_USERS)} user to run it as; create one: "
+        "useradd --system postgres"
+    )
+
+
+def check_reachable(root: Path, run_as: RunAs, what: str, why: str) -> None:
+    """Refuse, in one line, a temporary directory ``run_as`` cannot reach (a 0700 parent)."""
+    for directory in root.parents:
+        try:
+            st = directory.stat()
+        except OSError:
+            continue
+        if st.st_uid == run_as.uid:
+            allowed = st.st_mode & stat.S_IXUSR
+        elif st.st_gid == run_as.gid:
+            allowed = st.st_mode & stat.S_IXGRP
+        else:
+            allowed = st.st_mode & stat.S_IXOTH
+        if not allowed:
+            raise ServerError(
+                f"cannot start a {what} in {root}: the user it runs as ({run_as.name}; "
+                f"{why}) cannot enter {directory} "
+                f"(mode {stat.S_IMODE(st.st_mode):o}); set TMPDIR to a directory it can reach, "
+                "such as /tmp"
+            )
+
+
+def give(path: Path, run_as: RunAs | None) -> None:
+    """Make ``path`` and everything in it ``run_as``'s (nothing to do when that is us)."""
+    if run_as is None:
+        return
+    os.chown(path, run_as.uid, run_as.gid, follow_symlinks=False)
+    for top, dirs, files in os.walk(path):
+        for name in (*dirs, *files):
+            os.chown(os.path.join(top, name), run_as.uid, run_as.gid, follow_symlinks=False)
 
 
 def version_digest(version_command: Sequence[str], recipe: object) -> str:
@@ -308,7 +381,9 @@ class ThrowawayServer:
     ``server.log``), ``_dropped_on_failure`` (what a failed start removes; the
     logs are kept), ``_forbidden_ports``, ``_stop_signal`` (its clean, prompt
     shutdown), ``_death_signal`` (what the server gets when we die), and
-    ``_popen_user()`` (``Popen`` arguments to run it as another user).
+    ``_why_not_root`` (set for a server that refuses to run as root: why, in its
+    messages; as root it then runs as ``run_as_user()``'s user, found by
+    ``_find_run_as()``, its directory checked and its socket placed by ``_place_socket()``).
     """
 
     _what = "local server"
@@ -319,6 +394,10 @@ class ThrowawayServer:
     _death_signal: int = signal.SIGKILL
 
     _stop_signal: int = signal.SIGTERM
+    _why_not_root: str | None = None
+    _run_as: RunAs | None = None
+    #: the directory of the Unix socket (the temporary directory, or a short one)
+    _socket_parent: Path | None = None
 
     def __init__(
         self,
@@ -368,6 +447,18 @@ class ThrowawayServer:
     def error_log(self) -> Path | None:
         root = self._state.root
         return root / self._log_names[0] if root is not None else None
+
+    @property
+    def socket_dir(self) -> Path | None:
+        """The directory of the Unix socket: libpq's ``host`` for a socket connection."""
+        if self._address is None or self._address.unix_socket is None:
+            return None
+        return Path(self._address.unix_socket).parent
+
+    @property
+    def run_as(self) -> str | None:
+        """The user the server runs as when we are root, else None (ourselves)."""
+        return self._run_as.name if self._run_as is not None else None
 
     def __repr__(self) -> str:
         where = f"127.0.0.1:{self._address.port}" if self._address else "not started"
@@ -499,7 +590,26 @@ class ThrowawayServer:
         raise NotImplementedError
 
     def _popen_user(self) -> dict[str, Any]:
-        return {}
+        return self._run_as.popen() if self._run_as is not None else {}
+
+    def _find_run_as(self) -> None:
+        """Whom a server that refuses root runs as (``_why_not_root``): None unless we are root."""
+        if self._why_not_root is not None:
+            self._run_as = run_as_user(self._what, self._why_not_root)
+
+    def _place_socket(self, root: Path, longest: str) -> None:
+        """Check that the server's user can reach ``root``; put the Unix socket (whose
+        longest name is ``longest``) in it, or in a short directory of its own (that
+        user's) when the path would be too long for ``sun_path``."""
+        run_as = self._run_as
+        if run_as is not None:
+            assert self._why_not_root is not None
+            check_reachable(root, run_as, self._what, self._why_not_root)
+        if len(str(root / longest)) <= MAX_SOCKET_PATH:
+            self._socket_parent = root
+        else:
+            self._socket_dir = self._socket_parent = short_socket_dir(longest)
+            give(self._socket_dir, run_as)
 
     # ----------------------------------------------------------------- internals
 
