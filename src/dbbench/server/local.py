@@ -55,6 +55,7 @@ from dbbench.server.process import (
     ThrowawayServer,
     cache_dir,
     cached_directory,
+    meaningful_line,
     read_from,
     server_environment,
     short_socket_dir,
@@ -189,10 +190,11 @@ def _meaningful_line(text: str) -> str:
     "Do you already have another server running ...") are consequences.  Without
     an [ERROR] line, the last non-empty line.
     """
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if "[ERROR]" in line and not _BOILERPLATE.search(line)]
-    line = errors[0] if errors else (lines[-1] if lines else "")
-    return _TIMESTAMP.sub("", line)[:300]
+    return meaningful_line(text, _is_cause, _TIMESTAMP)
+
+
+def _is_cause(line: str) -> bool:
+    return "[ERROR]" in line and not _BOILERPLATE.search(line)
 
 
 def _same_dir(a: str, b: Path) -> bool:

@@ -93,6 +93,7 @@ from dbbench.server.process import (
     cached_directory,
     check_reachable,
     give,
+    meaningful_line,
     read_from,
     run_as_user,
     server_environment,
@@ -186,10 +187,7 @@ _SEVERE = re.compile(r"\b(?:FATAL|PANIC|ERROR):")
 def _meaningful_line(text: str) -> str:
     """The log line that best says why the server failed: the first FATAL, PANIC or
     ERROR line (the ones after it are consequences), else the last non-empty one."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    severe = [line for line in lines if _SEVERE.search(line)]
-    line = severe[0] if severe else (lines[-1] if lines else "")
-    return _LOG_PREFIX.sub("", line)[:300]
+    return meaningful_line(text, _SEVERE.search, _LOG_PREFIX)
 
 
 def _is_bind_error(text: str) -> bool:

@@ -19,6 +19,7 @@ what the two do alike, so that each says only what its database does differently
   user a server that refuses root (PostgreSQL, PgBouncer) runs as, and its files;
 * ``cached_directory()``: a directory built once and renamed into a cache,
   safe when several processes build it at once; ``version_digest()``, its name;
+* ``meaningful_line()``: the line of a failed server's log that says why;
 * ``cache_dir()``, ``read_from()``, ``file_size()``;
 * ``ThrowawayServer``: the life of such a server (start on a free port, retried
   when another process takes it; wait until ready; stop, kill, restart, clean
@@ -33,6 +34,7 @@ import ctypes.util
 import hashlib
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -202,6 +204,15 @@ def read_from(path: Path, offset: int) -> str:
             return fh.read().decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+def meaningful_line(text: str, severe: Callable[[str], object], prefix: re.Pattern[str]) -> str:
+    """The line of a server's log that best says why it failed: the first that ``severe``
+    accepts (the cause; the lines after it are usually its consequences), else the last
+    non-empty one; without its ``prefix`` (a timestamp), at most 300 characters."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    chosen = next((line for line in lines if severe(line)), lines[-1] if lines else "")
+    return prefix.sub("", chosen)[:300]
 
 
 def file_size(path: Path) -> int:
