@@ -5,7 +5,9 @@ tests use that server (the GitHub workflow's MySQL container); otherwise the
 session starts its own throwaway server with ``dbbench.server.local.LocalServer``.
 Likewise for PostgreSQL (``postgresql_server``): ``DBBENCH_TEST_POSTGRESQL_URL``
 (``postgresql://user:password@host:port/database``), else a throwaway one from
-``dbbench.server.local_postgresql.LocalPostgreSQLServer``.
+``dbbench.server.local_postgresql.LocalPostgreSQLServer``.  ``local_pgbouncer`` makes a
+throwaway PgBouncer (``dbbench.server.local_pgbouncer.LocalPgBouncer``) in front of that
+PostgreSQL, whichever it is.
 No server means failing tests, never skipped ones.
 
 Every test in this folder carries the ``integration`` marker (given here, not
@@ -37,6 +39,7 @@ import pytest
 
 from dbbench.config.settings import DatabaseSettings
 from dbbench.server.local import LocalServer, ServerAddress
+from dbbench.server.local_pgbouncer import LocalPgBouncer
 from dbbench.server.local_postgresql import LocalPostgreSQLServer
 
 HERE = Path(__file__).parent
@@ -206,6 +209,30 @@ def postgresql_server(request: pytest.FixtureRequest) -> Iterator[PostgreSQLTest
         return
     with request.getfixturevalue("local_postgresql")() as local:
         yield PostgreSQLTestServer(**dataclasses.asdict(local.address), local=local)
+
+
+@pytest.fixture(scope="session")
+def local_pgbouncer(postgresql_server: PostgreSQLTestServer) -> Callable[..., LocalPgBouncer]:
+    """``LocalPgBouncer(...)`` in front of the session's PostgreSQL, not started:
+    ``with local_pgbouncer(pool_size=2) as bouncer``, then ``bouncer.address_for("transaction")``
+    for a client and ``bouncer.admin_address`` for its console."""
+    return functools.partial(LocalPgBouncer, postgresql_server)
+
+
+def gone(pid: int) -> bool:
+    """No such process, or a zombie nobody reaped yet (a container's init may not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def process_uids(pid: int) -> list[int]:
+    """A process's real, effective, saved and filesystem user ids (``/proc/PID/status``)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+    return [int(uid) for uid in line.split()[1:]]
 
 
 @contextlib.contextmanager

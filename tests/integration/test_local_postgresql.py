@@ -30,7 +30,13 @@ from dbbench.scenarios import benchmark
 from dbbench.server import local_postgresql
 from dbbench.server.certificates import make_certificates
 from dbbench.server.local_postgresql import LocalPostgreSQLServer, find_postgresql_binaries
-from tests.integration.conftest import clean_environment, reaped, run_dbbench
+from tests.integration.conftest import (
+    clean_environment,
+    gone,
+    process_uids,
+    reaped,
+    run_dbbench,
+)
 
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="what root does differently")
 
@@ -42,15 +48,6 @@ def connect(server: LocalPostgreSQLServer, **kwargs) -> psycopg.Connection:
         port=a.port, user=a.user, dbname=a.database, autocommit=True, connect_timeout=10,
         **kwargs,
     )  # fmt: skip
-
-
-def gone(pid: int) -> bool:
-    """No such process, or a zombie nobody reaped yet (a container's init may not)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-    return "\nState:\tZ" in status
 
 
 def shared_memory_ids() -> set[str]:
@@ -199,9 +196,7 @@ def test_as_root_it_runs_as_the_unprivileged_user(postgresql_server):
         pytest.skip("the session's PostgreSQL is not a throwaway one")
     expected = pwd.getpwnam(local.run_as)
     assert local.run_as in ("postgres", "nobody")
-    status = Path(f"/proc/{local.pid}/status").read_text()
-    uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
-    assert uid_line.split()[1:] == [str(expected.pw_uid)] * 4
+    assert process_uids(local.pid) == [expected.pw_uid] * 4
     assert (local.base_path / "data").stat().st_uid == expected.pw_uid
 
 
