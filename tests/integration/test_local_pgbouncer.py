@@ -48,9 +48,10 @@ PATIENCE_S = 60
 def connect(address: ServerAddress, **kwargs) -> psycopg.Connection:
     """A psycopg client of a PgBouncer pool (autocommit, no server-side prepare)."""
     kwargs.setdefault("host", address.host)
+    kwargs.setdefault("prepare_threshold", None)
     return psycopg.connect(
         port=address.port, user=address.user, dbname=address.database, autocommit=True,
-        prepare_threshold=None, connect_timeout=10, **kwargs,
+        connect_timeout=10, **kwargs,
     )  # fmt: skip
 
 
@@ -68,6 +69,12 @@ def base_dir() -> Iterator[Path]:
     directory.chmod(0o755)
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
+
+
+def status_of(bouncer: LocalPgBouncer, database: str) -> status.PoolRow:
+    """``database``'s pool, read on a console connection of its own."""
+    with console(bouncer) as admin:
+        return status.read_snapshot(admin).pool(database)
 
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:
@@ -181,6 +188,28 @@ def test_transaction_pooling_serves_8_clients_on_at_most_pool_size_servers(
             assert delta.mean_wait_us is not None and delta.mean_wait_us > 0
         change = status.snapshot_pool_change(before, after, address.database)
         assert change.cl_active == 8 and change.cl_waiting == 0
+
+
+def test_psycopgs_automatic_prepare_breaks_on_a_transaction_pool_before_pgbouncer_1_21(
+    local_pgbouncer,
+):
+    """Why the clients here set ``prepare_threshold=None``: psycopg prepares a statement on
+    its sixth run, on the server connection it has then; PgBouncer before 1.21 knows nothing
+    of prepared statements, so the next run, given another server, finds none there."""
+    with local_pgbouncer(pool_size=2) as bouncer:
+        if bouncer.version >= (1, 21):
+            pytest.skip(f"PgBouncer {bouncer.version} can track prepared statements")
+        address = bouncer.address_for("transaction")
+        with connect(address) as other, connect(address, prepare_threshold=5) as client:
+            for n in range(6):  # the sixth prepares "_pg3_0" on the pool's one server
+                assert client.execute("SELECT %s::int", (n,)).fetchone() == (n,)
+            assert status_of(bouncer, address.database).servers == 1
+            # another client's transaction holds that server: the next run gets a new one
+            other.execute("BEGIN")
+            other.execute("SELECT 1")
+            with pytest.raises(psycopg.errors.InvalidSqlStatementName, match="_pg3_0"):
+                client.execute("SELECT %s::int", (7,))
+            other.execute("COMMIT")
 
 
 def test_session_pooling_gives_each_client_its_own_server(local_pgbouncer):
