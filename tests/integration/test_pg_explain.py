@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Iterator
 
 import psycopg
@@ -93,6 +94,19 @@ def test_round_trips_per_phase_as_the_protocol_has_them(postgresql_server):
     assert _trips(counts["raw"]) == RAW_PLAIN
     assert _trips(counts["pool"]) == POOL
     assert _trips(counts["persistent"]) == {"query": 1}
+
+
+@pytest.mark.parametrize("form", ["directory", "socket file"])
+def test_round_trips_through_a_unix_socket_directory_or_file(postgresql_server, form):
+    """The relay connects(2) to the socket file: a directory (libpq's host=/dir) is
+    ``/dir/.s.PGSQL.PORT`` to it, as to libpq."""
+    path = postgresql_server.unix_socket
+    if not path or not os.path.exists(path):
+        pytest.skip(f"the session's server has no socket at {path!r}")
+    unix_socket = os.path.dirname(path) if form == "directory" else path
+    database = _database(postgresql_server, unix_socket=unix_socket)
+    counts = count_round_trips(Settings(database=database), ["raw"])
+    assert _trips(counts["raw"]) == RAW_PLAIN
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from dbbench.config.schema import command_default, mentioned
 from dbbench.config.settings import DatabaseSettings, Settings
 from dbbench.config.tls import TlsSettings
 from dbbench.drivers.diagnosis import operation_error
+from dbbench.drivers.libpq import socket_host_port
 from dbbench.errors import DbbenchError, Mentioning, mention
 from dbbench.numbers import duration_from_ns as _duration
 from dbbench.parsing import bad_value
@@ -142,7 +144,14 @@ def _via(database: DatabaseSettings, relay: CountingRelay) -> DatabaseSettings:
 
 
 def _upstream(database: DatabaseSettings) -> tuple[str, int] | str:
-    return database.unix_socket or (database.host, database.port)
+    """What the relay connects to: the socket file (libpq's socket directory is
+    ``/dir/.s.PGSQL.PORT`` to connect(2)), else the host and port."""
+    if not database.unix_socket:
+        return (database.host, database.port)
+    if database.dialect == "postgresql":
+        directory, port = socket_host_port(database.unix_socket, database.port)
+        return os.path.join(directory, f".s.PGSQL.{port}")
+    return database.unix_socket
 
 
 def count_round_trips(
