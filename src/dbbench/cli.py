@@ -40,11 +40,12 @@ from dbbench.config.settings import (
     find_config_path,
     from_text,
     load_settings,
+    parse_target,
     parse_variant,
 )
 from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus, one_line
-from dbbench.guard import check_sql
+from dbbench.guard import check_settings
 from dbbench.output.formats import FORMAT_NAMES, get_format
 from dbbench.parsing import bad_value, parse_int_list, parse_name_list, shown, whole_number
 from dbbench.runners import DEFAULT_RUNNERS, EXPLAIN_RUNNERS, RUNNER_NAMES, parse_runner_names
@@ -358,12 +359,8 @@ def _named(section: str, key: str, options: dict[str, Any]) -> str:
 def _check_sql(settings: Settings, options: dict[str, Any]) -> None:
     """The library's refusal of a query or init_command that may write, before a throwaway
     server starts."""
-    check_sql(
-        settings.benchmark.query,
-        settings.init_commands(),
-        options.get("allow_writes", False),
-        _named("benchmark", "query", options),
-        settings.database.dialect,
+    check_settings(
+        settings, options.get("allow_writes", False), _named("benchmark", "query", options)
     )
 
 
@@ -396,6 +393,15 @@ def _run_options(command: Callable) -> Callable:
             help="Measure this configuration beside the others given, in the same turns: a "
             "settings file whose [database] and [pool] are laid over the run's; two or more, "
             "runners labelled RUNNER@NAME.",
+        ),
+        click.option(
+            "--target",
+            "targets",
+            multiple=True,
+            metavar="NAME=URL",
+            help="Measure this endpoint beside the others given, in the same turns: a database "
+            "URL (direct, through PgBouncer, ProxySQL or any proxy; MySQL or PostgreSQL), "
+            "without a password; two or more, runners labelled RUNNER@NAME.",
         ),
         click.option(
             "--fail-on",
@@ -475,8 +481,11 @@ def _load(options: dict[str, Any], lists: dict[str, list[int]]) -> Settings:
             own.setdefault(row.section, {})[row.key] = row.default
     path = find_config_path(options.get("config_path"))
     variants = [parse_variant(text) for text in options.get("variants") or ()]
+    targets = [parse_target(text) for text in options.get("targets") or ()]
     swept = frozenset(key for key, values in lists.items() if len(values) > 1)
-    settings = load_settings(path, overrides=own, flags=flags, variants=variants, swept=swept)
+    settings = load_settings(
+        path, overrides=own, flags=flags, variants=variants, targets=targets, swept=swept
+    )
     prompt = f"Password for {settings.database.describe()}: "
     if options.get("password_prompt"):
         typed = credentials.prompt_password(prompt)
@@ -672,7 +681,7 @@ def _inputs(settings: Settings) -> list[Path]:
     """The files a command's settings were read from (its settings file, each variant's,
     the TLS files): none may be its ``--output``."""
     paths = [settings.config_path] if settings.config_path is not None else []
-    paths += [variant.path for variant in settings.variants]
+    paths += [variant.path for variant in settings.variants if variant.path is not None]
     for database in (settings.database, *(variant.database for variant in settings.variants)):
         tls = database.tls
         paths += [Path(name) for name in (tls.ca, tls.cert, tls.key) if name]

@@ -21,7 +21,7 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dbbench import safeio
 from dbbench.config import credentials
@@ -38,7 +38,7 @@ from dbbench.config.schema import (
     dialect_of,
 )
 from dbbench.config.tls import NeedsKey, TlsSettings, check_tls_files, resolve_tls
-from dbbench.config.url import DatabaseUrl
+from dbbench.config.url import DatabaseUrl, masked
 from dbbench.errors import ConfigError, mention
 from dbbench.parsing import bad_value, decimal, shown, suggest, toml_literal, whole_number
 
@@ -245,13 +245,28 @@ class Variant:
     ``[benchmark]`` is the run's (``Settings.variant`` puts them together)."""
 
     name: str
-    #: the variant's settings file
-    path: Path
+    #: the variant's settings file; None for a target (``--target NAME=URL``)
+    path: Path | None
     database: DatabaseSettings
     pool: PoolSettings
     #: the settings its file sets (``[pool] pool_pre_ping``), [benchmark]'s left out
     keys: frozenset[str] = frozenset()
+    #: a target's URL, as messages show it (never its password); None for a file's
+    url: str | None = None
 
+    @property
+    def origin(self) -> str:
+        """Where it was given, for a message: its file, or ``--target NAME``."""
+        return str(self.path) if self.path is not None else f"{TARGET_FLAG} {self.name}"
+
+
+T = TypeVar("T")
+
+#: the flag of a target: an endpoint measured beside others, given by its URL
+TARGET_FLAG = "--target"
+#: the ``[database]`` keys that say which endpoint to reach: a target's URL says them
+#: all, with the dialect's defaults for those it leaves out, never the run's
+ENDPOINT_KEYS = ("url", "dialect", "driver", "host", "port", "unix_socket", "database", "user")
 
 #: what a variant's name may be made of: it ends runner labels (``pool@new``)
 VARIANT_NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -292,12 +307,22 @@ class Settings:
                 )
         raise KeyError(name)
 
-    def init_commands(self) -> list[tuple[str | None, str]]:
-        """Each ``[database] init_command`` a run sends, the run's and every variant's, with
-        where it was set (``FILE: [database] init_command``), for ``guard.check_sql``."""
+    def databases(self) -> tuple[DatabaseSettings, ...]:
+        """The run's ``[database]`` and every variant's."""
+        return (self.database, *(variant.database for variant in self.variants))
+
+    def dialects(self) -> tuple[str, ...]:
+        """Every dialect the run speaks (variants and targets may mix them), each once."""
+        return tuple(dict.fromkeys(database.dialect for database in self.databases()))
+
+    def init_commands(self, dialect: str | None = None) -> list[tuple[str | None, str]]:
+        """Each ``[database] init_command`` a run sends, the run's and every variant's (with
+        ``dialect``: those sent to that dialect's servers), with where it was set
+        (``FILE: [database] init_command``), for ``guard.check_sql``."""
         return [
             (database.init_command, database.sources.get("init_command", _INIT_COMMAND))
-            for database in (self.database, *(variant.database for variant in self.variants))
+            for database in self.databases()
+            if dialect is None or database.dialect == dialect
         ]
 
     def with_password(self, password: str, source: str, *, lowest: bool = False) -> Settings:
@@ -316,7 +341,7 @@ class Settings:
         for variant in self.variants:
             if own(variant) and not lowest:
                 raise ConfigError(
-                    f"{variant.path}: [database] password and {source} both give variant "
+                    f"{variant.origin}: [database] password and {source} both give variant "
                     f"{variant.name!r} its password: give it in one place only"
                 )
         return dataclasses.replace(
@@ -329,12 +354,14 @@ class Settings:
             password_asked_by=None,
         )
 
-    def with_read_only_sessions(self) -> Settings:
+    def with_read_only_sessions(
+        self, where: Callable[[DatabaseSettings], bool] = lambda database: True
+    ) -> Settings:
         """These settings, and each variant's, with every session read-only from its
-        start (``DatabaseSettings.read_only``)."""
+        start (``DatabaseSettings.read_only``); with ``where``, only those it says."""
 
         def read_only(database: DatabaseSettings) -> DatabaseSettings:
-            return dataclasses.replace(database, read_only=True)
+            return dataclasses.replace(database, read_only=True) if where(database) else database
 
         return dataclasses.replace(
             self,
@@ -350,7 +377,8 @@ class Settings:
             document["variants"] = [
                 {
                     "name": variant.name,
-                    "path": str(variant.path),
+                    **({"path": str(variant.path)} if variant.path is not None else {}),
+                    **({"url": variant.url} if variant.url is not None else {}),
                     **self._differences(self.variant(variant.name), document),
                 }
                 for variant in self.variants
@@ -630,6 +658,7 @@ def load_settings(
     *,
     flags: Mapping[str, Mapping[str, Any]] | None = None,
     variants: Sequence[tuple[str, Path]] = (),
+    targets: Sequence[tuple[str, str]] = (),
     swept: frozenset[str] = frozenset(),
 ) -> Settings:
     """Merge defaults < file < environment < ``overrides`` and ``flags``.
@@ -646,6 +675,12 @@ def load_settings(
     file and the environment, under ``overrides`` and ``flags``, which may not set a key the
     file sets too (``Settings.variants``); its ``[benchmark]`` may only say what the run's
     does.
+
+    ``targets``: (name, URL) pairs, two or more (``--target NAME=URL``): variants whose
+    only difference is the endpoint their URL names, in place of ``variants``.  A target's
+    URL says every ``ENDPOINT_KEYS`` key, with its dialect's defaults where it is silent,
+    and a flag that sets one of them too is refused as ambiguous; the rest (TLS, the
+    password, ``[pool]``) is the run's.
 
     ``swept``: the ``[benchmark]`` keys the command line gives several values of (a sweep,
     ``-c 2,4``), which these settings leave unset: what is checked against them is the
@@ -683,10 +718,21 @@ def load_settings(
     ]
     warnings += given.warnings
     loaded = []
+    if variants and targets:
+        raise ConfigError(
+            f"--variant and {TARGET_FLAG} both name configurations to measure side by side: "
+            "give one or the other (a variant's file may set [database] url)"
+        )
     for name, path in _variant_names(variants):
         variant, warning = _variant(name, path, settings, below, above)
         loaded.append(variant)
         warnings += [warning] if warning is not None else []
+    for name, url in _variant_names(targets, TARGET_FLAG):
+        loaded.append(_target(name, url, settings, below, above))
+    if targets:
+        # the run has no endpoint of its own: it is the first target's, whose server the
+        # run's counters are read on, and each target's differences are from it
+        settings = dataclasses.replace(settings, database=loaded[0].database)
     return dataclasses.replace(settings, variants=tuple(loaded), warnings=tuple(warnings))
 
 
@@ -816,23 +862,79 @@ def parse_variant(text: str, where: str = "--variant") -> tuple[str, Path]:
 _NAME_RULE = "a variant's NAME is letters, digits, _ and - (it ends the runner labels: pool@NAME)"
 
 
-def _variant_names(variants: Sequence[tuple[str, Path]]) -> Sequence[tuple[str, Path]]:
-    """``variants`` as given, if they are two or more with good names, none given twice."""
-    where = mention("variants")
+def _variant_names(variants: Sequence[tuple[str, T]], flag: str = "") -> Sequence[tuple[str, T]]:
+    """``variants`` (or, with ``flag``, that flag's targets) as given, if they are two or
+    more with good names, none given twice."""
+    where, what = (flag, "target") if flag else (mention("variants"), "variant")
     if len(variants) == 1:
-        ((name, path),) = variants
+        ((name, given),) = variants
+        shown_as = masked(given) if flag else given
         raise ConfigError(
-            f"{where}: one variant ({name}={path}) has nothing to be compared with: give two "
-            "or more"
+            f"{where}: one {what} ({name}={shown_as}) has nothing to be compared with: give "
+            "two or more"
         )
     seen: set[str] = set()
-    for name, path in variants:
+    for name, given in variants:
         if not VARIANT_NAME.fullmatch(name):
-            raise bad_value(where, f"{name}={path}", _NAME_RULE)
+            raise bad_value(where, f"{name}={masked(given) if flag else given}", _NAME_RULE)
         if name in seen:
-            raise ConfigError(f"{where}: variant {name!r} is given twice: give each its own name")
+            raise ConfigError(f"{where}: {what} {name!r} is given twice: give each its own name")
         seen.add(name)
     return variants
+
+
+def parse_target(text: str, where: str = TARGET_FLAG) -> tuple[str, str]:
+    """``"direct=postgresql://root@h/test"`` -> ``("direct", "postgresql://root@h/test")``;
+    a bad one raises ``bad_value``'s error naming ``where``, never echoing a password."""
+    name, equals, url = text.partition("=")
+    if not equals or not url.strip():
+        example = "direct=postgresql://root@127.0.0.1/test"
+        raise bad_value(where, masked(text), f"give NAME=URL, e.g. {example}")
+    if not VARIANT_NAME.fullmatch(name.strip()):
+        raise bad_value(where, f"{name}={masked(url)}", _NAME_RULE)
+    return name.strip(), url.strip()
+
+
+def _target(
+    name: str,
+    url: str,
+    run: Settings,
+    below: Sequence[dict[str, dict[str, _Value]]],
+    above: Sequence[dict[str, dict[str, _Value]]],
+) -> Variant:
+    """Target ``name``: the run's settings with the endpoint ``url`` names, whole."""
+    where = f"{TARGET_FLAG} {name}"
+    layer = {"database": {"url": _Value(url, where, 3, url)}}
+    _check_layer(layer)
+    parsed: DatabaseUrl = layer["database"]["url"].checked
+    if parsed.has_password:
+        raise ConfigError(
+            f"{where} = {parsed.masked} holds a password, and every user sees a command line "
+            "in the process list: leave it out of the URL and give it with DBBENCH_PASSWORD "
+            "or --password"
+        )
+    for explicit in above:
+        for key in ENDPOINT_KEYS:
+            item = explicit.get("database", {}).get(key)
+            if item is not None:
+                raise ConfigError(
+                    f"{item.where} and {where} both say which {key} to reach: a target's URL "
+                    f"says it whole; leave {item.where} out, or put it in each target's URL"
+                )
+    # the run's own endpoint (a file's host, DBBENCH_URL) is not this one's
+    elsewhere = [
+        {
+            section: (
+                {k: v for k, v in values.items() if k not in ENDPOINT_KEYS}
+                if section == "database" else values
+            )
+            for section, values in given.items()
+        }
+        for given in below
+    ]
+    settings = _settings([*elsewhere, layer, *above], run.config_path)
+    keys = frozenset(f"[database] {key}" for key in parsed.parts)
+    return Variant(name, None, settings.database, settings.pool, keys, url=parsed.masked)
 
 
 def _variant(

@@ -94,9 +94,12 @@ def read_only_sessions(settings: Settings, allow_writes: bool) -> Settings:
     extra round trip (``Database.read_only_at_connect``: PostgreSQL): then the server, not
     only the guard's reading of the text, refuses a write, whatever a function called by a
     read does.  Unchanged otherwise (MySQL, or writes allowed)."""
-    if allow_writes or not get_database(settings.database.dialect).read_only_at_connect:
+    if allow_writes:
         return settings
-    return settings.with_read_only_sessions()
+    # each variant's or target's in its own dialect: a run may measure MySQL and PostgreSQL
+    return settings.with_read_only_sessions(
+        lambda database: get_database(database.dialect).read_only_at_connect
+    )
 
 
 def guarded(settings: Settings, allow_writes: bool) -> Settings:
@@ -106,10 +109,5 @@ def guarded(settings: Settings, allow_writes: bool) -> Settings:
     (``read_only_sessions``): what a command that sends the user's query does first."""
     from dbbench import guard
 
-    guard.check_sql(
-        settings.benchmark.query,
-        settings.init_commands(),
-        allow_writes,
-        dialect=settings.database.dialect,
-    )
+    guard.check_settings(settings, allow_writes)
     return read_only_sessions(settings, allow_writes)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from types import ModuleType
+from typing import Any, Protocol
 
 from dbbench.errors import mention
 from dbbench.guard import mysql, postgresql
@@ -26,6 +27,18 @@ from dbbench.guard.mysql import (
     WRITE_KEYWORDS,
     WRITE_WORDS,
 )
+
+
+class _RunSettings(Protocol):
+    """What ``check_settings`` reads of a run's ``Settings`` (``dbbench.config.settings``,
+    which imports this package: named by its shape, not imported)."""
+
+    @property
+    def benchmark(self) -> Any: ...
+
+    def dialects(self) -> tuple[str, ...]: ...
+
+    def init_commands(self, dialect: str | None = None) -> list[tuple[str | None, str]]: ...
 
 __all__ = [
     "EFFECT_CALLS",
@@ -100,3 +113,19 @@ def check_sql(
     check_query(query, allow_writes, query_name, dialect)
     for command, where in init_commands:
         check_init_command(command, allow_writes, where, dialect)
+
+
+def check_settings(
+    settings: _RunSettings, allow_writes: bool, query_name: str = mention("[benchmark] query")
+) -> None:
+    """``check_sql`` for the query and init_commands of ``settings``, in each dialect the
+    run speaks: variants and targets may mix MySQL and PostgreSQL servers, and the query
+    goes to each, each init_command to its own."""
+    for dialect in settings.dialects():
+        check_sql(
+            settings.benchmark.query,
+            settings.init_commands(dialect),
+            allow_writes,
+            query_name,
+            dialect,
+        )

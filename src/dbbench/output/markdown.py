@@ -193,7 +193,10 @@ def run_lines(result: RunResult) -> list[list[str]]:
     ]
     if result.pool_description:
         context.append(f"pool: {escape(result.pool_description)}")
-    context += [f"variant {escape(v.describe())}" for v in result.settings.variants or ()]
+    context += [
+        f"{v.kind} {escape(v.describe(result.target_server(v)))}"
+        for v in result.settings.variants or ()
+    ]
     rows = [_run_cells(r, vs_raw(result, r)) for r in result.runners]
     server = server_line(result)
     notes = [f"- {escape(note)}" for note in result.notes]

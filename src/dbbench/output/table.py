@@ -105,7 +105,7 @@ def build_table(result: RunResult, width: int = 200) -> Table:
     if result.pool_description:
         title += f"\npool: {literal(result.pool_description)}"
     for variant in result.settings.variants or ():
-        title += f"\nvariant {literal(variant.describe())}"
+        title += f"\n{variant.kind} {literal(variant.describe(result.target_server(variant)))}"
     drivers = result.environment.drivers
     if drivers:
         tls = database.ssl_mode or "preferred"

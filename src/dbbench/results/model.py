@@ -503,7 +503,10 @@ class VariantSummary(Section):
     those keys; never a password, at most whether one is set)."""
 
     name: str | None = None
+    #: its settings file; None for a target (``--target NAME=URL``)
     path: str | None = None
+    #: a target's URL, without its password; None for a variant of a file
+    url: str | None = None
     database: DatabaseSummary = field(default_factory=DatabaseSummary)
     pool: PoolSummary = field(default_factory=PoolSummary)
 
@@ -512,14 +515,28 @@ class VariantSummary(Section):
         "pool": PoolSummary,
     }
 
-    def describe(self) -> str:
-        """e.g. "new (new.toml): driver mysqlclient, pool_pre_ping true", for the tables."""
+    @property
+    def kind(self) -> str:
+        """What the tables call it: "target" (given by a URL) or "variant" (by a file)."""
+        return "target" if self.url is not None and self.path is None else "variant"
+
+    def describe(self, server: str | None = None) -> str:
+        """e.g. "new (new.toml): driver mysqlclient, pool_pre_ping true", for the tables;
+        a target: "pg (postgresql://root@h:5432/test, PostgreSQL 15.20): driver psycopg",
+        with ``server``, the version its server reported.  A target's differences leave
+        out what its URL says."""
+        where = ", ".join(filter(None, (self.path or self.url, server)))
         changes = [
             f"{key} {_words(value)}"
             for section in self.SECTIONS
             for key, value in getattr(self, section).to_document().items()
+            if self.kind == "variant" or key not in _URL_SAYS
         ]
-        return f"{self.name} ({self.path}): {', '.join(changes) or 'as the run'}"
+        return f"{self.name} ({where}): {', '.join(changes) or 'as the run'}"
+
+
+#: what a target's URL says, which its line shows in the URL and not again
+_URL_SAYS = frozenset({"dialect", "host", "port", "unix_socket", "database", "user"})
 
 
 def _words(value: Any) -> str:
@@ -1021,6 +1038,16 @@ class RunResult:
         """Runner ``name`` in each repetition it ran in, in order; empty with one repetition."""
         found = (repetition.runner(name) for repetition in self.repetitions)
         return [r for r in found if r is not None]
+
+    def target_server(self, variant: VariantSummary) -> str | None:
+        """A target's server as it reported itself; None for a variant (the run's server
+        line names the first) and where the file did not record it."""
+        if variant.kind != "target" or variant.name is None:
+            return None
+        try:
+            return self.environment.variant(variant.name).server_version
+        except KeyError:
+            return None
 
     @property
     def variant_names(self) -> tuple[str, ...]:

@@ -258,9 +258,7 @@ def check_sql(
     of a write workload.  ``query_name`` and ``workload_name``: the two settings as the
     message names them."""
     bench = settings.benchmark
-    guard.check_sql(
-        bench.query, settings.init_commands(), allow_writes, query_name, settings.database.dialect
-    )
+    guard.check_settings(settings, allow_writes, query_name)
     check_workload(bench.workload, allow_writes, workload_name)
     if bench.workload == READ_WORKLOAD:
         return

@@ -30,7 +30,14 @@ def refuse(settings: Settings, what: str, instead: str) -> None:
     this version does not measure with them (a sweep, a list of drivers, a projection);
     ``instead``: what to do."""
     if settings.variants:
-        raise ConfigError(f"{mention('variants')} does not run with {what} yet: {instead}")
+        raise ConfigError(f"{given_as(settings)} does not run with {what} yet: {instead}")
+
+
+def given_as(settings: Settings) -> str:
+    """How the run's variants were given, as a message mentions them: ``--target`` for
+    targets, ``--variant`` for files (``mention``: the library says targets, variants)."""
+    targets = any(variant.path is None for variant in settings.variants)
+    return mention("targets" if targets else "variants")
 
 
 def each_settings(settings: Settings) -> list[tuple[str | None, Settings]]:

@@ -1,0 +1,154 @@
+"""Targets (``--target NAME=URL``): endpoints measured side by side, each given whole by
+its URL; on fakes, what the settings, the guard and the result make of them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from dbbench import databases, guard
+from dbbench.cli import cli
+from dbbench.config.settings import load_settings, parse_target
+from dbbench.errors import ConfigError
+from dbbench.results.model import VariantSummary
+from dbbench.scenarios import benchmark
+from tests.unit.test_variant_runs import NO_SERVER_VARIABLES, Fakes
+
+SCHEMA = json.loads((Path(__file__).parents[2] / "schema/dbbench-result.schema.json").read_text())
+PG = "direct=postgresql://app@db.internal:5432/orders"
+BOUNCER = "bouncer=postgresql://app@db.internal:6432/orders"
+MARIA = "maria=mysql://root@127.0.0.1/test"
+
+
+def targets(*texts: str, env: dict[str, str] | None = None, flags=None):
+    return load_settings(
+        None, env=env or {}, flags=flags, targets=[parse_target(text) for text in texts]
+    )
+
+
+def test_each_target_is_its_url_whole_and_the_run_is_the_first():
+    settings = targets(PG, BOUNCER, MARIA)
+    assert [v.name for v in settings.variants] == ["direct", "bouncer", "maria"]
+    assert [v.path for v in settings.variants] == [None] * 3
+    direct, bouncer, maria = (settings.variant(v.name).database for v in settings.variants)
+    assert (direct.dialect, direct.driver, direct.host, direct.port) == (
+        "postgresql", "psycopg", "db.internal", 5432,
+    )
+    assert (bouncer.port, bouncer.user, bouncer.database) == (6432, "app", "orders")
+    # a URL silent about its port and driver takes its dialect's, not the run's
+    assert (maria.dialect, maria.driver, maria.port) == ("mysql", "pymysql", 3306)
+    assert settings.database == settings.variants[0].database
+    assert settings.dialects() == ("postgresql", "mysql")
+
+
+def test_the_runs_own_endpoint_is_not_a_targets():
+    env = {"DBBENCH_PORT": "3307", "DBBENCH_HOST": "elsewhere", "DBBENCH_PASSWORD": "pw"}
+    settings = targets("a=mysql://root@127.0.0.1/test", "b=postgresql://root@h/test", env=env)
+    a, b = (settings.variant(name).database for name in ("a", "b"))
+    assert (a.host, a.port, b.port) == ("127.0.0.1", 3306, 5432)
+    # what is not the endpoint is the run's: the password, for every target
+    assert a.password == b.password == "pw"
+
+
+@pytest.mark.parametrize(
+    ("texts", "flags", "expected"),
+    [
+        ((PG,), None, "--target: one target (direct=postgresql://app@db.internal:5432/orders) "
+         "has nothing to be compared with: give two or more"),
+        ((PG, PG), None, "--target: target 'direct' is given twice"),
+        (("a b=mysql://h", MARIA), None, "a variant's NAME is letters, digits"),
+        (("a=postgresql://app:s3cret@h/db", MARIA), None, "--target a = "
+         "postgresql://app:***@h/db holds a password"),
+        (("a=nosuch://h", MARIA), None, "--target a = 'nosuch://h': unknown database 'nosuch'"),
+        ((PG, MARIA), {"database": {"host": "x"}}, "--host and --target direct both say which "
+         "host to reach"),
+        ((PG, MARIA), {"database": {"dialect": "mysql"}}, "--dialect and --target direct"),
+    ],
+)
+def test_a_bad_target_is_one_line_without_its_password(texts, flags, expected):
+    with pytest.raises(ConfigError) as caught:
+        targets(*texts, flags=flags)
+    assert expected in str(caught.value)
+    assert "s3cret" not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_parse_target_needs_a_name_and_a_url():
+    assert parse_target(" a = mysql://h ") == ("a", "mysql://h")
+    for text in ("a", "a=", "=mysql://h"):
+        with pytest.raises(ConfigError):
+            parse_target(text)
+    with pytest.raises(ConfigError) as caught:
+        parse_target("postgresql://app:s3cret@h/db")
+    assert "s3cret" not in str(caught.value)
+
+
+def test_variants_and_targets_are_one_or_the_other(tmp_path):
+    (tmp_path / "a.toml").write_text("[pool]\npool_size = 2\n")
+    (tmp_path / "b.toml").write_text("[pool]\npool_size = 3\n")
+    with pytest.raises(ConfigError, match="--variant and --target both"):
+        load_settings(
+            None,
+            env={},
+            variants=[("a", tmp_path / "a.toml"), ("b", tmp_path / "b.toml")],
+            targets=[parse_target(PG), parse_target(MARIA)],
+        )
+
+
+def test_the_query_is_judged_in_every_targets_dialect_and_sessions_read_only_where_they_can():
+    settings = targets(PG, MARIA)
+    # a lock only PostgreSQL's reading knows: refused though the first target is MySQL
+    mixed = targets(MARIA, PG)
+    for run in (settings, mixed):
+        query = dataclasses.replace(run.benchmark, query="SELECT pg_advisory_lock(1)")
+        bad = dataclasses.replace(run, benchmark=query)
+        with pytest.raises(ConfigError, match="pg_advisory_lock"):
+            guard.check_settings(bad, allow_writes=False)
+    read_only = databases.read_only_sessions(settings, allow_writes=False)
+    assert [v.database.read_only for v in read_only.variants] == [True, False]
+    assert databases.read_only_sessions(settings, allow_writes=True) is settings
+
+
+def test_a_run_of_targets_records_each_url_and_server_and_labels_runners_by_target():
+    fakes = Fakes()
+    flags = {"benchmark": {"iterations": "20", "warmup": "2"}}
+    settings = load_settings(
+        None, env={}, flags=flags,
+        targets=[parse_target("a=mysql://root@127.0.0.1/test"),
+                 parse_target("b=mysql://root@127.0.0.2:3307/test")],
+    )
+    result = benchmark.run_benchmark(settings, ["raw", "pool"], backend=fakes.backend)
+    assert [r.runner for r in result.runners] == ["raw@a", "raw@b", "pool@a", "pool@b"]
+    assert [host for _, host in fakes.checked] == ["127.0.0.1", "127.0.0.2"]
+    assert fakes.settings["raw@b"].database.port == 3307
+    recorded = result.settings.variants
+    assert [(v.name, v.path, v.url, v.kind) for v in recorded] == [
+        ("a", None, "mysql://root@127.0.0.1/test", "target"),
+        ("b", None, "mysql://root@127.0.0.2:3307/test", "target"),
+    ]
+    document = result.to_document()
+    jsonschema.validate(document, SCHEMA)
+    assert "path" not in document["settings"]["variants"][0]
+    server = result.target_server(recorded[1])
+    assert server == "10.11.0-Fake-pymysql"
+    # the line leaves out what the URL says, and shows the server
+    assert recorded[1].describe(server) == (
+        "b (mysql://root@127.0.0.2:3307/test, 10.11.0-Fake-pymysql): as the run"
+    )
+    assert VariantSummary(name="n", path="n.toml").kind == "variant"
+
+
+def test_what_targets_do_not_run_with_yet_names_the_target_flag():
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["compare", "--target", PG, "--target", MARIA, "--pool-size", "2,4", "-n", "5"],
+        env=NO_SERVER_VARIABLES,
+    )
+    assert result.exit_code == 2, result.output
+    assert "--target does not run with" in result.output
+    assert "Traceback" not in result.output
