@@ -18,7 +18,7 @@ import functools
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,10 +113,10 @@ class DbbenchGroup(click.Group):
                 error("interrupted", trace=False)
                 status = ExitStatus.INTERRUPTED
             except click.ClickException as exc:
-                message = exc.format_message()
-                if isinstance(exc, click.NoSuchOption):
-                    message += _elsewhere(exc)
-                error(message)
+                hint = _elsewhere(exc) if isinstance(exc, click.NoSuchOption) else ""
+                if hint:  # another command's flag, not a misspelling of one of this one's
+                    exc.possibilities = []  # type: ignore[attr-defined]
+                error(exc.format_message() + hint)
                 status = ExitStatus.USAGE if isinstance(exc, click.UsageError) else ExitStatus.ERROR
             except DbbenchError as exc:
                 error(self._as_flags(exc))
@@ -395,6 +395,13 @@ def _run_options(command: Callable) -> Callable:
             "runners labelled RUNNER@NAME.",
         ),
         click.option(
+            "--pooler",
+            type=click.Choice(["pgbouncer"]),
+            help="Start a throwaway PgBouncer in front of the server (with --server local, "
+            "the throwaway one) and measure the targets direct, pgbouncer-session and "
+            "pgbouncer-transaction side by side, with what PgBouncer saw.",
+        ),
+        click.option(
             "--target",
             "targets",
             multiple=True,
@@ -545,6 +552,28 @@ def _target(
         on_started=started,
         may_fall_back=given in (None, click.core.ParameterSource.DEFAULT),
     )
+
+
+def _pooled(
+    settings: Settings, pooler: str | None, stderr: Console, quiet: bool
+) -> contextlib.AbstractContextManager[Settings]:
+    """``--pooler``: the settings of a run through a throwaway pooler in front of the
+    server (``scenarios.pooler``); without, the settings as they are."""
+    if pooler is None:
+        return contextlib.nullcontext(settings)
+    from dbbench.scenarios import pooler as poolers
+
+    @contextlib.contextmanager
+    def started() -> Iterator[Settings]:
+        with poolers.with_pgbouncer(settings) as through:
+            if not quiet and through.pooler is not None:
+                stderr.print(
+                    f"[dim]started a throwaway PgBouncer {through.pooler.version} on "
+                    f"{through.pooler.host}:{through.pooler.port}[/dim]"
+                )
+            yield through
+
+    return started()
 
 
 def _stdout_console() -> Console:
@@ -759,8 +788,14 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     quiet = options["quiet"]
     if options.get("config_path") is None and settings.config_path is not None and not quiet:
         stderr.print(f"[dim]using settings from {escape(str(settings.config_path))}[/dim]")
+    pooler = options.get("pooler")
+    if pooler is not None:
+        from dbbench.scenarios import pooler as poolers
+
+        poolers.check(settings, pooler)
     with (
         _target(settings, options["server"], stderr, quiet) as target,
+        _pooled(target, pooler, stderr, quiet) as target,
         ProgressBar(stderr, f"dbbench {command}", not quiet, _seconds(backend)) as bar,
     ):
         if axes is not None:

@@ -95,6 +95,10 @@ class DatabaseSettings:
     #: set by a run given no --allow-writes where the dialect can say it at no extra round
     #: trip (``scenarios.benchmark.read_only_sessions``); the drivers' ``connector`` reads it
     read_only: bool = False
+    #: whether the endpoint takes server settings in the startup packet (``read_only``'s
+    #: way): not a key of the user's; False for a PgBouncer pool (``--pooler``), which
+    #: refuses a startup parameter it does not know ("unsupported startup parameter")
+    startup_settings: bool = True
 
     @property
     def tls(self) -> TlsSettings:
@@ -282,6 +286,30 @@ def split_label(label: str) -> tuple[str, str | None]:
 
 
 @dataclass(frozen=True)
+class PooledTarget:
+    """A target that goes through the pooler: its name, the pooler's database alias it
+    connects to, and that pool's mode (session, transaction)."""
+
+    target: str
+    database: str
+    pool_mode: str
+
+
+@dataclass(frozen=True)
+class Pooler:
+    """A server-side pooler in front of the server (PgBouncer), as a run watches it: its
+    admin console's address (no password: dbbench's throwaway PgBouncer trusts its user)
+    and the targets through it."""
+
+    kind: str
+    version: str
+    host: str
+    port: int
+    user: str
+    targets: tuple[PooledTarget, ...]
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     benchmark: BenchmarkSettings = field(default_factory=BenchmarkSettings)
@@ -296,6 +324,9 @@ class Settings:
     #: the configurations one run measures side by side, in the order given; empty: the
     #: run measures these settings alone
     variants: tuple[Variant, ...] = ()
+    #: the server-side pooler some targets go through (``--pooler``), whose counters a run
+    #: reads beside the server's; None: none watched
+    pooler: Pooler | None = None
 
     def variant(self, name: str) -> Settings:
         """The settings variant ``name`` runs with: these, with its ``[database]`` and

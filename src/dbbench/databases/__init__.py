@@ -18,7 +18,7 @@ from dbbench.databases.base import Database, Monitor, ScratchTable
 from dbbench.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dbbench.config.settings import DatabaseSettings, Settings
+    from dbbench.config.settings import DatabaseSettings, Pooler, Settings
     from dbbench.server.preflight import ServerInfo
     from dbbench.workload import Workload
 
@@ -33,6 +33,7 @@ __all__ = [
     "guarded",
     "insert_statement",
     "monitor",
+    "pooler_monitor",
     "read_max_connections",
     "read_only_sessions",
     "scratch_table",
@@ -88,6 +89,16 @@ def insert_statement(database: DatabaseSettings, table: str) -> str:
     return database_for(database).insert_statement(table)
 
 
+def pooler_monitor(pooler: Pooler) -> Any:
+    """A monitor of the server-side pooler in front of the server (``Settings.pooler``):
+    start(), stop() -> the ``server.pooler`` section of the result."""
+    from dbbench.databases.pgbouncer_monitor import PgBouncerMonitor
+
+    if pooler.kind != "pgbouncer":
+        raise ConfigError(f"dbbench cannot watch a {pooler.kind!r} pooler; it knows pgbouncer")
+    return PgBouncerMonitor(pooler)
+
+
 def read_only_sessions(settings: Settings, allow_writes: bool) -> Settings:
     """``settings`` with every session read-only from its start (``DatabaseSettings.read_only``)
     where no --allow-writes was given and the dialect can say so in the connect itself at no
@@ -99,6 +110,7 @@ def read_only_sessions(settings: Settings, allow_writes: bool) -> Settings:
     # each variant's or target's in its own dialect: a run may measure MySQL and PostgreSQL
     return settings.with_read_only_sessions(
         lambda database: get_database(database.dialect).read_only_at_connect
+        and database.startup_settings
     )
 
 

@@ -244,8 +244,9 @@ def libpq_kwargs(database: DatabaseSettings, driver: str) -> dict[str, Any]:
         MIN_CONNECT_TIMEOUT_S, whole_seconds(database.connect_timeout_s)
     )
     kwargs.update(keepalive_kwargs(database.read_timeout_s))
-    statement_timeout_ms = max(1, math.ceil(database.read_timeout_s * 1000))
-    kwargs["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    if database.startup_settings:  # not through a PgBouncer, which refuses options
+        statement_timeout_ms = max(1, math.ceil(database.read_timeout_s * 1000))
+        kwargs["options"] = f"-c statement_timeout={statement_timeout_ms}"
     kwargs.update(tls_kwargs(database.tls))
     return kwargs
 

@@ -41,7 +41,13 @@ from dbbench.output.stale_table import (
     describe_protection,
     timeout_setting,
 )
-from dbbench.output.table import describe_speedup, projection_line, server_line, vs_raw
+from dbbench.output.table import (
+    describe_speedup,
+    pooler_lines,
+    projection_line,
+    server_line,
+    vs_raw,
+)
 from dbbench.results.model import (
     BenchmarkSummary,
     CalibrationResult,
@@ -212,6 +218,7 @@ def run_lines(result: RunResult) -> list[list[str]]:
         [f"- {escape(describe_speedup(s.runner, s.baseline, s.speedup))}" for s in result.speedups],
         _pool_table(result),
         [escape(server[0].upper() + server[1:])] if server else [],
+        [f"- {escape(line)}" for line in pooler_lines(result)],
         _failures(result),
         ["**Notes**", "", *notes] if notes else [],
         []

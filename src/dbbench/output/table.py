@@ -8,6 +8,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dbbench.config.settings import split_label
 from dbbench.engine.timeline import describe as describe_timeline
 from dbbench.numbers import MISSING, count, error_kinds, ms_from_ns, ratio, ratio_digits
 from dbbench.output.columns import (
@@ -180,6 +181,40 @@ def server_line(result: RunResult) -> str | None:
     return line
 
 
+def pooler_lines(result: RunResult) -> list[str]:
+    """What the server-side pooler saw (``--pooler``), a line per pool a target went
+    through: what it served, the clients it held on how many server connections, the wait.
+    """
+    server = result.server
+    pooler = server.pooler if server else None
+    if pooler is None:
+        return []
+    kind = {"pgbouncer": "PgBouncer"}.get(pooler.kind or "", pooler.kind or MISSING)
+    lines = []
+    for pool in pooler.pools or ():
+        connects = sum(
+            r.connections_opened for r in result.runners
+            if split_label(r.runner)[1] == pool.target
+        )
+        held = f"at most {_known(pool.peak_clients)} clients on {_known(pool.peak_servers)} " \
+            "server connections"
+        if pool.peak_clients and pool.peak_servers:
+            held += f" ({pool.peak_clients / pool.peak_servers:.1f} per server connection)"
+        waited = (
+            f"{_known(pool.peak_waiting)} waiting at most"
+            + (f", {pool.wait_us / 1e6:.3g} s of waiting in all" if pool.wait_us else "")
+        )
+        lines.append(
+            f"{kind} {pooler.version or MISSING} saw, for {pool.target} ({pool.pool_mode} "
+            f"pool): {_known(pool.transactions)} transactions, {_known(pool.queries)} queries "
+            f"from {connects} client connections; {held}; {waited}; "
+            f"{_known(pool.servers_after)} server connections kept after"
+        )
+    if pooler.complete is False:
+        lines.append(f"{kind}'s console was lost during the run: {pooler.error or MISSING}")
+    return lines
+
+
 def _known(value: object) -> str:
     """A value a file recorded, or MISSING when it lacks it."""
     return MISSING if value is None else str(value)
@@ -198,6 +233,8 @@ def write(result: RunResult, console: Console) -> None:
         console.print(pool)
     line = server_line(result)
     if line:
+        console.print(literal(line), style="dim")
+    for line in pooler_lines(result):
         console.print(literal(line), style="dim")
     dialect = result.settings.database.dialect
     for r in result.runners:

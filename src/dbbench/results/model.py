@@ -674,6 +674,51 @@ class ServerGauge(NamedTuple):
 
 
 @dataclass(frozen=True)
+class PooledSummary(Section):
+    """One pool of a server-side pooler a target went through (``--pooler``): what the
+    pooler's console said of it during the run (``databases.pgbouncer_monitor``)."""
+
+    #: the target (variant) that connected through it
+    target: str | None = None
+    #: the pooler's database alias, and its pool mode (session, transaction)
+    database: str | None = None
+    pool_mode: str | None = None
+    #: at most, in the samples: clients linked or waiting, clients waiting, the pool's
+    #: server connections, those linked to a client
+    peak_clients: int | None = None
+    peak_waiting: int | None = None
+    peak_servers: int | None = None
+    peak_active_servers: int | None = None
+    #: the pool's server connections once the run was over (kept for the next clients)
+    servers_after: int | None = None
+    #: after - before of SHOW STATS: transactions and queries pooled, the clients' wait
+    #: for a server connection summed (µs), its mean per assignment (PgBouncer 1.23+), the
+    #: mean time a transaction held its server connection (µs)
+    transactions: int | None = None
+    queries: int | None = None
+    wait_us: int | None = None
+    mean_wait_us: float | None = None
+    mean_transaction_us: float | None = None
+
+
+@dataclass(frozen=True)
+class PoolerSummary(Section):
+    """What the server-side pooler saw (``--pooler``): each pool a target went through."""
+
+    kind: str | None = None
+    version: str | None = None
+    samples: int | None = None
+    complete: bool | None = None
+    error: str | None = None
+    pools: tuple[PooledSummary, ...] | None = None
+
+    SECTION_LISTS: ClassVar[Mapping[str, type[Section]]] = {"pools": PooledSummary}
+
+    def pool_of(self, target: str) -> PooledSummary | None:
+        return next((p for p in self.pools or () if p.target == target), None)
+
+
+@dataclass(frozen=True)
 class ServerSummary(Section):
     """What the server saw during a run (``ServerActivity``, or PostgreSQL's
     ``PostgresActivity``) and the cross-check.  A MySQL file has ``threads_connected_*``,
@@ -705,8 +750,13 @@ class ServerSummary(Section):
     #: PostgreSQL: False when backends begun during the run were still there at the
     #: after-read, so that their statistics may not be in the counters yet
     stats_settled: bool | None = None
+    #: ``--pooler``: what the server-side pooler in front of the server saw
+    pooler: PoolerSummary | None = None
 
-    OPTIONAL_SECTIONS: ClassVar[Mapping[str, type[Section]]] = {"cross_check": CrossCheck}
+    OPTIONAL_SECTIONS: ClassVar[Mapping[str, type[Section]]] = {
+        "cross_check": CrossCheck,
+        "pooler": PoolerSummary,
+    }
 
     @property
     def gauge(self) -> ServerGauge:

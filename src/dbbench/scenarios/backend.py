@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbbench import databases
-from dbbench.config.settings import DatabaseSettings, Settings
+from dbbench.config.settings import DatabaseSettings, Pooler, Settings
 from dbbench.runners import create_runner
 from dbbench.server.local import refuses_connections
 from dbbench.server.preflight import ServerInfo
@@ -60,6 +60,8 @@ class Backend:
     create_runner: Callable[[str, Settings], Any] = create_runner
     #: database -> a monitor with start() and stop() -> ServerActivity
     monitor: Callable[[DatabaseSettings], Any] = databases.monitor
+    #: pooler (``Settings.pooler``) -> a monitor with start() and stop() -> its summary
+    pooler_monitor: Callable[[Pooler], Any] = databases.pooler_monitor
     #: database -> the server's max_connections, or None when it cannot be read
     read_max_connections: Callable[[DatabaseSettings], int | None] = (
         databases.read_max_connections

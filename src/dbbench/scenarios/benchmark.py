@@ -40,7 +40,7 @@ from dbbench.runners import (
     runner_settings,
     runner_with,
 )
-from dbbench.scenarios import repetitions, variants
+from dbbench.scenarios import pooler, repetitions, variants
 from dbbench.scenarios.backend import LIVE, Backend
 from dbbench.scenarios.explain import count_run_round_trips, project_run
 from dbbench.scenarios.summary import build_result, capture_environment
@@ -308,6 +308,8 @@ def plan_run(
         names = [v.name for v in settings.variants]
         labels = tuple(runner_labels(list(runner_names), (), names))
         notes = variants.findings(settings, labels, findings)
+        unguarded = pooler.read_only_note(settings, allow_writes)
+        notes += [unguarded] if unguarded else []
         pool = variants.pool_description(settings)
     else:
         if len(driver_names) == 1:
@@ -561,7 +563,8 @@ def execute_run(
         if warning:
             notes.append(warning)
         elsewhere = variants.on_other_servers(settings, run.runners)
-        if elsewhere:
+        through = pooler.through_pooler(settings, run.runners)
+        if elsewhere and elsewhere != through:  # the pooler's are its note's (below)
             notes.append(
                 f"{', '.join(elsewhere)} measured another server than {watched.describe()}, whose "
                 "counters the server line shows: their connections are not in its cross-check"
@@ -594,14 +597,14 @@ def execute_run(
         backend,
     )
     if scratch is None:
-        outcome, activity = measure()
+        outcome, activity, pooled = measure()
         scratch_record = None
     else:
         # the parent owns the table, with --processes too: its children only insert
         finished = False
         try:
             scratch.create()
-            outcome, activity = measure()
+            outcome, activity, pooled = measure()
             rows = _count_rows(scratch)
             finished = True
         finally:
@@ -614,7 +617,9 @@ def execute_run(
         scratch_record = _scratch_dict(scratch, rows)
     watched_records = [r for r in outcome.records if r.runner not in elsewhere]
     check = cross_check(activity, watched_records)
-    if outcome.complete and activity.complete and not check["matches"]:
+    if through:
+        notes.append(pooler.server_connections_note(check, outcome.records, through))
+    elif outcome.complete and activity.complete and not check["matches"]:
         notes.append(
             f"the server counted {check['server_connections']} new connections during the run, "
             f"dbbench opened {check['dbbench_connections']}: other clients were connecting too, "
@@ -624,7 +629,11 @@ def execute_run(
     result = summarise(
         outcome,
         notes=notes,
-        server={**activity.to_dict(), "cross_check": check},
+        server={
+            **activity.to_dict(),
+            "cross_check": check,
+            **({"pooler": pooled} if pooled is not None else {}),
+        },
         scratch=scratch_record,
     )
     if on_result is not None:
@@ -667,12 +676,20 @@ def _measure(
     on_progress: ProgressCallback | None,
     checkpoint: Callable[[list[RunnerRecord]], None] | None,
     backend: Backend,
-) -> tuple[RunOutcome, ServerActivity]:
-    """Run every runner (in this process or several), watching the server meanwhile."""
+) -> tuple[RunOutcome, ServerActivity, dict[str, Any] | None]:
+    """Run every runner (in this process or several), watching the server meanwhile, and
+    the pooler in front of it where some targets go through one (``Settings.pooler``)."""
     processes = settings.benchmark.processes
     monitor = backend.monitor(watched)
+    pooler = None if settings.pooler is None else backend.pooler_monitor(settings.pooler)
     with interruption.held(then_act=False):  # started whole; interruptible() acts
         monitor.start()
+        if pooler is not None:
+            try:
+                pooler.start()
+            except BaseException:
+                monitor.stop()
+                raise
     try:
         with interruption.interruptible():
             if processes > 1:
@@ -696,7 +713,8 @@ def _measure(
         raise operation_error(exc, watched, settings.benchmark.query) from exc
     finally:
         activity = monitor.stop()
-    return outcome, activity
+        pooled = pooler.stop() if pooler is not None else None
+    return outcome, activity, pooled
 
 
 def _count_rows(scratch: ScratchTable) -> int | None:

@@ -1,0 +1,179 @@
+"""``--pooler pgbouncer``: a throwaway PgBouncer in front of the server a run measures, and
+the run's targets through it, so that one run answers "do I need PgBouncer?".
+
+The run then measures three targets side by side, in the same turns (``--target``'s
+variants, made here instead of from URLs): ``direct`` (the server itself),
+``pgbouncer-session`` and ``pgbouncer-transaction`` (PgBouncer's two pools in one process:
+``dbbench.server.local_pgbouncer``).  The server is the throwaway one with ``--server
+local``, or the configured one, in front of which only the pooler is started.  The
+pooler's console is watched during the run (``Settings.pooler``,
+``databases.pgbouncer_monitor``), beside the server's counters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from dbbench.config.settings import (
+    DatabaseSettings,
+    PooledTarget,
+    Pooler,
+    Settings,
+    Variant,
+    split_label,
+)
+from dbbench.engine.harness import RunnerRecord
+from dbbench.errors import ConfigError, mention
+from dbbench.server.local import ServerAddress
+
+#: what ``--pooler`` starts
+POOLERS = ("pgbouncer",)
+#: the targets a run with ``--pooler pgbouncer`` measures: name -> pool mode (None: direct)
+PGBOUNCER_TARGETS = {
+    "direct": None,
+    "pgbouncer-session": "session",
+    "pgbouncer-transaction": "transaction",
+}
+
+
+def check(settings: Settings, pooler: str) -> None:
+    """What ``--pooler`` cannot run with, refused before any server starts."""
+    where = mention("pooler")
+    if pooler not in POOLERS:
+        raise ConfigError(f"{where} = {pooler!r}: choose {', '.join(POOLERS)}")
+    if settings.variants:
+        raise ConfigError(
+            f"{where} measures its own targets (direct, pgbouncer-session, "
+            "pgbouncer-transaction): give it no --target or --variant"
+        )
+    if settings.database.dialect != "postgresql":
+        raise ConfigError(
+            f"{where} {pooler} pools PostgreSQL connections: give --dialect postgresql "
+            "(or a postgresql:// --url)"
+        )
+
+
+@contextlib.contextmanager
+def with_pgbouncer(settings: Settings) -> Iterator[Settings]:
+    """A throwaway PgBouncer in front of ``settings``' server, and the settings of a run
+    of the three targets (``PGBOUNCER_TARGETS``), the pooler watched; stopped and removed
+    afterwards, on error and on a stop signal too."""
+    from dbbench.server.local_pgbouncer import LocalPgBouncer
+
+    check(settings, "pgbouncer")
+    database = settings.database
+    if database.password:
+        raise ConfigError(
+            f"{mention('pooler')} pgbouncer starts a PgBouncer that trusts the server's user, "
+            f"and {database.describe()} takes a password, which dbbench writes to no file: "
+            "measure a trust-auth server (--server local), or start your PgBouncer and give "
+            "each endpoint as a --target"
+        )
+    backend = ServerAddress(
+        host=database.host,
+        port=database.port,
+        user=database.user,
+        password="",
+        # libpq's default database is the user's name: PgBouncer's aliases need one named
+        database=database.database or database.user,
+        unix_socket=database.unix_socket,
+    )
+    with LocalPgBouncer(backend) as bouncer:
+        yield through(settings, bouncer)
+
+
+def through(settings: Settings, bouncer) -> Settings:
+    """``settings`` as a run of the direct server and each of ``bouncer``'s pools."""
+    targets = []
+    pooled = []
+    for name, mode in PGBOUNCER_TARGETS.items():
+        database = settings.database
+        if mode is not None:
+            address = bouncer.address_for(mode)
+            database = _at(database, address)
+            pooled.append(PooledTarget(name, address.database, mode))
+        targets.append(
+            Variant(name, None, database, settings.pool, frozenset(), url=_url(database))
+        )
+    admin = bouncer.admin_address
+    pooler = Pooler(
+        kind="pgbouncer",
+        version=".".join(map(str, bouncer.version)),
+        host=admin.host,
+        port=admin.port,
+        user=admin.user,
+        targets=tuple(pooled),
+    )
+    return dataclasses.replace(settings, variants=tuple(targets), pooler=pooler)
+
+
+def _at(database: DatabaseSettings, address: ServerAddress) -> DatabaseSettings:
+    """``database`` pointed at one of the pooler's pools (its own TCP port, its alias)."""
+    where = "the throwaway PgBouncer"
+    return dataclasses.replace(
+        database,
+        host=address.host,
+        port=address.port,
+        database=address.database,
+        unix_socket=None,
+        sources={**database.sources, "host": where, "port": where, "database": where},
+        # PgBouncer refuses the startup packet's options (libpq's) and server settings
+        # (asyncpg's): its sessions cannot be made read-only there (``read_only_note``)
+        startup_settings=False,
+    )
+
+
+def read_only_note(settings: Settings, allow_writes: bool) -> str | None:
+    """Where a PostgreSQL target's sessions could not be made read-only at connect (a
+    PgBouncer pool), a note that only the query guard stands between the run and a write."""
+    names = [
+        v.name for v in settings.variants
+        if v.database.dialect == "postgresql" and not v.database.startup_settings
+    ]
+    if allow_writes or not names:
+        return None
+    return (
+        f"{', '.join(names)}: PgBouncer refuses the startup packet's "
+        "default_transaction_read_only, so their sessions are not read-only from their "
+        "start as the direct server's are; "
+        "the query guard (docs/reference/safety.md) still refuses a query that may write"
+    )
+
+
+def _url(database: DatabaseSettings) -> str:
+    """The target's URL, as its line shows it (never a password: the pooler takes none)."""
+    if database.unix_socket:
+        return f"postgresql://{database.user}@/{database.database}?host={database.unix_socket}"
+    return f"postgresql://{database.user}@{database.host}:{database.port}/{database.database}"
+
+
+def through_pooler(settings: Settings, labels: Sequence[str]) -> list[str]:
+    """The labels of the runners whose target goes through the pooler (``--pooler``)."""
+    if settings.pooler is None:
+        return []
+    names = {target.target for target in settings.pooler.targets}
+    return [label for label in labels if split_label(label)[1] in names]
+
+
+def server_connections_note(
+    check: Mapping[str, Any], records: Sequence[RunnerRecord], through: Sequence[str]
+) -> str:
+    """The server's new connections split between dbbench's own (the direct target's, the
+    monitor's) and the pooler's, against the client connections made through it: the
+    cross-check a run through a pooler can make, since the pooler opens its own."""
+    clients = sum(r.connections_opened for r in records if r.runner in through)
+    counted, own = check.get("server_connections"), check.get("dbbench_connections")
+    if counted is None or own is None:
+        return (
+            f"{clients} client connections went through the pooler; the server's count of "
+            "new connections could not be read to set the pooler's beside them"
+        )
+    return (
+        f"the server counted {counted} new connections: {own} dbbench's own (direct, its "
+        f"monitor's), so {max(0, counted - own)} the pooler's, for the {clients} client "
+        "connections made through it (a pooler that drops a server connection left in a "
+        "transaction, or one it could not reset, opens a new one)"
+    )

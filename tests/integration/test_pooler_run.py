@@ -1,0 +1,56 @@
+"""``--pooler pgbouncer`` for real: a throwaway PostgreSQL, a throwaway PgBouncer in front,
+and the three targets measured side by side with what PgBouncer saw."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.integration.conftest import clean_environment, run_dbbench
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        shutil.which("pgbouncer") is None and shutil.which("/usr/sbin/pgbouncer") is None,
+        reason="pgbouncer is not installed (scripts/ensure-pgbouncer)",
+    ),
+]
+
+
+def test_compare_through_a_throwaway_pgbouncer(cache_home, tmp_path):
+    out = tmp_path / "pooled.json"
+    done = run_dbbench(
+        "compare", "--server", "local", "--dialect", "postgresql", "--pooler", "pgbouncer",
+        "-c", "4", "-n", "120", "--ssl-mode", "disabled", "-o", str(out),
+        env={**clean_environment(), "XDG_CACHE_HOME": str(cache_home)},
+        timeout_s=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "started a throwaway PgBouncer" in done.stderr
+    document = json.loads(out.read_text())
+    labels = [r["runner"] for r in document["results"]]
+    targets = ["direct", "pgbouncer-session", "pgbouncer-transaction"]
+    assert labels == [f"{runner}@{t}" for runner in ("raw", "pool", "persistent") for t in targets]
+    for r in document["results"]:
+        assert r["errors"] <= 0.01 * r["n"], (r["runner"], r["errors_by_kind"])
+    pooler = document["server"]["pooler"]
+    assert pooler["kind"] == "pgbouncer" and pooler["complete"] is True
+    pools = {p["target"]: p for p in pooler["pools"]}
+    assert set(pools) == {"pgbouncer-session", "pgbouncer-transaction"}
+    assert pools["pgbouncer-transaction"]["pool_mode"] == "transaction"
+    for pool in pools.values():
+        # 3 runners x (120 + warm-up) operations, each at least its query; transactions
+        # are fewer: raw's close and persistent's session leave psycopg's BEGIN unfinished
+        assert pool["queries"] >= 3 * 120
+        assert 120 <= pool["transactions"] < pool["queries"]
+        assert 1 <= pool["peak_servers"] <= 20  # PgBouncer's default_pool_size
+    assert "PgBouncer 1." in done.stdout and "saw, for pgbouncer-transaction" in done.stdout
+    assert "the pooler's, for the" in done.stdout
+
+
+def test_the_pooler_needs_postgresql():
+    done = run_dbbench("run", "--pooler", "pgbouncer", "-n", "5", env=clean_environment())
+    assert done.returncode == 2
+    assert "pools PostgreSQL connections" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,176 @@
+"""``--pooler pgbouncer`` without a PgBouncer: the targets a run through one is made of,
+the refusals, the console's samples summed up, and the lines the result shows."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from rich.console import Console
+
+from dbbench import databases
+from dbbench.config.settings import PooledTarget, Pooler, Settings, load_settings, parse_target
+from dbbench.databases import pgbouncer_status
+from dbbench.databases.pgbouncer_monitor import PgBouncerMonitor
+from dbbench.drivers.libpq import libpq_kwargs
+from dbbench.errors import ConfigError
+from dbbench.output import table
+from dbbench.results.model import RunResult
+from dbbench.scenarios import pooler
+from dbbench.server.local import ServerAddress
+
+
+class Bouncer:
+    """What ``pooler.through`` reads of a ``LocalPgBouncer``."""
+
+    version = (1, 18, 0)
+    admin_address = ServerAddress("127.0.0.1", 7000, "root", "", "pgbouncer")
+
+    def address_for(self, mode: str) -> ServerAddress:
+        return ServerAddress("127.0.0.1", 7000, "root", "", f"test_{mode}")
+
+
+def postgresql() -> Settings:
+    flags = {"database": {"dialect": "postgresql", "database": "test"}}
+    return load_settings(None, env={}, flags=flags)
+
+
+def test_a_run_through_pgbouncer_measures_direct_and_both_pools():
+    settings = pooler.through(postgresql(), Bouncer())
+    assert [v.name for v in settings.variants] == [
+        "direct", "pgbouncer-session", "pgbouncer-transaction",
+    ]
+    direct, session, transaction = (v.database for v in settings.variants)
+    assert (direct.port, direct.database, direct.startup_settings) == (5432, "test", True)
+    assert (session.port, session.database) == (7000, "test_session")
+    assert transaction.database == "test_transaction" and not transaction.startup_settings
+    assert [v.url for v in settings.variants][1] == "postgresql://root@127.0.0.1:7000/test_session"
+    assert settings.pooler == Pooler(
+        "pgbouncer", "1.18.0", "127.0.0.1", 7000, "root",
+        (
+            PooledTarget("pgbouncer-session", "test_session", "session"),
+            PooledTarget("pgbouncer-transaction", "test_transaction", "transaction"),
+        ),
+    )
+
+
+def test_sessions_through_pgbouncer_are_not_made_read_only_in_the_startup_packet():
+    settings = databases.read_only_sessions(pooler.through(postgresql(), Bouncer()), False)
+    assert [v.database.read_only for v in settings.variants] == [True, False, False]
+    # no libpq options at all (statement_timeout rides there too): PgBouncer refuses them
+    assert "options" in libpq_kwargs(settings.variants[0].database, "psycopg")
+    assert "options" not in libpq_kwargs(settings.variants[2].database, "psycopg")
+    note = pooler.read_only_note(settings, allow_writes=False)
+    assert note.startswith("pgbouncer-session, pgbouncer-transaction: PgBouncer refuses")
+    assert pooler.read_only_note(settings, allow_writes=True) is None
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (load_settings(None, env={}), "pgbouncer pools PostgreSQL connections"),
+        (
+            load_settings(
+                None, env={},
+                targets=[parse_target("a=postgresql://h/db"), parse_target("b=postgresql://g/db")],
+            ),
+            "measures its own targets",
+        ),
+    ],
+)
+def test_what_the_pooler_cannot_run_with_is_one_line(settings, expected):
+    with pytest.raises(ConfigError, match=expected):
+        pooler.check(settings, "pgbouncer")
+
+
+def test_a_server_with_a_password_is_refused_before_any_pgbouncer_starts():
+    settings = load_settings(
+        None, env={"DBBENCH_PASSWORD": "s3cret"}, flags={"database": {"dialect": "postgresql"}}
+    )
+    with pytest.raises(ConfigError) as caught, pooler.with_pgbouncer(settings):
+        pass
+    assert "takes a password" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def pool(database: str, clients: int, waiting: int, servers: int) -> pgbouncer_status.PoolRow:
+    return pgbouncer_status.PoolRow(
+        database, "root", clients, waiting, servers, 0, 0, 0, 0, maxwait_us=0
+    )
+
+
+def stats(database: str, xacts: int, wait_us: int) -> pgbouncer_status.StatsRow:
+    zero = dict.fromkeys(
+        f.name for f in dataclasses.fields(pgbouncer_status.StatsRow)
+        if f.name not in ("database", "extra", "total_server_assignment_count",
+                          "avg_server_assignment_count")
+    )
+    row = {**{k: 0 for k in zero}, "total_xact_count": xacts, "total_query_count": 2 * xacts,
+           "total_wait_time": wait_us, "total_xact_time": 10 * xacts}
+    return pgbouncer_status.StatsRow(database=database, **row)
+
+
+def test_the_monitor_keeps_each_pools_peaks_and_its_counters_difference():
+    watched = Pooler("pgbouncer", "1.18.0", "h", 1, "root", (
+        PooledTarget("t", "test_transaction", "transaction"),
+    ))
+    monitor = PgBouncerMonitor(watched)
+    monitor._before = pgbouncer_status.PgBouncerSnapshot((), (stats("test_transaction", 5, 0),))
+    monitor._record((pool("test_transaction", 3, 1, 2), pool("other", 50, 50, 50)))
+    monitor._record((pool("test_transaction", 8, 4, 2),))
+    after = pgbouncer_status.PgBouncerSnapshot(
+        (pool("test_transaction", 0, 0, 2),), (stats("test_transaction", 105, 900),)
+    )
+    [summary] = [monitor._pool(target, after) for target in watched.targets]
+    assert summary == {
+        "target": "t", "database": "test_transaction", "pool_mode": "transaction",
+        "peak_clients": 12, "peak_waiting": 4, "peak_servers": 2, "peak_active_servers": 2,
+        "servers_after": 2, "transactions": 100, "queries": 200, "wait_us": 900,
+        "mean_wait_us": None, "mean_transaction_us": 10.0,
+    }
+
+
+def test_the_result_says_what_the_pooler_saw_per_target():
+    document = {
+        "schema_version": 4, "command": "run", "complete": True, "settings": {},
+        "environment": {},
+        "results": [],
+        "speedups": [],
+        "started_at": None,
+        "finished_at": None,
+        "notes": [],
+        "repetitions": [],
+        "server": {"pooler": {"kind": "pgbouncer", "version": "1.18.0", "complete": True,
+                              "pools": [{"target": "pgbouncer-transaction",
+                                         "pool_mode": "transaction", "peak_clients": 12,
+                                         "peak_servers": 4, "peak_waiting": 0,
+                                         "transactions": 600, "queries": 600,
+                                         "wait_us": 0, "servers_after": 4}]}},
+    }
+    from dbbench.results.model import from_document, upgrade
+
+    result = from_document(upgrade(document, "a file"))
+    assert isinstance(result, RunResult)
+    [line] = table.pooler_lines(result)
+    assert line == (
+        "PgBouncer 1.18.0 saw, for pgbouncer-transaction (transaction pool): 600 transactions, "
+        "600 queries from 0 client connections; at most 12 clients on 4 server connections "
+        "(3.0 per server connection); 0 waiting at most; 4 server connections kept after"
+    )
+    console = Console(width=300, record=True)
+    table.write(result, console)
+    assert line in console.export_text()
+
+
+def test_the_server_connections_split_between_dbbench_and_the_pooler():
+    class Record:
+        def __init__(self, runner: str, opened: int) -> None:
+            self.runner, self.connections_opened = runner, opened
+
+    records = [Record("raw@direct", 300), Record("raw@pgbouncer-session", 300)]
+    note = pooler.server_connections_note(
+        {"server_connections": 640, "dbbench_connections": 301}, records, ["raw@pgbouncer-session"]
+    )
+    assert note.startswith(
+        "the server counted 640 new connections: 301 dbbench's own (direct, its monitor's), "
+        "so 339 the pooler's, for the 300 client connections made through it"
+    )
