@@ -113,7 +113,8 @@ def test_the_query_is_judged_in_every_targets_dialect_and_sessions_read_only_whe
     assert databases.read_only_sessions(settings, allow_writes=True) is settings
 
 
-def test_a_run_of_targets_records_each_url_and_server_and_labels_runners_by_target():
+def run_of_two_targets():
+    """Two MySQL targets measured on fakes: (the fakes, the result)."""
     fakes = Fakes()
     flags = {"benchmark": {"iterations": "20", "warmup": "2"}}
     settings = load_settings(
@@ -121,7 +122,11 @@ def test_a_run_of_targets_records_each_url_and_server_and_labels_runners_by_targ
         targets=[parse_target("a=mysql://root@127.0.0.1/test"),
                  parse_target("b=mysql://root@127.0.0.2:3307/test")],
     )
-    result = benchmark.run_benchmark(settings, ["raw", "pool"], backend=fakes.backend)
+    return fakes, benchmark.run_benchmark(settings, ["raw", "pool"], backend=fakes.backend)
+
+
+def test_a_run_of_targets_records_each_url_and_server_and_labels_runners_by_target():
+    fakes, result = run_of_two_targets()
     assert [r.runner for r in result.runners] == ["raw@a", "raw@b", "pool@a", "pool@b"]
     assert [host for _, host in fakes.checked] == ["127.0.0.1", "127.0.0.2"]
     assert fakes.settings["raw@b"].database.port == 3307
@@ -152,3 +157,35 @@ def test_what_targets_do_not_run_with_yet_names_the_target_flag():
     assert result.exit_code == 2, result.output
     assert "--target does not run with" in result.output
     assert "Traceback" not in result.output
+
+
+def test_each_runner_on_a_target_is_said_beside_the_same_runner_on_the_first():
+    from rich.console import Console
+
+    from dbbench.output import table
+
+    fakes, result = run_of_two_targets()
+    lines = table.target_lines(result)
+    # the fakes cost the same on both targets, with no spread: no verdict can be claimed
+    assert lines == [
+        "raw: a new connection per operation costs 2.000 ms through b against 2.000 ms on a: "
+        "no difference beyond noise (95% CI of the ratio 1.00–1.00, noise within this one "
+        "run only)",
+        "pool: an operation takes 0.050 ms through b against 0.050 ms on a: no difference "
+        "beyond noise (95% CI of the ratio 1.00–1.00, noise within this one run only)",
+    ]
+    console = Console(width=400, record=True)
+    table.write(result, console)
+    assert f"finding: {lines[0]}" in console.export_text()
+
+
+def test_a_difference_beyond_noise_is_said_as_less_or_more():
+    from dbbench.output.table import _verdict
+    from dbbench.stats import Speedup
+
+    assert _verdict(Speedup(9.19, 7.9, 10.8, 0.95), -5_400_000).startswith("9.19× less")
+    assert _verdict(Speedup(0.5, 0.4, 0.6, 0.95, repetitions=5), 850_000) == (
+        "+0.850 ms per operation, 2.00× more (95% CI of the ratio 0.40–0.60, between 5 "
+        "repetitions)"
+    )
+    assert _verdict(Speedup(1.1, 0.9, 1.3, 0.95), 0).startswith("no difference beyond noise")

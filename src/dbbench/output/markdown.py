@@ -46,6 +46,7 @@ from dbbench.output.table import (
     pooler_lines,
     projection_line,
     server_line,
+    target_lines,
     vs_raw,
 )
 from dbbench.results.model import (
@@ -219,6 +220,7 @@ def run_lines(result: RunResult) -> list[list[str]]:
         _pool_table(result),
         [escape(server[0].upper() + server[1:])] if server else [],
         [f"- {escape(line)}" for line in pooler_lines(result)],
+        [f"- finding: {escape(line)}" for line in target_lines(result)],
         _failures(result),
         ["**Notes**", "", *notes] if notes else [],
         []
