@@ -35,3 +35,27 @@ def test_a_syntax_error_names_the_query():
     exc = pymysql.err.ProgrammingError(1064, "You have an error in your SQL syntax")
     message = str(query_error(exc, DatabaseSettings(), "SELECT * FORM dual"))
     assert message.endswith("; check [benchmark] query")
+
+
+def test_a_socket_directory_is_read_for_what_it_holds(tmp_path):
+    import dataclasses
+
+    from dbbench.config.settings import DatabaseSettings
+    from dbbench.drivers.diagnosis import _socket_directory
+    from dbbench.errors import Mentioning
+
+    (tmp_path / ".s.PGSQL.5433").touch()
+    (tmp_path / ".s.PGSQL.5433.lock").touch()
+    pg = DatabaseSettings(dialect="postgresql", driver="psycopg", port=5432,
+                          unix_socket=str(tmp_path))
+    assert Mentioning(_socket_directory(pg)) == (
+        f"no socket .s.PGSQL.5432 in the directory {str(tmp_path)!r} (its sockets are for "
+        "ports: 5433); give the server's port ([database] port), which names the socket file"
+    )
+    mysql = dataclasses.replace(pg, dialect="mysql", driver="pymysql")
+    assert "is a directory of PostgreSQL's sockets (ports 5433), and the dialect is mysql" in (
+        _socket_directory(mysql)
+    )
+    (tmp_path / ".s.PGSQL.5433").unlink()
+    assert "MySQL's socket is a file" in _socket_directory(mysql)
+    assert _socket_directory(dataclasses.replace(mysql, unix_socket=str(tmp_path / "x"))) is None

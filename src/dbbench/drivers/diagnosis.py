@@ -12,6 +12,7 @@ driver's own (MySQL's number, PostgreSQL's SQLSTATE).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import sqlalchemy.exc
 
@@ -143,6 +144,8 @@ def connect_error(
             f"cannot connect to {where}: unknown host {database.host!r} "
             f"({database.source_of('host')}); check the host name"
         )
+    elif failure in (Failure.REFUSED, Failure.NO_SOCKET) and _socket_directory(database):
+        text = f"cannot connect to {where}: {_socket_directory(database)}"
     elif failure is Failure.REFUSED:
         text = (
             f"cannot connect to {where}: connection refused; is the server running and "
@@ -251,3 +254,37 @@ def operation_error(exc: BaseException, database: DatabaseSettings, query: str) 
     if failure is None or failure.phase == "connect":
         return connect_error(exc, database)
     return query_error(exc, database, query)
+
+
+def _socket_directory(database: DatabaseSettings) -> str | None:
+    """What is wrong when ``unix_socket`` names a directory that holds no socket for this
+    connection: PostgreSQL's sockets are files ``.s.PGSQL.PORT`` in it (the port names
+    the file), MySQL's is the file itself; None when it is not a directory."""
+    if not database.unix_socket:
+        return None
+    directory = Path(database.unix_socket)
+    try:
+        if not directory.is_dir():
+            return None
+        found = sorted(
+            p.name for p in directory.glob(".s.PGSQL.*") if not p.name.endswith(".lock")
+        )
+    except OSError:
+        return None
+    ports = ", ".join(name.rpartition(".")[2] for name in found) or "none"
+    if database.dialect == "postgresql":
+        return (
+            f"no socket .s.PGSQL.{database.port} in the directory {database.unix_socket!r} "
+            f"(its sockets are for ports: {ports}); give the server's port "
+            f"({mentioned('database', 'port')}), which names the socket file"
+        )
+    if found:
+        return (
+            f"{database.unix_socket!r} is a directory of PostgreSQL's sockets (ports {ports}), "
+            f"and the dialect is {database.dialect}: give "
+            f"{mentioned('database', 'dialect')} postgresql"
+        )
+    return (
+        f"{database.unix_socket!r} is a directory; MySQL's socket is a file "
+        "(for example /run/mysqld/mysqld.sock)"
+    )
