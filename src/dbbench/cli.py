@@ -769,7 +769,9 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     axes = benchmark.sweep_axes(settings, lists)
     driver_names = _driver_names(options, settings)
     if settings.variants:  # the library refuses these too; here before a server starts
-        _refuse_with_variants(settings, axes is not None, driver_names, options.get("rtt"))
+        _refuse_with_variants(settings, driver_names, options.get("rtt"))
+        if axes is not None:
+            benchmark.check_variant_pools(settings, axes.pool_sizes, axes.max_overflows)
         driver_names = []  # one --driver is a flag, every variant's already
     thresholds = _variant_thresholds(options, settings)
     runner_text = options["runner_text"]
@@ -873,16 +875,10 @@ def _gate_variants(result: RunResult, thresholds: list[Any], format_name: str, s
     return ExitStatus.THRESHOLD if gated else status
 
 
-def _refuse_with_variants(
-    settings: Settings, sweep: bool, driver_names: list[str], rtt: str | None
-) -> None:
-    """What ``--variant`` does not measure with (yet): a sweep, several drivers, ``--rtt``."""
+def _refuse_with_variants(settings: Settings, driver_names: list[str], rtt: str | None) -> None:
+    """What ``--variant`` does not measure with (yet): several drivers, ``--rtt``."""
     from dbbench.scenarios import variants
 
-    if sweep:
-        variants.refuse(
-            settings, "a sweep", "give --concurrency, --pool-size, --max-overflow one value"
-        )
     if len(driver_names) > 1:
         variants.refuse(
             settings, "a list of --driver", "give each variant its driver ([database] driver)"

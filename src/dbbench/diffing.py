@@ -487,19 +487,25 @@ def _runners(result: RunResult, label: str) -> dict[str, RunnerResult]:
     return by_name
 
 
-def _cells(sweep: SweepResult, label: str) -> dict[tuple[int, int, int], RunResult]:
-    by_key: dict[tuple[int, int, int], RunResult] = {}
+def _cells(sweep: SweepResult, label: str) -> dict[tuple[Any, ...], RunResult]:
+    """Each cell's run by its point of the grid, ``(concurrency, pool_size, max_overflow)``;
+    of a sweep of several variants, ``(concurrency, pool_size, max_overflow, variant)``."""
+    by_key: dict[tuple[Any, ...], RunResult] = {}
     for cell, result in sweep.cells:
-        key = (cell.concurrency, cell.pool_size, cell.max_overflow)
+        key: tuple[Any, ...] = (cell.concurrency, cell.pool_size, cell.max_overflow)
+        if cell.variant is not None:
+            key = (*key, cell.variant)
         if key in by_key:
             raise IncomparableError(f"{label}: sweep cell {cell_label(key)} appears twice")
         by_key[key] = result
     return by_key
 
 
-def cell_label(key: Sequence[int]) -> str:
-    """(8, 5, 0) -> "concurrency 8, pool_size 5, max_overflow 0"."""
-    return ", ".join(f"{name} {value}" for name, value in zip(_CELL_KEYS, key, strict=True))
+def cell_label(key: Sequence[Any]) -> str:
+    """(8, 5, 0) -> "concurrency 8, pool_size 5, max_overflow 0"; (8, 5, 0, "pg") ->
+    "concurrency 8, pool_size 5, max_overflow 0, variant pg"."""
+    names = (*_CELL_KEYS, "variant")[: len(key)]
+    return ", ".join(f"{name} {value}" for name, value in zip(names, key, strict=True))
 
 
 def _diff_runners(
@@ -568,10 +574,10 @@ def diff_results(
     return diffs
 
 
-def _cell_order(key: tuple[int, int, int]) -> tuple[float, ...]:
-    # max_overflow -1 is unlimited: it sorts last
-    concurrency, pool_size, max_overflow = key
-    return (concurrency, pool_size, math.inf if max_overflow < 0 else max_overflow)
+def _cell_order(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    # max_overflow -1 is unlimited: it sorts last; a variant's cells after each point's
+    concurrency, pool_size, max_overflow, *variant = key
+    return (concurrency, pool_size, math.inf if max_overflow < 0 else max_overflow, *variant)
 
 
 def caveats(

@@ -16,20 +16,22 @@ def url(dialect: str, address) -> str:
     return f"{dialect}://{address.user}@{address.host}:{address.port}/{address.database}"
 
 
-def test_a_mysql_and_a_postgresql_target_in_one_run(server, postgresql_server, tmp_path):
-    out = tmp_path / "targets.json"
-    env = clean_environment()
+def _measure(server, postgresql_server, *args: str):
+    """dbbench ``args`` against the two servers as targets, without TLS."""
     if server.password or postgresql_server.password:
         pytest.skip("the targets here take no password (the session's servers have none)")
-    done = run_dbbench(
-        "run",
+    return run_dbbench(*args, "--ssl-mode", "disabled", env=clean_environment())
+
+
+def test_a_mysql_and_a_postgresql_target_in_one_run(server, postgresql_server, tmp_path):
+    out = tmp_path / "targets.json"
+    done = _measure(
+        server, postgresql_server, "run",
         "--target", f"pg={url('postgresql', postgresql_server)}",
         "--target", f"maria={url('mysql', server)}",
         "--runner", "raw,pool,persistent",
         "-n", "30",
-        "--ssl-mode", "disabled",
         "-o", str(out),
-        env=env,
     )
     assert done.returncode == 0, done.stderr
     document = json.loads(out.read_text())
@@ -66,3 +68,41 @@ def test_a_postgresql_only_write_is_refused_though_a_target_is_mysql(server, pos
     assert done.returncode == 2, done.stdout
     assert "pg_advisory_lock" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_concurrency_sweep_of_a_mysql_and_a_postgresql_target(
+    server, postgresql_server, tmp_path
+):
+    out = tmp_path / "sweep.json"
+    done = _measure(
+        server, postgresql_server, "compare",
+        "--target", f"a={url('mysql', server)}",
+        "--target", f"b={url('postgresql', postgresql_server)}",
+        "-c", "1,2",
+        "-n", "50",
+        "-o", str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    # each target's matrix, under its line, with a column per concurrency
+    first, second = done.stdout.split(f"target b ({url('postgresql', postgresql_server)}, ")
+    assert f"target a ({url('mysql', server)}, " in first
+    for matrix in (first, second):
+        assert "concurrency 1" in matrix and "concurrency 2" in matrix
+        assert "concurrency 1: pool_size=" in matrix and "concurrency 2: pool_size=" in matrix
+    document = json.loads(out.read_text())
+    assert document["command"] == "sweep"
+    cells = [(c["variant"], c["concurrency"]) for c in document["cells"]]
+    assert cells == [("a", 1), ("a", 2), ("b", 1), ("b", 2)]
+    for cell in document["cells"]:
+        assert cell["operations"] == 50 and cell["errors"] == 0, cell
+        # each cell's run is its target's alone, on its own server
+        (runner,) = cell["result"]["results"]
+        assert runner["runner"] == "pool"
+        dialect = cell["result"]["settings"]["database"]["dialect"]
+        assert dialect == {"a": "mysql", "b": "postgresql"}[cell["variant"]]
+    recommended = [(r["variant"], r["concurrency"]) for r in document["recommendations"]]
+    assert recommended == cells
+    # the file reads back for a diff with itself
+    diffed = run_dbbench("diff", str(out), str(out), env=clean_environment())
+    assert diffed.returncode == 0, diffed.stderr
+    assert "variant b" in diffed.stdout

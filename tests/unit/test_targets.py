@@ -151,7 +151,7 @@ def test_what_targets_do_not_run_with_yet_names_the_target_flag():
     runner = CliRunner()
     result = runner.invoke(
         cli,
-        ["compare", "--target", PG, "--target", MARIA, "--pool-size", "2,4", "-n", "5"],
+        ["compare", "--target", PG, "--target", MARIA, "--rtt", "1ms", "-n", "5"],
         env=NO_SERVER_VARIABLES,
     )
     assert result.exit_code == 2, result.output

@@ -18,8 +18,9 @@ from dbbench.cli import Env, cli
 from dbbench.config.settings import Settings, load_settings
 from dbbench.diffing import caveats, diff_results
 from dbbench.errors import ConfigError, ExitStatus
+from dbbench.output.base import show
 from dbbench.output.formats import get_format
-from dbbench.results.model import RunResult, from_document, upgrade
+from dbbench.results.model import RunResult, SweepResult, from_document, upgrade
 from dbbench.runners import RunnerLabel, runner_settings
 from dbbench.scenarios import benchmark
 from dbbench.scenarios.backend import no_server_to_measure
@@ -172,9 +173,10 @@ def test_a_file_without_variants_reads_as_a_run_of_one():
     assert result.environment.variants is None
 
 
-def _render(format_name: str, result: RunResult) -> str:
+def _render(format_name: str, result: RunResult | SweepResult) -> str:
+    """``result`` as its command prints it in ``format_name``, 200 columns wide."""
     out = io.StringIO()
-    get_format(format_name).run(result, Console(file=out, width=200))
+    show(get_format(format_name), result, Console(file=out, width=200))
     return out.getvalue()
 
 
@@ -218,8 +220,8 @@ def test_a_variant_naming_a_server_is_a_server_configured(tmp_path):
     ("extra", "message"),
     [
         (
-            ["--concurrency", "1,8"],
-            "--variant does not run with a sweep yet: give --concurrency",
+            ["--pool-size", "2,4"],
+            "new.toml sets [pool] pool_size, and the sweep sets it for every variant",
         ),
         (["--driver", "pymysql,mysqlclient"], "--variant does not run with a list of --driver yet"),
         (["--rtt", "1ms"], "--variant does not run with --rtt yet"),
@@ -264,10 +266,12 @@ def test_run_and_compare_take_variants_on_the_command_line(tmp_path, monkeypatch
         assert fakes.settings["persistent@new"].database.driver == "mysqlclient"
 
 
-def test_the_library_refuses_variants_with_a_sweep_drivers_or_a_projection(tmp_path):
+def test_the_library_refuses_variants_with_drivers_a_projection_or_a_sweep_of_their_pool(
+    tmp_path,
+):
     settings = _settings(tmp_path)
-    with pytest.raises(ConfigError, match="^variants does not run with a sweep yet"):
-        benchmark.run_sweep(settings, ["pool"], [1, 2], [5], [10])
+    with pytest.raises(ConfigError, match="sets \\[pool\\] pool_size, and the sweep sets it"):
+        benchmark.run_sweep(settings, ["pool"], [1], [2, 4], [10])
     with pytest.raises(ConfigError, match="does not run with a list of drivers"):
         benchmark.plan_run(settings, ["raw"], ["pymysql", "mysqlclient"])
     with pytest.raises(ConfigError, match="does not run with a projection"):

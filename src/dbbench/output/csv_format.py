@@ -186,10 +186,16 @@ def write_run(result: RunResult, console: Console) -> None:
 
 
 def _sweep_rows(sweep: SweepResult) -> Iterable[dict[str, Any]]:
+    for name, part in sweep.parts():
+        yield from _part_rows(part, name)
+
+
+def _part_rows(sweep: SweepResult, name: str | None) -> Iterable[dict[str, Any]]:
     best, chosen, near = marked(sweep.recommendations)
     for cell, result in sweep.cells:
         pooled = runner_with("swept", result.runners)
         yield {
+            "variant": name,
             "concurrency": cell.concurrency,
             "pool_size": cell.pool_size,
             "max_overflow": cell.max_overflow,
@@ -207,7 +213,10 @@ def _sweep_rows(sweep: SweepResult) -> Iterable[dict[str, Any]]:
 
 
 def write_sweep(sweep: SweepResult, console: Console) -> None:
-    _write(SWEEP_COLUMNS, _sweep_rows(sweep), console)
+    """One row per cell; of a sweep of several variants, a first column ``variant`` says
+    whose (a sweep of one keeps the columns it always had)."""
+    columns = ("variant", *SWEEP_COLUMNS) if sweep.variant_names else SWEEP_COLUMNS
+    _write(columns, _sweep_rows(sweep), console)
 
 
 def _stale_rows(

@@ -284,7 +284,8 @@ def _operation(bench: BenchmarkSummary) -> str:
 
 
 def sweep_lines(sweep: SweepResult) -> list[list[str]]:
-    cells = [cell for cell, _ in sweep.cells]
+    """The sweep's matrix and recommendations; of a sweep of several variants, each
+    variant's under the line that says what it is."""
     heading = ["### dbbench sweep: pool settings against concurrency"]
     if not sweep.cells:
         return [heading, ["No cell was measured."]]
@@ -295,16 +296,19 @@ def sweep_lines(sweep: SweepResult) -> list[list[str]]:
         f"{_length(bench)} per runner and cell (+{_warmup(bench):,} warm-up)",
         _server(first),
     ]
-    recommendations = [
-        f"- {escape(describe_recommendation(r, cells))}" for r in sweep.recommendations
-    ]
+    lines = [heading, [" · ".join(context)]]
+    for name, part in sweep.parts():
+        cells = [cell for cell, _ in part.cells]
+        if name is not None:
+            lines.append([f"#### {escape(sweep.describe_variant(name))}"])
+        lines += [
+            ["Successful operations/s of the pool runner (all threads) · its p99 latency"],
+            matrix_table(cells, part.recommendations),
+            [escape(" · ".join(LEGEND))],
+            [f"- {escape(describe_recommendation(r, cells))}" for r in part.recommendations],
+        ]
     return [
-        heading,
-        [" · ".join(context)],
-        ["Successful operations/s of the pool runner (all threads) · its p99 latency"],
-        matrix_table(cells, sweep.recommendations),
-        [escape(" · ".join(LEGEND))],
-        recommendations,
+        *lines,
         [] if sweep.complete else ["**Interrupted**: the matrix shows the cells completed."],
         _footer(first),
     ]

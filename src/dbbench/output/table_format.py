@@ -37,7 +37,10 @@ class TableFormat(Format):
             table.projection_line(result.projection, console)
 
     def sweep(self, sweep: SweepResult, console: Console) -> None:
-        matrix.write([cell for cell, _ in sweep.cells], sweep.recommendations, console)
+        for name, part in sweep.parts():
+            if name is not None:
+                console.print(sweep.describe_variant(name), style="bold", markup=False)
+            matrix.write([cell for cell, _ in part.cells], part.recommendations, console)
         if not sweep.complete:
             console.print("[yellow]interrupted: the matrix shows the cells completed[/yellow]")
 

@@ -83,6 +83,9 @@ class SweepCell:
     timeouts: int
     #: operations attempted: successes + errors
     operations: int
+    #: in a sweep of several variants (``--variant``, ``--target``): the one this cell
+    #: measured; None otherwise
+    variant: str | None = None
 
     @property
     def connections(self) -> float:
@@ -121,6 +124,8 @@ class Recommendation:
     #: which part of the rule ``chosen`` breaks ("pool_size 2 is below 5"); None when it
     #: agrees, when nothing was chosen, and in files that do not say
     disagreement: str | None = None
+    #: in a sweep of several variants: the one this recommendation is for
+    variant: str | None = None
 
     @property
     def none_differs(self) -> bool:
@@ -1260,6 +1265,17 @@ def _setting(cell: SweepCell | None) -> dict[str, int] | None:
     return {"pool_size": cell.pool_size, "max_overflow": cell.max_overflow}
 
 
+_CELL_FIELDS = dataclasses.fields(SweepCell)
+
+
+def _cell_document(cell: SweepCell) -> dict[str, Any]:
+    """A cell's figures; its variant only in a sweep of several (older files stay as were)."""
+    document = dataclasses.asdict(cell)
+    if cell.variant is None:
+        del document["variant"]
+    return document
+
+
 @dataclass(frozen=True)
 class SweepResult:
     """Every cell of a pool-settings grid, each a full ``RunResult``."""
@@ -1302,6 +1318,44 @@ class SweepResult:
             return ExitStatus.INTERRUPTED
         return ExitStatus.RUN_ERRORS if any(c.errors for c, _ in self.cells) else ExitStatus.SUCCESS
 
+    @property
+    def variant_names(self) -> tuple[str, ...]:
+        """The variants (targets) a sweep of several measured, in the order given; empty
+        for a sweep of one configuration."""
+        return tuple(dict.fromkeys(c.variant for c, _ in self.cells if c.variant is not None))
+
+    def variant_view(self, name: str) -> SweepResult:
+        """Variant ``name``'s part of a sweep of several: its cells and recommendations, as
+        a sweep of its own (each cell's result is that variant's already), with the
+        settings and environment it ran with."""
+        return dataclasses.replace(
+            self,
+            cells=[(c, r) for c, r in self.cells if c.variant == name],
+            recommendations=[r for r in self.recommendations if r.variant == name],
+            settings=self.settings.variant(name),
+            environment=self.environment.variant(name),
+        )
+
+    def describe_variant(self, name: str) -> str:
+        """The line heading variant ``name``'s matrix: "target pg (postgresql://root@h:5432/
+        test, PostgreSQL 15.20): driver psycopg" (``VariantSummary.describe``)."""
+        found = next((v for v in self.settings.variants or () if v.name == name), None)
+        if found is None:  # a file trimmed of its settings' variants
+            return f"variant {name}"
+        server = None
+        if found.kind == "target":
+            try:
+                server = self.environment.variant(name).server_version
+            except KeyError:
+                server = None
+        return f"{found.kind} {found.describe(server)}"
+
+    def parts(self) -> list[tuple[str | None, SweepResult]]:
+        """What a format draws one matrix of: ``[(None, self)]``, or each variant's view
+        after its name (``variant_view``)."""
+        names = self.variant_names
+        return [(name, self.variant_view(name)) for name in names] if names else [(None, self)]
+
     def to_document(self) -> dict[str, Any]:
         return {
             "schema_version": self.schema_version,
@@ -1313,7 +1367,7 @@ class SweepResult:
             "settings": self.settings.to_document(),
             "environment": self.environment.to_document(),
             "cells": [
-                {**dataclasses.asdict(cell), "result": result.to_document()}
+                {**_cell_document(cell), "result": result.to_document()}
                 for cell, result in self.cells
             ],
             "recommendations": [
@@ -1331,6 +1385,7 @@ class SweepResult:
                     "noise": r.noise,
                     "clean_cells": r.clean_cells,
                     **({"disagreement": r.disagreement} if r.disagreement is not None else {}),
+                    **({"variant": r.variant} if r.variant is not None else {}),
                 }
                 for r in self.recommendations
             ],
@@ -1340,25 +1395,31 @@ class SweepResult:
     def from_document(cls, d: Mapping[str, Any]) -> SweepResult:
         cells = [
             (
-                SweepCell(**{f.name: cell[f.name] for f in dataclasses.fields(SweepCell)}),
+                # ``variant`` only in a sweep of several
+                SweepCell(**{f.name: cell[f.name] for f in _CELL_FIELDS if f.name in cell}),
                 RunResult.from_document(cell["result"]),
             )
             for cell in d["cells"]
         ]
-        by_setting = {(c.concurrency, c.pool_size, c.max_overflow): c for c, _ in cells}
+        by_setting = {
+            (c.variant, c.concurrency, c.pool_size, c.max_overflow): c for c, _ in cells
+        }
 
-        def find(concurrency: int, setting: Mapping[str, int] | None) -> SweepCell | None:
+        def find(r: Mapping[str, Any], setting: Mapping[str, int] | None) -> SweepCell | None:
             """The cell a recommendation names; a file trimmed of it keeps only the setting."""
             if setting is None:
                 return None
-            key = (concurrency, setting["pool_size"], setting["max_overflow"])
-            return by_setting.get(key) or SweepCell(*key, None, None, 0, 0, 0)
+            key = (r["concurrency"], setting["pool_size"], setting["max_overflow"])
+            variant = r.get("variant")
+            return by_setting.get((variant, *key)) or SweepCell(
+                *key, None, None, 0, 0, 0, variant=variant
+            )
 
         recommendations = [
             Recommendation(
                 concurrency=r["concurrency"],
-                chosen=find(r["concurrency"], r["chosen"]),
-                best=find(r["concurrency"], r["best"]),
+                chosen=find(r, r["chosen"]),
+                best=find(r, r["best"]),
                 fraction_of_best=r["fraction_of_best"],
                 rule_of_thumb=r["rule_of_thumb"],
                 agrees_with_rule=r["agrees_with_rule"],
@@ -1368,6 +1429,7 @@ class SweepResult:
                 noise=r["noise"],
                 clean_cells=r["clean_cells"],
                 disagreement=r.get("disagreement"),
+                variant=r.get("variant"),
             )
             for r in d["recommendations"]
         ]

@@ -374,8 +374,9 @@ def _runner_lists(document: Mapping[str, Any], kind: str) -> Iterator[tuple[Path
             yield (*path, "repetitions", number, "results"), repetition.get("results", [])
 
 
-def _setting(cell: Mapping[str, Any]) -> tuple[int, int, int]:
-    return cell["concurrency"], cell["pool_size"], cell["max_overflow"]
+def _setting(cell: Mapping[str, Any]) -> tuple[str | None, int, int, int]:
+    """A cell's point of the grid, and its variant in a sweep of several."""
+    return cell.get("variant"), cell["concurrency"], cell["pool_size"], cell["max_overflow"]
 
 
 def _once(path: Path, items: Sequence[Any], name: Any, what: str) -> Iterator[tuple[Path, str]]:

@@ -32,7 +32,13 @@ from dbbench.engine.harness import Plan, ProgressCallback, RunnerRecord, RunOutc
 from dbbench.engine.processes import ProcessFailed, run_in_processes
 from dbbench.errors import ConfigError, DbbenchError, Mentioning, mention
 from dbbench.guard import check_workload
-from dbbench.results.model import RunResult, SweepCell, SweepResult
+from dbbench.results.model import (
+    Recommendation,
+    RunResult,
+    SettingsSummary,
+    SweepCell,
+    SweepResult,
+)
 from dbbench.runners import (
     DEFAULT_RUNNERS,
     names_with,
@@ -737,7 +743,11 @@ def _scratch_dict(scratch: ScratchTable | None, rows: int | None) -> dict[str, A
     }
 
 
-def sweep_cell(concurrency: int, pool: PoolSettings, result: RunResult) -> SweepCell:
+def sweep_cell(
+    concurrency: int, pool: PoolSettings, result: RunResult, variant: str | None = None
+) -> SweepCell:
+    """What the swept runner of ``result`` measured (of a sweep of several variants: the
+    runner of ``variant``'s view, ``RunResult.variant_view``)."""
     pooled = runner_with("swept", result.runners)
     assert pooled is not None, "run_sweep refuses runner lists without it"
     return SweepCell(
@@ -749,6 +759,7 @@ def sweep_cell(concurrency: int, pool: PoolSettings, result: RunResult) -> Sweep
         errors=pooled.errors,
         timeouts=pooled.timeouts,
         operations=pooled.attempted,
+        variant=variant,
     )
 
 
@@ -774,9 +785,15 @@ def run_sweep(
     every cell alike; each cell's passes are its repetitions.  Ctrl-C keeps the cells
     done, a stop signal between cells included.  A query that may write, or a write
     workload, only with ``allow_writes``.
+
+    With ``settings.variants`` (``--variant``, ``--target``) each cell measures every
+    variant's runners in the same turns, as a run of them does; the sweep has a cell of
+    each variant at each point (``SweepCell.variant``, its result the variant's view) and
+    recommends for each variant apart.  A swept pool setting is every variant's; a variant
+    whose file sets it is refused (``check_variant_pools``).
     """
     check_sql(settings, allow_writes)  # before the first cell
-    variants.refuse(settings, "a sweep", "sweep each configuration in a run of its own")
+    check_variant_pools(settings, pool_sizes, max_overflows)
     if not names_with("swept", runner_names):
         raise ConfigError(
             f"a sweep compares pool settings: {mention('runner_names')} must include pool"
@@ -829,14 +846,47 @@ def run_sweep(
     return sweep
 
 
+def _swept_pool(
+    settings: Settings, pool_sizes: Sequence[int], max_overflows: Sequence[int]
+) -> dict[str, Sequence[int]]:
+    """The pool settings a sweep sets in its cells, by key: those whose values are not just
+    the run's own (a concurrency sweep keeps each variant's pool as it is)."""
+    axes = {"pool_size": pool_sizes, "max_overflow": max_overflows}
+    return {
+        key: values for key, values in axes.items() if set(values) != {getattr(settings.pool, key)}
+    }
+
+
+def check_variant_pools(
+    settings: Settings, pool_sizes: Sequence[int], max_overflows: Sequence[int]
+) -> None:
+    """A sweep of a pool setting sets it for every variant: one whose file sets it too is
+    ambiguous, refused in one line before anything runs."""
+    for key in _swept_pool(settings, pool_sizes, max_overflows):
+        for variant in settings.variants:
+            if f"[pool] {key}" in variant.keys:
+                raise ConfigError(
+                    f"{variant.origin} sets [pool] {key}, and the sweep sets it for every "
+                    f"variant ({mentioned('pool', key)}): leave {key} out of {variant.origin}, "
+                    "or sweep only the concurrency"
+                )
+
+
 def _cell_settings(
     settings: Settings, concurrency: int, pool_size: int, max_overflow: int
 ) -> Settings:
-    """The settings of one cell of a sweep (``execute_run`` runs one repetition of it)."""
+    """The settings of one cell of a sweep (``execute_run`` runs one repetition of it); a
+    swept pool setting is every variant's (``_swept_pool``)."""
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow}
+    swept = {key: pool[key] for key in _swept_pool(settings, (pool_size,), (max_overflow,))}
     return dataclasses.replace(
         settings,
         benchmark=dataclasses.replace(settings.benchmark, concurrency=concurrency),
-        pool=dataclasses.replace(settings.pool, pool_size=pool_size, max_overflow=max_overflow),
+        pool=dataclasses.replace(settings.pool, **pool),
+        variants=tuple(
+            dataclasses.replace(v, pool=dataclasses.replace(v.pool, **swept))
+            for v in settings.variants
+        ),
     )
 
 
@@ -848,15 +898,43 @@ def _sweep_so_far(
     *,
     complete: bool,
 ) -> SweepResult:
-    """The cells measured so far, each its repetitions combined, and what they recommend."""
-    cells = []
-    for (concurrency, pool_size, max_overflow), done in zip(todo, parts, strict=True):
-        if not done:
-            continue
-        result = repetitions.combine(done, repeat)
-        pool = PoolSettings(pool_size=pool_size, max_overflow=max_overflow)
-        cells.append((sweep_cell(concurrency, pool, result), result))
-    swept = runner_with("swept", cells[0][1].runners) if cells else None
-    beyond_noise, noise = noise_test(cells, swept.runner if swept else "pool")
-    recommendations = recommend([c for c, _ in cells], beyond_noise=beyond_noise, noise=noise)
-    return SweepResult(cells, recommendations, complete, dict(axes))
+    """The cells measured so far, each its repetitions combined, and what they recommend:
+    of a sweep of several variants, each variant's cells (its view of each cell's run) and
+    recommendations, variant after variant."""
+    results = [
+        (key, repetitions.combine(done, repeat))
+        for key, done in zip(todo, parts, strict=True)
+        if done
+    ]
+    names = results[0][1].variant_names if results else ()
+    cells: list[tuple[SweepCell, RunResult]] = []
+    recommendations: list[Recommendation] = []
+    for name in names or (None,):
+        measured = []
+        for (concurrency, pool_size, max_overflow), result in results:
+            own = result if name is None else result.variant_view(name)
+            ran = own.settings.pool  # a variant's own, where the sweep left it (_swept_pool)
+            pool = PoolSettings(
+                pool_size=pool_size if ran.pool_size is None else ran.pool_size,
+                max_overflow=max_overflow if ran.max_overflow is None else ran.max_overflow,
+            )
+            measured.append((sweep_cell(concurrency, pool, own, name), own))
+        swept = runner_with("swept", measured[0][1].runners) if measured else None
+        beyond_noise, noise = noise_test(measured, swept.runner if swept else "pool")
+        found = recommend([c for c, _ in measured], beyond_noise=beyond_noise, noise=noise)
+        recommendations += [dataclasses.replace(r, variant=name) for r in found]
+        cells += measured
+    if not names:
+        return SweepResult(cells, recommendations, complete, dict(axes))
+    first, last = results[0][1], results[-1][1]
+    return SweepResult(
+        cells,
+        recommendations,
+        complete,
+        dict(axes),
+        # the run's, with every variant's: the first variant's view has none
+        settings=SettingsSummary.from_document({**first.settings.to_document(), "grid": axes}),
+        environment=first.environment,
+        started_at=first.started_at,
+        finished_at=last.finished_at,
+    )

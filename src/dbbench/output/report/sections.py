@@ -306,6 +306,18 @@ def fallback_notice(runs: Sequence[tuple[str, RunResult]]) -> str:
 
 
 def _sweep_parts(label: str, sweep: SweepResult, charts: Charts) -> list[str]:
+    """A sweep's charts and tables; of a sweep of several variants, each variant's in turn,
+    under the line that says what it is (its cells ran in the same turns as the others')."""
+    parts = []
+    for name, part in sweep.parts():
+        if name is None:
+            return _sweep_part(label, part, charts)
+        parts += [f"<h3>{escape(sweep.describe_variant(name))}</h3>"]
+        parts += _sweep_part(f"{label}, {name}", part, charts, f"{name}: ")
+    return parts
+
+
+def _sweep_part(label: str, sweep: SweepResult, charts: Charts, prefix: str = "") -> list[str]:
     cells = sorted(sweep.cells, key=lambda item: _cell_order(item[0]))
     if not cells:
         return ["<p>No cell of the grid was run.</p>"]
@@ -314,14 +326,14 @@ def _sweep_parts(label: str, sweep: SweepResult, charts: Charts) -> list[str]:
     return [
         "<p>Each cell runs the pool runner with its own pool; throughput counts successful "
         "operations, all threads together.</p>",
-        "<h3>Against concurrency</h3>",
+        f"<h3>{escape(prefix)}Against concurrency</h3>",
         charts.sweep(label, grid, x="concurrency", lines=("pool_size", "max_overflow")),
-        "<h3>Against pool size</h3>",
+        f"<h3>{escape(prefix)}Against pool size</h3>",
         charts.sweep(label, grid, x="pool_size", lines=("concurrency", "max_overflow")),
-        "<h3>The grid</h3>",
+        f"<h3>{escape(prefix)}The grid</h3>",
         _sweep_table(grid, recommendations),
         _recommendations_table(recommendations),
-        "<h3>What the pool and the server did, per cell</h3>",
+        f"<h3>{escape(prefix)}What the pool and the server did, per cell</h3>",
         _sweep_counters_table(cells),
     ]
 
