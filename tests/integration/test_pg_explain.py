@@ -183,7 +183,7 @@ def test_explain_says_tls_share_next_to_plain_in_one_line(tls_server):
     assert tls is not None and tls.round_trips == trips and tls.median_ns > 0
     (line,) = [f for f in explanation.findings if f.startswith("TLS (the SSLRequest")]
     assert "\n" not in line and f"{trips} of its {raw.round_trips} round trips" in line
-    assert 'a plain connect ([database] ssl_mode to "disabled") does without both' in line
+    assert 'a plain connect ([database] ssl_mode to "disabled") does without its round' in line
     plain = explain(
         Settings(database=dataclasses.replace(tls_server, ssl_mode="disabled")),
         ["raw"],
