@@ -420,6 +420,13 @@ def _run_options(command: Callable) -> Callable:
             "between repetitions (paired). May be given several times.",
         ),
         click.option(
+            "--driver-defaults",
+            is_flag=True,
+            help="Keep the drivers' defaults even where [database] transaction_pooling is "
+            "set (psycopg's prepare_threshold=5, asyncpg's statement caches): shows the "
+            "errors they bring through a pool per transaction.",
+        ),
+        click.option(
             "--histogram",
             is_flag=True,
             help="Draw each runner's latency distribution under the table.",
@@ -757,6 +764,8 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     format_name = _format_name(options)
     lists = _lists(options)
     settings = _load(options, lists)
+    if options.get("driver_defaults"):
+        settings = settings.with_driver_defaults()
     allow_writes = options["allow_writes"]
     # the library refuses these too; here before a throwaway server starts
     benchmark.check_sql(

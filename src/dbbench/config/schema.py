@@ -375,6 +375,23 @@ SETTINGS: tuple[Setting, ...] = (
         example="",
     ),
     Setting(
+        "database", "transaction_pooling", "transaction_pooling", "boolean", boolean, False,
+        "the endpoint pools per transaction (PgBouncer's pool_mode = transaction): each "
+        "transaction may run on another server connection, so the drivers are connected to "
+        "keep no state per session (psycopg prepare_threshold=None, asyncpg "
+        "statement_cache_size=0 and SQLAlchemy's prepared_statement_cache_size=0; psycopg2 "
+        "and the MySQL drivers prepare nothing on the server and need nothing); run and "
+        "compare --driver-defaults keep the drivers' defaults to show what they cost there",
+        env=("DBBENCH_TRANSACTION_POOLING",),
+        flag=Flag(
+            "--transaction-pooling/--no-transaction-pooling",
+            "The endpoint pools per transaction (PgBouncer's transaction mode): connect the "
+            "drivers so they keep no prepared statements on the server.",
+            kind="switch",
+        ),
+        doc_note="see [Transaction pooling](#transaction-pooling)",
+    ),
+    Setting(
         "database", "driver", "driver", "choice", _driver_name, "pymysql",
         "the DB-API driver, one of the dialect's: pymysql, mysqlclient or mysql-connector for "
         "MySQL (the last two are extras: pip install 'dbbench[mysqlclient]'), psycopg or "

@@ -99,6 +99,18 @@ class DatabaseSettings:
     #: way): not a key of the user's; False for a PgBouncer pool (``--pooler``), which
     #: refuses a startup parameter it does not know ("unsupported startup parameter")
     startup_settings: bool = True
+    #: the endpoint pools per transaction (``[database] transaction_pooling``): the drivers
+    #: connect with what that needs (``Driver.transaction_pooling_kwargs``)
+    transaction_pooling: bool = False
+    #: keep the drivers' defaults even so (run and compare ``--driver-defaults``): not a key
+    #: of the settings file, to show what the defaults cost through such a pool
+    driver_defaults: bool = False
+
+    @property
+    def pools_per_transaction(self) -> bool:
+        """Whether the drivers connect as transaction pooling needs: it is set, and the
+        drivers' defaults are not kept."""
+        return self.transaction_pooling and not self.driver_defaults
 
     @property
     def tls(self) -> TlsSettings:
@@ -161,6 +173,8 @@ class DatabaseSettings:
             "ssl": {k: "<hidden>" if k in SECRET_KEYS else v for k, v in self.ssl.items()},
             "driver": self.driver,
             "ssl_mode": self.tls.mode,
+            "transaction_pooling": self.transaction_pooling,
+            "driver_defaults": self.driver_defaults,
         }
 
 
@@ -394,11 +408,24 @@ class Settings:
         def read_only(database: DatabaseSettings) -> DatabaseSettings:
             return dataclasses.replace(database, read_only=True) if where(database) else database
 
+        return self._each_database(read_only)
+
+    def with_driver_defaults(self) -> Settings:
+        """These settings, and each variant's, with the drivers' defaults kept where
+        ``[database] transaction_pooling`` would change them (``--driver-defaults``)."""
+
+        return self._each_database(
+            lambda database: dataclasses.replace(database, driver_defaults=True)
+        )
+
+    def _each_database(self, change: Callable[[DatabaseSettings], DatabaseSettings]) -> Settings:
+        """These settings with ``change`` made to the run's ``[database]`` and every
+        variant's."""
         return dataclasses.replace(
             self,
-            database=read_only(self.database),
+            database=change(self.database),
             variants=tuple(
-                dataclasses.replace(v, database=read_only(v.database)) for v in self.variants
+                dataclasses.replace(v, database=change(v.database)) for v in self.variants
             ),
         )
 
@@ -504,10 +531,21 @@ def _read_file(path: Path) -> dict[str, dict[str, _Value]]:
     return found
 
 
+#: how a boolean may be written where it comes as text (a variable)
+_TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+_FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
 def from_text(row: Setting, where: str, text: Any) -> Any:
     """A value given as text (a variable, a flag, ~/.my.cnf) as ``row``'s type: a whole
     number or a number is read here, the rest is checked with the other layers'; a bad
-    one raises ``bad_value``'s error naming ``where``."""
+    one raises ``bad_value``'s error naming ``where``.  A boolean reads true, false, 1, 0,
+    yes, no, on or off, in any case (``DBBENCH_TRANSACTION_POOLING=1``)."""
+    if isinstance(text, str) and row.type == "boolean":
+        word = text.strip().lower()
+        if word in _TRUE_WORDS or word in _FALSE_WORDS:
+            return word in _TRUE_WORDS
+        raise bad_value(where, text, "must be true or false (1, 0, yes, no, on, off)")
     if not isinstance(text, str) or row.type not in ("integer", "number"):
         return text
     try:

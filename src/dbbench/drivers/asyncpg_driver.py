@@ -26,7 +26,23 @@ arguments (checked against asyncpg 0.32):
 
 The driver's defaults are kept otherwise: its statement cache
 (``statement_cache_size=100``) and SQLAlchemy's prepared-statement cache
-included, as an application has them.
+included, as an application has them -- except where the endpoint pools per
+transaction (``[database] transaction_pooling``, and no ``--driver-defaults``):
+
+* ``statement_cache_size=0`` (``asyncpg.connect``): asyncpg names the
+  statements it caches (``__asyncpg_stmt_1__``) and keeps them prepared on the
+  server connection; without its cache it prepares each statement unnamed, in
+  the transaction that runs it;
+* ``prepared_statement_cache_size=0``: SQLAlchemy's asyncpg dialect keeps its
+  own cache of prepared statements per connection, an argument of its
+  adapted ``connect`` (the URL's query or ``connect_args`` where SQLAlchemy
+  connects; the async-pool runner's ``creator`` here, which gives it
+  ``async_creator_fn``).  Its statement names stay asyncpg's (no
+  ``prepared_statement_name_func``): unnamed, without the cache.
+
+Through a pool per transaction a named statement is missing on the next
+server connection ("prepared statement "__asyncpg_stmt_1__" does not exist"),
+or there already from another client ("... already exists").
 """
 
 from __future__ import annotations
@@ -38,6 +54,25 @@ from typing import Any
 
 from dbbench.config.settings import DatabaseSettings
 from dbbench.config.tls import TlsSettings
+
+#: ``asyncpg.connect``'s arguments where the endpoint pools per transaction
+TRANSACTION_POOLING_KWARGS: dict[str, Any] = {"statement_cache_size": 0}
+#: SQLAlchemy's adapted connect's arguments there (its prepared-statement cache)
+TRANSACTION_POOLING_ADAPTER_KWARGS: dict[str, Any] = {"prepared_statement_cache_size": 0}
+#: what transaction pooling changes, in words
+TRANSACTION_POOLING_WORDS = (
+    "asyncpg statement_cache_size=0 and SQLAlchemy's prepared_statement_cache_size=0"
+)
+#: what the defaults keep per session that a pool per transaction loses
+SESSION_STATE = (
+    "asyncpg and SQLAlchemy prepare every statement on the server under a name and keep "
+    "it (statement_cache_size=100, prepared_statement_cache_size=100)"
+)
+
+
+def adapter_kwargs(database: DatabaseSettings) -> dict[str, Any]:
+    """The arguments of SQLAlchemy's adapted asyncpg ``connect`` for these settings."""
+    return dict(TRANSACTION_POOLING_ADAPTER_KWARGS) if database.pools_per_transaction else {}
 
 
 def asyncpg_ssl(tls: TlsSettings) -> ssl.SSLContext | str | bool:
@@ -86,6 +121,8 @@ def asyncpg_kwargs(database: DatabaseSettings) -> dict[str, Any]:
         kwargs["database"] = database.database
     if database.read_only:  # in the startup packet, as libpq's options -c
         kwargs["server_settings"] = {"default_transaction_read_only": "on"}
+    if database.pools_per_transaction:
+        kwargs.update(TRANSACTION_POOLING_KWARGS)
     return kwargs
 
 

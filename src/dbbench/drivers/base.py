@@ -22,7 +22,7 @@ from __future__ import annotations
 import abc
 import importlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dbbench.config.schema import mentioned
@@ -160,10 +160,37 @@ class Driver(abc.ABC):
         ``default_transaction_read_only``); a driver that cannot refuses it
         (``read_only_kwargs``).
         """
+        return self.connect_function(
+            database, self.connection_kwargs(database, read_only=read_only, **extra)
+        )
+
+    def connection_kwargs(
+        self, database: DatabaseSettings, *, read_only: bool = False, **extra: Any
+    ) -> dict[str, Any]:
+        """Every argument ``connect`` is given for ``database``: ``connect_kwargs``, then
+        ``extra``, what transaction pooling needs where the endpoint pools per transaction
+        (``transaction_pooling_kwargs``) and the read-only session (``connector``)."""
         kwargs = {**self.connect_kwargs(database), **extra}
+        if database.pools_per_transaction:
+            kwargs.update(self.transaction_pooling_kwargs)
         if read_only or database.read_only:
             kwargs = self.read_only_kwargs(kwargs)
-        return self.connect_function(database, kwargs)
+        return kwargs
+
+    #: what ``connect`` is given where the endpoint pools per transaction
+    #: (``[database] transaction_pooling``): what keeps the driver from holding state per
+    #: session that the next transaction, on another server connection, would miss
+    transaction_pooling_kwargs: ClassVar[Mapping[str, Any]] = {}
+    #: what the driver's defaults keep per session that a pool per transaction loses, in
+    #: words; None: nothing (it prepares no statement on the server)
+    session_state: ClassVar[str | None] = None
+
+    def transaction_pooling_words(self) -> str:
+        """What transaction pooling changes in this driver's connect, in words."""
+        if not self.transaction_pooling_kwargs:
+            return f"{self.name} needs nothing (it prepares no statement on the server)"
+        given = " ".join(f"{k}={v!r}" for k, v in self.transaction_pooling_kwargs.items())
+        return f"{self.name} {given}"
 
     def read_only_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """``kwargs`` with the session made read-only from its start; one line where the

@@ -11,6 +11,12 @@ connection the server ended reads "server closed the connection unexpectedly"
 closed").
 
 TLS in use: ``connection.info.ssl_in_use``.
+
+Transaction pooling (``[database] transaction_pooling``): nothing to change.
+psycopg2 sends every statement as text with its parameters in it (the simple
+query protocol) and prepares nothing on the server, so a pool per transaction
+loses nothing of its own; what the application keeps in a session (``SET``,
+an advisory lock, a temporary table) it loses all the same.
 """
 
 from __future__ import annotations

@@ -15,6 +15,14 @@ The settings become libpq's parameters as ``libpq.py`` says, given to
   ``AdminShutdown`` (57P01) on the next statement, then "the connection is lost".
 
 TLS in use: ``connection.info.pgconn.ssl_in_use``.
+
+Transaction pooling (``[database] transaction_pooling``): ``prepare_threshold=None``.
+By default psycopg prepares a statement on the server, under a name of its
+own, once the connection has run it 5 times (``prepare_threshold=5``), and
+from then on only names it; through a pool per transaction the next
+transaction may run on another server connection, where the name means
+nothing (``InvalidSqlStatementName``, 26000: "prepared statement ... does not
+exist").  ``None`` never prepares.
 """
 
 from __future__ import annotations
@@ -29,6 +37,11 @@ class PsycopgDriver(LibpqDriver):
     distribution = "psycopg"
     module_name = "psycopg"
     dialect_url = "postgresql+psycopg://"
+    transaction_pooling_kwargs = {"prepare_threshold": None}
+    session_state = (
+        "psycopg prepares a statement on the server once a connection ran it 5 times "
+        "(prepare_threshold=5)"
+    )
 
     def is_encrypted(self, connection: Any) -> bool:
         return bool(connection.info.pgconn.ssl_in_use)

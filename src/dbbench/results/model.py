@@ -431,6 +431,11 @@ class DatabaseSummary(Section):
     ssl: Mapping[str, Any] | None = None
     driver: str | None = None
     ssl_mode: str | None = None
+    #: ``[database] transaction_pooling``: the endpoint pools per transaction; None in
+    #: files written before dbbench knew the setting
+    transaction_pooling: bool | None = None
+    #: ``--driver-defaults``: the drivers kept their defaults even so
+    driver_defaults: bool | None = None
 
     @property
     def where(self) -> str | None:

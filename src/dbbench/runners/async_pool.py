@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dbbench.config.settings import DatabaseSettings, PoolSettings
-from dbbench.drivers import TlsNotUsed
+from dbbench.drivers import TlsNotUsed, asyncpg_driver
 from dbbench.drivers.base import common_kwargs, password_bytes
 from dbbench.errors import ConfigError, mention
 from dbbench.runners.base import AsyncRunner
@@ -75,25 +75,34 @@ class AsyncDriver:
     extra: str
     #: for the runner's operation line
     name: str
-
-
-def _postgresql_connector(database: DatabaseSettings) -> Callable[[], Awaitable[Any]]:
-    from dbbench.drivers.asyncpg_driver import asyncpg_connector
-
-    return asyncpg_connector(database)
+    #: database -> the arguments of SQLAlchemy's adapted ``connect`` (asyncpg's
+    #: prepared-statement cache, where the endpoint pools per transaction)
+    adapter_kwargs: Callable[[DatabaseSettings], dict[str, Any]] = lambda database: {}
+    #: what transaction pooling changes in its connect, in words
+    transaction_pooling_words: str = ""
+    #: what its defaults keep per session that a pool per transaction loses; None: nothing
+    session_state: str | None = None
 
 
 #: each dialect's asyncio driver: aiomysql on MySQL, asyncpg on PostgreSQL
 ASYNC_DRIVERS = {
     "mysql": AsyncDriver(
-        "mysql+aiomysql://", lambda db: aiomysql_connector(db), REQUIRED_MODULES, EXTRA, "aiomysql"
+        "mysql+aiomysql://",
+        lambda db: aiomysql_connector(db),
+        REQUIRED_MODULES,
+        EXTRA,
+        "aiomysql",
+        transaction_pooling_words="aiomysql needs nothing (it prepares no statement on the server)",
     ),
     "postgresql": AsyncDriver(
         "postgresql+asyncpg://",
-        _postgresql_connector,
+        asyncpg_driver.asyncpg_connector,
         ("asyncpg", "greenlet"),
         "postgresql",
         "asyncpg",
+        asyncpg_driver.adapter_kwargs,
+        asyncpg_driver.TRANSACTION_POOLING_WORDS,
+        asyncpg_driver.SESSION_STATE,
     ),
 }
 
@@ -247,11 +256,22 @@ class AsyncPoolRunner(AsyncRunner, PoolRunner):
 
         # async_creator keeps the connection arguments ours, as creator= does
         # for the threaded pool; the URL only selects the dialect
-        self._async_engine = create_async_engine(
-            self._async_driver.url,
-            async_creator=self._async_driver.connector(self._database),
-            **self.engine_arguments(),
+        async_creator = self._async_driver.connector(self._database)
+        adapted = self._async_driver.adapter_kwargs(self._database)
+        if adapted:
+            # arguments of the dialect's adapted connect (asyncpg's prepared-statement
+            # cache) reach it only through creator=, in the form async_creator= takes
+            def creator() -> Any:
+                dbapi = engine.sync_engine.dialect.dbapi
+                return dbapi.connect(async_creator_fn=async_creator, **adapted)
+
+            arguments: dict[str, Any] = {"creator": creator}
+        else:
+            arguments = {"async_creator": async_creator}
+        engine = create_async_engine(
+            self._async_driver.url, **arguments, **self.engine_arguments()
         )
+        self._async_engine = engine
         # the pool and its events are the synchronous engine's, as for ``pool``
         self._engine = self._async_engine.sync_engine
         self._instrument = PoolInstrument(self._engine)

@@ -86,9 +86,9 @@ class PsycopgPoolRunner(Runner):
         kwargs["driver"] = get_driver("psycopg")
         super().__init__(database, workload, **kwargs)
         self.pool_settings = pool
-        self._connect_kwargs = self.driver.connect_kwargs(database)
-        if database.read_only:  # as every other runner's connect (Driver.connector)
-            self._connect_kwargs = self.driver.read_only_kwargs(self._connect_kwargs)
+        # as every other runner's connect (Driver.connector): read-only sessions, and
+        # transaction pooling's prepare_threshold=None
+        self._connect_kwargs = self.driver.connection_kwargs(database)
         self._open_timeout_s = database.connect_timeout_s * max(1, pool.pool_size)
         self._pool: Any = None
         self._lock = threading.Lock()

@@ -49,6 +49,7 @@ from dbbench.runners import (
 from dbbench.scenarios import pooler, repetitions, variants
 from dbbench.scenarios.backend import LIVE, Backend
 from dbbench.scenarios.explain import count_run_round_trips, project_run
+from dbbench.scenarios.pooling import transaction_pooling_note
 from dbbench.scenarios.summary import build_result, capture_environment
 from dbbench.scenarios.sweep import check_size, grid, noise_test, recommend
 from dbbench.server.certificates import CertificateFiles, make_certificates
@@ -172,6 +173,9 @@ def findings(
 ) -> list[str]:
     """Plain-language notes on known costs that the settings bring into the numbers."""
     notes = []
+    pooling = transaction_pooling_note(settings.database, runner_names, driver_names)
+    if pooling is not None:
+        notes.append(pooling)
     if names_with("connects_per_operation", runner_names):
         for name in driver_names or [settings.database.driver]:
             notes += drivers.get_driver(name).notes(settings.database)
