@@ -9,6 +9,7 @@ import dataclasses
 import pytest
 
 from dbbench.config.settings import DatabaseSettings, Settings, load_settings
+from dbbench.databases.session_probe import probe_session_state
 from dbbench.drivers import get_driver
 from dbbench.drivers.asyncpg_driver import adapter_kwargs, asyncpg_kwargs
 from dbbench.errors import ConfigError
@@ -107,3 +108,7 @@ def test_a_run_carries_the_note_and_records_both_in_its_settings():
     assert summary.transaction_pooling is True and summary.driver_defaults is True
     assert DatabaseSummary.from_document({"host": "h"}).transaction_pooling is None  # older files
 
+
+def test_the_session_probe_refuses_mysql_in_one_line():
+    with pytest.raises(ConfigError, match="the session-state probe speaks PostgreSQL"):
+        probe_session_state(DatabaseSettings())
