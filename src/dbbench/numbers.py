@@ -101,6 +101,19 @@ def number(value: Any, *, missing: str = MISSING) -> str:
     return f"{value:g}" if isinstance(value, int | float) else count(value, missing=missing)
 
 
+def size_from_bytes(value: Any, *, missing: str = MISSING) -> str:
+    """Bytes in binary units, about three significant digits: 2448896 -> "2.34 MiB",
+    58064 -> "56.7 KiB", 512 -> "512 B"."""
+    if not isinstance(value, int | float):
+        return missing
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(value) >= scale:
+            scaled = value / scale
+            digits = 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
+            return f"{scaled:.{digits}f} {unit}"
+    return f"{value:.0f} B"
+
+
 def percent(fraction: Any, digits: int = 1, *, missing: str = MISSING) -> str:
     """0.1234 -> "12.3%"."""
     return f"{fraction:.{digits}%}" if isinstance(fraction, int | float) else missing

@@ -214,6 +214,7 @@ def test_the_lifecycle_is_checked(server):
         "monitor_connections": 1,
         "complete": True,
         "error": None,
+        "connection_memory": None,  # no memory reader given
     }
     with pytest.raises(ValueError):
         ServerStatusMonitor(database_for(server), interval_s=0)

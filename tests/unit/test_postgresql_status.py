@@ -250,6 +250,7 @@ def test_the_result_keys_say_it_is_postgresql(server: FakeServer) -> None:
         "stats_settled",
         "complete",
         "error",
+        "connection_memory",
     ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
-from dbbench.databases import scratch
+from dbbench.databases import mysql_memory, scratch
 from dbbench.databases.base import Database
 from dbbench.server import preflight, status
 
@@ -41,7 +41,7 @@ class MySQL(Database):
         return preflight.check_server(database, workload)
 
     def monitor(self, database: DatabaseSettings) -> status.ServerStatusMonitor:
-        return status.ServerStatusMonitor(database)
+        return status.ServerStatusMonitor(database, memory=mysql_memory.ThreadMemory())
 
     def read_max_connections(self, database: DatabaseSettings) -> int:
         return status.read_max_connections(database)

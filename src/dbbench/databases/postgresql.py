@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from dbbench.databases import postgresql_status
+from dbbench.databases import postgresql_memory, postgresql_status
 from dbbench.databases.base import Database
 from dbbench.databases.scratch import ScratchTable, check_name, side_connection
 from dbbench.drivers import error_label
@@ -152,7 +152,9 @@ class PostgreSQL(Database):
         return check_server(database, workload)
 
     def monitor(self, database: DatabaseSettings) -> postgresql_status.PostgresStatusMonitor:
-        return postgresql_status.PostgresStatusMonitor(database)
+        return postgresql_status.PostgresStatusMonitor(
+            database, memory=postgresql_memory.BackendMemory(database)
+        )
 
     def read_max_connections(self, database: DatabaseSettings) -> int:
         return postgresql_status.read_max_connections(database)

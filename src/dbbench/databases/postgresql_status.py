@@ -54,6 +54,7 @@ from typing import Any
 from dbbench.config.settings import DatabaseSettings
 from dbbench.drivers import side
 from dbbench.drivers.diagnosis import connect_error
+from dbbench.server.connection_memory import MemoryReader
 from dbbench.server.status import ServerStatusMonitor
 
 #: counters of every supported PostgreSQL whose change over the run is reported
@@ -108,6 +109,9 @@ class PostgresActivity:
     stats_settled: bool | None
     complete: bool = True
     error: str | None = None
+    #: the memory of the run's backends at its peak (``databases.postgresql_memory``), or
+    #: why it is not available; None when not read
+    connection_memory: dict[str, Any] | None = None
 
     @property
     def new_connections(self) -> int | None:
@@ -170,9 +174,13 @@ class PostgresStatusMonitor(ServerStatusMonitor):
     """``ServerStatusMonitor`` reading ``pg_stat_database`` and ``pg_stat_activity``."""
 
     def __init__(
-        self, database: DatabaseSettings, interval_s: float = 0.1, settle_s: float = SETTLE_S
+        self,
+        database: DatabaseSettings,
+        interval_s: float = 0.1,
+        settle_s: float = SETTLE_S,
+        memory: MemoryReader | None = None,
     ) -> None:
-        super().__init__(database, interval_s)
+        super().__init__(database, interval_s, memory)
         self._gauge_name = "the client backends (pg_stat_activity)"
         self._settle_s = settle_s
         self._counters: tuple[str, ...] = COUNTERS
@@ -268,4 +276,5 @@ class PostgresStatusMonitor(ServerStatusMonitor):
             stats_settled=self._settled if after is not None else None,
             complete=not self._errors,
             error="; ".join(self._errors) or None,
+            connection_memory=self._memory_dict(),
         )

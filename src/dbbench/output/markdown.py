@@ -43,6 +43,7 @@ from dbbench.output.stale_table import (
 )
 from dbbench.output.table import (
     describe_speedup,
+    memory_line,
     pooler_lines,
     projection_line,
     server_line,
@@ -218,7 +219,7 @@ def run_lines(result: RunResult) -> list[list[str]]:
         ],
         [f"- {escape(describe_speedup(s.runner, s.baseline, s.speedup))}" for s in result.speedups],
         _pool_table(result),
-        [escape(server[0].upper() + server[1:])] if server else [],
+        *([escape(line[0].upper() + line[1:])] for line in (server, memory_line(result)) if line),
         [f"- {escape(line)}" for line in pooler_lines(result)],
         [f"- finding: {escape(line)}" for line in target_lines(result)],
         _failures(result),

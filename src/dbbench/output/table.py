@@ -300,6 +300,12 @@ def pooler_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def memory_line(result: RunResult) -> str | None:
+    """The server's memory per connection at the run's peak, or why it is not available;
+    None when the run did not read it (a file of an older dbbench, a fake server)."""
+    return result.server.describe_memory() if result.server else None
+
+
 def _known(value: object) -> str:
     """A value a file recorded, or MISSING when it lacks it."""
     return MISSING if value is None else str(value)
@@ -316,9 +322,9 @@ def write(result: RunResult, console: Console) -> None:
     pool = _pool_rows(result.runners)
     if pool is not None:
         console.print(pool)
-    line = server_line(result)
-    if line:
-        console.print(literal(line), style="dim")
+    for line in (server_line(result), memory_line(result)):
+        if line:
+            console.print(literal(line), style="dim")
     for line in pooler_lines(result):
         console.print(literal(line), style="dim")
     for line in target_lines(result):

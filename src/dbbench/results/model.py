@@ -43,7 +43,7 @@ from dbbench import safeio
 from dbbench.config.settings import VARIANT_MARK, PoolSettings, split_label
 from dbbench.errors import ExitStatus, Mentioning, ResultFileError
 from dbbench.histogram import LatencyHistogram
-from dbbench.numbers import duration_from_ns, signed_percent, us_from_ns
+from dbbench.numbers import duration_from_ns, signed_percent, size_from_bytes, us_from_ns
 from dbbench.results import validation
 from dbbench.stats import Speedup, Summary
 
@@ -670,6 +670,58 @@ class CrossCheck(Section):
     matches: bool | None = None
 
 
+@dataclass(frozen=True)
+class ConnectionMemorySummary(Section):
+    """The server's memory per connection of the run's, read at its peak
+    (``server.connection_memory.ConnectionMemory``), or why it could not be read."""
+
+    #: "/proc/PID/smaps_rollup" (PostgreSQL's backends) or "performance_schema" (MySQL's
+    #: threads); None when not available
+    source: str | None = None
+    #: the run's connections read
+    connections: int | None = None
+    #: the open connections the monitor counted (all clients') when they were read
+    backends: int | None = None
+    #: measure ("pss", "rss", "anonymous"; "allocated") -> {"median", "min", "max"}, bytes
+    measures: Mapping[str, Mapping[str, int]] | None = None
+    #: why it is not available, when it is not
+    unavailable: str | None = None
+
+    #: each measure's name in words, in the order shown
+    WORDS: ClassVar[Mapping[str, str]] = {
+        "pss": "PSS",
+        "rss": "RSS",
+        "anonymous": "own (anonymous)",
+        "allocated": "allocated",
+    }
+
+    def median(self, measure: str) -> int | None:
+        """``measure``'s median in bytes, None when not read."""
+        return (self.measures or {}).get(measure, {}).get("median")
+
+    def describe(self, gauge: str = "connections") -> str:
+        """One line: "server memory per connection at the peak: PSS median 2.34 MiB (max
+        3.25 MiB), RSS 14.4 MiB, own (anonymous) 1.19 MiB; 4 of the run's connections
+        read of 9 backends open (/proc/PID/smaps_rollup)", or why it is not available."""
+        head = "server memory per connection at the peak: "
+        if self.unavailable or not self.measures:
+            return head + f"not available: {self.unavailable or 'not read'}"
+        parts = []
+        for name, words in self.WORDS.items():
+            spread = self.measures.get(name)
+            if not spread:
+                continue
+            text = f"{words} {size_from_bytes(spread.get('median'))}"
+            if not parts:  # the first, the cost: its median and its most
+                text = f"{words} median {size_from_bytes(spread.get('median'))}"
+                text += f" (max {size_from_bytes(spread.get('max'))})"
+            parts.append(text)
+        read = f"{self.connections} of the run's connections read"
+        if self.backends is not None:
+            read += f" of {self.backends} {gauge} open"
+        return head + ", ".join(parts) + f"; {read} ({self.source})"
+
+
 class ServerGauge(NamedTuple):
     """The server's count of open connections, as its monitor read it, in its own words."""
 
@@ -762,11 +814,23 @@ class ServerSummary(Section):
     stats_settled: bool | None = None
     #: ``--pooler``: what the server-side pooler in front of the server saw
     pooler: PoolerSummary | None = None
+    #: the server's memory per connection at the peak, or why not available; None in
+    #: files written before dbbench read it
+    connection_memory: ConnectionMemorySummary | None = None
 
     OPTIONAL_SECTIONS: ClassVar[Mapping[str, type[Section]]] = {
         "cross_check": CrossCheck,
         "pooler": PoolerSummary,
+        "connection_memory": ConnectionMemorySummary,
     }
+
+    def describe_memory(self) -> str | None:
+        """The memory per connection at the peak in a line (``ConnectionMemorySummary``),
+        in the gauge's words; None when the run did not read it."""
+        if self.connection_memory is None:
+            return None
+        words = "client backends" if self.gauge.name == "backends" else "connections"
+        return self.connection_memory.describe(words)
 
     @property
     def gauge(self) -> ServerGauge:

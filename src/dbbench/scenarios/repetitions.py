@@ -23,6 +23,7 @@ from typing import Any
 from dbbench.engine.timeline import ErrorTimeline
 from dbbench.histogram import LatencyHistogram
 from dbbench.results.model import (
+    ConnectionMemorySummary,
     CrossCheck,
     Distribution,
     PoolCounters,
@@ -176,7 +177,21 @@ def merge_servers(parts: Sequence[ServerSummary | None]) -> ServerSummary | None
         numbackends_before=known[0].numbackends_before,
         numbackends_after=known[-1].numbackends_after,
         stats_settled=_settled(p.stats_settled for p in known),
+        connection_memory=_memory([p.connection_memory for p in known]),
     )
+
+
+def _memory(
+    readings: Sequence[ConnectionMemorySummary | None],
+) -> ConnectionMemorySummary | None:
+    """The memory reading of the repetition at the highest peak (of those at it, the one
+    that read the most connections, the latest of those), as each repetition's is of its
+    own peak; else the first's reason for having none."""
+    known = [r for r in readings if r is not None]
+    read = [r for r in known if r.measures]
+    if read:
+        return max(reversed(read), key=lambda r: (r.backends or 0, r.connections or 0))
+    return known[0] if known else None
 
 
 def _settled(values: Iterable[bool | None]) -> bool | None:

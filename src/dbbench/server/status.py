@@ -24,13 +24,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbbench.config.schema import mentioned
 from dbbench.config.settings import DatabaseSettings
 from dbbench.drivers import error_code, side
 from dbbench.drivers.diagnosis import connect_error, redact
 from dbbench.errors import Mentioning
+from dbbench.server.connection_memory import MEMORY_INTERVAL_S, ConnectionMemory
+
+if TYPE_CHECKING:
+    from dbbench.server.connection_memory import MemoryReader
 
 #: Counters whose change over the run is reported (all only ever grow while the server runs).
 STATUS_COUNTERS = ("Connections", "Threads_created", "Aborted_connects", "Aborted_clients")
@@ -70,6 +74,9 @@ class ServerActivity:
     complete: bool = True
     #: what went wrong, in order ("; "-separated), when not complete
     error: str | None = None
+    #: the memory of the run's connections at its peak (``server.connection_memory``:
+    #: ``ConnectionMemory.to_dict()``), or why it is not available; None when not read
+    connection_memory: dict[str, Any] | None = None
 
     @property
     def new_connections(self) -> int | None:
@@ -113,9 +120,19 @@ class ServerStatusMonitor:
     connection, a sampling thread, one reconnect per failure -- and fills in the reads:
     ``_open_window``, ``_read_gauge``, ``_read_counters``, ``_build_activity``, and
     ``_counted_by_server``.
+
+    ``memory`` (a ``server.connection_memory.MemoryReader``) reads the memory of the
+    run's connections at the peak of the gauge, on the same connection, in the sampling
+    thread (when: ``server.connection_memory``); a failure of its reads only makes
+    the figure unavailable.
     """
 
-    def __init__(self, database: DatabaseSettings, interval_s: float = 0.1) -> None:
+    def __init__(
+        self,
+        database: DatabaseSettings,
+        interval_s: float = 0.1,
+        memory: MemoryReader | None = None,
+    ) -> None:
         if not interval_s > 0:
             raise ValueError(f"interval_s must be greater than 0, got {interval_s!r}")
         self._database = database
@@ -137,6 +154,11 @@ class ServerStatusMonitor:
         self._reconnected = False
         self._errors: list[str] = []
         self._activity: ServerActivity | None = None
+        self._memory_reader = memory
+        #: the last reading kept (at the highest gauge), or why there is none
+        self._memory: ConnectionMemory | None = None
+        self._memory_gauge = 0
+        self._memory_read_s = 0.0
 
     # --- public -------------------------------------------------------------------
 
@@ -166,6 +188,7 @@ class ServerStatusMonitor:
             raise connect_error(exc, self._database) from exc
         self._before = before
         self._samples.add(gauge)
+        self._open_memory()
         self._thread = threading.Thread(
             target=self._sample_loop, name="dbbench-server-status", daemon=True
         )
@@ -278,8 +301,57 @@ class ServerStatusMonitor:
                         return  # give up quietly; stop() tries once more for the after-read
                     continue
                 self._samples.add(value)
+                self._read_memory(value)
         except Exception as exc:  # never let the monitor take the run down
             self._note_error(f"the sampling thread failed: {exc!r}")
+
+    def _open_memory(self) -> None:
+        """Ask the memory reader whether it can read; keep why not when it cannot."""
+        reader = self._memory_reader
+        if reader is None:
+            return
+        try:
+            reason = reader.open(self._connection)
+        except (*self._db_errors, OSError, LookupError, TypeError, ValueError) as exc:
+            reason = f"reading it failed: {redact(str(exc), self._database.password)}"
+        if reason is not None:
+            self._memory = ConnectionMemory(unavailable=reason)
+            self._memory_reader = None
+
+    def _read_memory(self, gauge: int) -> None:
+        """Read the run's connections' memory at a new peak of ``gauge``, and at the same
+        peak again after ``MEMORY_INTERVAL_S``; keep the reading at the highest peak that
+        found the most of the run's connections, the latest of those."""
+        reader = self._memory_reader
+        now = time.monotonic()
+        if reader is None or gauge < self._memory_gauge:
+            return
+        if gauge == self._memory_gauge and now - self._memory_read_s < MEMORY_INTERVAL_S:
+            return
+        try:
+            sample = reader.read(self._connection)
+        except (*self._db_errors, OSError, LookupError, TypeError, ValueError) as exc:
+            reason = f"reading it failed: {redact(str(exc), self._database.password)}"
+            self._memory = ConnectionMemory(unavailable=reason)
+            self._memory_reader = None
+            return
+        kept = self._memory.connections if gauge == self._memory_gauge and self._memory else 0
+        if sample.connections and sample.connections >= kept:
+            self._memory = dataclasses.replace(sample, backends=gauge)
+            self._memory_gauge, self._memory_read_s = gauge, now
+
+    def _memory_dict(self) -> dict[str, Any] | None:
+        """The reading kept for the activity, or why there is none; None without a reader."""
+        if self._memory is not None:
+            return self._memory.to_dict()
+        if self._memory_reader is None:
+            return None
+        return ConnectionMemory(
+            unavailable=(
+                f"no reading found a connection of the run's open ({self._gauge_name} "
+                f"sampled every {self._interval_s:g} s)"
+            ),
+        ).to_dict()
 
     def _read_after(self) -> dict[str, int] | None:
         """The final counters; one reconnect allowed if the connection is gone or fails."""
@@ -330,6 +402,7 @@ class ServerStatusMonitor:
             monitor_connections=self._monitor_connections,
             complete=not self._errors,
             error="; ".join(self._errors) or None,
+            connection_memory=self._memory_dict(),
         )
 
 

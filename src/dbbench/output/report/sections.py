@@ -245,6 +245,9 @@ def _server_tables(server: ServerSummary | None) -> str:
     ]
     if server.error:
         rows.append(["monitor error", server.error])
+    memory = server.describe_memory()
+    if memory is not None:
+        rows.append(["memory per connection", memory.partition("at the peak: ")[2]])
     caption = f"{gauge.source} during the run"
     tables = [table(["server status", "value"], rows, caption=caption)]
     check = server.cross_check
