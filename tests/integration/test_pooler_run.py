@@ -48,6 +48,21 @@ def test_compare_through_a_throwaway_pgbouncer(cache_home, tmp_path):
         assert 1 <= pool["peak_servers"] <= 20  # PgBouncer's default_pool_size
     assert "PgBouncer 1." in done.stdout and "saw, for pgbouncer-transaction" in done.stdout
     assert "the pooler's, for the" in done.stdout
+    notes = document["notes"]
+    # the probe: a transaction pool loses a SET between transactions, a session pool keeps it
+    assert any(
+        n.startswith("pgbouncer-transaction (transaction pool):")
+        and "session state does not survive" in n and "SET" in n
+        for n in notes
+    ), notes
+    assert any(
+        n.startswith("pgbouncer-session (session pool):") and "state survives" in n
+        for n in notes
+    ), notes
+    # what transaction pooling needs, set there and said so
+    assert any("pgbouncer-transaction: transaction pooling" in n for n in notes), notes
+    settings = {v["name"]: v for v in document["settings"]["variants"]}
+    assert settings["pgbouncer-transaction"]["database"].get("transaction_pooling") is True
 
 
 def test_the_pooler_needs_postgresql():

@@ -44,6 +44,10 @@ def test_a_run_through_pgbouncer_measures_direct_and_both_pools():
     assert (direct.port, direct.database, direct.startup_settings) == (5432, "test", True)
     assert (session.port, session.database) == (7000, "test_session")
     assert transaction.database == "test_transaction" and not transaction.startup_settings
+    # what the drivers need on a transaction pool, there only
+    assert [d.transaction_pooling for d in (direct, session, transaction)] == [False, False, True]
+    kept = pooler.through(postgresql().with_driver_defaults(), Bouncer()).variants[2].database
+    assert kept.transaction_pooling and kept.driver_defaults and not kept.pools_per_transaction
     assert [v.url for v in settings.variants][1] == "postgresql://root@127.0.0.1:7000/test_session"
     assert settings.pooler == Pooler(
         "pgbouncer", "1.18.0", "127.0.0.1", 7000, "root",

@@ -569,6 +569,7 @@ def execute_run(
             statement = databases.insert_statement(watched, scratch.name)
             settings = _with_scratch(settings, scratch.name, statement)
         notes = list(run.notes)
+        notes += pooler.session_findings(settings)  # the pooler's targets, before the run
         warning = _budget_warning(settings, watched, run.runners, backend)
         if warning:
             notes.append(warning)

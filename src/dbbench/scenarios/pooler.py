@@ -93,7 +93,7 @@ def through(settings: Settings, bouncer) -> Settings:
         database = settings.database
         if mode is not None:
             address = bouncer.address_for(mode)
-            database = _at(database, address)
+            database = _at(database, address, transaction_pooling=mode == "transaction")
             pooled.append(PooledTarget(name, address.database, mode))
         targets.append(
             Variant(name, None, database, settings.pool, frozenset(), url=_url(database))
@@ -110,8 +110,12 @@ def through(settings: Settings, bouncer) -> Settings:
     return dataclasses.replace(settings, variants=tuple(targets), pooler=pooler)
 
 
-def _at(database: DatabaseSettings, address: ServerAddress) -> DatabaseSettings:
-    """``database`` pointed at one of the pooler's pools (its own TCP port, its alias)."""
+def _at(
+    database: DatabaseSettings, address: ServerAddress, *, transaction_pooling: bool
+) -> DatabaseSettings:
+    """``database`` pointed at one of the pooler's pools (its own TCP port, its alias); a
+    transaction pool's with what its drivers need there (``[database]
+    transaction_pooling``), unless --driver-defaults keeps their defaults."""
     where = "the throwaway PgBouncer"
     return dataclasses.replace(
         database,
@@ -123,6 +127,7 @@ def _at(database: DatabaseSettings, address: ServerAddress) -> DatabaseSettings:
         # PgBouncer refuses the startup packet's options (libpq's) and server settings
         # (asyncpg's): its sessions cannot be made read-only there (``read_only_note``)
         startup_settings=False,
+        transaction_pooling=transaction_pooling or database.transaction_pooling,
     )
 
 
@@ -177,3 +182,20 @@ def server_connections_note(
         "connections made through it (a pooler that drops a server connection left in a "
         "transaction, or one it could not reset, opens a new one)"
     )
+
+
+def session_findings(settings: Settings) -> list[str]:
+    """For each target through the pooler, whether session state (a ``SET``, an advisory
+    lock) survives from one transaction to the next there (``databases.session_probe``):
+    what an application that keeps state in its session must know of a transaction pool.
+    The temporary table is not probed: dbbench creates nothing without --allow-writes."""
+    from dbbench.databases.session_probe import probe_session_state
+
+    if settings.pooler is None:
+        return []
+    notes = []
+    for target in settings.pooler.targets:
+        database = settings.variant(target.target).database
+        probe = probe_session_state(database, allow_writes=False)
+        notes.append(f"{target.target} ({target.pool_mode} pool): {probe.describe()}")
+    return notes
