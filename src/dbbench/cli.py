@@ -74,6 +74,7 @@ def _stderr_console() -> Console:
 #: parameter that gives them, where its name differs, or (parameter, what to type)
 _ARGUMENTS: dict[str, str | tuple[str, str]] = {
     "runner_names": "runner_text",
+    "driver_names": "driver_text",
     "run name": "save_name",
     "format": "format_name",
     "dbbench.scenarios.benchmark.local_server": ("server", "--server local"),
@@ -460,7 +461,8 @@ def _driver_names(options: dict[str, Any], settings: Settings) -> list[str]:
     if not text:
         return []
     names = parse_driver_names(text)
-    settings.database.check_drivers(names, "--driver", shown(text))
+    if not settings.variants:  # with variants, each takes the drivers of its dialect
+        settings.database.check_drivers(names, "--driver", shown(text))
     return names
 
 
@@ -757,7 +759,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
 
     from dbbench.output.base import RunExtras
     from dbbench.output.progress import ProgressBar
-    from dbbench.scenarios import benchmark
+    from dbbench.scenarios import benchmark, variants
 
     env = _env()
     stdout, stderr, backend = env.out(), env.err(), env.live()
@@ -778,10 +780,14 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     axes = benchmark.sweep_axes(settings, lists)
     driver_names = _driver_names(options, settings)
     if settings.variants:  # the library refuses these too; here before a server starts
-        _refuse_with_variants(settings, driver_names, options.get("rtt"))
+        _refuse_with_variants(settings, options.get("rtt"))
         if axes is not None:
             benchmark.check_variant_pools(settings, axes.pool_sizes, axes.max_overflows)
-        driver_names = []  # one --driver is a flag, every variant's already
+        if len(driver_names) < 2:
+            driver_names = []  # one --driver is a flag, every variant's already
+        elif axes is None:
+            # each variant the drivers of its dialect: refused here before a server starts
+            variants.driver_lists(settings, driver_names)
     thresholds = _variant_thresholds(options, settings)
     runner_text = options["runner_text"]
     if runner_text is None:  # not given; given empty, it is refused like any other bad list
@@ -884,16 +890,12 @@ def _gate_variants(result: RunResult, thresholds: list[Any], format_name: str, s
     return ExitStatus.THRESHOLD if gated else status
 
 
-def _refuse_with_variants(settings: Settings, driver_names: list[str], rtt: str | None) -> None:
-    """What ``--variant`` does not measure with (yet): several drivers, ``--rtt``."""
+def _refuse_with_variants(settings: Settings, rtt: str | None) -> None:
+    """What ``--variant`` does not measure with (yet): ``--rtt``."""
     from dbbench.scenarios import variants
 
-    if len(driver_names) > 1:
-        variants.refuse(
-            settings, "a list of --driver", "give each variant its driver ([database] driver)"
-        )
     if rtt is not None:
-        variants.refuse(settings, "--rtt", "project each configuration in a run of its own")
+        variants.refuse(settings, "--rtt", variants.PROJECTED_ALONE)
 
 
 @cli.command()

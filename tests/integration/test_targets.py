@@ -106,3 +106,23 @@ def test_a_concurrency_sweep_of_a_mysql_and_a_postgresql_target(
     diffed = run_dbbench("diff", str(out), str(out), env=clean_environment())
     assert diffed.returncode == 0, diffed.stderr
     assert "variant b" in diffed.stdout
+
+
+def test_a_list_of_drivers_runs_on_the_target_of_their_dialect(server, postgresql_server):
+    done = _measure(
+        server, postgresql_server, "run",
+        "--target", f"pg={url('postgresql', postgresql_server)}",
+        "--target", f"maria={url('mysql', server)}",
+        "--driver", "psycopg,psycopg2",
+        "--runner", "raw,pool",
+        "-n", "20",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert [r["runner"] for r in document["results"]] == [
+        "raw/psycopg@pg", "raw/psycopg2@pg", "raw/pymysql@maria",
+        "pool/psycopg@pg", "pool/psycopg2@pg", "pool/pymysql@maria",
+    ]
+    assert all(r["n"] == 20 and r["errors"] == 0 for r in document["results"])
+    assert any("speaks mysql: it runs with its own, pymysql" in n for n in document["notes"])

@@ -306,18 +306,19 @@ def plan_run(
     check_sql(settings, allow_writes)
     settings = databases.read_only_sessions(settings, allow_writes)
     if settings.variants:
-        if driver_names:
-            variants.refuse(
-                settings,
-                f"a list of drivers ({mention('driver_names')})",
-                "give each variant its driver ([database] driver)",
-            )
         if settings.benchmark.workload != READ_WORKLOAD:
             variants.check_writes(settings)
-        in_play = variants.drivers_in_play(settings)
-        names = [v.name for v in settings.variants]
-        labels = tuple(runner_labels(list(runner_names), (), names))
-        notes = variants.findings(settings, labels, findings)
+        kept: list[str] = []
+        if len(driver_names) > 1:  # each variant the drivers of its dialect
+            lists = variants.driver_lists(settings, driver_names)
+            labels = tuple(variants.labels_with_drivers(runner_names, lists))
+            in_play = tuple(dict.fromkeys(d for found in lists.values() for d in found))
+            kept = variants.kept_notes(settings, lists, driver_names)
+        else:  # one driver is every variant's already (the flag): their own
+            in_play = variants.drivers_in_play(settings)
+            names = [v.name for v in settings.variants]
+            labels = tuple(runner_labels(list(runner_names), (), names))
+        notes = kept + variants.findings(settings, labels, findings)
         unguarded = pooler.read_only_note(settings, allow_writes)
         notes += [unguarded] if unguarded else []
         pool = variants.pool_description(settings)
@@ -491,7 +492,7 @@ def run_projected(
     on the wire before the run, whose server counters must not see them, for the runners
     explain can split (``nullpool`` and the async pool are left out of the projection)."""
     check_sql(settings, allow_writes, projected=True)
-    variants.refuse(settings, "a projection", "project each configuration in a run of its own")
+    variants.refuse(settings, "a projection", variants.PROJECTED_ALONE)
     trips = count_run_round_trips(
         settings, runner_names, driver_names, backend=backend, allow_writes=allow_writes
     )
@@ -557,7 +558,7 @@ def execute_run(
         checked = None if run.writes else workload_for(settings.benchmark)
         if settings.variants:  # each variant's server and driver, before anything is measured
             server, checked_variants = variants.check_servers(
-                settings, checked, backend.check_server
+                settings, checked, backend.check_server, run.runners
             )
         else:
             for name in run.drivers:  # each driver connects once before anything is measured
@@ -583,7 +584,7 @@ def execute_run(
         environment = capture_environment(server.version)
         environment["drivers"] = {name: drivers.get_driver(name).describe() for name in run.drivers}
         if settings.variants:
-            environment.update(variants.environment(settings, checked_variants))
+            environment.update(variants.environment(settings, checked_variants, run.drivers))
     started_at_s = backend.wall_clock_s()
     summarise = functools.partial(
         build_result,

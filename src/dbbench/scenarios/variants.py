@@ -16,18 +16,25 @@ from pathlib import Path
 from typing import Any
 
 from dbbench import drivers
+from dbbench.config.schema import DIALECT_TITLES, dialect_of
 from dbbench.config.settings import DatabaseSettings, Settings, Variant, split_label
-from dbbench.errors import ConfigError, mention
+from dbbench.errors import ConfigError, Mentioning, mention
 from dbbench.results.model import variants_note
-from dbbench.runners import runner_settings
+from dbbench.runners import RunnerLabel, runner_class, runner_settings
 from dbbench.scenarios.summary import server_vendor
 from dbbench.server.preflight import ServerInfo
 from dbbench.workload import Workload
 
+#: why a projection (``--rtt``) is of one configuration, and what to do instead
+PROJECTED_ALONE = (
+    "a projection counts one configuration's round trips through a relay in front of its "
+    "one server; project each configuration in a run of its own"
+)
+
 
 def refuse(settings: Settings, what: str, instead: str) -> None:
     """A ``ConfigError`` when ``settings`` has variants and the run asks for ``what``, which
-    this version does not measure with them (a sweep, a list of drivers, a projection);
+    this version does not measure with them (a projection);
     ``instead``: what to do."""
     if settings.variants:
         raise ConfigError(f"{given_as(settings)} does not run with {what} yet: {instead}")
@@ -65,6 +72,76 @@ def drivers_in_play(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(own.database.driver for _, own in each_settings(settings)))
 
 
+def driver_lists(settings: Settings, driver_names: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Each variant's drivers under a list of them (``driver_names``, ``--driver a,b``): the
+    drivers of the list that speak its dialect, each in turn; a variant of a dialect none
+    of them speaks keeps its own driver (``kept_notes`` says so).  Refused in one line: a
+    driver that speaks no variant's dialect, and a list of drivers for a variant whose
+    file or URL names its driver (which one it runs with would be ambiguous)."""
+    lists: dict[str, tuple[str, ...]] = {}
+    for variant in settings.variants:
+        speaking = tuple(d for d in driver_names if dialect_of(d) == variant.database.dialect)
+        if speaking and "[database] driver" in variant.keys:
+            raise ConfigError(
+                f"{variant.origin} names its driver, {variant.database.driver}, and "
+                f"{mention('driver_names')} gives it {', '.join(speaking)}: which it runs "
+                f"with is ambiguous; leave the driver out of {variant.origin}, or out of the list"
+            )
+        lists[variant.name] = speaking or (variant.database.driver,)
+    for name in driver_names:
+        if not any(name in found for found in lists.values()):
+            dialects = " and ".join(dict.fromkeys(v.database.dialect for v in settings.variants))
+            raise ConfigError(
+                f"{mention('driver_names')}: {name} is a {DIALECT_TITLES[dialect_of(name)]} "
+                f"driver, and no {given_as(settings)} speaks its dialect ({dialects}); list "
+                "drivers of theirs"
+            )
+    return lists
+
+
+def labels_with_drivers(
+    runner_names: Sequence[str], lists: dict[str, tuple[str, ...]]
+) -> list[str]:
+    """The runners of a run of variants with their drivers (``driver_lists``): each runner
+    once per variant and driver, ``raw/psycopg@pg``, ``raw/psycopg2@pg``,
+    ``raw/pymysql@maria``, then the next runner; a runner that is not ``per_driver``
+    (``async-pool``) once per variant."""
+    return [
+        str(RunnerLabel(runner, driver, name))
+        for runner in runner_names
+        for name, found in lists.items()
+        for driver in (found if runner_class(runner).per_driver else (None,))
+    ]
+
+
+def kept_notes(
+    settings: Settings, lists: dict[str, tuple[str, ...]], driver_names: Sequence[str]
+) -> list[str]:
+    """A note for each variant that keeps its own driver under a list no driver of which
+    speaks its dialect."""
+    return [
+        variants_note(
+            [variant.name],
+            Mentioning(
+                f"no driver of {mention('driver_names')} ({', '.join(driver_names)}) speaks "
+                f"{variant.database.dialect}: it runs with its own, {variant.database.driver}"
+            ),
+        )
+        for variant in settings.variants
+        if lists[variant.name] == (variant.database.driver,)
+        and variant.database.driver not in driver_names
+    ]
+
+
+def drivers_of(labels: Sequence[str], name: str, own: str) -> tuple[str, ...]:
+    """The drivers the runners ``labels`` of variant ``name`` run with (``own``, its
+    settings' driver, for those that name none)."""
+    found = [RunnerLabel.parse(label) for label in labels]
+    return tuple(
+        dict.fromkeys(label.driver or own for label in found if label.variant == name)
+    ) or (own,)
+
+
 def check_writes(settings: Settings) -> None:
     """A write workload's one scratch table is on one server, in one database: every
     variant must write there (``monitored``)."""
@@ -84,31 +161,38 @@ def check_servers(
     settings: Settings,
     workload: Workload | None,
     check: Callable[[DatabaseSettings, Workload | None], ServerInfo],
+    labels: Sequence[str] = (),
 ) -> tuple[ServerInfo, list[dict[str, Any]]]:
-    """Check every variant's server before anything is measured (``Backend.check_server``):
-    the first variant's answer (the server whose counters are read), and each variant's
-    server and driver for the environment."""
+    """Check every variant's server before anything is measured (``Backend.check_server``),
+    with each driver its runners ``labels`` use (``drivers_of``): the first variant's answer
+    (the server whose counters are read), and each variant's server and (first) driver for
+    the environment."""
     found = []
     first: ServerInfo | None = None
     for name, own in each_settings(settings):
-        info = check(own.database, workload)
-        first = first or info
+        assert name is not None
+        for driver in drivers_of(labels, name, own.database.driver):
+            info = check(dataclasses.replace(own.database, driver=driver), workload)
+            first = first or info
         found.append(
             {
                 "name": name,
                 "server_version": info.version,
                 "server_vendor": server_vendor(info.version),
-                "driver": own.database.driver,
+                "driver": drivers_of(labels, name, own.database.driver)[0],
             }
         )
     assert first is not None
     return first, found
 
 
-def environment(settings: Settings, checked: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the environment records of the variants: each one's driver described, and the
-    servers checked (``check_servers``)."""
-    described = {name: drivers.get_driver(name).describe() for name in drivers_in_play(settings)}
+def environment(
+    settings: Settings, checked: list[dict[str, Any]], in_play: Sequence[str] = ()
+) -> dict[str, Any]:
+    """What the environment records of the variants: each driver in play described (each
+    variant's, or ``in_play``), and the servers checked (``check_servers``)."""
+    names = in_play or drivers_in_play(settings)
+    described = {name: drivers.get_driver(name).describe() for name in names}
     return {"drivers": described, "variants": checked}
 
 
@@ -119,10 +203,12 @@ def findings(
 ) -> list[str]:
     """``find(settings, labels, drivers)`` for each variant, on its own runners: a finding
     of every variant once, one of some variants only after their names."""
-    by_variant = [
-        (name, find(own, [label for label in labels if split_label(label)[1] == name], ()))
-        for name, own in each_settings(settings)
-    ]
+    by_variant = []
+    for name, own in each_settings(settings):
+        assert name is not None
+        mine = [label for label in labels if split_label(label)[1] == name]
+        several = drivers_of(mine, name, own.database.driver)
+        by_variant.append((name, find(own, mine, several if len(several) > 1 else ())))
     having: dict[str, tuple[str, list[str | None]]] = {}
     for name, found in by_variant:
         for note in found:
