@@ -25,9 +25,11 @@ both sides by a constant (ns -> ms) changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import special
@@ -181,6 +183,23 @@ def speedup_between_repetitions(
     low = None if comparison.high is None else 1 / comparison.high
     high = None if comparison.low is None else 1 / comparison.low
     return Speedup(1 / comparison.ratio, low, high, confidence, repetitions=comparison.n_base)
+
+
+def paired_speedup(parts: Sequence[Any], base: str, other: str) -> Speedup | None:
+    """``other``'s speedup over ``base`` between the repetitions ``parts`` (each with a
+    ``runner(name)`` whose ``summary`` has a ``mean_ns``: a ``RunResult`` or a
+    ``Repetition``), paired by repetition (``speedup_between_repetitions``); None unless
+    both succeeded in every one of two or more."""
+    means = [
+        (b.summary.mean_ns, o.summary.mean_ns)
+        for part in parts
+        if (b := part.runner(base)) is not None and (o := part.runner(other)) is not None
+        and b.summary and o.summary
+    ]
+    if len(means) != len(parts) or len(means) < 2:
+        return None
+    speedup = speedup_between_repetitions([b for b, _ in means], [o for _, o in means])
+    return dataclasses.replace(speedup, repetitions=len(means))
 
 
 def within_noise_of(

@@ -178,3 +178,12 @@ def test_the_server_connections_split_between_dbbench_and_the_pooler():
         "the server counted 640 new connections: 301 dbbench's own (direct, its monitor's), "
         "so 339 the pooler's, for the 300 client connections made through it"
     )
+
+
+def test_what_was_found_of_the_pooler_at_its_start_is_a_note_of_the_run():
+    from dbbench.scenarios.benchmark import plan_run
+
+    settings = pooler.through(postgresql(), Bouncer())
+    found = dataclasses.replace(settings.pooler, findings=("pgbouncer-transaction: SET lost",))
+    run = plan_run(dataclasses.replace(settings, pooler=found), ["raw"])
+    assert "pgbouncer-transaction: SET lost" in run.notes

@@ -321,6 +321,9 @@ class Pooler:
     port: int
     user: str
     targets: tuple[PooledTarget, ...]
+    #: what was found of it once, when it started (``scenarios.pooler.session_findings``):
+    #: notes of every repetition and sweep cell of the run
+    findings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -230,17 +230,12 @@ def target_lines(result: RunResult) -> list[str]:
 
 def _between(result: RunResult, base: str, other: str) -> Speedup:
     """``other``'s speedup over ``base``: between repetitions, or within the run."""
-    means = [
-        (b.summary.mean_ns, o.summary.mean_ns)
-        for part in result.repetitions
-        if (b := part.runner(base)) is not None and (o := part.runner(other)) is not None
-        and b.summary and o.summary
-    ]
-    if len(means) >= 2 and len(means) == len(result.repetitions):
-        from dbbench.significance import speedup_between_repetitions
+    if result.repetitions:
+        from dbbench.significance import paired_speedup  # scipy: only with repetitions
 
-        between = speedup_between_repetitions([b for b, _ in means], [o for _, o in means])
-        return dataclasses.replace(between, repetitions=len(means))
+        between = paired_speedup(result.repetitions, base, other)
+        if between is not None:
+            return between
     base_summary, other_summary = result.runner(base).summary, result.runner(other).summary
     assert base_summary is not None and other_summary is not None
     return speedup(base_summary, other_summary)

@@ -321,6 +321,7 @@ def plan_run(
         notes = kept + variants.findings(settings, labels, findings)
         unguarded = pooler.read_only_note(settings, allow_writes)
         notes += [unguarded] if unguarded else []
+        notes += list(settings.pooler.findings if settings.pooler else ())
         pool = variants.pool_description(settings)
     else:
         if len(driver_names) == 1:
@@ -570,7 +571,6 @@ def execute_run(
             statement = databases.insert_statement(watched, scratch.name)
             settings = _with_scratch(settings, scratch.name, statement)
         notes = list(run.notes)
-        notes += pooler.session_findings(settings)  # the pooler's targets, before the run
         warning = _budget_warning(settings, watched, run.runners, backend)
         if warning:
             notes.append(warning)

@@ -82,7 +82,11 @@ def with_pgbouncer(settings: Settings) -> Iterator[Settings]:
         unix_socket=database.unix_socket,
     )
     with LocalPgBouncer(backend) as bouncer:
-        yield through(settings, bouncer)
+        run = through(settings, bouncer)
+        assert run.pooler is not None
+        # probed once, here: not again in each repetition or sweep cell
+        pooler = dataclasses.replace(run.pooler, findings=tuple(session_findings(run)))
+        yield dataclasses.replace(run, pooler=pooler)
 
 
 def through(settings: Settings, bouncer) -> Settings:

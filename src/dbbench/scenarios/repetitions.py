@@ -87,7 +87,7 @@ def speedups_between(parts: Sequence[RunResult]) -> list[SpeedupResult]:
     ``significance.speedup_between_repetitions``, its interval the variation between
     repetitions.  A runner is left out where either side had no success in a repetition."""
     # scipy: imported only when repetitions are compared
-    from dbbench.significance import speedup_between_repetitions
+    from dbbench.significance import paired_speedup
 
     speedups = []
     for runner in parts[0].runners:
@@ -95,18 +95,9 @@ def speedups_between(parts: Sequence[RunResult]) -> list[SpeedupResult]:
         baseline = baseline_for(name)
         if baseline == name:
             continue
-        pairs = [(part.runner(baseline), part.runner(name)) for part in parts]
-        means = [
-            (b.summary.mean_ns, r.summary.mean_ns)
-            for b, r in pairs
-            if b is not None and r is not None and b.summary and r.summary
-        ]
-        if len(means) != len(parts) or len(means) < 2:
-            continue
-        speedup = speedup_between_repetitions([b for b, _ in means], [r for _, r in means])
-        speedups.append(
-            SpeedupResult(name, baseline, dataclasses.replace(speedup, repetitions=len(means)))
-        )
+        speedup = paired_speedup(parts, baseline, name)
+        if speedup is not None:
+            speedups.append(SpeedupResult(name, baseline, speedup))
     return speedups
 
 
