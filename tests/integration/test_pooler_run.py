@@ -48,6 +48,15 @@ def test_compare_through_a_throwaway_pgbouncer(cache_home, tmp_path):
         assert 1 <= pool["peak_servers"] <= 20  # PgBouncer's default_pool_size
     assert "PgBouncer 1." in done.stdout and "saw, for pgbouncer-transaction" in done.stdout
     assert "the pooler's, for the" in done.stdout
+    # each runner on each pooled target said beside itself on direct, in plain words
+    text = " ".join(done.stdout.split())  # the lines wrap at the terminal's width
+    for said in (
+        "finding: raw: a new connection per operation costs",
+        "finding: pool: with an application pool in front, an operation costs",
+        "finding: persistent: on one connection kept open, an operation costs",
+    ):
+        assert said in text
+    assert "through pgbouncer-transaction against" in text and "ms direct:" in text
     notes = document["notes"]
     # the probe: a transaction pool loses a SET between transactions, a session pool keeps it
     assert any(

@@ -14,7 +14,7 @@ from dbbench.databases import pgbouncer_status
 from dbbench.databases.pgbouncer_monitor import PgBouncerMonitor
 from dbbench.drivers.libpq import libpq_kwargs
 from dbbench.errors import ConfigError
-from dbbench.output import table
+from dbbench.output import findings, table
 from dbbench.results.model import RunResult
 from dbbench.scenarios import pooler
 from dbbench.server.local import ServerAddress
@@ -154,7 +154,7 @@ def test_the_result_says_what_the_pooler_saw_per_target():
 
     result = from_document(upgrade(document, "a file"))
     assert isinstance(result, RunResult)
-    [line] = table.pooler_lines(result)
+    [line] = findings.pooler_lines(result)
     assert line == (
         "PgBouncer 1.18.0 saw, for pgbouncer-transaction (transaction pool): 600 transactions, "
         "600 queries from 0 client connections; at most 12 clients on 4 server connections "

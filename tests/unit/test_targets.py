@@ -162,30 +162,109 @@ def test_what_targets_do_not_run_with_yet_names_the_target_flag():
 def test_each_runner_on_a_target_is_said_beside_the_same_runner_on_the_first():
     from rich.console import Console
 
-    from dbbench.output import table
+    from dbbench.output import findings, table
 
     fakes, result = run_of_two_targets()
-    lines = table.target_lines(result)
+    lines = findings.target_findings(result)
     # the fakes cost the same on both targets, with no spread: no verdict can be claimed
     assert lines == [
-        "raw: a new connection per operation costs 2.000 ms through b against 2.000 ms on a: "
-        "no difference beyond noise (95% CI of the ratio 1.00–1.00, noise within this one "
-        "run only)",
-        "pool: an operation takes 0.050 ms through b against 0.050 ms on a: no difference "
-        "beyond noise (95% CI of the ratio 1.00–1.00, noise within this one run only)",
+        "raw: a new connection per operation costs 2.000 ms through b against 2.000 ms a: "
+        "no difference beyond noise (95% CI 1.00–1.00 of the time through it over the time "
+        "without, noise within this one run only)",
+        "pool: with an application pool in front, an operation costs 0.050 ms through b "
+        "against 0.050 ms a: no difference beyond noise (95% CI 1.00–1.00 of the time "
+        "through it over the time without, noise within this one run only)",
     ]
     console = Console(width=400, record=True)
     table.write(result, console)
     assert f"finding: {lines[0]}" in console.export_text()
 
 
-def test_a_difference_beyond_noise_is_said_as_less_or_more():
-    from dbbench.output.table import _verdict
+def test_a_difference_beyond_noise_is_said_as_less_or_more_with_the_interval_of_what_is_said():
+    from dbbench.output.findings import verdict
     from dbbench.stats import Speedup
 
-    assert _verdict(Speedup(9.19, 7.9, 10.8, 0.95), -5_400_000).startswith("9.19× less")
-    assert _verdict(Speedup(0.5, 0.4, 0.6, 0.95, repetitions=5), 850_000) == (
-        "+0.850 ms per operation, 2.00× more (95% CI of the ratio 0.40–0.60, between 5 "
-        "repetitions)"
+    # the target 9.19 times faster: the interval is of the "less"
+    assert verdict(Speedup(9.19, 7.9, 10.8, 0.95), -5_400_000) == (
+        "-5.400 ms per operation, 9.19× less (95% CI 7.90–10.80, noise within this one run "
+        "only)"
     )
-    assert _verdict(Speedup(1.1, 0.9, 1.3, 0.95), 0).startswith("no difference beyond noise")
+    # the target twice as slow (speedup 0.5, 0.4–0.6): 2.00× more, 1/0.6–1/0.4
+    assert verdict(Speedup(0.5, 0.4, 0.6, 0.95, repetitions=5), 850_000) == (
+        "+0.850 ms per operation, 2.00× more (95% CI 1.67–2.50, between 5 repetitions)"
+    )
+    assert verdict(Speedup(1.1, 0.9, 1.3, 0.95), 0) == (
+        "no difference beyond noise (95% CI 0.77–1.11 of the time through it over the time "
+        "without, noise within this one run only)"
+    )
+    assert verdict(Speedup(1.1, None, None, 0.95), 0).startswith("no verdict: too few samples")
+
+
+def _through_a_pooler(result, servers_opened_per_client: float):
+    """``result`` as if target ``b`` went through a PgBouncer that opened this many server
+    connections per client connection made through it."""
+    from dbbench.results.model import CrossCheck, PooledSummary, PoolerSummary
+
+    opened = {"raw@a": 100, "raw@b": 100, "pool@a": 4, "pool@b": 4}
+    runners = [dataclasses.replace(r, connections_opened=opened[r.runner]) for r in result.runners]
+    own, clients = 104 + 1, 104  # the monitor's connection among dbbench's own
+    server = dataclasses.replace(
+        result.server,
+        cross_check=CrossCheck(
+            server_connections=own + round(servers_opened_per_client * clients),
+            dbbench_connections=own,
+        ),
+        pooler=PoolerSummary(kind="pgbouncer", pools=(PooledSummary(target="b"),)),
+    )
+    return dataclasses.replace(result, server=server, runners=runners), clients
+
+
+def test_a_pooler_that_opened_a_server_connection_per_client_says_why():
+    from dbbench.output import findings
+
+    _, result = run_of_two_targets()
+    pooled, clients = _through_a_pooler(result, 1.0)
+    *_, why = findings.target_findings(pooled)
+    assert why == (
+        f"PgBouncer opened {clients} server connections for raw's 100 client connections "
+        "through it (104 clients' in all), so raw's connect through it cost a new server "
+        "connection as well: a client that closes with its transaction still open (the "
+        "driver's autocommit off) leaves it a server connection it cannot reuse, and it "
+        "closes that one; run nullpool beside it (--runner raw,nullpool) for a connect that "
+        "ends it"
+    )
+    # a pooler that reused its server connections: nothing to explain
+    reused, _ = _through_a_pooler(result, 0.1)
+    assert findings.target_findings(reused) == findings.target_findings(result)
+
+
+def test_a_sweep_of_targets_says_each_points_findings_under_its_matrices():
+    from rich.console import Console
+
+    from dbbench.output import findings
+    from dbbench.output.formats import get_format
+
+    fakes = Fakes()
+    settings = load_settings(
+        None, env={}, flags={"benchmark": {"iterations": "20", "warmup": "2"}},
+        targets=[parse_target("a=mysql://root@127.0.0.1/test"),
+                 parse_target("b=mysql://root@127.0.0.2:3307/test")],
+    )
+    sweep = benchmark.run_sweep(settings, ["raw", "pool"], [1, 2], [5], [10], backend=fakes.backend)
+    points = findings.sweep_findings(sweep)
+    assert [point for point, _, _ in points] == [
+        "concurrency 1, pool_size=5 max_overflow=10",
+        "concurrency 2, pool_size=5 max_overflow=10",
+    ]
+    for (_, seen, said), run in zip(points, sweep.points, strict=True):
+        assert seen == []  # no pooler
+        assert said == findings.target_findings(run)
+        assert [line.split(":")[0] for line in said] == ["raw", "pool"]
+    console = Console(width=400, record=True)
+    get_format("table").sweep(sweep, console)
+    text = console.export_text()
+    assert "concurrency 2, pool_size=5 max_overflow=10:\n  finding: raw: " in text
+    # a sweep read back keeps the cells' views only: no findings, and no error
+    from dbbench.results.model import from_document
+
+    assert findings.sweep_findings(from_document(sweep.to_document())) == []

@@ -34,6 +34,7 @@ from dbbench.output.columns import (
     shown_in,
     sweep_grid,
 )
+from dbbench.output.findings import pooler_lines, sweep_findings, target_findings
 from dbbench.output.matrix import LEGEND, describe_recommendation
 from dbbench.output.stale_table import (
     NOISE_NOTE,
@@ -44,10 +45,8 @@ from dbbench.output.stale_table import (
 from dbbench.output.table import (
     describe_speedup,
     memory_line,
-    pooler_lines,
     projection_line,
     server_line,
-    target_lines,
     vs_raw,
 )
 from dbbench.results.model import (
@@ -221,7 +220,7 @@ def run_lines(result: RunResult) -> list[list[str]]:
         _pool_table(result),
         *([escape(line[0].upper() + line[1:])] for line in (server, memory_line(result)) if line),
         [f"- {escape(line)}" for line in pooler_lines(result)],
-        [f"- finding: {escape(line)}" for line in target_lines(result)],
+        [f"- finding: {escape(line)}" for line in target_findings(result)],
         _failures(result),
         ["**Notes**", "", *notes] if notes else [],
         []
@@ -307,6 +306,12 @@ def sweep_lines(sweep: SweepResult) -> list[list[str]]:
             matrix_table(cells, part.recommendations),
             [escape(" · ".join(LEGEND))],
             [f"- {escape(describe_recommendation(r, cells))}" for r in part.recommendations],
+        ]
+    for point, seen, said in sweep_findings(sweep):
+        lines += [
+            [f"#### {escape(point)}"],
+            [f"- {escape(line)}" for line in seen]
+            + [f"- finding: {escape(line)}" for line in said],
         ]
     return [
         *lines,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from dbbench.config.settings import split_label
 from dbbench.engine.timeline import describe as describe_timeline
 from dbbench.numbers import (
     MISSING,
@@ -18,8 +16,8 @@ from dbbench.numbers import (
     ms_from_ns,
     ratio,
     ratio_digits,
-    signed_ms_from_ns,
 )
+from dbbench.output import findings
 from dbbench.output.columns import (
     POOL_COLUMNS,
     RUNNER_COLUMNS,
@@ -30,8 +28,8 @@ from dbbench.output.columns import (
 )
 from dbbench.output.console import literal
 from dbbench.results.model import RunnerResult, RunProjection, RunResult
-from dbbench.runners import RunnerLabel, baseline_name, is_baseline
-from dbbench.stats import Speedup, speedup
+from dbbench.runners import is_baseline
+from dbbench.stats import Speedup
 from dbbench.workload import READ_WORKLOAD
 from dbbench.workload import describe as describe_workload
 
@@ -190,120 +188,15 @@ def server_line(result: RunResult) -> str | None:
     return line
 
 
-def target_lines(result: RunResult) -> list[str]:
-    """A run of targets (``--target``, ``--pooler``): each runner on every other target
-    beside the same runner on the first (``direct``), in plain words, a verdict only
-    beyond the noise that would change it (the repetitions' with ``--repeat``).
-
-    e.g. "raw: a new connection per operation costs 0.662 ms through pgbouncer-session
-    against 6.083 ms on direct: 9.19× less (95% CI 7.9–10.8, noise within this one run
-    only)"; "pool: pgbouncer-transaction adds 0.851 ms per operation to direct's 1.125 ms".
-    """
-    targets = [v.name for v in result.settings.variants or () if v.kind == "target"]
-    if len(targets) < 2:
-        return []
-    first, *others = targets
-    lines = []
-    for runner in result.runners:
-        label = RunnerLabel.parse(runner.runner)
-        if label.variant not in others:
-            continue
-        base_label = str(dataclasses.replace(label, variant=first))
-        base = result.runner(base_label)
-        if base is None or base.summary is None or runner.summary is None:
-            continue
-        s = _between(result, base_label, runner.runner)
-        here, there = runner.summary.mean_ns, base.summary.mean_ns
-        if label.kind == baseline_name():
-            said = (
-                f"{label.kind}: a new connection per operation costs {ms_from_ns(here)} ms "
-                f"through {label.variant} against {ms_from_ns(there)} ms on {first}"
-            )
-        else:
-            said = (
-                f"{label.kind}: an operation takes {ms_from_ns(here)} ms through "
-                f"{label.variant} against {ms_from_ns(there)} ms on {first}"
-            )
-        lines.append(f"{said}: {_verdict(s, here - there)}")
-    return lines
-
-
-def _between(result: RunResult, base: str, other: str) -> Speedup:
-    """``other``'s speedup over ``base``: between repetitions, or within the run."""
-    if result.repetitions:
-        from dbbench.significance import paired_speedup  # scipy: only with repetitions
-
-        between = paired_speedup(result.repetitions, base, other)
-        if between is not None:
-            return between
-    base_summary, other_summary = result.runner(base).summary, result.runner(other).summary
-    assert base_summary is not None and other_summary is not None
-    return speedup(base_summary, other_summary)
-
-
-def _verdict(s: Speedup, difference_ns: float) -> str:
-    """"9.19× less (95% CI ...)", "0.851 ms more per operation (...)", or no difference."""
-    if s.repetitions > 1:
-        basis = f"between {s.repetitions} repetitions"
-    else:
-        basis = "noise within this one run only"
-    interval = (
-        f"95% CI of the ratio {s.ci_low:.{ratio_digits(s.ci_low)}f}–"
-        f"{s.ci_high:.{ratio_digits(s.ci_low)}f}, {basis}"
-        if s.ci_low is not None and s.ci_high is not None
-        else "too few samples for a confidence interval"
-    )
-    if s.beyond_noise is not True:
-        return f"no difference beyond noise ({interval})"
-    if s.ratio > 1:
-        return f"{ratio(s.ratio)} less ({interval})"
-    more = ratio(1 / s.ratio)
-    return f"{signed_ms_from_ns(difference_ns)} ms per operation, {more} more ({interval})"
-
-
-def pooler_lines(result: RunResult) -> list[str]:
-    """What the server-side pooler saw (``--pooler``), a line per pool a target went
-    through: what it served, the clients it held on how many server connections, the wait.
-    """
-    server = result.server
-    pooler = server.pooler if server else None
-    if pooler is None:
-        return []
-    kind = {"pgbouncer": "PgBouncer"}.get(pooler.kind or "", pooler.kind or MISSING)
-    lines = []
-    for pool in pooler.pools or ():
-        connects = sum(
-            r.connections_opened for r in result.runners
-            if split_label(r.runner)[1] == pool.target
-        )
-        held = f"at most {_known(pool.peak_clients)} clients on {_known(pool.peak_servers)} " \
-            "server connections"
-        if pool.peak_clients and pool.peak_servers:
-            held += f" ({pool.peak_clients / pool.peak_servers:.1f} per server connection)"
-        waited = (
-            f"{_known(pool.peak_waiting)} waiting at most"
-            + (f", {pool.wait_us / 1e6:.3g} s of waiting in all" if pool.wait_us else "")
-        )
-        lines.append(
-            f"{kind} {pooler.version or MISSING} saw, for {pool.target} ({pool.pool_mode} "
-            f"pool): {_known(pool.transactions)} transactions, {_known(pool.queries)} queries "
-            f"from {connects} client connections; {held}; {waited}; "
-            f"{_known(pool.servers_after)} server connections kept after"
-        )
-    if pooler.complete is False:
-        lines.append(f"{kind}'s console was lost during the run: {pooler.error or MISSING}")
-    return lines
+def _known(value: object) -> str:
+    """A value a file recorded, or MISSING when it lacks it."""
+    return count(value, grouped=False)
 
 
 def memory_line(result: RunResult) -> str | None:
     """The server's memory per connection at the run's peak, or why it is not available;
     None when the run did not read it (a file of an older dbbench, a fake server)."""
     return result.server.describe_memory() if result.server else None
-
-
-def _known(value: object) -> str:
-    """A value a file recorded, or MISSING when it lacks it."""
-    return MISSING if value is None else str(value)
 
 
 def write(result: RunResult, console: Console) -> None:
@@ -320,9 +213,9 @@ def write(result: RunResult, console: Console) -> None:
     for line in (server_line(result), memory_line(result)):
         if line:
             console.print(literal(line), style="dim")
-    for line in pooler_lines(result):
+    for line in findings.pooler_lines(result):
         console.print(literal(line), style="dim")
-    for line in target_lines(result):
+    for line in findings.target_findings(result):
         console.print(f"finding: {literal(line)}")
     dialect = result.settings.database.dialect
     for r in result.runners:

@@ -8,12 +8,14 @@ from dbbench.output import (
     calibrate_table,
     diff_table,
     explain_table,
+    findings,
     histogram_text,
     matrix,
     stale_table,
     table,
 )
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
+from dbbench.output.console import literal
 from dbbench.output.runs_table import runs_table
 from dbbench.results.model import (
     CalibrationResult,
@@ -41,6 +43,12 @@ class TableFormat(Format):
             if name is not None:
                 console.print(sweep.describe_variant(name), style="bold", markup=False)
             matrix.write([cell for cell, _ in part.cells], part.recommendations, console)
+        for point, seen, said in findings.sweep_findings(sweep):
+            console.print(f"{point}:", style="bold", markup=False)
+            for line in seen:
+                console.print(f"  {literal(line)}", style="dim")
+            for line in said:
+                console.print(f"  finding: {literal(line)}")
         if not sweep.complete:
             console.print("[yellow]interrupted: the matrix shows the cells completed[/yellow]")
 

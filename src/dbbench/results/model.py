@@ -1362,6 +1362,11 @@ class SweepResult:
     finished_at: str | None = None
     upgraded_from: int | None = None
     schema_version: int = SCHEMA_VERSION
+    #: of a live sweep of several variants: each point's whole run (every variant's
+    #: runners, labelled, and the server's and the pooler's counters), which the cells'
+    #: views leave out, for the findings between targets; not in the document (a file's
+    #: cells are the views), so empty for a sweep read back
+    points: tuple[RunResult, ...] = field(default=(), compare=False, repr=False)
     command: ClassVar[str] = "sweep"
 
     def __post_init__(self) -> None:

@@ -56,6 +56,10 @@ class Runner(abc.ABC):
     #: driver's connect costs are in its numbers, and each worker holds a connection
     #: during its turns only
     connects_per_operation: ClassVar[bool] = False
+    #: of those, ends the transaction its driver opened before it closes (nullpool: the
+    #: pool's reset on return); raw closes inside it, which a server-side pooler cannot
+    #: reuse the server connection after (``output.findings``)
+    resets_before_close: ClassVar[bool] = False
     #: keeps a pool of connections open all run long (pool, async-pool)
     holds_pool: ClassVar[bool] = False
     #: built from the [pool] settings, which its results show (the pool runners)

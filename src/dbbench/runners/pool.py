@@ -116,6 +116,7 @@ class NullPoolRunner(PoolRunner):
     name = "nullpool"
     operation = "connect via SQLAlchemy (NullPool), query, fetch, close"
     connects_per_operation = True
+    resets_before_close = True
     holds_pool = False
     swept = False
     explained_as = None

@@ -943,4 +943,5 @@ def _sweep_so_far(
         environment=first.environment,
         started_at=first.started_at,
         finished_at=last.finished_at,
+        points=tuple(result for _, result in results),
     )

@@ -1,0 +1,248 @@
+"""What a run of targets (``--target``, ``--pooler``) says, in plain words: each runner on
+every other target beside the same runner on the first (``direct``), and what the
+server-side pooler saw.  The table and Markdown print the same lines.
+
+A verdict ("more", "less") is said only beyond the noise that would change it: the
+repetitions' with ``--repeat``, else the noise within the run (which a rerun can exceed,
+and the line says so).  The interval is always of the figure the sentence gives: "1.30×
+more (95% CI 1.22–1.39)" bounds how many times more, "2.96× less (95% CI 2.80–3.12)" how
+many times less.
+
+The pooler's figures are of its pools, one per target: with several runners through one
+target they are those runners' together (run one ``--runner`` for its own).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dbbench.config.settings import split_label
+from dbbench.numbers import (
+    MISSING,
+    count,
+    ms_from_ns,
+    overflow,
+    ratio,
+    ratio_digits,
+    signed_ms_from_ns,
+)
+from dbbench.results.model import RunResult, SweepResult
+from dbbench.runners import RunnerLabel, runner_class
+from dbbench.stats import Speedup, speedup
+
+#: the pooler kinds as their makers spell them
+POOLER_NAMES = {"pgbouncer": "PgBouncer"}
+#: a pooler that opened at least this share of server connections per client connection
+#: made through it reused few of them: the raw runner's finding says why
+MOSTLY_NEW_SERVERS = 0.5
+
+
+def target_findings(result: RunResult) -> list[str]:
+    """Each runner on every other target beside the same runner on the first, then why a
+    connect through the pooler cost a new server connection when it did.
+
+    e.g. "raw: a new connection per operation costs 0.662 ms through pgbouncer-session
+    against 6.083 ms direct: -5.421 ms per operation, 9.19× less (95% CI 7.90–10.80, noise
+    within this one run only)"; "pool: with an application pool in front, an operation
+    costs 0.794 ms through pgbouncer-session against 0.632 ms direct: +0.162 ms per
+    operation, 1.26× more (...)".
+    """
+    targets = [v.name for v in result.settings.variants or () if v.kind == "target"]
+    if len(targets) < 2:
+        return []
+    first, *others = targets
+    lines = []
+    for runner in result.runners:
+        label = RunnerLabel.parse(runner.runner)
+        if label.variant not in others:
+            continue
+        base_label = str(dataclasses.replace(label, variant=first))
+        base = result.runner(base_label)
+        if base is None or base.summary is None or runner.summary is None:
+            continue
+        here, there = runner.summary.mean_ns, base.summary.mean_ns
+        lines.append(
+            f"{label.kind}: {_subject(label.kind)} costs {ms_from_ns(here)} ms through "
+            f"{label.variant} against {ms_from_ns(there)} ms {first}: "
+            f"{verdict(between(result, base_label, runner.runner), here - there)}"
+        )
+    lines.extend(_new_server_connections(result, first))
+    return lines
+
+
+def sweep_findings(sweep: SweepResult) -> list[tuple[str, list[str], list[str]]]:
+    """Of a live sweep of targets, what the pooler saw at each point and the findings
+    there, after what the point was ("concurrency 4, pool_size=5 max_overflow=10"): how the
+    targets compare as the concurrency (or the pool) grows.  A sweep read from a file
+    keeps the cells' views only (``SweepResult.points``): none."""
+    found = []
+    for point in sweep.points:
+        seen, said = pooler_lines(point), target_findings(point)
+        if not seen and not said:
+            continue
+        bench, pool = point.settings.benchmark, point.settings.pool
+        found.append((
+            f"concurrency {bench.concurrency}, pool_size={pool.pool_size} "
+            f"max_overflow={overflow(pool.max_overflow)}",
+            seen,
+            said,
+        ))
+    return found
+
+
+def _traits(kind: str) -> type | None:
+    """The runner class of ``kind``; None for a kind of a newer dbbench, read from a file."""
+    try:
+        return runner_class(kind)
+    except Exception:
+        return None
+
+
+def _subject(kind: str) -> str:
+    """What one operation of a runner of ``kind`` is, in a finding's words."""
+    runner = _traits(kind)
+    if runner is None:
+        return "an operation"
+    if runner.connects_per_operation:
+        if runner.resets_before_close:
+            return "a new connection per operation (its transaction ended before it closes)"
+        return "a new connection per operation"
+    if runner.holds_connection_per_worker:
+        return "on one connection kept open, an operation"
+    if runner.holds_pool:
+        return "with an application pool in front, an operation"
+    return "an operation"
+
+
+def _connects(label: str, *, resetting: bool) -> bool:
+    """Whether the runner of ``label`` connects for every operation, and ends its
+    transaction before it closes (``resetting``) or not."""
+    runner = _traits(RunnerLabel.parse(label).kind)
+    return bool(runner and runner.connects_per_operation) and (
+        runner.resets_before_close == resetting
+    )
+
+
+def between(result: RunResult, base: str, other: str) -> Speedup:
+    """``other``'s speedup over ``base``: between repetitions, or within the run."""
+    if result.repetitions:
+        from dbbench.significance import paired_speedup  # scipy: only with repetitions
+
+        repeated = paired_speedup(result.repetitions, base, other)
+        if repeated is not None:
+            return repeated
+    base_summary, other_summary = result.runner(base).summary, result.runner(other).summary
+    assert base_summary is not None and other_summary is not None
+    return speedup(base_summary, other_summary)
+
+
+def verdict(s: Speedup, difference_ns: float) -> str:
+    """"-5.421 ms per operation, 9.19× less (95% CI 7.90–10.80, ...)", "+0.850 ms per
+    operation, 2.00× more (95% CI 1.67–2.50, ...)", or no difference beyond noise.
+
+    ``s`` is the speedup of the target over the first (ratio > 1: the target is faster);
+    the interval is turned round with the sentence, so that it bounds the figure said.
+    """
+    basis = (
+        f"between {s.repetitions} repetitions" if s.repetitions > 1
+        else "noise within this one run only"
+    )
+    if s.ci_low is None or s.ci_high is None:
+        return f"no verdict: too few samples for a confidence interval ({basis})"
+    if s.beyond_noise is not True:
+        low, high = 1 / s.ci_high, 1 / s.ci_low  # the target's time over the first's
+        return (
+            f"no difference beyond noise ({_interval(low, high)} of the time through it "
+            f"over the time without, {basis})"
+        )
+    change = f"{signed_ms_from_ns(difference_ns)} ms per operation"
+    if s.ratio > 1:
+        return f"{change}, {ratio(s.ratio)} less ({_interval(s.ci_low, s.ci_high)}, {basis})"
+    more = ratio(1 / s.ratio)
+    return f"{change}, {more} more ({_interval(1 / s.ci_high, 1 / s.ci_low)}, {basis})"
+
+
+def _interval(low: float, high: float) -> str:
+    digits = ratio_digits(low)
+    return f"95% CI {low:.{digits}f}–{high:.{digits}f}"
+
+
+def _new_server_connections(result: RunResult, first: str) -> list[str]:
+    """Why a new connection through the pooler saved little or nothing, when the figures
+    show it: the pooler opened about a server connection per client connection.  A
+    client that closes with its transaction open (the raw runner's, autocommit off: the
+    drivers' implicit BEGIN) leaves PgBouncer a server connection it cannot reuse, and
+    it closes that one too; the next client's costs a new backend."""
+    server = result.server
+    pooler = server.pooler if server else None
+    check = server.cross_check if server else None
+    if pooler is None or check is None:
+        return []
+    opened, own = check.server_connections, check.dbbench_connections
+    through = {pool.target for pool in pooler.pools or ()}
+    made = [r for r in result.runners if split_label(r.runner)[1] in through]
+    clients = sum(r.connections_opened for r in made)
+    closing = [r for r in made if _connects(r.runner, resetting=False)]
+    left_open = sum(r.connections_opened for r in closing)
+    if opened is None or own is None or not left_open:
+        return []
+    servers = max(0, opened - own)
+    if servers < MOSTLY_NEW_SERVERS * left_open:
+        return []
+    kind = POOLER_NAMES.get(pooler.kind or "", pooler.kind or "the pooler")
+    names = " and ".join(sorted({split_label(r.runner)[0] for r in closing}))
+    line = (
+        f"{kind} opened {servers} server connections for {names}'s {left_open} client "
+        f"connections through it ({clients} clients' in all), so {names}'s connect through "
+        "it cost a new server connection as well: a client that closes with its "
+        "transaction still open (the driver's autocommit off) leaves it a server "
+        "connection it cannot reuse, and it closes that one"
+    )
+    ended = [r for r in made if _connects(r.runner, resetting=True) and r.summary is not None]
+    if ended:
+        said = ", ".join(
+            f"{r.runner} {ms_from_ns(r.summary.mean_ns)} ms" for r in ended
+        )
+        line += f"; a connect that ends its transaction before it closes cost {said}"
+    else:
+        line += "; run nullpool beside it (--runner raw,nullpool) for a connect that ends it"
+    return [line]
+
+
+def pooler_lines(result: RunResult) -> list[str]:
+    """What the server-side pooler saw (``--pooler``), a line per pool a target went
+    through: what it served, the clients it held on how many server connections, the wait.
+    """
+    server = result.server
+    pooler = server.pooler if server else None
+    if pooler is None:
+        return []
+    kind = POOLER_NAMES.get(pooler.kind or "", pooler.kind or MISSING)
+    lines = []
+    for pool in pooler.pools or ():
+        connects = sum(
+            r.connections_opened for r in result.runners
+            if split_label(r.runner)[1] == pool.target
+        )
+        held = f"at most {_known(pool.peak_clients)} clients on {_known(pool.peak_servers)} " \
+            "server connections"
+        if pool.peak_clients and pool.peak_servers:
+            held += f" ({pool.peak_clients / pool.peak_servers:.1f} per server connection)"
+        waited = (
+            f"{_known(pool.peak_waiting)} waiting at most"
+            + (f", {pool.wait_us / 1e6:.3g} s of waiting in all" if pool.wait_us else "")
+        )
+        lines.append(
+            f"{kind} {pooler.version or MISSING} saw, for {pool.target} ({pool.pool_mode} "
+            f"pool): {_known(pool.transactions)} transactions, {_known(pool.queries)} queries "
+            f"from {connects} client connections; {held}; {waited}; "
+            f"{_known(pool.servers_after)} server connections kept after"
+        )
+    if pooler.complete is False:
+        lines.append(f"{kind}'s console was lost during the run: {pooler.error or MISSING}")
+    return lines
+
+
+def _known(value: object) -> str:
+    """A value a file recorded, or MISSING when it lacks it."""
+    return count(value, grouped=False)
