@@ -168,11 +168,11 @@ def test_each_runner_on_a_target_is_said_beside_the_same_runner_on_the_first():
     lines = findings.target_findings(result)
     # the fakes cost the same on both targets, with no spread: no verdict can be claimed
     assert lines == [
-        "raw: a new connection per operation costs 2.000 ms through b against 2.000 ms a: "
+        "raw: a new connection per operation costs 2.000 ms through b against 2.000 ms on a: "
         "no difference beyond noise (95% CI 1.00–1.00 of the time through it over the time "
         "without, noise within this one run only)",
         "pool: with an application pool in front, an operation costs 0.050 ms through b "
-        "against 0.050 ms a: no difference beyond noise (95% CI 1.00–1.00 of the time "
+        "against 0.050 ms on a: no difference beyond noise (95% CI 1.00–1.00 of the time "
         "through it over the time without, noise within this one run only)",
     ]
     console = Console(width=400, record=True)

@@ -42,9 +42,9 @@ def target_findings(result: RunResult) -> list[str]:
     connect through the pooler cost a new server connection when it did.
 
     e.g. "raw: a new connection per operation costs 0.662 ms through pgbouncer-session
-    against 6.083 ms direct: -5.421 ms per operation, 9.19× less (95% CI 7.90–10.80, noise
+    against 6.083 ms on direct: -5.421 ms per operation, 9.19× less (95% CI 7.90–10.80, noise
     within this one run only)"; "pool: with an application pool in front, an operation
-    costs 0.794 ms through pgbouncer-session against 0.632 ms direct: +0.162 ms per
+    costs 0.794 ms through pgbouncer-session against 0.632 ms on direct: +0.162 ms per
     operation, 1.26× more (...)".
     """
     targets = [v.name for v in result.settings.variants or () if v.kind == "target"]
@@ -63,7 +63,7 @@ def target_findings(result: RunResult) -> list[str]:
         here, there = runner.summary.mean_ns, base.summary.mean_ns
         lines.append(
             f"{label.kind}: {_subject(label.kind)} costs {ms_from_ns(here)} ms through "
-            f"{label.variant} against {ms_from_ns(there)} ms {first}: "
+            f"{label.variant} against {ms_from_ns(there)} ms on {first}: "
             f"{verdict(between(result, base_label, runner.runner), here - there)}"
         )
     lines.extend(_new_server_connections(result, first))
