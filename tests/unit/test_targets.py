@@ -264,7 +264,24 @@ def test_a_sweep_of_targets_says_each_points_findings_under_its_matrices():
     get_format("table").sweep(sweep, console)
     text = console.export_text()
     assert "concurrency 2, pool_size=5 max_overflow=10:\n  finding: raw: " in text
-    # a sweep read back keeps the cells' views only: no findings, and no error
+    # every runner on every target at each point, in one grid, under the matrices
+    from dbbench.output.target_grid import target_grid
+
+    grid = target_grid(sweep)
+    assert grid.columns == ("c=1", "c=2")
+    assert [(runner, target) for runner, target, _ in grid.rows] == [
+        ("raw", "a"), ("raw", "b"), ("pool", "a"), ("pool", "b"),
+    ]
+    assert grid.rows[0][2] == ("2.000", "2.000") and grid.rows[2][2] == ("0.050", "0.050")
+    assert "each runner on each target: mean latency (ms)" in text
+    import io
+
+    written = io.StringIO()
+    get_format("markdown").sweep(sweep, Console(file=written, width=400))
+    assert "| raw | b | 2.000 | 2.000 |" in written.getvalue()
+    # a sweep read back keeps the cells' views only: no findings, and no error; the grid
     from dbbench.results.model import from_document
 
-    assert findings.sweep_findings(from_document(sweep.to_document())) == []
+    back = from_document(sweep.to_document())
+    assert findings.sweep_findings(back) == []
+    assert target_grid(back) == grid

@@ -49,6 +49,7 @@ from dbbench.output.table import (
     server_line,
     vs_raw,
 )
+from dbbench.output.target_grid import GRID_CAPTION, target_grid
 from dbbench.results.model import (
     BenchmarkSummary,
     CalibrationResult,
@@ -306,6 +307,17 @@ def sweep_lines(sweep: SweepResult) -> list[list[str]]:
             matrix_table(cells, part.recommendations),
             [escape(" · ".join(LEGEND))],
             [f"- {escape(describe_recommendation(r, cells))}" for r in part.recommendations],
+        ]
+    grid = target_grid(sweep)
+    if grid is not None:
+        lines += [
+            ["#### Each runner on each target: mean latency (ms)"],
+            table(
+                ["runner", "target", *(escape(column) for column in grid.columns)],
+                [[escape(r), escape(target), *figures] for r, target, figures in grid.rows],
+                left=2,
+            ),
+            [escape(GRID_CAPTION)],
         ]
     for point, seen, said in sweep_findings(sweep):
         lines += [

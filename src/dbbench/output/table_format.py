@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
+from rich.table import Table
 
 from dbbench.output import (
     calibrate_table,
@@ -13,6 +15,7 @@ from dbbench.output import (
     matrix,
     stale_table,
     table,
+    target_grid,
 )
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
 from dbbench.output.console import literal
@@ -43,6 +46,11 @@ class TableFormat(Format):
             if name is not None:
                 console.print(sweep.describe_variant(name), style="bold", markup=False)
             matrix.write([cell for cell, _ in part.cells], part.recommendations, console)
+        grid = target_grid.target_grid(sweep)
+        if grid is not None:
+            console.print("each runner on each target: mean latency (ms)", markup=False)
+            console.print(target_grid_table(grid))
+            console.print(target_grid.GRID_CAPTION, style="dim")
         for point, seen, said in findings.sweep_findings(sweep):
             console.print(f"{point}:", style="bold", markup=False)
             for line in seen:
@@ -80,3 +88,15 @@ class TableFormat(Format):
 
 
 FORMAT = TableFormat()
+
+
+def target_grid_table(grid: target_grid.TargetGrid) -> Table:
+    """The grid of a sweep of targets as a rich table."""
+    drawn = Table(box=box.SIMPLE_HEAD)
+    drawn.add_column("runner")
+    drawn.add_column("target")
+    for column in grid.columns:
+        drawn.add_column(column, justify="right")
+    for runner, target, figures in grid.rows:
+        drawn.add_row(runner, target, *figures)
+    return drawn
