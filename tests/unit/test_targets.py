@@ -285,3 +285,26 @@ def test_a_sweep_of_targets_says_each_points_findings_under_its_matrices():
     back = from_document(sweep.to_document())
     assert findings.sweep_findings(back) == []
     assert target_grid(back) == grid
+
+
+def test_a_pooled_target_of_one_runner_says_how_many_clients_shared_a_server_connection():
+    from dbbench.output import findings
+    from dbbench.results.model import PooledSummary
+
+    _, result = run_of_two_targets()
+    pooled, _ = _through_a_pooler(result, 0.0)
+    pools = (PooledSummary(target="b", peak_clients=16, peak_servers=4),)
+    pooled = dataclasses.replace(
+        pooled, server=dataclasses.replace(
+            pooled.server, pooler=dataclasses.replace(pooled.server.pooler, pools=pools)
+        ),
+    )
+    # raw and pool both through b: the peaks are theirs together, no finding of one
+    assert not [line for line in findings.target_findings(pooled) if "held at most" in line]
+    alone = dataclasses.replace(
+        pooled, runners=[r for r in pooled.runners if r.runner.startswith("pool")]
+    )
+    assert findings.target_findings(alone)[-1] == (
+        "pool through b: PgBouncer held at most 4 server connections for at most 16 clients "
+        "(4.0 per server connection, in samples of its console)"
+    )

@@ -66,7 +66,31 @@ def target_findings(result: RunResult) -> list[str]:
             f"{label.variant} against {ms_from_ns(there)} ms on {first}: "
             f"{verdict(between(result, base_label, runner.runner), here - there)}"
         )
+    lines.extend(_held(result))
     lines.extend(_new_server_connections(result, first))
+    return lines
+
+
+def _held(result: RunResult) -> list[str]:
+    """For a pooled target that one runner alone went through, how many of its clients
+    shared how many server connections at most: the pooler's peaks are its pool's, so
+    they are that runner's only then (the pooler line says them for any run)."""
+    server = result.server
+    pooler = server.pooler if server else None
+    if pooler is None:
+        return []
+    kind = POOLER_NAMES.get(pooler.kind or "", pooler.kind or "the pooler")
+    lines = []
+    for pool in pooler.pools or ():
+        runners = [r.runner for r in result.runners if split_label(r.runner)[1] == pool.target]
+        if len(runners) != 1 or not pool.peak_clients or not pool.peak_servers:
+            continue
+        lines.append(
+            f"{split_label(runners[0])[0]} through {pool.target}: {kind} held at most "
+            f"{pool.peak_servers} server connections for at most {pool.peak_clients} clients "
+            f"({pool.peak_clients / pool.peak_servers:.1f} per server connection, in samples "
+            "of its console)"
+        )
     return lines
 
 
