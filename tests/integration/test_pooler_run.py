@@ -56,7 +56,7 @@ def test_compare_through_a_throwaway_pgbouncer(cache_home, tmp_path):
         "finding: persistent: on one connection kept open, an operation costs",
     ):
         assert said in text
-    assert "through pgbouncer-transaction against" in text and "ms on direct:" in text
+    assert "on pgbouncer-transaction against" in text and "ms on direct:" in text
     notes = document["notes"]
     # the probe: a transaction pool loses a SET between transactions, a session pool keeps it
     assert any(

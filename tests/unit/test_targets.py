@@ -168,12 +168,12 @@ def test_each_runner_on_a_target_is_said_beside_the_same_runner_on_the_first():
     lines = findings.target_findings(result)
     # the fakes cost the same on both targets, with no spread: no verdict can be claimed
     assert lines == [
-        "raw: a new connection per operation costs 2.000 ms through b against 2.000 ms on a: "
-        "no difference beyond noise (95% CI 1.00–1.00 of the time through it over the time "
-        "without, noise within this one run only)",
-        "pool: with an application pool in front, an operation costs 0.050 ms through b "
-        "against 0.050 ms on a: no difference beyond noise (95% CI 1.00–1.00 of the time "
-        "through it over the time without, noise within this one run only)",
+        "raw: a new connection per operation costs 2.000 ms on b against 2.000 ms on a: "
+        "no difference beyond noise (95% CI of its time over the other's 1.00–1.00, noise "
+        "within this one run only)",
+        "pool: with an application pool in front, an operation costs 0.050 ms on b against "
+        "0.050 ms on a: no difference beyond noise (95% CI of its time over the other's "
+        "1.00–1.00, noise within this one run only)",
     ]
     console = Console(width=400, record=True)
     table.write(result, console)
@@ -194,8 +194,8 @@ def test_a_difference_beyond_noise_is_said_as_less_or_more_with_the_interval_of_
         "+0.850 ms per operation, 2.00× more (95% CI 1.67–2.50, between 5 repetitions)"
     )
     assert verdict(Speedup(1.1, 0.9, 1.3, 0.95), 0) == (
-        "no difference beyond noise (95% CI 0.77–1.11 of the time through it over the time "
-        "without, noise within this one run only)"
+        "no difference beyond noise (95% CI of its time over the other's 0.77–1.11, noise "
+        "within this one run only)"
     )
     assert verdict(Speedup(1.1, None, None, 0.95), 0).startswith("no verdict: too few samples")
 
@@ -305,6 +305,6 @@ def test_a_pooled_target_of_one_runner_says_how_many_clients_shared_a_server_con
         pooled, runners=[r for r in pooled.runners if r.runner.startswith("pool")]
     )
     assert findings.target_findings(alone)[-1] == (
-        "pool through b: PgBouncer held at most 4 server connections for at most 16 clients "
+        "pool on b: PgBouncer held at most 4 server connections for at most 16 clients "
         "(4.0 per server connection, in samples of its console)"
     )

@@ -1,6 +1,7 @@
-"""What a run of targets (``--target``, ``--pooler``) says, in plain words: each runner on
-every other target beside the same runner on the first (``direct``), and what the
-server-side pooler saw.  The table and Markdown print the same lines.
+"""What a run of several configurations says, in plain words -- targets (``--target``,
+``--pooler``) or variants (``--variant``): each runner on every other one beside the same
+runner on the first (``direct``), and what the server-side pooler saw.  The table and
+Markdown print the same lines.
 
 A verdict ("more", "less") is said only beyond the noise that would change it: the
 repetitions' with ``--repeat``, else the noise within the run (which a rerun can exceed,
@@ -41,13 +42,13 @@ def target_findings(result: RunResult) -> list[str]:
     """Each runner on every other target beside the same runner on the first, then why a
     connect through the pooler cost a new server connection when it did.
 
-    e.g. "raw: a new connection per operation costs 0.662 ms through pgbouncer-session
+    e.g. "raw: a new connection per operation costs 0.662 ms on pgbouncer-session
     against 6.083 ms on direct: -5.421 ms per operation, 9.19× less (95% CI 7.90–10.80, noise
     within this one run only)"; "pool: with an application pool in front, an operation
-    costs 0.794 ms through pgbouncer-session against 0.632 ms on direct: +0.162 ms per
+    costs 0.794 ms on pgbouncer-session against 0.632 ms on direct: +0.162 ms per
     operation, 1.26× more (...)".
     """
-    targets = [v.name for v in result.settings.variants or () if v.kind == "target"]
+    targets = [v.name for v in result.settings.variants or () if v.name is not None]
     if len(targets) < 2:
         return []
     first, *others = targets
@@ -62,7 +63,7 @@ def target_findings(result: RunResult) -> list[str]:
             continue
         here, there = runner.summary.mean_ns, base.summary.mean_ns
         lines.append(
-            f"{label.kind}: {_subject(label.kind)} costs {ms_from_ns(here)} ms through "
+            f"{label.kind}: {_subject(label.kind)} costs {ms_from_ns(here)} ms on "
             f"{label.variant} against {ms_from_ns(there)} ms on {first}: "
             f"{verdict(between(result, base_label, runner.runner), here - there)}"
         )
@@ -86,7 +87,7 @@ def _held(result: RunResult) -> list[str]:
         if len(runners) != 1 or not pool.peak_clients or not pool.peak_servers:
             continue
         lines.append(
-            f"{split_label(runners[0])[0]} through {pool.target}: {kind} held at most "
+            f"{split_label(runners[0])[0]} on {pool.target}: {kind} held at most "
             f"{pool.peak_servers} server connections for at most {pool.peak_clients} clients "
             f"({pool.peak_clients / pool.peak_servers:.1f} per server connection, in samples "
             "of its console)"
@@ -176,8 +177,8 @@ def verdict(s: Speedup, difference_ns: float) -> str:
     if s.beyond_noise is not True:
         low, high = 1 / s.ci_high, 1 / s.ci_low  # the target's time over the first's
         return (
-            f"no difference beyond noise ({_interval(low, high)} of the time through it "
-            f"over the time without, {basis})"
+            f"no difference beyond noise (95% CI of its time over the other's "
+            f"{_range(low, high)}, {basis})"
         )
     change = f"{signed_ms_from_ns(difference_ns)} ms per operation"
     if s.ratio > 1:
@@ -187,8 +188,12 @@ def verdict(s: Speedup, difference_ns: float) -> str:
 
 
 def _interval(low: float, high: float) -> str:
+    return f"95% CI {_range(low, high)}"
+
+
+def _range(low: float, high: float) -> str:
     digits = ratio_digits(low)
-    return f"95% CI {low:.{digits}f}–{high:.{digits}f}"
+    return f"{low:.{digits}f}–{high:.{digits}f}"
 
 
 def _new_server_connections(result: RunResult, first: str) -> list[str]:

@@ -26,9 +26,9 @@ class TargetGrid:
 
 
 def target_grid(sweep: SweepResult) -> TargetGrid | None:
-    """The grid of a sweep of targets (``--target``, ``--pooler``); None for any other."""
-    kinds = {v.name: v.kind for v in sweep.settings.variants or ()}
-    cells = [(cell, result) for cell, result in sweep.cells if kinds.get(cell.variant) == "target"]
+    """The grid of a sweep of targets (``--target``, ``--pooler``) or variants; None for
+    a sweep of one configuration."""
+    cells = [(cell, result) for cell, result in sweep.cells if cell.variant is not None]
     if not cells:
         return None
     points = list(dict.fromkeys(_point(cell) for cell, _ in cells))
