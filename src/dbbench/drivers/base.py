@@ -124,6 +124,12 @@ class Driver(abc.ABC):
     extra: ClassVar[str | None] = None
     #: SQLAlchemy's URL for the dialect that goes with this driver (the pool runners)
     dialect_url: ClassVar[str]
+    #: how a statement's parameters are written in its text, as dbbench passes them (a
+    #: sequence; ``scripts.bind``): PEP 249's ``format``, ``%s`` and a literal ``%`` as
+    #: ``%%``, for all but mysql-connector (``format_verbatim``: it replaces ``%s`` and
+    #: leaves ``%%`` two).  Those whose module says ``pyformat`` (PyMySQL, psycopg,
+    #: psycopg2) take ``%s`` as well as ``%(name)s``
+    paramstyle: ClassVar[str] = "format"
 
     def __init__(self) -> None:
         try:

@@ -30,6 +30,7 @@ class MysqlConnectorDriver(Driver):
     name = "mysql-connector"
     distribution = "mysql-connector-python"
     module_name = "mysql.connector"
+    paramstyle = "format_verbatim"  # its execute replaces each %s, and leaves %% as it is
     extra = "mysql-connector"
     dialect_url = "mysql+mysqlconnector://"
     falls_back_to_plain = True
