@@ -44,7 +44,7 @@ class Workload:
             if self.commit:  # the write workloads' INSERT: no rows to fetch
                 rows = len(cursor.fetchall()) if cursor.description is not None else 0
             else:
-                rows = _fetch_all(cursor)
+                rows = fetch_all(cursor)
         finally:
             cursor.close()
         if self.commit:
@@ -52,7 +52,7 @@ class Workload:
         return rows
 
 
-def _fetch_all(cursor: Any) -> int:
+def fetch_all(cursor: Any) -> int:
     """The rows of a read, counted; 0 for a statement that produced none.
 
     ``cursor.description`` is not asked first: psycopg builds it anew on every

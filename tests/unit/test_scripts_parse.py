@@ -18,30 +18,8 @@ from dbbench.scripts.parse import (
     parse_script,
     read_script,
 )
+from tests.pgbench_scripts import SELECT_ONLY, TPCB_LIKE
 from tests.special_files import directory, fifo, zero
-
-#: pgbench's built-in select-only script (pgbench --show-script=select-only)
-SELECT_ONLY = """\
--- select-only: <builtin: select only>
-\\set aid random(1, 100000 * :scale)
-SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
-"""
-
-#: pgbench's built-in tpcb-like script
-TPCB_LIKE = """\
-\\set aid random(1, 100000 * :scale)
-\\set bid random(1, 1 * :scale)
-\\set tid random(1, 10 * :scale)
-\\set delta random(-5000, 5000)
-BEGIN;
-UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
-SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
-UPDATE pgbench_tellers SET tbalance = tbalance + :delta WHERE tid = :tid;
-UPDATE pgbench_branches SET bbalance = bbalance + :delta WHERE bid = :bid;
-INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) \
-VALUES (:tid, :bid, :aid, :delta, CURRENT_TIMESTAMP);
-END;
-"""
 
 
 def statements(text: str, dialect: str = "postgresql", variables=("x",)) -> list[tuple]:

@@ -1,0 +1,239 @@
+"""One script, run once on one DB-API connection: what an operation of ``--script`` does.
+
+``ScriptRunner(script).run(connection, rng, variables)`` goes through the script in order:
+
+* ``\\set``: evaluated with ``rng`` (a ``random.Random``, one per client thread, seedable)
+  and the variables so far, which start as ``variables`` (the run's: ``scale``, ...);
+* a statement: executed with its variables as parameters (``bind``), its rows fetched
+  where it produced any (``workload.fetch_all``), timed from before ``execute`` to after
+  the fetch with ``time.perf_counter_ns``;
+* ``\\sleep``: slept, and counted as think time, apart from the statements' time.
+
+Transactions are the script's, as in pgbench: ``BEGIN``/``COMMIT`` are sent as written, on
+a connection in autocommit mode (``autocommit``, once per connection: a statement outside
+them is a transaction of its own).  When a statement fails, the transaction the script
+may have open is rolled back (a ``ROLLBACK`` sent, its own failure ignored) and
+``StatementFailed`` raised, carrying the failing statement's index and the driver's
+exception; the whole operation failed.  A failing ``\\set`` (``random(:lb, :ub)`` with
+``lb > ub``) rolls back the same way and raises a ``ScriptError``.  A script that ends
+inside a transaction (its ``BEGIN`` with no ``COMMIT``) has it rolled back, and says so
+(``ScriptResult.left_open``), where pgbench aborts the client: nothing is left open
+for the next operation on that connection.
+
+Whether a transaction is open is read from the statements themselves: ``BEGIN`` and
+``START TRANSACTION`` open one; ``COMMIT``, ``END``, ``ROLLBACK``, ``ABORT`` and
+``PREPARE TRANSACTION`` close it, except ``... AND CHAIN`` and ``ROLLBACK TO``
+(a savepoint).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from random import Random
+from typing import Any
+
+from dbbench.scripts.bind import bind
+from dbbench.scripts.expr import EvaluationError, ScriptError, Value
+from dbbench.scripts.parse import MAX_SLEEP_US, Script, SetVariable, Sleep, Statement
+from dbbench.workload import fetch_all
+
+_OPENS = re.compile(r"(?:BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE)
+_CLOSES = re.compile(r"(?:COMMIT|END|ROLLBACK|ABORT|PREPARE\s+TRANSACTION)\b", re.IGNORECASE)
+_UNITS = {1: "us", 1_000: "ms", 1_000_000: "s"}
+_KEEPS = re.compile(r"\bAND\s+CHAIN\b|^ROLLBACK(?:\s+(?:WORK|TRANSACTION))?\s+TO\b", re.IGNORECASE)
+
+
+def transaction_after(sql: str, open_: bool) -> bool:
+    """Whether a transaction is open after ``sql`` ran, ``open_`` telling whether one was
+    before (read from the statement's first words)."""
+    if _OPENS.match(sql):
+        return True
+    if _CLOSES.match(sql) and not _KEEPS.search(sql):
+        return False
+    return open_
+
+
+def autocommit(connection: Any) -> None:
+    """Put a DB-API connection in autocommit mode, whichever way its driver spells it: a
+    method (PyMySQL, mysqlclient) or an attribute (psycopg, psycopg2, mysql-connector).
+    Once per connection, before its first script: it may cost a round trip."""
+    setting = getattr(connection, "autocommit", None)
+    if callable(setting):
+        setting(True)
+    else:
+        connection.autocommit = True
+
+
+@dataclass(frozen=True)
+class StatementResult:
+    """One statement's run: its place in the script (``index``, 0 first; ``line``), how
+    long it took with its fetch, the rows it gave, and its error if it failed."""
+
+    index: int
+    line: int
+    latency_ns: int
+    rows: int = 0
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class ScriptResult:
+    """One run of a script: each statement run (all, or up to the failed one), the
+    time slept (``\\sleep``), and whether the script ended in a transaction, rolled back."""
+
+    statements: tuple[StatementResult, ...]
+    think_ns: int = 0
+    left_open: bool = False
+
+    @property
+    def database_ns(self) -> int:
+        """The statements' time, fetches included, think time not."""
+        return sum(s.latency_ns for s in self.statements)
+
+    @property
+    def failed(self) -> bool:
+        return any(s.error is not None for s in self.statements)
+
+
+class StatementFailed(Exception):
+    """A statement of a script failed, and the transaction was rolled back: ``index`` its
+    place among the script's statements, ``error`` the driver's exception (also the
+    ``__cause__``), ``result`` what ran up to it, the failed statement last."""
+
+    def __init__(
+        self, script: Script, statement: Statement, error: BaseException, result: ScriptResult
+    ) -> None:
+        self.index = statement.index
+        self.line = statement.line
+        self.error = error
+        self.result = result
+        super().__init__(
+            f"{script.where(statement.line)}: statement {statement.index + 1} failed: "
+            f"{type(error).__name__}: {error}"
+        )
+
+
+class ScriptRunner:
+    """Runs ``script`` (bound once, in ``paramstyle``: the driver's ``Driver.paramstyle``)
+    on a connection, as often as asked, from any thread: a run keeps its state to itself,
+    each thread giving its own connection and ``random.Random``.
+
+    ``sleep`` and ``clock`` are ``time.sleep`` and ``time.perf_counter_ns`` unless a test
+    gives others."""
+
+    def __init__(
+        self,
+        script: Script,
+        paramstyle: str = "format",
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], int] = time.perf_counter_ns,
+    ) -> None:
+        self.script = script
+        self.steps = tuple(
+            bind(c, paramstyle, script.name) if isinstance(c, Statement) else c
+            for c in script.commands
+        )
+        self.sleep = sleep
+        self.clock = clock
+
+    def run(
+        self, connection: Any, rng: Random, variables: Mapping[str, Value] | None = None
+    ) -> ScriptResult:
+        """Run the script once on ``connection`` (in autocommit mode), drawing from ``rng``,
+        ``variables`` the run's; a ``ScriptResult``, or ``StatementFailed``/``ScriptError``
+        after the rollback."""
+        values: dict[str, Value] = dict(variables or {})
+        results: list[StatementResult] = []
+        think_ns = 0
+        in_transaction = False
+        clock = self.clock
+        cursor = connection.cursor()
+        try:
+            for step in self.steps:
+                if isinstance(step, SetVariable):
+                    values[step.name] = self._evaluate(step, values, rng)
+                elif isinstance(step, Sleep):
+                    microseconds = self._sleep_us(step, values)
+                    started = clock()
+                    self.sleep(microseconds / 1e6)
+                    think_ns += clock() - started
+                else:
+                    statement = step.statement
+                    parameters = step.parameters(values)
+                    started = clock()
+                    try:
+                        if parameters is None:
+                            cursor.execute(step.sql)
+                        else:
+                            cursor.execute(step.sql, parameters)
+                        rows = fetch_all(cursor)
+                    except Exception as exc:
+                        results.append(
+                            StatementResult(
+                                statement.index, statement.line, clock() - started, error=exc
+                            )
+                        )
+                        failed = ScriptResult(tuple(results), think_ns)
+                        raise StatementFailed(self.script, statement, exc, failed) from exc
+                    results.append(
+                        StatementResult(statement.index, statement.line, clock() - started, rows)
+                    )
+                    in_transaction = transaction_after(step.sql, in_transaction)
+        except BaseException as exc:
+            if in_transaction or isinstance(exc, StatementFailed):
+                _roll_back(connection)
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                cursor.close()
+        if in_transaction:
+            _roll_back(connection)
+        return ScriptResult(tuple(results), think_ns, left_open=in_transaction)
+
+    def _evaluate(self, step: SetVariable, values: Mapping[str, Value], rng: Random) -> Value:
+        try:
+            return step.expression.evaluate(values, rng)
+        except EvaluationError as exc:
+            raise ScriptError(f"{self.script.where(step.line)}: \\set {step.name}: {exc}") from None
+
+    def _sleep_us(self, step: Sleep, values: Mapping[str, Value]) -> int:
+        amount = step.amount if isinstance(step.amount, int) else values.get(step.amount)
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise ScriptError(
+                f"{self.script.where(step.line)}: \\sleep :{step.amount}: the variable holds "
+                f"{amount!r}, not a whole number"
+            )
+        microseconds = max(0, amount) * step.unit_us
+        if microseconds > MAX_SLEEP_US:
+            raise ScriptError(
+                f"{self.script.where(step.line)}: \\sleep :{step.amount}: {amount} "
+                f"{_UNITS[step.unit_us]} is longer than a day"
+            )
+        return microseconds
+
+
+def _roll_back(connection: Any) -> None:
+    """Send ``ROLLBACK`` (not ``connection.rollback()``, which psycopg2 skips in autocommit
+    mode); a connection already lost fails it, which changes nothing: the server ends
+    the transaction of a session it no longer has."""
+    with contextlib.suppress(Exception):
+        cursor = connection.cursor()
+        try:
+            cursor.execute("ROLLBACK")
+        finally:
+            cursor.close()
+
+
+__all__ = [
+    "ScriptResult",
+    "ScriptRunner",
+    "StatementFailed",
+    "StatementResult",
+    "autocommit",
+    "transaction_after",
+]
