@@ -294,10 +294,14 @@ def _setting_option(section: str, key: str, command: str | None = None) -> Calla
     return click.option(*decls, **kwargs)
 
 
-def _setting_options(section: str) -> list[Callable]:
+def _setting_options(section: str, *, run_only: bool = False) -> list[Callable]:
     """The options of every setting of ``section`` that has a flag, in the table's order but
-    a prompt last (``--password``: it asks once the rest says whose password)."""
-    rows = [row for row in SETTINGS if row.section == section and row.flag is not None]
+    a prompt last (``--password``: it asks once the rest says whose password); with
+    ``run_only``, those only run and compare take (``Flag.run_only``), else the others."""
+    rows = [
+        row for row in SETTINGS
+        if row.section == section and row.flag is not None and row.flag.run_only == run_only
+    ]  # fmt: skip
     rows.sort(key=lambda row: row.flag is not None and row.flag.kind == "prompt")
     return [_setting_option(row.section, row.key) for row in rows]
 
@@ -380,6 +384,7 @@ def _run_options(command: Callable) -> Callable:
         *_setting_options("benchmark")[:5],  # iterations, duration, warmup, query, workload
         _allow_writes_option,  # beside the settings it unlocks
         *_setting_options("benchmark")[5:],
+        *_setting_options("database", run_only=True),  # --autocommit
         click.option(
             "--runner",
             "runner_text",

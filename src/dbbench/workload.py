@@ -8,7 +8,9 @@ Two workloads, by the ``[benchmark] workload`` setting:
   PyMySQL connects with autocommit off, the pool's reset-on-return rolls
   back, and ``raw`` closes without committing, so a write left uncommitted
   would be thrown away -- by some runners and not others, which would time
-  different work.
+  different work.  In autocommit (``[database] autocommit``) the INSERT commits
+  itself and the COMMIT ends nothing (the MySQL drivers still send it, psycopg
+  and psycopg2 do not); the row is kept either way.
 """
 
 from __future__ import annotations

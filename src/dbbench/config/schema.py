@@ -84,6 +84,9 @@ class Flag:
     dest: str | None = None
     #: the value's name in ``--help`` (``--socket PATH``), where not its type's
     metavar: str | None = None
+    #: taken by ``run`` and ``compare`` only (what their measured connections do), not by
+    #: every command that connects; the settings file's key holds wherever dbbench connects
+    run_only: bool = False
 
     @property
     def parameter(self) -> str:
@@ -390,6 +393,24 @@ SETTINGS: tuple[Setting, ...] = (
             kind="switch",
         ),
         doc_note="see [Transaction pooling](#transaction-pooling)",
+    ),
+    Setting(
+        "database", "autocommit", "autocommit", "boolean", boolean, False,
+        "every connection in autocommit: no statement leaves a transaction open (psycopg, "
+        "psycopg2 and the MySQL drivers connect with autocommit off by default, so raw "
+        "closes each connection inside the transaction its query began, and a PgBouncer in "
+        "front then drops its server connection instead of reusing it); the pool runners' "
+        "connections too, and asyncpg's (SQLAlchemy's adapter begins a transaction itself "
+        "otherwise)",
+        env=("DBBENCH_AUTOCOMMIT",),
+        flag=Flag(
+            "--autocommit/--no-autocommit",
+            "Connect every driver in autocommit, as an application that connects per "
+            "request often does: raw then closes no connection inside a transaction.",
+            kind="switch",
+            run_only=True,
+        ),
+        doc_note="see [Autocommit](#autocommit)",
     ),
     Setting(
         "database", "driver", "driver", "choice", _driver_name, "pymysql",

@@ -105,6 +105,11 @@ class DatabaseSettings:
     #: keep the drivers' defaults even so (run and compare ``--driver-defaults``): not a key
     #: of the settings file, to show what the defaults cost through such a pool
     driver_defaults: bool = False
+    #: every connection in autocommit (``[database] autocommit``): no transaction is left
+    #: open by a statement, so a connection closed after its query (``raw``) leaves none
+    #: behind, which a pooler in front (PgBouncer) would end by dropping its server
+    #: connection; the drivers' ``autocommit`` (``Driver.connection_kwargs``)
+    autocommit: bool = False
 
     @property
     def pools_per_transaction(self) -> bool:
@@ -175,6 +180,7 @@ class DatabaseSettings:
             "ssl_mode": self.tls.mode,
             "transaction_pooling": self.transaction_pooling,
             "driver_defaults": self.driver_defaults,
+            "autocommit": self.autocommit,
         }
 
 

@@ -43,6 +43,14 @@ transaction (``[database] transaction_pooling``, and no ``--driver-defaults``):
 Through a pool per transaction a named statement is missing on the next
 server connection ("prepared statement "__asyncpg_stmt_1__" does not exist"),
 or there already from another client ("... already exists").
+
+Autocommit (``[database] autocommit``): asyncpg itself has no implicit
+transactions (a statement outside ``connection.transaction()`` is its own),
+so it has no ``autocommit`` argument.  SQLAlchemy's adapter, which the pool
+hands out, emulates DB-API's: it begins a transaction (``BEGIN``) before the
+first statement after each commit or rollback, unless its isolation level is
+``AUTOCOMMIT`` -- which the engine is given (``engine_kwargs``), SQLAlchemy
+setting it on each new connection without a round trip.
 """
 
 from __future__ import annotations
@@ -73,6 +81,12 @@ SESSION_STATE = (
 def adapter_kwargs(database: DatabaseSettings) -> dict[str, Any]:
     """The arguments of SQLAlchemy's adapted asyncpg ``connect`` for these settings."""
     return dict(TRANSACTION_POOLING_ADAPTER_KWARGS) if database.pools_per_transaction else {}
+
+
+def engine_kwargs(database: DatabaseSettings) -> dict[str, Any]:
+    """The async engine's arguments for these settings: SQLAlchemy's ``AUTOCOMMIT``
+    isolation level where ``[database] autocommit`` is set (the module's docstring)."""
+    return {"isolation_level": "AUTOCOMMIT"} if database.autocommit else {}
 
 
 def asyncpg_ssl(tls: TlsSettings) -> ssl.SSLContext | str | bool:

@@ -174,9 +174,17 @@ class Driver(abc.ABC):
         self, database: DatabaseSettings, *, read_only: bool = False, **extra: Any
     ) -> dict[str, Any]:
         """Every argument ``connect`` is given for ``database``: ``connect_kwargs``, then
-        ``extra``, what transaction pooling needs where the endpoint pools per transaction
-        (``transaction_pooling_kwargs``) and the read-only session (``connector``)."""
+        ``extra``, ``autocommit=True`` where ``[database] autocommit`` is set, what transaction
+        pooling needs where the endpoint pools per transaction (``transaction_pooling_kwargs``)
+        and the read-only session (``connector``).
+
+        ``autocommit`` is an argument of every driver's ``connect`` (PyMySQL, mysqlclient and
+        mysql-connector switch the session to it after the handshake where the server's
+        mode differs, psycopg at once); psycopg2's connector sets the attribute after the
+        connect (``Psycopg2Driver.raw_connect``)."""
         kwargs = {**self.connect_kwargs(database), **extra}
+        if database.autocommit:
+            kwargs["autocommit"] = True
         if database.pools_per_transaction:
             kwargs.update(self.transaction_pooling_kwargs)
         if read_only or database.read_only:

@@ -58,8 +58,9 @@ def tls_arguments(tls: TlsSettings) -> dict[str, Any]:
 
 
 def pymysql_kwargs(database: DatabaseSettings) -> dict[str, Any]:
-    """``pymysql.connect``'s arguments for ``database``, TLS included (also for explain's
-    instrumented PyMySQL connect).  The password as its UTF-8 bytes (``password_bytes``):
+    """``pymysql.connect``'s own arguments for ``database``, TLS included (``Driver.
+    connection_kwargs`` adds the rest, for the runners and explain's instrumented PyMySQL
+    connect alike).  The password as its UTF-8 bytes (``password_bytes``):
     PyMySQL sends bytes as they are, where it would encode text as latin-1."""
     kwargs = {**common_kwargs(database), **tls_arguments(database.tls)}
     kwargs["password"] = password_bytes(database.password)

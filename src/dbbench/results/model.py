@@ -436,6 +436,9 @@ class DatabaseSummary(Section):
     transaction_pooling: bool | None = None
     #: ``--driver-defaults``: the drivers kept their defaults even so
     driver_defaults: bool | None = None
+    #: ``[database] autocommit``: every connection in autocommit; None in files written
+    #: before dbbench knew the setting, whose connections all had it off
+    autocommit: bool | None = None
 
     @property
     def where(self) -> str | None:

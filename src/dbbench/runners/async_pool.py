@@ -78,6 +78,9 @@ class AsyncDriver:
     #: database -> the arguments of SQLAlchemy's adapted ``connect`` (asyncpg's
     #: prepared-statement cache, where the endpoint pools per transaction)
     adapter_kwargs: Callable[[DatabaseSettings], dict[str, Any]] = lambda database: {}
+    #: database -> the engine's arguments for these settings (asyncpg's AUTOCOMMIT
+    #: isolation level where ``[database] autocommit`` is set)
+    engine_kwargs: Callable[[DatabaseSettings], dict[str, Any]] = lambda database: {}
     #: what transaction pooling changes in its connect, in words
     transaction_pooling_words: str = ""
     #: what its defaults keep per session that a pool per transaction loses; None: nothing
@@ -101,6 +104,7 @@ ASYNC_DRIVERS = {
         "postgresql",
         "asyncpg",
         asyncpg_driver.adapter_kwargs,
+        asyncpg_driver.engine_kwargs,
         asyncpg_driver.TRANSACTION_POOLING_WORDS,
         asyncpg_driver.SESSION_STATE,
     ),
@@ -160,6 +164,8 @@ def aiomysql_kwargs(database: DatabaseSettings) -> dict[str, Any]:
         kwargs["db"] = kwargs.pop("database")
     # ssl_mode, or the older keys, as the older keys say it
     kwargs["ssl"] = ssl_context(database.tls.as_ssl_keys())
+    if database.autocommit:  # [database] autocommit, as PyMySQL's connect takes it
+        kwargs["autocommit"] = True
     return kwargs
 
 
@@ -247,7 +253,11 @@ class AsyncPoolRunner(AsyncRunner, PoolRunner):
     def engine_arguments(self) -> dict[str, Any]:
         from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-        return {**super().engine_arguments(), "poolclass": AsyncAdaptedQueuePool}
+        return {
+            **super().engine_arguments(),
+            "poolclass": AsyncAdaptedQueuePool,
+            **self._async_driver.engine_kwargs(self._database),
+        }
 
     async def open_async(self) -> None:
         from sqlalchemy.ext.asyncio import create_async_engine

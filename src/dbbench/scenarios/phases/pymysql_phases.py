@@ -16,7 +16,7 @@ from typing import Any
 import pymysql
 
 from dbbench.config.settings import DatabaseSettings
-from dbbench.drivers.pymysql_driver import pymysql_kwargs
+from dbbench.drivers.pymysql_driver import PyMySQLDriver
 from dbbench.scenarios.phases.clock import PhaseClock
 from dbbench.workload import Workload
 
@@ -139,7 +139,8 @@ def _open_socket(host: str, port: int, timeout_s: float, clock: PhaseClock) -> s
 
 def connect_operation(database: DatabaseSettings, workload: Workload, clock: PhaseClock) -> None:
     """One ``raw`` operation (connect, query, fetch, close), each phase timed on ``clock``."""
-    kwargs = pymysql_kwargs(database)
+    # as the raw runner's connect: [database] autocommit included
+    kwargs = PyMySQLDriver().connection_kwargs(database)
     with clock.phase(DRIVER_SETUP):
         connection = TimedConnection(clock=clock, **kwargs)
     try:
