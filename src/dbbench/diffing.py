@@ -580,6 +580,11 @@ def _cell_order(key: tuple[Any, ...]) -> tuple[Any, ...]:
     return (concurrency, pool_size, math.inf if max_overflow < 0 else max_overflow, *variant)
 
 
+#: settings that files of older dbbench versions lack, and what those versions did: a file
+#: without one differs from a file with that value in nothing
+ABSENT_MEANS: dict[str, Any] = {"settings.database.autocommit": False}
+
+
 def caveats(
     base: RunResult | SweepResult,
     new: RunResult | SweepResult,
@@ -601,8 +606,8 @@ def caveats(
     ]
     for section in ("settings", "environment"):
         # every entry each file recorded, those the model does not name included
-        flat_base = dict(_flatten(getattr(base, section).to_document(), section))
-        flat_new = dict(_flatten(getattr(new, section).to_document(), section))
+        flat_base = _recorded(getattr(base, section).to_document(), section)
+        flat_new = _recorded(getattr(new, section).to_document(), section)
         for key in sorted(set(flat_base) | set(flat_new)):
             if key == "settings.config_path":
                 continue
@@ -610,6 +615,13 @@ def caveats(
             if before != after:
                 notes.append(f"{key} differs: {before!r} in {base_label}, {after!r} in {new_label}")
     return notes
+
+
+def _recorded(document: Mapping[str, Any], section: str) -> dict[str, Any]:
+    """``document``'s entries as ``settings.database.driver`` keys, a setting an older
+    file lacks as what its version did (``ABSENT_MEANS``)."""
+    absent = {k: v for k, v in ABSENT_MEANS.items() if k.startswith(f"{section}.")}
+    return {**absent, **dict(_flatten(document, section))}
 
 
 def _flatten(value: Any, prefix: str) -> Iterable[tuple[str, Any]]:

@@ -1,6 +1,6 @@
 """``[database] autocommit`` and ``--autocommit``: where it is read from, what a bad value
 says, which commands take the flag, a variant's own, what every driver and pool is given,
-the result's record; no server
+the result's record, the table's line and the diff; no server
 (tests/integration/test_autocommit.py asks real servers and a real PgBouncer)."""
 
 from __future__ import annotations
@@ -9,15 +9,19 @@ import dataclasses
 import json
 
 import pytest
+from click.testing import CliRunner
 
+from dbbench.cli import cli
 from dbbench.config.settings import DatabaseSettings, Settings, load_settings
+from dbbench.diffing import caveats
 from dbbench.drivers import asyncpg_driver, get_driver
 from dbbench.errors import ConfigError
-from dbbench.results.model import DatabaseSummary
+from dbbench.results.model import DatabaseSummary, load_result
 from dbbench.runners.async_pool import AsyncPoolRunner, aiomysql_kwargs
 from dbbench.runners.psycopg_pool import PsycopgPoolRunner
 from dbbench.workload import workload_for
-from tests.unit.test_cli import fake_runners, invoke  # noqa: F401 - the fixture
+from tests.unit.test_cli import consoles, fake_runners, invoke  # noqa: F401 - the fixture
+from tests.unit.test_diffing import DATA
 from tests.unit.test_variants import _load
 
 POSTGRESQL = DatabaseSettings(dialect="postgresql", port=5432, driver="psycopg")
@@ -59,6 +63,19 @@ def test_run_and_compare_take_the_flag_and_hand_it_to_the_runners(fake_runners):
         assert document["settings"]["database"]["autocommit"] is True
     result = invoke("run", "-n", "5", "--no-autocommit", "--json")
     assert json.loads(result.stdout)["settings"]["database"]["autocommit"] is False
+
+
+def _table(*args: str) -> str:
+    env, out, _ = consoles()  # 140 columns: the driver's line unbroken
+    result = CliRunner().invoke(cli, ["run", "-n", "5", *args], obj=env)
+    assert result.exit_code == 0, result.output
+    return out.getvalue()
+
+
+def test_the_table_says_autocommit_on_where_it_is_set(fake_runners):  # noqa: F811
+    driver_line = next(line for line in _table("--autocommit").splitlines() if "driver:" in line)
+    assert driver_line.rstrip().endswith("; ssl_mode preferred; autocommit on")
+    assert "autocommit" not in _table()
 
 
 @pytest.mark.parametrize("command", ["stale", "explain", "calibrate"])
@@ -137,3 +154,23 @@ def test_the_result_records_it_and_older_files_load_without_it():
     public = dataclasses.replace(POSTGRESQL, autocommit=True).public_dict()
     assert DatabaseSummary.from_document(public).autocommit is True
     assert DatabaseSummary.from_document({"host": "h"}).autocommit is None
+
+
+def _with_autocommit(result, value):
+    database = dataclasses.replace(result.settings.database, autocommit=value)
+    settings = dataclasses.replace(result.settings, database=database)
+    return dataclasses.replace(result, settings=settings)
+
+
+def test_the_diff_reports_a_difference_in_autocommit():
+    old = load_result(DATA / "diff_base.json")  # written before the setting: has none
+    assert old.settings.database.autocommit is None
+    on, off = _with_autocommit(old, True), _with_autocommit(old, False)
+    assert caveats(off, on, base_label="off.json", new_label="on.json") == [
+        "settings.database.autocommit differs: False in off.json, True in on.json"
+    ]
+    # an older file's connections had autocommit off: no difference from one that says so
+    assert caveats(old, off) == []
+    assert caveats(old, on) == [
+        "settings.database.autocommit differs: False in BASE, True in NEW"
+    ]

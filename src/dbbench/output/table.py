@@ -118,6 +118,7 @@ def build_table(result: RunResult, width: int = 200) -> Table:
     if drivers:
         tls = database.ssl_mode or "preferred"
         title += f"\ndriver: {literal(', '.join(drivers.values()))}; ssl_mode {literal(tls)}"
+        title += "; autocommit on" if database.autocommit else ""
     table = Table(
         title=title,
         caption="times in milliseconds; ops/s: successful operations per second, all workers",
