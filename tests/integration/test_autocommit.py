@@ -231,3 +231,21 @@ def test_raw_sends_no_begin_nor_set_autocommit_on_the_wire(request, dialect):
     assert {k: n for k, n in counted.items() if k != phase} == {
         k: n for k, n in off.items() if k != phase
     }
+
+
+def test_one_compare_measures_both_as_variants(server, tmp_path):
+    (tmp_path / "off.toml").write_text("[database]\nautocommit = false\n")
+    (tmp_path / "on.toml").write_text("[database]\nautocommit = true\n")
+    out = tmp_path / "both.json"
+    done = run_dbbench(
+        "compare", "--runner", "raw", "-n", "20", "--ssl-mode", "disabled",
+        "--variant", f"off={tmp_path / 'off.toml'}", "--variant", f"on={tmp_path / 'on.toml'}",
+        "-o", str(out), env=server.env(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    document = json.loads(out.read_text())
+    assert [r["runner"] for r in document["results"]] == ["raw@off", "raw@on"]
+    assert all(r["errors"] == 0 and r["n"] == 20 for r in document["results"])
+    variants = {v["name"]: v["database"] for v in document["settings"]["variants"]}
+    assert variants == {"off": {}, "on": {"autocommit": True}}
+    assert "variant on (" in done.stdout and "): autocommit true" in done.stdout
