@@ -43,6 +43,7 @@ from dbbench.config.settings import (
     parse_target,
     parse_variant,
 )
+from dbbench.databases.dataset import check_rows
 from dbbench.drivers import parse_driver_names
 from dbbench.errors import ConfigError, DbbenchError, ExitStatus, one_line
 from dbbench.guard import check_settings
@@ -1130,6 +1131,98 @@ def explain(**options: Any) -> int:
     shown = _with_flags(explanation, click.get_current_context().command, options["format_name"])
     get_format(options["format_name"]).explain(shown, stdout)
     sink.check()
+    return ExitStatus.SUCCESS
+
+
+def _data_set_options(command: Callable) -> Callable:
+    """What ``prepare`` and ``cleanup`` share: the server, ``--allow-writes``, ``--quiet``."""
+    options = [
+        _connection_options,
+        click.option(
+            "--allow-writes",
+            is_flag=True,
+            help="Let it write: it creates, fills or drops the table dbbench_data (required).",
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def _data_set_settings(command: str, options: dict[str, Any]) -> Settings:
+    """The settings of ``prepare`` or ``cleanup``, refused before they are read (a password
+    prompt included) without --allow-writes, and with --server local."""
+    from dbbench.scenarios import dataset
+
+    dataset.require_writes(command, options["allow_writes"])
+    if options["server"] == "local":
+        raise dataset.refuse_throwaway(command)
+    if options["driver_text"] and len(parse_driver_names(options["driver_text"])) > 1:
+        raise ConfigError(f"{command} connects with one driver: give --driver one name")
+    return _load(options, {})
+
+
+@cli.command()
+@click.option(
+    "--rows",
+    type=_WholeNumber(check_rows),
+    required=True,
+    metavar="N",
+    help="Rows of the data set: ids 1 to N (1000000 loads in seconds).",
+)
+@click.option(
+    "--recreate",
+    is_flag=True,
+    help="Drop the data set that is there (dbbench's own only) and make it anew.",
+)
+@_data_set_options
+def prepare(**options: Any) -> int:
+    """Create the data set the built-in workloads read: the table dbbench_data of N rows.
+
+    Its shape is sysbench's sbtest (id, k, c, pad), its rows made by the
+    server in chunks, its index on k built after them. The table carries
+    dbbench's mark in its comment: a table of that name without it is never
+    touched. A data set of N rows already there is left as it is.
+
+    \b
+    Example:
+        dbbench prepare --rows 1000000 --allow-writes --database test
+    """
+    from dbbench.output.progress import CountBar
+    from dbbench.scenarios import dataset
+
+    env = _env()
+    settings = _data_set_settings("prepare", options)
+    stderr = env.err()
+    flag = _flag_of(click.get_current_context().command)
+    with CountBar(stderr, "prepare") as bar:
+        prepared = dataset.prepare(
+            settings,
+            options["rows"],
+            allow_writes=options["allow_writes"],
+            recreate=options["recreate"],
+            on_progress=(lambda done, rows: None) if options["quiet"] else bar,
+            say=lambda text: env.echo(text, err=True),
+        )
+    env.echo(f"dbbench: {prepared.said().render(flag)}")
+    return ExitStatus.SUCCESS
+
+
+@cli.command()
+@_data_set_options
+def cleanup(**options: Any) -> int:
+    """Drop the data set dbbench prepare made (the table dbbench_data, dbbench's own only).
+
+    A table of that name without dbbench's mark is refused, left as it is.
+
+    \b
+    Example:
+        dbbench cleanup --allow-writes --database test
+    """
+    from dbbench.scenarios import dataset
+
+    settings = _data_set_settings("cleanup", options)
+    cleaned = dataset.cleanup(settings, allow_writes=options["allow_writes"])
+    _env().echo(f"dbbench: {cleaned.said()}")
     return ExitStatus.SUCCESS
 
 

@@ -19,6 +19,7 @@ from dbbench.errors import ConfigError
 
 if TYPE_CHECKING:
     from dbbench.config.settings import DatabaseSettings, Pooler, Settings
+    from dbbench.databases.dataset import DataSetSql
     from dbbench.server.preflight import ServerInfo
     from dbbench.workload import Workload
 
@@ -28,12 +29,14 @@ __all__ = [
     "Monitor",
     "ScratchTable",
     "check_server",
+    "data_set_sql",
     "database_for",
     "get_database",
     "guarded",
     "insert_statement",
     "monitor",
     "pooler_monitor",
+    "read_data_set",
     "read_max_connections",
     "read_only_sessions",
     "scratch_table",
@@ -87,6 +90,37 @@ def scratch_table(database: DatabaseSettings, name: str) -> Any:
 def insert_statement(database: DatabaseSettings, table: str) -> str:
     """``Database.insert_statement`` of ``database``'s dialect."""
     return database_for(database).insert_statement(table)
+
+
+def data_set_sql(database: DatabaseSettings) -> DataSetSql:
+    """``Database.data_set_sql`` of ``database``'s dialect."""
+    return database_for(database).data_set_sql(database)
+
+
+def read_data_set(database: DatabaseSettings) -> int:
+    """The rows of the data set ``dbbench prepare`` made in ``database`` (its ids are 1 ..
+    that number), read from its mark (``databases.dataset``); a one-line ``DbbenchError``
+    when there is none, when the table is not dbbench's, or when its load did not finish."""
+    from dbbench.databases.dataset import NO_DATA_SET
+    from dbbench.databases.scratch import side_connection
+    from dbbench.errors import DbbenchError
+
+    sql = data_set_sql(database)
+    with side_connection(database) as connection, connection.cursor() as cursor:
+        found = sql.find(cursor)
+    if not found.exists:
+        raise DbbenchError(NO_DATA_SET)
+    if found.mark is None:
+        raise ConfigError(
+            f"{found.name} is not dbbench's data set (it has no dbbench mark); dbbench reads "
+            "only the table dbbench prepare made"
+        )
+    if not found.mark.ready:
+        raise DbbenchError(
+            f"the data set {found.name} was not fully loaded: run dbbench prepare --rows "
+            f"{found.mark.rows} --allow-writes --recreate"
+        )
+    return found.mark.rows
 
 
 def pooler_monitor(pooler: Pooler) -> Any:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from dbbench.config.settings import DatabaseSettings
+    from dbbench.databases.dataset import DataSetSql
     from dbbench.databases.idle_timeout import IdleTimeout
     from dbbench.server.preflight import ServerInfo
     from dbbench.workload import Workload
@@ -102,3 +103,9 @@ class Database(ABC):
         """How ``dbbench stale`` makes this server close a session left idle
         (``idle_timeout.IdleTimeout``: MySQL's ``wait_timeout``, PostgreSQL's
         ``idle_session_timeout``); its module is imported on first use."""
+
+    @abstractmethod
+    def data_set_sql(self, database: DatabaseSettings) -> DataSetSql:
+        """The SQL of the data set ``dbbench prepare`` makes in ``database``
+        (``databases.dataset``: the table dbbench_data, its mark, its rows made by the
+        server)."""

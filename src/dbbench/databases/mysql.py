@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from dbbench.databases import mysql_memory, scratch
 from dbbench.databases.base import Database
+from dbbench.databases.dataset import DataSetSql
 from dbbench.server import preflight, status
 
 if TYPE_CHECKING:
@@ -56,3 +57,6 @@ class MySQL(Database):
         from dbbench.databases.mysql_idle_timeout import WaitTimeout
 
         return WaitTimeout()
+
+    def data_set_sql(self, database: DatabaseSettings) -> DataSetSql:
+        return DataSetSql(database)

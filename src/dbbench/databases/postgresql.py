@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from dbbench.databases import postgresql_memory, postgresql_status
 from dbbench.databases.base import Database
+from dbbench.databases.postgresql_dataset import PostgresDataSetSql
 from dbbench.databases.scratch import ScratchTable, check_name, side_connection
 from dbbench.drivers import error_label
 from dbbench.server import preflight
@@ -170,3 +171,6 @@ class PostgreSQL(Database):
         from dbbench.databases.postgresql_idle_timeout import IdleSessionTimeout
 
         return IdleSessionTimeout()
+
+    def data_set_sql(self, database: DatabaseSettings) -> PostgresDataSetSql:
+        return PostgresDataSetSql(database)

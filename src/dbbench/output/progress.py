@@ -13,16 +13,27 @@ processes' figures put together (``processes.LiveProgress``).  On a narrow termi
 the line is fitted, never cropped (``fit``): the runner's name, its ops/s and p99
 always show in full; the time left, the bar, the checked-out count, the command's
 label and the error count give way first, in that order.
+
+``CountBar`` is a plain bar of things done out of a total, with no timing to keep out of
+the way: ``dbbench prepare``'s rows as they go in.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 from rich.console import Console, RenderableType
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -126,7 +137,24 @@ class _LineColumn(ProgressColumn):
         return grid
 
 
-class ProgressBar:
+class _Display:
+    """A rich display that ``close()`` (or the end of its ``with`` block) takes away."""
+
+    _progress: Progress | None = None
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class ProgressBar(_Display):
     def __init__(
         self,
         console: Console,
@@ -178,13 +206,37 @@ class ProgressBar:
         self._description = description
         return self
 
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
 
-    def __enter__(self) -> ProgressBar:
-        return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+class CountBar(_Display):
+    """A bar of things done out of a total (``dbbench prepare``'s rows), on a terminal only:
+    refreshed when told, gone once closed (the command says what it did in a line of its
+    own, terminal or not)."""
+
+    def __init__(self, console: Console, description: str, unit: str = "rows") -> None:
+        self._console = console
+        self._description = description
+        self._unit = unit
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._console.is_terminal:
+            return
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[count]}"),
+                TimeRemainingColumn(),
+                console=self._console,
+                auto_refresh=False,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self._description, total=total, count="")
+        assert self._task is not None
+        self._progress.update(
+            self._task, completed=done, total=total, count=f"{done:,}/{total:,} {self._unit}"
+        )
+        self._progress.refresh()
