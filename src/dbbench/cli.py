@@ -1195,13 +1195,18 @@ def prepare(**options: Any) -> int:
     stderr = env.err()
     flag = _flag_of(click.get_current_context().command)
     with CountBar(stderr, "prepare") as bar:
+
+        def say(text: str) -> None:  # below the bar, which goes first
+            bar.close()
+            env.echo(text, err=True)
+
         prepared = dataset.prepare(
             settings,
             options["rows"],
             allow_writes=options["allow_writes"],
             recreate=options["recreate"],
             on_progress=(lambda done, rows: None) if options["quiet"] else bar,
-            say=lambda text: env.echo(text, err=True),
+            say=say,
         )
     env.echo(f"dbbench: {prepared.said().render(flag)}")
     return ExitStatus.SUCCESS

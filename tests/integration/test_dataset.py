@@ -19,7 +19,7 @@ from dbbench.databases import read_data_set
 from dbbench.databases.dataset import CHUNK_ROWS, NO_DATA_SET, DataSetSql
 from dbbench.errors import DbbenchError
 from dbbench.scenarios.dataset import cleanup, dbbench_version, prepare
-from tests.integration.conftest import reaped, run_dbbench
+from tests.integration.conftest import clean_environment, reaped, run_dbbench
 
 VERSION = dbbench_version()
 
@@ -237,3 +237,26 @@ def test_without_mariadb_sequences_the_rows_come_from_a_join_of_digits(server, m
         assert seen == [0, CHUNK_ROWS, 2 * CHUNK_ROWS, rows]
     finally:
         cleanup(settings, allow_writes=True)
+
+
+def test_the_server_comes_from_the_settings_file_or_a_url(target, tmp_path):
+    """No DBBENCH_* variable: ``--config``'s [database] names the server for prepare, and
+    ``--url`` for cleanup."""
+    database = target.database
+    (tmp_path / "bench.toml").write_text(
+        "[database]\n"
+        f'dialect = "{database.dialect}"\nhost = "{database.host}"\nport = {database.port}\n'
+        f'user = "{database.user}"\ndatabase = "{database.database}"\n'
+    )
+    env = clean_environment()
+    if database.password:
+        env["DBBENCH_PASSWORD"] = database.password
+    config = str(tmp_path / "bench.toml")
+    made = run_dbbench("prepare", "--rows", "100", "--allow-writes", "--config", config, env=env)
+    assert made.returncode == 0, made.stderr
+    assert target.comment() == f"dbbench data set: 100 rows, dbbench {VERSION}, ready"
+    scheme = "mysql+pymysql" if database.dialect == "mysql" else "postgresql"
+    url = f"{scheme}://{database.user}@{database.host}:{database.port}/{database.database}"
+    dropped = run_dbbench("cleanup", "--allow-writes", "--url", url, env=env)
+    assert dropped.returncode == 0, dropped.stderr
+    assert "(100 rows)" in dropped.stdout and not target.exists()
