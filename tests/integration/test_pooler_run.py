@@ -74,6 +74,35 @@ def test_compare_through_a_throwaway_pgbouncer(cache_home, tmp_path):
     assert settings["pgbouncer-transaction"]["database"].get("transaction_pooling") is True
 
 
+def test_a_repeated_run_keeps_what_the_pooler_saw_in_every_repetition(cache_home, tmp_path):
+    out = tmp_path / "repeated.json"
+    done = run_dbbench(
+        "run", "--server", "local", "--dialect", "postgresql", "--pooler", "pgbouncer",
+        "--repeat", "2", "-n", "30", "--runner", "raw,persistent", "--ssl-mode", "disabled",
+        # each query its own transaction: PgBouncer counts one per operation at least
+        "--autocommit",
+        "-o", str(out),
+        env={**clean_environment(), "XDG_CACHE_HOME": str(cache_home)},
+        timeout_s=300,
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(out.read_text())
+    pooler = document["server"]["pooler"]
+    assert pooler["complete"] is True
+    pools = {p["target"]: p for p in pooler["pools"]}
+    assert set(pools) == {"pgbouncer-session", "pgbouncer-transaction"}
+    for target, pool in pools.items():
+        # every measured operation of both repetitions ran at least one transaction there
+        measured = sum(r["n"] for r in document["results"] if r["runner"].endswith(f"@{target}"))
+        assert measured == 2 * 2 * 30
+        assert pool["transactions"] >= measured, (target, pool)
+    assert "saw, for pgbouncer-transaction" in done.stdout
+    counted = [n for n in document["notes"] if n.startswith("the server counted")]
+    assert len(counted) == 1, counted  # the whole run's, not one per repetition
+    probes = [n for n in document["notes"] if n.startswith("pgbouncer-transaction (transaction")]
+    assert len(probes) == 1, probes
+
+
 def test_the_pooler_needs_postgresql():
     done = run_dbbench("run", "--pooler", "pgbouncer", "-n", "5", env=clean_environment())
     assert done.returncode == 2

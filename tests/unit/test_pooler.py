@@ -171,8 +171,9 @@ def test_the_server_connections_split_between_dbbench_and_the_pooler():
             self.runner, self.connections_opened = runner, opened
 
     records = [Record("raw@direct", 300), Record("raw@pgbouncer-session", 300)]
+    clients = pooler.clients_through(records, ["raw@pgbouncer-session"])
     note = pooler.server_connections_note(
-        {"server_connections": 640, "dbbench_connections": 301}, records, ["raw@pgbouncer-session"]
+        {"server_connections": 640, "dbbench_connections": 301}, clients
     )
     assert note.startswith(
         "the server counted 640 new connections: 301 dbbench's own (direct, its monitor's), "

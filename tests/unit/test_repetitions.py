@@ -238,3 +238,70 @@ def test_a_repetition_that_cannot_start_keeps_those_measured():
     assert len(result.repetitions) == 2 and result.runner("pool").n == 20
     assert "repetition 3 of 3 could not run: the server went away" in result.stopped
     assert result.exit_status == ExitStatus.RUN_ERRORS
+
+
+def test_what_the_pooler_saw_is_merged_over_the_repetitions_and_its_note_said_once():
+    from dbbench.results.model import CrossCheck, PooledSummary, PoolerSummary, ServerSummary
+    from dbbench.scenarios import pooler
+
+    two = dataclasses.replace(SETTINGS, benchmark=dataclasses.replace(SETTINGS.benchmark, repeat=2))
+    backend, _ = fakes({"raw": [1_000, 1_000], "pool": [100, 100]})
+    result = run_benchmark(two, ["raw", "pool"], backend=backend)
+    labels = {"raw": "raw@direct", "pool": "pool@pgbouncer-transaction"}
+    seen = [  # (transactions, queries, wait_us, mean_transaction_us, peak_servers, after)
+        (100, 300, 2_000, 50.0, 4, 2),
+        (300, 900, 6_000, 150.0, 3, 1),
+    ]
+    parts = []
+    for (xacts, queries, wait_us, mean_us, peak, after), server_count, part in zip(
+        seen, [70, 90], result.repetitions, strict=True
+    ):
+        runners = [  # as if through the pooler: 12 connects each
+            dataclasses.replace(r, runner=labels[r.runner], connections_opened=12)
+            for r in part.runners
+        ]
+        run = dataclasses.replace(result, runners=runners, repetitions=(), speedups=[])
+        pool = PooledSummary(
+            target="pgbouncer-transaction", database="test_transaction",
+            pool_mode="transaction", peak_clients=peak + 1, peak_waiting=1, peak_servers=peak,
+            servers_after=after, transactions=xacts, queries=queries, wait_us=wait_us,
+            mean_wait_us=wait_us / 10, mean_transaction_us=mean_us,
+        )
+        server = ServerSummary(
+            cross_check=CrossCheck(server_connections=server_count, dbbench_connections=30),
+            pooler=PoolerSummary(
+                kind="pgbouncer", version="1.18.0", samples=5, complete=True, pools=(pool,)
+            ),
+        )
+        run = dataclasses.replace(run, server=server)
+        own = pooler.note_of(run)
+        assert own is not None and own.startswith(f"the server counted {server_count} new")
+        parts.append(dataclasses.replace(run, notes=["a note of every repetition", own]))
+    combined = combine(parts, 2)
+    merged = combined.server.pooler
+    assert (merged.kind, merged.samples, merged.complete) == ("pgbouncer", 10, True)
+    (pool,) = merged.pools
+    assert (pool.transactions, pool.queries, pool.wait_us) == (400, 1_200, 8_000)
+    assert (pool.peak_servers, pool.peak_clients, pool.servers_after) == (4, 5, 1)
+    assert pool.mean_transaction_us == (100 * 50.0 + 300 * 150.0) / 400  # 125
+    assert pool.mean_wait_us == 8_000 / 20  # 10 assignments in each
+    # one note for the whole run: 160 counted by the server, 60 of them dbbench's own,
+    # for pool@pgbouncer-transaction's 12 connects in each repetition
+    counted = [n for n in combined.notes if str(n).startswith("the server counted")]
+    assert counted == [
+        "the server counted 160 new connections: 60 dbbench's own (direct, its monitor's), "
+        "so 100 the pooler's, for the 24 client connections made through it (a pooler that "
+        "drops a server connection left in a transaction, or one it could not reset, opens a "
+        "new one)"
+    ]
+    assert combined.notes.count("a note of every repetition") == 1
+    # a repetition whose console was lost: its counts unknown, the merge incomplete
+    lost = dataclasses.replace(
+        parts[1].server.pooler, complete=False, error="console lost",
+        pools=(dataclasses.replace(pool, transactions=None, queries=None, wait_us=None),),
+    )
+    server = dataclasses.replace(parts[1].server, pooler=lost)
+    parts[1] = dataclasses.replace(parts[1], server=server)
+    merged = combine(parts, 2).server.pooler
+    assert (merged.complete, merged.error) == (False, "console lost")
+    assert merged.pools[0].transactions is None and merged.pools[0].peak_servers == 4

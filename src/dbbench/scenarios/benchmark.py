@@ -630,7 +630,8 @@ def execute_run(
     watched_records = [r for r in outcome.records if r.runner not in elsewhere]
     check = cross_check(activity, watched_records)
     if through:
-        notes.append(pooler.server_connections_note(check, outcome.records, through))
+        clients = pooler.clients_through(outcome.records, through)
+        notes.append(pooler.server_connections_note(check, clients))
     elif outcome.complete and activity.complete and not check["matches"]:
         notes.append(
             f"the server counted {check['server_connections']} new connections during the run, "

@@ -27,6 +27,7 @@ from dbbench.config.settings import (
 )
 from dbbench.engine.harness import RunnerRecord
 from dbbench.errors import ConfigError, mention
+from dbbench.results.model import RunnerResult, RunResult
 from dbbench.server.local import ServerAddress
 
 #: what ``--pooler`` starts
@@ -167,13 +168,11 @@ def through_pooler(settings: Settings, labels: Sequence[str]) -> list[str]:
     return [label for label in labels if split_label(label)[1] in names]
 
 
-def server_connections_note(
-    check: Mapping[str, Any], records: Sequence[RunnerRecord], through: Sequence[str]
-) -> str:
+def server_connections_note(check: Mapping[str, Any], clients: int) -> str:
     """The server's new connections split between dbbench's own (the direct target's, the
-    monitor's) and the pooler's, against the client connections made through it: the
-    cross-check a run through a pooler can make, since the pooler opens its own."""
-    clients = sum(r.connections_opened for r in records if r.runner in through)
+    monitor's) and the pooler's, against the ``clients`` connections made through it
+    (``clients_through``): the cross-check a run through a pooler can make, since the
+    pooler opens its own."""
     counted, own = check.get("server_connections"), check.get("dbbench_connections")
     if counted is None or own is None:
         return (
@@ -186,6 +185,29 @@ def server_connections_note(
         "connections made through it (a pooler that drops a server connection left in a "
         "transaction, or one it could not reset, opens a new one)"
     )
+
+
+def clients_through(records: Sequence[RunnerRecord | RunnerResult], through: Sequence[str]) -> int:
+    """The client connections the runners labelled ``through`` made through the pooler."""
+    return sum(r.connections_opened for r in records if r.runner in through)
+
+
+def note_of(result: RunResult) -> str | None:
+    """``server_connections_note`` of a result read back (a repetition's, or the run's
+    merged ones): None where no target went through a pooler or no cross-check was made."""
+    server = result.server
+    if server is None or server.pooler is None or server.cross_check is None:
+        return None
+    targets = {pool.target for pool in server.pooler.pools or ()}
+    through = [r.runner for r in result.runners if split_label(r.runner)[1] in targets]
+    if not through:
+        return None
+    check = server.cross_check
+    counts = {
+        "server_connections": check.server_connections,
+        "dbbench_connections": check.dbbench_connections,
+    }
+    return server_connections_note(counts, clients_through(result.runners, through))
 
 
 def session_findings(settings: Settings) -> list[str]:

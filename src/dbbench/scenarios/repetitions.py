@@ -27,6 +27,8 @@ from dbbench.results.model import (
     CrossCheck,
     Distribution,
     PoolCounters,
+    PooledSummary,
+    PoolerSummary,
     Repetition,
     RunnerResult,
     RunResult,
@@ -36,6 +38,7 @@ from dbbench.results.model import (
     TimelineSummary,
 )
 from dbbench.runners import baseline_for
+from dbbench.scenarios import pooler
 from dbbench.stats import summarize
 
 
@@ -57,14 +60,13 @@ def combine(parts: Sequence[RunResult], repeat: int) -> RunResult:
         merge_runners([r for part in parts if (r := part.runner(name.runner)) is not None], offsets)
         for name in first.runners
     ]
-    return dataclasses.replace(
+    combined = dataclasses.replace(
         first,
         runners=runners,
         speedups=speedups_between(parts),
         complete=len(parts) == repeat and all(part.complete for part in parts),
         stopped=next((part.stopped for part in parts if part.stopped), None),
         finished_at=last.finished_at,
-        notes=_unique(note for part in parts for note in part.notes),
         server=merge_servers([part.server for part in parts]),
         scratch=_scratch([part.scratch for part in parts]),
         repetitions=tuple(
@@ -79,6 +81,17 @@ def combine(parts: Sequence[RunResult], repeat: int) -> RunResult:
             for number, part in enumerate(parts, start=1)
         ),
     )
+    return dataclasses.replace(combined, notes=_notes(parts, combined))
+
+
+def _notes(parts: Sequence[RunResult], combined: RunResult) -> list[Any]:
+    """Each repetition's notes once; its own count of the server's connections against
+    the pooler's clients (``pooler.note_of``) replaced by one of the whole run, from the
+    counts summed over the repetitions."""
+    own = {note for part in parts if (note := pooler.note_of(part)) is not None}
+    notes = _unique(note for part in parts for note in part.notes if str(note) not in own)
+    whole = pooler.note_of(combined)
+    return notes + ([whole] if own and whole is not None else [])
 
 
 def speedups_between(parts: Sequence[RunResult]) -> list[SpeedupResult]:
@@ -168,8 +181,83 @@ def merge_servers(parts: Sequence[ServerSummary | None]) -> ServerSummary | None
         numbackends_before=known[0].numbackends_before,
         numbackends_after=known[-1].numbackends_after,
         stats_settled=_settled(p.stats_settled for p in known),
+        pooler=merge_poolers([p.pooler for p in known]),
         connection_memory=_memory([p.connection_memory for p in known]),
     )
+
+
+def merge_poolers(parts: Sequence[PoolerSummary | None]) -> PoolerSummary | None:
+    """What the server-side pooler saw over every repetition (each read its console
+    afresh): each pool's counts added, its peaks the highest, the server connections it
+    kept after the last one's; complete only if every repetition's was."""
+    known = [p for p in parts if p is not None]
+    if not known:
+        return None
+    first = known[0]
+    pools = tuple(
+        _pooled([found for p in known if (found := p.pool_of(pool.target)) is not None])
+        for pool in first.pools or ()
+    )
+    return PoolerSummary(
+        kind=first.kind,
+        version=first.version,
+        samples=_total(p.samples for p in known),
+        complete=len(known) == len(parts) and all(bool(p.complete) for p in known),
+        error=next((p.error for p in known if p.error), None),
+        pools=pools if first.pools is not None else None,
+    )
+
+
+def _pooled(parts: Sequence[PooledSummary]) -> PooledSummary:
+    """One pool over the repetitions; a count one of them lacks (its console lost) is
+    unknown, not the others' sum."""
+    first, last = parts[0], parts[-1]
+    transactions = _sum_all(p.transactions for p in parts)
+    wait_us = _sum_all(p.wait_us for p in parts)
+    return PooledSummary(
+        target=first.target,
+        database=first.database,
+        pool_mode=first.pool_mode,
+        peak_clients=_highest(p.peak_clients for p in parts),
+        peak_waiting=_highest(p.peak_waiting for p in parts),
+        peak_servers=_highest(p.peak_servers for p in parts),
+        peak_active_servers=_highest(p.peak_active_servers for p in parts),
+        servers_after=last.servers_after,
+        transactions=transactions,
+        queries=_sum_all(p.queries for p in parts),
+        wait_us=wait_us,
+        mean_wait_us=_mean_wait_us(parts, wait_us),
+        mean_transaction_us=_mean_transaction_us(parts, transactions),
+    )
+
+
+def _mean_transaction_us(parts: Sequence[PooledSummary], transactions: int | None) -> float | None:
+    """The mean time a transaction held its server connection, over every repetition's
+    transactions (each repetition's mean weighted by its count)."""
+    if not transactions:
+        return None
+    held = [(p.mean_transaction_us, p.transactions) for p in parts if p.transactions]
+    if any(mean is None for mean, _ in held):
+        return None
+    return sum(mean * count for mean, count in held) / transactions
+
+
+def _mean_wait_us(parts: Sequence[PooledSummary], wait_us: int | None) -> float | None:
+    """The mean wait per assignment over every repetition: the waits added over the
+    assignments added, each repetition's assignments its wait over its mean.  None where a
+    repetition's mean is not known, or its assignments cannot be told (no wait: a mean
+    of 0 says nothing of how many there were) while another's can."""
+    means = [p.mean_wait_us for p in parts]
+    if wait_us is None or any(mean is None for mean in means):
+        return None
+    if wait_us == 0:
+        return 0.0
+    if any(not mean for mean in means):
+        return None
+    assignments = sum(
+        (p.wait_us or 0) / mean for p, mean in zip(parts, means, strict=True) if mean
+    )
+    return wait_us / assignments
 
 
 def _memory(
@@ -268,8 +356,14 @@ def _total(values: Iterable[int | None]) -> int | None:
     return sum(known) if known else None
 
 
+def _sum_all(values: Iterable[int | None]) -> int | None:
+    """The sum, or None when any value is unknown."""
+    listed = list(values)
+    return None if None in listed else sum(v for v in listed if v is not None)
+
+
 def _highest(values: Iterable[int | None]) -> int | None:
     return max((v for v in values if v is not None), default=None)
 
 
-__all__ = ["combine", "merge_runners", "merge_servers", "speedups_between"]
+__all__ = ["combine", "merge_poolers", "merge_runners", "merge_servers", "speedups_between"]
