@@ -103,6 +103,35 @@ def test_a_repeated_run_keeps_what_the_pooler_saw_in_every_repetition(cache_home
     assert len(probes) == 1, probes
 
 
+def test_an_insert_workload_writes_through_each_target_into_one_scratch_table(
+    cache_home, tmp_path
+):
+    from dbbench.config.settings import BenchmarkSettings, Settings
+    from tests.integration.test_writes import successful_operations
+
+    out = tmp_path / "inserts.json"
+    done = run_dbbench(
+        "run", "--server", "local", "--dialect", "postgresql", "--pooler", "pgbouncer",
+        "--workload", "insert", "--allow-writes", "-n", "20", "-c", "2",
+        "--ssl-mode", "disabled", "-q", "-o", str(out),
+        env={**clean_environment(), "XDG_CACHE_HOME": str(cache_home)},
+        timeout_s=300,
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(out.read_text())
+    targets = {r["runner"].split("@")[1] for r in document["results"]}
+    assert targets == {"direct", "pgbouncer-session", "pgbouncer-transaction"}
+    for r in document["results"]:
+        assert r["n"] == 20 and r["errors"] == 0 and r["warmup_errors"] == 0, r
+    # the one table the parent made on the direct server holds every target's inserts
+    bench = BenchmarkSettings(workload="insert", iterations=20, concurrency=2)
+    assert document["scratch"]["rows"] == successful_operations(document, Settings(benchmark=bench))
+    assert document["scratch"]["dropped"] is True
+    pools = {p["target"]: p for p in document["server"]["pooler"]["pools"]}
+    for pool in pools.values():  # each insert committed there: one transaction at least
+        assert pool["transactions"] >= 3 * 20, pool
+
+
 def test_the_pooler_needs_postgresql():
     done = run_dbbench("run", "--pooler", "pgbouncer", "-n", "5", env=clean_environment())
     assert done.returncode == 2

@@ -188,3 +188,22 @@ def test_what_was_found_of_the_pooler_at_its_start_is_a_note_of_the_run():
     found = dataclasses.replace(settings.pooler, findings=("pgbouncer-transaction: SET lost",))
     run = plan_run(dataclasses.replace(settings, pooler=found), ["raw"])
     assert "pgbouncer-transaction: SET lost" in run.notes
+
+
+def test_a_write_workload_through_the_pooler_shares_the_direct_servers_scratch_table():
+    from dbbench.scenarios.benchmark import plan_run
+
+    settings = pooler.through(postgresql(), Bouncer())
+    writes = dataclasses.replace(
+        settings, benchmark=dataclasses.replace(settings.benchmark, workload="insert")
+    )
+    run = plan_run(writes, ["raw"], allow_writes=True)  # the pools lead to direct's database
+    assert run.runners == ("raw@direct", "raw@pgbouncer-session", "raw@pgbouncer-transaction")
+    # a target of another database is still refused: the pooled ones alone are let through
+    direct = writes.variants[0]
+    other = dataclasses.replace(direct, name="x", database=dataclasses.replace(
+        direct.database, database="elsewhere"
+    ))
+    moved = dataclasses.replace(writes, variants=(*writes.variants, other))
+    with pytest.raises(ConfigError, match="variant 'x' writes to"):
+        plan_run(moved, ["raw"], allow_writes=True)

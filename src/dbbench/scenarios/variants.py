@@ -144,10 +144,14 @@ def drivers_of(labels: Sequence[str], name: str, own: str) -> tuple[str, ...]:
 
 def check_writes(settings: Settings) -> None:
     """A write workload's one scratch table is on one server, in one database: every
-    variant must write there (``monitored``)."""
+    variant must write there (``monitored``).  A target through the pooler (``--pooler``)
+    does: its pools lead to the server and database of the direct target, the first."""
     where = monitored(settings)
+    pooled = {target.target for target in settings.pooler.targets} if settings.pooler else set()
     for name, own in each_settings(settings):
         database = own.database
+        if name in pooled:
+            continue
         if not same_server(database, where) or database.database != where.database:
             raise ConfigError(
                 f"variant {name!r} writes to {database.describe()} database "
