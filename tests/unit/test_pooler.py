@@ -93,7 +93,12 @@ def test_a_server_with_a_password_is_refused_before_any_pgbouncer_starts():
     )
     with pytest.raises(ConfigError) as caught, pooler.with_pgbouncer(settings):
         pass
-    assert "takes a password" in str(caught.value) and "s3cret" not in str(caught.value)
+    message = str(caught.value)
+    # no claim that the server takes one: the password was given, and where from
+    assert "takes a password" not in message and "s3cret" not in message
+    assert "a password for root@127.0.0.1:5432 was given (from environment variable " \
+        "DBBENCH_PASSWORD)" in message
+    assert "the throwaway PgBouncer takes none" in message and "leave the password out" in message
 
 
 def pool(database: str, clients: int, waiting: int, servers: int) -> pgbouncer_status.PoolRow:

@@ -67,11 +67,13 @@ def with_pgbouncer(settings: Settings) -> Iterator[Settings]:
     check(settings, "pgbouncer")
     database = settings.database
     if database.password:
+        given = database.password_source or "the settings"
         raise ConfigError(
-            f"{mention('pooler')} pgbouncer starts a PgBouncer that trusts the server's user, "
-            f"and {database.describe()} takes a password, which dbbench writes to no file: "
-            "measure a trust-auth server (--server local), or start your PgBouncer and give "
-            "each endpoint as a --target"
+            f"{mention('pooler')} pgbouncer: a password for {database.describe()} was given "
+            f"(from {given}), and the throwaway PgBouncer takes none: it trusts the server's "
+            "user, and dbbench writes no password to a file; leave the password out (a "
+            "trust-auth server, or --server local), or start your PgBouncer and give each "
+            "endpoint as a --target"
         )
     backend = ServerAddress(
         host=database.host,
