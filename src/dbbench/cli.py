@@ -815,7 +815,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     if pooler is not None:
         from dbbench.scenarios import pooler as poolers
 
-        poolers.check(settings, pooler)
+        poolers.check(settings, pooler, projected=rtt_s is not None)
     with (
         _target(settings, options["server"], stderr, quiet) as target,
         _pooled(target, pooler, stderr, quiet) as target,

@@ -655,3 +655,14 @@ def test_diff_names_its_flag():
     base = str(DATA / "diff_base.json")
     bad = invoke("diff", base, base, "--fail-on", "p99:10")
     assert "--fail-on = 'p99:10': the limit needs a '%'" in bad.stderr
+
+
+def test_a_projection_with_the_pooler_is_refused_naming_it_before_any_pgbouncer_starts(
+    fake_runners,
+):
+    result = invoke("run", "--dialect", "postgresql", "--pooler", "pgbouncer", "--rtt", "1ms")
+    assert result.exit_code == ExitStatus.USAGE, result.output
+    # one line, no "started a throwaway PgBouncer" before it
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("dbbench: error: --pooler does not run with --rtt yet: "), line
+    assert "raw" not in fake_runners  # nothing ran

@@ -212,3 +212,15 @@ def test_a_write_workload_through_the_pooler_shares_the_direct_servers_scratch_t
     moved = dataclasses.replace(writes, variants=(*writes.variants, other))
     with pytest.raises(ConfigError, match="variant 'x' writes to"):
         plan_run(moved, ["raw"], allow_writes=True)
+
+
+def test_a_projection_through_the_pooler_names_the_pooler_not_a_target():
+    from dbbench.scenarios import benchmark
+
+    settings = pooler.through(postgresql(), Bouncer())
+    with pytest.raises(ConfigError) as caught:
+        benchmark.run_projected(settings, ["raw"], 0.001)
+    assert str(caught.value).startswith("pooler does not run with a projection yet: ")
+    # refused before any PgBouncer starts, naming --rtt
+    with pytest.raises(ConfigError, match="^pooler does not run with rtt yet: a projection "):
+        pooler.check(postgresql(), "pgbouncer", projected=True)

@@ -28,6 +28,7 @@ from dbbench.config.settings import (
 from dbbench.engine.harness import RunnerRecord
 from dbbench.errors import ConfigError, mention
 from dbbench.results.model import RunnerResult, RunResult
+from dbbench.scenarios.variants import PROJECTED_ALONE
 from dbbench.server.local import ServerAddress
 
 #: what ``--pooler`` starts
@@ -40,11 +41,14 @@ PGBOUNCER_TARGETS = {
 }
 
 
-def check(settings: Settings, pooler: str) -> None:
-    """What ``--pooler`` cannot run with, refused before any server starts."""
+def check(settings: Settings, pooler: str, *, projected: bool = False) -> None:
+    """What ``--pooler`` cannot run with, refused before any server starts; ``projected``:
+    the run is a projection (``--rtt``), of one configuration."""
     where = mention("pooler")
     if pooler not in POOLERS:
         raise ConfigError(f"{where} = {pooler!r}: choose {', '.join(POOLERS)}")
+    if projected:
+        raise ConfigError(f"{where} does not run with {mention('rtt')} yet: {PROJECTED_ALONE}")
     if settings.variants:
         raise ConfigError(
             f"{where} measures its own targets (direct, pgbouncer-session, "

@@ -42,7 +42,10 @@ def refuse(settings: Settings, what: str, instead: str) -> None:
 
 def given_as(settings: Settings) -> str:
     """How the run's variants were given, as a message mentions them: ``--target`` for
-    targets, ``--variant`` for files (``mention``: the library says targets, variants)."""
+    targets, ``--variant`` for files (``mention``: the library says targets, variants);
+    ``--pooler`` where it made them (``Settings.pooler``)."""
+    if settings.pooler is not None:
+        return mention("pooler")
     targets = any(variant.path is None for variant in settings.variants)
     return mention("targets" if targets else "variants")
 
