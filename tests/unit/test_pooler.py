@@ -16,7 +16,9 @@ from dbbench.drivers.libpq import libpq_kwargs
 from dbbench.errors import ConfigError
 from dbbench.output import findings, table
 from dbbench.results.model import RunResult
-from dbbench.scenarios import pooler
+from dbbench.runners import runner_labels
+from dbbench.scenarios import benchmark, pooler, variants
+from dbbench.scenarios.backend import Backend
 from dbbench.server.local import ServerAddress
 
 
@@ -215,8 +217,6 @@ def test_a_write_workload_through_the_pooler_shares_the_direct_servers_scratch_t
 
 
 def test_a_projection_through_the_pooler_names_the_pooler_not_a_target():
-    from dbbench.scenarios import benchmark
-
     settings = pooler.through(postgresql(), Bouncer())
     with pytest.raises(ConfigError) as caught:
         benchmark.run_projected(settings, ["raw"], 0.001)
@@ -224,3 +224,47 @@ def test_a_projection_through_the_pooler_names_the_pooler_not_a_target():
     # refused before any PgBouncer starts, naming --rtt
     with pytest.raises(ConfigError, match="^pooler does not run with rtt yet: a projection "):
         pooler.check(postgresql(), "pgbouncer", projected=True)
+
+
+SIX_RUNNERS = ("raw", "nullpool", "pool", "persistent", "psycopg-pool", "async-pool")
+
+
+def _budget(max_connections: int, settings: Settings | None = None, runners=SIX_RUNNERS):
+    """The budget's note of ``runners`` on every target (``settings``: the six through a
+    PgBouncer by default) on a server of ``max_connections``."""
+    if settings is None:
+        flags = {"database": {"dialect": "postgresql", "database": "test"},
+                 "benchmark": {"concurrency": 4}}
+        settings = pooler.through(load_settings(None, env={}, flags=flags), Bouncer())
+    labels = runner_labels(runners, [], [v.name for v in settings.variants])
+    backend = Backend(read_max_connections=lambda database: max_connections)
+    return benchmark._budget_warning(settings, variants.monitored(settings), labels, backend)
+
+
+def test_the_connection_budget_counts_only_the_connections_that_reach_the_server_directly():
+    # direct: pool (5+10), psycopg-pool's 15, async-pool's 15, persistent's 4 workers, raw
+    # and nullpool's 4 at a time, the monitor's 1: 54 of 100; the pools through PgBouncer
+    # reach the server through its own pool only
+    assert _budget(100) is None
+    note = _budget(60)
+    assert note.startswith(
+        "1 process × (pool_size 5 + max_overflow 10) + 39 other = 54 connections is 80% "
+    )
+    assert note.endswith(
+        "(connections to root@127.0.0.1:5432 only; not counted: the runners on "
+        "pgbouncer-session, pgbouncer-transaction (through the pooler, which opens the "
+        "server's connections itself))"
+    )
+
+
+def test_the_connection_budget_leaves_out_the_targets_on_other_servers_and_says_so():
+    settings = load_settings(None, env={}, targets=[
+        parse_target("a=mysql://root@127.0.0.1/test"), parse_target("b=postgresql://root@h/test"),
+    ])
+    note = _budget(16, settings, ["pool"])
+    # a's pool (5 + 10) and the monitor: b's pool is on another server
+    assert note.startswith("1 process × (pool_size 5 + max_overflow 10) + 1 other = 16 ")
+    assert note.endswith(
+        "(connections to root@127.0.0.1:3306 only; not counted: the runners on b (another "
+        "server))"
+    )

@@ -20,7 +20,13 @@ from typing import Any, NamedTuple
 
 from dbbench import databases, drivers, guard, interruption
 from dbbench.config.schema import mentioned
-from dbbench.config.settings import DEFAULT_QUERY, DatabaseSettings, PoolSettings, Settings
+from dbbench.config.settings import (
+    DEFAULT_QUERY,
+    DatabaseSettings,
+    PoolSettings,
+    Settings,
+    split_label,
+)
 from dbbench.databases.scratch import (
     ScratchTable,
     new_table_name,
@@ -664,7 +670,17 @@ def _with_scratch(settings: Settings, table: str, statement: str) -> Settings:
 def _budget_warning(
     settings: Settings, watched: DatabaseSettings, labels: Sequence[str], backend: Backend
 ) -> str | None:
-    """A note when the pools and the workers may need more connections than the server allows."""
+    """A note when the pools and the workers may need more connections than the server allows.
+
+    Only the runners whose connections reach ``watched`` count: not those through the
+    pooler (``pooler.through_pooler``: it opens the server's connections, as many as its
+    own pool allows), nor those of a target on another server (``variants.on_other_servers``);
+    the note says which it left out."""
+    through = pooler.through_pooler(settings, labels)
+    elsewhere = [
+        label for label in variants.on_other_servers(settings, labels) if label not in through
+    ]
+    labels = [label for label in labels if label not in through and label not in elsewhere]
     pools = [runner_settings(label, settings).pool for label in names_with("holds_pool", labels)]
     if not pools:
         return None
@@ -672,12 +688,29 @@ def _budget_warning(
     # every pool (pool per driver and per variant, async-pool) holds its connections all
     # run long
     other_pools = sum(processes * (pool.max_connections or 0) for pool in pools[1:])
-    return connection_budget_warning(
+    warning = connection_budget_warning(
         backend.read_max_connections(watched),
         processes,
         pools[0].pool_size,
         pools[0].max_overflow,
         other_connections=_connections_held(settings, labels) + other_pools,
+    )
+    if warning is None:
+        return None
+    left_out = [
+        f"on {', '.join(dict.fromkeys(split_label(label)[1] or label for label in names))}"
+        f" ({why})"
+        for names, why in (
+            (through, "through the pooler, which opens the server's connections itself"),
+            (elsewhere, "another server"),
+        )
+        if names
+    ]
+    if not left_out:
+        return warning
+    return Mentioning(
+        f"{warning.template} (connections to {watched.describe()} only; not counted: the "
+        f"runners {'; '.join(left_out)})"
     )
 
 
