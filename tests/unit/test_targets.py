@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from dbbench import databases, guard
 from dbbench.cli import cli
-from dbbench.config.settings import load_settings, parse_target
+from dbbench.config.settings import load_settings, parse_target, parse_variant
 from dbbench.errors import ConfigError
 from dbbench.results.model import VariantSummary
 from dbbench.scenarios import benchmark
@@ -61,7 +61,7 @@ def test_the_runs_own_endpoint_is_not_a_targets():
         ((PG,), None, "--target: one target (direct=postgresql://app@db.internal:5432/orders) "
          "has nothing to be compared with: give two or more"),
         ((PG, PG), None, "--target: target 'direct' is given twice"),
-        (("a b=mysql://h", MARIA), None, "a variant's NAME is letters, digits"),
+        (("a b=mysql://h", MARIA), None, "a variant's NAME is 1 to 40 letters, digits"),
         (("a=postgresql://app:s3cret@h/db", MARIA), None, "--target a = "
          "postgresql://app:***@h/db holds a password"),
         (("a=nosuch://h", MARIA), None, "--target a = 'nosuch://h': unknown database 'nosuch'"),
@@ -308,3 +308,19 @@ def test_a_pooled_target_of_one_runner_says_how_many_clients_shared_a_server_con
         "pool on b: PgBouncer held at most 4 server connections for at most 16 clients "
         "(4.0 per server connection, in samples of its console)"
     )
+
+
+def test_a_target_or_variant_name_longer_than_40_characters_is_refused_by_its_start(tmp_path):
+    long = "x" * 10_000
+    targets("x" * 40 + "=" + MARIA.partition("=")[2], PG)  # 40: taken
+    for refuse, flag in (
+        (lambda: targets(f"{long}={MARIA.partition('=')[2]}", PG), "--target"),
+        (lambda: parse_variant(f"{long}=new.toml"), "--variant"),
+        (lambda: load_settings(None, env={}, variants=[(long, tmp_path / "a.toml")] * 2),
+         "variants"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            refuse()
+        message = str(caught.value)
+        assert message.startswith(f"{flag} = 'xxxxxxxxxxxxxxxxxxxx… (10000 characters)="), message
+        assert "1 to 40 letters" in message and len(message) < 300 and "\n" not in message

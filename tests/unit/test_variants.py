@@ -211,7 +211,7 @@ def test_a_variant_is_given_as_name_equals_file(text, expected):
     [
         ("new.toml", "give NAME=FILE"),
         ("new=", "give NAME=FILE"),
-        ("a b=new.toml", "a variant's NAME is letters, digits, _ and -"),
+        ("a b=new.toml", "a variant's NAME is 1 to 40 letters, digits, _ and -"),
         ("=new.toml", "a variant's NAME is"),
     ],
 )

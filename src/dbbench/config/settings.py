@@ -292,8 +292,10 @@ TARGET_FLAG = "--target"
 #: all, with the dialect's defaults for those it leaves out, never the run's
 ENDPOINT_KEYS = ("url", "dialect", "driver", "host", "port", "unix_socket", "database", "user")
 
+#: the longest a variant's (a target's) name may be: it ends every runner label of a table
+MAX_VARIANT_NAME = 40
 #: what a variant's name may be made of: it ends runner labels (``pool@new``)
-VARIANT_NAME = re.compile(r"[A-Za-z0-9_-]+")
+VARIANT_NAME = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_VARIANT_NAME}}}")
 #: between a runner's label (``pool``, ``pool/mysqlclient``) and its variant's name in
 #: results: ``pool@new``
 VARIANT_MARK = "@"
@@ -933,11 +935,21 @@ def parse_variant(text: str, where: str = "--variant") -> tuple[str, Path]:
     if not equals or not path.strip():
         raise bad_value(where, text, "give NAME=FILE, e.g. new=new.toml")
     if not VARIANT_NAME.fullmatch(name.strip()):
-        raise bad_value(where, text, _NAME_RULE)
+        raise bad_value(where, f"{_name_shown(name)}={path}", _NAME_RULE)
     return name.strip(), Path(path.strip())
 
 
-_NAME_RULE = "a variant's NAME is letters, digits, _ and - (it ends the runner labels: pool@NAME)"
+_NAME_RULE = (
+    f"a variant's NAME is 1 to {MAX_VARIANT_NAME} letters, digits, _ and - (it ends the "
+    "runner labels: pool@NAME)"
+)
+
+
+def _name_shown(name: str) -> str:
+    """A variant's name as a message shows it: a long one by its first characters only."""
+    if len(name) <= MAX_VARIANT_NAME:
+        return name
+    return f"{name[:20]}… ({len(name)} characters)"
 
 
 def _variant_names(variants: Sequence[tuple[str, T]], flag: str = "") -> Sequence[tuple[str, T]]:
@@ -954,7 +966,8 @@ def _variant_names(variants: Sequence[tuple[str, T]], flag: str = "") -> Sequenc
     seen: set[str] = set()
     for name, given in variants:
         if not VARIANT_NAME.fullmatch(name):
-            raise bad_value(where, f"{name}={masked(given) if flag else given}", _NAME_RULE)
+            shown_as = masked(given) if flag else given
+            raise bad_value(where, f"{_name_shown(name)}={shown_as}", _NAME_RULE)
         if name in seen:
             raise ConfigError(f"{where}: {what} {name!r} is given twice: give each its own name")
         seen.add(name)
@@ -969,7 +982,7 @@ def parse_target(text: str, where: str = TARGET_FLAG) -> tuple[str, str]:
         example = "direct=postgresql://root@127.0.0.1/test"
         raise bad_value(where, masked(text), f"give NAME=URL, e.g. {example}")
     if not VARIANT_NAME.fullmatch(name.strip()):
-        raise bad_value(where, f"{name}={masked(url)}", _NAME_RULE)
+        raise bad_value(where, f"{_name_shown(name)}={masked(url)}", _NAME_RULE)
     return name.strip(), url.strip()
 
 
