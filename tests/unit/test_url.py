@@ -405,8 +405,12 @@ def test_socket_is_the_flag_of_unix_socket(fake, tmp_path):
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)
 
 
+#: a user's or database's name: 15 characters are at most 60 bytes, which every server takes
+NAME = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=15)
+
+
 @settings(max_examples=300, deadline=None)
-@given(password=TEXT, user=TEXT.filter(str.strip), database=TEXT)
+@given(password=TEXT, user=NAME.filter(str.strip), database=NAME)
 def test_any_text_survives_quote_url_settings(password, user, database):
     for dialect in ("postgresql", "mysql"):
         url = (
@@ -435,3 +439,49 @@ def test_no_message_holds_the_password(password):
                 _database(env={"DBBENCH_URL": template.format(secret)})
             messages.append(str(caught.value))
         assert messages[0] == messages[1]
+
+
+def _two_targets(url: str):
+    return load_settings(None, env={}, targets=[("a", url), ("b", "mysql://root@127.0.0.1/test")])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://root@h/" + "d" * 63,
+        "postgresql://root@h/" + quote("é" * 31),  # 62 bytes
+        "postgresql://" + "u" * 63 + "@h/test",
+        "mysql://root@h/" + quote("é" * 64),  # MySQL counts characters
+        "mysql://" + "u" * 80 + "@h/test",  # MariaDB's longest user name
+    ],
+)
+def test_a_url_name_as_long_as_its_servers_take_is_taken(url):
+    assert _two_targets(url).variant("a").database.database
+
+
+@pytest.mark.parametrize(
+    ("url", "part", "size"),
+    [
+        ("postgresql://root@h/" + "d" * 64, "database", "64 bytes"),
+        ("postgresql://root@h/" + quote("é" * 32), "database", "64 bytes"),  # 32 characters
+        ("postgresql://" + "u" * 64 + "@h/test", "user", "64 bytes"),
+        ("mysql://root@h/" + "d" * 65, "database", "65 characters"),
+        ("mysql://" + "u" * 81 + "@h/test", "user", "81 characters"),
+    ],
+)
+def test_a_url_name_longer_than_its_servers_take_is_refused_at_load(url, part, size):
+    with pytest.raises(ConfigError) as caught:
+        _two_targets(url)
+    message = str(caught.value)
+    assert message.startswith("--target a = "), message
+    assert f"': its {part} name (" in message and f") is {size} long: " in message
+
+
+def test_a_10000_character_database_name_is_one_short_line_naming_the_target():
+    with pytest.raises(ConfigError) as caught:
+        _two_targets("postgresql://root@127.0.0.1:5432/" + "d" * 10_000)
+    assert str(caught.value) == (
+        "--target a = 'postgresql://root@127.0.0.1:5432/" + "d" * 47 + "… (10033 characters)': "
+        "its database name ('" + "d" * 20 + "…') is 10000 bytes long: PostgreSQL takes at "
+        "most 63"
+    )

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from dbbench import guard
 from dbbench.config.tls import SSL_MODES
-from dbbench.config.url import masked, parse_url
+from dbbench.config.url import echoed, parse_url
 from dbbench.errors import mention
 from dbbench.parsing import (
     Validator,
@@ -293,7 +293,7 @@ SETTINGS: tuple[Setting, ...] = (
             '  url = "mysql+mysqldb://root@127.0.0.1:3306/test"',
         ),
         doc_note="see [Choosing the database](#choosing-the-database)",
-        shown_as=masked,
+        shown_as=echoed,
     ),
     Setting(
         "database", "host", "host", "string", string(non_empty=True), "127.0.0.1",

@@ -55,6 +55,15 @@ SOCKET_KEYS: dict[str, str] = {"mysql": "unix_socket", "postgresql": "host"}
 #: the form, for messages
 FORM = "dialect[+driver]://user:password@host:port/database"
 
+#: dialect -> (its servers, with their verb; the unit they count a name in; part -> the
+#: longest they take):
+#: PostgreSQL's NAMEDATALEN - 1 bytes; MySQL's 64 characters of a database name, MariaDB's
+#: 80 of a user name (MySQL's: 32)
+LONGEST_NAMES: dict[str, tuple[str, str, dict[str, int]]] = {
+    "postgresql": ("PostgreSQL takes", "bytes", {"database": 63, "user": 63}),
+    "mysql": ("MySQL and MariaDB", "characters", {"database": 64, "user": 80}),
+}
+
 
 def known_schemes() -> str:
     """Every scheme a URL may start with, for a message: ``postgresql://, postgres://, ...
@@ -99,6 +108,18 @@ def masked(text: str) -> str:
     if "@" in rest:
         rest = "***@" + rest.rpartition("@")[2]
     return f"{scheme}://{rest}"
+
+
+#: the longest a URL is echoed in a message: a longer one by its start and its length
+ECHOED = 120
+
+
+def echoed(text: str) -> str:
+    """``text`` as a message echoes it: ``masked``, and a long one cut to its start."""
+    hidden = masked(text)
+    if len(hidden) <= ECHOED:
+        return hidden
+    return f"{hidden[:80]}… ({len(hidden)} characters)"
 
 
 def _parsed(text: str) -> Any:
@@ -163,8 +184,26 @@ def parse_url(value: Any) -> DatabaseUrl:
             parts[key] = given
     if url.password is not None:
         parts["password"] = url.password
+    _check_lengths(parts, dialect)
     _query(parts, dialect, url.query)
     return DatabaseUrl(parts, masked(text))
+
+
+def _check_lengths(parts: Mapping[str, Any], dialect: str) -> None:
+    """A database or user name longer than the dialect's servers take, refused here: the
+    server would cut it, or fail the handshake, with no word of which part."""
+    servers, unit, longest = LONGEST_NAMES[dialect]
+    for key, limit in longest.items():
+        value = parts.get(key)
+        if value is None:
+            continue
+        size = len(value.encode()) if unit == "bytes" else len(value)
+        if size > limit:
+            start = value[:20] + ("…" if len(value) > 20 else "")
+            raise ValueError(
+                f"its {key} name ({start!r}) is {size} {unit} long: {servers} at most "
+                f"{limit}"
+            )
 
 
 def _query(parts: dict[str, Any], dialect: str, query: Mapping[str, Any]) -> None:
