@@ -165,9 +165,10 @@ def test_the_result_says_what_the_pooler_saw_per_target():
     assert line == (
         "PgBouncer 1.18.0 saw, for pgbouncer-transaction (transaction pool): 600 transactions, "
         "600 queries from 0 client connections; at most 12 clients on 4 server connections "
-        "(3.0 per server connection); 0 waiting at most; 4 server connections kept after"
+        "(3.0 per server connection); 0 waiting at most (for a server connection, the opening "
+        "of a new one included); 4 server connections kept after"
     )
-    console = Console(width=300, record=True)
+    console = Console(width=400, record=True)
     table.write(result, console)
     assert line in console.export_text()
 

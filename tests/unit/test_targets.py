@@ -191,7 +191,8 @@ def test_a_difference_beyond_noise_is_said_as_less_or_more_with_the_interval_of_
     )
     # the target twice as slow (speedup 0.5, 0.4–0.6): 2.00× more, 1/0.6–1/0.4
     assert verdict(Speedup(0.5, 0.4, 0.6, 0.95, repetitions=5), 850_000) == (
-        "+0.850 ms per operation, 2.00× more (95% CI 1.67–2.50, between 5 repetitions)"
+        "+0.850 ms per operation; by the repetitions' ratios (geometric mean), 2.00× more "
+        "(95% CI 1.67–2.50, between 5 repetitions)"
     )
     assert verdict(Speedup(1.1, 0.9, 1.3, 0.95), 0) == (
         "no difference beyond noise (95% CI of its time over the other's 0.77–1.11, noise "
@@ -224,18 +225,30 @@ def test_a_pooler_that_opened_a_server_connection_per_client_says_why():
 
     _, result = run_of_two_targets()
     pooled, clients = _through_a_pooler(result, 1.0)
-    *_, why = findings.target_findings(pooled)
+    found = findings.target_findings(pooled)
+    # right after raw's own line, before the pool's
+    raw, why, pool = found[:3]
+    assert raw.startswith("raw: ") and pool.startswith("pool: ")
     assert why == (
         f"PgBouncer opened {clients} server connections for raw's 100 client connections "
         "through it (104 clients' in all), so raw's connect through it cost a new server "
         "connection as well: a client that closes with its transaction still open (the "
         "driver's autocommit off) leaves it a server connection it cannot reuse, and it "
         "closes that one; run nullpool beside it (--runner raw,nullpool) for a connect that "
-        "ends it"
+        "ends it, or --autocommit for a raw that leaves nothing open"
     )
     # a pooler that reused its server connections: nothing to explain
     reused, _ = _through_a_pooler(result, 0.1)
-    assert findings.target_findings(reused) == findings.target_findings(result)
+    said = findings.target_findings(reused)
+    assert not [line for line in said if "server connections for" in line]
+    # the question itself: a pooler alone against an application pool alone
+    assert (
+        "PgBouncer alone against an application pool alone: a new connection per operation "
+        "through b (raw@b) costs 2.000 ms, an operation of the application pool on a "
+        "(pool@a) 0.050 ms: the application pool: -1.950 ms per operation, 40.0× less"
+    ) in "\n".join(found)
+    # and what one process leaves out
+    assert found[-1].startswith("one process: what a server-side pooler is for")
 
 
 def test_a_sweep_of_targets_says_each_points_findings_under_its_matrices():
@@ -304,7 +317,7 @@ def test_a_pooled_target_of_one_runner_says_how_many_clients_shared_a_server_con
     alone = dataclasses.replace(
         pooled, runners=[r for r in pooled.runners if r.runner.startswith("pool")]
     )
-    assert findings.target_findings(alone)[-1] == (
+    assert findings.target_findings(alone)[-2] == (
         "pool on b: PgBouncer held at most 4 server connections for at most 16 clients "
         "(4.0 per server connection, in samples of its console)"
     )
@@ -324,3 +337,71 @@ def test_a_target_or_variant_name_longer_than_40_characters_is_refused_by_its_st
         message = str(caught.value)
         assert message.startswith(f"{flag} = 'xxxxxxxxxxxxxxxxxxxx… (10000 characters)="), message
         assert "1 to 40 letters" in message and len(message) < 300 and "\n" not in message
+
+
+def test_no_verdict_where_a_side_failed_more_than_one_percent_of_its_operations():
+    from dbbench.output import findings
+    from dbbench.output.table import describe_speedup
+
+    _, result = run_of_two_targets()
+    runners = [
+        dataclasses.replace(r, errors_by_kind={"Error": 250}) if r.runner == "pool@b" else r
+        for r in result.runners
+    ]
+    failing = dataclasses.replace(result, runners=runners)
+    pool_line = next(
+        line for line in findings.target_findings(failing) if line.startswith("pool: ")
+    )
+    assert pool_line.endswith(
+        "no verdict: pool@b failed 250 of 270 operations (its figures are of the ones that "
+        "succeeded)"
+    )
+    lines = findings.speedup_lines(failing, describe_speedup)
+    assert "pool@b against raw@b: no verdict: pool@b failed 250 of 270 operations" in lines[1]
+    assert lines[0] == describe_speedup(*_speedup_of(result, "pool@a"))
+    # none failed: verdicts again
+    runners = [
+        dataclasses.replace(r, errors_by_kind={"Error": 0}) for r in result.runners
+    ]
+    assert "no verdict" not in " ".join(
+        findings.target_findings(dataclasses.replace(result, runners=runners))
+    )
+
+
+def _speedup_of(result, runner):
+    s = next(s for s in result.speedups if s.runner == runner)
+    return s.runner, s.baseline, s.speedup
+
+
+def test_the_server_line_of_a_run_through_a_pooler_leaves_the_count_to_the_pooler_note():
+    from dbbench.output.table import server_line
+
+    _, result = run_of_two_targets()
+    pooled, _ = _through_a_pooler(result, 1.0)
+    line = server_line(pooled)
+    assert line.endswith(
+        "; dbbench opened 105 of them itself (direct, its monitor's), the pooler the others "
+        "(the note below)"
+    )
+    assert "does not match" not in line and "may lag" not in line
+
+
+def test_the_html_report_has_the_pooler_lines_the_findings_and_the_grid():
+    from dbbench.output import findings, report
+
+    _, result = run_of_two_targets()
+    pooled, _ = _through_a_pooler(result, 1.0)
+    page = report.build_report([("pooled", pooled)])
+    assert "<h3>Findings</h3>" in page and "<h3>What the pooler saw</h3>" in page
+    for line in findings.target_findings(pooled):
+        assert report.tables.escape(line) in page
+    sweep = benchmark.run_sweep(
+        load_settings(
+            None, env={}, flags={"benchmark": {"iterations": "20", "warmup": "2"}},
+            targets=[parse_target("a=mysql://root@127.0.0.1/test"),
+                     parse_target("b=mysql://root@127.0.0.2:3307/test")],
+        ),
+        ["raw", "pool"], [1, 2], [5], [10], backend=Fakes().backend,
+    )
+    page = report.build_report([("swept", sweep)])
+    assert "Each runner on each target: mean latency (ms)" in page

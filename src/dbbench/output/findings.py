@@ -16,6 +16,7 @@ target they are those runners' together (run one ``--runner`` for its own).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from dbbench.config.settings import split_label
 from dbbench.numbers import (
@@ -27,7 +28,7 @@ from dbbench.numbers import (
     ratio_digits,
     signed_ms_from_ns,
 )
-from dbbench.results.model import RunResult, SweepResult
+from dbbench.results.model import RunnerResult, RunResult, SweepResult
 from dbbench.runners import RunnerLabel, runner_class
 from dbbench.stats import Speedup, speedup
 
@@ -39,20 +40,25 @@ MOSTLY_NEW_SERVERS = 0.5
 
 
 def target_findings(result: RunResult) -> list[str]:
-    """Each runner on every other target beside the same runner on the first, then why a
-    connect through the pooler cost a new server connection when it did.
+    """Each runner on every other configuration beside the same runner on the first --
+    after raw's, why a connect through the pooler cost a new server connection when it
+    did -- then a connect through each pooled target against the application pool on the
+    first, the clients a pooled target's server connections held, and what a run of one
+    process leaves out.
 
     e.g. "raw: a new connection per operation costs 0.662 ms on pgbouncer-session
     against 6.083 ms on direct: -5.421 ms per operation, 9.19× less (95% CI 7.90–10.80, noise
     within this one run only)"; "pool: with an application pool in front, an operation
     costs 0.794 ms on pgbouncer-session against 0.632 ms on direct: +0.162 ms per
-    operation, 1.26× more (...)".
+    operation, 1.26× more (...)".  No verdict where either side failed more than
+    ``FAILED_SHARE`` of its operations: the figures are not of the same work then.
     """
     targets = [v.name for v in result.settings.variants or () if v.name is not None]
     if len(targets) < 2:
         return []
     first, *others = targets
     lines = []
+    closing_inside = False
     for runner in result.runners:
         label = RunnerLabel.parse(runner.runner)
         if label.variant not in others:
@@ -62,14 +68,110 @@ def target_findings(result: RunResult) -> list[str]:
         if base is None or base.summary is None or runner.summary is None:
             continue
         here, there = runner.summary.mean_ns, base.summary.mean_ns
+        failing = failed_too_often(runner) or failed_too_often(base)
+        said = failing or verdict(between(result, base_label, runner.runner), here - there)
+        if closing_inside and not _connects(runner.runner, resetting=False):
+            lines.extend(_new_server_connections(result))
+            closing_inside = False
         lines.append(
             f"{label.kind}: {_subject(label.kind)} costs {ms_from_ns(here)} ms on "
-            f"{label.variant} against {ms_from_ns(there)} ms on {first}: "
-            f"{verdict(between(result, base_label, runner.runner), here - there)}"
+            f"{label.variant} against {ms_from_ns(there)} ms on {first}: {said}"
         )
+        closing_inside = closing_inside or _connects(runner.runner, resetting=False)
+    if closing_inside:
+        lines.extend(_new_server_connections(result))
+    lines.extend(_pooler_against_pool(result, first))
     lines.extend(_held(result))
-    lines.extend(_new_server_connections(result, first))
+    lines.extend(_one_process(result))
     return lines
+
+
+#: a runner that failed more than this share of its operations gets no verdict
+FAILED_SHARE = 0.01
+
+
+def failed_too_often(runner: RunnerResult) -> str | None:
+    """Why no verdict can be said of ``runner``'s figures: "no verdict: raw@b failed
+    250 of 300 operations"; None when it failed at most ``FAILED_SHARE`` of them."""
+    attempted = runner.n + runner.errors
+    if not attempted or runner.errors <= FAILED_SHARE * attempted:
+        return None
+    return (
+        f"no verdict: {runner.runner} failed {count(runner.errors)} of {count(attempted)} "
+        "operations (its figures are of the ones that succeeded)"
+    )
+
+
+def speedup_lines(result: RunResult, describe: Callable[[str, str, Speedup], str]) -> list[str]:
+    """The run's speedups over raw as ``describe`` says each, but for a runner or baseline
+    that failed more than ``FAILED_SHARE`` of its operations: no verdict for those."""
+    lines = []
+    for s in result.speedups:
+        sides = (result.runner(s.runner), result.runner(s.baseline))
+        failing = next((why for r in sides if r is not None and (why := failed_too_often(r))), None)
+        if failing:
+            lines.append(f"{s.runner} against {s.baseline}: {failing}")
+        else:
+            lines.append(describe(s.runner, s.baseline, s.speedup))
+    return lines
+
+
+def _pooler_against_pool(result: RunResult, first: str) -> list[str]:
+    """The question itself: the cheapest connect per operation through each pooled target
+    (a server-side pooler alone) against the cheapest application pool on the first (an
+    application pool alone)."""
+    server = result.server
+    pooler = server.pooler if server else None
+    if pooler is None:
+        return []
+    pools = _cheapest(result, first, lambda label: _holds_pool(label))
+    if pools is None:
+        return []
+    lines = []
+    for pool in pooler.pools or ():
+        connects = _cheapest(
+            result, pool.target, lambda label: _connects(label, resetting=True)
+            or _connects(label, resetting=False),
+        )
+        if connects is None:
+            continue
+        here, there = connects.summary.mean_ns, pools.summary.mean_ns
+        failing = failed_too_often(connects) or failed_too_often(pools)
+        said = failing or verdict(between(result, connects.runner, pools.runner), there - here)
+        lines.append(
+            f"{POOLER_NAMES.get(pooler.kind or '', pooler.kind)} alone against an application "
+            f"pool alone: a new connection per operation through {pool.target} "
+            f"({connects.runner}) costs {ms_from_ns(here)} ms, an operation of the "
+            f"application pool on {first} ({pools.runner}) {ms_from_ns(there)} ms: the "
+            f"application pool: {said}"
+        )
+    return lines
+
+
+def _cheapest(result: RunResult, target: str | None, kind_of: Callable[[str], bool]):
+    """The runner on ``target`` of the lowest mean among those ``kind_of`` takes."""
+    found = [
+        r for r in result.runners
+        if split_label(r.runner)[1] == target and kind_of(r.runner) and r.summary is not None
+    ]
+    return min(found, key=lambda r: r.summary.mean_ns, default=None)
+
+
+def _holds_pool(label: str) -> bool:
+    runner = _traits(RunnerLabel.parse(label).kind)
+    return bool(runner and runner.holds_pool)
+
+
+def _one_process(result: RunResult) -> list[str]:
+    """What a run of one process through a pooler does not show: what a pooler is for."""
+    server = result.server
+    if server is None or server.pooler is None or result.settings.benchmark.processes != 1:
+        return []
+    return [
+        "one process: what a server-side pooler is for, many processes and hosts sharing "
+        "few server connections, is not exercised here; --processes 4 -c 32 --runner pool "
+        "shows how many server connections it holds for their pools"
+    ]
 
 
 def _held(result: RunResult) -> list[str]:
@@ -85,6 +187,8 @@ def _held(result: RunResult) -> list[str]:
     for pool in pooler.pools or ():
         runners = [r.runner for r in result.runners if split_label(r.runner)[1] == pool.target]
         if len(runners) != 1 or not pool.peak_clients or not pool.peak_servers:
+            continue
+        if pool.peak_clients < pool.peak_servers:  # peaks of two moments: no ratio
             continue
         lines.append(
             f"{split_label(runners[0])[0]} on {pool.target}: {kind} held at most "
@@ -181,10 +285,13 @@ def verdict(s: Speedup, difference_ns: float) -> str:
             f"{_range(low, high)}, {basis})"
         )
     change = f"{signed_ms_from_ns(difference_ns)} ms per operation"
+    # between repetitions the ratio is the geometric mean of each repetition's, which the
+    # means of all repetitions merged (the figures said before it) need not give
+    by = ", " if s.repetitions <= 1 else "; by the repetitions' ratios (geometric mean), "
     if s.ratio > 1:
-        return f"{change}, {ratio(s.ratio)} less ({_interval(s.ci_low, s.ci_high)}, {basis})"
+        return f"{change}{by}{ratio(s.ratio)} less ({_interval(s.ci_low, s.ci_high)}, {basis})"
     more = ratio(1 / s.ratio)
-    return f"{change}, {more} more ({_interval(1 / s.ci_high, 1 / s.ci_low)}, {basis})"
+    return f"{change}{by}{more} more ({_interval(1 / s.ci_high, 1 / s.ci_low)}, {basis})"
 
 
 def _interval(low: float, high: float) -> str:
@@ -196,7 +303,7 @@ def _range(low: float, high: float) -> str:
     return f"{low:.{digits}f}–{high:.{digits}f}"
 
 
-def _new_server_connections(result: RunResult, first: str) -> list[str]:
+def _new_server_connections(result: RunResult) -> list[str]:
     """Why a new connection through the pooler saved little or nothing, when the figures
     show it: the pooler opened about a server connection per client connection.  A
     client that closes with its transaction open (the raw runner's, autocommit off: the
@@ -235,6 +342,7 @@ def _new_server_connections(result: RunResult, first: str) -> list[str]:
         line += f"; a connect that ends its transaction before it closes cost {said}"
     else:
         line += "; run nullpool beside it (--runner raw,nullpool) for a connect that ends it"
+    line += ", or --autocommit for a raw that leaves nothing open"
     return [line]
 
 
@@ -255,10 +363,13 @@ def pooler_lines(result: RunResult) -> list[str]:
         )
         held = f"at most {_known(pool.peak_clients)} clients on {_known(pool.peak_servers)} " \
             "server connections"
-        if pool.peak_clients and pool.peak_servers:
+        if pool.peak_clients and pool.peak_servers and pool.peak_clients >= pool.peak_servers:
+            # peaks of samples, not always of one moment: more servers than clients would
+            # be a ratio of two moments
             held += f" ({pool.peak_clients / pool.peak_servers:.1f} per server connection)"
         waited = (
-            f"{_known(pool.peak_waiting)} waiting at most"
+            f"{_known(pool.peak_waiting)} waiting at most (for a server connection, the "
+            "opening of a new one included)"
             + (f", {pool.wait_us / 1e6:.3g} s of waiting in all" if pool.wait_us else "")
         )
         lines.append(

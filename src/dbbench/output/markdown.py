@@ -34,7 +34,12 @@ from dbbench.output.columns import (
     shown_in,
     sweep_grid,
 )
-from dbbench.output.findings import pooler_lines, sweep_findings, target_findings
+from dbbench.output.findings import (
+    pooler_lines,
+    speedup_lines,
+    sweep_findings,
+    target_findings,
+)
 from dbbench.output.matrix import LEGEND, describe_recommendation
 from dbbench.output.stale_table import (
     NOISE_NOTE,
@@ -217,7 +222,7 @@ def run_lines(result: RunResult) -> list[list[str]]:
             "first op: opening the runner plus its first operation (cold start), "
             "not in the other columns."
         ],
-        [f"- {escape(describe_speedup(s.runner, s.baseline, s.speedup))}" for s in result.speedups],
+        [f"- {escape(line)}" for line in speedup_lines(result, describe_speedup)],
         _pool_table(result),
         *([escape(line[0].upper() + line[1:])] for line in (server, memory_line(result)) if line),
         [f"- {escape(line)}" for line in pooler_lines(result)],

@@ -178,6 +178,13 @@ def server_line(result: RunResult) -> str | None:
         + (f" ({reserved} reserved for superusers)" if reserved else "")
     )
     line = "server saw: " + ", ".join(parts)
+    if check and server.pooler is not None:
+        # the pooler opens server connections of its own: the note splits the count
+        line += (
+            f"; dbbench opened {_known(check.dbbench_connections)} of them itself (direct, "
+            "its monitor's), the pooler the others (the note below)"
+        )
+        return line
     if check:
         verdict = {True: "matches", False: "does not match"}.get(check.matches, MISSING)  # type: ignore[arg-type]
         line += (
@@ -206,8 +213,8 @@ def write(result: RunResult, console: Console) -> None:
         "[dim]first op: opening the runner + its first operation (cold start), "
         "not in the other columns[/dim]"
     )
-    for s in result.speedups:
-        console.print(literal(describe_speedup(s.runner, s.baseline, s.speedup)))
+    for line in findings.speedup_lines(result, describe_speedup):
+        console.print(literal(line))
     pool = _pool_rows(result.runners)
     if pool is not None:
         console.print(pool)

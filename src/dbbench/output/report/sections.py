@@ -9,7 +9,7 @@ from typing import Any
 from dbbench import diffing
 from dbbench.engine.timeline import describe as describe_timeline
 from dbbench.numbers import error_kinds, us_from_ns
-from dbbench.output import calibrate_table, columns, diff_table
+from dbbench.output import calibrate_table, columns, diff_table, findings
 from dbbench.output.columns import (
     POOL_COLUMNS,
     REPORT,
@@ -40,6 +40,7 @@ from dbbench.output.report.tables import (
     yes_no,
 )
 from dbbench.output.stale_table import NOISE_NOTE, describe_after_idle, timeout_setting
+from dbbench.output.target_grid import GRID_CAPTION, target_grid
 from dbbench.results.model import (
     CalibrationResult,
     DiffResult,
@@ -114,8 +115,19 @@ def _run_parts(label: str, run: RunResult, charts: Charts) -> list[str]:
         _pool_table(run.runners),
         "<h3>What the server saw</h3>",
         _server_tables(run.server),
+        _lines("What the pooler saw", findings.pooler_lines(run)),
+        _lines("Findings", findings.target_findings(run)),
         _notes(run.notes),
     ]
+
+
+def _lines(heading: str, lines: Sequence[str]) -> str:
+    """A heading and a list of plain-text lines; nothing when there are none."""
+    if not lines:
+        return ""
+    return f"<h3>{escape(heading)}</h3><ul>" + "".join(
+        f"<li>{escape(line)}</li>" for line in lines
+    ) + "</ul>"
 
 
 def _run_summary(run: RunResult) -> str:
@@ -310,13 +322,25 @@ def fallback_notice(runs: Sequence[tuple[str, RunResult]]) -> str:
 
 def _sweep_parts(label: str, sweep: SweepResult, charts: Charts) -> list[str]:
     """A sweep's charts and tables; of a sweep of several variants, each variant's in turn,
-    under the line that says what it is (its cells ran in the same turns as the others')."""
+    under the line that says what it is (its cells ran in the same turns as the others'),
+    then every runner on every variant at each point (``output.target_grid``)."""
     parts = []
     for name, part in sweep.parts():
         if name is None:
             return _sweep_part(label, part, charts)
         parts += [f"<h3>{escape(sweep.describe_variant(name))}</h3>"]
         parts += _sweep_part(f"{label}, {name}", part, charts, f"{name}: ")
+    grid = target_grid(sweep)
+    if grid is not None:
+        parts += [
+            "<h3>Each runner on each target: mean latency (ms)</h3>",
+            table(
+                ["runner", "target", *grid.columns],
+                [[runner, target, *figures] for runner, target, figures in grid.rows],
+                text=("runner", "target"),
+            ),
+            f"<p>{escape(GRID_CAPTION)}.</p>",
+        ]
     return parts
 
 
