@@ -570,7 +570,7 @@ def _target(
 
 
 def _pooled(
-    settings: Settings, pooler: str | None, stderr: Console, quiet: bool
+    settings: Settings, pooler: str | None, stderr: Console, quiet: bool, clients: int = 1
 ) -> contextlib.AbstractContextManager[Settings]:
     """``--pooler``: the settings of a run through a throwaway pooler in front of the
     server (``scenarios.pooler``); without, the settings as they are."""
@@ -580,7 +580,7 @@ def _pooled(
 
     @contextlib.contextmanager
     def started() -> Iterator[Settings]:
-        with poolers.with_pgbouncer(settings) as through:
+        with poolers.with_pgbouncer(settings, clients) as through:
             if not quiet and through.pooler is not None:
                 stderr.print(
                     f"[dim]started a throwaway PgBouncer {through.pooler.version} on "
@@ -812,13 +812,20 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     if options.get("config_path") is None and settings.config_path is not None and not quiet:
         stderr.print(f"[dim]using settings from {escape(str(settings.config_path))}[/dim]")
     pooler = options.get("pooler")
+    clients = 1
     if pooler is not None:
         from dbbench.scenarios import pooler as poolers
 
         poolers.check(settings, pooler, projected=rtt_s is not None)
+        clients = poolers.clients_at_once(
+            settings,
+            runner_names,
+            axes.concurrencies if axes is not None else (),
+            len(driver_names),
+        )
     with (
         _target(settings, options["server"], stderr, quiet) as target,
-        _pooled(target, pooler, stderr, quiet) as target,
+        _pooled(target, pooler, stderr, quiet, clients) as target,
         ProgressBar(stderr, f"dbbench {command}", not quiet, _seconds(backend)) as bar,
     ):
         if axes is not None:

@@ -269,3 +269,13 @@ def test_the_connection_budget_leaves_out_the_targets_on_other_servers_and_says_
         "(connections to root@127.0.0.1:3306 only; not counted: the runners on b (another "
         "server))"
     )
+
+
+def test_the_throwaway_pgbouncer_has_room_for_every_runners_connections_at_once():
+    settings = postgresql()
+    bench = dataclasses.replace(settings.benchmark, concurrency=4)
+    settings = dataclasses.replace(settings, benchmark=bench)
+    assert pooler.clients_at_once(settings, ["raw", "pool", "persistent"]) == 12
+    # a sweep: at its highest concurrency; several drivers: each runner once per driver
+    assert pooler.clients_at_once(settings, ["raw", "pool"], (1, 16, 4)) == 32
+    assert pooler.clients_at_once(settings, ["raw", "pool"], (), drivers=2) == 16

@@ -61,12 +61,38 @@ def check(settings: Settings, pooler: str, *, projected: bool = False) -> None:
         )
 
 
+def clients_at_once(
+    settings: Settings,
+    runner_names: Sequence[str],
+    concurrencies: Sequence[int] = (),
+    drivers: int = 1,
+) -> int:
+    """The most client connections a run may hold through one of the pooler's pools at
+    once: every runner's (of every driver), since the runners are interleaved and each
+    keeps its own across its turns (a pool's connections, persistent's), each as many as
+    its workers at most, the processes' together; of a sweep, at its highest concurrency."""
+    concurrency = max(concurrencies, default=settings.benchmark.concurrency)
+    return max(1, concurrency) * len(runner_names) * max(1, drivers)
+
+
 @contextlib.contextmanager
-def with_pgbouncer(settings: Settings) -> Iterator[Settings]:
+def with_pgbouncer(settings: Settings, clients: int = 1) -> Iterator[Settings]:
     """A throwaway PgBouncer in front of ``settings``' server, and the settings of a run
     of the three targets (``PGBOUNCER_TARGETS``), the pooler watched; stopped and removed
-    afterwards, on error and on a stop signal too."""
-    from dbbench.server.local_pgbouncer import LocalPgBouncer
+    afterwards, on error and on a stop signal too.
+
+    Each pool has room for ``clients`` server connections (``clients_at_once``), at least
+    PgBouncer's default 20: the runners of one run are interleaved, and each keeps its
+    connections across its turns, so a pool the size of one runner's would make the next
+    runner's clients wait for the server connections the others keep -- a contention of
+    the harness, not of the application measured.  A session pool then gives each client
+    a server connection, as one sized for its application does; a transaction pool still
+    opens only as many as transactions run at once."""
+    from dbbench.server.local_pgbouncer import (
+        DEFAULT_MAX_CLIENT_CONN,
+        DEFAULT_POOL_SIZE,
+        LocalPgBouncer,
+    )
 
     check(settings, "pgbouncer")
     database = settings.database
@@ -88,11 +114,23 @@ def with_pgbouncer(settings: Settings) -> Iterator[Settings]:
         database=database.database or database.user,
         unix_socket=database.unix_socket,
     )
-    with LocalPgBouncer(backend) as bouncer:
+    pool_size = max(DEFAULT_POOL_SIZE, clients)
+    with LocalPgBouncer(
+        backend, pool_size=pool_size, max_client_conn=max(DEFAULT_MAX_CLIENT_CONN, 4 * clients)
+    ) as bouncer:
         run = through(settings, bouncer)
         assert run.pooler is not None
         # probed once, here: not again in each repetition or sweep cell
-        pooler = dataclasses.replace(run.pooler, findings=tuple(session_findings(run)))
+        sized = (
+            f"PgBouncer's pools have room for {pool_size} server connections each "
+            "(default_pool_size): every runner's connections at once, as the runners are "
+            "interleaved and each keeps its own across its turns; a session pool so sized "
+            "gives each client a server connection, a transaction pool opens only as many "
+            "as transactions run at once"
+        )
+        pooler = dataclasses.replace(
+            run.pooler, findings=(*session_findings(run), sized)
+        )
         yield dataclasses.replace(run, pooler=pooler)
 
 

@@ -124,7 +124,9 @@ _SERVER_SETTINGS = (
     "fsync=off",
     "synchronous_commit=off",
     "full_page_writes=off",
-    "max_connections=200",  # as the throwaway MariaDB's
+    # room for a run through the throwaway PgBouncer (--pooler): direct and its two
+    # pools, each with every runner's connections at once (scenarios.pooler)
+    "max_connections=500",
     "shared_buffers=32MB",
     "logging_collector=off",
     "log_destination=stderr",
