@@ -35,10 +35,12 @@ class Workload:
     def run_on(self, connection: Any) -> int:
         """Execute the query on a DB-API connection, fetch every row, commit if a write.
 
-        Returns the row count.  Every runner calls this same method, so each
-        times the same work.  A write workload's statement (an INSERT: ``description``
-        is None) is not fetched: psycopg refuses to ("the last operation didn't produce
-        records") where the MySQL drivers return no rows.
+        Returns the row count.  Every runner on a DB-API connection calls this same
+        method, so each times the same work (those on SQLAlchemy's ``Connection`` or
+        ``Session``, ``core`` and ``session``, do it through ``run_through``).  A write
+        workload's statement (an INSERT: ``description`` is None) is not fetched: psycopg
+        refuses to ("the last operation didn't produce records") where the MySQL drivers
+        return no rows.
         """
         cursor = connection.cursor()
         try:
@@ -52,6 +54,34 @@ class Workload:
         if self.commit:
             connection.commit()
         return rows
+
+    def run_through(self, executor: Any, statement: Any) -> int:
+        """The same work through SQLAlchemy: ``executor.execute(statement)`` on a Core
+        ``Connection`` or an ORM ``Session``, every row fetched, ``executor.commit()``
+        if a write.
+
+        ``statement`` is the query as ``text()``, made once by the runner.  Returns the
+        row count, as ``run_on``: a statement that returns no rows (the INSERT) is not
+        fetched.
+        """
+        rows = rows_of(executor.execute(statement))
+        if self.commit:
+            executor.commit()
+        return rows
+
+    async def run_through_async(self, executor: Any, statement: Any) -> int:
+        """``run_through`` on an ``AsyncConnection`` or an ``AsyncSession``: the execute and
+        the commit awaited; their results are buffered, fetched as they are."""
+        rows = rows_of(await executor.execute(statement))
+        if self.commit:
+            await executor.commit()
+        return rows
+
+
+def rows_of(result: Any) -> int:
+    """A SQLAlchemy ``Result``'s rows, fetched and counted; 0 for one without rows (the
+    INSERT), which SQLAlchemy knows from the cursor already: nothing more is asked."""
+    return len(result.fetchall()) if result.returns_rows else 0
 
 
 def fetch_all(cursor: Any) -> int:

@@ -68,7 +68,10 @@ def watched_connection_ids(monkeypatch):
     return seen
 
 
-@pytest.mark.parametrize("runner", ["raw", "pool", "persistent", "nullpool", "async-pool"])
+@pytest.mark.parametrize(
+    "runner",
+    ["raw", "pool", "persistent", "nullpool", "async-pool", "core"],
+)  # fmt: skip
 def test_every_runner_commits_each_insert(server, runner, watched_connection_ids):
     settings = insert_settings(server, iterations=30, warmup=4)
     result = run_benchmark(settings, [runner], allow_writes=True)

@@ -35,8 +35,11 @@ def test_the_registry_names_each_class_by_its_own_name() -> None:
 def test_the_traits_as_the_classes_state_them() -> None:
     assert baseline_name() == "raw"
     assert names_with("connects_per_operation") == ("raw", "nullpool")
-    assert names_with("holds_pool") == ("pool", "async-pool", "psycopg-pool")
-    assert names_with("uses_pool_settings") == ("pool", "nullpool", "async-pool", "psycopg-pool")
+    layered = ("core",)  # SQLAlchemy on pool's pool
+    assert names_with("holds_pool") == ("pool", "async-pool", "psycopg-pool", *layered)
+    assert names_with("uses_pool_settings") == (
+        "pool", "nullpool", "async-pool", "psycopg-pool", *layered
+    )
     assert names_with("holds_connection_per_worker") == ("persistent",)
     assert names_with("swept") == ("pool",)
     assert names_with("is_async") == ("async-pool",)

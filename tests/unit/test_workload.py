@@ -1,5 +1,7 @@
 """What one operation does: the read workload fetches, a write workload commits too."""
 
+import asyncio
+
 import pytest
 
 from dbbench.config.settings import BenchmarkSettings
@@ -102,3 +104,61 @@ def test_the_title_names_a_write_workload():
     statement = insert_statement("dbbench_scratch_0123abcd")
     assert describe(statement, "insert") == (f"insert workload: {statement!r} + COMMIT")
     assert Workload("SELECT 1").commit is False
+
+
+class RecordingExecutor:
+    """A Core ``Connection`` or ORM ``Session`` as the layered runners use it: ``execute``
+    returns a result that knows whether it has rows (no database: unit test)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def execute(self, statement):
+        self.calls.append(f"execute {statement}")
+        calls, returns_rows = self.calls, not str(statement).startswith("INSERT")
+
+        class Result:
+            def __init__(self) -> None:
+                self.returns_rows = returns_rows
+
+            def fetchall(self):
+                calls.append("fetchall")
+                return [(1,)]
+
+        return Result()
+
+    def commit(self):
+        self.calls.append("commit")
+
+
+class AwaitedExecutor(RecordingExecutor):
+    """``RecordingExecutor`` as ``AsyncConnection`` and ``AsyncSession``: execute and commit
+    awaited."""
+
+    async def execute(self, statement):
+        return RecordingExecutor.execute(self, statement)
+
+    async def commit(self):
+        RecordingExecutor.commit(self)
+
+
+def through(executor, workload: Workload, statement: str) -> int:
+    if isinstance(executor, AwaitedExecutor):
+        return asyncio.run(workload.run_through_async(executor, statement))
+    return workload.run_through(executor, statement)
+
+
+@pytest.mark.parametrize("executor", [RecordingExecutor, AwaitedExecutor])
+def test_through_sqlalchemy_a_read_fetches_and_never_commits(executor):
+    executor = executor()
+    assert through(executor, Workload("SELECT 1"), "SELECT 1") == 1
+    assert executor.calls == ["execute SELECT 1", "fetchall"]
+
+
+@pytest.mark.parametrize("executor", [RecordingExecutor, AwaitedExecutor])
+def test_through_sqlalchemy_an_insert_commits_and_fetches_nothing(executor):
+    statement = insert_statement(new_table_name())
+    bench = BenchmarkSettings(workload="insert", query=statement)
+    executor = executor()
+    assert through(executor, workload_for(bench), statement) == 0
+    assert executor.calls == [f"execute {statement}", "commit"]

@@ -50,6 +50,7 @@ RUNNERS: Mapping[str, type] = _Registry(
         "nullpool": "dbbench.runners.pool:NullPoolRunner",
         "async-pool": "dbbench.runners.async_pool:AsyncPoolRunner",
         "psycopg-pool": "dbbench.runners.psycopg_pool:PsycopgPoolRunner",
+        "core": "dbbench.runners.core:CoreRunner",
     }
 )
 RUNNER_NAMES: tuple[str, ...] = tuple(RUNNERS)

@@ -9,6 +9,7 @@ queries on the first physical connection, which land in the cold start.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -64,6 +65,13 @@ class PoolRunner(Runner):
     def engine(self) -> sqlalchemy.Engine | None:
         """The engine whose pool every operation checks out from, once open."""
         return self._engine
+
+    @functools.cached_property
+    def statement(self) -> sqlalchemy.TextClause:
+        """The workload's query as the Core statement the layered runners (``core``,
+        ``session``, their asyncio twins) execute: made once, on first use, as an
+        application makes it once; SQLAlchemy caches its compilation."""
+        return sqlalchemy.text(self.workload.query)
 
     def engine_arguments(self) -> dict[str, Any]:
         settings = self.pool_settings
