@@ -22,11 +22,11 @@ SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "schema" / "dbbench-result.schema.json").read_text()
 )
 
-LAYERED = ["core"]
+LAYERED = ["core", "session"]
 #: those with a DB-API driver of each dialect's
-PER_DRIVER = ["core"]
+PER_DRIVER = ["core", "session"]
 #: what ``dbbench run --runner`` is given end to end
-SIDE_BY_SIDE = ["pool", "core"]
+SIDE_BY_SIDE = ["pool", "core", "session"]
 #: a pool smaller than the workers: checkouts wait, and overflow is used
 SMALL_POOL = PoolSettings(pool_size=2, max_overflow=1)
 

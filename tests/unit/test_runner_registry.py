@@ -35,7 +35,7 @@ def test_the_registry_names_each_class_by_its_own_name() -> None:
 def test_the_traits_as_the_classes_state_them() -> None:
     assert baseline_name() == "raw"
     assert names_with("connects_per_operation") == ("raw", "nullpool")
-    layered = ("core",)  # SQLAlchemy on pool's pool
+    layered = ("core", "session")  # SQLAlchemy on pool's pool
     assert names_with("holds_pool") == ("pool", "async-pool", "psycopg-pool", *layered)
     assert names_with("uses_pool_settings") == (
         "pool", "nullpool", "async-pool", "psycopg-pool", *layered

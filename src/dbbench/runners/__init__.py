@@ -51,6 +51,7 @@ RUNNERS: Mapping[str, type] = _Registry(
         "async-pool": "dbbench.runners.async_pool:AsyncPoolRunner",
         "psycopg-pool": "dbbench.runners.psycopg_pool:PsycopgPoolRunner",
         "core": "dbbench.runners.core:CoreRunner",
+        "session": "dbbench.runners.session:SessionRunner",
     }
 )
 RUNNER_NAMES: tuple[str, ...] = tuple(RUNNERS)
