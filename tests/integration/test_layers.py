@@ -22,7 +22,7 @@ SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "schema" / "dbbench-result.schema.json").read_text()
 )
 
-LAYERED = ["core", "session"]
+LAYERED = ["core", "session", "async-core", "async-session"]
 #: those with a DB-API driver of each dialect's
 PER_DRIVER = ["core", "session"]
 #: what ``dbbench run --runner`` is given end to end

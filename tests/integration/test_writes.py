@@ -70,7 +70,8 @@ def watched_connection_ids(monkeypatch):
 
 @pytest.mark.parametrize(
     "runner",
-    ["raw", "pool", "persistent", "nullpool", "async-pool", "core", "session"],
+    ["raw", "pool", "persistent", "nullpool", "async-pool", "core", "session", "async-core",
+     "async-session"],
 )  # fmt: skip
 def test_every_runner_commits_each_insert(server, runner, watched_connection_ids):
     settings = insert_settings(server, iterations=30, warmup=4)

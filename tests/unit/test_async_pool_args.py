@@ -161,3 +161,17 @@ def test_async_pool_on_postgresql_names_the_extra_when_asyncpg_is_missing(monkey
     )
     with pytest.raises(ConfigError, match=r"needs asyncpg, not installed: .*dbbench\[postgresql\]"):
         async_pool.require_packages("--runner", dialect="postgresql")
+
+
+@pytest.mark.parametrize("runner", ["async-core", "async-session"])
+def test_the_runners_on_the_async_engine_name_themselves_when_a_package_is_missing(
+    monkeypatch, runner
+):
+    from dbbench.runners import RUNNERS
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "aiomysql" else real(name, *a)
+    )
+    with pytest.raises(ConfigError, match=rf"^--runner: the {runner} runner needs aiomysql, "):
+        RUNNERS[runner].check_available("--runner")

@@ -254,7 +254,7 @@ CASES = [
         "runner-unknown",
         run_with((("results", 0, "runner"), "[red]raw")),
         "results[0].runner: expected text matching ^(raw|pool|persistent|nullpool|async-pool|"
-        "psycopg-pool|core|session)"
+        "psycopg-pool|core|session|async-core|async-session)"
         "(/(pymysql|mysqlclient|mysql-connector|psycopg|psycopg2))?"
         '(@[A-Za-z0-9_-]+)?$, got "[red]raw"',
     ),

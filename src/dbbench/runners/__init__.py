@@ -52,6 +52,8 @@ RUNNERS: Mapping[str, type] = _Registry(
         "psycopg-pool": "dbbench.runners.psycopg_pool:PsycopgPoolRunner",
         "core": "dbbench.runners.core:CoreRunner",
         "session": "dbbench.runners.session:SessionRunner",
+        "async-core": "dbbench.runners.async_core:AsyncCoreRunner",
+        "async-session": "dbbench.runners.async_session:AsyncSessionRunner",
     }
 )
 RUNNER_NAMES: tuple[str, ...] = tuple(RUNNERS)

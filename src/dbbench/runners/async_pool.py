@@ -111,13 +111,16 @@ ASYNC_DRIVERS = {
 }
 
 
-def require_packages(where: str = mention("runner_names"), dialect: str = "mysql") -> None:
-    """Raise a one-line ConfigError when the optional packages are not installed."""
+def require_packages(
+    where: str = mention("runner_names"), dialect: str = "mysql", runner: str = "async-pool"
+) -> None:
+    """Raise a one-line ConfigError when the optional packages ``runner`` needs are not
+    installed."""
     driver = ASYNC_DRIVERS[dialect]
     missing = [name for name in driver.modules if importlib.util.find_spec(name) is None]
     if missing:
         raise ConfigError(
-            f"{where}: the async-pool runner needs {' and '.join(missing)}, not installed: "
+            f"{where}: the {runner} runner needs {' and '.join(missing)}, not installed: "
             f"pip install 'dbbench[{driver.extra}]'"
         )
 
@@ -234,7 +237,7 @@ class AsyncPoolRunner(AsyncRunner, PoolRunner):
 
     @classmethod
     def check_available(cls, where: str) -> None:
-        require_packages(where)
+        require_packages(where, runner=cls.name)
 
     def __init__(
         self,
@@ -244,7 +247,7 @@ class AsyncPoolRunner(AsyncRunner, PoolRunner):
         *,
         label: str | None = None,
     ) -> None:
-        require_packages(dialect=database.dialect)
+        require_packages(dialect=database.dialect, runner=self.name)
         super().__init__(database, workload, pool, label=label)
         self._database = database
         self._async_driver = ASYNC_DRIVERS[database.dialect]

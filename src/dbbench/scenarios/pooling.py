@@ -37,7 +37,7 @@ def libraries(
 ) -> list[Library]:
     """The connection libraries the runners (kinds or labels) connect with, each once: the
     DB-API drivers of the per-driver runners, psycopg for psycopg-pool, the asyncio driver
-    for async-pool."""
+    for async-pool and the runners built on it."""
     from dbbench.runners.async_pool import ASYNC_DRIVERS, AsyncPoolRunner
     from dbbench.runners.psycopg_pool import PsycopgPoolRunner
 
@@ -49,7 +49,7 @@ def libraries(
             names += driver_names or [database.driver]
         elif cls is PsycopgPoolRunner:
             names.append("psycopg")
-        elif cls is AsyncPoolRunner:
+        elif issubclass(cls, AsyncPoolRunner):
             driver = ASYNC_DRIVERS[database.dialect]
             found.setdefault(
                 driver.name, Library(driver.transaction_pooling_words, driver.session_state)
