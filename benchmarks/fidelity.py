@@ -12,6 +12,12 @@ median: 1.00 means the harness adds nothing; the target is 0.95-1.05.
     python benchmarks/fidelity.py                     # the configured server
     python benchmarks/fidelity.py --server local      # a throwaway server
     python benchmarks/fidelity.py --runner pool --blocks 200 --block-size 50
+    python benchmarks/fidelity.py --runner pool,core,session,async-core,async-session
+
+For ``core`` and ``session`` (and ``async-core``, ``async-session``) the loop written
+out by hand is an application's SQLAlchemy calls: ``with engine.connect() as c:
+c.execute(text(query)).fetchall()``, ``with Session() as s: s.execute(...).fetchall()``
+(``sessionmaker``, ``async_sessionmaker``), on the runner's own engine.
 
 **PostgreSQL, next to pgbench.**  With ``--dialect postgresql`` (or a
 ``postgresql://`` ``--url``), the script then puts dbbench next to pgbench,
@@ -99,16 +105,23 @@ class KeptOpenAsync(AsyncRunner):
         pass
 
 
-def minimal_async_loop(runner: AsyncRunner, settings: Settings) -> Callable[[int], list[int]]:
-    """``minimal_loop`` for async-pool: the operation by hand in the greenlet that
-    SQLAlchemy's asyncio engine needs, timed around the await, on the runner's loop."""
+def minimal_async_loop(
+    name: str, runner: AsyncRunner, settings: Settings
+) -> Callable[[int], list[int]]:
+    """``minimal_loop`` for the asyncio runners, timed around the await, on the runner's loop:
+    async-pool's operation by hand in the greenlet that SQLAlchemy's asyncio engine needs;
+    async-core's and async-session's as an asyncio application awaits them."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import async_sessionmaker
     from sqlalchemy.util import greenlet_spawn
 
     engine = runner.engine  # the async engine's synchronous face, whose pool it is
+    async_engine = runner._async_engine
     query = settings.benchmark.query
+    statement = text(query)
     clock = time.perf_counter_ns
 
-    def operation() -> None:
+    def by_hand() -> None:
         connection = engine.raw_connection()
         cursor = connection.cursor()
         cursor.execute(query)
@@ -116,21 +129,80 @@ def minimal_async_loop(runner: AsyncRunner, settings: Settings) -> Callable[[int
         cursor.close()
         connection.close()
 
+    if name == "async-core":
+
+        async def operation() -> None:
+            async with async_engine.connect() as connection:
+                (await connection.execute(statement)).fetchall()
+
+    elif name == "async-session":
+        session_maker = async_sessionmaker(bind=async_engine)
+
+        async def operation() -> None:
+            async with session_maker() as session:
+                (await session.execute(statement)).fetchall()
+
+    else:
+
+        async def operation() -> None:
+            await greenlet_spawn(by_hand)
+
     async def loop(n: int) -> list[int]:
         samples = []
         for _ in range(n):
             start = clock()
-            await greenlet_spawn(operation)
+            await operation()
             samples.append(clock() - start)
         return samples
 
     return lambda n: runner.run_on_loop(loop(n))
 
 
+def layered_loop(name: str, runner: Runner, query: str) -> Callable[[int], list[int]] | None:
+    """``minimal_loop`` for core and session: an application's SQLAlchemy calls, written
+    out, on the runner's engine (None for the other runners)."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import sessionmaker
+
+    engine = runner.engine
+    statement = text(query)
+    clock = time.perf_counter_ns
+
+    if name == "core":
+
+        def loop(n: int) -> list[int]:
+            samples = []
+            for _ in range(n):
+                start = clock()
+                with engine.connect() as connection:
+                    connection.execute(statement).fetchall()
+                samples.append(clock() - start)
+            return samples
+
+    elif name == "session":
+        session_maker = sessionmaker(bind=engine)
+
+        def loop(n: int) -> list[int]:
+            samples = []
+            for _ in range(n):
+                start = clock()
+                with session_maker() as session:
+                    session.execute(statement).fetchall()
+                samples.append(clock() - start)
+            return samples
+
+    else:
+        return None
+    return loop
+
+
 def minimal_loop(name: str, runner: Runner, settings: Settings) -> Callable[[int], list[int]]:
     """``n`` operations written out by hand, on the runner's own connection or pool."""
-    connect = get_driver(settings.database.driver).connector(settings.database)
     query = settings.benchmark.query
+    layered = layered_loop(name, runner, query)
+    if layered is not None:
+        return layered
+    connect = get_driver(settings.database.driver).connector(settings.database)
     clock = time.perf_counter_ns
 
     if name == "raw":
@@ -196,7 +268,7 @@ def measure(
     inner = create_runner(name, settings)
     if isinstance(inner, AsyncRunner):
         runner: Runner = KeptOpenAsync(inner)
-        loop = minimal_async_loop(inner, settings)
+        loop = minimal_async_loop(name, inner, settings)
     else:
         runner = KeptOpen(inner)
         loop = minimal_loop(name, inner, settings)
@@ -420,7 +492,7 @@ def main() -> None:
             f"query {settings.benchmark.query!r} on {settings.database.describe()}"
         )
         print(
-            f"{'runner':<11} {'mean dbbench/minimal':>21} {'p50 dbbench/minimal':>20}"
+            f"{'runner':<14} {'mean dbbench/minimal':>21} {'p50 dbbench/minimal':>20}"
             f" {'dbbench mean us':>16} {'minimal mean us':>16}"
         )
         for name in names:
@@ -429,7 +501,7 @@ def main() -> None:
             p50_ratio = ours.percentile(0.5) / theirs.percentile(0.5)
             inside = all(0.95 <= r <= 1.05 for r in (mean_ratio, p50_ratio))
             print(
-                f"{name:<11} {mean_ratio:>21.3f} {p50_ratio:>20.3f}"
+                f"{name:<14} {mean_ratio:>21.3f} {p50_ratio:>20.3f}"
                 f" {ours.mean_ns / 1e3:>16.1f} {theirs.mean_ns / 1e3:>16.1f}"
                 f"  {'ok' if inside else 'OUTSIDE 0.95-1.05'}"
             )
