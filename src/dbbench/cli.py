@@ -49,7 +49,13 @@ from dbbench.errors import ConfigError, DbbenchError, ExitStatus, one_line
 from dbbench.guard import check_settings
 from dbbench.output.formats import FORMAT_NAMES, get_format
 from dbbench.parsing import bad_value, parse_int_list, parse_name_list, shown, whole_number
-from dbbench.runners import DEFAULT_RUNNERS, EXPLAIN_RUNNERS, RUNNER_NAMES, parse_runner_names
+from dbbench.runners import (
+    DEFAULT_RUNNERS,
+    EXPLAIN_RUNNERS,
+    RUNNER_NAMES,
+    parse_runner_names,
+    runner_labels,
+)
 from dbbench.scenarios.calibrate_args import DEFAULT_TRIALS, RECIPES, check_trials
 from dbbench.scenarios.stale_args import CHECKS, PROTECTIONS
 from dbbench.text import printable
@@ -570,7 +576,12 @@ def _target(
 
 
 def _pooled(
-    settings: Settings, pooler: str | None, stderr: Console, quiet: bool, clients: int = 1
+    settings: Settings,
+    pooler: str | None,
+    stderr: Console,
+    quiet: bool,
+    runners: Sequence[str] = (),
+    clients: int = 1,
 ) -> contextlib.AbstractContextManager[Settings]:
     """``--pooler``: the settings of a run through a throwaway pooler in front of the
     server (``scenarios.pooler``); without, the settings as they are."""
@@ -580,7 +591,7 @@ def _pooled(
 
     @contextlib.contextmanager
     def started() -> Iterator[Settings]:
-        with poolers.with_pgbouncer(settings, clients) as through:
+        with poolers.with_pgbouncer(settings, runners, clients) as through:
             if not quiet and through.pooler is not None:
                 stderr.print(
                     f"[dim]started a throwaway PgBouncer {through.pooler.version} on "
@@ -812,20 +823,18 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     if options.get("config_path") is None and settings.config_path is not None and not quiet:
         stderr.print(f"[dim]using settings from {escape(str(settings.config_path))}[/dim]")
     pooler = options.get("pooler")
-    clients = 1
+    clients, pooled = 1, []
     if pooler is not None:
         from dbbench.scenarios import pooler as poolers
 
         poolers.check(settings, pooler, projected=rtt_s is not None)
-        clients = poolers.clients_at_once(
-            settings,
-            runner_names,
-            axes.concurrencies if axes is not None else (),
-            len(driver_names),
+        clients = poolers.clients_per_pool(
+            settings, axes.concurrencies if axes is not None else ()
         )
+        pooled = runner_labels(runner_names, driver_names if len(driver_names) > 1 else ())
     with (
         _target(settings, options["server"], stderr, quiet) as target,
-        _pooled(target, pooler, stderr, quiet, clients) as target,
+        _pooled(target, pooler, stderr, quiet, pooled, clients) as target,
         ProgressBar(stderr, f"dbbench {command}", not quiet, _seconds(backend)) as bar,
     ):
         if axes is not None:

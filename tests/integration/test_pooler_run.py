@@ -37,19 +37,29 @@ def test_compare_through_a_throwaway_pgbouncer(cache_home, tmp_path):
         assert r["errors"] <= 0.01 * r["n"], (r["runner"], r["errors_by_kind"])
     pooler = document["server"]["pooler"]
     assert pooler["kind"] == "pgbouncer" and pooler["complete"] is True
-    pools = {p["target"]: p for p in pooler["pools"]}
-    assert set(pools) == {"pgbouncer-session", "pgbouncer-transaction"}
-    assert pools["pgbouncer-transaction"]["pool_mode"] == "transaction"
-    for pool in pools.values():
-        # 3 runners x (120 + warm-up) operations, each at least its query; transactions
-        # are fewer: raw's close and persistent's session leave psycopg's BEGIN unfinished
-        assert pool["queries"] >= 3 * 120
-        assert 120 <= pool["transactions"] < pool["queries"]
-        assert 1 <= pool["peak_servers"] <= 20  # PgBouncer's default_pool_size
-    assert "PgBouncer 1." in done.stdout and "saw, for pgbouncer-transaction" in done.stdout
+    # each runner through a pool of its own of each mode
+    pools = {(p["runner"], p["target"]): p for p in pooler["pools"]}
+    assert set(pools) == {
+        (runner, target) for runner in ("raw", "pool", "persistent")
+        for target in ("pgbouncer-session", "pgbouncer-transaction")
+    }
+    assert {p["database"] for p in pooler["pools"]} >= {
+        "test_session_raw", "test_transaction_pool", "test_session_persistent"
+    }
+    assert pools["pool", "pgbouncer-transaction"]["pool_mode"] == "transaction"
+    for (runner, _), pool in pools.items():
+        # (120 + warm-up) operations, each at least its query
+        assert pool["queries"] >= 120, (runner, pool)
+        # 4 workers: at most as many clients, each a server connection at most
+        assert 1 <= pool["peak_clients"] <= 4 and 1 <= pool["peak_servers"] <= 4, pool
+    # raw's clients one per operation; the pool's and persistent's a few all run long
+    by_runner = {r["runner"]: r for r in document["results"]}
+    assert by_runner["raw@pgbouncer-session"]["connections_opened"] >= 120
+    assert by_runner["pool@pgbouncer-session"]["connections_opened"] <= 4
+    text = " ".join(done.stdout.split())
+    assert "PgBouncer 1." in text and "saw, for pool on pgbouncer-transaction" in text
     assert "the pooler's, for the" in done.stdout
     # each runner on each pooled target said beside itself on direct, in plain words
-    text = " ".join(done.stdout.split())  # the lines wrap at the terminal's width
     for said in (
         "finding: raw: a new connection per operation costs",
         "finding: pool: with an application pool in front, an operation costs",
@@ -89,14 +99,14 @@ def test_a_repeated_run_keeps_what_the_pooler_saw_in_every_repetition(cache_home
     document = json.loads(out.read_text())
     pooler = document["server"]["pooler"]
     assert pooler["complete"] is True
-    pools = {p["target"]: p for p in pooler["pools"]}
-    assert set(pools) == {"pgbouncer-session", "pgbouncer-transaction"}
-    for target, pool in pools.items():
+    pools = {(p["runner"], p["target"]): p for p in pooler["pools"]}
+    assert {target for _, target in pools} == {"pgbouncer-session", "pgbouncer-transaction"}
+    for (runner, target), pool in pools.items():
         # every measured operation of both repetitions ran at least one transaction there
-        measured = sum(r["n"] for r in document["results"] if r["runner"].endswith(f"@{target}"))
-        assert measured == 2 * 2 * 30
+        [measured] = [r["n"] for r in document["results"] if r["runner"] == f"{runner}@{target}"]
+        assert measured == 2 * 30
         assert pool["transactions"] >= measured, (target, pool)
-    assert "saw, for pgbouncer-transaction" in done.stdout
+    assert "on pgbouncer-transaction (transaction pool)" in " ".join(done.stdout.split())
     counted = [n for n in document["notes"] if n.startswith("the server counted")]
     assert len(counted) == 1, counted  # the whole run's, not one per repetition
     probes = [n for n in document["notes"] if n.startswith("pgbouncer-transaction (transaction")]
@@ -127,9 +137,10 @@ def test_an_insert_workload_writes_through_each_target_into_one_scratch_table(
     bench = BenchmarkSettings(workload="insert", iterations=20, concurrency=2)
     assert document["scratch"]["rows"] == successful_operations(document, Settings(benchmark=bench))
     assert document["scratch"]["dropped"] is True
-    pools = {p["target"]: p for p in document["server"]["pooler"]["pools"]}
-    for pool in pools.values():  # each insert committed there: one transaction at least
-        assert pool["transactions"] >= 3 * 20, pool
+    pools = document["server"]["pooler"]["pools"]
+    assert len(pools) == 2 * 3  # each runner's own pool of each mode
+    for pool in pools:  # each insert committed there: one transaction at least
+        assert pool["transactions"] >= 20, pool
 
 
 def test_the_pooler_needs_postgresql():

@@ -28,8 +28,9 @@ class Bouncer:
     version = (1, 18, 0)
     admin_address = ServerAddress("127.0.0.1", 7000, "root", "", "pgbouncer")
 
-    def address_for(self, mode: str) -> ServerAddress:
-        return ServerAddress("127.0.0.1", 7000, "root", "", f"test_{mode}")
+    def address_for(self, mode: str, name: str | None = None) -> ServerAddress:
+        alias = f"test_{mode}" if name is None else f"test_{mode}_{name}"
+        return ServerAddress("127.0.0.1", 7000, "root", "", alias)
 
 
 def postgresql() -> Settings:
@@ -271,11 +272,24 @@ def test_the_connection_budget_leaves_out_the_targets_on_other_servers_and_says_
     )
 
 
-def test_the_throwaway_pgbouncer_has_room_for_every_runners_connections_at_once():
+def test_each_runner_goes_through_a_pool_of_its_own_with_room_for_its_workers():
+    from dbbench.runners import runner_settings
+
     settings = postgresql()
     bench = dataclasses.replace(settings.benchmark, concurrency=4)
     settings = dataclasses.replace(settings, benchmark=bench)
-    assert pooler.clients_at_once(settings, ["raw", "pool", "persistent"]) == 12
-    # a sweep: at its highest concurrency; several drivers: each runner once per driver
-    assert pooler.clients_at_once(settings, ["raw", "pool"], (1, 16, 4)) == 32
-    assert pooler.clients_at_once(settings, ["raw", "pool"], (), drivers=2) == 16
+    assert pooler.clients_per_pool(settings) == 4
+    assert pooler.clients_per_pool(settings, (1, 16, 4)) == 16  # a sweep: its highest
+    assert pooler.pool_name("pool/psycopg2") == "pool_psycopg2"
+    assert pooler.pool_name("psycopg-pool") == "psycopg_pool"
+    names = {r: pooler.pool_name(r) for r in ("raw", "pool/psycopg2")}
+    run = pooler.through(settings, Bouncer(), names)
+    assert run.pooler.database_for("raw@pgbouncer-session") == "test_session_raw"
+    assert run.pooler.database_for("pool/psycopg2@pgbouncer-transaction") == (
+        "test_transaction_pool_psycopg2"
+    )
+    assert run.pooler.database_for("raw@direct") is None
+    # the runners connect to their own; the checks, to the target's (its variant)
+    assert runner_settings("raw@pgbouncer-session", run).database.database == "test_session_raw"
+    assert runner_settings("raw@direct", run).database.database == "test"
+    assert run.variant("pgbouncer-session").database.database == "test_session"

@@ -405,3 +405,31 @@ def test_the_html_report_has_the_pooler_lines_the_findings_and_the_grid():
     )
     page = report.build_report([("swept", sweep)])
     assert "Each runner on each target: mean latency (ms)" in page
+
+
+def test_each_runners_own_pool_has_its_own_pooler_line_and_the_findings_say_each_once():
+    from dbbench.output import findings
+    from dbbench.results.model import PooledSummary
+
+    _, result = run_of_two_targets()
+    pooled, _ = _through_a_pooler(result, 0.0)
+    pools = (
+        PooledSummary(target="b", runner="raw", pool_mode="session", peak_clients=1,
+                      peak_servers=1),
+        PooledSummary(target="b", runner="pool", pool_mode="session", peak_clients=8,
+                      peak_servers=2),
+    )
+    pooled = dataclasses.replace(
+        pooled, server=dataclasses.replace(
+            pooled.server, pooler=dataclasses.replace(pooled.server.pooler, pools=pools)
+        ),
+    )
+    raw_line, pool_line = findings.pooler_lines(pooled)
+    assert "saw, for raw on b (session pool)" in raw_line and "from 100 client" in raw_line
+    assert "saw, for pool on b (session pool)" in pool_line and "from 4 client" in pool_line
+    said = findings.target_findings(pooled)
+    assert len([line for line in said if "alone against an application pool" in line]) == 1
+    # the pool's own pool: one runner's, so its peaks are its own
+    assert "pool on b: PgBouncer held at most 2 server connections for at most 8 clients " \
+        "(4.0 per server connection, in samples of its console)" in said
+    assert not [line for line in said if line.startswith("raw on b: PgBouncer held")]

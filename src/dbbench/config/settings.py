@@ -315,6 +315,10 @@ class PooledTarget:
     target: str
     database: str
     pool_mode: str
+    #: the runner (its label without the target: "raw", "pool/psycopg2") whose own pool of
+    #: the target's mode this is; None: the target's own, which the checks and the session
+    #: probe connect to
+    runner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -332,6 +336,16 @@ class Pooler:
     #: what was found of it once, when it started (``scenarios.pooler.session_findings``):
     #: notes of every repetition and sweep cell of the run
     findings: tuple[str, ...] = ()
+
+    def database_for(self, label: str) -> str | None:
+        """The pooler's database alias the runner ``label`` ("raw@pgbouncer-session")
+        connects to: its own pool of its target's; None for a runner on no pooled target,
+        or one that has no pool of its own there."""
+        runner, target = split_label(label)
+        return next(
+            (t.database for t in self.targets if t.target == target and t.runner == runner),
+            None,
+        )
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,10 @@ class PgBouncerMonitor:
                 self._error = str(exc)
         with contextlib.suppress(Exception):  # gone already: nothing to close
             self._connection.close()
-        pools = [self._pool(target, after) for target in self._pooler.targets]
+        # the runners' own pools, where they have them: the targets' own served only the
+        # checks and the probe, before the run
+        watched = [t for t in self._pooler.targets if t.runner is not None]
+        pools = [self._pool(target, after) for target in watched or self._pooler.targets]
         return {
             "kind": self._pooler.kind,
             "version": self._pooler.version,
@@ -109,6 +112,7 @@ class PgBouncerMonitor:
         peaks = self._peaks[target.database]
         pool: dict[str, Any] = {
             "target": target.target,
+            **({"runner": target.runner} if target.runner is not None else {}),
             "database": target.database,
             "pool_mode": target.pool_mode,
             "peak_clients": peaks.clients,

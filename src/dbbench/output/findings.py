@@ -9,8 +9,8 @@ and the line says so).  The interval is always of the figure the sentence gives:
 more (95% CI 1.22–1.39)" bounds how many times more, "2.96× less (95% CI 2.80–3.12)" how
 many times less.
 
-The pooler's figures are of its pools, one per target: with several runners through one
-target they are those runners' together (run one ``--runner`` for its own).
+The pooler's figures are of its pools: each runner's own of each target (a file of an
+older dbbench: one per target, every runner's together).
 """
 
 from __future__ import annotations
@@ -128,9 +128,9 @@ def _pooler_against_pool(result: RunResult, first: str) -> list[str]:
     if pools is None:
         return []
     lines = []
-    for pool in pooler.pools or ():
+    for target in dict.fromkeys(pool.target for pool in pooler.pools or ()):
         connects = _cheapest(
-            result, pool.target, lambda label: _connects(label, resetting=True)
+            result, target, lambda label: _connects(label, resetting=True)
             or _connects(label, resetting=False),
         )
         if connects is None:
@@ -140,7 +140,7 @@ def _pooler_against_pool(result: RunResult, first: str) -> list[str]:
         said = failing or verdict(between(result, connects.runner, pools.runner), there - here)
         lines.append(
             f"{POOLER_NAMES.get(pooler.kind or '', pooler.kind)} alone against an application "
-            f"pool alone: a new connection per operation through {pool.target} "
+            f"pool alone: a new connection per operation through {target} "
             f"({connects.runner}) costs {ms_from_ns(here)} ms, an operation of the "
             f"application pool on {first} ({pools.runner}) {ms_from_ns(there)} ms: the "
             f"application pool: {said}"
@@ -175,9 +175,10 @@ def _one_process(result: RunResult) -> list[str]:
 
 
 def _held(result: RunResult) -> list[str]:
-    """For a pooled target that one runner alone went through, how many of its clients
-    shared how many server connections at most: the pooler's peaks are its pool's, so
-    they are that runner's only then (the pooler line says them for any run)."""
+    """For each application pool's own pool of the pooler, how many of its clients shared
+    how many server connections at most (the pooler's peaks, in samples of its console:
+    a pool that one runner alone went through, as each runner's is now; of an older
+    file, a target's pool that one runner alone went through)."""
     server = result.server
     pooler = server.pooler if server else None
     if pooler is None:
@@ -185,10 +186,12 @@ def _held(result: RunResult) -> list[str]:
     kind = POOLER_NAMES.get(pooler.kind or "", pooler.kind or "the pooler")
     lines = []
     for pool in pooler.pools or ():
-        runners = [r.runner for r in result.runners if split_label(r.runner)[1] == pool.target]
+        runners = [r.runner for r in _runners_of(result, pool)]
         if len(runners) != 1 or not pool.peak_clients or not pool.peak_servers:
             continue
         if pool.peak_clients < pool.peak_servers:  # peaks of two moments: no ratio
+            continue
+        if not _holds_pool(runners[0]):
             continue
         lines.append(
             f"{split_label(runners[0])[0]} on {pool.target}: {kind} held at most "
@@ -197,6 +200,16 @@ def _held(result: RunResult) -> list[str]:
             "of its console)"
         )
     return lines
+
+
+def _runners_of(result: RunResult, pool) -> list[RunnerResult]:
+    """The runners that went through ``pool``: its runner's alone where it is a runner's
+    own, else every runner on its target."""
+    return [
+        r for r in result.runners
+        if split_label(r.runner)[1] == pool.target
+        and (pool.runner is None or split_label(r.runner)[0] == pool.runner)
+    ]
 
 
 def sweep_findings(sweep: SweepResult) -> list[tuple[str, list[str], list[str]]]:
@@ -357,10 +370,9 @@ def pooler_lines(result: RunResult) -> list[str]:
     kind = POOLER_NAMES.get(pooler.kind or "", pooler.kind or MISSING)
     lines = []
     for pool in pooler.pools or ():
-        connects = sum(
-            r.connections_opened for r in result.runners
-            if split_label(r.runner)[1] == pool.target
-        )
+        connects = sum(r.connections_opened for r in _runners_of(result, pool))
+        # a runner's own pool; a file of an older dbbench: the target's, every runner's
+        which = f"{pool.runner} on {pool.target}" if pool.runner else pool.target
         held = f"at most {_known(pool.peak_clients)} clients on {_known(pool.peak_servers)} " \
             "server connections"
         if pool.peak_clients and pool.peak_servers and pool.peak_clients >= pool.peak_servers:
@@ -373,7 +385,7 @@ def pooler_lines(result: RunResult) -> list[str]:
             + (f", {pool.wait_us / 1e6:.3g} s of waiting in all" if pool.wait_us else "")
         )
         lines.append(
-            f"{kind} {pooler.version or MISSING} saw, for {pool.target} ({pool.pool_mode} "
+            f"{kind} {pooler.version or MISSING} saw, for {which} ({pool.pool_mode} "
             f"pool): {_known(pool.transactions)} transactions, {_known(pool.queries)} queries "
             f"from {connects} client connections; {held}; {waited}; "
             f"{_known(pool.servers_after)} server connections kept after"

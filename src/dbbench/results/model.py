@@ -745,6 +745,10 @@ class PooledSummary(Section):
 
     #: the target (variant) that connected through it
     target: str | None = None
+    #: the runner whose own pool of the target this was ("raw", "pool/psycopg2"): each
+    #: runner has its own (``scenarios.pooler``); None in a file of an older dbbench, whose
+    #: pools were the target's, every runner's together
+    runner: str | None = None
     #: the pooler's database alias, and its pool mode (session, transaction)
     database: str | None = None
     pool_mode: str | None = None
@@ -779,8 +783,10 @@ class PoolerSummary(Section):
 
     SECTION_LISTS: ClassVar[Mapping[str, type[Section]]] = {"pools": PooledSummary}
 
-    def pool_of(self, target: str) -> PooledSummary | None:
-        return next((p for p in self.pools or () if p.target == target), None)
+    def pool_of(self, target: str, runner: str | None = None) -> PooledSummary | None:
+        return next(
+            (p for p in self.pools or () if p.target == target and p.runner == runner), None
+        )
 
 
 @dataclass(frozen=True)

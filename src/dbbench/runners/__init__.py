@@ -11,6 +11,7 @@ when its class is first looked up.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -184,9 +185,17 @@ def parse_runner_names(text: str, where: str = mention("runner_names")) -> list[
 
 def runner_settings(label: str, settings: Any) -> Any:
     """The settings the runner ``label`` runs with: ``settings``, or for ``pool@new`` those of
-    variant ``new`` (``Settings.variant``)."""
+    variant ``new`` (``Settings.variant``); through a pooler (``--pooler``), to the runner's
+    own pool of its target (``Pooler.database_for``)."""
     variant = RunnerLabel.parse(label).variant
-    return settings if variant is None else settings.variant(variant)
+    if variant is None:
+        return settings
+    own = settings.variant(variant)
+    pooler = getattr(settings, "pooler", None)
+    alias = pooler.database_for(label) if pooler is not None else None
+    if alias is None:
+        return own
+    return dataclasses.replace(own, database=dataclasses.replace(own.database, database=alias))
 
 
 def create_runner(label: str, settings: Any) -> Any:

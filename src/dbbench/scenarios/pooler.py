@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -61,33 +62,36 @@ def check(settings: Settings, pooler: str, *, projected: bool = False) -> None:
         )
 
 
-def clients_at_once(
-    settings: Settings,
-    runner_names: Sequence[str],
-    concurrencies: Sequence[int] = (),
-    drivers: int = 1,
-) -> int:
-    """The most client connections a run may hold through one of the pooler's pools at
-    once: every runner's (of every driver), since the runners are interleaved and each
-    keeps its own across its turns (a pool's connections, persistent's), each as many as
-    its workers at most, the processes' together; of a sweep, at its highest concurrency."""
-    concurrency = max(concurrencies, default=settings.benchmark.concurrency)
-    return max(1, concurrency) * len(runner_names) * max(1, drivers)
+def clients_per_pool(settings: Settings, concurrencies: Sequence[int] = ()) -> int:
+    """The most client connections one runner may hold through its own pool of the pooler
+    at once: as many as its workers, the processes' together; of a sweep, at its highest
+    concurrency."""
+    return max(1, max(concurrencies, default=settings.benchmark.concurrency))
+
+
+def pool_name(runner: str) -> str:
+    """The name of a runner's own pool ("pool/psycopg2" -> "pool_psycopg2"): part of a
+    PgBouncer database alias, which takes letters, digits and _."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", runner)
 
 
 @contextlib.contextmanager
-def with_pgbouncer(settings: Settings, clients: int = 1) -> Iterator[Settings]:
+def with_pgbouncer(
+    settings: Settings, runners: Sequence[str] = (), clients: int = 1
+) -> Iterator[Settings]:
     """A throwaway PgBouncer in front of ``settings``' server, and the settings of a run
     of the three targets (``PGBOUNCER_TARGETS``), the pooler watched; stopped and removed
     afterwards, on error and on a stop signal too.
 
-    Each pool has room for ``clients`` server connections (``clients_at_once``), at least
-    PgBouncer's default 20: the runners of one run are interleaved, and each keeps its
-    connections across its turns, so a pool the size of one runner's would make the next
-    runner's clients wait for the server connections the others keep -- a contention of
-    the harness, not of the application measured.  A session pool then gives each client
-    a server connection, as one sized for its application does; a transaction pool still
-    opens only as many as transactions run at once."""
+    Each of ``runners`` (labels without a target: "raw", "pool/psycopg2") has a pool of its
+    own of each mode, as two applications would: runners interleaved in one run share no
+    server connection of PgBouncer's -- raw's, which close in a transaction, would
+    otherwise throw away the ones nullpool's next connect could have had, and a pool's
+    idle connections hold a session pool's servers through the other runners' turns --
+    and what PgBouncer saw of each pool is that runner's alone.  Each pool has room for
+    ``clients`` server connections (``clients_per_pool``), at least PgBouncer's default 20:
+    a session pool gives each client a server connection, as one sized for its
+    application does; a transaction pool opens only as many as transactions run at once."""
     from dbbench.server.local_pgbouncer import (
         DEFAULT_MAX_CLIENT_CONN,
         DEFAULT_POOL_SIZE,
@@ -115,18 +119,22 @@ def with_pgbouncer(settings: Settings, clients: int = 1) -> Iterator[Settings]:
         unix_socket=database.unix_socket,
     )
     pool_size = max(DEFAULT_POOL_SIZE, clients)
+    names = {runner: pool_name(runner) for runner in runners}
     with LocalPgBouncer(
-        backend, pool_size=pool_size, max_client_conn=max(DEFAULT_MAX_CLIENT_CONN, 4 * clients)
+        backend,
+        pool_size=pool_size,
+        max_client_conn=max(DEFAULT_MAX_CLIENT_CONN, 4 * clients * max(1, len(runners))),
+        pool_names=tuple(names.values()),
     ) as bouncer:
-        run = through(settings, bouncer)
+        run = through(settings, bouncer, names)
         assert run.pooler is not None
         # probed once, here: not again in each repetition or sweep cell
         sized = (
-            f"PgBouncer's pools have room for {pool_size} server connections each "
-            "(default_pool_size): every runner's connections at once, as the runners are "
-            "interleaved and each keeps its own across its turns; a session pool so sized "
-            "gives each client a server connection, a transaction pool opens only as many "
-            "as transactions run at once"
+            "each runner goes through a pool of its own of each mode (as two applications "
+            "would: runners interleaved share no server connection of PgBouncer's), with "
+            f"room for {pool_size} server connections (default_pool_size): a session pool "
+            "so sized gives each client a server connection, a transaction pool opens only "
+            "as many as transactions run at once"
         )
         pooler = dataclasses.replace(
             run.pooler, findings=(*session_findings(run), sized)
@@ -134,8 +142,11 @@ def with_pgbouncer(settings: Settings, clients: int = 1) -> Iterator[Settings]:
         yield dataclasses.replace(run, pooler=pooler)
 
 
-def through(settings: Settings, bouncer) -> Settings:
-    """``settings`` as a run of the direct server and each of ``bouncer``'s pools."""
+def through(
+    settings: Settings, bouncer, pools: Mapping[str, str] | None = None
+) -> Settings:
+    """``settings`` as a run of the direct server and each of ``bouncer``'s pools; each
+    runner of ``pools`` (runner -> its pool's name) through its own of each mode."""
     targets = []
     pooled = []
     for name, mode in PGBOUNCER_TARGETS.items():
@@ -144,6 +155,10 @@ def through(settings: Settings, bouncer) -> Settings:
             address = bouncer.address_for(mode)
             database = _at(database, address, transaction_pooling=mode == "transaction")
             pooled.append(PooledTarget(name, address.database, mode))
+            pooled += [
+                PooledTarget(name, bouncer.address_for(mode, own).database, mode, runner)
+                for runner, own in (pools or {}).items()
+            ]
         targets.append(
             Variant(name, None, database, settings.pool, frozenset(), url=_url(database))
         )
@@ -265,6 +280,8 @@ def session_findings(settings: Settings) -> list[str]:
         return []
     notes = []
     for target in settings.pooler.targets:
+        if target.runner is not None:  # a runner's own pool: its mode is probed once
+            continue
         database = settings.variant(target.target).database
         probe = probe_session_state(database, allow_writes=False)
         notes.append(f"{target.target} ({target.pool_mode} pool): {probe.describe()}")

@@ -195,7 +195,10 @@ def merge_poolers(parts: Sequence[PoolerSummary | None]) -> PoolerSummary | None
         return None
     first = known[0]
     pools = tuple(
-        _pooled([found for p in known if (found := p.pool_of(pool.target)) is not None])
+        _pooled([
+            found for p in known
+            if (found := p.pool_of(pool.target, pool.runner)) is not None
+        ])
         for pool in first.pools or ()
     )
     return PoolerSummary(
@@ -216,6 +219,7 @@ def _pooled(parts: Sequence[PooledSummary]) -> PooledSummary:
     wait_us = _sum_all(p.wait_us for p in parts)
     return PooledSummary(
         target=first.target,
+        runner=first.runner,
         database=first.database,
         pool_mode=first.pool_mode,
         peak_clients=_highest(p.peak_clients for p in parts),

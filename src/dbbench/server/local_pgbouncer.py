@@ -30,8 +30,11 @@ with its own ``pool_mode=``, all pointing at the backend's database::
 modes' pools and counters stay apart in one process just as in two, at one start, one
 port and one admin console; the measurements run one mode at a time, so they never
 share PgBouncer's single thread.  Two processes would double all that for nothing a
-run can see.  ``pool_size`` (``default_pool_size``) bounds each pool's server
-connections, ``max_client_conn`` the clients of all pools together.
+run can see.  With ``pool_names``, each mode has a pool of each name too
+(``<database>_<mode>_<name>``): dbbench gives each runner its own (``scenarios.pooler``),
+so that runners interleaved in one run share no server connection and each pool's
+counters are one runner's.  ``pool_size`` (``default_pool_size``) bounds each pool's
+server connections, ``max_client_conn`` the clients of all pools together.
 
 **Authentication.**  ``auth_type = trust``: the backend is a trust server (the throwaway
 PostgreSQL's), and PgBouncer still admits only the users its ``auth_file`` lists, here
@@ -139,6 +142,8 @@ _SETTINGS: dict[str, str] = {
     "server_login_retry": "1",
     "ignore_startup_parameters": "extra_float_digits",
 }
+#: what a pool's own name may hold (``pool_names``): it is part of a database alias
+_POOL_NAME = re.compile(r"[A-Za-z0-9_]{1,40}")
 #: PgBouncer's own default_pool_size; max_client_conn higher than its 100, for many clients.
 DEFAULT_POOL_SIZE = 20
 DEFAULT_MAX_CLIENT_CONN = 500
@@ -298,6 +303,7 @@ class LocalPgBouncer(ThrowawayServer):
         pool_modes: Sequence[str] = ("session", "transaction"),
         pool_size: int = DEFAULT_POOL_SIZE,
         max_client_conn: int = DEFAULT_MAX_CLIENT_CONN,
+        pool_names: Sequence[str] = (),
         settings: Mapping[str, str | int] | None = None,
         base_dir: str | os.PathLike[str] | None = None,
         startup_timeout_s: float = 30.0,
@@ -309,6 +315,11 @@ class LocalPgBouncer(ThrowawayServer):
             raise ValueError(f"pool_modes must be some of {POOL_MODES}, got {tuple(pool_modes)}")
         if pool_size < 1 or max_client_conn < 1:
             raise ValueError("pool_size and max_client_conn must be at least 1")
+        if isinstance(pool_names, str):
+            raise TypeError("pool_names must be a sequence of strings, not a string")
+        bad = [name for name in pool_names if not _POOL_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"pool names are letters, digits and _ only, got {bad}")
         extra = {str(k): str(v) for k, v in (settings or {}).items()}
         for name, value in extra.items():
             if not _SETTING_NAME.fullmatch(name) or any(c in value for c in "\r\n"):
@@ -318,21 +329,27 @@ class LocalPgBouncer(ThrowawayServer):
         self.pool_modes = tuple(dict.fromkeys(pool_modes))
         self.pool_size = pool_size
         self.max_client_conn = max_client_conn
+        self.pool_names = tuple(dict.fromkeys(pool_names))
         self._settings = extra
         self._log_offset = 0
 
     # ----------------------------------------------------------------- properties
 
-    def database_for(self, pool_mode: str) -> str:
-        """The alias of the backend's database whose pool has ``pool_mode``."""
+    def database_for(self, pool_mode: str, name: str | None = None) -> str:
+        """The alias of the backend's database whose pool has ``pool_mode``; with ``name``
+        (one of ``pool_names``), that pool's own of that mode."""
         if pool_mode not in self.pool_modes:
             raise ValueError(f"this PgBouncer has no {pool_mode} pool (it has {self.pool_modes})")
-        return f"{self.backend.database}_{pool_mode}"
+        if name is None:
+            return f"{self.backend.database}_{pool_mode}"
+        if name not in self.pool_names:
+            raise ValueError(f"this PgBouncer has no pool named {name!r} ({self.pool_names})")
+        return f"{self.backend.database}_{pool_mode}_{name}"
 
-    def address_for(self, pool_mode: str) -> ServerAddress:
-        """Where a client connects to the ``pool_mode`` pool (host 127.0.0.1; ``unix_socket``
-        too, whose directory is libpq's ``host``)."""
-        return self._at(self.database_for(pool_mode))
+    def address_for(self, pool_mode: str, name: str | None = None) -> ServerAddress:
+        """Where a client connects to the ``pool_mode`` pool (of ``name``: ``database_for``)
+        (host 127.0.0.1; ``unix_socket`` too, whose directory is libpq's ``host``)."""
+        return self._at(self.database_for(pool_mode, name))
 
     @property
     def admin_address(self) -> ServerAddress:
@@ -416,7 +433,9 @@ class LocalPgBouncer(ThrowawayServer):
         )
         lines = ["[databases]"]
         lines += [
-            f"{self.database_for(mode)} = {target} pool_mode={mode}" for mode in self.pool_modes
+            f"{self.database_for(mode, name)} = {target} pool_mode={mode}"
+            for mode in self.pool_modes
+            for name in (None, *self.pool_names)
         ]
         settings = {
             "listen_addr": address.host,
