@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dbbench.engine.timeline import describe as describe_timeline
 from dbbench.numbers import (
@@ -76,20 +78,38 @@ def rich_cell(column: Column, row: Any) -> str:
 
 #: dropped in this order when the terminal is too narrow for all columns
 _DROP_ORDER = ("min", "p99.9", "p90", "± σ", "first op", "max")
-#: about how wide one numeric column is, borders and padding included
-_COLUMN_WIDTH = 10
+#: the runner's label is folded onto more lines, when the table is still too wide without
+#: the columns of _DROP_ORDER, down to this width at the least (its header's)
+_NARROWEST_LABEL = len("runner")
 
 
-def _visible_columns(width: int) -> list[str]:
+def _text_width(text: str) -> int:
+    """How many cells a cell's text takes on screen (its markup left out)."""
+    return Text.from_markup(text).cell_len
+
+
+def _table_width(widths: Iterable[int]) -> int:
+    """How wide a table of columns this wide is: each with its padding (one cell either
+    side) and the divider or edge after it, the first edge besides (box.SIMPLE_HEAD)."""
+    return 1 + sum(width + 3 for width in widths)
+
+
+def _visible_columns(width: int, needed: Mapping[str, int], fixed: int) -> list[str]:
+    """The columns of _COLUMNS that fit in ``width`` beside columns ``fixed`` wide in all
+    (the runner and vs raw), each as wide as ``needed`` says (its header and its widest
+    value): those of _DROP_ORDER dropped first to last until the rest fit."""
     columns = list(_COLUMNS)
     for name in _DROP_ORDER:
-        if 12 + (len(columns) + 1) * _COLUMN_WIDTH <= width:
+        if fixed + _table_width(needed[c] for c in columns) - 1 <= width:
             break
         columns.remove(name)
     return columns
 
 
 def build_table(result: RunResult, width: int = 200) -> Table:
+    """The runner table, no wider than ``width`` where it can be: the least important
+    columns left out first (_DROP_ORDER), then the runner's label folded; never a figure
+    cut, each column as wide as its widest value."""
     bench = result.settings.benchmark
     database = result.settings.database
     server = result.environment.server_version or "unknown server"
@@ -125,14 +145,27 @@ def build_table(result: RunResult, width: int = 200) -> Table:
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )
-    table.add_column("runner", style="bold", no_wrap=True)
-    columns = _visible_columns(width)
+    labels = [literal(r.runner) for r in result.runners]
+    cells = {name: [rich_cell(c, r) for r in result.runners] for name, c in _COLUMNS.items()}
+    speedups = [vs_raw(result, r) for r in result.runners]
+    needed = {name: max(map(_text_width, [name, *texts])) for name, texts in cells.items()}
+    label_width = max(map(_text_width, ["runner", *labels]))
+    vs_width = max(map(_text_width, ["vs raw", *speedups]))
+    columns = _visible_columns(width, needed, _table_width([label_width, vs_width]))
+    rest = _table_width([*(needed[name] for name in columns), vs_width])
+    if rest + label_width + 3 <= width:
+        table.add_column("runner", style="bold", no_wrap=True)
+    else:  # folded onto more lines, never cut; the figures keep their width
+        narrowest = min(label_width, _NARROWEST_LABEL)
+        table.add_column(
+            "runner", style="bold", overflow="fold", min_width=narrowest,
+            max_width=max(narrowest, width - rest - 3),
+        )
     for name in columns:
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("vs raw", justify="right", no_wrap=True)
-    for r in result.runners:
-        cells = (rich_cell(_COLUMNS[name], r) for name in columns)
-        table.add_row(literal(r.runner), *cells, vs_raw(result, r))
+        table.add_column(name, justify="right", no_wrap=True, min_width=needed[name])
+    table.add_column("vs raw", justify="right", no_wrap=True, min_width=vs_width)
+    for index, label in enumerate(labels):
+        table.add_row(label, *(cells[name][index] for name in columns), speedups[index])
     return table
 
 
