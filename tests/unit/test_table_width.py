@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from dbbench.output import table
+from dbbench.output.columns import POOL_COLUMNS, TABLE, shown_in
 from dbbench.results.model import from_document, upgrade
 
 RUN = Path(__file__).parents[1] / "data" / "results" / "run.json"
@@ -79,3 +80,15 @@ def test_a_narrow_table_leaves_out_the_least_important_columns_first_and_fits():
     headers, text = _printed(_result(LONG, 100.0), 80)
     assert [h for h in headers if h in table._DROP_ORDER] == []
     assert max(len(line.rstrip()) for line in text.splitlines()) <= 80
+
+
+def test_the_pool_table_folds_its_labels_and_headers_never_a_figure():
+    result = _result(LONG, 100.0)
+    console = Console(width=80, record=True)
+    console.print(table._pool_rows(result.runners))
+    lines = console.export_text().splitlines()
+    columns = shown_in(POOL_COLUMNS, TABLE)
+    for runner in (r for r in result.runners if r.pool is not None):
+        figures = [table.rich_cell(column, runner) for column in columns]
+        assert any(line.split()[-len(figures):] == figures for line in lines), lines
+    assert "…" not in "\n".join(lines)

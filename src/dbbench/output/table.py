@@ -187,12 +187,17 @@ def _pool_rows(results: list[RunnerResult]) -> Table | None:
         box=box.SIMPLE_HEAD,
         caption="checkout: waiting for a connection (and connecting, pinging), in milliseconds",
     )
-    table.add_column("runner", style="bold")
+    # on a narrow console the label and the headers fold onto more lines, never a figure
+    table.add_column("runner", style="bold", overflow="fold")
     columns = shown_in(POOL_COLUMNS, TABLE)
-    for column in columns:
-        table.add_column(column.short or column.header, justify="right")
-    for r in pooled:
-        table.add_row(literal(r.runner), *(rich_cell(column, r) for column in columns))
+    cells = [[rich_cell(column, r) for r in pooled] for column in columns]
+    for column, texts in zip(columns, cells, strict=True):
+        table.add_column(
+            column.short or column.header, justify="right", overflow="fold",
+            min_width=max(map(_text_width, texts)),
+        )
+    for index, r in enumerate(pooled):
+        table.add_row(literal(r.runner), *(texts[index] for texts in cells))
     return table
 
 
