@@ -143,6 +143,49 @@ def test_an_insert_workload_writes_through_each_target_into_one_scratch_table(
         assert pool["transactions"] >= 20, pool
 
 
+def test_connects_a_killed_pgbouncer_refused_are_no_client_connections_made(
+    postgresql_server, local_pgbouncer
+):
+    import dataclasses
+    import os
+    import signal
+
+    from dbbench.config.settings import BenchmarkSettings, Settings
+    from dbbench.scenarios import pooler
+    from dbbench.scenarios.benchmark import run_benchmark
+    from tests.integration.conftest import database_for
+
+    database = dataclasses.replace(
+        database_for(postgresql_server), dialect="postgresql", driver="psycopg"
+    )
+    bench = BenchmarkSettings(duration_s=2.0, warmup=0)
+    with local_pgbouncer() as bouncer:
+        settings = pooler.through(Settings(database=database, benchmark=bench), bouncer)
+        killed = []
+
+        def kill_midway(progress) -> None:  # kill -9, as a crash would
+            if progress.phase == "measuring" and progress.elapsed_s >= 2.0 and not killed:
+                killed.append(bouncer.pid)
+                os.kill(bouncer.pid, signal.SIGKILL)
+
+        result = run_benchmark(settings, ["raw", "persistent"], on_progress=kill_midway)
+    assert killed
+    through = [r for r in result.runners if not r.runner.endswith("@direct")]
+    for r in through:
+        assert r.connections_made + r.connects_failed == r.connections_opened, r.runner
+    raw = [r for r in through if r.runner.startswith("raw@")]
+    assert sum(r.connects_failed for r in raw) > 0  # raw kept trying a dead pooler
+    for r in raw:  # a connection made per success (the cold start's too), and per query
+        # that failed once connected (lost when PgBouncer went)
+        failed_queries = r.errors - r.connects_failed
+        assert r.connections_made == r.n + 1 + failed_queries, r
+    note = next(n for n in result.notes if str(n).startswith("the server counted"))
+    made = sum(r.connections_made for r in through)
+    failed = sum(r.connects_failed for r in through)
+    assert f"for the {made} client connections made through it ({failed} more connects" in note
+    assert result.server.pooler.complete is False
+
+
 def test_the_pooler_needs_postgresql():
     done = run_dbbench("run", "--pooler", "pgbouncer", "-n", "5", env=clean_environment())
     assert done.returncode == 2

@@ -13,6 +13,7 @@ from dbbench.config.settings import PooledTarget, Pooler, Settings, load_setting
 from dbbench.databases import pgbouncer_status
 from dbbench.databases.pgbouncer_monitor import PgBouncerMonitor
 from dbbench.drivers.libpq import libpq_kwargs
+from dbbench.engine.harness import RunnerRecord
 from dbbench.errors import ConfigError
 from dbbench.output import findings, table
 from dbbench.results.model import RunResult
@@ -175,19 +176,83 @@ def test_the_result_says_what_the_pooler_saw_per_target():
 
 
 def test_the_server_connections_split_between_dbbench_and_the_pooler():
-    class Record:
-        def __init__(self, runner: str, opened: int) -> None:
-            self.runner, self.connections_opened = runner, opened
-
-    records = [Record("raw@direct", 300), Record("raw@pgbouncer-session", 300)]
+    records = [
+        RunnerRecord("raw@direct", connections_opened=300),
+        RunnerRecord("raw@pgbouncer-session", connections_opened=300),
+    ]
     clients = pooler.clients_through(records, ["raw@pgbouncer-session"])
     note = pooler.server_connections_note(
         {"server_connections": 640, "dbbench_connections": 301}, clients
     )
     assert note.startswith(
         "the server counted 640 new connections: 301 dbbench's own (direct, its monitor's), "
-        "so 339 the pooler's, for the 300 client connections made through it"
+        "so 339 the pooler's, for the 300 client connections made through it (a pooler"
     )
+
+
+def test_connects_to_a_pooler_that_is_gone_are_not_client_connections_made_through_it():
+    # PgBouncer killed mid-run: raw went on trying, and each connect was refused
+    records = [
+        RunnerRecord("raw@pgbouncer-session", connections_opened=53_578, connects_failed=53_254),
+        RunnerRecord("persistent@pgbouncer-session", connections_opened=80, connects_failed=78),
+    ]
+    through = ["raw@pgbouncer-session", "persistent@pgbouncer-session"]
+    clients = pooler.clients_through(records, through)
+    assert clients == pooler.Clients(made=326, failed=53_332)
+    note = pooler.server_connections_note(
+        {"server_connections": 7342, "dbbench_connections": 6694}, clients
+    )
+    assert (
+        "so 648 the pooler's, for the 326 client connections made through it (53332 more "
+        "connects to it failed) (a pooler"
+    ) in note
+    unread = pooler.server_connections_note({}, clients)
+    assert unread.startswith(
+        "326 client connections made through it (53332 more connects to it failed); the "
+        "server's count"
+    )
+
+
+def test_failed_connects_add_up_over_processes_and_repetitions_and_go_to_the_document():
+    from dbbench.results.model import RunnerResult
+    from dbbench.scenarios.repetitions import merge_runners
+    from dbbench.scenarios.summary import runner_result
+
+    one = RunnerRecord("raw", connections_opened=10, connects_failed=4)
+    one.merge(RunnerRecord.from_dict(RunnerRecord("raw", connections_opened=5).to_dict()))
+    one.merge(RunnerRecord.from_dict(one.to_dict()))  # another process's, the same
+    assert (one.connections_opened, one.connects_failed, one.connections_made) == (30, 8, 22)
+    result = runner_result(one, None)
+    document = result.to_document()
+    assert document["connects_failed"] == 8
+    again = RunnerResult.from_document(document)
+    assert (again.connects_failed, again.connections_made) == (8, 22)
+    assert "connects_failed" not in runner_result(RunnerRecord("raw"), None).to_document()
+    merged = merge_runners([again, again], [0.0, 1.0])
+    assert (merged.connections_opened, merged.connects_failed) == (60, 16)
+
+
+@pytest.mark.parametrize("kind", ["raw", "persistent", "pool", "nullpool"])
+def test_a_runner_counts_its_failed_connects_apart_from_those_made(kind):
+    import socket
+
+    from dbbench.runners import create_runner
+
+    with socket.socket() as closed:  # a port of this machine nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings = load_settings(
+        None, env={}, flags={"database": {"host": "127.0.0.1", "port": port, "database": "x"}}
+    )
+    runner = create_runner(kind, settings)
+    runner.open()
+    try:
+        for _ in range(3):
+            with pytest.raises(Exception):  # noqa: B017 - the driver's own refusal
+                runner.run_once()
+    finally:
+        runner.close()
+    assert (runner.connections_opened(), runner.connects_failed()) == (3, 3)
 
 
 def test_what_was_found_of_the_pooler_at_its_start_is_a_note_of_the_run():

@@ -100,12 +100,19 @@ class RunnerRecord:
     pool_counters: PoolCounters | None = None
     #: physical connections the runner opened, cold start and warm-up included
     connections_opened: int = 0
+    #: of those, the connects that failed (``Runner.connects_failed``)
+    connects_failed: int = 0
     #: when measured operations failed, and when they succeeded again
     timeline: ErrorTimeline = field(default_factory=ErrorTimeline)
 
     @property
     def errors(self) -> int:
         return self.tally.errors
+
+    @property
+    def connections_made(self) -> int:
+        """The connections opened that were made (the connects that succeeded)."""
+        return max(0, self.connections_opened - self.connects_failed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +123,7 @@ class RunnerRecord:
             "measured_ns": self.measured_ns,
             "pool_counters": self.pool_counters.to_document() if self.pool_counters else None,
             "connections_opened": self.connections_opened,
+            "connects_failed": self.connects_failed,
             "error_timeline": self.timeline.to_dict(),
         }
 
@@ -130,6 +138,7 @@ class RunnerRecord:
             measured_ns=data["measured_ns"],
             pool_counters=PoolCounters.from_document(counters),
             connections_opened=data["connections_opened"],
+            connects_failed=data.get("connects_failed", 0),
             timeline=ErrorTimeline.from_dict(data.get("error_timeline")),
         )
 
@@ -138,6 +147,7 @@ class RunnerRecord:
         self.tally.merge(other.tally)
         self.warmup_errors += other.warmup_errors
         self.connections_opened += other.connections_opened
+        self.connects_failed += other.connects_failed
         self.timeline.merge(other.timeline)
         self.measured_ns = max(self.measured_ns, other.measured_ns)
         if self.first_op_ns is None:
@@ -593,6 +603,7 @@ def run_interleaved(
             with contextlib.suppress(Exception):
                 record.pool_counters = runner.counters()
                 record.connections_opened = runner.connections_opened()
+                record.connects_failed = runner.connects_failed()
             with contextlib.suppress(Exception):  # best effort: the results matter more
                 runner.close()
     return RunOutcome(run.records, complete, started_at_s, time.time(), plan, stopped)

@@ -896,6 +896,8 @@ class RunnerResult:
     #: wall time this runner was measured, seconds (its turns added up)
     measured_s: float
     pool: PoolCounters | None = None
+    #: physical connections opened, cold start and warm-up included: attempts, for a
+    #: runner that counts them (raw, psycopg-pool), of which ``connects_failed`` failed
     connections_opened: int = 0
     #: open loop: the target rate, operations per second
     target_rate_per_s: float | None = None
@@ -904,6 +906,13 @@ class RunnerResult:
     #: the distributions themselves: percentiles can be recomputed and runs merged
     latency: Distribution | None = field(default=None, repr=False)
     checkout_latency: Distribution | None = field(default=None, repr=False)
+    #: of ``connections_opened``, the connects that failed (a server or pooler gone)
+    connects_failed: int = 0
+
+    @property
+    def connections_made(self) -> int:
+        """The connections this runner opened that were made (its connects that succeeded)."""
+        return max(0, self.connections_opened - self.connects_failed)
 
     @property
     def n(self) -> int:
@@ -964,6 +973,7 @@ class RunnerResult:
             "checkout": summary_to_document(self.checkout) if self.checkout else None,
             "pool": self.pool.to_document() if self.pool else None,
             "connections_opened": self.connections_opened,
+            **({"connects_failed": self.connects_failed} if self.connects_failed else {}),
             "histograms": {
                 "latency": self.latency.to_document() if self.latency else None,
                 "checkout": self.checkout_latency.to_document() if self.checkout_latency else None,
@@ -991,6 +1001,7 @@ class RunnerResult:
             measured_s=d["measured_s"],
             pool=PoolCounters.from_document(d["pool"]),
             connections_opened=d["connections_opened"],
+            connects_failed=d.get("connects_failed", 0),
             target_rate_per_s=d.get("target_rate_per_s"),
             error_timeline=TimelineSummary.from_document(d.get("error_timeline")),
             latency=Distribution.from_document(histograms["latency"]),

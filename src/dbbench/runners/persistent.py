@@ -47,7 +47,8 @@ class PersistentRunner(Runner):
         return is_lost(exc)
 
     def connections_opened(self) -> int:
-        return len(self._connections)
+        # every connect: a worker's reconnect after a loss too, and those that failed
+        return self._connect.attempts
 
     def close(self) -> None:
         connections, self._connections = list(self._connections.values()), {}

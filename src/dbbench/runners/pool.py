@@ -103,7 +103,10 @@ class PoolRunner(Runner):
         return self._instrument.snapshot() if self._instrument else None
 
     def connections_opened(self) -> int:
-        return self._instrument.snapshot().connects if self._instrument else 0
+        # the pool's connect event fires for a connection made: the connects that failed
+        # added, so that this counts attempts as every runner's does
+        made = self._instrument.snapshot().connects if self._instrument else 0
+        return made + self._connect.failed
 
     def checked_out(self) -> int | None:
         return self._instrument.checked_out if self._instrument else None

@@ -187,6 +187,9 @@ class PsycopgPoolRunner(Runner):
     def connections_opened(self) -> int:
         return self._pool.get_stats().get("connections_num", 0) if self._pool else 0
 
+    def connects_failed(self) -> int:
+        return self._pool.get_stats().get("connections_errors", 0) if self._pool else 0
+
     def checked_out(self) -> int | None:
         with self._lock:
             return self._out if self._pool is not None else None

@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from dbbench.config.settings import (
     DatabaseSettings,
@@ -227,28 +227,42 @@ def through_pooler(settings: Settings, labels: Sequence[str]) -> list[str]:
     return [label for label in labels if split_label(label)[1] in names]
 
 
-def server_connections_note(check: Mapping[str, Any], clients: int) -> str:
+def server_connections_note(check: Mapping[str, Any], clients: Clients) -> str:
     """The server's new connections split between dbbench's own (the direct target's, the
-    monitor's) and the pooler's, against the ``clients`` connections made through it
+    monitor's) and the pooler's, against the client connections made through it
     (``clients_through``): the cross-check a run through a pooler can make, since the
     pooler opens its own."""
+    made = f"{clients.made} client connections made through it"
+    if clients.failed:  # the pooler gone, or refusing: no client connection, no server's
+        made += f" ({clients.failed} more connects to it failed)"
     counted, own = check.get("server_connections"), check.get("dbbench_connections")
     if counted is None or own is None:
         return (
-            f"{clients} client connections went through the pooler; the server's count of "
-            "new connections could not be read to set the pooler's beside them"
+            f"{made[0].upper()}{made[1:]}; the server's count of new connections could not "
+            "be read to set the pooler's beside them"
         )
     return (
         f"the server counted {counted} new connections: {own} dbbench's own (direct, its "
-        f"monitor's), so {max(0, counted - own)} the pooler's, for the {clients} client "
-        "connections made through it (a pooler that drops a server connection left in a "
-        "transaction, or one it could not reset, opens a new one)"
+        f"monitor's), so {max(0, counted - own)} the pooler's, for the {made} (a pooler "
+        "that drops a server connection left in a transaction, or one it could not reset, "
+        "opens a new one)"
     )
 
 
-def clients_through(records: Sequence[RunnerRecord | RunnerResult], through: Sequence[str]) -> int:
-    """The client connections the runners labelled ``through`` made through the pooler."""
-    return sum(r.connections_opened for r in records if r.runner in through)
+class Clients(NamedTuple):
+    """The client connections through the pooler: those made, and the connects that failed."""
+
+    made: int
+    failed: int = 0
+
+
+def clients_through(
+    records: Sequence[RunnerRecord | RunnerResult], through: Sequence[str]
+) -> Clients:
+    """The client connections the runners labelled ``through`` made through the pooler, and
+    their connects to it that failed (a pooler killed mid-run refuses every one after)."""
+    found = [r for r in records if r.runner in through]
+    return Clients(sum(r.connections_made for r in found), sum(r.connects_failed for r in found))
 
 
 def note_of(result: RunResult) -> str | None:

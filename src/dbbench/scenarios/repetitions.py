@@ -137,6 +137,7 @@ def merge_runners(parts: Sequence[RunnerResult], offsets_s: Sequence[float]) -> 
         measured_s=sum(p.measured_s for p in parts),
         pool=_pool(counters),
         connections_opened=sum(p.connections_opened for p in parts),
+        connects_failed=sum(p.connects_failed for p in parts),
         target_rate_per_s=first.target_rate_per_s,
         error_timeline=_timeline(parts, offsets_s),
         latency=Distribution.of(latency) if latency is not None else None,

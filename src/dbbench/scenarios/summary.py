@@ -46,6 +46,7 @@ def runner_result(record: RunnerRecord, target_rate_per_s: float | None) -> Runn
         measured_s=record.measured_ns / 1e9,
         pool=record.pool_counters,
         connections_opened=record.connections_opened,
+        connects_failed=record.connects_failed,
         target_rate_per_s=target_rate_per_s,
         error_timeline=TimelineSummary.from_document(record.timeline.to_dict()),
         latency=Distribution.of(tally.latency),
