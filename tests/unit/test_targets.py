@@ -235,7 +235,7 @@ def test_a_pooler_that_opened_a_server_connection_per_client_says_why():
         "connection as well: a client that closes with its transaction still open (the "
         "driver's autocommit off) leaves it a server connection it cannot reuse, and it "
         "closes that one; run nullpool beside it (--runner raw,nullpool) for a connect that "
-        "ends it, or --autocommit for a raw that leaves nothing open"
+        "ends it; --autocommit measures a raw that leaves nothing open"
     )
     # a pooler that reused its server connections: nothing to explain
     reused, _ = _through_a_pooler(result, 0.1)

@@ -170,7 +170,8 @@ def _one_process(result: RunResult) -> list[str]:
     return [
         "one process: what a server-side pooler is for, many processes and hosts sharing "
         "few server connections, is not exercised here; --processes 4 -c 32 --runner pool "
-        "shows how many server connections it holds for their pools"
+        "--rate 500 --duration 10s (an open loop, whose clients wait between requests as "
+        "an application's do) shows how many server connections it holds for their pools"
     ]
 
 
@@ -355,7 +356,7 @@ def _new_server_connections(result: RunResult) -> list[str]:
         line += f"; a connect that ends its transaction before it closes cost {said}"
     else:
         line += "; run nullpool beside it (--runner raw,nullpool) for a connect that ends it"
-    line += ", or --autocommit for a raw that leaves nothing open"
+    line += "; --autocommit measures a raw that leaves nothing open"
     return [line]
 
 
