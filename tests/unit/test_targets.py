@@ -426,6 +426,14 @@ def test_each_runners_own_pool_has_its_own_pooler_line_and_the_findings_say_each
     )
     raw_line, pool_line = findings.pooler_lines(pooled)
     assert "saw, for raw on b (session pool)" in raw_line and "from 100 client" in raw_line
+    # connects that failed (a pooler gone) are not client connections it saw
+    failing = dataclasses.replace(pooled, runners=[
+        dataclasses.replace(r, connects_failed=7) if r.runner == "raw@b" else r
+        for r in pooled.runners
+    ])
+    assert "from 93 client connections (7 more connects to it failed);" in (
+        findings.pooler_lines(failing)[0]
+    )
     assert "saw, for pool on b (session pool)" in pool_line and "from 4 client" in pool_line
     said = findings.target_findings(pooled)
     assert len([line for line in said if "alone against an application pool" in line]) == 1

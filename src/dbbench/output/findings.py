@@ -331,9 +331,9 @@ def _new_server_connections(result: RunResult) -> list[str]:
     opened, own = check.server_connections, check.dbbench_connections
     through = {pool.target for pool in pooler.pools or ()}
     made = [r for r in result.runners if split_label(r.runner)[1] in through]
-    clients = sum(r.connections_opened for r in made)
+    clients = sum(r.connections_made for r in made)
     closing = [r for r in made if _connects(r.runner, resetting=False)]
-    left_open = sum(r.connections_opened for r in closing)
+    left_open = sum(r.connections_made for r in closing)
     if opened is None or own is None or not left_open:
         return []
     servers = max(0, opened - own)
@@ -371,7 +371,9 @@ def pooler_lines(result: RunResult) -> list[str]:
     kind = POOLER_NAMES.get(pooler.kind or "", pooler.kind or MISSING)
     lines = []
     for pool in pooler.pools or ():
-        connects = sum(r.connections_opened for r in _runners_of(result, pool))
+        through = _runners_of(result, pool)
+        connects = sum(r.connections_made for r in through)
+        failed = sum(r.connects_failed for r in through)
         # a runner's own pool; a file of an older dbbench: the target's, every runner's
         which = f"{pool.runner} on {pool.target}" if pool.runner else pool.target
         held = f"at most {_known(pool.peak_clients)} clients on {_known(pool.peak_servers)} " \
@@ -388,11 +390,16 @@ def pooler_lines(result: RunResult) -> list[str]:
         lines.append(
             f"{kind} {pooler.version or MISSING} saw, for {which} ({pool.pool_mode} "
             f"pool): {_known(pool.transactions)} transactions, {_known(pool.queries)} queries "
-            f"from {connects} client connections; {held}; {waited}; "
+            f"from {connects} client connections"
+            + (f" ({failed} more connects to it failed)" if failed else "")
+            + f"; {held}; {waited}; "
             f"{_known(pool.servers_after)} server connections kept after"
         )
     if pooler.complete is False:
-        lines.append(f"{kind}'s console was lost during the run: {pooler.error or MISSING}")
+        lines.append(
+            f"{kind}'s console was lost during the run: {pooler.error or MISSING}; its "
+            "counts stop where it was lost"
+        )
     return lines
 
 
