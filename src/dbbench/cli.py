@@ -294,6 +294,8 @@ def _setting_option(section: str, key: str, command: str | None = None) -> Calla
         kwargs["default"] = None  # neither: the settings file's value stands
     elif flag.kind in ("on", "prompt"):
         kwargs["is_flag"] = True
+    elif flag.kind == "repeated":
+        kwargs["multiple"] = True
     elif flag.kind == "value" and row.choices:
         kwargs["type"] = _Choices(row.choices)
     elif flag.kind == "value" and row.type in ("integer", "number"):
@@ -391,6 +393,7 @@ def _run_options(command: Callable) -> Callable:
         *_setting_options("benchmark")[:5],  # iterations, duration, warmup, query, workload
         _allow_writes_option,  # beside the settings it unlocks
         *_setting_options("benchmark")[5:],
+        *_setting_options("benchmark", run_only=True),  # --script
         *_setting_options("database", run_only=True),  # --autocommit
         click.option(
             "--runner",
@@ -493,8 +496,8 @@ def _flag_value(row: Setting, options: dict[str, Any], lists: dict[str, list[int
         if row.type == "integer":
             return _single(lists.get(row.key))
         return _single_driver(given)
-    if row.flag.kind == "on":
-        return given or None  # off leaves the settings file's value
+    if row.flag.kind in ("on", "repeated"):
+        return given or None  # off (none given) leaves the settings file's value
     if row.flag.kind == "prompt":
         return None  # asked for below, once the settings say whose password it is
     return given

@@ -35,6 +35,13 @@ def printable(text: str, *, keep: str = "") -> str:
     return CONTROL.sub(lambda m: m.group() if m.group() in keep else escaped(m.group()), text)
 
 
+def shortened(sql: str, width: int = 40) -> str:
+    """A statement on one line for a table: its runs of blanks (newlines too) as one space,
+    cut to ``width`` characters with ``…`` where longer."""
+    flat = " ".join(sql.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
 def has_control(text: str) -> bool:
     """Whether ``text`` holds a control character ``printable`` would escape."""
     return CONTROL.search(text) is not None

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dbbench.fetching import fetch_all
+
 if TYPE_CHECKING:
     from dbbench.config.settings import BenchmarkSettings
 
@@ -84,26 +86,13 @@ def rows_of(result: Any) -> int:
     return len(result.fetchall()) if result.returns_rows else 0
 
 
-def fetch_all(cursor: Any) -> int:
-    """The rows of a read, counted; 0 for a statement that produced none.
-
-    ``cursor.description`` is not asked first: psycopg builds it anew on every
-    call (a Column object per column, some 7 µs of CPU a ``SELECT 1`` on this
-    machine, 15% of a persistent operation), which a hand-written loop, and
-    pgbench, never pay.  A read produces rows; the rare one that does not
-    (psycopg and psycopg2 raise on fetching it, the MySQL drivers return none)
-    pays for the question only then.
-    """
-    try:
-        return len(cursor.fetchall())
-    except Exception:
-        if cursor.description is None:
-            return 0
-        raise
-
-
 def workload_for(benchmark: BenchmarkSettings) -> Workload:
-    """The operation the settings ask for (a write workload's query is its INSERT)."""
+    """The operation the settings ask for (a write workload's query is its INSERT); with
+    ``scripts``, a ``ScriptWorkload`` (``workload_script``), which runs where this does."""
+    if benchmark.scripts:
+        from dbbench.workload_script import ScriptWorkload  # its scripts import fetch_all
+
+        return ScriptWorkload(benchmark.scripts)  # type: ignore[return-value]
     return Workload(
         benchmark.query,
         commit=benchmark.workload != READ_WORKLOAD,
@@ -111,11 +100,18 @@ def workload_for(benchmark: BenchmarkSettings) -> Workload:
     )
 
 
-def describe(query: str, workload: str) -> str:
+def describe(query: str, workload: str, scripts: list[dict] | None = None) -> str:
     """What each operation did, for a table's title, from a result's ``settings.benchmark``.
 
-    e.g. ``'SELECT 1'``, or ``insert workload: 'INSERT INTO ...' + COMMIT``.
+    e.g. ``'SELECT 1'``, ``insert workload: 'INSERT INTO ...' + COMMIT``, or ``script
+    tx.sql`` (``scripts tx.sql, read.sql@3``: each with its weight but the default 1).
     """
+    if scripts:
+        named = ", ".join(
+            f"{s.get('path')}" + (f"@{s['weight']}" if s.get("weight", 1) != 1 else "")
+            for s in scripts
+        )
+        return f"script{'s' if len(scripts) > 1 else ''} {named}"
     if workload == READ_WORKLOAD:
         return repr(query)
     return f"{workload} workload: {query!r} + COMMIT"

@@ -231,6 +231,7 @@ _BAD_TYPED = {
     "integer": -100,
     "number": -5,
     "string": 5,
+    "list": 5,
     "path": "",
     "choice": "bogus",
     "boolean": "yes",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from dbbench.parsing import (
     optional_string,
     rate,
     string,
+    whole_number,
 )
 
 #: the databases dbbench measures (``[database] dialect``), named as SQLAlchemy names them
@@ -60,7 +62,7 @@ RESET_ON_RETURN: tuple[str, ...] = ("rollback", "commit", "none")
 #: the settings file's sections, in order
 SECTIONS: tuple[str, ...] = ("database", "benchmark", "pool")
 
-FlagKind = Literal["value", "list", "switch", "on", "prompt"]
+FlagKind = Literal["value", "list", "repeated", "switch", "on", "prompt"]
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,10 @@ class Flag:
 
     ``kind``: ``value`` takes the setting's value; ``list`` a comma-separated list, of
     which a single item is the setting's value (several: a sweep, or one run per driver);
-    ``switch`` an on/off pair (``--lifo/--fifo``); ``on`` only turns it on (off leaves the
-    settings file's value); ``prompt`` asks on the terminal and takes no value.
+    ``repeated`` one value each time it is given (``--script a.sql --script b.sql``), all of
+    them the setting's list; ``switch`` an on/off pair (``--lifo/--fifo``); ``on`` only
+    turns it on (off leaves the settings file's value); ``prompt`` asks on the terminal and
+    takes no value.
     """
 
     #: as typed, and as messages name it: "--pool-size", "--pre-ping/--no-pre-ping"
@@ -100,7 +104,9 @@ class Flag:
         return f"{self.name} (prompt)" if self.kind == "prompt" else self.name
 
 
-Type = Literal["string", "integer", "number", "boolean", "choice", "duration", "rate", "path"]
+Type = Literal[
+    "string", "integer", "number", "boolean", "choice", "duration", "rate", "path", "list"
+]
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,53 @@ def _query(value: Any) -> str:
     if not guard.has_statement(text):
         raise ValueError("has no SQL statement to run (only comments, semicolons or blanks)")
     return text
+
+
+#: the most scripts one run may mix (``[benchmark] scripts``)
+MAX_SCRIPTS = 100
+#: the largest weight of a script (pgbench's own limit is 2**31 - 1)
+MAX_SCRIPT_WEIGHT = 1_000_000
+
+
+@dataclass(frozen=True)
+class ScriptSpec:
+    """One of ``[benchmark] scripts``: the file (as given, ``~`` expanded) and its weight."""
+
+    path: str
+    weight: int = 1
+
+
+def script_spec(text: Any) -> ScriptSpec:
+    """``"tx.sql"`` or ``"tx.sql@3"`` -> ``ScriptSpec``; a bad one a ``ValueError``.  A path
+    holding ``@`` is read up to its last one only when what follows is a number."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("each script must be a file name, FILE or FILE@WEIGHT")
+    path, at, weight_text = text.rpartition("@")
+    if not at or not re.fullmatch(r"[0-9+-]+", weight_text.strip()):
+        return ScriptSpec(os.path.expanduser(text))
+    if not path.strip():
+        raise ValueError("names no file before its @WEIGHT")
+    try:
+        weight = integer(1, MAX_SCRIPT_WEIGHT)(whole_number(weight_text.strip()))
+    except ValueError as exc:
+        raise ValueError(f"the weight {exc}") from None
+    return ScriptSpec(os.path.expanduser(path), weight)
+
+
+def _scripts(value: Any) -> tuple[ScriptSpec, ...] | None:
+    """A list of ``FILE`` or ``FILE@WEIGHT`` (one string is a list of one); empty: none."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError("must be a list of script files, FILE or FILE@WEIGHT")
+    if len(items) > MAX_SCRIPTS:
+        raise ValueError(f"names {len(items)} scripts, more than {MAX_SCRIPTS}")
+    specs = []
+    for item in items:
+        try:
+            specs.append(script_spec(item))
+        except ValueError as exc:  # of several, the message says which
+            raise ValueError(f"{item!r}: {exc}" if len(items) > 1 else str(exc)) from None
+    return tuple(specs) or None
 
 
 def _driver_name(value: Any) -> str:
@@ -528,6 +581,24 @@ SETTINGS: tuple[Setting, ...] = (
         ),
         choices=WORKLOAD_NAMES,
         doc_note="see [Write workloads](#write-workloads)",
+    ),
+    Setting(
+        "benchmark", "scripts", "scripts", "list", _scripts, None,
+        "instead of the query: script files in pgbench's language (SQL statements, \\set, "
+        "\\sleep), each FILE or FILE@WEIGHT (a whole number, 1 by default); each operation "
+        "picks one by weight and runs its statements in order on one connection, in "
+        "autocommit, BEGIN/COMMIT as written; every statement is judged by the write guard",
+        flag=Flag(
+            "--script",
+            "Run this pgbench-style script file as the operation instead of --query; "
+            "FILE@WEIGHT picks among several by weight. May be given several times.",
+            kind="repeated",
+            dest="scripts",
+            metavar="FILE[@WEIGHT]",
+            run_only=True,
+        ),
+        example=["tx.sql", "read.sql@3"],
+        doc_note="see [Scripts](#scripts)",
     ),
     Setting(
         "benchmark", "allow_large_results", "allow_large_results", "boolean", boolean, False,

@@ -34,6 +34,7 @@ from dbbench.config.schema import (
     MAX_RUN_S,
     SECTIONS,
     SETTINGS,
+    ScriptSpec,
     Setting,
     dialect_of,
 )
@@ -41,6 +42,7 @@ from dbbench.config.tls import NeedsKey, TlsSettings, check_tls_files, resolve_t
 from dbbench.config.url import DatabaseUrl, masked
 from dbbench.errors import ConfigError, mention
 from dbbench.parsing import bad_value, decimal, shown, suggest, toml_literal, whole_number
+from dbbench.scripts.parse import Script, read_script
 
 DEFAULT_CONFIG_NAME = "dbbench.toml"
 DEFAULT_QUERY = "SELECT 1"
@@ -184,6 +186,36 @@ class DatabaseSettings:
         }
 
 
+#: the variables a script may read without setting them, as pgbench predefines them
+#: (``ScriptWorkload`` gives their values)
+SCRIPT_VARIABLES = ("scale", "client_id", "random_seed", "default_seed")
+
+
+@dataclass(frozen=True)
+class ScriptFile:
+    """One of ``[benchmark] scripts``, read and parsed: its file, its weight, its script."""
+
+    path: str
+    weight: int
+    script: Script
+
+    def public_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "weight": self.weight}
+
+
+def read_scripts(specs: Sequence[ScriptSpec], dialect: str) -> tuple[ScriptFile, ...] | None:
+    """Each script file read and parsed as ``dialect``'s SQL (None for none); a problem is a
+    ``ScriptError``, one line naming the file (and line)."""
+    return tuple(
+        ScriptFile(
+            spec.path,
+            spec.weight,
+            read_script(spec.path, dialect=dialect, variables=SCRIPT_VARIABLES),
+        )
+        for spec in specs
+    ) or None
+
+
 @dataclass(frozen=True)
 class BenchmarkSettings:
     #: measured operations per runner, all workers together
@@ -209,6 +241,9 @@ class BenchmarkSettings:
     allow_large_results: bool = False
     #: independent repetitions of the whole run, each with fresh runners and pools
     repeat: int = 1
+    #: instead of the query: the scripts an operation picks one of, by weight, parsed;
+    #: None: the query
+    scripts: tuple[ScriptFile, ...] | None = None
 
     @property
     def warmup_iterations(self) -> int:
@@ -497,6 +532,11 @@ class Settings:
                 "scratch_table": self.benchmark.scratch_table,
                 "allow_large_results": self.benchmark.allow_large_results,
                 "repeat": self.benchmark.repeat,
+                **(
+                    {"scripts": [f.public_dict() for f in self.benchmark.scripts]}
+                    if self.benchmark.scripts
+                    else {}
+                ),
             },
             "pool": dataclasses.asdict(self.pool),
         }
@@ -666,6 +706,8 @@ def _given(
             item = _Value(value, where(row), 3)
             if typed and isinstance(value, str):
                 item = _Value(from_text(row, item.where, value), item.where, 3, shown(value))
+            elif typed and isinstance(value, tuple):  # a repeated flag's values, as typed
+                item = _Value(value, item.where, 3, " ".join(shown(v) for v in value))
             layer.setdefault(section, {})[key] = item
     return layer
 
@@ -879,6 +921,8 @@ def _settings(
 
     _check_run_time(benchmark, BenchmarkSettings(**fields["benchmark"]))
     database = fields["database"]
+    dialect = database.get("dialect", "mysql")
+    fields["benchmark"]["scripts"] = read_scripts(fields["benchmark"].get("scripts") or (), dialect)
     database["sources"] = {key: value.where for key, value in merged["database"].items()}
     _dialect_defaults(database, merged["database"])
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}

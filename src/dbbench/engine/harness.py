@@ -47,6 +47,7 @@ from dbbench.engine.timeline import ErrorTimeline
 from dbbench.engine.turn import ErrorLimit, SharedCount, Tally, Turn, TurnExecutor
 from dbbench.runners.base import AsyncRunner, Runner
 from dbbench.runners.poolstats import PoolCounters
+from dbbench.workload_script import StatementTally
 
 #: latencies kept for the live p99 shown while running (not for results)
 RECENT_WINDOW = 4096
@@ -104,6 +105,8 @@ class RunnerRecord:
     connects_failed: int = 0
     #: when measured operations failed, and when they succeeded again
     timeline: ErrorTimeline = field(default_factory=ErrorTimeline)
+    #: a run of scripts: each statement's measured figures (``ScriptWorkload.take``)
+    statements: StatementTally | None = None
 
     @property
     def errors(self) -> int:
@@ -125,11 +128,13 @@ class RunnerRecord:
             "connections_opened": self.connections_opened,
             "connects_failed": self.connects_failed,
             "error_timeline": self.timeline.to_dict(),
+            "statements": self.statements.to_dict() if self.statements is not None else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunnerRecord:
         counters = data["pool_counters"]
+        statements = data.get("statements")
         return cls(
             runner=data["runner"],
             tally=Tally.from_dict(data["tally"]),
@@ -140,7 +145,13 @@ class RunnerRecord:
             connections_opened=data["connections_opened"],
             connects_failed=data.get("connects_failed", 0),
             timeline=ErrorTimeline.from_dict(data.get("error_timeline")),
+            statements=StatementTally.from_dict(statements) if statements else None,
         )
+
+    def add_statements(self, statements: StatementTally) -> None:
+        if self.statements is None:
+            self.statements = StatementTally()
+        self.statements.merge(statements)
 
     def merge(self, other: RunnerRecord) -> None:
         """Add another process's record of the same runner (they ran at the same time)."""
@@ -149,6 +160,8 @@ class RunnerRecord:
         self.connections_opened += other.connections_opened
         self.connects_failed += other.connects_failed
         self.timeline.merge(other.timeline)
+        if other.statements is not None:
+            self.add_statements(other.statements)
         self.measured_ns = max(self.measured_ns, other.measured_ns)
         if self.first_op_ns is None:
             self.first_op_ns = other.first_op_ns
@@ -242,6 +255,12 @@ class Coordinator:
 
 class RunStopped(Exception):
     """Another process stopped: end this one as if interrupted."""
+
+
+def _statements_of(runner: Runner) -> Callable[[], StatementTally] | None:
+    """A runner's ``take`` of its script statements' figures (``ScriptWorkload.take``), or
+    None when its workload runs no script."""
+    return getattr(getattr(runner, "workload", None), "take", None)
 
 
 def merge_records(
@@ -469,6 +488,10 @@ class _Run:
         tallies = self.tallies
         for tally in tallies:
             tally.reset()
+        # a script's statements: what ran before this turn (the cold start) is not measured
+        take = _statements_of(runner)
+        if take is not None:
+            take()
         try:
             self.executor_for(runner).run(turn, tallies, self.report)
         finally:
@@ -477,6 +500,8 @@ class _Run:
                     record.tally.merge(tally)
                 else:
                     record.warmup_errors += tally.errors
+            if take is not None and measuring:
+                record.add_statements(take())
             if measuring:
                 record.measured_ns += self.clock() - turn.start_ns
 
@@ -502,18 +527,27 @@ class _Run:
         # each runner's operations are recorded as its turn's would be (one Turn per
         # runner, made once: the bookkeeping between operations stays small)
         turns = [self.new_turn(index, None, None, measuring=True) for index in range(count)]
-        for round_index in range(self.plan.iterations):
-            for offset in range(count):
-                self.check_errors()  # this process's failures, and the other processes'
-                position = (round_index + offset) % count
-                runner, record = self.runners[position], self.records[position]
-                self.current = position
-                self.turn_number += 1
-                timed = executors[position].time_one(runner, self.clock)
-                turns[position].record(record.tally, timed)
-                record.measured_ns += timed[0]  # the operation's own time, not the bookkeeping
-                self.report()
-                self.checkpoint()
+        takes = [_statements_of(runner) for runner in self.runners]
+        for take in takes:
+            if take is not None:
+                take()  # the cold start's and the warm-up's statements: not measured
+        try:
+            for round_index in range(self.plan.iterations):
+                for offset in range(count):
+                    self.check_errors()  # this process's failures, and the other processes'
+                    position = (round_index + offset) % count
+                    runner, record = self.runners[position], self.records[position]
+                    self.current = position
+                    self.turn_number += 1
+                    timed = executors[position].time_one(runner, self.clock)
+                    turns[position].record(record.tally, timed)
+                    record.measured_ns += timed[0]  # the operation's own time only
+                    self.report()
+                    self.checkpoint()
+        finally:
+            for take, record in zip(takes, self.records, strict=True):
+                if take is not None:
+                    record.add_statements(take())
         self.check_errors()  # the last operation's failure may have reached the limit
 
     def measure_timed_turns(self) -> None:

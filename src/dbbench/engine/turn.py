@@ -29,6 +29,7 @@ from dbbench.engine.timeline import ErrorTimeline
 from dbbench.errors import Mentioning, mention
 from dbbench.histogram import LatencyHistogram
 from dbbench.runners.base import AsyncRunner, Runner
+from dbbench.scripts.run import StatementFailed
 
 T = TypeVar("T")
 Clock = Callable[[], int]
@@ -56,7 +57,10 @@ class Steps(NamedTuple):
 
 def error_kind(exc: BaseException) -> str:
     """A short, stable name for an error: class name and driver error code, alike for
-    every driver (``dbbench.drivers.error_kind``)."""
+    every driver (``dbbench.drivers.error_kind``); a script's failed statement is its
+    error's kind at the statement's place: ``IntegrityError(1062) at tx.sql:4``."""
+    if isinstance(exc, StatementFailed):
+        return f"{drivers.error_kind(exc.error)} at {exc.where}"
     return drivers.error_kind(exc)
 
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from dbbench.errors import mention
 from dbbench.guard import mysql, postgresql
-from dbbench.guard.common import check_workload
+from dbbench.guard.common import check_workload, is_transaction_control
 from dbbench.guard.mysql import (
     EFFECT_CALLS,
     EFFECT_FUNCTIONS,
@@ -48,6 +48,7 @@ __all__ = [
     "WRITE_WORDS",
     "check_init_command",
     "check_query",
+    "check_scripts",
     "check_sql",
     "check_workload",
     "for_dialect",
@@ -115,6 +116,17 @@ def check_sql(
         check_init_command(command, allow_writes, where, dialect)
 
 
+def check_scripts(scripts: Iterable[Any], allow_writes: bool, dialect: str = "mysql") -> None:
+    """Refuse a script statement that may write, unless ``allow_writes``: each statement of
+    each script (``ScriptFile``: its ``script``, parsed), named ``file:line``, judged as the
+    query is (``check_query``); a transaction's BEGIN, COMMIT and savepoints write nothing
+    themselves and pass."""
+    for file in scripts:
+        for statement in file.script.statements:
+            if not is_transaction_control(statement.sql):
+                check_query(statement.sql, allow_writes, file.script.where(statement.line), dialect)
+
+
 def check_settings(
     settings: _RunSettings, allow_writes: bool, query_name: str = mention("[benchmark] query")
 ) -> None:
@@ -129,3 +141,4 @@ def check_settings(
             query_name,
             dialect,
         )
+        check_scripts(settings.benchmark.scripts or (), allow_writes, dialect)

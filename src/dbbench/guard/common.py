@@ -250,3 +250,26 @@ def check_workload(
         f"{where} = {workload!r} writes (into a scratch table dbbench creates and drops); "
         f"give {ALLOW_WRITES} to run it"
     )
+
+
+_LEVEL = r"ISOLATION\s+LEVEL\s+(?:SERIALIZABLE|REPEATABLE\s+READ|READ\s+(?:UN)?COMMITTED)"
+_MODE = rf"(?:READ\s+(?:ONLY|WRITE)|{_LEVEL}|(?:NOT\s+)?DEFERRABLE|WITH\s+CONSISTENT\s+SNAPSHOT)"
+_WORK = r"(?:\s+(?:WORK|TRANSACTION))?"
+_NAME = r"(?:\w+|`[^`]+`|\"[^\"]+\")"
+#: a script's transaction control, which changes no data itself: BEGIN, START TRANSACTION
+#: (with their modes), COMMIT/END/ROLLBACK/ABORT (AND [NO] CHAIN), savepoints; nothing
+#: else, and no comment around it (a statement with one is judged as any other)
+TRANSACTION_CONTROL = re.compile(
+    rf"\s*(?:(?:BEGIN|START\s+TRANSACTION){_WORK}(?:\s*,?\s*{_MODE})*"
+    rf"|(?:COMMIT|END|ROLLBACK|ABORT){_WORK}(?:\s+AND\s+(?:NO\s+)?CHAIN)?"
+    rf"|SAVEPOINT\s+{_NAME}|RELEASE(?:\s+SAVEPOINT)?\s+{_NAME}"
+    rf"|ROLLBACK{_WORK}\s+TO(?:\s+SAVEPOINT)?\s+{_NAME})\s*;?\s*",
+    re.IGNORECASE,
+)
+
+
+def is_transaction_control(sql: str) -> bool:
+    """Whether ``sql`` only begins or ends a transaction or a savepoint (``TRANSACTION_CONTROL``):
+    what a script's BEGIN and COMMIT send, let through the guard as the query's reads are."""
+    return TRANSACTION_CONTROL.fullmatch(sql) is not None
+

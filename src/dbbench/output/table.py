@@ -16,6 +16,7 @@ from dbbench.numbers import (
     count,
     error_kinds,
     ms_from_ns,
+    percent,
     ratio,
     ratio_digits,
 )
@@ -32,6 +33,7 @@ from dbbench.output.console import literal
 from dbbench.results.model import RunnerResult, RunProjection, RunResult
 from dbbench.runners import is_baseline
 from dbbench.stats import Speedup
+from dbbench.text import shortened
 from dbbench.workload import READ_WORKLOAD
 from dbbench.workload import describe as describe_workload
 
@@ -125,7 +127,9 @@ def build_table(result: RunResult, width: int = 200) -> Table:
     if (bench.processes or 1) > 1:
         load += f" in {bench.processes} processes"
     load += f", open loop at {bench.rate_per_s:g}/s" if bench.rate_per_s else ""
-    operation = describe_workload(bench.query or "", bench.workload or READ_WORKLOAD)
+    operation = describe_workload(
+        bench.query or "", bench.workload or READ_WORKLOAD, bench.scripts
+    )
     title = (
         f"{literal(operation)}: {length} (+{warmup} warm-up), {load}\n"
         f"server: {literal(database.login(MISSING))}, {literal(server)}"
@@ -177,15 +181,18 @@ def vs_raw(result: RunResult, runner: RunnerResult) -> str:
     return "1×" if is_baseline(runner.runner) and runner.summary else "-"
 
 
+def _table_under(title: str, caption: str) -> Table:
+    """A small table under the runner table: its title on the left, its caption below."""
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, caption=caption)
+
+
 def _pool_rows(results: list[RunnerResult]) -> Table | None:
     pooled = [r for r in results if r.pool is not None]
     if not pooled:
         return None
-    table = Table(
-        title="what the pool did (cold start and warm-up included)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        caption="checkout: waiting for a connection (and connecting, pinging), in milliseconds",
+    table = _table_under(
+        "what the pool did (cold start and warm-up included)",
+        "checkout: waiting for a connection (and connecting, pinging), in milliseconds",
     )
     # on a narrow console the label and the headers fold onto more lines, never a figure
     table.add_column("runner", style="bold", overflow="fold")
@@ -245,6 +252,41 @@ def memory_line(result: RunResult) -> str | None:
     return result.server.describe_memory() if result.server else None
 
 
+def statement_rows(results: list[RunnerResult]) -> Table | None:
+    """A run of scripts: each runner's scripts (their share of its measured operations)
+    and each of their statements, with its own count, failures and latency (pgbench's
+    ``-r``); None for a run of the query."""
+    scripted = [r for r in results if r.scripts]
+    if not scripted:
+        return None
+    table = _table_under(
+        "per statement (measured operations)",
+        "times in milliseconds; share: of the runner's operations that ran the script",
+    )
+    for header in ("runner", "script", "share", "line", "statement"):
+        table.add_column(header, overflow="fold", style="bold" if header == "runner" else None)
+    for header in ("n", "errors", "mean", "p99"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for r in scripted:
+        total = sum(s.operations for s in r.scripts or ()) or None
+        for script in r.scripts or ():
+            share = percent(script.operations / total) if total else MISSING
+            for index, statement in enumerate(script.statements):
+                figures = statement.summary
+                table.add_row(
+                    literal(r.runner) if index == 0 else "",
+                    literal(script.script) if index == 0 else "",
+                    share if index == 0 else "",
+                    str(statement.line),
+                    literal(shortened(statement.sql)),
+                    count(statement.n),
+                    count(statement.errors),
+                    ms_from_ns(figures.mean_ns) if figures else MISSING,
+                    ms_from_ns(figures.p99_ns) if figures else MISSING,
+                )
+    return table
+
+
 def write(result: RunResult, console: Console) -> None:
     console.print(build_table(result, console.width))
     console.print(
@@ -253,9 +295,9 @@ def write(result: RunResult, console: Console) -> None:
     )
     for line in findings.speedup_lines(result, describe_speedup):
         console.print(literal(line))
-    pool = _pool_rows(result.runners)
-    if pool is not None:
-        console.print(pool)
+    for extra in (statement_rows(result.runners), _pool_rows(result.runners)):
+        if extra is not None:
+            console.print(extra)
     for line in (server_line(result), memory_line(result)):
         if line:
             console.print(literal(line), style="dim")

@@ -45,7 +45,7 @@ from dbbench.errors import ExitStatus, Mentioning, ResultFileError
 from dbbench.histogram import LatencyHistogram
 from dbbench.numbers import duration_from_ns, signed_percent, size_from_bytes, us_from_ns
 from dbbench.results import validation
-from dbbench.stats import Speedup, Summary
+from dbbench.stats import Speedup, Summary, summarize
 
 if TYPE_CHECKING:
     from dbbench.significance import Comparison
@@ -478,6 +478,8 @@ class BenchmarkSummary(Section):
     allow_large_results: bool | None = None
     #: ``--repeat``: repetitions of the whole run (1 in files older than version 4)
     repeat: int | None = None
+    #: ``--script``: each script's ``path`` and ``weight``; None for a run of the query
+    scripts: list[dict[str, Any]] | None = None
 
     @property
     def repeated(self) -> str:
@@ -881,6 +883,65 @@ class Scratch:
 
 
 @dataclass(frozen=True)
+class StatementSummary:
+    """One statement of a script, as a runner ran it (pgbench's ``-r``): where it stands
+    in its file, its text, how often it ran and failed, and its latency (each execution
+    with its fetch; a failed one's too), None when it never ran."""
+
+    line: int
+    sql: str
+    n: int
+    errors: int
+    summary: Summary | None = None
+    latency: Distribution | None = field(default=None, repr=False)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "sql": self.sql,
+            "n": self.n,
+            "errors": self.errors,
+            "mean_us": us_from_ns(self.summary.mean_ns) if self.summary else None,
+            "p50_us": us_from_ns(self.summary.p50_ns) if self.summary else None,
+            "p99_us": us_from_ns(self.summary.p99_ns) if self.summary else None,
+            "histogram": self.latency.to_document() if self.latency else None,
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> StatementSummary:
+        latency = Distribution.from_document(d.get("histogram"))
+        summary = summarize(latency.histogram) if latency and latency.count else None
+        return cls(d["line"], d["sql"], d["n"], d["errors"], summary, latency)
+
+
+@dataclass(frozen=True)
+class ScriptSummary:
+    """One script of a run of scripts, as a runner ran it: its file and weight, the
+    measured operations that picked it (its share), the think time they slept
+    (``\\sleep``), and each statement."""
+
+    script: str
+    weight: int
+    operations: int
+    think_s: float
+    statements: tuple[StatementSummary, ...]
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "script": self.script,
+            "weight": self.weight,
+            "operations": self.operations,
+            "think_s": self.think_s,
+            "statements": [s.to_document() for s in self.statements],
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> ScriptSummary:
+        statements = tuple(StatementSummary.from_document(s) for s in d["statements"])
+        return cls(d["script"], d["weight"], d["operations"], d["think_s"], statements)
+
+
+@dataclass(frozen=True)
 class RunnerResult:
     """One runner's measured operations in one run."""
 
@@ -908,6 +969,8 @@ class RunnerResult:
     checkout_latency: Distribution | None = field(default=None, repr=False)
     #: of ``connections_opened``, the connects that failed (a server or pooler gone)
     connects_failed: int = 0
+    #: a run of scripts (``--script``): each script's share and statements; None otherwise
+    scripts: tuple[ScriptSummary, ...] | None = None
 
     @property
     def connections_made(self) -> int:
@@ -978,6 +1041,11 @@ class RunnerResult:
                 "latency": self.latency.to_document() if self.latency else None,
                 "checkout": self.checkout_latency.to_document() if self.checkout_latency else None,
             },
+            **(
+                {"scripts": [s.to_document() for s in self.scripts]}
+                if self.scripts is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -1006,6 +1074,11 @@ class RunnerResult:
             error_timeline=TimelineSummary.from_document(d.get("error_timeline")),
             latency=Distribution.from_document(histograms["latency"]),
             checkout_latency=checkout_histogram,
+            scripts=(
+                None
+                if d.get("scripts") is None
+                else tuple(ScriptSummary.from_document(s) for s in d["scripts"])
+            ),
         )
 
 

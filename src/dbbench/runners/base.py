@@ -98,6 +98,10 @@ class Runner(abc.ABC):
     is_baseline: ClassVar[bool] = False
     #: a sweep varies this runner's pool settings, and its figures fill the cells (pool)
     swept: ClassVar[bool] = False
+    #: runs a ``--script`` on the DB-API connection it gets (``ScriptWorkload.run_on``);
+    #: False for those that execute through SQLAlchemy's ``Connection`` or ``Session``, or
+    #: asynchronously, which a script's statements are not run through
+    runs_scripts: ClassVar[bool] = True
     #: how ``dbbench explain`` splits its operation into phases: "connect" (a new
     #: connection), "checkout" (a pool's), "reuse" (one kept); None: explain cannot
     explained_as: ClassVar[str | None] = None
@@ -110,8 +114,10 @@ class Runner(abc.ABC):
         driver: Driver | None = None,
         label: str | None = None,
     ) -> None:
-        self.workload = workload
         self.driver: Driver = driver if driver is not None else get_driver(database.driver)
+        # a script's statements are bound in the driver's paramstyle (``ScriptWorkload``)
+        for_driver = getattr(workload, "for_driver", None)
+        self.workload = for_driver(self.driver) if for_driver is not None else workload
         #: opens one connection: the driver's connect with its arguments worked out once
         self._connect = CountedConnect(self.driver.connector(database))
         if label is not None:
@@ -194,6 +200,7 @@ class AsyncRunner(Runner):
     """
 
     is_async = True
+    runs_scripts = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # cooperative: a subclass may also inherit a synchronous runner's __init__

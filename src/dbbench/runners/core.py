@@ -32,6 +32,7 @@ from dbbench.runners.pool import PoolRunner
 
 class CoreRunner(PoolRunner):
     name = "core"
+    runs_scripts = False
     operation = "engine.connect(), execute(text(query)), fetch, close (SQLAlchemy Core)"
     swept = False
     explained_as = None

@@ -7,6 +7,7 @@ from typing import Any
 
 from dbbench.drivers import is_lost
 from dbbench.runners.base import Runner
+from dbbench.scripts.run import StatementFailed
 
 
 class PersistentRunner(Runner):
@@ -32,8 +33,10 @@ class PersistentRunner(Runner):
             connection = self._connections[worker] = self._connect()
         try:
             self.workload.run_on(connection)
-        except self.driver.errors as exc:
-            if not self._is_lost(exc):
+        except Exception as exc:
+            # a script's failed statement carries the driver's error (``StatementFailed``)
+            error = exc.error if isinstance(exc, StatementFailed) else exc
+            if not isinstance(error, self.driver.errors) or not self._is_lost(error):
                 raise
             # the connection is lost (server restarted, KILL, timeout): as an
             # application would, this worker reconnects on its next operation

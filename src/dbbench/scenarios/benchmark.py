@@ -58,6 +58,7 @@ from dbbench.scenarios.explain import count_run_round_trips, project_run
 from dbbench.scenarios.pooling import transaction_pooling_note
 from dbbench.scenarios.summary import build_result, capture_environment
 from dbbench.scenarios.sweep import check_size, grid, noise_test, recommend
+from dbbench.scripts.run import StatementFailed
 from dbbench.server.certificates import CertificateFiles, make_certificates
 from dbbench.server.local import LocalServer, ServerAddress
 from dbbench.server.local_postgresql import LocalPostgreSQLServer
@@ -275,6 +276,9 @@ def check_sql(
     message names them."""
     bench = settings.benchmark
     guard.check_settings(settings, allow_writes, query_name)
+    if bench.scripts:
+        check_scripts_alone(settings, projected, query_name, workload_name)
+        return
     check_workload(bench.workload, allow_writes, workload_name)
     if bench.workload == READ_WORKLOAD:
         return
@@ -288,6 +292,38 @@ def check_sql(
         # its round trips are counted on the query, not on the insert and its commit
         raise ConfigError(
             f"a projection is of the read workload only, not {workload_name} = {bench.workload!r}"
+        )
+
+
+def check_scripts_alone(
+    settings: Settings, projected: bool, query_name: str, workload_name: str
+) -> None:
+    """A run of scripts (``[benchmark] scripts``) says what an operation runs in them: a
+    query or a write workload beside them is refused, and so is a projection (its round
+    trips are counted on the query)."""
+    bench = settings.benchmark
+    scripts = mention("[benchmark] scripts")
+    if bench.query != DEFAULT_QUERY:
+        raise ConfigError(f"{scripts} and {query_name} both say what an operation runs: give one")
+    if bench.workload != READ_WORKLOAD:
+        raise ConfigError(
+            f"{scripts} and {workload_name} = {bench.workload!r} both say what an operation "
+            "runs: give one (a script's writes need --allow-writes)"
+        )
+    if projected:
+        raise ConfigError(f"a projection is of the query, not of {scripts}")
+
+
+def check_script_runners(settings: Settings, runner_names: Sequence[str]) -> None:
+    """The runners given, each able to run a script (``Runner.runs_scripts``) when the run
+    has scripts: those on SQLAlchemy's ``Connection``/``Session`` or asyncio are not."""
+    if not settings.benchmark.scripts:
+        return
+    refused = [name for name in runner_names if name not in names_with("runs_scripts", [name])]
+    if refused:
+        raise ConfigError(
+            f"{mention('[benchmark] scripts')} runs on a DB-API connection, which runner "
+            f"{', '.join(refused)} does not give: choose others ({', '.join(DEFAULT_RUNNERS)} do)"
         )
 
 
@@ -310,6 +346,7 @@ def plan_run(
     ``allow_writes`` (``check_sql``).
     """
     check_sql(settings, allow_writes)
+    check_script_runners(settings, runner_names)
     settings = databases.read_only_sessions(settings, allow_writes)
     if settings.variants:
         if settings.benchmark.workload != READ_WORKLOAD:
@@ -562,7 +599,10 @@ def execute_run(
         if run.writes:
             require_database(watched, settings.benchmark.workload)
         # a write workload's table does not exist yet: its first operations check it
-        checked = None if run.writes else workload_for(settings.benchmark)
+        # a script's statements are checked by its first operation, as its BEGIN wants
+        checked = None if run.writes or settings.benchmark.scripts else workload_for(
+            settings.benchmark
+        )
         if settings.variants:  # each variant's server and driver, before anything is measured
             server, checked_variants = variants.check_servers(
                 settings, checked, backend.check_server, run.runners
@@ -751,6 +791,9 @@ def _measure(
                     on_checkpoint=checkpoint,
                     clock=backend.clock_ns,
                 )
+    except StatementFailed as exc:
+        # a cold start's script failed: its statement, named by file and line, is the query
+        raise operation_error(exc.error, watched, exc.where) from exc
     except Exception as exc:
         # a worker process's diagnosed failure is raised as its ConnectError/QueryError
         if not (is_operation_failure(exc) or isinstance(exc, ProcessFailed)):

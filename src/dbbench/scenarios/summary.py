@@ -24,13 +24,16 @@ from dbbench.results.model import (
     RunnerResult,
     RunResult,
     Scratch,
+    ScriptSummary,
     ServerSummary,
     SettingsSummary,
     SpeedupResult,
+    StatementSummary,
     TimelineSummary,
 )
 from dbbench.runners import baseline_for
 from dbbench.stats import speedup, summarize
+from dbbench.workload_script import StatementFigures, StatementTally
 
 
 def runner_result(record: RunnerRecord, target_rate_per_s: float | None) -> RunnerResult:
@@ -51,7 +54,41 @@ def runner_result(record: RunnerRecord, target_rate_per_s: float | None) -> Runn
         error_timeline=TimelineSummary.from_document(record.timeline.to_dict()),
         latency=Distribution.of(tally.latency),
         checkout_latency=Distribution.of(tally.checkout) if tally.checkout.count else None,
+        scripts=script_summaries(record.statements) if record.statements is not None else None,
     )
+
+
+def script_summaries(tally: StatementTally) -> tuple[ScriptSummary, ...]:
+    """A run of scripts' figures, per script and statement, in the scripts' order."""
+    empty = StatementFigures()
+    scripts = []
+    for number, (path, weight) in sorted(tally.scripts.items()):
+        statements = []
+        for (script, index), (line, sql) in sorted(tally.texts.items()):
+            if script != number:
+                continue
+            figures = tally.statements.get((script, index), empty)
+            latency = figures.latency
+            statements.append(
+                StatementSummary(
+                    line,
+                    sql,
+                    latency.count,
+                    figures.errors,
+                    summarize(latency) if latency.count else None,
+                    Distribution.of(latency) if latency.count else None,
+                )
+            )
+        scripts.append(
+            ScriptSummary(
+                path,
+                weight,
+                tally.operations.get(number, 0),
+                tally.think_ns.get(number, 0) / 1e9,
+                tuple(statements),
+            )
+        )
+    return tuple(scripts)
 
 
 def _version(distribution: str) -> str | None:

@@ -1,5 +1,5 @@
 """Scripts in pgbench's ``-f`` language: each operation runs one, its statements in order,
-on one connection (issue 15's ``--script FILE[@WEIGHT]``; not yet on the command line).
+on one connection (``--script FILE[@WEIGHT]`` on run and compare: ``workload_script``).
 
 A library in four steps, each its own module:
 

@@ -5,7 +5,7 @@
 * ``\\set``: evaluated with ``rng`` (a ``random.Random``, one per client thread, seedable)
   and the variables so far, which start as ``variables`` (the run's: ``scale``, ...);
 * a statement: executed with its variables as parameters (``bind``), its rows fetched
-  where it produced any (``workload.fetch_all``), timed from before ``execute`` to after
+  where it produced any (``fetching.fetch_all``), timed from before ``execute`` to after
   the fetch with ``time.perf_counter_ns``;
 * ``\\sleep``: slept, and counted as think time, apart from the statements' time.
 
@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from random import Random
 from typing import Any
 
+from dbbench.fetching import fetch_all
 from dbbench.scripts.bind import bind
 from dbbench.scripts.expr import EvaluationError, ScriptError, Value
 from dbbench.scripts.parse import MAX_SLEEP_US, Script, SetVariable, Sleep, Statement
-from dbbench.workload import fetch_all
 
 _OPENS = re.compile(r"(?:BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE)
 _CLOSES = re.compile(r"(?:COMMIT|END|ROLLBACK|ABORT|PREPARE\s+TRANSACTION)\b", re.IGNORECASE)
@@ -109,6 +109,8 @@ class StatementFailed(Exception):
     ) -> None:
         self.index = statement.index
         self.line = statement.line
+        #: ``tx.sql:4``: where the failed statement starts
+        self.where = script.where(statement.line)
         self.error = error
         self.result = result
         super().__init__(

@@ -1,0 +1,135 @@
+"""``dbbench run --script`` on real servers (MariaDB and PostgreSQL): a script of a
+``\\set``, BEGIN, three SELECTs and COMMIT runs on raw, pool and persistent without an
+error; a failing statement counts as a failed operation of its kind, named by file and
+line, and its transaction is rolled back: nothing of it is committed later."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import run_dbbench
+
+TX = """\\set id random(1, 1000)
+BEGIN;
+SELECT :id;
+SELECT :id + 1 AS next;
+SELECT :id * 2 AS twice;
+COMMIT;
+"""
+RUNNERS = ("raw", "pool", "persistent")
+
+
+@pytest.fixture(params=["mysql", "postgresql"])
+def target(request):
+    """(dialect, the session's server of it)."""
+    fixture = "server" if request.param == "mysql" else "postgresql_server"
+    return request.param, request.getfixturevalue(fixture)
+
+
+def dbbench(target, tmp_path: Path, *args: str):
+    dialect, server = target
+    result = run_dbbench(
+        "run", "--ssl-mode", "disabled", "-q", *args,
+        env=server.env(), cwd=tmp_path, timeout_s=300,
+    )  # fmt: skip
+    return result
+
+
+def test_a_transaction_script_runs_on_every_runner_without_an_error(target, tmp_path):
+    (tmp_path / "tx.sql").write_text(TX)
+    result = dbbench(
+        target, tmp_path, "--script", "tx.sql", "-n", "50", "--runner", ",".join(RUNNERS),
+        "-o", "out.json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "out.json").read_text())
+    assert document["settings"]["benchmark"]["scripts"] == [{"path": "tx.sql", "weight": 1}]
+    by_runner = {r["runner"]: r for r in document["results"]}
+    assert sorted(by_runner) == sorted(RUNNERS)
+    for runner in by_runner.values():
+        assert (runner["n"], runner["errors"], runner["errors_by_kind"]) == (50, 0, {})
+        ((script,),) = [runner["scripts"]]
+        assert (script["script"], script["weight"], script["operations"]) == ("tx.sql", 1, 50)
+        statements = script["statements"]
+        assert [(s["line"], s["sql"]) for s in statements] == [
+            (2, "BEGIN"), (3, "SELECT :id"), (4, "SELECT :id + 1 AS next"),
+            (5, "SELECT :id * 2 AS twice"), (6, "COMMIT"),
+        ]  # fmt: skip
+        for statement in statements:
+            assert (statement["n"], statement["errors"]) == (50, 0)
+            assert statement["histogram"]["count"] == 50
+            assert 0 < statement["p50_us"] <= statement["p99_us"]
+    assert "script tx.sql: 50 operations per runner" in result.stdout
+    assert "per statement (measured operations)" in result.stdout
+
+
+def execute(server, dialect: str, *statements: str) -> list:
+    connection = server.connect(autocommit=True) if dialect == "postgresql" else server.connect()
+    try:
+        cursor = connection.cursor()
+        rows = []
+        for sql in statements:
+            cursor.execute(sql)
+            rows = cursor.fetchall() if cursor.description is not None else []
+        if dialect == "mysql":
+            connection.commit()
+        return rows
+    finally:
+        connection.close()
+
+
+def test_a_failing_statement_is_a_failed_operation_rolled_back(target, tmp_path):
+    """Each operation logs its id, then inserts it where it must be unique: once the five
+    ids are in, every operation fails at line 4.  Had a failure left its transaction open,
+    the next operation's BEGIN (MySQL: an implicit commit) or its statements (PostgreSQL:
+    an aborted transaction) would show it: the log would hold more rows than the unique
+    table, or the errors be of another kind."""
+    dialect, server = target
+    suffix = uuid.uuid4().hex[:8]
+    log, unique = f"sw_log_{suffix}", f"sw_unique_{suffix}"
+    execute(
+        server, dialect,
+        f"CREATE TABLE {log} (id INT NOT NULL)",
+        f"CREATE TABLE {unique} (id INT PRIMARY KEY)",
+    )  # fmt: skip
+    try:
+        (tmp_path / "fail.sql").write_text(
+            "\\set id random(1, 5)\n"
+            "BEGIN;\n"
+            f"INSERT INTO {log} (id) VALUES (:id);\n"
+            f"INSERT INTO {unique} (id) VALUES (:id);\n"
+            "COMMIT;\n"
+        )
+        refused = dbbench(target, tmp_path, "--script", "fail.sql", "-n", "40")
+        assert refused.returncode == 2
+        assert refused.stderr.count("\n") == 1 and "fail.sql:3 = 'INSERT" in refused.stderr
+        result = dbbench(
+            target, tmp_path, "--script", "fail.sql", "--allow-writes", "-n", "40",
+            "--warmup", "1", "--runner", "persistent", "-o", "out.json",
+        )  # fmt: skip
+        document = json.loads((tmp_path / "out.json").read_text())
+        logged = execute(server, dialect, f"SELECT COUNT(*) FROM {log}")[0][0]
+        kept = execute(server, dialect, f"SELECT COUNT(*) FROM {unique}")[0][0]
+    finally:
+        execute(server, dialect, f"DROP TABLE {log}", f"DROP TABLE {unique}")
+    assert result.returncode == 3, result.stderr  # operations failed
+    ((runner),) = document["results"]  # one connection, reused: what a failure would spoil
+    kinds = runner["errors_by_kind"]
+    assert len(kinds) == 1, kinds
+    ((kind, count),) = kinds.items()
+    assert kind.startswith("IntegrityError(") and kind.endswith(" at fail.sql:4"), kind
+    assert runner["n"] + count == 40 and runner["errors"] == count
+    # the cold start (the first id: it succeeds), the warm-up's one, the measured: each
+    # success committed its two rows, no failure committed any
+    succeeded = 1 + (1 - runner["warmup_errors"]) + runner["n"]
+    assert kept == logged == succeeded <= 5
+    assert count >= 40 - 5
+    ((script,),) = [runner["scripts"]]
+    begin, log_insert, unique_insert, commit = script["statements"]
+    assert script["operations"] == 40
+    assert (begin["n"], log_insert["n"], unique_insert["n"]) == (40, 40, 40)
+    assert (unique_insert["errors"], commit["n"]) == (count, runner["n"])

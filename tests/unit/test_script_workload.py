@@ -1,0 +1,286 @@
+"""``--script FILE[@WEIGHT]``: the setting, its refusals, and the workload that picks a
+script by weight and records each statement (no database: a recording connection)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from dbbench.config.schema import ScriptSpec, script_spec
+from dbbench.config.settings import load_settings
+from dbbench.engine.turn import error_kind
+from dbbench.errors import ConfigError
+from dbbench.scenarios.benchmark import check_script_runners, check_sql
+from dbbench.scripts.run import StatementFailed
+from dbbench.workload import workload_for
+from dbbench.workload_script import ScriptWorkload, StatementTally
+
+TX = "\\set id random(1, 1000)\nBEGIN;\nSELECT :id;\nSELECT :id + 1;\nSELECT :id * 2;\nCOMMIT;\n"
+
+
+class Failing(Exception):
+    """The driver's error, as a recording connection raises it."""
+
+
+class Recording:
+    """A DB-API connection that notes what it ran; ``fail`` names SQL that raises."""
+
+    def __init__(self, fail: str | None = None) -> None:
+        self.calls: list[tuple[str, tuple | None]] = []
+        self._autocommit = False
+        self.autocommit_set = 0
+        self.fail = fail
+
+    @property
+    def autocommit(self) -> bool:
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        self.autocommit_set += 1
+        self._autocommit = value
+
+    def cursor(self) -> Recording:
+        return self
+
+    def execute(self, sql: str, parameters: tuple | None = None) -> None:
+        self.calls.append((sql, parameters))
+        if self.fail is not None and sql.startswith(self.fail):
+            raise Failing("duplicate key")
+
+    def fetchall(self) -> list[tuple]:
+        return [(1,)] if self.calls[-1][0].startswith("SELECT") else []
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def tx(tmp_path):
+    path = tmp_path / "tx.sql"
+    path.write_text(TX)
+    return path
+
+
+def loaded(*scripts: str, **flags):
+    return load_settings(None, env={}, flags={"benchmark": {"scripts": scripts, **flags}})
+
+
+def test_a_script_without_weight_weighs_one_and_with_one_its_weight(tx):
+    settings = loaded(str(tx), f"{tx}@3")
+    assert [(f.path, f.weight) for f in settings.benchmark.scripts] == [(str(tx), 1), (str(tx), 3)]
+    assert [s.sql for s in settings.benchmark.scripts[0].script.statements] == [
+        "BEGIN", "SELECT :id", "SELECT :id + 1", "SELECT :id * 2", "COMMIT"
+    ]  # fmt: skip
+    assert settings.public_dict()["benchmark"]["scripts"] == [
+        {"path": str(tx), "weight": 1},
+        {"path": str(tx), "weight": 3},
+    ]
+
+
+def test_a_run_of_the_query_records_no_scripts():
+    assert "scripts" not in load_settings(None, env={}).public_dict()["benchmark"]
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [("a.sql", ScriptSpec("a.sql")), ("a.sql@7", ScriptSpec("a.sql", 7)),
+     ("x@y.sql", ScriptSpec("x@y.sql"))],
+)  # fmt: skip
+def test_script_spec(text, spec):
+    assert script_spec(text) == spec
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("a.sql@0", "--script = 'a.sql@0': the weight must be at least 1"),
+        ("@2", "--script = '@2': names no file before its @WEIGHT"),
+    ],
+)
+def test_a_bad_weight_is_one_line_naming_the_flag(given, message):
+    with pytest.raises(ConfigError) as caught:
+        loaded(given)
+    assert str(caught.value) == message
+
+
+def test_the_settings_file_takes_a_list(tmp_path, tx):
+    config = tmp_path / "dbbench.toml"
+    config.write_text(f'[benchmark]\nscripts = ["{tx}@2"]\n')
+    settings = load_settings(config, env={})
+    assert [f.weight for f in settings.benchmark.scripts] == [2]
+    config.write_text("[benchmark]\nscripts = [3]\n")
+    with pytest.raises(ConfigError, match=r"\[benchmark\] scripts = \[3\]: each script must be"):
+        load_settings(config, env={})
+
+
+def test_a_script_that_does_not_parse_is_one_line_naming_file_and_line(tmp_path):
+    path = tmp_path / "bad.sql"
+    path.write_text("SELECT 1;\n\\gset\n")
+    with pytest.raises(ConfigError) as caught:
+        loaded(str(path))
+    assert str(caught.value).startswith(f"{path}:2: unsupported meta-command \\gset")
+    with pytest.raises(ConfigError, match="no such file"):
+        loaded(str(tmp_path / "missing.sql"))
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "postgresql"])
+def test_the_guard_judges_every_statement_naming_file_and_line(tmp_path, tx, dialect):
+    writes = tmp_path / "w.sql"
+    writes.write_text("BEGIN;\nSELECT 1;\nUPDATE t SET a = 1;\nCOMMIT;\n")
+    database = {"dialect": dialect}
+    flags = {"benchmark": {"scripts": (str(tx),)}, "database": database}
+    ok = load_settings(None, env={}, flags=flags)
+    check_sql(ok, allow_writes=False)  # BEGIN, SELECTs, COMMIT: nothing written
+    settings = load_settings(
+        None, env={}, flags={"benchmark": {"scripts": (str(tx), str(writes))}, "database": database}
+    )
+    with pytest.raises(ConfigError) as caught:
+        check_sql(settings, allow_writes=False)
+    assert str(caught.value).startswith(f"{writes}:3 = 'UPDATE t SET a = 1' may change data")
+    assert "allow-writes" in str(caught.value) or "allow_writes" in str(caught.value)
+    check_sql(settings, allow_writes=True)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"query": "SELECT 2"}, "both say what an operation runs: give one"),
+        ({"workload": "insert"}, "workload = 'insert' both say what an operation runs"),
+    ],
+)
+def test_a_script_and_a_query_or_workload_are_refused(tx, flags, message):
+    with pytest.raises(ConfigError, match=message):
+        check_sql(loaded(str(tx), **flags), allow_writes=True)
+
+
+def test_a_runner_that_runs_no_script_is_refused(tx):
+    settings = loaded(str(tx))
+    check_script_runners(settings, ["raw", "pool", "persistent", "nullpool"])
+    with pytest.raises(ConfigError, match="which runner core, session does not give"):
+        check_script_runners(settings, ["raw", "core", "session"])
+
+
+def scripts(tmp_path, *weights: int):
+    paths = []
+    for number, weight in enumerate(weights):
+        path = tmp_path / f"s{number}.sql"
+        path.write_text(f"SELECT {number};\n")
+        paths.append(f"{path}@{weight}")
+    return loaded(*paths).benchmark.scripts
+
+
+def test_the_choice_follows_the_weights_and_a_seed_repeats_it(tmp_path):
+    files = scripts(tmp_path, 1, 3, 0 + 6)
+    workload = ScriptWorkload(files, seed=7)
+    rng = random.Random(1)
+    picks = Counter(workload.pick(rng) for _ in range(10_000))
+    # 1:3:6 of 10,000, the seed fixed: the same counts every time
+    assert sorted(picks) == [0, 1, 2]
+    assert 800 < picks[0] < 1200 and 2700 < picks[1] < 3300 and 5700 < picks[2] < 6300
+    again = ScriptWorkload(files, seed=7)
+    first = Recording()
+    second = Recording()
+    for _ in range(50):
+        workload.run_on(first)
+        again.run_on(second)
+    assert first.calls == second.calls
+
+
+def test_an_operation_sets_autocommit_once_per_connection_and_records_each_statement(tx):
+    workload = workload_for(loaded(str(tx)).benchmark)
+    assert isinstance(workload, ScriptWorkload)
+    connection = Recording()
+    for _ in range(5):
+        assert workload.run_on(connection) == 3  # three SELECTs' rows
+    assert connection.autocommit is True and connection.autocommit_set == 1
+    ids = [parameters[0] for sql, parameters in connection.calls if sql == "SELECT %s"]
+    assert len(ids) == 5 and all(1 <= i <= 1000 for i in ids)
+    tally = workload.take()
+    assert tally.operations == {0: 5}
+    assert {key: f.latency.count for key, f in tally.statements.items()} == {
+        (0, i): 5 for i in range(5)
+    }
+    assert workload.take().operations == {}  # taken: cleared
+
+
+def test_a_failed_statement_is_recorded_and_named_in_its_kind(tx):
+    workload = workload_for(loaded(str(tx)).benchmark)
+    connection = Recording(fail="SELECT %s + 1")
+    with pytest.raises(StatementFailed) as caught:
+        workload.run_on(connection)
+    assert connection.calls[-1] == ("ROLLBACK", None)
+    assert error_kind(caught.value) == f"Failing at {tx}:4"
+    tally = workload.take()
+    assert tally.statements[(0, 2)].errors == 1
+    assert (0, 3) not in tally.statements  # never ran
+    assert StatementTally.from_dict(tally.to_dict()).to_dict() == tally.to_dict()
+
+
+def recorded(tx, runs: int) -> StatementTally:
+    workload = workload_for(loaded(str(tx)).benchmark)
+    connection = Recording()
+    for _ in range(runs):
+        workload.run_on(connection)
+    return workload.take()
+
+
+def test_processes_records_of_statements_merge_exactly(tx):
+    from dbbench.engine.harness import RunnerRecord
+
+    first, second = RunnerRecord("pool"), RunnerRecord("pool")
+    first.add_statements(recorded(tx, 3))
+    second.add_statements(recorded(tx, 4))
+    sent = RunnerRecord.from_dict(second.to_dict())  # as a worker process sends it
+    first.merge(sent)
+    assert first.statements is not None
+    assert first.statements.operations == {0: 7}
+    assert {k: f.latency.count for k, f in first.statements.statements.items()} == {
+        (0, i): 7 for i in range(5)
+    }
+    assert RunnerRecord.from_dict(RunnerRecord("raw").to_dict()).statements is None
+
+
+def test_the_result_carries_each_statement_and_an_old_file_none(tx):
+    from dbbench.engine.harness import RunnerRecord
+    from dbbench.results.model import RunnerResult
+    from dbbench.scenarios.summary import runner_result
+
+    record = RunnerRecord("persistent")
+    record.add_statements(recorded(tx, 6))
+    result = runner_result(record, None)
+    ((script,),) = [result.scripts]
+    assert (script.script, script.weight, script.operations) == (str(tx), 1, 6)
+    assert [(s.line, s.sql, s.n, s.errors) for s in script.statements][:2] == [
+        (2, "BEGIN", 6, 0), (3, "SELECT :id", 6, 0)
+    ]  # fmt: skip
+    document = result.to_document()
+    again = RunnerResult.from_document(document)
+    assert again.to_document() == document
+    old = {key: value for key, value in document.items() if key != "scripts"}
+    assert RunnerResult.from_document(old).scripts is None
+
+
+def test_the_statement_table_shows_text_literally_and_shortened(tx):
+    from rich.console import Console
+
+    from dbbench.engine.harness import RunnerRecord
+    from dbbench.output.table import statement_rows
+    from dbbench.scenarios.summary import runner_result
+    from dbbench.text import shortened
+
+    assert shortened("SELECT  a,\n  b FROM t") == "SELECT a, b FROM t"
+    assert shortened("x" * 50, 10) == "x" * 9 + "…"
+    record = RunnerRecord("pool")
+    tally = recorded(tx, 2)
+    tally.texts[(0, 1)] = (3, "SELECT '[red]x[/red]'")
+    record.add_statements(tally)
+    result = runner_result(record, None)
+    assert statement_rows([runner_result(RunnerRecord("raw"), None)]) is None
+    console = Console(width=200, record=True)
+    console.print(statement_rows([result]))
+    text = console.export_text()
+    assert "SELECT '[red]x[/red]'" in text
+    assert "100.0%" in text and str(tx) in text
