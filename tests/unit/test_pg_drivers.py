@@ -327,3 +327,20 @@ def test_mysql_error_kinds_are_as_they_were():
     )
     assert error_kind(pymysql.err.OperationalError(1045, "denied")) == "OperationalError(1045)"
     assert error_kind(pymysql.err.InterfaceError(0, "")) == "InterfaceError"
+
+
+def test_an_asyncpg_error_through_sqlalchemys_adapter_is_named_with_its_sqlstate():
+    """async-pool on PostgreSQL fails with the adapter's exceptions (asyncpg is no DB-API
+    driver of dbbench's): their kind keeps the SQLSTATE, as a psycopg error's does."""
+    pytest.importorskip("asyncpg")
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
+
+    from dbbench.drivers import error_kind
+
+    class Original(Exception):
+        sqlstate = "26000"  # invalid_sql_statement_name: a prepared statement missing
+
+    dbapi = AsyncAdapt_asyncpg_dbapi
+    failed = dbapi.Error("prepared statement does not exist", Original())
+    assert error_kind(failed) == "Error(26000)"
+    assert error_kind(dbapi.Error("no code", Exception())) == "Error"

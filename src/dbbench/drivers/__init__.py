@@ -17,6 +17,7 @@ their exceptions carry.
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from typing import Any
 
@@ -167,6 +168,10 @@ def failure_reason(exc: BaseException) -> str | None:
     return driver.failure_reason(exc) if driver is not None else None
 
 
+#: what a SQLSTATE looks like: five digits or capital letters ("26000", "08P01")
+_SQLSTATE = re.compile(r"[0-9A-Z]{5}")
+
+
 def error_kind(exc: BaseException) -> str:
     """A short, stable name for an error: DB-API class and error code, e.g.
     ``OperationalError(2013)`` (MySQL's number, named alike for every MySQL driver) or
@@ -177,5 +182,9 @@ def error_kind(exc: BaseException) -> str:
     if driver is not None:
         return driver.error_kind(exc)
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    # SQLAlchemy's asyncpg adapter (no DB-API driver of dbbench's) keeps the SQLSTATE
+    sqlstate = getattr(exc, "sqlstate", None)
+    if code is None and isinstance(sqlstate, str) and _SQLSTATE.fullmatch(sqlstate):
+        code = sqlstate
     name = type(exc).__name__
     return f"{name}({code})" if code is not None else name
