@@ -284,3 +284,22 @@ def test_the_statement_table_shows_text_literally_and_shortened(tx):
     text = console.export_text()
     assert "SELECT '[red]x[/red]'" in text
     assert "100.0%" in text and str(tx) in text
+
+
+def test_markdown_shows_each_statement_in_a_table_of_its_own(tx):
+    from types import SimpleNamespace
+
+    from dbbench.engine.harness import RunnerRecord
+    from dbbench.output.markdown import _statement_table
+    from dbbench.scenarios.summary import runner_result
+
+    record = RunnerRecord("persistent")
+    tally = recorded(tx, 4)
+    tally.texts[(0, 1)] = (3, "SELECT 'a|b'")
+    record.add_statements(tally)
+    lines = _statement_table(SimpleNamespace(runners=[runner_result(record, None)]))
+    assert lines[0] == "**Per statement** (measured operations; milliseconds)"
+    assert lines[2].startswith("| runner | script | line | statement | share |")
+    assert lines[5].startswith(f"| **persistent** | {tx} | 3 | `SELECT 'a\\|b'` | 100.0% | 4 | 0 |")
+    plain = SimpleNamespace(runners=[runner_result(RunnerRecord("raw"), None)])
+    assert _statement_table(plain) == []

@@ -18,7 +18,14 @@ from rich.console import Console
 
 from dbbench.diffing import METRICS
 from dbbench.engine.timeline import describe as describe_timeline
-from dbbench.numbers import MISSING, count, error_kinds, ms_from_ns, ops_per_s, overflow
+from dbbench.numbers import (
+    MISSING,
+    count,
+    error_kinds,
+    ms_from_ns,
+    ops_per_s,
+    overflow,
+)
 from dbbench.numbers import escape_markdown as escape
 from dbbench.output import calibrate_table, diff_table
 from dbbench.output.base import NO_EXTRAS, Format, RunExtras
@@ -52,6 +59,7 @@ from dbbench.output.table import (
     memory_line,
     projection_line,
     server_line,
+    statement_lines,
     vs_raw,
 )
 from dbbench.output.target_grid import GRID_CAPTION, target_grid
@@ -68,8 +76,9 @@ from dbbench.results.model import (
     SweepCell,
     SweepResult,
 )
-from dbbench.text import printable
+from dbbench.text import printable, shortened
 from dbbench.workload import READ_WORKLOAD
+from dbbench.workload import describe as describe_workload
 
 _BACKTICKS = re.compile(r"`+")
 
@@ -172,6 +181,30 @@ def _pool_table(result: RunResult) -> list[str]:
     return [title, "", *table(header, rows)]
 
 
+def _statement_table(result: RunResult) -> list[str]:
+    """A run of scripts: each statement's figures, as the terminal's table under the
+    runner table (``table.statement_rows``)."""
+    rows = [
+        [
+            f"**{escape(r.runner)}**",
+            escape(script.script),
+            str(statement.line),
+            code_span(shortened(statement.sql), in_table=True),
+            share,
+            count(statement.n),
+            count(statement.errors),
+            _ms(statement.summary.mean_ns) if statement.summary else MISSING,
+            _ms(statement.summary.p99_ns) if statement.summary else MISSING,
+        ]
+        for r, script, share, statement in statement_lines(result.runners)
+    ]
+    if not rows:
+        return []
+    header = ("runner", "script", "line", "statement", "share", "n", "errors", "mean", "p99")
+    title = "**Per statement** (measured operations; milliseconds)"
+    return [title, "", *table(header, rows, left=4)]
+
+
 def _failures(result: RunResult) -> list[str]:
     lines = []
     dialect = result.settings.database.dialect
@@ -223,6 +256,7 @@ def run_lines(result: RunResult) -> list[list[str]]:
             "not in the other columns."
         ],
         [f"- {escape(line)}" for line in speedup_lines(result, describe_speedup)],
+        _statement_table(result),
         _pool_table(result),
         *([escape(line[0].upper() + line[1:])] for line in (server, memory_line(result)) if line),
         [f"- {escape(line)}" for line in pooler_lines(result)],
@@ -283,7 +317,9 @@ def _warmup(bench: BenchmarkSummary) -> int:
 
 
 def _operation(bench: BenchmarkSummary) -> str:
-    """The query as code; a write workload named, with its commit."""
+    """The query as code; a write workload named, with its commit; the scripts by file."""
+    if bench.scripts:
+        return escape(describe_workload("", READ_WORKLOAD, bench.scripts))
     query = code_span("" if bench.query is None else bench.query)
     workload = READ_WORKLOAD if bench.workload is None else bench.workload
     return query if workload == READ_WORKLOAD else f"{escape(workload)} workload: {query} + COMMIT"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from rich import box
@@ -30,7 +30,13 @@ from dbbench.output.columns import (
     shown_in,
 )
 from dbbench.output.console import literal
-from dbbench.results.model import RunnerResult, RunProjection, RunResult
+from dbbench.results.model import (
+    RunnerResult,
+    RunProjection,
+    RunResult,
+    ScriptSummary,
+    StatementSummary,
+)
 from dbbench.runners import is_baseline
 from dbbench.stats import Speedup
 from dbbench.text import shortened
@@ -267,24 +273,34 @@ def statement_rows(results: list[RunnerResult]) -> Table | None:
         table.add_column(header, overflow="fold", style="bold" if header == "runner" else None)
     for header in ("n", "errors", "mean", "p99"):
         table.add_column(header, justify="right", no_wrap=True)
-    for r in scripted:
+    for r, script, share, statement in statement_lines(scripted):
+        first = statement is script.statements[0]
+        figures = statement.summary
+        table.add_row(
+            literal(r.runner) if first else "",
+            literal(script.script) if first else "",
+            share if first else "",
+            str(statement.line),
+            literal(shortened(statement.sql)),
+            count(statement.n),
+            count(statement.errors),
+            ms_from_ns(figures.mean_ns) if figures else MISSING,
+            ms_from_ns(figures.p99_ns) if figures else MISSING,
+        )
+    return table
+
+
+def statement_lines(
+    results: Iterable[RunnerResult],
+) -> Iterator[tuple[RunnerResult, ScriptSummary, str, StatementSummary]]:
+    """Each statement of each script of each runner, in order, with its script's share
+    of the runner's measured operations (``12.5%``)."""
+    for r in results:
         total = sum(s.operations for s in r.scripts or ()) or None
         for script in r.scripts or ():
             share = percent(script.operations / total) if total else MISSING
-            for index, statement in enumerate(script.statements):
-                figures = statement.summary
-                table.add_row(
-                    literal(r.runner) if index == 0 else "",
-                    literal(script.script) if index == 0 else "",
-                    share if index == 0 else "",
-                    str(statement.line),
-                    literal(shortened(statement.sql)),
-                    count(statement.n),
-                    count(statement.errors),
-                    ms_from_ns(figures.mean_ns) if figures else MISSING,
-                    ms_from_ns(figures.p99_ns) if figures else MISSING,
-                )
-    return table
+            for statement in script.statements:
+                yield r, script, share, statement
 
 
 def write(result: RunResult, console: Console) -> None:
