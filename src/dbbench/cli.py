@@ -51,6 +51,7 @@ from dbbench.output.formats import FORMAT_NAMES, get_format
 from dbbench.parsing import bad_value, parse_int_list, parse_name_list, shown, whole_number
 from dbbench.runners import (
     DEFAULT_RUNNERS,
+    EXPLAIN_DEFAULT_RUNNERS,
     EXPLAIN_RUNNERS,
     RUNNER_NAMES,
     parse_runner_names,
@@ -1080,7 +1081,7 @@ Examples:
 @click.option(
     "--runner",
     "runner_text",
-    default=",".join(EXPLAIN_RUNNERS),
+    default=",".join(EXPLAIN_DEFAULT_RUNNERS),
     show_default=True,
     help=f"Runners to split, from {', '.join(EXPLAIN_RUNNERS)}.",
 )
@@ -1108,7 +1109,9 @@ def explain(**options: Any) -> int:
     close (PyMySQL); with psycopg on PostgreSQL, name resolution, TCP
     connect, TLS, startup (authentication and the backend's start: one step
     inside libpq), BEGIN, query, close. pool: checkout, pre-ping, query,
-    reset-on-return, checkin.
+    reset-on-return, checkin. core and session (--runner core,session):
+    SQLAlchemy's layers, Session() and its own work, checkout, Core's
+    statement handling, the DB-API execute, the result, rollback, close.
     Medians and p95 over many operations, each phase's share of the whole
     operation (timed apart, as dbbench run times it), round trips counted on
     the wire, and findings on known costs with the setting that removes them.

@@ -425,7 +425,10 @@ def test_json_document_carries_the_projection():
     [
         (["--rtt", "fast"], "--rtt = 'fast': must be a duration"),
         (["--rtt", "0ms"], "--rtt = '0ms': must be a duration greater than 0"),
-        (["--runner", "nullpool"], "explain splits raw, pool, persistent, not 'nullpool'"),
+        (
+            ["--runner", "nullpool"],
+            "explain splits raw, pool, persistent, core, session, not 'nullpool'",
+        ),
         (["--format", "csv"], "Invalid value for '--format'"),
         (["--driver", "odbc"], "unknown driver 'odbc'; choose from pymysql, mysqlclient"),
     ],

@@ -43,7 +43,7 @@ def test_the_traits_as_the_classes_state_them() -> None:
     assert names_with("holds_connection_per_worker") == ("persistent",)
     assert names_with("swept") == ("pool",)
     assert names_with("is_async") == ("async-pool", "async-core", "async-session")
-    assert names_with("explained_as") == ("raw", "pool", "persistent")
+    assert names_with("explained_as") == ("raw", "pool", "persistent", "core", "session")
     assert [n for n in RUNNER_NAMES if not RUNNERS[n].per_driver] == [
         "async-pool", "psycopg-pool", "async-core", "async-session"
     ]

@@ -63,10 +63,14 @@ DEFAULT_RUNNERS: tuple[str, ...] = ("raw", "pool", "persistent")
 #: the runners ``dbbench explain`` splits into phases: those whose classes say how
 #: (``explained_as``); named here, as a test holds it to the classes, so that ``--help``
 #: imports no runner
-EXPLAIN_RUNNERS: tuple[str, ...] = ("raw", "pool", "persistent")
+EXPLAIN_RUNNERS: tuple[str, ...] = ("raw", "pool", "persistent", "core", "session")
+#: what ``dbbench explain`` splits when --runner is not given: the ways of getting a
+#: connection (``core`` and ``session``, SQLAlchemy's layers over ``pool``, when asked)
+EXPLAIN_DEFAULT_RUNNERS: tuple[str, ...] = ("raw", "pool", "persistent")
 
 __all__ = [
     "DEFAULT_RUNNERS",
+    "EXPLAIN_DEFAULT_RUNNERS",
     "EXPLAIN_RUNNERS",
     "RUNNERS",
     "RUNNER_NAMES",

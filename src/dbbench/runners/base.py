@@ -103,7 +103,8 @@ class Runner(abc.ABC):
     #: asynchronously, which a script's statements are not run through
     runs_scripts: ClassVar[bool] = True
     #: how ``dbbench explain`` splits its operation into phases: "connect" (a new
-    #: connection), "checkout" (a pool's), "reuse" (one kept); None: explain cannot
+    #: connection), "checkout" (a pool's), "reuse" (one kept), "layers" (SQLAlchemy's
+    #: Core or ORM over a pool's connection); None: explain cannot
     explained_as: ClassVar[str | None] = None
 
     def __init__(

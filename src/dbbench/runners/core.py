@@ -35,7 +35,7 @@ class CoreRunner(PoolRunner):
     runs_scripts = False
     operation = "engine.connect(), execute(text(query)), fetch, close (SQLAlchemy Core)"
     swept = False
-    explained_as = None
+    explained_as = "layers"
 
     def run_once(self, worker: int = 0) -> int:
         clock = time.perf_counter_ns

@@ -36,7 +36,7 @@ class SessionRunner(PoolRunner):
     runs_scripts = False
     operation = "Session(), execute(text(query)), fetch, close (SQLAlchemy ORM sessionmaker)"
     swept = False
-    explained_as = None
+    explained_as = "layers"
 
     def open(self) -> None:
         super().open()

@@ -26,7 +26,7 @@ import dataclasses
 import itertools
 import os
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,9 +50,9 @@ from dbbench.results.model import (
     RunResult,
     projected_ns,
 )
-from dbbench.runners import EXPLAIN_RUNNERS, runner_class
+from dbbench.runners import EXPLAIN_DEFAULT_RUNNERS, EXPLAIN_RUNNERS, runner_class
 from dbbench.scenarios.backend import LIVE, Backend
-from dbbench.scenarios.phases import driver_module, pool_phases, statement_watch
+from dbbench.scenarios.phases import driver_module, layer_phases, pool_phases, statement_watch
 from dbbench.scenarios.phases.clock import PhaseClock, entry_cost_ns
 from dbbench.scenarios.phases.roundtrips import CountingRelay
 from dbbench.scenarios.summary import capture_environment, iso_utc
@@ -89,6 +89,8 @@ class _Subject:
         self.tcp_phase: str | None
         self.greeting_phase: str | None
         self._runners: list[Any] = []
+        #: the layered operation (``core``, ``session``): its statements and cache hits
+        self.layered: layer_phases.LayeredOperation | None = None
         runner = runner_class(name)
         self.explained_as = runner.explained_as
         self.operation = runner.operation
@@ -120,6 +122,14 @@ class _Subject:
             self.phase_order, self.descriptions = pooled_phases, pooled_descriptions
             # its one connect is in the warm-up
             self.tcp_phase = self.greeting_phase = None
+        elif runner.explained_as == "layers":
+            self.plain = self._open(create_runner(name, settings))
+            self.layered = layer_phases.LayeredOperation(self.plain, watch)
+            self.instrumented = self.layered.run
+            self.phase_order = layer_phases.phases(self.plain, statement_phases)
+            self.descriptions = {**descriptions, **layer_phases.DESCRIPTIONS}
+            # a pool connects inside the checkout (only when it grows)
+            self.tcp_phase = self.greeting_phase = layer_phases.CHECKOUT
         else:
             raise ValueError(f"no phase breakdown for runner {name!r}")
 
@@ -382,7 +392,7 @@ def check_arguments(runner_names: Sequence[str], driver: str) -> None:
 
 def explain(
     settings: Settings,
-    runner_names: Sequence[str] = EXPLAIN_RUNNERS,
+    runner_names: Sequence[str] = EXPLAIN_DEFAULT_RUNNERS,
     *,
     iterations: int = command_default("explain", "benchmark", "iterations"),
     warmup: int = command_default("explain", "benchmark", "warmup"),
@@ -424,6 +434,9 @@ def explain(
     except Exception as exc:
         raise operation_error(exc, database, workload.query) from exc
     runners = tuple(_summaries(s, measured[s.name], trips[s.name]) for s in subjects)
+    cache_hits = {
+        s.name: (s.layered.cache_hits, s.layered.executions) for s in subjects if s.layered
+    }
     return Explanation(
         driver=driver,
         database=database.public_dict(),
@@ -431,7 +444,7 @@ def explain(
         pool=settings.pool.describe(),
         rtt_s=rtt_s,
         runners=runners,
-        findings=tuple(findings(runners, settings, rtt_s)),
+        findings=tuple(findings(runners, settings, rtt_s, cache_hits)),
         environment=capture_environment(server.version),
         started_at=started_at,
         finished_at=iso_utc(backend.wall_clock_s()),
@@ -447,9 +460,15 @@ def _tls_off_setting() -> str:
 
 
 def findings(
-    runners: Sequence[RunnerExplanation], settings: Settings, rtt_s: float | None
+    runners: Sequence[RunnerExplanation],
+    settings: Settings,
+    rtt_s: float | None,
+    cache_hits: Mapping[str, tuple[int, int]] | None = None,
 ) -> list[str]:
-    """Plain-language notes on the known costs the figures show."""
+    """Plain-language notes on the known costs the figures show.
+
+    ``cache_hits``: per layered runner (``core``, ``session``), its executions whose
+    compilation the engine's ``compiled_cache`` held, and all its executions."""
     notes: list[str] = []
     # each set of findings reads the phases of one breakdown: a connect's, then a checkout's
     explained_as = {r.runner: runner_class(r.runner).explained_as for r in runners}
@@ -462,6 +481,8 @@ def findings(
     for runner in runners:
         if explained_as[runner.runner] == "checkout":
             notes += _pool_findings(runner, settings)
+    layered = [r for r in runners if explained_as[r.runner] == "layers"]
+    notes += _layer_findings(layered, cache_hits or {})
     for runner in runners:
         if not runner.adds_up:
             notes.append(_gap_finding(runner))
@@ -550,6 +571,94 @@ def _connect_findings(
             f"{raw.round_trips - sum(p.round_trips for p in work)} of its {raw.round_trips} "
             "round trips: that is what a pool saves on every request."
         )
+    return notes
+
+
+def _all_phases(runner: RunnerExplanation, *names: str) -> list[PhaseResult] | None:
+    """The runner's phases of these names, in that order; None when one is missing."""
+    found = [runner.phase(name) for name in names]
+    return None if None in found else found  # type: ignore[return-value]
+
+
+def _layer_findings(
+    layered: Sequence[RunnerExplanation], cache_hits: Mapping[str, tuple[int, int]]
+) -> list[str]:
+    """What SQLAlchemy's layers over the pool cost: Core's statement handling over the
+    DB-API call, a Session's own work, and the pool's second ROLLBACK after a Session."""
+    notes = []
+    for runner in layered:
+        found = _all_phases(runner, layer_phases.STATEMENT, layer_phases.RESULT, layer_phases.DBAPI)
+        if found is None:
+            continue
+        statement, result, call = found
+        handling_ns = statement.median_ns + result.median_ns
+        hits, executions = cache_hits.get(runner.runner, (0, 0))
+        cache = ""
+        if executions:
+            cache = (
+                f"; the compiled statement was found in the engine's compiled_cache in {hits} "
+                f"of {executions} executions"
+            )
+            if executions - hits == 1:
+                cache += " (the first compiled it)"
+            elif executions - hits > 1:
+                cache += ": it was compiled again on the others (a statement made anew, or a "
+                cache += "cache too small: the engine's query_cache_size)"
+        notes.append(
+            f"{runner.runner}: Core's statement handling (the statement: compiled_cache lookup, "
+            f"autobegin, execution context, {_duration(statement.median_ns)}; the result: "
+            f"CursorResult and rows, {_duration(result.median_ns)}) adds "
+            f"{_duration(handling_ns)} per operation over the DB-API execute's "
+            f"{_duration(call.median_ns)} ({handling_ns / runner.whole_median_ns:.0%} of its "
+            f"{_duration(runner.whole_median_ns)}){cache}. A hot path that runs one fixed "
+            "statement can drop to the pool's DB-API connection (engine.raw_connection(), as "
+            "the pool runner) and do without it."
+        )
+    for runner in layered:
+        found = _all_phases(
+            runner, layer_phases.NEW_SESSION, layer_phases.SESSION_EXECUTE, layer_phases.CLOSE
+        )
+        if found is None:
+            continue
+        created, own, close = found
+        session_ns = created.median_ns + own.median_ns
+        core = next((r for r in layered if r.phase(layer_phases.CHECKIN)), None)
+        reset = runner.phase(layer_phases.RESET)
+        reset_ns = reset.median_ns if reset is not None else 0
+        beside = ""
+        checkin = core.phase(layer_phases.CHECKIN) if core is not None else None
+        if checkin is not None:
+            # the layers a Session has and Core has not, phase by phase: the wholes of two
+            # runners differ by their server connections' luck too (up to ×2 under load)
+            beyond_ns = max(close.median_ns - checkin.median_ns, 0)
+            beside = (
+                f" ({core.runner}'s checkin {_duration(checkin.median_ns)}); with the pool's "
+                f"reset-on-return ({_duration(reset_ns)}) and its close beyond that checkin "
+                f"({_duration(beyond_ns)}), a Session per operation costs "
+                f"{_duration(session_ns + reset_ns + beyond_ns)} over Core's layers"
+            )
+        notes.append(
+            f"{runner.runner}: a Session per operation adds {_duration(session_ns)} of its "
+            f"own (Session() {_duration(created.median_ns)}, its execute's own work "
+            f"{_duration(own.median_ns)}), and its close takes {_duration(close.median_ns)} "
+            f"with the Connection's close and the checkin{beside}: reuse one Session for "
+            "the statements of a request rather than one per statement, or drop to Core "
+            "(engine.connect()) on a hot path."
+        )
+        if reset is not None and reset.round_trips:
+            notes.append(
+                Mentioning(
+                    f"{runner.runner}: Session.close() rolls the transaction back, then the "
+                    f"pool's reset-on-return sends a second ROLLBACK at checkin "
+                    f"({_duration(reset.median_ns)} and {reset.round_trips} round trip(s) per "
+                    "operation here, one RTT on a network): the Session ends the transaction "
+                    "apart from closing its Connection, so the pool is not told it was "
+                    "reset. When every checkout goes through a Session or a Connection that "
+                    f"ends its transaction, {mentioned('pool', 'pool_reset_on_return')} none "
+                    "removes it; keep it if any code path returns a connection "
+                    "mid-transaction."
+                )
+            )
     return notes
 
 
