@@ -59,3 +59,13 @@ def test_a_socket_directory_is_read_for_what_it_holds(tmp_path):
     (tmp_path / ".s.PGSQL.5433").unlink()
     assert "MySQL's socket is a file" in _socket_directory(mysql)
     assert _socket_directory(dataclasses.replace(mysql, unix_socket=str(tmp_path / "x"))) is None
+
+
+def test_a_scripts_failed_statement_is_named_by_its_place_and_the_advice_names_it():
+    exc = pymysql.err.ProgrammingError(1146, "Table 'test.orders' doesn't exist")
+    message = str(query_error(exc, DatabaseSettings(), "tx.sql:4", script=True))
+    assert message == (
+        "the statement at tx.sql:4 failed on root@127.0.0.1:3306: (1146) Table 'test.orders' "
+        "doesn't exist; check the statement at tx.sql:4, or give [database] database"
+    )
+    assert "[benchmark] query" not in message

@@ -208,12 +208,19 @@ def connect_error(
     return ConnectError(text)
 
 
-def query_error(exc: BaseException, database: DatabaseSettings, query: str) -> DbbenchError:
-    """Explain a failure of the benchmark query itself."""
+def query_error(
+    exc: BaseException, database: DatabaseSettings, query: str, *, script: bool = False
+) -> DbbenchError:
+    """Explain a failure of the benchmark query itself; with ``script``, ``query`` is a
+    script's statement named by its place ("tx.sql:4"), and the advice names the script."""
     failure, code, message = _driver_message(exc)
     message = redact(message, database.password)
     shown = query if len(query) <= 60 else query[:57] + "..."
     prefix = f"({code}) " if code is not None else ""
+    if script:
+        what, source = f"the statement at {shown}", f"the statement at {shown}"
+    else:
+        what, source = f"the query {shown!r}", mentioned("benchmark", "query")
     if failure in (Failure.TIMED_OUT, Failure.STATEMENT_TIMEOUT):
         advice = (
             f"no answer within read_timeout ({database.read_timeout_s:g}s, "
@@ -223,21 +230,18 @@ def query_error(exc: BaseException, database: DatabaseSettings, query: str) -> D
     elif failure is Failure.NO_DATABASE_SELECTED:
         advice = (
             f"give {mentioned('database', 'database')} (or DBBENCH_DATABASE), "
-            f"or name the table as database.table in {mentioned('benchmark', 'query')}"
+            f"or name the table as database.table in {source}"
         )
     elif failure is Failure.UNKNOWN_TABLE:
         advice = (
-            f"check {mentioned('benchmark', 'query')}, or {mentioned('database', 'database')} "
+            f"check {source}, or {mentioned('database', 'database')} "
             f"({database.database!r}, {database.source_of('database')})"
             if database.database
-            else f"check {mentioned('benchmark', 'query')}, or give "
-            + mentioned("database", "database")
+            else f"check {source}, or give " + mentioned("database", "database")
         )
     else:
-        advice = f"check {mentioned('benchmark', 'query')}"
-    return QueryError(
-        f"the query {shown!r} failed on {database.describe()}: {prefix}{message}; {advice}"
-    )
+        advice = f"check {source}"
+    return QueryError(f"{what} failed on {database.describe()}: {prefix}{message}; {advice}")
 
 
 def is_operation_failure(exc: BaseException) -> bool:
@@ -247,13 +251,16 @@ def is_operation_failure(exc: BaseException) -> bool:
     return drivers.is_driver_error(exc) or isinstance(exc, setup_errors)
 
 
-def operation_error(exc: BaseException, database: DatabaseSettings, query: str) -> DbbenchError:
+def operation_error(
+    exc: BaseException, database: DatabaseSettings, query: str, *, script: bool = False
+) -> DbbenchError:
     """Explain a failed operation: a connect failure or a query failure, by the failure's
-    phase (an exception no failure names, an ``OSError`` say, is a connect failure)."""
+    phase (an exception no failure names, an ``OSError`` say, is a connect failure); with
+    ``script``, ``query`` is a script statement's place (``query_error``)."""
     failure, _, _ = _driver_message(exc)
     if failure is None or failure.phase == "connect":
         return connect_error(exc, database)
-    return query_error(exc, database, query)
+    return query_error(exc, database, query, script=script)
 
 
 def _socket_directory(database: DatabaseSettings) -> str | None:

@@ -793,7 +793,7 @@ def _measure(
                 )
     except StatementFailed as exc:
         # a cold start's script failed: its statement, named by file and line, is the query
-        raise operation_error(exc.error, watched, exc.where) from exc
+        raise operation_error(exc.error, watched, exc.where, script=True) from exc
     except Exception as exc:
         # a worker process's diagnosed failure is raised as its ConnectError/QueryError
         if not (is_operation_failure(exc) or isinstance(exc, ProcessFailed)):
