@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from dbbench.config.settings import BenchmarkSettings
 
 READ_WORKLOAD = "read"
+#: the workloads that only read: the query, and the built-in ones on the data set
+#: (``scripts.builtin``), which run as scripts
+READ_WORKLOADS = (READ_WORKLOAD, "point-select", "read-only")
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,9 @@ def workload_for(benchmark: BenchmarkSettings) -> Workload:
     if benchmark.scripts:
         from dbbench.workload_script import ScriptWorkload  # its scripts import fetch_all
 
-        return ScriptWorkload(benchmark.scripts)  # type: ignore[return-value]
+        rows = benchmark.data_rows
+        variables = None if rows is None else {"rows": rows}
+        return ScriptWorkload(benchmark.scripts, variables=variables)  # type: ignore[return-value]
     return Workload(
         benchmark.query,
         commit=benchmark.workload != READ_WORKLOAD,
@@ -100,12 +105,18 @@ def workload_for(benchmark: BenchmarkSettings) -> Workload:
     )
 
 
-def describe(query: str, workload: str, scripts: list[dict] | None = None) -> str:
+def describe(
+    query: str, workload: str, scripts: list[dict] | None = None, rows: int | None = None
+) -> str:
     """What each operation did, for a table's title, from a result's ``settings.benchmark``.
 
-    e.g. ``'SELECT 1'``, ``insert workload: 'INSERT INTO ...' + COMMIT``, or ``script
-    tx.sql`` (``scripts tx.sql, read.sql@3``: each with its weight but the default 1).
+    e.g. ``'SELECT 1'``, ``insert workload: 'INSERT INTO ...' + COMMIT``, ``script
+    tx.sql`` (``scripts tx.sql, read.sql@3``: each with its weight but the default 1), or
+    ``point-select workload on dbbench_data (100,000 rows)``.
     """
+    if workload in READ_WORKLOADS[1:]:
+        shown = "" if rows is None else f" ({rows:,} rows)"
+        return f"{workload} workload on dbbench_data{shown}"
     if scripts:
         named = ", ".join(
             f"{s.get('path')}" + (f"@{s['weight']}" if s.get("weight", 1) != 1 else "")

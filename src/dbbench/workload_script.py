@@ -29,7 +29,7 @@ import itertools
 import random
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,19 +125,28 @@ class StatementTally:
 class ScriptWorkload:
     """The scripts of a run (``ScriptFile``: path, weight, parsed script), each operation
     one of them picked by weight; ``paramstyle`` the driver's (``for_driver``), ``seed``
-    what each thread's ``random.Random`` is seeded from (None: the system's randomness)."""
+    what each thread's ``random.Random`` is seeded from (None: the system's randomness),
+    ``variables`` what the run defines for every script besides pgbench's (a built-in
+    workload's ``rows``)."""
 
     #: what the preflight and the Core runners read of a workload: a script has no one query
     query = ""
     commit = False
     allow_large_results = True
 
-    def __init__(self, scripts: Sequence[Any], paramstyle: str = "format", seed: int | None = None):
+    def __init__(
+        self,
+        scripts: Sequence[Any],
+        paramstyle: str = "format",
+        seed: int | None = None,
+        variables: Mapping[str, int] | None = None,
+    ):
         if not scripts:
             raise ValueError("a script workload needs at least one script")
         self.scripts = tuple(scripts)
         self.paramstyle = paramstyle
         self.seed = seed
+        self.variables = dict(variables or {})
         self.runners = tuple(ScriptRunner(f.script, paramstyle) for f in self.scripts)
         self._cumulative = list(itertools.accumulate(f.weight for f in self.scripts))
         self._local = threading.local()
@@ -151,7 +160,7 @@ class ScriptWorkload:
         """This workload with its statements bound in ``driver``'s paramstyle."""
         if driver.paramstyle == self.paramstyle:
             return self
-        return ScriptWorkload(self.scripts, driver.paramstyle, self.seed)
+        return ScriptWorkload(self.scripts, driver.paramstyle, self.seed, self.variables)
 
     # ------------------------------------------------------------------ per thread
 
@@ -169,6 +178,7 @@ class ScriptWorkload:
                 "client_id": number,
                 "random_seed": seed,
                 "default_seed": rng.getrandbits(63),
+                **self.variables,
             }
             state = self._local.state = (rng, tally, variables)
         return state

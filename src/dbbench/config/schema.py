@@ -53,9 +53,11 @@ DRIVER_NAMES: tuple[str, ...] = tuple(name for names in DIALECT_DRIVERS.values()
 DEFAULT_DRIVERS: dict[str, str] = {"mysql": "pymysql", "postgresql": "psycopg"}
 #: the server's TCP port of each dialect when ``[database] port`` is not given
 DEFAULT_PORTS: dict[str, int] = {"mysql": 3306, "postgresql": 5432}
+#: the built-in workloads that read dbbench's data set (``dbbench.scripts.builtin``)
+DATA_SET_WORKLOADS: tuple[str, ...] = ("point-select", "read-only")
 #: what ``[benchmark] workload`` may name (``dbbench.workload`` says what each does);
-#: all but "read" write
-WORKLOAD_NAMES: tuple[str, ...] = ("read", "insert")
+#: "insert" writes, the others read
+WORKLOAD_NAMES: tuple[str, ...] = ("read", "insert", *DATA_SET_WORKLOADS)
 #: what ``[pool] pool_reset_on_return`` may name
 RESET_ON_RETURN: tuple[str, ...] = ("rollback", "commit", "none")
 
@@ -573,11 +575,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "benchmark", "workload", "workload", "choice", choice(*WORKLOAD_NAMES), "read",
         "read: the query; insert: a row + COMMIT into a scratch table dbbench creates and "
-        "drops (needs --allow-writes)",
+        "drops (needs --allow-writes); point-select, read-only: sysbench's oltp_point_select "
+        "and a 5-statement read-only transaction on the data set of dbbench prepare",
         flag=Flag(
             "--workload",
             "read: the query; insert: one row + COMMIT into a scratch table dbbench "
-            "creates and drops (needs --allow-writes).",
+            "creates and drops (needs --allow-writes); point-select, read-only: "
+            "sysbench's shapes on the data set of dbbench prepare.",
         ),
         choices=WORKLOAD_NAMES,
         doc_note="see [Write workloads](#write-workloads)",

@@ -27,6 +27,7 @@ from dbbench import safeio
 from dbbench.config import credentials
 from dbbench.config.schema import (
     BY_KEY,
+    DATA_SET_WORKLOADS,
     DEFAULT_DRIVERS,
     DEFAULT_PORTS,
     DIALECT_DRIVERS,
@@ -42,6 +43,7 @@ from dbbench.config.tls import NeedsKey, TlsSettings, check_tls_files, resolve_t
 from dbbench.config.url import DatabaseUrl, masked
 from dbbench.errors import ConfigError, mention
 from dbbench.parsing import bad_value, decimal, shown, suggest, toml_literal, whole_number
+from dbbench.scripts.builtin import builtin_script
 from dbbench.scripts.parse import Script, read_script
 
 DEFAULT_CONFIG_NAME = "dbbench.toml"
@@ -216,6 +218,19 @@ def read_scripts(specs: Sequence[ScriptSpec], dialect: str) -> tuple[ScriptFile,
     ) or None
 
 
+def _data_set_script(
+    benchmark: Mapping[str, Any], workload: str, dialect: str
+) -> tuple[ScriptFile, ...]:
+    """A built-in workload on the data set (``scripts.builtin``) as the run's one script,
+    named by the workload; with ``[benchmark] scripts`` too, a ``ConfigError``."""
+    if "scripts" in benchmark:
+        raise ConfigError(
+            f"{benchmark['workload'].where} = {workload!r} and {benchmark['scripts'].where} "
+            "both say what an operation runs: give one"
+        )
+    return (ScriptFile(workload, 1, builtin_script(workload, dialect, SCRIPT_VARIABLES)),)
+
+
 @dataclass(frozen=True)
 class BenchmarkSettings:
     #: measured operations per runner, all workers together
@@ -244,6 +259,9 @@ class BenchmarkSettings:
     #: instead of the query: the scripts an operation picks one of, by weight, parsed;
     #: None: the query
     scripts: tuple[ScriptFile, ...] | None = None
+    #: a built-in workload on the data set (``point-select``...): the data set's rows,
+    #: read from the database before the run (``databases.read_data_set``); None before
+    data_rows: int | None = None
 
     @property
     def warmup_iterations(self) -> int:
@@ -535,6 +553,11 @@ class Settings:
                 **(
                     {"scripts": [f.public_dict() for f in self.benchmark.scripts]}
                     if self.benchmark.scripts
+                    else {}
+                ),
+                **(
+                    {"data_rows": self.benchmark.data_rows}
+                    if self.benchmark.data_rows is not None
                     else {}
                 ),
             },
@@ -923,6 +946,9 @@ def _settings(
     database = fields["database"]
     dialect = database.get("dialect", "mysql")
     fields["benchmark"]["scripts"] = read_scripts(fields["benchmark"].get("scripts") or (), dialect)
+    workload = fields["benchmark"].get("workload")
+    if workload in DATA_SET_WORKLOADS:
+        fields["benchmark"]["scripts"] = _data_set_script(benchmark, workload, dialect)
     database["sources"] = {key: value.where for key, value in merged["database"].items()}
     _dialect_defaults(database, merged["database"])
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}

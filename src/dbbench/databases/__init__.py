@@ -99,24 +99,24 @@ def data_set_sql(database: DatabaseSettings) -> DataSetSql:
 
 def read_data_set(database: DatabaseSettings) -> int:
     """The rows of the data set ``dbbench prepare`` made in ``database`` (its ids are 1 ..
-    that number), read from its mark (``databases.dataset``); a one-line ``DbbenchError``
-    when there is none, when the table is not dbbench's, or when its load did not finish."""
+    that number), read from its mark (``databases.dataset``); a one-line ``ConfigError``
+    (exit 2: what the run asks for is not there) when there is none, when the table is not
+    dbbench's, or when its load did not finish."""
     from dbbench.databases.dataset import NO_DATA_SET
     from dbbench.databases.scratch import side_connection
-    from dbbench.errors import DbbenchError
 
     sql = data_set_sql(database)
     with side_connection(database) as connection, connection.cursor() as cursor:
         found = sql.find(cursor)
     if not found.exists:
-        raise DbbenchError(NO_DATA_SET)
+        raise ConfigError(NO_DATA_SET)
     if found.mark is None:
         raise ConfigError(
             f"{found.name} is not dbbench's data set (it has no dbbench mark); dbbench reads "
             "only the table dbbench prepare made"
         )
     if not found.mark.ready:
-        raise DbbenchError(
+        raise ConfigError(
             f"the data set {found.name} was not fully loaded: run dbbench prepare --rows "
             f"{found.mark.rows} --allow-writes --recreate"
         )

@@ -243,8 +243,9 @@ def refuse(where: str, text: str, reason: str | None) -> None:
 def check_workload(
     workload: str, allow_writes: bool, where: str = mention("[benchmark] workload")
 ) -> None:
-    """Refuse a built-in write workload unless ``allow_writes``."""
-    if allow_writes or workload == "read":
+    """Refuse a built-in write workload unless ``allow_writes``; the read workloads (the
+    query's, and those on the data set, ``dbbench.workload.READ_WORKLOADS``) pass."""
+    if allow_writes or workload in ("read", "point-select", "read-only"):
         return
     raise ConfigError(
         f"{where} = {workload!r} writes (into a scratch table dbbench creates and drops); "

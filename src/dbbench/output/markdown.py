@@ -319,7 +319,8 @@ def _warmup(bench: BenchmarkSummary) -> int:
 def _operation(bench: BenchmarkSummary) -> str:
     """The query as code; a write workload named, with its commit; the scripts by file."""
     if bench.scripts:
-        return escape(describe_workload("", READ_WORKLOAD, bench.scripts))
+        workload = bench.workload or READ_WORKLOAD
+        return escape(describe_workload("", workload, bench.scripts, bench.data_rows))
     query = code_span("" if bench.query is None else bench.query)
     workload = READ_WORKLOAD if bench.workload is None else bench.workload
     return query if workload == READ_WORKLOAD else f"{escape(workload)} workload: {query} + COMMIT"

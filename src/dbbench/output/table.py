@@ -134,7 +134,7 @@ def build_table(result: RunResult, width: int = 200) -> Table:
         load += f" in {bench.processes} processes"
     load += f", open loop at {bench.rate_per_s:g}/s" if bench.rate_per_s else ""
     operation = describe_workload(
-        bench.query or "", bench.workload or READ_WORKLOAD, bench.scripts
+        bench.query or "", bench.workload or READ_WORKLOAD, bench.scripts, bench.data_rows
     )
     title = (
         f"{literal(operation)}: {length} (+{warmup} warm-up), {load}\n"

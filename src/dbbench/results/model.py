@@ -480,6 +480,8 @@ class BenchmarkSummary(Section):
     repeat: int | None = None
     #: ``--script``: each script's ``path`` and ``weight``; None for a run of the query
     scripts: list[dict[str, Any]] | None = None
+    #: a built-in workload on the data set: the rows it read ids from; None otherwise
+    data_rows: int | None = None
 
     @property
     def repeated(self) -> str:

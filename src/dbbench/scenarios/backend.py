@@ -74,6 +74,9 @@ class Backend:
     finds_no_server: Callable[[Settings], bool] = no_server_to_measure
     #: (database, table name) -> a write workload's table: create(), count_rows(), drop()
     scratch_table: Callable[[DatabaseSettings, str], Any] = databases.scratch_table
+    #: database -> the rows of the data set dbbench prepare made there, for the built-in
+    #: workloads on it; raises the one-line "no data set" when there is none
+    read_data_set: Callable[[DatabaseSettings], int] = databases.read_data_set
     #: text -> None: what the user must hear now, not only in the result (a failing
     #: run's scratch table left behind, whose result may never be written)
     warn: Callable[[str], None] = warn_on_stderr

@@ -67,7 +67,7 @@ from dbbench.server.status import (
     ServerActivity,
     connection_budget_warning,
 )
-from dbbench.workload import READ_WORKLOAD, workload_for
+from dbbench.workload import READ_WORKLOAD, READ_WORKLOADS, workload_for
 
 
 def settings_for_server(
@@ -257,7 +257,7 @@ class RunPlan:
     @property
     def writes(self) -> bool:
         """A write workload: it needs a scratch table, made when the run starts."""
-        return self.settings.benchmark.workload != READ_WORKLOAD
+        return self.settings.benchmark.workload not in READ_WORKLOADS
 
 
 def check_sql(
@@ -303,15 +303,37 @@ def check_scripts_alone(
     trips are counted on the query)."""
     bench = settings.benchmark
     scripts = mention("[benchmark] scripts")
+    if bench.workload in READ_WORKLOADS[1:]:  # a built-in workload's script, not the user's
+        scripts = f"{workload_name} = {bench.workload!r}"
     if bench.query != DEFAULT_QUERY:
         raise ConfigError(f"{scripts} and {query_name} both say what an operation runs: give one")
-    if bench.workload != READ_WORKLOAD:
+    if bench.workload not in READ_WORKLOADS:
         raise ConfigError(
             f"{scripts} and {workload_name} = {bench.workload!r} both say what an operation "
             "runs: give one (a script's writes need --allow-writes)"
         )
     if projected:
         raise ConfigError(f"a projection is of the query, not of {scripts}")
+
+
+def with_data_set(settings: Settings, read: Callable[[DatabaseSettings], int]) -> Settings:
+    """``settings`` with the rows of the data set a built-in workload reads
+    (``BenchmarkSettings.data_rows``, its scripts' ``:rows``), read by ``read`` from the
+    run's database, or each variant's or target's: these must hold as many rows, as each
+    draws its ids from the same 1 .. rows; a ``ConfigError`` when they do not."""
+    found = (
+        {v.name: read(v.database) for v in settings.variants}
+        if settings.variants
+        else {"": read(settings.database)}
+    )
+    if len(set(found.values())) > 1:
+        counts = ", ".join(f"{name} {rows:,}" for name, rows in found.items())
+        raise ConfigError(
+            f"the data sets differ in rows ({counts}): run dbbench prepare with the same "
+            "--rows on each"
+        )
+    benchmark = dataclasses.replace(settings.benchmark, data_rows=next(iter(found.values())))
+    return dataclasses.replace(settings, benchmark=benchmark)
 
 
 def check_script_runners(settings: Settings, runner_names: Sequence[str]) -> None:
@@ -349,7 +371,7 @@ def plan_run(
     check_script_runners(settings, runner_names)
     settings = databases.read_only_sessions(settings, allow_writes)
     if settings.variants:
-        if settings.benchmark.workload != READ_WORKLOAD:
+        if settings.benchmark.workload not in READ_WORKLOADS:
             variants.check_writes(settings)
         kept: list[str] = []
         if len(driver_names) > 1:  # each variant the drivers of its dialect
@@ -611,6 +633,8 @@ def execute_run(
             for name in run.drivers:  # each driver connects once before anything is measured
                 database = dataclasses.replace(settings.database, driver=name)
                 server = backend.check_server(database, checked)
+        if settings.benchmark.workload in READ_WORKLOADS[1:]:
+            settings = with_data_set(settings, backend.read_data_set)
         scratch = None
         if run.writes:
             scratch = backend.scratch_table(watched, new_table_name())
