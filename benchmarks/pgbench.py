@@ -20,7 +20,10 @@ not, alike.  The password goes in ``PGPASSWORD``, never on the command line.
 transaction's connect and close as well), with ``-C`` ``average connection
 time = C ms`` (PQconnectdb alone) and ``tps = T (including reconnection
 times)``, without it ``initial connection time = C ms`` and ``tps = T
-(without initial connection time)``.  A script ending inside a transaction
+(without initial connection time)``; with ``-r``, after ``statement latencies in
+milliseconds and failures:``, a line per script line: its mean latency in ms, its
+failures and its text (pgbench 14 and older print no failures column, nor "and
+failures" in the heading).  A script ending inside a transaction
 is refused ("end of script reached without completing the last
 transaction"), so pgbench cannot be made to send psycopg's BEGIN without a
 COMMIT after it: fidelity.py separates BEGIN's round trip on the Python side
@@ -54,8 +57,24 @@ _FIELDS = {
 _NOT_IN_CONNINFO = frozenset({"password"})
 
 
+#: -r's heading; "and failures" from pgbench 15 on, with a failures column under it
+_STATEMENTS_HEADING = re.compile(r"^statement latencies in milliseconds( and failures)?:$", re.M)
+
+
 class PgbenchError(Exception):
     """pgbench could not be found, failed, or printed something this module cannot read."""
+
+
+@dataclass(frozen=True)
+class StatementLatency:
+    """One script line's figures from ``-r``: a ``\\set`` line's too, as pgbench prints them."""
+
+    #: as printed, to the microsecond
+    latency_ms: float
+    #: None where pgbench prints no failures column (14 and older)
+    failures: int | None
+    #: the line as pgbench prints it, ``SELECT abs(:id);``
+    text: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,8 @@ class PgbenchResult:
     #: -C: the mean PQconnectdb of every transaction; else the clients' initial connects
     connection_ms: float | None
     tps: float
+    #: with ``-r``, each script line's latency, in the script's order; else empty
+    statements: tuple[StatementLatency, ...] = ()
 
     @property
     def latency_ns(self) -> float:
@@ -95,7 +116,32 @@ def parse_report(text: str) -> PgbenchResult:
         latency_ms=float(found["latency_ms"] or 0),
         connection_ms=float(found["connection_ms"]) if found["connection_ms"] else None,
         tps=float(found["tps"] or 0),
+        statements=parse_statement_latencies(text),
     )
+
+
+def parse_statement_latencies(text: str) -> tuple[StatementLatency, ...]:
+    """``-r``'s lines under its heading, in the script's order; () when the report has no
+    such heading; ``PgbenchError`` naming a line under it that is not one."""
+    heading = _STATEMENTS_HEADING.search(text)
+    if heading is None:
+        return ()
+    with_failures = heading.group(1) is not None
+    line_pattern = re.compile(
+        r"\s*([\d.]+)\s+(\d+)\s+(\S.*)" if with_failures else r"\s*([\d.]+)\s+(\S.*)"
+    )
+    statements = []
+    for line in text[heading.end() :].splitlines():
+        if not line.strip():
+            continue
+        match = line_pattern.fullmatch(line)
+        if match is None:
+            raise PgbenchError(f"not a statement's latency in pgbench's report: {line.strip()!r}")
+        failures = int(match.group(2)) if with_failures else None
+        statements.append(
+            StatementLatency(float(match.group(1)), failures, match.group(match.lastindex or 0))
+        )
+    return tuple(statements)
 
 
 def mean_latency_ns(results: Sequence[PgbenchResult]) -> float:
@@ -149,14 +195,18 @@ def command(
     seconds: int,
     clients: int = 1,
     connect_each: bool = False,
+    per_statement: bool = False,
 ) -> tuple[list[str], dict[str, str]]:
     """pgbench's arguments and environment: ``script`` for ``seconds`` with ``clients``
     clients (a thread each), a new connection per transaction when ``connect_each``
-    (``-C``); no vacuum (``-n``: there are no pgbench tables).  No ``PG*`` variable of the
+    (``-C``), each statement's latency reported when ``per_statement`` (``-r``); no vacuum
+    (``-n``: there are no pgbench tables).  No ``PG*`` variable of the
     caller's reaches it but the password, which only the environment carries."""
     cmd = [pgbench, "-n", "-c", str(clients), "-j", str(clients), "-T", str(seconds)]
     if connect_each:
         cmd.append("-C")
+    if per_statement:
+        cmd.append("-r")
     cmd += ["-f", script, conninfo(parameters)]
     env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
     if parameters.get("password"):

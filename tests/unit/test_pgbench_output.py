@@ -137,3 +137,45 @@ def test_a_driver_that_is_not_libpq_is_refused():
     settings = load_settings(None, env={}, overrides={"database": {"driver": "pymysql"}})
     with pytest.raises(pgbench.PgbenchError, match="'pymysql' is not"):
         pgbench.libpq_parameters(settings.database)
+
+
+#: pgbench -n -r -C -c 1 -T 1 -f s2.sql (PostgreSQL 15.20): -r's lines after the report
+WITH_R = WITH_C.replace("/tmp/s1.sql", "/tmp/s2.sql") + """\
+statement latencies in milliseconds and failures:
+         0.002           0  \\set id random(1, 100000)
+         0.178           3  SELECT abs(:id);
+"""
+#: pgbench 14's -r: no failures column
+WITH_R_14 = WITH_C + """\
+statement latencies in milliseconds:
+         0.002  \\set id random(1, 100000)
+         0.178  SELECT 1 + 2;
+"""
+
+
+def test_per_statement_latencies_in_the_scripts_order():
+    statements = pgbench.parse_report(WITH_R).statements
+    assert statements == (
+        pgbench.StatementLatency(0.002, 0, "\\set id random(1, 100000)"),
+        pgbench.StatementLatency(0.178, 3, "SELECT abs(:id);"),
+    )
+    assert pgbench.parse_report(WITH_R).latency_ms == 10.622  # the report's figures still read
+
+
+def test_per_statement_latencies_without_a_failures_column():
+    statements = pgbench.parse_report(WITH_R_14).statements
+    assert [(s.latency_ms, s.failures, s.text) for s in statements] == [
+        (0.002, None, "\\set id random(1, 100000)"),
+        (0.178, None, "SELECT 1 + 2;"),  # the statement's digits are not a failures count
+    ]
+
+
+def test_no_r_means_no_statements_and_a_bad_line_is_named():
+    assert pgbench.parse_report(WITH_C).statements == ()
+    with pytest.raises(pgbench.PgbenchError, match="'garbage here'"):
+        pgbench.parse_report(WITH_R + "garbage here\n")
+
+
+def test_the_command_asks_for_statement_latencies_with_per_statement():
+    cmd, _ = pgbench.command("pgbench", {"host": "h"}, "q.sql", seconds=1, per_statement=True)
+    assert cmd[cmd.index("-T") + 2 : cmd.index("-f")] == ["-r"]
