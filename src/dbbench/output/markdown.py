@@ -25,6 +25,7 @@ from dbbench.numbers import (
     ms_from_ns,
     ops_per_s,
     overflow,
+    percent,
 )
 from dbbench.numbers import escape_markdown as escape
 from dbbench.output import calibrate_table, diff_table
@@ -190,7 +191,7 @@ def _statement_table(result: RunResult) -> list[str]:
             escape(script.script),
             str(statement.line),
             code_span(shortened(statement.sql), in_table=True),
-            share,
+            percent(share),
             count(statement.n),
             count(statement.errors),
             _ms(statement.summary.mean_ns) if statement.summary else MISSING,

@@ -279,7 +279,7 @@ def statement_rows(results: list[RunnerResult]) -> Table | None:
         table.add_row(
             literal(r.runner) if first else "",
             literal(script.script) if first else "",
-            share if first else "",
+            percent(share) if first else "",
             str(statement.line),
             literal(shortened(statement.sql)),
             count(statement.n),
@@ -292,13 +292,13 @@ def statement_rows(results: list[RunnerResult]) -> Table | None:
 
 def statement_lines(
     results: Iterable[RunnerResult],
-) -> Iterator[tuple[RunnerResult, ScriptSummary, str, StatementSummary]]:
+) -> Iterator[tuple[RunnerResult, ScriptSummary, float | None, StatementSummary]]:
     """Each statement of each script of each runner, in order, with its script's share
-    of the runner's measured operations (``12.5%``)."""
+    of the runner's measured operations (0.125; None when it measured none)."""
     for r in results:
         total = sum(s.operations for s in r.scripts or ()) or None
         for script in r.scripts or ():
-            share = percent(script.operations / total) if total else MISSING
+            share = script.operations / total if total else None
             for statement in script.statements:
                 yield r, script, share, statement
 
