@@ -303,3 +303,69 @@ def test_markdown_shows_each_statement_in_a_table_of_its_own(tx):
     assert lines[5].startswith(f"| **persistent** | {tx} | 3 | `SELECT 'a\\|b'` | 100.0% | 4 | 0 |")
     plain = SimpleNamespace(runners=[runner_result(RunnerRecord("raw"), None)])
     assert _statement_table(plain) == []
+
+
+TRICKY = "SELECT a, '<b> & c'\nFROM t"
+
+
+def scripted_runners(tx):
+    """A runner of 4 operations of ``tx`` (its line 3 holds ``TRICKY``), one of none."""
+    from dbbench.engine.harness import RunnerRecord
+    from dbbench.scenarios.summary import runner_result
+
+    record = RunnerRecord("persistent")
+    tally = recorded(tx, 4)
+    tally.texts[(0, 1)] = (3, TRICKY)
+    record.add_statements(tally)
+    return [runner_result(record, None), runner_result(RunnerRecord("raw"), None)]
+
+
+def test_csv_adds_a_row_per_statement_after_its_runner(tx):
+    import csv
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from dbbench.output import csv_format
+
+    out = io.StringIO()
+    run = SimpleNamespace(runners=scripted_runners(tx), speedups=[])
+    csv_format.write_run(run, Console(file=out))
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert list(rows[0]) == [
+        "row", *csv_format.RUN_COLUMNS, *csv_format.STATEMENT_COLUMNS
+    ]  # fmt: skip
+    assert [(r["row"], r["runner"], r["line"]) for r in rows] == [
+        ("runner", "persistent", ""),
+        *(("statement", "persistent", str(line)) for line in range(2, 7)),
+        ("runner", "raw", ""),
+    ]
+    runner, begin, tricky = rows[:3]
+    assert runner["script"] == "" and runner["statement"] == ""
+    assert (begin["statement"], begin["n"], begin["errors"]) == ("BEGIN", "4", "0")
+    assert (begin["script"], begin["weight"], begin["script_operations"]) == (str(tx), "1", "4")
+    assert float(begin["share"]) == 1.0 and float(begin["mean_us"]) > 0
+    assert float(begin["p50_us"]) <= float(begin["p99_us"])
+    assert begin["ops_per_s"] == "" and begin["first_op_us"] == ""  # a runner's only
+    # the whole text, one cell: the comma quoted, the newline escaped (a row is one line)
+    assert tricky["statement"] == "SELECT a, '<b> & c'\\nFROM t"
+    assert out.getvalue().count("\n") == 1 + 7
+
+
+def test_csv_of_a_run_without_scripts_keeps_its_columns():
+    import csv
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from dbbench.engine.harness import RunnerRecord
+    from dbbench.output import csv_format
+    from dbbench.scenarios.summary import runner_result
+
+    out = io.StringIO()
+    run = SimpleNamespace(runners=[runner_result(RunnerRecord("raw"), None)], speedups=[])
+    csv_format.write_run(run, Console(file=out))
+    assert next(csv.reader(io.StringIO(out.getvalue()))) == list(csv_format.RUN_COLUMNS)
+

@@ -1,5 +1,13 @@
 """CSV (``--format csv``): one header row, then one row per runner, sweep cell or stale case.
 
+A run of scripts (``--script``, ``--workload point-select|read-only``) keeps its row per
+runner and adds a row per statement of each runner's scripts after it: a first column
+``row`` says which (``runner`` or ``statement``), and the columns ``script``, ``weight``,
+``script_operations``, ``share``, ``line`` and ``statement`` come last.  A statement's row
+fills ``runner`` and the columns it shares with the JSON document's statement (``n``,
+``errors``, ``mean_us``, ``p50_us``, ``p99_us``), and leaves the others empty.  A run
+without scripts keeps the columns it always had.
+
 For machines: numbers as Python writes them (no thousands separators, no
 rounding), times in microseconds and rates per second as the column names say
 (``mean_us``, ``ops_per_s``), an empty cell for a value that does not exist
@@ -41,6 +49,7 @@ from dbbench.output.columns import (
     marked,
     shown_in,
 )
+from dbbench.output.table import statement_lines
 from dbbench.results.model import (
     CalibrationResult,
     DiffResult,
@@ -181,8 +190,40 @@ def run_row(r: RunnerResult, result: RunResult) -> dict[str, Any]:
     }
 
 
+#: a run of scripts' columns after the runner's: a statement's place and its script's share
+STATEMENT_COLUMNS = ("script", "weight", "script_operations", "share", "line", "statement")
+
+
+def statement_rows(runners: Iterable[RunnerResult]) -> Iterable[dict[str, Any]]:
+    """Each runner's statements, one row each: the figures under the runner's column names
+    (``n``, ``errors``, ``mean_us``, ...), its script's share of the runner's operations
+    as a fraction, the statement's whole text."""
+    for r, script, share, statement in statement_lines(runners):
+        document = statement.to_document()
+        yield {
+            "row": "statement",
+            "runner": r.runner,
+            **{key: document[key] for key in ("n", "errors", "mean_us", "p50_us", "p99_us")},
+            "script": script.script,
+            "weight": script.weight,
+            "script_operations": script.operations,
+            "share": share,
+            "line": statement.line,
+            "statement": statement.sql,
+        }
+
+
 def write_run(result: RunResult, console: Console) -> None:
-    _write(RUN_COLUMNS, (run_row(r, result) for r in result.runners), console)
+    """A row per runner; of a run of scripts, each followed by its statements' rows."""
+    if not any(r.scripts for r in result.runners):
+        _write(RUN_COLUMNS, (run_row(r, result) for r in result.runners), console)
+        return
+    rows = (
+        row
+        for r in result.runners
+        for row in ({"row": "runner", **run_row(r, result)}, *statement_rows([r]))
+    )
+    _write(("row", *RUN_COLUMNS, *STATEMENT_COLUMNS), rows, console)
 
 
 def _sweep_rows(sweep: SweepResult) -> Iterable[dict[str, Any]]:
