@@ -369,3 +369,24 @@ def test_csv_of_a_run_without_scripts_keeps_its_columns():
     csv_format.write_run(run, Console(file=out))
     assert next(csv.reader(io.StringIO(out.getvalue()))) == list(csv_format.RUN_COLUMNS)
 
+
+def test_the_report_has_a_statements_table_with_the_text_escaped(tx):
+    import html
+    import re
+
+    from dbbench.output.report.sections import _statement_table
+
+    markup = _statement_table(scripted_runners(tx))
+    assert markup.startswith("<h3>Statements</h3>")
+    head = re.search(r"<thead>(.*?)</thead>", markup).group(1)
+    assert re.findall(r"<th[^>]*>(.*?)</th>", head) == [
+        "runner", "script", "share", "line", "statement", "n", "errors", "mean", "p50", "p99"
+    ]  # fmt: skip
+    rows = re.findall(r"<tr>(.*?)</tr>", re.search(r"<tbody>(.*?)</tbody>", markup).group(1))
+    assert len(rows) == 5  # the persistent runner's statements; raw ran no script
+    cells = [html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", rows[1])]
+    flat = "SELECT a, '<b> & c' FROM t"  # shortened: one line
+    assert cells[:7] == ["persistent", str(tx), "100.0%", "3", flat, "4", "0"]
+    assert "&lt;b&gt; &amp; c" in rows[1] and "<b>" not in markup
+    assert all(cell != "–" for cell in cells[7:])  # mean, p50, p99 measured
+    assert _statement_table(scripted_runners(tx)[1:]) == ""

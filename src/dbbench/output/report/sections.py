@@ -40,6 +40,7 @@ from dbbench.output.report.tables import (
     yes_no,
 )
 from dbbench.output.stale_table import NOISE_NOTE, describe_after_idle, timeout_setting
+from dbbench.output.table import statement_lines
 from dbbench.output.target_grid import GRID_CAPTION, target_grid
 from dbbench.results.model import (
     CalibrationResult,
@@ -59,6 +60,7 @@ from dbbench.results.model import (
     SweepCell,
     SweepResult,
 )
+from dbbench.text import shortened
 
 KINDS = {
     "run": "run",
@@ -111,6 +113,7 @@ def _run_parts(label: str, run: RunResult, charts: Charts) -> list[str]:
         "<h3>Runners</h3>",
         _runner_table(run),
         _errors_list(run.runners, run.settings.database.dialect),
+        _statement_table(run.runners),
         "<h3>What the pool did</h3>",
         _pool_table(run.runners),
         "<h3>What the server saw</h3>",
@@ -197,6 +200,34 @@ def _errors_list(runners: Sequence[RunnerResult], dialect: str | None = None) ->
         f"<p>When (seconds since the run started):</p><ul>{''.join(times)}</ul>" if times else ""
     )
     return f"<p>Errors by kind:</p><ul>{''.join(items)}</ul>{timeline}"
+
+
+def _statement_table(runners: Sequence[RunnerResult]) -> str:
+    """A run of scripts: each statement's figures (as the terminal's table under the
+    runner table); nothing for a run of one query."""
+    rows = [
+        [
+            r.runner,
+            script.script,
+            percent(share, 1),
+            count(statement.line),
+            shortened(statement.sql),
+            count(statement.n),
+            count(statement.errors),
+            *(ms(statement.to_document()[key]) for key in ("mean_us", "p50_us", "p99_us")),
+        ]
+        for r, script, share, statement in statement_lines(runners)
+    ]
+    if not rows:
+        return ""
+    headers = ("runner", "script", "share", "line", "statement", "n", "errors")
+    return "<h3>Statements</h3>" + table(
+        (*headers, "mean", "p50", "p99"),
+        rows,
+        caption="each script's statements, as each runner ran them (measured operations); "
+        "share: of the runner's operations that ran the script; times in milliseconds",
+        text=("runner", "script", "statement"),
+    )
 
 
 def _pool_table(runners: Sequence[RunnerResult]) -> str:
