@@ -122,8 +122,12 @@ def test_a_script_that_does_not_parse_is_one_line_naming_file_and_line(tmp_path)
     with pytest.raises(ConfigError) as caught:
         loaded(str(path))
     assert str(caught.value).startswith(f"{path}:2: unsupported meta-command \\gset")
-    with pytest.raises(ConfigError, match="no such file"):
+    with pytest.raises(ConfigError, match=f"^--script: {tmp_path / 'missing.sql'}: no such file"):
         loaded(str(tmp_path / "missing.sql"))
+    config = tmp_path / "dbbench.toml"
+    config.write_text('[benchmark]\nscripts = "30s"\n')
+    with pytest.raises(ConfigError, match=r"^\S*dbbench.toml: \[benchmark\] scripts: 30s: no such"):
+        load_settings(config, env={})
 
 
 @pytest.mark.parametrize("dialect", ["mysql", "postgresql"])

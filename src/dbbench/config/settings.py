@@ -945,7 +945,15 @@ def _settings(
     _check_run_time(benchmark, BenchmarkSettings(**fields["benchmark"]))
     database = fields["database"]
     dialect = database.get("dialect", "mysql")
-    fields["benchmark"]["scripts"] = read_scripts(fields["benchmark"].get("scripts") or (), dialect)
+    specs = fields["benchmark"].get("scripts") or ()
+    try:
+        fields["benchmark"]["scripts"] = read_scripts(specs, dialect)
+    except ConfigError as exc:
+        # a file that cannot be read ("x.sql: no such file") is named with the setting
+        # that gave it; a script's own line ("x.sql:3: ...") names its place already
+        if any(str(exc).startswith(f"{spec.path}: ") for spec in specs):
+            raise ConfigError(f"{benchmark['scripts'].where}: {exc}") from None
+        raise
     workload = fields["benchmark"].get("workload")
     if workload in DATA_SET_WORKLOADS:
         fields["benchmark"]["scripts"] = _data_set_script(benchmark, workload, dialect)
