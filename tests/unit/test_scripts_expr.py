@@ -26,7 +26,20 @@ from dbbench.scripts.expr import (
 
 
 def value(text: str, **variables):
-    return parse_expression(text).evaluate(variables, random.Random(0))
+    """The expression's value, evaluated and compiled (``Node.compile``): the two agree,
+    on the value and its type, or on the error."""
+    node = parse_expression(text)
+    try:
+        compiled = node.compile()(variables, random.Random(0))
+    except EvaluationError as exc:
+        with pytest.raises(EvaluationError) as raised:
+            node.evaluate(variables, random.Random(0))
+        assert str(raised.value) == str(exc)
+        raise
+    evaluated = node.evaluate(variables, random.Random(0))
+    assert type(compiled) is type(evaluated)
+    assert compiled == evaluated or (math.isnan(compiled) and math.isnan(evaluated))
+    return evaluated
 
 
 EXAMPLES = [
@@ -197,6 +210,22 @@ def test_draws_stay_within_bounds_and_repeat_for_a_seed(text, bounds, seed, para
     b = [expression.evaluate(variables, rng_b) for _ in range(20)]
     assert a == b  # deterministic for a seed
     assert all(type(x) is int and lb <= x <= ub for x in a)
+
+
+@pytest.mark.parametrize(
+    "text", [*DRAWS, "random(1, 100000)", "random(-5, 2 * 3)", "random(1, 10) + :lb"]
+)
+@settings(max_examples=30, deadline=None)
+@given(bounds=bounds, seed=seeds)
+def test_compiled_draws_are_the_evaluated_ones(text, bounds, seed):
+    lb, ub = bounds
+    node = parse_expression(text)
+    compiled = node.compile()
+    variables = {"lb": lb, "ub": ub, "p": 1.5}
+    rng_a, rng_b = random.Random(seed), random.Random(seed)
+    assert [compiled(variables, rng_a) for _ in range(20)] == [
+        node.evaluate(variables, rng_b) for _ in range(20)
+    ]
 
 
 @settings(max_examples=30, deadline=None)

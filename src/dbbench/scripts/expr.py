@@ -48,6 +48,8 @@ from dbbench.errors import ConfigError
 
 #: a value of an expression or of a variable: NULL, a boolean, an int64, a double
 Value = None | bool | int | float
+#: a compiled expression (``Node.compile``): ``(variables, rng)`` -> its value
+Evaluator = Callable[[Mapping[str, Value], random.Random], Value]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -410,6 +412,11 @@ class Node:
         """Every variable it reads, with its offset, in order."""
         return []
 
+    def compile(self) -> Evaluator:
+        """``evaluate`` as a function of ``(variables, rng)``, what can be decided from
+        the tree alone decided once: the same values, the same errors."""
+        return self.evaluate
+
     @property
     def constant(self) -> bool:
         """True when its value depends on no variable and no draw."""
@@ -423,6 +430,10 @@ class Constant(Node):
 
     def evaluate(self, variables: Mapping[str, Value], rng: random.Random) -> Value:
         return self.value
+
+    def compile(self) -> Evaluator:
+        value = self.value
+        return lambda variables, rng: value
 
     @property
     def constant(self) -> bool:
@@ -443,6 +454,17 @@ class Variable(Node):
     def variables(self) -> list[tuple[str, int]]:
         return [(self.name, self.offset)]
 
+    def compile(self) -> Evaluator:
+        name = self.name
+
+        def read(variables: Mapping[str, Value], rng: random.Random) -> Value:
+            try:
+                return variables[name]
+            except KeyError:
+                raise EvaluationError(f'undefined variable "{name}"') from None
+
+        return read
+
 
 @dataclass(frozen=True)
 class Call(Node):
@@ -458,7 +480,11 @@ class Call(Node):
             return self._lazy(variables, rng)
         if name == "case":
             return self._case(variables, rng)
-        values = [arg.evaluate(variables, rng) for arg in self.args]
+        return self._apply([arg.evaluate(variables, rng) for arg in self.args], rng)
+
+    def _apply(self, values: list[Value], rng: random.Random) -> Value:
+        """The call on its arguments' ``values`` (all but ``and``, ``or``, ``case``)."""
+        name = self.name
         if name == "is":
             return _is(values[0], values[1])
         if any(v is None for v in values):
@@ -473,6 +499,43 @@ class Call(Node):
         if name in ("&", "|", "#", "<<", ">>"):
             return _bitwise(name, values[0], values[1])
         return _FUNCTIONS[name][1](*values)
+
+    def compile(self) -> Evaluator:
+        if self.name in ("and", "or", "case"):
+            return self.evaluate
+        args = tuple(arg.compile() for arg in self.args)
+        if self.name == "random":
+            return self._compiled_random(*args)
+        apply = self._apply
+
+        def call(variables: Mapping[str, Value], rng: random.Random) -> Value:
+            return apply([arg(variables, rng) for arg in args], rng)
+
+        return call
+
+    def _compiled_random(self, lb: Evaluator, ub: Evaluator) -> Evaluator:
+        """``random(lb, ub)``, its range checked once when both bounds are constants
+        (and the check passes: a failing one fails at each draw, as ``evaluate``)."""
+        low_node, high_node = self.args
+        if low_node.constant and high_node.constant:
+            try:
+                a, b = lb({}, None), ub({}, None)  # type: ignore[arg-type]
+                bounds = None if a is None or b is None else _random_range(a, b)
+            except EvaluationError:
+                bounds = None
+            if bounds is not None:
+                low, high = bounds
+                span = high - low + 1
+                return lambda variables, rng: low + rng.randrange(span)
+
+        def draw(variables: Mapping[str, Value], rng: random.Random) -> Value:
+            a, b = lb(variables, rng), ub(variables, rng)
+            if a is None or b is None:
+                return None
+            low, high = _random_range(a, b)
+            return low + rng.randrange(high - low + 1)
+
+        return draw
 
     def _lazy(self, variables: Mapping[str, Value], rng: random.Random) -> Value:
         left = self.args[0].evaluate(variables, rng)

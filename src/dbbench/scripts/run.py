@@ -37,7 +37,7 @@ from random import Random
 from typing import Any
 
 from dbbench.fetching import fetch_all
-from dbbench.scripts.bind import bind
+from dbbench.scripts.bind import BoundStatement, bind
 from dbbench.scripts.expr import EvaluationError, ScriptError, Value
 from dbbench.scripts.parse import MAX_SLEEP_US, Script, SetVariable, Sleep, Statement
 
@@ -140,6 +140,11 @@ class ScriptRunner:
             bind(c, paramstyle, script.name) if isinstance(c, Statement) else c
             for c in script.commands
         )
+        #: what a run reads of each step, decided once: (_SET, step, its compiled
+        #: expression), (_SLEEP, step), (_EXECUTE, bound statement, its SQL, its
+        #: parameters' names, what it does to the transaction: True opens one, False
+        #: closes it, None neither)
+        self._plan = tuple(_planned(step) for step in self.steps)
         self.sleep = sleep
         self.clock = clock
 
@@ -156,25 +161,19 @@ class ScriptRunner:
         clock = self.clock
         cursor = connection.cursor()
         try:
-            for step in self.steps:
-                if isinstance(step, SetVariable):
-                    values[step.name] = self._evaluate(step, values, rng)
-                elif isinstance(step, Sleep):
-                    microseconds = self._sleep_us(step, values)
-                    started = clock()
-                    self.sleep(microseconds / 1e6)
-                    think_ns += clock() - started
-                else:
-                    statement = step.statement
-                    parameters = step.parameters(values)
+            for planned in self._plan:
+                kind = planned[0]
+                if kind is _EXECUTE:
+                    _, step, sql, names, effect = planned
                     started = clock()
                     try:
-                        if parameters is None:
-                            cursor.execute(step.sql)
+                        if names:
+                            cursor.execute(sql, tuple([values[name] for name in names]))
                         else:
-                            cursor.execute(step.sql, parameters)
+                            cursor.execute(sql)
                         rows = fetch_all(cursor)
                     except Exception as exc:
+                        statement = step.statement
                         results.append(
                             StatementResult(
                                 statement.index, statement.line, clock() - started, error=exc
@@ -183,25 +182,37 @@ class ScriptRunner:
                         failed = ScriptResult(tuple(results), think_ns)
                         raise StatementFailed(self.script, statement, exc, failed) from exc
                     results.append(
-                        StatementResult(statement.index, statement.line, clock() - started, rows)
+                        StatementResult(
+                            step.statement.index, step.statement.line, clock() - started, rows
+                        )
                     )
-                    in_transaction = transaction_after(step.sql, in_transaction)
+                    if effect is not None:
+                        in_transaction = effect
+                elif kind is _SET:
+                    _, step, evaluate = planned
+                    try:
+                        values[step.name] = evaluate(values, rng)
+                    except EvaluationError as exc:
+                        raise ScriptError(
+                            f"{self.script.where(step.line)}: \\set {step.name}: {exc}"
+                        ) from None
+                else:
+                    microseconds = self._sleep_us(planned[1], values)
+                    started = clock()
+                    self.sleep(microseconds / 1e6)
+                    think_ns += clock() - started
         except BaseException as exc:
             if in_transaction or isinstance(exc, StatementFailed):
                 _roll_back(connection)
             raise
         finally:
-            with contextlib.suppress(Exception):
+            try:  # noqa: SIM105 -- no suppress() made per operation
                 cursor.close()
+            except Exception:
+                pass
         if in_transaction:
             _roll_back(connection)
         return ScriptResult(tuple(results), think_ns, left_open=in_transaction)
-
-    def _evaluate(self, step: SetVariable, values: Mapping[str, Value], rng: Random) -> Value:
-        try:
-            return step.expression.evaluate(values, rng)
-        except EvaluationError as exc:
-            raise ScriptError(f"{self.script.where(step.line)}: \\set {step.name}: {exc}") from None
 
     def _sleep_us(self, step: Sleep, values: Mapping[str, Value]) -> int:
         amount = step.amount if isinstance(step.amount, int) else values.get(step.amount)
@@ -217,6 +228,20 @@ class ScriptRunner:
                 f"{_UNITS[step.unit_us]} is longer than a day"
             )
         return microseconds
+
+
+_SET, _SLEEP, _EXECUTE = "set", "sleep", "execute"
+
+
+def _planned(step: BoundStatement | SetVariable | Sleep) -> tuple[Any, ...]:
+    if isinstance(step, SetVariable):
+        return (_SET, step, step.expression.compile())
+    if isinstance(step, Sleep):
+        return (_SLEEP, step)
+    opens = transaction_after(step.sql, False)
+    closes = not transaction_after(step.sql, True)
+    effect = True if opens else False if closes else None
+    return (_EXECUTE, step, step.sql, step.names, effect)
 
 
 def _roll_back(connection: Any) -> None:
