@@ -164,7 +164,7 @@ class ScriptWorkload:
 
     # ------------------------------------------------------------------ per thread
 
-    def _thread(self) -> tuple[random.Random, StatementTally, dict[str, Any]]:
+    def _thread(self) -> tuple[random.Random, StatementTally, dict[str, Any], list[Any]]:
         state = getattr(self._local, "state", None)
         if state is None:
             number = next(self._threads)
@@ -180,7 +180,9 @@ class ScriptWorkload:
                 "default_seed": rng.getrandbits(63),
                 **self.variables,
             }
-            state = self._local.state = (rng, tally, variables)
+            #: the connection of the thread's last operation, in autocommit already
+            last: list[Any] = [None]
+            state = self._local.state = (rng, tally, variables, last)
         return state
 
     def pick(self, rng: random.Random) -> int:
@@ -193,9 +195,10 @@ class ScriptWorkload:
         """One operation on a DB-API connection (a pool's wrapper or the driver's own):
         a script picked, run; the rows its statements returned.  A failed statement's
         ``StatementFailed`` is raised after its rollback, once recorded."""
-        rng, tally, variables = self._thread()
+        rng, tally, variables, last = self._thread()
         number = self.pick(rng)
-        self._ensure_autocommit(connection)
+        if connection is not last[0]:  # not the driver's connection of the last operation
+            last[0] = self._ensure_autocommit(connection)
         try:
             result = self.runners[number].run(connection, rng, variables)
         except StatementFailed as exc:
@@ -204,16 +207,20 @@ class ScriptWorkload:
         tally.count(number, result)
         return sum(s.rows for s in result.statements)
 
-    def _ensure_autocommit(self, connection: Any) -> None:
+    def _ensure_autocommit(self, connection: Any) -> Any:
+        """Put the driver's connection under ``connection`` in autocommit unless it is
+        already; ``connection`` when it is the driver's own (the next operation on it
+        then checks nothing), else None (a wrapper is checked every time)."""
         # a pool's checkout is a wrapper around the driver's connection, a new one each time
         own = getattr(connection, "dbapi_connection", None) or connection
         try:
-            if own in self._in_autocommit:
-                return
-            autocommit(own)
-            self._in_autocommit.add(own)
+            if own not in self._in_autocommit:
+                autocommit(own)
+                self._in_autocommit.add(own)
         except TypeError:  # no weak reference to it: set every time
             autocommit(own)
+            return None
+        return connection if own is connection else None
 
     def take(self) -> StatementTally:
         """What every thread recorded since the last ``take``, merged; the threads' own
