@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
+from dbbench import interruption
 from dbbench.errors import DbbenchError
 from dbbench.histogram import LatencyHistogram
 from dbbench.numbers import us_from_ns
@@ -78,10 +79,15 @@ def require_matplotlib() -> ModuleType:
     wrong; the installation lacks an optional part, like a missing server.
     """
     try:
-        import matplotlib
-        import matplotlib.backends.backend_svg
-        import matplotlib.figure
-        import matplotlib.ticker  # noqa: F401
+        # no stop signal lands inside matplotlib's imports (it is noted, and acted on
+        # after them): one that cut them short would leave modules half made, and
+        # matplotlib swallows the error of a later import of those ("Unable to import
+        # Axes3D" on stderr)
+        with interruption.held():
+            import matplotlib
+            import matplotlib.backends.backend_svg
+            import matplotlib.figure
+            import matplotlib.ticker  # noqa: F401
     except ImportError:
         raise ReportError(
             f"the HTML report needs matplotlib, which is not installed: {INSTALL_HINT}"
