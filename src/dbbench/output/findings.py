@@ -28,7 +28,7 @@ from dbbench.numbers import (
     ratio_digits,
     signed_ms_from_ns,
 )
-from dbbench.results.model import RunnerResult, RunResult, SweepResult
+from dbbench.results.model import PoolerSummary, RunnerResult, RunResult, SweepResult
 from dbbench.runners import RunnerLabel, runner_class
 from dbbench.stats import Speedup, speedup
 
@@ -120,8 +120,7 @@ def _pooler_against_pool(result: RunResult, first: str) -> list[str]:
     """The question itself: the cheapest connect per operation through each pooled target
     (a server-side pooler alone) against the cheapest application pool on the first (an
     application pool alone)."""
-    server = result.server
-    pooler = server.pooler if server else None
+    pooler = _pooler(result)
     if pooler is None:
         return []
     pools = _cheapest(result, first, lambda label: _holds_pool(label))
@@ -139,7 +138,7 @@ def _pooler_against_pool(result: RunResult, first: str) -> list[str]:
         failing = failed_too_often(connects) or failed_too_often(pools)
         said = failing or verdict(between(result, connects.runner, pools.runner), there - here)
         lines.append(
-            f"{POOLER_NAMES.get(pooler.kind or '', pooler.kind)} alone against an application "
+            f"{_name(pooler)} alone against an application "
             f"pool alone: a new connection per operation through {target} "
             f"({connects.runner}) costs {ms_from_ns(here)} ms, an operation of the "
             f"application pool on {first} ({pools.runner}) {ms_from_ns(there)} ms: the "
@@ -164,8 +163,7 @@ def _holds_pool(label: str) -> bool:
 
 def _one_process(result: RunResult) -> list[str]:
     """What a run of one process through a pooler does not show: what a pooler is for."""
-    server = result.server
-    if server is None or server.pooler is None or result.settings.benchmark.processes != 1:
+    if _pooler(result) is None or result.settings.benchmark.processes != 1:
         return []
     return [
         "one process: what a server-side pooler is for, many processes and hosts sharing "
@@ -180,11 +178,10 @@ def _held(result: RunResult) -> list[str]:
     how many server connections at most (the pooler's peaks, in samples of its console:
     a pool that one runner alone went through, as each runner's is now; of an older
     file, a target's pool that one runner alone went through)."""
-    server = result.server
-    pooler = server.pooler if server else None
+    pooler = _pooler(result)
     if pooler is None:
         return []
-    kind = POOLER_NAMES.get(pooler.kind or "", pooler.kind or "the pooler")
+    kind = _name(pooler)
     lines = []
     for pool in pooler.pools or ():
         runners = [r.runner for r in _runners_of(result, pool)]
@@ -323,9 +320,8 @@ def _new_server_connections(result: RunResult) -> list[str]:
     client that closes with its transaction open (the raw runner's, autocommit off: the
     drivers' implicit BEGIN) leaves PgBouncer a server connection it cannot reuse, and
     it closes that one too; the next client's costs a new backend."""
-    server = result.server
-    pooler = server.pooler if server else None
-    check = server.cross_check if server else None
+    pooler = _pooler(result)
+    check = result.server.cross_check if result.server else None
     if pooler is None or check is None:
         return []
     opened, own = check.server_connections, check.dbbench_connections
@@ -339,7 +335,7 @@ def _new_server_connections(result: RunResult) -> list[str]:
     servers = max(0, opened - own)
     if servers < MOSTLY_NEW_SERVERS * left_open:
         return []
-    kind = POOLER_NAMES.get(pooler.kind or "", pooler.kind or "the pooler")
+    kind = _name(pooler)
     names = " and ".join(sorted({split_label(r.runner)[0] for r in closing}))
     line = (
         f"{kind} opened {servers} server connections for {names}'s {left_open} client "
@@ -364,11 +360,10 @@ def pooler_lines(result: RunResult) -> list[str]:
     """What the server-side pooler saw (``--pooler``), a line per pool a target went
     through: what it served, the clients it held on how many server connections, the wait.
     """
-    server = result.server
-    pooler = server.pooler if server else None
+    pooler = _pooler(result)
     if pooler is None:
         return []
-    kind = POOLER_NAMES.get(pooler.kind or "", pooler.kind or MISSING)
+    kind = _name(pooler, MISSING)
     lines = []
     for pool in pooler.pools or ():
         through = _runners_of(result, pool)
@@ -401,6 +396,16 @@ def pooler_lines(result: RunResult) -> list[str]:
             "counts stop where it was lost"
         )
     return lines
+
+
+def _pooler(result: RunResult) -> PoolerSummary | None:
+    """What the server-side pooler saw of the run (``--pooler``); None without one."""
+    return result.server.pooler if result.server else None
+
+
+def _name(pooler: PoolerSummary, unknown: str = "the pooler") -> str:
+    """The pooler as its makers spell it ("PgBouncer"), its kind as recorded else."""
+    return POOLER_NAMES.get(pooler.kind or "", pooler.kind or unknown)
 
 
 def _known(value: object) -> str:
