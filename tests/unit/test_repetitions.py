@@ -305,3 +305,42 @@ def test_what_the_pooler_saw_is_merged_over_the_repetitions_and_its_note_said_on
     merged = combine(parts, 2).server.pooler
     assert (merged.complete, merged.error) == (False, "console lost")
     assert merged.pools[0].transactions is None and merged.pools[0].peak_servers == 4
+
+
+def _script(latencies_ns, errors, operations, think_s):
+    from dbbench.results.model import Distribution, ScriptSummary, StatementSummary
+    from dbbench.stats import summarize
+
+    statements = []
+    for line, values in latencies_ns:
+        histogram = LatencyHistogram()
+        for value in values:
+            histogram.record(value)
+        statements.append(
+            StatementSummary(
+                line,
+                f"SELECT {line}",
+                len(values),
+                errors,
+                summarize(histogram) if values else None,
+                Distribution.of(histogram) if values else None,
+            )
+        )
+    return (ScriptSummary("tx.sql", 2, operations, think_s, tuple(statements)),)
+
+
+def test_a_run_of_scripts_keeps_its_statements_figures_over_repetitions():
+    from dbbench.scenarios.repetitions import merge_scripts
+
+    first = _script([(2, [1_000, 2_000]), (3, [5_000])], errors=0, operations=2, think_s=0.5)
+    second = _script([(2, [3_000]), (3, [])], errors=1, operations=1, think_s=0.25)
+    (merged,) = merge_scripts([first, second])
+    assert (merged.script, merged.weight) == ("tx.sql", 2)
+    assert merged.operations == 3 and merged.think_s == 0.75
+    line2, line3 = merged.statements
+    assert (line2.line, line2.n, line2.errors) == (2, 3, 1)
+    # the histograms added, bucket by bucket: the percentiles are the whole run's
+    assert line2.latency.count == 3 and line2.summary.max_ns == pytest.approx(3_000, rel=0.01)
+    assert line2.summary.min_ns == pytest.approx(1_000, rel=0.01)
+    assert (line3.n, line3.errors, line3.latency.count) == (1, 1, 1)
+    assert merge_scripts([None, None]) is None

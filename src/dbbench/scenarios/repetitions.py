@@ -33,6 +33,7 @@ from dbbench.results.model import (
     RunnerResult,
     RunResult,
     Scratch,
+    ScriptSummary,
     ServerSummary,
     SpeedupResult,
     TimelineSummary,
@@ -144,7 +145,45 @@ def merge_runners(parts: Sequence[RunnerResult], offsets_s: Sequence[float]) -> 
         checkout_latency=Distribution.of(checkout)
         if checkout is not None and checkout.count
         else None,
+        scripts=merge_scripts([p.scripts for p in parts]),
     )
+
+
+def merge_scripts(
+    parts: Sequence[tuple[ScriptSummary, ...] | None],
+) -> tuple[ScriptSummary, ...] | None:
+    """A run of scripts' per-script and per-statement figures over its repetitions: the
+    operations, think time and failures added up, each statement's histograms merged
+    exactly.  The repetitions ran the same scripts in the same order (one settings)."""
+    present = [p for p in parts if p is not None]
+    if not present:
+        return None
+    merged = []
+    for number, first in enumerate(present[0]):
+        same = [p[number] for p in present]
+        statements = []
+        for index, statement in enumerate(first.statements):
+            each = [s.statements[index] for s in same]
+            latency = _merged([s.latency for s in each])
+            counted = latency is not None and latency.count > 0
+            statements.append(
+                dataclasses.replace(
+                    statement,
+                    n=sum(s.n for s in each),
+                    errors=sum(s.errors for s in each),
+                    summary=summarize(latency) if counted else None,
+                    latency=Distribution.of(latency) if counted else None,
+                )
+            )
+        merged.append(
+            dataclasses.replace(
+                first,
+                operations=sum(s.operations for s in same),
+                think_s=sum(s.think_s for s in same),
+                statements=tuple(statements),
+            )
+        )
+    return tuple(merged)
 
 
 def _pool(counters: Sequence[PoolCounters]) -> PoolCounters | None:
