@@ -8,9 +8,11 @@ calls ``run_on(connection)`` inside the timing (those on SQLAlchemy's ``Connecti
 * picks one of the scripts by weight, with the worker thread's own ``random.Random``
   (seeded from the workload's seed and the thread's number, so a given seed repeats the
   same picks and ``\\set`` draws per thread), which its ``\\set`` draws from too;
-* puts the connection in autocommit the first time it sees it (``scripts.run.autocommit``;
-  a pool's connection is the driver's underneath, remembered as long as it lives), as a
-  script's transactions are its own ``BEGIN``/``COMMIT``;
+* makes sure the connection is in autocommit the first time it sees it
+  (``scripts.run.autocommit``; a pool's connection is the driver's underneath,
+  remembered as long as it lives), as a script's transactions are its own
+  ``BEGIN``/``COMMIT``: a run of scripts connects in autocommit (the settings set
+  ``[database] autocommit``), so this sends nothing;
 * runs the script (``ScriptRunner``): its latency is the whole script's, ``\\sleep``
   included, as pgbench reports it; the think time is counted apart
   (``StatementTally.think``), so that the database's time is the latency less it;

@@ -133,3 +133,32 @@ def test_a_failing_statement_is_a_failed_operation_rolled_back(target, tmp_path)
     assert script["operations"] == 40
     assert (begin["n"], log_insert["n"], unique_insert["n"]) == (40, 40, 40)
     assert (unique_insert["errors"], commit["n"]) == (count, runner["n"])
+
+
+@pytest.mark.parametrize("driver", ["pymysql", "mysqlclient", "mysql-connector"])
+def test_a_raw_operation_of_a_script_connects_in_autocommit_with_no_set_of_its_own(
+    server, tmp_path, driver
+):
+    """Scripts run in autocommit, set by the connect itself: a raw operation of a script
+    sends no ``SET`` the same operation of ``--query`` does not (PyMySQL's connect used
+    to send ``SET AUTOCOMMIT = 0``, the script then ``= 1``: round trips measured as
+    raw's).  Counted by the server (``Com_set_option``, every SET statement) over 40
+    operations of each: the driver's own connect sends what it sends (``SET NAMES``;
+    mysql-connector its autocommit, ON or OFF), the script nothing more."""
+    module = {"mysqlclient": "MySQLdb", "mysql-connector": "mysql.connector"}
+    pytest.importorskip(module.get(driver, "pymysql"))
+    (tmp_path / "one.sql").write_text("SELECT 1;\n")
+
+    def sets_of(*workload: str) -> int:
+        status = "SHOW GLOBAL STATUS LIKE 'Com_set_option'"
+        before = int(execute(server, "mysql", status)[0][1])
+        result = dbbench(
+            ("mysql", server), tmp_path, *workload, "--runner", "raw",
+            "--driver", driver, "-n", "40", "--warmup", "0",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return int(execute(server, "mysql", status)[0][1]) - before
+
+    query = sets_of("--query", "SELECT 1")
+    assert query >= 40  # each connect's own (SET NAMES, ...): the count sees them
+    assert sets_of("--script", "one.sql") <= query

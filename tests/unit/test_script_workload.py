@@ -84,6 +84,20 @@ def test_a_run_of_the_query_records_no_scripts():
     assert "scripts" not in load_settings(None, env={}).public_dict()["benchmark"]
 
 
+def test_a_run_of_scripts_connects_in_autocommit_and_a_run_of_the_query_as_configured(tx):
+    assert loaded(str(tx)).database.autocommit is True
+    assert load_settings(None, env={}).database.autocommit is False
+
+
+def test_a_connection_in_autocommit_already_is_sent_nothing():
+    from dbbench.scripts.run import autocommit
+
+    connection = Recording()
+    connection._autocommit = True  # as the connect left it (psycopg, mysql-connector)
+    autocommit(connection)
+    assert connection.autocommit_set == 0
+
+
 @pytest.mark.parametrize(
     ("text", "spec"),
     [("a.sql", ScriptSpec("a.sql")), ("a.sql@7", ScriptSpec("a.sql", 7)),

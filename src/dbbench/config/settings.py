@@ -957,6 +957,12 @@ def _settings(
     workload = fields["benchmark"].get("workload")
     if workload in DATA_SET_WORKLOADS:
         fields["benchmark"]["scripts"] = _data_set_script(benchmark, workload, dialect)
+    if fields["benchmark"]["scripts"]:
+        # a script's transactions are its own (BEGIN/COMMIT as written, as pgbench's):
+        # every connection opens in autocommit, as the driver's connect sets it, not
+        # switched after (PyMySQL's connect would send SET AUTOCOMMIT = 0 and the
+        # script SET AUTOCOMMIT = 1: two round trips in every raw operation)
+        database["autocommit"] = True
     database["sources"] = {key: value.where for key, value in merged["database"].items()}
     _dialect_defaults(database, merged["database"])
     database["ssl"] = {key: database.pop(key) for key in SSL_KEYS if key in database}

@@ -59,12 +59,15 @@ def transaction_after(sql: str, open_: bool) -> bool:
 
 def autocommit(connection: Any) -> None:
     """Put a DB-API connection in autocommit mode, whichever way its driver spells it: a
-    method (PyMySQL, mysqlclient) or an attribute (psycopg, psycopg2, mysql-connector).
-    Once per connection, before its first script: it may cost a round trip."""
-    setting = getattr(connection, "autocommit", None)
-    if callable(setting):
-        setting(True)
-    else:
+    method (PyMySQL, mysqlclient: each compares with the server's status flag first, no
+    round trip when it is on already) or an attribute (psycopg, psycopg2,
+    mysql-connector).  Once per connection, before its first script.  Nothing is sent
+    when the connection is in autocommit already, as the run's connect leaves it: the
+    mode is read where the driver keeps it (``_autocommit``: psycopg's, mysql-connector's,
+    whose ``autocommit`` property would ask the server), never asked of the server."""
+    if callable(getattr(type(connection), "autocommit", None)):
+        connection.autocommit(True)
+    elif getattr(connection, "_autocommit", None) is not True:
         connection.autocommit = True
 
 
