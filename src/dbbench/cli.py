@@ -814,6 +814,7 @@ def _benchmark(command: str, options: dict[str, Any]) -> int:
     if runner_text is None:  # not given; given empty, it is refused like any other bad list
         runner_text = ",".join(benchmark.default_runners(sweep=axes is not None))
     runner_names = parse_runner_names(runner_text)
+    variants.check_prepared(settings, runner_names, driver_names)  # before a server starts
     if axes is not None and len(driver_names) > 1:
         raise ConfigError("a sweep runs one driver: give --driver one name, or no list to sweep")
     if options.get("histogram") and (format_name != "table" or axes is not None):

@@ -582,7 +582,10 @@ def _cell_order(key: tuple[Any, ...]) -> tuple[Any, ...]:
 
 #: settings that files of older dbbench versions lack, and what those versions did: a file
 #: without one differs from a file with that value in nothing
-ABSENT_MEANS: dict[str, Any] = {"settings.database.autocommit": False}
+ABSENT_MEANS: dict[str, Any] = {
+    "settings.database.autocommit": False,
+    "settings.benchmark.prepared": False,
+}
 
 
 def caveats(

@@ -15,7 +15,9 @@ Two workloads, by the ``[benchmark] workload`` setting:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbbench.fetching import fetch_all
@@ -36,6 +38,15 @@ class Workload:
     commit: bool = False
     #: whether the preflight lets a query with a huge result through (see preflight)
     allow_large_results: bool = False
+    #: what gives the operation its cursor on a connection where statements go prepared,
+    #: or never prepared (``Driver.cursor_factory``: ``for_driver``); None: ``cursor()``
+    cursor: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
+
+    def for_driver(self, driver: Any, prepared: bool | None = None) -> Workload:
+        """This workload as ``driver`` runs it: its statements prepared (``prepared``
+        True), never prepared (False), or as the driver does by default (None)."""
+        factory = driver.cursor_factory(prepared)
+        return self if factory is None else dataclasses.replace(self, cursor=factory)
 
     def run_on(self, connection: Any) -> int:
         """Execute the query on a DB-API connection, fetch every row, commit if a write.
@@ -47,7 +58,7 @@ class Workload:
         refuses to ("the last operation didn't produce records") where the MySQL drivers
         return no rows.
         """
-        cursor = connection.cursor()
+        cursor = connection.cursor() if self.cursor is None else self.cursor(connection)
         try:
             cursor.execute(self.query)
             if self.commit:  # the write workloads' INSERT: no rows to fetch

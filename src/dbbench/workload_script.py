@@ -31,7 +31,7 @@ import itertools
 import random
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +142,7 @@ class ScriptWorkload:
         paramstyle: str = "format",
         seed: int | None = None,
         variables: Mapping[str, int] | None = None,
+        cursor: Callable[[Any], Any] | None = None,
     ):
         if not scripts:
             raise ValueError("a script workload needs at least one script")
@@ -149,7 +150,11 @@ class ScriptWorkload:
         self.paramstyle = paramstyle
         self.seed = seed
         self.variables = dict(variables or {})
-        self.runners = tuple(ScriptRunner(f.script, paramstyle) for f in self.scripts)
+        #: what gives a script its cursor (``Driver.cursor_factory``); None: ``cursor()``
+        self.cursor = cursor
+        self.runners = tuple(
+            ScriptRunner(f.script, paramstyle, cursor=cursor) for f in self.scripts
+        )
         self._cumulative = list(itertools.accumulate(f.weight for f in self.scripts))
         self._local = threading.local()
         self._threads = itertools.count()
@@ -158,11 +163,16 @@ class ScriptWorkload:
         #: the driver connections already put in autocommit (a pool's, persistent's)
         self._in_autocommit: weakref.WeakSet[Any] = weakref.WeakSet()
 
-    def for_driver(self, driver: Any) -> ScriptWorkload:
-        """This workload with its statements bound in ``driver``'s paramstyle."""
-        if driver.paramstyle == self.paramstyle:
+    def for_driver(self, driver: Any, prepared: bool | None = None) -> ScriptWorkload:
+        """This workload with its statements bound in ``driver``'s paramstyle, and
+        prepared (``prepared`` True), never prepared (False) or as the driver does by
+        default (None: ``Driver.cursor_factory``)."""
+        cursor = driver.cursor_factory(prepared)
+        if driver.paramstyle == self.paramstyle and cursor is None:
             return self
-        return ScriptWorkload(self.scripts, driver.paramstyle, self.seed, self.variables)
+        return ScriptWorkload(
+            self.scripts, driver.paramstyle, self.seed, self.variables, cursor=cursor
+        )
 
     # ------------------------------------------------------------------ per thread
 

@@ -47,6 +47,9 @@ DIALECT_DRIVERS: dict[str, tuple[str, ...]] = {
     "mysql": ("pymysql", "mysqlclient", "mysql-connector"),
     "postgresql": ("psycopg", "psycopg2"),
 }
+#: the drivers that run a statement as a server-side prepared statement when asked
+#: (``[benchmark] prepared``; ``Driver.prepares`` says how), each dialect's
+PREPARING_DRIVERS: dict[str, str] = {"mysql": "mysql-connector", "postgresql": "psycopg"}
 #: the DB-API drivers ``[database] driver`` may name, every dialect's
 DRIVER_NAMES: tuple[str, ...] = tuple(name for names in DIALECT_DRIVERS.values() for name in names)
 #: the driver of each dialect when ``[database] driver`` is not given
@@ -603,6 +606,24 @@ SETTINGS: tuple[Setting, ...] = (
         ),
         example=["tx.sql", "read.sql@3"],
         doc_note="see [Scripts](#scripts)",
+    ),
+    Setting(
+        "benchmark", "prepared", "prepared", "boolean", boolean, False,
+        "measure every runner twice in the same turns, its statements sent as plain text "
+        "(variant plain) and as server-side prepared statements (variant prepared): raw@plain "
+        "beside raw@prepared, pool@plain beside pool@prepared; a prepared statement lives on "
+        "its connection, so raw prepares again on every connect, pool and persistent once per "
+        "connection; with psycopg or mysql-connector, on the runners that run on a DB-API "
+        "connection",
+        env=("DBBENCH_PREPARED",),
+        flag=Flag(
+            "--prepared",
+            "Run every runner twice, as plain text and as server-side prepared statements "
+            "(raw@plain beside raw@prepared); psycopg or mysql-connector.",
+            kind="on",
+            run_only=True,
+        ),
+        doc_note="see [Prepared statements](#prepared-statements)",
     ),
     Setting(
         "benchmark", "allow_large_results", "allow_large_results", "boolean", boolean, False,

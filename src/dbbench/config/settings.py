@@ -114,6 +114,13 @@ class DatabaseSettings:
     #: behind, which a pooler in front (PgBouncer) would end by dropping its server
     #: connection; the drivers' ``autocommit`` (``Driver.connection_kwargs``)
     autocommit: bool = False
+    #: how statements are sent (``[benchmark] prepared``, whose variants set it): True as
+    #: server-side prepared statements, each prepared on a connection's first execution
+    #: of it and kept with the connection; False as plain text, never prepared (psycopg
+    #: given ``prepare=False``, where its default prepares a statement on its fifth
+    #: execution on a connection); None: the driver's default.  Not a key of the settings
+    #: file (``Driver.cursor_factory``)
+    prepared: bool | None = None
 
     @property
     def pools_per_transaction(self) -> bool:
@@ -185,6 +192,7 @@ class DatabaseSettings:
             "transaction_pooling": self.transaction_pooling,
             "driver_defaults": self.driver_defaults,
             "autocommit": self.autocommit,
+            "prepared": self.prepared,
         }
 
 
@@ -259,6 +267,9 @@ class BenchmarkSettings:
     #: instead of the query: the scripts an operation picks one of, by weight, parsed;
     #: None: the query
     scripts: tuple[ScriptFile, ...] | None = None
+    #: every runner measured plain and with server-side prepared statements, as the
+    #: variants ``PREPARED_VARIANTS`` (``load_settings`` makes them)
+    prepared: bool = False
     #: a built-in workload on the data set (``point-select``...): the data set's rows,
     #: read from the database before the run (``databases.read_data_set``); None before
     data_rows: int | None = None
@@ -322,7 +333,8 @@ class Variant:
     ``[benchmark]`` is the run's (``Settings.variant`` puts them together)."""
 
     name: str
-    #: the variant's settings file; None for a target (``--target NAME=URL``)
+    #: the variant's settings file; None for a target (``--target NAME=URL``), and for a
+    #: variant of the run's own settings (``[benchmark] prepared``'s), which has no ``url``
     path: Path | None
     database: DatabaseSettings
     pool: PoolSettings
@@ -334,7 +346,11 @@ class Variant:
     @property
     def origin(self) -> str:
         """Where it was given, for a message: its file, or ``--target NAME``."""
-        return str(self.path) if self.path is not None else f"{TARGET_FLAG} {self.name}"
+        if self.path is not None:
+            return str(self.path)
+        if self.url is None:  # made of the run's settings (``[benchmark] prepared``)
+            return f"{mention('[benchmark] prepared')} {self.name}"
+        return f"{TARGET_FLAG} {self.name}"
 
 
 T = TypeVar("T")
@@ -550,6 +566,7 @@ class Settings:
                 "scratch_table": self.benchmark.scratch_table,
                 "allow_large_results": self.benchmark.allow_large_results,
                 "repeat": self.benchmark.repeat,
+                "prepared": self.benchmark.prepared,
                 **(
                     {"scripts": [f.public_dict() for f in self.benchmark.scripts]}
                     if self.benchmark.scripts
@@ -888,11 +905,34 @@ def load_settings(
         warnings += [warning] if warning is not None else []
     for name, url in _variant_names(targets, TARGET_FLAG):
         loaded.append(_target(name, url, settings, below, above))
+    if settings.benchmark.prepared:
+        loaded = _prepared_variants(settings, loaded)
     if targets:
         # the run has no endpoint of its own: it is the first target's, whose server the
         # run's counters are read on, and each target's differences are from it
         settings = dataclasses.replace(settings, database=loaded[0].database)
     return dataclasses.replace(settings, variants=tuple(loaded), warnings=tuple(warnings))
+
+
+#: the variants of ``[benchmark] prepared``: statements as plain text, then prepared
+PREPARED_VARIANTS = ("plain", "prepared")
+
+
+def _prepared_variants(settings: Settings, given: Sequence[Variant]) -> list[Variant]:
+    """``[benchmark] prepared``'s two variants of the run's settings (``PREPARED_VARIANTS``),
+    differing only in ``DatabaseSettings.prepared``; refused beside variants or targets
+    given too.  Whether their drivers prepare is the run's to check, once it knows them
+    (``scenarios.variants.check_prepared``)."""
+    if given:
+        raise ConfigError(
+            f"{mention('[benchmark] prepared')} measures its own variants "
+            f"({' and '.join(PREPARED_VARIANTS)}): give it no --variant or {TARGET_FLAG}"
+        )
+    database = settings.database
+    return [
+        Variant(name, None, dataclasses.replace(database, prepared=prepared), settings.pool)
+        for name, prepared in zip(PREPARED_VARIANTS, (False, True), strict=True)
+    ]
 
 
 def _without_mysql_pwd(layer: dict[str, dict[str, _Value]]) -> dict[str, dict[str, _Value]]:

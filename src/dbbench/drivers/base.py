@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from dbbench.config.schema import mentioned
 from dbbench.drivers.failures import Failure, mysql_failure
+from dbbench.drivers.prepared import CursorFactory
 from dbbench.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -190,6 +191,20 @@ class Driver(abc.ABC):
         if read_only or database.read_only:
             kwargs = self.read_only_kwargs(kwargs)
         return kwargs
+
+    #: sends a statement as a server-side prepared statement when asked (``[benchmark]
+    #: prepared``, ``cursor_factory``): psycopg and mysql-connector
+    #: (``schema.PREPARING_DRIVERS``)
+    prepares: ClassVar[bool] = False
+
+    def cursor_factory(self, prepared: bool | None) -> CursorFactory | None:
+        """What gives an operation its cursor on a connection (``drivers.prepared``) where
+        its statements go as server-side prepared statements (``prepared`` True) or as
+        plain text never prepared (False); None: the connection's own ``cursor()``, the
+        driver's default, which is plain for a driver that never prepares."""
+        if prepared:  # refused before the run (``scenarios.variants.check_prepared``)
+            raise ConfigError(f"driver {self.name!r} has no server-side prepared statements")
+        return None
 
     #: what ``connect`` is given where the endpoint pools per transaction
     #: (``[database] transaction_pooling``): what keeps the driver from holding state per

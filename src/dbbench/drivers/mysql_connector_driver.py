@@ -11,6 +11,9 @@ uses the pure-Python implementation.  ``describe()`` says which one ran.
 ``ssl_verify_cert`` and ``ssl_verify_identity``.  It has no 'required' of its
 own: with TLS enabled and nothing to verify, it falls back to plain text when
 the server offers no TLS, so dbbench checks ``is_secure`` after connecting.
+
+Prepared statements (``[benchmark] prepared``): its prepared cursors, one per statement
+kept on each connection (``drivers.prepared.PreparedStatements``); plain is its default.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dbbench.drivers.base import Driver, common_kwargs, utf8_password
+from dbbench.drivers.prepared import CursorFactory, PreparedStatements
 from dbbench.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -35,6 +39,10 @@ class MysqlConnectorDriver(Driver):
     dialect_url = "mysql+mysqlconnector://"
     falls_back_to_plain = True
     whole_second_timeouts = True
+    prepares = True
+
+    def cursor_factory(self, prepared: bool | None) -> CursorFactory | None:
+        return PreparedStatements() if prepared else None
 
     def connect_kwargs(self, database: DatabaseSettings) -> dict[str, Any]:
         base = common_kwargs(database)

@@ -23,6 +23,9 @@ from then on only names it; through a pool per transaction the next
 transaction may run on another server connection, where the name means
 nothing (``InvalidSqlStatementName``, 26000: "prepared statement ... does not
 exist").  ``None`` never prepares.
+
+Prepared statements (``[benchmark] prepared``): ``execute(..., prepare=True)`` on the
+variant prepared, ``prepare=False`` on plain (``drivers.prepared.PreparingCursor``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from dbbench.drivers.libpq import LibpqDriver
+from dbbench.drivers.prepared import CursorFactory, PreparingCursor
 
 
 class PsycopgDriver(LibpqDriver):
@@ -42,6 +46,11 @@ class PsycopgDriver(LibpqDriver):
         "psycopg prepares a statement on the server once a connection ran it 5 times "
         "(prepare_threshold=5)"
     )
+
+    prepares = True
+
+    def cursor_factory(self, prepared: bool | None) -> CursorFactory | None:
+        return None if prepared is None else PreparingCursor.factory(prepared)
 
     def is_encrypted(self, connection: Any) -> bool:
         return bool(connection.info.pgconn.ssl_in_use)

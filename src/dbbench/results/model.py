@@ -439,6 +439,11 @@ class DatabaseSummary(Section):
     #: ``[database] autocommit``: every connection in autocommit; None in files written
     #: before dbbench knew the setting, whose connections all had it off
     autocommit: bool | None = None
+    #: how the statements went (``[benchmark] prepared``'s variants): true as server-side
+    #: prepared statements, false as plain text never prepared; None: the driver's default
+    #: (psycopg's prepares a statement on its fifth execution on a connection), and in
+    #: files written before dbbench knew the setting
+    prepared: bool | None = None
 
     @property
     def where(self) -> str | None:
@@ -482,6 +487,9 @@ class BenchmarkSummary(Section):
     scripts: list[dict[str, Any]] | None = None
     #: a built-in workload on the data set: the rows it read ids from; None otherwise
     data_rows: int | None = None
+    #: ``--prepared``: every runner measured plain and prepared, as the variants ``plain``
+    #: and ``prepared``; None in files written before dbbench knew the setting (plain)
+    prepared: bool | None = None
 
     @property
     def repeated(self) -> str:
@@ -549,7 +557,8 @@ class VariantSummary(Section):
             for key, value in getattr(self, section).to_document().items()
             if self.kind == "variant" or key not in _URL_SAYS
         ]
-        return f"{self.name} ({where}): {', '.join(changes) or 'as the run'}"
+        named = f"{self.name} ({where})" if where else str(self.name)  # none: --prepared's
+        return f"{named}: {', '.join(changes) or 'as the run'}"
 
 
 #: what a target's URL says, which its line shows in the URL and not again

@@ -102,6 +102,10 @@ class Runner(abc.ABC):
     #: False for those that execute through SQLAlchemy's ``Connection`` or ``Session``, or
     #: asynchronously, which a script's statements are not run through
     runs_scripts: ClassVar[bool] = True
+    #: sends its statements as server-side prepared statements where asked (``[benchmark]
+    #: prepared``: the workload's cursor, ``Driver.cursor_factory``), on the DB-API
+    #: connection it gets; False for those that execute through SQLAlchemy, or asyncio
+    runs_prepared: ClassVar[bool] = True
     #: how ``dbbench explain`` splits its operation into phases: "connect" (a new
     #: connection), "checkout" (a pool's), "reuse" (one kept), "layers" (SQLAlchemy's
     #: Core or ORM over a pool's connection); None: explain cannot
@@ -116,9 +120,12 @@ class Runner(abc.ABC):
         label: str | None = None,
     ) -> None:
         self.driver: Driver = driver if driver is not None else get_driver(database.driver)
-        # a script's statements are bound in the driver's paramstyle (``ScriptWorkload``)
+        # a script's statements are bound in the driver's paramstyle (``ScriptWorkload``);
+        # statements prepared, or not, as the variant says (``[benchmark] prepared``)
         for_driver = getattr(workload, "for_driver", None)
-        self.workload = for_driver(self.driver) if for_driver is not None else workload
+        self.workload = (
+            for_driver(self.driver, database.prepared) if for_driver is not None else workload
+        )
         #: opens one connection: the driver's connect with its arguments worked out once
         self._connect = CountedConnect(self.driver.connector(database))
         if label is not None:
@@ -202,6 +209,7 @@ class AsyncRunner(Runner):
 
     is_async = True
     runs_scripts = False
+    runs_prepared = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # cooperative: a subclass may also inherit a synchronous runner's __init__

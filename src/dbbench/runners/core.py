@@ -33,6 +33,7 @@ from dbbench.runners.pool import PoolRunner
 class CoreRunner(PoolRunner):
     name = "core"
     runs_scripts = False
+    runs_prepared = False
     operation = "engine.connect(), execute(text(query)), fetch, close (SQLAlchemy Core)"
     swept = False
     explained_as = "layers"

@@ -34,6 +34,7 @@ from dbbench.runners.pool import PoolRunner
 class SessionRunner(PoolRunner):
     name = "session"
     runs_scripts = False
+    runs_prepared = False
     operation = "Session(), execute(text(query)), fetch, close (SQLAlchemy ORM sessionmaker)"
     swept = False
     explained_as = "layers"

@@ -183,6 +183,9 @@ def findings(
     pooling = transaction_pooling_note(settings.database, runner_names, driver_names)
     if pooling is not None:
         notes.append(pooling)
+    prepared = variants.prepared_note(settings, runner_names, driver_names)
+    if prepared is not None:
+        notes.append(prepared)
     if names_with("connects_per_operation", runner_names):
         for name in driver_names or [settings.database.driver]:
             notes += drivers.get_driver(name).notes(settings.database)
@@ -369,6 +372,7 @@ def plan_run(
     """
     check_sql(settings, allow_writes)
     check_script_runners(settings, runner_names)
+    variants.check_prepared(settings, runner_names, driver_names)
     settings = databases.read_only_sessions(settings, allow_writes)
     if settings.variants:
         if settings.benchmark.workload not in READ_WORKLOADS:

@@ -50,6 +50,11 @@ def check(settings: Settings, pooler: str, *, projected: bool = False) -> None:
         raise ConfigError(f"{where} = {pooler!r}: choose {', '.join(POOLERS)}")
     if projected:
         raise ConfigError(f"{where} does not run with {mention('rtt')} yet: {PROJECTED_ALONE}")
+    if settings.benchmark.prepared:
+        raise ConfigError(
+            f"{where} does not run with {mention('[benchmark] prepared')} yet: point --url "
+            "at each endpoint (PgBouncer's too) in a run of its own"
+        )
     if settings.variants:
         raise ConfigError(
             f"{where} measures its own targets (direct, pgbouncer-session, "

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from dbbench import drivers
-from dbbench.config.schema import DIALECT_TITLES, dialect_of
+from dbbench.config.schema import DIALECT_TITLES, PREPARING_DRIVERS, dialect_of
 from dbbench.config.settings import DatabaseSettings, Settings, Variant, split_label
 from dbbench.errors import ConfigError, Mentioning, mention
 from dbbench.results.model import variants_note
-from dbbench.runners import RunnerLabel, runner_class, runner_settings
+from dbbench.runners import RunnerLabel, names_with, runner_class, runner_settings
 from dbbench.scenarios.summary import server_vendor
 from dbbench.server.preflight import ServerInfo
 from dbbench.workload import Workload
@@ -46,7 +46,9 @@ def given_as(settings: Settings) -> str:
     ``--pooler`` where it made them (``Settings.pooler``)."""
     if settings.pooler is not None:
         return mention("pooler")
-    targets = any(variant.path is None for variant in settings.variants)
+    if settings.benchmark.prepared:
+        return mention("[benchmark] prepared")
+    targets = any(variant.url is not None for variant in settings.variants)
     return mention("targets" if targets else "variants")
 
 
@@ -143,6 +145,65 @@ def drivers_of(labels: Sequence[str], name: str, own: str) -> tuple[str, ...]:
     return tuple(
         dict.fromkeys(label.driver or own for label in found if label.variant == name)
     ) or (own,)
+
+
+def check_prepared(
+    settings: Settings, runner_names: Sequence[str], driver_names: Sequence[str] = ()
+) -> None:
+    """What ``[benchmark] prepared`` (its variants ``plain`` and ``prepared``) runs with,
+    refused in one line before anything connects: a runner that executes through
+    SQLAlchemy or asyncio (``Runner.runs_prepared``), a driver that has no server-side
+    prepared statements (``driver_names``, else the run's own: ``Driver.prepares``), an
+    endpoint that pools per transaction (psycopg then prepares nothing, and a statement
+    would be looked for on another server connection)."""
+    if not settings.benchmark.prepared:
+        return
+    where = mention("[benchmark] prepared")
+    refused = [name for name in runner_names if not runner_class(name).runs_prepared]
+    if refused:
+        raise ConfigError(
+            f"{where} sends the statements itself, on the DB-API connection, which runner "
+            f"{', '.join(refused)} does not give (SQLAlchemy or asyncio executes them): "
+            f"choose others ({', '.join(names_with('runs_prepared'))} do)"
+        )
+    for driver in driver_names or (settings.database.driver,):
+        if driver not in PREPARING_DRIVERS.values():
+            dialect = dialect_of(driver)
+            raise ConfigError(
+                f"{where}: driver {driver} has no server-side prepared statements; on "
+                f"{DIALECT_TITLES[dialect]}, give --driver {PREPARING_DRIVERS[dialect]} (the "
+                f"drivers that have them: {', '.join(PREPARING_DRIVERS.values())})"
+            )
+    if settings.database.pools_per_transaction:
+        raise ConfigError(
+            f"{where} keeps statements prepared on a connection, which "
+            f"{mention('[database] transaction_pooling')} says the endpoint does not keep "
+            "for the client: measure prepared statements on a direct connection, or one "
+            "pooled per session"
+        )
+
+
+def prepared_note(
+    settings: Settings, runner_names: Sequence[str], driver_names: Sequence[str] = ()
+) -> Mentioning | None:
+    """Why a pool may keep no prepared statement from one operation to the next, for the
+    variant ``prepared``'s settings: psycopg deallocates every statement it prepared on a
+    connection when the connection rolls back (``DEALLOCATE ALL``), and the pools' reset
+    on return rolls back the transaction psycopg began (autocommit off) at every checkin."""
+    database = settings.database
+    if not database.prepared or database.autocommit or not names_with("holds_pool", runner_names):
+        return None
+    if "psycopg" not in (driver_names or (database.driver,)):
+        return None
+    if settings.pool.pool_reset_on_return != "rollback":
+        return None
+    return Mentioning(
+        "psycopg deallocates every statement it prepared on a connection when the "
+        "connection rolls back (DEALLOCATE ALL), as the pools' reset on return does at each "
+        "checkin (autocommit off, the transaction psycopg began): a pool then prepares again "
+        f"on every operation, as raw does; {mention('[database] autocommit')} (nothing to "
+        f"roll back) keeps them for the connection's next operation"
+    )
 
 
 def check_writes(settings: Settings) -> None:

@@ -128,7 +128,8 @@ class ScriptRunner:
     each thread giving its own connection and ``random.Random``.
 
     ``sleep`` and ``clock`` are ``time.sleep`` and ``time.perf_counter_ns`` unless a test
-    gives others."""
+    gives others; ``cursor`` makes a run's cursor on its connection where not ``cursor()``
+    (the statements prepared: ``Driver.cursor_factory``)."""
 
     def __init__(
         self,
@@ -137,6 +138,7 @@ class ScriptRunner:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], int] = time.perf_counter_ns,
+        cursor: Callable[[Any], Any] | None = None,
     ) -> None:
         self.script = script
         self.steps = tuple(
@@ -150,6 +152,9 @@ class ScriptRunner:
         self._plan = tuple(_planned(step) for step in self.steps)
         self.sleep = sleep
         self.clock = clock
+        #: what gives a run its cursor on the connection (prepared statements:
+        #: ``Driver.cursor_factory``); None: the connection's ``cursor()``
+        self.cursor = cursor
 
     def run(
         self, connection: Any, rng: Random, variables: Mapping[str, Value] | None = None
@@ -162,7 +167,7 @@ class ScriptRunner:
         think_ns = 0
         in_transaction = False
         clock = self.clock
-        cursor = connection.cursor()
+        cursor = connection.cursor() if self.cursor is None else self.cursor(connection)
         try:
             for planned in self._plan:
                 kind = planned[0]
