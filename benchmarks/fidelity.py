@@ -19,6 +19,12 @@ out by hand is an application's SQLAlchemy calls: ``with engine.connect() as c:
 c.execute(text(query)).fetchall()``, ``with Session() as s: s.execute(...).fetchall()``
 (``sessionmaker``, ``async_sessionmaker``), on the runner's own engine.
 
+``--workload point-get`` (on the data set of ``dbbench prepare``) puts ``orm`` and
+``async-orm`` next to ``with Session() as s: s.get(DataRow, id)`` by hand; every other
+runner's hand loop then sends point-get's SELECT with a random id bound, as its runner does.
+
+    python benchmarks/fidelity.py --workload point-get --runner session,orm,async-orm
+
 **PostgreSQL, next to pgbench.**  With ``--dialect postgresql`` (or a
 ``postgresql://`` ``--url``), the script then puts dbbench next to pgbench,
 PostgreSQL's own C client (``benchmarks/pgbench.py``), in rounds that
@@ -51,6 +57,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
+import random
 import subprocess
 import sys
 import tempfile
@@ -60,13 +67,16 @@ from pathlib import Path
 
 import pgbench  # benchmarks/pgbench.py, beside this script
 
+from dbbench import databases
 from dbbench.config.settings import Settings, find_config_path, load_settings
 from dbbench.drivers import get_driver
 from dbbench.engine.harness import Plan, run_interleaved
 from dbbench.histogram import LatencyHistogram
-from dbbench.runners import RUNNER_NAMES, create_runner
+from dbbench.runners import RUNNER_NAMES, RUNNERS, create_runner
 from dbbench.runners.base import AsyncRunner, Runner
-from dbbench.scenarios.benchmark import local_server
+from dbbench.runners.orm import data_row_class
+from dbbench.scenarios.benchmark import local_server, with_data_set
+from dbbench.workload import PointGet, describe
 
 
 class KeptOpen(Runner):
@@ -117,14 +127,14 @@ def minimal_async_loop(
 
     engine = runner.engine  # the async engine's synchronous face, whose pool it is
     async_engine = runner._async_engine
-    query = settings.benchmark.query
+    query, dbapi_query, bound, draw = statements(runner)
     statement = text(query)
     clock = time.perf_counter_ns
 
     def by_hand() -> None:
         connection = engine.raw_connection()
         cursor = connection.cursor()
-        cursor.execute(query)
+        cursor.execute(dbapi_query, *bound(draw()))
         cursor.fetchall()
         cursor.close()
         connection.close()
@@ -133,14 +143,22 @@ def minimal_async_loop(
 
         async def operation() -> None:
             async with async_engine.connect() as connection:
-                (await connection.execute(statement)).fetchall()
+                (await connection.execute(statement, *named(bound(draw())))).fetchall()
 
     elif name == "async-session":
         session_maker = async_sessionmaker(bind=async_engine)
 
         async def operation() -> None:
             async with session_maker() as session:
-                (await session.execute(statement)).fetchall()
+                (await session.execute(statement, *named(bound(draw())))).fetchall()
+
+    elif name == "async-orm":
+        session_maker = async_sessionmaker(bind=async_engine)
+        mapped = data_row_class()
+
+        async def operation() -> None:
+            async with session_maker() as session:
+                await session.get(mapped, draw())
 
     else:
 
@@ -158,13 +176,35 @@ def minimal_async_loop(
     return lambda n: runner.run_on_loop(loop(n))
 
 
-def layered_loop(name: str, runner: Runner, query: str) -> Callable[[int], list[int]] | None:
-    """``minimal_loop`` for core and session: an application's SQLAlchemy calls, written
-    out, on the runner's engine (None for the other runners)."""
+def statements(runner: Runner) -> tuple[str, str, Callable[[int], tuple], Callable[[], int]]:
+    """The runner's statement by hand: its text for SQLAlchemy, the DB-API driver's, how an
+    id is passed to ``execute`` (no argument for a query without one), and the id drawn as
+    point-get draws it (uniform in 1 .. the data set's rows; 0, unused, for a query)."""
+    workload = runner.workload
+    if not isinstance(workload, PointGet):
+        return workload.query, workload.query, lambda id_: (), lambda: 0
+    draws, rows = random.Random(), workload.rows
+    return (
+        workload.query,
+        workload.dbapi_query,
+        lambda id_: ((id_,),),
+        lambda: draws.randint(1, rows),
+    )
+
+
+def named(arguments: tuple) -> tuple:
+    """A DB-API ``execute``'s id as SQLAlchemy's ``execute`` takes it: ``{"id": id}``."""
+    return tuple({"id": values[0]} for values in arguments)
+
+
+def layered_loop(name: str, runner: Runner) -> Callable[[int], list[int]] | None:
+    """``minimal_loop`` for core, session and orm: an application's SQLAlchemy calls,
+    written out, on the runner's engine (None for the other runners)."""
     from sqlalchemy import text
     from sqlalchemy.orm import sessionmaker
 
     engine = runner.engine
+    query, _, bound, draw = statements(runner)
     statement = text(query)
     clock = time.perf_counter_ns
 
@@ -175,7 +215,7 @@ def layered_loop(name: str, runner: Runner, query: str) -> Callable[[int], list[
             for _ in range(n):
                 start = clock()
                 with engine.connect() as connection:
-                    connection.execute(statement).fetchall()
+                    connection.execute(statement, *named(bound(draw()))).fetchall()
                 samples.append(clock() - start)
             return samples
 
@@ -187,7 +227,20 @@ def layered_loop(name: str, runner: Runner, query: str) -> Callable[[int], list[
             for _ in range(n):
                 start = clock()
                 with session_maker() as session:
-                    session.execute(statement).fetchall()
+                    session.execute(statement, *named(bound(draw()))).fetchall()
+                samples.append(clock() - start)
+            return samples
+
+    elif name == "orm":
+        session_maker = sessionmaker(bind=engine)
+        mapped = data_row_class()
+
+        def loop(n: int) -> list[int]:
+            samples = []
+            for _ in range(n):
+                start = clock()
+                with session_maker() as session:
+                    session.get(mapped, draw())
                 samples.append(clock() - start)
             return samples
 
@@ -198,10 +251,10 @@ def layered_loop(name: str, runner: Runner, query: str) -> Callable[[int], list[
 
 def minimal_loop(name: str, runner: Runner, settings: Settings) -> Callable[[int], list[int]]:
     """``n`` operations written out by hand, on the runner's own connection or pool."""
-    query = settings.benchmark.query
-    layered = layered_loop(name, runner, query)
+    layered = layered_loop(name, runner)
     if layered is not None:
         return layered
+    _, query, bound, draw = statements(runner)
     connect = get_driver(settings.database.driver).connector(settings.database)
     clock = time.perf_counter_ns
 
@@ -251,7 +304,7 @@ def minimal_loop(name: str, runner: Runner, settings: Settings) -> Callable[[int
             start = clock()
             connection = get()
             cursor = connection.cursor()
-            cursor.execute(query)
+            cursor.execute(query, *bound(draw()))
             cursor.fetchall()
             cursor.close()
             give_back(connection)
@@ -460,6 +513,10 @@ def main() -> None:
     parser.add_argument("--dialect", choices=["mysql", "postgresql"])
     parser.add_argument("--ssl-mode", help="as dbbench's --ssl-mode (pgbench gets the same)")
     parser.add_argument("--runner", help="runners to put next to a hand-written loop")
+    parser.add_argument(
+        "--workload", choices=["read", "point-get"], help="as dbbench's --workload [read]"
+    )
+    parser.add_argument("--database", help="as dbbench's --database (the data set's)")
     parser.add_argument("--blocks", type=int, default=1000, help="alternating blocks per side")
     parser.add_argument("--block-size", type=int, default=10, help="operations per block")
     parser.add_argument("--pgbench", help="pgbench to run [default: PATH, /usr/lib/postgresql]")
@@ -476,20 +533,29 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    database = {"url": args.url, "dialect": args.dialect, "ssl_mode": args.ssl_mode}
-    settings = load_settings(find_config_path(args.config), overrides={"database": database})
+    database = {
+        "url": args.url, "dialect": args.dialect, "ssl_mode": args.ssl_mode,
+        "database": args.database,
+    }  # fmt: skip
+    overrides = {"database": database, "benchmark": {"workload": args.workload}}
+    settings = load_settings(find_config_path(args.config), overrides=overrides)
     if settings.database.dialect == "postgresql":
         settings = settings.with_read_only_sessions()  # as dbbench run without --allow-writes
     if args.runner is None:
-        names = [n for n in RUNNER_NAMES if settings.database.dialect == "postgresql"
-                 or n != "psycopg-pool"]
+        point_get = settings.benchmark.workload == "point-get"
+        names = [n for n in RUNNER_NAMES if (settings.database.dialect == "postgresql"
+                 or n != "psycopg-pool") and (point_get or not RUNNERS[n].loads_mapped_rows)]
     else:
         names = [n.strip() for n in args.runner.split(",") if n.strip()]
 
     def run(settings: Settings) -> None:
+        if settings.benchmark.workload == "point-get":
+            settings = with_data_set(settings, databases.read_data_set)
+        bench = settings.benchmark
         print(
             f"{args.blocks} blocks x {args.block_size} operations per side and runner, "
-            f"query {settings.benchmark.query!r} on {settings.database.describe()}"
+            f"{describe(bench.query, bench.workload, None, bench.data_rows)} on "
+            f"{settings.database.describe()}"
         )
         print(
             f"{'runner':<14} {'mean dbbench/minimal':>21} {'p50 dbbench/minimal':>20}"

@@ -35,17 +35,20 @@ def test_the_registry_names_each_class_by_its_own_name() -> None:
 def test_the_traits_as_the_classes_state_them() -> None:
     assert baseline_name() == "raw"
     assert names_with("connects_per_operation") == ("raw", "nullpool")
-    layered = ("core", "session", "async-core", "async-session")  # SQLAlchemy on pool's pool
+    layered = (  # SQLAlchemy on pool's pool
+        "core", "session", "async-core", "async-session", "orm", "async-orm"
+    )
     assert names_with("holds_pool") == ("pool", "async-pool", "psycopg-pool", *layered)
     assert names_with("uses_pool_settings") == (
         "pool", "nullpool", "async-pool", "psycopg-pool", *layered
     )
     assert names_with("holds_connection_per_worker") == ("persistent",)
     assert names_with("swept") == ("pool",)
-    assert names_with("is_async") == ("async-pool", "async-core", "async-session")
+    assert names_with("is_async") == ("async-pool", "async-core", "async-session", "async-orm")
+    assert names_with("loads_mapped_rows") == ("orm", "async-orm")
     assert names_with("explained_as") == ("raw", "pool", "persistent", "core", "session")
     assert [n for n in RUNNER_NAMES if not RUNNERS[n].per_driver] == [
-        "async-pool", "psycopg-pool", "async-core", "async-session"
+        "async-pool", "psycopg-pool", "async-core", "async-session", "async-orm"
     ]
 
 

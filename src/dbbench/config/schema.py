@@ -60,7 +60,7 @@ DEFAULT_PORTS: dict[str, int] = {"mysql": 3306, "postgresql": 5432}
 DATA_SET_WORKLOADS: tuple[str, ...] = ("point-select", "read-only")
 #: what ``[benchmark] workload`` may name (``dbbench.workload`` says what each does);
 #: "insert" writes, the others read
-WORKLOAD_NAMES: tuple[str, ...] = ("read", "insert", *DATA_SET_WORKLOADS)
+WORKLOAD_NAMES: tuple[str, ...] = ("read", "insert", *DATA_SET_WORKLOADS, "point-get")
 #: what ``[pool] pool_reset_on_return`` may name
 RESET_ON_RETURN: tuple[str, ...] = ("rollback", "commit", "none")
 
@@ -579,12 +579,14 @@ SETTINGS: tuple[Setting, ...] = (
         "benchmark", "workload", "workload", "choice", choice(*WORKLOAD_NAMES), "read",
         "read: the query; insert: a row + COMMIT into a scratch table dbbench creates and "
         "drops (needs --allow-writes); point-select, read-only: sysbench's oltp_point_select "
-        "and a 5-statement read-only transaction on the data set of dbbench prepare",
+        "and a 5-statement read-only transaction on the data set of dbbench prepare; "
+        "point-get: a whole row of it by a random id (session.get for the orm runners)",
         flag=Flag(
             "--workload",
             "read: the query; insert: one row + COMMIT into a scratch table dbbench "
             "creates and drops (needs --allow-writes); point-select, read-only: "
-            "sysbench's shapes on the data set of dbbench prepare.",
+            "sysbench's shapes on the data set of dbbench prepare; point-get: a whole "
+            "row of it by a random id (session.get for the orm runners).",
         ),
         choices=WORKLOAD_NAMES,
         doc_note="see [Write workloads](#write-workloads)",

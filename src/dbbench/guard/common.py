@@ -245,7 +245,7 @@ def check_workload(
 ) -> None:
     """Refuse a built-in write workload unless ``allow_writes``; the read workloads (the
     query's, and those on the data set, ``dbbench.workload.READ_WORKLOADS``) pass."""
-    if allow_writes or workload in ("read", "point-select", "read-only"):
+    if allow_writes or workload in ("read", "point-select", "read-only", "point-get"):
         return
     raise ConfigError(
         f"{where} = {workload!r} writes (into a scratch table dbbench creates and drops); "

@@ -55,6 +55,8 @@ RUNNERS: Mapping[str, type] = _Registry(
         "session": "dbbench.runners.session:SessionRunner",
         "async-core": "dbbench.runners.async_core:AsyncCoreRunner",
         "async-session": "dbbench.runners.async_session:AsyncSessionRunner",
+        "orm": "dbbench.runners.orm:OrmRunner",
+        "async-orm": "dbbench.runners.async_orm:AsyncOrmRunner",
     }
 )
 RUNNER_NAMES: tuple[str, ...] = tuple(RUNNERS)

@@ -85,6 +85,9 @@ class AsyncDriver:
     transaction_pooling_words: str = ""
     #: what its defaults keep per session that a pool per transaction loses; None: nothing
     session_state: str | None = None
+    #: the placeholders SQLAlchemy's adapted cursor passes to it (``scripts.bind``'s
+    #: names): asyncpg's own ``$1``
+    paramstyle: str = "format"
 
 
 #: each dialect's asyncio driver: aiomysql on MySQL, asyncpg on PostgreSQL
@@ -107,6 +110,7 @@ ASYNC_DRIVERS = {
         asyncpg_driver.engine_kwargs,
         asyncpg_driver.TRANSACTION_POOLING_WORDS,
         asyncpg_driver.SESSION_STATE,
+        "numeric",
     ),
 }
 
@@ -251,6 +255,11 @@ class AsyncPoolRunner(AsyncRunner, PoolRunner):
         super().__init__(database, workload, pool, label=label)
         self._database = database
         self._async_driver = ASYNC_DRIVERS[database.dialect]
+        # a statement with parameters (point-get's) in the asyncio driver's placeholders
+        # (Runner.__init__ bound it for the DB-API driver of the settings)
+        bound = getattr(self.workload, "for_paramstyle", None)
+        if bound is not None:
+            self.workload = bound(self._async_driver.paramstyle)
         self._async_engine: AsyncEngine | None = None
 
     def engine_arguments(self) -> dict[str, Any]:

@@ -106,6 +106,9 @@ class Runner(abc.ABC):
     #: prepared``: the workload's cursor, ``Driver.cursor_factory``), on the DB-API
     #: connection it gets; False for those that execute through SQLAlchemy, or asyncio
     runs_prepared: ClassVar[bool] = True
+    #: its operation loads a mapped row of the data set by primary key (``session.get``,
+    #: the orm runners): it runs under the point-get workload only
+    loads_mapped_rows: ClassVar[bool] = False
     #: how ``dbbench explain`` splits its operation into phases: "connect" (a new
     #: connection), "checkout" (a pool's), "reuse" (one kept), "layers" (SQLAlchemy's
     #: Core or ORM over a pool's connection); None: explain cannot

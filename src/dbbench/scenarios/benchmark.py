@@ -67,7 +67,7 @@ from dbbench.server.status import (
     ServerActivity,
     connection_budget_warning,
 )
-from dbbench.workload import READ_WORKLOAD, READ_WORKLOADS, workload_for
+from dbbench.workload import POINT_GET, READ_WORKLOAD, READ_WORKLOADS, workload_for
 
 
 def settings_for_server(
@@ -286,9 +286,10 @@ def check_sql(
     if bench.workload == READ_WORKLOAD:
         return
     if bench.query != DEFAULT_QUERY:
+        on = "the data set" if bench.workload in READ_WORKLOADS else "a scratch table"
         raise ConfigError(
             f"{query_name} is for the read workload; the {bench.workload} workload runs its "
-            f"own statement on a scratch table (leave out {query_name}, or set "
+            f"own statement on {on} (leave out {query_name}, or set "
             f"{workload_name} to read)"
         )
     if projected:
@@ -306,6 +307,11 @@ def check_scripts_alone(
     trips are counted on the query)."""
     bench = settings.benchmark
     scripts = mention("[benchmark] scripts")
+    if bench.workload == POINT_GET:
+        raise ConfigError(
+            f"{scripts} and {workload_name} = {bench.workload!r} both say what an operation "
+            "runs: give one"
+        )
     if bench.workload in READ_WORKLOADS[1:]:  # a built-in workload's script, not the user's
         scripts = f"{workload_name} = {bench.workload!r}"
     if bench.query != DEFAULT_QUERY:
@@ -352,6 +358,21 @@ def check_script_runners(settings: Settings, runner_names: Sequence[str]) -> Non
         )
 
 
+def check_row_runners(settings: Settings, runner_names: Sequence[str]) -> None:
+    """The runners that load a mapped row (``Runner.loads_mapped_rows``: ``orm``,
+    ``async-orm``) run under the point-get workload only: their operation is
+    ``session.get`` of the data set's row, which no other workload's statement is."""
+    if settings.benchmark.workload == POINT_GET:
+        return
+    refused = names_with("loads_mapped_rows", runner_names)
+    if refused:
+        raise ConfigError(
+            f"runner {', '.join(refused)} runs the {POINT_GET} workload only (a row of the data "
+            f"set by its primary key, session.get), not {mention('[benchmark] workload')} = "
+            f"{settings.benchmark.workload!r}"
+        )
+
+
 def plan_run(
     settings: Settings,
     runner_names: Sequence[str],
@@ -373,6 +394,7 @@ def plan_run(
     check_sql(settings, allow_writes)
     check_script_runners(settings, runner_names)
     variants.check_prepared(settings, runner_names, driver_names)
+    check_row_runners(settings, runner_names)
     settings = databases.read_only_sessions(settings, allow_writes)
     if settings.variants:
         if settings.benchmark.workload not in READ_WORKLOADS:
@@ -626,8 +648,11 @@ def execute_run(
             require_database(watched, settings.benchmark.workload)
         # a write workload's table does not exist yet: its first operations check it
         # a script's statements are checked by its first operation, as its BEGIN wants
-        checked = None if run.writes or settings.benchmark.scripts else workload_for(
-            settings.benchmark
+        # point-get's ids are drawn from the data set's rows, read below
+        checked = (
+            None
+            if run.writes or settings.benchmark.scripts or settings.benchmark.workload == POINT_GET
+            else workload_for(settings.benchmark)
         )
         if settings.variants:  # each variant's server and driver, before anything is measured
             server, checked_variants = variants.check_servers(
