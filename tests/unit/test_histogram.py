@@ -4,10 +4,14 @@ import math
 import random
 
 import pytest
+from hdrh.histogram import HdrHistogram
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dbbench.histogram import HIGHEST_NS, LatencyHistogram
+
+#: bucket boundaries: 2**k - 1, 2**k, 2**k + 1 from the exact range to the top
+EDGES = sorted({2**k + d for k in range(1, 42) for d in (-1, 0, 1)})
 
 
 def filled(values) -> LatencyHistogram:
@@ -22,6 +26,21 @@ def test_small_values_are_exact():
     assert (h.count, h.min_ns, h.max_ns, h.sum_ns) == (4, 1, 2047, 2053)
     assert list(h.buckets()) == [(1, 1), (2, 1), (3, 1), (2047, 1)]
     assert h.percentile(0.5) == 2 and h.percentile(1.0) == 2047 and h.percentile(0.0) == 1
+
+
+@given(st.lists(st.integers(-5, HIGHEST_NS + 5) | st.sampled_from(EDGES), max_size=60))
+@example([0, 1, 2047, 2048, 4095, 4096, HIGHEST_NS, HIGHEST_NS + 1])
+def test_record_counts_what_hdrh_record_value_counts(values):
+    """record() finds each bucket itself: the same counts, total, min and max as hdrh's
+    own record_value gives the values clamped as record() clamps them."""
+    ours, theirs = LatencyHistogram(), HdrHistogram(1, HIGHEST_NS, 3)
+    for v in values:
+        ours.record(v)
+        assert theirs.record_value(min(max(v, 1), HIGHEST_NS))
+    assert list(ours._hdr.counts) == list(theirs.counts)
+    assert (ours._hdr.total_count, ours._hdr.min_value, ours._hdr.max_value) == (
+        theirs.total_count, theirs.min_value, theirs.max_value
+    )
 
 
 def test_large_values_within_a_thousandth():
