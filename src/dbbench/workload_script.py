@@ -7,15 +7,19 @@ calls ``run_on(connection)`` inside the timing (those on SQLAlchemy's ``Connecti
 
 * picks one of the scripts by weight, with the worker thread's own ``random.Random``
   (seeded from the workload's seed and the thread's number, so a given seed repeats the
-  same picks and ``\\set`` draws per thread), which its ``\\set`` draws from too;
+  same picks and ``\\set`` draws per thread), which its ``\\set`` draws from too (one
+  script is no pick: nothing is drawn);
 * makes sure the connection is in autocommit the first time it sees it
   (``scripts.run.autocommit``; a pool's connection is the driver's underneath,
   remembered as long as it lives), as a script's transactions are its own
   ``BEGIN``/``COMMIT``: a run of scripts connects in autocommit (the settings set
   ``[database] autocommit``), so this sends nothing;
-* runs the script (``ScriptRunner``): its latency is the whole script's, ``\\sleep``
-  included, as pgbench reports it; the think time is counted apart
-  (``StatementTally.think``), so that the database's time is the latency less it;
+* runs the script (``ScriptRunner``) on one cursor kept for as long as the thread's
+  connection is the same driver connection (``persistent``'s; a pool's wrapper, new at
+  every checkout, gets a cursor per operation), a new one after a failure: its latency
+  is the whole script's, ``\\sleep`` included, as pgbench reports it; the think time
+  is counted apart (``StatementTally.think``), so that the database's time is the
+  latency less it;
 * a failed statement has been rolled back; ``StatementFailed`` goes on to the harness,
   which counts one failed operation of the kind ``IntegrityError(1062) at tx.sql:4``
   (``engine.turn.error_kind``).
@@ -27,6 +31,7 @@ Each statement's latency, and its failures, go into the worker thread's ``Statem
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import random
 import threading
@@ -192,13 +197,16 @@ class ScriptWorkload:
                 "default_seed": rng.getrandbits(63),
                 **self.variables,
             }
-            #: the connection of the thread's last operation, in autocommit already
-            last: list[Any] = [None]
+            #: the connection of the thread's last operation, in autocommit already,
+            #: and the cursor its scripts execute on (None: each opens its own)
+            last: list[Any] = [None, None]
             state = self._local.state = (rng, tally, variables, last)
         return state
 
     def pick(self, rng: random.Random) -> int:
-        """The number of the script an operation runs, by weight."""
+        """The number of the script an operation runs, by weight (one script: no draw)."""
+        if len(self._cumulative) == 1:
+            return 0
         return bisect.bisect_right(self._cumulative, rng.randrange(self._cumulative[-1]))
 
     # ------------------------------------------------------------------ the operation
@@ -211,10 +219,20 @@ class ScriptWorkload:
         number = self.pick(rng)
         if connection is not last[0]:  # not the driver's connection of the last operation
             last[0] = self._ensure_autocommit(connection)
+            # one cursor for as long as the connection is the thread's (persistent's), as
+            # a hand-written loop keeps one: psycopg's costs some 4 µs to make
+            last[1] = None if last[0] is None else self.runners[number].open_cursor(connection)
         try:
-            result = self.runners[number].run(connection, rng, variables)
-        except StatementFailed as exc:
-            tally.count(number, exc.result)
+            result = self.runners[number].run(connection, rng, variables, last[1])
+        except Exception as exc:
+            # a cursor that saw a failure is not trusted again: the next operation makes
+            # a new one (and the connection, perhaps lost, is checked again)
+            stale, last[0], last[1] = last[1], None, None
+            if stale is not None:
+                with contextlib.suppress(Exception):
+                    stale.close()
+            if isinstance(exc, StatementFailed):
+                tally.count(number, exc.result)
             raise
         tally.count(number, result)
         return sum(s.rows for s in result.statements)

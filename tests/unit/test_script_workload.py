@@ -32,6 +32,7 @@ class Recording:
         self._autocommit = False
         self.autocommit_set = 0
         self.fail = fail
+        self.cursors_opened = self.cursors_closed = 0
 
     @property
     def autocommit(self) -> bool:
@@ -43,6 +44,7 @@ class Recording:
         self._autocommit = value
 
     def cursor(self) -> Recording:
+        self.cursors_opened += 1
         return self
 
     def execute(self, sql: str, parameters: tuple | None = None) -> None:
@@ -54,7 +56,7 @@ class Recording:
         return [(1,)] if self.calls[-1][0].startswith("SELECT") else []
 
     def close(self) -> None:
-        pass
+        self.cursors_closed += 1
 
 
 @pytest.fixture
@@ -222,6 +224,21 @@ def test_an_operation_sets_autocommit_once_per_connection_and_records_each_state
         (0, i): 5 for i in range(5)
     }
     assert workload.take().operations == {}  # taken: cleared
+
+
+def test_a_connection_keeps_one_cursor_until_a_statement_fails_on_it(tx):
+    workload = workload_for(loaded(str(tx)).benchmark)
+    connection, flaky = Recording(), Recording(fail="SELECT %s + 1")
+    for _ in range(3):
+        workload.run_on(connection)
+    assert (connection.cursors_opened, connection.cursors_closed) == (1, 0)
+    for _ in range(2):  # the failed cursor closed, the next operation opens its own
+        with pytest.raises(StatementFailed):
+            workload.run_on(flaky)
+    # each failure: the script's cursor, then its ROLLBACK's, both closed
+    assert (flaky.cursors_opened, flaky.cursors_closed) == (4, 4)
+    workload.run_on(connection)  # another connection than the last: a new cursor
+    assert (connection.cursors_opened, connection.cursors_closed) == (2, 0)
 
 
 def test_a_failed_statement_is_recorded_and_named_in_its_kind(tx):

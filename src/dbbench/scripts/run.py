@@ -32,9 +32,8 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from random import Random
-from typing import Any
+from typing import Any, NamedTuple
 
 from dbbench.fetching import fetch_all
 from dbbench.scripts.bind import BoundStatement, bind
@@ -71,10 +70,11 @@ def autocommit(connection: Any) -> None:
         connection.autocommit = True
 
 
-@dataclass(frozen=True)
-class StatementResult:
+class StatementResult(NamedTuple):
     """One statement's run: its place in the script (``index``, 0 first; ``line``), how
-    long it took with its fetch, the rows it gave, and its error if it failed."""
+    long it took with its fetch, the rows it gave, and its error if it failed.  A named
+    tuple, not a frozen dataclass: one is made per statement inside the operation's
+    timing, and a frozen dataclass's ``__init__`` costs three times as much."""
 
     index: int
     line: int
@@ -83,8 +83,7 @@ class StatementResult:
     error: BaseException | None = None
 
 
-@dataclass(frozen=True)
-class ScriptResult:
+class ScriptResult(NamedTuple):
     """One run of a script: each statement run (all, or up to the failed one), the
     time slept (``\\sleep``), and whether the script ended in a transaction, rolled back."""
 
@@ -148,7 +147,7 @@ class ScriptRunner:
         #: what a run reads of each step, decided once: (_SET, step, its compiled
         #: expression), (_SLEEP, step), (_EXECUTE, bound statement, its SQL, its
         #: parameters' names, what it does to the transaction: True opens one, False
-        #: closes it, None neither)
+        #: closes it, None neither; the statement's index and line)
         self._plan = tuple(_planned(step) for step in self.steps)
         self.sleep = sleep
         self.clock = clock
@@ -157,22 +156,29 @@ class ScriptRunner:
         self.cursor = cursor
 
     def run(
-        self, connection: Any, rng: Random, variables: Mapping[str, Value] | None = None
+        self,
+        connection: Any,
+        rng: Random,
+        variables: Mapping[str, Value] | None = None,
+        cursor: Any = None,
     ) -> ScriptResult:
         """Run the script once on ``connection`` (in autocommit mode), drawing from ``rng``,
         ``variables`` the run's; a ``ScriptResult``, or ``StatementFailed``/``ScriptError``
-        after the rollback."""
+        after the rollback.  ``cursor``: one of ``connection``'s (``open_cursor``) to
+        execute on, left open (the caller's to reuse); else one is opened and closed."""
         values: dict[str, Value] = dict(variables or {})
         results: list[StatementResult] = []
         think_ns = 0
         in_transaction = False
         clock = self.clock
-        cursor = connection.cursor() if self.cursor is None else self.cursor(connection)
+        own_cursor = cursor is None
+        if own_cursor:
+            cursor = self.open_cursor(connection)
         try:
             for planned in self._plan:
                 kind = planned[0]
                 if kind is _EXECUTE:
-                    _, step, sql, names, effect = planned
+                    _, step, sql, names, effect, index, line = planned
                     started = clock()
                     try:
                         if names:
@@ -189,11 +195,7 @@ class ScriptRunner:
                         )
                         failed = ScriptResult(tuple(results), think_ns)
                         raise StatementFailed(self.script, statement, exc, failed) from exc
-                    results.append(
-                        StatementResult(
-                            step.statement.index, step.statement.line, clock() - started, rows
-                        )
-                    )
+                    results.append(StatementResult(index, line, clock() - started, rows))
                     if effect is not None:
                         in_transaction = effect
                 elif kind is _SET:
@@ -214,13 +216,18 @@ class ScriptRunner:
                 _roll_back(connection)
             raise
         finally:
-            try:  # noqa: SIM105 -- no suppress() made per operation
-                cursor.close()
-            except Exception:
-                pass
+            if own_cursor:
+                try:  # noqa: SIM105 -- no suppress() made per operation
+                    cursor.close()
+                except Exception:
+                    pass
         if in_transaction:
             _roll_back(connection)
         return ScriptResult(tuple(results), think_ns, left_open=in_transaction)
+
+    def open_cursor(self, connection: Any) -> Any:
+        """A cursor on ``connection`` as a run makes it: ``cursor``'s, else ``cursor()``."""
+        return connection.cursor() if self.cursor is None else self.cursor(connection)
 
     def _sleep_us(self, step: Sleep, values: Mapping[str, Value]) -> int:
         amount = step.amount if isinstance(step.amount, int) else values.get(step.amount)
@@ -249,7 +256,8 @@ def _planned(step: BoundStatement | SetVariable | Sleep) -> tuple[Any, ...]:
     opens = transaction_after(step.sql, False)
     closes = not transaction_after(step.sql, True)
     effect = True if opens else False if closes else None
-    return (_EXECUTE, step, step.sql, step.names, effect)
+    statement = step.statement
+    return (_EXECUTE, step, step.sql, step.names, effect, statement.index, statement.line)
 
 
 def _roll_back(connection: Any) -> None:
