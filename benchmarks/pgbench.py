@@ -196,17 +196,21 @@ def command(
     clients: int = 1,
     connect_each: bool = False,
     per_statement: bool = False,
+    protocol: str | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """pgbench's arguments and environment: ``script`` for ``seconds`` with ``clients``
     clients (a thread each), a new connection per transaction when ``connect_each``
-    (``-C``), each statement's latency reported when ``per_statement`` (``-r``); no vacuum
-    (``-n``: there are no pgbench tables).  No ``PG*`` variable of the
+    (``-C``), each statement's latency reported when ``per_statement`` (``-r``), the
+    query protocol ``protocol`` (``-M simple|extended|prepared``; None: pgbench's
+    default, simple); no vacuum (``-n``: there are no pgbench tables).  No ``PG*`` variable of the
     caller's reaches it but the password, which only the environment carries."""
     cmd = [pgbench, "-n", "-c", str(clients), "-j", str(clients), "-T", str(seconds)]
     if connect_each:
         cmd.append("-C")
     if per_statement:
         cmd.append("-r")
+    if protocol is not None:
+        cmd += ["-M", protocol]
     cmd += ["-f", script, conninfo(parameters)]
     env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
     if parameters.get("password"):

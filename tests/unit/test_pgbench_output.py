@@ -179,3 +179,10 @@ def test_no_r_means_no_statements_and_a_bad_line_is_named():
 def test_the_command_asks_for_statement_latencies_with_per_statement():
     cmd, _ = pgbench.command("pgbench", {"host": "h"}, "q.sql", seconds=1, per_statement=True)
     assert cmd[cmd.index("-T") + 2 : cmd.index("-f")] == ["-r"]
+
+
+def test_the_command_names_the_protocol_only_when_given_one():
+    cmd, _ = pgbench.command("pgbench", {"host": "h"}, "q.sql", seconds=1, protocol="extended")
+    assert cmd[cmd.index("-T") + 2 : cmd.index("-f")] == ["-M", "extended"]
+    cmd, _ = pgbench.command("pgbench", {"host": "h"}, "q.sql", seconds=1)
+    assert "-M" not in cmd
