@@ -24,8 +24,10 @@ calls ``run_on(connection)`` inside the timing (those on SQLAlchemy's ``Connecti
   which counts one failed operation of the kind ``IntegrityError(1062) at tx.sql:4``
   (``engine.turn.error_kind``).
 
-Each statement's latency, and its failures, go into the worker thread's ``StatementTally``;
-``take()`` hands over (and clears) what every thread recorded, between the harness's turns.
+Each statement's latency, and its failures, go into the worker thread's ``StatementTally``,
+counted after the operation, outside its timing (``settle``, which the harness calls
+between operations; an operation only leaves its ``ScriptResult``); ``take()`` hands
+over (and clears) what every thread recorded, between the harness's turns.
 """
 
 from __future__ import annotations
@@ -80,6 +82,17 @@ class StatementTally:
     #: line and text (those that never ran too)
     scripts: dict[int, tuple[str, int]] = field(default_factory=dict)
     texts: dict[tuple[int, int], tuple[int, str]] = field(default_factory=dict)
+    #: the operations run but not yet counted (script number, its result): an
+    #: operation leaves its record here, counted by ``settle`` outside its timing
+    pending: list[tuple[int, ScriptResult]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+
+    def settle(self) -> None:
+        """Count the operations left pending (``ScriptWorkload.settle``)."""
+        for script, result in self.pending:
+            self.count(script, result)
+        self.pending.clear()
 
     def count(self, script: int, result: ScriptResult) -> None:
         """One operation of script number ``script``: its statements as they ran."""
@@ -232,10 +245,19 @@ class ScriptWorkload:
                 with contextlib.suppress(Exception):
                     stale.close()
             if isinstance(exc, StatementFailed):
-                tally.count(number, exc.result)
+                tally.pending.append((number, exc.result))
             raise
-        tally.count(number, result)
+        tally.pending.append((number, result))  # counted by settle(), after the timing
         return sum(s.rows for s in result.statements)
+
+    def settle(self) -> None:
+        """Count the calling thread's last operations' statements into its tally: the
+        harness calls it after each operation, outside its timing (``Turn.record``), so
+        that the histograms' bookkeeping is no part of the latency it measures, as for a
+        query's operation.  ``take`` counts what is left."""
+        state = getattr(self._local, "state", None)
+        if state is not None and state[1].pending:
+            state[1].settle()
 
     def _ensure_autocommit(self, connection: Any) -> Any:
         """Put the driver's connection under ``connection`` in autocommit unless it is
@@ -262,6 +284,7 @@ class ScriptWorkload:
                 merged.texts[(number, statement.index)] = (statement.line, statement.sql)
         with self._lock:
             for tally in self._tallies:
+                tally.settle()
                 merged.merge(tally)
                 tally.operations.clear()
                 tally.think_ns.clear()

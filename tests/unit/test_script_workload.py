@@ -4,13 +4,14 @@ script by weight and records each statement (no database: a recording connection
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
 
 import pytest
 
 from dbbench.config.schema import ScriptSpec, script_spec
 from dbbench.config.settings import load_settings
-from dbbench.engine.turn import error_kind
+from dbbench.engine.turn import Steps, Tally, Turn, error_kind, run_sync, work
 from dbbench.errors import ConfigError
 from dbbench.scenarios.benchmark import check_script_runners, check_sql
 from dbbench.scripts.run import StatementFailed
@@ -239,6 +240,40 @@ def test_a_connection_keeps_one_cursor_until_a_statement_fails_on_it(tx):
     assert (flaky.cursors_opened, flaky.cursors_closed) == (4, 4)
     workload.run_on(connection)  # another connection than the last: a new cursor
     assert (connection.cursors_opened, connection.cursors_closed) == (2, 0)
+
+
+def test_an_operation_leaves_its_statements_to_settle_after_its_timing(tx):
+    workload = workload_for(loaded(str(tx)).benchmark)
+    connection = Recording()
+    workload.run_on(connection)
+    workload.run_on(connection)
+    tally = workload._thread()[1]
+    assert tally.statements == {} and len(tally.pending) == 2  # nothing counted yet
+    workload.settle()
+    assert tally.pending == [] and tally.operations == {0: 2}
+    assert {key: f.latency.count for key, f in tally.statements.items()} == {
+        (0, i): 2 for i in range(5)
+    }
+    workload.run_on(connection)  # left pending: take() counts it
+    assert workload.take().operations == {0: 3}
+
+
+def test_a_turn_settles_its_workload_after_each_operation(tx):
+    workload = workload_for(loaded(str(tx)).benchmark)
+    connection = Recording()
+
+    class Runner:
+        def __init__(self) -> None:
+            self.workload = workload
+
+        def run_once(self, worker: int = 0) -> None:
+            workload.run_on(connection)
+
+    runner = Runner()
+    turn = Turn(runner, quota=3, duration_ns=None, rate_per_s=None, clock=time.perf_counter_ns)
+    run_sync(work(turn, 0, Tally(), Steps.called(runner)))  # type: ignore[arg-type]
+    assert workload._thread()[1].pending == []
+    assert workload.take().operations == {0: 3}
 
 
 def test_a_failed_statement_is_recorded_and_named_in_its_kind(tx):

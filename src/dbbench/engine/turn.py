@@ -204,6 +204,11 @@ class Turn:
         self.stopped = False
         self._next = 0
         self._lock = threading.Lock()
+        #: the workload's bookkeeping of an operation, done after its timing (a script's
+        #: statements: ``ScriptWorkload.settle``); None for a workload that keeps none
+        self._settle: Callable[[], None] | None = getattr(
+            getattr(runner, "workload", None), "settle", None
+        )
 
     def claim(self) -> int | None:
         """The next operation's number in this turn, or None when the turn is over."""
@@ -236,6 +241,8 @@ class Turn:
 
     def record(self, tally: Tally, timed: Timed) -> None:
         """Count one operation's outcome; a failure that reaches the error limit ends the turn."""
+        if self._settle is not None:
+            self._settle()
         elapsed_ns, checkout_ns, error = timed
         if error is None:
             tally.count(elapsed_ns, checkout_ns)
