@@ -38,6 +38,7 @@ import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbbench.drivers import get_driver
@@ -197,13 +198,16 @@ def command(
     connect_each: bool = False,
     per_statement: bool = False,
     protocol: str | None = None,
+    log_prefix: str | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """pgbench's arguments and environment: ``script`` for ``seconds`` with ``clients``
     clients (a thread each), a new connection per transaction when ``connect_each``
     (``-C``), each statement's latency reported when ``per_statement`` (``-r``), the
     query protocol ``protocol`` (``-M simple|extended|prepared``; None: pgbench's
-    default, simple); no vacuum (``-n``: there are no pgbench tables).  No ``PG*`` variable of the
-    caller's reaches it but the password, which only the environment carries."""
+    default, simple), each transaction's latency logged to ``log_prefix.PID`` when
+    ``log_prefix`` (``--log``; ``logged_latencies_us`` reads them back); no vacuum
+    (``-n``: there are no pgbench tables).  No ``PG*`` variable of the caller's reaches
+    it but the password, which only the environment carries."""
     cmd = [pgbench, "-n", "-c", str(clients), "-j", str(clients), "-T", str(seconds)]
     if connect_each:
         cmd.append("-C")
@@ -211,11 +215,28 @@ def command(
         cmd.append("-r")
     if protocol is not None:
         cmd += ["-M", protocol]
+    if log_prefix is not None:
+        cmd += ["--log", f"--log-prefix={log_prefix}"]
     cmd += ["-f", script, conninfo(parameters)]
     env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
     if parameters.get("password"):
         env["PGPASSWORD"] = str(parameters["password"])
     return cmd, env
+
+
+def logged_latencies_us(prefix: str) -> list[int]:
+    """Each transaction's latency (µs) from the logs of ``--log --log-prefix=prefix``
+    (one file per pgbench process, ``prefix.PID``; a line ``client transaction latency
+    script epoch µs``, the third field the latency), the files removed once read."""
+    latencies: list[int] = []
+    for path in sorted(Path(prefix).parent.glob(Path(prefix).name + ".*")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            fields = line.split()
+            if len(fields) < 3 or not fields[2].isdigit():
+                raise PgbenchError(f"{path}:{number}: not a transaction's log line: {line!r}")
+            latencies.append(int(fields[2]))
+        path.unlink()
+    return latencies
 
 
 def find(given: str | None = None) -> str:

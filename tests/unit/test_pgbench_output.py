@@ -4,6 +4,8 @@ pgbench dbbench's libpq parameters without the password."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks import pgbench
@@ -186,3 +188,19 @@ def test_the_command_names_the_protocol_only_when_given_one():
     assert cmd[cmd.index("-T") + 2 : cmd.index("-f")] == ["-M", "extended"]
     cmd, _ = pgbench.command("pgbench", {"host": "h"}, "q.sql", seconds=1)
     assert "-M" not in cmd
+
+
+def test_logged_latencies_are_each_transactions_third_field_read_once(tmp_path):
+    prefix = tmp_path / "pgbench_log"
+    Path(f"{prefix}.101").write_text("0 1 454 0 1796415541 596658\n0 2 105 0 1796415541 596774\n")
+    Path(f"{prefix}.102").write_text("1 1 77 0 1796415541 596700\n")
+    cmd, _ = pgbench.command("pgbench", {"host": "h"}, "q.sql", seconds=1, log_prefix=str(prefix))
+    assert cmd[cmd.index("-T") + 2 : cmd.index("-f")] == ["--log", f"--log-prefix={prefix}"]
+    assert pgbench.logged_latencies_us(str(prefix)) == [454, 105, 77]
+    assert pgbench.logged_latencies_us(str(prefix)) == []  # the files are gone
+
+
+def test_a_log_line_that_is_no_transaction_is_named(tmp_path):
+    Path(tmp_path / "log.7").write_text("0 1 454 0 1 2\ngarbage\n")
+    with pytest.raises(pgbench.PgbenchError, match=r"log\.7:2: .*'garbage'"):
+        pgbench.logged_latencies_us(str(tmp_path / "log"))
