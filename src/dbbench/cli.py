@@ -396,6 +396,7 @@ def _run_options(command: Callable) -> Callable:
         *_setting_options("benchmark")[5:],
         *_setting_options("benchmark", run_only=True),  # --script
         *_setting_options("database", run_only=True),  # --autocommit
+        *_setting_options("cluster", run_only=True),  # --cluster
         click.option(
             "--runner",
             "runner_text",

@@ -29,6 +29,9 @@ class ExitStatus(enum.IntEnum):
     RUN_ERRORS = 3
     #: dbbench diff: a --fail-on threshold tripped (a regression beyond noise)
     THRESHOLD = 4
+    #: --cluster: a worker left the cluster mid-run; the others' results (and its last
+    #: checkpoint's) were still reported, marked incomplete
+    WORKER_LOST = 5
     #: interrupted (Ctrl-C); what was measured so far was still reported
     INTERRUPTED = 130
 

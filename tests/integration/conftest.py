@@ -353,3 +353,106 @@ def typed_at_prompt(
         _, status = os.waitpid(pid, 0)
         os.close(fd)
     return os.waitstatus_to_exitcode(status), output
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for a process of the test's own to take."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class DaskCluster:
+    """A Dask scheduler and its workers on loopback, each a process of its own (the
+    project's ``dask`` command), started and stopped by mirakuru: ready once it listens.
+
+    The workers run without a nanny (``--no-nanny``): the process started is the worker
+    itself, so that a test can kill it as a lost host would be; and each has one thread
+    (``--nthreads 1``), as the issue's set-up has."""
+
+    address: str
+    logs: Path
+    scheduler: Any = None
+    workers: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    DASK = str(Path(sys.executable).with_name("dask"))
+
+    @classmethod
+    @contextlib.contextmanager
+    def started(
+        cls, logs: Path, names: tuple[str, ...] = ("w1", "w2"), preload: Path | None = None
+    ) -> Iterator[DaskCluster]:
+        from mirakuru import TCPExecutor
+
+        port = free_port()
+        cluster = cls(f"tcp://127.0.0.1:{port}", logs)
+        logs.mkdir(parents=True, exist_ok=True)
+        try:
+            cluster.scheduler = cluster._executor(
+                TCPExecutor,
+                "scheduler",
+                [cls.DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                 "--dashboard-address", ":0", "--no-show"],
+                port,
+            )  # fmt: skip
+            for name in names:
+                cluster.start_worker(name, preload)
+            cluster.wait_for_workers(len(names))
+            yield cluster
+        finally:
+            for worker in cluster.workers.values():
+                worker.stop()
+            if cluster.scheduler is not None:
+                cluster.scheduler.stop()
+
+    def _executor(self, kind: Any, name: str, command: list[str], port: int) -> Any:
+        log = (self.logs / f"{name}.log").open("ab")
+        executor = kind(
+            command,
+            host="127.0.0.1",
+            port=port,
+            timeout=120,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            envvars={"PATH": os.environ["PATH"]},
+        )
+        executor.start()
+        return executor
+
+    def start_worker(self, name: str, preload: Path | None = None) -> None:
+        from mirakuru import TCPExecutor
+
+        port = free_port()
+        command = [
+            self.DASK, "worker", self.address, "--name", name, "--nworkers", "1",
+            "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--worker-port", str(port),
+            "--no-dashboard",
+            *(["--preload", str(preload)] if preload is not None else []),
+        ]  # fmt: skip
+        self.workers[name] = self._executor(TCPExecutor, name, command, port)
+
+    def client(self) -> Any:
+        from distributed import Client
+
+        return Client(self.address, timeout=30, set_as_default=False)
+
+    def wait_for_workers(self, count: int) -> None:
+        with self.client() as client:
+            client.wait_for_workers(count, timeout=120)
+
+    def kill(self, name: str) -> None:
+        """End worker ``name`` at once (SIGKILL), as a host that goes away would."""
+        self.workers.pop(name).kill()
+
+    def log_text(self) -> str:
+        return "".join(path.read_text(errors="replace") for path in self.logs.glob("*.log"))
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
+    """A scheduler and two workers, w1 and w2, for the tests of one module."""
+    with DaskCluster.started(tmp_path_factory.mktemp("dask")) as cluster:
+        yield cluster

@@ -255,7 +255,13 @@ def _bad_text(row: Setting) -> str | None:
     """A text every reading of ``row`` refuses; None when any text is a value (a name)."""
     if row.type in _BAD_TEXT:
         return _BAD_TEXT[row.type]
-    return "" if _refuses_empty(row) else None
+    if _refuses_empty(row):
+        return ""
+    try:
+        row.check("bogus")  # a text of a shape of its own: a scheduler's address
+    except ValueError:
+        return "bogus"
+    return None
 
 
 def _shape(message: str, where: str, echo: str) -> None:

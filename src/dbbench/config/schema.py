@@ -37,6 +37,19 @@ from dbbench.parsing import (
     whole_number,
 )
 
+
+def scheduler_address(value: Any) -> str | None:
+    """A Dask scheduler's address: ``tcp://host:port`` (``tls://``, ``ws://``, ``wss://``,
+    ``inproc://``, ``ucx://`` too); an empty string is "not set"."""
+    text = optional_string(value)
+    if text is None:
+        return None
+    scheme, _, rest = text.partition("://")
+    if scheme not in ("tcp", "tls", "ws", "wss", "inproc", "ucx") or not rest.strip():
+        raise ValueError("must be a Dask scheduler's address, like tcp://host:8786")
+    return text
+
+
 #: the databases dbbench measures (``[database] dialect``), named as SQLAlchemy names them
 DIALECT_NAMES: tuple[str, ...] = ("mysql", "postgresql")
 #: how messages and documents name each dialect
@@ -65,7 +78,7 @@ WORKLOAD_NAMES: tuple[str, ...] = ("read", "insert", *DATA_SET_WORKLOADS, "point
 RESET_ON_RETURN: tuple[str, ...] = ("rollback", "commit", "none")
 
 #: the settings file's sections, in order
-SECTIONS: tuple[str, ...] = ("database", "benchmark", "pool")
+SECTIONS: tuple[str, ...] = ("database", "benchmark", "pool", "cluster")
 
 FlagKind = Literal["value", "list", "repeated", "switch", "on", "prompt"]
 
@@ -767,6 +780,22 @@ SETTINGS: tuple[Setting, ...] = (
             "What checkin does to a connection.",
         ),
         choices=RESET_ON_RETURN,
+    ),
+    Setting(
+        "cluster", "scheduler", "scheduler", "string", scheduler_address, None,
+        "run the processes of [benchmark] processes as tasks on the workers of this running "
+        "Dask scheduler (tcp://host:8786, tls://...), each with its own pools and share of "
+        "the workers; needs pip install 'dbbench[cluster]'",
+        env=("DBBENCH_CLUSTER",),
+        flag=Flag(
+            "--cluster",
+            "Run the processes as tasks on the workers of this Dask scheduler "
+            "(tcp://host:8786).",
+            metavar="ADDRESS",
+            run_only=True,
+        ),
+        example="tcp://10.0.0.5:8786",
+        doc_note="see [the cluster guide](../guide/cluster.md)",
     ),
 )
 

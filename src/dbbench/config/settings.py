@@ -284,6 +284,14 @@ class BenchmarkSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """Where the processes run: here, or as tasks on a Dask cluster (``engine/cluster.py``)."""
+
+    #: a running Dask scheduler's address (``tcp://host:8786``); None: processes here
+    scheduler: str | None = None
+
+
+@dataclass(frozen=True)
 class PoolSettings:
     """SQLAlchemy ``QueuePool`` arguments; the defaults are SQLAlchemy's own."""
 
@@ -422,6 +430,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     benchmark: BenchmarkSettings = field(default_factory=BenchmarkSettings)
     pool: PoolSettings = field(default_factory=PoolSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     #: the configuration file read, if any
     config_path: Path | None = None
     #: things worth a word on stderr that are not errors
@@ -1018,6 +1027,7 @@ def _settings(
         database=DatabaseSettings(**database),
         benchmark=BenchmarkSettings(**fields["benchmark"]),
         pool=PoolSettings(**fields["pool"]),
+        cluster=ClusterSettings(**fields["cluster"]),
         config_path=config_path,
     )
 

@@ -252,6 +252,10 @@ class Coordinator:
     def stop(self) -> None:
         """Tell the other processes this one stopped (Ctrl-C)."""
 
+    def measuring(self) -> None:
+        """The warm-up is over: with processes on several hosts (``engine/cluster.py``),
+        wait here until all of them are, so that they start measuring together."""
+
 
 class RunStopped(Exception):
     """Another process stopped: end this one as if interrupted."""
@@ -284,6 +288,8 @@ class RunOutcome:
     plan: Plan
     #: why the run stopped early, when not interrupted (``ErrorLimit.message``)
     stopped: str | None = None
+    #: run on a Dask cluster: each process's worker and records (``cluster.ClusterRun``)
+    cluster: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         """For another process (``from_dict``): records with their histograms, and the rest."""
@@ -581,6 +587,7 @@ class _Run:
             round_index += 1
 
     def measure(self) -> None:
+        self.coordinator.measuring()
         self.phase = "measuring"
         if self.plan.turns_of_one_operation:
             self.measure_one_operation_turns()

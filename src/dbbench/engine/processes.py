@@ -166,9 +166,13 @@ class Message:
     - "checkpoint": its records so far, ``[RunnerRecord.to_dict(), ...]``;
     - "result": its ``RunOutcome.to_dict()``, the last message of a process that measured;
     - "error": a ``Failure``, what stopped it before it could measure (the last message too).
+
+    A task on a Dask cluster (``engine/cluster.py``) sends its turns through them too:
+    "ready" (``(turn, work left)``), "started" (its wall-clock time at the start of the
+    measuring) and "stop" (it stopped: the others must).
     """
 
-    kind: Literal["progress", "checkpoint", "result", "error"]
+    kind: Literal["progress", "checkpoint", "result", "error", "ready", "started", "stop"]
     process: int
     payload: Any
 

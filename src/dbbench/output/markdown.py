@@ -56,12 +56,15 @@ from dbbench.output.stale_table import (
     timeout_setting,
 )
 from dbbench.output.table import (
+    WORKER_HEADER,
+    cluster_title,
     describe_speedup,
     memory_line,
     projection_line,
     server_line,
     statement_lines,
     vs_raw,
+    worker_lines,
 )
 from dbbench.output.target_grid import GRID_CAPTION, target_grid
 from dbbench.results.model import (
@@ -206,6 +209,15 @@ def _statement_table(result: RunResult) -> list[str]:
     return [title, "", *table(header, rows, left=4)]
 
 
+def _worker_table(result: RunResult) -> list[str]:
+    """A run on a Dask cluster: each process's worker and figures (``table.worker_lines``)."""
+    title = cluster_title(result)
+    if title is None:
+        return []
+    rows = [[escape(cell) for cell in row] for row in worker_lines(result)]
+    return [f"**{escape(title)}**", "", *table(WORKER_HEADER, rows, left=5)]
+
+
 def _failures(result: RunResult) -> list[str]:
     lines = []
     dialect = result.settings.database.dialect
@@ -259,6 +271,7 @@ def run_lines(result: RunResult) -> list[list[str]]:
         [f"- {escape(line)}" for line in speedup_lines(result, describe_speedup)],
         _statement_table(result),
         _pool_table(result),
+        _worker_table(result),
         *([escape(line[0].upper() + line[1:])] for line in (server, memory_line(result)) if line),
         [f"- {escape(line)}" for line in pooler_lines(result)],
         [f"- finding: {escape(line)}" for line in target_findings(result)],
@@ -266,6 +279,8 @@ def run_lines(result: RunResult) -> list[list[str]]:
         ["**Notes**", "", *notes] if notes else [],
         []
         if result.complete
+        else ["**Incomplete**: a Dask worker was lost (see the notes)."]
+        if result.cluster is not None and result.cluster.lost
         else ["**Interrupted**: these results cover only the turns completed."],
         _footer(result),
     ]

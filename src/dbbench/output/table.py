@@ -14,6 +14,7 @@ from dbbench.engine.timeline import describe as describe_timeline
 from dbbench.numbers import (
     MISSING,
     count,
+    duration_from_ns,
     error_kinds,
     ms_from_ns,
     percent,
@@ -214,6 +215,53 @@ def _pool_rows(results: list[RunnerResult]) -> Table | None:
     return table
 
 
+#: the per-worker table's columns, the terminal's and Markdown's
+WORKER_HEADER = ("process", "worker", "host", "status", "runner", "n", "errors", "ops/s")
+
+
+def cluster_title(result: RunResult) -> str | None:
+    """The line over the per-worker table of a run on a Dask cluster; None for another."""
+    cluster = result.cluster
+    if cluster is None:
+        return None
+    skew = (
+        f"; start skew {duration_from_ns(cluster.start_skew_s * 1e9)}"
+        if cluster.start_skew_s is not None
+        else ""
+    )
+    return f"Dask workers (scheduler {cluster.scheduler}{skew})"
+
+
+def worker_lines(result: RunResult) -> list[tuple[str, ...]]:
+    """Each process's runners on a Dask cluster, as the terminal and Markdown show them: a
+    row per worker and runner (a worker that measured nothing: one row)."""
+    if result.cluster is None:
+        return []
+    rows = []
+    for worker in result.cluster.workers:
+        head = (str(worker.process), worker.worker, worker.host, worker.status)
+        if not worker.runners:
+            rows.append((*head, MISSING, "0", "0", MISSING))
+        for r in worker.runners:
+            rate = f"{r.ops_per_s:,.0f}" if r.ops_per_s is not None else MISSING
+            rows.append((*head, r.runner, f"{r.n:,}", f"{r.errors:,}", rate))
+    return rows
+
+
+def _worker_rows(result: RunResult) -> Table | None:
+    title = cluster_title(result)
+    if title is None:
+        return None
+    table = _table_under(
+        title, "each process's own figures; the runner table holds their exact merge"
+    )
+    for index, header in enumerate(WORKER_HEADER):
+        table.add_column(header, justify="right" if index >= 5 else "left", overflow="fold")
+    for row in worker_lines(result):
+        table.add_row(*(literal(cell) for cell in row))
+    return table
+
+
 def server_line(result: RunResult) -> str | None:
     server = result.server
     if not server:
@@ -311,7 +359,7 @@ def write(result: RunResult, console: Console) -> None:
     )
     for line in findings.speedup_lines(result, describe_speedup):
         console.print(literal(line))
-    for extra in (statement_rows(result.runners), _pool_rows(result.runners)):
+    for extra in (statement_rows(result.runners), _pool_rows(result.runners), _worker_rows(result)):
         if extra is not None:
             console.print(extra)
     for line in (server_line(result), memory_line(result)):
@@ -336,7 +384,9 @@ def write(result: RunResult, console: Console) -> None:
             )
     for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {literal(note)}")
-    if not result.complete and not result.stopped:
+    if result.cluster is not None and result.cluster.lost:
+        console.print("[yellow]incomplete: a Dask worker was lost (see the notes)[/yellow]")
+    elif not result.complete and not result.stopped:
         console.print("[yellow]interrupted: these results cover only the turns completed[/yellow]")
 
 

@@ -1203,6 +1203,129 @@ class Repetition:
 
 
 @dataclass(frozen=True)
+class WorkerRunner:
+    """One runner as one process on a cluster's worker measured it: its own histogram,
+    which the run's (``RunResult.runners``) is the exact sum of, with the other workers'."""
+
+    runner: str
+    n: int
+    errors: int
+    measured_s: float
+    latency: Distribution | None = field(default=None, repr=False)
+
+    @property
+    def ops_per_s(self) -> float | None:
+        return self.n / self.measured_s if self.measured_s > 0 else None
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "runner": self.runner,
+            "n": self.n,
+            "errors": self.errors,
+            "measured_s": self.measured_s,
+            "ops_per_s": self.ops_per_s,
+            "histogram": self.latency.to_document() if self.latency else None,
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> WorkerRunner:
+        return cls(
+            d["runner"],
+            d["n"],
+            d["errors"],
+            d["measured_s"],
+            Distribution.from_document(d.get("histogram")),
+        )
+
+
+@dataclass(frozen=True)
+class WorkerSummary:
+    """One process of a run on a Dask cluster (``--cluster``): the worker and host it ran
+    on, how it ended, and what it measured (a lost one's: by its last checkpoint)."""
+
+    process: int
+    worker: str
+    host: str
+    address: str
+    #: finished, stopped, lost or failed
+    status: str
+    runners: tuple[WorkerRunner, ...]
+    #: when it started measuring, by its own clock; when its loss was seen, by ours
+    started_at: str | None = None
+    lost_at: str | None = None
+    failure: str | None = None
+
+    @property
+    def operations(self) -> int:
+        return sum(r.n for r in self.runners)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.runners)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "process": self.process,
+            "worker": self.worker,
+            "host": self.host,
+            "address": self.address,
+            "status": self.status,
+            "operations": self.operations,
+            "errors": self.errors,
+            "started_at": self.started_at,
+            "lost_at": self.lost_at,
+            "failure": self.failure,
+            "results": [r.to_document() for r in self.runners],
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any]) -> WorkerSummary:
+        return cls(
+            process=d["process"],
+            worker=d["worker"],
+            host=d["host"],
+            address=d["address"],
+            status=d["status"],
+            runners=tuple(WorkerRunner.from_document(r) for r in d["results"]),
+            started_at=d.get("started_at"),
+            lost_at=d.get("lost_at"),
+            failure=d.get("failure"),
+        )
+
+
+@dataclass(frozen=True)
+class ClusterSummary:
+    """A run on a Dask cluster: its scheduler, how far apart its processes started
+    measuring, and each one's worker and figures."""
+
+    scheduler: str
+    #: the spread of the processes' starts of the measuring, by their own clocks
+    start_skew_s: float | None
+    workers: tuple[WorkerSummary, ...]
+
+    @property
+    def lost(self) -> tuple[WorkerSummary, ...]:
+        return tuple(w for w in self.workers if w.status == "lost")
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "scheduler": self.scheduler,
+            "start_skew_s": self.start_skew_s,
+            "workers": [w.to_document() for w in self.workers],
+        }
+
+    @classmethod
+    def from_document(cls, d: Mapping[str, Any] | None) -> ClusterSummary | None:
+        if d is None:
+            return None
+        return cls(
+            d["scheduler"],
+            d["start_skew_s"],
+            tuple(WorkerSummary.from_document(w) for w in d["workers"]),
+        )
+
+
+@dataclass(frozen=True)
 class RunResult:
     """A ``run`` or ``compare``: every runner measured, their speedups, what was noticed.
 
@@ -1235,6 +1358,8 @@ class RunResult:
     projection: RunProjection | None = None
     #: ``--repeat K``, K >= 2: each repetition's runners; empty with one repetition
     repetitions: tuple[Repetition, ...] = ()
+    #: ``--cluster``: the scheduler, and each process's worker and figures
+    cluster: ClusterSummary | None = None
     #: the version of the file this was read from, when older than this dbbench's
     upgraded_from: int | None = None
     schema_version: int = field(default=SCHEMA_VERSION)
@@ -1252,7 +1377,10 @@ class RunResult:
 
     @property
     def exit_status(self) -> ExitStatus:
-        """Stopped by --max-errors or operations failed: 3; interrupted: 130; else 0."""
+        """Stopped by --max-errors or operations failed: 3; a cluster's worker lost: 5;
+        interrupted: 130; else 0."""
+        if self.cluster is not None and self.cluster.lost:
+            return ExitStatus.WORKER_LOST
         if self.stopped:
             return ExitStatus.RUN_ERRORS
         if not self.complete:
@@ -1343,6 +1471,7 @@ class RunResult:
             **({"pool_description": self.pool_description} if self.pool_description else {}),
             **({"scratch": self.scratch.to_document()} if self.scratch is not None else {}),
             **({"projection": self.projection.to_document()} if self.projection else {}),
+            **({"cluster": self.cluster.to_document()} if self.cluster is not None else {}),
         }
 
     @classmethod
@@ -1365,6 +1494,7 @@ class RunResult:
             scratch=Scratch.from_document(d.get("scratch")),
             projection=RunProjection.from_document(d.get("projection")),
             repetitions=tuple(Repetition.from_document(r) for r in d["repetitions"]),
+            cluster=ClusterSummary.from_document(d.get("cluster")),
             upgraded_from=d.get("upgraded_from"),
             schema_version=d["schema_version"],
         )

@@ -34,6 +34,7 @@ from dbbench.databases.scratch import (
 )
 from dbbench.drivers import side
 from dbbench.drivers.diagnosis import is_operation_failure, operation_error
+from dbbench.engine.cluster import run_on_cluster
 from dbbench.engine.harness import Plan, ProgressCallback, RunnerRecord, RunOutcome, run_interleaved
 from dbbench.engine.processes import ProcessFailed, run_in_processes
 from dbbench.errors import ConfigError, DbbenchError, Mentioning, mention
@@ -831,7 +832,11 @@ def _measure(
                 raise
     try:
         with interruption.interruptible():
-            if processes > 1:
+            if settings.cluster.scheduler is not None:
+                outcome = run_on_cluster(
+                    settings, runner_names, plan, processes, on_progress, on_checkpoint=checkpoint
+                )
+            elif processes > 1:
                 outcome = run_in_processes(
                     settings, runner_names, plan, processes, on_progress, on_checkpoint=checkpoint
                 )

@@ -23,6 +23,7 @@ from typing import Any
 from dbbench.engine.timeline import ErrorTimeline
 from dbbench.histogram import LatencyHistogram
 from dbbench.results.model import (
+    ClusterSummary,
     ConnectionMemorySummary,
     CrossCheck,
     Distribution,
@@ -37,6 +38,7 @@ from dbbench.results.model import (
     ServerSummary,
     SpeedupResult,
     TimelineSummary,
+    WorkerRunner,
 )
 from dbbench.runners import baseline_for
 from dbbench.scenarios import pooler
@@ -70,6 +72,7 @@ def combine(parts: Sequence[RunResult], repeat: int) -> RunResult:
         finished_at=last.finished_at,
         server=merge_servers([part.server for part in parts]),
         scratch=_scratch([part.scratch for part in parts]),
+        cluster=merge_clusters([part.cluster for part in parts if part.cluster is not None]),
         repetitions=tuple(
             Repetition(
                 number=number,
@@ -83,6 +86,42 @@ def combine(parts: Sequence[RunResult], repeat: int) -> RunResult:
         ),
     )
     return dataclasses.replace(combined, notes=_notes(parts, combined))
+
+
+#: how a process ended, the worst of its repetitions' first
+_STATUS_ORDER = ("lost", "failed", "stopped", "running", "finished")
+
+
+def merge_clusters(parts: Sequence[ClusterSummary]) -> ClusterSummary | None:
+    """The repetitions' runs on a Dask cluster as one: each process's runners summed over
+    them (counts and measured time added, histograms merged exactly, as the run's own
+    runners are), its worst ending, the widest start skew."""
+    if not parts:
+        return None
+    workers = []
+    for process in sorted({w.process for part in parts for w in part.workers}):
+        own = [w for part in parts for w in part.workers if w.process == process]
+        names = list(dict.fromkeys(r.runner for w in own for r in w.runners))
+        runners = []
+        for name in names:
+            found = [r for w in own for r in w.runners if r.runner == name]
+            histogram = LatencyHistogram()
+            for r in found:
+                if r.latency is not None:
+                    histogram.merge(r.latency.histogram)
+            runners.append(
+                WorkerRunner(
+                    name,
+                    sum(r.n for r in found),
+                    sum(r.errors for r in found),
+                    sum(r.measured_s for r in found),
+                    Distribution.of(histogram),
+                )
+            )
+        worst = min(own, key=lambda w: _STATUS_ORDER.index(w.status))
+        workers.append(dataclasses.replace(worst, runners=tuple(runners)))
+    skews = [part.start_skew_s for part in parts if part.start_skew_s is not None]
+    return ClusterSummary(parts[0].scheduler, max(skews) if skews else None, tuple(workers))
 
 
 def _notes(parts: Sequence[RunResult], combined: RunResult) -> list[Any]:

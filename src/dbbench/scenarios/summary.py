@@ -19,6 +19,7 @@ from dbbench.config.settings import split_label
 from dbbench.engine.harness import RunnerRecord, RunOutcome
 from dbbench.errors import Mentioning
 from dbbench.results.model import (
+    ClusterSummary,
     Distribution,
     Environment,
     RunnerResult,
@@ -30,6 +31,8 @@ from dbbench.results.model import (
     SpeedupResult,
     StatementSummary,
     TimelineSummary,
+    WorkerRunner,
+    WorkerSummary,
 )
 from dbbench.runners import baseline_for
 from dbbench.stats import speedup, summarize
@@ -179,6 +182,9 @@ def build_result(
         for r in runners
         if r.pool is not None and r.pool.waits is not None
     ]
+    cluster = cluster_summary(outcome.cluster) if outcome.cluster is not None else None
+    if cluster is not None:
+        all_notes += [worker_note(worker) for worker in cluster.workers if worker_note(worker)]
     return RunResult(
         command=command,
         settings=SettingsSummary.from_document(settings),
@@ -193,7 +199,60 @@ def build_result(
         notes=all_notes,
         server=None if server is None else ServerSummary.from_document(server),
         scratch=Scratch.from_document(scratch),
+        cluster=cluster,
     )
+
+
+def cluster_summary(run: Any) -> ClusterSummary:
+    """A run on a Dask cluster (``engine.cluster.ClusterRun``): each process's worker, how it
+    ended, and its own figures and histograms, runner by runner."""
+    return ClusterSummary(
+        scheduler=run.scheduler,
+        start_skew_s=run.start_skew_s,
+        workers=tuple(
+            WorkerSummary(
+                process=part.process,
+                worker=part.worker,
+                host=part.host,
+                address=part.address,
+                status=part.status,
+                runners=tuple(
+                    WorkerRunner(
+                        record.runner,
+                        record.tally.latency.count,
+                        record.errors,
+                        record.measured_ns / 1e9,
+                        Distribution.of(record.tally.latency),
+                    )
+                    for record in part.records
+                ),
+                started_at=_iso_ms(part.started_at_s) if part.started_at_s else None,
+                lost_at=_iso_ms(part.lost_at_s) if part.lost_at_s else None,
+                failure=part.failure,
+            )
+            for part in run.parts
+        ),
+    )
+
+
+def _iso_ms(timestamp_s: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp_s, dt.UTC).isoformat(timespec="milliseconds")
+
+
+def worker_note(worker: WorkerSummary) -> str | None:
+    """What a note says of a cluster's worker that did not finish: lost (when, and what
+    its last checkpoint held, which the run's figures include) or failed (why)."""
+    where = f"Dask worker {worker.worker} ({worker.host}, process {worker.process})"
+    if worker.status == "lost":
+        return (
+            f"{where} was lost at {worker.lost_at}: its figures are those of its last "
+            f"checkpoint ({worker.operations:,} operations, {worker.errors:,} errors), "
+            "included in the run's; what it ran after that is not counted, and the result "
+            "is incomplete"
+        )
+    if worker.status == "failed":
+        return f"{where} failed: {worker.failure}"
+    return None
 
 
 def _runner_settings(runner: str, settings: dict[str, Any]) -> dict[str, Any]:
