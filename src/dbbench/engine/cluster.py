@@ -53,7 +53,6 @@ from typing import Any
 from dbbench import interruption
 from dbbench.config.settings import Settings
 from dbbench.engine.harness import (
-    CheckpointCallback,
     Coordinator,
     Plan,
     ProgressCallback,
@@ -289,13 +288,18 @@ def connect(address: str) -> Any:
         ) from None
 
 
+#: ``on_checkpoint`` of a run on a cluster: the records so far, merged, and the
+#: ``ClusterRun`` (each worker's last checkpoint); a ``CheckpointCallback`` with more
+ClusterCheckpoint = Callable[[list[RunnerRecord], "ClusterRun"], None]
+
+
 def run_on_cluster(
     settings: Settings,
     runner_names: Sequence[str],
     plan: Plan,
     processes: int,
     on_progress: ProgressCallback | None = None,
-    on_checkpoint: CheckpointCallback | None = None,
+    on_checkpoint: ClusterCheckpoint | None = None,
 ) -> RunOutcome:
     """Run ``plan`` split over ``processes`` tasks on the Dask cluster of
     ``settings.cluster.scheduler`` and merge their records, as ``run_in_processes`` does
@@ -404,7 +408,7 @@ class _Cluster:
         ]
 
     def run(
-        self, on_progress: ProgressCallback | None, on_checkpoint: CheckpointCallback | None
+        self, on_progress: ProgressCallback | None, on_checkpoint: ClusterCheckpoint | None
     ) -> RunOutcome:
         live = LiveProgress(self.processes)
         interrupted = False
@@ -444,7 +448,7 @@ class _Cluster:
         message: Message,
         live: LiveProgress,
         on_progress: ProgressCallback | None,
-        on_checkpoint: CheckpointCallback | None,
+        on_checkpoint: ClusterCheckpoint | None,
     ) -> None:
         part = self.cluster.parts[message.process]
         if message.kind == "ready":
@@ -464,7 +468,8 @@ class _Cluster:
             if part.status == "running":
                 part.records = records
             if on_checkpoint is not None:
-                on_checkpoint(merge_records(self.runner_names, self.checkpoints.values()))
+                merged = merge_records(self.runner_names, self.checkpoints.values())
+                on_checkpoint(merged, self.cluster)
 
     def collect(self) -> None:
         """The tasks that ended: their outcomes, why they failed, or their refusal; one

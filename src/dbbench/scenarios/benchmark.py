@@ -694,8 +694,10 @@ def execute_run(
         pool_description=run.pool_description,
     )
 
-    def checkpoint(records: list[RunnerRecord]) -> None:
+    def checkpoint(records: list[RunnerRecord], cluster: Any = None) -> None:
+        """The result so far; on a cluster, with each worker's last checkpoint too."""
         partial = RunOutcome(records, False, started_at_s, backend.wall_clock_s(), run.plan)
+        partial.cluster = cluster
         on_result(summarise(partial, notes=notes, scratch=_scratch_dict(scratch, None)))
 
     measure = functools.partial(
