@@ -193,3 +193,21 @@ def test_children_left_on_an_exception_are_killed_after_a_grace():
         raise RuntimeError("a failure")
     assert child.exitcode == -signal.SIGKILL  # it ignored the SIGINT: still starting up
     assert time.monotonic() - started < 30  # not JOIN_TIMEOUT_S
+
+
+def test_a_worker_process_whose_script_failed_says_what_one_process_would():
+    """A script's failed statement is a query failure named by its place, not a connect
+    failure; a failed ``\\set`` is the script's own error (exit 2 as in one process)."""
+    from dbbench.config.settings import Settings
+    from dbbench.engine.processes import Failure
+    from dbbench.errors import QueryError
+    from dbbench.scripts.expr import ScriptError
+    from tests.unit.test_harness import _statement_failed
+
+    failure = Failure.of(_statement_failed(), Settings())
+    assert failure.kind == "query"
+    error = failure.error(0)
+    assert isinstance(error, QueryError) and "the statement at div.sql:1 failed" in str(error)
+    failure = Failure.of(ScriptError("rr.sql:2: \\set b: empty range"), Settings())
+    error = failure.error(1)
+    assert isinstance(error, ScriptError) and str(error) == "rr.sql:2: \\set b: empty range"

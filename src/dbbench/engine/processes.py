@@ -49,6 +49,8 @@ from dbbench.engine.harness import (
 )
 from dbbench.engine.harness import run_interleaved as run_in_this_process
 from dbbench.errors import ConnectError, QueryError
+from dbbench.scripts.expr import ScriptError
+from dbbench.scripts.run import StatementFailed
 
 #: a turn lasts a slice, but an operation in flight or a slow cold start may take longer
 BARRIER_TIMEOUT_S = 600.0
@@ -133,15 +135,22 @@ class Failure:
     """Why a worker process stopped before it could measure, as it sends it.
 
     - "connect", "query": its first operation failed; ``text`` is the diagnosis
-      a single process would print (``diagnosis.operation_error``);
+      a single process would print (``diagnosis.operation_error``), a script's failed
+      statement named by its place (``tx.sql:4``) as the query;
+    - "script": a script's ``\\set`` or ``\\sleep`` failed (``ScriptError``, one line);
     - "other": anything else (a bug, a crash); ``text`` is the exception's.
     """
 
-    kind: Literal["connect", "query", "other"]
+    kind: Literal["connect", "query", "script", "other"]
     text: str
 
     @classmethod
     def of(cls, exc: BaseException, settings: Settings) -> Failure:
+        if isinstance(exc, StatementFailed):
+            error = diagnosis.operation_error(exc.error, settings.database, exc.where, script=True)
+            return cls("query" if isinstance(error, QueryError) else "connect", error.template)
+        if isinstance(exc, ScriptError):
+            return cls("script", str(exc))
         if not diagnosis.is_operation_failure(exc):
             # exceptions do not all survive pickling; their text does
             return cls("other", f"{type(exc).__name__}: {exc}")
@@ -155,6 +164,8 @@ class Failure:
             return QueryError(self.text)
         if self.kind == "connect":
             return ConnectError(self.text)
+        if self.kind == "script":
+            return ScriptError(self.text)
         return ProcessFailed(f"worker process {process}: {self.text}")
 
 
