@@ -162,3 +162,47 @@ def test_a_raw_operation_of_a_script_connects_in_autocommit_with_no_set_of_its_o
     query = sets_of("--query", "SELECT 1")
     assert query >= 40  # each connect's own (SET NAMES, ...): the count sees them
     assert sets_of("--script", "one.sql") <= query
+
+
+def test_a_script_that_fails_by_its_data_is_measured_in_one_process_and_in_two(
+    target, tmp_path
+):
+    """A script whose statement fails by the value it drew (a division by a zero drawn
+    one time in four) is measured: its first operation, tried again when it fails, does
+    not stop the run; its failures are counted by place, in one process and in two."""
+    dialect, _ = target
+    (tmp_path / "div.sql").write_text(
+        "\\set x random(0, 3)\nSELECT 1 / :x AS q;\n"
+        if dialect == "postgresql"
+        # MySQL's 1/0 is NULL: a subquery of two rows where one is wanted fails instead
+        else "\\set x random(0, 3)\nSELECT IF(:x = 0, (SELECT 1 UNION SELECT 2), 1) AS q;\n"
+    )
+    for processes in ("1", "2"):
+        result = dbbench(
+            target, tmp_path, "--script", "div.sql", "-n", "40", "-c", "2",
+            "--processes", processes, "--runner", "raw,pool,persistent", "-o", "out.json",
+        )  # fmt: skip
+        assert result.returncode == 3, result.stderr  # some operations failed, all counted
+        document = json.loads((tmp_path / "out.json").read_text())
+        assert document["complete"] is True
+        for runner in document["results"]:
+            assert runner["n"] + runner["errors"] == 40
+            assert set(runner["errors_by_kind"]) == {f"{_kind(dialect)} at div.sql:2"}
+
+
+def _kind(dialect: str) -> str:
+    return "DataError(22012)" if dialect == "postgresql" else "OperationalError(1242)"
+
+
+def test_a_script_that_fails_every_time_is_one_line_in_two_processes_as_in_one(
+    target, tmp_path
+):
+    (tmp_path / "bad.sql").write_text("SELECT * FROM no_such_table_here;\n")
+    for processes in ("1", "2"):
+        result = dbbench(
+            target, tmp_path, "--script", "bad.sql", "-n", "10", "-c", "2",
+            "--processes", processes,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert "the statement at bad.sql:1 failed" in result.stderr, result.stderr
+        assert "cannot connect" not in result.stderr and "Traceback" not in result.stderr

@@ -215,3 +215,51 @@ def test_max_errors_counts_warm_up_failures_and_stops_in_the_warm_up(concurrency
     assert failing.calls == 1 + record.warmup_errors  # its cold start, then the failures
     assert healthy.calls == 1  # cold started, never warmed up: the run stopped first
     assert failing.closed and healthy.closed
+
+
+def _statement_failed():
+    from dbbench.scripts.parse import parse_script
+    from dbbench.scripts.run import ScriptResult, StatementFailed
+
+    script = parse_script("SELECT 1 / :x;\n", "div.sql", variables=("x",))
+    statement = script.statements[0]
+    error = pymysql.err.DataError(1365, "Division by 0")
+    return StatementFailed(script, statement, error, ScriptResult(()))
+
+
+def test_a_scripts_cold_start_that_fails_by_its_data_is_tried_again_and_counted():
+    clock = FakeClock()
+    failing = {1, 2, 3}  # the first three tries fail, as a drawn zero would
+    runner = FakeRunner(
+        "pool", [], clock, cost_ns=100,
+        fail=lambda call: _statement_failed() if call in failing else None,
+    )  # fmt: skip
+    outcome = run_interleaved([runner], Plan(iterations=4, warmup=2), clock=clock)
+    (record,) = outcome.records
+    assert outcome.complete and record.tally.errors == 0
+    assert record.warmup_errors == 3  # the failed tries, apart from the measured
+    assert record.first_op_ns == 4 * 100  # open and every try: the cold start's cost
+    assert runner.calls == 4 + 2 + 4
+
+
+def test_a_scripts_cold_start_that_fails_every_time_stops_the_run():
+    from dbbench.engine.harness import COLD_START_TRIES
+    from dbbench.scripts.run import StatementFailed
+
+    runner = FakeRunner("pool", [], fail=lambda call: _statement_failed())
+    with pytest.raises(StatementFailed):
+        run_interleaved([runner], Plan(iterations=4, warmup=2))
+    assert runner.calls == COLD_START_TRIES and runner.closed
+
+
+def test_a_cold_start_that_fails_otherwise_is_not_tried_again():
+    runner = FakeRunner("raw", [], fail=lambda call: OSError("refused"))
+    with pytest.raises(OSError):
+        run_interleaved([runner], Plan(iterations=4, warmup=2))
+    assert runner.calls == 1
+
+
+def test_a_scripts_failed_set_is_named_by_its_place():
+    from dbbench.scripts.expr import ScriptError
+
+    assert error_kind(ScriptError("rr.sql:2: \\set b: empty range")) == "ScriptError at rr.sql:2"

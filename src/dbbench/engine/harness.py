@@ -2,7 +2,11 @@
 
 - Cold start: each runner's ``open()`` and first operation are timed together
   and reported on their own (the pool's first physical connect lives there),
-  never mixed into the steady state.
+  never mixed into the steady state.  A script's first operation may fail by the
+  data it drew (a duplicate key, a division by a zero drawn, a deadlock): it is
+  tried again, up to ``COLD_START_TRIES`` times in all, each failure counted as a
+  warm-up error; one that fails every time (a table that does not exist) stops the
+  run before anything is measured, as any failed cold start does.
 - Warm-up: ``plan.warmup`` operations per runner (at least one per worker),
   not recorded; their failures are counted apart.
 - Turns: runners take turns so that drift on a noisy machine, and any
@@ -47,6 +51,8 @@ from dbbench.engine.timeline import ErrorTimeline
 from dbbench.engine.turn import ErrorLimit, SharedCount, Tally, Turn, TurnExecutor
 from dbbench.runners.base import AsyncRunner, Runner
 from dbbench.runners.poolstats import PoolCounters
+from dbbench.scripts.expr import ScriptError
+from dbbench.scripts.run import StatementFailed
 from dbbench.workload_script import StatementTally
 
 #: latencies kept for the live p99 shown while running (not for results)
@@ -55,6 +61,8 @@ RECENT_WINDOW = 4096
 PROGRESS_INTERVAL_S = 1.0
 #: progress is reported at most this often (between operations with one worker)
 REPORT_EVERY_NS = 250_000_000
+#: how often a script's first operation is tried when its statements fail (its data)
+COLD_START_TRIES = 10
 
 
 @dataclass(frozen=True)
@@ -464,7 +472,14 @@ class _Run:
             self.turn_number += 1
             start = self.clock()
             runner.open()
-            runner.run_once(0)
+            for tries_left in range(COLD_START_TRIES - 1, -1, -1):
+                try:
+                    runner.run_once(0)
+                    break
+                except (StatementFailed, ScriptError):
+                    if not tries_left:
+                        raise
+                    record.warmup_errors += 1
             record.first_op_ns = self.clock() - start
             self.report()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import re
 import threading
 import time
 from collections import Counter
@@ -29,6 +30,7 @@ from dbbench.engine.timeline import ErrorTimeline
 from dbbench.errors import Mentioning, mention
 from dbbench.histogram import LatencyHistogram
 from dbbench.runners.base import AsyncRunner, Runner
+from dbbench.scripts.expr import ScriptError
 from dbbench.scripts.run import StatementFailed
 
 T = TypeVar("T")
@@ -58,10 +60,19 @@ class Steps(NamedTuple):
 def error_kind(exc: BaseException) -> str:
     """A short, stable name for an error: class name and driver error code, alike for
     every driver (``dbbench.drivers.error_kind``); a script's failed statement is its
-    error's kind at the statement's place: ``IntegrityError(1062) at tx.sql:4``."""
+    error's kind at the statement's place: ``IntegrityError(1062) at tx.sql:4``; a
+    script's ``\\set`` or ``\\sleep`` that failed by what it drew, ``ScriptError at
+    tx.sql:2`` (its message starts with its place)."""
     if isinstance(exc, StatementFailed):
         return f"{drivers.error_kind(exc.error)} at {exc.where}"
+    if isinstance(exc, ScriptError):
+        place = _PLACE.match(str(exc))
+        return f"ScriptError at {place.group(1)}" if place else "ScriptError"
     return drivers.error_kind(exc)
+
+
+#: where a ``ScriptError``'s message says it is: ``tx.sql:2: ...``
+_PLACE = re.compile(r"(.+?:\d+): ")
 
 
 @dataclass
