@@ -198,6 +198,35 @@ def psycopg_loop(
         return (before - started) / len(latencies), statistics.median(latencies)
 
 
+#: ``psycopg_loop_process``'s program: its arguments on stdin, its figures on stdout
+_LOOP_PROGRAM = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import pgbench_script
+arguments = json.load(sys.stdin)
+print(json.dumps(pgbench_script.psycopg_loop(**arguments)))
+"""
+
+
+def psycopg_loop_process(
+    parameters: dict, text: str, name: str, seconds: int
+) -> tuple[float, float] | None:
+    """``psycopg_loop`` in a Python process of its own, started for it as ``dbbench run``
+    is: on a busy machine a process that has just imported its modules is scheduled
+    less kindly than one that has mostly slept, such as this one waiting on the others
+    (the same loop ran here gave a steadier and lower figure than dbbench beside it).
+    The connect parameters go on stdin, never in the arguments."""
+    arguments = {"parameters": parameters, "text": text, "name": name, "seconds": seconds}
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOOP_PROGRAM, str(Path(__file__).parent)],
+        input=json.dumps(arguments), capture_output=True, text=True,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        sys.exit(f"pgbench_script.py: the psycopg loop exited {proc.returncode}:\n{proc.stderr}")
+    figures = json.loads(proc.stdout)
+    return None if figures is None else (figures[0], figures[1])
+
+
 def print_statements(
     title: str, theirs: list[pgbench.PgbenchResult], ours: list[dict]
 ) -> None:
@@ -321,7 +350,7 @@ def main() -> None:
                 sys.exit(f"pgbench_script.py: {error}")
 
         def run_loop() -> None:
-            figures = psycopg_loop(parameters, script_text, script.name, args.seconds)
+            figures = psycopg_loop_process(parameters, script_text, script.name, args.seconds)
             if figures is not None:
                 means.setdefault("psycopg loop", []).append(figures[0])
                 p50s.setdefault("psycopg loop", []).append(figures[1])
