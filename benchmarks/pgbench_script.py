@@ -38,6 +38,12 @@ keeps), sending only Bind/Execute/Sync from then on (``-M prepared``).  So ``raw
 ``persistent`` ``-M prepared``'s; those are the ratios marked "the matching protocol",
 the others printed beside them.
 
+Measured 2026-12-04 (``--rounds 6 --seconds 2``, the default script, a loaded 2-core
+machine): raw / pgbench -C -M extended 1.18 (met); persistent / pgbench -M prepared
+2.52 by the means, 2.30 by the medians (missed), where the psycopg loop alone is 1.80x
+pgbench (the floor through psycopg) and persistent 1.27x the loop;
+docs/measurements/2026-12-04-pgbench-script.md has the run and the discussion.
+
     python benchmarks/pgbench_script.py                      # a built-in SELECT abs(:id)
     python benchmarks/pgbench_script.py --rounds 6 --seconds 2
     python benchmarks/pgbench_script.py --script my.sql --url postgresql://root@db/test
