@@ -28,6 +28,7 @@ def test_small_values_are_exact():
     assert h.percentile(0.5) == 2 and h.percentile(1.0) == 2047 and h.percentile(0.0) == 1
 
 
+@settings(deadline=None)  # two arrays of 33,792 counts compared: slow on a loaded machine
 @given(st.lists(st.integers(-5, HIGHEST_NS + 5) | st.sampled_from(EDGES), max_size=60))
 @example([0, 1, 2047, 2048, 4095, 4096, HIGHEST_NS, HIGHEST_NS + 1])
 def test_record_counts_what_hdrh_record_value_counts(values):
