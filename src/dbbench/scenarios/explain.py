@@ -626,24 +626,33 @@ def _layer_findings(
         reset = runner.phase(layer_phases.RESET)
         reset_ns = reset.median_ns if reset is not None else 0
         beside = ""
+        # dropping to Core is advised with the figure of what it leaves out, measured
+        # beside core in this run; without core, the run has no such figure to give
+        drop = (
+            "; explain --runner core,session measures what dropping to Core "
+            "(engine.connect()) would leave out"
+        )
         checkin = core.phase(layer_phases.CHECKIN) if core is not None else None
         if checkin is not None:
             # the layers a Session has and Core has not, phase by phase: the wholes of two
             # runners differ by their server connections' luck too (up to ×2 under load)
             beyond_ns = max(close.median_ns - checkin.median_ns, 0)
+            over_core = _duration(session_ns + reset_ns + beyond_ns)
             beside = (
                 f" ({core.runner}'s checkin {_duration(checkin.median_ns)}); with the pool's "
                 f"reset-on-return ({_duration(reset_ns)}) and its close beyond that checkin "
                 f"({_duration(beyond_ns)}), a Session per operation costs "
-                f"{_duration(session_ns + reset_ns + beyond_ns)} over Core's layers"
+                f"{over_core} over Core's layers"
             )
+            drop = f", or drop to Core (engine.connect()) on a hot path, without those {over_core}"
         notes.append(
             f"{runner.runner}: a Session per operation adds {_duration(session_ns)} of its "
             f"own (Session() {_duration(created.median_ns)}, its execute's own work "
             f"{_duration(own.median_ns)}), and its close takes {_duration(close.median_ns)} "
-            f"with the Connection's close and the checkin{beside}: reuse one Session for "
-            "the statements of a request rather than one per statement, or drop to Core "
-            "(engine.connect()) on a hot path."
+            f"with the Connection's close and the checkin{beside}. Session() and its close, "
+            f"{_duration(created.median_ns + close.median_ns)} here, come once per Session "
+            "however many statements it runs: reuse one Session for the statements of a "
+            f"request rather than one per statement{drop}."
         )
         if reset is not None and reset.round_trips:
             notes.append(
