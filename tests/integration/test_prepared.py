@@ -45,13 +45,18 @@ def postgresql(local_postgresql):
         yield PostgreSQLTestServer(**dataclasses.asdict(local.address), local=local), local
 
 
-def _prepares(server: TestServer) -> int:
+def _counts(server: TestServer) -> dict[str, int]:
+    """The server's counts of the prepared statements' commands so far."""
     with pymysql.connect(
         host=server.host, port=server.port, user=server.user, password=server.password,
         ssl_disabled=True,
     ) as connection, connection.cursor() as cursor:  # fmt: skip
-        cursor.execute("SHOW GLOBAL STATUS LIKE 'Com_stmt_prepare'")
-        return int(cursor.fetchone()[1])
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Com_stmt_%'")
+        return {name.removeprefix("Com_stmt_"): int(value) for name, value in cursor.fetchall()}
+
+
+def _prepares(server: TestServer) -> int:
+    return _counts(server)["prepare"]
 
 
 def _run(env: dict[str, str], *args: str) -> dict:
@@ -67,14 +72,19 @@ def _opened(document: dict, label: str) -> int:
 
 @pytest.mark.parametrize("runner", ["raw", "pool", "persistent"])
 def test_mariadb_prepares_once_per_connection(mariadb, runner):
-    before = _prepares(mariadb)
+    before = _counts(mariadb)
     document = _run(
         mariadb.env(), "--driver", "mysql-connector", "--ssl-mode", "disabled",
         "--runner", runner, "--query", QUERY,
     )  # fmt: skip
-    prepared = _prepares(mariadb) - before
+    after = _counts(mariadb)
+    prepared = after["prepare"] - before["prepare"]
     connections = _opened(document, f"{runner}@prepared")
     assert prepared == connections  # plain prepared nothing
+    # every operation of prepared executed its statement, and mysql-connector sent a
+    # COM_STMT_RESET before each execution: a round trip plain text does not make
+    assert after["execute"] - before["execute"] == OPERATIONS
+    assert after["reset"] - before["reset"] == OPERATIONS
     if runner == "raw":
         assert prepared == OPERATIONS  # a new connection, a new prepare, every operation
     else:

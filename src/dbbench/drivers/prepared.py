@@ -20,7 +20,9 @@ cursor: ``execute(sql, params)``, ``fetchall()``, ``description``, ``close()``.
   picks the statement's own; its ``close()`` keeps them.  The cursor compares the text by
   identity (``operation is not self._executed``): each statement's text is one object for
   the whole run (the query; a script's statements, bound once), so the same cursor
-  executes without preparing again.
+  executes without preparing again.  Before each execution it sends ``COM_STMT_RESET``
+  (a round trip: MariaDB's ``Com_stmt_reset`` counts one per execution), which its
+  plain text does not.
 
 PyMySQL, mysqlclient and psycopg2 have no server-side prepared statements (they send the
 statement as text, with its parameters interpolated by the client); asyncpg prepares
