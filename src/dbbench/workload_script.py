@@ -51,8 +51,8 @@ SCALE = 1
 
 @dataclass
 class StatementFigures:
-    """One statement's record: its latencies (successes and the failed run's, each
-    executed statement once) and how many times it failed."""
+    """One statement's record, as a runner's: the latencies of its executions that
+    succeeded (each with its fetch) and how many times it failed."""
 
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     errors: int = 0
@@ -102,8 +102,9 @@ class StatementTally:
             figures = self.statements.get((script, run.index))
             if figures is None:
                 figures = self.statements[(script, run.index)] = StatementFigures()
-            figures.latency.record(run.latency_ns)
-            if run.error is not None:
+            if run.error is None:
+                figures.latency.record(run.latency_ns)
+            else:  # as a runner's: n and the latencies are of what succeeded
                 figures.errors += 1
 
     def merge(self, other: StatementTally) -> None:

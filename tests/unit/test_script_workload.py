@@ -285,6 +285,9 @@ def test_a_failed_statement_is_recorded_and_named_in_its_kind(tx):
     assert error_kind(caught.value) == f"Failing at {tx}:4"
     tally = workload.take()
     assert tally.statements[(0, 2)].errors == 1
+    # counted as a runner's operations are: the failure is an error, not in n or latencies
+    assert tally.statements[(0, 2)].latency.count == 0
+    assert tally.statements[(0, 1)].latency.count == 1 and tally.statements[(0, 1)].errors == 0
     assert (0, 3) not in tally.statements  # never ran
     assert StatementTally.from_dict(tally.to_dict()).to_dict() == tally.to_dict()
 

@@ -896,8 +896,9 @@ class Scratch:
 @dataclass(frozen=True)
 class StatementSummary:
     """One statement of a script, as a runner ran it (pgbench's ``-r``): where it stands
-    in its file, its text, how often it ran and failed, and its latency (each execution
-    with its fetch; a failed one's too), None when it never ran."""
+    in its file, its text, how often it succeeded (``n``) and failed (``errors``), as a
+    runner's ``n`` and ``errors`` count operations, and the latency of its executions
+    that succeeded (each with its fetch), None when none did."""
 
     line: int
     sql: str
