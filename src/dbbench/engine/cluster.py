@@ -425,6 +425,10 @@ class _Cluster:
                         last_watch = time.monotonic()
                         self.collect()
                         self.watch_workers()
+            # what the tasks sent before they ended and was not read yet (a start's time)
+            with interruption.held(then_act=False):
+                for message in self.messages.get(batch=True):
+                    self.handle(pickle.loads(message), live, None, None)
         except KeyboardInterrupt:
             interrupted = True
             with interruption.held(then_act=False):
