@@ -13,6 +13,7 @@ from dbbench.config.schema import ScriptSpec, script_spec
 from dbbench.config.settings import load_settings
 from dbbench.engine.turn import Steps, Tally, Turn, error_kind, run_sync, work
 from dbbench.errors import ConfigError
+from dbbench.guard.common import shown
 from dbbench.scenarios.benchmark import check_script_runners, check_sql
 from dbbench.scripts.run import StatementFailed
 from dbbench.workload import workload_for
@@ -163,6 +164,48 @@ def test_the_guard_judges_every_statement_naming_file_and_line(tmp_path, tx, dia
     assert str(caught.value).startswith(f"{writes}:3 = 'UPDATE t SET a = 1' may change data")
     assert "allow-writes" in str(caught.value) or "allow_writes" in str(caught.value)
     check_sql(settings, allow_writes=True)
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "postgresql"])
+@pytest.mark.parametrize(
+    "begin",
+    [
+        "BEGIN READ WRITE",
+        "begin  read\twrite",
+        "BEGIN TRANSACTION READ WRITE",
+        "BEGIN WORK READ WRITE",
+        "START TRANSACTION READ WRITE",
+        "start transaction read write, with consistent snapshot",
+        "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ WRITE",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ WRITE",
+        "BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE, NOT DEFERRABLE",
+        "SET TRANSACTION READ WRITE",
+        "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+    ],
+)
+def test_a_writable_transaction_is_refused_as_a_write(tmp_path, dialect, begin):
+    # BEGIN READ WRITE undoes PostgreSQL's read-only session: a function that writes,
+    # called in it, committed its writes without --allow-writes
+    script = tmp_path / "rw.sql"
+    script.write_text(f"\\set x 1\n{begin};\nSELECT wr();\nCOMMIT;\n")
+    flags = {"benchmark": {"scripts": (str(script),)}, "database": {"dialect": dialect}}
+    settings = load_settings(None, env={}, flags=flags)
+    with pytest.raises(ConfigError) as caught:
+        check_sql(settings, allow_writes=False)
+    assert str(caught.value).startswith(f"{script}:2 = {shown(begin)} may change data")
+    assert "allow-writes" in str(caught.value) or "allow_writes" in str(caught.value)
+    check_sql(settings, allow_writes=True)
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "postgresql"])
+def test_a_read_only_or_plain_transaction_passes(tmp_path, dialect):
+    script = tmp_path / "ro.sql"
+    script.write_text(
+        "BEGIN;\nCOMMIT;\nBEGIN READ ONLY;\nEND;\nSTART TRANSACTION READ ONLY, WITH "
+        "CONSISTENT SNAPSHOT;\nROLLBACK;\nBEGIN ISOLATION LEVEL SERIALIZABLE;\nCOMMIT;\n"
+    )
+    flags = {"benchmark": {"scripts": (str(script),)}, "database": {"dialect": dialect}}
+    check_sql(load_settings(None, env={}, flags=flags), allow_writes=False)
 
 
 @pytest.mark.parametrize(

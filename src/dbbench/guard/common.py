@@ -254,12 +254,15 @@ def check_workload(
 
 
 _LEVEL = r"ISOLATION\s+LEVEL\s+(?:SERIALIZABLE|REPEATABLE\s+READ|READ\s+(?:UN)?COMMITTED)"
-_MODE = rf"(?:READ\s+(?:ONLY|WRITE)|{_LEVEL}|(?:NOT\s+)?DEFERRABLE|WITH\s+CONSISTENT\s+SNAPSHOT)"
+#: no READ WRITE: it undoes PostgreSQL's read-only session (default_transaction_read_only),
+#: so BEGIN READ WRITE is judged as SET TRANSACTION READ WRITE is, a statement that may write
+_MODE = rf"(?:READ\s+ONLY|{_LEVEL}|(?:NOT\s+)?DEFERRABLE|WITH\s+CONSISTENT\s+SNAPSHOT)"
 _WORK = r"(?:\s+(?:WORK|TRANSACTION))?"
 _NAME = r"(?:\w+|`[^`]+`|\"[^\"]+\")"
 #: a script's transaction control, which changes no data itself: BEGIN, START TRANSACTION
-#: (with their modes), COMMIT/END/ROLLBACK/ABORT (AND [NO] CHAIN), savepoints; nothing
-#: else, and no comment around it (a statement with one is judged as any other)
+#: (with their modes, READ WRITE not one), COMMIT/END/ROLLBACK/ABORT (AND [NO] CHAIN),
+#: savepoints; nothing else, and no comment around it (a statement with one is judged as
+#: any other)
 TRANSACTION_CONTROL = re.compile(
     rf"\s*(?:(?:BEGIN|START\s+TRANSACTION){_WORK}(?:\s*,?\s*{_MODE})*"
     rf"|(?:COMMIT|END|ROLLBACK|ABORT){_WORK}(?:\s+AND\s+(?:NO\s+)?CHAIN)?"
