@@ -44,6 +44,7 @@ from dbbench.config.url import DatabaseUrl, masked
 from dbbench.errors import ConfigError, mention
 from dbbench.parsing import bad_value, decimal, shown, suggest, toml_literal, whole_number
 from dbbench.scripts.builtin import builtin_script
+from dbbench.scripts.checks import check_script
 from dbbench.scripts.parse import Script, read_script
 
 DEFAULT_CONFIG_NAME = "dbbench.toml"
@@ -214,16 +215,15 @@ class ScriptFile:
 
 
 def read_scripts(specs: Sequence[ScriptSpec], dialect: str) -> tuple[ScriptFile, ...] | None:
-    """Each script file read and parsed as ``dialect``'s SQL (None for none); a problem is a
-    ``ScriptError``, one line naming the file (and line)."""
-    return tuple(
-        ScriptFile(
-            spec.path,
-            spec.weight,
-            read_script(spec.path, dialect=dialect, variables=SCRIPT_VARIABLES),
-        )
-        for spec in specs
-    ) or None
+    """Each script file read and parsed as ``dialect``'s SQL, and checked (``check_script``:
+    no transaction left open at its end, no SET autocommit); None for none.  A problem is
+    a ``ScriptError``, one line naming the file (and line)."""
+    files = []
+    for spec in specs:
+        script = read_script(spec.path, dialect=dialect, variables=SCRIPT_VARIABLES)
+        check_script(script)
+        files.append(ScriptFile(spec.path, spec.weight, script))
+    return tuple(files) or None
 
 
 def _data_set_script(
