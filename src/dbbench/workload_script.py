@@ -162,6 +162,7 @@ class ScriptWorkload:
         seed: int | None = None,
         variables: Mapping[str, int] | None = None,
         cursor: Callable[[Any], Any] | None = None,
+        session: Callable[[Any], None] | None = None,
     ):
         if not scripts:
             raise ValueError("a script workload needs at least one script")
@@ -171,6 +172,9 @@ class ScriptWorkload:
         self.variables = dict(variables or {})
         #: what gives a script its cursor (``Driver.cursor_factory``); None: ``cursor()``
         self.cursor = cursor
+        #: what each driver connection is given once, before its first script
+        #: (``Driver.script_session``: psycopg's ints bound as int8); None: nothing
+        self.session = session
         self.runners = tuple(
             ScriptRunner(f.script, paramstyle, cursor=cursor) for f in self.scripts
         )
@@ -187,10 +191,11 @@ class ScriptWorkload:
         prepared (``prepared`` True), never prepared (False) or as the driver does by
         default (None: ``Driver.cursor_factory``)."""
         cursor = driver.cursor_factory(prepared)
-        if driver.paramstyle == self.paramstyle and cursor is None:
+        session = driver.script_session()
+        if driver.paramstyle == self.paramstyle and cursor is None and session is self.session:
             return self
         return ScriptWorkload(
-            self.scripts, driver.paramstyle, self.seed, self.variables, cursor=cursor
+            self.scripts, driver.paramstyle, self.seed, self.variables, cursor, session
         )
 
     # ------------------------------------------------------------------ per thread
@@ -268,12 +273,19 @@ class ScriptWorkload:
         own = getattr(connection, "dbapi_connection", None) or connection
         try:
             if own not in self._in_autocommit:
-                autocommit(own)
+                self._first_script(own)
                 self._in_autocommit.add(own)
         except TypeError:  # no weak reference to it: set every time
-            autocommit(own)
+            self._first_script(own)
             return None
         return connection if own is connection else None
+
+    def _first_script(self, connection: Any) -> None:
+        """What a driver connection is given before its first script: autocommit, and the
+        driver's ``session``."""
+        autocommit(connection)
+        if self.session is not None:
+            self.session(connection)
 
     def take(self) -> StatementTally:
         """What every thread recorded since the last ``take``, merged; the threads' own

@@ -209,3 +209,35 @@ def test_a_script_that_fails_every_time_is_one_line_in_two_processes_as_in_one(
         assert result.returncode == 1
         assert "the statement at bad.sql:1 failed" in result.stderr, result.stderr
         assert "cannot connect" not in result.stderr and "Traceback" not in result.stderr
+
+
+#: pgbench's integers are 64-bit: 200 * 200 is 40000 (psycopg bound 200 as int2, and
+#: PostgreSQL's int2 * int2 failed with "smallint out of range"); a wrong product, or a
+#: wrong type on psycopg, divides by zero
+PRODUCT = """\\set a 200
+\\set b 200
+\\set d 1.5
+SELECT :a * :b AS product;
+SELECT 1 / ((:a * :b = 40000)::int) AS right_product;
+"""
+TYPES = """SELECT 1 / ((pg_typeof(:a) = 'bigint'::regtype)::int) AS int8;
+SELECT 1 / ((pg_typeof(:d) = 'double precision'::regtype)::int) AS float8;
+"""
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2"])
+def test_a_script_s_integers_are_64_bit_on_postgresql(postgresql_server, tmp_path, driver):
+    # psycopg2 pastes its values into the text (200 is an int4 there, 1.5 a numeric)
+    (tmp_path / "product.sql").write_text(PRODUCT + (TYPES if driver == "psycopg" else ""))
+    runners = ("raw", "pool", "persistent", *(("psycopg-pool",) if driver == "psycopg" else ()))
+    result = dbbench(
+        ("postgresql", postgresql_server), tmp_path, "--script", "product.sql", "-n", "20",
+        "--driver", driver, "--runner", ",".join(runners), "-o", "out.json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "out.json").read_text())
+    assert sorted(r["runner"] for r in document["results"]) == sorted(runners)
+    for runner in document["results"]:
+        assert (runner["runner"], runner["n"], runner["errors_by_kind"]) == (
+            runner["runner"], 20, {}
+        )

@@ -206,6 +206,12 @@ class Driver(abc.ABC):
             raise ConfigError(f"driver {self.name!r} has no server-side prepared statements")
         return None
 
+    def script_session(self) -> Callable[[Any], None] | None:
+        """What a connection that runs scripts is given once, before its first script
+        (``ScriptWorkload``): where the driver binds a script's values otherwise than
+        pgbench types them (its integers are 64-bit); None: nothing."""
+        return None
+
     #: what ``connect`` is given where the endpoint pools per transaction
     #: (``[database] transaction_pooling``): what keeps the driver from holding state per
     #: session that the next transaction, on another server connection, would miss

@@ -26,10 +26,18 @@ exist").  ``None`` never prepares.
 
 Prepared statements (``[benchmark] prepared``): ``execute(..., prepare=True)`` on the
 variant prepared, ``prepare=False`` on plain (``drivers.prepared.PreparingCursor``).
+
+A script's integers: psycopg binds a Python int as the smallest type that holds it
+(``int2`` for 200), so pgbench's ``\\set a 200``, ``\\set b 200``, ``SELECT :a * :b``
+failed with "smallint out of range" where pgbench (and psycopg2) give 40000.  A
+connection that runs scripts binds every int as ``int8``, pgbench's 64-bit integers
+(``script_session``: int's dumpers on the connection's adapters, once per connection,
+nothing per execution).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dbbench.drivers.libpq import LibpqDriver
@@ -49,6 +57,9 @@ class PsycopgDriver(LibpqDriver):
 
     prepares = True
 
+    def script_session(self) -> Callable[[Any], None] | None:
+        return _int8_integers
+
     def cursor_factory(self, prepared: bool | None) -> CursorFactory | None:
         return None if prepared is None else PreparingCursor.factory(prepared)
 
@@ -62,3 +73,12 @@ class PsycopgDriver(LibpqDriver):
         implementation = getattr(getattr(self.module, "pq", None), "__impl__", "?")
         libpq = self.module.pq.version()
         return f"{super().describe()} ({implementation}, libpq {libpq // 10000}.{libpq % 10000})"
+
+
+def _int8_integers(connection: Any) -> None:
+    """Bind every Python int on ``connection`` as int8, text and binary alike (the binary
+    dumper last: psycopg's own order, which ``%s`` follows)."""
+    from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
+
+    connection.adapters.register_dumper(int, Int8Dumper)
+    connection.adapters.register_dumper(int, Int8BinaryDumper)
