@@ -260,3 +260,60 @@ def test_the_server_comes_from_the_settings_file_or_a_url(target, tmp_path):
     dropped = run_dbbench("cleanup", "--allow-writes", "--url", url, env=env)
     assert dropped.returncode == 0, dropped.stderr
     assert "(100 rows)" in dropped.stdout and not target.exists()
+
+
+def _mark(target: Server, text: str, kind: str = "TABLE") -> None:
+    if target.dialect == "mysql":
+        target.query(f"ALTER TABLE dbbench_data COMMENT='{text}'")
+    else:
+        target.query(f"COMMENT ON {kind} dbbench_data IS '{text}'")
+
+
+def test_a_marked_table_of_other_columns_is_left_alone(target):
+    # the comment alone is no proof: anybody can write it
+    target.query("CREATE TABLE dbbench_data (x INT)")
+    target.query("INSERT INTO dbbench_data VALUES (7)")
+    _mark(target, f"dbbench data set: 1000 rows, dbbench {VERSION}, ready")
+    cleanup = target.dbbench("cleanup", "--allow-writes")
+    assert cleanup.returncode == 2 and cleanup.stdout == ""
+    (line,) = cleanup.stderr.splitlines()
+    assert "is not dbbench's data set: its columns are x int, not id int, k int, " in line
+    assert "c char(120), pad char(60)" in line
+    assert target.query("SELECT x FROM dbbench_data") == [(7,)]
+
+
+def test_cleanup_says_the_rows_there_and_the_mark_s_when_they_differ(target):
+    assert target.dbbench("prepare", "--rows", "1", "--allow-writes").returncode == 0
+    dropped = target.dbbench("cleanup", "--allow-writes")
+    assert dropped.returncode == 0, dropped.stderr
+    assert dropped.stdout.strip().endswith(" (1 row)"), dropped.stdout
+    assert target.dbbench("prepare", "--rows", "1000", "--allow-writes").returncode == 0
+    target.query("DELETE FROM dbbench_data WHERE id > 400")
+    _mark(target, f"dbbench data set: 1000 rows, dbbench {VERSION}, loading")
+    dropped = target.dbbench("cleanup", "--allow-writes")
+    assert dropped.returncode == 0, dropped.stderr
+    assert "(400 rows, of the 1,000 rows its mark says: a load that did not finish)" in (
+        dropped.stdout
+    )
+    assert not target.exists()
+
+
+def test_a_marked_view_on_postgresql_is_said_to_be_no_table(postgresql_server):
+    connection = postgresql_server.connect(autocommit=True)
+    try:
+        cursor = connection.cursor()
+        cursor.execute("DROP TABLE IF EXISTS dbbench_data")
+        cursor.execute("DROP VIEW IF EXISTS dbbench_data")
+        cursor.execute("CREATE VIEW dbbench_data AS SELECT 1 AS id")
+        cursor.execute(
+            f"COMMENT ON VIEW dbbench_data IS 'dbbench data set: 1 rows, dbbench {VERSION}, ready'"
+        )
+        cleanup = run_dbbench("cleanup", "--allow-writes", env=postgresql_server.env())
+        assert cleanup.returncode == 2 and cleanup.stdout == ""
+        (line,) = cleanup.stderr.splitlines()
+        assert "is not dbbench's data set: it is a view, not a table" in line
+        cursor.execute("SELECT 1 FROM pg_views WHERE viewname = 'dbbench_data'")
+        assert cursor.fetchall() == [(1,)]
+    finally:
+        connection.cursor().execute("DROP VIEW IF EXISTS dbbench_data")
+        connection.close()

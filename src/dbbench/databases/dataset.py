@@ -112,6 +112,16 @@ COLUMNS = (
     "pad CHAR(60) NOT NULL DEFAULT ''"
 )
 
+#: the columns as the server's information_schema.COLUMNS describes them: name, type,
+#: length (``DataSetSql.columns``); a marked table with other columns is not the data set
+SHAPE = (("id", "int", None), ("k", "int", None), ("c", "char", 120), ("pad", "char", 60))
+
+
+def shown_columns(columns: tuple[tuple[str, str, int | None], ...]) -> str:
+    """``id int, c char(120)``: columns as a message names them."""
+    return ", ".join(f"{n} {t}" + (f"({length})" if length else "") for n, t, length in columns)
+
+
 _DIGITS = " UNION ALL ".join(f"SELECT {d}" + (" AS d" if d == 0 else "") for d in range(10))
 #: 0 .. 9999 with no table and no setting: four joined copies of the digits
 _NUMBERS = (
@@ -172,6 +182,33 @@ class DataSetSql:
         if row is None:
             return Found(False, None, self.name())
         return Found(True, Mark.parse(row[0]), self.name())
+
+    #: the table's columns, in order: name, type, length (the session's database)
+    columns_query = (
+        "SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS "
+        f"WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{TABLE}' ORDER BY ORDINAL_POSITION"
+    )
+    #: what information_schema calls the types of ``SHAPE``, where it differs
+    type_names: dict[str, str] = {}
+
+    def columns(self, cursor: Any) -> tuple[tuple[str, str, int | None], ...]:
+        """The columns of the table under the data set's name, as ``SHAPE`` spells them."""
+        cursor.execute(self.columns_query)
+        return tuple(
+            (str(name).lower(), self.type_names.get(str(kind).lower(), str(kind).lower()),
+             None if length is None else int(length))
+            for name, kind, length in cursor.fetchall()
+        )  # fmt: skip
+
+    def not_a_table(self, cursor: Any) -> str | None:
+        """What the object under the data set's name is when it is no table (a view), or
+        None.  MySQL's views have no comment of their own, so no mark: never asked there."""
+        return None
+
+    def count(self, cursor: Any) -> int:
+        """The rows the table holds."""
+        cursor.execute(f"SELECT COUNT(*) FROM {self.quoted(TABLE)}")
+        return int(cursor.fetchone()[0])
 
     def create(self, mark: Mark) -> list[str]:
         """The statements that create the table, marked, without its secondary index."""

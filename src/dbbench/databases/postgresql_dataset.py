@@ -12,6 +12,12 @@ from typing import Any
 
 from dbbench.databases.dataset import COLUMNS, TABLE, DataSetSql, Found, Mark
 
+#: pg_class's relkind of what is no plain table, in words
+_KINDS = {
+    "v": "a view", "m": "a materialized view", "f": "a foreign table",
+    "p": "a partitioned table", "S": "a sequence", "i": "an index", "c": "a composite type",
+}  # fmt: skip
+
 
 class PostgresDataSetSql(DataSetSql):
     comment_query = (
@@ -19,6 +25,12 @@ class PostgresDataSetSql(DataSetSql):
         "JOIN pg_namespace n ON n.oid = c.relnamespace "
         f"WHERE n.nspname = current_schema() AND c.relname = '{TABLE}'"
     )
+    columns_query = (
+        "SELECT column_name, data_type, character_maximum_length FROM information_schema.columns "
+        f"WHERE table_schema = current_schema() AND table_name = '{TABLE}' "
+        "ORDER BY ordinal_position"
+    )
+    type_names = {"integer": "int", "character": "char"}
     analyze = "ANALYZE"
     group = "LPAD(FLOOR(random() * 100000000000)::bigint::text, 11, '0')"
     key = "FLOOR(1 + random() * {rows})::integer"
@@ -38,6 +50,15 @@ class PostgresDataSetSql(DataSetSql):
         database, schema = cursor.fetchone()
         self.where = (database, schema or "public")
         return self._found(cursor)
+
+    def not_a_table(self, cursor: Any) -> str | None:
+        cursor.execute(
+            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            f"WHERE n.nspname = current_schema() AND c.relname = '{TABLE}'"
+        )
+        row = cursor.fetchone()
+        kind = None if row is None else str(row[0])
+        return None if kind in (None, "r") else _KINDS.get(kind, f"of the kind {kind!r}")
 
     def create(self, mark: Mark) -> list[str]:
         # one transaction: the table is never there without its mark

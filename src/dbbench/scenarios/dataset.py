@@ -36,10 +36,12 @@ from dbbench.databases import data_set_sql
 from dbbench.databases.dataset import (
     CHUNK_ROWS,
     LOAD_TIMEOUT_S,
+    SHAPE,
     DataSetSql,
     Found,
     Mark,
     check_rows,
+    shown_columns,
 )
 from dbbench.databases.scratch import side_connection
 from dbbench.drivers import error_message, is_driver_error, side
@@ -62,11 +64,11 @@ class Prepared:
         """What the command says it did, in one line."""
         if self.created:
             return Mentioning(
-                f"prepared the data set {self.table}: {self.rows:,} rows in "
+                f"prepared the data set {self.table}: {row_count(self.rows)} in "
                 f"{self.seconds:.1f} s"
             )
         return Mentioning(
-            f"the data set {self.table} is there already: {self.rows:,} rows (made by dbbench "
+            f"the data set {self.table} is there already: {row_count(self.rows)} (made by dbbench "
             f"{self.version}); {mention('recreate')} makes it anew"
         )
 
@@ -77,6 +79,8 @@ class CleanedUp:
 
     table: str
     rows: int | None
+    #: the rows its mark said (None: as many as it held)
+    marked: int | None = None
 
     @property
     def dropped(self) -> bool:
@@ -86,7 +90,17 @@ class CleanedUp:
         """What the command says it did, in one line."""
         if self.rows is None:
             return f"no data set {self.table} to drop: nothing done"
-        return f"dropped the data set {self.table} ({self.rows:,} rows)"
+        if self.marked is not None and self.marked != self.rows:
+            return (
+                f"dropped the data set {self.table} ({row_count(self.rows)}, of the "
+                f"{row_count(self.marked)} its mark says: a load that did not finish)"
+            )
+        return f"dropped the data set {self.table} ({row_count(self.rows)})"
+
+
+def row_count(rows: int) -> str:
+    """``1 row``, ``1,000 rows``."""
+    return f"{rows:,} row" if rows == 1 else f"{rows:,} rows"
 
 
 def refuse_throwaway(command: str) -> ConfigError:
@@ -209,7 +223,8 @@ def _existing(found: Found, rows: int, recreate: bool) -> Mark | None:
         )
     if mark.rows != rows:
         raise ConfigError(
-            f"the data set {found.name} holds {mark.rows} rows, not {rows}: give "
+            f"the data set {found.name} holds {mark.rows} row{'s' * (mark.rows != 1)}, not "
+            f"{rows}: give "
             f"{mention('recreate')} to replace it, or run dbbench cleanup --allow-writes first"
         )
     return mark
@@ -280,17 +295,31 @@ def cleanup(settings: Settings, *, allow_writes: bool = False) -> CleanedUp:
     dbbench's mark is refused (``ConfigError``), left as it is."""
     database = check_request(settings, allow_writes, "cleanup")
     sql = data_set_sql(database)
+    leaves = "dbbench cleanup drops only the table dbbench prepare made, and leaves this one alone"
     try:
         with _cursor(database) as cursor:
             found = sql.find(cursor)
+            if not found.exists:
+                return CleanedUp(found.name, None)
+            if found.mark is None:
+                raise ConfigError(
+                    f"{found.name} is not dbbench's data set (it has no dbbench mark): {leaves}"
+                )
+            kind = sql.not_a_table(cursor)
+            if kind is not None:
+                raise ConfigError(
+                    f"{found.name} is not dbbench's data set: it is {kind}, not a table, "
+                    f"though marked as one; {leaves}"
+                )
+            columns = sql.columns(cursor)
+            if columns != SHAPE:
+                raise ConfigError(
+                    f"{found.name} is not dbbench's data set: its columns are "
+                    f"{shown_columns(columns)}, not {shown_columns(SHAPE)}, though it is "
+                    f"marked as one; {leaves}"
+                )
+            rows = sql.count(cursor)
     except side.errors(database) as exc:
         raise _failed(exc, "look for the data set", database) from None
-    if not found.exists:
-        return CleanedUp(found.name, None)
-    if found.mark is None:
-        raise ConfigError(
-            f"{found.name} is not dbbench's data set (it has no dbbench mark): dbbench cleanup "
-            "drops only the table dbbench prepare made, and leaves this one alone"
-        )
     _drop(sql, database)
-    return CleanedUp(found.name, found.mark.rows)
+    return CleanedUp(found.name, rows, found.mark.rows)
