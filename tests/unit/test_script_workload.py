@@ -124,6 +124,22 @@ def test_a_bad_weight_is_one_line_naming_the_flag(given, message):
     assert str(caught.value) == message
 
 
+@pytest.mark.parametrize("weight", ["1.5", "abc", "1e3", "0x10", " 2.0"])
+def test_a_weight_not_a_whole_number_is_said_so(tmp_path, tx, weight):
+    with pytest.raises(ConfigError) as caught:
+        loaded(f"{tx}@{weight}")
+    assert str(caught.value) == (
+        f"--script = '{tx}@{weight}': the weight {weight!r} is not a whole number"
+    )
+
+
+def test_a_file_named_with_an_at_is_read(tmp_path):
+    (tmp_path / "x@y.sql").write_text("SELECT 1;\n")
+    (tmp_path / "x").write_text("SELECT 2;\n")  # x exists too: x@y.sql is the file given
+    (file,) = loaded(str(tmp_path / "x@y.sql")).benchmark.scripts
+    assert (file.path, file.weight) == (str(tmp_path / "x@y.sql"), 1)
+
+
 def test_the_settings_file_takes_a_list(tmp_path, tx):
     config = tmp_path / "dbbench.toml"
     config.write_text(f'[benchmark]\nscripts = ["{tx}@2"]\n')

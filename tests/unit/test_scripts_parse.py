@@ -481,3 +481,13 @@ def test_read_script_refuses_what_is_not_a_script(tmp_path: Path):
 def test_unknown_dialect_is_a_programming_error():
     with pytest.raises(ValueError, match="dialect 'oracle'"):
         parse_script("SELECT 1;", "t.sql", dialect="oracle")
+
+
+def test_a_byte_order_mark_at_the_start_is_left_out(tmp_path):
+    path = tmp_path / "bom.sql"
+    path.write_bytes(b"\xef\xbb\xbf\\set a 1\nSELECT :a;\n")
+    script = read_script(path)
+    assert [s.sql for s in script.statements] == ["SELECT :a"]
+    assert script.statements[0].line == 2
+    path.write_bytes(b"\xef\xbb\xbfSELECT 1;\n")
+    assert [s.sql for s in read_script(path).statements] == ["SELECT 1"]

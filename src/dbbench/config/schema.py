@@ -244,12 +244,19 @@ class ScriptSpec:
 
 def script_spec(text: Any) -> ScriptSpec:
     """``"tx.sql"`` or ``"tx.sql@3"`` -> ``ScriptSpec``; a bad one a ``ValueError``.  A path
-    holding ``@`` is read up to its last one only when what follows is a number."""
+    holding ``@`` is read up to its last one only when what follows is a number; what
+    follows is said not to be a whole number (``ok.sql@1.5``) when only the file before it
+    exists."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError("each script must be a file name, FILE or FILE@WEIGHT")
     path, at, weight_text = text.rpartition("@")
     if not at or not re.fullmatch(r"[0-9+-]+", weight_text.strip()):
-        return ScriptSpec(os.path.expanduser(text))
+        whole = os.path.expanduser(text)
+        if at and path.strip() and not os.path.exists(whole) and os.path.isfile(
+            os.path.expanduser(path)
+        ):  # ok.sql@1.5: the file is there, the weight is what is wrong
+            raise ValueError(f"the weight {weight_text!r} is not a whole number")
+        return ScriptSpec(whole)
     if not path.strip():
         raise ValueError("names no file before its @WEIGHT")
     try:

@@ -403,9 +403,13 @@ def parse_script(
 ) -> Script:
     """The script in ``text``, ``name`` its file as messages say it; ``variables`` the
     names the run defines before the script's first line; ``dialect`` whose SQL lexing
-    applies (``DIALECTS``).  A ``ScriptError`` (one line) when it is not one."""
+    applies (``DIALECTS``).  A ``ScriptError`` (one line) when it is not one.  A UTF-8
+    byte order mark at its start (some Windows editors write one) is left out: pgbench
+    sends it with the first statement, which then fails (``syntax error at or near``),
+    or takes it for a statement of its own before a first meta-command."""
     if dialect not in DIALECTS:
         raise ValueError(f"dialect {dialect!r} is not one of {DIALECTS}")
+    text = text.removeprefix("\ufeff")
     return Script(name, _Scanner(text, name, dialect, variables).scan())
 
 
