@@ -5,6 +5,7 @@ leaves behind."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import signal
 import subprocess
 import sys
@@ -317,3 +318,22 @@ def test_a_marked_view_on_postgresql_is_said_to_be_no_table(postgresql_server):
     finally:
         connection.cursor().execute("DROP VIEW IF EXISTS dbbench_data")
         connection.close()
+
+
+def test_a_script_reads_rows_from_the_data_set_and_is_refused_without_one(target, tmp_path):
+    (tmp_path / "rows.sql").write_text(
+        "\\set id random(1, :rows)\nSELECT c FROM dbbench_data WHERE id = :id AND :rows = 700;\n"
+    )
+    args = ("run", "--script", "rows.sql", "-n", "20", "--ssl-mode", "disabled", "-q")
+    assert target.dbbench("prepare", "--rows", "700", "--allow-writes").returncode == 0
+    ran = target.dbbench(*args, "-o", "out.json", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    document = json.loads((tmp_path / "out.json").read_text())
+    for runner in document["results"]:
+        ((script,),) = [runner["scripts"]]
+        assert (runner["n"], runner["errors"], script["statements"][0]["n"]) == (20, 0, 20)
+    assert target.dbbench("cleanup", "--allow-writes").returncode == 0
+    refused = target.dbbench(*args, cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.splitlines() == [
+        f"dbbench: error: {NO_DATA_SET}"
+    ], refused.stderr

@@ -99,3 +99,24 @@ def test_the_command_line_exits_2_in_one_line(tmp_path):
         f"dbbench: error: {path}:1: the transaction BEGIN opens here is still open at the end "
         "of the script (pgbench aborts the client there); end it with COMMIT or ROLLBACK"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "reads"),
+    [
+        ("SELECT :rows;\n", True),
+        ("\\set id random(1, :rows)\nSELECT :id;\n", True),
+        ("\\set n 5\n\\sleep :rows us\nSELECT :n;\n", True),
+        ("\\set rows :rows + 1\nSELECT :rows;\n", True),
+        ("\\set rows 10\nSELECT :rows;\n", False),
+        ("SELECT ':rows', :scale;\n", False),
+    ],
+)
+def test_a_script_reading_rows_needs_the_data_set(tmp_path, text, reads):
+    # the run then reads the data set's rows (databases.read_data_set), as a built-in
+    # workload does, refusing a run with none
+    from dbbench.scripts.checks import reads_rows
+
+    _, load = loaded(tmp_path, text, "rows.sql")
+    (file,) = load().benchmark.scripts
+    assert reads_rows(file.script) is reads

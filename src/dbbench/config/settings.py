@@ -43,7 +43,7 @@ from dbbench.config.tls import NeedsKey, TlsSettings, check_tls_files, resolve_t
 from dbbench.config.url import DatabaseUrl, masked
 from dbbench.errors import ConfigError, mention
 from dbbench.parsing import bad_value, decimal, shown, suggest, toml_literal, whole_number
-from dbbench.scripts.builtin import builtin_script
+from dbbench.scripts.builtin import ROWS, builtin_script
 from dbbench.scripts.checks import check_script
 from dbbench.scripts.parse import Script, read_script
 
@@ -220,7 +220,8 @@ def read_scripts(specs: Sequence[ScriptSpec], dialect: str) -> tuple[ScriptFile,
     a ``ScriptError``, one line naming the file (and line)."""
     files = []
     for spec in specs:
-        script = read_script(spec.path, dialect=dialect, variables=SCRIPT_VARIABLES)
+        # :rows too: the data set's, read when the run starts (``checks.reads_rows``)
+        script = read_script(spec.path, dialect=dialect, variables=(*SCRIPT_VARIABLES, ROWS))
         check_script(script)
         files.append(ScriptFile(spec.path, spec.weight, script))
     return tuple(files) or None

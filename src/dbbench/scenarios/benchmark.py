@@ -59,6 +59,7 @@ from dbbench.scenarios.explain import count_run_round_trips, project_run
 from dbbench.scenarios.pooling import transaction_pooling_note
 from dbbench.scenarios.summary import build_result, capture_environment
 from dbbench.scenarios.sweep import check_size, grid, noise_test, recommend
+from dbbench.scripts.checks import reads_rows
 from dbbench.scripts.run import StatementFailed
 from dbbench.server.certificates import CertificateFiles, make_certificates
 from dbbench.server.local import LocalServer, ServerAddress
@@ -663,7 +664,10 @@ def execute_run(
             for name in run.drivers:  # each driver connects once before anything is measured
                 database = dataclasses.replace(settings.database, driver=name)
                 server = backend.check_server(database, checked)
-        if settings.benchmark.workload in READ_WORKLOADS[1:]:
+        scripts = settings.benchmark.scripts or ()
+        if settings.benchmark.workload in READ_WORKLOADS[1:] or any(
+            reads_rows(f.script) for f in scripts
+        ):  # a built-in workload, or a script that reads :rows
             settings = with_data_set(settings, backend.read_data_set)
         scratch = None
         if run.writes:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 
+from dbbench.scripts.builtin import ROWS
 from dbbench.scripts.expr import ScriptError
-from dbbench.scripts.parse import Script
+from dbbench.scripts.parse import Script, SetVariable, Sleep
 from dbbench.scripts.run import transaction_after
 
 #: a SET that assigns the session's autocommit, as MySQL spells it (``autocommit``,
@@ -56,4 +57,21 @@ def check_script(script: Script) -> None:
         )
 
 
-__all__ = ["check_script"]
+def reads_rows(script: Script) -> bool:
+    """Whether ``script`` reads ``:rows`` (the data set's rows, which the run then reads
+    from its mark, as for a built-in workload) before any ``\\set rows`` of its own."""
+    for command in script.commands:
+        if isinstance(command, SetVariable):
+            if any(name == ROWS for name, _ in command.expression.variables()):
+                return True
+            if command.name == ROWS:
+                return False
+        elif isinstance(command, Sleep):
+            if command.amount == ROWS:
+                return True
+        elif any(reference.name == ROWS for reference in command.references):
+            return True
+    return False
+
+
+__all__ = ["check_script", "reads_rows"]
