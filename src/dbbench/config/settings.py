@@ -1001,7 +1001,8 @@ def _settings(
     except ConfigError as exc:
         # a file that cannot be read ("x.sql: no such file") is named with the setting
         # that gave it; a script's own line ("x.sql:3: ...") names its place already
-        if any(str(exc).startswith(f"{spec.path}: ") for spec in specs):
+        # (as the message shows it: a control character in the path escaped)
+        if any(str(exc).startswith(str(ConfigError(f"{spec.path}: "))) for spec in specs):
             raise ConfigError(f"{benchmark['scripts'].where}: {exc}") from None
         raise
     workload = fields["benchmark"].get("workload")
