@@ -1,7 +1,7 @@
 """Scripts in pgbench's ``-f`` language: each operation runs one, its statements in order,
 on one connection (``--script FILE[@WEIGHT]`` on run and compare: ``workload_script``).
 
-A library in four steps, each its own module:
+A library in four steps, each its own module, and its checks:
 
 * ``parse``: a file's text -> ``Script`` (SQL statements, ``\\set``, ``\\sleep``), every
   problem one line naming the file and line;
@@ -9,7 +9,9 @@ A library in four steps, each its own module:
   random functions drawing from a ``random.Random`` given per client thread;
 * ``bind``: each statement's ``:name`` as a driver parameter, in the driver's paramstyle;
 * ``run``: one script on one DB-API connection, each statement timed, ``\\sleep`` counted
-  as think time, a failure rolled back.
+  as think time, a failure rolled back;
+* ``checks``: what a script may not do, known from its text when the settings load (a
+  transaction left open at its end, a SET of autocommit), and whether it reads ``:rows``.
 
 Syntax (a pgbench script runs unchanged on PostgreSQL; on MySQL, with MySQL's SQL)::
 

@@ -18,7 +18,8 @@ exception; the whole operation failed.  A failing ``\\set`` (``random(:lb, :ub)`
 ``lb > ub``) rolls back the same way and raises a ``ScriptError``.  A script that ends
 inside a transaction (its ``BEGIN`` with no ``COMMIT``) has it rolled back, and says so
 (``ScriptResult.left_open``), where pgbench aborts the client: nothing is left open
-for the next operation on that connection.
+for the next operation on that connection.  Such a script is refused when the settings
+load (``checks``); the rollback is a safety net.
 
 Whether a transaction is open is read from the statements themselves: ``BEGIN`` and
 ``START TRANSACTION`` open one; ``COMMIT``, ``END``, ``ROLLBACK``, ``ABORT`` and
