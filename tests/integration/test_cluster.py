@@ -3,6 +3,8 @@ throwaway server, on a scheduler and workers of the tests' own (``DaskCluster``)
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import signal
 import subprocess
@@ -85,7 +87,7 @@ def test_the_password_reaches_the_workers_and_no_log(server, dask_cluster):
             cursor.execute("DROP USER %s@'%%'", (user,))
 
 
-def test_the_table_and_markdown_name_each_worker(server, dask_cluster):
+def test_every_format_names_each_worker(server, dask_cluster, tmp_path):
     for args in ((), ("--format", "markdown")):
         result = cluster_run(
             server, dask_cluster, "--processes", "2", "-c", "2", "-n", "200",
@@ -95,6 +97,20 @@ def test_the_table_and_markdown_name_each_worker(server, dask_cluster):
         assert f"Dask workers (scheduler {dask_cluster.address}" in result.stdout
         for name in ("w1", "w2"):
             assert f" {name} " in result.stdout, result.stdout
+    saved = tmp_path / "run.json"
+    result = cluster_run(
+        server, dask_cluster, "--processes", "2", "-c", "2", "-n", "200",
+        "--runner", "persistent", "--format", "csv", "-o", str(saved),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    workers = [r for r in rows if r["row"] == "worker"]
+    assert sorted(r["worker"] for r in workers) == ["w1", "w2"], result.stdout
+    assert sum(int(r["n"]) for r in workers) == int(rows[0]["n"])
+    page = tmp_path / "report.html"
+    result = run_dbbench("report", str(saved), "-o", str(page), env=server.env())
+    assert result.returncode == 0, result.stderr
+    assert f"Dask workers (scheduler {dask_cluster.address}" in page.read_text()
 
 
 def test_open_loop_divides_the_rate_among_the_workers(server, dask_cluster):

@@ -4,8 +4,11 @@ repetitions, exit status), on figures computed by hand."""
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import io
 import json
+import re
 import sys
 
 import pytest
@@ -24,7 +27,7 @@ from dbbench.engine.cluster import (
 )
 from dbbench.engine.harness import Plan, RunnerRecord, run_interleaved
 from dbbench.errors import ExitStatus
-from dbbench.output import markdown, table
+from dbbench.output import csv_format, markdown, report, table
 from dbbench.results import validation
 from dbbench.results.model import RunResult
 from dbbench.scenarios.repetitions import merge_clusters
@@ -165,6 +168,60 @@ def test_the_table_and_markdown_show_a_row_per_worker_and_runner():
         out = io.StringIO()
         write(result, Console(file=out, width=200))
         assert "Dask workers (scheduler tcp://s:8786; start skew 2 ms)" in out.getvalue()
+
+
+def test_the_csv_has_a_row_per_worker_and_runner_after_the_runners():
+    out = io.StringIO()
+    csv_format.write_run(cluster_result(lost=True), Console(file=out, width=200))
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    header = out.getvalue().splitlines()[0].split(",")
+    # the run's columns as they always were, between ``row`` and the workers'
+    assert header == ["row", *csv_format.RUN_COLUMNS, "process", "worker", "host", "status"]
+    runner, w1, w2 = rows
+    assert (runner["row"], runner["runner"], runner["n"], runner["worker"]) == (
+        "runner", "pool", "5", ""
+    )  # fmt: skip
+    mine = ("row", "process", "worker", "host", "status", "runner", "n", "errors")
+    assert tuple(w1[k] for k in mine) == ("worker", "0", "w1", "a", "finished", "pool", "3", "0")
+    assert tuple(w2[k] for k in mine) == ("worker", "1", "w2", "b", "lost", "pool", "2", "0")
+    # 3 operations of 100 µs, 2 of 300 µs
+    assert float(w1["ops_per_s"]) == pytest.approx(10_000)
+    assert float(w2["ops_per_s"]) == pytest.approx(2 / 600e-6)
+    assert w1["mean_us"] == w1["speedup"] == ""  # the runner's alone
+
+
+def test_a_worker_that_measured_nothing_is_one_csv_row_without_a_runner():
+    result = cluster_result()
+    assert result.cluster is not None
+    idle = dataclasses.replace(result.cluster.workers[1], runners=())
+    cluster = dataclasses.replace(result.cluster, workers=(result.cluster.workers[0], idle))
+    rows = list(csv_format.worker_rows(cluster))
+    assert [(r["worker"], r.get("runner"), r["n"]) for r in rows] == [
+        ("w1", "pool", 3), ("w2", None, 0)
+    ]  # fmt: skip
+
+
+def test_a_run_elsewhere_keeps_its_csv_columns():
+    result = dataclasses.replace(cluster_result(), cluster=None)
+    out = io.StringIO()
+    csv_format.write_run(result, Console(file=out, width=200))
+    assert out.getvalue().splitlines()[0].split(",") == list(csv_format.RUN_COLUMNS)
+
+
+def test_the_report_has_the_dask_workers_table():
+    result = cluster_result(lost=True)
+    page = report.build_report([("run.json", result)])
+    heading = "<h3>Dask workers (scheduler tcp://s:8786; start skew 2 ms)</h3>"
+    assert page.count(heading) == 1
+    workers = page.split(heading)[1].split("</table>")[0]
+    cells = re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", workers)
+    assert cells == [
+        "process", "worker", "host", "status", "runner", "n", "errors", "ops/s",
+        "0", "w1", "a", "finished", "pool", "3", "0", "10,000",
+        "1", "w2", "b", "lost", "pool", "2", "0", "3,333",
+    ]  # fmt: skip
+    elsewhere = report.build_report([("run.json", dataclasses.replace(result, cluster=None))])
+    assert "Dask workers" not in elsewhere
 
 
 def test_a_lost_worker_makes_the_run_exit_5_with_a_note_saying_when():

@@ -462,7 +462,7 @@ def test_csv_adds_a_row_per_statement_after_its_runner(tx):
     from dbbench.output import csv_format
 
     out = io.StringIO()
-    run = SimpleNamespace(runners=scripted_runners(tx), speedups=[])
+    run = SimpleNamespace(runners=scripted_runners(tx), speedups=[], cluster=None)
     csv_format.write_run(run, Console(file=out))
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert list(rows[0]) == [
@@ -497,7 +497,8 @@ def test_csv_of_a_run_without_scripts_keeps_its_columns():
     from dbbench.scenarios.summary import runner_result
 
     out = io.StringIO()
-    run = SimpleNamespace(runners=[runner_result(RunnerRecord("raw"), None)], speedups=[])
+    runners = [runner_result(RunnerRecord("raw"), None)]
+    run = SimpleNamespace(runners=runners, speedups=[], cluster=None)
     csv_format.write_run(run, Console(file=out))
     assert next(csv.reader(io.StringIO(out.getvalue()))) == list(csv_format.RUN_COLUMNS)
 

@@ -5,8 +5,11 @@ runner and adds a row per statement of each runner's scripts after it: a first c
 ``row`` says which (``runner`` or ``statement``), and the columns ``script``, ``weight``,
 ``script_operations``, ``share``, ``line`` and ``statement`` come last.  A statement's row
 fills ``runner`` and the columns it shares with the JSON document's statement (``n``,
-``errors``, ``mean_us``, ``p50_us``, ``p99_us``), and leaves the others empty.  A run
-without scripts keeps the columns it always had.
+``errors``, ``mean_us``, ``p50_us``, ``p99_us``), and leaves the others empty.  A run on
+a Dask cluster (``--cluster``) has the column ``row`` too, and a row per worker and runner
+(``row`` ``worker``) after the others: ``runner``, ``n``, ``errors`` and ``ops_per_s`` in
+the runner's columns, and the columns ``process``, ``worker``, ``host`` and ``status``
+last.  A run with neither keeps the columns it always had.
 
 For machines: numbers as Python writes them (no thousands separators, no
 rounding), times in microseconds and rates per second as the column names say
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -52,6 +56,7 @@ from dbbench.output.columns import (
 from dbbench.output.table import statement_lines
 from dbbench.results.model import (
     CalibrationResult,
+    ClusterSummary,
     DiffResult,
     RunnerResult,
     RunResult,
@@ -213,17 +218,50 @@ def statement_rows(runners: Iterable[RunnerResult]) -> Iterable[dict[str, Any]]:
         }
 
 
+#: a run on a Dask cluster's columns after the others: which process, on which worker
+WORKER_COLUMNS = ("process", "worker", "host", "status")
+
+
+def worker_rows(cluster: ClusterSummary) -> Iterable[dict[str, Any]]:
+    """Each process's own figures, a row per runner (one that measured nothing: one row,
+    without a runner), as the terminal's "Dask workers" table has them."""
+    for worker in cluster.workers:
+        head = {
+            "row": "worker",
+            "process": worker.process,
+            "worker": worker.worker,
+            "host": worker.host,
+            "status": worker.status,
+        }
+        if not worker.runners:
+            yield {**head, "n": 0, "errors": 0}
+        for r in worker.runners:
+            figures = {"n": r.n, "errors": r.errors, "ops_per_s": r.ops_per_s}
+            yield {**head, "runner": r.runner, **figures}
+
+
 def write_run(result: RunResult, console: Console) -> None:
-    """A row per runner; of a run of scripts, each followed by its statements' rows."""
-    if not any(r.scripts for r in result.runners):
+    """A row per runner; of a run of scripts, each followed by its statements' rows; of a
+    run on a Dask cluster, the workers' rows after them all."""
+    scripts = any(r.scripts for r in result.runners)
+    if not scripts and result.cluster is None:
         _write(RUN_COLUMNS, (run_row(r, result) for r in result.runners), console)
         return
-    rows = (
-        row
-        for r in result.runners
-        for row in ({"row": "runner", **run_row(r, result)}, *statement_rows([r]))
+    rows = itertools.chain(
+        (
+            row
+            for r in result.runners
+            for row in ({"row": "runner", **run_row(r, result)}, *statement_rows([r]))
+        ),
+        worker_rows(result.cluster) if result.cluster is not None else (),
     )
-    _write(("row", *RUN_COLUMNS, *STATEMENT_COLUMNS), rows, console)
+    columns = (
+        "row",
+        *RUN_COLUMNS,
+        *(STATEMENT_COLUMNS if scripts else ()),
+        *(WORKER_COLUMNS if result.cluster is not None else ()),
+    )
+    _write(columns, rows, console)
 
 
 def _sweep_rows(sweep: SweepResult) -> Iterable[dict[str, Any]]:

@@ -217,6 +217,7 @@ def _pool_rows(results: list[RunnerResult]) -> Table | None:
 
 #: the per-worker table's columns, the terminal's and Markdown's
 WORKER_HEADER = ("process", "worker", "host", "status", "runner", "n", "errors", "ops/s")
+WORKER_CAPTION = "each process's own figures; the runner table holds their exact merge"
 
 
 def cluster_title(result: RunResult) -> str | None:
@@ -252,9 +253,7 @@ def _worker_rows(result: RunResult) -> Table | None:
     title = cluster_title(result)
     if title is None:
         return None
-    table = _table_under(
-        title, "each process's own figures; the runner table holds their exact merge"
-    )
+    table = _table_under(title, WORKER_CAPTION)
     for index, header in enumerate(WORKER_HEADER):
         table.add_column(header, justify="right" if index >= 5 else "left", overflow="fold")
     for row in worker_lines(result):

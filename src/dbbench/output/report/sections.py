@@ -40,7 +40,13 @@ from dbbench.output.report.tables import (
     yes_no,
 )
 from dbbench.output.stale_table import NOISE_NOTE, describe_after_idle, timeout_setting
-from dbbench.output.table import statement_lines
+from dbbench.output.table import (
+    WORKER_CAPTION,
+    WORKER_HEADER,
+    cluster_title,
+    statement_lines,
+    worker_lines,
+)
 from dbbench.output.target_grid import GRID_CAPTION, target_grid
 from dbbench.results.model import (
     CalibrationResult,
@@ -114,6 +120,7 @@ def _run_parts(label: str, run: RunResult, charts: Charts) -> list[str]:
         _runner_table(run),
         _errors_list(run.runners, run.settings.database.dialect),
         _statement_table(run.runners),
+        _worker_table(run),
         "<h3>What the pool did</h3>",
         _pool_table(run.runners),
         "<h3>What the server saw</h3>",
@@ -227,6 +234,20 @@ def _statement_table(runners: Sequence[RunnerResult]) -> str:
         caption="each script's statements, as each runner ran them (measured operations); "
         "share: of the runner's operations that ran the script; times in milliseconds",
         text=("runner", "script", "statement"),
+    )
+
+
+def _worker_table(run: RunResult) -> str:
+    """A run on a Dask cluster (``--cluster``): each process's worker, host and figures
+    (as the terminal's table under the runner table); nothing for another run."""
+    title = cluster_title(run)
+    if title is None:
+        return ""
+    return f"<h3>{escape(title)}</h3>" + table(
+        WORKER_HEADER,
+        worker_lines(run),
+        caption=WORKER_CAPTION,
+        text=WORKER_HEADER[:5],
     )
 
 
