@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -188,6 +189,8 @@ def test_a_lost_worker_is_reported_and_the_rest_finish(server, tmp_path):
         assert workers["w1"]["status"] == "finished"
         lost = workers["w2"]
         assert lost["status"] == "lost" and lost["lost_at"]
+        # its host's name, as the finished one's (both on this machine), not its IP
+        assert lost["host"] == workers["w1"]["host"] == socket.gethostname()
         assert lost["operations"] > 0  # its last checkpoint's
         (r,) = doc["results"]
         assert r["n"] == workers["w1"]["operations"] + lost["operations"]

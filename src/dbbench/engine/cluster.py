@@ -93,7 +93,8 @@ class WorkerPart:
     """One process of the run as a Dask worker ran it: where, and what it measured."""
 
     process: int
-    #: the worker's name (``dask worker --name``), its host and its address
+    #: the worker's name (``dask worker --name``), its host (the name its task tells,
+    #: first thing; the scheduler's IP for the worker until then) and its address
     worker: str
     host: str
     address: str
@@ -455,7 +456,9 @@ class _Cluster:
         on_checkpoint: ClusterCheckpoint | None,
     ) -> None:
         part = self.cluster.parts[message.process]
-        if message.kind == "ready":
+        if message.kind == "host":
+            part.host = message.payload
+        elif message.kind == "ready":
             turn, work_left = message.payload
             self.barrier.arrive(message.process, turn, work_left)
         elif message.kind == "started":
@@ -724,6 +727,9 @@ def run_task(job: Job) -> dict[str, Any]:
         return task is not None and task.state in ("executing", "long-running")
 
     outbox = Outbox(distributed.Queue(job.messages, client=client))
+    # the scheduler knows the worker by its address's IP: the host's name is known here,
+    # and a worker lost later must show it as the others do
+    outbox.put(Message("host", job.process, host))
     watch = StopWatch(distributed.Event(job.stop, client=client), still_wanted)
     coordinator = ClusterCoordinator(
         job, outbox, distributed.Queue(job.go, client=client), watch.stopped

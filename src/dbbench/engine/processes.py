@@ -179,11 +179,14 @@ class Message:
     - "error": a ``Failure``, what stopped it before it could measure (the last message too).
 
     A task on a Dask cluster (``engine/cluster.py``) sends its turns through them too:
-    "ready" (``(turn, work left)``), "started" (its wall-clock time at the start of the
-    measuring) and "stop" (it stopped: the others must).
+    "host" (its host's name, first: a worker lost later keeps it), "ready" (``(turn, work
+    left)``), "started" (its wall-clock time at the start of the measuring) and "stop"
+    (it stopped: the others must).
     """
 
-    kind: Literal["progress", "checkpoint", "result", "error", "ready", "started", "stop"]
+    kind: Literal[
+        "progress", "checkpoint", "result", "error", "host", "ready", "started", "stop"
+    ]
     process: int
     payload: Any
 
