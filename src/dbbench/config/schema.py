@@ -47,6 +47,11 @@ def scheduler_address(value: Any) -> str | None:
     scheme, _, rest = text.partition("://")
     if scheme not in ("tcp", "tls", "ws", "wss", "inproc", "ucx") or not rest.strip():
         raise ValueError("must be a Dask scheduler's address, like tcp://host:8786")
+    host, colon, port = rest.rpartition(":")
+    if scheme != "inproc" and colon and not host.endswith("]") and "]" in port:
+        colon = ""  # an IPv6 address without a port: [::1]
+    if scheme != "inproc" and colon and host and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"port {port!r} is not a whole number in 1..65535")
     return text
 
 
