@@ -4,6 +4,7 @@ repetitions, exit status), on figures computed by hand."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -250,3 +251,41 @@ def test_repetitions_add_each_workers_figures():
 def test_a_summary_of_parts_that_never_started_has_no_skew():
     run = ClusterRun("tcp://s:8786", [WorkerPart(0, "w1", "a", "tcp://a:1")])
     assert cluster_summary(run).start_skew_s is None
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:28999x", "tcp://h:99999", "tcp://h:0"])
+def test_a_scheduler_address_with_a_port_out_of_range_is_refused(address):
+    from dbbench.config.schema import scheduler_address
+
+    with pytest.raises(ValueError, match="is not a whole number in 1..65535"):
+        scheduler_address(address)
+
+
+def test_a_service_that_is_no_scheduler_is_one_line_at_once_and_nothing_after(capfd):
+    """What answers on the port speaks another protocol (a database's greeting): one
+    line, and the half-made client is closed, not left to print a traceback later."""
+    import gc
+    import socket
+    import threading
+
+    pytest.importorskip("distributed")
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def greet() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                peer, _ = server.accept()
+                peer.sendall(b"\xff" * 64 + b"not dask at all" * 8)
+
+    threading.Thread(target=greet, daemon=True).start()
+    try:
+        with pytest.raises(ClusterError) as caught:
+            connect(f"tcp://127.0.0.1:{port}")
+    finally:
+        server.close()
+    message = str(caught.value)
+    assert message.startswith(f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
+    assert "\n" not in message and "EiB" not in message
+    gc.collect()
+    assert "Traceback" not in capfd.readouterr().err

@@ -46,7 +46,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,8 @@ CONNECT_TIMEOUT_S = 10.0
 BARRIER_TIMEOUT_S = 600.0
 #: how often this process looks for lost workers, and the tasks for a stop
 WATCH_EVERY_S = 0.5
+#: a task is lost when its worker is missing from this many answers in a row
+LOST_AFTER_POLLS = 2
 #: after a stop, how long the tasks get to return what they measured
 DRAIN_TIMEOUT_S = 30.0
 #: the setting, as messages name it (the command line: ``--cluster``)
@@ -282,11 +284,33 @@ def connect(address: str) -> Any:
     distributed = _distributed()
     try:
         return distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        reason = str(exc).split("\n")[0] or type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 -- whatever answers there, one line
+        _close_half_made(exc, distributed.Client)
+        if isinstance(exc, MemoryError):  # a length read from another protocol's bytes
+            reason = "what answers there does not speak Dask's protocol (not a scheduler?)"
+        elif isinstance(exc, TypeError) and address.startswith("tls://"):
+            reason = (
+                "tls:// needs Dask's TLS settings (distributed.comm.tls: ca-file, and the "
+                "client's cert and key, in the Dask configuration or DASK_* variables)"
+            )
+        else:
+            reason = str(exc).split("\n")[0] or type(exc).__name__
         raise ClusterError(
             f"cannot reach the Dask scheduler at {address} ({SCHEDULER}): {reason}"
         ) from None
+
+
+def _close_half_made(exc: BaseException, client_type: type) -> None:
+    """Close the ``Client`` whose ``__init__`` raised ``exc``: left to the garbage
+    collector, it would wait 20 s to close and print a traceback from ``__del__``."""
+    traceback = exc.__traceback__
+    while traceback is not None:
+        half_made = traceback.tb_frame.f_locals.get("self")
+        if isinstance(half_made, client_type):
+            with contextlib.suppress(Exception):
+                half_made.close(timeout=1)
+            return
+        traceback = traceback.tb_next
 
 
 #: ``on_checkpoint`` of a run on a cluster: the records so far, merged, and the
@@ -362,6 +386,9 @@ class _Cluster:
         self.errors: dict[int, Failure] = {}
         self.refused: dict[int, str] = {}
         self.checkpoints: dict[int, list[RunnerRecord]] = {}
+        #: process -> (the scheduler's answers in a row its worker was missing from, the
+        #: time of the first): ``watch_workers``
+        self.absent: dict[int, tuple[int, float]] = {}
 
     # --- the tasks -----------------------------------------------------------
 
@@ -482,8 +509,9 @@ class _Cluster:
         """The tasks that ended: their outcomes, why they failed, or their refusal; one
         whose worker left the cluster is lost (``watch_workers``), however Dask ended it."""
         ended = [i for i in self.pending() if self.futures[i].status != "pending"]
-        if any(self.futures[i].status != "finished" for i in ended):
-            self.watch_workers()
+        failed = {i for i in ended if self.futures[i].status != "finished"}
+        if failed:
+            self.watch_workers(failed)
         for i in self.pending():
             future = self.futures[i]
             if future.status == "finished":
@@ -515,13 +543,22 @@ class _Cluster:
         part.host = answer.get("host", part.host)
         self.barrier.leave(process)
 
-    def watch_workers(self) -> None:
-        """A task whose worker left the cluster is lost: noted, cancelled, left out."""
+    def watch_workers(self, ended: Collection[int] = ()) -> None:
+        """A task whose worker left the cluster is lost: noted, cancelled, left out;
+        missing from one answer of the scheduler's is enough for one of ``ended`` (its
+        task ended without a result), two in a row are needed for the others."""
         present = set(self.client.scheduler_info(n_workers=-1)["workers"])
         for i in self.pending():
             part = self.cluster.parts[i]
-            if part.address not in present:
-                part.status, part.lost_at_s = "lost", time.time()
+            if part.address in present:
+                self.absent.pop(i, None)
+                continue
+            # one answer may miss a worker that is there (seen once while another was
+            # dying): lost only when it is missing from LOST_AFTER_POLLS answers in a row
+            misses, since = self.absent.get(i, (0, time.time()))
+            self.absent[i] = (misses + 1, since)
+            if misses + 1 >= LOST_AFTER_POLLS or i in ended:
+                part.status, part.lost_at_s = "lost", since
                 part.records = self.checkpoints.get(i, [])
                 self.client.cancel([self.futures[i]], force=True)
                 self.barrier.leave(i)
