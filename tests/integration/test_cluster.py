@@ -200,6 +200,27 @@ def test_a_lost_worker_is_reported_and_the_rest_finish(server, tmp_path):
             assert _idle(client)
 
 
+def test_a_lost_scheduler_keeps_what_was_measured_and_says_so(server, tmp_path):
+    """The scheduler dies mid-run: every task is lost with its last checkpoint, the
+    result is written, incomplete (exit 5), and nothing of Dask's logging reaches stderr."""
+    output = tmp_path / "run.json"
+    with DaskCluster.started(tmp_path / "logs") as cluster:
+        with reaped(started_run(server, cluster, "8s", output)) as process:
+            wait_for_result(output, _measured_by_both, process, timeout_s=120)
+            cluster.scheduler.kill()
+            cluster.scheduler = None
+            _, stderr = process.communicate(timeout=180)
+        assert process.returncode == 5, stderr
+        assert "Traceback" not in stderr and "distributed." not in stderr, stderr
+        doc = json.loads(output.read_text())
+        assert not doc["complete"]
+        workers = doc["cluster"]["workers"]
+        assert {w["status"] for w in workers} == {"lost"}
+        assert all("stopped answering" in w["failure"] for w in workers)
+        (r,) = doc["results"]
+        assert r["n"] == sum(w["operations"] for w in workers) > 0
+
+
 def _measured_by_both(document: dict) -> bool:
     """Each worker's checkpoint has come with operations measured (the file's
     ``cluster``, rewritten at each checkpoint, holds them)."""

@@ -461,10 +461,29 @@ class _Cluster:
             interrupted = True
             with interruption.held(then_act=False):
                 self.stop_all()
+        except OSError as exc:  # the scheduler went away (Dask's CommClosedError is one)
+            self.scheduler_lost(exc)
         finally:
             with interruption.held(then_act=False):
                 self.release()
         return self.outcome(interrupted)
+
+    def scheduler_lost(self, exc: OSError) -> None:
+        """No word from the scheduler any more: every task still running is lost with what
+        its last checkpoint held, as when its worker leaves (the run is incomplete).  The
+        client's own thread goes on trying to reconnect and then logs its failure, with
+        tracebacks, whenever it gives up: Dask's loggers are silenced for good."""
+        for name in list(logging.Logger.manager.loggerDict):
+            if name == "distributed" or name.startswith("distributed."):
+                logging.getLogger(name).disabled = True
+        reason = type(exc).__name__  # its text is Dask's inner connection's repr
+        now = time.time()
+        for i in self.pending():
+            part = self.cluster.parts[i]
+            part.status, part.lost_at_s = "lost", now
+            part.records = self.checkpoints.get(i, [])
+            part.failure = f"the Dask scheduler at {self.address} stopped answering ({reason})"
+            self.barrier.leave(i)
 
     def receive(self, timeout_s: float) -> list[Message]:
         """The messages the tasks sent since last asked; none after ``timeout_s``."""

@@ -245,7 +245,9 @@ def worker_note(worker: WorkerSummary) -> str | None:
     where = f"Dask worker {worker.worker} ({worker.host}, process {worker.process})"
     if worker.status == "lost":
         return (
-            f"{where} was lost at {worker.lost_at}: its figures are those of its last "
+            f"{where} was lost at {worker.lost_at}"
+            + (f" ({worker.failure})" if worker.failure else "")
+            + ": its figures are those of its last "
             f"checkpoint ({worker.operations:,} operations, {worker.errors:,} errors), "
             "included in the run's; what it ran after that is not counted, and the result "
             "is incomplete"
