@@ -262,4 +262,6 @@ def test_a_cold_start_that_fails_otherwise_is_not_tried_again():
 def test_a_scripts_failed_set_is_named_by_its_place():
     from dbbench.scripts.expr import ScriptError
 
-    assert error_kind(ScriptError("rr.sql:2: \\set b: empty range")) == "ScriptError at rr.sql:2"
+    error = ScriptError("rr.sql:2: \\set b: empty range", "rr.sql:2")
+    assert error_kind(error) == "ScriptError at rr.sql:2"
+    assert error_kind(ScriptError("a.sql:1: refused")) == "ScriptError"  # no place of its own

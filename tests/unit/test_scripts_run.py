@@ -95,6 +95,7 @@ def test_a_failing_set_in_a_transaction_rolls_back():
     with pytest.raises(ConfigError) as raised:
         run.run(connection, random.Random(0), {"lb": 5})
     assert str(raised.value) == "s.sql:2: \\set x: empty range given to random"
+    assert raised.value.where == "s.sql:2"  # what the failed operation's kind names
     assert connection.sent == [("BEGIN", None), ("ROLLBACK", None)]
 
 
@@ -119,6 +120,7 @@ def test_a_sleep_variable_must_be_a_whole_number(value, message):
     with pytest.raises(ConfigError) as raised:
         run.run(Recorder(), random.Random(0), {"t": value})
     assert str(raised.value) == message
+    assert raised.value.where == "s.sql:1"
 
 
 def test_a_negative_sleep_sleeps_not():

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import re
 import threading
 import time
 from collections import Counter
@@ -62,17 +61,12 @@ def error_kind(exc: BaseException) -> str:
     every driver (``dbbench.drivers.error_kind``); a script's failed statement is its
     error's kind at the statement's place: ``IntegrityError(1062) at tx.sql:4``; a
     script's ``\\set`` or ``\\sleep`` that failed by what it drew, ``ScriptError at
-    tx.sql:2`` (its message starts with its place)."""
+    tx.sql:2``."""
     if isinstance(exc, StatementFailed):
         return f"{drivers.error_kind(exc.error)} at {exc.where}"
-    if isinstance(exc, ScriptError):
-        place = _PLACE.match(str(exc))
-        return f"ScriptError at {place.group(1)}" if place else "ScriptError"
+    if isinstance(exc, ScriptError) and exc.where is not None:
+        return f"ScriptError at {exc.where}"
     return drivers.error_kind(exc)
-
-
-#: where a ``ScriptError``'s message says it is: ``tx.sql:2: ...``
-_PLACE = re.compile(r"(.+?:\d+): ")
 
 
 @dataclass

@@ -72,7 +72,13 @@ MAX_DEPTH = 32
 
 
 class ScriptError(ConfigError):
-    """A script dbbench will not run: ``FILE:LINE: what is wrong``, one line."""
+    """A script dbbench will not run: ``FILE:LINE: what is wrong``, one line; ``where``
+    its place (``tx.sql:3``) when a running script raised it (a failed operation's kind
+    names it)."""
+
+    def __init__(self, message: str = "", where: str | None = None) -> None:
+        super().__init__(message)
+        self.where = where
 
 
 class EvaluationError(Exception):

@@ -204,9 +204,8 @@ class ScriptRunner:
                     try:
                         values[step.name] = evaluate(values, rng)
                     except EvaluationError as exc:
-                        raise ScriptError(
-                            f"{self.script.where(step.line)}: \\set {step.name}: {exc}"
-                        ) from None
+                        where = self.script.where(step.line)
+                        raise ScriptError(f"{where}: \\set {step.name}: {exc}", where) from None
                 else:
                     microseconds = self._sleep_us(planned[1], values)
                     started = clock()
@@ -233,15 +232,19 @@ class ScriptRunner:
     def _sleep_us(self, step: Sleep, values: Mapping[str, Value]) -> int:
         amount = step.amount if isinstance(step.amount, int) else values.get(step.amount)
         if isinstance(amount, bool) or not isinstance(amount, int):
+            where = self.script.where(step.line)
             raise ScriptError(
-                f"{self.script.where(step.line)}: \\sleep :{step.amount}: the variable holds "
-                f"{amount!r}, not a whole number"
+                f"{where}: \\sleep :{step.amount}: the variable holds {amount!r}, not a whole "
+                "number",
+                where,
             )
         microseconds = max(0, amount) * step.unit_us
         if microseconds > MAX_SLEEP_US:
+            where = self.script.where(step.line)
             raise ScriptError(
-                f"{self.script.where(step.line)}: \\sleep :{step.amount}: {amount} "
-                f"{_UNITS[step.unit_us]} is longer than a day"
+                f"{where}: \\sleep :{step.amount}: {amount} {_UNITS[step.unit_us]} is longer "
+                "than a day",
+                where,
             )
         return microseconds
 
